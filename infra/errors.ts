@@ -1,0 +1,87 @@
+// Infra errors say what to install, set or free, because they are the first thing a new user sees.
+export class InfraError extends Error {
+  override readonly name: string = 'InfraError';
+  readonly retriable: boolean;
+
+  constructor(message: string, options: { retriable?: boolean; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.retriable = options.retriable ?? false;
+  }
+}
+
+/** A program the local provider needs is not installed (Java, Python, Maven, redis-server). */
+export class MissingPrerequisiteError extends InfraError {
+  override readonly name: string = 'MissingPrerequisiteError';
+  constructor(
+    readonly program: string,
+    readonly howToInstall: string,
+    cause?: unknown,
+  ) {
+    super(`${program} is required to run searchbus services locally but was not found. ${howToInstall}`, { cause });
+  }
+}
+
+/** A port a service must listen on is already in use. */
+export class PortInUseError extends InfraError {
+  override readonly name: string = 'PortInUseError';
+  constructor(
+    readonly port: number,
+    readonly service: string,
+    readonly setting: string,
+  ) {
+    super(
+      `Port ${port} for ${service} is already in use. Stop whatever listens there (\`searchbus infra status\` lists ours) or choose another port with ${setting}.`,
+    );
+  }
+}
+
+/** A package registry (Maven Central, PyPI, Debian) could not be reached or refused a download. */
+export class RegistryUnreachableError extends InfraError {
+  override readonly name: string = 'RegistryUnreachableError';
+  constructor(
+    readonly registry: string,
+    what: string,
+    output: string,
+  ) {
+    super(`Could not download ${what} from ${registry}. Check network access to ${registry}.\n${tail(output, 15)}`, {
+      retriable: true,
+    });
+  }
+}
+
+/** An endpoint given in the environment does not answer. */
+export class EndpointUnreachableError extends InfraError {
+  override readonly name: string = 'EndpointUnreachableError';
+  constructor(
+    readonly setting: string,
+    readonly endpoint: string,
+    cause?: unknown,
+  ) {
+    super(
+      `${setting}=${endpoint} is configured but does not answer: ${describeCause(cause)}. Fix or unset ${setting} (unset, searchbus starts a local service).`,
+      { retriable: true, cause },
+    );
+  }
+}
+
+/** A service process exited or never became ready. */
+export class ServiceStartError extends InfraError {
+  override readonly name: string = 'ServiceStartError';
+  constructor(
+    readonly service: string,
+    message: string,
+    readonly logFile?: string,
+    cause?: unknown,
+  ) {
+    super(`${service} did not start: ${message}${logFile ? ` (log: ${logFile})` : ''}`, { cause });
+  }
+}
+
+export function tail(text: string, lines: number): string {
+  return text.trimEnd().split('\n').slice(-lines).join('\n');
+}
+
+function describeCause(cause: unknown): string {
+  if (cause instanceof Error) return cause.message;
+  return String(cause);
+}

@@ -1,0 +1,128 @@
+import { InfraError } from './errors.ts';
+import { kafkaFromEnv, qdrantFromEnv, redisFromEnv } from './env-provider.ts';
+import { findRunning, reapOrphans, startKafka, startQdrant, startRedis } from './local/index.ts';
+import {
+  SERVICE_NAMES,
+  type GetServicesOptions,
+  type ProviderKind,
+  type ServiceEndpoints,
+  type ServiceName,
+  type Services,
+  type StartedService,
+} from './services.ts';
+import {
+  containerRuntimeAvailable,
+  startKafkaContainer,
+  startQdrantContainer,
+  startRedisContainer,
+} from './testcontainers-provider.ts';
+
+type Resolved<K extends ServiceName> = { kind: ProviderKind; service: StartedService<ServiceEndpoints[K]> };
+
+/**
+ * Endpoints for Kafka, Redis and Qdrant, each from the first provider that applies: the
+ * environment (KAFKA_BROKERS, REDIS_URL, QDRANT_URL), testcontainers when a container runtime
+ * answers, or local processes. SEARCHBUS_PROVIDER=local|testcontainers skips the detection.
+ */
+export async function getServices(options: GetServicesOptions = {}): Promise<Services> {
+  const profile = options.profile ?? 'test';
+  const env = options.env ?? process.env;
+  const log = options.log ?? (() => undefined);
+  const need = new Set(options.need ?? SERVICE_NAMES);
+
+  const forced = env.SEARCHBUS_PROVIDER?.trim();
+  if (forced && forced !== 'local' && forced !== 'testcontainers') {
+    throw new InfraError(`SEARCHBUS_PROVIDER must be "local" or "testcontainers", got "${forced}"`);
+  }
+  let containers: Promise<boolean> | undefined;
+  const useContainers = (): Promise<boolean> => {
+    if (forced) return Promise.resolve(forced === 'testcontainers');
+    // Services for `up` must outlive the CLI; testcontainers' reaper would remove them.
+    if (profile === 'up') return Promise.resolve(false);
+    containers ??= containerRuntimeAvailable();
+    return containers;
+  };
+  let reaped: Promise<unknown> | undefined;
+  const local = async <K extends ServiceName>(
+    name: K,
+    start: (o: { profile: typeof profile; env: NodeJS.ProcessEnv; log: typeof log }) => Promise<StartedService<ServiceEndpoints[K]>>,
+  ): Promise<Resolved<K>> => {
+    reaped ??= reapOrphans(log);
+    await reaped;
+    if (profile === 'up') {
+      const running = await findRunning(name, 'up');
+      if (running) return { kind: 'local', service: { endpoint: endpointOf(name, running.endpoint), stop: noStop } };
+    }
+    return { kind: 'local', service: await start({ profile, env, log }) };
+  };
+
+  const resolvers: { [K in ServiceName]: () => Promise<Resolved<K>> } = {
+    kafka: async () => {
+      const fromEnv = await kafkaFromEnv(env);
+      if (fromEnv) return { kind: 'env', service: { endpoint: fromEnv, stop: noStop } };
+      if (await useContainers()) return { kind: 'testcontainers', service: await startKafkaContainer() };
+      return local('kafka', startKafka);
+    },
+    redis: async () => {
+      const fromEnv = await redisFromEnv(env);
+      if (fromEnv) return { kind: 'env', service: { endpoint: fromEnv, stop: noStop } };
+      if (await useContainers()) return { kind: 'testcontainers', service: await startRedisContainer() };
+      return local('redis', startRedis);
+    },
+    qdrant: async () => {
+      const fromEnv = await qdrantFromEnv(env);
+      if (fromEnv) return { kind: 'env', service: { endpoint: fromEnv, stop: noStop } };
+      if (await useContainers()) return { kind: 'testcontainers', service: await startQdrantContainer() };
+      return local('qdrant', startQdrant);
+    },
+  };
+
+  const names = SERVICE_NAMES.filter((n) => need.has(n));
+  // In parallel: on a cold cache the Maven and PyPI downloads overlap.
+  const settled = await Promise.allSettled(names.map((n) => resolvers[n]()));
+  const started = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value.service] : []));
+  const stopAll = async (): Promise<void> => {
+    const results = await Promise.allSettled(started.map((s) => s.stop()));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw new InfraError('Stopping a service failed', { cause: failed.reason });
+  };
+  const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failure) {
+    await stopAll().catch(() => undefined);
+    throw failure.reason;
+  }
+
+  const providers: Record<ServiceName, ProviderKind | 'none'> = { kafka: 'none', redis: 'none', qdrant: 'none' };
+  const endpoints: Partial<ServiceEndpoints> = {};
+  names.forEach((name, i) => {
+    const result = settled[i];
+    if (result?.status !== 'fulfilled') return;
+    providers[name] = result.value.kind;
+    (endpoints as Record<ServiceName, unknown>)[name] = result.value.service.endpoint;
+  });
+
+  let stopped: Promise<void> | undefined;
+  const services = {
+    providers,
+    stop: () => (stopped ??= stopAll()),
+  } as Services;
+  for (const name of SERVICE_NAMES) {
+    Object.defineProperty(services, name, {
+      enumerable: true,
+      get() {
+        const endpoint = endpoints[name];
+        if (!endpoint) throw new InfraError(`${name} was not requested from getServices({ need })`);
+        return endpoint;
+      },
+    });
+  }
+  return services;
+}
+
+/** Endpoints from the environment, and reused `up` services, are not ours to stop. */
+const noStop = (): Promise<void> => Promise.resolve();
+
+function endpointOf<K extends ServiceName>(name: K, raw: string): ServiceEndpoints[K] {
+  const endpoint = name === 'kafka' ? { brokers: raw.split(',') } : { url: raw };
+  return endpoint as ServiceEndpoints[K];
+}

@@ -1,0 +1,16 @@
+export { getServices } from './get-services.ts';
+export { cacheDir, dataDir, runDir } from './cache-dir.ts';
+export * from './errors.ts';
+export * from './services.ts';
+export { ENDPOINT_SETTINGS } from './env-provider.ts';
+export { IMAGES } from './testcontainers-provider.ts';
+export {
+  ensureKafkaClasspath,
+  ensureQdrantEdgeVenv,
+  ensureRedisServer,
+  listEntries,
+  isAlive,
+  reapOrphans,
+  stopProcess,
+  type ProcessEntry,
+} from './local/index.ts';

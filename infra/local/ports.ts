@@ -1,0 +1,35 @@
+import { createServer } from 'node:net';
+import { InfraError, PortInUseError } from '../errors.ts';
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export async function assertPortFree(port: number, service: string, setting: string): Promise<void> {
+  const free = await new Promise<boolean>((resolve) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+  if (!free) throw new PortInUseError(port, service, setting);
+}
+
+export function portFromEnv(env: NodeJS.ProcessEnv, setting: string, fallback: number): number {
+  const raw = env[setting];
+  if (raw === undefined || raw === '') return fallback;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new InfraError(`${setting} must be a port number (1-65535), got "${raw}"`);
+  }
+  return port;
+}

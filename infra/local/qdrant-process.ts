@@ -1,0 +1,82 @@
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cacheDir, dataDir } from '../cache-dir.ts';
+import { InfraError, RegistryUnreachableError } from '../errors.ts';
+import { probeQdrant } from '../probes.ts';
+import type { Profile, QdrantEndpoint, StartedService } from '../services.ts';
+import { assertPortFree, freePort, portFromEnv } from './ports.ts';
+import { requirePython } from './prerequisites.ts';
+import { runCommand } from './run-command.ts';
+import { spawnService, stopProcess } from './spawn-service.ts';
+
+const SERVER_DIR = fileURLToPath(new URL('../qdrant-edge/', import.meta.url));
+const REQUIREMENTS = join(SERVER_DIR, 'requirements.txt');
+
+/**
+ * A venv with the pinned Qdrant Edge engine, keyed by the requirements' hash. A venv cannot be
+ * moved after creation, so completeness is marked by a file written last instead of a rename.
+ */
+export async function ensureQdrantEdgeVenv(log: (line: string) => void = () => undefined): Promise<string> {
+  const requirements = await readFile(REQUIREMENTS);
+  const key = createHash('sha256').update(requirements).digest('hex').slice(0, 12);
+  const venv = cacheDir('qdrant-edge', `venv-${key}`);
+  const python = join(venv, 'bin', 'python');
+  if (existsSync(join(venv, '.complete'))) return python;
+
+  const systemPython = await requirePython(9);
+  log('Installing the Qdrant Edge engine from PyPI (once)…');
+  await rm(venv, { recursive: true, force: true });
+  await mkdir(cacheDir('qdrant-edge'), { recursive: true });
+  const create = await runCommand(systemPython, ['-m', 'venv', venv]);
+  if (create.code !== 0) {
+    throw new InfraError(
+      `Creating a Python venv failed (Debian: \`apt-get install -y python3-venv\`):\n${create.output.slice(-1500)}`,
+    );
+  }
+  const install = await runCommand(python, ['-m', 'pip', 'install', '-q', '--disable-pip-version-check', '-r', REQUIREMENTS]);
+  if (install.code !== 0) {
+    await rm(venv, { recursive: true, force: true });
+    throw new RegistryUnreachableError('PyPI', 'qdrant-edge-py', install.output);
+  }
+  await writeFile(join(venv, '.complete'), new Date().toISOString());
+  return python;
+}
+
+export async function startQdrant(options: {
+  profile: Profile;
+  env: NodeJS.ProcessEnv;
+  log: (line: string) => void;
+}): Promise<StartedService<QdrantEndpoint>> {
+  const { profile, env, log } = options;
+  const python = await ensureQdrantEdgeVenv(log);
+  let port: number;
+  if (profile === 'up') {
+    port = portFromEnv(env, 'SEARCHBUS_QDRANT_PORT', 6333);
+    await assertPortFree(port, 'Qdrant', 'SEARCHBUS_QDRANT_PORT');
+  } else {
+    port = await freePort();
+  }
+  const scratch = profile === 'test' ? await mkdtemp(join(tmpdir(), 'searchbus-qdrant-')) : null;
+  const home = scratch ?? dataDir('qdrant');
+  const storage = join(home, 'storage');
+  await mkdir(storage, { recursive: true });
+  const url = `http://127.0.0.1:${port}`;
+  log(`Starting Qdrant (Edge engine) on 127.0.0.1:${port}…`);
+  const entry = await spawnService({
+    service: 'qdrant',
+    profile,
+    command: python,
+    args: [join(SERVER_DIR, 'server.py'), '--host', '127.0.0.1', '--port', String(port), '--storage', storage],
+    env: { ...process.env, PYTHONUNBUFFERED: '1' },
+    logFile: join(home, 'qdrant.log'),
+    endpoint: url,
+    scratchDir: scratch,
+    probe: () => probeQdrant(url, undefined, 1_000),
+    readyTimeoutMs: 30_000,
+  });
+  return { endpoint: { url }, stop: () => stopProcess(entry, 10_000) };
+}

@@ -1,0 +1,49 @@
+export type ServiceName = 'kafka' | 'redis' | 'qdrant';
+export const SERVICE_NAMES: readonly ServiceName[] = ['kafka', 'redis', 'qdrant'];
+
+/** Where an endpoint came from: the environment, a container, or a process started on this machine. */
+export type ProviderKind = 'env' | 'testcontainers' | 'local';
+
+/**
+ * `test`: throwaway data, random free ports, owned by the calling process.
+ * `up`: persistent data on the well-known ports, detached so it outlives the CLI.
+ */
+export type Profile = 'test' | 'up';
+
+export interface KafkaEndpoint {
+  brokers: string[];
+}
+export interface RedisEndpoint {
+  url: string;
+}
+export interface QdrantEndpoint {
+  url: string;
+  apiKey?: string;
+}
+
+export interface ServiceEndpoints {
+  kafka: KafkaEndpoint;
+  redis: RedisEndpoint;
+  qdrant: QdrantEndpoint;
+}
+
+export interface Services extends ServiceEndpoints {
+  providers: Record<ServiceName, ProviderKind | 'none'>;
+  /** Stops what this call started; endpoints from the environment are left alone. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+export interface GetServicesOptions {
+  profile?: Profile;
+  /** Only these services are resolved; the others throw if used. Defaults to all three. */
+  need?: readonly ServiceName[];
+  /** Progress lines (downloads, starts); silent by default. */
+  log?: (line: string) => void;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** A running service that a provider started and knows how to stop. */
+export interface StartedService<E> {
+  endpoint: E;
+  stop(): Promise<void>;
+}

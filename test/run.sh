@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The whole suite, from a fresh clone: install, static checks, unit tests, then integration tests
+# against real Kafka, Redis, the Qdrant engine and the real model (throwaway services, stopped after).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export NPM_CONFIG_LOGLEVEL=error
+
+bash infra/bootstrap.sh
+node producers/cli/bin.mjs setup
+
+echo "== typecheck" && npx tsc --noEmit -p tsconfig.json
+echo "== lint" && npx eslint .
+
+mapfile -t unit < <(find test/unit -name '*.test.ts' | sort)
+mapfile -t integration < <(find test/integration -name '*.test.ts' | sort)
+
+echo "== unit tests (${#unit[@]} files)"
+node --import tsx --test --test-reporter=spec "${unit[@]}"
+
+echo "== integration tests (${#integration[@]} files)"
+node producers/cli/bin.mjs infra run -- \
+  node --import tsx --test --test-reporter=spec --test-concurrency=1 --test-timeout=900000 "${integration[@]}"
