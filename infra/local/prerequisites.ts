@@ -36,7 +36,7 @@ export async function requireMaven(): Promise<string> {
   return 'mvn';
 }
 
-export async function requirePython(minMinor = 9): Promise<string> {
+export async function requirePython(minMinor = 10): Promise<string> {
   const python = process.env.SEARCHBUS_PYTHON ?? 'python3';
   const result = await runCommand(python, ['-c', 'import sys, venv; print(sys.version_info[0], sys.version_info[1])']).catch(
     (error: unknown) => {

@@ -27,7 +27,7 @@ export async function ensureQdrantEdgeVenv(log: (line: string) => void = () => u
   const python = join(venv, 'bin', 'python');
   if (existsSync(join(venv, '.complete'))) return python;
 
-  const systemPython = await requirePython(9);
+  const systemPython = await requirePython(10);
   log('Installing the Qdrant Edge engine from PyPI (once)…');
   await rm(venv, { recursive: true, force: true });
   await mkdir(cacheDir('qdrant-edge'), { recursive: true });
@@ -70,7 +70,11 @@ export async function startQdrant(options: {
     service: 'qdrant',
     profile,
     command: python,
-    args: [join(SERVER_DIR, 'server.py'), '--host', '127.0.0.1', '--port', String(port), '--storage', storage],
+    args: [
+      join(SERVER_DIR, 'server.py'), '--host', '127.0.0.1', '--port', String(port), '--storage', storage,
+      // A test run that is killed takes its Qdrant with it; `up` services outlive the CLI by design.
+      ...(profile === 'test' ? ['--exit-with-parent'] : []),
+    ],
     env: { ...process.env, PYTHONUNBUFFERED: '1' },
     logFile: join(home, 'qdrant.log'),
     endpoint: url,
