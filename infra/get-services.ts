@@ -1,5 +1,5 @@
 import { InfraError } from './errors.ts';
-import { kafkaFromEnv, qdrantFromEnv, redisFromEnv } from './env-provider.ts';
+import { ENDPOINT_SETTINGS, kafkaFromEnv, qdrantFromEnv, redisFromEnv } from './env-provider.ts';
 import { findRunning, reapOrphans, startKafka, startQdrant, startRedis } from './local/index.ts';
 import {
   SERVICE_NAMES,
@@ -53,6 +53,11 @@ export async function getServices(options: GetServicesOptions = {}): Promise<Ser
       const running = await findRunning(name, 'up');
       if (running) return { kind: 'local', service: { endpoint: endpointOf(name, running.endpoint), stop: noStop } };
     }
+    if (options.start === false) {
+      throw new InfraError(
+        `${name} is not running. Start the services with \`searchbus up\` (or \`searchbus infra up\`), or set ${ENDPOINT_SETTINGS[name]} to use your own.`,
+      );
+    }
     return { kind: 'local', service: await start({ profile, env, log }) };
   };
 
@@ -60,19 +65,19 @@ export async function getServices(options: GetServicesOptions = {}): Promise<Ser
     kafka: async () => {
       const fromEnv = await kafkaFromEnv(env);
       if (fromEnv) return { kind: 'env', service: { endpoint: fromEnv, stop: noStop } };
-      if (await useContainers()) return { kind: 'testcontainers', service: await startKafkaContainer() };
+      if (options.start !== false && (await useContainers())) return { kind: 'testcontainers', service: await startKafkaContainer() };
       return local('kafka', startKafka);
     },
     redis: async () => {
       const fromEnv = await redisFromEnv(env);
       if (fromEnv) return { kind: 'env', service: { endpoint: fromEnv, stop: noStop } };
-      if (await useContainers()) return { kind: 'testcontainers', service: await startRedisContainer() };
+      if (options.start !== false && (await useContainers())) return { kind: 'testcontainers', service: await startRedisContainer() };
       return local('redis', startRedis);
     },
     qdrant: async () => {
       const fromEnv = await qdrantFromEnv(env);
       if (fromEnv) return { kind: 'env', service: { endpoint: fromEnv, stop: noStop } };
-      if (await useContainers()) return { kind: 'testcontainers', service: await startQdrantContainer() };
+      if (options.start !== false && (await useContainers())) return { kind: 'testcontainers', service: await startQdrantContainer() };
       return local('qdrant', startQdrant);
     },
   };

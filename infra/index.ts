@@ -14,3 +14,4 @@ export {
   stopProcess,
   type ProcessEntry,
 } from './local/index.ts';
+export { createKafka, createQdrant, createRedis } from './clients.ts';

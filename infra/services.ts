@@ -40,6 +40,12 @@ export interface GetServicesOptions {
   /** Progress lines (downloads, starts); silent by default. */
   log?: (line: string) => void;
   env?: NodeJS.ProcessEnv;
+  /**
+   * With `false`, only attach: use endpoints from the environment or `up` services already running,
+   * and fail (naming what to run or set) instead of starting anything. CLI commands other than
+   * `up` use this so they never start a stray broker.
+   */
+  start?: boolean;
 }
 
 /** A running service that a provider started and knows how to stop. */

@@ -11,13 +11,16 @@ import {
   type Profile,
   type Services,
 } from '../../infra/index.ts';
+import { ensureModel } from '../../infra/models/index.ts';
+import { loadConfig } from '../../topology/index.ts';
 import type { Output } from './output.ts';
 import { UsageError } from './usage-error.ts';
 
 export async function setupCommand(out: Output): Promise<void> {
   const log = (line: string): void => out.info(line);
-  await Promise.all([ensureKafkaClasspath(log), ensureQdrantEdgeVenv(log), ensureRedisServer(log)]);
-  out.info('Kafka, Redis and the Qdrant Edge engine are installed.');
+  const { model } = loadConfig();
+  await Promise.all([ensureKafkaClasspath(log), ensureQdrantEdgeVenv(log), ensureRedisServer(log), ensureModel(model, { log })]);
+  out.info(`Kafka, Redis, the Qdrant Edge engine and the ${model.id} model are installed.`);
 }
 
 export function servicesEnv(services: Services): Record<string, string> {

@@ -3,11 +3,28 @@ import { parseArgs } from 'node:util';
 import { consoleOutput as out } from './output.ts';
 import { UsageError } from './usage-error.ts';
 import { infraDownCommand, infraRunCommand, infraStatusCommand, infraUpCommand, setupCommand } from './infra-commands.ts';
+import { ingestCommand } from './ingest-command.ts';
+import { isRoleName, ROLE_NAMES } from './roles.ts';
+import { startSystem } from './system.ts';
+import { topologyApplyCommand, topologyDescribeCommand } from './topology-commands.ts';
+import { upCommand } from './up-command.ts';
+import { evalCommand, gatewayCommand, parseTopK, searchCommand } from './search-commands.ts';
 
 const USAGE = `searchbus — neural search on an event stream
 
 Usage:
-  searchbus setup                      install Kafka jars, redis-server and the Qdrant Edge engine (idempotent)
+  searchbus up [--no-sample]           start services, topology, every role and the sample corpus (Ctrl-C stops)
+  searchbus run <role>                 run one role against running services (roles: ${ROLE_NAMES.join(', ')})
+  searchbus ingest <file.jsonl|beir-dir> [--tenant T] [--json]
+                                       publish documents to the ingest topic
+  searchbus search "<text>" [--k 10] [--filter key=value …] [--tenant T] [--json]
+                                       search through the bus (filters: key=v, key!=v, key>=n, key<n, or JSON)
+  searchbus gateway [--port 8080]      HTTP front: GET /search?q=&k=&filter=&tenant=, /healthz, /readyz
+  searchbus eval <beir-dir> [--split test] [--concurrency 8] [--namespace N] [--json]
+                                       nDCG@10, recall@100, MRR@10 and latency through the whole pipeline
+  searchbus topology apply [--dry-run] create or update topics, the collection, alias and payload indexes
+  searchbus topology describe          print every name and setting as JSON
+  searchbus setup                      install Kafka jars, redis-server, the Qdrant Edge engine and the model
   searchbus infra up [--profile up|test]  start Kafka, Redis and Qdrant (or use KAFKA_BROKERS/REDIS_URL/QDRANT_URL)
   searchbus infra down                 stop every service process searchbus started
   searchbus infra status [--json]      list the service processes searchbus started
@@ -22,6 +39,40 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'infra':
       return infra(rest);
+    case 'topology':
+      return topology(rest);
+    case 'ingest': {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: { tenant: { type: 'string' }, json: { type: 'boolean', default: false } },
+      });
+      const path = positionals[0];
+      if (!path) throw new UsageError('ingest needs a JSONL file or a BEIR folder');
+      const summary = await ingestCommand(out, path, { ...(values.tenant !== undefined && { tenant: values.tenant }), json: values.json });
+      return summary.rejected.length > 0 ? 3 : 0;
+    }
+    case 'up': {
+      const { values } = parseArgs({ args: rest, options: { 'no-sample': { type: 'boolean', default: false } } });
+      const system = await upCommand(out, { sample: !values['no-sample'] });
+      await untilSignal();
+      out.info('Stopping…');
+      await system.stop();
+      return 0;
+    }
+    case 'run': {
+      const role = rest[0];
+      if (!role || !isRoleName(role)) throw new UsageError(`run needs a role: ${ROLE_NAMES.join(', ')}`);
+      const system = await startSystem(out, { roles: [role], profile: 'up', startServices: false, applyTopology: false });
+      out.info(`${role} running; health on http://127.0.0.1:${system.healthPort}/readyz`);
+      await untilSignal();
+      await system.stop();
+      return 0;
+    }
+    case 'search':
+    case 'gateway':
+    case 'eval':
+      return queryPath(command, rest);
     case undefined:
     case 'help':
     case '--help':
@@ -59,6 +110,88 @@ async function infra(argv: string[]): Promise<number> {
     default:
       throw new UsageError(`unknown infra command "${sub ?? ''}"`);
   }
+}
+
+async function topology(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  const { values } = parseArgs({ args: rest, options: { 'dry-run': { type: 'boolean', default: false } } });
+  switch (sub) {
+    case 'apply':
+      await topologyApplyCommand(out, { dryRun: values['dry-run'] });
+      return 0;
+    case 'describe':
+      topologyDescribeCommand(out);
+      return 0;
+    default:
+      throw new UsageError(`unknown topology command "${sub ?? ''}"`);
+  }
+}
+
+async function queryPath(command: 'search' | 'gateway' | 'eval', argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      k: { type: 'string' },
+      filter: { type: 'string', multiple: true, default: [] },
+      tenant: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      port: { type: 'string' },
+      split: { type: 'string', default: 'test' },
+      concurrency: { type: 'string', default: '8' },
+      namespace: { type: 'string' },
+    },
+  });
+  if (command === 'search') {
+    const text = positionals.join(' ');
+    if (text.trim() === '') throw new UsageError('search needs the text to search for');
+    await searchCommand(out, {
+      text,
+      topK: parseTopK(values.k, 10),
+      filters: values.filter,
+      ...(values.tenant !== undefined && { tenant: values.tenant }),
+      json: values.json,
+    });
+    return 0;
+  }
+  if (command === 'gateway') {
+    const port = values.port === undefined ? undefined : Number(values.port);
+    if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) throw new UsageError('--port must be a port number');
+    const gateway = await gatewayCommand(out, port === undefined ? {} : { port });
+    await untilSignal();
+    await gateway.stop();
+    return 0;
+  }
+  const dir = positionals[0];
+  if (!dir) throw new UsageError('eval needs a BEIR folder (corpus.jsonl, queries.jsonl, qrels/<split>.tsv)');
+  const concurrency = Number(values.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) throw new UsageError('--concurrency must be a whole number from 1 to 256');
+  const aborted = new AbortController();
+  void untilSignal().then(() => aborted.abort(new Error('interrupted')));
+  await evalCommand(
+    out,
+    dir,
+    { split: values.split, json: values.json, concurrency, ...(values.namespace !== undefined && { namespace: values.namespace }) },
+    aborted.signal,
+  );
+  return 0;
+}
+
+/** Resolves on the first SIGINT or SIGTERM; a second one exits at once. */
+function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      const force = (): never => process.exit(130);
+      process.once('SIGINT', force);
+      process.once('SIGTERM', force);
+      out.info(`${signal}: shutting down (send again to exit at once)`);
+      resolve();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
 }
 
 try {

@@ -1,0 +1,68 @@
+import type { QdrantClient } from '@qdrant/js-client-rest';
+import { parseCollectionName } from '../../topology/index.ts';
+
+export interface ResolvedCollection {
+  /** The concrete collection behind the alias; searched by name, never through the alias. */
+  collection: string;
+  /** The model that built it, read from its name. */
+  modelId: string;
+}
+
+/** The alias names no collection, or one whose name does not say which model built it. */
+export class CollectionResolutionError extends Error {
+  override readonly name = 'CollectionResolutionError';
+  constructor(
+    message: string,
+    /** A missing alias may appear (topology being applied); a foreign name will not change. */
+    readonly retriable: boolean,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Alias -> collection -> model, cached for `ttlMs`.
+ *
+ * The consumer embeds with the resolved model and searches the resolved collection by its own
+ * name, so vector and index always belong together, even while the alias is being swapped. A
+ * cached answer can only be stale for `ttlMs` after a swap, during which the old collection still
+ * serves (it is dropped after a grace period far longer than the TTL); if it is already gone the
+ * search fails with 404 and the consumer calls `invalidate()` and resolves again. Resolving on
+ * every batch would cost a Qdrant round trip per batch for a change that happens a few times a
+ * year.
+ */
+export class CollectionResolver {
+  private cached: { value: ResolvedCollection; expiresAt: number } | undefined;
+  private pending: Promise<ResolvedCollection> | undefined;
+
+  constructor(
+    private readonly qdrant: Pick<QdrantClient, 'getAliases'>,
+    private readonly alias: string,
+    private readonly ttlMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async resolve(): Promise<ResolvedCollection> {
+    if (this.cached && this.now() < this.cached.expiresAt) return this.cached.value;
+    // Concurrent callers share one lookup.
+    this.pending ??= this.lookup().finally(() => (this.pending = undefined));
+    return this.pending;
+  }
+
+  invalidate(): void {
+    this.cached = undefined;
+  }
+
+  private async lookup(): Promise<ResolvedCollection> {
+    const { aliases } = await this.qdrant.getAliases();
+    const collection = aliases.find((a) => a.alias_name === this.alias)?.collection_name;
+    if (!collection) throw new CollectionResolutionError(`alias ${this.alias} points at no collection (run \`searchbus topology apply\`)`, true);
+    const parsed = parseCollectionName(collection);
+    if (!parsed) {
+      throw new CollectionResolutionError(`alias ${this.alias} points at ${collection}, whose name does not record a model (<alias>__<model>__v<n>)`, false);
+    }
+    const value = { collection, modelId: parsed.modelId };
+    this.cached = { value, expiresAt: this.now() + this.ttlMs };
+    return value;
+  }
+}

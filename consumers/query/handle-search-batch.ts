@@ -1,0 +1,205 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import {
+  SEARCH_SCHEMA_VERSION,
+  type SearchErrorCode,
+  type SearchFilter,
+  type SearchReplyV1,
+  type SearchRequestV1,
+} from '../../topology/index.ts';
+import { isRetriable } from '../runtime/index.ts';
+import { collapseToDocuments, HIT_PAYLOAD_FIELDS, initialLimit, needsMore, nextLimit, type ScoredChunk } from './collapse-hits.ts';
+import { CollectionResolutionError, type ResolvedCollection } from './collection-resolver.ts';
+import { toQdrantFilter } from './qdrant-filter.ts';
+
+/** What the query consumer decodes a request record into. */
+export type QueryMessage =
+  | { kind: 'search'; request: SearchRequestV1 }
+  /** Parsed, but off the contract: answered with an error, not dead-lettered (it is the sender's mistake). */
+  | { kind: 'invalid'; id: string; replyTo: string | null; code: SearchErrorCode; message: string };
+
+export interface QueryEncoder {
+  readonly modelId: string;
+  embedQueries(texts: string[]): Promise<Float32Array[]>;
+}
+
+/** One Qdrant `query` request; the consumer sends a batch of them at once. */
+export interface ChunkQuery {
+  query: number[];
+  filter: ReturnType<typeof toQdrantFilter>;
+  limit: number;
+  with_payload: string[];
+}
+
+export interface OutgoingReply {
+  channel: string;
+  reply: SearchReplyV1;
+}
+
+export interface SearchDependencies {
+  resolver: { resolve(): Promise<ResolvedCollection>; invalidate(): void };
+  encoder: (modelId: string) => Promise<QueryEncoder>;
+  /** One result list per query, in order (Qdrant's batch query). */
+  search: (collection: string, queries: ChunkQuery[]) => Promise<ScoredChunk[][]>;
+  publish: (replies: OutgoingReply[]) => Promise<void>;
+  now: () => number;
+  /** Chunks fetched per wanted document on the first try. */
+  oversampling: number;
+  /** Most chunks one query may fetch while looking for topK distinct documents. */
+  maxChunksPerQuery: number;
+  /** Replies are sent this long before the earliest deadline at the latest, instead of retrying on. */
+  deadlineMarginMs?: number;
+}
+
+export interface BatchReport {
+  /** Replies with hits. */
+  answered: number;
+  /** Error replies, by code. */
+  errors: Partial<Record<SearchErrorCode, number>>;
+  /** Past their deadline on arrival: skipped, nobody is waiting. */
+  expired: number;
+  /** Invalid and with no usable reply channel in body or header: nobody can be told. */
+  unreplyable: number;
+  /** The model the batch was embedded with, when it got that far. */
+  model: string | null;
+}
+
+/**
+ * Answers a batch of search requests: validation errors straight away; the rest embedded with the
+ * model of the collection behind the alias in one inference call, searched in one Qdrant batch,
+ * collapsed to documents, and published. Dependency outages are retried until shortly before the
+ * earliest deadline, then answered with `unavailable`, so a client hears back instead of timing
+ * out. Throws only when publishing fails (retriable: the runtime retries the batch) or `signal`
+ * aborts.
+ */
+export async function handleSearchBatch(messages: readonly QueryMessage[], deps: SearchDependencies, signal: AbortSignal): Promise<BatchReport> {
+  const started = deps.now();
+  const report: BatchReport = { answered: 0, errors: {}, expired: 0, unreplyable: 0, model: null };
+  const replies: OutgoingReply[] = [];
+  const fail = (id: string, channel: string | null, code: SearchErrorCode, message: string): void => {
+    if (channel === null) {
+      report.unreplyable += 1;
+      return;
+    }
+    report.errors[code] = (report.errors[code] ?? 0) + 1;
+    replies.push({ channel, reply: { schemaVersion: SEARCH_SCHEMA_VERSION, id, error: { code, message } } });
+  };
+
+  const pending: SearchRequestV1[] = [];
+  for (const message of messages) {
+    if (message.kind === 'invalid') fail(message.id, message.replyTo, message.code, message.message);
+    else if (message.request.deadline <= started) report.expired += 1;
+    else pending.push(message.request);
+  }
+
+  if (pending.length > 0) {
+    const earliest = Math.min(...pending.map((r) => r.deadline)) - (deps.deadlineMarginMs ?? 50);
+    try {
+      const { model, results } = await retryUntil(() => searchOnce(pending, deps), earliest, deps.now, signal);
+      report.model = model;
+      const tookMs = Math.round((deps.now() - started) * 10) / 10;
+      pending.forEach((request, i) => {
+        const result = results[i];
+        if (result instanceof Error) {
+          fail(request.id, request.replyTo, 'internal', `search failed: ${result.message}`);
+        } else {
+          report.answered += 1;
+          replies.push({ channel: request.replyTo, reply: { schemaVersion: SEARCH_SCHEMA_VERSION, id: request.id, hits: result ?? [], model, tookMs } });
+        }
+      });
+    } catch (error) {
+      signal.throwIfAborted();
+      const unavailable = isRetriable(error) || error instanceof CollectionResolutionError;
+      const message = error instanceof Error ? error.message : String(error);
+      for (const request of pending) fail(request.id, request.replyTo, unavailable ? 'unavailable' : 'internal', message);
+    }
+  }
+  if (replies.length > 0) await deps.publish(replies);
+  return report;
+}
+
+type HitsOrError = ReturnType<typeof collapseToDocuments> | Error;
+
+async function searchOnce(requests: SearchRequestV1[], deps: SearchDependencies): Promise<{ model: string; results: HitsOrError[] }> {
+  const resolved = await deps.resolver.resolve();
+  const encoder = await deps.encoder(resolved.modelId);
+  const vectors = await encoder.embedQueries(requests.map((r) => r.query.text));
+  const results: HitsOrError[] = new Array<HitsOrError>(requests.length);
+  // Requests still short of topK documents, with the chunk limit of their next try.
+  let open = requests.map((request, index) => ({ request, index, limit: initialLimit(request.topK, deps.oversampling, deps.maxChunksPerQuery) }));
+  while (open.length > 0) {
+    const queries = open.map(({ request, index, limit }) => chunkQuery(vectors[index]!, request.filter, request.tenant, limit));
+    const pages = await searchIsolating(resolved, queries, deps);
+    const again: typeof open = [];
+    open.forEach((item, k) => {
+      const page = pages[k]!;
+      if (page instanceof Error) {
+        results[item.index] = page;
+        return;
+      }
+      const hits = collapseToDocuments(page, item.request.topK);
+      const more = nextLimit(item.limit, deps.maxChunksPerQuery);
+      if (more !== null && needsMore(page.length, item.limit, hits.length, item.request.topK)) again.push({ ...item, limit: more });
+      else results[item.index] = hits;
+    });
+    open = again;
+  }
+  return { model: resolved.modelId, results };
+}
+
+export function chunkQuery(vector: Float32Array, filter: SearchFilter | undefined, tenant: string | undefined, limit: number): ChunkQuery {
+  return { query: Array.from(vector), filter: toQdrantFilter(filter, tenant), limit, with_payload: HIT_PAYLOAD_FIELDS };
+}
+
+/**
+ * One batch call; if Qdrant refuses it for good, each query alone, so that one request Qdrant
+ * cannot run fails by itself. A 404 means the resolved collection was dropped after a swap:
+ * forget it and let the retry resolve the alias again.
+ */
+async function searchIsolating(resolved: ResolvedCollection, queries: ChunkQuery[], deps: SearchDependencies): Promise<Array<ScoredChunk[] | Error>> {
+  try {
+    return await deps.search(resolved.collection, queries);
+  } catch (error) {
+    if (statusOf(error) === 404) {
+      deps.resolver.invalidate();
+      throw new CollectionGoneError(resolved.collection, error);
+    }
+    if (isRetriable(error) || queries.length === 1) throw error;
+  }
+  const settled = await Promise.allSettled(queries.map((q) => deps.search(resolved.collection, [q])));
+  const retriable = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected' && isRetriable(s.reason));
+  if (retriable) throw retriable.reason;
+  return settled.map((s) => (s.status === 'fulfilled' ? (s.value[0] ?? []) : toError(s.reason)));
+}
+
+class CollectionGoneError extends Error {
+  override readonly name = 'CollectionGoneError';
+  readonly retriable = true;
+  constructor(collection: string, cause: unknown) {
+    super(`collection ${collection} is gone (alias swapped)`, { cause });
+  }
+}
+
+/** Retries retriable failures with short backoff while there is time before `deadline`. */
+async function retryUntil<T>(fn: () => Promise<T>, deadline: number, now: () => number, signal: AbortSignal): Promise<T> {
+  let wait = 20;
+  for (;;) {
+    signal.throwIfAborted();
+    try {
+      return await fn();
+    } catch (error) {
+      if (!(isRetriable(error) || (error instanceof CollectionResolutionError && error.retriable))) throw error;
+      if (now() + wait >= deadline) throw error;
+      await delay(wait, undefined, { signal });
+      wait = Math.min(wait * 2, 500);
+    }
+  }
+}
+
+function statusOf(error: unknown): number | undefined {
+  const status = (error as { status?: unknown } | null)?.status;
+  return typeof status === 'number' ? status : undefined;
+}
+
+function toError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
+}

@@ -1,0 +1,15 @@
+export { QueryConsumer, type QueryConsumerOptions } from './query-consumer.ts';
+export {
+  handleSearchBatch,
+  chunkQuery,
+  type BatchReport,
+  type ChunkQuery,
+  type OutgoingReply,
+  type QueryEncoder,
+  type QueryMessage,
+  type SearchDependencies,
+} from './handle-search-batch.ts';
+export { CollectionResolver, CollectionResolutionError, type ResolvedCollection } from './collection-resolver.ts';
+export { collapseToDocuments, snippet, initialLimit, nextLimit, needsMore, HIT_PAYLOAD_FIELDS, type ScoredChunk } from './collapse-hits.ts';
+export { toQdrantFilter } from './qdrant-filter.ts';
+export { queryEncoder } from './query-encoder.ts';

@@ -1,0 +1,182 @@
+// Query consumer.
+// Input: the search request topic (key = request id, value = SearchRequestV1 JSON, header
+// searchbus-reply-to = the Redis channel to answer on).
+// Output: one reply per request, PUBLISHed on its Redis reply channel: hits, or an error code.
+// Requests past their deadline are skipped and counted; undecodable ones get an `invalid-json`
+// reply (via the header) and go to the dead-letter topic.
+// Offsets commit per batch after every reply of the batch was published. A crash before that
+// re-runs the batch: a client may then get a second reply for a request, which it drops as late.
+import type { QdrantClient } from '@qdrant/js-client-rest';
+import type { Redis } from 'ioredis';
+import type { Kafka, KafkaMessage } from 'kafkajs';
+import {
+  decodeSearchRequest,
+  HEADERS,
+  SEARCH_SCHEMA_VERSION,
+  topicSpecs,
+  validReplyTo,
+  type SearchbusConfig,
+  type SearchErrorCode,
+  type SearchReplyV1,
+  type Topology,
+} from '../../topology/index.ts';
+import {
+  BatchConsumer,
+  MetricsRegistry,
+  PoisonMessageError,
+  SECONDS_BUCKETS,
+  silentLogger,
+  type ConsumerState,
+  type DeadLetter,
+  type Logger,
+} from '../runtime/index.ts';
+import { CollectionResolver } from './collection-resolver.ts';
+import { handleSearchBatch, type ChunkQuery, type OutgoingReply, type QueryEncoder, type QueryMessage } from './handle-search-batch.ts';
+
+export interface QueryConsumerOptions {
+  kafka: Kafka;
+  qdrant: QdrantClient;
+  /** A connection for PUBLISH; the consumer does not close it. */
+  redis: Redis;
+  topology: Topology;
+  config: SearchbusConfig;
+  /** The query encoder for a model id; called with the model of the collection behind the alias. */
+  encoder: (modelId: string) => Promise<QueryEncoder>;
+  groupId?: string;
+  logger?: Logger;
+  metrics?: MetricsRegistry;
+}
+
+/** Most chunks one request may pull from Qdrant while looking for topK distinct documents. */
+const MAX_CHUNKS_PER_QUERY = 1000;
+
+export class QueryConsumer {
+  private readonly runtime: BatchConsumer<QueryMessage>;
+  private readonly logger: Logger;
+  readonly metrics: MetricsRegistry;
+  readonly resolver: CollectionResolver;
+
+  constructor(private readonly options: QueryConsumerOptions) {
+    const { topology, config, redis } = options;
+    const logger = options.logger ?? silentLogger;
+    this.logger = logger;
+    this.metrics = options.metrics ?? new MetricsRegistry();
+    this.resolver = new CollectionResolver(options.qdrant, topology.qdrant.alias, config.query.aliasCacheTtlMs);
+    const limits = { maxTopK: config.query.maxTopK, replyChannelPrefix: topology.redis.replyChannel('') };
+    const replies = this.metrics.counter('searchbus_search_replies_total', 'Search replies published, by outcome');
+    const expired = this.metrics.counter('searchbus_search_expired_total', 'Search requests skipped because their deadline had passed');
+    const unreplyable = this.metrics.counter('searchbus_search_unreplyable_total', 'Bad search requests without a usable reply channel');
+    const searchSeconds = this.metrics.histogram('searchbus_search_batch_seconds', 'Time to answer a batch of search requests', SECONDS_BUCKETS);
+
+    const publish = async (outgoing: OutgoingReply[]): Promise<void> => {
+      const pipeline = redis.pipeline();
+      for (const { channel, reply } of outgoing) pipeline.publish(channel, JSON.stringify(reply));
+      const results = (await pipeline.exec()) ?? [];
+      const failed = results.find(([error]) => error);
+      // Redis errors are transient from here (connection loss); the runtime retries the batch.
+      if (failed?.[0]) throw Object.assign(failed[0], { retriable: true });
+    };
+
+    const decode = (message: KafkaMessage): QueryMessage => {
+      const result = decodeSearchRequest(message.value, limits);
+      if (result.ok) return { kind: 'search', request: result.request };
+      if (result.error.code === 'invalid-json') throw new PoisonMessageError('invalid-json', result.error.message, { cause: result.error });
+      return {
+        kind: 'invalid',
+        id: result.id ?? message.key?.toString('utf8') ?? '',
+        replyTo: result.replyTo ?? headerReplyTo(message, limits.replyChannelPrefix),
+        code: result.error.code,
+        message: result.error.message,
+      };
+    };
+
+    // Undecodable bytes: answer on the header's channel so the sender is not left waiting, then
+    // let the runtime dead-letter the record. A handler failure lands here too (`internal`).
+    const onPoison = async (letter: DeadLetter): Promise<void> => {
+      const channel = headerReplyTo(letter.message, limits.replyChannelPrefix);
+      if (channel === null) {
+        unreplyable.inc();
+        return;
+      }
+      const code: SearchErrorCode = letter.code === 'invalid-json' ? 'invalid-json' : 'internal';
+      const reply: SearchReplyV1 = { schemaVersion: SEARCH_SCHEMA_VERSION, id: letter.message.key?.toString('utf8') ?? '', error: { code, message: letter.reason } };
+      await publish([{ channel, reply }]);
+      replies.inc({ outcome: code });
+    };
+
+    this.runtime = new BatchConsumer<QueryMessage>({
+      kafka: options.kafka,
+      groupId: options.groupId ?? topology.groups.query,
+      topic: topology.topics.searchRequests,
+      // A new group starts at the earliest retained request rather than "latest": resolving
+      // "latest" happens after the group join, so a request sent right after start() could fall
+      // before it and never be answered. Old requests cost little: they are expired and skipped.
+      fromBeginning: true,
+      decode,
+      onPoison,
+      handle: async (batch, context) => {
+        const started = performance.now();
+        const report = await handleSearchBatch(
+          batch.map((b) => b.value),
+          {
+            resolver: this.resolver,
+            encoder: options.encoder,
+            search: async (collection, queries: ChunkQuery[]) => {
+              const results = await options.qdrant.queryBatch(collection, { searches: queries });
+              return results.map((r) => r.points);
+            },
+            publish,
+            now: Date.now,
+            oversampling: config.query.oversampling,
+            maxChunksPerQuery: MAX_CHUNKS_PER_QUERY,
+          },
+          context.signal,
+        );
+        searchSeconds.observe((performance.now() - started) / 1000);
+        if (report.answered > 0) replies.inc({ outcome: 'hits' }, report.answered);
+        for (const [code, count] of Object.entries(report.errors)) replies.inc({ outcome: code }, count);
+        if (report.expired > 0) expired.inc({}, report.expired);
+        if (report.unreplyable > 0) unreplyable.inc({}, report.unreplyable);
+        if (report.errors.internal || report.errors.unavailable) {
+          context.logger.warn('search requests failed', { internal: report.errors.internal ?? 0, unavailable: report.errors.unavailable ?? 0 });
+        }
+      },
+      deadLetterTopic: topology.topics.deadLetter,
+      maxBatchSize: config.query.maxBatchSize,
+      // Every partition at once: a request must not wait for another partition's batch.
+      partitionsConsumedConcurrently: topicSpecs(topology, config).find((t) => t.topic === topology.topics.searchRequests)?.numPartitions ?? 1,
+      maxWaitMs: config.query.maxWaitMs,
+      maxRetryDelayMs: Math.min(config.encoder.maxRetryDelayMs, 1_000),
+      logger,
+      metrics: this.metrics,
+      role: 'query',
+    });
+  }
+
+  get state(): ConsumerState {
+    return this.runtime.state;
+  }
+
+  /** Loads the model of the collection behind the alias first, so the first request does not pay for it. */
+  async start(): Promise<void> {
+    try {
+      const { modelId } = await this.resolver.resolve();
+      await (await this.options.encoder(modelId)).embedQueries(['warm up']);
+    } catch (error) {
+      // Not fatal: the alias may appear later; requests resolve it again.
+      this.logger.warn('could not warm up the query encoder', { error });
+    }
+    await this.runtime.start();
+  }
+
+  /** Stops fetching, finishes and commits the batch in hand, disconnects. Safe to call twice. */
+  stop(): Promise<void> {
+    return this.runtime.stop();
+  }
+}
+
+function headerReplyTo(message: KafkaMessage, prefix: string): string | null {
+  const raw = message.headers?.[HEADERS.replyTo];
+  const value = Buffer.isBuffer(raw) ? raw.toString('utf8') : typeof raw === 'string' ? raw : null;
+  return validReplyTo(value, prefix) ? value : null;
+}

@@ -1,0 +1,221 @@
+import { Partitioners, type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
+import { PoisonMessageError, isRetriable } from './errors.ts';
+import { sendDeadLetters, type DeadLetter } from './dead-letter.ts';
+import type { Logger } from './logger.ts';
+import { SECONDS_BUCKETS, SIZE_BUCKETS, type MetricsRegistry } from './metrics.ts';
+import { retryWithBackoff } from './retry.ts';
+
+// The shared consumer runtime. A role supplies `decode` (bytes -> typed message, throwing for
+// poison) and `handle` (a batch of decoded messages -> side effects). The runtime owns batching,
+// dead-lettering, retries with backoff, offset commits after the handler's writes, metrics and an
+// ordered, idempotent stop.
+
+export interface Decoded<T> {
+  value: T;
+  topic: string;
+  partition: number;
+  offset: string;
+  key: Buffer | null;
+  message: KafkaMessage;
+}
+
+export interface HandlerContext {
+  /** Aborted when the consumer stops; a handler waiting on I/O should give up (no commit follows). */
+  signal: AbortSignal;
+  logger: Logger;
+  topic: string;
+  partition: number;
+}
+
+export interface BatchConsumerOptions<T> {
+  kafka: Kafka;
+  groupId: string;
+  topic: string;
+  fromBeginning: boolean;
+  decode: (message: KafkaMessage, topic: string, partition: number) => T;
+  handle: (batch: Decoded<T>[], context: HandlerContext) => Promise<void>;
+  /** Called for each poison message before it is dead-lettered (e.g. to send an error reply). */
+  onPoison?: (letter: DeadLetter) => Promise<void>;
+  deadLetterTopic: string;
+  /** Messages per handler call. */
+  maxBatchSize: number;
+  /** How long a fetch waits for data before returning what it has. */
+  maxWaitMs: number;
+  maxRetryDelayMs: number;
+  sessionTimeoutMs?: number;
+  /**
+   * Partitions handled at once (default 1). Batches of different partitions are independent, so a
+   * latency-bound role (queries) need not make one partition's requests wait behind another's.
+   */
+  partitionsConsumedConcurrently?: number;
+  logger: Logger;
+  metrics: MetricsRegistry;
+  /** Metric label; e.g. "encoder". */
+  role: string;
+}
+
+export type ConsumerState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped' | 'crashed';
+
+export class BatchConsumer<T> {
+  private readonly consumer: Consumer;
+  private readonly producer: Producer;
+  private readonly abort = new AbortController();
+  private stateValue: ConsumerState = 'idle';
+  private stopping: Promise<void> | undefined;
+  private readonly processed;
+  private readonly deadLettered;
+  private readonly retries;
+  private readonly batchSize;
+  private readonly handleSeconds;
+  private readonly lag;
+
+  constructor(private readonly options: BatchConsumerOptions<T>) {
+    this.consumer = options.kafka.consumer({
+      groupId: options.groupId,
+      sessionTimeout: options.sessionTimeoutMs ?? 30_000,
+      heartbeatInterval: 3_000,
+      maxWaitTimeInMs: options.maxWaitMs,
+      minBytes: 1,
+      retry: { retries: 10 },
+    });
+    this.producer = options.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+    const m = options.metrics;
+    this.processed = m.counter('searchbus_messages_processed_total', 'Messages handled and committed');
+    this.deadLettered = m.counter('searchbus_messages_dead_lettered_total', 'Messages sent to the dead-letter topic');
+    this.retries = m.counter('searchbus_retries_total', 'Handler retries after a retriable failure');
+    this.batchSize = m.histogram('searchbus_batch_size', 'Messages per handler call', SIZE_BUCKETS);
+    this.handleSeconds = m.histogram('searchbus_handle_seconds', 'Handler time per batch', SECONDS_BUCKETS);
+    this.lag = m.gauge('searchbus_consumer_lag', 'Messages behind the end of the partition at the last fetch');
+    this.consumer.on(this.consumer.events.CRASH, (event) => {
+      if (!event.payload.restart) this.stateValue = 'crashed';
+      options.logger.error('consumer crashed', { error: event.payload.error, restart: event.payload.restart });
+    });
+  }
+
+  get state(): ConsumerState {
+    return this.stateValue;
+  }
+
+  async start(): Promise<void> {
+    if (this.stateValue !== 'idle') throw new Error(`cannot start a consumer that is ${this.stateValue}`);
+    this.stateValue = 'starting';
+    await this.producer.connect();
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topic: this.options.topic, fromBeginning: this.options.fromBeginning });
+    const joined = new Promise<void>((resolve) => {
+      const off = this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
+        off();
+        resolve();
+      });
+    });
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
+      eachBatch: (payload) => this.eachBatch(payload),
+    });
+    await joined;
+    this.stateValue = 'running';
+  }
+
+  /** Stop fetching, let the batch in hand finish and commit, then disconnect. Safe to call twice. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      if (this.stateValue === 'idle') {
+        this.stateValue = 'stopped';
+        return;
+      }
+      this.stateValue = 'stopping';
+      // A batch stuck retrying an outage gives up now; it was not committed, so it is redelivered.
+      const giveUp = setTimeout(() => this.abort.abort(new Error('consumer stopping')), this.options.sessionTimeoutMs ?? 30_000);
+      try {
+        await this.consumer.stop();
+        await this.consumer.disconnect();
+        await this.producer.disconnect();
+      } finally {
+        clearTimeout(giveUp);
+        this.abort.abort(new Error('consumer stopped'));
+        this.stateValue = 'stopped';
+      }
+    })();
+    return this.stopping;
+  }
+
+  private async eachBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
+    const heartbeat = (): Promise<void> => payload.heartbeat();
+    const isRunning = (): boolean => payload.isRunning();
+    const isStale = (): boolean => payload.isStale();
+    const { topic, partition } = batch;
+    const o = this.options;
+    this.lag.set(Number(batch.offsetLag()), { role: o.role, topic, partition });
+    for (let start = 0; start < batch.messages.length; start += o.maxBatchSize) {
+      if (!isRunning() || isStale()) return;
+      const slice = batch.messages.slice(start, start + o.maxBatchSize);
+      const good: Decoded<T>[] = [];
+      const poison: DeadLetter[] = [];
+      for (const message of slice) {
+        try {
+          good.push({ value: o.decode(message, topic, partition), topic, partition, offset: message.offset, key: message.key, message });
+        } catch (error) {
+          poison.push(toLetter(message, topic, partition, error));
+        }
+      }
+      const context: HandlerContext = { signal: this.abort.signal, logger: o.logger, topic, partition };
+      const retry = <R>(fn: () => Promise<R>): Promise<R> =>
+        retryWithBackoff(fn, {
+          signal: this.abort.signal,
+          maxDelayMs: o.maxRetryDelayMs,
+          onRetry: async (error, attempt, delayMs) => {
+            this.retries.inc({ role: o.role });
+            o.logger.warn('retrying after a transient failure', { error, attempt, delayMs, topic, partition });
+            await heartbeat();
+          },
+        });
+
+      const started = performance.now();
+      if (good.length > 0) {
+        try {
+          await retry(() => o.handle(good, context));
+        } catch (error) {
+          // Stopping, or still failing when the retries were cut short: leave it uncommitted.
+          if (this.abort.signal.aborted || isRetriable(error)) throw error;
+          // One message spoilt the batch: handle them one by one so only the culprit is dead-lettered.
+          o.logger.warn('batch failed; isolating the failing message', { error, topic, partition });
+          for (const item of good) {
+            try {
+              await retry(() => o.handle([item], context));
+            } catch (single) {
+              if (this.abort.signal.aborted || isRetriable(single)) throw single;
+              poison.push(toLetter(item.message, topic, partition, single));
+            }
+          }
+        }
+      }
+      if (poison.length > 0) {
+        for (const letter of poison) await o.onPoison?.(letter).catch((error: unknown) => o.logger.warn('onPoison failed', { error }));
+        await retry(() => sendDeadLetters(this.producer, o.deadLetterTopic, o.groupId, poison));
+        this.deadLettered.inc({ role: o.role, topic }, poison.length);
+        for (const letter of poison) o.logger.warn('dead-lettered a message', { topic, partition, offset: letter.message.offset, code: letter.code, reason: letter.reason });
+      }
+      this.handleSeconds.observe((performance.now() - started) / 1000, { role: o.role });
+      this.batchSize.observe(slice.length, { role: o.role });
+
+      const last = slice[slice.length - 1];
+      if (!last) continue;
+      const next = (BigInt(last.offset) + 1n).toString();
+      payload.resolveOffset(last.offset);
+      // Only now, after the handler's writes were acknowledged, is the position made durable.
+      await retry(() => this.consumer.commitOffsets([{ topic, partition, offset: next }]));
+      this.processed.inc({ role: o.role, topic }, good.length);
+      await heartbeat();
+    }
+  }
+}
+
+function toLetter(message: KafkaMessage, topic: string, partition: number, error: unknown): DeadLetter {
+  const code =
+    error instanceof PoisonMessageError ? error.code : typeof (error as { code?: unknown }).code === 'string' ? String((error as { code: string }).code) : 'handler-failed';
+  const reason = error instanceof Error ? error.message : String(error);
+  return { message, topic, partition, code, reason };
+}

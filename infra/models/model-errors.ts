@@ -1,0 +1,43 @@
+import { InfraError } from '../errors.ts';
+
+/** The downloaded jar is not the one the registry pins: refuse it rather than run an unknown model. */
+export class ModelIntegrityError extends InfraError {
+  override readonly name = 'ModelIntegrityError';
+  constructor(
+    readonly modelId: string,
+    readonly artifact: string,
+    readonly expectedSha256: string,
+    readonly actualSha256: string,
+  ) {
+    super(
+      `Model ${modelId}: ${artifact} has sha256 ${actualSha256}, but topology/models.ts pins ${expectedSha256}. ` +
+        'The artefact changed or was corrupted; delete it from the local Maven repository (~/.m2) and retry, ' +
+        'or update the pin only after checking where the new jar came from.',
+    );
+  }
+}
+
+/** The registry answered but has no such artefact: a wrong coordinate in the model registry. */
+export class ModelArtifactNotFoundError extends InfraError {
+  override readonly name = 'ModelArtifactNotFoundError';
+  constructor(
+    readonly modelId: string,
+    readonly artifact: string,
+    output: string,
+  ) {
+    super(`Model ${modelId}: Maven Central has no artifact ${artifact}; fix its coordinates in topology/models.ts.\n${output}`);
+  }
+}
+
+/** The jar lacks a file the model registry names. */
+export class ModelFileMissingError extends InfraError {
+  override readonly name = 'ModelFileMissingError';
+  constructor(
+    readonly modelId: string,
+    readonly artifact: string,
+    readonly file: string,
+    available: readonly string[],
+  ) {
+    super(`Model ${modelId}: ${artifact} has no ${file}. It contains: ${available.join(', ')}.`);
+  }
+}

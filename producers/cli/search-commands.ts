@@ -1,0 +1,155 @@
+import { basename, resolve } from 'node:path';
+import { createKafka, createRedis, getServices, type Services } from '../../infra/index.ts';
+import { createTopology, isValidNamespace, loadConfig, SETTINGS } from '../../topology/index.ts';
+import { runEval, type EvalReport } from '../eval/index.ts';
+import { startGateway } from '../gateway/index.ts';
+import { parseFilterArgs, SearchClient, SearchTimeoutError, type SearchResult } from '../search-client/index.ts';
+import type { Output } from './output.ts';
+import { UsageError } from './usage-error.ts';
+
+export interface SearchCommandOptions {
+  text: string;
+  topK: number;
+  filters: string[];
+  tenant?: string;
+  json: boolean;
+  timeoutMs?: number;
+}
+
+/** One search through the bus; needs running services and a query consumer (`searchbus up`). */
+export async function searchCommand(out: Output, options: SearchCommandOptions): Promise<SearchResult> {
+  const config = loadConfig();
+  const topology = createTopology(config.namespace);
+  const filter = parseFilterArgs(options.filters);
+  const services = await getServices({ profile: 'up', need: ['kafka', 'redis'], start: false, log: (l) => out.info(l) });
+  const client = new SearchClient({
+    kafka: createKafka(services.kafka, 'searchbus-cli-search'),
+    redis: createRedis(services.redis, 'searchbus-cli-search'),
+    topology,
+    defaultTimeoutMs: options.timeoutMs ?? config.query.defaultTimeoutMs,
+  });
+  try {
+    const result = await client.search({
+      text: options.text,
+      topK: options.topK,
+      ...(filter ? { filter } : {}),
+      ...(options.tenant !== undefined ? { tenant: options.tenant } : {}),
+    });
+    if (options.json) {
+      out.result(JSON.stringify(result));
+    } else {
+      result.hits.forEach((hit, i) => {
+        const title = hit.title ? `  ${hit.title}` : '';
+        out.result(`${String(i + 1).padStart(3)}. ${hit.score.toFixed(4)}  ${hit.docId}${hit.chunk > 0 ? ` (chunk ${hit.chunk})` : ''}${title}`);
+        if (hit.snippet) out.result(`     ${hit.snippet}`);
+      });
+      out.info(`${result.hits.length} hits in ${result.latencyMs.toFixed(1)} ms (model ${result.model}, ${result.tookMs} ms in the query consumer)`);
+    }
+    return result;
+  } catch (error) {
+    if (error instanceof SearchTimeoutError) {
+      throw new Error(`${error.message}. Is a query consumer running? Start one with \`searchbus up\` or \`searchbus run query\`.`, { cause: error });
+    }
+    throw error;
+  } finally {
+    await client.close();
+    await services.stop();
+  }
+}
+
+export interface RunningFront {
+  stop(): Promise<void>;
+}
+
+/** The HTTP gateway until stopped; `/readyz` turns 200 once Kafka and Redis are connected. */
+export async function gatewayCommand(out: Output, options: { port?: number }): Promise<RunningFront> {
+  const config = loadConfig();
+  const topology = createTopology(config.namespace);
+  const services: Services = await getServices({ profile: 'up', need: ['kafka', 'redis'], start: false, log: (l) => out.info(l) });
+  const client = new SearchClient({
+    kafka: createKafka(services.kafka, 'searchbus-gateway'),
+    redis: createRedis(services.redis, 'searchbus-gateway'),
+    topology,
+    defaultTimeoutMs: config.query.defaultTimeoutMs,
+  });
+  try {
+    await client.connect();
+    const gateway = await startGateway({ searcher: client, port: options.port ?? config.gateway.port, host: '0.0.0.0' });
+    out.info(`gateway on http://127.0.0.1:${gateway.port}/search?q=… (health: /healthz, /readyz)`);
+    return {
+      stop: async () => {
+        await gateway.close();
+        await client.close();
+        await services.stop();
+      },
+    };
+  } catch (error) {
+    await client.close().catch(() => undefined);
+    await services.stop().catch(() => undefined);
+    throw error;
+  }
+}
+
+export interface EvalCommandOptions {
+  split: string;
+  json: boolean;
+  namespace?: string;
+  concurrency: number;
+}
+
+/**
+ * nDCG@10, recall@100, MRR@10 and latency of a BEIR folder through the whole pipeline. It runs in
+ * a namespace of its own (default `eval-<folder>`), so its documents never mix with live ones and
+ * a second run reuses the index.
+ */
+export async function evalCommand(out: Output, dir: string, options: EvalCommandOptions, signal?: AbortSignal): Promise<EvalReport> {
+  const namespace = options.namespace ?? evalNamespace(dir);
+  if (!isValidNamespace(namespace)) throw new UsageError(`--namespace must be lowercase letters, digits and dashes, got "${namespace}"`);
+  const config = loadConfig({ ...process.env, [SETTINGS.namespace]: namespace });
+  const topology = createTopology(namespace);
+  const log = (line: string): void => out.info(line);
+  const services = await getServices({ profile: 'up', start: false, log });
+  try {
+    const report = await runEval({
+      dir,
+      split: options.split,
+      services,
+      config,
+      topology,
+      concurrency: options.concurrency,
+      timeoutMs: Math.max(config.query.defaultTimeoutMs, 30_000),
+      log,
+      ...(signal ? { signal } : {}),
+    });
+    const { details, ...metrics } = report;
+    if (options.json) {
+      out.result(JSON.stringify(metrics));
+    } else {
+      out.result(`dataset      ${resolve(dir)} (split ${options.split}, ${report.queries} queries, ${details.documents} documents)`);
+      out.result(`collection   ${details.collection} (model ${details.model}${details.reusedIndex ? ', reused' : `, indexed in ${details.indexSeconds.toFixed(0)} s`})`);
+      out.result(`nDCG@10      ${report.ndcg_at_10.toFixed(4)}`);
+      out.result(`recall@100   ${report.recall_at_100.toFixed(4)}`);
+      out.result(`MRR@10       ${report.mrr_at_10.toFixed(4)}`);
+      out.result(`latency ms   p50 ${report.latency_ms.p50}  p95 ${report.latency_ms.p95}  p99 ${report.latency_ms.p99}  (${options.concurrency} in flight, ${(report.queries / details.searchSeconds).toFixed(1)} queries/s)`);
+    }
+    if (details.failedQueries > 0) out.info(`${details.failedQueries} queries failed and count as finding nothing`);
+    return report;
+  } finally {
+    await services.stop();
+  }
+}
+
+export function evalNamespace(dir: string): string {
+  const slug = basename(resolve(dir))
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '');
+  return `eval-${slug || 'beir'}`.slice(0, 48).replace(/-+$/, '');
+}
+
+export function parseTopK(raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  // Range is the query consumer's to check; only a non-number cannot be sent.
+  if (!/^-?\d+$/.test(raw.trim())) throw new UsageError(`--k must be a whole number, got "${raw}"`);
+  return Number(raw);
+}

@@ -1,0 +1,250 @@
+import type { QdrantClient } from '@qdrant/js-client-rest';
+import { setTimeout as delay } from 'node:timers/promises';
+import { EncoderConsumer } from '../../consumers/encoder/index.ts';
+import { documentEncoder, loadEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
+import { QueryConsumer, queryEncoder } from '../../consumers/query/index.ts';
+import { jsonLogger, MetricsRegistry } from '../../consumers/runtime/index.ts';
+import { createKafka, createQdrant, createRedis, type ServiceEndpoints } from '../../infra/index.ts';
+import { applyTopology, DEFAULT_TENANT, getModelSpec, parseCollectionName, type SearchbusConfig, type Topology } from '../../topology/index.ts';
+import { IngestProducer, openDocumentSource, type DocumentInput } from '../ingest/index.ts';
+import { SearchClient } from '../search-client/index.ts';
+import { judgementsOf, loadBeirSplit } from './beir-dataset.ts';
+import { mean, ndcgAtK, percentile, recallAtK, reciprocalRankAtK } from './retrieval-metrics.ts';
+
+export interface EvalOptions {
+  dir: string;
+  split: string;
+  services: Pick<ServiceEndpoints, 'kafka' | 'redis' | 'qdrant'>;
+  config: SearchbusConfig;
+  topology: Topology;
+  /** Searches in flight at once. */
+  concurrency: number;
+  timeoutMs: number;
+  log: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+export interface EvalReport {
+  ndcg_at_10: number;
+  recall_at_100: number;
+  mrr_at_10: number;
+  queries: number;
+  latency_ms: { p50: number; p95: number; p99: number };
+  /** Not part of the --json contract; printed in the human summary. */
+  details: {
+    collection: string;
+    model: string;
+    reusedIndex: boolean;
+    documents: number;
+    indexSeconds: number;
+    searchSeconds: number;
+    failedQueries: number;
+  };
+}
+
+// Recall@100 needs the first 100 documents of every query.
+const RANKING_DEPTH = 100;
+const STALL_TIMEOUT_MS = 5 * 60_000;
+
+/**
+ * The full pipeline on a BEIR folder: the corpus goes through the ingest topic and an encoder
+ * consumer into the collection behind the alias (skipped when it already holds every document),
+ * then every query of the split goes through the request topic, a query consumer and a Redis
+ * reply. Encoder and query consumers run in this process, in the topology given.
+ */
+export async function runEval(options: EvalOptions): Promise<EvalReport> {
+  const { config, topology, services, log } = options;
+  const split = await loadBeirSplit(options.dir, options.split);
+  const documents: DocumentInput[] = [];
+  let rejected = 0;
+  for await (const record of openDocumentSource(options.dir).records()) {
+    if ('document' in record) documents.push(record.document);
+    else rejected += 1;
+  }
+  if (rejected > 0) log(`${rejected} corpus lines were rejected by the ingest schema and are not indexed`);
+
+  const kafka = createKafka(services.kafka, 'searchbus-eval');
+  const qdrant = createQdrant(services.qdrant);
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const report = await applyTopology({ admin, qdrant, topology, config });
+    for (const action of report.actions) log(`topology: ${action}`);
+    for (const drift of report.drift) log(`topology drift: ${drift}`);
+  } finally {
+    await admin.disconnect();
+  }
+  const { aliases } = await qdrant.getAliases();
+  const collection = aliases.find((a) => a.alias_name === topology.qdrant.alias)?.collection_name;
+  if (!collection) throw new Error(`alias ${topology.qdrant.alias} points at no collection after applying the topology`);
+  const modelId = parseCollectionName(collection)?.modelId ?? config.model.id;
+
+  const encoders = new Map<string, Promise<OnnxEncoder>>();
+  const encoderFor = (id: string): Promise<OnnxEncoder> => {
+    let loading = encoders.get(id);
+    if (!loading) {
+      loading = loadEncoder(getModelSpec(id), { intraOpThreads: config.encoder.intraOpThreads, overlapTokens: config.encoder.chunkOverlapTokens, log });
+      encoders.set(id, loading);
+    }
+    return loading;
+  };
+
+  const redis = createRedis(services.redis, 'searchbus-eval-replies');
+  const subscriber = createRedis(services.redis, 'searchbus-eval-client');
+  let queryConsumer: QueryConsumer | undefined;
+  let client: SearchClient | undefined;
+  try {
+    const indexStarted = performance.now();
+    const wanted = new Set(documents.map((d) => d.id));
+    const present = await indexedDocuments(qdrant, collection, DEFAULT_TENANT);
+    const reusedIndex = [...wanted].every((id) => present.has(id));
+    if (reusedIndex) {
+      log(`${collection} already holds all ${wanted.size} documents: reusing it`);
+    } else {
+      log(`${collection} holds ${[...wanted].filter((id) => present.has(id)).length} of ${wanted.size} documents: ingesting the corpus`);
+      await ingestAndWait({ ...options, documents, wanted, collection, qdrant, kafka, encoder: await encoderFor(modelId) });
+    }
+    const indexSeconds = (performance.now() - indexStarted) / 1000;
+
+    queryConsumer = new QueryConsumer({
+      kafka,
+      qdrant,
+      redis,
+      topology,
+      config,
+      encoder: async (id) => queryEncoder(await encoderFor(id)),
+      logger: jsonLogger('query'),
+      metrics: new MetricsRegistry(),
+    });
+    await queryConsumer.start();
+    client = new SearchClient({ kafka, redis: subscriber, topology, defaultTimeoutMs: options.timeoutMs });
+    await client.connect();
+
+    log(`Searching ${split.queries.length} queries of split "${split.split}" (${options.concurrency} at a time)…`);
+    const searchStarted = performance.now();
+    const rankings = new Map<string, string[]>();
+    const latencies: number[] = [];
+    let failedQueries = 0;
+    let next = 0;
+    const searcher = client;
+    const worker = async (): Promise<void> => {
+      while (next < split.queries.length) {
+        options.signal?.throwIfAborted();
+        const query = split.queries[next++]!;
+        const started = performance.now();
+        try {
+          const result = await searcher.search({ text: query.text, topK: RANKING_DEPTH });
+          latencies.push(performance.now() - started);
+          rankings.set(query.id, result.hits.map((h) => h.docId));
+        } catch (error) {
+          failedQueries += 1;
+          log(`query ${query.id} failed: ${(error as Error).message}`);
+          rankings.set(query.id, []);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, options.concurrency) }, worker));
+    const searchSeconds = (performance.now() - searchStarted) / 1000;
+
+    const perQuery = split.queries.map((q) => {
+      const ranking = rankings.get(q.id) ?? [];
+      const judged = judgementsOf(split, q.id);
+      return { ndcg: ndcgAtK(ranking, judged, 10), recall: recallAtK(ranking, judged, 100), rr: reciprocalRankAtK(ranking, judged, 10) };
+    });
+    const round = (x: number, digits: number): number => Number(x.toFixed(digits));
+    return {
+      ndcg_at_10: round(mean(perQuery.map((q) => q.ndcg)), 5),
+      recall_at_100: round(mean(perQuery.map((q) => q.recall)), 5),
+      mrr_at_10: round(mean(perQuery.map((q) => q.rr)), 5),
+      queries: split.queries.length,
+      latency_ms: { p50: round(percentile(latencies, 50), 1), p95: round(percentile(latencies, 95), 1), p99: round(percentile(latencies, 99), 1) },
+      details: { collection, model: modelId, reusedIndex, documents: wanted.size, indexSeconds, searchSeconds, failedQueries },
+    };
+  } finally {
+    if (client) await client.close().catch(() => undefined);
+    else subscriber.disconnect();
+    await queryConsumer?.stop().catch(() => undefined);
+    await redis.quit().catch(() => undefined);
+    for (const loading of encoders.values()) await loading.then((e) => e.dispose()).catch(() => undefined);
+  }
+}
+
+async function ingestAndWait(
+  options: EvalOptions & {
+    documents: DocumentInput[];
+    wanted: Set<string>;
+    collection: string;
+    qdrant: QdrantClient;
+    kafka: ReturnType<typeof createKafka>;
+    encoder: OnnxEncoder;
+  },
+): Promise<void> {
+  const { topology, config, log, qdrant, collection, wanted } = options;
+  const consumer = new EncoderConsumer({
+    kafka: options.kafka,
+    qdrant,
+    topology,
+    config,
+    encoder: documentEncoder(options.encoder),
+    logger: jsonLogger('encoder'),
+  });
+  await consumer.start();
+  try {
+    const producer = new IngestProducer({ kafka: options.kafka, topic: topology.topics.ingest });
+    try {
+      await producer.upsert(options.documents);
+    } finally {
+      await producer.close();
+    }
+    log(`Published ${options.documents.length} documents to ${topology.topics.ingest}; encoding…`);
+    let last = -1;
+    let lastProgressAt = Date.now();
+    const started = performance.now();
+    for (;;) {
+      options.signal?.throwIfAborted();
+      if (consumer.state === 'crashed') throw new Error('the encoder consumer crashed while indexing the corpus');
+      const { count } = await qdrant.count(collection, { exact: true, filter: firstChunks(DEFAULT_TENANT) });
+      if (count !== last) {
+        last = count;
+        lastProgressAt = Date.now();
+        const rate = count / ((performance.now() - started) / 1000);
+        log(`indexed ${count}/${wanted.size} documents (${rate.toFixed(0)} docs/s)`);
+      }
+      if (count >= wanted.size) {
+        const present = await indexedDocuments(qdrant, collection, DEFAULT_TENANT);
+        const missing = [...wanted].filter((id) => !present.has(id));
+        if (missing.length === 0) return;
+      }
+      if (Date.now() - lastProgressAt > STALL_TIMEOUT_MS) throw new Error(`indexing made no progress for ${STALL_TIMEOUT_MS / 1000} s (at ${count}/${wanted.size})`);
+      await delay(1_000);
+    }
+  } finally {
+    await consumer.stop();
+  }
+}
+
+function firstChunks(tenant: string): { must: Array<{ key: string; match: { value: string | number } }> } {
+  return { must: [{ key: 'chunk', match: { value: 0 } }, { key: 'tenant', match: { value: tenant } }] };
+}
+
+/** Ids of the documents of a tenant present in the collection (one first chunk each). */
+async function indexedDocuments(qdrant: QdrantClient, collection: string, tenant: string): Promise<Set<string>> {
+  const ids = new Set<string>();
+  let offset: string | number | undefined;
+  for (;;) {
+    const page = await qdrant.scroll(collection, {
+      filter: firstChunks(tenant),
+      limit: 1000,
+      with_payload: ['doc_id'],
+      with_vector: false,
+      ...(offset !== undefined ? { offset } : {}),
+    });
+    for (const point of page.points) {
+      const id = point.payload?.doc_id;
+      if (typeof id === 'string') ids.add(id);
+    }
+    const nextOffset = page.next_page_offset;
+    if (nextOffset === null || nextOffset === undefined || typeof nextOffset === 'object') return ids;
+    offset = nextOffset;
+  }
+}

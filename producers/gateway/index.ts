@@ -1,0 +1,1 @@
+export { startGateway, type GatewayOptions, type GatewaySearcher, type RunningGateway } from './gateway-server.ts';

@@ -1,0 +1,260 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Kafka, Producer } from 'kafkajs';
+import {
+  decodeSearchReply,
+  encodeSearchRequest,
+  HEADERS,
+  isErrorReply,
+  type SearchFilter,
+  type SearchHit,
+  type Topology,
+} from '../../topology/index.ts';
+import { SearchClientClosedError, SearchError, SearchRequestError, SearchTimeoutError } from './search-errors.ts';
+
+export interface SearchClientOptions {
+  kafka: Kafka;
+  /**
+   * A connection of its own: the client puts it in subscriber mode (so it can do nothing else)
+   * and quits it on close().
+   */
+  redis: Redis;
+  topology: Topology;
+  /** Names the reply channel; unique per client instance by default. */
+  clientId?: string;
+  defaultTimeoutMs?: number;
+}
+
+export interface SearchQuery {
+  text: string;
+  /** Documents wanted; default 10. The query consumer refuses values above its maxTopK. */
+  topK?: number;
+  filter?: SearchFilter;
+  tenant?: string;
+}
+
+export interface SearchOptions {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface SearchResult {
+  id: string;
+  hits: SearchHit[];
+  model: string;
+  /** Time the query consumer spent on the batch holding this request. */
+  tookMs: number;
+  /** Time from publishing the request to receiving the reply, measured here. */
+  latencyMs: number;
+}
+
+export interface SearchClientStats {
+  sent: number;
+  answered: number;
+  errorReplies: number;
+  timedOut: number;
+  /** Replies to requests that had already timed out here. */
+  lateReplies: number;
+  /** Replies naming a request this client never sent (or answered twice after a redelivery). */
+  unknownReplies: number;
+  malformedReplies: number;
+}
+
+interface Pending {
+  resolve(result: SearchResult): void;
+  reject(error: Error): void;
+  startedAt: number;
+  timer: NodeJS.Timeout;
+}
+
+export type SearchClientState = 'idle' | 'connecting' | 'ready' | 'closing' | 'closed';
+
+const DEFAULT_TOP_K = 10;
+// Long enough to tell a late reply from an unknown one; short enough to bound memory.
+const TIMED_OUT_MEMORY_MS = 5 * 60_000;
+const TIMED_OUT_MEMORY_MAX = 10_000;
+
+/**
+ * Request/reply search over the bus: publishes a request on the Kafka request topic and waits for
+ * the reply on its own Redis channel, which it subscribes to once, before any request is sent,
+ * so no reply can arrive unheard. One client runs any number of searches concurrently; replies
+ * are matched to requests by id.
+ */
+export class SearchClient {
+  readonly clientId: string;
+  readonly replyChannel: string;
+  private readonly producer: Producer;
+  private readonly pending = new Map<string, Pending>();
+  private readonly timedOut = new Map<string, number>();
+  private readonly statsValue: SearchClientStats = {
+    sent: 0,
+    answered: 0,
+    errorReplies: 0,
+    timedOut: 0,
+    lateReplies: 0,
+    unknownReplies: 0,
+    malformedReplies: 0,
+  };
+  private stateValue: SearchClientState = 'idle';
+  private producerConnected = false;
+  private connecting: Promise<void> | undefined;
+  private closing: Promise<void> | undefined;
+
+  constructor(private readonly options: SearchClientOptions) {
+    this.clientId = options.clientId ?? randomUUID();
+    this.replyChannel = options.topology.redis.replyChannel(this.clientId);
+    this.producer = options.kafka.producer({ allowAutoTopicCreation: false });
+    this.producer.on(this.producer.events.CONNECT, () => (this.producerConnected = true));
+    this.producer.on(this.producer.events.DISCONNECT, () => (this.producerConnected = false));
+    options.redis.on('message', (channel: string, message: string) => {
+      if (channel === this.replyChannel) this.onReply(message);
+    });
+  }
+
+  get state(): SearchClientState {
+    return this.stateValue;
+  }
+
+  get stats(): Readonly<SearchClientStats> {
+    return { ...this.statsValue };
+  }
+
+  /** Connected to Kafka and subscribed on Redis: a search sent now can be answered. */
+  isReady(): boolean {
+    return this.stateValue === 'ready' && this.producerConnected && this.options.redis.status === 'ready';
+  }
+
+  /** Subscribes, then connects the producer. Safe to call many times; search() calls it. */
+  connect(): Promise<void> {
+    this.connecting ??= (async () => {
+      if (this.closing) throw new SearchClientClosedError('search client is closed');
+      this.stateValue = 'connecting';
+      await this.options.redis.subscribe(this.replyChannel);
+      await this.producer.connect();
+      if (this.closing) throw new SearchClientClosedError('search client was closed while connecting');
+      this.stateValue = 'ready';
+    })();
+    return this.connecting;
+  }
+
+  async search(query: SearchQuery, options: SearchOptions = {}): Promise<SearchResult> {
+    if (this.closing) throw new SearchClientClosedError('search client is closed');
+    await this.connect();
+    options.signal?.throwIfAborted();
+    const timeoutMs = options.timeoutMs ?? this.options.defaultTimeoutMs ?? 5_000;
+    const id = randomUUID();
+    const startedAt = performance.now();
+    const result = new Promise<SearchResult>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        this.rememberTimedOut(id);
+        this.statsValue.timedOut += 1;
+        reject(new SearchTimeoutError(id, timeoutMs));
+      }, timeoutMs);
+      this.pending.set(id, { resolve, reject, startedAt, timer });
+    });
+    // The reply can beat the broker's acknowledgement of the send; until `await result` below,
+    // a rejection would otherwise count as unhandled.
+    result.catch(() => undefined);
+    const onAbort = (): void => {
+      this.settle(id, (p) => p.reject(toError(options.signal?.reason)));
+    };
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      await this.producer.send({
+        topic: this.options.topology.topics.searchRequests,
+        acks: -1,
+        messages: [
+          {
+            key: id,
+            value: encodeSearchRequest({
+              id,
+              query: { text: query.text },
+              topK: query.topK ?? DEFAULT_TOP_K,
+              ...(query.filter !== undefined ? { filter: query.filter } : {}),
+              ...(query.tenant !== undefined ? { tenant: query.tenant } : {}),
+              replyTo: this.replyChannel,
+              deadline: Date.now() + timeoutMs,
+            }),
+            // Lets the consumer answer even a request whose body it cannot parse.
+            headers: { [HEADERS.replyTo]: this.replyChannel },
+          },
+        ],
+      });
+      this.statsValue.sent += 1;
+    } catch (error) {
+      this.settle(id, (p) => p.reject(new SearchError(`publishing search ${id} failed: ${(error as Error).message}`, { cause: error })));
+    }
+    try {
+      return await result;
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Fails every search in flight, unsubscribes and disconnects. Safe to call twice. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.stateValue = 'closing';
+      for (const id of [...this.pending.keys()]) this.settle(id, (p) => p.reject(new SearchClientClosedError('search client closed')));
+      const redis = this.options.redis;
+      await this.connecting?.catch(() => undefined);
+      try {
+        if (redis.status === 'ready') await redis.unsubscribe(this.replyChannel);
+      } finally {
+        await redis.quit().catch(() => redis.disconnect());
+        await this.producer.disconnect();
+        this.stateValue = 'closed';
+      }
+    })();
+    return this.closing;
+  }
+
+  private onReply(message: string): void {
+    let reply;
+    try {
+      reply = decodeSearchReply(message);
+    } catch {
+      this.statsValue.malformedReplies += 1;
+      return;
+    }
+    const matched = this.settle(reply.id, (p) => {
+      if (isErrorReply(reply)) {
+        this.statsValue.errorReplies += 1;
+        p.reject(new SearchRequestError(reply.error.code, reply.error.message, reply.id));
+      } else {
+        this.statsValue.answered += 1;
+        p.resolve({ id: reply.id, hits: reply.hits, model: reply.model, tookMs: reply.tookMs, latencyMs: performance.now() - p.startedAt });
+      }
+    });
+    if (matched) return;
+    if (this.timedOut.has(reply.id)) {
+      this.timedOut.delete(reply.id);
+      this.statsValue.lateReplies += 1;
+    } else {
+      this.statsValue.unknownReplies += 1;
+    }
+  }
+
+  private settle(id: string, action: (pending: Pending) => void): boolean {
+    const pending = this.pending.get(id);
+    if (!pending) return false;
+    this.pending.delete(id);
+    clearTimeout(pending.timer);
+    action(pending);
+    return true;
+  }
+
+  private rememberTimedOut(id: string): void {
+    const now = Date.now();
+    for (const [old, at] of this.timedOut) {
+      if (now - at < TIMED_OUT_MEMORY_MS && this.timedOut.size < TIMED_OUT_MEMORY_MAX) break;
+      this.timedOut.delete(old);
+    }
+    this.timedOut.set(id, now);
+  }
+}
+
+function toError(reason: unknown): Error {
+  return reason instanceof Error ? reason : new Error(typeof reason === 'string' ? reason : 'search aborted');
+}

@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { documentText } from '../../consumers/encoder/index.ts';
+import { loadEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
+import { IngestProducer } from '../../producers/ingest/index.ts';
+import { allPoints, createHarness, waitFor, type Harness } from '../support/harness.ts';
+import { readScifact } from '../support/corpus.ts';
+
+const CLI = fileURLToPath(new URL('../../producers/cli/bin.mjs', import.meta.url));
+
+// kill -9 an encoder process mid-stream, start another: nothing lost, nothing duplicated.
+describe('encoder crash', () => {
+  let h: Harness;
+  let encoder: OnnxEncoder;
+  const children: ChildProcess[] = [];
+
+  before(async () => {
+    h = await createHarness();
+    encoder = await loadEncoder(h.config.model);
+  });
+  after(async () => {
+    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await encoder?.dispose();
+    await h?.close();
+  });
+
+  function startEncoderProcess(): ChildProcess {
+    const child = spawn(process.execPath, [CLI, 'run', 'encoder'], {
+      env: {
+        ...process.env,
+        ...h.env,
+        KAFKA_BROKERS: h.services.kafka.brokers.join(','),
+        REDIS_URL: h.services.redis.url,
+        QDRANT_URL: h.services.qdrant.url,
+        SEARCHBUS_ENCODER_MAX_BATCH_SIZE: '16',
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    child.stderr?.resume();
+    children.push(child);
+    return child;
+  }
+
+  it('loses no document and duplicates no point after kill -9 and restart', async () => {
+    const docs = await readScifact(400);
+    const expected = new Map(docs.map((d) => [d.id, encoder.chunk(documentText(d)).length]));
+    const total = [...expected.values()].reduce((a, b) => a + b, 0);
+    const producer = new IngestProducer({ kafka: h.kafka, topic: h.topology.topics.ingest });
+    await producer.upsert(docs);
+    await producer.close();
+
+    const first = startEncoderProcess();
+    const alias = h.topology.qdrant.alias;
+    const partial = await waitFor('the first encoder to write some points', async () => {
+      const { count } = await h.qdrant.count(alias, { exact: true });
+      return count >= 50 ? count : undefined;
+    }, 180_000, 100);
+    first.kill('SIGKILL');
+    await once(first, 'exit');
+    const atKill = (await h.qdrant.count(alias, { exact: true })).count;
+    process.stderr.write(`killed the encoder with ${atKill}/${total} points written (first seen ${partial})\n`);
+    assert.ok(atKill < total, 'the kill must land mid-stream for this test to mean anything');
+
+    startEncoderProcess();
+    await waitFor('every chunk indexed after the restart', async () => {
+      const { count } = await h.qdrant.count(alias, { exact: true });
+      return count >= total ? true : undefined;
+    }, 600_000, 250);
+
+    const byDoc = new Map<string, number[]>();
+    for (const p of await allPoints(h.qdrant, alias)) {
+      const id = String(p.payload.doc_id);
+      byDoc.set(id, [...(byDoc.get(id) ?? []), Number(p.payload.chunk)]);
+    }
+    assert.equal(byDoc.size, docs.length, 'no document lost');
+    for (const [id, chunks] of expected) {
+      assert.deepEqual((byDoc.get(id) ?? []).sort((a, b) => a - b), Array.from({ length: chunks }, (_, i) => i), `chunks of ${id}`);
+    }
+  });
+});

@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { EncoderConsumer } from '../../consumers/encoder/index.ts';
+import { documentEncoder, loadEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
+import { createRedis } from '../../infra/index.ts';
+import { startGateway, type RunningGateway } from '../../producers/gateway/index.ts';
+import { IngestProducer, type DocumentInput } from '../../producers/ingest/index.ts';
+import { SearchClient } from '../../producers/search-client/index.ts';
+import { readScifact } from '../support/corpus.ts';
+import { createHarness, waitFor, type Harness } from '../support/harness.ts';
+import { startQueryStack, type QueryStack } from '../support/query-stack.ts';
+
+// The HTTP gateway on the real request/reply path.
+describe('query path: HTTP gateway', () => {
+  let h: Harness;
+  let encoder: OnnxEncoder;
+  let stack: QueryStack;
+  let client: SearchClient;
+  let gateway: RunningGateway;
+  const docs: DocumentInput[] = [];
+  const url = (path: string): string => `http://127.0.0.1:${gateway.port}${path}`;
+
+  before(async () => {
+    h = await createHarness();
+    encoder = await loadEncoder(h.config.model);
+    (await readScifact(12)).forEach((d, i) => docs.push({ id: d.id, title: d.title, text: d.text, metadata: { lang: i % 2 ? 'en' : 'de', year: 2000 + i } }));
+    const consumer = new EncoderConsumer({ kafka: h.kafka, qdrant: h.qdrant, topology: h.topology, config: h.config, encoder: documentEncoder(encoder) });
+    await consumer.start();
+    const producer = new IngestProducer({ kafka: h.kafka, topic: h.topology.topics.ingest });
+    try {
+      await producer.upsert(docs);
+      await waitFor('documents indexed', async () => {
+        const { count } = await h.qdrant.count(h.topology.qdrant.alias, { exact: true, filter: { must: [{ key: 'chunk', match: { value: 0 } }] } });
+        return count === docs.length ? count : undefined;
+      }, 300_000, 250);
+    } finally {
+      await producer.close();
+      await consumer.stop();
+    }
+    stack = await startQueryStack(h, [encoder]);
+    client = new SearchClient({ kafka: h.kafka, redis: createRedis(h.services.redis, `test-${h.namespace}-gw`), topology: h.topology, defaultTimeoutMs: 10_000 });
+    gateway = await startGateway({ searcher: client, port: 0 });
+  });
+
+  after(async () => {
+    await gateway?.close();
+    await client?.close();
+    await stack?.close();
+    await encoder?.dispose();
+    await h?.close();
+  });
+
+  it('is live at once and ready only once connected', async () => {
+    assert.equal((await fetch(url('/healthz'))).status, 200);
+    assert.equal((await fetch(url('/readyz'))).status, 503, 'not connected yet');
+    await client.connect();
+    const ready = await fetch(url('/readyz'));
+    assert.equal(ready.status, 200);
+    assert.deepEqual(await ready.json(), { ok: true });
+  });
+
+  it('searches: GET /search?q=&k=&filter=', async () => {
+    const doc = docs[3]!;
+    const response = await fetch(url(`/search?q=${encodeURIComponent(doc.title ?? '')}&k=2`));
+    assert.equal(response.status, 200);
+    const body = (await response.json()) as { hits: Array<{ docId: string; metadata: unknown }>; model: string; latencyMs: number };
+    assert.equal(body.hits.length, 2);
+    assert.equal(body.hits[0]?.docId, doc.id);
+    assert.equal(body.model, 'all-minilm-l6-v2');
+
+    const filtered = (await (await fetch(url(`/search?q=${encodeURIComponent(doc.title ?? '')}&k=10&filter=lang%3Dde&filter=year%3E%3D2004`))).json()) as {
+      hits: Array<{ docId: string; metadata: { lang: string; year: number } }>;
+    };
+    assert.ok(filtered.hits.length > 0);
+    assert.ok(filtered.hits.every((h) => h.metadata.lang === 'de' && h.metadata.year >= 2004), JSON.stringify(filtered.hits.map((h) => h.metadata)));
+    assert.ok(!filtered.hits.some((h) => h.docId === doc.id), 'doc 3 is lang=en');
+  });
+
+  it('answers bad requests with 400 and the consumer error code', async () => {
+    const cases: Array<[string, string]> = [
+      ['/search?q=', 'empty-query'],
+      ['/search?q=cells&k=0', 'invalid-top-k'],
+      ['/search?q=cells&k=ten', 'invalid-top-k'],
+      ['/search?q=cells&filter=year~2000', 'invalid-filter'],
+      ['/search?q=cells&filter=%7B%22must%22%3A%5B%7B%22key%22%3A%22a%22%2C%22near%22%3A1%7D%5D%7D', 'invalid-filter'],
+    ];
+    for (const [path, code] of cases) {
+      const response = await fetch(url(path));
+      assert.equal(response.status, 400, path);
+      assert.equal(((await response.json()) as { error: { code: string } }).error.code, code, path);
+    }
+    assert.equal((await fetch(url('/nowhere'))).status, 404);
+    assert.equal((await fetch(url('/search?q=x'), { method: 'POST' })).status, 405);
+  });
+});

@@ -1,0 +1,86 @@
+import { randomUUID } from 'node:crypto';
+import type { QdrantClient } from '@qdrant/js-client-rest';
+import type { Admin, Kafka } from 'kafkajs';
+import { setTimeout as delay } from 'node:timers/promises';
+import { createKafka, createQdrant, getServices, type ServiceName, type Services } from '../../infra/index.ts';
+import { applyTopology, createTopology, loadConfig, topicSpecs, type SearchbusConfig, type Topology } from '../../topology/index.ts';
+
+// Integration tests get a namespace of their own (topics, groups, collection, alias), on the
+// services `searchbus infra run` gives the suite in its environment, or local ones when run alone.
+
+export interface Harness {
+  namespace: string;
+  topology: Topology;
+  config: SearchbusConfig;
+  env: Record<string, string>;
+  services: Services;
+  kafka: Kafka;
+  admin: Admin;
+  qdrant: QdrantClient;
+  close(): Promise<void>;
+}
+
+export function uniqueNamespace(prefix = 't'): string {
+  return `${prefix}-${randomUUID().slice(0, 8)}`;
+}
+
+export async function createHarness(options: { env?: Record<string, string>; need?: ServiceName[]; apply?: boolean } = {}): Promise<Harness> {
+  const namespace = uniqueNamespace();
+  const env = { SEARCHBUS_NAMESPACE: namespace, ...(options.env ?? {}) };
+  const config = loadConfig(env);
+  const topology = createTopology(namespace);
+  const services = await getServices({ need: options.need ?? ['kafka', 'redis', 'qdrant'] });
+  const kafka = createKafka(services.kafka, `test-${namespace}`);
+  const admin = kafka.admin();
+  await admin.connect();
+  const qdrant = createQdrant(services.qdrant);
+  if (options.apply !== false) await applyTopology({ admin, qdrant, topology, config });
+  return {
+    namespace,
+    topology,
+    config,
+    env,
+    services,
+    kafka,
+    admin,
+    qdrant,
+    async close() {
+      const topics = topicSpecs(topology, config).map((t) => t.topic);
+      const existing = new Set(await admin.listTopics());
+      await admin.deleteTopics({ topics: topics.filter((t) => existing.has(t)) }).catch(() => undefined);
+      const { collections } = await qdrant.getCollections();
+      for (const c of collections.filter((c) => c.name.startsWith(topology.qdrant.alias))) await qdrant.deleteCollection(c.name);
+      await admin.disconnect();
+      await services.stop();
+    },
+  };
+}
+
+/** Polls `check` until it returns a value that is not undefined; an explicit readiness wait. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 120_000, intervalMs = 200): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
+    await delay(intervalMs);
+  }
+}
+
+/** Every point of a collection, by scrolling. */
+export async function allPoints(qdrant: QdrantClient, collection: string): Promise<Array<{ id: string | number; payload: Record<string, unknown> }>> {
+  const points: Array<{ id: string | number; payload: Record<string, unknown> }> = [];
+  let offset: string | number | undefined;
+  for (;;) {
+    const page = await qdrant.scroll(collection, { limit: 1000, with_payload: true, with_vector: false, ...(offset !== undefined ? { offset } : {}) });
+    for (const p of page.points) points.push({ id: p.id, payload: p.payload ?? {} });
+    const next = page.next_page_offset;
+    if (next === undefined || next === null || typeof next === 'object') return points;
+    offset = next;
+  }
+}

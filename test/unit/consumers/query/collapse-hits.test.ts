@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { collapseToDocuments, initialLimit, needsMore, nextLimit, snippet } from '../../../../consumers/query/index.ts';
+
+const point = (doc: string, chunk: number, score: number, extra: Record<string, unknown> = {}) => ({
+  score,
+  payload: { doc_id: doc, chunk, title: `T ${doc}`, text: `chunk ${chunk} of ${doc}`, metadata: { n: 1 }, ...extra },
+});
+
+describe('collapseToDocuments', () => {
+  it("keeps each document once, at its best chunk's rank and score", () => {
+    const hits = collapseToDocuments([point('a', 2, 0.9), point('b', 0, 0.8), point('a', 0, 0.7), point('c', 1, 0.6)], 10);
+    assert.deepEqual(
+      hits.map((h) => [h.docId, h.chunk, h.score]),
+      [
+        ['a', 2, 0.9],
+        ['b', 0, 0.8],
+        ['c', 1, 0.6],
+      ],
+    );
+    assert.deepEqual(hits[0], { docId: 'a', chunk: 2, score: 0.9, title: 'T a', snippet: 'chunk 2 of a', metadata: { n: 1 } });
+  });
+
+  it('stops at topK documents', () => {
+    assert.deepEqual(
+      collapseToDocuments([point('a', 0, 3), point('a', 1, 2), point('b', 0, 1), point('c', 0, 0)], 2).map((h) => h.docId),
+      ['a', 'b'],
+    );
+  });
+
+  it('skips points without a document id and fills missing fields', () => {
+    const hits = collapseToDocuments([{ score: 1, payload: { chunk: 0 } }, { score: 0.5, payload: { doc_id: 'x' } }, { score: 0.1, payload: null }], 5);
+    assert.deepEqual(hits, [{ docId: 'x', chunk: 0, score: 0.5, title: '', snippet: '', metadata: {} }]);
+  });
+});
+
+describe('oversampling limits', () => {
+  it('asks for topK x oversampling chunks, capped, then four times more until the cap', () => {
+    assert.equal(initialLimit(10, 3, 1000), 30);
+    assert.equal(initialLimit(100, 20, 1000), 1000);
+    assert.equal(nextLimit(30, 1000), 120);
+    assert.equal(nextLimit(480, 1000), 1000);
+    assert.equal(nextLimit(1000, 1000), null);
+  });
+
+  it('asks again only when a full page collapsed to too few documents', () => {
+    assert.equal(needsMore(30, 30, 7, 10), true);
+    assert.equal(needsMore(25, 30, 7, 10), false, 'a short page means the collection has no more');
+    assert.equal(needsMore(30, 30, 10, 10), false);
+  });
+});
+
+describe('snippet', () => {
+  it('flattens whitespace and keeps short text whole', () => {
+    assert.equal(snippet('  a\n\nb\tc  '), 'a b c');
+  });
+  it('cuts long text at a word boundary with an ellipsis', () => {
+    const text = Array.from({ length: 100 }, (_, i) => `word${i}`).join(' ');
+    const s = snippet(text, 50);
+    assert.ok(s.length <= 50, s);
+    assert.ok(s.endsWith('…'));
+    assert.ok(text.startsWith(s.slice(0, -1)));
+    assert.match(s, /word\d+…$/);
+  });
+});

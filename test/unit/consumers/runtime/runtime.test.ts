@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import kafkajs from 'kafkajs';
+import { MetricsRegistry, PoisonMessageError, RetriableError, deadLetterRecord, isRetriable, retryWithBackoff } from '../../../../consumers/runtime/index.ts';
+import { HEADERS } from '../../../../topology/index.ts';
+
+const { KafkaJSConnectionError, KafkaJSNonRetriableError } = kafkajs;
+
+describe('isRetriable', () => {
+  it('classifies dependency failures', () => {
+    assert.equal(isRetriable(new RetriableError('x')), true);
+    assert.equal(isRetriable(new PoisonMessageError('invalid-json', 'x')), false);
+    assert.equal(isRetriable(new KafkaJSConnectionError('down')), true);
+    assert.equal(isRetriable(new KafkaJSNonRetriableError('no')), false);
+    assert.equal(isRetriable(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' })), true);
+    assert.equal(isRetriable(new TypeError('fetch failed', { cause: Object.assign(new Error('x'), { code: 'ECONNRESET' }) })), true);
+    assert.equal(isRetriable(Object.assign(new Error('bad request'), { status: 400 })), false);
+    assert.equal(isRetriable(Object.assign(new Error('unavailable'), { status: 503 })), true);
+    assert.equal(isRetriable(new Error('plain')), false);
+  });
+});
+
+describe('retryWithBackoff', () => {
+  it('retries retriable failures, then returns', async () => {
+    let calls = 0;
+    const retries: number[] = [];
+    const value = await retryWithBackoff(
+      () => (++calls < 3 ? Promise.reject(new RetriableError('later')) : Promise.resolve('ok')),
+      { signal: new AbortController().signal, initialDelayMs: 1, maxDelayMs: 2, onRetry: (_e, attempt) => void retries.push(attempt) },
+    );
+    assert.equal(value, 'ok');
+    assert.deepEqual(retries, [1, 2]);
+  });
+
+  it('does not retry a permanent failure', async () => {
+    let calls = 0;
+    await assert.rejects(retryWithBackoff(() => (calls++, Promise.reject(new Error('permanent'))), { signal: new AbortController().signal, maxDelayMs: 1 }), /permanent/);
+    assert.equal(calls, 1);
+  });
+
+  it('gives up when the signal aborts', async () => {
+    const abort = new AbortController();
+    const attempt = retryWithBackoff(() => Promise.reject(new RetriableError('down')), {
+      signal: abort.signal,
+      initialDelayMs: 60_000,
+      maxDelayMs: 60_000,
+      onRetry: () => abort.abort(new Error('stopping')),
+    });
+    await assert.rejects(attempt, /stopping/);
+  });
+});
+
+describe('deadLetterRecord', () => {
+  it('keeps the original bytes and names the error and source', () => {
+    const record = deadLetterRecord(
+      { message: { key: Buffer.from('k'), value: Buffer.from('{bad'), offset: '42', headers: { trace: 'abc' }, timestamp: '0', attributes: 0 }, topic: 'src', partition: 3, code: 'invalid-json', reason: 'nope' },
+      'group-1',
+    );
+    assert.equal(record.value?.toString(), '{bad');
+    assert.equal(record.key?.toString(), 'k');
+    assert.equal(record.headers.trace, 'abc');
+    assert.equal(record.headers[HEADERS.errorCode], 'invalid-json');
+    assert.equal(record.headers[HEADERS.sourceTopic], 'src');
+    assert.equal(record.headers[HEADERS.sourcePartition], '3');
+    assert.equal(record.headers[HEADERS.sourceOffset], '42');
+    assert.equal(record.headers[HEADERS.consumerGroup], 'group-1');
+  });
+});
+
+describe('MetricsRegistry', () => {
+  it('renders the Prometheus text format', () => {
+    const m = new MetricsRegistry();
+    m.counter('c_total', 'a counter').inc({ role: 'x' }, 2);
+    m.histogram('h_seconds', 'a histogram', [0.1, 1]).observe(0.5);
+    const text = m.render();
+    assert.match(text, /# TYPE c_total counter\nc_total\{role="x"\} 2/);
+    assert.match(text, /h_seconds_bucket\{le="0.1"\} 0\nh_seconds_bucket\{le="1"\} 1\nh_seconds_bucket\{le="\+Inf"\} 1\nh_seconds_sum 0.5\nh_seconds_count 1/);
+  });
+});

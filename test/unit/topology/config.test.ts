@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig, createTopology, parseCollectionName } from '../../../topology/index.ts';
+
+describe('loadConfig', () => {
+  it('has working defaults', () => {
+    const config = loadConfig({});
+    assert.equal(config.namespace, 'searchbus');
+    assert.equal(config.model.id, 'all-minilm-l6-v2');
+    assert.equal(config.encoder.maxBatchSize, 64);
+  });
+
+  it('fails naming the setting', () => {
+    const cases: Array<[Record<string, string>, string]> = [
+      [{ SEARCHBUS_ENCODER_MAX_BATCH_SIZE: 'lots' }, 'SEARCHBUS_ENCODER_MAX_BATCH_SIZE'],
+      [{ SEARCHBUS_ENCODER_MAX_BATCH_SIZE: '0' }, 'SEARCHBUS_ENCODER_MAX_BATCH_SIZE'],
+      [{ SEARCHBUS_MODEL: 'no-such-model' }, 'SEARCHBUS_MODEL'],
+      [{ SEARCHBUS_NAMESPACE: 'Bad Name' }, 'SEARCHBUS_NAMESPACE'],
+      [{ SEARCHBUS_CHUNK_OVERLAP_TOKENS: '300' }, 'SEARCHBUS_CHUNK_OVERLAP_TOKENS'],
+    ];
+    for (const [env, setting] of cases) {
+      assert.throws(
+        () => loadConfig(env),
+        (error: unknown) => error instanceof ConfigError && error.setting === setting && error.message.startsWith(setting),
+      );
+    }
+  });
+});
+
+describe('topology names', () => {
+  it('derives every name from the namespace', () => {
+    const t = createTopology('t-1');
+    assert.equal(t.topics.ingest, 't-1.documents');
+    assert.equal(t.qdrant.alias, 't-1-documents');
+    assert.deepEqual(parseCollectionName(t.qdrant.collection('all-minilm-l6-v2-q', 3)), { alias: 't-1-documents', modelId: 'all-minilm-l6-v2-q', version: 3 });
+    assert.equal(parseCollectionName('plain-collection'), null);
+  });
+});

@@ -1,0 +1,148 @@
+import type { QdrantClient } from '@qdrant/js-client-rest';
+import kafkajs, { type Admin } from 'kafkajs';
+import { PAYLOAD_INDEXES, vectorParams } from './collection.ts';
+import type { SearchbusConfig } from './config.ts';
+import type { ModelSpec } from './models.ts';
+import { parseCollectionName, type Topology } from './names.ts';
+import { topicSpecs } from './topics.ts';
+
+// kafkajs is CommonJS; Node's ESM loader cannot see these exports by name.
+const { ConfigResourceTypes } = kafkajs;
+
+export interface ApplyReport {
+  /** What was created or changed (or would be, with dryRun). */
+  actions: string[];
+  /** Differences apply does not fix by itself, with what to do about them. */
+  drift: string[];
+}
+
+/** Creates or updates topics, the collection behind the alias, and payload indexes. Idempotent. */
+export async function applyTopology(options: {
+  admin: Admin;
+  qdrant: QdrantClient;
+  topology: Topology;
+  config: SearchbusConfig;
+  dryRun?: boolean;
+}): Promise<ApplyReport> {
+  const report: ApplyReport = { actions: [], drift: [] };
+  await applyTopics(options, report);
+  await applyCollection(options, report);
+  return report;
+}
+
+async function applyTopics(
+  { admin, topology, config, dryRun = false }: { admin: Admin; topology: Topology; config: SearchbusConfig; dryRun?: boolean },
+  report: ApplyReport,
+): Promise<void> {
+  const specs = topicSpecs(topology, config);
+  const existing = new Set(await admin.listTopics());
+  const missing = specs.filter((s) => !existing.has(s.topic));
+  if (missing.length > 0) {
+    if (!dryRun) {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((s) => ({
+          topic: s.topic,
+          numPartitions: s.numPartitions,
+          configEntries: Object.entries(s.configs).map(([name, value]) => ({ name, value })),
+        })),
+      });
+    }
+    for (const s of missing) report.actions.push(`create topic ${s.topic} (${s.numPartitions} partitions)`);
+  }
+  const present = specs.filter((s) => existing.has(s.topic));
+  if (present.length === 0) return;
+  const metadata = await admin.fetchTopicMetadata({ topics: present.map((s) => s.topic) });
+  const described = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: present.map((s) => ({ type: ConfigResourceTypes.TOPIC, name: s.topic, configNames: Object.keys(s.configs) })),
+  });
+  for (const spec of present) {
+    const partitions = metadata.topics.find((t) => t.name === spec.topic)?.partitions.length ?? 0;
+    if (partitions !== spec.numPartitions) {
+      report.drift.push(
+        `topic ${spec.topic} has ${partitions} partitions, settings want ${spec.numPartitions}: left as is, because repartitioning a keyed topic moves documents to other partitions and breaks per-document order`,
+      );
+    }
+    const actual = described.resources.find((r) => r.resourceName === spec.topic)?.configEntries ?? [];
+    const changed = Object.entries(spec.configs).filter(([name, value]) => actual.find((c) => c.configName === name)?.configValue !== value);
+    if (changed.length > 0) {
+      if (!dryRun) {
+        await admin.alterConfigs({
+          validateOnly: false,
+          resources: [
+            {
+              type: ConfigResourceTypes.TOPIC,
+              name: spec.topic,
+              // alterConfigs replaces the topic's whole config, so send every managed entry.
+              configEntries: Object.entries(spec.configs).map(([name, value]) => ({ name, value })),
+            },
+          ],
+        });
+      }
+      report.actions.push(`update topic ${spec.topic}: ${changed.map(([n, v]) => `${n}=${v}`).join(', ')}`);
+    }
+  }
+}
+
+async function applyCollection(
+  { qdrant, topology, config, dryRun = false }: { qdrant: QdrantClient; topology: Topology; config: SearchbusConfig; dryRun?: boolean },
+  report: ApplyReport,
+): Promise<void> {
+  const alias = topology.qdrant.alias;
+  const { aliases } = await qdrant.getAliases();
+  const current = aliases.find((a) => a.alias_name === alias)?.collection_name;
+  if (current) {
+    const served = parseCollectionName(current)?.modelId;
+    if (served && served !== config.model.id) {
+      report.drift.push(
+        `alias ${alias} serves ${current}, built with ${served}; SEARCHBUS_MODEL is ${config.model.id}: run \`searchbus reindex --model ${config.model.id}\` to rebuild with it`,
+      );
+    }
+    await ensureCollection(qdrant, current, config.model, report, dryRun, false);
+    return;
+  }
+  const collection = topology.qdrant.collection(config.model.id, 1);
+  await ensureCollection(qdrant, collection, config.model, report, dryRun, true);
+  if (!dryRun) {
+    await qdrant.updateCollectionAliases({ actions: [{ create_alias: { alias_name: alias, collection_name: collection } }] });
+  }
+  report.actions.push(`point alias ${alias} at ${collection}`);
+}
+
+/** A collection with the model's vector size and searchbus' payload indexes; creates what is missing. */
+export async function ensureCollection(
+  qdrant: QdrantClient,
+  name: string,
+  model: ModelSpec,
+  report: ApplyReport = { actions: [], drift: [] },
+  dryRun = false,
+  create = true,
+): Promise<ApplyReport> {
+  const { exists } = await qdrant.collectionExists(name);
+  const wanted = vectorParams(model);
+  let payloadSchema: Record<string, unknown> = {};
+  if (!exists) {
+    if (!create) {
+      report.drift.push(`collection ${name} does not exist`);
+      return report;
+    }
+    if (!dryRun) await qdrant.createCollection(name, { vectors: wanted });
+    report.actions.push(`create collection ${name} (${wanted.size} dims, ${wanted.distance})`);
+  } else {
+    const info = await qdrant.getCollection(name);
+    const vectors = info.config.params.vectors as { size?: number; distance?: string } | undefined;
+    if (vectors?.size !== wanted.size || vectors.distance !== wanted.distance) {
+      report.drift.push(
+        `collection ${name} has vectors ${JSON.stringify(vectors)}, model ${model.id} needs ${JSON.stringify(wanted)}: rebuild it with \`searchbus reindex\``,
+      );
+    }
+    payloadSchema = info.payload_schema ?? {};
+  }
+  for (const index of PAYLOAD_INDEXES) {
+    if (index.field in payloadSchema) continue;
+    if (!dryRun) await qdrant.createPayloadIndex(name, { field_name: index.field, field_schema: index.schema, wait: true });
+    report.actions.push(`create payload index ${name}.${index.field}`);
+  }
+  return report;
+}

@@ -1,0 +1,111 @@
+import { SchemaError } from './errors.ts';
+
+// The public ingest contract: any Kafka client may publish it. Key = document id (UTF-8); value =
+// this JSON envelope, or null (a tombstone) to delete the document.
+
+export const DOCUMENT_SCHEMA_VERSION = 1;
+export const MAX_DOCUMENT_BYTES = 1024 * 1024;
+export const MAX_ID_LENGTH = 512;
+const MAX_METADATA_KEYS = 64;
+/** Metadata field names; also what a search filter may name (see search-schema.ts). */
+export const METADATA_KEY_PATTERN = /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/;
+export const TENANT_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+const METADATA_KEY = METADATA_KEY_PATTERN;
+const TENANT = TENANT_PATTERN;
+
+export type MetadataScalar = string | number | boolean;
+export type MetadataValue = MetadataScalar | MetadataScalar[];
+
+export interface DocumentV1 {
+  schemaVersion: 1;
+  id: string;
+  title?: string;
+  text?: string;
+  metadata?: Record<string, MetadataValue>;
+  tenant?: string;
+}
+
+export type IngestMessage = { kind: 'upsert'; id: string; document: DocumentV1 } | { kind: 'delete'; id: string };
+
+export function encodeDocument(document: Omit<DocumentV1, 'schemaVersion'>): Buffer {
+  const envelope: DocumentV1 = { schemaVersion: DOCUMENT_SCHEMA_VERSION, ...document };
+  validateDocument(envelope);
+  const bytes = Buffer.from(JSON.stringify(envelope), 'utf8');
+  if (bytes.length > MAX_DOCUMENT_BYTES) {
+    throw new SchemaError('oversized', `document ${document.id} is ${bytes.length} bytes; the limit is ${MAX_DOCUMENT_BYTES}`);
+  }
+  return bytes;
+}
+
+/** Decodes one ingest record. Throws SchemaError (never retriable) for anything off-contract. */
+export function decodeIngestMessage(key: Buffer | null, value: Buffer | null): IngestMessage {
+  const keyText = key?.toString('utf8');
+  if (value === null) {
+    if (!keyText) throw new SchemaError('missing-id', 'a tombstone needs the document id as its key');
+    return { kind: 'delete', id: keyText };
+  }
+  if (value.length > MAX_DOCUMENT_BYTES) {
+    throw new SchemaError('oversized', `message is ${value.length} bytes; the limit is ${MAX_DOCUMENT_BYTES}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value.toString('utf8'));
+  } catch (error) {
+    throw new SchemaError('invalid-json', `value is not JSON: ${(error as Error).message}`);
+  }
+  const document = validateDocument(parsed);
+  if (keyText !== undefined && keyText !== document.id) {
+    throw new SchemaError('key-mismatch', `key "${truncate(keyText)}" differs from id "${truncate(document.id)}"`);
+  }
+  return { kind: 'upsert', id: document.id, document };
+}
+
+export function validateDocument(input: unknown): DocumentV1 {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new SchemaError('not-an-object', 'a document must be a JSON object');
+  }
+  const doc = input as Record<string, unknown>;
+  if (!('schemaVersion' in doc)) throw new SchemaError('missing-schema-version', 'schemaVersion is required (1)');
+  if (doc.schemaVersion !== DOCUMENT_SCHEMA_VERSION) {
+    throw new SchemaError('unsupported-schema-version', `schemaVersion ${JSON.stringify(doc.schemaVersion)} is not supported (expected 1)`);
+  }
+  if (doc.id === undefined || doc.id === null || doc.id === '') throw new SchemaError('missing-id', 'id is required');
+  if (typeof doc.id !== 'string' || doc.id.length > MAX_ID_LENGTH || doc.id.trim() !== doc.id) {
+    throw new SchemaError('invalid-id', `id must be a string of at most ${MAX_ID_LENGTH} characters without surrounding spaces`);
+  }
+  for (const field of ['title', 'text'] as const) {
+    if (doc[field] !== undefined && typeof doc[field] !== 'string') {
+      throw new SchemaError('invalid-field', `${field} must be a string`);
+    }
+  }
+  const title = (doc.title as string | undefined) ?? '';
+  const text = (doc.text as string | undefined) ?? '';
+  if (title.trim() === '' && text.trim() === '') throw new SchemaError('empty-text', `document ${truncate(doc.id)} has no title or text`);
+  if (doc.tenant !== undefined && (typeof doc.tenant !== 'string' || !TENANT.test(doc.tenant))) {
+    throw new SchemaError('invalid-field', `tenant must match ${String(TENANT)}`);
+  }
+  if (doc.metadata !== undefined) validateMetadata(doc.metadata);
+  const known = new Set(['schemaVersion', 'id', 'title', 'text', 'metadata', 'tenant']);
+  const unknown = Object.keys(doc).filter((k) => !known.has(k));
+  if (unknown.length > 0) throw new SchemaError('invalid-field', `unknown field(s): ${unknown.join(', ')}`);
+  return doc as unknown as DocumentV1;
+}
+
+function validateMetadata(metadata: unknown): void {
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
+    throw new SchemaError('invalid-field', 'metadata must be an object');
+  }
+  const entries = Object.entries(metadata);
+  if (entries.length > MAX_METADATA_KEYS) throw new SchemaError('invalid-field', `metadata has more than ${MAX_METADATA_KEYS} keys`);
+  for (const [key, value] of entries) {
+    if (!METADATA_KEY.test(key)) throw new SchemaError('invalid-field', `metadata key "${truncate(key)}" must match ${String(METADATA_KEY)}`);
+    const values = Array.isArray(value) ? value : [value];
+    if (!values.every((v) => typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v)))) {
+      throw new SchemaError('invalid-field', `metadata.${key} must be a string, number, boolean or an array of them`);
+    }
+  }
+}
+
+function truncate(text: string): string {
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}

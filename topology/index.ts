@@ -1,0 +1,10 @@
+export * from './names.ts';
+export * from './errors.ts';
+export * from './document-schema.ts';
+export * from './config.ts';
+export * from './collection.ts';
+export * from './topics.ts';
+export * from './models.ts';
+export { applyTopology, ensureCollection, type ApplyReport } from './apply.ts';
+export * from './point-id.ts';
+export * from './search-schema.ts';

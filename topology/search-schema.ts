@@ -1,0 +1,325 @@
+import { METADATA_KEY_PATTERN, TENANT_PATTERN } from './document-schema.ts';
+
+// The public search contract. Any Kafka client may publish a request (key = request id) and any
+// Redis client may listen for the reply, so both are plain, versioned JSON, validated strictly:
+// a request that does not follow the contract gets an error reply naming what is wrong, never a
+// guess at what was meant.
+
+export const SEARCH_SCHEMA_VERSION = 1;
+export const MAX_SEARCH_REQUEST_BYTES = 64 * 1024;
+export const MAX_REQUEST_ID_LENGTH = 128;
+export const MAX_QUERY_CHARS = 4096;
+/** Conditions over must + should + mustNot; bounds the work one request can ask of Qdrant. */
+export const MAX_FILTER_CONDITIONS = 32;
+export const MAX_MATCH_ANY_VALUES = 256;
+
+export type SearchErrorCode =
+  | 'invalid-json'
+  | 'invalid-request'
+  | 'empty-query'
+  | 'invalid-top-k'
+  | 'invalid-filter'
+  /** Not sent by the query consumer (expired requests are skipped); clients use it for a deadline already past. */
+  | 'expired'
+  | 'internal'
+  | 'unavailable';
+
+export const SEARCH_ERROR_CODES: readonly SearchErrorCode[] = [
+  'invalid-json',
+  'invalid-request',
+  'empty-query',
+  'invalid-top-k',
+  'invalid-filter',
+  'expired',
+  'internal',
+  'unavailable',
+];
+
+export type MatchValue = string | number | boolean;
+
+/** A condition on one metadata field. Keys name fields of the document's `metadata`, nothing else. */
+export type MatchCondition = { value: MatchValue } | { any: string[] | number[] };
+export interface RangeCondition {
+  gt?: number;
+  gte?: number;
+  lt?: number;
+  lte?: number;
+}
+
+/** A condition on one metadata field. Keys name fields of the document's `metadata`, nothing else. */
+export type FilterCondition = { key: string; match: MatchCondition } | { key: string; range: RangeCondition };
+
+/** All of `must`, at least one of `should` (when given), none of `mustNot`. */
+export interface SearchFilter {
+  must?: FilterCondition[];
+  should?: FilterCondition[];
+  mustNot?: FilterCondition[];
+}
+
+export interface SearchRequestV1 {
+  schemaVersion: 1;
+  id: string;
+  query: { text: string };
+  topK: number;
+  filter?: SearchFilter;
+  tenant?: string;
+  /** Redis channel to PUBLISH the reply to. */
+  replyTo: string;
+  /** Epoch milliseconds after which nobody waits for the answer. */
+  deadline: number;
+}
+
+export interface SearchHit {
+  docId: string;
+  /** The best-scoring chunk of the document. */
+  chunk: number;
+  score: number;
+  title: string;
+  snippet: string;
+  metadata: Record<string, unknown>;
+}
+
+export interface SearchHitsReplyV1 {
+  schemaVersion: 1;
+  id: string;
+  hits: SearchHit[];
+  /** The model the query was embedded with: the one that built the collection searched. */
+  model: string;
+  /** Time the query consumer spent on the batch holding this request. */
+  tookMs: number;
+}
+
+export interface SearchErrorReplyV1 {
+  schemaVersion: 1;
+  id: string;
+  error: { code: SearchErrorCode; message: string };
+}
+
+export type SearchReplyV1 = SearchHitsReplyV1 | SearchErrorReplyV1;
+
+/** A request or reply off the contract. Never retriable: the same bytes fail the same way. */
+export class SearchSchemaError extends Error {
+  override readonly name: string = 'SearchSchemaError';
+  readonly retriable = false;
+  constructor(
+    readonly code: SearchErrorCode,
+    message: string,
+    options: { cause?: unknown } = {},
+  ) {
+    super(message, options);
+  }
+}
+
+export interface SearchRequestLimits {
+  maxTopK: number;
+  /** Replies may only go to channels starting with this (the topology's reply prefix). */
+  replyChannelPrefix: string;
+}
+
+export type DecodedSearchRequest =
+  | { ok: true; request: SearchRequestV1 }
+  /** `id`/`replyTo` are whatever could be salvaged, so the sender can still be told. */
+  | { ok: false; id: string | null; replyTo: string | null; error: SearchSchemaError };
+
+export function encodeSearchRequest(request: Omit<SearchRequestV1, 'schemaVersion'>): Buffer {
+  return Buffer.from(JSON.stringify({ schemaVersion: SEARCH_SCHEMA_VERSION, ...request }), 'utf8');
+}
+
+/** Bytes from the request topic -> a valid request, or the reason it is not one. */
+export function decodeSearchRequest(value: Buffer | null, limits: SearchRequestLimits): DecodedSearchRequest {
+  if (value === null || value.length === 0) {
+    return { ok: false, id: null, replyTo: null, error: new SearchSchemaError('invalid-json', 'the request has no body') };
+  }
+  if (value.length > MAX_SEARCH_REQUEST_BYTES) {
+    return {
+      ok: false,
+      id: null,
+      replyTo: null,
+      error: new SearchSchemaError('invalid-request', `the request is ${value.length} bytes; the limit is ${MAX_SEARCH_REQUEST_BYTES}`),
+    };
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value.toString('utf8'));
+  } catch (error) {
+    return { ok: false, id: null, replyTo: null, error: new SearchSchemaError('invalid-json', `the request is not JSON: ${(error as Error).message}`) };
+  }
+  return parseSearchRequest(parsed, limits);
+}
+
+const REQUEST_FIELDS = new Set(['schemaVersion', 'id', 'query', 'topK', 'filter', 'tenant', 'replyTo', 'deadline']);
+
+export function parseSearchRequest(input: unknown, limits: SearchRequestLimits): DecodedSearchRequest {
+  if (!isPlainObject(input)) {
+    return { ok: false, id: null, replyTo: null, error: new SearchSchemaError('invalid-request', 'a search request must be a JSON object') };
+  }
+  const id = validId(input.id) ? input.id : null;
+  const replyTo = validReplyTo(input.replyTo, limits.replyChannelPrefix) ? input.replyTo : null;
+  const fail = (code: SearchErrorCode, message: string): DecodedSearchRequest => ({ ok: false, id, replyTo, error: new SearchSchemaError(code, message) });
+
+  if (input.schemaVersion !== SEARCH_SCHEMA_VERSION) {
+    return fail('invalid-request', `schemaVersion ${JSON.stringify(input.schemaVersion) ?? 'is missing'}; expected ${SEARCH_SCHEMA_VERSION}`);
+  }
+  const unknown = Object.keys(input).filter((k) => !REQUEST_FIELDS.has(k));
+  if (unknown.length > 0) return fail('invalid-request', `unknown field(s): ${unknown.join(', ')}`);
+  if (id === null) return fail('invalid-request', `id must be a non-empty string of at most ${MAX_REQUEST_ID_LENGTH} characters`);
+  if (replyTo === null) return fail('invalid-request', `replyTo must be a reply channel starting with "${limits.replyChannelPrefix}"`);
+  if (typeof input.deadline !== 'number' || !Number.isSafeInteger(input.deadline) || input.deadline <= 0) {
+    return fail('invalid-request', 'deadline must be a time in epoch milliseconds');
+  }
+  if (input.tenant !== undefined && (typeof input.tenant !== 'string' || !TENANT_PATTERN.test(input.tenant))) {
+    return fail('invalid-request', `tenant must match ${String(TENANT_PATTERN)}`);
+  }
+  const query = input.query;
+  if (!isPlainObject(query) || Object.keys(query).some((k) => k !== 'text') || typeof query.text !== 'string') {
+    return fail('invalid-request', 'query must be an object { text: string }');
+  }
+  if (query.text.trim() === '') return fail('empty-query', 'query.text is empty');
+  if (query.text.length > MAX_QUERY_CHARS) return fail('invalid-request', `query.text is longer than ${MAX_QUERY_CHARS} characters`);
+  if (typeof input.topK !== 'number' || !Number.isInteger(input.topK) || input.topK < 1 || input.topK > limits.maxTopK) {
+    return fail('invalid-top-k', `topK must be a whole number from 1 to ${limits.maxTopK}, got ${JSON.stringify(input.topK) ?? 'nothing'}`);
+  }
+  let filter: SearchFilter | undefined;
+  if (input.filter !== undefined && input.filter !== null) {
+    try {
+      filter = parseSearchFilter(input.filter);
+    } catch (error) {
+      if (error instanceof SearchSchemaError) return fail(error.code, error.message);
+      throw error;
+    }
+  }
+  const request: SearchRequestV1 = {
+    schemaVersion: 1,
+    id,
+    query: { text: query.text },
+    topK: input.topK,
+    ...(filter ? { filter } : {}),
+    ...(input.tenant !== undefined ? { tenant: input.tenant } : {}),
+    replyTo,
+    deadline: input.deadline,
+  };
+  return { ok: true, request };
+}
+
+export function validReplyTo(value: unknown, prefix: string): value is string {
+  return typeof value === 'string' && value.length > prefix.length && value.length <= 256 && value.startsWith(prefix) && !/\s/.test(value);
+}
+
+function validId(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= MAX_REQUEST_ID_LENGTH && value.trim() === value;
+}
+
+const FILTER_CLAUSES = ['must', 'should', 'mustNot'] as const;
+
+/**
+ * The public filter language, checked field by field: anything it does not define (an operator,
+ * a nested filter, a raw Qdrant key) is refused with `invalid-filter` rather than passed on.
+ */
+export function parseSearchFilter(input: unknown): SearchFilter {
+  if (!isPlainObject(input)) throw filterError('filter', 'must be an object { must?, should?, mustNot? }');
+  const unknown = Object.keys(input).filter((k) => !(FILTER_CLAUSES as readonly string[]).includes(k));
+  if (unknown.length > 0) throw filterError('filter', `unknown clause(s) ${unknown.join(', ')}; expected must, should, mustNot`);
+  const filter: SearchFilter = {};
+  let total = 0;
+  for (const clause of FILTER_CLAUSES) {
+    const raw = input[clause];
+    if (raw === undefined) continue;
+    if (!Array.isArray(raw)) throw filterError(`filter.${clause}`, 'must be an array of conditions');
+    total += raw.length;
+    if (total > MAX_FILTER_CONDITIONS) throw filterError('filter', `has more than ${MAX_FILTER_CONDITIONS} conditions`);
+    filter[clause] = raw.map((condition, i) => parseCondition(condition, `filter.${clause}[${i}]`));
+  }
+  return filter;
+}
+
+function parseCondition(input: unknown, path: string): FilterCondition {
+  if (!isPlainObject(input)) throw filterError(path, 'must be an object { key, match } or { key, range }');
+  const { key } = input;
+  if (typeof key !== 'string' || !METADATA_KEY_PATTERN.test(key)) {
+    throw filterError(`${path}.key`, `must be a metadata field name matching ${String(METADATA_KEY_PATTERN)}`);
+  }
+  const operators = Object.keys(input).filter((k) => k !== 'key');
+  if (operators.length !== 1) {
+    throw filterError(path, `needs exactly one operator (match or range), got ${operators.length === 0 ? 'none' : operators.join(', ')}`);
+  }
+  const operator = operators[0];
+  if (operator === 'match') return { key, match: parseMatch(input.match, `${path}.match`) };
+  if (operator === 'range') return { key, range: parseRange(input.range, `${path}.range`) };
+  throw filterError(path, `unknown operator "${operator}"; expected match or range`);
+}
+
+function parseMatch(input: unknown, path: string): MatchCondition {
+  if (!isPlainObject(input)) throw filterError(path, 'must be { value } or { any: [...] }');
+  const keys = Object.keys(input);
+  if (keys.length !== 1 || (keys[0] !== 'value' && keys[0] !== 'any')) {
+    throw filterError(path, `must have exactly one of value or any, got ${keys.join(', ') || 'nothing'}`);
+  }
+  if (keys[0] === 'value') {
+    const value = input.value;
+    // Qdrant matches keywords, integers and booleans exactly; a float would never match reliably.
+    if (typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isSafeInteger(value))) {
+      return { value };
+    }
+    throw filterError(`${path}.value`, 'must be a string, a whole number or a boolean');
+  }
+  const values = input.any;
+  if (!Array.isArray(values) || values.length === 0 || values.length > MAX_MATCH_ANY_VALUES) {
+    throw filterError(`${path}.any`, `must be a non-empty array of at most ${MAX_MATCH_ANY_VALUES} values`);
+  }
+  if (values.every((v): v is string => typeof v === 'string')) return { any: values };
+  if (values.every((v): v is number => typeof v === 'number' && Number.isSafeInteger(v))) return { any: values };
+  throw filterError(`${path}.any`, 'must hold only strings or only whole numbers');
+}
+
+function parseRange(input: unknown, path: string): RangeCondition {
+  if (!isPlainObject(input)) throw filterError(path, 'must be an object with gt, gte, lt and/or lte');
+  const range: RangeCondition = {};
+  const keys = Object.keys(input);
+  if (keys.length === 0) throw filterError(path, 'needs at least one of gt, gte, lt, lte');
+  for (const bound of keys) {
+    if (bound !== 'gt' && bound !== 'gte' && bound !== 'lt' && bound !== 'lte') {
+      throw filterError(path, `unknown bound "${bound}"; expected gt, gte, lt, lte`);
+    }
+    const value = input[bound];
+    if (typeof value !== 'number' || !Number.isFinite(value)) throw filterError(`${path}.${bound}`, 'must be a finite number');
+    range[bound] = value;
+  }
+  return range;
+}
+
+function filterError(path: string, message: string): SearchSchemaError {
+  return new SearchSchemaError('invalid-filter', `${path} ${message}`);
+}
+
+export function isErrorReply(reply: SearchReplyV1): reply is SearchErrorReplyV1 {
+  return 'error' in reply;
+}
+
+/**
+ * A reply from Redis -> typed reply. Checks the shape the client relies on; a reply from a newer
+ * consumer with extra fields is accepted.
+ */
+export function decodeSearchReply(text: string): SearchReplyV1 {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new SearchSchemaError('invalid-json', `reply is not JSON: ${(error as Error).message}`, { cause: error });
+  }
+  if (!isPlainObject(parsed) || parsed.schemaVersion !== SEARCH_SCHEMA_VERSION || typeof parsed.id !== 'string') {
+    throw new SearchSchemaError('invalid-request', 'reply lacks schemaVersion 1 or id');
+  }
+  if (isPlainObject(parsed.error)) {
+    const { code, message } = parsed.error;
+    if (typeof code !== 'string' || typeof message !== 'string') throw new SearchSchemaError('invalid-request', 'reply error lacks code or message');
+    return parsed as unknown as SearchErrorReplyV1;
+  }
+  if (!Array.isArray(parsed.hits) || typeof parsed.model !== 'string' || typeof parsed.tookMs !== 'number') {
+    throw new SearchSchemaError('invalid-request', 'reply lacks hits, model or tookMs');
+  }
+  return parsed as unknown as SearchHitsReplyV1;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
