@@ -1,12 +1,24 @@
 // Encoder consumer.
 // Input: the ingest topic (key = document id, value = document JSON or null for a delete).
-// Output: one Qdrant point per chunk, upserted with wait=true; stale chunks and deleted documents removed.
+// Output: one Qdrant point per chunk, upserted with wait=true; stale chunks and deleted documents
+// removed. A live consumer writes to the collection behind the alias with that collection's model
+// (so a swap to a new model never mixes vectors); a rebuild writes to its own new collection.
 // Offsets commit per batch, only after Qdrant acknowledged the batch's writes. Poison messages go to
 // the dead-letter topic (and are committed past); Qdrant outages are retried with backoff, uncommitted.
 import type { QdrantClient } from '@qdrant/js-client-rest';
 import type { Kafka } from 'kafkajs';
-import { decodeIngestMessage, type IngestMessage, type SearchbusConfig, type Topology } from '../../topology/index.ts';
-import { BatchConsumer, MetricsRegistry, PoisonMessageError, silentLogger, type ConsumerState, type Logger } from '../runtime/index.ts';
+import { decodeIngestMessage, parseCollectionName, type IngestMessage, type SearchbusConfig, type Topology } from '../../topology/index.ts';
+import {
+  BatchConsumer,
+  CollectionResolver,
+  MetricsRegistry,
+  PoisonMessageError,
+  RetriableError,
+  silentLogger,
+  type ConsumerState,
+  type Logger,
+  type ResolvedCollection,
+} from '../runtime/index.ts';
 import type { DocumentEncoder } from '../encoders/index.ts';
 import { indexDocuments } from './index-documents.ts';
 
@@ -15,8 +27,12 @@ export interface EncoderConsumerOptions {
   qdrant: QdrantClient;
   topology: Topology;
   config: SearchbusConfig;
-  encoder: DocumentEncoder;
-  /** Defaults to the live alias; a rebuild writes to its new collection. */
+  /** The document encoder for a model id (the model of the collection written to). */
+  encoder: (modelId: string) => Promise<DocumentEncoder>;
+  /**
+   * A rebuild's target collection (its name records its model). Without it the consumer follows
+   * the alias: it resolves the collection behind it and embeds with that collection's model.
+   */
   collection?: string;
   /** Defaults to the live encoder group; a rebuild uses a group of its own. */
   groupId?: string;
@@ -32,7 +48,7 @@ export class EncoderConsumer {
   constructor(options: EncoderConsumerOptions) {
     const { topology, config } = options;
     this.metrics = options.metrics ?? new MetricsRegistry();
-    const collection = options.collection ?? topology.qdrant.alias;
+    const target = targetOf(options);
     const points = this.metrics.counter('searchbus_points_written_total', 'Chunks upserted into Qdrant');
     const documents = this.metrics.counter('searchbus_documents_total', 'Documents applied, by operation');
     this.runtime = new BatchConsumer<IngestMessage>({
@@ -49,10 +65,19 @@ export class EncoderConsumer {
         }
       },
       handle: async (batch, context) => {
-        const result = await indexDocuments(
-          batch.map((b) => b.value),
-          { qdrant: options.qdrant, collection, encoder: options.encoder, signal: context.signal },
-        );
+        const { collection, modelId } = await target.resolve();
+        const encoder = await options.encoder(modelId);
+        let result;
+        try {
+          result = await indexDocuments(batch.map((b) => b.value), { qdrant: options.qdrant, collection, encoder, signal: context.signal });
+        } catch (error) {
+          // The collection was dropped after an alias swap: resolve again and redo the batch there.
+          if ((error as { status?: unknown }).status === 404) {
+            target.invalidate();
+            throw new RetriableError(`collection ${collection} is gone`, { cause: error });
+          }
+          throw error;
+        }
         points.inc({ collection }, result.points);
         documents.inc({ op: 'upsert' }, result.upserted);
         documents.inc({ op: 'delete' }, result.deleted);
@@ -78,4 +103,14 @@ export class EncoderConsumer {
   stop(): Promise<void> {
     return this.runtime.stop();
   }
+}
+
+function targetOf(options: EncoderConsumerOptions): { resolve(): Promise<ResolvedCollection>; invalidate(): void } {
+  if (options.collection === undefined) {
+    return new CollectionResolver(options.qdrant, options.topology.qdrant.alias, options.config.query.aliasCacheTtlMs);
+  }
+  const parsed = parseCollectionName(options.collection);
+  if (!parsed) throw new TypeError(`collection ${options.collection} does not record its model (<alias>__<model>__v<n>)`);
+  const fixed: ResolvedCollection = { collection: options.collection, modelId: parsed.modelId };
+  return { resolve: () => Promise.resolve(fixed), invalidate: () => undefined };
 }

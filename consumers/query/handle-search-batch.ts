@@ -8,7 +8,7 @@ import {
 } from '../../topology/index.ts';
 import { isRetriable } from '../runtime/index.ts';
 import { collapseToDocuments, HIT_PAYLOAD_FIELDS, initialLimit, needsMore, nextLimit, type ScoredChunk } from './collapse-hits.ts';
-import { CollectionResolutionError, type ResolvedCollection } from './collection-resolver.ts';
+import { CollectionResolutionError, type ResolvedCollection } from '../runtime/index.ts';
 import { toQdrantFilter } from './qdrant-filter.ts';
 
 /** What the query consumer decodes a request record into. */

@@ -9,7 +9,6 @@ export {
   type QueryMessage,
   type SearchDependencies,
 } from './handle-search-batch.ts';
-export { CollectionResolver, CollectionResolutionError, type ResolvedCollection } from './collection-resolver.ts';
 export { collapseToDocuments, snippet, initialLimit, nextLimit, needsMore, HIT_PAYLOAD_FIELDS, type ScoredChunk } from './collapse-hits.ts';
 export { toQdrantFilter } from './qdrant-filter.ts';
 export { queryEncoder } from './query-encoder.ts';

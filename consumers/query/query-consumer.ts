@@ -22,6 +22,7 @@ import {
 } from '../../topology/index.ts';
 import {
   BatchConsumer,
+  CollectionResolver,
   MetricsRegistry,
   PoisonMessageError,
   SECONDS_BUCKETS,
@@ -30,7 +31,6 @@ import {
   type DeadLetter,
   type Logger,
 } from '../runtime/index.ts';
-import { CollectionResolver } from './collection-resolver.ts';
 import { handleSearchBatch, type ChunkQuery, type OutgoingReply, type QueryEncoder, type QueryMessage } from './handle-search-batch.ts';
 
 export interface QueryConsumerOptions {

@@ -5,3 +5,4 @@ export { retryWithBackoff, type RetryOptions } from './retry.ts';
 export { jsonLogger, silentLogger, type Logger } from './logger.ts';
 export { MetricsRegistry, Counter, Gauge, Histogram, SECONDS_BUCKETS, SIZE_BUCKETS } from './metrics.ts';
 export { startHealthServer, type HealthSource } from './health-server.ts';
+export { CollectionResolver, CollectionResolutionError, type ResolvedCollection } from './collection-resolver.ts';

@@ -3,10 +3,12 @@ import { documentEncoder, loadEncoder } from '../../consumers/encoders/index.ts'
 import { EncoderConsumer } from '../../consumers/encoder/index.ts';
 import { QueryConsumer, queryEncoder } from '../../consumers/query/index.ts';
 import { MetricsRegistry, jsonLogger, type Logger } from '../../consumers/runtime/index.ts';
+import { startGateway, type RunningGateway } from '../gateway/index.ts';
+import { SearchClient } from '../search-client/index.ts';
 import { createKafka, createQdrant, createRedis, type Services } from '../../infra/index.ts';
 import { getModelSpec, type SearchbusConfig, type Topology } from '../../topology/index.ts';
 
-export const ROLE_NAMES = ['encoder', 'query'] as const;
+export const ROLE_NAMES = ['encoder', 'query', 'gateway'] as const;
 export type RoleName = (typeof ROLE_NAMES)[number];
 
 export interface RoleContext {
@@ -15,6 +17,8 @@ export interface RoleContext {
   topology: Topology;
   metrics: MetricsRegistry;
   logger: (component: string) => Logger;
+  /** Tells the user where a role can be reached. */
+  announce(line: string): void;
   /** One loaded model per id, shared by the roles of a process. */
   encoder(modelId: string): Promise<OnnxEncoder>;
 }
@@ -33,13 +37,14 @@ export async function startRole(name: RoleName, context: RoleContext): Promise<R
   switch (name) {
     case 'encoder': {
       const { config, topology, services } = context;
-      const encoder = await context.encoder(config.model.id);
+      // Warm the configured model; the consumer loads whichever model the alias' collection needs.
+      await context.encoder(config.model.id);
       const consumer = new EncoderConsumer({
         kafka: createKafka(services.kafka, 'searchbus-encoder'),
         qdrant: createQdrant(services.qdrant),
         topology,
         config,
-        encoder: documentEncoder(encoder),
+        encoder: async (modelId) => documentEncoder(await context.encoder(modelId)),
         logger: context.logger('encoder'),
         metrics: context.metrics,
       });
@@ -75,6 +80,32 @@ export async function startRole(name: RoleName, context: RoleContext): Promise<R
         },
       };
     }
+    case 'gateway': {
+      const { config, topology, services } = context;
+      const client = new SearchClient({
+        kafka: createKafka(services.kafka, 'searchbus-gateway'),
+        redis: createRedis(services.redis, 'searchbus-gateway'),
+        topology,
+        defaultTimeoutMs: config.query.defaultTimeoutMs,
+      });
+      await client.connect();
+      let gateway: RunningGateway;
+      try {
+        gateway = await startGateway({ searcher: client, port: config.gateway.port, host: config.metricsHost });
+      } catch (error) {
+        await client.close();
+        throw new Error(`the HTTP gateway cannot listen on port ${config.gateway.port} (set SEARCHBUS_GATEWAY_PORT): ${(error as Error).message}`, { cause: error });
+      }
+      context.announce(`gateway: http://127.0.0.1:${gateway.port}/search?q=…`);
+      return {
+        name,
+        ready: () => true,
+        stop: async () => {
+          await gateway.close();
+          await client.close();
+        },
+      };
+    }
   }
 }
 
@@ -85,6 +116,7 @@ export function createRoleContext(services: Services, config: SearchbusConfig, t
     config,
     topology,
     metrics: new MetricsRegistry(),
+    announce: log,
     logger: (component) => jsonLogger(component),
     encoder(modelId) {
       let loading = encoders.get(modelId);

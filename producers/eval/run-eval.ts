@@ -185,7 +185,7 @@ async function ingestAndWait(
     qdrant,
     topology,
     config,
-    encoder: documentEncoder(options.encoder),
+    encoder: () => Promise.resolve(documentEncoder(options.encoder)),
     logger: jsonLogger('encoder'),
   });
   await consumer.start();

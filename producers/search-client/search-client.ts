@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { Kafka, Producer } from 'kafkajs';
+import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import {
   decodeSearchReply,
   encodeSearchRequest,
@@ -103,7 +103,7 @@ export class SearchClient {
   constructor(private readonly options: SearchClientOptions) {
     this.clientId = options.clientId ?? randomUUID();
     this.replyChannel = options.topology.redis.replyChannel(this.clientId);
-    this.producer = options.kafka.producer({ allowAutoTopicCreation: false });
+    this.producer = options.kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
     this.producer.on(this.producer.events.CONNECT, () => (this.producerConnected = true));
     this.producer.on(this.producer.events.DISCONNECT, () => (this.producerConnected = false));
     options.redis.on('message', (channel: string, message: string) => {

@@ -18,7 +18,7 @@ const freshCount = Number(values.fresh);
 
 const h = await createHarness({ need: ['kafka', 'qdrant'] });
 const encoder = await loadEncoder(h.config.model);
-const consumer = new EncoderConsumer({ kafka: h.kafka, qdrant: h.qdrant, topology: h.topology, config: h.config, encoder: documentEncoder(encoder) });
+const consumer = new EncoderConsumer({ kafka: h.kafka, qdrant: h.qdrant, topology: h.topology, config: h.config, encoder: () => Promise.resolve(documentEncoder(encoder)) });
 const producer = new IngestProducer({ kafka: h.kafka, topic: h.topology.topics.ingest });
 try {
   await consumer.start();

@@ -19,7 +19,7 @@ describe('ingest path', () => {
   before(async () => {
     h = await createHarness({ need: ['kafka', 'qdrant'] });
     encoder = await loadEncoder(h.config.model);
-    consumer = new EncoderConsumer({ kafka: h.kafka, qdrant: h.qdrant, topology: h.topology, config: h.config, encoder: documentEncoder(encoder) });
+    consumer = new EncoderConsumer({ kafka: h.kafka, qdrant: h.qdrant, topology: h.topology, config: h.config, encoder: () => Promise.resolve(documentEncoder(encoder)) });
     await consumer.start();
     producer = new IngestProducer({ kafka: h.kafka, topic: h.topology.topics.ingest });
   });

@@ -31,7 +31,7 @@ describe('query path: bad requests', () => {
     h = await createHarness();
     encoder = await loadEncoder(h.config.model);
     for (const d of await readScifact(20)) docs.push({ id: d.id, title: d.title, text: d.text });
-    const consumer = new EncoderConsumer({ kafka: h.kafka, qdrant: h.qdrant, topology: h.topology, config: h.config, encoder: documentEncoder(encoder) });
+    const consumer = new EncoderConsumer({ kafka: h.kafka, qdrant: h.qdrant, topology: h.topology, config: h.config, encoder: () => Promise.resolve(documentEncoder(encoder)) });
     await consumer.start();
     const producer = new IngestProducer({ kafka: h.kafka, topic: h.topology.topics.ingest });
     try {

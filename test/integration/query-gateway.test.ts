@@ -24,7 +24,7 @@ describe('query path: HTTP gateway', () => {
     h = await createHarness();
     encoder = await loadEncoder(h.config.model);
     (await readScifact(12)).forEach((d, i) => docs.push({ id: d.id, title: d.title, text: d.text, metadata: { lang: i % 2 ? 'en' : 'de', year: 2000 + i } }));
-    const consumer = new EncoderConsumer({ kafka: h.kafka, qdrant: h.qdrant, topology: h.topology, config: h.config, encoder: documentEncoder(encoder) });
+    const consumer = new EncoderConsumer({ kafka: h.kafka, qdrant: h.qdrant, topology: h.topology, config: h.config, encoder: () => Promise.resolve(documentEncoder(encoder)) });
     await consumer.start();
     const producer = new IngestProducer({ kafka: h.kafka, topic: h.topology.topics.ingest });
     try {

@@ -34,7 +34,7 @@ describe('query path: same results as Qdrant directly', () => {
       longParts.push(parts.map((p) => p.title));
       docs.push({ id: `long-${k}`, title: `Long ${k}`, text: parts.map((p) => `${p.title}. ${p.text}`).join('\n\n'), metadata: { group: 'long', year: 1990 } });
     }
-    const consumer = new EncoderConsumer({ kafka: h.kafka, qdrant: h.qdrant, topology: h.topology, config: h.config, encoder: documentEncoder(encoder) });
+    const consumer = new EncoderConsumer({ kafka: h.kafka, qdrant: h.qdrant, topology: h.topology, config: h.config, encoder: () => Promise.resolve(documentEncoder(encoder)) });
     await consumer.start();
     const producer = new IngestProducer({ kafka: h.kafka, topic: h.topology.topics.ingest });
     try {

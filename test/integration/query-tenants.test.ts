@@ -35,7 +35,7 @@ describe('query path: tenant isolation', () => {
       else if (i % 3 === 1) bDocs.push({ ...doc, tenant: 'tenant-b', metadata: { tenant: 'tenant-b', group: 'shared', year: 2000 + i } });
       else defaultDocs.push({ ...doc, metadata: { group: 'shared', year: 2000 + i } });
     });
-    const consumer = new EncoderConsumer({ kafka: h.kafka, qdrant: h.qdrant, topology: h.topology, config: h.config, encoder: documentEncoder(encoder) });
+    const consumer = new EncoderConsumer({ kafka: h.kafka, qdrant: h.qdrant, topology: h.topology, config: h.config, encoder: () => Promise.resolve(documentEncoder(encoder)) });
     await consumer.start();
     const producer = new IngestProducer({ kafka: h.kafka, topic: h.topology.topics.ingest });
     const all = [...aDocs, ...bDocs, ...defaultDocs];

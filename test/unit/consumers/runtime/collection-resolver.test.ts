@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CollectionResolutionError, CollectionResolver } from '../../../../consumers/query/index.ts';
+import { CollectionResolutionError, CollectionResolver } from '../../../../consumers/runtime/index.ts';
 
 function aliases(target: () => string | undefined) {
   let calls = 0;
