@@ -32,6 +32,14 @@ export interface SearchbusConfig {
     /** How long an alias -> collection (and so model) resolution is reused; bounds how stale a swap can be seen. */
     aliasCacheTtlMs: number;
   };
+  reindex: {
+    /** How long the previous collection is kept after a swap; must outlive every alias cache. */
+    graceMs: number;
+    /** A worker that stops renewing its lock for this long is presumed dead; its job is resumed elsewhere. */
+    lockDurationMs: number;
+    progressIntervalMs: number;
+    attempts: number;
+  };
   gateway: {
     port: number;
   };
@@ -57,6 +65,10 @@ export const SETTINGS = {
   queryOversampling: 'SEARCHBUS_QUERY_OVERSAMPLING',
   queryAliasCacheTtlMs: 'SEARCHBUS_QUERY_ALIAS_CACHE_TTL_MS',
   gatewayPort: 'SEARCHBUS_GATEWAY_PORT',
+  reindexGraceMs: 'SEARCHBUS_REINDEX_GRACE_MS',
+  reindexLockDurationMs: 'SEARCHBUS_REINDEX_LOCK_DURATION_MS',
+  reindexProgressIntervalMs: 'SEARCHBUS_REINDEX_PROGRESS_INTERVAL_MS',
+  reindexAttempts: 'SEARCHBUS_REINDEX_ATTEMPTS',
   metricsPort: 'SEARCHBUS_METRICS_PORT',
   metricsHost: 'SEARCHBUS_METRICS_HOST',
 } as const;
@@ -82,6 +94,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SearchbusConfi
     );
   }
   const metricsRaw = env[SETTINGS.metricsPort]?.trim();
+  const aliasCacheTtlMs = int(env, SETTINGS.queryAliasCacheTtlMs, 1_000, 0, 600_000);
+  const graceMs = int(env, SETTINGS.reindexGraceMs, 60_000, 0, 7 * 24 * 3600 * 1000);
+  // Consumers may keep using the previous collection for one cache lifetime after a swap.
+  if (graceMs < 2 * aliasCacheTtlMs) {
+    throw new ConfigError(
+      SETTINGS.reindexGraceMs,
+      `must be at least twice ${SETTINGS.queryAliasCacheTtlMs} (${aliasCacheTtlMs} ms), or searches may hit a dropped collection; got ${graceMs}`,
+    );
+  }
   return {
     namespace,
     model,
@@ -102,7 +123,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SearchbusConfi
       maxBatchSize: int(env, SETTINGS.queryMaxBatchSize, 32, 1, 1024),
       maxWaitMs: int(env, SETTINGS.queryMaxWaitMs, 20, 0, 10_000),
       oversampling: int(env, SETTINGS.queryOversampling, 3, 1, 100),
-      aliasCacheTtlMs: int(env, SETTINGS.queryAliasCacheTtlMs, 1_000, 0, 600_000),
+      aliasCacheTtlMs,
+    },
+    reindex: {
+      graceMs,
+      lockDurationMs: int(env, SETTINGS.reindexLockDurationMs, 30_000, 1_000, 600_000),
+      progressIntervalMs: int(env, SETTINGS.reindexProgressIntervalMs, 1_000, 50, 60_000),
+      attempts: int(env, SETTINGS.reindexAttempts, 3, 1, 100),
     },
     gateway: {
       port: int(env, SETTINGS.gatewayPort, 8080, 0, 65535),

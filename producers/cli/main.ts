@@ -8,6 +8,7 @@ import { isRoleName, ROLE_NAMES } from './roles.ts';
 import { startSystem } from './system.ts';
 import { topologyApplyCommand, topologyDescribeCommand } from './topology-commands.ts';
 import { upCommand } from './up-command.ts';
+import { reindexCommand, statusCommand } from './reindex-commands.ts';
 import { evalCommand, gatewayCommand, parseTopK, searchCommand } from './search-commands.ts';
 
 const USAGE = `searchbus — neural search on an event stream
@@ -22,6 +23,11 @@ Usage:
   searchbus gateway [--port 8080]      HTTP front: GET /search?q=&k=&filter=&tenant=, /healthz, /readyz
   searchbus eval <beir-dir> [--split test] [--concurrency 8] [--namespace N] [--json]
                                        nDCG@10, recall@100, MRR@10 and latency through the whole pipeline
+  searchbus reindex --model <id> [--watch] [--grace-ms N] [--allow-incomplete-history] [--json]
+                                       rebuild the index behind the alias with a model, then swap it in
+  searchbus reindex --model <id> (--every <ms> | --cron "<pattern>")   schedule rebuilds; --unschedule stops them
+  searchbus reindex --cancel <job-id>  cancel a rebuild (the live index is untouched)
+  searchbus status [--json]            topics, consumer lag, collections, aliases, models and rebuild jobs
   searchbus topology apply [--dry-run] create or update topics, the collection, alias and payload indexes
   searchbus topology describe          print every name and setting as JSON
   searchbus setup                      install Kafka jars, redis-server, the Qdrant Edge engine and the model
@@ -41,6 +47,44 @@ async function main(argv: string[]): Promise<number> {
       return infra(rest);
     case 'topology':
       return topology(rest);
+    case 'reindex': {
+      const { values } = parseArgs({
+        args: rest,
+        options: {
+          model: { type: 'string' },
+          watch: { type: 'boolean', default: false },
+          'grace-ms': { type: 'string' },
+          'allow-incomplete-history': { type: 'boolean', default: false },
+          every: { type: 'string' },
+          cron: { type: 'string' },
+          unschedule: { type: 'boolean', default: false },
+          cancel: { type: 'string' },
+          json: { type: 'boolean', default: false },
+        },
+      });
+      const ms = (flag: string, raw: string | undefined): number | undefined => {
+        if (raw === undefined) return undefined;
+        if (!/^\d+$/.test(raw)) throw new UsageError(`${flag} must be a whole number of milliseconds, got "${raw}"`);
+        return Number(raw);
+      };
+      const graceMs = ms('--grace-ms', values['grace-ms']);
+      const everyMs = ms('--every', values.every);
+      return reindexCommand(out, {
+        watch: values.watch,
+        allowIncompleteHistory: values['allow-incomplete-history'],
+        unschedule: values.unschedule,
+        json: values.json,
+        ...(values.model !== undefined && { model: values.model }),
+        ...(graceMs !== undefined && { graceMs }),
+        ...(everyMs !== undefined && { everyMs }),
+        ...(values.cron !== undefined && { cron: values.cron }),
+        ...(values.cancel !== undefined && { cancel: values.cancel }),
+      });
+    }
+    case 'status': {
+      const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean', default: false } } });
+      return statusCommand(out, { json: values.json });
+    }
     case 'ingest': {
       const { values, positionals } = parseArgs({
         args: rest,

@@ -2,13 +2,14 @@ import type { OnnxEncoder } from '../../consumers/encoders/index.ts';
 import { documentEncoder, loadEncoder } from '../../consumers/encoders/index.ts';
 import { EncoderConsumer } from '../../consumers/encoder/index.ts';
 import { QueryConsumer, queryEncoder } from '../../consumers/query/index.ts';
+import { ReindexWorker } from '../../consumers/reindex/index.ts';
 import { MetricsRegistry, jsonLogger, type Logger } from '../../consumers/runtime/index.ts';
 import { startGateway, type RunningGateway } from '../gateway/index.ts';
 import { SearchClient } from '../search-client/index.ts';
 import { createKafka, createQdrant, createRedis, type Services } from '../../infra/index.ts';
 import { getModelSpec, type SearchbusConfig, type Topology } from '../../topology/index.ts';
 
-export const ROLE_NAMES = ['encoder', 'query', 'gateway'] as const;
+export const ROLE_NAMES = ['encoder', 'query', 'reindex', 'gateway'] as const;
 export type RoleName = (typeof ROLE_NAMES)[number];
 
 export interface RoleContext {
@@ -76,6 +77,35 @@ export async function startRole(name: RoleName, context: RoleContext): Promise<R
         ready: () => consumer.state === 'running' && redis.status === 'ready',
         stop: async () => {
           await consumer.stop();
+          await redis.quit().catch(() => redis.disconnect());
+        },
+      };
+    }
+    case 'reindex': {
+      const { config, topology, services } = context;
+      const redis = createRedis(services.redis, 'searchbus-reindex');
+      const worker = new ReindexWorker({
+        connection: redis,
+        redis,
+        kafka: createKafka(services.kafka, 'searchbus-reindex'),
+        qdrant: createQdrant(services.qdrant),
+        topology,
+        config,
+        encoder: async (modelId) => documentEncoder(await context.encoder(modelId)),
+        logger: context.logger('reindex'),
+        metrics: context.metrics,
+      });
+      try {
+        await worker.start();
+      } catch (error) {
+        redis.disconnect();
+        throw error;
+      }
+      return {
+        name,
+        ready: () => worker.state === 'running' && redis.status === 'ready',
+        stop: async () => {
+          await worker.stop();
           await redis.quit().catch(() => redis.disconnect());
         },
       };

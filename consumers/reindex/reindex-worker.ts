@@ -1,0 +1,144 @@
+// Re-index worker.
+// Input: BullMQ jobs on the reindex queue: `rebuild` (alias + target model) and `drop-collection`
+// (the previous collection, delayed by the grace period).
+// Output: a new collection filled by replaying the ingest topic with a consumer group of its own,
+// an atomic alias swap, and the old collection dropped after the grace period.
+// Offsets: the rebuild's group commits after each batch is written to the new collection, so a
+// resumed job continues where the previous worker stopped. The live index is never written to.
+import type { QdrantClient } from '@qdrant/js-client-rest';
+import { DelayedError, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Admin, Kafka } from 'kafkajs';
+import type { SearchbusConfig, Topology } from '../../topology/index.ts';
+import type { DocumentEncoder } from '../encoders/index.ts';
+import { silentLogger, type Logger, type MetricsRegistry } from '../runtime/index.ts';
+import { RebuildCancelledError, RebuildRefusedError, discardTarget, runRebuild } from './rebuild.ts';
+import { cancelKey, ReindexQueue } from './reindex-queue.ts';
+import { JOB_NAMES, type DropCollectionJobData, type ReindexJobData, type ReindexResult } from './reindex-types.ts';
+
+export interface ReindexWorkerOptions {
+  connection: ConnectionOptions;
+  redis: Redis;
+  kafka: Kafka;
+  qdrant: QdrantClient;
+  topology: Topology;
+  config: SearchbusConfig;
+  encoder: (modelId: string) => Promise<DocumentEncoder>;
+  logger?: Logger;
+  metrics?: MetricsRegistry;
+}
+
+export type ReindexWorkerState = 'idle' | 'running' | 'stopping' | 'stopped';
+
+export class ReindexWorker {
+  private worker: Worker | undefined;
+  private admin: Admin | undefined;
+  private drops: ReindexQueue | undefined;
+  private readonly stopSignal = new AbortController();
+  private stateValue: ReindexWorkerState = 'idle';
+  private stopping: Promise<void> | undefined;
+  private readonly logger: Logger;
+
+  constructor(private readonly options: ReindexWorkerOptions) {
+    this.logger = options.logger ?? silentLogger;
+  }
+
+  get state(): ReindexWorkerState {
+    return this.stateValue;
+  }
+
+  async start(): Promise<void> {
+    if (this.stateValue !== 'idle') throw new Error(`cannot start a reindex worker that is ${this.stateValue}`);
+    this.admin = this.options.kafka.admin();
+    await this.admin.connect();
+    this.drops = new ReindexQueue({ connection: this.options.connection, redis: this.options.redis, topology: this.options.topology, config: this.options.config });
+    this.worker = new Worker<ReindexJobData | DropCollectionJobData, ReindexResult | string>(
+      this.options.topology.queues.reindex,
+      (job, token) => this.process(job, token),
+      {
+        connection: this.options.connection,
+        concurrency: 1,
+        lockDuration: this.options.config.reindex.lockDurationMs,
+        stalledInterval: this.options.config.reindex.lockDurationMs,
+        maxStalledCount: 3,
+      },
+    );
+    this.worker.on('failed', (job, error) => this.logger.warn('reindex job failed', { job: job?.id, error }));
+    this.worker.on('error', (error) => this.logger.error('reindex worker error', { error }));
+    await this.worker.waitUntilReady();
+    this.stateValue = 'running';
+  }
+
+  /**
+   * Stops taking jobs; a rebuild in progress is put back (delayed, not failed) with its state, so
+   * the next worker resumes it. Safe to call twice.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.stateValue = 'stopping';
+      this.stopSignal.abort(new Error('reindex worker stopping'));
+      await this.worker?.close();
+      await this.drops?.close();
+      await this.admin?.disconnect();
+      this.stateValue = 'stopped';
+    })();
+    return this.stopping;
+  }
+
+  private async process(job: Job<ReindexJobData | DropCollectionJobData, ReindexResult | string>, token: string | undefined): Promise<ReindexResult | string> {
+    const { qdrant } = this.options;
+    if (job.name === JOB_NAMES.dropCollection) {
+      const { collection, alias } = job.data as DropCollectionJobData;
+      const { aliases } = await qdrant.getAliases();
+      // A later rebuild may have swapped back to it; never drop what an alias serves.
+      if (aliases.some((a) => a.collection_name === collection)) return `kept ${collection}: an alias points at it`;
+      await qdrant.deleteCollection(collection);
+      return `dropped ${collection} (previously behind ${alias})`;
+    }
+
+    const data = job.data as ReindexJobData;
+    const redis = this.options.redis;
+    const admin = this.admin;
+    if (!admin || !this.drops) throw new Error('reindex worker is not started');
+    const drops = this.drops;
+    try {
+      return await runRebuild(data, {
+        kafka: this.options.kafka,
+        admin,
+        qdrant,
+        topology: this.options.topology,
+        config: this.options.config,
+        encoder: this.options.encoder,
+        logger: this.logger,
+        ...(this.options.metrics ? { metrics: this.options.metrics } : {}),
+        signal: this.stopSignal.signal,
+        isCancelled: async () => (await redis.get(cancelKey(this.options.topology, job.id ?? ''))) !== null,
+        saveState: (state) => job.updateData({ ...data, state }),
+        progress: (progress) => job.updateProgress(progress),
+        log: async (line) => {
+          this.logger.info(line, { job: job.id });
+          await job.log(line);
+        },
+        scheduleDrop: async (collection, delayMs) => {
+          await drops.queue.add(JOB_NAMES.dropCollection, { collection, alias: data.alias }, { delay: delayMs, removeOnComplete: { count: 50 } });
+        },
+      });
+    } catch (error) {
+      if (error instanceof RebuildCancelledError || error instanceof RebuildRefusedError) {
+        await redis.del(cancelKey(this.options.topology, job.id ?? ''));
+        throw new UnrecoverableError(error.message);
+      }
+      if (this.stopSignal.signal.aborted && token) {
+        // Not a failure: hand the job back so another worker (or this one, restarted) resumes it.
+        await job.moveToDelayed(Date.now() + 1_000, token);
+        throw new DelayedError();
+      }
+      // Out of attempts: nothing will resume this target, so do not leave it behind.
+      const state = (job.data as ReindexJobData).state;
+      if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1) && state) {
+        await discardTarget({ qdrant, admin }, state.target, state.groupId, data.alias).catch(() => undefined);
+      }
+      throw error;
+    }
+  }
+}
