@@ -14,10 +14,12 @@ import {
   MetricsRegistry,
   PoisonMessageError,
   RetriableError,
+  passesFence,
   silentLogger,
   type ConsumerState,
   type Logger,
   type ResolvedCollection,
+  type WriteFences,
 } from '../runtime/index.ts';
 import type { DocumentEncoder } from '../encoders/index.ts';
 import { indexDocuments } from './index-documents.ts';
@@ -34,6 +36,13 @@ export interface EncoderConsumerOptions {
    * the alias: it resolves the collection behind it and embeds with that collection's model.
    */
   collection?: string;
+  /**
+   * Where a rebuild hands a new collection over to live encoders (see write-fence.ts). Live
+   * consumers need it whenever rebuilds may run; without it every collection is written freely.
+   */
+  fences?: WriteFences;
+  /** Metric label. */
+  role?: string;
   /** Defaults to the live encoder group; a rebuild uses a group of its own. */
   groupId?: string;
   fromBeginning?: boolean;
@@ -66,10 +75,15 @@ export class EncoderConsumer {
       },
       handle: async (batch, context) => {
         const { collection, modelId } = await target.resolve();
+        // A rebuild fixes its target; only alias followers meet a hand-over in progress.
+        const fence = options.collection === undefined && options.fences ? await options.fences.get(collection) : null;
+        if (fence?.state === 'closed') throw new RetriableError(`writes to ${collection} wait for the re-index hand-over to finish`);
+        const mine = batch.filter((b) => passesFence(fence, b.partition, b.offset));
+        if (mine.length === 0) return;
         const encoder = await options.encoder(modelId);
         let result;
         try {
-          result = await indexDocuments(batch.map((b) => b.value), { qdrant: options.qdrant, collection, encoder, signal: context.signal });
+          result = await indexDocuments(mine.map((b) => b.value), { qdrant: options.qdrant, collection, encoder, signal: context.signal });
         } catch (error) {
           // The collection was dropped after an alias swap: resolve again and redo the batch there.
           if ((error as { status?: unknown }).status === 404) {
@@ -88,7 +102,7 @@ export class EncoderConsumer {
       maxRetryDelayMs: config.encoder.maxRetryDelayMs,
       logger: options.logger ?? silentLogger,
       metrics: this.metrics,
-      role: 'encoder',
+      role: options.role ?? 'encoder',
     });
   }
 

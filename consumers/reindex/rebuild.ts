@@ -4,7 +4,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { ensureCollection, getModelSpec, parseCollectionName, type SearchbusConfig, type Topology } from '../../topology/index.ts';
 import type { DocumentEncoder } from '../encoders/index.ts';
 import { EncoderConsumer } from '../encoder/index.ts';
-import type { Logger, MetricsRegistry } from '../runtime/index.ts';
+import type { Logger, MetricsRegistry, RedisWriteFences } from '../runtime/index.ts';
 import { checkHistory } from './history-check.ts';
 import type { RebuildState, ReindexJobData, ReindexProgress, ReindexResult } from './reindex-types.ts';
 
@@ -14,6 +14,7 @@ export interface RebuildContext {
   qdrant: QdrantClient;
   topology: Topology;
   config: SearchbusConfig;
+  fences: Pick<RedisWriteFences, 'close' | 'open' | 'remove'>;
   encoder: (modelId: string) => Promise<DocumentEncoder>;
   logger: Logger;
   metrics?: MetricsRegistry;
@@ -32,23 +33,26 @@ export class RebuildCancelledError extends Error {
   readonly retriable = false;
 }
 
-/** The request cannot succeed as asked (unknown model, incomplete history, foreign alias target). */
+/** The request cannot succeed as asked (unknown model, incomplete history). */
 export class RebuildRefusedError extends Error {
   override readonly name: string = 'RebuildRefusedError';
   readonly retriable = false;
 }
 
 /**
- * Rebuilds the collection behind `data.alias` with `data.modelId`, with zero downtime:
+ * Rebuilds the collection behind `data.alias` with `data.modelId`, with zero downtime and one
+ * writer per message:
  *  1. create `<alias>__<model>__v<n+1>` beside the live collection;
  *  2. replay the compacted ingest topic from the earliest offset with a consumer group of its own,
  *     which keeps tailing, so updates and deletes published meanwhile land in the new collection;
- *  3. when that group has no lag on any partition, swap the alias in one atomic request;
- *  4. keep tailing until everything published before the swap is applied (a live encoder that
- *     resolved the old collection just before the swap may have written only there);
- *  5. drop the previous collection after the grace period (a delayed job).
- * Resumable: the target and group are saved in the job, and the group's committed offsets say
- * how far the replay got.
+ *  3. once that group has no lag on any partition: close the new collection's write fence (live
+ *     encoders that resolve it wait) and swap the alias in one atomic request — searches move over;
+ *  4. wait one alias-cache lifetime, so no live encoder still writes the old collection, then let
+ *     the rebuild group apply everything published until then and stop it;
+ *  5. open the fence at the group's final offsets: live encoders take over from exactly there;
+ *  6. drop the previous collection after the grace period (a delayed job).
+ * Resumable at every step: the target, group, phase and previous collection live in the job, and
+ * the group's committed offsets say how far the replay got.
  */
 export async function runRebuild(data: ReindexJobData, context: RebuildContext): Promise<ReindexResult> {
   const { admin, qdrant, topology, config } = context;
@@ -62,34 +66,34 @@ export async function runRebuild(data: ReindexJobData, context: RebuildContext):
   }
 
   const history = await checkHistory(admin, topic);
-  if (!history.complete) {
-    const message = `the ingest topic may no longer hold every document: ${history.problems.join('; ')}`;
-    if (!data.allowIncompleteHistory) throw new RebuildRefusedError(`refusing to rebuild: ${message}. Re-publish the corpus, or pass --allow-incomplete-history to rebuild from what remains.`);
-    await context.log(`warning: ${message}; rebuilding from what remains (--allow-incomplete-history)`);
-  }
-
   let state = data.state;
   if (!state) {
-    const version = (await nextVersion(qdrant, data.alias)) ;
-    const target = topology.qdrant.collection(model.id, version);
+    if (!history.complete) {
+      const message = `the ingest topic may no longer hold every document: ${history.problems.join('; ')}`;
+      if (!data.allowIncompleteHistory) {
+        throw new RebuildRefusedError(`refusing to rebuild: ${message}. Re-publish the corpus, or pass --allow-incomplete-history to rebuild from what remains.`);
+      }
+      await context.log(`warning: ${message}; rebuilding from what remains (--allow-incomplete-history)`);
+    }
+    const target = topology.qdrant.collection(model.id, await nextVersion(qdrant, data.alias));
     state = {
       target,
       groupId: topology.groups.reindex(target),
       endOffsetsAtStart: Object.fromEntries(history.partitions.map((p) => [String(p.partition), p.high])),
       startedAt: new Date(started).toISOString(),
+      phase: 'replaying',
+      previous: null,
     };
-    await ensureCollection(qdrant, target, model);
+    await ensureCollection(qdrant, state.target, model);
     await context.saveState(state);
     await context.log(`created ${target}; replaying ${topic} with group ${state.groupId}`);
   } else {
     await ensureCollection(qdrant, state.target, model);
-    await context.log(`resuming ${state.target} with group ${state.groupId}`);
+    await context.log(`resuming ${state.target} with group ${state.groupId} (${state.phase})`);
   }
-  const { target, groupId } = state;
-  const total = Object.entries(state.endOffsetsAtStart).reduce(
-    (sum, [partition, high]) => sum + Number(BigInt(high) - BigInt(history.partitions.find((p) => String(p.partition) === partition)?.low ?? '0')),
-    0,
-  );
+  const { target, groupId, endOffsetsAtStart } = state;
+  const low = new Map(history.partitions.map((p) => [String(p.partition), BigInt(p.low)]));
+  const total = Object.entries(endOffsetsAtStart).reduce((sum, [p, high]) => sum + Number(BigInt(high) - (low.get(p) ?? 0n)), 0);
 
   const consumer = new EncoderConsumer({
     kafka: context.kafka,
@@ -101,10 +105,10 @@ export async function runRebuild(data: ReindexJobData, context: RebuildContext):
     groupId,
     fromBeginning: true,
     logger: context.logger,
+    role: 'reindex',
     ...(context.metrics ? { metrics: context.metrics } : {}),
   });
   await consumer.start();
-  let swapped = false;
   try {
     const rate = { at: Date.now(), processed: 0, perSecond: 0 };
     const report = async (phase: ReindexProgress['phase'], lag: number, processed: number): Promise<void> => {
@@ -114,74 +118,85 @@ export async function runRebuild(data: ReindexJobData, context: RebuildContext):
         rate.at = now;
         rate.processed = processed;
       }
-      const remaining = Math.max(0, total - processed);
       await context.progress({
         phase,
         target,
         processed,
         total,
         lag,
-        docsPerSecond: Math.round(rate.perSecond * 10) / 10,
-        etaSeconds: rate.perSecond > 0 ? Math.ceil(remaining / rate.perSecond) : null,
+        messagesPerSecond: Math.round(rate.perSecond * 10) / 10,
+        etaSeconds: rate.perSecond > 0 ? Math.ceil(Math.max(0, total - processed) / rate.perSecond) : null,
       });
     };
-    const position = async (): Promise<{ lag: number; processed: number; caughtUpTo(offsets: Record<string, string>): boolean }> => {
-      const [ends, committed] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
-      const done = new Map((committed[0]?.partitions ?? []).map((p) => [String(p.partition), BigInt(p.offset)]));
+    const position = async (): Promise<{ lag: number; processed: number; committed: Map<string, bigint>; ends: Map<string, bigint> }> => {
+      const [ends, offsets] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
+      const done = new Map((offsets[0]?.partitions ?? []).map((p) => [String(p.partition), BigInt(p.offset)]));
+      const committed = new Map<string, bigint>();
       let lag = 0;
       let processed = 0;
       for (const end of ends) {
-        const at = done.get(String(end.partition)) ?? -1n;
+        const p = String(end.partition);
         const from = BigInt(end.low);
-        const position = at < from ? from : at;
-        lag += Number(BigInt(end.high) - position);
-        const startEnd = BigInt(state.endOffsetsAtStart[String(end.partition)] ?? end.high);
-        processed += Number((position < startEnd ? position : startEnd) - from);
+        const at = (done.get(p) ?? -1n) < from ? from : (done.get(p) ?? from);
+        committed.set(p, at);
+        lag += Number(BigInt(end.high) - at);
+        const startEnd = BigInt(endOffsetsAtStart[p] ?? end.high);
+        processed += Number((at < startEnd ? at : startEnd) - from);
       }
-      return {
-        lag,
-        processed,
-        caughtUpTo: (offsets) => ends.every((e) => (done.get(String(e.partition)) ?? BigInt(e.low)) >= BigInt(offsets[String(e.partition)] ?? e.high)),
-      };
+      return { lag, processed, committed, ends: new Map(ends.map((e) => [String(e.partition), BigInt(e.high)])) };
     };
-    const pace = async (): Promise<void> => {
-      if (await context.isCancelled()) throw new RebuildCancelledError(`rebuild of ${data.alias} into ${target} was cancelled`);
-      await delay(config.reindex.progressIntervalMs, undefined, { signal: context.signal });
-    };
+    const wait = (ms: number): Promise<void> => delay(ms, undefined, { signal: context.signal });
 
-    // Replay until no partition lags: everything published so far is in the target.
-    for (;;) {
-      const p = await position();
-      await report('replaying', p.lag, p.processed);
-      if (p.lag === 0) break;
-      await pace();
+    if (state.phase === 'replaying') {
+      // 2. Replay until no partition lags: everything published so far is in the target.
+      for (;;) {
+        const p = await position();
+        await report('replaying', p.lag, p.processed);
+        if (p.lag === 0) break;
+        if (await context.isCancelled()) throw new RebuildCancelledError(`rebuild of ${data.alias} into ${target} was cancelled`);
+        await wait(config.reindex.progressIntervalMs);
+      }
+      const { aliases } = await qdrant.getAliases();
+      const previous = aliases.find((a) => a.alias_name === data.alias)?.collection_name ?? null;
+      state = { ...state, phase: 'handover', previous: previous === target ? null : previous };
+      await context.saveState(state);
     }
 
+    // 3. Only the rebuild writes the target until the hand-over; then searches move over.
     await report('swapping', 0, total);
-    const previous = await swapAlias(qdrant, data.alias, target);
-    swapped = true;
-    await context.log(`alias ${data.alias} now points at ${target}${previous ? ` (was ${previous})` : ''}`);
+    await context.fences.close(target);
+    await swapAlias(qdrant, data.alias, target);
+    await context.log(`alias ${data.alias} now points at ${target}${state.previous ? ` (was ${state.previous})` : ''}`);
 
-    // Whatever was published before the swap must be applied to the target by this group.
-    const highAtSwap = Object.fromEntries((await admin.fetchTopicOffsets(topic)).map((o) => [String(o.partition), o.high]));
+    // 4. After one cache lifetime no live encoder writes the old collection any more; whatever it
+    // wrote there was published before now, so the rebuild group applies it to the target.
+    await wait(config.query.aliasCacheTtlMs + 1_000);
+    const highs = (await position()).ends;
     for (;;) {
       const p = await position();
       await report('draining', p.lag, total);
-      if (p.caughtUpTo(highAtSwap)) break;
-      await delay(config.reindex.progressIntervalMs, undefined, { signal: context.signal });
+      if ([...highs].every(([partition, high]) => (p.committed.get(partition) ?? 0n) >= high)) break;
+      await wait(config.reindex.progressIntervalMs);
     }
+    await consumer.stop();
+
+    // 5. Live encoders continue from exactly where the rebuild group stopped.
+    const handover = (await position()).committed;
+    await context.fences.open(target, Object.fromEntries([...handover].map(([p, o]) => [p, o.toString()])));
+    await admin.deleteGroups([groupId]).catch(() => undefined);
     await report('done', 0, total);
 
+    // 6. The previous collection serves stale caches for a while, then goes.
     let dropPreviousAt: string | null = null;
-    if (previous && previous !== target) {
+    if (state.previous) {
       const graceMs = data.graceMs ?? config.reindex.graceMs;
-      await context.scheduleDrop(previous, graceMs);
+      await context.scheduleDrop(state.previous, graceMs);
       dropPreviousAt = new Date(Date.now() + graceMs).toISOString();
     }
     const { count } = await qdrant.count(target, { exact: true });
-    return { alias: data.alias, target, previous, modelId: model.id, points: count, seconds: (Date.now() - started) / 1000, dropPreviousAt };
+    return { alias: data.alias, target, previous: state.previous, modelId: model.id, points: count, seconds: (Date.now() - started) / 1000, dropPreviousAt };
   } catch (error) {
-    if (error instanceof RebuildCancelledError && !swapped) {
+    if (error instanceof RebuildCancelledError) {
       await consumer.stop();
       await discardTarget(context, target, groupId, data.alias);
       await context.log(`cancelled: removed ${target} and group ${groupId}; ${data.alias} untouched`);
@@ -189,15 +204,40 @@ export async function runRebuild(data: ReindexJobData, context: RebuildContext):
     throw error;
   } finally {
     await consumer.stop();
-    if (swapped) await admin.deleteGroups([groupId]).catch(() => undefined);
   }
 }
 
+/**
+ * A rebuild that will not be resumed: before the swap its partial target goes; after it, live
+ * encoders take over the target from wherever the rebuild group got to, so writes never stall.
+ */
+export async function abandonRebuild(
+  context: Pick<RebuildContext, 'qdrant' | 'admin' | 'fences' | 'topology'>,
+  target: string,
+  groupId: string,
+  alias: string,
+): Promise<void> {
+  const { aliases } = await context.qdrant.getAliases();
+  if (!aliases.some((a) => a.alias_name === alias && a.collection_name === target)) {
+    await discardTarget(context, target, groupId, alias);
+    return;
+  }
+  const [offsets] = await context.admin.fetchOffsets({ groupId, topics: [context.topology.topics.ingest] });
+  const from = Object.fromEntries((offsets?.partitions ?? []).map((p) => [String(p.partition), BigInt(p.offset) < 0n ? '0' : p.offset]));
+  await context.fences.open(target, from);
+}
+
 /** Removes a partial target, never the collection the alias serves. */
-export async function discardTarget(context: Pick<RebuildContext, 'qdrant' | 'admin'>, target: string, groupId: string, alias: string): Promise<void> {
+export async function discardTarget(
+  context: Pick<RebuildContext, 'qdrant' | 'admin' | 'fences'>,
+  target: string,
+  groupId: string,
+  alias: string,
+): Promise<void> {
   const { aliases } = await context.qdrant.getAliases();
   if (aliases.some((a) => a.alias_name === alias && a.collection_name === target)) return;
   await context.qdrant.deleteCollection(target).catch(() => undefined);
+  await context.fences.remove(target);
   await context.admin.deleteGroups([groupId]).catch(() => undefined);
 }
 
@@ -207,13 +247,12 @@ async function nextVersion(qdrant: QdrantClient, alias: string): Promise<number>
   return Math.max(0, ...versions) + 1;
 }
 
-/** Points the alias at `target` in one request (delete + create apply atomically); returns the previous collection. */
-async function swapAlias(qdrant: QdrantClient, alias: string, target: string): Promise<string | null> {
+/** Points the alias at `target` in one request (delete + create apply atomically). Idempotent. */
+async function swapAlias(qdrant: QdrantClient, alias: string, target: string): Promise<void> {
   const { aliases } = await qdrant.getAliases();
   const previous = aliases.find((a) => a.alias_name === alias)?.collection_name ?? null;
-  if (previous === target) return null;
+  if (previous === target) return;
   await qdrant.updateCollectionAliases({
     actions: [...(previous ? [{ delete_alias: { alias_name: alias } }] : []), { create_alias: { alias_name: alias, collection_name: target } }],
   });
-  return previous;
 }

@@ -46,6 +46,7 @@ export class ReindexQueue {
 
   /** Returns the job id and whether it is a new job (false: a rebuild of this alias was already queued). */
   async request(request: ReindexRequest): Promise<{ jobId: string; created: boolean }> {
+    this.validate(request);
     const alias = this.options.topology.qdrant.alias;
     const existing = await this.queue.getDeduplicationJobId(alias);
     if (existing) return { jobId: existing, created: false };
@@ -56,6 +57,7 @@ export class ReindexQueue {
 
   /** A repeatable rebuild (e.g. nightly with the same model), as a BullMQ job scheduler. */
   async schedule(request: ReindexRequest, repeat: { everyMs?: number; cron?: string }): Promise<string> {
+    this.validate(request);
     const alias = this.options.topology.qdrant.alias;
     const id = `rebuild:${alias}`;
     await this.queue.upsertJobScheduler(id, repeat.cron ? { pattern: repeat.cron } : { every: repeat.everyMs ?? 24 * 3600 * 1000 }, {
@@ -64,6 +66,14 @@ export class ReindexQueue {
       opts: this.jobOptions(alias),
     });
     return id;
+  }
+
+  /** The same rule as SEARCHBUS_REINDEX_GRACE_MS: the old collection must outlive every alias cache. */
+  private validate(request: ReindexRequest): void {
+    const ttl = this.options.config.query.aliasCacheTtlMs;
+    if (request.graceMs !== undefined && request.graceMs < 2 * ttl) {
+      throw new RangeError(`grace period ${request.graceMs} ms is shorter than twice the alias cache lifetime (${ttl} ms, SEARCHBUS_QUERY_ALIAS_CACHE_TTL_MS)`);
+    }
   }
 
   async unschedule(): Promise<boolean> {

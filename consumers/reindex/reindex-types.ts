@@ -14,11 +14,15 @@ export interface RebuildState {
   /** Offsets to replay at the start: the high watermarks when the rebuild began. */
   endOffsetsAtStart: Record<string, string>;
   startedAt: string;
+  /** `handover` once the alias was (about to be) swapped: a resumed job finishes the hand-over. */
+  phase: 'replaying' | 'handover';
+  /** The collection the alias served before; dropped after the grace period. */
+  previous: string | null;
 }
 
 export type ReindexJobData = ReindexRequest & { alias: string; state?: RebuildState };
 
-export type ReindexPhase = 'preparing' | 'replaying' | 'swapping' | 'draining' | 'done';
+export type ReindexPhase = 'replaying' | 'swapping' | 'draining' | 'done';
 
 export interface ReindexProgress {
   phase: ReindexPhase;
@@ -28,7 +32,8 @@ export interface ReindexProgress {
   total: number;
   /** Messages behind the end of the topic now (live updates included). */
   lag: number;
-  docsPerSecond: number;
+  /** Ingest messages (document versions and deletes) applied per second. */
+  messagesPerSecond: number;
   etaSeconds: number | null;
 }
 

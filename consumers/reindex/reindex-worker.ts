@@ -11,8 +11,8 @@ import type { Redis } from 'ioredis';
 import type { Admin, Kafka } from 'kafkajs';
 import type { SearchbusConfig, Topology } from '../../topology/index.ts';
 import type { DocumentEncoder } from '../encoders/index.ts';
-import { silentLogger, type Logger, type MetricsRegistry } from '../runtime/index.ts';
-import { RebuildCancelledError, RebuildRefusedError, discardTarget, runRebuild } from './rebuild.ts';
+import { RedisWriteFences, silentLogger, type Logger, type MetricsRegistry } from '../runtime/index.ts';
+import { RebuildCancelledError, RebuildRefusedError, abandonRebuild, runRebuild } from './rebuild.ts';
 import { cancelKey, ReindexQueue } from './reindex-queue.ts';
 import { JOB_NAMES, type DropCollectionJobData, type ReindexJobData, type ReindexResult } from './reindex-types.ts';
 
@@ -38,9 +38,11 @@ export class ReindexWorker {
   private stateValue: ReindexWorkerState = 'idle';
   private stopping: Promise<void> | undefined;
   private readonly logger: Logger;
+  private readonly fences: RedisWriteFences;
 
   constructor(private readonly options: ReindexWorkerOptions) {
     this.logger = options.logger ?? silentLogger;
+    this.fences = new RedisWriteFences(options.redis, options.topology);
   }
 
   get state(): ReindexWorkerState {
@@ -93,6 +95,7 @@ export class ReindexWorker {
       // A later rebuild may have swapped back to it; never drop what an alias serves.
       if (aliases.some((a) => a.collection_name === collection)) return `kept ${collection}: an alias points at it`;
       await qdrant.deleteCollection(collection);
+      await this.fences.remove(collection);
       return `dropped ${collection} (previously behind ${alias})`;
     }
 
@@ -108,6 +111,7 @@ export class ReindexWorker {
         qdrant,
         topology: this.options.topology,
         config: this.options.config,
+        fences: this.fences,
         encoder: this.options.encoder,
         logger: this.logger,
         ...(this.options.metrics ? { metrics: this.options.metrics } : {}),
@@ -120,7 +124,11 @@ export class ReindexWorker {
           await job.log(line);
         },
         scheduleDrop: async (collection, delayMs) => {
-          await drops.queue.add(JOB_NAMES.dropCollection, { collection, alias: data.alias }, { delay: delayMs, removeOnComplete: { count: 50 } });
+          await drops.queue.add(
+            JOB_NAMES.dropCollection,
+            { collection, alias: data.alias },
+            { delay: delayMs, attempts: 10, backoff: { type: 'exponential', delay: 5_000 }, removeOnComplete: { count: 50 }, removeOnFail: { count: 50 } },
+          );
         },
       });
     } catch (error) {
@@ -133,10 +141,13 @@ export class ReindexWorker {
         await job.moveToDelayed(Date.now() + 1_000, token);
         throw new DelayedError();
       }
-      // Out of attempts: nothing will resume this target, so do not leave it behind.
+      // Out of attempts: nothing will resume this rebuild, so leave neither a partial collection
+      // nor a closed fence that would stall live writes.
       const state = (job.data as ReindexJobData).state;
       if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1) && state) {
-        await discardTarget({ qdrant, admin }, state.target, state.groupId, data.alias).catch(() => undefined);
+        await abandonRebuild({ qdrant, admin, fences: this.fences, topology: this.options.topology }, state.target, state.groupId, data.alias).catch(
+          (cleanup: unknown) => this.logger.error('could not clean up an abandoned rebuild', { error: cleanup }),
+        );
       }
       throw error;
     }

@@ -6,3 +6,4 @@ export { jsonLogger, silentLogger, type Logger } from './logger.ts';
 export { MetricsRegistry, Counter, Gauge, Histogram, SECONDS_BUCKETS, SIZE_BUCKETS } from './metrics.ts';
 export { startHealthServer, type HealthSource } from './health-server.ts';
 export { CollectionResolver, CollectionResolutionError, type ResolvedCollection } from './collection-resolver.ts';
+export { RedisWriteFences, passesFence, type WriteFence, type WriteFences } from './write-fence.ts';

@@ -32,7 +32,7 @@ export async function reindexCommand(out: Output, options: ReindexCommandOptions
         state === 'unknown'
           ? `no job ${options.cancel}`
           : state === 'active'
-            ? `job ${options.cancel} is running: asked its worker to cancel (the partial collection is removed, the live index is untouched)`
+            ? `job ${options.cancel} is running: asked its worker to cancel. Before the swap the partial collection is removed and the live index is untouched; a rebuild already handing over completes.`
             : `job ${options.cancel} was ${state}: removed`,
       );
       return state === 'unknown' ? 1 : 0;
@@ -168,7 +168,7 @@ function formatJob(job: ReindexJobSummary): string {
   const what = job.name === 'rebuild' ? `rebuild with ${(job.data as { modelId?: string }).modelId ?? '?'}` : `${job.name} ${(job.data as { collection?: string }).collection ?? ''}`;
   const detail =
     job.state === 'active' && p
-      ? `${p.phase} ${p.processed}/${p.total} (${p.docsPerSecond} msg/s${p.etaSeconds !== null ? `, eta ${p.etaSeconds}s` : ''})`
+      ? `${p.phase} ${p.processed}/${p.total} (${p.messagesPerSecond} msg/s${p.etaSeconds !== null ? `, eta ${p.etaSeconds}s` : ''})`
       : job.state === 'failed'
         ? `failed: ${job.failedReason ?? ''}`
         : job.state === 'completed' && job.result && typeof job.result === 'object'

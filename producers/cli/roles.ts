@@ -3,7 +3,7 @@ import { documentEncoder, loadEncoder } from '../../consumers/encoders/index.ts'
 import { EncoderConsumer } from '../../consumers/encoder/index.ts';
 import { QueryConsumer, queryEncoder } from '../../consumers/query/index.ts';
 import { ReindexWorker } from '../../consumers/reindex/index.ts';
-import { MetricsRegistry, jsonLogger, type Logger } from '../../consumers/runtime/index.ts';
+import { MetricsRegistry, RedisWriteFences, jsonLogger, type Logger } from '../../consumers/runtime/index.ts';
 import { startGateway, type RunningGateway } from '../gateway/index.ts';
 import { SearchClient } from '../search-client/index.ts';
 import { createKafka, createQdrant, createRedis, type Services } from '../../infra/index.ts';
@@ -40,17 +40,31 @@ export async function startRole(name: RoleName, context: RoleContext): Promise<R
       const { config, topology, services } = context;
       // Warm the configured model; the consumer loads whichever model the alias' collection needs.
       await context.encoder(config.model.id);
+      const redis = createRedis(services.redis, 'searchbus-encoder');
       const consumer = new EncoderConsumer({
         kafka: createKafka(services.kafka, 'searchbus-encoder'),
         qdrant: createQdrant(services.qdrant),
         topology,
         config,
         encoder: async (modelId) => documentEncoder(await context.encoder(modelId)),
+        fences: new RedisWriteFences(redis, topology),
         logger: context.logger('encoder'),
         metrics: context.metrics,
       });
-      await consumer.start();
-      return { name, ready: () => consumer.state === 'running', stop: () => consumer.stop() };
+      try {
+        await consumer.start();
+      } catch (error) {
+        redis.disconnect();
+        throw error;
+      }
+      return {
+        name,
+        ready: () => consumer.state === 'running' && redis.status === 'ready',
+        stop: async () => {
+          await consumer.stop();
+          await redis.quit().catch(() => redis.disconnect());
+        },
+      };
     }
     case 'query': {
       const { config, topology, services } = context;

@@ -7,6 +7,7 @@ import type { Redis } from 'ioredis';
 import { EncoderConsumer, documentText } from '../../consumers/encoder/index.ts';
 import { documentEncoder, loadEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
 import { ReindexQueue } from '../../consumers/reindex/index.ts';
+import { RedisWriteFences } from '../../consumers/runtime/index.ts';
 import { createRedis } from '../../infra/index.ts';
 import { IngestProducer } from '../../producers/ingest/index.ts';
 import { getModelSpec } from '../../topology/index.ts';
@@ -29,9 +30,16 @@ describe('re-index worker crash', () => {
   before(async () => {
     h = await createHarness({ env: { SEARCHBUS_REINDEX_LOCK_DURATION_MS: '3000', SEARCHBUS_REINDEX_PROGRESS_INTERVAL_MS: '200' } });
     [fp32, int8] = await Promise.all([loadEncoder(getModelSpec('all-minilm-l6-v2')), loadEncoder(getModelSpec('all-minilm-l6-v2-q'))]);
-    live = new EncoderConsumer({ kafka: h.kafka, qdrant: h.qdrant, topology: h.topology, config: h.config, encoder: () => Promise.resolve(documentEncoder(fp32)) });
-    await live.start();
     redis = createRedis(h.services.redis, `test-${h.namespace}`);
+    live = new EncoderConsumer({
+      kafka: h.kafka,
+      qdrant: h.qdrant,
+      topology: h.topology,
+      config: h.config,
+      encoder: (modelId) => Promise.resolve(documentEncoder(modelId === int8.spec.id ? int8 : fp32)),
+      fences: new RedisWriteFences(redis, h.topology),
+    });
+    await live.start();
     queue = new ReindexQueue({ connection: redis, redis, topology: h.topology, config: h.config });
   });
 

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import kafkajs from 'kafkajs';
 import { EncoderConsumer, documentText } from '../../consumers/encoder/index.ts';
 import { documentEncoder, loadEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
 import { ReindexQueue, ReindexWorker, type ReindexJobSummary } from '../../consumers/reindex/index.ts';
+import { RedisWriteFences } from '../../consumers/runtime/index.ts';
 import { createRedis } from '../../infra/index.ts';
 import { IngestProducer } from '../../producers/ingest/index.ts';
 import { getModelSpec } from '../../topology/index.ts';
@@ -48,10 +50,17 @@ describe('re-indexing', () => {
       env: { SEARCHBUS_REINDEX_GRACE_MS: '3000', SEARCHBUS_REINDEX_PROGRESS_INTERVAL_MS: '200', SEARCHBUS_QUERY_ALIAS_CACHE_TTL_MS: '500' },
     });
     [fp32, int8] = await Promise.all([loadEncoder(getModelSpec(FP32)), loadEncoder(getModelSpec(INT8))]);
-    live = new EncoderConsumer({ kafka: h.kafka, qdrant: h.qdrant, topology: h.topology, config: h.config, encoder: encoderFor });
+    redis = createRedis(h.services.redis, `test-${h.namespace}-reindex`);
+    live = new EncoderConsumer({
+      kafka: h.kafka,
+      qdrant: h.qdrant,
+      topology: h.topology,
+      config: h.config,
+      encoder: encoderFor,
+      fences: new RedisWriteFences(redis, h.topology),
+    });
     await live.start();
     stack = await startQueryStack(h, [fp32, int8]);
-    redis = createRedis(h.services.redis, `test-${h.namespace}-reindex`);
     worker = new ReindexWorker({ connection: redis, redis, kafka: h.kafka, qdrant: h.qdrant, topology: h.topology, config: h.config, encoder: encoderFor });
     await worker.start();
     queue = new ReindexQueue({ connection: redis, redis, topology: h.topology, config: h.config });
@@ -97,6 +106,17 @@ describe('re-indexing', () => {
       }
     })();
 
+    // And a document rewritten without pause, across the swap and the hand-over.
+    const churned = docs[5]!;
+    let version = 0;
+    const churning = (async () => {
+      while (running) {
+        version++;
+        await producer.upsert([{ id: churned.id, title: `Churned version ${version}`, text: `Revision ${version} of a document updated without pause.` }]);
+        await delay(50);
+      }
+    })();
+
     const { jobId, created } = await queue.request({ modelId: INT8 });
     assert.ok(created);
     const again = await queue.request({ modelId: INT8 });
@@ -123,7 +143,7 @@ describe('re-indexing', () => {
     // Let searches run past the alias cache lifetime so some are answered by the new model.
     await waitFor('searches answered with the new model', () => Promise.resolve(outcome.modelAfterSwap.filter((m) => m === INT8).length >= 5 ? true : undefined), 60_000, 100);
     running = false;
-    await searching;
+    await Promise.all([searching, churning]);
 
     process.stderr.write(`searches during the rebuild: ${outcome.searches}, errors ${outcome.errors.length}, empty ${outcome.empty}; rebuild ${done.result?.seconds.toFixed(1)} s\n`);
     assert.deepEqual(outcome.errors, [], 'no search failed');
@@ -136,6 +156,10 @@ describe('re-indexing', () => {
     await waitFor('the update in the new collection', async () => ((await docPoints(target, updated.id))[0]?.title === 'Updated during the rebuild: zebra migration patterns' ? true : undefined));
     assert.equal((await docPoints(target, 'added-during-rebuild')).length, 1);
     assert.equal((await docPoints(target, deleted.id)).length, 0, 'deleted during the rebuild stays deleted');
+    await waitFor(`the last of ${version} rewrites in the new collection`, async () =>
+      (await docPoints(target, churned.id))[0]?.title === `Churned version ${version}` ? true : undefined,
+    );
+    assert.equal((await docPoints(target, churned.id)).length, 1);
     const models = new Set((await allPoints(h.qdrant, target)).map((p) => p.payload.model));
     assert.deepEqual([...models], [INT8]);
     const zebra = await stack.client.search({ text: 'zebra migration across the Serengeti', topK: 1 });

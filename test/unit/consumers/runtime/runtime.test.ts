@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import kafkajs from 'kafkajs';
-import { MetricsRegistry, PoisonMessageError, RetriableError, deadLetterRecord, isRetriable, retryWithBackoff } from '../../../../consumers/runtime/index.ts';
+import { MetricsRegistry, PoisonMessageError, RetriableError, deadLetterRecord, isRetriable, passesFence, retryWithBackoff } from '../../../../consumers/runtime/index.ts';
 import { HEADERS } from '../../../../topology/index.ts';
 
 const { KafkaJSConnectionError, KafkaJSNonRetriableError } = kafkajs;
@@ -75,5 +75,21 @@ describe('MetricsRegistry', () => {
     const text = m.render();
     assert.match(text, /# TYPE c_total counter\nc_total\{role="x"\} 2/);
     assert.match(text, /h_seconds_bucket\{le="0.1"\} 0\nh_seconds_bucket\{le="1"\} 1\nh_seconds_bucket\{le="\+Inf"\} 1\nh_seconds_sum 0.5\nh_seconds_count 1/);
+  });
+});
+
+describe('passesFence', () => {
+  it('lets every message through an unfenced collection, none through a closed one', () => {
+    assert.equal(passesFence(null, 0, '5'), true);
+    assert.equal(passesFence({ state: 'closed' }, 0, '5'), false);
+  });
+
+  it('hands over at the rebuild group offsets, per partition', () => {
+    const fence = { state: 'open', offsets: { '0': '10', '1': '3' } } as const;
+    assert.equal(passesFence(fence, 0, '9'), false);
+    assert.equal(passesFence(fence, 0, '10'), true);
+    assert.equal(passesFence(fence, 1, '2'), false);
+    assert.equal(passesFence(fence, 1, '3'), true);
+    assert.equal(passesFence(fence, 2, '0'), true, 'a partition the rebuild never saw');
   });
 });
