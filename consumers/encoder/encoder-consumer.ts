@@ -21,7 +21,7 @@ import {
   type ResolvedCollection,
   type WriteFences,
 } from '../runtime/index.ts';
-import type { DocumentEncoder } from '../encoders/index.ts';
+import { EncoderError, type DocumentEncoder } from '../encoders/index.ts';
 import { indexDocuments } from './index-documents.ts';
 
 export interface EncoderConsumerOptions {
@@ -85,6 +85,9 @@ export class EncoderConsumer {
         try {
           result = await indexDocuments(mine.map((b) => b.value), { qdrant: options.qdrant, collection, encoder, signal: context.signal });
         } catch (error) {
+          // The model, not the message, failed (e.g. its inference worker died): keep the batch
+          // uncommitted and retry it, readiness turns false, instead of dead-lettering good documents.
+          if (error instanceof EncoderError) throw new RetriableError(`the ${modelId} encoder failed: ${error.message}`, { cause: error });
           // The collection was dropped after an alias swap: resolve again and redo the batch there.
           if ((error as { status?: unknown }).status === 404) {
             target.invalidate();
@@ -108,6 +111,11 @@ export class EncoderConsumer {
 
   get state(): ConsumerState {
     return this.runtime.state;
+  }
+
+  /** True while a batch keeps failing and is being retried (Qdrant down, model broken). */
+  get stalled(): boolean {
+    return this.runtime.stalled;
   }
 
   start(): Promise<void> {

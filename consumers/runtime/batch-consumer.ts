@@ -62,6 +62,7 @@ export class BatchConsumer<T> {
   private readonly abort = new AbortController();
   private stateValue: ConsumerState = 'idle';
   private stopping: Promise<void> | undefined;
+  private retrying = false;
   private readonly processed;
   private readonly deadLettered;
   private readonly retries;
@@ -94,6 +95,11 @@ export class BatchConsumer<T> {
 
   get state(): ConsumerState {
     return this.stateValue;
+  }
+
+  /** True while the batch in hand keeps failing and is being retried; a readiness probe reports it. */
+  get stalled(): boolean {
+    return this.retrying;
   }
 
   async start(): Promise<void> {
@@ -167,6 +173,7 @@ export class BatchConsumer<T> {
           signal: this.abort.signal,
           maxDelayMs: o.maxRetryDelayMs,
           onRetry: async (error, attempt, delayMs) => {
+            this.retrying = true;
             this.retries.inc({ role: o.role });
             o.logger.warn('retrying after a transient failure', { error, attempt, delayMs, topic, partition });
             await heartbeat();
@@ -201,6 +208,7 @@ export class BatchConsumer<T> {
       this.handleSeconds.observe((performance.now() - started) / 1000, { role: o.role });
       this.batchSize.observe(slice.length, { role: o.role });
 
+      this.retrying = false;
       const last = slice[slice.length - 1];
       if (!last) continue;
       const next = (BigInt(last.offset) + 1n).toString();

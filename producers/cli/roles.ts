@@ -59,7 +59,7 @@ export async function startRole(name: RoleName, context: RoleContext): Promise<R
       }
       return {
         name,
-        ready: () => consumer.state === 'running' && redis.status === 'ready',
+        ready: () => consumer.state === 'running' && !consumer.stalled && redis.status === 'ready',
         stop: async () => {
           await consumer.stop();
           await redis.quit().catch(() => redis.disconnect());

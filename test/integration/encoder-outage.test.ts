@@ -51,11 +51,13 @@ describe('encoder during a Qdrant outage', () => {
     await producer.close();
     await waitFor('the encoder to retry against the unreachable Qdrant', () => Promise.resolve(retries() >= 3 ? true : undefined), 120_000, 50);
     assert.equal(await committed(), 0, 'no offset is committed while nothing could be written');
+    assert.equal(consumer.stalled, true, 'readiness reports the stalled batch');
     assert.equal((await h.qdrant.count(h.topology.qdrant.alias, { exact: true })).count, 0);
 
     proxy.restore();
     await waitFor('every chunk written after the outage', async () => ((await h.qdrant.count(h.topology.qdrant.alias, { exact: true })).count === chunks ? true : undefined), 180_000, 200);
     await waitFor('offsets committed after the writes', async () => ((await committed()) === docs.length ? true : undefined), 60_000, 200);
     assert.equal(consumer.state, 'running');
+    assert.equal(consumer.stalled, false);
   });
 });
