@@ -42,6 +42,8 @@ export interface SearchbusConfig {
   };
   gateway: {
     port: number;
+    /** 127.0.0.1 by default; 0.0.0.0 in a container. The gateway trusts its `tenant` parameter, so put authentication in front of it. */
+    host: string;
   };
   metricsPort: number | null;
   /** Where /healthz, /readyz and /metrics listen; 0.0.0.0 in a container so they can be scraped. */
@@ -65,6 +67,7 @@ export const SETTINGS = {
   queryOversampling: 'SEARCHBUS_QUERY_OVERSAMPLING',
   queryAliasCacheTtlMs: 'SEARCHBUS_QUERY_ALIAS_CACHE_TTL_MS',
   gatewayPort: 'SEARCHBUS_GATEWAY_PORT',
+  gatewayHost: 'SEARCHBUS_GATEWAY_HOST',
   reindexGraceMs: 'SEARCHBUS_REINDEX_GRACE_MS',
   reindexLockDurationMs: 'SEARCHBUS_REINDEX_LOCK_DURATION_MS',
   reindexProgressIntervalMs: 'SEARCHBUS_REINDEX_PROGRESS_INTERVAL_MS',
@@ -133,6 +136,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SearchbusConfi
     },
     gateway: {
       port: int(env, SETTINGS.gatewayPort, 8080, 0, 65535),
+      host: env[SETTINGS.gatewayHost]?.trim() || '127.0.0.1',
     },
     metricsPort: metricsRaw ? int(env, SETTINGS.metricsPort, 0, 0, 65535) : null,
     metricsHost: env[SETTINGS.metricsHost]?.trim() || '127.0.0.1',

@@ -135,7 +135,7 @@ export async function startRole(name: RoleName, context: RoleContext): Promise<R
       await client.connect();
       let gateway: RunningGateway;
       try {
-        gateway = await startGateway({ searcher: client, port: config.gateway.port, host: config.metricsHost });
+        gateway = await startGateway({ searcher: client, port: config.gateway.port, host: config.gateway.host });
       } catch (error) {
         await client.close();
         throw new Error(`the HTTP gateway cannot listen on port ${config.gateway.port} (set SEARCHBUS_GATEWAY_PORT): ${(error as Error).message}`, { cause: error });

@@ -74,7 +74,7 @@ export async function gatewayCommand(out: Output, options: { port?: number }): P
   });
   try {
     await client.connect();
-    const gateway = await startGateway({ searcher: client, port: options.port ?? config.gateway.port, host: '0.0.0.0' });
+    const gateway = await startGateway({ searcher: client, port: options.port ?? config.gateway.port, host: config.gateway.host });
     out.info(`gateway on http://127.0.0.1:${gateway.port}/search?q=… (health: /healthz, /readyz)`);
     return {
       stop: async () => {
