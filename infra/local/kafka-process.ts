@@ -98,8 +98,7 @@ export async function startKafka(options: {
   const classpath = `${libs}/*`;
   const jvm = ['-cp', classpath, `-Dlog4j2.configurationFile=${LOG4J_CONFIG}`, '-Djava.awt.headless=true'];
   if (!existsSync(join(logDirs, 'meta.properties'))) {
-    const clusterId = randomBytes(16).toString('base64url');
-    const format = await runCommand(java, [...jvm, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', configFile]);
+    const format = await runCommand(java, [...jvm, 'kafka.tools.StorageTool', 'format', `--cluster-id=${newClusterId()}`, '--config', configFile]);
     if (format.code !== 0) {
       throw new InfraError(`Formatting Kafka storage in ${logDirs} failed:\n${format.output.slice(-2000)}`);
     }
@@ -123,4 +122,15 @@ export async function startKafka(options: {
     endpoint: { brokers },
     stop: () => stopProcess(entry, profile === 'test' ? 5_000 : 30_000),
   };
+}
+
+/**
+ * A Kafka cluster id: 16 random bytes in URL-safe base64, never starting with "-" (Kafka's own
+ * Uuid.randomUuid rule), which a command line would read as an option.
+ */
+export function newClusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }

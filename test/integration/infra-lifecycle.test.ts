@@ -27,7 +27,11 @@ const HOLDER = fileURLToPath(new URL('../support/hold-services.ts', import.meta.
 describe('infra lifecycle', () => {
   it('stops every service of a killed test run at the next start', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', HOLDER], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const [line] = (await once(createInterface({ input: child.stdout }), 'line')) as [string];
+    const exited = once(child, 'exit').then(([code]) => {
+      throw new Error(`the service-holding process exited (${String(code)}) before its services were up`);
+    });
+    const [line] = (await Promise.race([once(createInterface({ input: child.stdout }), 'line'), exited])) as [string];
+    exited.catch(() => undefined);
     const entries = JSON.parse(line) as ProcessEntry[];
     assert.deepEqual(entries.map((e) => e.service).sort(), ['kafka', 'qdrant', 'redis']);
     assert.ok(entries.every((e) => isAlive(e.pid, e.startTicks)), 'services run while their owner lives');
