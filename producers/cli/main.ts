@@ -212,13 +212,14 @@ async function queryPath(command: 'search' | 'gateway' | 'eval', argv: string[])
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) throw new UsageError('--concurrency must be a whole number from 1 to 256');
   const aborted = new AbortController();
   void untilSignal().then(() => aborted.abort(new Error('interrupted')));
-  await evalCommand(
+  const report = await evalCommand(
     out,
     dir,
     { split: values.split, json: values.json, concurrency, ...(values.namespace !== undefined && { namespace: values.namespace }) },
     aborted.signal,
   );
-  return 0;
+  // Scores with failed queries in them understate quality; say so in the exit code too.
+  return report.details.failedQueries > 0 ? 4 : 0;
 }
 
 /** Resolves on the first SIGINT or SIGTERM; a second one exits at once. */
