@@ -80,4 +80,31 @@ describe('encoder crash', () => {
       assert.deepEqual((byDoc.get(id) ?? []).sort((a, b) => a - b), Array.from({ length: chunks }, (_, i) => i), `chunks of ${id}`);
     }
   });
+
+  it('stops gracefully on SIGTERM: finishes its batch, commits, exits 0', async () => {
+    for (const running of children.filter((c) => c.exitCode === null && c.signalCode === null)) {
+      running.kill('SIGTERM');
+      await once(running, 'exit');
+    }
+    const docs = (await readScifact(460)).slice(400);
+    const producer = new IngestProducer({ kafka: h.kafka, topic: h.topology.topics.ingest });
+    const child = startEncoderProcess();
+    await producer.upsert(docs.map((d) => ({ ...d, id: `term-${d.id}` })));
+    await producer.close();
+    const alias = h.topology.qdrant.alias;
+    await waitFor('the encoder to write some points', async () => {
+      const { count } = await h.qdrant.count(alias, { exact: true, filter: { must: [{ key: 'doc_id', match: { any: docs.map((d) => `term-${d.id}`) } }] } });
+      return count > 0 ? true : undefined;
+    }, 180_000, 100);
+    const started = Date.now();
+    child.kill('SIGTERM');
+    const [code] = (await once(child, 'exit')) as [number | null];
+    assert.equal(code, 0, 'exit code after SIGTERM');
+    assert.ok(Date.now() - started < 30_000, 'it stops without waiting for a timeout');
+    // Everything it committed is written: the documents before the group's committed offsets all have points.
+    const [offsets] = await h.admin.fetchOffsets({ groupId: h.topology.groups.encoder, topics: [h.topology.topics.ingest] });
+    const committed = (offsets?.partitions ?? []).reduce((s, p) => s + Math.max(0, Number(p.offset)), 0);
+    const { count: written } = await h.qdrant.count(alias, { exact: true, filter: { must: [{ key: 'chunk', match: { value: 0 } }] } });
+    assert.ok(written >= committed, `committed ${committed} messages, ${written} documents written`);
+  });
 });
