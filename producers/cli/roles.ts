@@ -6,6 +6,7 @@ import { ReindexWorker } from '../../consumers/reindex/index.ts';
 import { MetricsRegistry, RedisWriteFences, jsonLogger, type Logger } from '../../consumers/runtime/index.ts';
 import { startGateway, type RunningGateway } from '../gateway/index.ts';
 import { SearchClient } from '../search-client/index.ts';
+import type { Redis } from 'ioredis';
 import { createKafka, createQdrant, createRedis, type Services } from '../../infra/index.ts';
 import { getModelSpec, type SearchbusConfig, type Topology } from '../../topology/index.ts';
 
@@ -40,89 +41,53 @@ export async function startRole(name: RoleName, context: RoleContext): Promise<R
       const { config, topology, services } = context;
       // Warm the configured model; the consumer loads whichever model the alias' collection needs.
       await context.encoder(config.model.id);
-      const redis = createRedis(services.redis, 'searchbus-encoder');
-      const consumer = new EncoderConsumer({
-        kafka: createKafka(services.kafka, 'searchbus-encoder'),
-        qdrant: createQdrant(services.qdrant),
-        topology,
-        config,
-        encoder: async (modelId) => documentEncoder(await context.encoder(modelId)),
-        fences: new RedisWriteFences(redis, topology),
-        logger: context.logger('encoder'),
-        metrics: context.metrics,
+      return withRedis(name, context, (redis) => {
+        const consumer = new EncoderConsumer({
+          kafka: createKafka(services.kafka, 'searchbus-encoder'),
+          qdrant: createQdrant(services.qdrant),
+          topology,
+          config,
+          encoder: async (modelId) => documentEncoder(await context.encoder(modelId)),
+          fences: new RedisWriteFences(redis, topology),
+          logger: context.logger('encoder'),
+          metrics: context.metrics,
+        });
+        return { unit: consumer, ready: () => consumer.state === 'running' && !consumer.stalled };
       });
-      try {
-        await consumer.start();
-      } catch (error) {
-        redis.disconnect();
-        throw error;
-      }
-      return {
-        name,
-        ready: () => consumer.state === 'running' && !consumer.stalled && redis.status === 'ready',
-        stop: async () => {
-          await consumer.stop();
-          await redis.quit().catch(() => redis.disconnect());
-        },
-      };
     }
     case 'query': {
       const { config, topology, services } = context;
-      const redis = createRedis(services.redis, 'searchbus-query');
-      const consumer = new QueryConsumer({
-        kafka: createKafka(services.kafka, 'searchbus-query'),
-        qdrant: createQdrant(services.qdrant),
-        redis,
-        topology,
-        config,
-        // The model of the collection behind the alias, which may differ from SEARCHBUS_MODEL mid-rebuild.
-        encoder: async (modelId) => queryEncoder(await context.encoder(modelId)),
-        logger: context.logger('query'),
-        metrics: context.metrics,
+      return withRedis(name, context, (redis) => {
+        const consumer = new QueryConsumer({
+          kafka: createKafka(services.kafka, 'searchbus-query'),
+          qdrant: createQdrant(services.qdrant),
+          redis,
+          topology,
+          config,
+          // The model of the collection behind the alias, which may differ from SEARCHBUS_MODEL mid-rebuild.
+          encoder: async (modelId) => queryEncoder(await context.encoder(modelId)),
+          logger: context.logger('query'),
+          metrics: context.metrics,
+        });
+        return { unit: consumer, ready: () => consumer.state === 'running' };
       });
-      try {
-        await consumer.start();
-      } catch (error) {
-        redis.disconnect();
-        throw error;
-      }
-      return {
-        name,
-        ready: () => consumer.state === 'running' && redis.status === 'ready',
-        stop: async () => {
-          await consumer.stop();
-          await redis.quit().catch(() => redis.disconnect());
-        },
-      };
     }
     case 'reindex': {
       const { config, topology, services } = context;
-      const redis = createRedis(services.redis, 'searchbus-reindex');
-      const worker = new ReindexWorker({
-        connection: redis,
-        redis,
-        kafka: createKafka(services.kafka, 'searchbus-reindex'),
-        qdrant: createQdrant(services.qdrant),
-        topology,
-        config,
-        encoder: async (modelId) => documentEncoder(await context.encoder(modelId)),
-        logger: context.logger('reindex'),
-        metrics: context.metrics,
+      return withRedis(name, context, (redis) => {
+        const worker = new ReindexWorker({
+          connection: redis,
+          redis,
+          kafka: createKafka(services.kafka, 'searchbus-reindex'),
+          qdrant: createQdrant(services.qdrant),
+          topology,
+          config,
+          encoder: async (modelId) => documentEncoder(await context.encoder(modelId)),
+          logger: context.logger('reindex'),
+          metrics: context.metrics,
+        });
+        return { unit: worker, ready: () => worker.state === 'running' };
       });
-      try {
-        await worker.start();
-      } catch (error) {
-        redis.disconnect();
-        throw error;
-      }
-      return {
-        name,
-        ready: () => worker.state === 'running' && redis.status === 'ready',
-        stop: async () => {
-          await worker.stop();
-          await redis.quit().catch(() => redis.disconnect());
-        },
-      };
     }
     case 'gateway': {
       const { config, topology, services } = context;
@@ -151,6 +116,33 @@ export async function startRole(name: RoleName, context: RoleContext): Promise<R
       };
     }
   }
+}
+
+/**
+ * A role whose unit needs a Redis connection of its own: the connection is closed if the unit fails
+ * to start, and after the unit stops.
+ */
+async function withRedis(
+  name: RoleName,
+  context: RoleContext,
+  make: (redis: Redis) => { unit: { start(): Promise<void>; stop(): Promise<void> }; ready: () => boolean },
+): Promise<RunningRole> {
+  const redis = createRedis(context.services.redis, `searchbus-${name}`);
+  const { unit, ready } = make(redis);
+  try {
+    await unit.start();
+  } catch (error) {
+    redis.disconnect();
+    throw error;
+  }
+  return {
+    name,
+    ready: () => ready() && redis.status === 'ready',
+    stop: async () => {
+      await unit.stop();
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
 }
 
 export function createRoleContext(services: Services, config: SearchbusConfig, topology: Topology, log: (line: string) => void): RoleContext & { dispose(): Promise<void> } {

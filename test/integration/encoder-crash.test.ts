@@ -1,15 +1,13 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { documentText } from '../../consumers/encoder/index.ts';
 import { loadEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
 import { IngestProducer } from '../../producers/ingest/index.ts';
 import { allPoints, createHarness, waitFor, type Harness } from '../support/harness.ts';
 import { readScifact } from '../support/corpus.ts';
-
-const CLI = fileURLToPath(new URL('../../producers/cli/bin.mjs', import.meta.url));
+import { startRoleProcess } from '../support/role-process.ts';
 
 // kill -9 an encoder process mid-stream, start another: nothing lost, nothing duplicated.
 describe('encoder crash', () => {
@@ -28,18 +26,7 @@ describe('encoder crash', () => {
   });
 
   function startEncoderProcess(): ChildProcess {
-    const child = spawn(process.execPath, [CLI, 'run', 'encoder'], {
-      env: {
-        ...process.env,
-        ...h.env,
-        KAFKA_BROKERS: h.services.kafka.brokers.join(','),
-        REDIS_URL: h.services.redis.url,
-        QDRANT_URL: h.services.qdrant.url,
-        SEARCHBUS_ENCODER_MAX_BATCH_SIZE: '16',
-      },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    child.stderr?.resume();
+    const child = startRoleProcess(h, 'encoder', { SEARCHBUS_ENCODER_MAX_BATCH_SIZE: '16' });
     children.push(child);
     return child;
   }

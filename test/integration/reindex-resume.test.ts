@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
 import { EncoderConsumer, documentText } from '../../consumers/encoder/index.ts';
@@ -13,8 +12,7 @@ import { IngestProducer } from '../../producers/ingest/index.ts';
 import { getModelSpec } from '../../topology/index.ts';
 import { allPoints, createHarness, waitFor, type Harness } from '../support/harness.ts';
 import { readScifact } from '../support/corpus.ts';
-
-const CLI = fileURLToPath(new URL('../../producers/cli/bin.mjs', import.meta.url));
+import { startRoleProcess } from '../support/role-process.ts';
 
 // kill -9 the re-index worker mid-rebuild and start another: the job resumes, the live index is
 // untouched until the swap, and the new collection ends up complete.
@@ -54,17 +52,7 @@ describe('re-index worker crash', () => {
   });
 
   function startWorkerProcess(): ChildProcess {
-    const child = spawn(process.execPath, [CLI, 'run', 'reindex'], {
-      env: {
-        ...process.env,
-        ...h.env,
-        KAFKA_BROKERS: h.services.kafka.brokers.join(','),
-        REDIS_URL: h.services.redis.url,
-        QDRANT_URL: h.services.qdrant.url,
-      },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    child.stderr?.resume();
+    const child = startRoleProcess(h, 'reindex');
     children.push(child);
     return child;
   }
