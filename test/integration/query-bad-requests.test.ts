@@ -3,12 +3,12 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
 import type { Consumer, Producer } from 'kafkajs';
-import { EncoderConsumer } from '../../consumers/encoder/index.ts';
-import { documentEncoder, loadEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
-import { IngestProducer, type DocumentInput } from '../../producers/ingest/index.ts';
+import { loadEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
+import type { DocumentInput } from '../../producers/ingest/index.ts';
 import { SearchRequestError, SearchTimeoutError, type SearchQuery } from '../../producers/search-client/index.ts';
 import { HEADERS, type SearchFilter } from '../../topology/index.ts';
 import { readScifact } from '../support/corpus.ts';
+import { indexThroughBus } from '../support/index-corpus.ts';
 import { createHarness, waitFor, type Harness } from '../support/harness.ts';
 import { startQueryStack, type QueryStack } from '../support/query-stack.ts';
 
@@ -31,19 +31,7 @@ describe('query path: bad requests', () => {
     h = await createHarness();
     encoder = await loadEncoder(h.config.model);
     for (const d of await readScifact(20)) docs.push({ id: d.id, title: d.title, text: d.text });
-    const consumer = new EncoderConsumer({ kafka: h.kafka, qdrant: h.qdrant, topology: h.topology, config: h.config, encoder: () => Promise.resolve(documentEncoder(encoder)) });
-    await consumer.start();
-    const producer = new IngestProducer({ kafka: h.kafka, topic: h.topology.topics.ingest });
-    try {
-      await producer.upsert(docs);
-      await waitFor('documents indexed', async () => {
-        const { count } = await h.qdrant.count(h.topology.qdrant.alias, { exact: true, filter: { must: [{ key: 'chunk', match: { value: 0 } }] } });
-        return count === docs.length ? count : undefined;
-      }, 300_000, 250);
-    } finally {
-      await producer.close();
-      await consumer.stop();
-    }
+    await indexThroughBus(h, encoder, docs);
     stack = await startQueryStack(h, [encoder], { timeoutMs: CLIENT_TIMEOUT_MS });
     raw = h.kafka.producer();
     await raw.connect();

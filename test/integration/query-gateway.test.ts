@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { EncoderConsumer } from '../../consumers/encoder/index.ts';
-import { documentEncoder, loadEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
+import { loadEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
 import { createRedis } from '../../infra/index.ts';
 import { startGateway, type RunningGateway } from '../../producers/gateway/index.ts';
-import { IngestProducer, type DocumentInput } from '../../producers/ingest/index.ts';
+import type { DocumentInput } from '../../producers/ingest/index.ts';
 import { SearchClient } from '../../producers/search-client/index.ts';
 import { readScifact } from '../support/corpus.ts';
-import { createHarness, waitFor, type Harness } from '../support/harness.ts';
+import { indexThroughBus } from '../support/index-corpus.ts';
+import { createHarness, type Harness } from '../support/harness.ts';
 import { startQueryStack, type QueryStack } from '../support/query-stack.ts';
 
 // The HTTP gateway on the real request/reply path.
@@ -24,19 +24,7 @@ describe('query path: HTTP gateway', () => {
     h = await createHarness();
     encoder = await loadEncoder(h.config.model);
     (await readScifact(12)).forEach((d, i) => docs.push({ id: d.id, title: d.title, text: d.text, metadata: { lang: i % 2 ? 'en' : 'de', year: 2000 + i } }));
-    const consumer = new EncoderConsumer({ kafka: h.kafka, qdrant: h.qdrant, topology: h.topology, config: h.config, encoder: () => Promise.resolve(documentEncoder(encoder)) });
-    await consumer.start();
-    const producer = new IngestProducer({ kafka: h.kafka, topic: h.topology.topics.ingest });
-    try {
-      await producer.upsert(docs);
-      await waitFor('documents indexed', async () => {
-        const { count } = await h.qdrant.count(h.topology.qdrant.alias, { exact: true, filter: { must: [{ key: 'chunk', match: { value: 0 } }] } });
-        return count === docs.length ? count : undefined;
-      }, 300_000, 250);
-    } finally {
-      await producer.close();
-      await consumer.stop();
-    }
+    await indexThroughBus(h, encoder, docs);
     stack = await startQueryStack(h, [encoder]);
     client = new SearchClient({ kafka: h.kafka, redis: createRedis(h.services.redis, `test-${h.namespace}-gw`), topology: h.topology, defaultTimeoutMs: 10_000 });
     gateway = await startGateway({ searcher: client, port: 0 });

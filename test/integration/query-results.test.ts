@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Schemas } from '@qdrant/js-client-rest';
-import { EncoderConsumer } from '../../consumers/encoder/index.ts';
-import { documentEncoder, loadEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
-import { IngestProducer, type DocumentInput } from '../../producers/ingest/index.ts';
+import { loadEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
+import type { DocumentInput } from '../../producers/ingest/index.ts';
 import { DEFAULT_TENANT, ensureCollection, getModelSpec, pointId, type SearchFilter } from '../../topology/index.ts';
 import { readScifact } from '../support/corpus.ts';
+import { indexThroughBus } from '../support/index-corpus.ts';
 import { createHarness, waitFor, type Harness } from '../support/harness.ts';
 import { startQueryStack, type QueryStack } from '../support/query-stack.ts';
 
@@ -34,19 +34,7 @@ describe('query path: same results as Qdrant directly', () => {
       longParts.push(parts.map((p) => p.title));
       docs.push({ id: `long-${k}`, title: `Long ${k}`, text: parts.map((p) => `${p.title}. ${p.text}`).join('\n\n'), metadata: { group: 'long', year: 1990 } });
     }
-    const consumer = new EncoderConsumer({ kafka: h.kafka, qdrant: h.qdrant, topology: h.topology, config: h.config, encoder: () => Promise.resolve(documentEncoder(encoder)) });
-    await consumer.start();
-    const producer = new IngestProducer({ kafka: h.kafka, topic: h.topology.topics.ingest });
-    try {
-      await producer.upsert(docs);
-      await waitFor('every document indexed', async () => {
-        const { count } = await h.qdrant.count(h.topology.qdrant.alias, { exact: true, filter: { must: [{ key: 'chunk', match: { value: 0 } }] } });
-        return count === docs.length ? count : undefined;
-      }, 600_000, 500);
-    } finally {
-      await producer.close();
-      await consumer.stop();
-    }
+    await indexThroughBus(h, encoder, docs);
     const { aliases } = await h.qdrant.getAliases();
     collection = aliases.find((a) => a.alias_name === h.topology.qdrant.alias)?.collection_name ?? '';
     // The int8 model is there for the swap test; the consumer must pick it only after the swap.

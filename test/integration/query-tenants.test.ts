@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { Producer } from 'kafkajs';
-import { EncoderConsumer } from '../../consumers/encoder/index.ts';
-import { documentEncoder, loadEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
-import { IngestProducer, type DocumentInput } from '../../producers/ingest/index.ts';
+import { loadEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
+import type { DocumentInput } from '../../producers/ingest/index.ts';
 import { SearchRequestError } from '../../producers/search-client/index.ts';
 import { HEADERS, type SearchFilter } from '../../topology/index.ts';
 import { readScifact } from '../support/corpus.ts';
+import { indexThroughBus } from '../support/index-corpus.ts';
 import { createHarness, waitFor, type Harness } from '../support/harness.ts';
 import { startQueryStack, type QueryStack } from '../support/query-stack.ts';
 
@@ -35,20 +35,8 @@ describe('query path: tenant isolation', () => {
       else if (i % 3 === 1) bDocs.push({ ...doc, tenant: 'tenant-b', metadata: { tenant: 'tenant-b', group: 'shared', year: 2000 + i } });
       else defaultDocs.push({ ...doc, metadata: { group: 'shared', year: 2000 + i } });
     });
-    const consumer = new EncoderConsumer({ kafka: h.kafka, qdrant: h.qdrant, topology: h.topology, config: h.config, encoder: () => Promise.resolve(documentEncoder(encoder)) });
-    await consumer.start();
-    const producer = new IngestProducer({ kafka: h.kafka, topic: h.topology.topics.ingest });
     const all = [...aDocs, ...bDocs, ...defaultDocs];
-    try {
-      await producer.upsert(all);
-      await waitFor('every document indexed', async () => {
-        const { count } = await h.qdrant.count(h.topology.qdrant.alias, { exact: true, filter: { must: [{ key: 'chunk', match: { value: 0 } }] } });
-        return count === all.length ? count : undefined;
-      }, 600_000, 500);
-    } finally {
-      await producer.close();
-      await consumer.stop();
-    }
+    await indexThroughBus(h, encoder, all);
     stack = await startQueryStack(h, [encoder]);
     raw = h.kafka.producer();
     await raw.connect();
