@@ -4,6 +4,7 @@ import { findRunning, reapOrphans, startKafka, startQdrant, startRedis } from '.
 import {
   SERVICE_NAMES,
   type GetServicesOptions,
+  type Profile,
   type ProviderKind,
   type ServiceEndpoints,
   type ServiceName,
@@ -45,7 +46,7 @@ export async function getServices(options: GetServicesOptions = {}): Promise<Ser
   let reaped: Promise<unknown> | undefined;
   const local = async <K extends ServiceName>(
     name: K,
-    start: (o: { profile: typeof profile; env: NodeJS.ProcessEnv; log: typeof log }) => Promise<StartedService<ServiceEndpoints[K]>>,
+    start: Start<K>,
   ): Promise<Resolved<K>> => {
     reaped ??= reapOrphans(log);
     await reaped;
@@ -61,30 +62,17 @@ export async function getServices(options: GetServicesOptions = {}): Promise<Ser
     return { kind: 'local', service: await start({ profile, env, log }) };
   };
 
-  const resolvers: { [K in ServiceName]: () => Promise<Resolved<K>> } = {
-    kafka: async () => {
-      const fromEnv = await kafkaFromEnv(env);
-      if (fromEnv) return { kind: 'env', service: { endpoint: fromEnv, stop: noStop } };
-      if (options.start !== false && (await useContainers())) return { kind: 'testcontainers', service: await startKafkaContainer() };
-      return local('kafka', startKafka);
-    },
-    redis: async () => {
-      const fromEnv = await redisFromEnv(env);
-      if (fromEnv) return { kind: 'env', service: { endpoint: fromEnv, stop: noStop } };
-      if (options.start !== false && (await useContainers())) return { kind: 'testcontainers', service: await startRedisContainer() };
-      return local('redis', startRedis);
-    },
-    qdrant: async () => {
-      const fromEnv = await qdrantFromEnv(env);
-      if (fromEnv) return { kind: 'env', service: { endpoint: fromEnv, stop: noStop } };
-      if (options.start !== false && (await useContainers())) return { kind: 'testcontainers', service: await startQdrantContainer() };
-      return local('qdrant', startQdrant);
-    },
+  const resolve = async <K extends ServiceName>(name: K): Promise<Resolved<K>> => {
+    const provider = PROVIDERS[name];
+    const fromEnv = await provider.fromEnv(env);
+    if (fromEnv) return { kind: 'env', service: { endpoint: fromEnv, stop: noStop } };
+    if (options.start !== false && (await useContainers())) return { kind: 'testcontainers', service: await provider.container() };
+    return local(name, provider.local);
   };
 
   const names = SERVICE_NAMES.filter((n) => need.has(n));
   // In parallel: on a cold cache the Maven and PyPI downloads overlap.
-  const settled = await Promise.allSettled(names.map((n) => resolvers[n]()));
+  const settled = await Promise.allSettled(names.map((n) => resolve(n)));
   const started = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value.service] : []));
   const stopAll = async (): Promise<void> => {
     const results = await Promise.allSettled(started.map((s) => s.stop()));
@@ -123,6 +111,21 @@ export async function getServices(options: GetServicesOptions = {}): Promise<Ser
   }
   return services;
 }
+
+type Start<K extends ServiceName> = (o: { profile: Profile; env: NodeJS.ProcessEnv; log: (line: string) => void }) => Promise<StartedService<ServiceEndpoints[K]>>;
+
+/** Each service's three providers, tried in this order by getServices. */
+const PROVIDERS: {
+  [K in ServiceName]: {
+    fromEnv: (env: NodeJS.ProcessEnv) => Promise<ServiceEndpoints[K] | null>;
+    container: () => Promise<StartedService<ServiceEndpoints[K]>>;
+    local: Start<K>;
+  };
+} = {
+  kafka: { fromEnv: kafkaFromEnv, container: startKafkaContainer, local: startKafka },
+  redis: { fromEnv: redisFromEnv, container: startRedisContainer, local: startRedis },
+  qdrant: { fromEnv: qdrantFromEnv, container: startQdrantContainer, local: startQdrant },
+};
 
 /** Endpoints from the environment, and reused `up` services, are not ours to stop. */
 const noStop = (): Promise<void> => Promise.resolve();
