@@ -4,7 +4,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { ensureCollection, getModelSpec, parseCollectionName, type SearchbusConfig, type Topology } from '../../topology/index.ts';
 import type { DocumentEncoder } from '../encoders/index.ts';
 import { EncoderConsumer } from '../encoder/index.ts';
-import type { Logger, MetricsRegistry, RedisWriteFences } from '../runtime/index.ts';
+import { groupPosition, type Logger, type MetricsRegistry, type RedisWriteFences } from '../runtime/index.ts';
 import { checkHistory } from './history-check.ts';
 import type { RebuildState, ReindexJobData, ReindexProgress, ReindexResult } from './reindex-types.ts';
 
@@ -129,21 +129,17 @@ export async function runRebuild(data: ReindexJobData, context: RebuildContext):
       });
     };
     const position = async (): Promise<{ lag: number; processed: number; committed: Map<string, bigint>; ends: Map<string, bigint> }> => {
-      const [ends, offsets] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
-      const done = new Map((offsets[0]?.partitions ?? []).map((p) => [String(p.partition), BigInt(p.offset)]));
-      const committed = new Map<string, bigint>();
-      let lag = 0;
-      let processed = 0;
-      for (const end of ends) {
-        const p = String(end.partition);
-        const from = BigInt(end.low);
-        const at = (done.get(p) ?? -1n) < from ? from : (done.get(p) ?? from);
-        committed.set(p, at);
-        lag += Number(BigInt(end.high) - at);
-        const startEnd = BigInt(endOffsetsAtStart[p] ?? end.high);
-        processed += Number((at < startEnd ? at : startEnd) - from);
-      }
-      return { lag, processed, committed, ends: new Map(ends.map((e) => [String(e.partition), BigInt(e.high)])) };
+      const { partitions, lag } = await groupPosition(admin, groupId, topic);
+      const processed = partitions.reduce((sum, p) => {
+        const startEnd = BigInt(endOffsetsAtStart[String(p.partition)] ?? p.high);
+        return sum + Number((p.at < startEnd ? p.at : startEnd) - p.low);
+      }, 0);
+      return {
+        lag,
+        processed,
+        committed: new Map(partitions.map((p) => [String(p.partition), p.at])),
+        ends: new Map(partitions.map((p) => [String(p.partition), p.high])),
+      };
     };
     const wait = (ms: number): Promise<void> => delay(ms, undefined, { signal: context.signal });
 
@@ -171,12 +167,14 @@ export async function runRebuild(data: ReindexJobData, context: RebuildContext):
     // 4. After one cache lifetime no live encoder writes the old collection any more; whatever it
     // wrote there was published before now, so the rebuild group applies it to the target.
     await wait(config.query.aliasCacheTtlMs + 1_000);
-    const highs = (await position()).ends;
+    let p = await position();
+    const highs = p.ends;
     for (;;) {
-      const p = await position();
       await report('draining', p.lag, total);
-      if ([...highs].every(([partition, high]) => (p.committed.get(partition) ?? 0n) >= high)) break;
+      const current = p;
+      if ([...highs].every(([partition, high]) => (current.committed.get(partition) ?? 0n) >= high)) break;
       await wait(config.reindex.progressIntervalMs);
+      p = await position();
     }
     await consumer.stop();
 

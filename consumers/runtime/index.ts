@@ -7,3 +7,4 @@ export { MetricsRegistry, Counter, Gauge, Histogram, SECONDS_BUCKETS, SIZE_BUCKE
 export { startHealthServer, type HealthSource } from './health-server.ts';
 export { CollectionResolver, CollectionResolutionError, type ResolvedCollection } from './collection-resolver.ts';
 export { RedisWriteFences, passesFence, type WriteFence, type WriteFences } from './write-fence.ts';
+export { groupPosition, type PartitionPosition } from './group-position.ts';

@@ -1,5 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { ReindexQueue, type ReindexJobSummary, type ReindexRequest } from '../../consumers/reindex/index.ts';
+import { groupPosition } from '../../consumers/runtime/index.ts';
 import { createKafka, createQdrant, createRedis, getServices } from '../../infra/index.ts';
 import { createTopology, getModelSpec, loadConfig, parseCollectionName, topicSpecs } from '../../topology/index.ts';
 import type { Output } from './output.ts';
@@ -118,12 +119,7 @@ export async function statusCommand(out: Output, options: { json: boolean }): Pr
       groupIds.map(async (groupId) => {
         const topic = groupId === topology.groups.encoder ? topology.topics.ingest : topology.topics.searchRequests;
         if (!existing.has(topic)) return { groupId, members: 0, state: 'none', lag: null };
-        const [ends, committed] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
-        const done = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
-        const lag = ends.reduce((s, e) => {
-          const at = done.get(e.partition) ?? -1n;
-          return s + Number(BigInt(e.high) - (at < BigInt(e.low) ? BigInt(e.low) : at));
-        }, 0);
+        const { lag } = await groupPosition(admin, groupId, topic);
         const group = described.find((g) => g.groupId === groupId);
         return { groupId, members: group?.members.length ?? 0, state: group?.state ?? 'unknown', lag };
       }),
