@@ -39,6 +39,13 @@ export interface SearchbusConfig {
     lockDurationMs: number;
     progressIntervalMs: number;
     attempts: number;
+    /**
+     * Lease of a rebuild on the write fence it closes; renewed every third of it. Once it lapses
+     * (the worker died or hung), live encoders reopen the fence where the rebuild group stopped.
+     */
+    fenceLeaseMs: number;
+    /** Times a job may stall (its worker died) and be resumed before BullMQ fails it. */
+    maxStalledCount: number;
   };
   gateway: {
     port: number;
@@ -72,6 +79,8 @@ export const SETTINGS = {
   reindexLockDurationMs: 'SEARCHBUS_REINDEX_LOCK_DURATION_MS',
   reindexProgressIntervalMs: 'SEARCHBUS_REINDEX_PROGRESS_INTERVAL_MS',
   reindexAttempts: 'SEARCHBUS_REINDEX_ATTEMPTS',
+  reindexMaxStalledCount: 'SEARCHBUS_REINDEX_MAX_STALLED_COUNT',
+  fenceLeaseMs: 'SEARCHBUS_FENCE_LEASE_MS',
   metricsPort: 'SEARCHBUS_METRICS_PORT',
   metricsHost: 'SEARCHBUS_METRICS_HOST',
 } as const;
@@ -106,6 +115,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SearchbusConfi
       `must be at least twice ${SETTINGS.queryAliasCacheTtlMs} (${aliasCacheTtlMs} ms), or searches may hit a dropped collection; got ${graceMs}`,
     );
   }
+  const progressIntervalMs = int(env, SETTINGS.reindexProgressIntervalMs, 1_000, 50, 60_000);
+  const fenceLeaseMs = int(env, SETTINGS.fenceLeaseMs, 30_000, 1_000, 3_600_000);
+  // The hand-over checks its lease once per progress interval and renews it every third of it.
+  if (fenceLeaseMs < 3 * progressIntervalMs) {
+    throw new ConfigError(
+      SETTINGS.fenceLeaseMs,
+      `must be at least three times ${SETTINGS.reindexProgressIntervalMs} (${progressIntervalMs} ms), or a rebuild may lose its write fence between two checks; got ${fenceLeaseMs}`,
+    );
+  }
   return {
     namespace,
     model,
@@ -131,8 +149,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SearchbusConfi
     reindex: {
       graceMs,
       lockDurationMs: int(env, SETTINGS.reindexLockDurationMs, 30_000, 1_000, 600_000),
-      progressIntervalMs: int(env, SETTINGS.reindexProgressIntervalMs, 1_000, 50, 60_000),
+      progressIntervalMs,
       attempts: int(env, SETTINGS.reindexAttempts, 3, 1, 100),
+      fenceLeaseMs,
+      maxStalledCount: int(env, SETTINGS.reindexMaxStalledCount, 3, 0, 100),
     },
     gateway: {
       port: int(env, SETTINGS.gatewayPort, 8080, 0, 65535),

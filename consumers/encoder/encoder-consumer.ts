@@ -1,12 +1,13 @@
 // Encoder consumer.
 // Input: the ingest topic (key = document id, value = document JSON or null for a delete).
 // Output: one Qdrant point per chunk, upserted with wait=true; stale chunks and deleted documents
-// removed. A live consumer writes to the collection behind the alias with that collection's model
+// removed. A live consumer that meets a closed write fence whose lease lapsed (the rebuild holding
+// it died) reopens it at the rebuild group's committed offsets and carries on from there. A live consumer writes to the collection behind the alias with that collection's model
 // (so a swap to a new model never mixes vectors); a rebuild writes to its own new collection.
 // Offsets commit per batch, only after Qdrant acknowledged the batch's writes. Poison messages go to
 // the dead-letter topic (and are committed past); Qdrant outages are retried with backoff, uncommitted.
 import type { QdrantClient } from '@qdrant/js-client-rest';
-import type { Kafka } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
 import { decodeIngestMessage, parseCollectionName, type IngestMessage, type SearchbusConfig, type Topology } from '../../topology/index.ts';
 import {
   BatchConsumer,
@@ -14,7 +15,10 @@ import {
   MetricsRegistry,
   PoisonMessageError,
   RetriableError,
+  RewindError,
+  handoverOffsets,
   passesFence,
+  rewindAction,
   silentLogger,
   type ConsumerState,
   type Logger,
@@ -41,6 +45,11 @@ export interface EncoderConsumerOptions {
    * consumers need it whenever rebuilds may run; without it every collection is written freely.
    */
   fences?: WriteFences;
+  /**
+   * Called before a batch is written; throwing keeps the batch uncommitted. A rebuild uses it to
+   * stop writing the moment it no longer holds its collection's write fence.
+   */
+  guard?: () => Promise<void>;
   /** Metric label. */
   role?: string;
   /** Defaults to the live encoder group; a rebuild uses a group of its own. */
@@ -53,6 +62,8 @@ export interface EncoderConsumerOptions {
 export class EncoderConsumer {
   private readonly runtime: BatchConsumer<IngestMessage>;
   readonly metrics: MetricsRegistry;
+  /** Connected on the first lapsed fence only: reads the rebuild group's offsets. */
+  private admin: Promise<Admin> | undefined;
 
   constructor(options: EncoderConsumerOptions) {
     const { topology, config } = options;
@@ -76,8 +87,19 @@ export class EncoderConsumer {
       handle: async (batch, context) => {
         const { collection, modelId } = await target.resolve();
         // A rebuild fixes its target; only alias followers meet a hand-over in progress.
-        const fence = options.collection === undefined && options.fences ? await options.fences.get(collection) : null;
+        let fence = options.collection === undefined && options.fences ? await options.fences.get(collection) : null;
+        if (fence?.state === 'closed' && options.fences?.takeOverLapsed) {
+          fence = await options.fences.takeOverLapsed(collection, async (groupId) =>
+            handoverOffsets(await this.connectAdmin(options.kafka), groupId || topology.groups.reindex(collection), topology.topics.ingest),
+          );
+        }
         if (fence?.state === 'closed') throw new RetriableError(`writes to ${collection} wait for the re-index hand-over to finish`);
+        const rewind = rewindAction(fence, context.partition, context.firstOffset);
+        if (rewind && 'seek' in rewind) {
+          throw new RewindError(rewind.seek, `${collection} was taken over from a rebuild that stopped at offset ${rewind.seek} of partition ${context.partition}`);
+        }
+        if (rewind) await options.fences?.clearRewind?.(collection, context.partition, rewind.clear);
+        await options.guard?.();
         const mine = batch.filter((b) => passesFence(fence, b.partition, b.offset));
         if (mine.length === 0) return;
         const encoder = await options.encoder(modelId);
@@ -122,8 +144,28 @@ export class EncoderConsumer {
     return this.runtime.start();
   }
 
-  stop(): Promise<void> {
-    return this.runtime.stop();
+  async stop(): Promise<void> {
+    try {
+      await this.runtime.stop();
+    } finally {
+      const admin = this.admin;
+      this.admin = undefined;
+      if (admin) await admin.then((a) => a.disconnect()).catch(() => undefined);
+    }
+  }
+
+  private connectAdmin(kafka: Kafka): Promise<Admin> {
+    this.admin ??= (async () => {
+      const admin = kafka.admin();
+      await admin.connect();
+      return admin;
+    })();
+    const connecting = this.admin;
+    // A failed connection is retried by the next batch, not cached.
+    connecting.catch(() => {
+      if (this.admin === connecting) this.admin = undefined;
+    });
+    return connecting;
   }
 }
 

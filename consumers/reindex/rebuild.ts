@@ -4,7 +4,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { ensureCollection, getModelSpec, parseCollectionName, type SearchbusConfig, type Topology } from '../../topology/index.ts';
 import type { DocumentEncoder } from '../encoders/index.ts';
 import { EncoderConsumer } from '../encoder/index.ts';
-import { groupPosition, type Logger, type MetricsRegistry, type RedisWriteFences } from '../runtime/index.ts';
+import { RetriableError, groupPosition, handoverOffsets, type Logger, type MetricsRegistry, type RedisWriteFences } from '../runtime/index.ts';
+import { LeaseKeeper, writeMarginMs } from './fence-lease.ts';
 import { checkHistory } from './history-check.ts';
 import type { RebuildState, ReindexJobData, ReindexProgress, ReindexResult } from './reindex-types.ts';
 
@@ -14,7 +15,10 @@ export interface RebuildContext {
   qdrant: QdrantClient;
   topology: Topology;
   config: SearchbusConfig;
-  fences: Pick<RedisWriteFences, 'close' | 'open' | 'remove'>;
+  fences: Pick<RedisWriteFences, 'get' | 'acquire' | 'renew' | 'holds' | 'reopen' | 'remove'>;
+  /** The job's id and this attempt's unique owner name (its BullMQ lock token) for fence leases. */
+  jobId: string;
+  leaseOwner: string;
   encoder: (modelId: string) => Promise<DocumentEncoder>;
   logger: Logger;
   metrics?: MetricsRegistry;
@@ -45,14 +49,17 @@ export class RebuildRefusedError extends Error {
  *  1. create `<alias>__<model>__v<n+1>` beside the live collection;
  *  2. replay the compacted ingest topic from the earliest offset with a consumer group of its own,
  *     which keeps tailing, so updates and deletes published meanwhile land in the new collection;
- *  3. once that group has no lag on any partition: close the new collection's write fence (live
- *     encoders that resolve it wait) and swap the alias in one atomic request — searches move over;
+ *  3. once that group has no lag on any partition: close the new collection's write fence with a
+ *     lease this attempt renews (live encoders that resolve it wait; the group writes only while
+ *     it holds the lease) and swap the alias in one atomic request — searches move over;
  *  4. wait one alias-cache lifetime, so no live encoder still writes the old collection, then let
  *     the rebuild group apply everything published until then and stop it;
  *  5. open the fence at the group's final offsets: live encoders take over from exactly there;
  *  6. drop the previous collection after the grace period (a delayed job).
  * Resumable at every step: the target, group, phase and previous collection live in the job, and
- * the group's committed offsets say how far the replay got.
+ * the group's committed offsets say how far the replay got. If this attempt dies after step 3, its
+ * lease lapses and live encoders reopen the fence where the group stopped (see write-fence.ts); a
+ * later attempt that finds the fence open that way just finishes (step 6).
  */
 export async function runRebuild(data: ReindexJobData, context: RebuildContext): Promise<ReindexResult> {
   const { admin, qdrant, topology, config } = context;
@@ -84,8 +91,9 @@ export async function runRebuild(data: ReindexJobData, context: RebuildContext):
       phase: 'replaying',
       previous: null,
     };
-    await ensureCollection(qdrant, state.target, model);
+    // Saved before the collection exists: reconciliation never mistakes it for an orphan.
     await context.saveState(state);
+    await ensureCollection(qdrant, state.target, model);
     await context.log(`created ${target}; replaying ${topic} with group ${state.groupId}`);
   } else {
     await ensureCollection(qdrant, state.target, model);
@@ -95,6 +103,9 @@ export async function runRebuild(data: ReindexJobData, context: RebuildContext):
   const low = new Map(history.partitions.map((p) => [String(p.partition), BigInt(p.low)]));
   const total = Object.entries(endOffsetsAtStart).reduce((sum, [p, high]) => sum + Number(BigInt(high) - (low.get(p) ?? 0n)), 0);
 
+  const leaseMs = config.reindex.fenceLeaseMs;
+  // From the hand-over on, the rebuild group writes only while this attempt holds the fence lease.
+  const fence = { fenced: state.phase === 'handover', held: false };
   const consumer = new EncoderConsumer({
     kafka: context.kafka,
     qdrant,
@@ -106,9 +117,25 @@ export async function runRebuild(data: ReindexJobData, context: RebuildContext):
     fromBeginning: true,
     logger: context.logger,
     role: 'reindex',
+    guard: async () => {
+      if (!fence.fenced) return;
+      if (!fence.held || !(await context.fences.holds(target, context.leaseOwner, writeMarginMs(leaseMs)))) {
+        throw new RetriableError(`the rebuild does not hold the write fence of ${target}`);
+      }
+    },
     ...(context.metrics ? { metrics: context.metrics } : {}),
   });
-  await consumer.start();
+  const keeper = new LeaseKeeper(context.fences, target, context.leaseOwner, leaseMs, (error) =>
+    context.logger.warn('could not renew the write fence lease', { collection: target, error }),
+  );
+  // A job resumed at the hand-over starts its group only once it holds the fence.
+  let consuming = false;
+  const consume = async (): Promise<void> => {
+    if (consuming) return;
+    consuming = true;
+    await consumer.start();
+  };
+  if (state.phase === 'replaying') await consume();
   try {
     const rate = { at: Date.now(), processed: 0, perSecond: 0 };
     const report = async (phase: ReindexProgress['phase'], lag: number, processed: number): Promise<void> => {
@@ -154,13 +181,44 @@ export async function runRebuild(data: ReindexJobData, context: RebuildContext):
       }
       const { aliases } = await qdrant.getAliases();
       const previous = aliases.find((a) => a.alias_name === data.alias)?.collection_name ?? null;
+      fence.fenced = true;
       state = { ...state, phase: 'handover', previous: previous === target ? null : previous };
       await context.saveState(state);
     }
+    const settled = state;
+    const finish = async (): Promise<ReindexResult> => {
+      await admin.deleteGroups([groupId]).catch(() => undefined);
+      await report('done', 0, total);
+      // 6. The previous collection serves stale caches for a while, then goes.
+      let dropPreviousAt: string | null = null;
+      if (settled.previous) {
+        const graceMs = data.graceMs ?? config.reindex.graceMs;
+        await context.scheduleDrop(settled.previous, graceMs);
+        dropPreviousAt = new Date(Date.now() + graceMs).toISOString();
+      }
+      const { count } = await qdrant.count(target, { exact: true });
+      return { alias: data.alias, target, previous: settled.previous, modelId: model.id, points: count, seconds: (Date.now() - started) / 1000, dropPreviousAt };
+    };
+    const takenOver = async (): Promise<ReindexResult> => {
+      await consumer.stop();
+      await context.log(`live encoders took ${target} over where group ${groupId} stopped (a rebuild's fence lease had lapsed, or its job was over)`);
+      return finish();
+    };
+
+    const lostLease = async (): Promise<ReindexResult> => {
+      await consumer.stop();
+      const now = await context.fences.get(target);
+      if (now?.state === 'open') return takenOver();
+      throw new RetriableError(`the rebuild of ${target} lost its write fence lease`);
+    };
 
     // 3. Only the rebuild writes the target until the hand-over; then searches move over.
     await report('swapping', 0, total);
-    await context.fences.close(target);
+    if (!(await acquireFence(context, data.alias, target, groupId, leaseMs, wait))) return await takenOver();
+    // From here the lease lapses unless renewed: a dead worker never strands the fence.
+    fence.held = true;
+    keeper.start();
+    await consume();
     await swapAlias(qdrant, data.alias, target);
     await context.log(`alias ${data.alias} now points at ${target}${state.previous ? ` (was ${state.previous})` : ''}`);
 
@@ -171,6 +229,7 @@ export async function runRebuild(data: ReindexJobData, context: RebuildContext):
     const highs = p.ends;
     for (;;) {
       await report('draining', p.lag, total);
+      if (keeper.lost) return await lostLease();
       const current = p;
       if ([...highs].every(([partition, high]) => (current.committed.get(partition) ?? 0n) >= high)) break;
       await wait(config.reindex.progressIntervalMs);
@@ -180,19 +239,12 @@ export async function runRebuild(data: ReindexJobData, context: RebuildContext):
 
     // 5. Live encoders continue from exactly where the rebuild group stopped.
     const handover = (await position()).committed;
-    await context.fences.open(target, Object.fromEntries([...handover].map(([p, o]) => [p, o.toString()])));
-    await admin.deleteGroups([groupId]).catch(() => undefined);
-    await report('done', 0, total);
-
-    // 6. The previous collection serves stale caches for a while, then goes.
-    let dropPreviousAt: string | null = null;
-    if (state.previous) {
-      const graceMs = data.graceMs ?? config.reindex.graceMs;
-      await context.scheduleDrop(state.previous, graceMs);
-      dropPreviousAt = new Date(Date.now() + graceMs).toISOString();
+    await keeper.stop();
+    if (!(await context.fences.reopen(target, Object.fromEntries([...handover].map(([p, o]) => [p, o.toString()])), 'owner', context.leaseOwner))) {
+      return await lostLease();
     }
-    const { count } = await qdrant.count(target, { exact: true });
-    return { alias: data.alias, target, previous: state.previous, modelId: model.id, points: count, seconds: (Date.now() - started) / 1000, dropPreviousAt };
+    return await finish();
+
   } catch (error) {
     if (error instanceof RebuildCancelledError) {
       await consumer.stop();
@@ -201,28 +253,62 @@ export async function runRebuild(data: ReindexJobData, context: RebuildContext):
     }
     throw error;
   } finally {
+    await keeper.stop();
     await consumer.stop();
   }
 }
 
 /**
- * A rebuild that will not be resumed: before the swap its partial target goes; after it, live
- * encoders take over the target from wherever the rebuild group got to, so writes never stall.
+ * Closes the target's fence for this attempt. Waits while an earlier attempt's lease runs (that
+ * attempt may still be writing). False if live encoders already took the collection over (the fence
+ * is open and the alias serves it): the rebuild must not write again.
+ */
+async function acquireFence(
+  context: RebuildContext,
+  alias: string,
+  target: string,
+  groupId: string,
+  leaseMs: number,
+  wait: (ms: number) => Promise<void>,
+): Promise<boolean> {
+  let logged = '';
+  for (;;) {
+    const { aliases } = await context.qdrant.getAliases();
+    const served = aliases.some((a) => a.alias_name === alias && a.collection_name === target);
+    // Before the swap no live encoder writes the target, so an open fence (reopened by
+    // reconciliation while this job waited) may be closed again.
+    const result = await context.fences.acquire(target, { owner: context.leaseOwner, jobId: context.jobId, groupId }, leaseMs, !served);
+    if (result.outcome === 'acquired') return true;
+    if (result.outcome === 'open') return false;
+    if (logged !== result.lease.owner) {
+      logged = result.lease.owner;
+      await context.log(`waiting for the write fence lease of job ${result.lease.jobId} (another attempt) on ${target} to lapse`);
+    }
+    await wait(Math.min(context.config.reindex.progressIntervalMs, leaseMs));
+  }
+}
+
+/**
+ * A rebuild that will not be resumed (its job failed, is gone or was cancelled): before the swap
+ * its partial target goes; after it, the fence opens where the rebuild group stopped, so live
+ * encoders take over from there and writes never stall. Idempotent.
  */
 export async function abandonRebuild(
   context: Pick<RebuildContext, 'qdrant' | 'admin' | 'fences' | 'topology'>,
   target: string,
   groupId: string,
   alias: string,
-): Promise<void> {
+): Promise<'discarded' | 'reopened' | 'already open'> {
   const { aliases } = await context.qdrant.getAliases();
   if (!aliases.some((a) => a.alias_name === alias && a.collection_name === target)) {
     await discardTarget(context, target, groupId, alias);
-    return;
+    return 'discarded';
   }
-  const [offsets] = await context.admin.fetchOffsets({ groupId, topics: [context.topology.topics.ingest] });
-  const from = Object.fromEntries((offsets?.partitions ?? []).map((p) => [String(p.partition), BigInt(p.offset) < 0n ? '0' : p.offset]));
-  await context.fences.open(target, from);
+  const offsets = await handoverOffsets(context.admin, groupId, context.topology.topics.ingest);
+  const reopened = await context.fences.reopen(target, offsets, 'any');
+  // Only once the fence is open: the group's offsets are the hand-over point.
+  await context.admin.deleteGroups([groupId]).catch(() => undefined);
+  return reopened ? 'reopened' : 'already open';
 }
 
 /** Removes a partial target, never the collection the alias serves. */

@@ -5,6 +5,9 @@
 // an atomic alias swap, and the old collection dropped after the grace period.
 // Offsets: the rebuild's group commits after each batch is written to the new collection, so a
 // resumed job continues where the previous worker stopped. The live index is never written to.
+// On start it reconciles what dead workers left (fences, groups, partial collections); a rebuild
+// that fails for good (last attempt, or stalled too often) is abandoned from the `failed` event.
+import { randomUUID } from 'node:crypto';
 import type { QdrantClient } from '@qdrant/js-client-rest';
 import { DelayedError, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -13,6 +16,7 @@ import type { SearchbusConfig, Topology } from '../../topology/index.ts';
 import type { DocumentEncoder } from '../encoders/index.ts';
 import { RedisWriteFences, silentLogger, type Logger, type MetricsRegistry } from '../runtime/index.ts';
 import { RebuildCancelledError, RebuildRefusedError, abandonRebuild, runRebuild } from './rebuild.ts';
+import { reconcile } from './reconcile.ts';
 import { cancelKey, ReindexQueue } from './reindex-queue.ts';
 import { JOB_NAMES, type DropCollectionJobData, type ReindexJobData, type ReindexResult } from './reindex-types.ts';
 
@@ -39,6 +43,8 @@ export class ReindexWorker {
   private stopping: Promise<void> | undefined;
   private readonly logger: Logger;
   private readonly fences: RedisWriteFences;
+  /** Abandon steps started from `failed` events; stop() waits for them. */
+  private readonly cleanups = new Set<Promise<void>>();
 
   constructor(private readonly options: ReindexWorkerOptions) {
     this.logger = options.logger ?? silentLogger;
@@ -54,6 +60,7 @@ export class ReindexWorker {
     this.admin = this.options.kafka.admin();
     await this.admin.connect();
     this.drops = new ReindexQueue({ connection: this.options.connection, redis: this.options.redis, topology: this.options.topology, config: this.options.config });
+    await this.reconcile();
     this.worker = new Worker<ReindexJobData | DropCollectionJobData, ReindexResult | string>(
       this.options.topology.queues.reindex,
       (job, token) => this.process(job, token),
@@ -62,10 +69,15 @@ export class ReindexWorker {
         concurrency: 1,
         lockDuration: this.options.config.reindex.lockDurationMs,
         stalledInterval: this.options.config.reindex.lockDurationMs,
-        maxStalledCount: 3,
+        maxStalledCount: this.options.config.reindex.maxStalledCount,
       },
     );
-    this.worker.on('failed', (job, error) => this.logger.warn('reindex job failed', { job: job?.id, error }));
+    this.worker.on('failed', (job, error) => {
+      this.logger.warn('reindex job failed', { job: job?.id, error });
+      if (job?.name !== JOB_NAMES.rebuild) return;
+      const cleanup = this.abandonIfFinal(job as Job<ReindexJobData>).finally(() => this.cleanups.delete(cleanup));
+      this.cleanups.add(cleanup);
+    });
     this.worker.on('error', (error) => this.logger.error('reindex worker error', { error }));
     await this.worker.waitUntilReady();
     this.stateValue = 'running';
@@ -80,11 +92,42 @@ export class ReindexWorker {
       this.stateValue = 'stopping';
       this.stopSignal.abort(new Error('reindex worker stopping'));
       await this.worker?.close();
+      await Promise.all(this.cleanups);
       await this.drops?.close();
       await this.admin?.disconnect();
       this.stateValue = 'stopped';
     })();
     return this.stopping;
+  }
+
+  /** Logs every repair; a failure to reconcile is logged, not fatal: jobs still run. */
+  private async reconcile(): Promise<void> {
+    const { admin, drops } = this;
+    if (!admin || !drops) return;
+    try {
+      const report = await reconcile({ qdrant: this.options.qdrant, admin, fences: this.fences, topology: this.options.topology, queue: drops.queue, logger: this.logger });
+      for (const line of report) this.logger.info(`reconciled: ${line}`);
+      this.logger.info('reindex reconciliation done', { changes: report.length });
+    } catch (error) {
+      this.logger.error('reindex reconciliation failed', { error });
+    }
+  }
+
+  /**
+   * A rebuild that failed for good (out of attempts, refused, or stalled more than
+   * maxStalledCount times, which BullMQ fails without running the processor, so no catch block
+   * sees it): nothing resumes it, so its fence must not stay closed nor its partial target stay.
+   */
+  private async abandonIfFinal(job: Job<ReindexJobData>): Promise<void> {
+    const admin = this.admin;
+    try {
+      const state = job.data.state;
+      if (!state || !admin || (await job.getState()) !== 'failed') return;
+      const outcome = await abandonRebuild({ qdrant: this.options.qdrant, admin, fences: this.fences, topology: this.options.topology }, state.target, state.groupId, job.data.alias);
+      this.logger.info(`abandoned the rebuild of job ${job.id ?? ''}: ${state.target} ${outcome}`, { job: job.id });
+    } catch (error) {
+      this.logger.error('could not clean up an abandoned rebuild; the next reconciliation will', { job: job.id, error });
+    }
   }
 
   private async process(job: Job<ReindexJobData | DropCollectionJobData, ReindexResult | string>, token: string | undefined): Promise<ReindexResult | string> {
@@ -112,6 +155,9 @@ export class ReindexWorker {
         topology: this.options.topology,
         config: this.options.config,
         fences: this.fences,
+        jobId: job.id ?? '',
+        // The lock token is unique per attempt: a retry must wait out a dead attempt's lease.
+        leaseOwner: token ?? randomUUID(),
         encoder: this.options.encoder,
         logger: this.logger,
         ...(this.options.metrics ? { metrics: this.options.metrics } : {}),
@@ -132,6 +178,7 @@ export class ReindexWorker {
         },
       });
     } catch (error) {
+      // A rebuild that fails for good is abandoned from the worker's `failed` event.
       if (error instanceof RebuildCancelledError || error instanceof RebuildRefusedError) {
         await redis.del(cancelKey(this.options.topology, job.id ?? ''));
         throw new UnrecoverableError(error.message);
@@ -140,14 +187,6 @@ export class ReindexWorker {
         // Not a failure: hand the job back so another worker (or this one, restarted) resumes it.
         await job.moveToDelayed(Date.now() + 1_000, token);
         throw new DelayedError();
-      }
-      // Out of attempts: nothing will resume this rebuild, so leave neither a partial collection
-      // nor a closed fence that would stall live writes.
-      const state = (job.data as ReindexJobData).state;
-      if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1) && state) {
-        await abandonRebuild({ qdrant, admin, fences: this.fences, topology: this.options.topology }, state.target, state.groupId, data.alias).catch(
-          (cleanup: unknown) => this.logger.error('could not clean up an abandoned rebuild', { error: cleanup }),
-        );
       }
       throw error;
     }

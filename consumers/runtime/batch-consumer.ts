@@ -1,5 +1,5 @@
 import { Partitioners, type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
-import { PoisonMessageError, isRetriable } from './errors.ts';
+import { PoisonMessageError, RewindError, isRetriable } from './errors.ts';
 import { sendDeadLetters, type DeadLetter } from './dead-letter.ts';
 import type { Logger } from './logger.ts';
 import { SECONDS_BUCKETS, SIZE_BUCKETS, type MetricsRegistry } from './metrics.ts';
@@ -25,6 +25,8 @@ export interface HandlerContext {
   logger: Logger;
   topic: string;
   partition: number;
+  /** Offset of the first message of this slice, decodable or not. */
+  firstOffset: string;
 }
 
 export interface BatchConsumerOptions<T> {
@@ -167,7 +169,7 @@ export class BatchConsumer<T> {
           poison.push(toLetter(message, topic, partition, error));
         }
       }
-      const context: HandlerContext = { signal: this.abort.signal, logger: o.logger, topic, partition };
+      const context: HandlerContext = { signal: this.abort.signal, logger: o.logger, topic, partition, firstOffset: slice[0]?.offset ?? '0' };
       const retry = <R>(fn: () => Promise<R>): Promise<R> =>
         retryWithBackoff(fn, {
           signal: this.abort.signal,
@@ -185,6 +187,12 @@ export class BatchConsumer<T> {
         try {
           await retry(() => o.handle(good, context));
         } catch (error) {
+          if (error instanceof RewindError) {
+            // Uncommitted; the next fetch starts at the earlier offset.
+            this.retrying = false;
+            this.consumer.seek({ topic, partition, offset: error.offset });
+            return;
+          }
           // Stopping, or still failing when the retries were cut short: leave it uncommitted.
           if (this.abort.signal.aborted || isRetriable(error)) throw error;
           // One message spoilt the batch: handle them one by one so only the culprit is dead-lettered.

@@ -28,6 +28,22 @@ export class RetriableError extends Error {
   }
 }
 
+/**
+ * The handler needs the partition read again from `offset` (an earlier one): the batch is not
+ * committed and the consumer seeks back. Used when live encoders take a collection over from a
+ * rebuild that died before it had applied everything they had already consumed.
+ */
+export class RewindError extends Error {
+  override readonly name: string = 'RewindError';
+  readonly retriable = false;
+  constructor(
+    readonly offset: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 const TRANSIENT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
 
 /**

@@ -21,3 +21,12 @@ export async function groupPosition(admin: Admin, groupId: string, topic: string
   });
   return { partitions, lag: partitions.reduce((sum, p) => sum + Number(p.high - p.at), 0) };
 }
+
+/**
+ * Where live encoders take a collection over from its rebuild group: the next offset the group
+ * would read on each partition (its committed offset, or the log start where it has none).
+ */
+export async function handoverOffsets(admin: Admin, groupId: string, topic: string): Promise<Record<string, string>> {
+  const { partitions } = await groupPosition(admin, groupId, topic);
+  return Object.fromEntries(partitions.map((p) => [String(p.partition), p.at.toString()]));
+}
