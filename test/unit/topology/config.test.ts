@@ -27,6 +27,32 @@ describe('loadConfig', () => {
   });
 });
 
+describe('re-index lease settings', () => {
+  it('default to a 30 s fence lease and three stalls', () => {
+    const config = loadConfig({});
+    assert.equal(config.reindex.fenceLeaseMs, 30_000);
+    assert.equal(config.reindex.maxStalledCount, 3);
+  });
+
+  it('refuse a lease shorter than three progress intervals, naming the setting', () => {
+    assert.throws(
+      () => loadConfig({ SEARCHBUS_FENCE_LEASE_MS: '2000', SEARCHBUS_REINDEX_PROGRESS_INTERVAL_MS: '1000' }),
+      (error: unknown) => error instanceof ConfigError && error.setting === 'SEARCHBUS_FENCE_LEASE_MS' && /three times SEARCHBUS_REINDEX_PROGRESS_INTERVAL_MS/.test(error.message),
+    );
+    assert.equal(loadConfig({ SEARCHBUS_FENCE_LEASE_MS: '3000', SEARCHBUS_REINDEX_PROGRESS_INTERVAL_MS: '1000' }).reindex.fenceLeaseMs, 3000);
+  });
+
+  it('refuse malformed values', () => {
+    for (const [env, setting] of [
+      [{ SEARCHBUS_FENCE_LEASE_MS: '500' }, 'SEARCHBUS_FENCE_LEASE_MS'],
+      [{ SEARCHBUS_FENCE_LEASE_MS: 'soon' }, 'SEARCHBUS_FENCE_LEASE_MS'],
+      [{ SEARCHBUS_REINDEX_MAX_STALLED_COUNT: '-1' }, 'SEARCHBUS_REINDEX_MAX_STALLED_COUNT'],
+    ] as const) {
+      assert.throws(() => loadConfig(env), (error: unknown) => error instanceof ConfigError && error.setting === setting);
+    }
+  });
+});
+
 describe('topology names', () => {
   it('derives every name from the namespace', () => {
     const t = createTopology('t-1');

@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { LeaseKeeper, renewIntervalMs, writeMarginMs } from '../../../../consumers/reindex/fence-lease.ts';
+
+describe('lease timings', () => {
+  it('renews three times per lease and writes only with more than half a lease left', () => {
+    assert.equal(renewIntervalMs(30_000), 10_000);
+    assert.equal(writeMarginMs(30_000), 15_000);
+    assert.ok(renewIntervalMs(1) >= 1);
+  });
+});
+
+describe('LeaseKeeper', () => {
+  it('renews until the fence is no longer held, then reports the lease lost', async () => {
+    const calls: Array<[string, string, number]> = [];
+    let held = 3;
+    let settle: () => void = () => undefined;
+    const lostSeen = new Promise<void>((resolve) => (settle = resolve));
+    const keeper = new LeaseKeeper(
+      {
+        renew: (collection, owner, leaseMs) => {
+          calls.push([collection, owner, leaseMs]);
+          held -= 1;
+          if (held < 0) settle();
+          return Promise.resolve(held >= 0);
+        },
+      },
+      'c',
+      'tok',
+      30,
+      (error) => assert.fail(String(error)),
+    );
+    keeper.start();
+    await lostSeen;
+    await keeper.stop();
+    assert.equal(keeper.lost, true);
+    assert.ok(calls.length >= 4);
+    assert.deepEqual(calls[0], ['c', 'tok', 30]);
+  });
+
+  it('reports renewal errors without losing the lease, and stops cleanly', async () => {
+    const errors: unknown[] = [];
+    let settle: () => void = () => undefined;
+    const failed = new Promise<void>((resolve) => (settle = resolve));
+    const keeper = new LeaseKeeper({ renew: () => Promise.reject(new Error('redis down')) }, 'c', 'tok', 30, (error) => {
+      errors.push(error);
+      settle();
+    });
+    keeper.start();
+    await failed;
+    await keeper.stop();
+    await keeper.stop();
+    assert.equal(keeper.lost, false);
+    assert.match(String(errors[0]), /redis down/);
+  });
+});

@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { leaseLapsed, passesFence, rewindAction, type WriteFence } from '../../../../consumers/runtime/index.ts';
+
+const lease = { owner: 'tok-1', jobId: '7', groupId: 'ns.reindex.c', expiresAt: 10_000 };
+
+describe('leaseLapsed', () => {
+  it('holds a closed fence until its expiry, in server time', () => {
+    const fence: WriteFence = { state: 'closed', lease };
+    assert.equal(leaseLapsed(fence, 9_999), false);
+    assert.equal(leaseLapsed(fence, 10_000), true);
+    assert.equal(leaseLapsed(fence, 50_000), true);
+  });
+
+  it('treats a closed fence without a lease (written before leases) as lapsed', () => {
+    assert.equal(leaseLapsed({ state: 'closed' }, 0), true);
+  });
+
+  it('never calls an open fence or no fence lapsed', () => {
+    assert.equal(leaseLapsed({ state: 'open', offsets: {} }, 1e15), false);
+    assert.equal(leaseLapsed(null, 1e15), false);
+  });
+});
+
+describe('passesFence with leases', () => {
+  it('stops every message at a closed fence, leased or not', () => {
+    assert.equal(passesFence({ state: 'closed', lease }, 0, '999'), false);
+    assert.equal(passesFence({ state: 'closed' }, 0, '0'), false);
+  });
+
+  it('lets an open fence pass from its offsets on, rewind or not', () => {
+    const fence: WriteFence = { state: 'open', offsets: { '0': '5' }, rewind: { '0': '5' } };
+    assert.equal(passesFence(fence, 0, '4'), false);
+    assert.equal(passesFence(fence, 0, '5'), true);
+    assert.equal(passesFence(fence, 1, '0'), true);
+  });
+});
+
+describe('rewindAction', () => {
+  const fence: WriteFence = { state: 'open', offsets: { '0': '100', '1': '7' }, rewind: { '0': '100', '1': '7' } };
+
+  it('seeks back a partition read past the point where the rebuild stopped', () => {
+    assert.deepEqual(rewindAction(fence, 0, '130'), { seek: '100' });
+  });
+
+  it('clears the rewind once the partition reads from that point or before it', () => {
+    assert.deepEqual(rewindAction(fence, 0, '100'), { clear: '100' });
+    assert.deepEqual(rewindAction(fence, 1, '3'), { clear: '7' });
+  });
+
+  it('does nothing without a rewind for the partition, or on a fence the rebuild released itself', () => {
+    assert.equal(rewindAction(fence, 2, '1000'), null);
+    assert.equal(rewindAction({ state: 'open', offsets: { '0': '100' } }, 0, '1000'), null);
+    assert.equal(rewindAction({ state: 'closed', lease }, 0, '1000'), null);
+    assert.equal(rewindAction(null, 0, '1000'), null);
+  });
+
+  it('compares offsets as integers, not strings', () => {
+    assert.deepEqual(rewindAction({ state: 'open', offsets: {}, rewind: { '0': '9' } }, 0, '10'), { seek: '9' });
+  });
+});
