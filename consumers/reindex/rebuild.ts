@@ -224,6 +224,7 @@ export async function runRebuild(data: ReindexJobData, context: RebuildContext):
 
     // 4. After one cache lifetime no live encoder writes the old collection any more; whatever it
     // wrote there was published before now, so the rebuild group applies it to the target.
+    await report('draining', 0, total);
     await wait(config.query.aliasCacheTtlMs + 1_000);
     let p = await position();
     const highs = p.ends;
@@ -294,10 +295,11 @@ async function acquireFence(
  * encoders take over from there and writes never stall. Idempotent.
  */
 export async function abandonRebuild(
-  context: Pick<RebuildContext, 'qdrant' | 'admin' | 'fences' | 'topology'>,
+  context: Pick<RebuildContext, 'qdrant' | 'admin' | 'fences' | 'topology'> & { scheduleDrop?: (collection: string) => Promise<void> },
   target: string,
   groupId: string,
   alias: string,
+  previous: string | null = null,
 ): Promise<'discarded' | 'reopened' | 'already open'> {
   const { aliases } = await context.qdrant.getAliases();
   if (!aliases.some((a) => a.alias_name === alias && a.collection_name === target)) {
@@ -308,6 +310,8 @@ export async function abandonRebuild(
   const reopened = await context.fences.reopen(target, offsets, 'any');
   // Only once the fence is open: the group's offsets are the hand-over point.
   await context.admin.deleteGroups([groupId]).catch(() => undefined);
+  // The swap happened, so the previous collection goes after its grace period, as on success.
+  if (previous && previous !== target) await context.scheduleDrop?.(previous);
   return reopened ? 'reopened' : 'already open';
 }
 

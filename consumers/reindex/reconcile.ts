@@ -14,6 +14,8 @@ export interface ReconcileContext {
   topology: Topology;
   queue: Queue<ReindexJobData | DropCollectionJobData>;
   logger: Logger;
+  /** Drops a previous collection after the grace period (a delayed drop-collection job). */
+  scheduleDrop: (collection: string) => Promise<void>;
 }
 
 /** One line per thing reconciliation changed, e.g. `reopened the write fence of x at {...}`. */
@@ -72,6 +74,7 @@ export async function reconcile(context: ReconcileContext): Promise<ReconcileRep
     }
   }
 
+  const servedVersion = Math.max(0, ...[...served].map((c) => parseCollectionName(c)).filter((p) => p?.alias === alias).map((p) => p?.version ?? 0));
   for (const collection of existing) {
     const parsed = parseCollectionName(collection);
     const partial = isPartialCollection({
@@ -84,6 +87,13 @@ export async function reconcile(context: ReconcileContext): Promise<ReconcileRep
     });
     if (!partial) continue;
     const groupId = topology.groups.reindex(collection);
+    if (parsed && parsed.version < servedVersion) {
+      // An earlier collection whose drop was never scheduled (its rebuild died after the swap):
+      // it still gets its grace period, for query consumers that cached it.
+      await context.scheduleDrop(collection);
+      report.push(`scheduled the drop of ${collection}, a previous collection, after the grace period`);
+      continue;
+    }
     await discardTarget(context, collection, groupId, alias);
     report.push(`discarded ${collection}: no alias serves it, no job owns it, no drop is pending`);
     gone.add(groupId);

@@ -100,12 +100,28 @@ export class ReindexWorker {
     return this.stopping;
   }
 
+  private async scheduleDrop(drops: ReindexQueue, collection: string, alias: string, delayMs: number): Promise<void> {
+    await drops.queue.add(
+      JOB_NAMES.dropCollection,
+      { collection, alias },
+      { delay: delayMs, attempts: 10, backoff: { type: 'exponential', delay: 5_000 }, removeOnComplete: { count: 50 }, removeOnFail: { count: 50 } },
+    );
+  }
+
   /** Logs every repair; a failure to reconcile is logged, not fatal: jobs still run. */
   private async reconcile(): Promise<void> {
     const { admin, drops } = this;
     if (!admin || !drops) return;
     try {
-      const report = await reconcile({ qdrant: this.options.qdrant, admin, fences: this.fences, topology: this.options.topology, queue: drops.queue, logger: this.logger });
+      const report = await reconcile({
+        qdrant: this.options.qdrant,
+        admin,
+        fences: this.fences,
+        topology: this.options.topology,
+        queue: drops.queue,
+        logger: this.logger,
+        scheduleDrop: (collection) => this.scheduleDrop(drops, collection, this.options.topology.qdrant.alias, this.options.config.reindex.graceMs),
+      });
       for (const line of report) this.logger.info(`reconciled: ${line}`);
       this.logger.info('reindex reconciliation done', { changes: report.length });
     } catch (error) {
@@ -119,11 +135,23 @@ export class ReindexWorker {
    * sees it): nothing resumes it, so its fence must not stay closed nor its partial target stay.
    */
   private async abandonIfFinal(job: Job<ReindexJobData>): Promise<void> {
-    const admin = this.admin;
+    const { admin, drops } = this;
     try {
       const state = job.data.state;
-      if (!state || !admin || (await job.getState()) !== 'failed') return;
-      const outcome = await abandonRebuild({ qdrant: this.options.qdrant, admin, fences: this.fences, topology: this.options.topology }, state.target, state.groupId, job.data.alias);
+      if (!state || !admin || !drops || (await job.getState()) !== 'failed') return;
+      const outcome = await abandonRebuild(
+        {
+          qdrant: this.options.qdrant,
+          admin,
+          fences: this.fences,
+          topology: this.options.topology,
+          scheduleDrop: (collection) => this.scheduleDrop(drops, collection, job.data.alias, job.data.graceMs ?? this.options.config.reindex.graceMs),
+        },
+        state.target,
+        state.groupId,
+        job.data.alias,
+        state.previous,
+      );
       this.logger.info(`abandoned the rebuild of job ${job.id ?? ''}: ${state.target} ${outcome}`, { job: job.id });
     } catch (error) {
       this.logger.error('could not clean up an abandoned rebuild; the next reconciliation will', { job: job.id, error });
@@ -169,13 +197,7 @@ export class ReindexWorker {
           this.logger.info(line, { job: job.id });
           await job.log(line);
         },
-        scheduleDrop: async (collection, delayMs) => {
-          await drops.queue.add(
-            JOB_NAMES.dropCollection,
-            { collection, alias: data.alias },
-            { delay: delayMs, attempts: 10, backoff: { type: 'exponential', delay: 5_000 }, removeOnComplete: { count: 50 }, removeOnFail: { count: 50 } },
-          );
-        },
+        scheduleDrop: (collection, delayMs) => this.scheduleDrop(drops, collection, data.alias, delayMs),
       });
     } catch (error) {
       // A rebuild that fails for good is abandoned from the worker's `failed` event.
