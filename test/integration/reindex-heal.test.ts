@@ -1,0 +1,398 @@
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { after, before, describe, it } from 'node:test';
+import type { Redis } from 'ioredis';
+import { EncoderConsumer, documentText } from '../../consumers/encoder/index.ts';
+import { documentEncoder, loadEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
+import { ReindexQueue, type RebuildState, type ReindexJobData, type ReindexProgress } from '../../consumers/reindex/index.ts';
+import { RedisWriteFences, type WriteFence } from '../../consumers/runtime/index.ts';
+import { createRedis } from '../../infra/index.ts';
+import { IngestProducer } from '../../producers/ingest/index.ts';
+import { getModelSpec, parseCollectionName } from '../../topology/index.ts';
+import { readScifact, type CorpusDoc } from '../support/corpus.ts';
+import { allPoints, createHarness, waitFor, type Harness } from '../support/harness.ts';
+import { startRoleProcess } from '../support/role-process.ts';
+
+// The write fence on real Redis: the Lua transitions that leases, take-overs and rewinds rely on.
+describe('write fence leases (Redis)', () => {
+  let h: Harness;
+  let redis: Redis;
+  let fences: RedisWriteFences;
+
+  before(async () => {
+    h = await createHarness({ need: ['kafka', 'redis', 'qdrant'], apply: false });
+    redis = createRedis(h.services.redis, `test-${h.namespace}-fences`);
+    fences = new RedisWriteFences(redis, h.topology);
+  });
+
+  after(async () => {
+    redis?.disconnect();
+    await h?.close();
+  });
+
+  const lapse = (collection: string): Promise<true> =>
+    waitFor(`the lease on ${collection} to lapse`, async () => {
+      const { fences: all, nowMs } = await fences.list();
+      const fence = all.get(collection);
+      return fence?.state === 'closed' && fence.lease && fence.lease.expiresAt <= nowMs ? true : undefined;
+    }, 30_000, 20);
+
+  it('grants one owner at a time, renews it, and lets another in only once it lapses', async () => {
+    const c = `${h.namespace}-a`;
+    const first = await fences.acquire(c, { owner: 'tok-1', jobId: '1', groupId: 'g' }, 60_000, true);
+    assert.equal(first.outcome, 'acquired');
+    const second = await fences.acquire(c, { owner: 'tok-2', jobId: '1', groupId: 'g' }, 60_000, true);
+    assert.equal(second.outcome, 'held');
+    assert.equal(second.outcome === 'held' && second.lease.owner, 'tok-1');
+    assert.equal((await fences.acquire(c, { owner: 'tok-1', jobId: '1', groupId: 'g' }, 60_000, true)).outcome, 'acquired', 'the holder re-acquires');
+    assert.equal(await fences.renew(c, 'tok-1', 60_000), true);
+    assert.equal(await fences.renew(c, 'tok-2', 60_000), false, 'only the holder renews');
+    assert.equal(await fences.holds(c, 'tok-1', 30_000), true);
+    assert.equal(await fences.holds(c, 'tok-1', 61_000), false, 'less lease left than the write margin');
+    assert.equal(await fences.takeOverLapsed(c, () => assert.fail('a running lease is not taken over')).then((f) => f?.state), 'closed');
+
+    await fences.acquire(c, { owner: 'tok-1', jobId: '1', groupId: 'g' }, 100, true);
+    await lapse(c);
+    assert.equal((await fences.acquire(c, { owner: 'tok-2', jobId: '1', groupId: 'g' }, 60_000, true)).outcome, 'acquired', 'a lapsed lease is taken');
+    assert.equal(await fences.renew(c, 'tok-1', 60_000), false, 'the old holder has lost it');
+    assert.equal(await fences.reopen(c, { '0': '5' }, 'owner', 'tok-1'), false);
+    assert.equal(await fences.reopen(c, { '0': '5' }, 'owner', 'tok-2'), true);
+    assert.deepEqual(await fences.get(c), { state: 'open', offsets: { '0': '5' } }, 'the holder releases without a rewind');
+    assert.equal((await fences.acquire(c, { owner: 'tok-3', jobId: '2', groupId: 'g' }, 60_000, false)).outcome, 'open', 'a taken-over fence is not closed again');
+  });
+
+  it('lets exactly one of many racing encoders reopen a lapsed fence, with a rewind', async () => {
+    const c = `${h.namespace}-b`;
+    await fences.acquire(c, { owner: 'tok-1', jobId: '1', groupId: 'g-b' }, 100, true);
+    await lapse(c);
+    const results = await Promise.all(Array.from({ length: 16 }, (_, i) => fences.reopen(c, { '0': String(i) }, 'lapsed', 'tok-1')));
+    assert.equal(results.filter(Boolean).length, 1);
+    const winner = String(results.indexOf(true));
+    assert.deepEqual(await fences.get(c), { state: 'open', offsets: { '0': winner }, rewind: { '0': winner } });
+
+    const groups: string[] = [];
+    const taken = await Promise.all(Array.from({ length: 4 }, () => fences.takeOverLapsed(c, (g) => Promise.resolve((groups.push(g), { '0': '99' })))));
+    assert.ok(taken.every((f) => f?.state === 'open' && f.offsets['0'] === winner), 'an open fence is left as it is');
+    assert.equal(groups.length, 0);
+  });
+
+  it('takes a lapsed fence over at the offsets of the group named in its lease, and clears rewinds one partition at a time', async () => {
+    const c = `${h.namespace}-c`;
+    await fences.acquire(c, { owner: 'tok-9', jobId: '9', groupId: 'g-c' }, 100, true);
+    await lapse(c);
+    const asked: string[] = [];
+    const fence = await fences.takeOverLapsed(c, (g) => Promise.resolve((asked.push(g), { '0': '10', '1': '20' })));
+    assert.deepEqual(asked, ['g-c']);
+    assert.deepEqual(fence, { state: 'open', offsets: { '0': '10', '1': '20' }, rewind: { '0': '10', '1': '20' } });
+    await fences.clearRewind(c, 0, '11');
+    assert.deepEqual((await fences.get(c) as Extract<WriteFence, { state: 'open' }>).rewind, { '0': '10', '1': '20' }, 'a stale clear changes nothing');
+    await fences.clearRewind(c, 0, '10');
+    assert.deepEqual(await fences.get(c), { state: 'open', offsets: { '0': '10', '1': '20' }, rewind: { '1': '20' } });
+    await fences.clearRewind(c, 1, '20');
+    assert.deepEqual(await fences.get(c), { state: 'open', offsets: { '0': '10', '1': '20' } });
+  });
+
+  it('counts a closed fence from before leases as lapsed', async () => {
+    const c = `${h.namespace}-d`;
+    await redis.hset(`${h.topology.redis.keyPrefix}write-fences`, c, JSON.stringify({ state: 'closed' }));
+    const fence = await fences.takeOverLapsed(c, (g) => Promise.resolve<Record<string, string>>(g === '' ? { '0': '3' } : {}));
+    assert.deepEqual(fence, { state: 'open', offsets: { '0': '3' }, rewind: { '0': '3' } });
+  });
+});
+
+// kill -9 of the reindex worker process at each phase, again and again, until BullMQ fails the job
+// as stalled (which runs no catch block). Live writes must flow afterwards, nothing may be lost or
+// duplicated, the alias must serve a complete collection and nothing orphaned may remain.
+describe('re-index worker killed at each phase until BullMQ gives up', () => {
+  const FP32 = 'all-minilm-l6-v2';
+  const INT8 = 'all-minilm-l6-v2-q';
+  const MAX_STALLED = 1;
+  let h: Harness;
+  let fp32: OnnxEncoder;
+  let int8: OnnxEncoder;
+  let live: EncoderConsumer;
+  let redis: Redis;
+  let fences: RedisWriteFences;
+  let queue: ReindexQueue;
+  let producer: IngestProducer;
+  const children: ChildProcess[] = [];
+  /** The latest version of every document published, by id. */
+  const published = new Map<string, CorpusDoc>();
+  const workerLogs: string[] = [];
+
+  const encoderOf = (modelId: string): OnnxEncoder => (modelId === INT8 ? int8 : fp32);
+  const aliasTarget = async (): Promise<string | undefined> =>
+    (await h.qdrant.getAliases()).aliases.find((a) => a.alias_name === h.topology.qdrant.alias)?.collection_name;
+
+  before(async () => {
+    h = await createHarness({
+      env: {
+        SEARCHBUS_REINDEX_LOCK_DURATION_MS: '2000',
+        SEARCHBUS_REINDEX_MAX_STALLED_COUNT: String(MAX_STALLED),
+        SEARCHBUS_REINDEX_PROGRESS_INTERVAL_MS: '100',
+        SEARCHBUS_FENCE_LEASE_MS: '12000',
+        SEARCHBUS_QUERY_ALIAS_CACHE_TTL_MS: '1000',
+        SEARCHBUS_REINDEX_GRACE_MS: '2000',
+        SEARCHBUS_MAX_RETRY_DELAY_MS: '300',
+      },
+    });
+    [fp32, int8] = await Promise.all([loadEncoder(getModelSpec(FP32)), loadEncoder(getModelSpec(INT8))]);
+    redis = createRedis(h.services.redis, `test-${h.namespace}`);
+    fences = new RedisWriteFences(redis, h.topology);
+    live = new EncoderConsumer({
+      kafka: h.kafka,
+      qdrant: h.qdrant,
+      topology: h.topology,
+      config: h.config,
+      encoder: (modelId) => Promise.resolve(documentEncoder(encoderOf(modelId))),
+      fences,
+    });
+    await live.start();
+    queue = new ReindexQueue({ connection: redis, redis, topology: h.topology, config: h.config });
+    producer = new IngestProducer({ kafka: h.kafka, topic: h.topology.topics.ingest });
+    await publish(await readScifact(150));
+    await indexComplete('the live index holds the corpus');
+  });
+
+  after(async () => {
+    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await producer?.close();
+    await queue?.queue.obliterate({ force: true }).catch(() => undefined);
+    await queue?.close();
+    redis?.disconnect();
+    await live?.stop();
+    await Promise.all([fp32?.dispose(), int8?.dispose()]);
+    await h?.close();
+  });
+
+  async function publish(docs: CorpusDoc[]): Promise<void> {
+    await producer.upsert(docs);
+    for (const d of docs) published.set(d.id, d);
+  }
+
+  function startWorker(): ChildProcess {
+    const child = startRoleProcess(h, 'reindex');
+    if (child.stderr) createInterface({ input: child.stderr, crlfDelay: Infinity }).on('line', (line) => workerLogs.push(line));
+    children.push(child);
+    return child;
+  }
+
+  async function kill(child: ChildProcess): Promise<void> {
+    child.kill('SIGKILL');
+    if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
+  }
+
+  /** The collection behind the alias holds exactly the latest version of every published document. */
+  async function indexComplete(what: string): Promise<string> {
+    return waitFor(what, async () => {
+      const collection = await aliasTarget();
+      if (!collection) return undefined;
+      const model = parseCollectionName(collection)?.modelId ?? FP32;
+      const expected = [...published.values()].reduce((s, d) => s + encoderOf(model).chunk(documentText(d)).length, 0);
+      return (await h.qdrant.count(collection, { exact: true })).count === expected ? collection : undefined;
+    }, 300_000, 250);
+  }
+
+  async function assertExact(collection: string): Promise<void> {
+    const model = parseCollectionName(collection)?.modelId ?? FP32;
+    const encoder = encoderOf(model);
+    const byDoc = new Map<string, Array<{ chunk: number; text: string }>>();
+    for (const p of await allPoints(h.qdrant, collection)) {
+      assert.equal(p.payload.model, model, 'one model per collection');
+      const id = String(p.payload.doc_id);
+      byDoc.set(id, [...(byDoc.get(id) ?? []), { chunk: Number(p.payload.chunk), text: String(p.payload.text) }]);
+    }
+    assert.equal(byDoc.size, published.size, 'no document lost, none extra');
+    for (const d of published.values()) {
+      const chunks = encoder.chunk(documentText(d));
+      const got = (byDoc.get(d.id) ?? []).sort((a, b) => a.chunk - b.chunk);
+      assert.deepEqual(got.map((g) => g.chunk), chunks.map((_, i) => i), `chunks of ${d.id}, each once`);
+      assert.equal(got[0]?.text, chunks[0]?.text, `${d.id} holds its latest version`);
+    }
+  }
+
+  type Snapshot = { state: string; attemptsStarted: number; progress: ReindexProgress | null; data: ReindexJobData; logs: string[]; failedReason: string };
+  async function snapshot(jobId: string): Promise<Snapshot> {
+    const job = await queue.queue.getJob(jobId);
+    assert.ok(job, `job ${jobId} exists`);
+    const { logs } = await queue.queue.getJobLogs(jobId);
+    const progress = typeof job.progress === 'object' && job.progress !== null ? (job.progress as ReindexProgress) : null;
+    return { state: await job.getState(), attemptsStarted: job.attemptsStarted, progress, data: job.data as ReindexJobData, logs, failedReason: job.failedReason ?? '' };
+  }
+
+  /**
+   * Starts a worker process and kills it with SIGKILL once the job's attempt in it is in `phase`
+   * (judged from what that attempt reported: its progress and its own job log lines), then waits
+   * for the job to be given back by BullMQ's stalled check.
+   */
+  async function killAt(jobId: string, phase: 'replaying' | 'swapping' | 'draining', previous: Snapshot | null): Promise<Snapshot> {
+    const child = startWorker();
+    const seenLogs = previous?.logs.length ?? 0;
+    const seenAttempts = previous?.attemptsStarted ?? 0;
+    const at = await waitFor(`attempt ${seenAttempts + 1} of job ${jobId} to be ${phase}`, async () => {
+      const s = await snapshot(jobId);
+      if (s.state !== 'active' || s.attemptsStarted <= seenAttempts) return undefined;
+      const mine = s.logs.slice(seenLogs);
+      const resumed = mine.some((l) => l.startsWith('resuming'));
+      if (phase === 'replaying') {
+        if (s.data.state?.phase !== 'replaying') return undefined;
+        return resumed || (s.progress?.phase === 'replaying' && s.progress.processed > 0) ? s : undefined;
+      }
+      if (phase === 'swapping') {
+        // A first attempt passes through swapping in a moment: kill it once it holds the fence. A
+        // resumed one waits there for the dead attempt's lease (unless that lapsed already).
+        if (!resumed) {
+          const target = s.data.state?.target;
+          const fence = target ? await fences.get(target) : null;
+          return fence?.state === 'closed' && s.progress?.phase !== 'replaying' ? s : undefined;
+        }
+        return mine.some((l) => l.startsWith('waiting for the write fence lease') || l.includes('now points at')) ? s : undefined;
+      }
+      if (!resumed) return s.progress?.phase === 'draining' ? s : undefined;
+      return mine.some((l) => l.includes('now points at')) && s.progress?.phase === 'draining' ? s : undefined;
+    }, 300_000, 10);
+    await kill(child);
+    const after = await snapshot(jobId);
+    const fence = after.data.state ? await fences.get(after.data.state.target) : null;
+    process.stderr.write(
+      `killed attempt ${after.attemptsStarted} of ${jobId} at ${phase}: progress ${at.progress?.phase ?? '-'} ${at.progress?.processed ?? 0}/${at.progress?.total ?? 0}, ` +
+        `alias -> ${(await aliasTarget()) ?? '-'}, fence ${fence ? fence.state : 'none'}\n`,
+    );
+    return after;
+  }
+
+  /** Kills the worker at `phase` until BullMQ has stalled the job more than maxStalledCount times. */
+  async function killUntilGivenUp(phase: 'replaying' | 'swapping' | 'draining'): Promise<{ jobId: string; state: RebuildState; previous: string | undefined }> {
+    const previous = await aliasTarget();
+    const { jobId, created } = await queue.request({ modelId: INT8 });
+    assert.ok(created, 'a new rebuild job');
+    let s: Snapshot | null = null;
+    for (let kills = 0; kills <= MAX_STALLED; kills++) {
+      s = await killAt(jobId, phase, s);
+    }
+    assert.ok(s?.data.state, 'the job saved its state');
+    return { jobId, state: s.data.state, previous };
+  }
+
+  /** A worker started now finds the job stalled too often: BullMQ fails it there, and the worker cleans up. */
+  async function letBullmqFail(jobId: string): Promise<ChildProcess> {
+    const child = startWorker();
+    const failed = await waitFor(`BullMQ to fail job ${jobId}`, async () => {
+      const s = await snapshot(jobId);
+      return s.state === 'failed' ? s : undefined;
+    }, 300_000, 100);
+    assert.match(failed.failedReason, /stalled more than allowable limit/);
+    return child;
+  }
+
+  async function assertNoOrphans(state: RebuildState, previous: string | undefined): Promise<void> {
+    const served = await aliasTarget();
+    await waitFor('no rebuild group left', async () => {
+      const { groups } = await h.admin.listGroups();
+      return groups.some((g) => g.groupId.startsWith(h.topology.groups.reindex(''))) ? undefined : true;
+    }, 120_000, 100);
+    await waitFor('only the served collection (and a previous one inside its grace period) left', async () => {
+      const { collections } = await h.qdrant.getCollections();
+      const mine = collections.map((c) => c.name).filter((n) => parseCollectionName(n)?.alias === h.topology.qdrant.alias);
+      return mine.every((n) => n === served || (n === previous && served === state.target)) ? true : undefined;
+    }, 120_000, 100);
+    const fence = await fences.get(state.target);
+    if (served === state.target) assert.equal(fence?.state, 'open', 'the served target is open to live writes');
+    else assert.equal(fence, null, 'the discarded target left no fence');
+  }
+
+  async function liveWritesFlow(tag: string): Promise<string> {
+    const [sample] = await readScifact(1);
+    assert.ok(sample);
+    await publish([{ id: `${tag}-new`, title: `fresh ${tag}`, text: `${sample.text} (${tag})` }]);
+    const collection = await indexComplete(`a document published after the failure (${tag}) to be indexed`);
+    const points = await h.qdrant.scroll(collection, { filter: { must: [{ key: 'doc_id', match: { value: `${tag}-new` } }] }, limit: 10, with_payload: true });
+    assert.ok(points.points.length > 0, `${tag}-new is searchable in ${collection}`);
+    return collection;
+  }
+
+  it('replaying: the partial collection and its group are removed; the live index is untouched', async () => {
+    const original = await aliasTarget();
+    const { jobId, state, previous } = await killUntilGivenUp('replaying');
+    assert.equal(await aliasTarget(), original, 'no swap happened');
+    await liveWritesFlow('replaying-before-worker');
+    const child = await letBullmqFail(jobId);
+    await assertNoOrphans(state, previous);
+    await kill(child);
+    assert.equal(await aliasTarget(), original);
+    await assertExact(await liveWritesFlow('replaying'));
+  });
+
+  it('swapping: live writes resume without any worker once the lease lapses, and the job is abandoned cleanly', async () => {
+    const { jobId, state, previous } = await killUntilGivenUp('swapping');
+    // No reindex worker runs now: live encoders alone must get past the fence.
+    await liveWritesFlow('swapping-no-worker');
+    const child = await letBullmqFail(jobId);
+    await assertNoOrphans(state, previous);
+    await kill(child);
+    await assertExact(await liveWritesFlow('swapping'));
+  });
+
+  it('draining: updates published throughout the hand-over survive the take-over at the group offsets', async () => {
+    // Revisions keep coming while workers die: live encoders consume some into the previous
+    // collection before their alias cache expires, ahead of the dead rebuild group, so the
+    // take-over must read them again (the rewind).
+    const docs = [...published.values()].slice(0, 20);
+    let revising = true;
+    let revisions = 0;
+    const reviser = (async () => {
+      for (let i = 0; revising; i++) {
+        const d = docs[i % docs.length];
+        if (!d) break;
+        await publish([{ ...d, text: `${d.text.split(' (revision')[0] ?? ''} (revision ${i})` }]);
+        revisions++;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        await h.admin.fetchTopicOffsets(h.topology.topics.ingest); // paces the loop on a broker round trip
+      }
+    })();
+    let given: Awaited<ReturnType<typeof killUntilGivenUp>>;
+    try {
+      given = await killUntilGivenUp('draining');
+    } finally {
+      revising = false;
+      await reviser;
+    }
+    process.stderr.write(`published ${revisions} revisions during the draining kills\n`);
+    const { jobId, state, previous } = given;
+    assert.equal(await aliasTarget(), state.target, 'the alias was swapped before the kills');
+    await liveWritesFlow('draining-no-worker');
+    const fence = await fences.get(state.target);
+    assert.equal(fence?.state, 'open', 'live encoders reopened the fence');
+    const child = await letBullmqFail(jobId);
+    await assertNoOrphans(state, previous);
+    await kill(child);
+    await assertExact(await liveWritesFlow('draining'));
+  });
+
+  it('start-up reconciliation removes what a job that is gone left behind', async () => {
+    const original = await aliasTarget();
+    const { jobId, created } = await queue.request({ modelId: INT8 });
+    assert.ok(created);
+    const s = await killAt(jobId, 'replaying', null);
+    const state = s.data.state;
+    assert.ok(state);
+    // The job disappears (removed by an operator, or trimmed by removeOnFail) once its lock lapsed:
+    // no failed event will ever run for it.
+    await waitFor('the dead attempt\'s lock to lapse', async () => ((await redis.exists(`bull:${h.topology.queues.reindex}:${jobId}:lock`)) === 0 ? true : undefined), 60_000, 50);
+    await queue.queue.remove(jobId);
+    await queue.queue.removeDeduplicationKey(h.topology.qdrant.alias);
+    assert.ok((await h.qdrant.collectionExists(state.target)).exists, 'the partial collection is still there');
+    const logsBefore = workerLogs.length;
+    const child = startWorker();
+    await assertNoOrphans(state, original);
+    await waitFor('the reconciliation log', () => Promise.resolve(workerLogs.slice(logsBefore).some((l) => l.includes('reindex reconciliation done')) ? true : undefined), 60_000, 50);
+    const lines = workerLogs.slice(logsBefore).filter((l) => l.includes('reconciled: '));
+    process.stderr.write(`reconciliation:\n  ${lines.join('\n  ')}\n`);
+    assert.ok(lines.some((l) => l.includes(`discarded ${state.target}`)), 'the partial collection was discarded, and said so');
+    await kill(child);
+    assert.equal(await aliasTarget(), original);
+    await assertExact(await liveWritesFlow('gone'));
+  });
+});
