@@ -16,6 +16,8 @@ export interface RebuildContext {
   topology: Topology;
   config: SearchbusConfig;
   fences: Pick<RedisWriteFences, 'get' | 'acquire' | 'renew' | 'holds' | 'reopen' | 'remove'>;
+  /** Returns a collection version for `alias`, at least `atLeast`, never returned before. */
+  reserveVersion(alias: string, atLeast: number): Promise<number>;
   /** The job's id and this attempt's unique owner name (its BullMQ lock token) for fence leases. */
   jobId: string;
   leaseOwner: string;
@@ -82,7 +84,7 @@ export async function runRebuild(data: ReindexJobData, context: RebuildContext):
       }
       await context.log(`warning: ${message}; rebuilding from what remains (--allow-incomplete-history)`);
     }
-    const target = topology.qdrant.collection(model.id, await nextVersion(qdrant, data.alias));
+    const target = topology.qdrant.collection(model.id, await nextVersion(context, data.alias));
     state = {
       target,
       groupId: topology.groups.reindex(target),
@@ -329,10 +331,17 @@ export async function discardTarget(
   await context.admin.deleteGroups([groupId]).catch(() => undefined);
 }
 
-async function nextVersion(qdrant: QdrantClient, alias: string): Promise<number> {
-  const { collections } = await qdrant.getCollections();
-  const versions = collections.map((c) => parseCollectionName(c.name)).filter((p) => p?.alias === alias).map((p) => p?.version ?? 0);
-  return Math.max(0, ...versions) + 1;
+/**
+ * A version no collection of the alias ever had. A number is never handed out twice: a rebuild
+ * group left by a discarded target (its dead member not yet expired) would otherwise be reused by
+ * the next rebuild with its stale offsets, and that rebuild would skip what they cover.
+ */
+async function nextVersion(context: Pick<RebuildContext, 'qdrant' | 'admin' | 'topology' | 'reserveVersion'>, alias: string): Promise<number> {
+  const [{ collections }, { groups }] = await Promise.all([context.qdrant.getCollections(), context.admin.listGroups()]);
+  const prefix = context.topology.groups.reindex('');
+  const names = [...collections.map((c) => c.name), ...groups.filter((g) => g.groupId.startsWith(prefix)).map((g) => g.groupId.slice(prefix.length))];
+  const versions = names.map((n) => parseCollectionName(n)).filter((p) => p?.alias === alias).map((p) => p?.version ?? 0);
+  return context.reserveVersion(alias, Math.max(0, ...versions) + 1);
 }
 
 /** Points the alias at `target` in one request (delete + create apply atomically). Idempotent. */

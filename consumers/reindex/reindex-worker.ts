@@ -5,8 +5,9 @@
 // an atomic alias swap, and the old collection dropped after the grace period.
 // Offsets: the rebuild's group commits after each batch is written to the new collection, so a
 // resumed job continues where the previous worker stopped. The live index is never written to.
-// On start it reconciles what dead workers left (fences, groups, partial collections); a rebuild
-// that fails for good (last attempt, or stalled too often) is abandoned from the `failed` event.
+// On start, and then once per fence lease, it reconciles what dead workers left (fences, groups,
+// partial collections); a rebuild that fails for good (last attempt, or stalled too often) is
+// abandoned from the `failed` event.
 import { randomUUID } from 'node:crypto';
 import type { QdrantClient } from '@qdrant/js-client-rest';
 import { DelayedError, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
@@ -45,6 +46,8 @@ export class ReindexWorker {
   private readonly fences: RedisWriteFences;
   /** Abandon steps started from `failed` events; stop() waits for them. */
   private readonly cleanups = new Set<Promise<void>>();
+  private reconcileTimer: NodeJS.Timeout | undefined;
+  private reconciling: Promise<void> | undefined;
 
   constructor(private readonly options: ReindexWorkerOptions) {
     this.logger = options.logger ?? silentLogger;
@@ -60,7 +63,7 @@ export class ReindexWorker {
     this.admin = this.options.kafka.admin();
     await this.admin.connect();
     this.drops = new ReindexQueue({ connection: this.options.connection, redis: this.options.redis, topology: this.options.topology, config: this.options.config });
-    await this.reconcile();
+    await this.reconcile(true);
     this.worker = new Worker<ReindexJobData | DropCollectionJobData, ReindexResult | string>(
       this.options.topology.queues.reindex,
       (job, token) => this.process(job, token),
@@ -80,6 +83,11 @@ export class ReindexWorker {
     });
     this.worker.on('error', (error) => this.logger.error('reindex worker error', { error }));
     await this.worker.waitUntilReady();
+    // Again later: a dead worker's group cannot be deleted until its session expires, and a
+    // cleanup that failed (Qdrant or Kafka briefly away) must not wait for the next restart.
+    this.reconcileTimer = setInterval(() => {
+      this.reconciling ??= this.reconcile(false).finally(() => (this.reconciling = undefined));
+    }, this.options.config.reindex.fenceLeaseMs);
     this.stateValue = 'running';
   }
 
@@ -91,6 +99,8 @@ export class ReindexWorker {
     this.stopping ??= (async () => {
       this.stateValue = 'stopping';
       this.stopSignal.abort(new Error('reindex worker stopping'));
+      clearInterval(this.reconcileTimer);
+      await this.reconciling;
       await this.worker?.close();
       await Promise.all(this.cleanups);
       await this.drops?.close();
@@ -109,7 +119,7 @@ export class ReindexWorker {
   }
 
   /** Logs every repair; a failure to reconcile is logged, not fatal: jobs still run. */
-  private async reconcile(): Promise<void> {
+  private async reconcile(atStart: boolean): Promise<void> {
     const { admin, drops } = this;
     if (!admin || !drops) return;
     try {
@@ -123,7 +133,7 @@ export class ReindexWorker {
         scheduleDrop: (collection) => this.scheduleDrop(drops, collection, this.options.topology.qdrant.alias, this.options.config.reindex.graceMs),
       });
       for (const line of report) this.logger.info(`reconciled: ${line}`);
-      this.logger.info('reindex reconciliation done', { changes: report.length });
+      if (atStart || report.length > 0) this.logger.info('reindex reconciliation done', { changes: report.length, atStart });
     } catch (error) {
       this.logger.error('reindex reconciliation failed', { error });
     }
@@ -183,6 +193,7 @@ export class ReindexWorker {
         topology: this.options.topology,
         config: this.options.config,
         fences: this.fences,
+        reserveVersion: (alias, atLeast) => reserveVersion(redis, this.options.topology, alias, atLeast),
         jobId: job.id ?? '',
         // The lock token is unique per attempt: a retry must wait out a dead attempt's lease.
         leaseOwner: token ?? randomUUID(),
@@ -213,4 +224,17 @@ export class ReindexWorker {
       throw error;
     }
   }
+}
+
+/** KEYS[1] hash; ARGV alias, atLeast. One more than the last version handed out, at least atLeast. */
+const RESERVE_VERSION = `
+local v = redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
+if v < tonumber(ARGV[2]) then
+  v = tonumber(ARGV[2])
+  redis.call('HSET', KEYS[1], ARGV[1], v)
+end
+return v`;
+
+function reserveVersion(redis: Redis, topology: Topology, alias: string, atLeast: number): Promise<number> {
+  return redis.eval(RESERVE_VERSION, 1, `${topology.redis.keyPrefix}collection-versions`, alias, String(atLeast)).then(Number);
 }

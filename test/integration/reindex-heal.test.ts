@@ -180,8 +180,15 @@ describe('re-index worker killed at each phase until BullMQ gives up', () => {
   }
 
   async function kill(child: ChildProcess): Promise<void> {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = once(child, 'exit');
     child.kill('SIGKILL');
-    if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
+    await exited;
+  }
+
+  /** Each scenario starts with no worker running, whatever the previous one left. */
+  async function killAll(): Promise<void> {
+    for (const child of children) await kill(child);
   }
 
   /** The collection behind the alias holds exactly the latest version of every published document. */
@@ -238,7 +245,9 @@ describe('re-index worker killed at each phase until BullMQ gives up', () => {
       const resumed = mine.some((l) => l.startsWith('resuming'));
       if (phase === 'replaying') {
         if (s.data.state?.phase !== 'replaying') return undefined;
-        return resumed || (s.progress?.phase === 'replaying' && s.progress.processed > 0) ? s : undefined;
+        // A resumed attempt's progress is its predecessor's until it reports: go by its log.
+        if (seenAttempts > 0) return resumed ? s : undefined;
+        return s.progress?.phase === 'replaying' && s.progress.processed > 0 ? s : undefined;
       }
       if (phase === 'swapping') {
         // A first attempt passes through swapping in a moment: kill it once it holds the fence. A
@@ -265,6 +274,7 @@ describe('re-index worker killed at each phase until BullMQ gives up', () => {
 
   /** Kills the worker at `phase` until BullMQ has stalled the job more than maxStalledCount times. */
   async function killUntilGivenUp(phase: 'replaying' | 'swapping' | 'draining'): Promise<{ jobId: string; state: RebuildState; previous: string | undefined }> {
+    await killAll();
     const previous = await aliasTarget();
     const { jobId, created } = await queue.request({ modelId: INT8 });
     assert.ok(created, 'a new rebuild job');
@@ -372,6 +382,7 @@ describe('re-index worker killed at each phase until BullMQ gives up', () => {
   });
 
   it('start-up reconciliation removes what a job that is gone left behind', async () => {
+    await killAll();
     const original = await aliasTarget();
     const { jobId, created } = await queue.request({ modelId: INT8 });
     assert.ok(created);
