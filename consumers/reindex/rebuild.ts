@@ -249,6 +249,20 @@ export async function runRebuild(data: ReindexJobData, context: RebuildContext):
     return await finish();
 
   } catch (error) {
+    if (context.signal.aborted && fence.held) {
+      // Stopped on purpose (deploy, Ctrl-C): hand the collection to live encoders now rather than
+      // make them wait out the lease; the resumed job finds it taken over and finishes.
+      try {
+        await consumer.stop();
+        const offsets = await handoverOffsets(admin, groupId, topic);
+        if (await context.fences.reopen(target, offsets, 'owner', context.leaseOwner, true)) {
+          await context.log(`worker stopping: handed ${target} to live encoders where group ${groupId} stopped`);
+        }
+      } catch (handBack) {
+        // The lease lapses instead, and live encoders take over then.
+        context.logger.warn('could not hand the collection back on stop', { collection: target, error: handBack });
+      }
+    }
     if (error instanceof RebuildCancelledError) {
       await consumer.stop();
       await discardTarget(context, target, groupId, data.alias);

@@ -183,10 +183,10 @@ export class RedisWriteFences implements WriteFences {
    * Opens a closed fence at `offsets`: `owner` mode if the caller holds it, `lapsed` mode if the
    * lease of `owner` ran out, `any` for a fence whose job is known to be over. True if it opened it.
    */
-  async reopen(collection: string, offsets: Record<string, string>, mode: 'owner' | 'lapsed' | 'any', owner = ''): Promise<boolean> {
-    // Only the rebuild's own release follows a complete drain; any other reopening asks live
-    // encoders to read again from where the rebuild group stopped.
-    const open = JSON.stringify({ state: 'open', offsets, ...(mode === 'owner' ? {} : { rewind: offsets }) } satisfies WriteFence);
+  async reopen(collection: string, offsets: Record<string, string>, mode: 'owner' | 'lapsed' | 'any', owner = '', rewind = mode !== 'owner'): Promise<boolean> {
+    // Only the rebuild's release after its complete drain needs no rewind; any other reopening asks
+    // live encoders to read again from where the rebuild group stopped.
+    const open = JSON.stringify({ state: 'open', offsets, ...(rewind ? { rewind: offsets } : {}) } satisfies WriteFence);
     return Number(await this.redis.eval(REOPEN, 1, this.key, collection, mode, owner, open)) === 1;
   }
 

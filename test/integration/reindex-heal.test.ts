@@ -136,6 +136,8 @@ describe('re-index worker killed at each phase until BullMQ gives up', () => {
         SEARCHBUS_QUERY_ALIAS_CACHE_TTL_MS: '1000',
         SEARCHBUS_REINDEX_GRACE_MS: '2000',
         SEARCHBUS_MAX_RETRY_DELAY_MS: '300',
+        // Short batches heartbeat often: the machine running this may be heavily shared.
+        SEARCHBUS_ENCODER_MAX_BATCH_SIZE: '8',
       },
     });
     [fp32, int8] = await Promise.all([loadEncoder(getModelSpec(FP32)), loadEncoder(getModelSpec(INT8))]);
