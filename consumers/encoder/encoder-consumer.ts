@@ -15,10 +15,8 @@ import {
   MetricsRegistry,
   PoisonMessageError,
   RetriableError,
-  RewindError,
   handoverOffsets,
   passesFence,
-  rewindAction,
   silentLogger,
   type ConsumerState,
   type Logger,
@@ -26,6 +24,7 @@ import {
   type WriteFences,
 } from '../runtime/index.ts';
 import { EncoderError, type DocumentEncoder } from '../encoders/index.ts';
+import { FenceGate } from './fence-gate.ts';
 import { indexDocuments } from './index-documents.ts';
 
 export interface EncoderConsumerOptions {
@@ -71,6 +70,12 @@ export class EncoderConsumer {
     const target = targetOf(options);
     const points = this.metrics.counter('searchbus_points_written_total', 'Chunks upserted into Qdrant');
     const documents = this.metrics.counter('searchbus_documents_total', 'Documents applied, by operation');
+    const gate =
+      options.collection === undefined && options.fences
+        ? new FenceGate(options.fences, async (collection, groupId) =>
+            handoverOffsets(await this.connectAdmin(options.kafka), groupId || topology.groups.reindex(collection), topology.topics.ingest),
+          )
+        : null;
     this.runtime = new BatchConsumer<IngestMessage>({
       kafka: options.kafka,
       groupId: options.groupId ?? topology.groups.encoder,
@@ -87,21 +92,13 @@ export class EncoderConsumer {
       handle: async (batch, context) => {
         const { collection, modelId } = await target.resolve();
         // A rebuild fixes its target; only alias followers meet a hand-over in progress.
-        let fence = options.collection === undefined && options.fences ? await options.fences.get(collection) : null;
-        if (fence?.state === 'closed' && options.fences?.takeOverLapsed) {
-          fence = await options.fences.takeOverLapsed(collection, async (groupId) =>
-            handoverOffsets(await this.connectAdmin(options.kafka), groupId || topology.groups.reindex(collection), topology.topics.ingest),
-          );
-        }
-        if (fence?.state === 'closed') throw new RetriableError(`writes to ${collection} wait for the re-index hand-over to finish`);
-        const rewind = rewindAction(fence, context.partition, context.firstOffset);
-        if (rewind && 'seek' in rewind) {
-          throw new RewindError(rewind.seek, `${collection} was taken over from a rebuild that stopped at offset ${rewind.seek} of partition ${context.partition}`);
-        }
-        if (rewind) await options.fences?.clearRewind?.(collection, context.partition, rewind.clear);
+        const admitted = gate ? await gate.admit(collection, context) : null;
         await options.guard?.();
-        const mine = batch.filter((b) => passesFence(fence, b.partition, b.offset));
-        if (mine.length === 0) return;
+        const mine = batch.filter((b) => passesFence(admitted?.fence ?? null, b.partition, b.offset));
+        if (mine.length === 0) {
+          await admitted?.written();
+          return;
+        }
         const encoder = await options.encoder(modelId);
         let result;
         try {
@@ -117,6 +114,7 @@ export class EncoderConsumer {
           }
           throw error;
         }
+        await admitted?.written();
         points.inc({ collection }, result.points);
         documents.inc({ op: 'upsert' }, result.upserted);
         documents.inc({ op: 'delete' }, result.deleted);

@@ -25,8 +25,9 @@ export interface HandlerContext {
   logger: Logger;
   topic: string;
   partition: number;
-  /** Offset of the first message of this slice, decodable or not. */
+  /** Offsets of the first and last message of this slice, decodable or not. */
   firstOffset: string;
+  lastOffset: string;
 }
 
 export interface BatchConsumerOptions<T> {
@@ -169,7 +170,14 @@ export class BatchConsumer<T> {
           poison.push(toLetter(message, topic, partition, error));
         }
       }
-      const context: HandlerContext = { signal: this.abort.signal, logger: o.logger, topic, partition, firstOffset: slice[0]?.offset ?? '0' };
+      const context: HandlerContext = {
+        signal: this.abort.signal,
+        logger: o.logger,
+        topic,
+        partition,
+        firstOffset: slice[0]?.offset ?? '0',
+        lastOffset: slice[slice.length - 1]?.offset ?? '0',
+      };
       const retry = <R>(fn: () => Promise<R>): Promise<R> =>
         retryWithBackoff(fn, {
           signal: this.abort.signal,

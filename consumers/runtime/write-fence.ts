@@ -35,6 +35,12 @@ export type WriteFence =
        * `rewind` offset seeks back there once, so those messages reach this collection too.
        */
       rewind?: Record<string, string>;
+      /**
+       * Per partition with a rewind: the offset after the last batch a live encoder wrote from the
+       * rewind point. A batch starting exactly there proves that batch was committed, so the rewind
+       * is over; a batch starting anywhere else past the rewind point must seek back again.
+       */
+      caught?: Record<string, string>;
     };
 
 export type AcquireResult = { outcome: 'acquired'; lease: FenceLease } | { outcome: 'held'; lease: FenceLease } | { outcome: 'open' };
@@ -48,8 +54,10 @@ export interface WriteFences {
    * fence in force afterwards.
    */
   takeOverLapsed?(collection: string, offsetsOf: (groupId: string) => Promise<Record<string, string>>): Promise<WriteFence | null>;
-  /** The rewind of `partition` to `offset` is done (or not needed); atomic, idempotent. */
-  clearRewind?(collection: string, partition: number, offset: string): Promise<void>;
+  /** Records that a batch from the rewind point of `partition` was written up to `next`. */
+  markCaught?(collection: string, partition: number, rewind: string, next: string): Promise<void>;
+  /** The rewind of `partition` to `rewind` is over; atomic, idempotent. */
+  clearRewind?(collection: string, partition: number, rewind: string): Promise<void>;
 }
 
 /** Whether a closed fence may be taken over at `nowMs` (server time): no lease, or an expired one. */
@@ -114,14 +122,24 @@ end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[4])
 return 1`;
 
-/** ARGV collection, partition, offset: drops rewind[partition] if it still is `offset`. */
-const CLEAR_REWIND = `
+/**
+ * ARGV collection, partition, rewind offset, caught offset ('' to clear). Sets caught[partition],
+ * or drops rewind[partition] and caught[partition], if rewind[partition] still is that offset.
+ */
+const UPDATE_REWIND = `
 local raw = redis.call('HGET', KEYS[1], ARGV[1])
 if not raw then return 0 end
 local f = cjson.decode(raw)
 if f.state ~= 'open' or type(f.rewind) ~= 'table' or f.rewind[ARGV[2]] ~= ARGV[3] then return 0 end
-f.rewind[ARGV[2]] = nil
+if type(f.caught) ~= 'table' then f.caught = {} end
+if ARGV[4] == '' then
+  f.rewind[ARGV[2]] = nil
+  f.caught[ARGV[2]] = nil
+else
+  f.caught[ARGV[2]] = ARGV[4]
+end
 if next(f.rewind) == nil then f.rewind = nil end
+if next(f.caught) == nil then f.caught = nil end
 if next(f.offsets) == nil then f.offsets = cjson.decode('{}') end
 redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(f))
 return 1`;
@@ -201,8 +219,12 @@ export class RedisWriteFences implements WriteFences {
     return this.get(collection);
   }
 
-  async clearRewind(collection: string, partition: number, offset: string): Promise<void> {
-    await this.redis.eval(CLEAR_REWIND, 1, this.key, collection, String(partition), offset);
+  async markCaught(collection: string, partition: number, rewind: string, next: string): Promise<void> {
+    await this.redis.eval(UPDATE_REWIND, 1, this.key, collection, String(partition), rewind, next);
+  }
+
+  async clearRewind(collection: string, partition: number, rewind: string): Promise<void> {
+    await this.redis.eval(UPDATE_REWIND, 1, this.key, collection, String(partition), rewind, '');
   }
 
   async remove(collection: string): Promise<void> {
@@ -219,11 +241,25 @@ function parseFence(raw: string): WriteFence {
 
 /**
  * What a live encoder does with a batch of `partition` starting at `firstOffset` under an open
- * fence: seek back to the rewind offset, clear a rewind it has reached, or nothing.
+ * fence with a rewind pending (null: nothing to do):
+ * - `clear`: the batch starts right after the last one written from the rewind point, so that one
+ *   was committed: the rewind is over;
+ * - `replay`: the batch starts at or before the rewind point, or is the first one after this
+ *   process sought there (`sought`; compaction may have removed the rewind offset itself): write
+ *   it, then mark how far it got;
+ * - `seek`: the partition is read past the rewind point: seek back to it.
  */
-export function rewindAction(fence: WriteFence | null, partition: number, firstOffset: string): { seek: string } | { clear: string } | null {
+export function rewindAction(
+  fence: WriteFence | null,
+  partition: number,
+  firstOffset: string,
+  sought?: string,
+): { seek: string } | { replay: string } | { clear: string } | null {
   if (fence?.state !== 'open') return null;
-  const to = fence.rewind?.[String(partition)];
+  const key = String(partition);
+  const to = fence.rewind?.[key];
   if (to === undefined) return null;
-  return BigInt(firstOffset) > BigInt(to) ? { seek: to } : { clear: to };
+  if (fence.caught?.[key] === firstOffset) return { clear: to };
+  if (BigInt(firstOffset) <= BigInt(to) || sought === to) return { replay: to };
+  return { seek: to };
 }

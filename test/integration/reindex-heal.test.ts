@@ -78,7 +78,7 @@ describe('write fence leases (Redis)', () => {
     assert.equal(groups.length, 0);
   });
 
-  it('takes a lapsed fence over at the offsets of the group named in its lease, and clears rewinds one partition at a time', async () => {
+  it('takes a lapsed fence over at the offsets of the group named in its lease, and tracks and ends rewinds one partition at a time', async () => {
     const c = `${h.namespace}-c`;
     await fences.acquire(c, { owner: 'tok-9', jobId: '9', groupId: 'g-c' }, 100, true);
     await lapse(c);
@@ -87,7 +87,10 @@ describe('write fence leases (Redis)', () => {
     assert.deepEqual(asked, ['g-c']);
     assert.deepEqual(fence, { state: 'open', offsets: { '0': '10', '1': '20' }, rewind: { '0': '10', '1': '20' } });
     await fences.clearRewind(c, 0, '11');
-    assert.deepEqual((await fences.get(c) as Extract<WriteFence, { state: 'open' }>).rewind, { '0': '10', '1': '20' }, 'a stale clear changes nothing');
+    await fences.markCaught(c, 0, '11', '30');
+    assert.deepEqual(await fences.get(c), { state: 'open', offsets: { '0': '10', '1': '20' }, rewind: { '0': '10', '1': '20' } }, 'stale updates change nothing');
+    await fences.markCaught(c, 0, '10', '30');
+    assert.deepEqual((await fences.get(c) as Extract<WriteFence, { state: 'open' }>).caught, { '0': '30' });
     await fences.clearRewind(c, 0, '10');
     assert.deepEqual(await fences.get(c), { state: 'open', offsets: { '0': '10', '1': '20' }, rewind: { '1': '20' } });
     await fences.clearRewind(c, 1, '20');

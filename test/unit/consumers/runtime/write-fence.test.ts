@@ -43,9 +43,19 @@ describe('rewindAction', () => {
     assert.deepEqual(rewindAction(fence, 0, '130'), { seek: '100' });
   });
 
-  it('clears the rewind once the partition reads from that point or before it', () => {
-    assert.deepEqual(rewindAction(fence, 0, '100'), { clear: '100' });
-    assert.deepEqual(rewindAction(fence, 1, '3'), { clear: '7' });
+  it('replays a batch from the rewind point or before it, and the first batch after seeking there', () => {
+    assert.deepEqual(rewindAction(fence, 0, '100'), { replay: '100' });
+    assert.deepEqual(rewindAction(fence, 1, '3'), { replay: '7' });
+    // Compaction removed offsets 100..104: the first batch after the seek starts at 105.
+    assert.deepEqual(rewindAction(fence, 0, '105', '100'), { replay: '100' });
+    assert.deepEqual(rewindAction(fence, 0, '105', '99'), { seek: '100' }, 'a seek to another rewind point does not count');
+  });
+
+  it('ends the rewind only at the batch right after the last one written from the rewind point', () => {
+    const caught: WriteFence = { ...fence, caught: { '0': '140' } };
+    assert.deepEqual(rewindAction(caught, 0, '140'), { clear: '100' }, 'that batch was committed');
+    // A crash after the write and before its commit: the partition restarts further on.
+    assert.deepEqual(rewindAction(caught, 0, '170'), { seek: '100' });
   });
 
   it('does nothing without a rewind for the partition, or on a fence the rebuild released itself', () => {
