@@ -358,13 +358,17 @@ describe('re-index worker killed at each phase until BullMQ gives up', () => {
     let revising = true;
     let revisions = 0;
     const reviser = (async () => {
-      for (let i = 0; revising; i++) {
+      for (let i = 0; revising && i < 400; i++) {
         const d = docs[i % docs.length];
         if (!d) break;
         await publish([{ ...d, text: `${d.text.split(' (revision')[0] ?? ''} (revision ${i})` }]);
         revisions++;
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        await h.admin.fetchTopicOffsets(h.topology.topics.ingest); // paces the loop on a broker round trip
+        // Paced by the rebuild: it swaps only once it has caught up, so wait until it has (or
+        // no rebuild is replaying) before the next revision.
+        await waitFor('the rebuild to catch up', async () => {
+          const job = (await queue.list(5)).find((j) => j.name === 'rebuild' && j.state === 'active');
+          return !revising || !job?.progress || job.progress.phase !== 'replaying' || job.progress.lag === 0 ? true : undefined;
+        }, 300_000, 20);
       }
     })();
     let given: Awaited<ReturnType<typeof killUntilGivenUp>>;
