@@ -71,6 +71,7 @@ export class BatchConsumer<T> {
   private readonly retries;
   private readonly batchSize;
   private readonly handleSeconds;
+  private readonly rewinds;
   private readonly lag;
 
   constructor(private readonly options: BatchConsumerOptions<T>) {
@@ -87,6 +88,7 @@ export class BatchConsumer<T> {
     this.processed = m.counter('searchbus_messages_processed_total', 'Messages handled and committed');
     this.deadLettered = m.counter('searchbus_messages_dead_lettered_total', 'Messages sent to the dead-letter topic');
     this.retries = m.counter('searchbus_retries_total', 'Handler retries after a retriable failure');
+    this.rewinds = m.counter('searchbus_rewinds_total', 'Partitions read again from an earlier offset (a take-over from a dead rebuild)');
     this.batchSize = m.histogram('searchbus_batch_size', 'Messages per handler call', SIZE_BUCKETS);
     this.handleSeconds = m.histogram('searchbus_handle_seconds', 'Handler time per batch', SECONDS_BUCKETS);
     this.lag = m.gauge('searchbus_consumer_lag', 'Messages behind the end of the partition at the last fetch');
@@ -198,6 +200,8 @@ export class BatchConsumer<T> {
           if (error instanceof RewindError) {
             // Uncommitted; the next fetch starts at the earlier offset.
             this.retrying = false;
+            this.rewinds.inc({ role: o.role, topic });
+            o.logger.warn('reading a partition again from an earlier offset', { topic, partition, offset: error.offset, reason: error.message });
             this.consumer.seek({ topic, partition, offset: error.offset });
             return;
           }

@@ -321,8 +321,10 @@ describe('re-index worker killed at each phase until BullMQ gives up', () => {
   async function liveWritesFlow(tag: string): Promise<string> {
     const [sample] = await readScifact(1);
     assert.ok(sample);
+    const started = Date.now();
     await publish([{ id: `${tag}-new`, title: `fresh ${tag}`, text: `${sample.text} (${tag})` }]);
     const collection = await indexComplete(`a document published after the failure (${tag}) to be indexed`);
+    process.stderr.write(`${tag}: a document published now was indexed into ${collection} after ${Date.now() - started} ms\n`);
     const points = await h.qdrant.scroll(collection, { filter: { must: [{ key: 'doc_id', match: { value: `${tag}-new` } }] }, limit: 10, with_payload: true });
     assert.ok(points.points.length > 0, `${tag}-new is searchable in ${collection}`);
     return collection;
@@ -379,9 +381,12 @@ describe('re-index worker killed at each phase until BullMQ gives up', () => {
       await reviser;
     }
     process.stderr.write(`published ${revisions} revisions during the draining kills\n`);
+    const rewindsBefore = live.metrics.counter('searchbus_rewinds_total', '').get({ role: 'encoder', topic: h.topology.topics.ingest });
     const { jobId, state, previous } = given;
     assert.equal(await aliasTarget(), state.target, 'the alias was swapped before the kills');
     await liveWritesFlow('draining-no-worker');
+    const rewinds = live.metrics.counter('searchbus_rewinds_total', '').get({ role: 'encoder', topic: h.topology.topics.ingest }) - rewindsBefore;
+    process.stderr.write(`the live encoder read ${rewinds} partition(s) again from where the dead rebuild stopped\n`);
     const fence = await fences.get(state.target);
     assert.equal(fence?.state, 'open', 'live encoders reopened the fence');
     const child = await letBullmqFail(jobId);
