@@ -203,7 +203,7 @@ export async function runRebuild(data: ReindexJobData, context: RebuildContext):
     };
     const takenOver = async (): Promise<ReindexResult> => {
       await consumer.stop();
-      await context.log(`live encoders took ${target} over where group ${groupId} stopped (a rebuild's fence lease had lapsed, or its job was over)`);
+      await context.log(`found ${target} open and served: live encoders write it from where group ${groupId} stopped (an earlier attempt finished the hand-over, or its lease lapsed and they took over)`);
       return finish();
     };
 

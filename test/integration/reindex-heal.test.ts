@@ -132,10 +132,12 @@ describe('re-index worker killed at each phase until BullMQ gives up', () => {
   before(async () => {
     h = await createHarness({
       env: {
-        SEARCHBUS_REINDEX_LOCK_DURATION_MS: '2000',
+        // Long enough that a worker starved of CPU on a shared machine keeps its job lock (a lost
+        // lock lets BullMQ start a second attempt beside the first), short enough to be quick.
+        SEARCHBUS_REINDEX_LOCK_DURATION_MS: '6000',
         SEARCHBUS_REINDEX_MAX_STALLED_COUNT: String(MAX_STALLED),
         SEARCHBUS_REINDEX_PROGRESS_INTERVAL_MS: '100',
-        SEARCHBUS_FENCE_LEASE_MS: '12000',
+        SEARCHBUS_FENCE_LEASE_MS: '20000',
         SEARCHBUS_QUERY_ALIAS_CACHE_TTL_MS: '1000',
         SEARCHBUS_REINDEX_GRACE_MS: '2000',
         SEARCHBUS_MAX_RETRY_DELAY_MS: '300',
