@@ -7,12 +7,12 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { QdrantClient } from '@qdrant/js-client-rest';
-import { createQdrant, EndpointRejectedError, getServices, type Services } from '../../infra/index.ts';
+import { createKafka, createQdrant, EndpointRejectedError, getServices, type Services } from '../../infra/index.ts';
 import { startKafka, startRedis } from '../../infra/local/index.ts';
 import { freePort } from '../../infra/local/ports.ts';
 import { createTopology, type Topology } from '../../topology/index.ts';
 import { generateCertificates, type TestCertificates } from '../support/certificates.ts';
-import { uniqueNamespace } from '../support/harness.ts';
+import { uniqueNamespace, waitFor } from '../support/harness.ts';
 
 // searchbus on secured services, configured only through the environment, as a user would: a Kafka
 // broker whose second listener takes SCRAM over TLS with client certificates (users created at
@@ -213,6 +213,16 @@ describe('secure connections: SCRAM+TLS Kafka, ACL+TLS Redis', () => {
     for (const mechanism of ['plain', 'scram-sha-256', 'SCRAM-SHA-512']) {
       const services = await getServices({ env: { ...env, KAFKA_SASL_MECHANISM: mechanism }, need: ['kafka'] });
       assert.equal(services.kafka.sasl?.mechanism, mechanism.toLowerCase());
+      // The broker advertises the secured listener to clients that came in through it, so no
+      // connection of a role falls back to the plaintext one.
+      const admin = createKafka(services.kafka, `test-${namespace}-${mechanism}`).admin();
+      await admin.connect();
+      try {
+        const { brokers } = await admin.describeCluster();
+        assert.deepEqual(brokers.map((b) => `${b.host}:${b.port}`), kafka.secureBrokers);
+      } finally {
+        await admin.disconnect();
+      }
       await services.stop();
     }
     const { KAFKA_SSL_CERT_FILE: _c, KAFKA_SSL_KEY_FILE: _k, ...noClientCert } = env;
@@ -250,11 +260,10 @@ async function untilReady(child: ChildProcess, url: string, log: () => string): 
 }
 
 async function untilIndexed(qdrant: QdrantClient, alias: string, documents: number): Promise<void> {
-  for (;;) {
+  await waitFor(`${documents} documents in ${alias}`, async () => {
     const { count } = await qdrant.count(alias, { exact: true, filter: { must: [{ key: 'chunk', match: { value: 0 } }] } });
-    if (count >= documents) return;
-    await delay(250);
-  }
+    return count >= documents ? true : undefined;
+  }, 600_000);
 }
 
 async function aliasTarget(qdrant: QdrantClient, alias: string): Promise<string | undefined> {
