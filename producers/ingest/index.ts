@@ -1,2 +1,2 @@
-export { IngestProducer, type IngestProducerOptions, type DocumentInput } from './ingest-producer.ts';
+export { IngestProducer, type IngestProducerOptions, type DocumentInput, type DocumentRef } from './ingest-producer.ts';
 export { openDocumentSource, parseLine, type DocumentSource, type SourceRecord } from './document-source.ts';
