@@ -43,7 +43,10 @@ export class IngestProducer {
 
   /** Validates locally (throws SchemaError for a bad document) and publishes. */
   async upsert(documents: DocumentInput[]): Promise<void> {
-    const messages = documents.map((d) => ({ key: keyOf(d), value: encodeDocument(d) }));
+    const messages = documents.map((d) => {
+      const value = encodeDocument(d); // validates the document, so a bad tenant or id is reported as such
+      return { key: keyOf(d), value };
+    });
     await this.sendAll(messages);
   }
 
