@@ -84,15 +84,22 @@ export function validateDocument(input: unknown): DocumentV1 {
   const doc = input as Record<string, unknown>;
   if (!('schemaVersion' in doc)) throw new SchemaError('missing-schema-version', 'schemaVersion is required (1)');
   if (doc.schemaVersion !== DOCUMENT_SCHEMA_VERSION) {
-    throw new SchemaError('unsupported-schema-version', `schemaVersion ${JSON.stringify(doc.schemaVersion)} is not supported (expected 1)`);
+    throw new SchemaError('unsupported-schema-version', `schemaVersion ${describeValue(doc.schemaVersion)} is not supported (expected 1)`);
   }
   if (doc.id === undefined || doc.id === null || doc.id === '') throw new SchemaError('missing-id', 'id is required');
   if (!isValidDocumentId(doc.id)) {
     throw new SchemaError('invalid-id', `id must be a string of at most ${MAX_ID_LENGTH} characters without surrounding spaces`);
   }
+  // A lone surrogate cannot be encoded as the UTF-8 key, so the key would never equal the id.
+  if (!isWellFormed(doc.id)) throw new SchemaError('invalid-id', 'id must be well-formed Unicode (no lone surrogates)');
   for (const field of ['title', 'text'] as const) {
     if (doc[field] !== undefined && typeof doc[field] !== 'string') {
       throw new SchemaError('invalid-field', `${field} must be a string`);
+    }
+    // Qdrant (serde_json) refuses lone surrogates in a payload: refuse them here, with a reason.
+    const value = doc[field];
+    if (typeof value === 'string' && !isWellFormed(value)) {
+      throw new SchemaError('invalid-field', `${field} must be well-formed Unicode (no lone surrogates)`);
     }
   }
   const title = (doc.title as string | undefined) ?? '';
@@ -117,12 +124,29 @@ function validateMetadata(metadata: unknown): void {
   for (const [key, value] of entries) {
     if (!METADATA_KEY.test(key)) throw new SchemaError('invalid-field', `metadata key "${truncate(key)}" must match ${String(METADATA_KEY)}`);
     const values = Array.isArray(value) ? value : [value];
-    if (!values.every((v) => typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v)))) {
-      throw new SchemaError('invalid-field', `metadata.${key} must be a string, number, boolean or an array of them`);
+    if (!values.every((v) => (typeof v === 'string' && isWellFormed(v)) || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v)))) {
+      throw new SchemaError('invalid-field', `metadata.${key} must be a string (well-formed Unicode), number, boolean or an array of them`);
     }
   }
 }
 
+/** No lone surrogates: the string has a UTF-8 encoding, and JSON parsers other than JavaScript's accept it. */
+export function isWellFormed(text: string): boolean {
+  return !/\p{Cs}/u.test(text);
+}
+
 function truncate(text: string): string {
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/**
+ * A received value named in an error message. Shallow on purpose: JSON.stringify would recurse
+ * through nesting deep enough to overflow the stack (the 1 MiB limit allows 500,000 levels).
+ */
+export function describeValue(value: unknown): string {
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object' && value !== null) return 'an object';
+  if (typeof value === 'string') return JSON.stringify(truncate(value));
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  return value === null ? 'null' : value === undefined ? 'nothing' : typeof value;
 }
