@@ -1,5 +1,5 @@
 // Encoder consumer.
-// Input: the ingest topic (key = document id, value = document JSON or null for a delete).
+// Input: the ingest topic (key = `<tenant>/<id>`, value = document JSON or null for a delete).
 // Output: one Qdrant point per chunk, upserted with wait=true; stale chunks and deleted documents
 // removed. A live consumer that meets a closed write fence whose lease lapsed (the rebuild holding
 // it died) reopens it at the rebuild group's committed offsets and carries on from there. A live consumer writes to the collection behind the alias with that collection's model
