@@ -10,7 +10,7 @@ import { ReindexQueue, type RebuildState, type ReindexJobData, type ReindexProgr
 import { RedisWriteFences, type WriteFence } from '../../consumers/runtime/index.ts';
 import { createRedis } from '../../infra/index.ts';
 import { IngestProducer } from '../../producers/ingest/index.ts';
-import { getModelSpec, parseCollectionName } from '../../topology/index.ts';
+import { ensureCollection, getModelSpec, parseCollectionName } from '../../topology/index.ts';
 import { readScifact, type CorpusDoc } from '../support/corpus.ts';
 import { allPoints, createHarness, waitFor, type Harness } from '../support/harness.ts';
 import { startRoleProcess } from '../support/role-process.ts';
@@ -138,8 +138,10 @@ describe('re-index worker killed at each phase until BullMQ gives up', () => {
         SEARCHBUS_REINDEX_MAX_STALLED_COUNT: String(MAX_STALLED),
         SEARCHBUS_REINDEX_PROGRESS_INTERVAL_MS: '100',
         SEARCHBUS_FENCE_LEASE_MS: '20000',
-        SEARCHBUS_QUERY_ALIAS_CACHE_TTL_MS: '1000',
-        SEARCHBUS_REINDEX_GRACE_MS: '2000',
+        // Long enough that a busy live encoder keeps writing the previous collection for a while
+        // after a swap, past where a rebuild killed then stopped: the take-over must rewind.
+        SEARCHBUS_QUERY_ALIAS_CACHE_TTL_MS: '5000',
+        SEARCHBUS_REINDEX_GRACE_MS: '10000',
         SEARCHBUS_MAX_RETRY_DELAY_MS: '300',
         // Short batches heartbeat often: the machine running this may be heavily shared.
         SEARCHBUS_ENCODER_MAX_BATCH_SIZE: '8',
@@ -421,5 +423,79 @@ describe('re-index worker killed at each phase until BullMQ gives up', () => {
     await kill(child);
     assert.equal(await aliasTarget(), original);
     await assertExact(await liveWritesFlow('gone'));
+  });
+});
+
+// The rewind on its own, deterministically: what a rebuild killed right after the swap leaves when
+// the live encoder had already consumed further into the previous collection. Built by hand: a
+// new collection that the dead rebuild filled up to nothing, its group's offsets at the log start,
+// its fence closed with a lapsed lease, and the alias already on it.
+describe('live encoder take-over with a rewind', () => {
+  let h: Harness;
+  let fp32: OnnxEncoder;
+  let live: EncoderConsumer;
+  let redis: Redis;
+  let fences: RedisWriteFences;
+  let producer: IngestProducer;
+
+  before(async () => {
+    h = await createHarness({ env: { SEARCHBUS_QUERY_ALIAS_CACHE_TTL_MS: '300', SEARCHBUS_MAX_RETRY_DELAY_MS: '300', SEARCHBUS_ENCODER_MAX_BATCH_SIZE: '8' } });
+    fp32 = await loadEncoder(getModelSpec('all-minilm-l6-v2'));
+    redis = createRedis(h.services.redis, `test-${h.namespace}-rewind`);
+    fences = new RedisWriteFences(redis, h.topology);
+    live = new EncoderConsumer({
+      kafka: h.kafka,
+      qdrant: h.qdrant,
+      topology: h.topology,
+      config: h.config,
+      encoder: () => Promise.resolve(documentEncoder(fp32)),
+      fences,
+    });
+    await live.start();
+    producer = new IngestProducer({ kafka: h.kafka, topic: h.topology.topics.ingest });
+  });
+
+  after(async () => {
+    await producer?.close();
+    redis?.disconnect();
+    await live?.stop();
+    await fp32?.dispose();
+    await h?.close();
+  });
+
+  it('reads the partitions again from where the dead rebuild stopped, so the new collection misses nothing', async () => {
+    const alias = h.topology.qdrant.alias;
+    const docs = await readScifact(40);
+    await producer.upsert(docs);
+    const chunks = (ds: CorpusDoc[]): number => ds.reduce((s, d) => s + fp32.chunk(documentText(d)).length, 0);
+    await waitFor('the live index', async () => ((await h.qdrant.count(alias, { exact: true })).count === chunks(docs) ? true : undefined), 300_000, 100);
+
+    const target = h.topology.qdrant.collection('all-minilm-l6-v2', 2);
+    const groupId = h.topology.groups.reindex(target);
+    await ensureCollection(h.qdrant, target, getModelSpec('all-minilm-l6-v2'));
+    const ends = await h.admin.fetchTopicOffsets(h.topology.topics.ingest);
+    await h.admin.setOffsets({ groupId, topic: h.topology.topics.ingest, partitions: ends.map((p) => ({ partition: p.partition, offset: p.low })) });
+    await fences.acquire(target, { owner: 'dead-attempt', jobId: 'gone', groupId }, 100, true);
+    const { aliases } = await h.qdrant.getAliases();
+    const previous = aliases.find((a) => a.alias_name === alias)?.collection_name;
+    await h.qdrant.updateCollectionAliases({ actions: [{ delete_alias: { alias_name: alias } }, { create_alias: { alias_name: alias, collection_name: target } }] });
+
+    const rewindsBefore = live.metrics.counter('searchbus_rewinds_total', '').get({ role: 'encoder', topic: h.topology.topics.ingest });
+    // A partition is read again when its next message arrives: publish until every partition got one.
+    const more = (await readScifact(80)).slice(40);
+    const later: CorpusDoc[] = [];
+    for (const d of more) {
+      await producer.upsert([d]);
+      later.push(d);
+      const now = await h.admin.fetchTopicOffsets(h.topology.topics.ingest);
+      if (now.every((p) => BigInt(p.high) > BigInt(ends.find((e) => e.partition === p.partition)?.high ?? p.high))) break;
+    }
+    await waitFor('the new collection to hold every document', async () => ((await h.qdrant.count(target, { exact: true })).count === chunks([...docs, ...later]) ? true : undefined), 300_000, 100);
+    const rewinds = live.metrics.counter('searchbus_rewinds_total', '').get({ role: 'encoder', topic: h.topology.topics.ingest }) - rewindsBefore;
+    process.stderr.write(`after a take-over at the log start, the live encoder read ${rewinds} partition(s) again; ${later.length} documents published after it\n`);
+    assert.ok(rewinds >= 1, 'the live encoder sought back');
+    const ids = new Set((await allPoints(h.qdrant, target)).map((p) => String(p.payload.doc_id)));
+    assert.equal(ids.size, docs.length + later.length, 'every document, the ones before the take-over included');
+    assert.notEqual(previous, target);
   });
 });
