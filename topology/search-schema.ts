@@ -1,4 +1,5 @@
-import { describeValue, isWellFormed, METADATA_KEY_PATTERN, TENANT_PATTERN } from './document-schema.ts';
+import { TENANT_PATTERN } from './document-identity.ts';
+import { describeValue, isWellFormed, METADATA_KEY_PATTERN } from './document-schema.ts';
 
 // The public search contract. Any Kafka client may publish a request (key = request id) and any
 // Redis client may listen for the reply, so both are plain, versioned JSON, validated strictly:

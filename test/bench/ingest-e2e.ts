@@ -9,7 +9,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { EncoderConsumer, documentText } from '../../consumers/encoder/index.ts';
 import { documentEncoder, loadEncoder } from '../../consumers/encoders/index.ts';
 import { IngestProducer } from '../../producers/ingest/index.ts';
-import { pointId } from '../../topology/index.ts';
+import { DEFAULT_TENANT, pointId } from '../../topology/index.ts';
 import { createHarness } from '../support/harness.ts';
 import { readScifact, SCIFACT_DIR } from '../support/corpus.ts';
 
@@ -49,7 +49,7 @@ try {
     const t0 = performance.now();
     await producer.upsert([{ id, title: `Freshness probe ${i}`, text: 'A short document published on its own to time how soon it becomes searchable.' }]);
     for (;;) {
-      const found = await h.qdrant.retrieve(alias, { ids: [pointId(id, 0)], with_payload: false });
+      const found = await h.qdrant.retrieve(alias, { ids: [pointId(DEFAULT_TENANT, id, 0)], with_payload: false });
       if (found.length > 0) break;
       await delay(2);
     }

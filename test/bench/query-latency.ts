@@ -54,7 +54,7 @@ try {
       wait: true,
       points: slice.flatMap((d, i) =>
         chunks[i]!.map((c, chunk) => ({
-          id: pointId(d.id, chunk),
+          id: pointId(DEFAULT_TENANT, d.id, chunk),
           vector: Array.from(c.vector),
           payload: { doc_id: d.id, chunk, chunks: chunks[i]!.length, title: d.title, text: c.text, metadata: {}, tenant: DEFAULT_TENANT, model: config.model.id, ingested_at: new Date().toISOString() },
         })),

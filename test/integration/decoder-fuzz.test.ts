@@ -6,7 +6,7 @@ import { Partitioners, type Consumer, type IHeaders, type Producer } from 'kafka
 import { documentText, EncoderConsumer } from '../../consumers/encoder/index.ts';
 import { documentEncoder, loadEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
 import { IngestProducer, type DocumentInput } from '../../producers/ingest/index.ts';
-import { decodeIngestMessage, decodeSearchRequest, HEADERS, SchemaError, type SearchReplyV1 } from '../../topology/index.ts';
+import { DEFAULT_TENANT, decodeIngestMessage, decodeSearchRequest, HEADERS, SchemaError, type SearchReplyV1 } from '../../topology/index.ts';
 import { createHarness, waitFor, type Harness } from '../support/harness.ts';
 import { startQueryStack, type QueryStack } from '../support/query-stack.ts';
 import { applyMutation, DOCUMENT_PATHS, mutation, OVERSIZED_DOCUMENT, oddString, rawBytes, REQUEST_PATHS, validDocument, validRequest, wildValue } from '../support/fuzz-inputs.ts';
@@ -98,7 +98,9 @@ describe('fuzzed input through the real consumers', () => {
       ...fc.sample(wildValue, { numRuns: RAW_INGEST / 4, seed: SEED + 2 }).map((v, i) => ({ key: Buffer.from(`fz-wild-${i}`), value: Buffer.from(JSON.stringify(v) ?? 'null') })),
       ...fc.sample(fc.tuple(validDocument, mutation(DOCUMENT_PATHS), fc.boolean()), { numRuns: RAW_INGEST / 2, seed: SEED + 3 }).map(([d, m, withKey], i) => {
         const doc = { ...d, id: `fz-mut-${i}` };
-        return { key: Buffer.from(withKey ? doc.id : `fz-other-key-${i}`), value: Buffer.from(applyMutation(doc, m), 'utf8') };
+        // Keyed <tenant>/<id> of the document before its mutation, as a client would have keyed it.
+        const key = `${typeof d.tenant === 'string' ? d.tenant : DEFAULT_TENANT}/${doc.id}`;
+        return { key: Buffer.from(withKey ? key : `fz-other-key-${i}`), value: Buffer.from(applyMutation(doc, m), 'utf8') };
       }),
       { key: Buffer.from('fz-oversized'), value: OVERSIZED_DOCUMENT() },
     ];

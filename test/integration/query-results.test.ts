@@ -144,7 +144,7 @@ describe('query path: same results as Qdrant directly', () => {
         wait: true,
         points: subset.flatMap((d, i) =>
           embedded[i]!.map((c, chunk) => ({
-            id: pointId(d.id, chunk),
+            id: pointId(DEFAULT_TENANT, d.id, chunk),
             vector: Array.from(c.vector),
             payload: { doc_id: d.id, chunk, chunks: embedded[i]!.length, title: d.title, text: c.text, metadata: d.metadata, tenant: DEFAULT_TENANT, model: quantized.spec.id, ingested_at: new Date().toISOString() },
           })),

@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import {
   decodeIngestMessage,
   decodeSearchRequest,
+  keyOf,
   encodeDocument,
   encodeSearchRequest,
   SchemaError,
@@ -32,7 +33,7 @@ import {
 // the README contract (checked here by an oracle written from the README, not from the decoder), or
 // throws / returns its typed schema error: never another exception, never a prototype change.
 
-const SCHEMA_ERROR_CODES = new Set(['invalid-json', 'not-an-object', 'missing-schema-version', 'unsupported-schema-version', 'missing-id', 'invalid-id', 'key-mismatch', 'empty-text', 'oversized', 'invalid-field']);
+const SCHEMA_ERROR_CODES = new Set(['invalid-json', 'not-an-object', 'missing-schema-version', 'unsupported-schema-version', 'missing-id', 'invalid-id', 'missing-key', 'invalid-key', 'key-mismatch', 'empty-text', 'oversized', 'invalid-field']);
 /** Codes a request decoder may give; the others are the consumer's (outages, handler failures). */
 const REQUEST_ERROR_CODES = new Set<string>(SEARCH_ERROR_CODES.filter((c) => c !== 'internal' && c !== 'unavailable' && c !== 'expired'));
 const PREFIX = 'fz:reply:';
@@ -48,12 +49,12 @@ const TENANT = /^[A-Za-z0-9_.-]{1,64}$/;
 const METADATA_KEY = /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/;
 
 /** The README's ingest contract, as an independent check of what the decoder let through. */
-function assertContractDocument(doc: DocumentV1, key: string | undefined): void {
+function assertContractDocument(doc: DocumentV1, key: string): void {
   assert.ok(isPlain(doc), 'a plain object');
   for (const k of Object.keys(doc)) assert.ok(['schemaVersion', 'id', 'title', 'text', 'metadata', 'tenant'].includes(k), `known field ${k}`);
   assert.equal(doc.schemaVersion, 1);
   assert.ok(typeof doc.id === 'string' && doc.id.length >= 1 && doc.id.length <= 512 && doc.id.trim() === doc.id && wellFormed(doc.id), 'id');
-  if (key !== undefined) assert.equal(key, doc.id, 'key equals id');
+  assert.equal(key, `${doc.tenant ?? 'default'}/${doc.id}`, 'the key is <tenant>/<id> of the document');
   for (const f of ['title', 'text'] as const) assert.ok(doc[f] === undefined || (typeof doc[f] === 'string' && wellFormed(doc[f])), f);
   assert.ok((doc.title ?? '').trim() !== '' || (doc.text ?? '').trim() !== '', 'title or text');
   assert.ok(doc.tenant === undefined || (typeof doc.tenant === 'string' && TENANT.test(doc.tenant)), 'tenant');
@@ -79,14 +80,18 @@ function checkIngest(key: Buffer | null, value: Buffer | null): void {
     assert.equal(error.retriable, false);
     return;
   }
+  assert.ok(key !== null, 'a record without a key is never accepted');
   if (result.kind === 'delete') {
     assert.equal(value, null, 'only a null value deletes');
-    assert.ok(result.id.length > 0);
+    assert.ok(TENANT.test(result.tenant), 'tenant');
+    assert.ok(result.id.length > 0 && result.id.length <= 512 && result.id.trim() === result.id, 'id');
+    assert.ok(key.equals(Buffer.from(`${result.tenant}/${result.id}`)), 'the key is <tenant>/<id>, split at its first "/"');
     return;
   }
   assert.equal(result.kind, 'upsert');
   assert.equal(result.id, result.document.id);
-  assertContractDocument(result.document, key === null ? undefined : key.toString('utf8'));
+  assert.equal(result.tenant, result.document.tenant ?? 'default');
+  assertContractDocument(result.document, key.toString('utf8'));
 }
 
 /** The README's request contract, as an independent check. */
@@ -159,7 +164,8 @@ describe('ingest decoder under adversarial input', () => {
   it('a valid document with one field made adversarial (numbers at their limits, deep nesting, huge strings, __proto__)', () => {
     fc.assert(
       fc.property(validDocument, mutation(DOCUMENT_PATHS), fc.boolean(), (doc, m, withKey) => {
-        checkIngest(withKey ? Buffer.from(String(doc.id)) : null, Buffer.from(applyMutation(doc, m), 'utf8'));
+        // The key of the document before its mutation: what a client would have keyed it with.
+        checkIngest(withKey ? Buffer.from(`${typeof doc.tenant === 'string' ? doc.tenant : 'default'}/${String(doc.id)}`) : null, Buffer.from(applyMutation(doc, m), 'utf8'));
       }),
       { numRuns: RUNS * 2 },
     );
@@ -171,7 +177,7 @@ describe('ingest decoder under adversarial input', () => {
       fc.property(validDocument, (doc) => {
         tried.ingest++;
         const { schemaVersion: _, ...input } = doc as unknown as DocumentV1;
-        const decoded = decodeIngestMessage(Buffer.from(input.id), encodeDocument(input));
+        const decoded = decodeIngestMessage(Buffer.from(keyOf(input)), encodeDocument(input));
         assert.equal(decoded.kind, 'upsert');
         assert.deepEqual(decoded.kind === 'upsert' ? decoded.document : undefined, JSON.parse(JSON.stringify(doc)));
       }),
@@ -179,7 +185,7 @@ describe('ingest decoder under adversarial input', () => {
     );
   });
 
-  it('what encodeDocument (and so IngestProducer) accepts, the consumer accepts under its id as key', () => {
+  it('what encodeDocument (and so IngestProducer) accepts, the consumer accepts under its <tenant>/<id> key', () => {
     fc.assert(
       fc.property(validDocument, fc.record({ id: oddString, title: oddString, text: oddString }, { requiredKeys: [] }), (base, odd) => {
         tried.ingest++;
@@ -191,7 +197,7 @@ describe('ingest decoder under adversarial input', () => {
           assert.ok(error instanceof SchemaError, `encodeDocument throws only SchemaError, got ${(error as Error).name}`);
           return;
         }
-        const decoded = decodeIngestMessage(Buffer.from(input.id, 'utf8'), bytes);
+        const decoded = decodeIngestMessage(Buffer.from(keyOf(input), 'utf8'), bytes);
         assert.equal(decoded.kind, 'upsert');
       }),
       { numRuns: RUNS },
@@ -199,21 +205,22 @@ describe('ingest decoder under adversarial input', () => {
   });
 
   it('limits: a value over 1 MiB, tombstones with and without a key', () => {
-    checkIngest(Buffer.from('k'), OVERSIZED_DOCUMENT());
-    assert.throws(() => decodeIngestMessage(Buffer.from('k'), OVERSIZED_DOCUMENT()), (e: unknown) => e instanceof SchemaError && e.code === 'oversized');
-    assert.throws(() => decodeIngestMessage(null, null), (e: unknown) => e instanceof SchemaError && e.code === 'missing-id');
-    assert.deepEqual(decodeIngestMessage(Buffer.from('doc-1'), null), { kind: 'delete', id: 'doc-1' });
+    checkIngest(Buffer.from('default/k'), OVERSIZED_DOCUMENT());
+    assert.throws(() => decodeIngestMessage(Buffer.from('default/k'), OVERSIZED_DOCUMENT()), (e: unknown) => e instanceof SchemaError && e.code === 'oversized');
+    assert.throws(() => decodeIngestMessage(null, null), (e: unknown) => e instanceof SchemaError && e.code === 'missing-key');
+    assert.throws(() => decodeIngestMessage(Buffer.from('doc-1'), null), (e: unknown) => e instanceof SchemaError && e.code === 'invalid-key');
+    assert.deepEqual(decodeIngestMessage(Buffer.from('default/doc-1'), null), { kind: 'delete', tenant: 'default', id: 'doc-1' });
   });
 
   it('__proto__ and constructor keys stay plain data', () => {
     const text = '{"schemaVersion":1,"id":"p","text":"t","metadata":{"__proto__":"x","constructor":"y"}}';
-    const decoded = decodeIngestMessage(null, Buffer.from(text));
+    const decoded = decodeIngestMessage(Buffer.from('default/p'), Buffer.from(text));
     assert.equal(decoded.kind, 'upsert');
     if (decoded.kind === 'upsert') {
       assert.equal(Object.getPrototypeOf(decoded.document.metadata), Object.prototype);
       assert.deepEqual(Object.keys(decoded.document.metadata ?? {}), ['__proto__', 'constructor']);
     }
-    assert.throws(() => decodeIngestMessage(null, Buffer.from('{"__proto__":{"polluted":1},"schemaVersion":1,"id":"p","text":"t"}')), SchemaError);
+    assert.throws(() => decodeIngestMessage(Buffer.from('default/p'), Buffer.from('{"__proto__":{"polluted":1},"schemaVersion":1,"id":"p","text":"t"}')), SchemaError);
     assertNoPollution();
   });
 });
