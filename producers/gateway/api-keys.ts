@@ -46,7 +46,7 @@ export async function createApiKey(options: { tenants: string[]; rateLimit?: Rat
   const id = randomBytes(8).toString('hex');
   const secret = randomBytes(32).toString('base64url');
   const salt = randomBytes(SCRYPT.saltLength);
-  const hash = await scryptAsync(secret, salt, SCRYPT.keyLength, { N: SCRYPT.N, r: SCRYPT.r, p: SCRYPT.p });
+  const hash = await scryptAsync(secret, salt, SCRYPT.keyLength, scryptOptions(SCRYPT.N, SCRYPT.r, SCRYPT.p));
   const entry: ApiKeyEntry = {
     id,
     hash: `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$${salt.toString('base64url')}$${hash.toString('base64url')}`,
@@ -160,7 +160,7 @@ function parseHash(text: string): ParsedHash | null {
   const salt = Buffer.from(parts[4]!, 'base64url');
   const hash = Buffer.from(parts[5]!, 'base64url');
   if (salt.length < 8 || hash.length < 16) return null;
-  return { options: { N, r, p, maxmem: 256 * N * r + 1024 * 1024 }, salt, hash };
+  return { options: scryptOptions(N, r, p), salt, hash };
 }
 
 /**
@@ -212,6 +212,11 @@ export class ApiKeyStore {
     if (this.byId.get(parsed.id) === found) this.verified.set(parsed.id, digest);
     return found.entry;
   }
+}
+
+/** scrypt needs 128·N·r bytes; Node's default cap (32 MiB) is just below that for N=2^15, r=8. */
+function scryptOptions(N: number, r: number, p: number): ScryptOptions {
+  return { N, r, p, maxmem: 2 * 128 * N * r };
 }
 
 function scryptAsync(secret: string, salt: Buffer, keyLength: number, options: ScryptOptions): Promise<Buffer> {
