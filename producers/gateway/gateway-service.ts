@@ -53,10 +53,11 @@ export async function startGatewayService(options: GatewayServiceOptions): Promi
     if (errors.length > 1) throw new AggregateError(errors, 'stopping the gateway failed in several steps');
   };
   try {
-    const auth = await buildAuthenticator(config.gateway, logger, options.keysReloadMs ?? 1_000);
-    cleanups.push(() => auth.stop());
+    // First, so that its close() also quits the Redis connection if a later step fails.
     const client = new SearchClient({ kafka: options.kafka, redis: options.redis, topology: options.topology, defaultTimeoutMs: config.query.defaultTimeoutMs });
     cleanups.push(() => client.close());
+    const auth = await buildAuthenticator(config.gateway, logger, options.keysReloadMs ?? 1_000);
+    cleanups.push(() => auth.stop());
     const probe = new KafkaProbe(options.kafka.admin(), options.probe);
     cleanups.push(() => probe.stop());
     await client.connect();
