@@ -91,6 +91,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   });
   // Requests Node's parser refuses (oversized heads, broken framing, timeouts) get a JSON error too.
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => answerClientError(error, socket));
+  // Node hands CONNECT to this event and would otherwise drop the connection without an answer.
+  server.on('connect', (_request: IncomingMessage, socket: Duplex) =>
+    writeRaw(socket, 405, { error: { code: 'method-not-allowed', message: 'CONNECT is not supported' } }, { allow: 'GET, HEAD, POST' }),
+  );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host ?? '127.0.0.1', () => {
@@ -326,9 +330,19 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
       : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
         ? [408, 'request-timeout', `the request did not arrive within ${REQUEST_TIMEOUT_MS} ms`]
         : [400, 'invalid-request', `malformed HTTP request (${error.code ?? 'parse error'})`];
-  const body = JSON.stringify({ error: { code, message } });
+  writeRaw(socket, status, { error: { code, message } });
+}
+
+/** An answer written straight to the socket (no ServerResponse exists), then the connection closed. */
+function writeRaw(socket: Duplex, status: number, payload: unknown, headers: Record<string, string> = {}): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const body = JSON.stringify(payload);
+  const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
   socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${extra}connection: close\r\n\r\n${body}`,
   );
 }
 

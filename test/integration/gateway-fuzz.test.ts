@@ -20,7 +20,7 @@ import { buildRequest, rawRequest, type RawResponse } from '../support/raw-http.
 // with a code. The gateway must never crash, hang or answer 500.
 
 const ANSWER_TIMEOUT_MS = 60_000;
-const RUNS = { queryStrings: 400, headers: 250, bodies: 350, requestLines: 150 };
+const RUNS = { queryStrings: 800, searches: 400, headers: 400, bodies: 800, requestLines: 300 };
 
 const NUMBERS_AT_LIMITS = [
   '0', '-0', '1', '-1', '100', '101', '1000', '4294967296', '9007199254740991', '9007199254740993', '-9007199254740993',
@@ -93,7 +93,7 @@ describe('gateway fuzz (fast-check, real gateway process, raw HTTP)', () => {
   });
 
   /** One input: answered in time, as JSON, hits only of tenant-a or an error with a code; never 500. */
-  async function check(kind: string, request: Buffer, method = 'GET'): Promise<RawResponse> {
+  async function check(kind: string, request: Buffer, method = 'GET', isSearch = true): Promise<RawResponse> {
     tried[kind] = (tried[kind] ?? 0) + 1;
     const response = await rawRequest(gateway.port, request, ANSWER_TIMEOUT_MS);
     statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
@@ -102,7 +102,9 @@ describe('gateway fuzz (fast-check, real gateway process, raw HTTP)', () => {
     assert.match(response.headers['content-type'] ?? '', /^application\/json/);
     if (method === 'HEAD') return response;
     const body = JSON.parse(response.body) as { hits?: Array<{ docId: string; metadata: { tenant?: string } }>; error?: { code: unknown; message: unknown } };
-    if (response.status === 200) {
+    if (response.status === 200 && !isSearch) {
+      assert.equal((body as { ok?: unknown }).ok, true, response.body.slice(0, 200));
+    } else if (response.status === 200) {
       assert.ok(Array.isArray(body.hits), response.body.slice(0, 200));
       for (const hit of body.hits) assert.ok(hit.docId.startsWith('tenant-a-') && hit.metadata.tenant === 'tenant-a', `leaked ${hit.docId}`);
     } else {
@@ -113,13 +115,33 @@ describe('gateway fuzz (fast-check, real gateway process, raw HTTP)', () => {
   }
 
   it('answers random and adversarial query strings', async () => {
-    const pairs = fc.array(fc.tuple(fc.oneof(fc.constantFrom(...NAMES), oddString), paramValue, fc.boolean(), fc.boolean()), { maxLength: 6 });
+    const name = fc.oneof({ weight: 4, arbitrary: fc.constantFrom('q', 'k', 'filter', 'tenant') }, { weight: 1, arbitrary: fc.constantFrom(...NAMES) }, { weight: 1, arbitrary: oddString });
+    const pairs = fc.array(fc.tuple(name, paramValue, fc.boolean(), fc.boolean()), { maxLength: 6 });
     await fc.assert(
       fc.asyncProperty(pairs, fc.constantFrom('/search', '/search', '/search', '/readyz', '/healthz', '/%2e%2e/search', '/search/', '//search'), async (params, path) => {
         const query = params.map(([name, value, rawName, rawValue]) => `${encodeComponent(name, rawName && !/[\s#]/.test(name))}=${encodeComponent(value, rawValue && !/[\s#]/.test(value))}`).join('&');
-        await check('query strings', buildRequest('GET', `${path}?${query}`, [['authorization', `Bearer ${key}`]]));
+        await check('query strings', buildRequest('GET', `${path}?${query}`, [['authorization', `Bearer ${key}`]]), 'GET', !/healthz|readyz/.test(path));
       }),
       { numRuns: RUNS.queryStrings },
+    );
+  });
+
+  it('answers searches with adversarial text, k, filters and tenant (through to the query consumer)', async () => {
+    const search = fc.record({
+      q: fc.oneof(oddString.filter((t) => t.trim() !== ''), fc.string({ unit: 'grapheme', minLength: 1, maxLength: 300 }), fc.nat(5000).map((n) => `cell ${'ü'.repeat(n)}`)),
+      k: fc.option(fc.constantFrom(...NUMBERS_AT_LIMITS)),
+      filters: fc.array(fc.oneof(filterJson, fc.constantFrom('tenant=tenant-b', 'tenant!=tenant-a', 'year>=2000', 'year<1e309', '__proto__=x', 'constructor.prototype=1')), { maxLength: 3 }),
+      tenant: fc.option(fc.constantFrom('tenant-a', 'tenant-b', 'TENANT-A', '__proto__', '')),
+    });
+    await fc.assert(
+      fc.asyncProperty(search, async ({ q, k, filters, tenant }) => {
+        const parts = [`q=${encodeComponent(q, false)}`];
+        if (k !== null) parts.push(`k=${encodeComponent(k, false)}`);
+        for (const f of filters) parts.push(`filter=${encodeComponent(f, false)}`);
+        if (tenant !== null) parts.push(`tenant=${encodeComponent(tenant, false)}`);
+        await check('searches', buildRequest('GET', `/search?${parts.join('&')}`, [['authorization', `Bearer ${key}`]]));
+      }),
+      { numRuns: RUNS.searches },
     );
   });
 
