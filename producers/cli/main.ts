@@ -4,6 +4,7 @@ import { consoleOutput as out } from './output.ts';
 import { UsageError } from './usage-error.ts';
 import { infraDownCommand, infraRunCommand, infraStatusCommand, infraUpCommand, setupCommand } from './infra-commands.ts';
 import { ingestCommand } from './ingest-command.ts';
+import { migrateKeysCommand } from './migrate-command.ts';
 import { isRoleName, ROLE_NAMES } from './roles.ts';
 import { startSystem } from './system.ts';
 import { topologyApplyCommand, topologyDescribeCommand } from './topology-commands.ts';
@@ -33,6 +34,8 @@ Usage:
   searchbus reindex --model <id> (--every <ms> | --cron "<pattern>")   schedule rebuilds; --unschedule stops them
   searchbus reindex --cancel <job-id>  cancel a rebuild (the live index is untouched)
   searchbus status [--json]            topics, consumer lag, collections, aliases, models and rebuild jobs
+  searchbus migrate-keys [--dry-run] [--json]
+                                       re-key documents published with bare-id keys to <tenant>/<id> (then reindex)
   searchbus topology apply [--dry-run] create or update topics, the collection, alias and payload indexes
   searchbus topology describe          print every name and setting as JSON
   searchbus setup                      install Kafka jars, redis-server, the Qdrant Edge engine and the model
@@ -89,6 +92,11 @@ async function main(argv: string[]): Promise<number> {
     case 'status': {
       const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean', default: false } } });
       return statusCommand(out, { json: values.json });
+    }
+    case 'migrate-keys': {
+      const { values } = parseArgs({ args: rest, options: { 'dry-run': { type: 'boolean', default: false }, json: { type: 'boolean', default: false } } });
+      await migrateKeysCommand(out, { dryRun: values['dry-run'], json: values.json });
+      return 0;
     }
     case 'ingest': {
       const { values, positionals } = parseArgs({
