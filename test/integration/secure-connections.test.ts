@@ -7,8 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { QdrantClient } from '@qdrant/js-client-rest';
-import { createKafka, createQdrant, EndpointRejectedError, getServices, type Services } from '../../infra/index.ts';
-import { startKafka, startRedis } from '../../infra/local/index.ts';
+import { createKafka, createQdrant, EndpointRejectedError, getServices } from '../../infra/index.ts';
+import { startKafka, startQdrant, startRedis } from '../../infra/local/index.ts';
 import { freePort } from '../../infra/local/ports.ts';
 import { createTopology, type Topology } from '../../topology/index.ts';
 import { generateCertificates, type TestCertificates } from '../support/certificates.ts';
@@ -16,8 +16,8 @@ import { uniqueNamespace, waitFor } from '../support/harness.ts';
 
 // searchbus on secured services, configured only through the environment, as a user would: a Kafka
 // broker whose second listener takes SCRAM over TLS with client certificates (users created at
-// format time), redis-server with an ACL user on a TLS port (the default user disabled), and
-// certificates made here with openssl. Every role runs in a real `searchbus up` process; ingest,
+// format time), redis-server with an ACL user on a TLS port (the default user disabled), a Qdrant
+// engine that requires an API key, and certificates made here with openssl. Every role runs in a real `searchbus up` process; ingest,
 // search and a rebuild go through the CLI. Wrong secrets and untrusted certificates fail at start-up.
 
 const CLI = fileURLToPath(new URL('../../producers/cli/bin.mjs', import.meta.url));
@@ -26,6 +26,7 @@ const SAMPLE_QUERIES = fileURLToPath(new URL('../../infra/demo/sample-queries.js
 
 const KAFKA_USER = { username: 'searchbus-app', password: `kafka-${Math.random().toString(36).slice(2)}` };
 const REDIS_USER = { username: 'searchbus-app', password: `redis-${Math.random().toString(36).slice(2)}` };
+const QDRANT_KEY = `qdrant-${Math.random().toString(36).slice(2)}`;
 const WRONG = 'not-the-password-42';
 
 interface CliResult {
@@ -39,7 +40,7 @@ describe('secure connections: SCRAM+TLS Kafka, ACL+TLS Redis', () => {
   let certs: TestCertificates;
   let kafka: Awaited<ReturnType<typeof startKafka>>;
   let redis: Awaited<ReturnType<typeof startRedis>>;
-  let qdrantServices: Services;
+  let qdrantServer: Awaited<ReturnType<typeof startQdrant>>;
   let qdrant: QdrantClient;
   let namespace: string;
   let topology: Topology;
@@ -51,7 +52,7 @@ describe('secure connections: SCRAM+TLS Kafka, ACL+TLS Redis', () => {
     dir = await mkdtemp(join(tmpdir(), 'searchbus-secure-'));
     certs = await generateCertificates(dir);
     await writeFile(join(dir, 'kafka-password'), `${KAFKA_USER.password}\n`, { mode: 0o600 });
-    [kafka, redis, qdrantServices] = await Promise.all([
+    [kafka, redis, qdrantServer] = await Promise.all([
       startKafka({
         profile: 'test',
         env: {},
@@ -64,9 +65,9 @@ describe('secure connections: SCRAM+TLS Kafka, ACL+TLS Redis', () => {
         log: () => undefined,
         secure: { certFile: certs.serverCertFile, keyFile: certs.serverKeyFile, caFile: certs.caFile, authClients: 'optional', user: REDIS_USER },
       }),
-      getServices({ need: ['qdrant'] }),
+      startQdrant({ profile: 'test', env: {}, log: () => undefined, apiKey: QDRANT_KEY }),
     ]);
-    qdrant = createQdrant(qdrantServices.qdrant);
+    qdrant = createQdrant(qdrantServer.endpoint);
     namespace = uniqueNamespace('sec');
     topology = createTopology(namespace);
     const redisPort = new URL(redis.endpoint.url).port;
@@ -82,8 +83,8 @@ describe('secure connections: SCRAM+TLS Kafka, ACL+TLS Redis', () => {
       KAFKA_SSL_KEY_FILE: certs.clientKeyFile,
       REDIS_URL: `rediss://${REDIS_USER.username}:${REDIS_USER.password}@127.0.0.1:${redisPort}`,
       REDIS_TLS_CA_FILE: certs.caFile,
-      QDRANT_URL: qdrantServices.qdrant.url,
-      ...(qdrantServices.qdrant.apiKey ? { QDRANT_API_KEY: qdrantServices.qdrant.apiKey } : {}),
+      QDRANT_URL: qdrantServer.endpoint.url,
+      QDRANT_API_KEY: QDRANT_KEY,
     };
   });
 
@@ -93,7 +94,7 @@ describe('secure connections: SCRAM+TLS Kafka, ACL+TLS Redis', () => {
       const { collections } = await qdrant.getCollections();
       for (const c of collections.filter((c) => c.name.startsWith(topology.qdrant.alias))) await qdrant.deleteCollection(c.name);
     }
-    await Promise.allSettled([kafka?.stop(), redis?.stop(), qdrantServices?.stop()]);
+    await Promise.allSettled([kafka?.stop(), redis?.stop(), qdrantServer?.stop()]);
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
@@ -124,7 +125,7 @@ describe('secure connections: SCRAM+TLS Kafka, ACL+TLS Redis', () => {
   }
 
   function assertNoSecret(text: string): void {
-    for (const secret of [KAFKA_USER.password, REDIS_USER.password, WRONG]) assert.ok(!text.includes(secret), `output prints a secret:\n${text}`);
+    for (const secret of [KAFKA_USER.password, REDIS_USER.password, QDRANT_KEY, WRONG]) assert.ok(!text.includes(secret), `output prints a secret:\n${text}`);
   }
 
   async function topHitViaCli(query: string): Promise<string | undefined> {
@@ -199,6 +200,14 @@ describe('secure connections: SCRAM+TLS Kafka, ACL+TLS Redis', () => {
     await rejectsNaming(getServices({ env: noPassword, need: ['redis'] }), 'REDIS_PASSWORD', /requires a password/);
   });
 
+  it('a wrong or missing Qdrant API key fails at start-up, naming the setting', async () => {
+    const run = await cli(['run', 'query'], { QDRANT_API_KEY: WRONG });
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(run.stderr, /QDRANT_API_KEY: the server at http:\/\/127\.0\.0\.1:\d+ refused the API key \(HTTP 40[13]\)/);
+    const { QDRANT_API_KEY: _, ...noKey } = env;
+    await rejectsNaming(getServices({ env: noKey, need: ['qdrant'] }), 'QDRANT_API_KEY', /requires an API key/);
+  });
+
   it('an untrusted certificate fails at start-up, naming the setting', async () => {
     const run = await cli(['run', 'query'], { KAFKA_SSL_CA_FILE: certs.otherCaFile });
     assert.equal(run.code, 1, run.stderr);
@@ -244,7 +253,7 @@ async function rejectsNaming(promise: Promise<unknown>, setting: string, pattern
     assert.equal(error.setting, setting, error.message);
     assert.ok(error.message.startsWith(`${setting}: `), error.message);
     assert.match(error.message, pattern);
-    assert.ok(!error.message.includes(WRONG) && !error.message.includes(KAFKA_USER.password) && !error.message.includes(REDIS_USER.password), error.message);
+    for (const secret of [WRONG, KAFKA_USER.password, REDIS_USER.password, QDRANT_KEY]) assert.ok(!error.message.includes(secret), error.message);
     return true;
   });
 }
