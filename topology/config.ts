@@ -45,6 +45,11 @@ export interface SearchbusConfig {
     /** 127.0.0.1 by default; 0.0.0.0 in a container. The gateway trusts its `tenant` parameter, so put authentication in front of it. */
     host: string;
   };
+  /**
+   * The longest any consumer, worker or client may take to start (connect, join its group); past
+   * it start() fails saying what it waited for, and closes what it had opened.
+   */
+  startTimeoutMs: number;
   metricsPort: number | null;
   /** Where /healthz, /readyz and /metrics listen; 0.0.0.0 in a container so they can be scraped. */
   metricsHost: string;
@@ -72,6 +77,7 @@ export const SETTINGS = {
   reindexLockDurationMs: 'SEARCHBUS_REINDEX_LOCK_DURATION_MS',
   reindexProgressIntervalMs: 'SEARCHBUS_REINDEX_PROGRESS_INTERVAL_MS',
   reindexAttempts: 'SEARCHBUS_REINDEX_ATTEMPTS',
+  startTimeoutMs: 'SEARCHBUS_START_TIMEOUT_MS',
   metricsPort: 'SEARCHBUS_METRICS_PORT',
   metricsHost: 'SEARCHBUS_METRICS_HOST',
 } as const;
@@ -138,6 +144,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SearchbusConfi
       port: int(env, SETTINGS.gatewayPort, 8080, 0, 65535),
       host: env[SETTINGS.gatewayHost]?.trim() || '127.0.0.1',
     },
+    startTimeoutMs: int(env, SETTINGS.startTimeoutMs, 60_000, 100, 3_600_000),
     metricsPort: metricsRaw ? int(env, SETTINGS.metricsPort, 0, 0, 65535) : null,
     metricsHost: env[SETTINGS.metricsHost]?.trim() || '127.0.0.1',
   };
