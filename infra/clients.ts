@@ -1,6 +1,9 @@
+import net from 'node:net';
+import tls from 'node:tls';
 import { QdrantClient } from '@qdrant/js-client-rest';
 import { Redis } from 'ioredis';
-import { Kafka, logLevel, type LogEntry } from 'kafkajs';
+import { Kafka, logLevel, type ISocketFactory, type LogEntry } from 'kafkajs';
+import { trackSocket } from '../topology/index.ts';
 import type { KafkaEndpoint, QdrantEndpoint, RedisEndpoint } from './services.ts';
 
 // One place that turns endpoints into clients, with the settings every role wants.
@@ -12,6 +15,7 @@ export function createKafka(endpoint: KafkaEndpoint, clientId: string): Kafka {
     connectionTimeout: 5_000,
     requestTimeout: 30_000,
     retry: { initialRetryTime: 200, retries: 8 },
+    socketFactory: scopedSocketFactory,
     logLevel: logLevel.WARN,
     logCreator: () => (entry: LogEntry) => {
       // kafkajs logs expected, retried conditions (coordinator loading, rebalances) as errors.
@@ -38,3 +42,18 @@ export function createQdrant(endpoint: QdrantEndpoint): QdrantClient {
 export function createRedis(endpoint: RedisEndpoint, name: string): Redis {
   return new Redis(endpoint.url, { connectionName: name, maxRetriesPerRequest: null, enableReadyCheck: true });
 }
+
+const KEEP_ALIVE_DELAY_MS = 60_000;
+
+/**
+ * kafkajs' own socket factory, plus `trackSocket`: a consumer that is stopped while a broker holds
+ * its connect or group join open can then close its sockets at once (topology/lifecycle.ts).
+ */
+const scopedSocketFactory: ISocketFactory = ({ host, port, ssl, onConnect }) => {
+  const socket = ssl
+    ? tls.connect({ host, port, ...(net.isIP(host) ? {} : { servername: host }), ...ssl }, onConnect)
+    : net.connect({ host, port }, onConnect);
+  socket.setKeepAlive(true, KEEP_ALIVE_DELAY_MS);
+  trackSocket(socket);
+  return socket;
+};

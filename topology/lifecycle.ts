@@ -49,8 +49,11 @@ export class StartDeadline {
     this.endsAt = Date.now() + timeoutMs;
   }
 
-  /** Waits for `work`, which is to "<waitingFor>" ("join consumer group X"); `hint` says what to check. */
-  async step<T>(waitingFor: string, work: Promise<T> | (() => Promise<T>), hint?: string): Promise<T> {
+  /**
+   * Waits for `work`, which is to "<waitingFor>" ("join consumer group X"); `hint` says what to
+   * check (a function is asked only on timeout, so it can report the last error seen).
+   */
+  async step<T>(waitingFor: string, work: Promise<T> | (() => Promise<T>), hint?: string | (() => string)): Promise<T> {
     if (this.signal?.aborted) throw new StartAbortedError(this.component, waitingFor);
     const promise = typeof work === 'function' ? work() : work;
     // The loser of the race below must not surface as an unhandled rejection.
@@ -58,7 +61,8 @@ export class StartDeadline {
     let timer: NodeJS.Timeout | undefined;
     let onAbort: (() => void) | undefined;
     const giveUp = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new StartTimeoutError(this.component, waitingFor, this.timeoutMs, hint)), Math.max(0, this.endsAt - Date.now()));
+      const timedOut = (): void => reject(new StartTimeoutError(this.component, waitingFor, this.timeoutMs, typeof hint === 'function' ? hint() : hint));
+      timer = setTimeout(timedOut, Math.max(0, this.endsAt - Date.now()));
       onAbort = () => reject(new StartAbortedError(this.component, waitingFor));
       this.signal?.addEventListener('abort', onAbort, { once: true });
     });

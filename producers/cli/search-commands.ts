@@ -27,6 +27,7 @@ export async function searchCommand(out: Output, options: SearchCommandOptions):
     redis: createRedis(services.redis, 'searchbus-cli-search'),
     topology,
     defaultTimeoutMs: options.timeoutMs ?? config.query.defaultTimeoutMs,
+    startTimeoutMs: config.startTimeoutMs,
   });
   try {
     const result = await client.search({
@@ -71,6 +72,7 @@ export async function gatewayCommand(out: Output, options: { port?: number }): P
     redis: createRedis(services.redis, 'searchbus-gateway'),
     topology,
     defaultTimeoutMs: config.query.defaultTimeoutMs,
+    startTimeoutMs: config.startTimeoutMs,
   });
   try {
     await client.connect();
