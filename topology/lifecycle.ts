@@ -128,22 +128,38 @@ export function trackSocket(socket: Socket): void {
   currentScope.getStore()?.add(socket);
 }
 
+/** The part of an ioredis client that quitGracefully uses. */
+export interface QuittableClient {
+  status: string;
+  quit(): Promise<unknown>;
+  disconnect(): void;
+  once(event: 'end', listener: () => void): unknown;
+}
+
 /**
  * QUIT for an ioredis-like client, bounded: a server that does not answer (frozen, unreachable,
- * or the command stuck behind an offline queue) gets a hard disconnect after `graceMs`.
+ * or the command stuck behind an offline queue) gets a hard disconnect after `graceMs`. Resolves
+ * once the socket is closed ('end'), or at once when there is none.
  */
-export async function quitGracefully(client: { status: string; quit(): Promise<unknown>; disconnect(): void }, graceMs = 2_000): Promise<void> {
-  if (client.status === 'end') return;
-  if (client.status !== 'ready') {
-    client.disconnect();
-    return;
-  }
+export async function quitGracefully(client: QuittableClient, graceMs = 2_000): Promise<void> {
+  const status = (): string => client.status;
+  if (status() === 'end') return;
+  const ended = new Promise<void>((resolve) => client.once('end', resolve));
+  if (status() === 'ready') await within(client.quit().catch(() => undefined), graceMs);
+  if (status() === 'end') return;
+  // Waiting to reconnect (or never connected): no socket, only a timer, which disconnect() clears;
+  // ioredis then never reports 'end'.
+  const socketOpen = status() !== 'reconnecting' && status() !== 'wait';
+  client.disconnect();
+  if (socketOpen) await within(ended, graceMs);
+}
+
+/** Waits for `promise`, but at most `ms`. */
+async function within(promise: Promise<unknown>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([client.quit().catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+    await Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
   } finally {
     clearTimeout(timer);
-    // QUIT may have ended the connection already; status changed meanwhile.
-    if ((client.status as string) !== 'end') client.disconnect();
   }
 }

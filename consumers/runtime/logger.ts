@@ -35,19 +35,21 @@ const MAX_ERROR_DEPTH = 8;
  * An error as JSON, keeping what JSON.stringify drops: the stack, the `cause` chain (kafkajs and
  * SearchbusError both wrap), AggregateError-like `errors`, `code` and `retriable`.
  */
-export function serialiseError(error: Error, depth = 0, seen: Set<unknown> = new Set()): SerialisedError {
-  seen.add(error);
+export function serialiseError(error: Error, depth = 0, ancestors: Set<unknown> = new Set()): SerialisedError {
+  ancestors.add(error);
   const e = error as Error & { code?: unknown; retriable?: unknown; errors?: unknown };
   const out: SerialisedError = { name: error.name, message: error.message };
   if (typeof e.code === 'string' || typeof e.code === 'number') out.code = e.code;
   if (typeof e.retriable === 'boolean') out.retriable = e.retriable;
   if (error.stack !== undefined) out.stack = error.stack;
   const nested = (value: unknown): unknown => {
-    if (seen.has(value)) return '[circular]';
-    if (value instanceof Error) return depth + 1 >= MAX_ERROR_DEPTH ? { name: value.name, message: value.message } : serialiseError(value, depth + 1, seen);
+    if (ancestors.has(value)) return '[circular]';
+    if (value instanceof Error) return depth + 1 >= MAX_ERROR_DEPTH ? { name: value.name, message: value.message } : serialiseError(value, depth + 1, ancestors);
     return value;
   };
   if (error.cause !== undefined) out.cause = nested(error.cause);
   if (Array.isArray(e.errors)) out.errors = e.errors.map(nested);
+  // Only an error's own ancestors make a cycle; the same error may appear in two branches.
+  ancestors.delete(error);
   return out;
 }

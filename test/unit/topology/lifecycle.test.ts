@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import { CleanupError, closeAll, ConnectionScope, quitGracefully, StartAbortedError, StartDeadline, StartTimeoutError, trackSocket } from '../../../topology/index.ts';
@@ -9,7 +9,7 @@ describe('closeAll', () => {
     const ran: string[] = [];
     await closeAll('x', [
       { name: 'a', run: () => void ran.push('a') },
-      { name: 'b', run: async () => void ran.push('b') },
+      { name: 'b', run: () => Promise.resolve().then(() => void ran.push('b')) },
     ]);
     assert.deepEqual(ran, ['a', 'b']);
   });
@@ -154,16 +154,49 @@ describe('ConnectionScope', () => {
 });
 
 describe('quitGracefully', () => {
-  it('disconnects a client that never became ready instead of queueing QUIT', async () => {
-    let quits = 0;
-    let disconnects = 0;
-    await quitGracefully({ status: 'reconnecting', quit: () => Promise.resolve(quits++), disconnect: () => void disconnects++ });
-    assert.deepEqual([quits, disconnects], [0, 1]);
+  class FakeRedis extends EventEmitter {
+    quits = 0;
+    disconnects = 0;
+    constructor(
+      public status: string,
+      private readonly answer: boolean,
+    ) {
+      super();
+    }
+    quit(): Promise<unknown> {
+      this.quits += 1;
+      if (!this.answer) return new Promise(() => undefined);
+      this.end();
+      return Promise.resolve('OK');
+    }
+    disconnect(): void {
+      this.disconnects += 1;
+      if (this.status !== 'reconnecting') setImmediate(() => this.end());
+    }
+    private end(): void {
+      this.status = 'end';
+      this.emit('end');
+    }
+  }
+
+  it('sends QUIT to a ready client and waits for the end', async () => {
+    const client = new FakeRedis('ready', true);
+    await quitGracefully(client);
+    assert.deepEqual([client.quits, client.disconnects, client.status], [1, 0, 'end']);
+  });
+
+  it('disconnects a client that never became ready instead of queueing QUIT, and waits for its socket to close', async () => {
+    const connecting = new FakeRedis('connect', true);
+    await quitGracefully(connecting);
+    assert.deepEqual([connecting.quits, connecting.disconnects, connecting.status], [0, 1, 'end']);
+    const waiting = new FakeRedis('reconnecting', true);
+    await quitGracefully(waiting);
+    assert.deepEqual([waiting.quits, waiting.disconnects], [0, 1]);
   });
 
   it('disconnects after the grace when QUIT gets no answer', async () => {
-    let disconnects = 0;
-    await quitGracefully({ status: 'ready', quit: () => new Promise(() => undefined), disconnect: () => void disconnects++ }, 10);
-    assert.equal(disconnects, 1);
+    const frozen = new FakeRedis('ready', false);
+    await quitGracefully(frozen, 10);
+    assert.deepEqual([frozen.quits, frozen.disconnects, frozen.status], [1, 1, 'end']);
   });
 });
