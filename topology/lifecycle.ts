@@ -134,6 +134,8 @@ export interface QuittableClient {
   quit(): Promise<unknown>;
   disconnect(): void;
   once(event: 'end', listener: () => void): unknown;
+  /** The socket; destroyed when the server does not close its side (disconnect() only half-closes). */
+  stream?: { destroy(): void } | undefined;
 }
 
 /**
@@ -145,13 +147,19 @@ export async function quitGracefully(client: QuittableClient, graceMs = 2_000): 
   const status = (): string => client.status;
   if (status() === 'end') return;
   const ended = new Promise<void>((resolve) => client.once('end', resolve));
-  if (status() === 'ready') await within(client.quit().catch(() => undefined), graceMs);
+  const wasReady = status() === 'ready';
+  if (wasReady) await within(client.quit().catch(() => undefined), graceMs);
   if (status() === 'end') return;
   // Waiting to reconnect (or never connected): no socket, only a timer, which disconnect() clears;
   // ioredis then never reports 'end'.
   const socketOpen = status() !== 'reconnecting' && status() !== 'wait';
   client.disconnect();
-  if (socketOpen) await within(ended, graceMs);
+  if (!socketOpen) return;
+  // disconnect() only half-closes, and a frozen server never closes its side. A connection that
+  // was ready gets a grace to finish; one still connecting has nothing to finish.
+  if (wasReady) await within(ended, graceMs);
+  if (status() !== 'end') client.stream?.destroy();
+  await within(ended, graceMs);
 }
 
 /** Waits for `promise`, but at most `ms`. */

@@ -152,9 +152,10 @@ describe('lifecycles on real Kafka and Redis', () => {
         return true;
       });
       await noConnectionsLeftSince(baseline, 'the failed query role');
-      // Its consumer had joined (step one) and left the group again.
+      // Its consumer had joined (step one: the group exists, a never-joined one is 'Dead') and left it again.
       const { groups } = await h.admin.describeGroups([h.topology.groups.query]);
-      assert.equal(groups[0]?.members.length ?? 0, 0);
+      assert.equal(groups[0]?.state, 'Empty');
+      assert.equal(groups[0]?.members.length, 0);
     } finally {
       await context.dispose();
     }

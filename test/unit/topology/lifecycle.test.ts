@@ -86,14 +86,15 @@ describe('StartDeadline', () => {
   });
 });
 
+async function server(): Promise<{ server: Server; port: number; accepted: Socket[] }> {
+  const accepted: Socket[] = [];
+  const s = createServer((socket) => accepted.push(socket));
+  s.listen(0, '127.0.0.1');
+  await once(s, 'listening');
+  return { server: s, port: (s.address() as { port: number }).port, accepted };
+}
+
 describe('ConnectionScope', () => {
-  async function server(): Promise<{ server: Server; port: number; accepted: Socket[] }> {
-    const accepted: Socket[] = [];
-    const s = createServer((socket) => accepted.push(socket));
-    s.listen(0, '127.0.0.1');
-    await once(s, 'listening');
-    return { server: s, port: (s.address() as { port: number }).port, accepted };
-  }
 
   function open(port: number): Socket {
     const socket = connect(port, '127.0.0.1');
@@ -198,5 +199,27 @@ describe('quitGracefully', () => {
     const frozen = new FakeRedis('ready', false);
     await quitGracefully(frozen, 10);
     assert.deepEqual([frozen.quits, frozen.disconnects, frozen.status], [1, 1, 'end']);
+  });
+
+  it('destroys the socket when the server does not close its side either', async () => {
+    const { server: s, port, accepted } = await server();
+    const socket = connect(port, '127.0.0.1');
+    await once(socket, 'connect');
+    // ioredis' disconnect() only half-closes (end()); a frozen server never closes its side.
+    const client = Object.assign(new EventEmitter(), {
+      status: 'connect',
+      stream: socket,
+      quit: () => Promise.resolve(),
+      disconnect: () => void socket.end(),
+    });
+    socket.on('close', () => {
+      client.status = 'end';
+      client.emit('end');
+    });
+    await quitGracefully(client, 10);
+    assert.equal(client.status, 'end');
+    assert.equal(socket.destroyed, true);
+    for (const a of accepted) a.destroy();
+    s.close();
   });
 });
