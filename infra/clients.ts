@@ -22,8 +22,9 @@ export function createKafka(endpoint: KafkaEndpoint, clientId: string): Kafka {
       if (entry.level <= logLevel.WARN && process.env.SEARCHBUS_KAFKA_LOG !== 'off') {
         const { message, error } = entry.log as { message?: string; error?: string };
         // Expected and retried: coordinators loading after a broker start, rebalances, and the
-        // idempotent producer's note on bounded retries (a failed send surfaces to the caller).
-        if (/coordinator is (loading|not available)|not the correct coordinator|rebalanc|Limiting retries for the idempotent producer/i.test(`${message} ${error}`)) return;
+        // idempotent producer's note on bounded retries (a failed send surfaces to the caller), and
+        // the connections searchbus itself closes when a unit stops during its start.
+        if (/coordinator is (loading|not available)|not the correct coordinator|rebalanc|Limiting retries for the idempotent producer|(closed|refused) by searchbus/i.test(`${message} ${error}`)) return;
         process.stderr.write(`[kafkajs] ${entry.namespace} ${message ?? ''}${error ? `: ${error}` : ''}\n`);
       }
     },

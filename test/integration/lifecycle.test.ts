@@ -178,11 +178,14 @@ describe('lifecycles on real Kafka and Redis', () => {
   });
 
   it('a search client whose Redis accepts but never answers fails in time and closes everything; close() during connect() returns', async () => {
-    // A frozen Redis: connections are accepted, nothing is ever answered.
+    // A frozen Redis: connections are accepted, nothing is ever answered. It reads (and drops)
+    // what it is sent, so that it sees the client's FIN and can tell a closed connection.
     const held = new Set<Socket>();
     const frozen = createServer((socket) => {
       held.add(socket);
+      socket.on('error', () => undefined);
       socket.on('close', () => held.delete(socket));
+      socket.resume();
     }).listen(0, '127.0.0.1');
     await once(frozen, 'listening');
     const frozenUrl = `redis://127.0.0.1:${(frozen.address() as { port: number }).port}`;
