@@ -87,12 +87,14 @@ export class ReindexWorker {
       },
     ));
     let lastRedisError = '';
-    worker.on('failed', (job, error) => this.logger.warn('reindex job failed', { job: job?.id, error }));
-    worker.on('error', (error) => {
+    const onError = (error: Error): void => {
       lastRedisError = error.message;
       // Until it is running, a connection error is reported by start() when it gives up.
       if (this.stateValue === 'running') this.logger.error('reindex worker error', { error });
-    });
+    };
+    worker.on('failed', (job, error) => this.logger.warn('reindex job failed', { job: job?.id, error }));
+    worker.on('error', onError);
+    this.drops.queue.on('error', onError);
     await deadline.step(`connect its BullMQ worker to Redis (queue ${this.options.topology.queues.reindex})`, () => worker.waitUntilReady(), () =>
       `check that Redis answers at REDIS_URL${lastRedisError ? ` (last error: ${lastRedisError})` : ''}`,
     );
