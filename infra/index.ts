@@ -14,4 +14,5 @@ export {
   stopProcess,
   type ProcessEntry,
 } from './local/index.ts';
-export { createKafka, createQdrant, createRedis } from './clients.ts';
+export { createKafka, createQdrant, createRedis, kafkaConnection, redisConnection } from './clients.ts';
+export { CONNECTION_SETTINGS, SECRET_SETTINGS, endpointEnv, kafkaSettings, qdrantSettings, redactUrl, redisSettings } from './connection-settings.ts';

@@ -145,7 +145,7 @@ export class SearchClient {
       this.stateValue = 'connecting';
       const deadline = new StartDeadline('the search client', this.options.startTimeoutMs ?? 60_000, this.closeSignal.signal);
       try {
-        await deadline.step(`subscribe to its reply channel ${this.replyChannel} on Redis`, () => this.options.redis.subscribe(this.replyChannel), 'check that Redis answers at REDIS_URL');
+        await deadline.step(`subscribe to its reply channel ${this.replyChannel} on Redis`, () => untilReady(this.options.redis).then(() => this.options.redis.subscribe(this.replyChannel)), 'check that Redis answers at REDIS_URL');
         await deadline.step('connect its producer to Kafka', () => this.producer.connect(), 'check that Kafka answers at KAFKA_BROKERS');
       } catch (error) {
         this.closeSignal.abort();
@@ -289,6 +289,27 @@ export class SearchClient {
     }
     this.timedOut.set(id, now);
   }
+}
+
+/**
+ * ioredis writes SUBSCRIBE at once on a connection that is past TCP connect but still running its
+ * ready check; the connection then turns subscriber-only, the check's INFO fails and the
+ * connection is torn down. Queued before connect or sent once ready, SUBSCRIBE is safe.
+ */
+async function untilReady(redis: Redis): Promise<void> {
+  if (redis.status !== 'connect') return;
+  await new Promise<void>((resolve, reject) => {
+    const onReady = (): void => {
+      redis.off('end', onEnd);
+      resolve();
+    };
+    const onEnd = (): void => {
+      redis.off('ready', onReady);
+      reject(new SearchClientClosedError('the Redis connection ended before it was ready'));
+    };
+    redis.once('ready', onReady);
+    redis.once('end', onEnd);
+  });
 }
 
 function toError(reason: unknown): Error {
