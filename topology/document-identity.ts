@@ -31,6 +31,8 @@ export function isValidDocumentId(id: unknown): id is string {
 export function documentKey(tenant: string, id: string): string {
   if (!isValidTenant(tenant)) throw new SchemaError('invalid-key', `tenant ${quote(tenant)} must match ${String(TENANT_PATTERN)}`);
   if (!isValidDocumentId(id)) throw new SchemaError('invalid-key', `id ${quote(id)} must be 1–${MAX_ID_LENGTH} characters without surrounding spaces`);
+  // A lone surrogate has no UTF-8 encoding: the key would name another id.
+  if (/\p{Cs}/u.test(id)) throw new SchemaError('invalid-key', 'id must be well-formed Unicode (no lone surrogates)');
   return `${tenant}${DOCUMENT_KEY_SEPARATOR}${id}`;
 }
 

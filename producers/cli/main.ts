@@ -1,5 +1,6 @@
 // The CLI entry point: the only module that reads argv, handles signals and sets the exit code.
 import { parseArgs } from 'node:util';
+import { serialiseError } from '../../consumers/runtime/index.ts';
 import { consoleOutput as out } from './output.ts';
 import { UsageError } from './usage-error.ts';
 import { infraDownCommand, infraRunCommand, infraStatusCommand, infraUpCommand, setupCommand } from './infra-commands.ts';
@@ -10,6 +11,7 @@ import { startSystem } from './system.ts';
 import { topologyApplyCommand, topologyDescribeCommand } from './topology-commands.ts';
 import { upCommand } from './up-command.ts';
 import { reindexCommand, statusCommand } from './reindex-commands.ts';
+import { gatewayKeyCommand } from './gateway-key-commands.ts';
 import { evalCommand, gatewayCommand, parseTopK, searchCommand } from './search-commands.ts';
 
 const USAGE = `searchbus — neural search on an event stream
@@ -21,7 +23,11 @@ Usage:
                                        publish documents to the ingest topic
   searchbus search "<text>" [--k 10] [--filter key=value …] [--tenant T] [--json]
                                        search through the bus (filters: key=v, key!=v, key>=n, key<n, or JSON)
-  searchbus gateway [--port 8080]      HTTP front: GET /search?q=&k=&filter=&tenant=, /healthz, /readyz
+  searchbus gateway [--port 8080]      HTTP front: GET|POST /search (q, k, filter, tenant), /healthz, /readyz
+  searchbus gateway key add --tenant T [--tenant T2 …] [--rate-per-second N] [--burst N] [--label L] [--file F] [--json]
+                                       create an API key (printed once); its salted hash goes to the keys file
+  searchbus gateway key list [--file F] [--json]   list keys (ids, tenants, limits; never secrets)
+  searchbus gateway key revoke <id> [--file F]     remove a key; running gateways reload the file
   searchbus eval <beir-dir> [--split test] [--concurrency 8] [--namespace N] [--json]
                                        nDCG@10, recall@100, MRR@10 and latency through the whole pipeline
   searchbus reindex --model <id> [--watch] [--grace-ms N] [--allow-incomplete-history] [--json]
@@ -121,8 +127,10 @@ async function main(argv: string[]): Promise<number> {
       await system.stop();
       return 0;
     }
-    case 'search':
     case 'gateway':
+      if (rest[0] === 'key') return gatewayKeyCommand(out, rest.slice(1));
+      return queryPath(command, rest);
+    case 'search':
     case 'eval':
       return queryPath(command, rest);
     case undefined:
@@ -247,6 +255,17 @@ function untilSignal(): Promise<void> {
   });
 }
 
+/** The message, then what caused it: the root cause is often the one that says what to fix. */
+function withCauses(error: Error): string {
+  const lines = [error.message];
+  let cause = error.cause;
+  for (let depth = 0; cause instanceof Error && cause !== error && depth < 8; depth += 1) {
+    if (!error.message.includes(cause.message)) lines.push(`  caused by ${cause.name}: ${cause.message}`);
+    cause = cause.cause;
+  }
+  return lines.join('\n');
+}
+
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (error) {
@@ -255,8 +274,9 @@ try {
     out.info(USAGE);
     process.exitCode = 2;
   } else {
-    out.error(error instanceof Error ? error.message : String(error));
-    if (process.env.SEARCHBUS_DEBUG && error instanceof Error) out.info(error.stack ?? '');
+    out.error(error instanceof Error ? withCauses(error) : String(error));
+    // Every stack of the chain, and of each failed cleanup step.
+    if (process.env.SEARCHBUS_DEBUG && error instanceof Error) out.info(JSON.stringify(serialiseError(error), null, 2));
     process.exitCode = 1;
   }
 }

@@ -2,7 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import {
+  closeAll,
+  ConnectionScope,
   decodeSearchReply,
+  quitGracefully,
+  StartDeadline,
   encodeSearchRequest,
   HEADERS,
   isErrorReply,
@@ -23,6 +27,8 @@ export interface SearchClientOptions {
   /** Names the reply channel; unique per client instance by default. */
   clientId?: string;
   defaultTimeoutMs?: number;
+  /** The longest connect() may take (SEARCHBUS_START_TIMEOUT_MS); default 60 s. */
+  startTimeoutMs?: number;
 }
 
 export interface SearchQuery {
@@ -99,6 +105,11 @@ export class SearchClient {
   private producerConnected = false;
   private connecting: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
+  private released: Promise<void> | undefined;
+  /** Aborted by close(): a connect() in progress gives up at once. */
+  private readonly closeSignal = new AbortController();
+  /** The producer's Kafka sockets, for close() during connect(). */
+  private readonly connections = new ConnectionScope();
 
   constructor(private readonly options: SearchClientOptions) {
     this.clientId = options.clientId ?? randomUUID();
@@ -124,16 +135,26 @@ export class SearchClient {
     return this.stateValue === 'ready' && this.producerConnected && this.options.redis.status === 'ready';
   }
 
-  /** Subscribes, then connects the producer. Safe to call many times; search() calls it. */
+  /**
+   * Subscribes, then connects the producer, within `startTimeoutMs`. Safe to call many times;
+   * search() calls it. On failure (timeout, close() meanwhile) the client closes itself.
+   */
   connect(): Promise<void> {
-    this.connecting ??= (async () => {
+    this.connecting ??= this.connections.run(async () => {
       if (this.closing) throw new SearchClientClosedError('search client is closed');
       this.stateValue = 'connecting';
-      await this.options.redis.subscribe(this.replyChannel);
-      await this.producer.connect();
+      const deadline = new StartDeadline('the search client', this.options.startTimeoutMs ?? 60_000, this.closeSignal.signal);
+      try {
+        await deadline.step(`subscribe to its reply channel ${this.replyChannel} on Redis`, () => untilReady(this.options.redis).then(() => this.options.redis.subscribe(this.replyChannel)), 'check that Redis answers at REDIS_URL');
+        await deadline.step('connect its producer to Kafka', () => this.producer.connect(), 'check that Kafka answers at KAFKA_BROKERS');
+      } catch (error) {
+        this.closeSignal.abort();
+        await this.release();
+        throw error;
+      }
       if (this.closing) throw new SearchClientClosedError('search client was closed while connecting');
       this.stateValue = 'ready';
-    })();
+    });
     return this.connecting;
   }
 
@@ -192,22 +213,37 @@ export class SearchClient {
     }
   }
 
-  /** Fails every search in flight, unsubscribes and disconnects. Safe to call twice. */
+  /**
+   * Fails every search in flight, unsubscribes and disconnects. Safe to call twice; returns
+   * promptly during connect(). Every step runs even when one throws (CleanupError lists them).
+   */
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.stateValue = 'closing';
       for (const id of [...this.pending.keys()]) this.settle(id, (p) => p.reject(new SearchClientClosedError('search client closed')));
-      const redis = this.options.redis;
+      this.closeSignal.abort();
       await this.connecting?.catch(() => undefined);
-      try {
-        if (redis.status === 'ready') await redis.unsubscribe(this.replyChannel);
-      } finally {
-        await redis.quit().catch(() => redis.disconnect());
-        await this.producer.disconnect();
-        this.stateValue = 'closed';
-      }
+      await this.release();
     })();
     return this.closing;
+  }
+
+  /** The cleanup itself, shared by close() and a failed connect(). */
+  private release(): Promise<void> {
+    this.released ??= this.connections.run(async () => {
+      const redis = this.options.redis;
+      try {
+        await closeAll('the search client', [
+          // QUIT ends the subscription too, and is bounded; an UNSUBSCRIBE to a frozen server is not.
+          { name: 'close the Redis connection', run: () => quitGracefully(redis) },
+          { name: 'disconnect the Kafka producer', run: () => this.producer.disconnect() },
+        ]);
+      } finally {
+        this.connections.close('the search client is closed');
+        this.stateValue = 'closed';
+      }
+    });
+    return this.released;
   }
 
   private onReply(message: string): void {
@@ -253,6 +289,27 @@ export class SearchClient {
     }
     this.timedOut.set(id, now);
   }
+}
+
+/**
+ * ioredis writes SUBSCRIBE at once on a connection that is past TCP connect but still running its
+ * ready check; the connection then turns subscriber-only, the check's INFO fails and the
+ * connection is torn down. Queued before connect or sent once ready, SUBSCRIBE is safe.
+ */
+async function untilReady(redis: Redis): Promise<void> {
+  if (redis.status !== 'connect') return;
+  await new Promise<void>((resolve, reject) => {
+    const onReady = (): void => {
+      redis.off('end', onEnd);
+      resolve();
+    };
+    const onEnd = (): void => {
+      redis.off('ready', onReady);
+      reject(new SearchClientClosedError('the Redis connection ended before it was ready'));
+    };
+    redis.once('ready', onReady);
+    redis.once('end', onEnd);
+  });
 }
 
 function toError(reason: unknown): Error {

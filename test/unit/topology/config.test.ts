@@ -8,6 +8,8 @@ describe('loadConfig', () => {
     assert.equal(config.namespace, 'searchbus');
     assert.equal(config.model.id, 'all-minilm-l6-v2');
     assert.equal(config.encoder.maxBatchSize, 64);
+    assert.equal(config.startTimeoutMs, 60_000);
+    assert.equal(loadConfig({ SEARCHBUS_START_TIMEOUT_MS: '5000' }).startTimeoutMs, 5000);
   });
 
   it('fails naming the setting', () => {
@@ -17,6 +19,8 @@ describe('loadConfig', () => {
       [{ SEARCHBUS_MODEL: 'no-such-model' }, 'SEARCHBUS_MODEL'],
       [{ SEARCHBUS_NAMESPACE: 'Bad Name' }, 'SEARCHBUS_NAMESPACE'],
       [{ SEARCHBUS_CHUNK_OVERLAP_TOKENS: '300' }, 'SEARCHBUS_CHUNK_OVERLAP_TOKENS'],
+      [{ SEARCHBUS_START_TIMEOUT_MS: 'soon' }, 'SEARCHBUS_START_TIMEOUT_MS'],
+      [{ SEARCHBUS_START_TIMEOUT_MS: '0' }, 'SEARCHBUS_START_TIMEOUT_MS'],
     ];
     for (const [env, setting] of cases) {
       assert.throws(

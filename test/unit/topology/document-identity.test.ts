@@ -46,6 +46,7 @@ describe('document key', () => {
     assert.equal(codeOf(() => parseDocumentKey(Buffer.from([0x61, 0x2f, 0xff, 0xfe]))), 'invalid-key', 'not UTF-8');
     assert.equal(codeOf(() => documentKey('a/b', 'x')), 'invalid-key');
     assert.equal(codeOf(() => documentKey('a', ' x')), 'invalid-key');
+    assert.equal(codeOf(() => documentKey('a', 'x\uD800')), 'invalid-key', 'a lone surrogate has no UTF-8 key');
   });
 
   it('says what a bare id should have been', () => {
