@@ -7,7 +7,7 @@ import { probeRedis } from '../probes.ts';
 import type { Profile, RedisEndpoint, StartedService } from '../services.ts';
 import { assertPortFree, freePort, portFromEnv } from './ports.ts';
 import { runCommand } from './run-command.ts';
-import { spawnService, stopProcess } from './spawn-service.ts';
+import { startServiceProcess } from './service-process.ts';
 
 /** Finds redis-server, installing Debian's package when running as root on a Debian machine. */
 export async function ensureRedisServer(log: (line: string) => void = () => undefined): Promise<string> {
@@ -57,7 +57,7 @@ export async function startRedis(options: {
   const persistence = profile === 'test' ? ['--save', '', '--appendonly', 'no'] : ['--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec'];
   const url = `redis://127.0.0.1:${port}`;
   log(`Starting Redis on 127.0.0.1:${port}…`);
-  const entry = await spawnService({
+  const redis = await startServiceProcess({
     service: 'redis',
     profile,
     command: server,
@@ -67,6 +67,6 @@ export async function startRedis(options: {
     scratchDir: scratch,
     probe: () => probeRedis(url, 1_000),
     readyTimeoutMs: 20_000,
-  });
-  return { endpoint: { url }, stop: () => stopProcess(entry, 10_000) };
+  }, { graceMs: 10_000 });
+  return { endpoint: { url }, stop: () => redis.stop(), process: redis };
 }
