@@ -131,6 +131,8 @@ export class SearchLoad {
   readonly outcomes: SearchOutcomes = { answered: 0, errorReplies: {}, timedOut: 0, otherErrors: {}, overdue: 0, slowestMs: 0 };
   private running = true;
   private readonly loops: Promise<void>[];
+  /** When each search started (performance.now()) and whether it was answered with hits. */
+  private readonly ended: Array<{ startedAt: number; answered: boolean }> = [];
 
   constructor(
     private readonly client: SearchClient,
@@ -160,6 +162,13 @@ export class SearchLoad {
     await waitFor(what, () => Promise.resolve(this.errors >= target ? true : undefined), timeoutMs, 50);
   }
 
+  /** Searches that started at or after `at` (a performance.now() value) and have ended. */
+  startedSince(at: number): { answered: number; failed: number } {
+    const mine = this.ended.filter((e) => e.startedAt >= at);
+    const answered = mine.filter((e) => e.answered).length;
+    return { answered, failed: mine.length - answered };
+  }
+
   async stop(): Promise<SearchOutcomes> {
     this.running = false;
     await Promise.all(this.loops);
@@ -173,7 +182,9 @@ export class SearchLoad {
       try {
         await this.client.search({ text: `${WORDS[(n * 7 + i) % WORDS.length]} ${WORDS[(i * 3) % WORDS.length]}`, topK: 5 }, { timeoutMs: this.options.timeoutMs });
         o.answered += 1;
+        this.ended.push({ startedAt: started, answered: true });
       } catch (error) {
+        this.ended.push({ startedAt: started, answered: false });
         if (error instanceof SearchRequestError) o.errorReplies[error.code] = (o.errorReplies[error.code] ?? 0) + 1;
         else if (error instanceof SearchTimeoutError) o.timedOut += 1;
         else {
@@ -185,7 +196,7 @@ export class SearchLoad {
       }
       const took = performance.now() - started;
       o.slowestMs = Math.max(o.slowestMs, Math.round(took));
-      if (took > this.options.timeoutMs + (this.options.slackMs ?? 1_000)) o.overdue += 1;
+      if (took > this.options.timeoutMs + (this.options.slackMs ?? 2_000)) o.overdue += 1;
     }
   }
 }
@@ -193,7 +204,7 @@ export class SearchLoad {
 /** Outcomes between two snapshots. */
 export function since(before: SearchOutcomes, after: SearchOutcomes): Omit<SearchOutcomes, 'slowestMs'> {
   const diff = (a: Record<string, number>, b: Record<string, number>): Record<string, number> =>
-    Object.fromEntries(Object.entries(b).map(([k, v]) => [k, v - (a[k] ?? 0)]).filter(([, v]) => Number(v) > 0));
+    Object.fromEntries(Object.entries(b).flatMap(([k, v]): Array<[string, number]> => (v - (a[k] ?? 0) > 0 ? [[k, v - (a[k] ?? 0)]] : [])));
   return {
     answered: after.answered - before.answered,
     errorReplies: diff(before.errorReplies, after.errorReplies),
