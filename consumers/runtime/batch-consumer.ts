@@ -1,6 +1,7 @@
 import { Partitioners, type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
 import { PoisonMessageError, isRetriable } from './errors.ts';
 import { sendDeadLetters, type DeadLetter } from './dead-letter.ts';
+import { lostMembership } from './group-membership.ts';
 import type { Logger } from './logger.ts';
 import { SECONDS_BUCKETS, SIZE_BUCKETS, type MetricsRegistry } from './metrics.ts';
 import { retryWithBackoff } from './retry.ts';
@@ -214,7 +215,15 @@ export class BatchConsumer<T> {
       const next = (BigInt(last.offset) + 1n).toString();
       payload.resolveOffset(last.offset);
       // Only now, after the handler's writes were acknowledged, is the position made durable.
-      await retry(() => this.consumer.commitOffsets([{ topic, partition, offset: next }]));
+      try {
+        await retry(() => this.consumer.commitOffsets([{ topic, partition, offset: next }]));
+      } catch (error) {
+        // The group rebalanced this member out (e.g. it was frozen): the batch stays uncommitted,
+        // its new owner redoes it (the writes are idempotent), and this member rejoins.
+        const lost = lostMembership(error);
+        if (lost) o.logger.warn('lost the group membership before committing; rejoining', { error: lost, topic, partition });
+        throw lost ?? error;
+      }
       this.processed.inc({ role: o.role, topic }, good.length);
       await heartbeat();
     }

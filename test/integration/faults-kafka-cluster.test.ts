@@ -54,10 +54,9 @@ describe('fault: kill -9 of a partition leader in a 3-broker cluster', () => {
   }
 
   /** Waits until the node is back in the in-sync replicas of every partition: full redundancy again. */
-  async function restartAndResync(nodeId: number): Promise<number> {
+  async function restartAndResync(nodeId: number, topics = [h.topology.topics.ingest, h.topology.topics.searchRequests]): Promise<number> {
     const started = performance.now();
     await cluster.node(nodeId).process.restart();
-    const topics = [h.topology.topics.ingest, h.topology.topics.searchRequests];
     await waitFor(`node ${nodeId} in sync again`, async () => {
       for (const topic of topics) if ((await partitions(topic)).some((p) => !p.isr.includes(nodeId))) return undefined;
       return true;
@@ -87,6 +86,40 @@ describe('fault: kill -9 of a partition leader in a 3-broker cluster', () => {
     for (const resource of described.resources) {
       assert.equal(resource.configEntries.find((c) => c.configName === 'min.insync.replicas')?.configValue, '2', resource.resourceName);
     }
+  });
+
+  it('acknowledges a publish only once every partition has written its messages, across leader kills', async () => {
+    // A send that spans several leaders, one of which dies: kafkajs 2.2.4 may resolve it without
+    // writing the dead leader's messages (see producers/ingest/unacknowledged.ts). Measured with a
+    // plain kafkajs producer in this setting: 8 of 600 records missing in one round of two.
+    let resent = 0;
+    for (let round = 0; round < 3; round++) {
+      const topic = `${h.topology.topics.ingest}.acks-${round}`;
+      await h.admin.createTopics({
+        waitForLeaders: true,
+        topics: [{ topic, numPartitions: 3, replicationFactor: 3, configEntries: [{ name: 'min.insync.replicas', value: '2' }] }],
+      });
+      const producer = new IngestProducer({ kafka: h.kafka, topic });
+      let killed: number | undefined;
+      try {
+        for (let batch = 0; batch < 20; batch++) {
+          if (batch === 5) {
+            killed = (await partitions(topic)).find((p) => p.partitionId === round % 3)?.leader;
+            assert.ok(killed !== undefined && killed > 0);
+            await cluster.node(killed).process.halt('kill');
+          }
+          await producer.upsert(Array.from({ length: 30 }, (_, i) => ({ id: `r${round}-b${batch}-${i}`, text: 'acknowledged means written' })));
+        }
+        const offsets = await h.admin.fetchTopicOffsets(topic);
+        assert.equal(offsets.reduce((sum, p) => sum + Number(p.high), 0) >= 600, true, `round ${round}: every acknowledged message is in the topic`);
+        resent += producer.resentMessages;
+      } finally {
+        await producer.close();
+        if (killed !== undefined) await restartAndResync(killed, [topic]);
+        await h.admin.deleteTopics({ topics: [topic] });
+      }
+    }
+    report('Kafka cluster, publishes across leader kills', { rounds: 3, messagesPerRound: 600, resentMessages: resent });
   });
 
   it('loses nothing when the leader of the busiest ingest partition is killed mid-ingest', async () => {

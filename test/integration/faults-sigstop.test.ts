@@ -20,6 +20,16 @@ describe('fault: processes frozen with SIGSTOP and resumed', () => {
   let encoder: OnnxEncoder;
   let stack: QueryStack;
   const children: ChildProcess[] = [];
+  /** The last lines each encoder process wrote to stderr, shown when a wait on it fails. */
+  const stderr = new Map<ChildProcess, string[]>();
+  const explain = async <T>(child: ChildProcess, wait: Promise<T>): Promise<T> => {
+    try {
+      return await wait;
+    } catch (error) {
+      process.stderr.write(`encoder process ${child.pid} stderr (last lines):\n${(stderr.get(child) ?? []).join('\n')}\n`);
+      throw error;
+    }
+  };
   const docs = faultDocs('sigstop', 300);
   let expected: Map<string, number>;
 
@@ -55,6 +65,12 @@ describe('fault: processes frozen with SIGSTOP and resumed', () => {
     for (let i = 0; i < 2; i++) {
       const child = startRoleProcess(h, 'encoder', { SEARCHBUS_ENCODER_MAX_BATCH_SIZE: '8' });
       children.push(child);
+      const lines: string[] = [];
+      stderr.set(child, lines);
+      child.stderr?.on('data', (chunk: Buffer) => {
+        lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+        lines.splice(0, Math.max(0, lines.length - 60));
+      });
     }
     const [frozen] = children;
     assert.ok(frozen);
@@ -78,7 +94,7 @@ describe('fault: processes frozen with SIGSTOP and resumed', () => {
 
     frozen.kill('SIGCONT');
     const resumedAt = performance.now();
-    await waitFor('the resumed encoder to rejoin the group', async () => ((await members()) === 2 ? true : undefined), 180_000, 250);
+    await explain(frozen, waitFor('the resumed encoder to rejoin the group', async () => ((await members()) === 2 ? true : undefined), 120_000, 250));
     const rejoinedMs = Math.round(performance.now() - resumedAt);
     assert.equal(frozen.exitCode, null, 'the resumed encoder process is still running');
     await producer.close();
