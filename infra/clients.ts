@@ -1,6 +1,7 @@
 import { QdrantClient } from '@qdrant/js-client-rest';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel, type LogEntry } from 'kafkajs';
+import { reportRedisErrors } from './redis-errors.ts';
 import type { KafkaEndpoint, QdrantEndpoint, RedisEndpoint } from './services.ts';
 
 // One place that turns endpoints into clients, with the settings every role wants.
@@ -36,5 +37,9 @@ export function createQdrant(endpoint: QdrantEndpoint): QdrantClient {
 }
 
 export function createRedis(endpoint: RedisEndpoint, name: string): Redis {
-  return new Redis(endpoint.url, { connectionName: name, maxRetriesPerRequest: null, enableReadyCheck: true });
+  // maxRetriesPerRequest null: commands wait for the reconnect instead of failing; subscriptions
+  // are renewed on it (ioredis' autoResubscribe).
+  const redis = new Redis(endpoint.url, { connectionName: name, maxRetriesPerRequest: null, enableReadyCheck: true });
+  reportRedisErrors(redis, name);
+  return redis;
 }

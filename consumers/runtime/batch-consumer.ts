@@ -1,7 +1,7 @@
 import { Partitioners, type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
 import { PoisonMessageError, isRetriable } from './errors.ts';
 import { sendDeadLetters, type DeadLetter } from './dead-letter.ts';
-import { lostMembership } from './group-membership.ts';
+import { groupCall, RejoinGroupError } from './group-membership.ts';
 import type { Logger } from './logger.ts';
 import { SECONDS_BUCKETS, SIZE_BUCKETS, type MetricsRegistry } from './metrics.ts';
 import { retryWithBackoff } from './retry.ts';
@@ -150,7 +150,9 @@ export class BatchConsumer<T> {
 
   private async eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
-    const heartbeat = (): Promise<void> => payload.heartbeat();
+    // Failures reaching the group coordinator in a row; past a few, the member rejoins (see groupCall).
+    const coordinatorFailures = { count: 0 };
+    const heartbeat = (): Promise<void> => groupCall('heartbeat', () => payload.heartbeat(), coordinatorFailures);
     const isRunning = (): boolean => payload.isRunning();
     const isStale = (): boolean => payload.isStale();
     const { topic, partition } = batch;
@@ -186,15 +188,15 @@ export class BatchConsumer<T> {
         try {
           await retry(() => o.handle(good, context));
         } catch (error) {
-          // Stopping, or still failing when the retries were cut short: leave it uncommitted.
-          if (this.abort.signal.aborted || isRetriable(error)) throw error;
+          // Stopping, still failing when the retries were cut short, or rejoining the group: leave it uncommitted.
+          if (this.abort.signal.aborted || isRetriable(error) || error instanceof RejoinGroupError) throw error;
           // One message spoilt the batch: handle them one by one so only the culprit is dead-lettered.
           o.logger.warn('batch failed; isolating the failing message', { error, topic, partition });
           for (const item of good) {
             try {
               await retry(() => o.handle([item], context));
             } catch (single) {
-              if (this.abort.signal.aborted || isRetriable(single)) throw single;
+              if (this.abort.signal.aborted || isRetriable(single) || single instanceof RejoinGroupError) throw single;
               poison.push(toLetter(item.message, topic, partition, single));
             }
           }
@@ -215,14 +217,16 @@ export class BatchConsumer<T> {
       const next = (BigInt(last.offset) + 1n).toString();
       payload.resolveOffset(last.offset);
       // Only now, after the handler's writes were acknowledged, is the position made durable.
+      // Committed through the batch (not consumer.commitOffsets, whose own retries hide a moved
+      // coordinator for minutes). A member the group moved on from (it was frozen), or whose
+      // coordinator died, rejoins: the batch stays uncommitted and is redone (idempotent writes).
       try {
-        await retry(() => this.consumer.commitOffsets([{ topic, partition, offset: next }]));
+        await retry(() =>
+          groupCall('commit', () => payload.commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: next }] }] }), coordinatorFailures),
+        );
       } catch (error) {
-        // The group rebalanced this member out (e.g. it was frozen): the batch stays uncommitted,
-        // its new owner redoes it (the writes are idempotent), and this member rejoins.
-        const lost = lostMembership(error);
-        if (lost) o.logger.warn('lost the group membership before committing; rejoining', { error: lost, topic, partition });
-        throw lost ?? error;
+        if (error instanceof RejoinGroupError) o.logger.warn('rejoining the consumer group', { error, topic, partition });
+        throw error;
       }
       this.processed.inc({ role: o.role, topic }, good.length);
       await heartbeat();

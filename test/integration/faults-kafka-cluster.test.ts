@@ -19,6 +19,8 @@ describe('fault: kill -9 of a partition leader in a 3-broker cluster', () => {
   let cluster: LocalKafkaCluster;
   let h: Harness;
   let encoder: OnnxEncoder;
+  /** The query consumer's own model instance, as in a separate query process: searches do not queue behind document batches. */
+  let queryEncoder: OnnxEncoder;
   let consumer: EncoderConsumer;
   let stack: QueryStack;
 
@@ -37,13 +39,15 @@ describe('fault: kill -9 of a partition leader in a 3-broker cluster', () => {
     encoder = await loadEncoder(h.config.model);
     consumer = new EncoderConsumer({ kafka: h.kafka, qdrant: h.qdrant, topology: h.topology, config: h.config, encoder: () => Promise.resolve(documentEncoder(encoder)) });
     await consumer.start();
-    stack = await startQueryStack(h, [encoder]);
+    queryEncoder = await loadEncoder(h.config.model);
+    stack = await startQueryStack(h, [queryEncoder]);
   });
 
   after(async () => {
     await stack?.close().catch(() => undefined);
     await consumer?.stop().catch(() => undefined);
     await encoder?.dispose();
+    await queryEncoder?.dispose();
     await h?.close().catch(() => undefined);
     await cluster?.stop();
   });
@@ -95,28 +99,38 @@ describe('fault: kill -9 of a partition leader in a 3-broker cluster', () => {
     let resent = 0;
     for (let round = 0; round < 3; round++) {
       const topic = `${h.topology.topics.ingest}.acks-${round}`;
-      await h.admin.createTopics({
-        waitForLeaders: true,
-        topics: [{ topic, numPartitions: 3, replicationFactor: 3, configEntries: [{ name: 'min.insync.replicas', value: '2' }] }],
-      });
+      // Creating is idempotent; a retry covers metadata that has not reached every broker yet.
+      await waitFor(`${topic} created`, async () => {
+        await h.admin.createTopics({
+          waitForLeaders: true,
+          topics: [{ topic, numPartitions: 3, replicationFactor: 3, configEntries: [{ name: 'min.insync.replicas', value: '2' }] }],
+        });
+        return true;
+      }, 60_000, 250);
       const producer = new IngestProducer({ kafka: h.kafka, topic });
       let killed: number | undefined;
       try {
         for (let batch = 0; batch < 20; batch++) {
           if (batch === 5) {
-            killed = (await partitions(topic)).find((p) => p.partitionId === round % 3)?.leader;
-            assert.ok(killed !== undefined && killed > 0);
+            // Metadata of a new topic reaches every broker shortly after creation: wait for it.
+            killed = await waitFor(`the leader of ${topic}[${round % 3}]`, async () => {
+              const leader = (await partitions(topic)).find((p) => p.partitionId === round % 3)?.leader;
+              return leader !== undefined && leader > 0 ? leader : undefined;
+            }, 60_000, 100);
             await cluster.node(killed).process.halt('kill');
           }
           await producer.upsert(Array.from({ length: 30 }, (_, i) => ({ id: `r${round}-b${batch}-${i}`, text: 'acknowledged means written' })));
         }
-        const offsets = await h.admin.fetchTopicOffsets(topic);
+        const offsets = await waitFor(`the offsets of ${topic}`, () => h.admin.fetchTopicOffsets(topic), 60_000, 100);
         assert.equal(offsets.reduce((sum, p) => sum + Number(p.high), 0) >= 600, true, `round ${round}: every acknowledged message is in the topic`);
         resent += producer.resentMessages;
       } finally {
         await producer.close();
         if (killed !== undefined) await restartAndResync(killed, [topic]);
-        await h.admin.deleteTopics({ topics: [topic] });
+        await waitFor(`${topic} deleted`, async () => {
+          await h.admin.deleteTopics({ topics: [topic] });
+          return true;
+        }, 60_000, 250);
       }
     }
     report('Kafka cluster, publishes across leader kills', { rounds: 3, messagesPerRound: 600, resentMessages: resent });
@@ -134,7 +148,7 @@ describe('fault: kill -9 of a partition leader in a 3-broker cluster', () => {
       batchSize: 20,
       onBatch: async (published) => {
         if (published < 100 || kill) return;
-        const offsets = await h.admin.fetchTopicOffsets(h.topology.topics.ingest);
+        const offsets = await waitFor('the ingest offsets', () => h.admin.fetchTopicOffsets(h.topology.topics.ingest), 60_000, 100);
         const busiest = offsets.reduce((a, b) => (Number(b.high) > Number(a.high) ? b : a));
         const leader = (await partitions(h.topology.topics.ingest)).find((p) => p.partitionId === busiest.partition)?.leader;
         assert.ok(leader !== undefined && leader > 0, 'the busiest partition has a leader');

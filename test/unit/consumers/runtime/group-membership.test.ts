@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import kafkajs from 'kafkajs';
-import { lostMembership } from '../../../../consumers/runtime/group-membership.ts';
+import { COORDINATOR_FAILURES_BEFORE_REJOIN, groupCall, lostMembership, RejoinGroupError } from '../../../../consumers/runtime/group-membership.ts';
 
 const { KafkaJSNonRetriableError, KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError } = kafkajs;
 
@@ -32,5 +32,38 @@ describe('lostMembership', () => {
     assert.equal(lostMembership(new Error('socket hang up')), null);
     assert.equal(lostMembership(null), null);
     assert.equal(lostMembership('UNKNOWN_MEMBER_ID'), null);
+  });
+});
+
+describe('groupCall', () => {
+  const { KafkaJSConnectionError } = kafkajs;
+
+  it('turns a lost membership into a rejoin at once, keeping its type', async () => {
+    const inner = protocolError('REBALANCE_IN_PROGRESS');
+    await assert.rejects(
+      groupCall('commit', () => Promise.reject(Object.assign(new KafkaJSNonRetriableError(inner), { cause: inner })), { count: 0 }),
+      (error: unknown) => error instanceof RejoinGroupError && error.type === 'REBALANCE_IN_PROGRESS' && error.retriable === false,
+    );
+  });
+
+  it('rejoins after a few failures in a row to reach the coordinator, not at the first', async () => {
+    const failures = { count: 0 };
+    const down = (): Promise<never> => Promise.reject(new KafkaJSConnectionError('connect ECONNREFUSED 127.0.0.1:9092'));
+    for (let i = 1; i < COORDINATOR_FAILURES_BEFORE_REJOIN; i++) {
+      await assert.rejects(groupCall('heartbeat', down, failures), (error: unknown) => error instanceof KafkaJSConnectionError);
+    }
+    await assert.rejects(groupCall('heartbeat', down, failures), (error: unknown) => error instanceof RejoinGroupError && error.type === 'NOT_COORDINATOR_FOR_GROUP');
+    assert.equal(failures.count, 0, 'the count starts again after a rejoin');
+  });
+
+  it('forgets earlier coordinator failures after a success', async () => {
+    const failures = { count: COORDINATOR_FAILURES_BEFORE_REJOIN - 1 };
+    assert.equal(await groupCall('commit', () => Promise.resolve('ok'), failures), 'ok');
+    assert.equal(failures.count, 0);
+  });
+
+  it('passes other failures through untouched', async () => {
+    const other = new Error('disk full');
+    await assert.rejects(groupCall('commit', () => Promise.reject(other), { count: 0 }), (error: unknown) => error === other);
   });
 });
