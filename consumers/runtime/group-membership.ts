@@ -12,8 +12,9 @@ const CONNECTION_FAILED = new Set(['KafkaJSConnectionError', 'KafkaJSConnectionC
  * recognise: thrown from a batch as it is, it crashes the consumer for good, and the process keeps
  * running without consuming. Unwrapped, the runner rejoins the group instead.
  */
-export function lostMembership(error: unknown): Error | null {
-  return findInChain(error, (e) => typeof e.type === 'string' && MEMBERSHIP_LOST.has(e.type));
+export function lostMembership(error: unknown): (Error & { type: string }) | null {
+  const found = findInChain(error, (e) => typeof e.type === 'string' && MEMBERSHIP_LOST.has(e.type));
+  return found as (Error & { type: string }) | null;
 }
 
 /**
@@ -56,7 +57,7 @@ export async function groupCall<T>(what: string, fn: () => Promise<T>, failures:
     return result;
   } catch (error) {
     const lost = lostMembership(error);
-    if (lost?.type) throw new RejoinGroupError(lost.type, `${what}: ${lost.message}`, { cause: error });
+    if (lost) throw new RejoinGroupError(lost.type, `${what}: ${lost.message}`, { cause: error });
     if (coordinatorUnreachable(error) && ++failures.count >= COORDINATOR_FAILURES_BEFORE_REJOIN) {
       failures.count = 0;
       throw new RejoinGroupError('NOT_COORDINATOR_FOR_GROUP', `${what}: the group coordinator is unreachable; looking it up again`, { cause: error });
