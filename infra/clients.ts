@@ -1,15 +1,29 @@
 import { QdrantClient } from '@qdrant/js-client-rest';
 import { Redis } from 'ioredis';
-import { Kafka, logLevel, type LogEntry } from 'kafkajs';
+import type { ConnectionOptions } from 'node:tls';
+import { Kafka, logLevel, type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs';
 import { reportRedisErrors } from './redis-errors.ts';
-import type { KafkaEndpoint, QdrantEndpoint, RedisEndpoint } from './services.ts';
+import type { KafkaEndpoint, QdrantEndpoint, RedisEndpoint, TlsSettings } from './services.ts';
 
-// One place that turns endpoints into clients, with the settings every role wants.
+// One place that turns endpoints into clients, with the settings every role wants. Every Kafka
+// client (roles, CLI, admin, probes) is built from kafkaConnection, and every Redis connection
+// (BullMQ duplicates the one it is given) from redisConnection, so TLS and credentials reach all.
+
+/** Brokers, TLS and SASL of an endpoint, in kafkajs' terms. */
+export function kafkaConnection(endpoint: KafkaEndpoint): Pick<KafkaConfig, 'brokers' | 'ssl' | 'sasl'> {
+  return {
+    brokers: endpoint.brokers,
+    ...(endpoint.tls && { ssl: tlsOptions(endpoint.tls) }),
+    ...(endpoint.sasl && {
+      sasl: { mechanism: endpoint.sasl.mechanism, username: endpoint.sasl.username, password: endpoint.sasl.password.value } as SASLOptions,
+    }),
+  };
+}
 
 export function createKafka(endpoint: KafkaEndpoint, clientId: string): Kafka {
   return new Kafka({
     clientId,
-    brokers: endpoint.brokers,
+    ...kafkaConnection(endpoint),
     connectionTimeout: 5_000,
     requestTimeout: 30_000,
     retry: { initialRetryTime: 200, retries: 8 },
@@ -36,10 +50,29 @@ export function createQdrant(endpoint: QdrantEndpoint): QdrantClient {
   });
 }
 
+/** Credentials and TLS of an endpoint, in ioredis' terms (host, port and db come from its URL). */
+export function redisConnection(endpoint: RedisEndpoint): { username?: string; password?: string; tls?: ConnectionOptions } {
+  return {
+    ...(endpoint.username !== undefined && { username: endpoint.username }),
+    ...(endpoint.password && { password: endpoint.password.value }),
+    ...(endpoint.tls && { tls: tlsOptions(endpoint.tls) }),
+  };
+}
+
 export function createRedis(endpoint: RedisEndpoint, name: string): Redis {
   // maxRetriesPerRequest null: commands wait for the reconnect instead of failing; subscriptions
   // are renewed on it (ioredis' autoResubscribe).
-  const redis = new Redis(endpoint.url, { connectionName: name, maxRetriesPerRequest: null, enableReadyCheck: true });
+  const redis = new Redis(endpoint.url, { ...redisConnection(endpoint), connectionName: name, maxRetriesPerRequest: null, enableReadyCheck: true });
   reportRedisErrors(redis, name);
   return redis;
+}
+
+/** Node's TLS options; certificates are always verified (no setting turns that off). */
+export function tlsOptions(tls: TlsSettings): ConnectionOptions {
+  return {
+    rejectUnauthorized: true,
+    ...(tls.ca && { ca: [tls.ca.pem] }),
+    ...(tls.cert && { cert: tls.cert.pem }),
+    ...(tls.key && { key: tls.key.pem }),
+  };
 }

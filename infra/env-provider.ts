@@ -1,50 +1,65 @@
-import { EndpointUnreachableError, InfraError } from './errors.ts';
-import { probeKafka, probeQdrant, probeRedis } from './probes.ts';
+import { CONNECTION_SETTINGS as S, kafkaSettings, qdrantSettings, redisSettings } from './connection-settings.ts';
+import { EndpointRejectedError, EndpointUnreachableError } from './errors.ts';
+import { errorCode, kafkaProbeFailure, redisProbeFailure } from './probe-failures.ts';
+import { probeKafka, probeQdrant, probeQdrantKey, probeRedis } from './probes.ts';
 import type { KafkaEndpoint, QdrantEndpoint, RedisEndpoint, ServiceName } from './services.ts';
 
 export const ENDPOINT_SETTINGS: Record<ServiceName, string> = {
-  kafka: 'KAFKA_BROKERS',
-  redis: 'REDIS_URL',
-  qdrant: 'QDRANT_URL',
+  kafka: S.kafkaBrokers,
+  redis: S.redisUrl,
+  qdrant: S.qdrantUrl,
 };
 
 const PROBE_TIMEOUT_MS = 5_000;
 
-/** Endpoints the user configured; each is checked once so a typo fails now, naming the setting. */
+// Endpoints the user configured. The settings are checked first (a ConfigError names the variable),
+// then each endpoint is probed once with its TLS and credentials, so a typo, a wrong password or an
+// untrusted certificate fails now, naming the variable, instead of deep inside a consumer.
+
 export async function kafkaFromEnv(env: NodeJS.ProcessEnv): Promise<KafkaEndpoint | null> {
-  const raw = env.KAFKA_BROKERS?.trim();
-  if (!raw) return null;
-  const brokers = raw.split(',').map((b) => b.trim()).filter(Boolean);
-  for (const broker of brokers) {
-    if (!/^[^:\s]+:\d{1,5}$/.test(broker)) {
-      throw new InfraError(`KAFKA_BROKERS must be a comma-separated list of host:port, got "${broker}"`);
-    }
-  }
-  await probeKafka(brokers, PROBE_TIMEOUT_MS).catch((error: unknown) => {
-    throw new EndpointUnreachableError('KAFKA_BROKERS', raw, error);
+  const endpoint = kafkaSettings(env);
+  if (!endpoint) return null;
+  await probeKafka(endpoint, PROBE_TIMEOUT_MS).catch((error: unknown) => {
+    throw kafkaProbeFailure(error, endpoint);
   });
-  return { brokers };
+  return endpoint;
 }
 
 export async function redisFromEnv(env: NodeJS.ProcessEnv): Promise<RedisEndpoint | null> {
-  const url = env.REDIS_URL?.trim();
-  if (!url) return null;
-  if (!/^rediss?:\/\//.test(url)) throw new InfraError(`REDIS_URL must start with redis:// or rediss://, got "${url}"`);
-  if (url.startsWith('redis://')) {
-    await probeRedis(url, PROBE_TIMEOUT_MS).catch((error: unknown) => {
-      throw new EndpointUnreachableError('REDIS_URL', url, error);
-    });
-  }
-  return { url };
+  const endpoint = redisSettings(env);
+  if (!endpoint) return null;
+  await probeRedis(endpoint, PROBE_TIMEOUT_MS).catch((error: unknown) => {
+    throw redisProbeFailure(error, endpoint);
+  });
+  return endpoint;
 }
 
 export async function qdrantFromEnv(env: NodeJS.ProcessEnv): Promise<QdrantEndpoint | null> {
-  const url = env.QDRANT_URL?.trim();
-  if (!url) return null;
-  if (!/^https?:\/\//.test(url)) throw new InfraError(`QDRANT_URL must start with http:// or https://, got "${url}"`);
-  const apiKey = env.QDRANT_API_KEY?.trim() || undefined;
-  await probeQdrant(url, apiKey, PROBE_TIMEOUT_MS).catch((error: unknown) => {
-    throw new EndpointUnreachableError('QDRANT_URL', url, error);
+  const endpoint = qdrantSettings(env);
+  if (!endpoint) return null;
+  await probeQdrant(endpoint.url, endpoint.apiKey, PROBE_TIMEOUT_MS).catch((error: unknown) => {
+    throw qdrantUnreachable(error, endpoint.url);
   });
-  return apiKey ? { url, apiKey } : { url };
+  const status = await probeQdrantKey(endpoint.url, endpoint.apiKey, PROBE_TIMEOUT_MS).catch((error: unknown) => {
+    throw qdrantUnreachable(error, endpoint.url);
+  });
+  if (status === 401 || status === 403) {
+    throw new EndpointRejectedError(
+      S.qdrantApiKey,
+      endpoint.apiKey ? `the server at ${endpoint.url} refused the API key (HTTP ${status})` : `the server at ${endpoint.url} requires an API key (HTTP ${status})`,
+    );
+  }
+  return endpoint;
+}
+
+function qdrantUnreachable(error: unknown, url: string): Error {
+  const code = errorCode((error as { cause?: unknown }).cause);
+  if (/CERT|SELF_SIGNED|UNABLE_TO_(VERIFY|GET_ISSUER)/.test(code)) {
+    return new EndpointRejectedError(
+      S.qdrantUrl,
+      `the server's certificate at ${url} is not trusted by Node's CA certificates (${code}); add the CA that signed it with NODE_EXTRA_CA_CERTS=<file.pem>`,
+      error,
+    );
+  }
+  return new EndpointUnreachableError(S.qdrantUrl, url, error);
 }

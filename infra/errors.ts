@@ -85,3 +85,19 @@ function describeCause(cause: unknown): string {
   if (cause instanceof Error) return cause.message;
   return String(cause);
 }
+
+/**
+ * An endpoint answered but refused the connection as configured: a wrong password, a certificate it
+ * does not trust or that is not trusted here, a protocol that does not match its listener. Names the
+ * setting to fix; never carries a secret. Not retriable: the same settings fail the same way.
+ */
+export class EndpointRejectedError extends InfraError {
+  override readonly name: string = 'EndpointRejectedError';
+  constructor(
+    readonly setting: string,
+    message: string,
+    cause?: unknown,
+  ) {
+    super(`${setting}: ${message}`, { retriable: false, cause });
+  }
+}

@@ -20,4 +20,5 @@ export {
   type LocalKafkaCluster,
   type ProcessEntry,
 } from './local/index.ts';
-export { createKafka, createQdrant, createRedis } from './clients.ts';
+export { createKafka, createQdrant, createRedis, kafkaConnection, redisConnection } from './clients.ts';
+export { CONNECTION_SETTINGS, SECRET_SETTINGS, endpointEnv, kafkaSettings, qdrantSettings, redactUrl, redisSettings } from './connection-settings.ts';

@@ -1,14 +1,19 @@
-import { connect } from 'node:net';
+import { connect as connectTcp, type Socket } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 import { Kafka, logLevel } from 'kafkajs';
+import { kafkaConnection, tlsOptions } from './clients.ts';
+import type { KafkaEndpoint, RedisEndpoint } from './services.ts';
 
 // One attempt each, bounded in time: callers decide how long to keep trying. A probe that succeeds
-// proves the service answers its own protocol, not merely that a port is open.
+// proves the service answers its own protocol with the configured TLS and credentials, not merely
+// that a port is open. Failures are the clients' own errors; probe-failures.ts names the setting.
 
-export async function probeKafka(brokers: string[], timeoutMs: number): Promise<void> {
+export async function probeKafka(endpoint: KafkaEndpoint, timeoutMs: number): Promise<void> {
   const kafka = new Kafka({
     clientId: 'searchbus-probe',
-    brokers,
+    ...kafkaConnection(endpoint),
     connectionTimeout: timeoutMs,
+    authenticationTimeout: timeoutMs,
     requestTimeout: timeoutMs,
     retry: { retries: 0 },
     logLevel: logLevel.NOTHING,
@@ -23,41 +28,66 @@ export async function probeKafka(brokers: string[], timeoutMs: number): Promise<
   }
 }
 
-export async function probeRedis(url: string, timeoutMs: number): Promise<void> {
-  const parsed = new URL(url);
-  const port = Number(parsed.port || 6379);
-  const host = parsed.hostname || '127.0.0.1';
-  const commands: string[] = [];
-  if (parsed.password) {
-    const user = decodeURIComponent(parsed.username);
-    const password = decodeURIComponent(parsed.password);
-    commands.push(user ? respCommand('AUTH', user, password) : respCommand('AUTH', password));
+/** A Redis error reply (`-WRONGPASS …`, `-NOAUTH …`), as opposed to a network or TLS failure. */
+export class RedisReplyError extends Error {
+  override readonly name = 'RedisReplyError';
+  constructor(
+    readonly command: string,
+    readonly reply: string,
+  ) {
+    super(`${command} answered ${reply}`);
   }
-  commands.push(respCommand('PING'));
+}
+
+/** The server closed the connection before answering (for instance plaintext sent to a TLS port). */
+export class ConnectionClosedError extends Error {
+  override readonly name = 'ConnectionClosedError';
+}
+
+/** AUTH (when a password is configured), then PING, over TCP or TLS as the URL says. */
+export async function probeRedis(endpoint: RedisEndpoint, timeoutMs: number): Promise<void> {
+  const parsed = new URL(endpoint.url);
+  const tls = endpoint.tls;
+  const port = Number(parsed.port || 6379);
+  const host = parsed.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1';
+  const commands: Array<{ name: string; bytes: string }> = [];
+  if (endpoint.password) {
+    const args = endpoint.username ? [endpoint.username, endpoint.password.value] : [endpoint.password.value];
+    commands.push({ name: 'AUTH', bytes: respCommand('AUTH', ...args) });
+  }
+  commands.push({ name: 'PING', bytes: respCommand('PING') });
+
   await new Promise<void>((resolve, reject) => {
-    const socket = connect({ host, port });
-    const timer = setTimeout(() => {
+    let settled = false;
+    const finish = (error?: Error): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
       socket.destroy();
-      reject(new Error(`no answer within ${timeoutMs} ms`));
-    }, timeoutMs);
+      if (error) reject(error);
+      else resolve();
+    };
+    const socket: Socket = tls
+      ? connectTls({ host, port, ...tlsOptions(tls), ...(isIp(host) ? {} : { servername: host }) })
+      : connectTcp({ host, port });
+    const timer = setTimeout(() => finish(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
     let received = '';
-    socket.on('connect', () => socket.write(commands.join('')));
-    socket.on('data', (chunk) => {
+    let answered = 0;
+    socket.on(tls ? 'secureConnect' : 'connect', () => socket.write(commands.map((c) => c.bytes).join('')));
+    socket.on('data', (chunk: Buffer) => {
       received += chunk.toString('utf8');
-      if (received.includes('+PONG')) {
-        clearTimeout(timer);
-        socket.end();
-        resolve();
-      } else if (received.startsWith('-')) {
-        clearTimeout(timer);
-        socket.destroy();
-        reject(new Error(received.trim()));
+      // Each reply to AUTH and PING is one line: +OK, +PONG or -ERROR.
+      let newline: number;
+      while ((newline = received.indexOf('\r\n')) >= 0) {
+        const line = received.slice(0, newline);
+        received = received.slice(newline + 2);
+        const command = commands[answered++]?.name ?? 'PING';
+        if (line.startsWith('-')) return finish(new RedisReplyError(command, line.slice(1)));
+        if (line === '+PONG') return finish();
       }
     });
-    socket.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
+    socket.on('error', (error) => finish(error));
+    socket.on('close', () => finish(new ConnectionClosedError('the server closed the connection before answering')));
   });
 }
 
@@ -67,6 +97,20 @@ export async function probeQdrant(url: string, apiKey: string | undefined, timeo
     signal: AbortSignal.timeout(timeoutMs),
   });
   if (!response.ok) throw new Error(`GET /readyz answered ${response.status}`);
+}
+
+/** Qdrant answers /readyz without a key; listing collections proves the key is accepted. */
+export async function probeQdrantKey(url: string, apiKey: string | undefined, timeoutMs: number): Promise<number> {
+  const response = await fetch(new URL('/collections', url), {
+    headers: apiKey ? { 'api-key': apiKey } : {},
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  await response.body?.cancel();
+  return response.status;
+}
+
+function isIp(host: string): boolean {
+  return /^[\d.]+$/.test(host) || host.includes(':');
 }
 
 function respCommand(...parts: string[]): string {

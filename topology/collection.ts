@@ -15,9 +15,6 @@ export interface ChunkPayload {
   ingested_at: string;
 }
 
-/** Documents published without a tenant belong to this one; a search without a tenant sees only it. */
-export const DEFAULT_TENANT = 'default';
-
 export type PayloadIndexSchema =
   | 'keyword'
   | 'integer'

@@ -45,11 +45,7 @@ export interface SearchbusConfig {
     progressIntervalMs: number;
     attempts: number;
   };
-  gateway: {
-    port: number;
-    /** 127.0.0.1 by default; 0.0.0.0 in a container. The gateway trusts its `tenant` parameter, so put authentication in front of it. */
-    host: string;
-  };
+  gateway: GatewayConfig;
   metricsPort: number | null;
   /** Where /healthz, /readyz and /metrics listen; 0.0.0.0 in a container so they can be scraped. */
   metricsHost: string;
@@ -75,6 +71,18 @@ export const SETTINGS = {
   queryAliasCacheTtlMs: 'SEARCHBUS_QUERY_ALIAS_CACHE_TTL_MS',
   gatewayPort: 'SEARCHBUS_GATEWAY_PORT',
   gatewayHost: 'SEARCHBUS_GATEWAY_HOST',
+  gatewayAuth: 'SEARCHBUS_GATEWAY_AUTH',
+  gatewayKeysFile: 'SEARCHBUS_GATEWAY_KEYS_FILE',
+  gatewayJwtSecret: 'SEARCHBUS_GATEWAY_JWT_SECRET',
+  gatewayJwtJwksUrl: 'SEARCHBUS_GATEWAY_JWT_JWKS_URL',
+  gatewayJwtJwksFile: 'SEARCHBUS_GATEWAY_JWT_JWKS_FILE',
+  gatewayJwtIssuer: 'SEARCHBUS_GATEWAY_JWT_ISSUER',
+  gatewayJwtAudience: 'SEARCHBUS_GATEWAY_JWT_AUDIENCE',
+  gatewayJwtTenantClaim: 'SEARCHBUS_GATEWAY_JWT_TENANT_CLAIM',
+  gatewayRatePerSecond: 'SEARCHBUS_GATEWAY_RATE_PER_SECOND',
+  gatewayRateBurst: 'SEARCHBUS_GATEWAY_RATE_BURST',
+  gatewayMaxBodyBytes: 'SEARCHBUS_GATEWAY_MAX_BODY_BYTES',
+  gatewayMaxUrlBytes: 'SEARCHBUS_GATEWAY_MAX_URL_BYTES',
   reindexGraceMs: 'SEARCHBUS_REINDEX_GRACE_MS',
   reindexLockDurationMs: 'SEARCHBUS_REINDEX_LOCK_DURATION_MS',
   reindexProgressIntervalMs: 'SEARCHBUS_REINDEX_PROGRESS_INTERVAL_MS',
@@ -151,10 +159,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SearchbusConfi
       progressIntervalMs: int(env, SETTINGS.reindexProgressIntervalMs, 1_000, 50, 60_000),
       attempts: int(env, SETTINGS.reindexAttempts, 3, 1, 100),
     },
-    gateway: {
-      port: int(env, SETTINGS.gatewayPort, 8080, 0, 65535),
-      host: env[SETTINGS.gatewayHost]?.trim() || '127.0.0.1',
-    },
+    gateway: loadGatewayConfig(env),
     metricsPort: metricsRaw ? int(env, SETTINGS.metricsPort, 0, 0, 65535) : null,
     metricsHost: env[SETTINGS.metricsHost]?.trim() || '127.0.0.1',
   };
@@ -164,6 +169,128 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SearchbusConfi
 function optionalInt(env: NodeJS.ProcessEnv, setting: string, min: number, max: number): number | null {
   const raw = env[setting]?.trim();
   return raw === undefined || raw === '' ? null : int(env, setting, min, min, max);
+}
+
+export type GatewayAuthMode = 'api-keys' | 'jwt';
+
+export interface GatewayConfig {
+  port: number;
+  /** 127.0.0.1 by default; 0.0.0.0 in a container. */
+  host: string;
+  /**
+   * Empty: no authentication, the `tenant` parameter is trusted (only allowed on a loopback host
+   * unless SEARCHBUS_GATEWAY_AUTH=none is set explicitly). Otherwise the credential kinds accepted.
+   */
+  auth: readonly GatewayAuthMode[];
+  /** Set when SEARCHBUS_GATEWAY_AUTH=none was given although the host is not a loopback address. */
+  unauthenticatedOnPublicHost: boolean;
+  keysFile: string | null;
+  jwt: GatewayJwtConfig | null;
+  /** Default per-credential token bucket; 0 turns rate limiting off. */
+  ratePerSecond: number;
+  rateBurst: number;
+  maxBodyBytes: number;
+  maxUrlBytes: number;
+}
+
+export interface GatewayJwtConfig {
+  /** Exactly one of secret, jwksUrl, jwksFile. */
+  secret: string | null;
+  jwksUrl: string | null;
+  jwksFile: string | null;
+  issuer: string | null;
+  audience: string | null;
+  tenantClaim: string;
+}
+
+const AUTH_MODES: readonly GatewayAuthMode[] = ['api-keys', 'jwt'];
+/** HS256 needs a key at least as long as its hash (RFC 7518 3.2). */
+const MIN_JWT_SECRET_BYTES = 32;
+
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
+  const host = env[SETTINGS.gatewayHost]?.trim() || '127.0.0.1';
+  const rawAuth = env[SETTINGS.gatewayAuth]?.trim().toLowerCase() ?? '';
+  let auth: GatewayAuthMode[];
+  if (rawAuth === '' || rawAuth === 'none') {
+    // An open gateway on a reachable address hands every tenant's documents to anyone who asks.
+    if (rawAuth === '' && !isLoopbackHost(host)) {
+      throw new ConfigError(
+        SETTINGS.gatewayAuth,
+        `the gateway listens on ${host} (${SETTINGS.gatewayHost}) and would trust any caller's tenant; set it to api-keys or jwt, or to none if something in front of the gateway authenticates callers`,
+      );
+    }
+    auth = [];
+  } else {
+    auth = [];
+    for (const part of rawAuth.split(',').map((p) => p.trim())) {
+      if (!(AUTH_MODES as readonly string[]).includes(part)) {
+        throw new ConfigError(SETTINGS.gatewayAuth, `must be none, api-keys, jwt or api-keys,jwt, got "${rawAuth}"`);
+      }
+      if (!auth.includes(part as GatewayAuthMode)) auth.push(part as GatewayAuthMode);
+    }
+  }
+  const keysFile = env[SETTINGS.gatewayKeysFile]?.trim() || null;
+  if (auth.includes('api-keys') && keysFile === null) {
+    throw new ConfigError(SETTINGS.gatewayKeysFile, `must name the API keys file when ${SETTINGS.gatewayAuth} includes api-keys (create one with \`searchbus gateway key add\`)`);
+  }
+  const ratePerSecond = int(env, SETTINGS.gatewayRatePerSecond, 20, 0, 1_000_000);
+  return {
+    port: int(env, SETTINGS.gatewayPort, 8080, 0, 65535),
+    host,
+    auth,
+    unauthenticatedOnPublicHost: auth.length === 0 && !isLoopbackHost(host),
+    keysFile,
+    jwt: auth.includes('jwt') ? loadJwtConfig(env) : null,
+    ratePerSecond,
+    rateBurst: int(env, SETTINGS.gatewayRateBurst, Math.max(1, ratePerSecond * 2), 1, 1_000_000),
+    maxBodyBytes: int(env, SETTINGS.gatewayMaxBodyBytes, 64 * 1024, 256, 16 * 1024 * 1024),
+    // Node refuses request heads above 16 KiB on its own (answered 431).
+    maxUrlBytes: int(env, SETTINGS.gatewayMaxUrlBytes, 8 * 1024, 256, 15 * 1024),
+  };
+}
+
+function loadJwtConfig(env: NodeJS.ProcessEnv): GatewayJwtConfig {
+  const get = (setting: string): string | null => env[setting]?.trim() || null;
+  const secret = env[SETTINGS.gatewayJwtSecret] || null;
+  const jwksUrl = get(SETTINGS.gatewayJwtJwksUrl);
+  const jwksFile = get(SETTINGS.gatewayJwtJwksFile);
+  const given = [secret, jwksUrl, jwksFile].filter((v) => v !== null).length;
+  if (given !== 1) {
+    throw new ConfigError(
+      SETTINGS.gatewayJwtSecret,
+      `${SETTINGS.gatewayAuth} includes jwt: set exactly one of ${SETTINGS.gatewayJwtSecret}, ${SETTINGS.gatewayJwtJwksUrl} or ${SETTINGS.gatewayJwtJwksFile} (${given} set)`,
+    );
+  }
+  if (secret !== null && Buffer.byteLength(secret, 'utf8') < MIN_JWT_SECRET_BYTES) {
+    throw new ConfigError(SETTINGS.gatewayJwtSecret, `must be at least ${MIN_JWT_SECRET_BYTES} bytes for HS256, got ${Buffer.byteLength(secret, 'utf8')}`);
+  }
+  if (jwksUrl !== null) {
+    let url: URL;
+    try {
+      url = new URL(jwksUrl);
+    } catch {
+      throw new ConfigError(SETTINGS.gatewayJwtJwksUrl, `is not a URL: "${jwksUrl}"`);
+    }
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+      throw new ConfigError(SETTINGS.gatewayJwtJwksUrl, `must be https:// (http:// only on a loopback host), got "${jwksUrl}"`);
+    }
+  }
+  const issuer = get(SETTINGS.gatewayJwtIssuer);
+  const audience = get(SETTINGS.gatewayJwtAudience);
+  // An identity provider's keys sign tokens for every application it serves; without an audience
+  // check, a token minted for any of them would open this gateway.
+  if (secret === null && (issuer === null || audience === null)) {
+    throw new ConfigError(
+      issuer === null ? SETTINGS.gatewayJwtIssuer : SETTINGS.gatewayJwtAudience,
+      'is required when tokens are verified against a JWKS (tokens the provider issues for other applications must not be accepted)',
+    );
+  }
+  const tenantClaim = get(SETTINGS.gatewayJwtTenantClaim) ?? 'tenant';
+  return { secret, jwksUrl, jwksFile, issuer, audience, tenantClaim };
 }
 
 function int(env: NodeJS.ProcessEnv, setting: string, fallback: number, min: number, max: number): number {

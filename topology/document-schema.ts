@@ -1,15 +1,14 @@
+import { DEFAULT_TENANT, MAX_ID_LENGTH, TENANT_PATTERN, documentKey, isValidDocumentId, parseDocumentKey } from './document-identity.ts';
 import { SchemaError } from './errors.ts';
 
-// The public ingest contract: any Kafka client may publish it. Key = document id (UTF-8); value =
-// this JSON envelope, or null (a tombstone) to delete the document.
+// The public ingest contract: any Kafka client may publish it. Key = `<tenant>/<id>` (UTF-8, see
+// document-identity.ts); value = this JSON envelope, or null (a tombstone) to delete the document.
 
 export const DOCUMENT_SCHEMA_VERSION = 1;
 export const MAX_DOCUMENT_BYTES = 1024 * 1024;
-export const MAX_ID_LENGTH = 512;
 const MAX_METADATA_KEYS = 64;
 /** Metadata field names; also what a search filter may name (see search-schema.ts). */
 export const METADATA_KEY_PATTERN = /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/;
-export const TENANT_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 const METADATA_KEY = METADATA_KEY_PATTERN;
 const TENANT = TENANT_PATTERN;
 
@@ -25,7 +24,18 @@ export interface DocumentV1 {
   tenant?: string;
 }
 
-export type IngestMessage = { kind: 'upsert'; id: string; document: DocumentV1 } | { kind: 'delete'; id: string };
+/** A decoded ingest record; `tenant` and `id` are the document's identity. */
+export type IngestMessage = { kind: 'upsert'; tenant: string; id: string; document: DocumentV1 } | { kind: 'delete'; tenant: string; id: string };
+
+/** The tenant a document belongs to: its `tenant` field, or the default tenant. */
+export function tenantOf(document: { tenant?: string }): string {
+  return document.tenant ?? DEFAULT_TENANT;
+}
+
+/** The Kafka key a document must be published with. */
+export function keyOf(document: { tenant?: string; id: string }): string {
+  return documentKey(tenantOf(document), document.id);
+}
 
 export function encodeDocument(document: Omit<DocumentV1, 'schemaVersion'>): Buffer {
   const envelope: DocumentV1 = { schemaVersion: DOCUMENT_SCHEMA_VERSION, ...document };
@@ -37,13 +47,13 @@ export function encodeDocument(document: Omit<DocumentV1, 'schemaVersion'>): Buf
   return bytes;
 }
 
-/** Decodes one ingest record. Throws SchemaError (never retriable) for anything off-contract. */
+/**
+ * Decodes one ingest record. Throws SchemaError (never retriable) for anything off-contract. A
+ * tombstone's identity comes from its key alone; an upsert's key must be the key of the
+ * document's own (tenant, id), so a record can never write or delete another tenant's document.
+ */
 export function decodeIngestMessage(key: Buffer | null, value: Buffer | null): IngestMessage {
-  const keyText = key?.toString('utf8');
-  if (value === null) {
-    if (!keyText) throw new SchemaError('missing-id', 'a tombstone needs the document id as its key');
-    return { kind: 'delete', id: keyText };
-  }
+  if (value === null) return { kind: 'delete', ...parseDocumentKey(key) };
   if (value.length > MAX_DOCUMENT_BYTES) {
     throw new SchemaError('oversized', `message is ${value.length} bytes; the limit is ${MAX_DOCUMENT_BYTES}`);
   }
@@ -54,10 +64,17 @@ export function decodeIngestMessage(key: Buffer | null, value: Buffer | null): I
     throw new SchemaError('invalid-json', `value is not JSON: ${(error as Error).message}`);
   }
   const document = validateDocument(parsed);
-  if (keyText !== undefined && keyText !== document.id) {
-    throw new SchemaError('key-mismatch', `key "${truncate(keyText)}" differs from id "${truncate(document.id)}"`);
+  const tenant = tenantOf(document);
+  const expected = documentKey(tenant, document.id);
+  if (key === null || key.length === 0) {
+    throw new SchemaError('missing-key', `the key is required: "${truncate(expected)}" (<tenant>/<id>)`);
   }
-  return { kind: 'upsert', id: document.id, document };
+  if (!key.equals(Buffer.from(expected, 'utf8'))) {
+    const keyText = key.toString('utf8');
+    const legacy = keyText === document.id ? ' (a bare id is the key format before tenants were part of the identity)' : '';
+    throw new SchemaError('key-mismatch', `key "${truncate(keyText)}" differs from the document's key "${truncate(expected)}" (<tenant>/<id>)${legacy}`);
+  }
+  return { kind: 'upsert', tenant, id: document.id, document };
 }
 
 export function validateDocument(input: unknown): DocumentV1 {
@@ -67,15 +84,22 @@ export function validateDocument(input: unknown): DocumentV1 {
   const doc = input as Record<string, unknown>;
   if (!('schemaVersion' in doc)) throw new SchemaError('missing-schema-version', 'schemaVersion is required (1)');
   if (doc.schemaVersion !== DOCUMENT_SCHEMA_VERSION) {
-    throw new SchemaError('unsupported-schema-version', `schemaVersion ${JSON.stringify(doc.schemaVersion)} is not supported (expected 1)`);
+    throw new SchemaError('unsupported-schema-version', `schemaVersion ${describeValue(doc.schemaVersion)} is not supported (expected 1)`);
   }
   if (doc.id === undefined || doc.id === null || doc.id === '') throw new SchemaError('missing-id', 'id is required');
-  if (typeof doc.id !== 'string' || doc.id.length > MAX_ID_LENGTH || doc.id.trim() !== doc.id) {
+  if (!isValidDocumentId(doc.id)) {
     throw new SchemaError('invalid-id', `id must be a string of at most ${MAX_ID_LENGTH} characters without surrounding spaces`);
   }
+  // A lone surrogate cannot be encoded as the UTF-8 key, so the key would never equal the id.
+  if (!isWellFormed(doc.id)) throw new SchemaError('invalid-id', 'id must be well-formed Unicode (no lone surrogates)');
   for (const field of ['title', 'text'] as const) {
     if (doc[field] !== undefined && typeof doc[field] !== 'string') {
       throw new SchemaError('invalid-field', `${field} must be a string`);
+    }
+    // Qdrant (serde_json) refuses lone surrogates in a payload: refuse them here, with a reason.
+    const value = doc[field];
+    if (typeof value === 'string' && !isWellFormed(value)) {
+      throw new SchemaError('invalid-field', `${field} must be well-formed Unicode (no lone surrogates)`);
     }
   }
   const title = (doc.title as string | undefined) ?? '';
@@ -100,12 +124,29 @@ function validateMetadata(metadata: unknown): void {
   for (const [key, value] of entries) {
     if (!METADATA_KEY.test(key)) throw new SchemaError('invalid-field', `metadata key "${truncate(key)}" must match ${String(METADATA_KEY)}`);
     const values = Array.isArray(value) ? value : [value];
-    if (!values.every((v) => typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v)))) {
-      throw new SchemaError('invalid-field', `metadata.${key} must be a string, number, boolean or an array of them`);
+    if (!values.every((v) => (typeof v === 'string' && isWellFormed(v)) || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v)))) {
+      throw new SchemaError('invalid-field', `metadata.${key} must be a string (well-formed Unicode), number, boolean or an array of them`);
     }
   }
 }
 
+/** No lone surrogates: the string has a UTF-8 encoding, and JSON parsers other than JavaScript's accept it. */
+export function isWellFormed(text: string): boolean {
+  return !/\p{Cs}/u.test(text);
+}
+
 function truncate(text: string): string {
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/**
+ * A received value named in an error message. Shallow on purpose: JSON.stringify would recurse
+ * through nesting deep enough to overflow the stack (the 1 MiB limit allows 500,000 levels).
+ */
+export function describeValue(value: unknown): string {
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object' && value !== null) return 'an object';
+  if (typeof value === 'string') return JSON.stringify(truncate(value));
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  return value === null ? 'null' : value === undefined ? 'nothing' : typeof value;
 }

@@ -17,6 +17,8 @@ export type SchemaErrorCode =
   | 'unsupported-schema-version'
   | 'missing-id'
   | 'invalid-id'
+  | 'missing-key'
+  | 'invalid-key'
   | 'key-mismatch'
   | 'empty-text'
   | 'oversized'

@@ -4,7 +4,7 @@
 export interface Topology {
   readonly namespace: string;
   readonly topics: {
-    /** Documents keyed by id; a null value deletes. Compacted: the source of truth for re-indexing. */
+    /** Documents keyed `<tenant>/<id>`; a null value deletes. Compacted: the source of truth for re-indexing. */
     readonly ingest: string;
     /** Messages no consumer could process, with the original bytes and error headers. */
     readonly deadLetter: string;

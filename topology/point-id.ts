@@ -1,13 +1,22 @@
 import { createHash } from 'node:crypto';
+import { documentKey } from './document-identity.ts';
 
-// Point ids are UUIDv5 (RFC 9562) of "<document id>#<chunk>" in a fixed namespace, so a
-// re-delivered batch overwrites its own points instead of adding duplicates.
+// Point ids are UUIDv5 (RFC 9562) of "<tenant>/<document id>#<chunk>" in a fixed namespace, so a
+// re-delivered batch overwrites its own points instead of adding duplicates, and the same id in
+// two tenants gives two sets of points. The name is unambiguous: the tenant ends at the first "/"
+// (a tenant has none) and the chunk, digits only, follows the last "#". Any language reproduces it,
+// e.g. Python's uuid.uuid5(uuid.UUID(POINT_ID_NAMESPACE), f"{tenant}/{id}#{chunk}").
 
-/** The searchbus namespace for UUIDv5 point ids. Changing it orphans every existing point. */
-export const POINT_ID_NAMESPACE = '6f0b6a39-2f1e-4d53-9f6a-5a1c0e7d2b44';
+/**
+ * The searchbus namespace for UUIDv5 point ids. Changing it orphans every existing point. It is not
+ * the namespace of the id-only point ids before tenants were part of the identity, so no point of
+ * a collection built then can share an id with a point written now.
+ */
+export const POINT_ID_NAMESPACE = 'bb885359-0681-4db4-87b3-25cd63046164';
 
-export function pointId(documentId: string, chunk: number): string {
-  return uuidV5(`${documentId}#${chunk}`, POINT_ID_NAMESPACE);
+export function pointId(tenant: string, documentId: string, chunk: number): string {
+  if (!Number.isSafeInteger(chunk) || chunk < 0) throw new TypeError(`chunk must be a whole number >= 0, got ${chunk}`);
+  return uuidV5(`${documentKey(tenant, documentId)}#${chunk}`, POINT_ID_NAMESPACE);
 }
 
 export function uuidV5(name: string, namespace: string): string {

@@ -1,4 +1,5 @@
-import { METADATA_KEY_PATTERN, TENANT_PATTERN } from './document-schema.ts';
+import { TENANT_PATTERN } from './document-identity.ts';
+import { describeValue, isWellFormed, METADATA_KEY_PATTERN } from './document-schema.ts';
 
 // The public search contract. Any Kafka client may publish a request (key = request id) and any
 // Redis client may listen for the reply, so both are plain, versioned JSON, validated strictly:
@@ -158,7 +159,7 @@ export function parseSearchRequest(input: unknown, limits: SearchRequestLimits):
   const fail = (code: SearchErrorCode, message: string): DecodedSearchRequest => ({ ok: false, id, replyTo, error: new SearchSchemaError(code, message) });
 
   if (input.schemaVersion !== SEARCH_SCHEMA_VERSION) {
-    return fail('invalid-request', `schemaVersion ${JSON.stringify(input.schemaVersion) ?? 'is missing'}; expected ${SEARCH_SCHEMA_VERSION}`);
+    return fail('invalid-request', `schemaVersion ${input.schemaVersion === undefined ? 'is missing' : describeValue(input.schemaVersion)}; expected ${SEARCH_SCHEMA_VERSION}`);
   }
   const unknown = Object.keys(input).filter((k) => !REQUEST_FIELDS.has(k));
   if (unknown.length > 0) return fail('invalid-request', `unknown field(s): ${unknown.join(', ')}`);
@@ -175,9 +176,10 @@ export function parseSearchRequest(input: unknown, limits: SearchRequestLimits):
     return fail('invalid-request', 'query must be an object { text: string }');
   }
   if (query.text.trim() === '') return fail('empty-query', 'query.text is empty');
+  if (!isWellFormed(query.text)) return fail('invalid-request', 'query.text must be well-formed Unicode (no lone surrogates)');
   if (query.text.length > MAX_QUERY_CHARS) return fail('invalid-request', `query.text is longer than ${MAX_QUERY_CHARS} characters`);
   if (typeof input.topK !== 'number' || !Number.isInteger(input.topK) || input.topK < 1 || input.topK > limits.maxTopK) {
-    return fail('invalid-top-k', `topK must be a whole number from 1 to ${limits.maxTopK}, got ${JSON.stringify(input.topK) ?? 'nothing'}`);
+    return fail('invalid-top-k', `topK must be a whole number from 1 to ${limits.maxTopK}, got ${describeValue(input.topK)}`);
   }
   let filter: SearchFilter | undefined;
   if (input.filter !== undefined && input.filter !== null) {
@@ -257,18 +259,18 @@ function parseMatch(input: unknown, path: string): MatchCondition {
   if (keys[0] === 'value') {
     const value = input.value;
     // Qdrant matches keywords, integers and booleans exactly; a float would never match reliably.
-    if (typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isSafeInteger(value))) {
+    if ((typeof value === 'string' && isWellFormed(value)) || typeof value === 'boolean' || (typeof value === 'number' && Number.isSafeInteger(value))) {
       return { value };
     }
-    throw filterError(`${path}.value`, 'must be a string, a whole number or a boolean');
+    throw filterError(`${path}.value`, 'must be a string (well-formed Unicode), a whole number or a boolean');
   }
   const values = input.any;
   if (!Array.isArray(values) || values.length === 0 || values.length > MAX_MATCH_ANY_VALUES) {
     throw filterError(`${path}.any`, `must be a non-empty array of at most ${MAX_MATCH_ANY_VALUES} values`);
   }
-  if (values.every((v): v is string => typeof v === 'string')) return { any: values };
+  if (values.every((v): v is string => typeof v === 'string' && isWellFormed(v))) return { any: values };
   if (values.every((v): v is number => typeof v === 'number' && Number.isSafeInteger(v))) return { any: values };
-  throw filterError(`${path}.any`, 'must hold only strings or only whole numbers');
+  throw filterError(`${path}.any`, 'must hold only strings (well-formed Unicode) or only whole numbers');
 }
 
 function parseRange(input: unknown, path: string): RangeCondition {

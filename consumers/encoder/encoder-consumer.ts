@@ -1,5 +1,5 @@
 // Encoder consumer.
-// Input: the ingest topic (key = document id, value = document JSON or null for a delete).
+// Input: the ingest topic (key = `<tenant>/<id>`, value = document JSON or null for a delete).
 // Output: one Qdrant point per chunk, upserted with wait=true; stale chunks and deleted documents
 // removed. A live consumer writes to the collection behind the alias with that collection's model
 // (so a swap to a new model never mixes vectors); a rebuild writes to its own new collection.

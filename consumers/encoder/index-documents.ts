@@ -1,7 +1,6 @@
 import type { QdrantClient } from '@qdrant/js-client-rest';
 import type { DocumentEncoder } from '../encoders/index.ts';
-import { DEFAULT_TENANT, pointId, type ChunkPayload, type IngestMessage } from '../../topology/index.ts';
-
+import { documentKey, pointId, type ChunkPayload, type IngestMessage } from '../../topology/index.ts';
 
 export interface IndexContext {
   qdrant: QdrantClient;
@@ -23,20 +22,34 @@ export function documentText(document: { title?: string; text?: string }): strin
   return [document.title?.trim(), document.text?.trim()].filter(Boolean).join(' ');
 }
 
+type Upsert = Extract<IngestMessage, { kind: 'upsert' }>;
+type Condition = Record<string, unknown>;
+
+/**
+ * Within a batch only the last message per document, (tenant, id), counts, as after compaction.
+ * The result keeps the order in which each document last appeared.
+ */
+export function latestPerDocument(messages: IngestMessage[]): IngestMessage[] {
+  const latest = new Map<string, IngestMessage>();
+  for (const message of messages) {
+    const key = documentKey(message.tenant, message.id);
+    latest.delete(key);
+    latest.set(key, message);
+  }
+  return [...latest.values()];
+}
+
 /**
  * Applies a batch of ingest messages to the collection. Within a batch only the last message per
  * document counts, as after compaction. Upserts are written (wait=true) before stale chunks of
  * shorter new versions and tombstoned documents are deleted, so a crash in between leaves extra
- * chunks that the redelivered batch removes, never a missing document.
+ * chunks that the redelivered batch removes, never a missing document. Every delete names the
+ * tenant as well as the id, so it never reaches another tenant's document of the same id.
  */
 export async function indexDocuments(messages: IngestMessage[], context: IndexContext): Promise<IndexResult> {
-  const latest = new Map<string, IngestMessage>();
-  for (const message of messages) {
-    latest.delete(message.id);
-    latest.set(message.id, message);
-  }
-  const upserts = [...latest.values()].filter((m): m is Extract<IngestMessage, { kind: 'upsert' }> => m.kind === 'upsert');
-  const deletes = [...latest.values()].filter((m) => m.kind === 'delete').map((m) => m.id);
+  const latest = latestPerDocument(messages);
+  const upserts = latest.filter((m): m is Upsert => m.kind === 'upsert');
+  const deletes = latest.filter((m) => m.kind === 'delete');
 
   const ingestedAt = (context.now?.() ?? new Date()).toISOString();
   const encoded = upserts.length > 0 ? await context.encoder.encodeDocuments(upserts.map((u) => documentText(u.document))) : [];
@@ -50,23 +63,29 @@ export async function indexDocuments(messages: IngestMessage[], context: IndexCo
         title: u.document.title ?? '',
         text: chunk.text,
         metadata: u.document.metadata ?? {},
-        tenant: u.document.tenant ?? DEFAULT_TENANT,
+        tenant: u.tenant,
         model: context.encoder.modelId,
         ingested_at: ingestedAt,
       };
-      return { id: pointId(u.id, index), vector: Array.from(chunk.vector), payload: payload as unknown as Record<string, unknown> };
+      return { id: pointId(u.tenant, u.id, index), vector: Array.from(chunk.vector), payload: payload as unknown as Record<string, unknown> };
     });
   });
   if (points.length > 0) await context.qdrant.upsert(context.collection, { wait: true, points });
 
-  const staleChunks = upserts.map((u, i) => ({
-    must: [
-      { key: 'doc_id', match: { value: u.id } },
-      { key: 'chunk', range: { gte: encoded[i]?.length ?? 0 } },
-    ],
-  }));
-  const should = [...(deletes.length > 0 ? [{ key: 'doc_id', match: { any: deletes } }] : []), ...staleChunks];
+  const staleChunks = upserts.map((u, i) => ({ must: [...documentConditions(u.tenant, [u.id]), { key: 'chunk', range: { gte: encoded[i]?.length ?? 0 } }] }));
+  const should = [...deletedDocuments(deletes), ...staleChunks];
   if (should.length > 0) await context.qdrant.delete(context.collection, { wait: true, filter: { should } });
 
   return { upserted: upserts.length, deleted: deletes.length, points: points.length };
+}
+
+function documentConditions(tenant: string, ids: string[]): Condition[] {
+  return [{ key: 'tenant', match: { value: tenant } }, ids.length === 1 ? { key: 'doc_id', match: { value: ids[0] } } : { key: 'doc_id', match: { any: ids } }];
+}
+
+/** One condition per tenant: its tenant and any of its deleted ids. */
+function deletedDocuments(deletes: Array<{ tenant: string; id: string }>): Array<{ must: Condition[] }> {
+  const byTenant = new Map<string, string[]>();
+  for (const d of deletes) byTenant.set(d.tenant, [...(byTenant.get(d.tenant) ?? []), d.id]);
+  return [...byTenant].map(([tenant, ids]) => ({ must: documentConditions(tenant, ids) }));
 }

@@ -1,2 +1,2 @@
 export { EncoderConsumer, type EncoderConsumerOptions } from './encoder-consumer.ts';
-export { indexDocuments, documentText, type IndexContext, type IndexResult } from './index-documents.ts';
+export { indexDocuments, documentText, latestPerDocument, type IndexContext, type IndexResult } from './index-documents.ts';

@@ -93,7 +93,7 @@ export async function startKafkaCluster(options: KafkaClusterOptions): Promise<L
           endpoint: c.broker,
           // So that a reaper removes it if this run dies; stop() removes the whole cluster directory.
           scratchDir: c.dir,
-          probe: () => probeKafka([c.broker], 1_000),
+          probe: () => probeKafka({ brokers: [c.broker] }, 1_000),
           readyTimeoutMs: 120_000,
         },
         { label: `kafka node ${c.id}`, graceMs: 5_000 },

@@ -10,6 +10,7 @@ import { probeKafka } from '../probes.ts';
 import type { KafkaEndpoint, Profile, StartedService } from '../services.ts';
 import { assertPortFree, freePort, portFromEnv } from './ports.ts';
 import { requireJava, requireMaven } from './prerequisites.ts';
+import { scramFormatArgs, secureListener, secureListenerProperties, SECURE_LISTENER_NAME, type KafkaSecureListenerOptions } from './kafka-secure-listener.ts';
 import { runCommand } from './run-command.ts';
 import { startServiceProcess } from './service-process.ts';
 
@@ -45,8 +46,10 @@ export async function startKafka(options: {
   profile: Profile;
   env: NodeJS.ProcessEnv;
   log: (line: string) => void;
-}): Promise<StartedService<KafkaEndpoint>> {
-  const { profile, env, log } = options;
+  /** Tests only: a second listener with SASL over TLS; its address is returned as `secureBrokers`. */
+  secure?: KafkaSecureListenerOptions;
+}): Promise<StartedService<KafkaEndpoint> & { secureBrokers?: string[] }> {
+  const { profile, env, log, secure } = options;
   const java = await requireJava(17);
   const libs = await ensureKafkaClasspath(log);
 
@@ -61,6 +64,8 @@ export async function startKafka(options: {
     port = await freePort();
     controllerPort = await freePort();
   }
+  const securePort = secure ? await freePort() : undefined;
+  const extraListener = securePort === undefined ? '' : `,${secureListener(securePort)}`;
 
   const scratch = profile === 'test' ? await mkdtemp(join(tmpdir(), 'searchbus-kafka-')) : null;
   const home = scratch ?? dataDir('kafka');
@@ -75,11 +80,12 @@ export async function startKafka(options: {
       'process.roles=broker,controller',
       'node.id=1',
       `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
-      `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
-      `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+      `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}${extraListener}`,
+      `advertised.listeners=PLAINTEXT://127.0.0.1:${port}${extraListener}`,
       'controller.listener.names=CONTROLLER',
       'inter.broker.listener.name=PLAINTEXT',
-      'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+      `listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT${secure ? `,${SECURE_LISTENER_NAME}:SASL_SSL` : ''}`,
+      ...(secure ? secureListenerProperties(secure) : []),
       `log.dirs=${logDirs}`,
       'num.partitions=1',
       'auto.create.topics.enable=false',
@@ -98,7 +104,7 @@ export async function startKafka(options: {
   const classpath = `${libs}/*`;
   const jvm = ['-cp', classpath, `-Dlog4j2.configurationFile=${LOG4J_CONFIG}`, '-Djava.awt.headless=true'];
   if (!existsSync(join(logDirs, 'meta.properties'))) {
-    const format = await runCommand(java, [...jvm, 'kafka.tools.StorageTool', 'format', `--cluster-id=${newClusterId()}`, '--config', configFile]);
+    const format = await runCommand(java, [...jvm, 'kafka.tools.StorageTool', 'format', `--cluster-id=${newClusterId()}`, '--config', configFile, ...(secure ? scramFormatArgs(secure) : [])]);
     if (format.code !== 0) {
       throw new InfraError(`Formatting Kafka storage in ${logDirs} failed:\n${format.output.slice(-2000)}`);
     }
@@ -115,10 +121,15 @@ export async function startKafka(options: {
     logFile: join(home, 'broker.log'),
     endpoint: brokers.join(','),
     scratchDir: scratch,
-    probe: () => probeKafka(brokers, 1_000),
+    probe: () => probeKafka({ brokers }, 1_000),
     readyTimeoutMs: 90_000,
   }, { graceMs: profile === 'test' ? 5_000 : 30_000 });
-  return { endpoint: { brokers }, stop: () => node.stop(), process: node };
+  return {
+    endpoint: { brokers },
+    ...(securePort !== undefined && { secureBrokers: [`127.0.0.1:${securePort}`] }),
+    stop: () => node.stop(),
+    process: node,
+  };
 }
 
 /**

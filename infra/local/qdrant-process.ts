@@ -50,8 +50,10 @@ export async function startQdrant(options: {
   profile: Profile;
   env: NodeJS.ProcessEnv;
   log: (line: string) => void;
+  /** Tests only: require this key in the `api-key` header, as a Qdrant server with `service.api_key` does. */
+  apiKey?: string;
 }): Promise<StartedService<QdrantEndpoint>> {
-  const { profile, env, log } = options;
+  const { profile, env, log, apiKey } = options;
   const python = await ensureQdrantEdgeVenv(log);
   let port: number;
   if (profile === 'up') {
@@ -74,6 +76,7 @@ export async function startQdrant(options: {
       join(SERVER_DIR, 'server.py'), '--host', '127.0.0.1', '--port', String(port), '--storage', storage,
       // A test run that is killed takes its Qdrant with it; `up` services outlive the CLI by design.
       ...(profile === 'test' ? ['--exit-with-parent'] : []),
+      ...(apiKey ? ['--api-key', apiKey] : []),
     ],
     env: { ...process.env, PYTHONUNBUFFERED: '1' },
     logFile: join(home, 'qdrant.log'),
@@ -82,5 +85,5 @@ export async function startQdrant(options: {
     probe: () => probeQdrant(url, undefined, 1_000),
     readyTimeoutMs: 30_000,
   }, { graceMs: 10_000 });
-  return { endpoint: { url }, stop: () => qdrant.stop(), process: qdrant };
+  return { endpoint: apiKey ? { url, apiKey } : { url }, stop: () => qdrant.stop(), process: qdrant };
 }

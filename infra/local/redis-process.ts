@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,8 +41,10 @@ export async function startRedis(options: {
   profile: Profile;
   env: NodeJS.ProcessEnv;
   log: (line: string) => void;
+  /** Tests only: TLS on the port instead of plaintext, and an ACL user instead of the open default user. */
+  secure?: RedisSecureOptions;
 }): Promise<StartedService<RedisEndpoint>> {
-  const { profile, env, log } = options;
+  const { profile, env, log, secure } = options;
   const server = await ensureRedisServer(log);
   let port: number;
   if (profile === 'up') {
@@ -55,18 +58,50 @@ export async function startRedis(options: {
   await mkdir(home, { recursive: true });
   // Tests want no disk writes; `up` keeps an append-only file so queued re-index jobs survive restarts.
   const persistence = profile === 'test' ? ['--save', '', '--appendonly', 'no'] : ['--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec'];
-  const url = `redis://127.0.0.1:${port}`;
-  log(`Starting Redis on 127.0.0.1:${port}…`);
+  const url = `${secure ? 'rediss' : 'redis'}://127.0.0.1:${port}`;
+  const endpoint: RedisEndpoint = secure ? secureEndpoint(url, secure) : { url };
+  log(`Starting Redis on 127.0.0.1:${port}${secure ? ' (TLS, ACL)' : ''}…`);
   const redis = await startServiceProcess({
     service: 'redis',
     profile,
     command: server,
-    args: ['--port', String(port), '--bind', '127.0.0.1', '--dir', home, '--daemonize', 'no', '--logfile', '', ...persistence],
+    args: [...(secure ? secureArgs(port, secure) : ['--port', String(port)]), '--bind', '127.0.0.1', '--dir', home, '--daemonize', 'no', '--logfile', '', ...persistence],
     logFile: join(home, 'redis.log'),
     endpoint: url,
     scratchDir: scratch,
-    probe: () => probeRedis(url, 1_000),
+    probe: () => probeRedis(endpoint, 1_000),
     readyTimeoutMs: 20_000,
   }, { graceMs: 10_000 });
-  return { endpoint: { url }, stop: () => redis.stop(), process: redis };
+  return { endpoint, stop: () => redis.stop(), process: redis };
+}
+
+export interface RedisSecureOptions {
+  certFile: string;
+  keyFile: string;
+  caFile: string;
+  /** `yes`: clients must present a certificate signed by `caFile`; `optional`: verified when given. */
+  authClients: 'yes' | 'optional' | 'no';
+  /** The only user that can log in (the `default` user is disabled); full access to every key and channel. */
+  user: { username: string; password: string };
+}
+
+function secureArgs(port: number, secure: RedisSecureOptions): string[] {
+  const { username, password } = secure.user;
+  if (!/^[\w-]+$/.test(username) || !/^[\w-]+$/.test(password)) throw new Error('the ACL user needs a name and password of letters, digits, _ and -');
+  return [
+    '--port', '0', '--tls-port', String(port),
+    '--tls-cert-file', secure.certFile, '--tls-key-file', secure.keyFile, '--tls-ca-cert-file', secure.caFile,
+    '--tls-auth-clients', secure.authClients,
+    '--user', 'default', 'off',
+    '--user', username, 'on', `>${password}`, '~*', '&*', '+@all',
+  ];
+}
+
+function secureEndpoint(url: string, secure: RedisSecureOptions): RedisEndpoint {
+  return {
+    url,
+    username: secure.user.username,
+    password: { setting: 'REDIS_PASSWORD', value: secure.user.password },
+    tls: { ca: { setting: 'REDIS_TLS_CA_FILE', file: secure.caFile, pem: readFileSync(secure.caFile, 'utf8') } },
+  };
 }

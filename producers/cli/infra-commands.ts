@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import {
+  endpointEnv,
   ensureKafkaClasspath,
   ensureQdrantEdgeVenv,
   ensureRedisServer,
@@ -7,6 +8,7 @@ import {
   isAlive,
   listEntries,
   reapOrphans,
+  SECRET_SETTINGS,
   stopProcess,
   type Profile,
   type Services,
@@ -23,14 +25,9 @@ export async function setupCommand(out: Output): Promise<void> {
   out.info(`Kafka, Redis, the Qdrant Edge engine and the ${model.id} model are installed.`);
 }
 
+/** The variables that reach these services, secrets included: for child processes, never for printing. */
 export function servicesEnv(services: Services): Record<string, string> {
-  const env: Record<string, string> = {
-    KAFKA_BROKERS: services.kafka.brokers.join(','),
-    REDIS_URL: services.redis.url,
-    QDRANT_URL: services.qdrant.url,
-  };
-  if (services.qdrant.apiKey) env.QDRANT_API_KEY = services.qdrant.apiKey;
-  return env;
+  return endpointEnv({ kafka: services.kafka, redis: services.redis, qdrant: services.qdrant });
 }
 
 export async function infraUpCommand(out: Output, profile: Profile): Promise<void> {
@@ -38,7 +35,7 @@ export async function infraUpCommand(out: Output, profile: Profile): Promise<voi
   const services = await getServices({ profile, log: (l) => out.info(l) });
   const env = servicesEnv(services);
   out.info(`Services are up (${Date.now() - started} ms):`);
-  for (const [key, value] of Object.entries(env)) out.result(`${key}=${value}`);
+  for (const [key, value] of Object.entries(env)) out.result(`${key}=${SECRET_SETTINGS.has(key) ? '***' : value}`);
 }
 
 export async function infraDownCommand(out: Output): Promise<void> {

@@ -4,11 +4,13 @@ import { consoleOutput as out } from './output.ts';
 import { UsageError } from './usage-error.ts';
 import { infraDownCommand, infraRunCommand, infraStatusCommand, infraUpCommand, setupCommand } from './infra-commands.ts';
 import { ingestCommand } from './ingest-command.ts';
+import { migrateKeysCommand } from './migrate-command.ts';
 import { isRoleName, ROLE_NAMES } from './roles.ts';
 import { startSystem } from './system.ts';
 import { topologyApplyCommand, topologyDescribeCommand } from './topology-commands.ts';
 import { upCommand } from './up-command.ts';
 import { reindexCommand, statusCommand } from './reindex-commands.ts';
+import { gatewayKeyCommand } from './gateway-key-commands.ts';
 import { evalCommand, gatewayCommand, parseTopK, searchCommand } from './search-commands.ts';
 
 const USAGE = `searchbus — neural search on an event stream
@@ -20,7 +22,11 @@ Usage:
                                        publish documents to the ingest topic
   searchbus search "<text>" [--k 10] [--filter key=value …] [--tenant T] [--json]
                                        search through the bus (filters: key=v, key!=v, key>=n, key<n, or JSON)
-  searchbus gateway [--port 8080]      HTTP front: GET /search?q=&k=&filter=&tenant=, /healthz, /readyz
+  searchbus gateway [--port 8080]      HTTP front: GET|POST /search (q, k, filter, tenant), /healthz, /readyz
+  searchbus gateway key add --tenant T [--tenant T2 …] [--rate-per-second N] [--burst N] [--label L] [--file F] [--json]
+                                       create an API key (printed once); its salted hash goes to the keys file
+  searchbus gateway key list [--file F] [--json]   list keys (ids, tenants, limits; never secrets)
+  searchbus gateway key revoke <id> [--file F]     remove a key; running gateways reload the file
   searchbus eval <beir-dir> [--split test] [--concurrency 8] [--namespace N] [--json]
                                        nDCG@10, recall@100, MRR@10 and latency through the whole pipeline
   searchbus reindex --model <id> [--watch] [--grace-ms N] [--allow-incomplete-history] [--json]
@@ -28,6 +34,8 @@ Usage:
   searchbus reindex --model <id> (--every <ms> | --cron "<pattern>")   schedule rebuilds; --unschedule stops them
   searchbus reindex --cancel <job-id>  cancel a rebuild (the live index is untouched)
   searchbus status [--json]            topics, consumer lag, collections, aliases, models and rebuild jobs
+  searchbus migrate-keys [--dry-run] [--json]
+                                       re-key documents published with bare-id keys to <tenant>/<id> (then reindex)
   searchbus topology apply [--dry-run] create or update topics, the collection, alias and payload indexes
   searchbus topology describe          print every name and setting as JSON
   searchbus setup                      install Kafka jars, redis-server, the Qdrant Edge engine and the model
@@ -85,6 +93,11 @@ async function main(argv: string[]): Promise<number> {
       const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean', default: false } } });
       return statusCommand(out, { json: values.json });
     }
+    case 'migrate-keys': {
+      const { values } = parseArgs({ args: rest, options: { 'dry-run': { type: 'boolean', default: false }, json: { type: 'boolean', default: false } } });
+      await migrateKeysCommand(out, { dryRun: values['dry-run'], json: values.json });
+      return 0;
+    }
     case 'ingest': {
       const { values, positionals } = parseArgs({
         args: rest,
@@ -113,8 +126,10 @@ async function main(argv: string[]): Promise<number> {
       await system.stop();
       return 0;
     }
-    case 'search':
     case 'gateway':
+      if (rest[0] === 'key') return gatewayKeyCommand(out, rest.slice(1));
+      return queryPath(command, rest);
+    case 'search':
     case 'eval':
       return queryPath(command, rest);
     case undefined:

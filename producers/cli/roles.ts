@@ -4,8 +4,7 @@ import { EncoderConsumer } from '../../consumers/encoder/index.ts';
 import { QueryConsumer, queryEncoder } from '../../consumers/query/index.ts';
 import { ReindexWorker } from '../../consumers/reindex/index.ts';
 import { MetricsRegistry, RedisWriteFences, jsonLogger, type Logger } from '../../consumers/runtime/index.ts';
-import { startGateway, type RunningGateway } from '../gateway/index.ts';
-import { SearchClient } from '../search-client/index.ts';
+import { displayHost, startGatewayService } from '../gateway/index.ts';
 import type { Redis } from 'ioredis';
 import { createKafka, createQdrant, createRedis, type Services } from '../../infra/index.ts';
 import { getModelSpec, type SearchbusConfig, type Topology } from '../../topology/index.ts';
@@ -91,29 +90,16 @@ export async function startRole(name: RoleName, context: RoleContext): Promise<R
     }
     case 'gateway': {
       const { config, topology, services } = context;
-      const client = new SearchClient({
+      const gateway = await startGatewayService({
         kafka: createKafka(services.kafka, 'searchbus-gateway'),
         redis: createRedis(services.redis, 'searchbus-gateway'),
         topology,
-        defaultTimeoutMs: config.query.defaultTimeoutMs,
+        config,
+        logger: context.logger('gateway'),
       });
-      await client.connect();
-      let gateway: RunningGateway;
-      try {
-        gateway = await startGateway({ searcher: client, port: config.gateway.port, host: config.gateway.host });
-      } catch (error) {
-        await client.close();
-        throw new Error(`the HTTP gateway cannot listen on port ${config.gateway.port} (set SEARCHBUS_GATEWAY_PORT): ${(error as Error).message}`, { cause: error });
-      }
-      context.announce(`gateway: http://127.0.0.1:${gateway.port}/search?q=…`);
-      return {
-        name,
-        ready: () => true,
-        stop: async () => {
-          await gateway.close();
-          await client.close();
-        },
-      };
+      context.announce(`gateway: http://${displayHost(config.gateway.host)}:${gateway.port}/search?q=… (${gateway.auth})`);
+      // Ready while Kafka answers and the reply subscription on Redis is up.
+      return { name, ready: () => gateway.ready(), stop: () => gateway.stop() };
     }
   }
 }

@@ -2,7 +2,8 @@ import { basename, resolve } from 'node:path';
 import { createKafka, createRedis, getServices, type Services } from '../../infra/index.ts';
 import { createTopology, isValidNamespace, loadConfig, SETTINGS } from '../../topology/index.ts';
 import { runEval, type EvalReport } from '../eval/index.ts';
-import { startGateway } from '../gateway/index.ts';
+import { jsonLogger } from '../../consumers/runtime/index.ts';
+import { displayHost, startGatewayService } from '../gateway/index.ts';
 import { parseFilterArgs, SearchClient, SearchTimeoutError, type SearchResult } from '../search-client/index.ts';
 import type { Output } from './output.ts';
 import { UsageError } from './usage-error.ts';
@@ -61,30 +62,28 @@ export interface RunningFront {
   stop(): Promise<void>;
 }
 
-/** The HTTP gateway until stopped; `/readyz` turns 200 once Kafka and Redis are connected. */
+/** The HTTP gateway until stopped; `/readyz` is 200 while Kafka answers and the Redis subscription is up. */
 export async function gatewayCommand(out: Output, options: { port?: number }): Promise<RunningFront> {
   const config = loadConfig();
   const topology = createTopology(config.namespace);
   const services: Services = await getServices({ profile: 'up', need: ['kafka', 'redis'], start: false, log: (l) => out.info(l) });
-  const client = new SearchClient({
-    kafka: createKafka(services.kafka, 'searchbus-gateway'),
-    redis: createRedis(services.redis, 'searchbus-gateway'),
-    topology,
-    defaultTimeoutMs: config.query.defaultTimeoutMs,
-  });
   try {
-    await client.connect();
-    const gateway = await startGateway({ searcher: client, port: options.port ?? config.gateway.port, host: config.gateway.host });
-    out.info(`gateway on http://127.0.0.1:${gateway.port}/search?q=… (health: /healthz, /readyz)`);
+    const gateway = await startGatewayService({
+      kafka: createKafka(services.kafka, 'searchbus-gateway'),
+      redis: createRedis(services.redis, 'searchbus-gateway'),
+      topology,
+      config,
+      logger: jsonLogger('gateway'),
+      ...(options.port !== undefined ? { port: options.port } : {}),
+    });
+    out.info(`gateway on http://${displayHost(config.gateway.host)}:${gateway.port}/search?q=… (${gateway.auth}; health: /healthz, /readyz)`);
     return {
       stop: async () => {
-        await gateway.close();
-        await client.close();
+        await gateway.stop();
         await services.stop();
       },
     };
   } catch (error) {
-    await client.close().catch(() => undefined);
     await services.stop().catch(() => undefined);
     throw error;
   }

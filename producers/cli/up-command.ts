@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createKafka, createQdrant } from '../../infra/index.ts';
+import { DEFAULT_TENANT } from '../../topology/index.ts';
 import { IngestProducer, openDocumentSource, type DocumentInput } from '../ingest/index.ts';
 import type { Output } from './output.ts';
 import { ROLE_NAMES } from './roles.ts';
@@ -55,7 +56,7 @@ async function ingestSample(out: Output, system: RunningSystem): Promise<void> {
   for (;;) {
     const { count } = await qdrant.count(system.topology.qdrant.alias, {
       exact: true,
-      filter: { must: [{ key: 'chunk', match: { value: 0 } }, { key: 'doc_id', match: { any: ids } }] },
+      filter: { must: [{ key: 'chunk', match: { value: 0 } }, { key: 'tenant', match: { value: DEFAULT_TENANT } }, { key: 'doc_id', match: { any: ids } }] },
     });
     if (count >= ids.length) return;
     if (Date.now() > deadline) throw new Error(`only ${count} of ${ids.length} sample documents became searchable in ${SEARCHABLE_TIMEOUT_MS / 1000} s`);

@@ -1,2 +1,3 @@
-export { IngestProducer, type IngestProducerOptions, type DocumentInput } from './ingest-producer.ts';
+export { IngestProducer, type IngestProducerOptions, type DocumentInput, type DocumentRef } from './ingest-producer.ts';
 export { openDocumentSource, parseLine, type DocumentSource, type SourceRecord } from './document-source.ts';
+export { migrateKeys, planKeyMigration, readLatestRecords, type KeyMigrationPlan, type KeyMigrationResult } from './key-migration.ts';

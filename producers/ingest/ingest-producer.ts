@@ -1,9 +1,14 @@
 import { CompressionTypes, Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
-import { encodeDocument, type DocumentV1 } from '../../topology/index.ts';
+import { DEFAULT_TENANT, documentKey, encodeDocument, keyOf, type DocumentV1 } from '../../topology/index.ts';
 import { RetriableError } from '../../consumers/runtime/index.ts';
 import { unacknowledged } from './unacknowledged.ts';
 
 export type DocumentInput = Omit<DocumentV1, 'schemaVersion'>;
+/** Names a document to delete: its id and tenant (absent: the default tenant). */
+export interface DocumentRef {
+  id: string;
+  tenant?: string;
+}
 
 export interface IngestProducerOptions {
   kafka: Kafka;
@@ -13,8 +18,8 @@ export interface IngestProducerOptions {
 }
 
 /**
- * Publishes documents to the ingest topic, keyed by document id so that every version of a
- * document lands on one partition in order. Idempotent producer: a retried send never duplicates.
+ * Publishes documents to the ingest topic, keyed `<tenant>/<id>` (topology/document-identity.ts) so
+ * that every version of a document lands on one partition in order and compaction keeps its latest. Idempotent producer: a retried send never duplicates.
  * `upsert` resolves once the broker acknowledged (acks=all), which is the back-pressure: a caller
  * that awaits it cannot outrun the broker.
  */
@@ -58,13 +63,16 @@ export class IngestProducer {
 
   /** Validates locally (throws SchemaError for a bad document) and publishes. */
   async upsert(documents: DocumentInput[]): Promise<void> {
-    const messages = documents.map((d) => ({ key: d.id, value: encodeDocument(d) }));
+    const messages = documents.map((d) => {
+      const value = encodeDocument(d); // validates the document, so a bad tenant or id is reported as such
+      return { key: keyOf(d), value };
+    });
     await this.sendAll(messages);
   }
 
-  /** Publishes tombstones: each document loses all of its chunks. */
-  async delete(ids: string[]): Promise<void> {
-    await this.sendAll(ids.map((id) => ({ key: id, value: null })));
+  /** Publishes tombstones: each document, (tenant, id), loses all of its chunks; other tenants' documents of the same id stay. */
+  async delete(documents: DocumentRef[]): Promise<void> {
+    await this.sendAll(documents.map((d) => ({ key: documentKey(d.tenant ?? DEFAULT_TENANT, d.id), value: null })));
   }
 
   /** Publishes raw records as they are; for tools that forward bytes (replay from dead letters). */

@@ -143,6 +143,7 @@ export class SearchClient {
     this.connecting ??= (async () => {
       if (this.closing) throw new SearchClientClosedError('search client is closed');
       this.stateValue = 'connecting';
+      await untilReady(this.options.redis);
       await this.options.redis.subscribe(this.replyChannel);
       this.markSubscribed();
       await this.producer.connect();
@@ -296,6 +297,27 @@ export class SearchClient {
     }
     this.timedOut.set(id, now);
   }
+}
+
+/**
+ * ioredis writes SUBSCRIBE at once on a connection that is past TCP connect but still running its
+ * ready check; the connection then turns subscriber-only, the check's INFO fails and the
+ * connection is torn down. Queued before connect or sent once ready, SUBSCRIBE is safe.
+ */
+async function untilReady(redis: Redis): Promise<void> {
+  if (redis.status !== 'connect') return;
+  await new Promise<void>((resolve, reject) => {
+    const onReady = (): void => {
+      redis.off('end', onEnd);
+      resolve();
+    };
+    const onEnd = (): void => {
+      redis.off('ready', onReady);
+      reject(new SearchClientClosedError('the Redis connection ended before it was ready'));
+    };
+    redis.once('ready', onReady);
+    redis.once('end', onEnd);
+  });
 }
 
 function toError(reason: unknown): Error {

@@ -3,7 +3,8 @@
 // The baseline reads a model directory assembled in os.tmpdir() from our cached files, and its
 // fetch is replaced by one that throws, so a stray hub request fails the run instead of
 // downloading something else to compare against.
-// Run: node --import tsx test/bench/encoder-throughput.ts [--docs N] [--baseline-batch N] [--skip-single-thread]
+// Run: node --import tsx test/bench/encoder-throughput.ts [--dataset <beir-dir>] [--docs N] [--baseline-batch N] [--skip-single-thread]
+// The dataset defaults to the test fixture (test/fixtures/scifact, 1,000 abstracts).
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,10 +14,11 @@ import { documentText } from '../../consumers/encoder/index.ts';
 import { cosineSimilarity, loadEncoder, WordPieceTokenizer, type OnnxEncoder } from '../../consumers/encoders/index.ts';
 import { ensureModel, type ModelFiles } from '../../infra/models/index.ts';
 import { getModelSpec, type ModelSpec } from '../../topology/index.ts';
-import { readScifact } from '../support/corpus.ts';
+import { readScifact, SCIFACT_DIR } from '../support/corpus.ts';
 
 const { values } = parseArgs({
   options: {
+    dataset: { type: 'string', default: SCIFACT_DIR },
     docs: { type: 'string', default: '512' },
     // 1 is the baseline's fastest here: in a sweep of 1/4/8/32 (1 thread, 128 docs) each step up was
     // slower, since transformers.js pads a batch to its longest text; ours batches by length instead.
@@ -66,7 +68,7 @@ interface Measurement {
 
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 
-const corpus = await readScifact(docCount + WARMUP_TEXTS);
+const corpus = await readScifact(docCount + WARMUP_TEXTS, values.dataset);
 if (corpus.length < docCount + WARMUP_TEXTS) {
   throw new Error(`--docs ${docCount} needs ${docCount + WARMUP_TEXTS} documents; the corpus has ${corpus.length}`);
 }

@@ -1,19 +1,20 @@
 // End-to-end ingest figures on real services and the real model:
-//  1. the whole SciFact corpus (5,183 abstracts): publish -> every chunk searchable, in docs/s;
+//  1. a whole BEIR corpus (default: the test fixture's 1,000 SciFact abstracts; the README's figures
+//     are for the full 5,183, --dataset ../shared/data/scifact-train): publish -> every chunk searchable, in docs/s;
 //  2. freshness: one document at a time, publish -> retrievable from Qdrant, p50/p99 in ms.
-// Run: node --import tsx test/bench/ingest-e2e.ts [--docs N] [--fresh N]
+// Run: node --import tsx test/bench/ingest-e2e.ts [--dataset <beir-dir>] [--docs N] [--fresh N]
 // Services come from KAFKA_BROKERS/QDRANT_URL, or are started locally for the run.
 import { parseArgs } from 'node:util';
 import { setTimeout as delay } from 'node:timers/promises';
 import { EncoderConsumer, documentText } from '../../consumers/encoder/index.ts';
 import { documentEncoder, loadEncoder } from '../../consumers/encoders/index.ts';
 import { IngestProducer } from '../../producers/ingest/index.ts';
-import { pointId } from '../../topology/index.ts';
+import { DEFAULT_TENANT, pointId } from '../../topology/index.ts';
 import { createHarness } from '../support/harness.ts';
-import { readScifact } from '../support/corpus.ts';
+import { readScifact, SCIFACT_DIR } from '../support/corpus.ts';
 
-const { values } = parseArgs({ options: { docs: { type: 'string', default: '5183' }, fresh: { type: 'string', default: '100' } } });
-const docCount = Number(values.docs);
+const { values } = parseArgs({ options: { dataset: { type: 'string', default: SCIFACT_DIR }, docs: { type: 'string', default: 'all' }, fresh: { type: 'string', default: '100' } } });
+const docCount = values.docs === 'all' ? Infinity : Number(values.docs);
 const freshCount = Number(values.fresh);
 
 const h = await createHarness({ need: ['kafka', 'qdrant'] });
@@ -22,7 +23,7 @@ const consumer = new EncoderConsumer({ kafka: h.kafka, qdrant: h.qdrant, topolog
 const producer = new IngestProducer({ kafka: h.kafka, topic: h.topology.topics.ingest });
 try {
   await consumer.start();
-  const docs = await readScifact(docCount);
+  const docs = await readScifact(docCount, values.dataset);
   const chunks = docs.reduce((sum, d) => sum + encoder.chunk(documentText(d)).length, 0);
   const alias = h.topology.qdrant.alias;
 
@@ -48,7 +49,7 @@ try {
     const t0 = performance.now();
     await producer.upsert([{ id, title: `Freshness probe ${i}`, text: 'A short document published on its own to time how soon it becomes searchable.' }]);
     for (;;) {
-      const found = await h.qdrant.retrieve(alias, { ids: [pointId(id, 0)], with_payload: false });
+      const found = await h.qdrant.retrieve(alias, { ids: [pointId(DEFAULT_TENANT, id, 0)], with_payload: false });
       if (found.length > 0) break;
       await delay(2);
     }

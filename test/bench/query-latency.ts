@@ -1,10 +1,11 @@
 // Search latency through the bus (Kafka request -> query consumer -> Redis reply) against the same
 // searches run directly in-process (embed + Qdrant query + collapse), at concurrency 1, 16 and 64.
-// Run: node --import tsx test/bench/query-latency.ts   (or under `searchbus infra run -- …`)
+// Run: node --import tsx test/bench/query-latency.ts [--dataset <beir-dir>]   (or under `searchbus infra run -- …`)
+// The dataset defaults to the test fixture (test/fixtures/scifact).
 // Uses the services in the environment, or starts throwaway local ones.
 import { randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
+import { parseArgs } from 'node:util';
 import { collapseToDocuments, chunkQuery, HIT_PAYLOAD_FIELDS, initialLimit, QueryConsumer, queryEncoder } from '../../consumers/query/index.ts';
 import { loadEncoder } from '../../consumers/encoders/index.ts';
 import { MetricsRegistry } from '../../consumers/runtime/index.ts';
@@ -12,7 +13,9 @@ import { createKafka, createQdrant, createRedis, getServices } from '../../infra
 import { percentile } from '../../producers/eval/index.ts';
 import { SearchClient } from '../../producers/search-client/index.ts';
 import { applyTopology, createTopology, DEFAULT_TENANT, loadConfig, pointId, topicSpecs } from '../../topology/index.ts';
-import { readScifact, SCIFACT_DIR } from '../support/corpus.ts';
+import { readScifact, readScifactQueries, SCIFACT_DIR } from '../support/corpus.ts';
+
+const { values } = parseArgs({ options: { dataset: { type: 'string', default: SCIFACT_DIR } } });
 
 const DOCUMENTS = Number(process.env.BENCH_DOCUMENTS ?? 300);
 const TOP_K = 10;
@@ -42,7 +45,7 @@ const client = new SearchClient({ kafka, redis: createRedis(services.redis, 'ben
 
 try {
   // Index directly with the same encoder: the benchmark is about the query path.
-  const docs = await readScifact(DOCUMENTS);
+  const docs = await readScifact(DOCUMENTS, values.dataset);
   const indexStarted = performance.now();
   for (let from = 0; from < docs.length; from += 64) {
     const slice = docs.slice(from, from + 64);
@@ -51,7 +54,7 @@ try {
       wait: true,
       points: slice.flatMap((d, i) =>
         chunks[i]!.map((c, chunk) => ({
-          id: pointId(d.id, chunk),
+          id: pointId(DEFAULT_TENANT, d.id, chunk),
           vector: Array.from(c.vector),
           payload: { doc_id: d.id, chunk, chunks: chunks[i]!.length, title: d.title, text: c.text, metadata: {}, tenant: DEFAULT_TENANT, model: config.model.id, ingested_at: new Date().toISOString() },
         })),
@@ -61,10 +64,7 @@ try {
   const { count } = await qdrant.count(collection, { exact: true });
   log(`indexed ${docs.length} documents (${count} chunks) in ${((performance.now() - indexStarted) / 1000).toFixed(1)} s`);
 
-  const queries = (await readFile(`${SCIFACT_DIR}queries.jsonl`, 'utf8'))
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => (JSON.parse(l) as { text: string }).text);
+  const queries = await readScifactQueries(Infinity, values.dataset);
 
   await consumer.start();
   await client.connect();

@@ -5,7 +5,7 @@ import { EncoderConsumer } from '../../consumers/encoder/index.ts';
 import { documentEncoder, loadEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
 import { documentText } from '../../consumers/encoder/index.ts';
 import { IngestProducer } from '../../producers/ingest/index.ts';
-import { HEADERS, MAX_DOCUMENT_BYTES, pointId } from '../../topology/index.ts';
+import { DEFAULT_TENANT, HEADERS, MAX_DOCUMENT_BYTES, documentKey, pointId } from '../../topology/index.ts';
 import { allPoints, createHarness, waitFor, type Harness } from '../support/harness.ts';
 import { readScifact } from '../support/corpus.ts';
 
@@ -37,9 +37,9 @@ describe('ingest path', () => {
       .points.map((p) => Number((p.payload as { chunk: number }).chunk))
       .sort((a, b) => a - b);
 
-  it('makes 2,000 published documents searchable: one point per chunk, own title at rank 1 for >= 95%', async () => {
-    const docs = await readScifact(2000);
-    assert.equal(docs.length, 2000);
+  it('makes 1,000 published documents searchable: one point per chunk, own title at rank 1 for >= 95%', async () => {
+    const docs = await readScifact(1000);
+    assert.equal(docs.length, 1000);
     const expectedChunks = docs.reduce((sum, d) => sum + encoder.chunk(documentText(d)).length, 0);
     await producer.upsert(docs);
     const count = await waitFor('all chunks indexed', async () => {
@@ -49,7 +49,7 @@ describe('ingest path', () => {
     assert.equal(count, expectedChunks, 'points == chunks');
     const perDoc = new Map<string, number>();
     for (const p of await allPoints(h.qdrant, alias())) perDoc.set(String(p.payload.doc_id), (perDoc.get(String(p.payload.doc_id)) ?? 0) + 1);
-    assert.equal(perDoc.size, 2000, 'every document has points');
+    assert.equal(perDoc.size, docs.length, 'every document has points');
 
     const titles = await encoder.embed(docs.map((d) => d.title), { inputType: 'query' });
     let rankOne = 0;
@@ -75,23 +75,24 @@ describe('ingest path', () => {
       return c.length === 1 ? c : undefined;
     });
     assert.deepEqual(chunks, [0]);
-    const [point] = await h.qdrant.retrieve(alias(), { ids: [pointId('long-doc', 0)], with_payload: true });
+    const [point] = await h.qdrant.retrieve(alias(), { ids: [pointId(DEFAULT_TENANT, 'long-doc', 0)], with_payload: true });
     assert.equal((point?.payload as { title: string }).title, 'Short now');
     assert.deepEqual((point?.payload as { metadata: unknown }).metadata, { version: 2 });
 
-    await producer.delete(['long-doc']);
+    await producer.delete([{ id: 'long-doc' }]);
     await waitFor('tombstone removes every chunk', async () => ((await chunksOf('long-doc')).length === 0 ? true : undefined));
   });
 
   it('dead-letters poison messages with a reason and keeps the partition moving', async () => {
     const dlq: Consumer = h.kafka.consumer({ groupId: `${h.namespace}.dlq-reader` });
-    const letters: Array<{ code: string; source: string; value: string | undefined }> = [];
+    const letters: Array<{ code: string; reason: string; source: string; value: string | undefined }> = [];
     await dlq.connect();
     await dlq.subscribe({ topic: h.topology.topics.deadLetter, fromBeginning: true });
     await dlq.run({
       eachMessage: ({ message }) => {
         letters.push({
           code: message.headers?.[HEADERS.errorCode]?.toString() ?? '',
+          reason: message.headers?.[HEADERS.errorMessage]?.toString() ?? '',
           source: message.headers?.[HEADERS.sourceTopic]?.toString() ?? '',
           value: message.value?.toString().slice(0, 40),
         });
@@ -100,18 +101,39 @@ describe('ingest path', () => {
     });
     try {
       // Published as raw bytes, as any Kafka client could, to the single partition of one key.
-      const key = 'poison-key';
+      const id = 'poison-key';
+      const key = documentKey(DEFAULT_TENANT, id);
       await producer.sendRaw([
         { key, value: '{not json' },
         { key, value: JSON.stringify({ schemaVersion: 1, text: 'no id' }) },
-        { key, value: JSON.stringify({ schemaVersion: 1, id: key, text: '   ' }) },
-        { key, value: JSON.stringify({ schemaVersion: 1, id: key, text: 'x'.repeat(MAX_DOCUMENT_BYTES + 10) }) },
-        { key, value: JSON.stringify({ schemaVersion: 9, id: key, text: 'future' }) },
-        { key, value: JSON.stringify({ schemaVersion: 1, id: key, text: 'the good message after the poison' }) },
+        { key, value: JSON.stringify({ schemaVersion: 1, id, text: '   ' }) },
+        { key, value: JSON.stringify({ schemaVersion: 1, id, text: 'x'.repeat(MAX_DOCUMENT_BYTES + 10) }) },
+        { key, value: JSON.stringify({ schemaVersion: 9, id, text: 'future' }) },
+        { key, value: JSON.stringify({ schemaVersion: 1, id, tenant: 'other', text: 'names another tenant than its key' }) },
+        { key, value: JSON.stringify({ schemaVersion: 1, id, text: 'the good message after the poison' }) },
       ]);
-      await waitFor('the valid message after the poison is indexed', async () => ((await chunksOf(key)).length === 1 ? true : undefined));
-      await waitFor('five dead letters', () => Promise.resolve(letters.length >= 5 ? true : undefined));
-      assert.deepEqual(letters.map((l) => l.code).sort(), ['empty-text', 'invalid-json', 'missing-id', 'oversized', 'unsupported-schema-version']);
+      // Keys from before tenants were part of the identity: the bare id.
+      await producer.sendRaw([
+        { key: id, value: JSON.stringify({ schemaVersion: 1, id, text: 'keyed by the bare id' }) },
+        { key: id, value: null },
+      ]);
+      await waitFor('the valid message after the poison is indexed', async () => ((await chunksOf(id)).length === 1 ? true : undefined));
+      await waitFor('eight dead letters', () => Promise.resolve(letters.length >= 8 ? true : undefined));
+      assert.deepEqual(letters.map((l) => l.code).sort(), [
+        'empty-text',
+        'invalid-json',
+        'invalid-key',
+        'key-mismatch',
+        'key-mismatch',
+        'missing-id',
+        'oversized',
+        'unsupported-schema-version',
+      ]);
+      const mismatches = letters.filter((l) => l.code === 'key-mismatch').map((l) => l.reason);
+      assert.ok(mismatches.every((r) => r.includes('"default/poison-key"') || r.includes('"other/poison-key"')), `the expected key is named: ${mismatches.join(' | ')}`);
+      const [point] = await h.qdrant.retrieve(alias(), { ids: [pointId(DEFAULT_TENANT, id, 0)], with_payload: true });
+      assert.equal((point?.payload as { text: string }).text, 'the good message after the poison', 'no dead-lettered message was written');
+      assert.equal((await h.qdrant.count(alias(), { exact: true, filter: { must: [{ key: 'tenant', match: { value: 'other' } }] } })).count, 0);
       assert.ok(letters.every((l) => l.source === h.topology.topics.ingest));
       assert.ok(letters.some((l) => l.value === '{not json'), 'original bytes are kept');
     } finally {

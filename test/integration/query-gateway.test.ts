@@ -78,6 +78,6 @@ describe('query path: HTTP gateway', () => {
       assert.equal(((await response.json()) as { error: { code: string } }).error.code, code, path);
     }
     assert.equal((await fetch(url('/nowhere'))).status, 404);
-    assert.equal((await fetch(url('/search?q=x'), { method: 'POST' })).status, 405);
+    assert.equal((await fetch(url('/search?q=x'), { method: 'PUT' })).status, 405);
   });
 });

@@ -4,7 +4,7 @@ import type { Schemas } from '@qdrant/js-client-rest';
 import { loadEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
 import type { DocumentInput } from '../../producers/ingest/index.ts';
 import { DEFAULT_TENANT, ensureCollection, getModelSpec, pointId, type SearchFilter } from '../../topology/index.ts';
-import { readScifact } from '../support/corpus.ts';
+import { readScifact, readScifactQueries } from '../support/corpus.ts';
 import { indexThroughBus } from '../support/index-corpus.ts';
 import { createHarness, waitFor, type Harness } from '../support/harness.ts';
 import { startQueryStack, type QueryStack } from '../support/query-stack.ts';
@@ -81,7 +81,7 @@ describe('query path: same results as Qdrant directly', () => {
   const tenantOnly: Schemas['Filter'] = { must: [tenantCondition] };
 
   it('returns the same documents, chunks and scores for real queries, with topK documents each', async () => {
-    const queries = (await readQueries(12)).concat(longParts.flat().slice(0, 8));
+    const queries = (await readScifactQueries(12)).concat(longParts.flat().slice(0, 8));
     let multiChunkQueries = 0;
     for (const text of queries) {
       const result = await stack.client.search({ text, topK: 10 });
@@ -144,7 +144,7 @@ describe('query path: same results as Qdrant directly', () => {
         wait: true,
         points: subset.flatMap((d, i) =>
           embedded[i]!.map((c, chunk) => ({
-            id: pointId(d.id, chunk),
+            id: pointId(DEFAULT_TENANT, d.id, chunk),
             vector: Array.from(c.vector),
             payload: { doc_id: d.id, chunk, chunks: embedded[i]!.length, title: d.title, text: c.text, metadata: d.metadata, tenant: DEFAULT_TENANT, model: quantized.spec.id, ingested_at: new Date().toISOString() },
           })),
@@ -166,10 +166,3 @@ describe('query path: same results as Qdrant directly', () => {
     }
   });
 });
-
-async function readQueries(limit: number): Promise<string[]> {
-  const { readFile } = await import('node:fs/promises');
-  const { SCIFACT_DIR } = await import('../support/corpus.ts');
-  const lines = (await readFile(`${SCIFACT_DIR}queries.jsonl`, 'utf8')).split('\n').filter((l) => l.trim());
-  return lines.slice(0, limit).map((l) => (JSON.parse(l) as { text: string }).text);
-}

@@ -128,7 +128,7 @@ describe('re-indexing', () => {
       { id: updated.id, title: 'Updated during the rebuild: zebra migration patterns', text: 'Zebras cross the Serengeti every year following the rains.' },
       { id: 'added-during-rebuild', title: 'Added during the rebuild', text: 'A document that did not exist when the rebuild started.' },
     ]);
-    await producer.delete([deleted.id]);
+    await producer.delete([{ id: deleted.id }]);
 
     const done = await waitFor('the rebuild to complete', async () => {
       const j = await job(jobId);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { POINT_ID_NAMESPACE, pointId, uuidV5 } from '../../../topology/index.ts';
+import { POINT_ID_NAMESPACE, SchemaError, pointId, uuidV5 } from '../../../topology/index.ts';
 
 // Expected values computed with Python's uuid.uuid5, an independent implementation.
 describe('pointId', () => {
@@ -8,15 +8,39 @@ describe('pointId', () => {
     assert.equal(uuidV5('python.org', '6ba7b810-9dad-11d1-80b4-00c04fd430c8'), '886313e1-3b8a-5372-9b90-0c9aee199e5d');
   });
 
-  it('is UUIDv5 of "<doc id>#<chunk>" in the searchbus namespace', () => {
-    assert.equal(POINT_ID_NAMESPACE, '6f0b6a39-2f1e-4d53-9f6a-5a1c0e7d2b44');
-    assert.equal(pointId('doc-1', 0), '10d28704-de60-5c2f-9566-b7826cbe6c77');
-    assert.equal(pointId('doc-1', 1), 'cf8a2acb-8ecc-5e6f-adb1-6336c9498bca');
-    assert.equal(pointId('é/ü', 12), '068f4543-fc71-5fa1-bfa8-d0eb7a83b121');
+  it('is UUIDv5 of "<tenant>/<doc id>#<chunk>" in the searchbus namespace', () => {
+    assert.equal(POINT_ID_NAMESPACE, 'bb885359-0681-4db4-87b3-25cd63046164');
+    assert.equal(pointId('default', 'doc-1', 0), '22ff5353-8cff-526d-9d8f-fc3cbc39db31');
+    assert.equal(pointId('default', 'doc-1', 1), '988e8fbf-214d-5959-974c-e4f22e5b3456');
+    assert.equal(pointId('acme', 'é/ü', 12), 'e09fa22c-7ac2-5d7d-8098-a9d8fb631369');
   });
 
-  it('differs per chunk and per document', () => {
-    const ids = new Set([pointId('a', 0), pointId('a', 1), pointId('b', 0), pointId('a#0', 0)]);
-    assert.equal(ids.size, 4);
+  it('gives the same id in two tenants two different points', () => {
+    assert.equal(pointId('a', 'report-1', 0), '6a22ac9b-7d85-5acc-b0ce-fcf6cb419bf4');
+    assert.equal(pointId('b', 'report-1', 0), '0e1b8071-4d61-5538-a83c-11973a251738');
+  });
+
+  it('differs per chunk, per document and per tenant, even where separators could be confused', () => {
+    const ids = [
+      pointId('a', 'x', 0),
+      pointId('a', 'x', 1),
+      pointId('a', 'y', 0),
+      pointId('b', 'x', 0),
+      pointId('a', 'x#1', 0), // "a/x#1#0", not "a/x#1"
+      pointId('a', 'x#0', 1),
+      pointId('a', 'b/x', 0), // "a/b/x#0": the tenant ends at the first "/"
+      pointId('a.b', 'x', 0),
+      pointId('a', '1', 10),
+      pointId('a', '11', 0),
+    ];
+    assert.equal(new Set(ids).size, ids.length);
+  });
+
+  it('refuses what is not an identity', () => {
+    assert.throws(() => pointId('a/b', 'x', 0), (e: unknown) => e instanceof SchemaError && e.code === 'invalid-key');
+    assert.throws(() => pointId('', 'x', 0), SchemaError);
+    assert.throws(() => pointId('a', '', 0), SchemaError);
+    assert.throws(() => pointId('a', 'x', -1), TypeError);
+    assert.throws(() => pointId('a', 'x', 1.5), TypeError);
   });
 });

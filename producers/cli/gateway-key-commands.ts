@@ -1,0 +1,79 @@
+import { parseArgs } from 'node:util';
+import { appendKey, createApiKey, readKeysFile, revokeKey, type RateLimit } from '../gateway/index.ts';
+import { SETTINGS, TENANT_PATTERN } from '../../topology/index.ts';
+import type { Output } from './output.ts';
+import { UsageError } from './usage-error.ts';
+
+// `searchbus gateway key add|list|revoke`: the gateway's API keys file. The file holds salted
+// hashes only; a new key is printed once, on stdout, and cannot be shown again.
+
+export async function gatewayKeyCommand(out: Output, argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const [sub, ...rest] = argv;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: {
+      file: { type: 'string' },
+      tenant: { type: 'string', multiple: true, default: [] },
+      'rate-per-second': { type: 'string' },
+      burst: { type: 'string' },
+      label: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  const file = values.file ?? env[SETTINGS.gatewayKeysFile]?.trim();
+  if (!file) throw new UsageError(`name the keys file with --file or ${SETTINGS.gatewayKeysFile}`);
+  switch (sub) {
+    case 'add': {
+      const tenants = values.tenant;
+      if (tenants.length === 0) throw new UsageError('key add needs --tenant (repeat it for a key that may search several tenants)');
+      const bad = tenants.find((t) => !TENANT_PATTERN.test(t));
+      if (bad !== undefined) throw new UsageError(`--tenant "${bad}" must match ${String(TENANT_PATTERN)}`);
+      const rateLimit = parseRateLimit(values['rate-per-second'], values.burst);
+      const { key, entry } = await createApiKey({ tenants, ...(rateLimit ? { rateLimit } : {}), ...(values.label !== undefined ? { label: values.label } : {}) });
+      await appendKey(file, entry, SETTINGS.gatewayKeysFile);
+      if (values.json) out.result(JSON.stringify({ key, id: entry.id, tenants: entry.tenants, file }));
+      else {
+        out.result(key);
+        out.info(`key ${entry.id} for ${entry.tenants.join(', ')} added to ${file}. This is the only time the key is shown: store it now.`);
+      }
+      return 0;
+    }
+    case 'list': {
+      const entries = await readKeysFile(file, SETTINGS.gatewayKeysFile);
+      if (values.json) out.result(JSON.stringify(entries.map(({ hash: _hash, ...rest }) => rest)));
+      else {
+        for (const e of entries) {
+          const limit = e.rateLimit ? `  ${e.rateLimit.perSecond}/s burst ${e.rateLimit.burst}` : '';
+          out.result(`${e.id}  ${e.tenants.join(',')}  ${e.created}${limit}${e.label ? `  ${e.label}` : ''}`);
+        }
+        out.info(`${entries.length} key(s) in ${file}`);
+      }
+      return 0;
+    }
+    case 'revoke': {
+      const id = positionals[0];
+      if (!id) throw new UsageError('key revoke needs the key id (see key list)');
+      if (!(await revokeKey(file, id, SETTINGS.gatewayKeysFile))) {
+        out.error(`no key ${id} in ${file}`);
+        return 1;
+      }
+      out.info(`key ${id} revoked; running gateways stop accepting it within a second`);
+      return 0;
+    }
+    default:
+      throw new UsageError(`unknown gateway key command "${sub ?? ''}": add, list or revoke`);
+  }
+}
+
+function parseRateLimit(perSecondRaw: string | undefined, burstRaw: string | undefined): RateLimit | undefined {
+  if (perSecondRaw === undefined) {
+    if (burstRaw !== undefined) throw new UsageError('--burst needs --rate-per-second');
+    return undefined;
+  }
+  const perSecond = Number(perSecondRaw);
+  if (!Number.isFinite(perSecond) || perSecond <= 0) throw new UsageError(`--rate-per-second must be a number above 0, got "${perSecondRaw}"`);
+  const burst = burstRaw === undefined ? Math.max(1, Math.ceil(perSecond * 2)) : Number(burstRaw);
+  if (!Number.isFinite(burst) || burst < 1) throw new UsageError(`--burst must be a number of at least 1, got "${burstRaw}"`);
+  return { perSecond, burst };
+}

@@ -1,0 +1,151 @@
+import { readFile } from 'node:fs/promises';
+import { createLocalJWKSet, createRemoteJWKSet, type JSONWebKeySet } from 'jose';
+import type { Redis } from 'ioredis';
+import type { Kafka } from 'kafkajs';
+import type { Logger } from '../../consumers/runtime/index.ts';
+import { ConfigError, SETTINGS, type GatewayConfig, type SearchbusConfig, type Topology } from '../../topology/index.ts';
+import { SearchClient } from '../search-client/index.ts';
+import { ApiKeyStore, loadAndWatchKeysFile } from './api-keys.ts';
+import { ASYMMETRIC_ALGORITHMS, credentialAuthenticator, HMAC_ALGORITHMS, openAuthenticator, type Authenticator, type JwtVerifier } from './authenticator.ts';
+import { startGateway, type RunningGateway } from './gateway-server.ts';
+import { KafkaProbe } from './kafka-probe.ts';
+
+// The gateway as a process runs it: settings -> authenticator, a SearchClient, a Kafka probe for
+// readiness, and the HTTP server. Used by the `gateway` role and by `searchbus gateway`.
+
+export interface GatewayServiceOptions {
+  /** Gives the search producer and the readiness probe. */
+  kafka: Kafka;
+  /** A connection of its own, put in subscriber mode for replies. */
+  redis: Redis;
+  topology: Topology;
+  config: SearchbusConfig;
+  logger: Logger;
+  /** Overrides SEARCHBUS_GATEWAY_PORT (`searchbus gateway --port`). */
+  port?: number;
+  probe?: { intervalMs: number; staleMs: number };
+  /** How often the keys file is checked for changes. */
+  keysReloadMs?: number;
+}
+
+export interface GatewayService {
+  port: number;
+  /** Kafka answers the probe and the reply subscription on Redis is up. */
+  ready(): boolean;
+  /** One line saying how callers authenticate. */
+  auth: string;
+  stop(): Promise<void>;
+}
+
+export async function startGatewayService(options: GatewayServiceOptions): Promise<GatewayService> {
+  const { config, logger } = options;
+  const cleanups: Array<() => Promise<void> | void> = [];
+  const stop = async (): Promise<void> => {
+    const errors: unknown[] = [];
+    for (const cleanup of cleanups.splice(0).reverse()) {
+      try {
+        await cleanup();
+      } catch (error) {
+        errors.push(error);
+      }
+    }
+    if (errors.length === 1) throw errors[0];
+    if (errors.length > 1) throw new AggregateError(errors, 'stopping the gateway failed in several steps');
+  };
+  try {
+    // First, so that its close() also quits the Redis connection if a later step fails.
+    const client = new SearchClient({ kafka: options.kafka, redis: options.redis, topology: options.topology, defaultTimeoutMs: config.query.defaultTimeoutMs });
+    cleanups.push(() => client.close());
+    const auth = await buildAuthenticator(config.gateway, logger, options.keysReloadMs ?? 1_000);
+    cleanups.push(() => auth.stop());
+    const probe = new KafkaProbe(options.kafka.admin(), options.probe);
+    cleanups.push(() => probe.stop());
+    await client.connect();
+    await probe.start();
+    const ready = (): boolean => client.isReady() && probe.isReady();
+    let gateway: RunningGateway;
+    const port = options.port ?? config.gateway.port;
+    try {
+      gateway = await startGateway({
+        searcher: client,
+        port,
+        host: config.gateway.host,
+        authenticator: auth.authenticator,
+        rateLimit: config.gateway.ratePerSecond > 0 ? { perSecond: config.gateway.ratePerSecond, burst: config.gateway.rateBurst } : null,
+        limits: { maxBodyBytes: config.gateway.maxBodyBytes, maxUrlBytes: config.gateway.maxUrlBytes },
+        ready,
+      });
+    } catch (error) {
+      throw new ConfigError(SETTINGS.gatewayPort, `the HTTP gateway cannot listen on ${config.gateway.host}:${port}: ${(error as Error).message}`);
+    }
+    cleanups.push(() => gateway.close());
+    return { port: gateway.port, ready, auth: auth.description, stop };
+  } catch (error) {
+    await stop().catch(() => undefined);
+    throw error;
+  }
+}
+
+async function buildAuthenticator(
+  config: GatewayConfig,
+  logger: Logger,
+  keysReloadMs: number,
+): Promise<{ authenticator: Authenticator; description: string; stop(): void }> {
+  if (config.auth.length === 0) {
+    if (config.unauthenticatedOnPublicHost) {
+      logger.warn(
+        `SECURITY: the gateway listens on ${config.host} with ${SETTINGS.gatewayAuth}=none: anyone who reaches it can search every tenant. Only run it so behind something that authenticates callers and sets their tenant.`,
+      );
+    }
+    return { authenticator: openAuthenticator, description: `no authentication (${SETTINGS.gatewayAuth}=none): the tenant parameter is trusted`, stop: () => undefined };
+  }
+  let apiKeys: ApiKeyStore | null = null;
+  let watcher: { stop(): void } | null = null;
+  if (config.auth.includes('api-keys') && config.keysFile !== null) {
+    apiKeys = new ApiKeyStore();
+    const store = apiKeys;
+    watcher = await loadAndWatchKeysFile({
+      path: config.keysFile,
+      setting: SETTINGS.gatewayKeysFile,
+      store,
+      intervalMs: keysReloadMs,
+      onReload: (count) => logger.info('gateway keys file reloaded', { file: config.keysFile, keys: count }),
+      onError: (error) => logger.error('gateway keys file not reloaded; the keys loaded before stay in force', { file: config.keysFile, error: error.message }),
+    });
+    if (store.size === 0) logger.warn('the gateway keys file holds no key: every search will get 401', { file: config.keysFile });
+  }
+  const jwt = config.jwt ? await jwtVerifier(config) : null;
+  return {
+    authenticator: credentialAuthenticator({ apiKeys, jwt }),
+    description: `authentication: ${config.auth.join(' or ')}`,
+    stop: () => watcher?.stop(),
+  };
+}
+
+async function jwtVerifier(config: GatewayConfig): Promise<JwtVerifier> {
+  const jwt = config.jwt!;
+  const common = { issuer: jwt.issuer, audience: jwt.audience, tenantClaim: jwt.tenantClaim };
+  if (jwt.secret !== null) return { key: new TextEncoder().encode(jwt.secret), algorithms: HMAC_ALGORITHMS, ...common };
+  if (jwt.jwksFile !== null) {
+    let set: JSONWebKeySet;
+    try {
+      set = JSON.parse(await readFile(jwt.jwksFile, 'utf8')) as JSONWebKeySet;
+      const key = createLocalJWKSet(set);
+      return { key, algorithms: ASYMMETRIC_ALGORITHMS, ...common };
+    } catch (error) {
+      throw new ConfigError(SETTINGS.gatewayJwtJwksFile, `${jwt.jwksFile} is not a usable JWKS: ${(error as Error).message}`);
+    }
+  }
+  const remote = createRemoteJWKSet(new URL(jwt.jwksUrl!), { timeoutDuration: 5_000, cooldownDuration: 30_000, cacheMaxAge: 600_000 });
+  try {
+    await remote.reload();
+  } catch (error) {
+    throw new ConfigError(SETTINGS.gatewayJwtJwksUrl, `fetching the JWKS from ${jwt.jwksUrl} failed: ${(error as Error).message}`);
+  }
+  return { key: remote, algorithms: ASYMMETRIC_ALGORITHMS, ...common };
+}
+
+/** A host to print in a URL: a wildcard address is reached on loopback; IPv6 goes in brackets. */
+export function displayHost(host: string): string {
+  return host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+}
