@@ -78,7 +78,10 @@ export class BatchConsumer<T> {
       heartbeatInterval: 3_000,
       maxWaitTimeInMs: options.maxWaitMs,
       minBytes: 1,
-      retry: { retries: 10 },
+      // kafkajs retries a dead broker (a fetch leader, the coordinator) this many times before the
+      // consumer restarts and looks them up again. Backoff capped at 2 s: about 16 s in all,
+      // instead of the two minutes the default 30 s cap adds up to while nothing is consumed.
+      retry: { retries: 10, maxRetryTime: 2_000 },
     });
     this.producer = options.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
     const m = options.metrics;
