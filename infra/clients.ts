@@ -1,7 +1,10 @@
+import net from 'node:net';
+import tls from 'node:tls';
 import { QdrantClient } from '@qdrant/js-client-rest';
 import { Redis } from 'ioredis';
 import type { ConnectionOptions } from 'node:tls';
-import { Kafka, logLevel, type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs';
+import { Kafka, logLevel, type ISocketFactory, type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs';
+import { trackSocket } from '../topology/index.ts';
 import { reportRedisErrors } from './redis-errors.ts';
 import type { KafkaEndpoint, QdrantEndpoint, RedisEndpoint, TlsSettings } from './services.ts';
 
@@ -27,14 +30,16 @@ export function createKafka(endpoint: KafkaEndpoint, clientId: string): Kafka {
     connectionTimeout: 5_000,
     requestTimeout: 30_000,
     retry: { initialRetryTime: 200, retries: 8 },
+    socketFactory: scopedSocketFactory,
     logLevel: logLevel.WARN,
     logCreator: () => (entry: LogEntry) => {
       // kafkajs logs expected, retried conditions (coordinator loading, rebalances) as errors.
       if (entry.level <= logLevel.WARN && process.env.SEARCHBUS_KAFKA_LOG !== 'off') {
         const { message, error } = entry.log as { message?: string; error?: string };
         // Expected and retried: coordinators loading after a broker start, rebalances, and the
-        // idempotent producer's note on bounded retries (a failed send surfaces to the caller).
-        if (/coordinator is (loading|not available)|not the correct coordinator|rebalanc|Limiting retries for the idempotent producer/i.test(`${message} ${error}`)) return;
+        // idempotent producer's note on bounded retries (a failed send surfaces to the caller), and
+        // the connections searchbus itself closes when a unit stops during its start.
+        if (/coordinator is (loading|not available)|not the correct coordinator|rebalanc|Limiting retries for the idempotent producer|(closed|refused) by searchbus/i.test(`${message} ${error}`)) return;
         process.stderr.write(`[kafkajs] ${entry.namespace} ${message ?? ''}${error ? `: ${error}` : ''}\n`);
       }
     },
@@ -76,3 +81,18 @@ export function tlsOptions(tls: TlsSettings): ConnectionOptions {
     ...(tls.key && { key: tls.key.pem }),
   };
 }
+
+const KEEP_ALIVE_DELAY_MS = 60_000;
+
+/**
+ * kafkajs' own socket factory, plus `trackSocket`: a consumer that is stopped while a broker holds
+ * its connect or group join open can then close its sockets at once (topology/lifecycle.ts).
+ */
+const scopedSocketFactory: ISocketFactory = ({ host, port, ssl, onConnect }) => {
+  const socket = ssl
+    ? tls.connect({ host, port, ...(net.isIP(host) ? {} : { servername: host }), ...ssl }, onConnect)
+    : net.connect({ host, port }, onConnect);
+  socket.setKeepAlive(true, KEEP_ALIVE_DELAY_MS);
+  trackSocket(socket);
+  return socket;
+};

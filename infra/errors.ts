@@ -1,11 +1,11 @@
-// Infra errors say what to install, set or free, because they are the first thing a new user sees.
-export class InfraError extends Error {
-  override readonly name: string = 'InfraError';
-  readonly retriable: boolean;
+import { SearchbusError } from '../topology/index.ts';
 
-  constructor(message: string, options: { retriable?: boolean; cause?: unknown } = {}) {
-    super(message, { cause: options.cause });
-    this.retriable = options.retriable ?? false;
+// Infra errors say what to install, set or free, because they are the first thing a new user sees.
+export class InfraError extends SearchbusError {
+  override readonly name: string = 'InfraError';
+
+  constructor(message: string, options: { retriable?: boolean; cause?: unknown; code?: string } = {}) {
+    super(message, { code: 'infra-failure', ...options });
   }
 }
 
@@ -17,7 +17,7 @@ export class MissingPrerequisiteError extends InfraError {
     readonly howToInstall: string,
     cause?: unknown,
   ) {
-    super(`${program} is required to run searchbus services locally but was not found. ${howToInstall}`, { cause });
+    super(`${program} is required to run searchbus services locally but was not found. ${howToInstall}`, { cause, code: 'missing-prerequisite' });
   }
 }
 
@@ -31,6 +31,7 @@ export class PortInUseError extends InfraError {
   ) {
     super(
       `Port ${port} for ${service} is already in use. Stop whatever listens there (\`searchbus infra status\` lists ours) or choose another port with ${setting}.`,
+      { code: 'port-in-use' },
     );
   }
 }
@@ -45,6 +46,7 @@ export class RegistryUnreachableError extends InfraError {
   ) {
     super(`Could not download ${what} from ${registry}. Check network access to ${registry}.\n${tail(output, 15)}`, {
       retriable: true,
+      code: 'registry-unreachable',
     });
   }
 }
@@ -59,7 +61,7 @@ export class EndpointUnreachableError extends InfraError {
   ) {
     super(
       `${setting}=${endpoint} is configured but does not answer: ${describeCause(cause)}. Fix or unset ${setting} (unset, searchbus starts a local service).`,
-      { retriable: true, cause },
+      { retriable: true, cause, code: 'endpoint-unreachable' },
     );
   }
 }
@@ -73,7 +75,7 @@ export class ServiceStartError extends InfraError {
     readonly logFile?: string,
     cause?: unknown,
   ) {
-    super(`${service} did not start: ${message}${logFile ? ` (log: ${logFile})` : ''}`, { cause });
+    super(`${service} did not start: ${message}${logFile ? ` (log: ${logFile})` : ''}`, { cause, code: 'service-start-failed' });
   }
 }
 
@@ -98,6 +100,6 @@ export class EndpointRejectedError extends InfraError {
     message: string,
     cause?: unknown,
   ) {
-    super(`${setting}: ${message}`, { retriable: false, cause });
+    super(`${setting}: ${message}`, { retriable: false, cause, code: 'endpoint-rejected' });
   }
 }

@@ -1,6 +1,7 @@
 import { connect as connectTcp, type Socket } from 'node:net';
 import { connect as connectTls } from 'node:tls';
 import { Kafka, logLevel } from 'kafkajs';
+import { SearchbusError } from '../topology/index.ts';
 import { kafkaConnection, tlsOptions } from './clients.ts';
 import type { KafkaEndpoint, RedisEndpoint } from './services.ts';
 
@@ -29,19 +30,20 @@ export async function probeKafka(endpoint: KafkaEndpoint, timeoutMs: number): Pr
 }
 
 /** A Redis error reply (`-WRONGPASS …`, `-NOAUTH …`), as opposed to a network or TLS failure. */
-export class RedisReplyError extends Error {
+export class RedisReplyError extends SearchbusError {
   override readonly name = 'RedisReplyError';
   constructor(
     readonly command: string,
     readonly reply: string,
   ) {
-    super(`${command} answered ${reply}`);
+    super(`${command} answered ${reply}`, { code: 'redis-error-reply' });
   }
 }
 
 /** The server closed the connection before answering (for instance plaintext sent to a TLS port). */
-export class ConnectionClosedError extends Error {
+export class ConnectionClosedError extends SearchbusError {
   override readonly name = 'ConnectionClosedError';
+  override readonly code: string = 'connection-closed';
 }
 
 /** AUTH (when a password is configured), then PING, over TCP or TLS as the URL says. */

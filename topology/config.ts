@@ -46,6 +46,11 @@ export interface SearchbusConfig {
     attempts: number;
   };
   gateway: GatewayConfig;
+  /**
+   * The longest any consumer, worker or client may take to start (connect, join its group); past
+   * it start() fails saying what it waited for, and closes what it had opened.
+   */
+  startTimeoutMs: number;
   metricsPort: number | null;
   /** Where /healthz, /readyz and /metrics listen; 0.0.0.0 in a container so they can be scraped. */
   metricsHost: string;
@@ -87,6 +92,7 @@ export const SETTINGS = {
   reindexLockDurationMs: 'SEARCHBUS_REINDEX_LOCK_DURATION_MS',
   reindexProgressIntervalMs: 'SEARCHBUS_REINDEX_PROGRESS_INTERVAL_MS',
   reindexAttempts: 'SEARCHBUS_REINDEX_ATTEMPTS',
+  startTimeoutMs: 'SEARCHBUS_START_TIMEOUT_MS',
   metricsPort: 'SEARCHBUS_METRICS_PORT',
   metricsHost: 'SEARCHBUS_METRICS_HOST',
 } as const;
@@ -160,6 +166,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SearchbusConfi
       attempts: int(env, SETTINGS.reindexAttempts, 3, 1, 100),
     },
     gateway: loadGatewayConfig(env),
+    startTimeoutMs: int(env, SETTINGS.startTimeoutMs, 60_000, 100, 3_600_000),
     metricsPort: metricsRaw ? int(env, SETTINGS.metricsPort, 0, 0, 65535) : null,
     metricsHost: env[SETTINGS.metricsHost]?.trim() || '127.0.0.1',
   };

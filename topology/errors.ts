@@ -1,12 +1,37 @@
+export interface SearchbusErrorOptions {
+  /** Stable and machine-readable (kebab-case); what a caller branches on, never the message. */
+  code?: string;
+  /** Whether the same call may succeed later (a dependency down), as opposed to failing the same way again. */
+  retriable?: boolean;
+  cause?: unknown;
+}
+
+/**
+ * The base of every error searchbus throws, modelled on kafkajs' KafkaJSError: `code` names the
+ * failure, `retriable` says whether trying again can help (`isRetriable` reads it), `cause` keeps
+ * what lay underneath, and `name` is the subclass' own. Subclasses set their code and flag as
+ * fields or through these options.
+ */
+export class SearchbusError extends Error {
+  override readonly name: string = 'SearchbusError';
+  readonly code: string;
+  readonly retriable: boolean;
+  constructor(message: string, options: SearchbusErrorOptions = {}) {
+    super(message, options.cause !== undefined ? { cause: options.cause } : undefined);
+    this.code = options.code ?? 'searchbus-error';
+    this.retriable = options.retriable ?? false;
+  }
+}
+
 /** A message that does not follow its contract. Never retriable: the same bytes fail the same way. */
-export class SchemaError extends Error {
+export class SchemaError extends SearchbusError {
   override readonly name: string = 'SchemaError';
-  readonly retriable = false;
+  override readonly retriable = false;
   constructor(
-    readonly code: SchemaErrorCode,
+    override readonly code: SchemaErrorCode,
     message: string,
   ) {
-    super(message);
+    super(message, { code });
   }
 }
 
@@ -25,13 +50,73 @@ export type SchemaErrorCode =
   | 'invalid-field';
 
 /** A setting is missing, malformed or contradicts another; thrown at start-up, naming the setting. */
-export class ConfigError extends Error {
+export class ConfigError extends SearchbusError {
   override readonly name: string = 'ConfigError';
-  readonly retriable = false;
+  override readonly retriable = false;
   constructor(
     readonly setting: string,
     message: string,
+    options: { cause?: unknown } = {},
   ) {
-    super(`${setting}: ${message}`);
+    super(`${setting}: ${message}`, { code: 'invalid-config', ...options });
   }
+}
+
+/** A lifecycle method was called in a state that does not allow it (start() twice, start() after stop()). */
+export class LifecycleStateError extends SearchbusError {
+  override readonly name: string = 'LifecycleStateError';
+  constructor(message: string) {
+    super(message, { code: 'invalid-lifecycle-state' });
+  }
+}
+
+/**
+ * start() did not finish within SEARCHBUS_START_TIMEOUT_MS. Says what it waited for; what start()
+ * had opened is closed by then. Retriable: the dependency it waited on may come back.
+ */
+export class StartTimeoutError extends SearchbusError {
+  override readonly name: string = 'StartTimeoutError';
+  constructor(
+    readonly component: string,
+    readonly waitingFor: string,
+    readonly timeoutMs: number,
+    hint?: string,
+  ) {
+    super(`${component} did not ${waitingFor} within ${timeoutMs} ms${hint ? `: ${hint}` : ''}`, { code: 'start-timeout', retriable: true });
+  }
+}
+
+/** stop() was called while start() was still in progress; start() rejects with this. */
+export class StartAbortedError extends SearchbusError {
+  override readonly name: string = 'StartAbortedError';
+  constructor(
+    readonly component: string,
+    readonly waitingFor: string,
+  ) {
+    super(`${component} was stopped while it was starting (waiting to ${waitingFor})`, { code: 'start-aborted' });
+  }
+}
+
+/**
+ * One or more cleanup steps failed. Every step ran regardless (as in bullmq's Worker.close);
+ * `errors` holds each failure, like AggregateError's, and `failures` names the step of each.
+ */
+export class CleanupError extends SearchbusError {
+  override readonly name: string = 'CleanupError';
+  readonly errors: unknown[];
+  constructor(
+    readonly component: string,
+    readonly failures: ReadonlyArray<{ step: string; error: unknown }>,
+    readonly steps: number,
+  ) {
+    super(
+      `${failures.length} of ${steps} cleanup steps failed while closing ${component}: ${failures.map((f) => `${f.step}: ${errorMessage(f.error)}`).join('; ')}`,
+      { code: 'cleanup-failed', cause: failures[0]?.error },
+    );
+    this.errors = failures.map((f) => f.error);
+  }
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -1,5 +1,6 @@
 export * from './names.ts';
 export * from './errors.ts';
+export * from './lifecycle.ts';
 export * from './document-identity.ts';
 export * from './document-schema.ts';
 export * from './config.ts';

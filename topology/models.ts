@@ -2,6 +2,8 @@
 // (or re-indexing into a collection built with another one) is a config change, never a code change.
 // Artefacts come from Maven Central jars (the langchain4j embedding family), pinned by sha256.
 
+import { SearchbusError } from './errors.ts';
+
 export type Pooling = 'mean' | 'cls';
 export type Distance = 'Cosine';
 
@@ -119,9 +121,10 @@ const BY_ID: ReadonlyMap<string, ModelSpec> = new Map(SPECS.map((spec) => [spec.
 
 export const DEFAULT_MODEL_ID = 'all-minilm-l6-v2';
 
-export class UnknownModelError extends Error {
+export class UnknownModelError extends SearchbusError {
   override readonly name = 'UnknownModelError';
-  readonly retriable = false;
+  override readonly retriable = false;
+  override readonly code: string = 'unknown-model';
 
   constructor(
     readonly modelId: string,

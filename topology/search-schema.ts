@@ -1,5 +1,6 @@
 import { TENANT_PATTERN } from './document-identity.ts';
 import { describeValue, isWellFormed, METADATA_KEY_PATTERN } from './document-schema.ts';
+import { SearchbusError } from './errors.ts';
 
 // The public search contract. Any Kafka client may publish a request (key = request id) and any
 // Redis client may listen for the reply, so both are plain, versioned JSON, validated strictly:
@@ -99,15 +100,15 @@ export interface SearchErrorReplyV1 {
 export type SearchReplyV1 = SearchHitsReplyV1 | SearchErrorReplyV1;
 
 /** A request or reply off the contract. Never retriable: the same bytes fail the same way. */
-export class SearchSchemaError extends Error {
+export class SearchSchemaError extends SearchbusError {
   override readonly name: string = 'SearchSchemaError';
-  readonly retriable = false;
+  override readonly retriable = false;
   constructor(
-    readonly code: SearchErrorCode,
+    override readonly code: SearchErrorCode,
     message: string,
     options: { cause?: unknown } = {},
   ) {
-    super(message, options);
+    super(message, { ...options, code });
   }
 }
 

@@ -103,6 +103,7 @@ export class EncoderConsumer {
       maxBatchSize: config.encoder.maxBatchSize,
       maxWaitMs: config.encoder.maxWaitMs,
       maxRetryDelayMs: config.encoder.maxRetryDelayMs,
+      startTimeoutMs: config.startTimeoutMs,
       logger: options.logger ?? silentLogger,
       metrics: this.metrics,
       role: options.role ?? 'encoder',

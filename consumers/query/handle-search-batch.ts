@@ -1,6 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import {
   SEARCH_SCHEMA_VERSION,
+  SearchbusError,
   type SearchErrorCode,
   type SearchFilter,
   type SearchReplyV1,
@@ -171,11 +172,11 @@ async function searchIsolating(resolved: ResolvedCollection, queries: ChunkQuery
   return settled.map((s) => (s.status === 'fulfilled' ? (s.value[0] ?? []) : toError(s.reason)));
 }
 
-class CollectionGoneError extends Error {
+class CollectionGoneError extends SearchbusError {
   override readonly name = 'CollectionGoneError';
-  readonly retriable = true;
+  override readonly retriable = true;
   constructor(collection: string, cause: unknown) {
-    super(`collection ${collection} is gone (alias swapped)`, { cause });
+    super(`collection ${collection} is gone (alias swapped)`, { cause, code: 'collection-gone', retriable: true });
   }
 }
 

@@ -13,6 +13,8 @@ import {
   decodeSearchRequest,
   HEADERS,
   SEARCH_SCHEMA_VERSION,
+  StartAbortedError,
+  StartDeadline,
   topicSpecs,
   validReplyTo,
   type SearchbusConfig,
@@ -53,6 +55,7 @@ const MAX_CHUNKS_PER_QUERY = 1000;
 export class QueryConsumer {
   private readonly runtime: BatchConsumer<QueryMessage>;
   private readonly logger: Logger;
+  private readonly stopped = new AbortController();
   readonly metrics: MetricsRegistry;
   readonly resolver: CollectionResolver;
 
@@ -147,6 +150,7 @@ export class QueryConsumer {
       partitionsConsumedConcurrently: topicSpecs(topology, config).find((t) => t.topic === topology.topics.searchRequests)?.numPartitions ?? 1,
       maxWaitMs: config.query.maxWaitMs,
       maxRetryDelayMs: Math.min(config.encoder.maxRetryDelayMs, 1_000),
+      startTimeoutMs: config.startTimeoutMs,
       logger,
       metrics: this.metrics,
       role: 'query',
@@ -159,18 +163,23 @@ export class QueryConsumer {
 
   /** Loads the model of the collection behind the alias first, so the first request does not pay for it. */
   async start(): Promise<void> {
+    const warmUp = new StartDeadline('the query consumer', this.options.config.startTimeoutMs, this.stopped.signal);
     try {
-      const { modelId } = await this.resolver.resolve();
-      await (await this.options.encoder(modelId)).embedQueries(['warm up']);
+      await warmUp.step('warm up the query encoder', async () => {
+        const { modelId } = await this.resolver.resolve();
+        await (await this.options.encoder(modelId)).embedQueries(['warm up']);
+      });
     } catch (error) {
       // Not fatal: the alias may appear later; requests resolve it again.
-      this.logger.warn('could not warm up the query encoder', { error });
+      if (!this.stopped.signal.aborted) this.logger.warn('could not warm up the query encoder', { error });
     }
+    if (this.stopped.signal.aborted) throw new StartAbortedError('the query consumer', 'warm up the query encoder');
     await this.runtime.start();
   }
 
-  /** Stops fetching, finishes and commits the batch in hand, disconnects. Safe to call twice. */
+  /** Stops fetching, finishes and commits the batch in hand, disconnects. Safe to call twice; returns promptly during start(). */
   stop(): Promise<void> {
+    this.stopped.abort();
     return this.runtime.stop();
   }
 }

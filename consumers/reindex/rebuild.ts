@@ -1,7 +1,7 @@
 import type { QdrantClient } from '@qdrant/js-client-rest';
 import type { Admin, Kafka } from 'kafkajs';
 import { setTimeout as delay } from 'node:timers/promises';
-import { ensureCollection, getModelSpec, parseCollectionName, type SearchbusConfig, type Topology } from '../../topology/index.ts';
+import { ensureCollection, getModelSpec, parseCollectionName, SearchbusError, type SearchbusConfig, type Topology } from '../../topology/index.ts';
 import type { DocumentEncoder } from '../encoders/index.ts';
 import { EncoderConsumer } from '../encoder/index.ts';
 import { groupPosition, type Logger, type MetricsRegistry, type RedisWriteFences } from '../runtime/index.ts';
@@ -28,15 +28,17 @@ export interface RebuildContext {
 }
 
 /** The rebuild was cancelled; the partial collection and its consumer group are removed. */
-export class RebuildCancelledError extends Error {
+export class RebuildCancelledError extends SearchbusError {
   override readonly name: string = 'RebuildCancelledError';
-  readonly retriable = false;
+  override readonly retriable = false;
+  override readonly code: string = 'rebuild-cancelled';
 }
 
 /** The request cannot succeed as asked (unknown model, incomplete history). */
-export class RebuildRefusedError extends Error {
+export class RebuildRefusedError extends SearchbusError {
   override readonly name: string = 'RebuildRefusedError';
-  readonly retriable = false;
+  override readonly retriable = false;
+  override readonly code: string = 'rebuild-refused';
 }
 
 /**

@@ -9,7 +9,7 @@ import type { QdrantClient } from '@qdrant/js-client-rest';
 import { DelayedError, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Admin, Kafka } from 'kafkajs';
-import type { SearchbusConfig, Topology } from '../../topology/index.ts';
+import { closeAll, ConnectionScope, LifecycleStateError, StartDeadline, type SearchbusConfig, type Topology } from '../../topology/index.ts';
 import type { DocumentEncoder } from '../encoders/index.ts';
 import { RedisWriteFences, silentLogger, type Logger, type MetricsRegistry } from '../runtime/index.ts';
 import { RebuildCancelledError, RebuildRefusedError, abandonRebuild, runRebuild } from './rebuild.ts';
@@ -28,7 +28,7 @@ export interface ReindexWorkerOptions {
   metrics?: MetricsRegistry;
 }
 
-export type ReindexWorkerState = 'idle' | 'running' | 'stopping' | 'stopped';
+export type ReindexWorkerState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
 
 export class ReindexWorker {
   private worker: Worker | undefined;
@@ -37,6 +37,9 @@ export class ReindexWorker {
   private readonly stopSignal = new AbortController();
   private stateValue: ReindexWorkerState = 'idle';
   private stopping: Promise<void> | undefined;
+  private starting: Promise<void> | undefined;
+  /** The admin's Kafka sockets, for stop() during start(). */
+  private readonly connections = new ConnectionScope();
   private readonly logger: Logger;
   private readonly fences: RedisWriteFences;
 
@@ -49,12 +52,30 @@ export class ReindexWorker {
     return this.stateValue;
   }
 
+  /**
+   * Connects the Kafka admin and the BullMQ worker within SEARCHBUS_START_TIMEOUT_MS. On failure
+   * (timeout, stop() meanwhile) it closes what it had opened before rejecting.
+   */
   async start(): Promise<void> {
-    if (this.stateValue !== 'idle') throw new Error(`cannot start a reindex worker that is ${this.stateValue}`);
-    this.admin = this.options.kafka.admin();
-    await this.admin.connect();
+    if (this.stateValue !== 'idle') throw new LifecycleStateError(`cannot start a reindex worker that is ${this.stateValue}`);
+    this.stateValue = 'starting';
+    const deadline = new StartDeadline('the reindex worker', this.options.config.startTimeoutMs, this.stopSignal.signal);
+    this.starting = this.connections.run(() => this.connect(deadline));
+    try {
+      await this.starting;
+    } catch (error) {
+      await this.stop().catch((cleanup: unknown) => this.logger.error('closing after a failed start failed', { error: cleanup }));
+      throw error;
+    }
+    if (this.stopping) return this.stopping;
+    this.stateValue = 'running';
+  }
+
+  private async connect(deadline: StartDeadline): Promise<void> {
+    const admin = (this.admin = this.options.kafka.admin());
+    await deadline.step('connect its admin client to Kafka', () => admin.connect(), 'check that Kafka answers at KAFKA_BROKERS');
     this.drops = new ReindexQueue({ connection: this.options.connection, redis: this.options.redis, topology: this.options.topology, config: this.options.config });
-    this.worker = new Worker<ReindexJobData | DropCollectionJobData, ReindexResult | string>(
+    const worker = (this.worker = new Worker<ReindexJobData | DropCollectionJobData, ReindexResult | string>(
       this.options.topology.queues.reindex,
       (job, token) => this.process(job, token),
       {
@@ -64,26 +85,47 @@ export class ReindexWorker {
         stalledInterval: this.options.config.reindex.lockDurationMs,
         maxStalledCount: 3,
       },
+    ));
+    let lastRedisError = '';
+    const onError = (error: Error): void => {
+      lastRedisError = error.message;
+      // Until it is running, a connection error is reported by start() when it gives up.
+      if (this.stateValue === 'running') this.logger.error('reindex worker error', { error });
+    };
+    worker.on('failed', (job, error) => this.logger.warn('reindex job failed', { job: job?.id, error }));
+    worker.on('error', onError);
+    this.drops.queue.on('error', onError);
+    await deadline.step(`connect its BullMQ worker to Redis (queue ${this.options.topology.queues.reindex})`, () => worker.waitUntilReady(), () =>
+      `check that Redis answers at REDIS_URL${lastRedisError ? ` (last error: ${lastRedisError})` : ''}`,
     );
-    this.worker.on('failed', (job, error) => this.logger.warn('reindex job failed', { job: job?.id, error }));
-    this.worker.on('error', (error) => this.logger.error('reindex worker error', { error }));
-    await this.worker.waitUntilReady();
-    this.stateValue = 'running';
   }
 
   /**
    * Stops taking jobs; a rebuild in progress is put back (delayed, not failed) with its state, so
-   * the next worker resumes it. Safe to call twice.
+   * the next worker resumes it. Safe to call twice; returns promptly during start(). Every step
+   * runs even when one throws (CleanupError lists the failures).
    */
   stop(): Promise<void> {
-    this.stopping ??= (async () => {
+    this.stopping ??= this.connections.run(async () => {
+      const wasStarting = this.stateValue === 'starting';
       this.stateValue = 'stopping';
       this.stopSignal.abort(new Error('reindex worker stopping'));
-      await this.worker?.close();
-      await this.drops?.close();
-      await this.admin?.disconnect();
-      this.stateValue = 'stopped';
-    })();
+      if (wasStarting) {
+        this.connections.close('the reindex worker was stopped while it was starting');
+        await this.starting?.catch(() => undefined);
+      }
+      try {
+        await closeAll('the reindex worker', [
+          // Not yet running: no job to wait for, and a worker that never reached Redis must not wait for it.
+          this.worker && { name: 'close the BullMQ worker', run: () => this.worker?.close(wasStarting) },
+          this.drops && { name: 'close the drop queue', run: () => this.drops?.close() },
+          this.admin && { name: 'disconnect the Kafka admin', run: () => this.admin?.disconnect() },
+        ]);
+      } finally {
+        this.connections.close('the reindex worker is stopped');
+        this.stateValue = 'stopped';
+      }
+    });
     return this.stopping;
   }
 

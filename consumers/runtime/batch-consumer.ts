@@ -1,4 +1,5 @@
 import { Partitioners, type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
+import { closeAll, ConnectionScope, LifecycleStateError, StartDeadline } from '../../topology/index.ts';
 import { PoisonMessageError, isRetriable } from './errors.ts';
 import { sendDeadLetters, type DeadLetter } from './dead-letter.ts';
 import { groupCall, RejoinGroupError } from './group-membership.ts';
@@ -10,6 +11,11 @@ import { retryWithBackoff } from './retry.ts';
 // poison) and `handle` (a batch of decoded messages -> side effects). The runtime owns batching,
 // dead-lettering, retries with backoff, offset commits after the handler's writes, metrics and an
 // ordered, idempotent stop.
+//
+// Lifecycle: start() connects the dead-letter producer, the consumer, subscribes and waits for the
+// group join, all within `startTimeoutMs`; past it, or when stop() is called meanwhile, it closes
+// what it had opened and rejects (StartTimeoutError / StartAbortedError), ending in 'stopped'.
+// stop() runs every cleanup step even when one throws and reports them together (CleanupError).
 
 export interface Decoded<T> {
   value: T;
@@ -53,6 +59,8 @@ export interface BatchConsumerOptions<T> {
   metrics: MetricsRegistry;
   /** Metric label; e.g. "encoder". */
   role: string;
+  /** The longest start() may take (SEARCHBUS_START_TIMEOUT_MS); default 60 s. */
+  startTimeoutMs?: number;
 }
 
 export type ConsumerState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped' | 'crashed';
@@ -61,7 +69,12 @@ export class BatchConsumer<T> {
   private readonly consumer: Consumer;
   private readonly producer: Producer;
   private readonly abort = new AbortController();
+  /** Aborted by stop(): a start() in progress gives up at once. */
+  private readonly startAbort = new AbortController();
+  /** This consumer's Kafka sockets (producer and consumer), for stop() during start(). */
+  private readonly connections = new ConnectionScope();
   private stateValue: ConsumerState = 'idle';
+  private starting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
   private retrying = false;
   private readonly processed;
@@ -81,7 +94,9 @@ export class BatchConsumer<T> {
       // kafkajs retries a dead broker (a fetch leader, the coordinator) this many times before the
       // consumer restarts and looks them up again. Backoff capped at 2 s: about 16 s in all,
       // instead of the two minutes the default 30 s cap adds up to while nothing is consumed.
-      retry: { retries: 10, maxRetryTime: 2_000 },
+      // It restarts a crashed consumer by itself; never once stop() has begun (or a failed
+      // start() is closing it), or it would reconnect what was just closed.
+      retry: { retries: 10, maxRetryTime: 2_000, restartOnFailure: () => Promise.resolve(!this.stopRequested) },
     });
     this.producer = options.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
     const m = options.metrics;
@@ -92,6 +107,7 @@ export class BatchConsumer<T> {
     this.handleSeconds = m.histogram('searchbus_handle_seconds', 'Handler time per batch', SECONDS_BUCKETS);
     this.lag = m.gauge('searchbus_consumer_lag', 'Messages behind the end of the partition at the last fetch');
     this.consumer.on(this.consumer.events.CRASH, (event) => {
+      if (this.stopRequested) return;
       if (!event.payload.restart) this.stateValue = 'crashed';
       options.logger.error('consumer crashed', { error: event.payload.error, restart: event.payload.restart });
     });
@@ -106,49 +122,115 @@ export class BatchConsumer<T> {
     return this.retrying;
   }
 
+  private get stopRequested(): boolean {
+    return this.stopping !== undefined;
+  }
+
+  private get component(): string {
+    return `the ${this.options.role} consumer (group ${this.options.groupId})`;
+  }
+
+  /**
+   * Connects, subscribes and joins the group within `startTimeoutMs`. On failure (timeout, stop()
+   * meanwhile, a broker error) everything opened so far is closed before it rejects.
+   */
   async start(): Promise<void> {
-    if (this.stateValue !== 'idle') throw new Error(`cannot start a consumer that is ${this.stateValue}`);
+    if (this.stateValue !== 'idle') throw new LifecycleStateError(`cannot start ${this.component}: it is ${this.stateValue}`);
     this.stateValue = 'starting';
-    await this.producer.connect();
-    await this.consumer.connect();
-    await this.consumer.subscribe({ topic: this.options.topic, fromBeginning: this.options.fromBeginning });
-    const joined = new Promise<void>((resolve) => {
-      const off = this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
-        off();
-        resolve();
-      });
-    });
-    await this.consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
-      eachBatch: (payload) => this.eachBatch(payload),
-    });
-    await joined;
+    const deadline = new StartDeadline(this.component, this.options.startTimeoutMs ?? 60_000, this.startAbort.signal);
+    this.starting = this.connections.run(() => this.connectAndJoin(deadline));
+    try {
+      await this.starting;
+    } catch (error) {
+      await this.stop().catch((cleanup: unknown) => this.options.logger.error('closing after a failed start failed', { error: cleanup }));
+      throw error;
+    }
+    // stop() may have been called just as the join completed.
+    if (this.stopRequested) {
+      await this.stop();
+      return;
+    }
     this.stateValue = 'running';
   }
 
-  /** Stop fetching, let the batch in hand finish and commit, then disconnect. Safe to call twice. */
+  private async connectAndJoin(deadline: StartDeadline): Promise<void> {
+    const { topic, groupId } = this.options;
+    const unreachable = 'check that Kafka answers at KAFKA_BROKERS';
+    await deadline.step('connect its dead-letter producer to Kafka', () => this.producer.connect(), unreachable);
+    await deadline.step('connect to Kafka', () => this.consumer.connect(), unreachable);
+    await deadline.step(`subscribe to topic ${topic}`, () => this.consumer.subscribe({ topic, fromBeginning: this.options.fromBeginning }), 'does the topic exist (searchbus topology apply)?');
+    const offs: Array<() => void> = [];
+    // run() resolves once joined, but also when the join crashed (kafkajs then restarts it), so
+    // the join is what is awaited; a crash kafkajs will not retry fails the start at once.
+    const joined = new Promise<void>((resolve, reject) => {
+      offs.push(this.consumer.on(this.consumer.events.GROUP_JOIN, () => resolve()));
+      offs.push(
+        this.consumer.on(this.consumer.events.CRASH, (event) => {
+          if (!event.payload.restart) reject(event.payload.error);
+        }),
+      );
+    });
+    try {
+      await deadline.step(
+        `join consumer group ${groupId}`,
+        async () => {
+          await this.consumer.run({
+            autoCommit: false,
+            eachBatchAutoResolve: false,
+            partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
+            eachBatch: (payload) => this.eachBatch(payload),
+          });
+          await joined;
+        },
+        'a member of the group may be stuck in a rebalance, or the group coordinator unavailable',
+      );
+    } finally {
+      for (const off of offs) off();
+    }
+  }
+
+  /**
+   * Stop fetching, let the batch in hand finish and commit, then disconnect. Safe to call twice.
+   * During start() it returns promptly: start() gives up and its connections are closed.
+   * Every step runs even when one throws; the failures are reported together (CleanupError).
+   */
   stop(): Promise<void> {
-    this.stopping ??= (async () => {
+    this.stopping ??= this.connections.run(async () => {
       if (this.stateValue === 'idle') {
         this.stateValue = 'stopped';
         return;
       }
+      const wasStarting = this.stateValue === 'starting';
       this.stateValue = 'stopping';
+      if (wasStarting) {
+        this.startAbort.abort();
+        // A connect or a group join the broker holds open would keep kafkajs' disconnect waiting
+        // for its request timeout; nothing is committed yet, so end those requests now.
+        this.connections.close('the consumer was stopped while it was starting');
+        await this.starting?.catch(() => undefined);
+      }
       // A batch stuck retrying an outage gives up now; it was not committed, so it is redelivered.
       const giveUp = setTimeout(() => this.abort.abort(new Error('consumer stopping')), this.options.sessionTimeoutMs ?? 30_000);
       try {
-        await this.consumer.stop();
-        await this.consumer.disconnect();
-        await this.producer.disconnect();
+        await closeAll(this.component, [
+          { name: 'stop fetching and finish the batch in hand', run: () => this.consumer.stop() },
+          { name: 'disconnect the consumer', run: () => this.consumer.disconnect() },
+          { name: 'disconnect the dead-letter producer', run: () => this.producer.disconnect() },
+        ]);
       } finally {
         clearTimeout(giveUp);
         this.abort.abort(new Error('consumer stopped'));
+        // Whatever kafkajs may still open (a retry in flight) is refused from now on.
+        this.connections.close('the consumer is stopped');
         this.stateValue = 'stopped';
       }
-    })();
+    });
     return this.stopping;
+  }
+
+  /** Kafka sockets of this consumer still open; 0 once stop() (or a failed start()) has returned. */
+  get openConnections(): number {
+    return this.connections.openSockets;
   }
 
   private async eachBatch(payload: EachBatchPayload): Promise<void> {

@@ -1,5 +1,5 @@
 import type { QdrantClient } from '@qdrant/js-client-rest';
-import { parseCollectionName } from '../../topology/index.ts';
+import { parseCollectionName, SearchbusError } from '../../topology/index.ts';
 
 export interface ResolvedCollection {
   /** The concrete collection behind the alias; searched by name, never through the alias. */
@@ -9,14 +9,14 @@ export interface ResolvedCollection {
 }
 
 /** The alias names no collection, or one whose name does not say which model built it. */
-export class CollectionResolutionError extends Error {
+export class CollectionResolutionError extends SearchbusError {
   override readonly name = 'CollectionResolutionError';
   constructor(
     message: string,
     /** A missing alias may appear (topology being applied); a foreign name will not change. */
-    readonly retriable: boolean,
+    override readonly retriable: boolean,
   ) {
-    super(message);
+    super(message, { code: 'collection-unresolved', retriable });
   }
 }
 

@@ -1,4 +1,5 @@
 import kafkajs from 'kafkajs';
+import { SearchbusError } from '../../topology/index.ts';
 
 // kafkajs is CommonJS; Node's ESM loader cannot see its error classes by name.
 const { KafkaJSError } = kafkajs;
@@ -7,24 +8,24 @@ const { KafkaJSError } = kafkajs;
  * A message that can never be processed (bad JSON, wrong schema, ...). It goes to the dead-letter
  * topic with its original bytes so the partition moves on; retrying it would block the partition.
  */
-export class PoisonMessageError extends Error {
+export class PoisonMessageError extends SearchbusError {
   override readonly name: string = 'PoisonMessageError';
-  readonly retriable = false;
+  override readonly retriable = false;
   constructor(
-    readonly code: string,
+    override readonly code: string,
     message: string,
     options: { cause?: unknown } = {},
   ) {
-    super(message, options);
+    super(message, { ...options, code });
   }
 }
 
 /** A dependency (Qdrant, Kafka, Redis) failed in a way that may pass: back off and try again. */
-export class RetriableError extends Error {
+export class RetriableError extends SearchbusError {
   override readonly name: string = 'RetriableError';
-  readonly retriable = true;
-  constructor(message: string, options: { cause?: unknown } = {}) {
-    super(message, options);
+  override readonly retriable = true;
+  constructor(message: string, options: { cause?: unknown; code?: string } = {}) {
+    super(message, { code: 'transient-failure', ...options, retriable: true });
   }
 }
 

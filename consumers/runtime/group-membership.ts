@@ -1,3 +1,5 @@
+import { SearchbusError } from '../../topology/index.ts';
+
 /** Protocol errors that mean this member no longer holds its partitions: it must rejoin the group. */
 const MEMBERSHIP_LOST = new Set(['UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'REBALANCE_IN_PROGRESS', 'FENCED_INSTANCE_ID']);
 /** The broker asked is not (or no longer) the group's coordinator. */
@@ -31,15 +33,15 @@ export function coordinatorUnreachable(error: unknown): boolean {
  * of retrying or crashing. Not retriable here: retrying the same call would not help. The batch
  * stays uncommitted, so it is redelivered; its writes are idempotent.
  */
-export class RejoinGroupError extends Error {
+export class RejoinGroupError extends SearchbusError {
   override readonly name = 'RejoinGroupError';
-  readonly retriable = false;
+  override readonly retriable = false;
   constructor(
     readonly type: string,
     message: string,
     options: { cause?: unknown } = {},
   ) {
-    super(message, options);
+    super(message, { ...options, code: 'rejoin-group', retriable: false });
   }
 }
 

@@ -2,7 +2,7 @@ export { BatchConsumer, type BatchConsumerOptions, type ConsumerState, type Deco
 export { PoisonMessageError, RetriableError, isRetriable } from './errors.ts';
 export { deadLetterRecord, sendDeadLetters, type DeadLetter } from './dead-letter.ts';
 export { retryWithBackoff, type RetryOptions } from './retry.ts';
-export { jsonLogger, silentLogger, type Logger } from './logger.ts';
+export { jsonLogger, serialiseError, silentLogger, type Logger, type SerialisedError } from './logger.ts';
 export { MetricsRegistry, Counter, Gauge, Histogram, SECONDS_BUCKETS, SIZE_BUCKETS } from './metrics.ts';
 export { startHealthServer, type HealthSource } from './health-server.ts';
 export { CollectionResolver, CollectionResolutionError, type ResolvedCollection } from './collection-resolver.ts';

@@ -13,6 +13,7 @@ export class ModelIntegrityError extends InfraError {
       `Model ${modelId}: ${artifact} has sha256 ${actualSha256}, but topology/models.ts pins ${expectedSha256}. ` +
         'The artefact changed or was corrupted; delete it from the local Maven repository (~/.m2) and retry, ' +
         'or update the pin only after checking where the new jar came from.',
+      { code: 'model-integrity' },
     );
   }
 }
@@ -25,7 +26,7 @@ export class ModelArtifactNotFoundError extends InfraError {
     readonly artifact: string,
     output: string,
   ) {
-    super(`Model ${modelId}: Maven Central has no artifact ${artifact}; fix its coordinates in topology/models.ts.\n${output}`);
+    super(`Model ${modelId}: Maven Central has no artifact ${artifact}; fix its coordinates in topology/models.ts.\n${output}`, { code: 'model-artifact-not-found' });
   }
 }
 
@@ -38,6 +39,6 @@ export class ModelFileMissingError extends InfraError {
     readonly file: string,
     available: readonly string[],
   ) {
-    super(`Model ${modelId}: ${artifact} has no ${file}. It contains: ${available.join(', ')}.`);
+    super(`Model ${modelId}: ${artifact} has no ${file}. It contains: ${available.join(', ')}.`, { code: 'model-file-missing' });
   }
 }

@@ -16,7 +16,7 @@ export async function ingestCommand(out: Output, path: string, options: { tenant
   const topology = createTopology(config.namespace);
   const source = openDocumentSource(path, options.tenant !== undefined ? { tenant: options.tenant } : {});
   const services = await getServices({ profile: 'up', need: ['kafka'], start: false, log: (l) => out.info(l) });
-  const producer = new IngestProducer({ kafka: createKafka(services.kafka, 'searchbus-cli'), topic: topology.topics.ingest });
+  const producer = new IngestProducer({ kafka: createKafka(services.kafka, 'searchbus-cli'), topic: topology.topics.ingest, startTimeoutMs: config.startTimeoutMs });
   const bar = new ProgressBar('ingest', source.bytes, 'B');
   const summary: IngestSummary = { published: 0, rejected: [], seconds: 0 };
   const started = performance.now();

@@ -1,5 +1,6 @@
 // The CLI entry point: the only module that reads argv, handles signals and sets the exit code.
 import { parseArgs } from 'node:util';
+import { serialiseError } from '../../consumers/runtime/index.ts';
 import { consoleOutput as out } from './output.ts';
 import { UsageError } from './usage-error.ts';
 import { infraDownCommand, infraRunCommand, infraStatusCommand, infraUpCommand, setupCommand } from './infra-commands.ts';
@@ -254,6 +255,17 @@ function untilSignal(): Promise<void> {
   });
 }
 
+/** The message, then what caused it: the root cause is often the one that says what to fix. */
+function withCauses(error: Error): string {
+  const lines = [error.message];
+  let cause = error.cause;
+  for (let depth = 0; cause instanceof Error && cause !== error && depth < 8; depth += 1) {
+    if (!error.message.includes(cause.message)) lines.push(`  caused by ${cause.name}: ${cause.message}`);
+    cause = cause.cause;
+  }
+  return lines.join('\n');
+}
+
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (error) {
@@ -262,8 +274,9 @@ try {
     out.info(USAGE);
     process.exitCode = 2;
   } else {
-    out.error(error instanceof Error ? error.message : String(error));
-    if (process.env.SEARCHBUS_DEBUG && error instanceof Error) out.info(error.stack ?? '');
+    out.error(error instanceof Error ? withCauses(error) : String(error));
+    // Every stack of the chain, and of each failed cleanup step.
+    if (process.env.SEARCHBUS_DEBUG && error instanceof Error) out.info(JSON.stringify(serialiseError(error), null, 2));
     process.exitCode = 1;
   }
 }

@@ -7,7 +7,7 @@ import { MetricsRegistry, RedisWriteFences, jsonLogger, type Logger } from '../.
 import { displayHost, startGatewayService } from '../gateway/index.ts';
 import type { Redis } from 'ioredis';
 import { createKafka, createQdrant, createRedis, type Services } from '../../infra/index.ts';
-import { getModelSpec, type SearchbusConfig, type Topology } from '../../topology/index.ts';
+import { closeAll, getModelSpec, quitGracefully, StartDeadline, type SearchbusConfig, type Topology } from '../../topology/index.ts';
 
 export const ROLE_NAMES = ['encoder', 'query', 'reindex', 'gateway'] as const;
 export type RoleName = (typeof ROLE_NAMES)[number];
@@ -105,8 +105,10 @@ export async function startRole(name: RoleName, context: RoleContext): Promise<R
 }
 
 /**
- * A role whose unit needs a Redis connection of its own: the connection is closed if the unit fails
- * to start, and after the unit stops.
+ * A role whose unit needs a Redis connection of its own. Starting has two steps, both within
+ * SEARCHBUS_START_TIMEOUT_MS: start the unit (Kafka), then wait for Redis. If either fails,
+ * everything opened so far (the unit's Kafka connections, Redis) is closed before the error is
+ * rethrown; stopping runs every step even when one throws.
  */
 async function withRedis(
   name: RoleName,
@@ -114,21 +116,39 @@ async function withRedis(
   make: (redis: Redis) => { unit: { start(): Promise<void>; stop(): Promise<void> }; ready: () => boolean },
 ): Promise<RunningRole> {
   const redis = createRedis(context.services.redis, `searchbus-${name}`);
+  let lastRedisError = '';
+  redis.on('error', (error: Error) => (lastRedisError = error.message));
   const { unit, ready } = make(redis);
+  const close = (): Promise<void> =>
+    closeAll(`the ${name} role`, [
+      { name: `stop the ${name}`, run: () => unit.stop() },
+      { name: 'close its Redis connection', run: () => quitGracefully(redis) },
+    ]);
+  const deadline = new StartDeadline(`the ${name} role`, context.config.startTimeoutMs);
   try {
     await unit.start();
+    await deadline.step('connect to Redis', () => redisReady(redis), () => `check that Redis answers at REDIS_URL${lastRedisError ? ` (last error: ${lastRedisError})` : ''}`);
   } catch (error) {
-    redis.disconnect();
+    await close().catch((cleanup: unknown) => context.logger(name).error('closing after a failed start failed', { error: cleanup }));
     throw error;
   }
-  return {
-    name,
-    ready: () => ready() && redis.status === 'ready',
-    stop: async () => {
-      await unit.stop();
-      await redis.quit().catch(() => redis.disconnect());
-    },
-  };
+  return { name, ready: () => ready() && redis.status === 'ready', stop: close };
+}
+
+function redisReady(redis: Redis): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const onReady = (): void => {
+      redis.off('end', onEnd);
+      resolve();
+    };
+    const onEnd = (): void => {
+      redis.off('ready', onReady);
+      reject(new Error('the Redis connection was closed'));
+    };
+    redis.once('ready', onReady);
+    redis.once('end', onEnd);
+  });
 }
 
 export function createRoleContext(services: Services, config: SearchbusConfig, topology: Topology, log: (line: string) => void): RoleContext & { dispose(): Promise<void> } {
@@ -153,7 +173,10 @@ export function createRoleContext(services: Services, config: SearchbusConfig, t
       return loading;
     },
     async dispose() {
-      await Promise.all([...encoders.values()].map(async (e) => (await e).dispose()));
+      await closeAll(
+        'the models',
+        [...encoders.entries()].map(([id, loading]) => ({ name: `dispose model ${id}`, run: async () => (await loading).dispose() })),
+      );
     },
   };
 }

@@ -28,6 +28,7 @@ export async function searchCommand(out: Output, options: SearchCommandOptions):
     redis: createRedis(services.redis, 'searchbus-cli-search'),
     topology,
     defaultTimeoutMs: options.timeoutMs ?? config.query.defaultTimeoutMs,
+    startTimeoutMs: config.startTimeoutMs,
   });
   try {
     const result = await client.search({

@@ -1,6 +1,6 @@
 import { startHealthServer } from '../../consumers/runtime/index.ts';
 import { createKafka, createQdrant, getServices, type Profile, type Services } from '../../infra/index.ts';
-import { applyTopology, createTopology, loadConfig, type SearchbusConfig, type Topology } from '../../topology/index.ts';
+import { applyTopology, closeAll, createTopology, loadConfig, type SearchbusConfig, type Topology } from '../../topology/index.ts';
 import type { Output } from './output.ts';
 import { createRoleContext, startRole, type RoleName, type RunningRole } from './roles.ts';
 
@@ -24,12 +24,14 @@ export async function startSystem(
   const context = createRoleContext(services, config, topology, log);
   const roles: RunningRole[] = [];
   let health: { port: number; close(): Promise<void> } | undefined;
-  const stop = async (): Promise<void> => {
-    for (const role of [...roles].reverse()) await role.stop();
-    await health?.close();
-    await context.dispose();
-    await services.stop();
-  };
+  // Every step runs even when one throws; the failures are reported together (CleanupError).
+  const stop = (): Promise<void> =>
+    closeAll('searchbus', [
+      ...[...roles].reverse().map((role) => ({ name: `stop the ${role.name} role`, run: () => role.stop() })),
+      health && { name: 'close the health server', run: () => health?.close() },
+      { name: 'dispose the models', run: () => context.dispose() },
+      { name: 'stop the services this run started', run: () => services.stop() },
+    ]);
   try {
     if (options.applyTopology) {
       const admin = createKafka(services.kafka, 'searchbus-topology').admin();
@@ -53,7 +55,7 @@ export async function startSystem(
       health: { live: () => true, ready: () => roles.length === options.roles.length && roles.every((r) => r.ready()) },
     });
   } catch (error) {
-    await stop().catch(() => undefined);
+    await stop().catch((cleanup: unknown) => out.info(`cleaning up after the failed start also failed: ${(cleanup as Error).message}`));
     throw error;
   }
   return { services, config, topology, healthPort: health.port, stop };

@@ -20,7 +20,7 @@ export async function upCommand(out: Output, options: { sample: boolean }): Prom
   try {
     if (options.sample) await ingestSample(out, system);
   } catch (error) {
-    await system.stop().catch(() => undefined);
+    await system.stop().catch((cleanup: unknown) => out.info(`stopping after the failure also failed: ${(cleanup as Error).message}`));
     throw error;
   }
   const env = [
@@ -43,7 +43,11 @@ async function ingestSample(out: Output, system: RunningSystem): Promise<void> {
     if ('document' in record) documents.push(record.document);
     else out.info(`sample corpus line ${record.line} rejected: ${record.error.message}`);
   }
-  const producer = new IngestProducer({ kafka: createKafka(system.services.kafka, 'searchbus-up'), topic: system.topology.topics.ingest });
+  const producer = new IngestProducer({
+    kafka: createKafka(system.services.kafka, 'searchbus-up'),
+    topic: system.topology.topics.ingest,
+    startTimeoutMs: system.config.startTimeoutMs,
+  });
   try {
     await producer.upsert(documents);
   } finally {

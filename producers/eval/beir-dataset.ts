@@ -1,6 +1,7 @@
 import { createReadStream, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { SearchbusError } from '../../topology/index.ts';
 import type { Judgements } from './retrieval-metrics.ts';
 
 /** The queries of one split of a BEIR folder and their judgements. */
@@ -11,9 +12,10 @@ export interface BeirSplit {
   qrels: Map<string, Map<string, number>>;
 }
 
-export class BeirFormatError extends Error {
+export class BeirFormatError extends SearchbusError {
   override readonly name = 'BeirFormatError';
-  readonly retriable = false;
+  override readonly retriable = false;
+  override readonly code: string = 'beir-format';
 }
 
 /** Reads `queries.jsonl` and `qrels/<split>.tsv` (header `query-id corpus-id score`). */

@@ -54,7 +54,13 @@ export async function startGatewayService(options: GatewayServiceOptions): Promi
   };
   try {
     // First, so that its close() also quits the Redis connection if a later step fails.
-    const client = new SearchClient({ kafka: options.kafka, redis: options.redis, topology: options.topology, defaultTimeoutMs: config.query.defaultTimeoutMs });
+    const client = new SearchClient({
+      kafka: options.kafka,
+      redis: options.redis,
+      topology: options.topology,
+      defaultTimeoutMs: config.query.defaultTimeoutMs,
+      startTimeoutMs: config.startTimeoutMs,
+    });
     cleanups.push(() => client.close());
     const auth = await buildAuthenticator(config.gateway, logger, options.keysReloadMs ?? 1_000);
     cleanups.push(() => auth.stop());

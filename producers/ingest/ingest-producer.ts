@@ -1,5 +1,5 @@
 import { CompressionTypes, Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
-import { DEFAULT_TENANT, documentKey, encodeDocument, keyOf, type DocumentV1 } from '../../topology/index.ts';
+import { ConnectionScope, DEFAULT_TENANT, documentKey, encodeDocument, keyOf, SearchbusError, StartDeadline, type DocumentV1 } from '../../topology/index.ts';
 import { RetriableError } from '../../consumers/runtime/index.ts';
 import { unacknowledged } from './unacknowledged.ts';
 
@@ -15,6 +15,8 @@ export interface IngestProducerOptions {
   topic: string;
   /** Upper bound on messages per produce request. */
   maxBatchSize?: number;
+  /** The longest connecting to Kafka may take (SEARCHBUS_START_TIMEOUT_MS); default 60 s. */
+  startTimeoutMs?: number;
 }
 
 /**
@@ -32,7 +34,11 @@ export class IngestProducer {
   private readonly partitionOf = new WeakMap<Message, number>();
   private resent = 0;
   private connected: Promise<void> | undefined;
-  private closed = false;
+  private closed: Promise<void> | undefined;
+  private connectSettled = false;
+  private readonly closeSignal = new AbortController();
+  /** The producer's Kafka sockets, for close() during connect(). */
+  private readonly connections = new ConnectionScope();
 
   constructor(private readonly options: IngestProducerOptions) {
     // The Java client's murmur2 partitioner: other Kafka clients publishing the same key pick the same partition.
@@ -56,9 +62,21 @@ export class IngestProducer {
     return this.resent;
   }
 
+  /** Connects within `startTimeoutMs`; on failure (or close() meanwhile) the producer closes itself. */
   async connect(): Promise<void> {
-    this.connected ??= this.producer.connect();
-    await this.connected;
+    this.connected ??= this.connections.run(() =>
+      new StartDeadline('the ingest producer', this.options.startTimeoutMs ?? 60_000, this.closeSignal.signal).step(
+        'connect to Kafka',
+        () => this.producer.connect(),
+        'check that Kafka answers at KAFKA_BROKERS',
+      ).finally(() => (this.connectSettled = true)),
+    );
+    try {
+      await this.connected;
+    } catch (error) {
+      await this.close().catch(() => undefined);
+      throw error;
+    }
   }
 
   /** Validates locally (throws SchemaError for a bad document) and publishes. */
@@ -80,14 +98,26 @@ export class IngestProducer {
     await this.sendAll(messages);
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await this.producer.disconnect();
+  /** Disconnects; safe to call twice, and returns promptly while connect() is in progress. */
+  close(): Promise<void> {
+    this.closed ??= this.connections.run(async () => {
+      this.closeSignal.abort();
+      // A connect still in progress has nothing to flush: end it rather than wait for it.
+      if (this.connected) {
+        if (!this.connectSettled) this.connections.close('the ingest producer was closed while connecting');
+        await this.connected.catch(() => undefined);
+      }
+      try {
+        await this.producer.disconnect();
+      } finally {
+        this.connections.close('the ingest producer is closed');
+      }
+    });
+    return this.closed;
   }
 
   private async sendAll(messages: Message[]): Promise<void> {
-    if (this.closed) throw new Error('IngestProducer is closed');
+    if (this.closed) throw new SearchbusError('the ingest producer is closed', { code: 'producer-closed' });
     await this.connect();
     const max = this.options.maxBatchSize ?? 500;
     for (let i = 0; i < messages.length; i += max) await this.sendBatch(messages.slice(i, i + max));

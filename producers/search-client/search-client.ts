@@ -2,7 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import {
+  closeAll,
+  ConnectionScope,
   decodeSearchReply,
+  quitGracefully,
+  StartDeadline,
   encodeSearchRequest,
   HEADERS,
   isErrorReply,
@@ -23,6 +27,8 @@ export interface SearchClientOptions {
   /** Names the reply channel; unique per client instance by default. */
   clientId?: string;
   defaultTimeoutMs?: number;
+  /** The longest connect() may take (SEARCHBUS_START_TIMEOUT_MS); default 60 s. */
+  startTimeoutMs?: number;
 }
 
 export interface SearchQuery {
@@ -102,6 +108,11 @@ export class SearchClient {
   private subscribedWaiters: Array<() => void> = [];
   private connecting: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
+  private released: Promise<void> | undefined;
+  /** Aborted by close(): a connect() in progress gives up at once. */
+  private readonly closeSignal = new AbortController();
+  /** The producer's Kafka sockets, for close() during connect(). */
+  private readonly connections = new ConnectionScope();
 
   constructor(private readonly options: SearchClientOptions) {
     this.clientId = options.clientId ?? randomUUID();
@@ -138,18 +149,27 @@ export class SearchClient {
     return this.stateValue === 'ready' && this.producerConnected && this.subscribed && this.options.redis.status === 'ready';
   }
 
-  /** Subscribes, then connects the producer. Safe to call many times; search() calls it. */
+  /**
+   * Subscribes, then connects the producer, within `startTimeoutMs`. Safe to call many times;
+   * search() calls it. On failure (timeout, close() meanwhile) the client closes itself.
+   */
   connect(): Promise<void> {
-    this.connecting ??= (async () => {
+    this.connecting ??= this.connections.run(async () => {
       if (this.closing) throw new SearchClientClosedError('search client is closed');
       this.stateValue = 'connecting';
-      await untilReady(this.options.redis);
-      await this.options.redis.subscribe(this.replyChannel);
-      this.markSubscribed();
-      await this.producer.connect();
+      const deadline = new StartDeadline('the search client', this.options.startTimeoutMs ?? 60_000, this.closeSignal.signal);
+      try {
+        await deadline.step(`subscribe to its reply channel ${this.replyChannel} on Redis`, () => untilReady(this.options.redis).then(() => this.options.redis.subscribe(this.replyChannel)), 'check that Redis answers at REDIS_URL');
+        this.markSubscribed();
+        await deadline.step('connect its producer to Kafka', () => this.producer.connect(), 'check that Kafka answers at KAFKA_BROKERS');
+      } catch (error) {
+        this.closeSignal.abort();
+        await this.release();
+        throw error;
+      }
       if (this.closing) throw new SearchClientClosedError('search client was closed while connecting');
       this.stateValue = 'ready';
-    })();
+    });
     return this.connecting;
   }
 
@@ -234,24 +254,39 @@ export class SearchClient {
     return new Promise((resolve) => this.subscribedWaiters.push(resolve));
   }
 
-  /** Fails every search in flight, unsubscribes and disconnects. Safe to call twice. */
+  /**
+   * Fails every search in flight, unsubscribes and disconnects. Safe to call twice; returns
+   * promptly during connect(). Every step runs even when one throws (CleanupError lists them).
+   */
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.stateValue = 'closing';
       for (const id of [...this.pending.keys()]) this.settle(id, (p) => p.reject(new SearchClientClosedError('search client closed')));
       this.markSubscribed(); // Wakes sends waiting for a subscription; their searches are settled already.
       this.subscribed = false;
-      const redis = this.options.redis;
+      this.closeSignal.abort();
       await this.connecting?.catch(() => undefined);
-      try {
-        if (redis.status === 'ready') await redis.unsubscribe(this.replyChannel);
-      } finally {
-        await redis.quit().catch(() => redis.disconnect());
-        await this.producer.disconnect();
-        this.stateValue = 'closed';
-      }
+      await this.release();
     })();
     return this.closing;
+  }
+
+  /** The cleanup itself, shared by close() and a failed connect(). */
+  private release(): Promise<void> {
+    this.released ??= this.connections.run(async () => {
+      const redis = this.options.redis;
+      try {
+        await closeAll('the search client', [
+          // QUIT ends the subscription too, and is bounded; an UNSUBSCRIBE to a frozen server is not.
+          { name: 'close the Redis connection', run: () => quitGracefully(redis) },
+          { name: 'disconnect the Kafka producer', run: () => this.producer.disconnect() },
+        ]);
+      } finally {
+        this.connections.close('the search client is closed');
+        this.stateValue = 'closed';
+      }
+    });
+    return this.released;
   }
 
   private onReply(message: string): void {

@@ -1,10 +1,10 @@
-import type { SearchErrorCode } from '../../topology/index.ts';
+import { SearchbusError, type SearchErrorCode } from '../../topology/index.ts';
 
-export class SearchError extends Error {
+export class SearchError extends SearchbusError {
   override readonly name: string = 'SearchError';
-  readonly retriable: boolean = false;
-  constructor(message: string, options: { cause?: unknown } = {}) {
-    super(message, options);
+  override readonly retriable: boolean = false;
+  constructor(message: string, options: { cause?: unknown; code?: string } = {}) {
+    super(message, { code: 'search-failed', ...options });
   }
 }
 
@@ -16,7 +16,7 @@ export class SearchTimeoutError extends SearchError {
     readonly requestId: string,
     readonly timeoutMs: number,
   ) {
-    super(`no reply to search ${requestId} within ${timeoutMs} ms`);
+    super(`no reply to search ${requestId} within ${timeoutMs} ms`, { code: 'search-timeout' });
   }
 }
 
@@ -25,11 +25,11 @@ export class SearchRequestError extends SearchError {
   override readonly name = 'SearchRequestError';
   override readonly retriable: boolean;
   constructor(
-    readonly code: SearchErrorCode,
+    override readonly code: SearchErrorCode,
     message: string,
     readonly requestId: string,
   ) {
-    super(`${code}: ${message}`);
+    super(`${code}: ${message}`, { code });
     this.retriable = code === 'unavailable';
   }
 }
@@ -37,4 +37,5 @@ export class SearchRequestError extends SearchError {
 /** The client was closed before the search completed (or was started after close). */
 export class SearchClientClosedError extends SearchError {
   override readonly name = 'SearchClientClosedError';
+  override readonly code: string = 'client-closed';
 }

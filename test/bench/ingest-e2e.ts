@@ -1,6 +1,6 @@
 // End-to-end ingest figures on real services and the real model:
 //  1. a whole BEIR corpus (default: the test fixture's 1,000 SciFact abstracts; the README's figures
-//     are for the full 5,183, --dataset ../shared/data/scifact-train): publish -> every chunk searchable, in docs/s;
+//     are for the full 5,183, --dataset <full BEIR SciFact>): publish -> every chunk searchable, in docs/s;
 //  2. freshness: one document at a time, publish -> retrievable from Qdrant, p50/p99 in ms.
 // Run: node --import tsx test/bench/ingest-e2e.ts [--dataset <beir-dir>] [--docs N] [--fresh N]
 // Services come from KAFKA_BROKERS/QDRANT_URL, or are started locally for the run.

@@ -1,5 +1,5 @@
 // Rebuild figures on real services and real models: a BEIR corpus (default: the test fixture's 1,000
-// SciFact abstracts; the README's figures are for the full 5,183, --dataset ../shared/data/scifact-train) indexed
+// SciFact abstracts; the README's figures are for the full 5,183, --dataset <full BEIR SciFact>) indexed
 // with one model, then rebuilt with another while searches run without pause; prints the rebuild
 // time and the count of failed or empty searches during it (which must be 0).
 // Run: node --import tsx test/bench/reindex-scifact.ts [--dataset <beir-dir>] [--from all-minilm-l6-v2-q] [--to all-minilm-l6-v2] [--docs N]

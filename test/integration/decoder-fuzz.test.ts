@@ -6,7 +6,7 @@ import { Partitioners, type Consumer, type IHeaders, type Producer } from 'kafka
 import { documentText, EncoderConsumer } from '../../consumers/encoder/index.ts';
 import { documentEncoder, loadEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
 import { IngestProducer, type DocumentInput } from '../../producers/ingest/index.ts';
-import { DEFAULT_TENANT, decodeIngestMessage, decodeSearchRequest, HEADERS, SchemaError, type SearchReplyV1 } from '../../topology/index.ts';
+import { DEFAULT_TENANT, decodeIngestMessage, documentKey, isValidDocumentId, decodeSearchRequest, HEADERS, SchemaError, type SearchReplyV1 } from '../../topology/index.ts';
 import { createHarness, waitFor, type Harness } from '../support/harness.ts';
 import { startQueryStack, type QueryStack } from '../support/query-stack.ts';
 import { applyMutation, DOCUMENT_PATHS, mutation, OVERSIZED_DOCUMENT, oddString, rawBytes, REQUEST_PATHS, validDocument, validRequest, wildValue } from '../support/fuzz-inputs.ts';
@@ -99,10 +99,12 @@ describe('fuzzed input through the real consumers', () => {
       ...fc.sample(fc.tuple(validDocument, mutation(DOCUMENT_PATHS), fc.boolean()), { numRuns: RAW_INGEST / 2, seed: SEED + 3 }).map(([d, m, withKey], i) => {
         const doc = { ...d, id: `fz-mut-${i}` };
         // Keyed <tenant>/<id> of the document before its mutation, as a client would have keyed it.
-        const key = `${typeof d.tenant === 'string' ? d.tenant : DEFAULT_TENANT}/${doc.id}`;
+        const key = documentKey(typeof d.tenant === 'string' ? d.tenant : DEFAULT_TENANT, doc.id);
         return { key: Buffer.from(withKey ? key : `fz-other-key-${i}`), value: Buffer.from(applyMutation(doc, m), 'utf8') };
       }),
       { key: Buffer.from('fz-oversized'), value: OVERSIZED_DOCUMENT() },
+      // Tombstones under well-formed keys with odd ids (NUL, bidi, emoji, ...): deletes of documents never published.
+      ...fc.sample(oddString.map((s) => `fz-tomb-${s}`).filter((id) => isValidDocumentId(id) && !/\p{Cs}/u.test(id)), { numRuns: 12, seed: SEED + 8 }).map((id) => ({ key: Buffer.from(documentKey(DEFAULT_TENANT, id)), value: null })),
     ];
 
     // What each input should come to, from the decoder. Ids decoded as valid must be unique, or
@@ -182,7 +184,16 @@ describe('fuzzed input through the real consumers', () => {
       ...fc.sample(wildValue, { numRuns: RAW_REQUESTS / 5, seed: SEED + 6 }).map((v) => Buffer.from(JSON.stringify(v) ?? 'null')),
       ...fc.sample(fc.option(rawBytes, { freq: 15 }), { numRuns: RAW_REQUESTS / 5, seed: SEED + 7 }).map((b) => (b === null ? null : Buffer.from(b))),
     ];
-    samples.forEach((value, i) => requests.push({ key: `fz-req-${i}`, value, headers: { [HEADERS.replyTo]: `${prefix}fz-header-${i}` } }));
+    // The request topic keeps the broker's default size limit (about 1 MB): the broker refuses a
+    // bigger record, so its sender hears of it at once and no consumer ever sees it.
+    const BROKER_LIMIT = 1_000_000;
+    const refused = samples.filter((value) => (value?.length ?? 0) > BROKER_LIMIT);
+    for (const value of refused) {
+      await assert.rejects(raw.send({ topic: h.topology.topics.searchRequests, acks: -1, messages: [{ key: 'fz-too-large', value }] }), /larger than the max message size/);
+    }
+    samples.forEach((value, i) => {
+      if ((value?.length ?? 0) <= BROKER_LIMIT) requests.push({ key: `fz-req-${i}`, value, headers: { [HEADERS.replyTo]: `${prefix}fz-header-${i}` } });
+    });
     // No reply channel anywhere: nobody can be told; the consumer counts them.
     for (let i = 0; i < UNREPLYABLE_REQUESTS; i++) requests.push({ key: `fz-noreply-${i}`, value: i % 2 ? Buffer.from('{not json') : Buffer.from(JSON.stringify({ schemaVersion: 1, id: `fz-noreply-${i}` })), headers: {} });
 
@@ -210,7 +221,7 @@ describe('fuzzed input through the real consumers', () => {
     const [expiredBefore, unreplyableBefore] = [expired.get(), unreplyable.get()];
     const lettersBefore = deadLetters.filter((l) => l.headers[HEADERS.sourceTopic]?.toString() === h.topology.topics.searchRequests).length;
     await sendInBatches(raw, h.topology.topics.searchRequests, requests);
-    process.stderr.write(`search: ${requests.length} requests published (${[...expectedReplies.values()].filter((e) => e.code === null).length} expecting hits, ${[...expectedReplies.values()].filter((e) => e.code !== null).length} an error reply, ${expectedExpired} expired, ${expectedUnreplyable} unreplyable, ${expectedLetters} dead letters)\n`);
+    process.stderr.write(`search: ${requests.length} requests published, ${refused.length} refused by the broker as too large (${[...expectedReplies.values()].filter((e) => e.code === null).length} expecting hits, ${[...expectedReplies.values()].filter((e) => e.code !== null).length} an error reply, ${expectedExpired} expired, ${expectedUnreplyable} unreplyable, ${expectedLetters} dead letters)\n`);
 
     await waitFor(`${expectedReplies.size} replies`, () => Promise.resolve([...expectedReplies.keys()].every((c) => replies.has(c)) ? true : undefined), REPLY_WAIT_MS, 250);
     await waitFor('expired and unreplyable requests counted', () =>

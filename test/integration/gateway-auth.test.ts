@@ -78,6 +78,10 @@ describe('gateway authentication', () => {
       SEARCHBUS_GATEWAY_MAX_URL_BYTES: '2048',
       SEARCHBUS_GATEWAY_MAX_BODY_BYTES: '4096',
       SEARCHBUS_QUERY_TIMEOUT_MS: '30000',
+      // The default rate (20/s) would refuse the cross-tenant sweep on a fast machine; the 429 case
+      // uses a key with its own, tiny rate.
+      SEARCHBUS_GATEWAY_RATE_PER_SECOND: '10000',
+      SEARCHBUS_GATEWAY_RATE_BURST: '10000',
     });
     await waitFor('gateway ready', async () => ((await fetch(gateway.url('/readyz'))).status === 200 ? true : undefined));
   });

@@ -8,6 +8,8 @@ describe('loadConfig', () => {
     assert.equal(config.namespace, 'searchbus');
     assert.equal(config.model.id, 'all-minilm-l6-v2');
     assert.equal(config.encoder.maxBatchSize, 64);
+    assert.equal(config.startTimeoutMs, 60_000);
+    assert.equal(loadConfig({ SEARCHBUS_START_TIMEOUT_MS: '5000' }).startTimeoutMs, 5000);
   });
 
   it('fails naming the setting', () => {
@@ -20,6 +22,8 @@ describe('loadConfig', () => {
       [{ SEARCHBUS_TOPIC_REPLICATION_FACTOR: '0' }, 'SEARCHBUS_TOPIC_REPLICATION_FACTOR'],
       [{ SEARCHBUS_TOPIC_MIN_INSYNC_REPLICAS: 'two' }, 'SEARCHBUS_TOPIC_MIN_INSYNC_REPLICAS'],
       [{ SEARCHBUS_TOPIC_REPLICATION_FACTOR: '2', SEARCHBUS_TOPIC_MIN_INSYNC_REPLICAS: '3' }, 'SEARCHBUS_TOPIC_MIN_INSYNC_REPLICAS'],
+      [{ SEARCHBUS_START_TIMEOUT_MS: 'soon' }, 'SEARCHBUS_START_TIMEOUT_MS'],
+      [{ SEARCHBUS_START_TIMEOUT_MS: '0' }, 'SEARCHBUS_START_TIMEOUT_MS'],
     ];
     for (const [env, setting] of cases) {
       assert.throws(

@@ -1,0 +1,173 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Socket } from 'node:net';
+import { CleanupError, StartAbortedError, StartTimeoutError } from './errors.ts';
+
+// Lifecycle helpers every start()/stop() uses, kept in the bottom layer so consumers, producers
+// and infra share them without import cycles:
+//  - closeAll: run every cleanup step even when one throws, then report every failure at once;
+//  - StartDeadline: one time budget for a whole start(), which also gives way to stop();
+//  - ConnectionScope: the Kafka sockets a unit opened, so stop() can end a connect or a group join
+//    the broker is holding open (kafkajs' disconnect() otherwise waits for those requests).
+
+export interface CleanupStep {
+  /** What the step does, for the error report: "disconnect the dead-letter producer". */
+  name: string;
+  run(): unknown;
+}
+
+/**
+ * Runs every step in order, whether or not an earlier one threw, and throws one CleanupError
+ * listing each failure (bullmq's Worker.close does the same). Falsy entries are skipped, so a
+ * caller can list steps for things it may not have opened.
+ */
+export async function closeAll(component: string, steps: ReadonlyArray<CleanupStep | false | null | undefined>): Promise<void> {
+  const real = steps.filter((s): s is CleanupStep => Boolean(s));
+  const failures: Array<{ step: string; error: unknown }> = [];
+  for (const step of real) {
+    try {
+      await step.run();
+    } catch (error) {
+      failures.push({ step: step.name, error });
+    }
+  }
+  if (failures.length > 0) throw new CleanupError(component, failures, real.length);
+}
+
+/**
+ * The time budget of one start(): each phase waits at most for what is left of it, and gives up
+ * at once when `signal` aborts (stop() was called). The phase's own promise keeps running; the
+ * caller closes what it opened, which ends it.
+ */
+export class StartDeadline {
+  private readonly endsAt: number;
+
+  constructor(
+    readonly component: string,
+    readonly timeoutMs: number,
+    private readonly signal?: AbortSignal,
+  ) {
+    this.endsAt = Date.now() + timeoutMs;
+  }
+
+  /**
+   * Waits for `work`, which is to "<waitingFor>" ("join consumer group X"); `hint` says what to
+   * check (a function is asked only on timeout, so it can report the last error seen).
+   */
+  async step<T>(waitingFor: string, work: Promise<T> | (() => Promise<T>), hint?: string | (() => string)): Promise<T> {
+    if (this.signal?.aborted) throw new StartAbortedError(this.component, waitingFor);
+    const promise = typeof work === 'function' ? work() : work;
+    // The loser of the race below must not surface as an unhandled rejection.
+    promise.catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
+    const giveUp = new Promise<never>((_, reject) => {
+      const timedOut = (): void => reject(new StartTimeoutError(this.component, waitingFor, this.timeoutMs, typeof hint === 'function' ? hint() : hint));
+      timer = setTimeout(timedOut, Math.max(0, this.endsAt - Date.now()));
+      onAbort = () => reject(new StartAbortedError(this.component, waitingFor));
+      this.signal?.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      return await Promise.race([promise, giveUp]);
+    } finally {
+      clearTimeout(timer);
+      if (onAbort) this.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+}
+
+const currentScope = new AsyncLocalStorage<ConnectionScope>();
+
+/**
+ * The sockets opened by the code run inside `run()`, and by everything that code schedules
+ * (AsyncLocalStorage follows promises and timers), e.g. one consumer's Kafka connections.
+ * `close()` destroys the open ones and refuses new ones, so a request the broker holds open (a
+ * group join waiting on a stuck member) fails at once instead of after its request timeout.
+ * Only clients whose socket factory calls `trackSocket` (infra's createKafka) take part.
+ */
+export class ConnectionScope {
+  private readonly sockets = new Set<Socket>();
+  private closedReason: string | undefined;
+
+  run<T>(fn: () => T): T {
+    return currentScope.run(this, fn);
+  }
+
+  get closed(): boolean {
+    return this.closedReason !== undefined;
+  }
+
+  /** Sockets opened in this scope and not yet closed. */
+  get openSockets(): number {
+    let open = 0;
+    for (const s of this.sockets) if (!s.destroyed) open += 1;
+    return open;
+  }
+
+  add(socket: Socket): void {
+    if (this.closedReason !== undefined) {
+      // The client sees an ordinary connection error (kafkajs listens for 'error').
+      process.nextTick(() => socket.destroy(new Error(`connection refused by searchbus: ${this.closedReason}`)));
+      return;
+    }
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+  }
+
+  /** Destroys the sockets still in use (with an error, so their client notices) and refuses new ones. */
+  close(reason: string): void {
+    this.closedReason ??= reason;
+    for (const socket of this.sockets) {
+      // A socket its client already ended (a graceful disconnect) is left to finish closing.
+      if (!socket.destroyed && !socket.writableEnded) socket.destroy(new Error(`connection closed by searchbus: ${reason}`));
+    }
+  }
+}
+
+/** Called by socket factories: puts `socket` in the scope of the code that opens it, if any. */
+export function trackSocket(socket: Socket): void {
+  currentScope.getStore()?.add(socket);
+}
+
+/** The part of an ioredis client that quitGracefully uses. */
+export interface QuittableClient {
+  status: string;
+  quit(): Promise<unknown>;
+  disconnect(): void;
+  once(event: 'end', listener: () => void): unknown;
+  /** The socket; destroyed when the server does not close its side (disconnect() only half-closes). */
+  stream?: { destroy(): void } | undefined;
+}
+
+/**
+ * QUIT for an ioredis-like client, bounded: a server that does not answer (frozen, unreachable,
+ * or the command stuck behind an offline queue) gets a hard disconnect after `graceMs`. Resolves
+ * once the socket is closed ('end'), or at once when there is none.
+ */
+export async function quitGracefully(client: QuittableClient, graceMs = 2_000): Promise<void> {
+  const status = (): string => client.status;
+  if (status() === 'end') return;
+  const ended = new Promise<void>((resolve) => client.once('end', resolve));
+  const wasReady = status() === 'ready';
+  if (wasReady) await within(client.quit().catch(() => undefined), graceMs);
+  if (status() === 'end') return;
+  // Waiting to reconnect (or never connected): no socket, only a timer, which disconnect() clears;
+  // ioredis then never reports 'end'.
+  const socketOpen = status() !== 'reconnecting' && status() !== 'wait';
+  client.disconnect();
+  if (!socketOpen) return;
+  // disconnect() only half-closes, and a frozen server never closes its side. A connection that
+  // was ready gets a grace to finish; one still connecting has nothing to finish.
+  if (wasReady) await within(ended, graceMs);
+  if (status() !== 'end') client.stream?.destroy();
+  await within(ended, graceMs);
+}
+
+/** Waits for `promise`, but at most `ms`. */
+async function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
