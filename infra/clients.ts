@@ -5,6 +5,7 @@ import { Redis } from 'ioredis';
 import type { ConnectionOptions } from 'node:tls';
 import { Kafka, logLevel, type ISocketFactory, type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs';
 import { trackSocket } from '../topology/index.ts';
+import { reportRedisErrors } from './redis-errors.ts';
 import type { KafkaEndpoint, QdrantEndpoint, RedisEndpoint, TlsSettings } from './services.ts';
 
 // One place that turns endpoints into clients, with the settings every role wants. Every Kafka
@@ -64,7 +65,11 @@ export function redisConnection(endpoint: RedisEndpoint): { username?: string; p
 }
 
 export function createRedis(endpoint: RedisEndpoint, name: string): Redis {
-  return new Redis(endpoint.url, { ...redisConnection(endpoint), connectionName: name, maxRetriesPerRequest: null, enableReadyCheck: true });
+  // maxRetriesPerRequest null: commands wait for the reconnect instead of failing; subscriptions
+  // are renewed on it (ioredis' autoResubscribe).
+  const redis = new Redis(endpoint.url, { ...redisConnection(endpoint), connectionName: name, maxRetriesPerRequest: null, enableReadyCheck: true });
+  reportRedisErrors(redis, name);
+  return redis;
 }
 
 /** Node's TLS options; certificates are always verified (no setting turns that off). */

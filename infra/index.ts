@@ -12,6 +12,12 @@ export {
   isAlive,
   reapOrphans,
   stopProcess,
+  startKafka,
+  startKafkaCluster,
+  startQdrant,
+  startRedis,
+  type KafkaClusterNode,
+  type LocalKafkaCluster,
   type ProcessEntry,
 } from './local/index.ts';
 export { createKafka, createQdrant, createRedis, kafkaConnection, redisConnection } from './clients.ts';

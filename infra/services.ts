@@ -91,4 +91,29 @@ export interface GetServicesOptions {
 export interface StartedService<E> {
   endpoint: E;
   stop(): Promise<void>;
+  /** A process started on this machine, which fault tests may freeze, kill and restart. */
+  process?: ServiceProcess;
+}
+
+/**
+ * A local service process that fault tests can freeze, kill and start again on the same port and
+ * data directory, as an operator restarting a server would.
+ */
+export interface ServiceProcess {
+  readonly service: ServiceName;
+  /** e.g. "kafka node 2"; for messages. */
+  readonly label: string;
+  /** The running process' pid; null while it is halted. */
+  readonly pid: number | null;
+  /** Sends a signal to the running process (SIGSTOP and SIGCONT freeze and resume it). */
+  signal(name: NodeJS.Signals): void;
+  /**
+   * Ends the process, keeping its port and data: `graceful` sends SIGTERM (SIGKILL after the grace
+   * period), `kill` is kill -9.
+   */
+  halt(how?: 'graceful' | 'kill'): Promise<void>;
+  /** Starts the same command again; resolves once the service answers its own protocol. */
+  restart(): Promise<void>;
+  /** Stops it for good and removes throwaway data. Safe to call twice. */
+  stop(): Promise<void>;
 }

@@ -44,11 +44,15 @@ async function applyTopics(
         topics: missing.map((s) => ({
           topic: s.topic,
           numPartitions: s.numPartitions,
+          ...(s.replicationFactor !== null ? { replicationFactor: s.replicationFactor } : {}),
           configEntries: Object.entries(s.configs).map(([name, value]) => ({ name, value })),
         })),
       });
     }
-    for (const s of missing) report.actions.push(`create topic ${s.topic} (${s.numPartitions} partitions)`);
+    for (const s of missing) {
+      const replicas = s.replicationFactor !== null ? `, replication factor ${s.replicationFactor}` : '';
+      report.actions.push(`create topic ${s.topic} (${s.numPartitions} partitions${replicas})`);
+    }
   }
   const present = specs.filter((s) => existing.has(s.topic));
   if (present.length === 0) return;
@@ -58,7 +62,14 @@ async function applyTopics(
     resources: present.map((s) => ({ type: ConfigResourceTypes.TOPIC, name: s.topic, configNames: Object.keys(s.configs) })),
   });
   for (const spec of present) {
-    const partitions = metadata.topics.find((t) => t.name === spec.topic)?.partitions.length ?? 0;
+    const layout = metadata.topics.find((t) => t.name === spec.topic)?.partitions ?? [];
+    const partitions = layout.length;
+    const replicas = Math.min(...layout.map((p) => p.replicas.length));
+    if (spec.replicationFactor !== null && partitions > 0 && replicas !== spec.replicationFactor) {
+      report.drift.push(
+        `topic ${spec.topic} has ${replicas} replicas per partition, settings want ${spec.replicationFactor}: left as is; change it with kafka-reassign-partitions`,
+      );
+    }
     if (partitions !== spec.numPartitions) {
       report.drift.push(
         `topic ${spec.topic} has ${partitions} partitions, settings want ${spec.numPartitions}: left as is, because repartitioning a keyed topic moves documents to other partitions and breaks per-document order`,

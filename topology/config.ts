@@ -13,6 +13,11 @@ export interface SearchbusConfig {
     /** Keeps tombstones long enough for every consumer (and a rebuild) to see a delete. */
     deleteRetentionMs: number;
   };
+  /** Replication of the topics `topology apply` creates; null leaves it to the broker's defaults. */
+  topics: {
+    replicationFactor: number | null;
+    minInsyncReplicas: number | null;
+  };
   encoder: {
     maxBatchSize: number;
     maxWaitMs: number;
@@ -63,6 +68,8 @@ export const SETTINGS = {
   model: 'SEARCHBUS_MODEL',
   ingestPartitions: 'SEARCHBUS_INGEST_PARTITIONS',
   deleteRetentionMs: 'SEARCHBUS_DELETE_RETENTION_MS',
+  topicReplicationFactor: 'SEARCHBUS_TOPIC_REPLICATION_FACTOR',
+  topicMinInsyncReplicas: 'SEARCHBUS_TOPIC_MIN_INSYNC_REPLICAS',
   encoderMaxBatchSize: 'SEARCHBUS_ENCODER_MAX_BATCH_SIZE',
   encoderMaxWaitMs: 'SEARCHBUS_ENCODER_MAX_WAIT_MS',
   chunkOverlapTokens: 'SEARCHBUS_CHUNK_OVERLAP_TOKENS',
@@ -138,6 +145,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SearchbusConfi
       `must be at least three times ${SETTINGS.reindexProgressIntervalMs} (${progressIntervalMs} ms), or a rebuild may lose its write fence between two checks; got ${fenceLeaseMs}`,
     );
   }
+  const replicationFactor = optionalInt(env, SETTINGS.topicReplicationFactor, 1, 32_767);
+  const minInsyncReplicas = optionalInt(env, SETTINGS.topicMinInsyncReplicas, 1, 32_767);
+  // A topic whose writes need more in-sync replicas than it has refuses every acks=all write.
+  if (replicationFactor !== null && minInsyncReplicas !== null && minInsyncReplicas > replicationFactor) {
+    throw new ConfigError(
+      SETTINGS.topicMinInsyncReplicas,
+      `must not exceed ${SETTINGS.topicReplicationFactor} (${replicationFactor}), or no write could be acknowledged; got ${minInsyncReplicas}`,
+    );
+  }
   return {
     namespace,
     model,
@@ -145,6 +161,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SearchbusConfi
       partitions: int(env, SETTINGS.ingestPartitions, 3, 1, 1024),
       deleteRetentionMs: int(env, SETTINGS.deleteRetentionMs, 7 * 24 * 3600 * 1000, 0, Number.MAX_SAFE_INTEGER),
     },
+    topics: { replicationFactor, minInsyncReplicas },
     encoder: {
       maxBatchSize: int(env, SETTINGS.encoderMaxBatchSize, 64, 1, 4096),
       maxWaitMs: int(env, SETTINGS.encoderMaxWaitMs, 50, 0, 60_000),
@@ -173,6 +190,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SearchbusConfi
     metricsPort: metricsRaw ? int(env, SETTINGS.metricsPort, 0, 0, 65535) : null,
     metricsHost: env[SETTINGS.metricsHost]?.trim() || '127.0.0.1',
   };
+}
+
+/** A whole number in range, or null when the setting is unset or empty. */
+function optionalInt(env: NodeJS.ProcessEnv, setting: string, min: number, max: number): number | null {
+  const raw = env[setting]?.trim();
+  return raw === undefined || raw === '' ? null : int(env, setting, min, min, max);
 }
 
 export type GatewayAuthMode = 'api-keys' | 'jwt';

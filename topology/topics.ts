@@ -4,6 +4,8 @@ import type { Topology } from './names.ts';
 export interface TopicSpec {
   topic: string;
   numPartitions: number;
+  /** null: the broker's default.replication.factor. */
+  replicationFactor: number | null;
   configs: Record<string, string>;
 }
 
@@ -13,7 +15,10 @@ export interface TopicSpec {
  * that is behind still sees the delete. Requests are ephemeral; dead letters are kept a month.
  */
 export function topicSpecs(topology: Topology, config: SearchbusConfig): TopicSpec[] {
-  return [
+  const { replicationFactor, minInsyncReplicas } = config.topics;
+  // With acks=all (every searchbus producer), a write is acknowledged once this many replicas hold it.
+  const durability: Record<string, string> = minInsyncReplicas === null ? {} : { 'min.insync.replicas': String(minInsyncReplicas) };
+  const specs: Array<Omit<TopicSpec, 'replicationFactor'>> = [
     {
       topic: topology.topics.ingest,
       numPartitions: config.ingest.partitions,
@@ -35,4 +40,5 @@ export function topicSpecs(topology: Topology, config: SearchbusConfig): TopicSp
       configs: { 'cleanup.policy': 'delete', 'retention.ms': String(3600 * 1000) },
     },
   ];
+  return specs.map((s) => ({ ...s, replicationFactor, configs: { ...s.configs, ...durability } }));
 }

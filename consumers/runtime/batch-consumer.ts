@@ -2,6 +2,7 @@ import { Partitioners, type Consumer, type EachBatchPayload, type Kafka, type Ka
 import { closeAll, ConnectionScope, LifecycleStateError, StartDeadline } from '../../topology/index.ts';
 import { PoisonMessageError, RewindError, isRetriable } from './errors.ts';
 import { sendDeadLetters, type DeadLetter } from './dead-letter.ts';
+import { groupCall, RejoinGroupError } from './group-membership.ts';
 import type { Logger } from './logger.ts';
 import { SECONDS_BUCKETS, SIZE_BUCKETS, type MetricsRegistry } from './metrics.ts';
 import { retryWithBackoff } from './retry.ts';
@@ -94,9 +95,12 @@ export class BatchConsumer<T> {
       heartbeatInterval: 3_000,
       maxWaitTimeInMs: options.maxWaitMs,
       minBytes: 1,
-      // kafkajs restarts a crashed consumer by itself; never once stop() has begun (or a failed
+      // kafkajs retries a dead broker (a fetch leader, the coordinator) this many times before the
+      // consumer restarts and looks them up again. Backoff capped at 2 s: about 16 s in all,
+      // instead of the two minutes the default 30 s cap adds up to while nothing is consumed.
+      // It restarts a crashed consumer by itself; never once stop() has begun (or a failed
       // start() is closing it), or it would reconnect what was just closed.
-      retry: { retries: 10, restartOnFailure: () => Promise.resolve(!this.stopRequested) },
+      retry: { retries: 10, maxRetryTime: 2_000, restartOnFailure: () => Promise.resolve(!this.stopRequested) },
     });
     this.producer = options.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
     const m = options.metrics;
@@ -236,7 +240,9 @@ export class BatchConsumer<T> {
 
   private async eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
-    const heartbeat = (): Promise<void> => payload.heartbeat();
+    // Failures reaching the group coordinator in a row; past a few, the member rejoins (see groupCall).
+    const coordinatorFailures = { count: 0 };
+    const heartbeat = (): Promise<void> => groupCall('heartbeat', () => payload.heartbeat(), coordinatorFailures);
     const isRunning = (): boolean => payload.isRunning();
     const isStale = (): boolean => payload.isStale();
     const { topic, partition } = batch;
@@ -287,15 +293,15 @@ export class BatchConsumer<T> {
             this.consumer.seek({ topic, partition, offset: error.offset });
             return;
           }
-          // Stopping, or still failing when the retries were cut short: leave it uncommitted.
-          if (this.abort.signal.aborted || isRetriable(error)) throw error;
+          // Stopping, still failing when the retries were cut short, or rejoining the group: leave it uncommitted.
+          if (this.abort.signal.aborted || isRetriable(error) || error instanceof RejoinGroupError) throw error;
           // One message spoilt the batch: handle them one by one so only the culprit is dead-lettered.
           o.logger.warn('batch failed; isolating the failing message', { error, topic, partition });
           for (const item of good) {
             try {
               await retry(() => o.handle([item], context));
             } catch (single) {
-              if (this.abort.signal.aborted || isRetriable(single)) throw single;
+              if (this.abort.signal.aborted || isRetriable(single) || single instanceof RejoinGroupError) throw single;
               poison.push(toLetter(item.message, topic, partition, single));
             }
           }
@@ -316,7 +322,17 @@ export class BatchConsumer<T> {
       const next = (BigInt(last.offset) + 1n).toString();
       payload.resolveOffset(last.offset);
       // Only now, after the handler's writes were acknowledged, is the position made durable.
-      await retry(() => this.consumer.commitOffsets([{ topic, partition, offset: next }]));
+      // Committed through the batch (not consumer.commitOffsets, whose own retries hide a moved
+      // coordinator for minutes). A member the group moved on from (it was frozen), or whose
+      // coordinator died, rejoins: the batch stays uncommitted and is redone (idempotent writes).
+      try {
+        await retry(() =>
+          groupCall('commit', () => payload.commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: next }] }] }), coordinatorFailures),
+        );
+      } catch (error) {
+        if (error instanceof RejoinGroupError) o.logger.warn('rejoining the consumer group', { error, topic, partition });
+        throw error;
+      }
       this.processed.inc({ role: o.role, topic }, good.length);
       await heartbeat();
     }

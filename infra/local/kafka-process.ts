@@ -12,7 +12,7 @@ import { assertPortFree, freePort, portFromEnv } from './ports.ts';
 import { requireJava, requireMaven } from './prerequisites.ts';
 import { scramFormatArgs, secureListener, secureListenerProperties, SECURE_LISTENER_NAME, type KafkaSecureListenerOptions } from './kafka-secure-listener.ts';
 import { runCommand } from './run-command.ts';
-import { spawnService, stopProcess } from './spawn-service.ts';
+import { startServiceProcess } from './service-process.ts';
 
 const KAFKA_DIR = fileURLToPath(new URL('../kafka/', import.meta.url));
 const POM = join(KAFKA_DIR, 'pom.xml');
@@ -113,7 +113,7 @@ export async function startKafka(options: {
   const brokers = [`127.0.0.1:${port}`];
   log(`Starting Kafka on 127.0.0.1:${port}…`);
   const heap = profile === 'test' ? ['-Xms256m', '-Xmx768m'] : ['-Xms512m', '-Xmx1g'];
-  const entry = await spawnService({
+  const node = await startServiceProcess({
     service: 'kafka',
     profile,
     command: java,
@@ -123,11 +123,12 @@ export async function startKafka(options: {
     scratchDir: scratch,
     probe: () => probeKafka({ brokers }, 1_000),
     readyTimeoutMs: 90_000,
-  });
+  }, { graceMs: profile === 'test' ? 5_000 : 30_000 });
   return {
     endpoint: { brokers },
     ...(securePort !== undefined && { secureBrokers: [`127.0.0.1:${securePort}`] }),
-    stop: () => stopProcess(entry, profile === 'test' ? 5_000 : 30_000),
+    stop: () => node.stop(),
+    process: node,
   };
 }
 

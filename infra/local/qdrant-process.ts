@@ -11,7 +11,7 @@ import type { Profile, QdrantEndpoint, StartedService } from '../services.ts';
 import { assertPortFree, freePort, portFromEnv } from './ports.ts';
 import { requirePython } from './prerequisites.ts';
 import { runCommand } from './run-command.ts';
-import { spawnService, stopProcess } from './spawn-service.ts';
+import { startServiceProcess } from './service-process.ts';
 
 const SERVER_DIR = fileURLToPath(new URL('../qdrant-edge/', import.meta.url));
 const REQUIREMENTS = join(SERVER_DIR, 'requirements.txt');
@@ -68,7 +68,7 @@ export async function startQdrant(options: {
   await mkdir(storage, { recursive: true });
   const url = `http://127.0.0.1:${port}`;
   log(`Starting Qdrant (Edge engine) on 127.0.0.1:${port}…`);
-  const entry = await spawnService({
+  const qdrant = await startServiceProcess({
     service: 'qdrant',
     profile,
     command: python,
@@ -84,6 +84,6 @@ export async function startQdrant(options: {
     scratchDir: scratch,
     probe: () => probeQdrant(url, undefined, 1_000),
     readyTimeoutMs: 30_000,
-  });
-  return { endpoint: apiKey ? { url, apiKey } : { url }, stop: () => stopProcess(entry, 10_000) };
+  }, { graceMs: 10_000 });
+  return { endpoint: apiKey ? { url, apiKey } : { url }, stop: () => qdrant.stop(), process: qdrant };
 }

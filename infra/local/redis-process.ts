@@ -8,7 +8,7 @@ import { probeRedis } from '../probes.ts';
 import type { Profile, RedisEndpoint, StartedService } from '../services.ts';
 import { assertPortFree, freePort, portFromEnv } from './ports.ts';
 import { runCommand } from './run-command.ts';
-import { spawnService, stopProcess } from './spawn-service.ts';
+import { startServiceProcess } from './service-process.ts';
 
 /** Finds redis-server, installing Debian's package when running as root on a Debian machine. */
 export async function ensureRedisServer(log: (line: string) => void = () => undefined): Promise<string> {
@@ -61,7 +61,7 @@ export async function startRedis(options: {
   const url = `${secure ? 'rediss' : 'redis'}://127.0.0.1:${port}`;
   const endpoint: RedisEndpoint = secure ? secureEndpoint(url, secure) : { url };
   log(`Starting Redis on 127.0.0.1:${port}${secure ? ' (TLS, ACL)' : ''}…`);
-  const entry = await spawnService({
+  const redis = await startServiceProcess({
     service: 'redis',
     profile,
     command: server,
@@ -71,8 +71,8 @@ export async function startRedis(options: {
     scratchDir: scratch,
     probe: () => probeRedis(endpoint, 1_000),
     readyTimeoutMs: 20_000,
-  });
-  return { endpoint, stop: () => stopProcess(entry, 10_000) };
+  }, { graceMs: 10_000 });
+  return { endpoint, stop: () => redis.stop(), process: redis };
 }
 
 export interface RedisSecureOptions {

@@ -94,8 +94,20 @@ export async function spawnService(spec: SpawnSpec): Promise<ProcessEntry> {
 
 /** SIGTERM, then SIGKILL after `graceMs`; removes throwaway data and the registry entry. */
 export async function stopProcess(entry: ProcessEntry, graceMs: number): Promise<void> {
+  await haltProcess(entry, graceMs);
+  if (entry.scratchDir) await rm(entry.scratchDir, { recursive: true, force: true });
+}
+
+/**
+ * Ends the process (`first`, then SIGKILL after `graceMs`) and forgets its registry entry, but keeps
+ * its data: a fault test starts it again on the same port and data directory. The entry goes so
+ * that no reaper, seeing a dead pid, removes the data of a process that is only down for a while.
+ */
+export async function haltProcess(entry: ProcessEntry, graceMs: number, first: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   if (isAlive(entry.pid, entry.startTicks)) {
-    signal(entry.pid, 'SIGTERM');
+    // A frozen (SIGSTOPped) process cannot act on SIGTERM until it runs again.
+    signal(entry.pid, 'SIGCONT');
+    signal(entry.pid, first);
     const deadline = Date.now() + graceMs;
     while (isAlive(entry.pid, entry.startTicks) && Date.now() < deadline) await delay(50);
     if (isAlive(entry.pid, entry.startTicks)) {
@@ -103,7 +115,6 @@ export async function stopProcess(entry: ProcessEntry, graceMs: number): Promise
       while (isAlive(entry.pid, entry.startTicks)) await delay(20);
     }
   }
-  if (entry.scratchDir) await rm(entry.scratchDir, { recursive: true, force: true });
   await unregister(entry.id);
 }
 

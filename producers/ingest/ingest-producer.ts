@@ -1,5 +1,7 @@
-import { CompressionTypes, Partitioners, type Kafka, type Producer } from 'kafkajs';
+import { CompressionTypes, Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
 import { ConnectionScope, DEFAULT_TENANT, documentKey, encodeDocument, keyOf, SearchbusError, StartDeadline, type DocumentV1 } from '../../topology/index.ts';
+import { RetriableError } from '../../consumers/runtime/index.ts';
+import { unacknowledged } from './unacknowledged.ts';
 
 export type DocumentInput = Omit<DocumentV1, 'schemaVersion'>;
 /** Names a document to delete: its id and tenant (absent: the default tenant). */
@@ -23,8 +25,14 @@ export interface IngestProducerOptions {
  * `upsert` resolves once the broker acknowledged (acks=all), which is the back-pressure: a caller
  * that awaits it cannot outrun the broker.
  */
+/** Rounds of re-sending messages a send resolved without writing, before giving up. */
+const MAX_RESENDS = 10;
+
 export class IngestProducer {
   private readonly producer: Producer;
+  /** The partition each message of the send in hand was routed to. */
+  private readonly partitionOf = new WeakMap<Message, number>();
+  private resent = 0;
   private connected: Promise<void> | undefined;
   private closed: Promise<void> | undefined;
   private connectSettled = false;
@@ -38,8 +46,20 @@ export class IngestProducer {
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
-      createPartitioner: Partitioners.DefaultPartitioner,
+      createPartitioner: () => {
+        const partitioner = Partitioners.DefaultPartitioner();
+        return (args) => {
+          const partition = partitioner(args);
+          this.partitionOf.set(args.message, partition);
+          return partition;
+        };
+      },
     });
+  }
+
+  /** Messages sent again because a send resolved without them (see unacknowledged.ts). */
+  get resentMessages(): number {
+    return this.resent;
   }
 
   /** Connects within `startTimeoutMs`; on failure (or close() meanwhile) the producer closes itself. */
@@ -96,17 +116,24 @@ export class IngestProducer {
     return this.closed;
   }
 
-  private async sendAll(messages: Array<{ key: string | Buffer | null; value: Buffer | string | null }>): Promise<void> {
+  private async sendAll(messages: Message[]): Promise<void> {
     if (this.closed) throw new SearchbusError('the ingest producer is closed', { code: 'producer-closed' });
     await this.connect();
     const max = this.options.maxBatchSize ?? 500;
-    for (let i = 0; i < messages.length; i += max) {
-      await this.producer.send({
-        topic: this.options.topic,
-        acks: -1,
-        compression: CompressionTypes.GZIP,
-        messages: messages.slice(i, i + max),
-      });
+    for (let i = 0; i < messages.length; i += max) await this.sendBatch(messages.slice(i, i + max));
+  }
+
+  /** One send, then again for whatever it resolved without writing, until every partition acknowledged. */
+  private async sendBatch(batch: Message[]): Promise<void> {
+    let pending = batch;
+    for (let round = 0; ; round++) {
+      const acks = await this.producer.send({ topic: this.options.topic, acks: -1, compression: CompressionTypes.GZIP, messages: pending });
+      pending = unacknowledged(pending, (m) => this.partitionOf.get(m), acks);
+      if (pending.length === 0) return;
+      if (round >= MAX_RESENDS) {
+        throw new RetriableError(`${pending.length} messages were not acknowledged by their partitions after ${MAX_RESENDS} re-sends`);
+      }
+      this.resent += pending.length;
     }
   }
 }

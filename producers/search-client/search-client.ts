@@ -103,6 +103,9 @@ export class SearchClient {
   };
   private stateValue: SearchClientState = 'idle';
   private producerConnected = false;
+  /** The reply channel's subscription is confirmed on the current Redis connection. */
+  private subscribed = false;
+  private subscribedWaiters: Array<() => void> = [];
   private connecting: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
   private released: Promise<void> | undefined;
@@ -120,6 +123,17 @@ export class SearchClient {
     options.redis.on('message', (channel: string, message: string) => {
       if (channel === this.replyChannel) this.onReply(message);
     });
+    // A lost connection loses the subscription. ioredis subscribes again once it reconnects, but
+    // reports "ready" before Redis has confirmed that; subscribing here too (a repeat is harmless)
+    // tells us when replies can be heard again, and searches wait for it before sending.
+    options.redis.on('close', () => (this.subscribed = false));
+    options.redis.on('ready', () => {
+      if (this.stateValue !== 'ready') return;
+      this.options.redis.subscribe(this.replyChannel).then(
+        () => this.markSubscribed(),
+        () => undefined, // The connection dropped again; the next "ready" retries.
+      );
+    });
   }
 
   get state(): SearchClientState {
@@ -132,7 +146,7 @@ export class SearchClient {
 
   /** Connected to Kafka and subscribed on Redis: a search sent now can be answered. */
   isReady(): boolean {
-    return this.stateValue === 'ready' && this.producerConnected && this.options.redis.status === 'ready';
+    return this.stateValue === 'ready' && this.producerConnected && this.subscribed && this.options.redis.status === 'ready';
   }
 
   /**
@@ -146,6 +160,7 @@ export class SearchClient {
       const deadline = new StartDeadline('the search client', this.options.startTimeoutMs ?? 60_000, this.closeSignal.signal);
       try {
         await deadline.step(`subscribe to its reply channel ${this.replyChannel} on Redis`, () => untilReady(this.options.redis).then(() => this.options.redis.subscribe(this.replyChannel)), 'check that Redis answers at REDIS_URL');
+        this.markSubscribed();
         await deadline.step('connect its producer to Kafka', () => this.producer.connect(), 'check that Kafka answers at KAFKA_BROKERS');
       } catch (error) {
         this.closeSignal.abort();
@@ -165,6 +180,7 @@ export class SearchClient {
     const timeoutMs = options.timeoutMs ?? this.options.defaultTimeoutMs ?? 5_000;
     const id = randomUUID();
     const startedAt = performance.now();
+    const deadline = Date.now() + timeoutMs;
     const result = new Promise<SearchResult>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
@@ -181,6 +197,23 @@ export class SearchClient {
       this.settle(id, (p) => p.reject(toError(options.signal?.reason)));
     };
     options.signal?.addEventListener('abort', onAbort, { once: true });
+    // Not awaited: a send that keeps retrying (broker down, leader moving) must not hold the
+    // search past its timeout, which `result` enforces.
+    void this.send(id, query, deadline);
+    try {
+      return await result;
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /**
+   * Publishes the request once the reply channel is subscribed, unless the search was settled
+   * meanwhile (timed out, aborted, closed). A failed send fails the search at once.
+   */
+  private async send(id: string, query: SearchQuery, deadline: number): Promise<void> {
+    await this.whenSubscribed();
+    if (!this.pending.has(id)) return;
     try {
       await this.producer.send({
         topic: this.options.topology.topics.searchRequests,
@@ -195,7 +228,7 @@ export class SearchClient {
               ...(query.filter !== undefined ? { filter: query.filter } : {}),
               ...(query.tenant !== undefined ? { tenant: query.tenant } : {}),
               replyTo: this.replyChannel,
-              deadline: Date.now() + timeoutMs,
+              deadline,
             }),
             // Lets the consumer answer even a request whose body it cannot parse.
             headers: { [HEADERS.replyTo]: this.replyChannel },
@@ -206,11 +239,19 @@ export class SearchClient {
     } catch (error) {
       this.settle(id, (p) => p.reject(new SearchError(`publishing search ${id} failed: ${(error as Error).message}`, { cause: error })));
     }
-    try {
-      return await result;
-    } finally {
-      options.signal?.removeEventListener('abort', onAbort);
-    }
+  }
+
+  private markSubscribed(): void {
+    this.subscribed = true;
+    const waiters = this.subscribedWaiters;
+    this.subscribedWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  /** Resolves once replies can be heard, or when the client closes. */
+  private whenSubscribed(): Promise<void> {
+    if (this.subscribed || this.closing) return Promise.resolve();
+    return new Promise((resolve) => this.subscribedWaiters.push(resolve));
   }
 
   /**
@@ -221,6 +262,8 @@ export class SearchClient {
     this.closing ??= (async () => {
       this.stateValue = 'closing';
       for (const id of [...this.pending.keys()]) this.settle(id, (p) => p.reject(new SearchClientClosedError('search client closed')));
+      this.markSubscribed(); // Wakes sends waiting for a subscription; their searches are settled already.
+      this.subscribed = false;
       this.closeSignal.abort();
       await this.connecting?.catch(() => undefined);
       await this.release();

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { QdrantClient } from '@qdrant/js-client-rest';
 import type { Admin, Kafka } from 'kafkajs';
 import { setTimeout as delay } from 'node:timers/promises';
-import { createKafka, createQdrant, getServices, type ServiceName, type Services } from '../../infra/index.ts';
+import { createKafka, createQdrant, getServices, type ServiceEndpoints, type ServiceName, type Services } from '../../infra/index.ts';
 import { applyTopology, createTopology, loadConfig, topicSpecs, type SearchbusConfig, type Topology } from '../../topology/index.ts';
 
 // Integration tests get a namespace of their own (topics, groups, collection, alias), on the
@@ -24,12 +24,33 @@ export function uniqueNamespace(prefix = 't'): string {
   return `${prefix}-${randomUUID().slice(0, 8)}`;
 }
 
-export async function createHarness(options: { env?: Record<string, string>; need?: ServiceName[]; apply?: boolean } = {}): Promise<Harness> {
+export async function createHarness(
+  options: {
+    env?: Record<string, string>;
+    need?: ServiceName[];
+    apply?: boolean;
+    /** Endpoints of services the test started itself (fault tests restart them); the rest come from getServices. */
+    own?: Partial<ServiceEndpoints>;
+  } = {},
+): Promise<Harness> {
   const namespace = uniqueNamespace();
   const env = { SEARCHBUS_NAMESPACE: namespace, ...(options.env ?? {}) };
   const config = loadConfig(env);
   const topology = createTopology(namespace);
-  const services = await getServices({ need: options.need ?? ['kafka', 'redis', 'qdrant'] });
+  const own = options.own ?? {};
+  const need = (options.need ?? ['kafka', 'redis', 'qdrant']).filter((name) => own[name] === undefined);
+  const shared = await getServices({ need });
+  const services: Services = {
+    kafka: own.kafka ?? shared.kafka,
+    get redis() {
+      return own.redis ?? shared.redis;
+    },
+    get qdrant() {
+      return own.qdrant ?? shared.qdrant;
+    },
+    providers: shared.providers,
+    stop: () => shared.stop(),
+  };
   const kafka = createKafka(services.kafka, `test-${namespace}`);
   const admin = kafka.admin();
   await admin.connect();

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, loadConfig, createTopology, parseCollectionName } from '../../../topology/index.ts';
+import { ConfigError, loadConfig, createTopology, parseCollectionName, topicSpecs } from '../../../topology/index.ts';
 
 describe('loadConfig', () => {
   it('has working defaults', () => {
@@ -19,6 +19,9 @@ describe('loadConfig', () => {
       [{ SEARCHBUS_MODEL: 'no-such-model' }, 'SEARCHBUS_MODEL'],
       [{ SEARCHBUS_NAMESPACE: 'Bad Name' }, 'SEARCHBUS_NAMESPACE'],
       [{ SEARCHBUS_CHUNK_OVERLAP_TOKENS: '300' }, 'SEARCHBUS_CHUNK_OVERLAP_TOKENS'],
+      [{ SEARCHBUS_TOPIC_REPLICATION_FACTOR: '0' }, 'SEARCHBUS_TOPIC_REPLICATION_FACTOR'],
+      [{ SEARCHBUS_TOPIC_MIN_INSYNC_REPLICAS: 'two' }, 'SEARCHBUS_TOPIC_MIN_INSYNC_REPLICAS'],
+      [{ SEARCHBUS_TOPIC_REPLICATION_FACTOR: '2', SEARCHBUS_TOPIC_MIN_INSYNC_REPLICAS: '3' }, 'SEARCHBUS_TOPIC_MIN_INSYNC_REPLICAS'],
       [{ SEARCHBUS_START_TIMEOUT_MS: 'soon' }, 'SEARCHBUS_START_TIMEOUT_MS'],
       [{ SEARCHBUS_START_TIMEOUT_MS: '0' }, 'SEARCHBUS_START_TIMEOUT_MS'],
     ];
@@ -54,6 +57,27 @@ describe('re-index lease settings', () => {
     ] as const) {
       assert.throws(() => loadConfig(env), (error: unknown) => error instanceof ConfigError && error.setting === setting);
     }
+  });
+});
+
+describe('topic replication', () => {
+  it("leaves replication to the broker's defaults unless set", () => {
+    const specs = topicSpecs(createTopology('t-1'), loadConfig({}));
+    for (const spec of specs) {
+      assert.equal(spec.replicationFactor, null, spec.topic);
+      assert.equal(spec.configs['min.insync.replicas'], undefined, spec.topic);
+    }
+  });
+
+  it('gives every topic the replication factor and min.insync.replicas set', () => {
+    const config = loadConfig({ SEARCHBUS_TOPIC_REPLICATION_FACTOR: '3', SEARCHBUS_TOPIC_MIN_INSYNC_REPLICAS: '2' });
+    const specs = topicSpecs(createTopology('t-1'), config);
+    assert.equal(specs.length, 3);
+    for (const spec of specs) {
+      assert.equal(spec.replicationFactor, 3, spec.topic);
+      assert.equal(spec.configs['min.insync.replicas'], '2', spec.topic);
+    }
+    assert.equal(specs[0]?.configs['cleanup.policy'], 'compact', 'the ingest topic keeps its own settings');
   });
 });
 

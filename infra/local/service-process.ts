@@ -1,0 +1,42 @@
+import { rm } from 'node:fs/promises';
+import { InfraError } from '../errors.ts';
+import type { ServiceProcess } from '../services.ts';
+import type { ProcessEntry } from './process-registry.ts';
+import { haltProcess, spawnService, type SpawnSpec } from './spawn-service.ts';
+
+/** Spawns `spec` (see spawnService) under a handle that can halt and restart it. */
+export async function startServiceProcess(spec: SpawnSpec, options: { label?: string; graceMs: number }): Promise<ServiceProcess> {
+  let entry: ProcessEntry | null = await spawnService(spec);
+  let stopped: Promise<void> | undefined;
+  const label = options.label ?? spec.service;
+  return {
+    service: spec.service,
+    label,
+    get pid() {
+      return entry?.pid ?? null;
+    },
+    signal(name) {
+      if (!entry) throw new InfraError(`${label} is not running`);
+      process.kill(entry.pid, name);
+    },
+    async halt(how = 'graceful') {
+      if (!entry) return;
+      const current = entry;
+      entry = null;
+      await haltProcess(current, how === 'kill' ? 0 : options.graceMs, how === 'kill' ? 'SIGKILL' : 'SIGTERM');
+    },
+    async restart() {
+      if (stopped) throw new InfraError(`${label} was stopped for good`);
+      if (entry) throw new InfraError(`${label} is running; halt it first`);
+      entry = await spawnService(spec);
+    },
+    stop() {
+      stopped ??= (async () => {
+        if (entry) await haltProcess(entry, options.graceMs);
+        entry = null;
+        if (spec.scratchDir) await rm(spec.scratchDir, { recursive: true, force: true });
+      })();
+      return stopped;
+    },
+  };
+}
