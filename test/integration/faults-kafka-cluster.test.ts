@@ -10,6 +10,8 @@ import { createHarness, waitFor, type Harness } from '../support/harness.ts';
 import { startQueryStack, type QueryStack } from '../support/query-stack.ts';
 
 const { ConfigResourceTypes } = kafkajs;
+/** After a partition leader is killed, the time within which every search is answered again (see the request-leader case). */
+const RECOVERY_BOUND_MS = 30_000;
 
 // A 3-node KRaft cluster (each node a broker and a controller voter), topics with replication
 // factor 3 and min.insync.replicas 2, every producer on acks=all. The leader of the busiest ingest
@@ -185,8 +187,17 @@ describe('fault: kill -9 of a partition leader in a 3-broker cluster', () => {
     const failover = await newLeader(h.topology.topics.searchRequests, victim.partitionId, victim.leader);
     const failedOverAt = performance.now();
     const during = load.snapshot();
-    // After the failover, every partition takes requests again: a full round of answers.
-    await load.answeredMore(40, 'searches answered after the failover');
+    // After the failover, every partition takes requests again. A query consumer that was fetching
+    // from or committing to the killed node may keep retrying it until kafkajs gives up and restarts
+    // the consumer (about 16 s, see the retry settings in batch-consumer.ts); searches sent meanwhile
+    // may time out (a typed error, never overdue). From RECOVERY_BOUND_MS after the failover on, every
+    // search must be answered.
+    await waitFor(
+      'a full round of searches sent after the recovery bound answered',
+      () => Promise.resolve(load.startedSince(failedOverAt + RECOVERY_BOUND_MS).answered >= 40 ? true : undefined),
+      180_000,
+      50,
+    );
     const after = load.snapshot();
     const resyncMs = await restartAndResync(victim.leader);
     const outcomes = await load.stop();
@@ -199,12 +210,13 @@ describe('fault: kill -9 of a partition leader in a 3-broker cluster', () => {
       searchesDuringFailover: since(before, during),
       searchesEndedAfterFailover: since(during, after),
       searchesSentAfterFailover: load.startedSince(failedOverAt),
+      failingUntilMsAfterFailover: load.failingUntilMs(failedOverAt),
       killedNodeResyncedMs: resyncMs,
       searchesTotal: outcomes,
     });
-    const afterFailover = load.startedSince(failedOverAt);
-    assert.ok(afterFailover.answered >= 40, 'searches sent after the failover are answered');
-    assert.equal(afterFailover.failed, 0, 'once leadership has moved, every search sent is answered');
+    const recovered = load.startedSince(failedOverAt + RECOVERY_BOUND_MS);
+    assert.ok(recovered.answered >= 40, 'searches sent after the recovery bound are answered');
+    assert.equal(recovered.failed, 0, `from ${RECOVERY_BOUND_MS} ms after the failover on, every search sent is answered`);
     assert.equal(outcomes.overdue, 0, `no search outlived its deadline (slowest ${outcomes.slowestMs} ms)`);
     assertTypedFailures(outcomes);
   });

@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { EncoderConsumer } from '../../consumers/encoder/index.ts';
-import { documentEncoder, loadEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
-import { MetricsRegistry } from '../../consumers/runtime/index.ts';
+import type { OnnxEncoder } from '../../consumers/encoders/index.ts';
 import { startKafka, type ServiceProcess, type StartedService, type KafkaEndpoint } from '../../infra/index.ts';
 import { IngestProducer } from '../../producers/ingest/index.ts';
-import { assertSearchableExactlyOnce, assertTypedFailures, expectedChunks, faultDocs, publishWithRetry, report, SearchLoad, since, waitIndexed } from '../support/faults.ts';
-import { createHarness, type Harness } from '../support/harness.ts';
-import { startQueryStack, type QueryStack } from '../support/query-stack.ts';
+import { assertSearchableExactlyOnce, startFaultStack, type FaultStack, assertTypedFailures, expectedChunks, faultDocs, publishWithRetry, report, SearchLoad, since, waitIndexed } from '../support/faults.ts';
+import type { Harness } from '../support/harness.ts';
+import type { QueryStack } from '../support/query-stack.ts';
 
 // The only Kafka broker is stopped and started again (same process command, port and data
 // directory) while documents are being published and searches run. Nothing published is lost or
@@ -15,28 +13,21 @@ import { startQueryStack, type QueryStack } from '../support/query-stack.ts';
 describe('fault: the Kafka broker restarted mid-ingest', () => {
   let kafka: StartedService<KafkaEndpoint>;
   let broker: ServiceProcess;
+  let faultStack: FaultStack;
   let h: Harness;
   let encoder: OnnxEncoder;
-  let consumer: EncoderConsumer;
   let stack: QueryStack;
-  const metrics = new MetricsRegistry();
 
   before(async () => {
     kafka = await startKafka({ profile: 'test', env: process.env, log: () => undefined });
     assert.ok(kafka.process, 'a local broker process');
     broker = kafka.process;
-    h = await createHarness({ own: { kafka: kafka.endpoint }, env: { SEARCHBUS_MAX_RETRY_DELAY_MS: '1000', SEARCHBUS_ENCODER_MAX_BATCH_SIZE: '16' } });
-    encoder = await loadEncoder(h.config.model);
-    consumer = new EncoderConsumer({ kafka: h.kafka, qdrant: h.qdrant, topology: h.topology, config: h.config, encoder: () => Promise.resolve(documentEncoder(encoder)), metrics });
-    await consumer.start();
-    stack = await startQueryStack(h, [encoder]);
+    faultStack = await startFaultStack({ own: { kafka: kafka.endpoint }, env: { SEARCHBUS_MAX_RETRY_DELAY_MS: '1000', SEARCHBUS_ENCODER_MAX_BATCH_SIZE: '16' }, withEncoder: true });
+    ({ h, encoder, stack } = faultStack);
   });
 
   after(async () => {
-    await stack?.close().catch(() => undefined);
-    await consumer?.stop().catch(() => undefined);
-    await encoder?.dispose();
-    await h?.close().catch(() => undefined);
+    await faultStack?.close();
     await kafka?.stop();
   });
 
@@ -79,11 +70,11 @@ describe('fault: the Kafka broker restarted mid-ingest', () => {
       allIndexedMsAfterRestart: catchUpMs,
       searchesDuringRestart: since(fault.before, fault.during),
       searchesTotal: outcomes,
-      retries: metrics.counter('searchbus_retries_total', '').get({ role: 'encoder' }),
+      retries: faultStack.metrics.counter('searchbus_retries_total', '').get({ role: 'encoder' }),
     });
     await assertSearchableExactlyOnce(h, stack.client, 'krestart', docs, expected);
     assert.equal(outcomes.overdue, 0, `no search outlived its deadline (slowest ${outcomes.slowestMs} ms)`);
     assertTypedFailures(outcomes);
-    assert.equal(consumer.state, 'running');
+    assert.equal(faultStack.consumer?.state, 'running');
   });
 });

@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { EncoderConsumer } from '../../consumers/encoder/index.ts';
-import { documentEncoder, loadEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
-import { MetricsRegistry } from '../../consumers/runtime/index.ts';
+import type { OnnxEncoder } from '../../consumers/encoders/index.ts';
 import { startQdrant, type QdrantEndpoint, type ServiceProcess, type StartedService } from '../../infra/index.ts';
 import { IngestProducer } from '../../producers/ingest/index.ts';
-import { assertSearchableExactlyOnce, assertTypedFailures, expectedChunks, faultDocs, publishWithRetry, report, SearchLoad, since, waitIndexed } from '../support/faults.ts';
-import { createHarness, waitFor, type Harness } from '../support/harness.ts';
-import { startQueryStack, type QueryStack } from '../support/query-stack.ts';
+import { assertSearchableExactlyOnce, startFaultStack, type FaultStack, assertTypedFailures, expectedChunks, faultDocs, publishWithRetry, report, SearchLoad, since, waitIndexed } from '../support/faults.ts';
+import { waitFor, type Harness } from '../support/harness.ts';
+import type { QueryStack } from '../support/query-stack.ts';
 
 // The Qdrant server (the local Edge engine) is stopped and started again on the same storage while
 // documents are being indexed and searches run. The encoder retries its batch, uncommitted, until
@@ -15,35 +13,28 @@ import { startQueryStack, type QueryStack } from '../support/query-stack.ts';
 describe('fault: Qdrant restarted during ingest and searches', () => {
   let qdrant: StartedService<QdrantEndpoint>;
   let server: ServiceProcess;
+  let faultStack: FaultStack;
   let h: Harness;
   let encoder: OnnxEncoder;
-  let consumer: EncoderConsumer;
   let stack: QueryStack;
-  const metrics = new MetricsRegistry();
 
   before(async () => {
     qdrant = await startQdrant({ profile: 'test', env: process.env, log: () => undefined });
     assert.ok(qdrant.process, 'a local Qdrant process');
     server = qdrant.process;
-    h = await createHarness({ own: { qdrant: qdrant.endpoint }, env: { SEARCHBUS_MAX_RETRY_DELAY_MS: '500', SEARCHBUS_ENCODER_MAX_BATCH_SIZE: '16' } });
-    encoder = await loadEncoder(h.config.model);
-    consumer = new EncoderConsumer({ kafka: h.kafka, qdrant: h.qdrant, topology: h.topology, config: h.config, encoder: () => Promise.resolve(documentEncoder(encoder)), metrics });
-    await consumer.start();
-    stack = await startQueryStack(h, [encoder]);
+    faultStack = await startFaultStack({ own: { qdrant: qdrant.endpoint }, env: { SEARCHBUS_MAX_RETRY_DELAY_MS: '500', SEARCHBUS_ENCODER_MAX_BATCH_SIZE: '16' }, withEncoder: true });
+    ({ h, encoder, stack } = faultStack);
   });
 
   after(async () => {
-    await stack?.close().catch(() => undefined);
-    await consumer?.stop().catch(() => undefined);
-    await encoder?.dispose();
-    await h?.close().catch(() => undefined);
+    await faultStack?.close();
     await qdrant?.stop();
   });
 
   it('indexes everything exactly once and answers every search or replies unavailable', async () => {
     const docs = faultDocs('qrestart', 300);
     const expected = expectedChunks(encoder, docs);
-    const retries = (): number => metrics.counter('searchbus_retries_total', '').get({ role: 'encoder' });
+    const retries = (): number => faultStack.metrics.counter('searchbus_retries_total', '').get({ role: 'encoder' });
     const producer = new IngestProducer({ kafka: h.kafka, topic: h.topology.topics.ingest });
     const load = new SearchLoad(stack.client, { concurrency: 3, timeoutMs: 3_000 });
     await load.answeredMore(5, 'searches answered before the fault');
@@ -86,7 +77,7 @@ describe('fault: Qdrant restarted during ingest and searches', () => {
     assert.ok((outage.errorReplies.unavailable ?? 0) > 0, 'searches during the outage were told Qdrant is unavailable');
     assert.equal(outcomes.overdue, 0, `no search outlived its deadline (slowest ${outcomes.slowestMs} ms)`);
     assertTypedFailures(outcomes);
-    assert.equal(consumer.stalled, false, 'the encoder is no longer stalled');
+    assert.equal(faultStack.consumer?.stalled, false, 'the encoder is no longer stalled');
     await assertSearchableExactlyOnce(h, stack.client, 'qrestart', docs, expected);
   });
 });

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { EncoderConsumer } from '../../consumers/encoder/index.ts';
-import { documentEncoder, loadEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
+import { documentEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
 import { startRedis, type RedisEndpoint, type ServiceProcess, type StartedService } from '../../infra/index.ts';
 import { IngestProducer } from '../../producers/ingest/index.ts';
-import { assertSearchableExactlyOnce, assertTypedFailures, expectedChunks, faultDocs, publishWithRetry, report, SearchLoad, since, waitIndexed } from '../support/faults.ts';
-import { createHarness, waitFor, type Harness } from '../support/harness.ts';
-import { startQueryStack, type QueryStack } from '../support/query-stack.ts';
+import { assertSearchableExactlyOnce, startFaultStack, type FaultStack, assertTypedFailures, expectedChunks, faultDocs, publishWithRetry, report, SearchLoad, since, waitIndexed } from '../support/faults.ts';
+import { waitFor, type Harness } from '../support/harness.ts';
+import type { QueryStack } from '../support/query-stack.ts';
 
 // Redis, which carries every search reply, is stopped and started again while searches stream.
 // Searches in flight end by their deadline (a timeout or an error reply, never a hang); the client
@@ -14,6 +14,7 @@ import { startQueryStack, type QueryStack } from '../support/query-stack.ts';
 describe('fault: Redis restarted during a stream of searches', () => {
   let redis: StartedService<RedisEndpoint>;
   let server: ServiceProcess;
+  let faultStack: FaultStack;
   let h: Harness;
   let encoder: OnnxEncoder;
   let stack: QueryStack;
@@ -22,15 +23,12 @@ describe('fault: Redis restarted during a stream of searches', () => {
     redis = await startRedis({ profile: 'test', env: process.env, log: () => undefined });
     assert.ok(redis.process, 'a local redis-server process');
     server = redis.process;
-    h = await createHarness({ own: { redis: redis.endpoint } });
-    encoder = await loadEncoder(h.config.model);
-    stack = await startQueryStack(h, [encoder]);
+    faultStack = await startFaultStack({ own: { redis: redis.endpoint }, withEncoder: false });
+    ({ h, encoder, stack } = faultStack);
   });
 
   after(async () => {
-    await stack?.close().catch(() => undefined);
-    await encoder?.dispose();
-    await h?.close().catch(() => undefined);
+    await faultStack?.close();
     await redis?.stop();
   });
 

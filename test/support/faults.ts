@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
-import { documentText } from '../../consumers/encoder/index.ts';
-import type { OnnxEncoder } from '../../consumers/encoders/index.ts';
+import { documentText, EncoderConsumer } from '../../consumers/encoder/index.ts';
+import { documentEncoder, loadEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
+import { MetricsRegistry } from '../../consumers/runtime/index.ts';
+import type { ServiceEndpoints } from '../../infra/index.ts';
 import type { DocumentInput, IngestProducer } from '../../producers/ingest/index.ts';
 import { SearchRequestError, SearchTimeoutError, type SearchClient } from '../../producers/search-client/index.ts';
-import { allPoints, waitFor, type Harness } from './harness.ts';
+import { allPoints, createHarness, waitFor, type Harness } from './harness.ts';
+import { startQueryStack, type QueryStack } from './query-stack.ts';
 
 // What every fault case checks, and the load it runs while the fault happens.
 
@@ -14,6 +17,42 @@ const WORDS = (
   'tundra monsoon reef lichen copper silicon antenna rotor piston turbine ledger tariff treaty ' +
   'sonnet fresco violin cathedral archive lantern compass harvest orchard meadow thicket'
 ).split(' ');
+
+/** What a fault case breaks things under: its own service, the real model, a query stack, and a live encoder when asked. */
+export interface FaultStack {
+  h: Harness;
+  encoder: OnnxEncoder;
+  /** The live encoder consumer (`withEncoder`), reporting into `metrics`. */
+  consumer: EncoderConsumer | undefined;
+  stack: QueryStack;
+  metrics: MetricsRegistry;
+  close(): Promise<void>;
+}
+
+export async function startFaultStack(options: { own: Partial<ServiceEndpoints>; env?: Record<string, string>; withEncoder: boolean }): Promise<FaultStack> {
+  const h = await createHarness({ own: options.own, ...(options.env ? { env: options.env } : {}) });
+  const metrics = new MetricsRegistry();
+  const encoder = await loadEncoder(h.config.model);
+  let consumer: EncoderConsumer | undefined;
+  if (options.withEncoder) {
+    consumer = new EncoderConsumer({ kafka: h.kafka, qdrant: h.qdrant, topology: h.topology, config: h.config, encoder: () => Promise.resolve(documentEncoder(encoder)), metrics });
+    await consumer.start();
+  }
+  const stack = await startQueryStack(h, [encoder]);
+  return {
+    h,
+    encoder,
+    consumer,
+    stack,
+    metrics,
+    async close() {
+      await stack.close().catch(() => undefined);
+      await consumer?.stop().catch(() => undefined);
+      await encoder.dispose();
+      await h.close().catch(() => undefined);
+    },
+  };
+}
 
 /**
  * `count` small synthetic documents in groups of `groupSize` (metadata `group`), so that a search
@@ -167,6 +206,15 @@ export class SearchLoad {
     const mine = this.ended.filter((e) => e.startedAt >= at);
     const answered = mine.filter((e) => e.answered).length;
     return { answered, failed: mine.length - answered };
+  }
+
+  /**
+   * How long after `at` the last search that failed had started (0 when none failed since `at`):
+   * every search started later than that was answered.
+   */
+  failingUntilMs(at: number): number {
+    const failed = this.ended.filter((e) => e.startedAt >= at && !e.answered);
+    return failed.length === 0 ? 0 : Math.round(Math.max(...failed.map((e) => e.startedAt)) - at);
   }
 
   async stop(): Promise<SearchOutcomes> {
