@@ -84,7 +84,8 @@ export class ReindexWorker {
     const admin = (this.admin = this.options.kafka.admin());
     await deadline.step('connect its admin client to Kafka', () => admin.connect(), 'check that Kafka answers at KAFKA_BROKERS');
     this.drops = new ReindexQueue({ connection: this.options.connection, redis: this.options.redis, topology: this.options.topology, config: this.options.config });
-    await this.reconcile(true);
+    // Bounded like every other start step: with Redis away its commands wait for a reconnect forever.
+    await deadline.step('reconcile fences, rebuild groups and partial collections', () => this.reconcile(true), 'check that Redis answers at REDIS_URL and Qdrant at QDRANT_URL');
     const worker = (this.worker = new Worker<ReindexJobData | DropCollectionJobData, ReindexResult | string>(
       this.options.topology.queues.reindex,
       (job, token) => this.process(job, token),

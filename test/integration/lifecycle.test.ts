@@ -161,14 +161,14 @@ describe('lifecycles on real Kafka and Redis', () => {
     }
   });
 
-  it('a reindex role whose BullMQ worker cannot reach Redis closes its Kafka admin', async () => {
+  it('a reindex role that cannot reach Redis fails at its first Redis step (reconciliation) in time and closes its Kafka admin', async () => {
     const config = loadConfig({ ...h.env, SEARCHBUS_START_TIMEOUT_MS: '5000' });
     const context = createRoleContext({ ...h.services, redis: { url: deadRedisUrl } }, config, h.topology, () => undefined);
     const baseline = connectionsTo(kafkaPort);
     try {
       await assert.rejects(startRole('reindex', context), (error: unknown) => {
         assert.ok(error instanceof StartTimeoutError, `got ${String(error)}`);
-        assert.match(error.message, /^the reindex worker did not connect its BullMQ worker to Redis \(queue .*\) within 5000 ms: check that Redis answers at REDIS_URL/);
+        assert.match(error.message, /^the reindex worker did not reconcile fences, rebuild groups and partial collections within 5000 ms: check that Redis answers at REDIS_URL/);
         return true;
       });
       await noConnectionsLeftSince(baseline, 'the failed reindex role');
