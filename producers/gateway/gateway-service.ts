@@ -3,7 +3,7 @@ import { createLocalJWKSet, createRemoteJWKSet, type JSONWebKeySet } from 'jose'
 import type { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from '../../consumers/runtime/index.ts';
-import { ConfigError, SETTINGS, type GatewayConfig, type SearchbusConfig, type Topology } from '../../topology/index.ts';
+import { closeAll, ConfigError, SETTINGS, type CleanupStep, type GatewayConfig, type SearchbusConfig, type Topology } from '../../topology/index.ts';
 import { SearchClient } from '../search-client/index.ts';
 import { ApiKeyStore, loadAndWatchKeysFile } from './api-keys.ts';
 import { ASYMMETRIC_ALGORITHMS, credentialAuthenticator, HMAC_ALGORITHMS, openAuthenticator, type Authenticator, type JwtVerifier } from './authenticator.ts';
@@ -39,19 +39,9 @@ export interface GatewayService {
 
 export async function startGatewayService(options: GatewayServiceOptions): Promise<GatewayService> {
   const { config, logger } = options;
-  const cleanups: Array<() => Promise<void> | void> = [];
-  const stop = async (): Promise<void> => {
-    const errors: unknown[] = [];
-    for (const cleanup of cleanups.splice(0).reverse()) {
-      try {
-        await cleanup();
-      } catch (error) {
-        errors.push(error);
-      }
-    }
-    if (errors.length === 1) throw errors[0];
-    if (errors.length > 1) throw new AggregateError(errors, 'stopping the gateway failed in several steps');
-  };
+  // What has been opened so far, closed in reverse order by stop() (every step runs; CleanupError lists failures).
+  const cleanups: CleanupStep[] = [];
+  const stop = (): Promise<void> => closeAll('the gateway', cleanups.splice(0).reverse());
   try {
     // First, so that its close() also quits the Redis connection if a later step fails.
     const client = new SearchClient({
@@ -61,11 +51,11 @@ export async function startGatewayService(options: GatewayServiceOptions): Promi
       defaultTimeoutMs: config.query.defaultTimeoutMs,
       startTimeoutMs: config.startTimeoutMs,
     });
-    cleanups.push(() => client.close());
+    cleanups.push({ name: 'close the search client', run: () => client.close() });
     const auth = await buildAuthenticator(config.gateway, logger, options.keysReloadMs ?? 1_000);
-    cleanups.push(() => auth.stop());
+    cleanups.push({ name: 'stop watching the keys file', run: () => auth.stop() });
     const probe = new KafkaProbe(options.kafka.admin(), options.probe);
-    cleanups.push(() => probe.stop());
+    cleanups.push({ name: 'stop the Kafka readiness probe', run: () => probe.stop() });
     await client.connect();
     await probe.start();
     const ready = (): boolean => client.isReady() && probe.isReady();
@@ -84,7 +74,7 @@ export async function startGatewayService(options: GatewayServiceOptions): Promi
     } catch (error) {
       throw new ConfigError(SETTINGS.gatewayPort, `the HTTP gateway cannot listen on ${config.gateway.host}:${port}: ${(error as Error).message}`);
     }
-    cleanups.push(() => gateway.close());
+    cleanups.push({ name: 'close the HTTP server', run: () => gateway.close() });
     return { port: gateway.port, ready, auth: auth.description, stop };
   } catch (error) {
     await stop().catch(() => undefined);
