@@ -128,6 +128,28 @@ export function trackSocket(socket: Socket): void {
   currentScope.getStore()?.add(socket);
 }
 
+/** The part of an ioredis client that nextReady uses. */
+export interface ReadyEventsClient {
+  once(event: 'ready' | 'end', listener: () => void): unknown;
+  off(event: 'ready' | 'end', listener: () => void): unknown;
+}
+
+/** Resolves on the client's next 'ready'; rejects with `closed()` if the connection ends first. */
+export function nextReady(client: ReadyEventsClient, closed: () => Error): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onReady = (): void => {
+      client.off('end', onEnd);
+      resolve();
+    };
+    const onEnd = (): void => {
+      client.off('ready', onReady);
+      reject(closed());
+    };
+    client.once('ready', onReady);
+    client.once('end', onEnd);
+  });
+}
+
 /** The part of an ioredis client that quitGracefully uses. */
 export interface QuittableClient {
   status: string;

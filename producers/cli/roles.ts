@@ -7,7 +7,7 @@ import { MetricsRegistry, RedisWriteFences, jsonLogger, type Logger } from '../.
 import { displayHost, startGatewayService } from '../gateway/index.ts';
 import type { Redis } from 'ioredis';
 import { createKafka, createQdrant, createRedis, type Services } from '../../infra/index.ts';
-import { closeAll, getModelSpec, quitGracefully, StartDeadline, type SearchbusConfig, type Topology } from '../../topology/index.ts';
+import { closeAll, getModelSpec, nextReady, quitGracefully, StartDeadline, type SearchbusConfig, type Topology } from '../../topology/index.ts';
 
 export const ROLE_NAMES = ['encoder', 'query', 'reindex', 'gateway'] as const;
 export type RoleName = (typeof ROLE_NAMES)[number];
@@ -137,18 +137,7 @@ async function withRedis(
 
 function redisReady(redis: Redis): Promise<void> {
   if (redis.status === 'ready') return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const onReady = (): void => {
-      redis.off('end', onEnd);
-      resolve();
-    };
-    const onEnd = (): void => {
-      redis.off('ready', onReady);
-      reject(new Error('the Redis connection was closed'));
-    };
-    redis.once('ready', onReady);
-    redis.once('end', onEnd);
-  });
+  return nextReady(redis, () => new Error('the Redis connection was closed'));
 }
 
 export function createRoleContext(services: Services, config: SearchbusConfig, topology: Topology, log: (line: string) => void): RoleContext & { dispose(): Promise<void> } {

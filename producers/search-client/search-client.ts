@@ -10,6 +10,7 @@ import {
   encodeSearchRequest,
   HEADERS,
   isErrorReply,
+  nextReady,
   type SearchFilter,
   type SearchHit,
   type Topology,
@@ -341,18 +342,7 @@ export class SearchClient {
  */
 async function untilReady(redis: Redis): Promise<void> {
   if (redis.status !== 'connect') return;
-  await new Promise<void>((resolve, reject) => {
-    const onReady = (): void => {
-      redis.off('end', onEnd);
-      resolve();
-    };
-    const onEnd = (): void => {
-      redis.off('ready', onReady);
-      reject(new SearchClientClosedError('the Redis connection ended before it was ready'));
-    };
-    redis.once('ready', onReady);
-    redis.once('end', onEnd);
-  });
+  await nextReady(redis, () => new SearchClientClosedError('the Redis connection ended before it was ready'));
 }
 
 function toError(reason: unknown): Error {
