@@ -42,3 +42,32 @@ export class ModelFileMissingError extends InfraError {
     super(`Model ${modelId}: ${artifact} has no ${file}. It contains: ${available.join(', ')}.`, { code: 'model-file-missing' });
   }
 }
+
+/** A file derived in setup (optimised graph, per-channel int8) is not the one its pin describes. */
+export class DerivedModelIntegrityError extends InfraError {
+  override readonly name = 'DerivedModelIntegrityError';
+  constructor(
+    readonly modelId: string,
+    readonly kind: string,
+    readonly expectedSha256: string,
+    readonly actualSha256: string,
+  ) {
+    super(
+      `Model ${modelId}: the ${kind} file derived by infra/models/graph-tools has sha256 ${actualSha256}, but ` +
+        `topology/model-variants.ts pins ${expectedSha256}. The tools' versions (graph-tools/requirements.txt) ` +
+        'or the source file changed; re-pin only after checking the new file against the reference vectors.',
+      { code: 'model-integrity' },
+    );
+  }
+}
+
+/** A derived file was asked for a model that has no pin for it. */
+export class DerivedModelUnavailableError extends InfraError {
+  override readonly name = 'DerivedModelUnavailableError';
+  constructor(
+    readonly modelId: string,
+    readonly kind: string,
+  ) {
+    super(`Model ${modelId} has no pinned ${kind} file in topology/model-variants.ts; use the stock/registry file.`, { code: 'model-variant-unavailable' });
+  }
+}
