@@ -30,4 +30,12 @@ export const DERIVED_MODEL_PINS: Readonly<Record<string, Readonly<Record<Derived
     optimized: { sha256: '45c66142df23164ca9437aafeeb91dc9dddaf8b0858c703fa8d28e760e11714f', bytes: 90_276_658 },
     'int8-per-channel': { sha256: 'abf8f6288439f191eaf877442c6ea0d743a8c7a0b9da61f63f412b2715ae7578', bytes: 22_972_932 },
   },
+  'e5-small-v2': {
+    optimized: { sha256: '42f5aef6475ecaa243b516ba3c7a63555e778175583c82f528582b88e91f8cf7', bytes: 132_878_053 },
+    'int8-per-channel': { sha256: '04ddb223895cf6e0af0206136c9e0690678f5f4641c8d36c8573a9b53d0bd260', bytes: 34_015_049 },
+  },
+  'bge-small-en-v1.5': {
+    optimized: { sha256: 'c3f8bf4a16f933fcca868a2903a2f373be3d8f8ee7f62b7e8a7e7aa110bef36b', bytes: 132_878_053 },
+    'int8-per-channel': { sha256: 'f8b2217838ea27564f870f96e377cb6e5ca0fa37dec9599cf305d5de011d6b7f', bytes: 34_015_106 },
+  },
 };
