@@ -49,7 +49,8 @@ const { values } = parseArgs({
     'single-thread': { type: 'boolean', default: false },
     chunks: { type: 'boolean', default: false },
     json: { type: 'string' },
-    ndcg: { type: 'string' },
+    // Also SEARCHBUS_BENCH_NDCG=<beir-dir>, for runners that pass only --dataset and --json.
+    ndcg: { type: 'string', default: process.env.SEARCHBUS_BENCH_NDCG },
   },
 });
 const docCount = positiveInt('--docs', values.docs);
@@ -241,6 +242,7 @@ if (values.json) {
   const report = {
     ...figures,
     int8_ndcg_loss: ndcg ? ndcg.fp32 - ndcg[DEFAULT_INT8_SOURCE] : null,
+    ...(!ndcg && { int8_ndcg_loss_not_measured: 'needs --ndcg <beir-dir> (or SEARCHBUS_BENCH_NDCG) inside `searchbus infra run --`: three full-corpus evals' }),
     details: {
       command: `node --import tsx test/bench/encoder-throughput.ts ${process.argv.slice(2).join(' ')}`,
       date: new Date().toISOString(),
