@@ -6,6 +6,8 @@
 // (so a swap to a new model never mixes vectors); a rebuild writes to its own new collection.
 // Offsets commit per batch, only after Qdrant acknowledged the batch's writes. Poison messages go to
 // the dead-letter topic (and are committed past); Qdrant outages are retried with backoff, uncommitted.
+// Each record's trace headers parent a consumer span with the batch's embed and Qdrant steps, and
+// its record timestamp gives the freshness histogram once the writes are acknowledged.
 import type { QdrantClient } from '@qdrant/js-client-rest';
 import type { Admin, Kafka } from 'kafkajs';
 import { contextFromHeaders, decodeIngestMessage, parseCollectionName, SpanKind, type IngestMessage, type SearchbusConfig, type Topology } from '../../topology/index.ts';
