@@ -36,8 +36,9 @@ export interface AudioModelSpec {
     readonly embedding: { readonly path: string; readonly sha256: string };
   };
   readonly sampleRate: number;
-  /** Mel frames advance every `hopSamples` samples (10 ms). */
+  /** Mel frames advance every `hopSamples` samples (10 ms); each frame reads `frameSamples` samples, unpadded. */
   readonly hopSamples: number;
+  readonly frameSamples: number;
   /** One embedding per `windowFrames` mel frames (~0.78 s), every `stepFrames` frames (80 ms). */
   readonly windowFrames: number;
   readonly stepFrames: number;
@@ -84,6 +85,7 @@ export const AUDIO_MODEL: AudioModelSpec = {
   },
   sampleRate: 16_000,
   hopSamples: 160,
+  frameSamples: 512,
   windowFrames: 76,
   stepFrames: 8,
   melBins: 32,
