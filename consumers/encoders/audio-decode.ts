@@ -17,7 +17,6 @@ export function decodeAudio(input: Buffer | string, options: DecodeAudioOptions)
   // One second more than allowed, so that "too long" is told apart from "exactly the limit".
   if (maxSeconds !== undefined) args.push('-t', String(maxSeconds + 1));
   args.push('pipe:1');
-  if (typeof input === 'string') args.splice(args.indexOf('-nostdin'), 1);
   return new Promise((resolve, reject) => {
     const child = spawn(ffmpegPath, args, { stdio: [typeof input === 'string' ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     const chunks: Buffer[] = [];

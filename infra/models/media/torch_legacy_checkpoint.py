@@ -173,7 +173,10 @@ def load_state_dict(path):
         obj = _load_zip(path)
     else:
         with open(path, "rb") as f:
-            obj = _load_legacy(f)
+            try:
+                obj = _load_legacy(f)
+            except (EOFError, pickle.UnpicklingError) as error:
+                raise UnsupportedCheckpoint(f"the checkpoint is truncated or corrupt: {error}") from error
     if isinstance(obj, dict) and "state_dict" in obj:
         obj = obj["state_dict"]
     return _materialise(obj)
