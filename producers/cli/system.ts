@@ -21,9 +21,10 @@ export async function startSystem(
   const config = loadConfig();
   const topology = createTopology(config.namespace);
   const log = (line: string): void => out.info(line);
-  const services = await getServices({ profile: options.profile, start: options.startServices, log });
+  // Before the services: a failure here leaves nothing running.
   const telemetry = await startTelemetry(config, `searchbus-${options.roles.join('-')}`);
   if (telemetry) log(`tracing: exporting spans over OTLP to ${config.otlpEndpoint}`);
+  const services = await getServices({ profile: options.profile, start: options.startServices, log });
   const context = createRoleContext(services, config, topology, log);
   const roles: RunningRole[] = [];
   let health: { port: number; close(): Promise<void> } | undefined;
