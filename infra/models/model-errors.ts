@@ -61,6 +61,23 @@ export class DerivedModelIntegrityError extends InfraError {
   }
 }
 
+/** A media model file (downloaded, or written by the conversion) is not the one the registry pins. */
+export class MediaModelIntegrityError extends InfraError {
+  override readonly name = 'MediaModelIntegrityError';
+  constructor(
+    readonly modelId: string,
+    readonly file: string,
+    readonly expectedSha256: string,
+    readonly actualSha256: string,
+    why: string,
+  ) {
+    super(
+      `Media model ${modelId}: ${file} has sha256 ${actualSha256}, but topology/media-models.ts pins ${expectedSha256}. ${why}`,
+      { code: 'model-integrity' },
+    );
+  }
+}
+
 /** A derived file was asked for a model that has no pin for it. */
 export class DerivedModelUnavailableError extends InfraError {
   override readonly name = 'DerivedModelUnavailableError';
@@ -69,5 +86,16 @@ export class DerivedModelUnavailableError extends InfraError {
     readonly kind: string,
   ) {
     super(`Model ${modelId} has no pinned ${kind} file in topology/model-variants.ts; use the stock/registry file.`, { code: 'model-variant-unavailable' });
+  }
+}
+
+/** The conversion of a media model (a Python script in the setup venv) failed. */
+export class MediaModelConversionError extends InfraError {
+  override readonly name = 'MediaModelConversionError';
+  constructor(
+    readonly modelId: string,
+    output: string,
+  ) {
+    super(`Media model ${modelId}: the conversion to ONNX failed:\n${output.slice(-2000)}`, { code: 'model-conversion-failed' });
   }
 }
