@@ -135,7 +135,9 @@ async function rig(variant: Variant): Promise<Rig> {
   const consumer = client.consumer({ ...variant.consumer, groupId: `floor-${randomUUID().slice(0, 8)}` });
   await producer.connect();
   await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: false });
+  // From the beginning: the topic is new and empty, and a record sent before the group's first
+  // fetch must not be skipped as "before latest".
+  await consumer.subscribe({ topic, fromBeginning: true });
   const waiting: Rig['waiting'] = new Map();
   const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
   await consumer.run({
@@ -163,7 +165,13 @@ async function rig(variant: Variant): Promise<Rig> {
 }
 
 async function roundTrip(r: Rig, key: string, record = true): Promise<void> {
-  const arrived = new Promise<{ fetched: number; appended: number }>((resolve) => r.waiting.set(key, resolve));
+  const arrived = new Promise<{ fetched: number; appended: number }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`record ${key} not delivered within 60 s`)), 60_000);
+    r.waiting.set(key, (at) => {
+      clearTimeout(timer);
+      resolve(at);
+    });
+  });
   // The broker stamps whole milliseconds of the wall clock: start on a millisecond's edge and
   // take the wall clock's offset from the monotonic one there.
   const edge = Date.now();
