@@ -1,12 +1,12 @@
 // Ingest against the encoder alone, CPU per process, resident memory per role, and freshness at
 // half of peak ingest, on real services with the encoder and query roles as separate
 // `searchbus run <role>` processes.
-//  1. Encoder alone: this process embeds the corpus (groups of SEARCHBUS_ENCODER_MAX_BATCH_SIZE
-//     documents, as the consumer receives them), before and after step 2; the baseline is the
-//     mean of the two, so a change of load during the run hits both sides.
-//  2. Whole-corpus ingest: publish every document, wait until every chunk is in Qdrant; docs/s.
-//     Meanwhile CPU time (utime + stime from /proc) of the encoder role, Kafka, Qdrant, Redis and
-//     this process, and the resident set of every process, sampled.
+//  1. Encoder alone: this process embeds the documents (groups of SEARCHBUS_ENCODER_MAX_BATCH_SIZE,
+//     as the consumer receives them) with the same model and settings as the encoder role.
+//  2. Ingest: the same documents published, until every chunk is in Qdrant. 1 and 2 alternate
+//     over four quarters of the corpus, so a change of load reaches both; each rate is documents
+//     over summed time. Meanwhile CPU time (utime + stime from /proc) of the encoder role, Kafka,
+//     Qdrant, Redis and this process, and the resident set of every process, sampled.
 //  3. Freshness: fresh documents published at half of step 2's rate, each timed from its publish
 //     to the moment its first chunk is retrievable (polled every 5 ms). Then 320 searches, 16 at a
 //     time, for the query role's peak memory.
@@ -104,34 +104,43 @@ try {
   }, 250);
 
   const docs = await readScifact(docLimit, values.dataset);
-  const texts = docs.map((d) => documentText(d));
-  const chunks = texts.reduce((sum, t) => sum + encoder.chunk(t).length, 0);
   const doc = documentEncoder(encoder);
-  const aloneCpu: number[] = [];
-  const encoderAlone = async (): Promise<number> => {
-    const cpu0 = process.cpuUsage();
-    const t0 = performance.now();
-    for (const group of inGroups(texts, h.config.encoder.maxBatchSize)) await doc.encodeDocuments(group);
-    const seconds = (performance.now() - t0) / 1000;
-    const used = process.cpuUsage(cpu0);
-    aloneCpu.push((used.user + used.system) / 1e6 / seconds);
-    return docs.length / seconds;
-  };
+  const chunkCount = (d: { title: string; text: string }): number => encoder.chunk(documentText(d)).length;
+  const chunks = docs.reduce((sum, d) => sum + chunkCount(d), 0);
 
-  // 1 and 2: encoder alone, whole-corpus ingest, encoder alone again.
-  const aloneBefore = await encoderAlone();
-  log(`encoder alone: ${aloneBefore.toFixed(2)} docs/s`);
-  const ticks0 = new Map([...processes].map(([n, p]) => [n, cpuTicks(p)]));
-  const t0 = performance.now();
-  await producer.upsert(docs);
-  await waitFor('every chunk indexed', async () => ((await h.qdrant.count(h.topology.qdrant.alias, { exact: true })).count >= chunks ? true : undefined), 3_600_000, 100);
-  const ingestSeconds = (performance.now() - t0) / 1000;
+  // 1 and 2 in alternating rounds: a quarter of the corpus through the encoder alone, the same
+  // quarter through the whole pipeline, and so on; each side's rate is its documents over its
+  // summed time, so a change of the machine's load lands on both sides alike.
+  const ROUNDS = 4;
+  let aloneSeconds = 0;
+  let ingestSeconds = 0;
+  let aloneCpuSeconds = 0;
+  let expectedChunks = 0;
+  const ticks = new Map([...processes].map(([n]) => [n, 0]));
+  const perRound = Math.ceil(docs.length / ROUNDS);
+  for (let round = 0; round < ROUNDS; round++) {
+    const slice = docs.slice(round * perRound, (round + 1) * perRound);
+    if (slice.length === 0) break;
+    const cpu0 = process.cpuUsage();
+    const a0 = performance.now();
+    for (const group of inGroups(slice.map((d) => documentText(d)), h.config.encoder.maxBatchSize)) await doc.encodeDocuments(group);
+    aloneSeconds += (performance.now() - a0) / 1000;
+    const used = process.cpuUsage(cpu0);
+    aloneCpuSeconds += (used.user + used.system) / 1e6;
+
+    expectedChunks += slice.reduce((sum, d) => sum + chunkCount(d), 0);
+    const before = new Map([...processes].map(([n, p]) => [n, cpuTicks(p)]));
+    const i0 = performance.now();
+    await producer.upsert(slice);
+    await waitFor('every chunk indexed', async () => ((await h.qdrant.count(h.topology.qdrant.alias, { exact: true })).count >= expectedChunks ? true : undefined), 3_600_000, 50);
+    ingestSeconds += (performance.now() - i0) / 1000;
+    for (const [n, p] of processes) ticks.set(n, ticks.get(n)! + cpuTicks(p) - before.get(n)!);
+    log(`round ${round + 1}/${ROUNDS}: encoder alone ${aloneSeconds.toFixed(1)} s, ingest ${ingestSeconds.toFixed(1)} s so far; load ${loadavg()[0]!.toFixed(1)}`);
+  }
+  const alone = docs.length / aloneSeconds;
   const ingestRate = docs.length / ingestSeconds;
-  const cpu = Object.fromEntries([...processes].map(([n, p]) => [n, { cores: (cpuTicks(p) - ticks0.get(n)!) / TICKS_PER_SECOND / ingestSeconds }]));
-  log(`ingest: ${docs.length} docs (${chunks} chunks) in ${ingestSeconds.toFixed(1)} s = ${ingestRate.toFixed(2)} docs/s; CPU ${JSON.stringify(cpu)}`);
-  const aloneAfter = await encoderAlone();
-  log(`encoder alone again: ${aloneAfter.toFixed(2)} docs/s`);
-  const alone = (aloneBefore + aloneAfter) / 2;
+  const cpu = Object.fromEntries([...processes].map(([n]) => [n, { cores: ticks.get(n)! / TICKS_PER_SECOND / ingestSeconds }]));
+  log(`encoder alone ${alone.toFixed(2)} docs/s, ingest ${ingestRate.toFixed(2)} docs/s (${docs.length} docs, ${chunks} chunks); CPU ${JSON.stringify(cpu)}`);
 
   // 3. Freshness at half of the measured peak, with searches running.
   const rate = ingestRate / 2;
@@ -187,8 +196,9 @@ try {
     chunks,
     model: h.config.model.id,
     load_average: loadavg(),
-    encoder_alone_docs_per_s: { before: aloneBefore, after: aloneAfter, mean: alone },
-    encoder_alone_cpu_cores: aloneCpu,
+    rounds: ROUNDS,
+    encoder_alone_docs_per_s: alone,
+    encoder_alone_cpu_cores: aloneCpuSeconds / aloneSeconds,
     ingest_docs_per_s: ingestRate,
     ingest_vs_encoder: ingestRate / alone,
     cpu_cores_during_ingest: cpu,

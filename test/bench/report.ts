@@ -40,7 +40,7 @@ export interface IngestOutput {
   chunks: number;
   ingest_vs_encoder: number;
   ingest_docs_per_s: number;
-  encoder_alone_docs_per_s: { before: number; after: number; mean: number };
+  encoder_alone_docs_per_s: number | { before: number; after: number; mean: number };
   cpu_cores_during_ingest: Record<string, { cores: number }>;
   freshness_ms: { p50: number; p99: number; load_docs_per_s: number; documents: number };
   rss_mb: Record<string, { idle: number; peak: number }>;

@@ -37,7 +37,7 @@ const run = promisify(execFile);
 async function part(name: string, command: string, args: string[]): Promise<Record<string, unknown>> {
   const dir = await mkdtemp(join(tmpdir(), `bench-${name}-`));
   const json = join(dir, 'result.json');
-  log(`${name}: ${[command, ...args].map((a) => relative(ROOT, a) || a).join(' ')}`);
+  log(`${name}: ${[command, ...args].map((a) => (a.startsWith(ROOT) ? relative(ROOT, a) : a)).join(' ')}`);
   const started = performance.now();
   const code = await new Promise<number | null>((resolve, reject) => {
     const child = spawn(command, [...args, '--json', json], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
