@@ -49,6 +49,11 @@ describe('benchmark report', () => {
     assert.deepEqual(reportProblems(report), []);
   });
 
+  it('the committed report of a real `npm run bench` (test/bench/report.json) is well formed', () => {
+    const committed = JSON.parse(readFileSync(new URL('../../bench/report.json', import.meta.url), 'utf8')) as unknown;
+    assert.deepEqual(reportProblems(committed), []);
+  });
+
   it('finds what is wrong with a malformed report', () => {
     const report = buildReport(stamp, realParts()) as unknown as Record<string, unknown>;
     const broken = { ...report, bus_overhead_ms: { c1: { p50: 'fast' } }, freshness_ms: null, not_measured: {}, rss_mb: { encoder: { idle: 1, peak: 2 } } };
