@@ -12,6 +12,8 @@ export interface IndexContext {
   signal?: AbortSignal;
   /** Documents per encode call and per upsert; the next group is encoded while one is written. */
   groupSize?: number;
+  /** Wraps each phase (embed, Qdrant upsert, Qdrant delete), e.g. to record it as a trace span. */
+  step?: <T>(name: 'embed' | 'qdrant upsert' | 'qdrant delete', run: () => Promise<T>) => Promise<T>;
 }
 
 /**
@@ -63,21 +65,22 @@ export async function indexDocuments(messages: IngestMessage[], context: IndexCo
   const ingestedAt = (context.now?.() ?? new Date()).toISOString();
   // The model encodes the next group while Qdrant writes this one; writes stay in order, one at a
   // time, and all are acknowledged before this returns (so before the offsets commit).
+  const step = context.step ?? ((_name, run) => run());
   let points = 0;
   const encodedGroups = await encodeAndWrite(
     inGroups(upserts, context.groupSize ?? DEFAULT_GROUP_SIZE),
-    (group) => context.encoder.encodeDocuments(group.map((u) => documentText(u.document))),
+    (group) => step('embed', () => context.encoder.encodeDocuments(group.map((u) => documentText(u.document)))),
     async (group, encoded) => {
       const batch = toPoints(group, encoded, context.encoder.modelId, ingestedAt);
       points += batch.length;
-      if (batch.length > 0) await context.qdrant.upsert(context.collection, { wait: true, points: batch });
+      if (batch.length > 0) await step('qdrant upsert', () => context.qdrant.upsert(context.collection, { wait: true, points: batch }));
     },
   );
   const encoded = encodedGroups.flat();
 
   const staleChunks = upserts.map((u, i) => ({ must: [...documentConditions(u.tenant, [u.id]), { key: 'chunk', range: { gte: encoded[i]?.length ?? 0 } }] }));
   const should = [...deletedDocuments(deletes), ...staleChunks];
-  if (should.length > 0) await context.qdrant.delete(context.collection, { wait: true, filter: { should } });
+  if (should.length > 0) await step('qdrant delete', () => context.qdrant.delete(context.collection, { wait: true, filter: { should } }));
 
   return { upserted: upserts.length, deleted: deletes.length, points };
 }
