@@ -1,5 +1,6 @@
 import type { QdrantClient } from '@qdrant/js-client-rest';
 import type { DocumentEncoder } from '../encoders/index.ts';
+import { encodeAndWrite, inGroups } from './write-pipeline.ts';
 import { documentKey, pointId, type ChunkPayload, type IngestMessage } from '../../topology/index.ts';
 
 export interface IndexContext {
@@ -9,9 +10,17 @@ export interface IndexContext {
   encoder: DocumentEncoder;
   now?: () => Date;
   signal?: AbortSignal;
+  /** Documents per encode call and per upsert; the next group is encoded while one is written. */
+  groupSize?: number;
   /** Wraps each phase (embed, Qdrant upsert, Qdrant delete), e.g. to record it as a trace span. */
   step?: <T>(name: 'embed' | 'qdrant upsert' | 'qdrant delete', run: () => Promise<T>) => Promise<T>;
 }
+
+/**
+ * Small enough that the first write starts early and the last one, which nothing overlaps, is
+ * short; large enough that an encode call still fills the model's batches.
+ */
+export const DEFAULT_GROUP_SIZE = 16;
 
 export interface IndexResult {
   upserted: number;
@@ -54,9 +63,30 @@ export async function indexDocuments(messages: IngestMessage[], context: IndexCo
   const deletes = latest.filter((m) => m.kind === 'delete');
 
   const ingestedAt = (context.now?.() ?? new Date()).toISOString();
+  // The model encodes the next group while Qdrant writes this one; writes stay in order, one at a
+  // time, and all are acknowledged before this returns (so before the offsets commit).
   const step = context.step ?? ((_name, run) => run());
-  const encoded = upserts.length > 0 ? await step('embed', () => context.encoder.encodeDocuments(upserts.map((u) => documentText(u.document)))) : [];
-  const points = upserts.flatMap((u, i) => {
+  let points = 0;
+  const encodedGroups = await encodeAndWrite(
+    inGroups(upserts, context.groupSize ?? DEFAULT_GROUP_SIZE),
+    (group) => step('embed', () => context.encoder.encodeDocuments(group.map((u) => documentText(u.document)))),
+    async (group, encoded) => {
+      const batch = toPoints(group, encoded, context.encoder.modelId, ingestedAt);
+      points += batch.length;
+      if (batch.length > 0) await step('qdrant upsert', () => context.qdrant.upsert(context.collection, { wait: true, points: batch }));
+    },
+  );
+  const encoded = encodedGroups.flat();
+
+  const staleChunks = upserts.map((u, i) => ({ must: [...documentConditions(u.tenant, [u.id]), { key: 'chunk', range: { gte: encoded[i]?.length ?? 0 } }] }));
+  const should = [...deletedDocuments(deletes), ...staleChunks];
+  if (should.length > 0) await step('qdrant delete', () => context.qdrant.delete(context.collection, { wait: true, filter: { should } }));
+
+  return { upserted: upserts.length, deleted: deletes.length, points };
+}
+
+function toPoints(upserts: Upsert[], encoded: Array<Array<{ text: string; vector: Float32Array }>>, modelId: string, ingestedAt: string) {
+  return upserts.flatMap((u, i) => {
     const chunks = encoded[i] ?? [];
     return chunks.map((chunk, index) => {
       const payload: ChunkPayload = {
@@ -67,19 +97,12 @@ export async function indexDocuments(messages: IngestMessage[], context: IndexCo
         text: chunk.text,
         metadata: u.document.metadata ?? {},
         tenant: u.tenant,
-        model: context.encoder.modelId,
+        model: modelId,
         ingested_at: ingestedAt,
       };
       return { id: pointId(u.tenant, u.id, index), vector: Array.from(chunk.vector), payload: payload as unknown as Record<string, unknown> };
     });
   });
-  if (points.length > 0) await step('qdrant upsert', () => context.qdrant.upsert(context.collection, { wait: true, points }));
-
-  const staleChunks = upserts.map((u, i) => ({ must: [...documentConditions(u.tenant, [u.id]), { key: 'chunk', range: { gte: encoded[i]?.length ?? 0 } }] }));
-  const should = [...deletedDocuments(deletes), ...staleChunks];
-  if (should.length > 0) await step('qdrant delete', () => context.qdrant.delete(context.collection, { wait: true, filter: { should } }));
-
-  return { upserted: upserts.length, deleted: deletes.length, points: points.length };
 }
 
 function documentConditions(tenant: string, ids: string[]): Condition[] {

@@ -4,8 +4,9 @@
 // Output: one reply per request, PUBLISHed on its Redis reply channel: hits, or an error code.
 // Requests past their deadline are skipped and counted; undecodable ones get an `invalid-json`
 // reply (via the header) and go to the dead-letter topic.
-// Offsets commit per batch after every reply of the batch was published. A crash before that
-// re-runs the batch: a client may then get a second reply for a request, which it drops as late.
+// Offsets commit per batch after every reply of the batch was published, in the background (the
+// next fetch does not wait for the commit's answer). A crash, rebalance or stop before a commit
+// landed re-runs its batch: a client may then get a second reply for a request, which it drops.
 // Each request's trace context (envelope, else headers) parents a consumer span with the batch's
 // embed, Qdrant and Redis steps (no-ops without an OpenTelemetry SDK).
 import type { QdrantClient } from '@qdrant/js-client-rest';
@@ -190,6 +191,10 @@ export class QueryConsumer {
       // Every partition at once: a request must not wait for another partition's batch.
       partitionsConsumedConcurrently: topicSpecs(topology, config).find((t) => t.topic === topology.topics.searchRequests)?.numPartitions ?? 1,
       maxWaitMs: config.query.maxWaitMs,
+      // The reply is out before the commit; waiting for the broker's answer would only hold the
+      // next request back (test/bench/bus-overhead.ts). A batch whose commit is lost is answered
+      // again, and the client drops the second reply.
+      commitInBackground: true,
       maxRetryDelayMs: Math.min(config.encoder.maxRetryDelayMs, 1_000),
       startTimeoutMs: config.startTimeoutMs,
       logger,
