@@ -15,6 +15,7 @@ import {
   SEARCH_SCHEMA_VERSION,
   StartAbortedError,
   StartDeadline,
+  searchParams,
   topicSpecs,
   validReplyTo,
   type SearchbusConfig,
@@ -125,7 +126,10 @@ export class QueryConsumer {
             resolver: this.resolver,
             encoder: options.encoder,
             search: async (collection, queries: ChunkQuery[]) => {
-              const results = await options.qdrant.queryBatch(collection, { searches: queries });
+              // With int8 quantization, candidates come from the quantized vectors and are rescored on the originals.
+              const params = searchParams(config.qdrant);
+              const searches = params ? queries.map((q) => ({ ...q, params })) : queries;
+              const results = await options.qdrant.queryBatch(collection, { searches });
               return results.map((r) => r.points);
             },
             publish,
