@@ -9,8 +9,9 @@ tracker. Run with the Qdrant Edge venv's python (`searchbus setup` creates it):
   ~/.cache/searchbus/qdrant-edge/venv-*/bin/python test/bench/collection-memory.py --points 100000
 
 Vectors are random unit vectors: their bytes do not depend on the values, and HNSW links are
-bounded by m whatever the data. The payload text is 1,150 characters, the median chunk of the
-SciFact fixture under all-MiniLM-L6-v2's 256-token window.
+bounded by m whatever the data. The payload text is 1,150 characters, between the median chunk of
+the SciFact fixture under all-MiniLM-L6-v2's 256-token window (976) and under e5's and bge's 512
+(1,349; test/bench/chunks-per-document.ts).
 """
 
 from __future__ import annotations
