@@ -11,3 +11,4 @@ export * from './media-models.ts';
 export { applyTopology, ensureCollection, type ApplyReport } from './apply.ts';
 export * from './point-id.ts';
 export * from './search-schema.ts';
+export * from './trace-context.ts';
