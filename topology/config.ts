@@ -1,6 +1,7 @@
 import { DEFAULT_COLLECTION_SETTINGS, type CollectionSettings } from './collection.ts';
 import { ConfigError } from './errors.ts';
 import { getModelSpec, type ModelSpec } from './models.ts';
+import { DEFAULT_ENCODER_GRAPH, DEFAULT_INT8_SOURCE, ENCODER_GRAPHS, INT8_SOURCES, type EncoderGraph, type Int8Source } from './model-variants.ts';
 import { DEFAULT_NAMESPACE, isValidNamespace } from './names.ts';
 
 // All settings, read and checked once at start-up. A bad value fails here, naming its variable,
@@ -27,6 +28,10 @@ export interface SearchbusConfig {
     chunkOverlapTokens: number;
     intraOpThreads: number;
     maxRetryDelayMs: number;
+    /** Which ONNX file of an fp32 model runs (topology/model-variants.ts). */
+    graph: EncoderGraph;
+    /** Which int8 file an int8 (`-q`) model runs. */
+    int8Source: Int8Source;
   };
   query: {
     maxTopK: number;
@@ -91,6 +96,8 @@ export const SETTINGS = {
   encoderMaxWaitMs: 'SEARCHBUS_ENCODER_MAX_WAIT_MS',
   chunkOverlapTokens: 'SEARCHBUS_CHUNK_OVERLAP_TOKENS',
   intraOpThreads: 'SEARCHBUS_ENCODER_THREADS',
+  encoderGraph: 'SEARCHBUS_ENCODER_GRAPH',
+  int8Source: 'SEARCHBUS_INT8_SOURCE',
   maxRetryDelayMs: 'SEARCHBUS_MAX_RETRY_DELAY_MS',
   maxTopK: 'SEARCHBUS_MAX_TOP_K',
   queryTimeoutMs: 'SEARCHBUS_QUERY_TIMEOUT_MS',
@@ -187,6 +194,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SearchbusConfi
       chunkOverlapTokens,
       intraOpThreads: int(env, SETTINGS.intraOpThreads, 0, 0, 256),
       maxRetryDelayMs: int(env, SETTINGS.maxRetryDelayMs, 30_000, 10, 3_600_000),
+      graph: oneOf(env, SETTINGS.encoderGraph, ENCODER_GRAPHS, DEFAULT_ENCODER_GRAPH),
+      int8Source: oneOf(env, SETTINGS.int8Source, INT8_SOURCES, DEFAULT_INT8_SOURCE),
     },
     query: {
       maxTopK: int(env, SETTINGS.maxTopK, 100, 1, 1000),
@@ -388,6 +397,13 @@ function loadJwtConfig(env: NodeJS.ProcessEnv): GatewayJwtConfig {
   }
   const tenantClaim = get(SETTINGS.gatewayJwtTenantClaim) ?? 'tenant';
   return { secret, jwksUrl, jwksFile, issuer, audience, tenantClaim };
+}
+
+function oneOf<T extends string>(env: NodeJS.ProcessEnv, setting: string, allowed: readonly T[], fallback: T): T {
+  const raw = env[setting]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) throw new ConfigError(setting, `must be one of ${allowed.join(', ')}, got "${raw}"`);
+  return raw as T;
 }
 
 function int(env: NodeJS.ProcessEnv, setting: string, fallback: number, min: number, max: number): number {

@@ -13,7 +13,7 @@ import {
   type Profile,
   type Services,
 } from '../../infra/index.ts';
-import { ensureAudioModel, ensureImageModel, ensureModel } from '../../infra/models/index.ts';
+import { ensureAllEncoderFiles, ensureAudioModel, ensureImageModel, ensureModel } from '../../infra/models/index.ts';
 import { getModelSpec, loadConfig } from '../../topology/index.ts';
 import type { Output } from './output.ts';
 import { UsageError } from './usage-error.ts';
@@ -25,11 +25,11 @@ export async function setupCommand(out: Output): Promise<void> {
     ensureKafkaClasspath(log),
     ensureQdrantEdgeVenv(log),
     ensureRedisServer(log),
-    ensureModel(model, { log }),
+    ensureAllEncoderFiles(model, { log }),
     ensureImageModel({ log }),
     ensureAudioModel({ log }),
   ]);
-  out.info(`Kafka, Redis, the Qdrant Edge engine, the ${model.id} model and the image and audio models are installed.`);
+  out.info(`Kafka, Redis, the Qdrant Edge engine, the ${model.id} model (with its optimised and per-channel int8 files) and the image and audio models are installed.`);
 }
 
 /** Only the models (default: SEARCHBUS_MODEL), each verified against its sha256 pin: what an image bakes in. */

@@ -152,6 +152,8 @@ export function createRoleContext(services: Services, config: SearchbusConfig, t
         loading = loadEncoder(getModelSpec(modelId), {
           intraOpThreads: config.encoder.intraOpThreads,
           overlapTokens: config.encoder.chunkOverlapTokens,
+          graph: config.encoder.graph,
+          int8Source: config.encoder.int8Source,
           log,
         });
         encoders.set(modelId, loading);

@@ -83,7 +83,13 @@ export async function runEval(options: EvalOptions): Promise<EvalReport> {
   const encoderFor = (id: string): Promise<OnnxEncoder> => {
     let loading = encoders.get(id);
     if (!loading) {
-      loading = loadEncoder(getModelSpec(id), { intraOpThreads: config.encoder.intraOpThreads, overlapTokens: config.encoder.chunkOverlapTokens, log });
+      loading = loadEncoder(getModelSpec(id), {
+        intraOpThreads: config.encoder.intraOpThreads,
+        overlapTokens: config.encoder.chunkOverlapTokens,
+        graph: config.encoder.graph,
+        int8Source: config.encoder.int8Source,
+        log,
+      });
       encoders.set(id, loading);
     }
     return loading;
