@@ -1,10 +1,10 @@
 import type { QdrantClient } from '@qdrant/js-client-rest';
 import kafkajs, { type Admin } from 'kafkajs';
-import { PAYLOAD_INDEXES, vectorParams } from './collection.ts';
-import type { SearchbusConfig } from './config.ts';
+import { collectionDrift, collectionLayout, DEFAULT_COLLECTION_SETTINGS, PAYLOAD_INDEXES, vectorParams, type CollectionSettings } from './collection.ts';
+import { COLLECTION_SETTING_NAMES, SETTINGS, type SearchbusConfig } from './config.ts';
 import type { ModelSpec } from './models.ts';
 import { parseCollectionName, type Topology } from './names.ts';
-import { topicSpecs } from './topics.ts';
+import { topicSpecs, type TopicSpec } from './topics.ts';
 
 // kafkajs is CommonJS; Node's ESM loader cannot see these exports by name.
 const { ConfigResourceTypes } = kafkajs;
@@ -67,7 +67,7 @@ async function applyTopics(
     const replicas = Math.min(...layout.map((p) => p.replicas.length));
     if (spec.replicationFactor !== null && partitions > 0 && replicas !== spec.replicationFactor) {
       report.drift.push(
-        `topic ${spec.topic} has ${replicas} replicas per partition, settings want ${spec.replicationFactor}: left as is; change it with kafka-reassign-partitions`,
+        `topic ${spec.topic} has ${replicas} replicas per partition, ${SETTINGS.topicReplicationFactor} wants ${spec.replicationFactor}: left as is; change it with kafka-reassign-partitions`,
       );
     }
     if (partitions !== spec.numPartitions) {
@@ -76,7 +76,8 @@ async function applyTopics(
       );
     }
     const actual = described.resources.find((r) => r.resourceName === spec.topic)?.configEntries ?? [];
-    const changed = Object.entries(spec.configs).filter(([name, value]) => actual.find((c) => c.configName === name)?.configValue !== value);
+    const configs = withinReplicas(spec, partitions > 0 ? replicas : null, actual, report);
+    const changed = Object.entries(configs).filter(([name, value]) => actual.find((c) => c.configName === name)?.configValue !== value);
     if (changed.length > 0) {
       if (!dryRun) {
         await admin.alterConfigs({
@@ -86,7 +87,7 @@ async function applyTopics(
               type: ConfigResourceTypes.TOPIC,
               name: spec.topic,
               // alterConfigs replaces the topic's whole config, so send every managed entry.
-              configEntries: Object.entries(spec.configs).map(([name, value]) => ({ name, value })),
+              configEntries: Object.entries(configs).map(([name, value]) => ({ name, value })),
             },
           ],
         });
@@ -94,6 +95,26 @@ async function applyTopics(
       report.actions.push(`update topic ${spec.topic}: ${changed.map(([n, v]) => `${n}=${v}`).join(', ')}`);
     }
   }
+}
+
+/**
+ * The topic's managed configs, except a min.insync.replicas above the replicas the topic has: that
+ * would refuse every acks=all write, so the topic keeps its current value and the gap is drift.
+ */
+function withinReplicas(
+  spec: TopicSpec,
+  replicas: number | null,
+  actual: ReadonlyArray<{ configName: string; configValue: string }>,
+  report: ApplyReport,
+): Record<string, string> {
+  const wanted = spec.configs['min.insync.replicas'];
+  if (wanted === undefined || replicas === null || Number(wanted) <= replicas) return spec.configs;
+  report.drift.push(
+    `topic ${spec.topic} has ${replicas} replicas per partition, fewer than min.insync.replicas=${wanted} (${SETTINGS.topicMinInsyncReplicas}): left as is, because every acks=all write would be refused; add replicas first (kafka-reassign-partitions), then apply again`,
+  );
+  const { 'min.insync.replicas': _, ...rest } = spec.configs;
+  const current = actual.find((c) => c.configName === 'min.insync.replicas')?.configValue;
+  return current === undefined ? rest : { ...rest, 'min.insync.replicas': current };
 }
 
 async function applyCollection(
@@ -110,26 +131,30 @@ async function applyCollection(
         `alias ${alias} serves ${current}, built with ${served}; SEARCHBUS_MODEL is ${config.model.id}: run \`searchbus reindex --model ${config.model.id}\` to rebuild with it`,
       );
     }
-    await ensureCollection(qdrant, current, config.model, report, dryRun, false);
+    await ensureCollection(qdrant, current, config.model, { report, dryRun, create: false, settings: config.qdrant });
     return;
   }
   const collection = topology.qdrant.collection(config.model.id, 1);
-  await ensureCollection(qdrant, collection, config.model, report, dryRun, true);
+  await ensureCollection(qdrant, collection, config.model, { report, dryRun, settings: config.qdrant });
   if (!dryRun) {
     await qdrant.updateCollectionAliases({ actions: [{ create_alias: { alias_name: alias, collection_name: collection } }] });
   }
   report.actions.push(`point alias ${alias} at ${collection}`);
 }
 
-/** A collection with the model's vector size and searchbus' payload indexes; creates what is missing. */
+/**
+ * A collection with the model's vector size, the cluster layout of `settings` (shards, replicas,
+ * on-disk storage, quantization, HNSW) and searchbus' payload indexes; creates what is missing.
+ * An existing collection is never re-laid out here: where it differs, the difference is drift,
+ * and a rebuild creates its successor with the settings.
+ */
 export async function ensureCollection(
   qdrant: QdrantClient,
   name: string,
   model: ModelSpec,
-  report: ApplyReport = { actions: [], drift: [] },
-  dryRun = false,
-  create = true,
+  options: { report?: ApplyReport; dryRun?: boolean; create?: boolean; settings?: CollectionSettings } = {},
 ): Promise<ApplyReport> {
+  const { report = { actions: [], drift: [] }, dryRun = false, create = true, settings = DEFAULT_COLLECTION_SETTINGS } = options;
   const { exists } = await qdrant.collectionExists(name);
   const wanted = vectorParams(model);
   let payloadSchema: Record<string, unknown> = {};
@@ -138,8 +163,9 @@ export async function ensureCollection(
       report.drift.push(`collection ${name} does not exist`);
       return report;
     }
-    if (!dryRun) await qdrant.createCollection(name, { vectors: wanted });
-    report.actions.push(`create collection ${name} (${wanted.size} dims, ${wanted.distance})`);
+    const layout = collectionLayout(settings);
+    if (!dryRun) await qdrant.createCollection(name, { vectors: { ...wanted, on_disk: settings.vectorsOnDisk }, ...layout });
+    report.actions.push(`create collection ${name} (${wanted.size} dims, ${wanted.distance}; ${describeLayout(settings)})`);
   } else {
     const info = await qdrant.getCollection(name);
     const vectors = info.config.params.vectors as { size?: number; distance?: string } | undefined;
@@ -147,6 +173,12 @@ export async function ensureCollection(
       report.drift.push(
         `collection ${name} has vectors ${JSON.stringify(vectors)}, model ${model.id} needs ${JSON.stringify(wanted)}: rebuild it with \`searchbus reindex\``,
       );
+    }
+    // Shards and replicas cannot be changed in place (Qdrant moves replicas only on request), and
+    // storage, quantization and HNSW changes rebuild segments: a rebuild does all of it while
+    // searches go on, and swaps the alias when the new collection has caught up.
+    for (const line of collectionDrift(name, info.config, settings, COLLECTION_SETTING_NAMES)) {
+      report.drift.push(`${line}: left as is; \`searchbus reindex\` builds its successor with the settings`);
     }
     payloadSchema = info.payload_schema ?? {};
   }
@@ -156,4 +188,13 @@ export async function ensureCollection(
     report.actions.push(`create payload index ${name}.${index.field}`);
   }
   return report;
+}
+
+function describeLayout(s: CollectionSettings): string {
+  return [
+    `${s.shardNumber} shard${s.shardNumber === 1 ? '' : 's'} x ${s.replicationFactor} replica${s.replicationFactor === 1 ? '' : 's'} (write consistency ${s.writeConsistencyFactor})`,
+    `vectors ${s.vectorsOnDisk ? 'on disk' : 'in RAM'}, payload ${s.payloadOnDisk ? 'on disk' : 'in RAM'}`,
+    s.quantization === 'int8' ? `int8 quantization, rescoring x${s.rescoreOversampling}` : 'no quantization',
+    `HNSW m=${s.hnswM} ef_construct=${s.hnswEfConstruct}`,
+  ].join(', ');
 }

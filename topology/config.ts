@@ -1,3 +1,4 @@
+import { DEFAULT_COLLECTION_SETTINGS, type CollectionSettings } from './collection.ts';
 import { ConfigError } from './errors.ts';
 import { getModelSpec, type ModelSpec } from './models.ts';
 import { DEFAULT_ENCODER_GRAPH, DEFAULT_INT8_SOURCE, ENCODER_GRAPHS, INT8_SOURCES, type EncoderGraph, type Int8Source } from './model-variants.ts';
@@ -19,6 +20,8 @@ export interface SearchbusConfig {
     replicationFactor: number | null;
     minInsyncReplicas: number | null;
   };
+  /** Layout of the collections `topology apply` and rebuilds create (shards, replicas, on-disk, quantization, HNSW). */
+  qdrant: CollectionSettings;
   encoder: {
     maxBatchSize: number;
     maxWaitMs: number;
@@ -80,6 +83,15 @@ export const SETTINGS = {
   deleteRetentionMs: 'SEARCHBUS_DELETE_RETENTION_MS',
   topicReplicationFactor: 'SEARCHBUS_TOPIC_REPLICATION_FACTOR',
   topicMinInsyncReplicas: 'SEARCHBUS_TOPIC_MIN_INSYNC_REPLICAS',
+  qdrantShards: 'SEARCHBUS_QDRANT_SHARDS',
+  qdrantReplicationFactor: 'SEARCHBUS_QDRANT_REPLICATION_FACTOR',
+  qdrantWriteConsistencyFactor: 'SEARCHBUS_QDRANT_WRITE_CONSISTENCY_FACTOR',
+  qdrantVectorsOnDisk: 'SEARCHBUS_QDRANT_VECTORS_ON_DISK',
+  qdrantPayloadOnDisk: 'SEARCHBUS_QDRANT_PAYLOAD_ON_DISK',
+  qdrantQuantization: 'SEARCHBUS_QDRANT_QUANTIZATION',
+  qdrantRescoreOversampling: 'SEARCHBUS_QDRANT_RESCORE_OVERSAMPLING',
+  qdrantHnswM: 'SEARCHBUS_QDRANT_HNSW_M',
+  qdrantHnswEfConstruct: 'SEARCHBUS_QDRANT_HNSW_EF_CONSTRUCT',
   encoderMaxBatchSize: 'SEARCHBUS_ENCODER_MAX_BATCH_SIZE',
   encoderMaxWaitMs: 'SEARCHBUS_ENCODER_MAX_WAIT_MS',
   chunkOverlapTokens: 'SEARCHBUS_CHUNK_OVERLAP_TOKENS',
@@ -175,6 +187,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SearchbusConfi
       deleteRetentionMs: int(env, SETTINGS.deleteRetentionMs, 7 * 24 * 3600 * 1000, 0, Number.MAX_SAFE_INTEGER),
     },
     topics: { replicationFactor, minInsyncReplicas },
+    qdrant: loadCollectionSettings(env),
     encoder: {
       maxBatchSize: int(env, SETTINGS.encoderMaxBatchSize, 64, 1, 4096),
       maxWaitMs: int(env, SETTINGS.encoderMaxWaitMs, 50, 0, 60_000),
@@ -206,6 +219,56 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SearchbusConfi
     metricsPort: metricsRaw ? int(env, SETTINGS.metricsPort, 0, 0, 65535) : null,
     metricsHost: env[SETTINGS.metricsHost]?.trim() || '127.0.0.1',
   };
+}
+
+/** The setting behind each collection setting, for messages (drift, config errors). */
+export const COLLECTION_SETTING_NAMES: Record<keyof CollectionSettings, string> = {
+  shardNumber: SETTINGS.qdrantShards,
+  replicationFactor: SETTINGS.qdrantReplicationFactor,
+  writeConsistencyFactor: SETTINGS.qdrantWriteConsistencyFactor,
+  vectorsOnDisk: SETTINGS.qdrantVectorsOnDisk,
+  payloadOnDisk: SETTINGS.qdrantPayloadOnDisk,
+  quantization: SETTINGS.qdrantQuantization,
+  rescoreOversampling: SETTINGS.qdrantRescoreOversampling,
+  hnswM: SETTINGS.qdrantHnswM,
+  hnswEfConstruct: SETTINGS.qdrantHnswEfConstruct,
+};
+
+function loadCollectionSettings(env: NodeJS.ProcessEnv): CollectionSettings {
+  const d = DEFAULT_COLLECTION_SETTINGS;
+  const replicationFactor = int(env, SETTINGS.qdrantReplicationFactor, d.replicationFactor, 1, 64);
+  const writeConsistencyFactor = int(env, SETTINGS.qdrantWriteConsistencyFactor, d.writeConsistencyFactor, 1, 64);
+  // Qdrant would wait for acknowledgements from replicas that do not exist.
+  if (writeConsistencyFactor > replicationFactor) {
+    throw new ConfigError(
+      SETTINGS.qdrantWriteConsistencyFactor,
+      `must not exceed ${SETTINGS.qdrantReplicationFactor} (${replicationFactor}), or no write could be acknowledged; got ${writeConsistencyFactor}`,
+    );
+  }
+  const quantization = env[SETTINGS.qdrantQuantization]?.trim().toLowerCase() || d.quantization;
+  if (quantization !== 'none' && quantization !== 'int8') {
+    throw new ConfigError(SETTINGS.qdrantQuantization, `must be none or int8, got "${quantization}"`);
+  }
+  return {
+    shardNumber: int(env, SETTINGS.qdrantShards, d.shardNumber, 1, 1024),
+    replicationFactor,
+    writeConsistencyFactor,
+    vectorsOnDisk: bool(env, SETTINGS.qdrantVectorsOnDisk, d.vectorsOnDisk),
+    payloadOnDisk: bool(env, SETTINGS.qdrantPayloadOnDisk, d.payloadOnDisk),
+    quantization,
+    rescoreOversampling: int(env, SETTINGS.qdrantRescoreOversampling, d.rescoreOversampling, 1, 16),
+    // m = 0 turns the HNSW graph off (exact search), as in Qdrant.
+    hnswM: int(env, SETTINGS.qdrantHnswM, d.hnswM, 0, 256),
+    hnswEfConstruct: int(env, SETTINGS.qdrantHnswEfConstruct, d.hnswEfConstruct, 4, 4096),
+  };
+}
+
+function bool(env: NodeJS.ProcessEnv, setting: string, fallback: boolean): boolean {
+  const raw = env[setting]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new ConfigError(setting, `must be true or false, got "${raw}"`);
 }
 
 /** A whole number in range, or null when the setting is unset or empty. */

@@ -23,6 +23,7 @@ import {
   SpanKind,
   StartAbortedError,
   StartDeadline,
+  searchParams,
   topicSpecs,
   validReplyTo,
   type SearchbusConfig,
@@ -129,6 +130,10 @@ export class QueryConsumer {
       replies.inc({ outcome: code });
     };
 
+    // With int8 quantization every search asks Qdrant to rescore its candidates on the original vectors.
+    const params = searchParams(config.qdrant);
+    const withSearchParams = (queries: ChunkQuery[]): ChunkQuery[] => (params ? queries.map((q) => ({ ...q, params })) : queries);
+
     this.runtime = new BatchConsumer<QueryMessage>({
       kafka: options.kafka,
       groupId: options.groupId ?? topology.groups.query,
@@ -160,7 +165,7 @@ export class QueryConsumer {
               search: (collection, queries: ChunkQuery[]) =>
                 spans.step(
                   'qdrant query',
-                  async () => (await options.qdrant.queryBatch(collection, { searches: queries })).map((r) => r.points),
+                  async () => (await options.qdrant.queryBatch(collection, { searches: withSearchParams(queries) })).map((r) => r.points),
                   { kind: SpanKind.CLIENT, attributes: { 'db.system': 'qdrant', 'db.collection.name': collection, 'db.operation.name': 'query_batch', 'searchbus.queries': queries.length } },
                 ),
               publish: (outgoing) =>
