@@ -28,8 +28,9 @@ Usage:
                                        create an API key (printed once); its salted hash goes to the keys file
   searchbus gateway key list [--file F] [--json]   list keys (ids, tenants, limits; never secrets)
   searchbus gateway key revoke <id> [--file F]     remove a key; running gateways reload the file
-  searchbus eval <beir-dir> [--split test] [--concurrency 8] [--namespace N] [--json]
-                                       nDCG@10, recall@100, MRR@10 and latency through the whole pipeline
+  searchbus eval <beir-dir> [--split test] [--concurrency 8] [--namespace N] [--model M] [--compare <model|mode>] [--json]
+                                       nDCG@10, recall@100, MRR@10 and latency through the whole pipeline;
+                                       --compare: a second run, per-query wins/losses/ties and a paired p-value
   searchbus reindex --model <id> [--watch] [--grace-ms N] [--allow-incomplete-history] [--json]
                                        rebuild the index behind the alias with a model, then swap it in
   searchbus reindex --model <id> (--every <ms> | --cron "<pattern>")   schedule rebuilds; --unschedule stops them
@@ -200,6 +201,8 @@ async function queryPath(command: 'search' | 'gateway' | 'eval', argv: string[])
       split: { type: 'string', default: 'test' },
       concurrency: { type: 'string', default: '8' },
       namespace: { type: 'string' },
+      model: { type: 'string' },
+      compare: { type: 'string' },
     },
   });
   if (command === 'search') {
@@ -228,14 +231,21 @@ async function queryPath(command: 'search' | 'gateway' | 'eval', argv: string[])
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) throw new UsageError('--concurrency must be a whole number from 1 to 256');
   const aborted = new AbortController();
   void untilSignal().then(() => aborted.abort(new Error('interrupted')));
-  const report = await evalCommand(
+  const { report, compared } = await evalCommand(
     out,
     dir,
-    { split: values.split, json: values.json, concurrency, ...(values.namespace !== undefined && { namespace: values.namespace }) },
+    {
+      split: values.split,
+      json: values.json,
+      concurrency,
+      ...(values.namespace !== undefined && { namespace: values.namespace }),
+      ...(values.model !== undefined && { model: values.model }),
+      ...(values.compare !== undefined && { compare: values.compare }),
+    },
     aborted.signal,
   );
   // Scores with failed queries in them understate quality; say so in the exit code too.
-  return report.details.failedQueries > 0 ? 4 : 0;
+  return report.details.failedQueries + (compared?.report.details.failedQueries ?? 0) > 0 ? 4 : 0;
 }
 
 /** Resolves on the first SIGINT or SIGTERM; a second one exits at once. */
