@@ -12,6 +12,7 @@ import { topologyApplyCommand, topologyDescribeCommand } from './topology-comman
 import { upCommand } from './up-command.ts';
 import { reindexCommand, statusCommand } from './reindex-commands.ts';
 import { gatewayKeyCommand } from './gateway-key-commands.ts';
+import { evalSetCommand } from './eval-set-commands.ts';
 import { evalCommand, gatewayCommand, parseTopK, searchCommand } from './search-commands.ts';
 
 const USAGE = `searchbus — neural search on an event stream
@@ -32,7 +33,13 @@ Usage:
                                        nDCG@10, recall@100, MRR@10 and latency through the whole pipeline;
                                        --compare: a second run, per-query wins/losses/ties and a paired p-value
   searchbus reindex --model <id> [--watch] [--grace-ms N] [--allow-incomplete-history] [--json]
-                                       rebuild the index behind the alias with a model, then swap it in
+          [--gate <eval-set|beir-dir> [--tenant T] [--split S] [--max-ndcg-drop 0.005] [--force]]
+          [--shadow-rate 0.05] [--shadow-ms N] [--shadow-samples N]
+                                       rebuild the index behind the alias with a model, then swap it in; with --gate
+                                       only if nDCG@10 on the judged queries drops by at most the margin
+  searchbus eval-set add <name> <beir-dir> [--split test] [--tenant T] [--json]
+                                       store a tenant's judged queries for gating rebuilds
+  searchbus eval-set list [--tenant T] [--json]   the tenant's stored eval sets
   searchbus reindex --model <id> (--every <ms> | --cron "<pattern>")   schedule rebuilds; --unschedule stops them
   searchbus reindex --cancel <job-id>  cancel a rebuild (the live index is untouched)
   searchbus status [--json]            topics, consumer lag, collections, aliases, models and rebuild jobs
@@ -70,6 +77,14 @@ async function main(argv: string[]): Promise<number> {
           unschedule: { type: 'boolean', default: false },
           cancel: { type: 'string' },
           json: { type: 'boolean', default: false },
+          gate: { type: 'string' },
+          tenant: { type: 'string' },
+          split: { type: 'string' },
+          'max-ndcg-drop': { type: 'string' },
+          force: { type: 'boolean', default: false },
+          'shadow-rate': { type: 'string' },
+          'shadow-ms': { type: 'string' },
+          'shadow-samples': { type: 'string' },
         },
       });
       const ms = (flag: string, raw: string | undefined): number | undefined => {
@@ -79,6 +94,17 @@ async function main(argv: string[]): Promise<number> {
       };
       const graceMs = ms('--grace-ms', values['grace-ms']);
       const everyMs = ms('--every', values.every);
+      const shadowMs = ms('--shadow-ms', values['shadow-ms']);
+      const shadowSamples = ms('--shadow-samples', values['shadow-samples']);
+      const fraction = (flag: string, raw: string | undefined): number | undefined => {
+        if (raw === undefined) return undefined;
+        const value = Number(raw);
+        if (raw.trim() === '' || !(value >= 0 && value <= 1)) throw new UsageError(`${flag} must be a number from 0 to 1, got "${raw}"`);
+        return value;
+      };
+      const maxNdcgDrop = fraction('--max-ndcg-drop', values['max-ndcg-drop']);
+      const shadowRate = fraction('--shadow-rate', values['shadow-rate']);
+      if (values.gate === undefined && (maxNdcgDrop !== undefined || values.force)) throw new UsageError('--max-ndcg-drop and --force go with --gate');
       return reindexCommand(out, {
         watch: values.watch,
         allowIncompleteHistory: values['allow-incomplete-history'],
@@ -89,6 +115,30 @@ async function main(argv: string[]): Promise<number> {
         ...(everyMs !== undefined && { everyMs }),
         ...(values.cron !== undefined && { cron: values.cron }),
         ...(values.cancel !== undefined && { cancel: values.cancel }),
+        ...(values.gate !== undefined && { gate: values.gate, force: values.force }),
+        ...(values.tenant !== undefined && { tenant: values.tenant }),
+        ...(values.split !== undefined && { split: values.split }),
+        ...(maxNdcgDrop !== undefined && { maxNdcgDrop }),
+        ...(shadowRate !== undefined && { shadowRate }),
+        ...(shadowMs !== undefined && { shadowMs }),
+        ...(shadowSamples !== undefined && { shadowSamples }),
+      });
+    }
+    case 'eval-set': {
+      const [sub, ...tail] = rest;
+      if (sub !== 'add' && sub !== 'list') throw new UsageError('eval-set needs "add <name> <beir-dir>" or "list"');
+      const { values, positionals } = parseArgs({
+        args: tail,
+        allowPositionals: true,
+        options: { split: { type: 'string', default: 'test' }, tenant: { type: 'string' }, json: { type: 'boolean', default: false } },
+      });
+      if (sub === 'add' && positionals.length !== 2) throw new UsageError('eval-set add needs <name> <beir-dir>');
+      return evalSetCommand(out, sub, {
+        split: values.split,
+        json: values.json,
+        ...(positionals[0] !== undefined && { name: positionals[0] }),
+        ...(positionals[1] !== undefined && { dir: positionals[1] }),
+        ...(values.tenant !== undefined && { tenant: values.tenant }),
       });
     }
     case 'status': {
