@@ -13,3 +13,4 @@ export { collapseToDocuments, snippet, initialLimit, nextLimit, needsMore, HIT_P
 export { toQdrantFilter } from './qdrant-filter.ts';
 export { queryEncoder } from './query-encoder.ts';
 export { searchPinned, type PinnedDependencies } from './pinned-search.ts';
+export { ShadowMirror, type LiveAnswer, type ShadowMirrorOptions } from './shadow-mirror.ts';

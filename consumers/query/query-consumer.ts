@@ -6,10 +6,13 @@
 // reply (via the header) and go to the dead-letter topic.
 // Offsets commit per batch after every reply of the batch was published. A crash before that
 // re-runs the batch: a client may then get a second reply for a request, which it drops as late.
+// While a rebuild announces its target, a sample of answered requests is also searched there
+// (shadow comparison, shadow-mirror.ts); those answers are compared and recorded, never published.
 import type { QdrantClient } from '@qdrant/js-client-rest';
 import type { Redis } from 'ioredis';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import {
+  closeAll,
   decodeSearchRequest,
   HEADERS,
   SEARCH_SCHEMA_VERSION,
@@ -33,7 +36,10 @@ import {
   type DeadLetter,
   type Logger,
 } from '../runtime/index.ts';
+import { ShadowBoard } from '../quality/index.ts';
 import { handleSearchBatch, type ChunkQuery, type OutgoingReply, type QueryEncoder, type QueryMessage } from './handle-search-batch.ts';
+import { ShadowMirror, type LiveAnswer } from './shadow-mirror.ts';
+import type { ScoredChunk } from './collapse-hits.ts';
 
 export interface QueryConsumerOptions {
   kafka: Kafka;
@@ -58,6 +64,7 @@ export class QueryConsumer {
   private readonly stopped = new AbortController();
   readonly metrics: MetricsRegistry;
   readonly resolver: CollectionResolver;
+  private readonly shadow: ShadowMirror;
 
   constructor(private readonly options: QueryConsumerOptions) {
     const { topology, config, redis } = options;
@@ -79,6 +86,19 @@ export class QueryConsumer {
       // Redis errors are transient from here (connection loss); the runtime retries the batch.
       if (failed?.[0]) throw Object.assign(failed[0], { retriable: true });
     };
+
+    const search = async (collection: string, queries: ChunkQuery[]): Promise<ScoredChunk[][]> => {
+      const results = await options.qdrant.queryBatch(collection, { searches: queries });
+      return results.map((r) => r.points);
+    };
+    this.shadow = new ShadowMirror({
+      board: new ShadowBoard(redis, topology),
+      deps: { encoder: options.encoder, search, now: Date.now, oversampling: config.query.oversampling, maxChunksPerQuery: MAX_CHUNKS_PER_QUERY },
+      liveCollection: async () => (await this.resolver.resolve()).collection,
+      refreshMs: Math.max(500, config.query.aliasCacheTtlMs),
+      metrics: this.metrics,
+      logger,
+    });
 
     const decode = (message: KafkaMessage): QueryMessage => {
       const result = decodeSearchRequest(message.value, limits);
@@ -119,16 +139,18 @@ export class QueryConsumer {
       onPoison,
       handle: async (batch, context) => {
         const started = performance.now();
+        const messages = batch.map((b) => b.value);
+        const live = new Map<string, LiveAnswer>();
         const report = await handleSearchBatch(
-          batch.map((b) => b.value),
+          messages,
           {
             resolver: this.resolver,
             encoder: options.encoder,
-            search: async (collection, queries: ChunkQuery[]) => {
-              const results = await options.qdrant.queryBatch(collection, { searches: queries });
-              return results.map((r) => r.points);
+            search,
+            publish: async (outgoing) => {
+              await publish(outgoing);
+              for (const { reply } of outgoing) if ('hits' in reply) live.set(reply.id, { hits: reply.hits, ms: reply.tookMs });
             },
-            publish,
             now: Date.now,
             oversampling: config.query.oversampling,
             maxChunksPerQuery: MAX_CHUNKS_PER_QUERY,
@@ -136,6 +158,10 @@ export class QueryConsumer {
           context.signal,
         );
         searchSeconds.observe((performance.now() - started) / 1000);
+        this.shadow.offer(
+          messages.flatMap((m) => (m.kind === 'search' ? [m.request] : [])),
+          live,
+        );
         if (report.answered > 0) replies.inc({ outcome: 'hits' }, report.answered);
         for (const [code, count] of Object.entries(report.errors)) replies.inc({ outcome: code }, count);
         if (report.expired > 0) expired.inc({}, report.expired);
@@ -180,7 +206,10 @@ export class QueryConsumer {
   /** Stops fetching, finishes and commits the batch in hand, disconnects. Safe to call twice; returns promptly during start(). */
   stop(): Promise<void> {
     this.stopped.abort();
-    return this.runtime.stop();
+    return closeAll('the query consumer', [
+      { name: 'stop the consumer', run: () => this.runtime.stop() },
+      { name: 'abandon the shadow comparison in flight', run: () => this.shadow.stop() },
+    ]);
   }
 }
 
