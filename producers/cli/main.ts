@@ -95,7 +95,9 @@ async function main(argv: string[]): Promise<number> {
       const graceMs = ms('--grace-ms', values['grace-ms']);
       const everyMs = ms('--every', values.every);
       const shadowMs = ms('--shadow-ms', values['shadow-ms']);
-      const shadowSamples = ms('--shadow-samples', values['shadow-samples']);
+      const raw = values['shadow-samples'];
+      if (raw !== undefined && !/^\d+$/.test(raw)) throw new UsageError(`--shadow-samples must be a whole number, got "${raw}"`);
+      const shadowSamples = raw === undefined ? undefined : Number(raw);
       const fraction = (flag: string, raw: string | undefined): number | undefined => {
         if (raw === undefined) return undefined;
         const value = Number(raw);
