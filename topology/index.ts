@@ -7,6 +7,8 @@ export * from './config.ts';
 export * from './collection.ts';
 export * from './topics.ts';
 export * from './models.ts';
+export * from './media-models.ts';
 export { applyTopology, ensureCollection, type ApplyReport } from './apply.ts';
 export * from './point-id.ts';
 export * from './search-schema.ts';
+export * from './trace-context.ts';

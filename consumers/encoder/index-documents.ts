@@ -9,6 +9,8 @@ export interface IndexContext {
   encoder: DocumentEncoder;
   now?: () => Date;
   signal?: AbortSignal;
+  /** Wraps each phase (embed, Qdrant upsert, Qdrant delete), e.g. to record it as a trace span. */
+  step?: <T>(name: 'embed' | 'qdrant upsert' | 'qdrant delete', run: () => Promise<T>) => Promise<T>;
 }
 
 export interface IndexResult {
@@ -52,7 +54,8 @@ export async function indexDocuments(messages: IngestMessage[], context: IndexCo
   const deletes = latest.filter((m) => m.kind === 'delete');
 
   const ingestedAt = (context.now?.() ?? new Date()).toISOString();
-  const encoded = upserts.length > 0 ? await context.encoder.encodeDocuments(upserts.map((u) => documentText(u.document))) : [];
+  const step = context.step ?? ((_name, run) => run());
+  const encoded = upserts.length > 0 ? await step('embed', () => context.encoder.encodeDocuments(upserts.map((u) => documentText(u.document)))) : [];
   const points = upserts.flatMap((u, i) => {
     const chunks = encoded[i] ?? [];
     return chunks.map((chunk, index) => {
@@ -70,11 +73,11 @@ export async function indexDocuments(messages: IngestMessage[], context: IndexCo
       return { id: pointId(u.tenant, u.id, index), vector: Array.from(chunk.vector), payload: payload as unknown as Record<string, unknown> };
     });
   });
-  if (points.length > 0) await context.qdrant.upsert(context.collection, { wait: true, points });
+  if (points.length > 0) await step('qdrant upsert', () => context.qdrant.upsert(context.collection, { wait: true, points }));
 
   const staleChunks = upserts.map((u, i) => ({ must: [...documentConditions(u.tenant, [u.id]), { key: 'chunk', range: { gte: encoded[i]?.length ?? 0 } }] }));
   const should = [...deletedDocuments(deletes), ...staleChunks];
-  if (should.length > 0) await context.qdrant.delete(context.collection, { wait: true, filter: { should } });
+  if (should.length > 0) await step('qdrant delete', () => context.qdrant.delete(context.collection, { wait: true, filter: { should } }));
 
   return { upserted: upserts.length, deleted: deletes.length, points: points.length };
 }

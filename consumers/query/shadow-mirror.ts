@@ -46,10 +46,10 @@ export class ShadowMirror {
   constructor(private readonly options: ShadowMirrorOptions) {
     this.logger = options.logger ?? silentLogger;
     const m = options.metrics;
-    this.outcomes = m.counter('searchbus_shadow_searches_total', 'Live searches mirrored to a rebuild target, by outcome (compared, error, skipped)');
+    this.outcomes = m.counter('searchbus_shadow_searches_total', 'Live searches mirrored to a rebuild target, by outcome (compared, error, skipped)', ['outcome']);
     this.overlap = m.histogram('searchbus_shadow_overlap_at_10', 'Share of the live top 10 also in the rebuild target top 10, per mirrored search', RATIO_BUCKETS);
     this.rbo = m.histogram('searchbus_shadow_rbo', 'Rank-biased overlap (p = 0.9, depth 10) of live and rebuild target answers, per mirrored search', RATIO_BUCKETS);
-    this.seconds = m.histogram('searchbus_shadow_search_seconds', 'Time to answer a mirrored search, live and on the rebuild target (side)', SECONDS_BUCKETS);
+    this.seconds = m.histogram('searchbus_shadow_search_seconds', 'Time to answer a mirrored search, live and on the rebuild target (side)', SECONDS_BUCKETS, ['side']);
   }
 
   /** Picks this batch's sample and mirrors it in the background. Never throws. */
@@ -117,8 +117,8 @@ export class ShadowMirror {
       samples.push(sample);
       this.overlap.observe(sample.overlapAt10);
       this.rbo.observe(sample.rbo);
-      this.seconds.observe(sample.liveMs / 1000, { side: 'live' });
-      this.seconds.observe(sample.shadowMs / 1000, { side: 'new' });
+      this.seconds.observe({ side: 'live' }, sample.liveMs / 1000);
+      this.seconds.observe({ side: 'new' }, sample.shadowMs / 1000);
     }
     if (samples.length > 0) this.outcomes.inc({ outcome: 'compared' }, samples.length);
     if (errors > 0) this.outcomes.inc({ outcome: 'error' }, errors);

@@ -140,7 +140,7 @@ describe('re-index quality gate', () => {
     assert.ok(shadowing.overlapAt10 !== null && shadowing.overlapAt10 >= 0 && shadowing.overlapAt10 <= 1);
     assert.ok(shadowing.rbo !== null && shadowing.rbo >= 0 && shadowing.rbo <= 1);
     assert.ok((shadowing.liveMs.p50 ?? 0) > 0 && (shadowing.shadowMs.p50 ?? 0) > 0);
-    assert.ok(stack.metrics.render().includes('searchbus_shadow_overlap_at_10_count'), 'the query consumer exposes shadow metrics');
+    assert.ok((await stack.metrics.render()).includes('searchbus_shadow_overlap_at_10_count'), 'the query consumer exposes shadow metrics');
 
     const done = await finished(jobId);
     const result = done.result;

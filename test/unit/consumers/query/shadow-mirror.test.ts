@@ -52,7 +52,7 @@ describe('ShadowMirror', () => {
     assert.equal(first?.samples[0]?.overlapAt10, 1);
     assert.ok(Math.abs((first?.samples[0]?.rbo ?? 0) - 0.9) < 1e-9, 'a b c against b a c');
     assert.equal(first?.samples[0]?.liveMs, 12);
-    assert.match(t.metrics.render(), /searchbus_shadow_searches_total\{outcome="compared"\} 2/);
+    assert.match(await t.metrics.render(), /searchbus_shadow_searches_total\{outcome="compared"\} 2/);
   });
 
   it('mirrors nothing without a target, to the live collection itself, or outside the sample', async () => {
