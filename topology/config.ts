@@ -59,6 +59,8 @@ export interface SearchbusConfig {
     fenceLeaseMs: number;
     /** Times a job may stall (its worker died) and be resumed before BullMQ fails it. */
     maxStalledCount: number;
+    /** Share of live searches mirrored to a rebuild's target once it tails the topic (reindex --shadow-rate). */
+    shadowSampleRate: number;
   };
   gateway: GatewayConfig;
   /**
@@ -125,6 +127,7 @@ export const SETTINGS = {
   reindexAttempts: 'SEARCHBUS_REINDEX_ATTEMPTS',
   reindexMaxStalledCount: 'SEARCHBUS_REINDEX_MAX_STALLED_COUNT',
   fenceLeaseMs: 'SEARCHBUS_FENCE_LEASE_MS',
+  shadowSampleRate: 'SEARCHBUS_SHADOW_SAMPLE_RATE',
   startTimeoutMs: 'SEARCHBUS_START_TIMEOUT_MS',
   metricsPort: 'SEARCHBUS_METRICS_PORT',
   metricsHost: 'SEARCHBUS_METRICS_HOST',
@@ -212,6 +215,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SearchbusConfi
       attempts: int(env, SETTINGS.reindexAttempts, 3, 1, 100),
       fenceLeaseMs,
       maxStalledCount: int(env, SETTINGS.reindexMaxStalledCount, 3, 0, 100),
+      shadowSampleRate: fraction(env, SETTINGS.shadowSampleRate, 0.05),
     },
     gateway: loadGatewayConfig(env),
     startTimeoutMs: int(env, SETTINGS.startTimeoutMs, 60_000, 100, 3_600_000),
@@ -412,6 +416,15 @@ function int(env: NodeJS.ProcessEnv, setting: string, fallback: number, min: num
   if (!/^-?\d+$/.test(raw)) throw new ConfigError(setting, `must be a whole number, got "${raw}"`);
   const value = Number(raw);
   if (value < min || value > max) throw new ConfigError(setting, `must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+/** A number in [0, 1]. */
+function fraction(env: NodeJS.ProcessEnv, setting: string, fallback: number): number {
+  const raw = env[setting]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!/^(0|1|0?\.\d+|1\.0*)$/.test(raw) || !(value >= 0 && value <= 1)) throw new ConfigError(setting, `must be a number from 0 to 1, got "${raw}"`);
   return value;
 }
 

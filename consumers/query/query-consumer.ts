@@ -9,11 +9,14 @@
 // landed re-runs its batch: a client may then get a second reply for a request, which it drops.
 // Each request's trace context (envelope, else headers) parents a consumer span with the batch's
 // embed, Qdrant and Redis steps (no-ops without an OpenTelemetry SDK).
+// While a rebuild announces its target, a sample of answered requests is also searched there
+// (shadow comparison, shadow-mirror.ts); those answers are compared and recorded, never published.
 import type { QdrantClient } from '@qdrant/js-client-rest';
 import type { Redis } from 'ioredis';
 import type { Context } from '@opentelemetry/api';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import {
+  closeAll,
   decodeSearchRequest,
   contextFromHeaders,
   contextFromValues,
@@ -44,7 +47,10 @@ import {
   type Decoded,
   type Logger,
 } from '../runtime/index.ts';
+import { ShadowBoard } from '../quality/index.ts';
 import { handleSearchBatch, type ChunkQuery, type OutgoingReply, type QueryEncoder, type QueryMessage } from './handle-search-batch.ts';
+import { ShadowMirror, type LiveAnswer } from './shadow-mirror.ts';
+import type { ScoredChunk } from './collapse-hits.ts';
 
 export interface QueryConsumerOptions {
   kafka: Kafka;
@@ -69,6 +75,7 @@ export class QueryConsumer {
   private readonly stopped = new AbortController();
   readonly metrics: MetricsRegistry;
   readonly resolver: CollectionResolver;
+  private readonly shadow: ShadowMirror;
 
   constructor(private readonly options: QueryConsumerOptions) {
     const { topology, config, redis } = options;
@@ -102,6 +109,19 @@ export class QueryConsumer {
         if (at !== undefined) latency.observe({ outcome: 'error' in reply ? reply.error.code : 'hits' }, Math.max(0, published - at) / 1000);
       }
     };
+
+    const search = async (collection: string, queries: ChunkQuery[]): Promise<ScoredChunk[][]> => {
+      const results = await options.qdrant.queryBatch(collection, { searches: queries });
+      return results.map((r) => r.points);
+    };
+    this.shadow = new ShadowMirror({
+      board: new ShadowBoard(redis, topology),
+      deps: { encoder: options.encoder, search, now: Date.now, oversampling: config.query.oversampling, maxChunksPerQuery: MAX_CHUNKS_PER_QUERY },
+      liveCollection: async () => (await this.resolver.resolve()).collection,
+      refreshMs: Math.max(500, config.query.aliasCacheTtlMs),
+      metrics: this.metrics,
+      logger,
+    });
 
     const decode = (message: KafkaMessage): QueryMessage => {
       const result = decodeSearchRequest(message.value, limits);
@@ -152,10 +172,12 @@ export class QueryConsumer {
           'messaging.destination.name': context.topic,
           'messaging.batch.message_count': batch.length,
         });
+        const messages = batch.map((b) => b.value);
+        const live = new Map<string, LiveAnswer>();
         let report;
         try {
           report = await handleSearchBatch(
-            batch.map((b) => b.value),
+            messages,
             {
               resolver: this.resolver,
               encoder: async (modelId) => {
@@ -168,8 +190,10 @@ export class QueryConsumer {
                   async () => (await options.qdrant.queryBatch(collection, { searches: withSearchParams(queries) })).map((r) => r.points),
                   { kind: SpanKind.CLIENT, attributes: { 'db.system': 'qdrant', 'db.collection.name': collection, 'db.operation.name': 'query_batch', 'searchbus.queries': queries.length } },
                 ),
-              publish: (outgoing) =>
-                spans.step('redis publish', () => publish(outgoing, sentAt), { kind: SpanKind.CLIENT, attributes: { 'db.system': 'redis', 'db.operation.name': 'PUBLISH', 'searchbus.replies': outgoing.length } }),
+              publish: async (outgoing) => {
+                await spans.step('redis publish', () => publish(outgoing, sentAt), { kind: SpanKind.CLIENT, attributes: { 'db.system': 'redis', 'db.operation.name': 'PUBLISH', 'searchbus.replies': outgoing.length } });
+                for (const { reply } of outgoing) if ('hits' in reply) live.set(reply.id, { hits: reply.hits, ms: reply.tookMs });
+              },
               now: Date.now,
               oversampling: config.query.oversampling,
               maxChunksPerQuery: MAX_CHUNKS_PER_QUERY,
@@ -183,6 +207,10 @@ export class QueryConsumer {
         spans.setAttributes({ 'searchbus.answered': report.answered, 'searchbus.expired': report.expired });
         spans.end();
         searchSeconds.observe((performance.now() - started) / 1000);
+        this.shadow.offer(
+          messages.flatMap((m) => (m.kind === 'search' ? [m.request] : [])),
+          live,
+        );
         if (report.answered > 0) replies.inc({ outcome: 'hits' }, report.answered);
         for (const [code, count] of Object.entries(report.errors)) replies.inc({ outcome: code }, count);
         if (report.expired > 0) expired.inc(report.expired);
@@ -231,7 +259,10 @@ export class QueryConsumer {
   /** Stops fetching, finishes and commits the batch in hand, disconnects. Safe to call twice; returns promptly during start(). */
   stop(): Promise<void> {
     this.stopped.abort();
-    return this.runtime.stop();
+    return closeAll('the query consumer', [
+      { name: 'stop the consumer', run: () => this.runtime.stop() },
+      { name: 'abandon the shadow comparison in flight', run: () => this.shadow.stop() },
+    ]);
   }
 }
 

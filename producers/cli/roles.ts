@@ -79,6 +79,7 @@ export async function startRole(name: RoleName, context: RoleContext): Promise<R
           topology,
           config,
           encoder: async (modelId) => documentEncoder(await context.encoder(modelId)),
+          queryEncoder: async (modelId) => queryEncoder(await context.encoder(modelId)),
           logger: context.logger('reindex'),
           metrics: context.metrics,
         });
