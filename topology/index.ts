@@ -7,6 +7,7 @@ export * from './config.ts';
 export * from './collection.ts';
 export * from './topics.ts';
 export * from './models.ts';
+export * from './analyzers.ts';
 export { applyTopology, ensureCollection, type ApplyReport } from './apply.ts';
 export * from './point-id.ts';
 export * from './search-schema.ts';

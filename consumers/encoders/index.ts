@@ -4,3 +4,4 @@ export { chunkTokens, validateChunkingOptions, windowCapacity, DEFAULT_OVERLAP_T
 export { clsPool, cosineSimilarity, l2Normalize, meanPool, pool, type TokenEmbeddings } from './pooling.ts';
 export { EncoderClosedError, EncoderConfigError, EncoderError, TokenizerConfigError } from './encoder-errors.ts';
 export { documentEncoder, loadEncoder, type DocumentEncoder } from './document-encoder.ts';
+export { SparseAnalyzer, sparseAnalyzer, type SparseVector } from './sparse-analyzer.ts';
