@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what searchbus needs on a fresh machine, idempotently: the npm packages from the
-# lockfile and, as root on Debian, redis-server and Maven when they are missing. Java 17 and
+# lockfile and, as root on Debian, redis-server, Maven and ffmpeg when they are missing. Java 17 and
 # Python 3 are checked with a clear message (searchbus does not replace a machine's runtimes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +17,16 @@ if ((${#need_apt[@]})); then
     apt-get install -y -q "${need_apt[@]}" >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q "${need_apt[@]}" >/dev/null; }
   else
     echo "bootstrap: missing ${need_apt[*]}; install them (Debian: sudo apt-get install -y ${need_apt[*]}) or set REDIS_URL/KAFKA_BROKERS" >&2
+  fi
+fi
+# ffmpeg decodes audio (and video) for the media embedders; its recommends are not needed.
+if ! command -v ffmpeg >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "bootstrap: installing ffmpeg from Debian packages" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -q --no-install-recommends ffmpeg >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends ffmpeg >/dev/null; }
+  else
+    echo "bootstrap: ffmpeg not found; audio embedding needs it (Debian: sudo apt-get install -y ffmpeg)" >&2
   fi
 fi
 command -v java >/dev/null 2>&1 || echo "bootstrap: Java 17+ not found; local Kafka needs it (apt-get install -y openjdk-17-jre-headless) unless KAFKA_BROKERS is set" >&2

