@@ -1,6 +1,7 @@
 import type { QdrantClient } from '@qdrant/js-client-rest';
 import kafkajs, { type Admin } from 'kafkajs';
-import { collectionDrift, collectionLayout, DEFAULT_COLLECTION_SETTINGS, PAYLOAD_INDEXES, vectorParams, type CollectionSettings } from './collection.ts';
+import { collectionDrift, collectionLayout, collectionParams, DEFAULT_COLLECTION_SETTINGS, layoutFor, layoutOf, PAYLOAD_INDEXES, vectorParams, type CollectionSettings } from './collection.ts';
+import { DEFAULT_ANALYZER_ID, getAnalyzerSpec, type AnalyzerSpec } from './analyzers.ts';
 import { COLLECTION_SETTING_NAMES, SETTINGS, type SearchbusConfig } from './config.ts';
 import type { ModelSpec } from './models.ts';
 import { parseCollectionName, type Topology } from './names.ts';
@@ -131,11 +132,11 @@ async function applyCollection(
         `alias ${alias} serves ${current}, built with ${served}; SEARCHBUS_MODEL is ${config.model.id}: run \`searchbus reindex --model ${config.model.id}\` to rebuild with it`,
       );
     }
-    await ensureCollection(qdrant, current, config.model, { report, dryRun, create: false, settings: config.qdrant });
+    await ensureCollection(qdrant, current, config.model, { report, dryRun, create: false, settings: config.qdrant, analyzer: config.sparseAnalyzer });
     return;
   }
   const collection = topology.qdrant.collection(config.model.id, 1);
-  await ensureCollection(qdrant, collection, config.model, { report, dryRun, settings: config.qdrant });
+  await ensureCollection(qdrant, collection, config.model, { report, dryRun, settings: config.qdrant, analyzer: config.sparseAnalyzer });
   if (!dryRun) {
     await qdrant.updateCollectionAliases({ actions: [{ create_alias: { alias_name: alias, collection_name: collection } }] });
   }
@@ -143,36 +144,51 @@ async function applyCollection(
 }
 
 /**
- * A collection with the model's vector size, the cluster layout of `settings` (shards, replicas,
- * on-disk storage, quantization, HNSW) and searchbus' payload indexes; creates what is missing.
- * An existing collection is never re-laid out here: where it differs, the difference is drift,
- * and a rebuild creates its successor with the settings.
+ * A collection with the model's vector size (named `text`), the analyzer's sparse vector (IDF
+ * modifier), the cluster layout of `settings` (shards, replicas, on-disk storage, quantization,
+ * HNSW) and searchbus' payload indexes; creates what is missing. An existing collection is never
+ * re-laid out here: where it differs (a legacy unnamed vector, another analyzer, other settings),
+ * the difference is drift, it is served as it is, and a rebuild creates its successor.
  */
 export async function ensureCollection(
   qdrant: QdrantClient,
   name: string,
   model: ModelSpec,
-  options: { report?: ApplyReport; dryRun?: boolean; create?: boolean; settings?: CollectionSettings } = {},
+  options: { report?: ApplyReport; dryRun?: boolean; create?: boolean; settings?: CollectionSettings; analyzer?: AnalyzerSpec | null } = {},
 ): Promise<ApplyReport> {
   const { report = { actions: [], drift: [] }, dryRun = false, create = true, settings = DEFAULT_COLLECTION_SETTINGS } = options;
+  // null is a dense-only collection; left out, the default analyzer.
+  const analyzer = options.analyzer === undefined ? getAnalyzerSpec(DEFAULT_ANALYZER_ID) : options.analyzer;
   const { exists } = await qdrant.collectionExists(name);
   const wanted = vectorParams(model);
+  const layout = layoutFor(analyzer);
   let payloadSchema: Record<string, unknown> = {};
   if (!exists) {
     if (!create) {
       report.drift.push(`collection ${name} does not exist`);
       return report;
     }
-    const layout = collectionLayout(settings);
-    if (!dryRun) await qdrant.createCollection(name, { vectors: { ...wanted, on_disk: settings.vectorsOnDisk }, ...layout });
-    report.actions.push(`create collection ${name} (${wanted.size} dims, ${wanted.distance}; ${describeLayout(settings)})`);
+    if (!dryRun) {
+      const params = collectionParams(model, layout);
+      const vectors = Object.fromEntries(Object.entries(params.vectors).map(([vector, p]) => [vector, { ...p, on_disk: settings.vectorsOnDisk }]));
+      await qdrant.createCollection(name, { ...params, vectors, ...collectionLayout(settings) });
+    }
+    report.actions.push(
+      `create collection ${name} (${layout.dense}: ${wanted.size} dims, ${wanted.distance}${layout.sparse ? `; ${layout.sparse.name}: sparse, idf` : ''}; ${describeLayout(settings)})`,
+    );
   } else {
     const info = await qdrant.getCollection(name);
-    const vectors = info.config.params.vectors as { size?: number; distance?: string } | undefined;
-    if (vectors?.size !== wanted.size || vectors.distance !== wanted.distance) {
+    const vectors = info.config.params.vectors as Record<string, { size?: number; distance?: string } | number | string> | undefined;
+    const existing = layoutOf(info);
+    const dense = (typeof existing === 'string' ? undefined : existing.dense === '' ? vectors : vectors?.[existing.dense]) as { size?: number; distance?: string } | undefined;
+    if (dense?.size !== wanted.size || dense.distance !== wanted.distance) {
       report.drift.push(
         `collection ${name} has vectors ${JSON.stringify(vectors)}, model ${model.id} needs ${JSON.stringify(wanted)}: rebuild it with \`searchbus reindex\``,
       );
+    } else if (typeof existing !== 'string' && (existing.dense === '' || existing.sparse?.name !== layout.sparse?.name)) {
+      const has = existing.dense === '' ? 'one unnamed dense vector' : existing.sparse ? `sparse vector ${existing.sparse.name}` : 'no sparse vector';
+      const needs = layout.sparse ? `named vectors ${layout.dense} and ${layout.sparse.name}` : `a named vector ${layout.dense}`;
+      report.drift.push(`collection ${name} has ${has}; the settings want ${needs}: it is served as it is until \`searchbus reindex\` rebuilds it`);
     }
     // Shards and replicas cannot be changed in place (Qdrant moves replicas only on request), and
     // storage, quantization and HNSW changes rebuild segments: a rebuild does all of it while

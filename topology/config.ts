@@ -1,7 +1,8 @@
 import { DEFAULT_COLLECTION_SETTINGS, type CollectionSettings } from './collection.ts';
 import { ConfigError } from './errors.ts';
-import { getModelSpec, type ModelSpec } from './models.ts';
+import { DEFAULT_MODEL_ID, getModelSpec, type ModelSpec } from './models.ts';
 import { DEFAULT_ENCODER_GRAPH, DEFAULT_INT8_SOURCE, ENCODER_GRAPHS, INT8_SOURCES, type EncoderGraph, type Int8Source } from './model-variants.ts';
+import { DEFAULT_ANALYZER_ID, getAnalyzerSpec, type AnalyzerSpec } from './analyzers.ts';
 import { DEFAULT_NAMESPACE, isValidNamespace } from './names.ts';
 
 // All settings, read and checked once at start-up. A bad value fails here, naming its variable,
@@ -10,6 +11,8 @@ import { DEFAULT_NAMESPACE, isValidNamespace } from './names.ts';
 export interface SearchbusConfig {
   namespace: string;
   model: ModelSpec;
+  /** Sparse (BM25-style) analyzer of new collections; null builds dense-only collections. */
+  sparseAnalyzer: AnalyzerSpec | null;
   ingest: {
     partitions: number;
     /** Keeps tombstones long enough for every consumer (and a rebuild) to see a delete. */
@@ -44,6 +47,8 @@ export interface SearchbusConfig {
     oversampling: number;
     /** How long an alias -> collection (and so model) resolution is reused; bounds how stale a swap can be seen. */
     aliasCacheTtlMs: number;
+    /** How hybrid searches fuse the dense and sparse candidate lists in Qdrant. */
+    fusion: FusionMethod;
   };
   reindex: {
     /** How long the previous collection is kept after a swap; must outlive every alias cache. */
@@ -78,9 +83,14 @@ export interface SearchbusConfig {
   metricsHost: string;
 }
 
+export type FusionMethod = 'rrf' | 'dbsf';
+export const FUSION_METHODS: readonly FusionMethod[] = ['rrf', 'dbsf'];
+
 export const SETTINGS = {
   namespace: 'SEARCHBUS_NAMESPACE',
   model: 'SEARCHBUS_MODEL',
+  sparseAnalyzer: 'SEARCHBUS_SPARSE_ANALYZER',
+  queryFusion: 'SEARCHBUS_QUERY_FUSION',
   ingestPartitions: 'SEARCHBUS_INGEST_PARTITIONS',
   deleteRetentionMs: 'SEARCHBUS_DELETE_RETENTION_MS',
   topicReplicationFactor: 'SEARCHBUS_TOPIC_REPLICATION_FACTOR',
@@ -139,12 +149,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SearchbusConfi
   if (!isValidNamespace(namespace)) {
     throw new ConfigError(SETTINGS.namespace, `must be lowercase letters, digits and dashes, starting with a letter (got "${namespace}")`);
   }
-  const modelId = env[SETTINGS.model]?.trim() || 'all-minilm-l6-v2';
+  const modelId = env[SETTINGS.model]?.trim() || DEFAULT_MODEL_ID;
   let model: ModelSpec;
   try {
     model = getModelSpec(modelId);
   } catch (error) {
     throw new ConfigError(SETTINGS.model, (error as Error).message);
+  }
+  const sparseRaw = env[SETTINGS.sparseAnalyzer]?.trim() || DEFAULT_ANALYZER_ID;
+  let sparseAnalyzer: AnalyzerSpec | null = null;
+  if (sparseRaw !== 'none') {
+    try {
+      sparseAnalyzer = getAnalyzerSpec(sparseRaw);
+    } catch (error) {
+      throw new ConfigError(SETTINGS.sparseAnalyzer, `${(error as Error).message} Or none for dense-only collections.`);
+    }
+  }
+  const fusionRaw = env[SETTINGS.queryFusion]?.trim().toLowerCase() || 'rrf';
+  if (!(FUSION_METHODS as readonly string[]).includes(fusionRaw)) {
+    throw new ConfigError(SETTINGS.queryFusion, `must be ${FUSION_METHODS.join(' or ')}, got "${fusionRaw}"`);
   }
   const chunkOverlapTokens = int(env, SETTINGS.chunkOverlapTokens, 32, 0, 1024);
   // Each window holds [CLS] and [SEP] and must advance by at least one token.
@@ -185,6 +208,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SearchbusConfi
   return {
     namespace,
     model,
+    sparseAnalyzer,
     ingest: {
       partitions: int(env, SETTINGS.ingestPartitions, 3, 1, 1024),
       deleteRetentionMs: int(env, SETTINGS.deleteRetentionMs, 7 * 24 * 3600 * 1000, 0, Number.MAX_SAFE_INTEGER),
@@ -207,6 +231,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SearchbusConfi
       maxWaitMs: int(env, SETTINGS.queryMaxWaitMs, 20, 0, 10_000),
       oversampling: int(env, SETTINGS.queryOversampling, 3, 1, 100),
       aliasCacheTtlMs,
+      fusion: fusionRaw as FusionMethod,
     },
     reindex: {
       graceMs,

@@ -15,6 +15,7 @@ import {
   BatchConsumer,
   BatchTrace,
   CollectionResolver,
+  describeCollection,
   FRESHNESS_BUCKETS,
   MetricsRegistry,
   PoisonMessageError,
@@ -101,7 +102,7 @@ export class EncoderConsumer {
         }
       },
       handle: async (batch, context) => {
-        const { collection, modelId } = await target.resolve();
+        const { collection, modelId, layout } = await target.resolve();
         // A rebuild fixes its target; only alias followers meet a hand-over in progress.
         const admitted = gate ? await gate.admit(collection, context) : null;
         await options.guard?.();
@@ -125,6 +126,7 @@ export class EncoderConsumer {
             qdrant: options.qdrant,
             collection,
             encoder,
+            layout,
             signal: context.signal,
             step: (name, run) => spans.step(name, run, { kind: name === 'embed' ? SpanKind.INTERNAL : SpanKind.CLIENT, attributes }),
           });
@@ -201,8 +203,18 @@ function targetOf(options: EncoderConsumerOptions): { resolve(): Promise<Resolve
   if (options.collection === undefined) {
     return new CollectionResolver(options.qdrant, options.topology.qdrant.alias, options.config.query.aliasCacheTtlMs);
   }
-  const parsed = parseCollectionName(options.collection);
-  if (!parsed) throw new TypeError(`collection ${options.collection} does not record its model (<alias>__<model>__v<n>)`);
-  const fixed: ResolvedCollection = { collection: options.collection, modelId: parsed.modelId };
-  return { resolve: () => Promise.resolve(fixed), invalidate: () => undefined };
+  const collection = options.collection;
+  if (!parseCollectionName(collection)) throw new TypeError(`collection ${collection} does not record its model (<alias>__<model>__v<n>)`);
+  // Its layout is read once (a failed read is retried by the next batch).
+  let fixed: Promise<ResolvedCollection> | undefined;
+  return {
+    resolve: () => {
+      fixed ??= describeCollection(options.qdrant, collection).catch((error: unknown) => {
+        fixed = undefined;
+        throw error;
+      });
+      return fixed;
+    },
+    invalidate: () => undefined,
+  };
 }

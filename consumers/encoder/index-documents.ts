@@ -1,13 +1,18 @@
 import type { QdrantClient } from '@qdrant/js-client-rest';
-import type { DocumentEncoder } from '../encoders/index.ts';
+import { sparseAnalyzer, type DocumentEncoder, type SparseAnalyzer } from '../encoders/index.ts';
 import { encodeAndWrite, inGroups } from './write-pipeline.ts';
-import { documentKey, pointId, type ChunkPayload, type IngestMessage } from '../../topology/index.ts';
+import { documentKey, pointId, type ChunkPayload, type CollectionLayout, type IngestMessage } from '../../topology/index.ts';
 
 export interface IndexContext {
   qdrant: QdrantClient;
   /** A collection or an alias; writes through an alias follow it across a swap. */
   collection: string;
   encoder: DocumentEncoder;
+  /**
+   * The collection's vectors: each chunk gets the dense vector under `layout.dense` ('' = a legacy
+   * unnamed vector) and, when the collection has one, its BM25 sparse vector from the same text.
+   */
+  layout: CollectionLayout;
   now?: () => Date;
   signal?: AbortSignal;
   /** Documents per encode call and per upsert; the next group is encoded while one is written. */
@@ -66,12 +71,13 @@ export async function indexDocuments(messages: IngestMessage[], context: IndexCo
   // The model encodes the next group while Qdrant writes this one; writes stay in order, one at a
   // time, and all are acknowledged before this returns (so before the offsets commit).
   const step = context.step ?? ((_name, run) => run());
+  const sparse = context.layout.sparse ? { name: context.layout.sparse.name, analyzer: sparseAnalyzer(context.layout.sparse.analyzer) } : null;
   let points = 0;
   const encodedGroups = await encodeAndWrite(
     inGroups(upserts, context.groupSize ?? DEFAULT_GROUP_SIZE),
     (group) => step('embed', () => context.encoder.encodeDocuments(group.map((u) => documentText(u.document)))),
     async (group, encoded) => {
-      const batch = toPoints(group, encoded, context.encoder.modelId, ingestedAt);
+      const batch = toPoints(group, encoded, { modelId: context.encoder.modelId, ingestedAt, dense: context.layout.dense, sparse });
       points += batch.length;
       if (batch.length > 0) await step('qdrant upsert', () => context.qdrant.upsert(context.collection, { wait: true, points: batch }));
     },
@@ -85,7 +91,16 @@ export async function indexDocuments(messages: IngestMessage[], context: IndexCo
   return { upserted: upserts.length, deleted: deletes.length, points };
 }
 
-function toPoints(upserts: Upsert[], encoded: Array<Array<{ text: string; vector: Float32Array }>>, modelId: string, ingestedAt: string) {
+interface PointShape {
+  modelId: string;
+  ingestedAt: string;
+  /** The dense vector's name ('' = a legacy collection's unnamed vector). */
+  dense: string;
+  sparse: { name: string; analyzer: SparseAnalyzer } | null;
+}
+
+// Runs on the main thread (the sparse analyzer too) while the inference worker embeds the next group.
+function toPoints(upserts: Upsert[], encoded: Array<Array<{ text: string; vector: Float32Array }>>, { modelId, ingestedAt, dense, sparse }: PointShape) {
   return upserts.flatMap((u, i) => {
     const chunks = encoded[i] ?? [];
     return chunks.map((chunk, index) => {
@@ -100,7 +115,10 @@ function toPoints(upserts: Upsert[], encoded: Array<Array<{ text: string; vector
         model: modelId,
         ingested_at: ingestedAt,
       };
-      return { id: pointId(u.tenant, u.id, index), vector: Array.from(chunk.vector), payload: payload as unknown as Record<string, unknown> };
+      const embedding = Array.from(chunk.vector);
+      const vector =
+        dense === '' ? embedding : { [dense]: embedding, ...(sparse ? { [sparse.name]: sparse.analyzer.document(chunk.text) } : {}) };
+      return { id: pointId(u.tenant, u.id, index), vector, payload: payload as unknown as Record<string, unknown> };
     });
   });
 }

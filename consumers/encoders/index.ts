@@ -5,6 +5,7 @@ export { clsPool, cosineSimilarity, l2Normalize, meanPool, pool, type TokenEmbed
 export { EncoderClosedError, EncoderConfigError, EncoderError, TokenizerConfigError } from './encoder-errors.ts';
 export { documentEncoder, loadEncoder, type DocumentEncoder } from './document-encoder.ts';
 export { sessionOptions, type PaddedBatch, type SessionConfig } from './pooled-session.ts';
+export { SparseAnalyzer, sparseAnalyzer, type SparseVector } from './sparse-analyzer.ts';
 export { ImageEmbedder, type ImageEmbedderOptions, type ImageEmbedding } from './image-embedder.ts';
 export { preprocessImage, normalise, type PreprocessedImage } from './image-preprocess.ts';
 export {

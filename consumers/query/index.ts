@@ -1,9 +1,7 @@
 export { QueryConsumer, type QueryConsumerOptions } from './query-consumer.ts';
 export {
   handleSearchBatch,
-  chunkQuery,
   type BatchReport,
-  type ChunkQuery,
   type OutgoingReply,
   type QueryEncoder,
   type QueryMessage,
@@ -14,3 +12,4 @@ export { toQdrantFilter } from './qdrant-filter.ts';
 export { queryEncoder } from './query-encoder.ts';
 export { searchPinned, type PinnedDependencies } from './pinned-search.ts';
 export { ShadowMirror, type LiveAnswer, type ShadowMirrorOptions } from './shadow-mirror.ts';
+export { chunkQuery, effectiveMode, RRF_K, type ChunkQuery, type QueryVectors } from './qdrant-query.ts';

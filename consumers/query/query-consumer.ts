@@ -197,6 +197,7 @@ export class QueryConsumer {
               now: Date.now,
               oversampling: config.query.oversampling,
               maxChunksPerQuery: MAX_CHUNKS_PER_QUERY,
+              fusion: config.query.fusion,
             },
             context.signal,
           );

@@ -5,7 +5,7 @@ export { retryWithBackoff, type RetryOptions } from './retry.ts';
 export { jsonLogger, serialiseError, silentLogger, type Logger, type SerialisedError } from './logger.ts';
 export { MetricsRegistry, MetricConflictError, Counter, Gauge, Histogram, FRESHNESS_BUCKETS, SECONDS_BUCKETS, SIZE_BUCKETS, type MetricType } from './metrics.ts';
 export { startHealthServer, type HealthSource } from './health-server.ts';
-export { CollectionResolver, CollectionResolutionError, type ResolvedCollection } from './collection-resolver.ts';
+export { CollectionResolver, CollectionResolutionError, describeCollection, type ResolvedCollection } from './collection-resolver.ts';
 export { RedisWriteFences, leaseLapsed, passesFence, rewindAction, type AcquireResult, type FenceLease, type WriteFence, type WriteFences } from './write-fence.ts';
 export { groupPosition, handoverOffsets, type PartitionPosition } from './group-position.ts';
 export { BatchTrace } from './tracing.ts';

@@ -42,14 +42,15 @@ Usage:
   searchbus run <role>                 run one role against running services (roles: ${ROLE_NAMES.join(', ')})
   searchbus ingest <file.jsonl|beir-dir> [--tenant T] [--json]
                                        publish documents to the ingest topic
-  searchbus search "<text>" [--k 10] [--filter key=value …] [--tenant T] [--json]
+  searchbus search "<text>" [--k 10] [--filter key=value …] [--tenant T] [--mode dense|sparse|hybrid] [--json]
                                        search through the bus (filters: key=v, key!=v, key>=n, key<n, or JSON)
-  searchbus gateway [--port 8080]      HTTP front: GET|POST /search (q, k, filter, tenant), /healthz, /readyz
+  searchbus gateway [--port 8080]      HTTP front: GET|POST /search (q, k, filter, tenant, mode), /healthz, /readyz
   searchbus gateway key add --tenant T [--tenant T2 …] [--rate-per-second N] [--burst N] [--label L] [--file F] [--json]
                                        create an API key (printed once); its salted hash goes to the keys file
   searchbus gateway key list [--file F] [--json]   list keys (ids, tenants, limits; never secrets)
   searchbus gateway key revoke <id> [--file F]     remove a key; running gateways reload the file
-  searchbus eval <beir-dir> [--split test] [--concurrency 8] [--namespace N] [--model M] [--compare <model|mode>] [--json]
+  searchbus eval <beir-dir> [--split test] [--mode dense|sparse|hybrid] [--concurrency 8] [--namespace N] [--model M]
+                 [--compare <model|mode>] [--per-query F] [--json]
                                        nDCG@10, recall@100, MRR@10 and latency through the whole pipeline;
                                        --compare: a second run, per-query wins/losses/ties and a paired p-value
   searchbus reindex --model <id> [--watch] [--grace-ms N] [--allow-incomplete-history] [--json]
@@ -280,8 +281,11 @@ async function queryPath(command: 'search' | 'gateway' | 'eval', argv: string[])
       namespace: { type: 'string' },
       model: { type: 'string' },
       compare: { type: 'string' },
+      mode: { type: 'string' },
+      'per-query': { type: 'string' },
     },
   });
+  const mode = command === 'gateway' ? undefined : (await searchCommands()).parseMode(values.mode);
   if (command === 'search') {
     const text = positionals.join(' ');
     if (text.trim() === '') throw new UsageError('search needs the text to search for');
@@ -290,6 +294,7 @@ async function queryPath(command: 'search' | 'gateway' | 'eval', argv: string[])
       topK: (await searchCommands()).parseTopK(values.k, 10),
       filters: values.filter,
       ...(values.tenant !== undefined && { tenant: values.tenant }),
+      ...(mode !== undefined && { mode }),
       json: values.json,
     });
     return 0;
@@ -318,6 +323,8 @@ async function queryPath(command: 'search' | 'gateway' | 'eval', argv: string[])
       ...(values.namespace !== undefined && { namespace: values.namespace }),
       ...(values.model !== undefined && { model: values.model }),
       ...(values.compare !== undefined && { compare: values.compare }),
+      ...(mode !== undefined && { mode }),
+      ...(values['per-query'] !== undefined && { perQueryFile: values['per-query'] }),
     },
     aborted.signal,
   );

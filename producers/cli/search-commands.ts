@@ -3,7 +3,7 @@ import { basename, resolve } from 'node:path';
 import { createKafka, createRedis } from '../../infra/clients.ts';
 import { getServices } from '../../infra/get-services.ts';
 import type { Services } from '../../infra/index.ts';
-import { createTopology, isValidNamespace, loadConfig, modelIds, SETTINGS } from '../../topology/index.ts';
+import { createTopology, isSearchMode, isValidNamespace, loadConfig, modelIds, SEARCH_MODES, SETTINGS, type SearchMode } from '../../topology/index.ts';
 // eval, the quality module and the gateway load when used, so that `searchbus search` starts without them (cold start).
 import type { RunComparison } from '../../consumers/quality/index.ts';
 import type { EvalReport } from '../eval/index.ts';
@@ -17,6 +17,7 @@ export interface SearchCommandOptions {
   topK: number;
   filters: string[];
   tenant?: string;
+  mode?: SearchMode;
   json: boolean;
   timeoutMs?: number;
 }
@@ -41,6 +42,7 @@ export async function searchCommand(out: Output, options: SearchCommandOptions):
       topK: options.topK,
       ...(filter ? { filter } : {}),
       ...(options.tenant !== undefined ? { tenant: options.tenant } : {}),
+      ...(options.mode !== undefined ? { mode: options.mode } : {}),
     });
     if (options.json) {
       out.result(JSON.stringify(result));
@@ -50,7 +52,7 @@ export async function searchCommand(out: Output, options: SearchCommandOptions):
         out.result(`${String(i + 1).padStart(3)}. ${hit.score.toFixed(4)}  ${hit.docId}${hit.chunk > 0 ? ` (chunk ${hit.chunk})` : ''}${title}`);
         if (hit.snippet) out.result(`     ${hit.snippet}`);
       });
-      out.info(`${result.hits.length} hits in ${result.latencyMs.toFixed(1)} ms (model ${result.model}, ${result.tookMs} ms in the query consumer)`);
+      out.info(`${result.hits.length} hits in ${result.latencyMs.toFixed(1)} ms (model ${result.model}${result.mode ? `, ${result.mode}` : ''}, ${result.tookMs} ms in the query consumer)`);
     }
     return result;
   } catch (error) {
@@ -102,6 +104,8 @@ export interface EvalCommandOptions {
   json: boolean;
   namespace?: string;
   concurrency: number;
+  mode?: SearchMode;
+  perQueryFile?: string;
   /** The model of the run (default: whatever the namespace serves, or SEARCHBUS_MODEL for a new one). */
   model?: string;
   /** A second run differing in one respect (`--compare <model|mode>`), compared query by query. */
@@ -114,16 +118,13 @@ export interface EvalCommandOptions {
  */
 export interface EvalRunSpec {
   model?: string;
+  mode?: SearchMode;
 }
-
-/** Search modes of issue 12; comparing them needs the request's `mode` field (not in this build). */
-const SEARCH_MODES = ['dense', 'sparse', 'hybrid'] as const;
 
 /** The second run of `eval --compare <value>`: a model id, or a search mode. */
 export function compareSpec(base: EvalRunSpec, value: string): EvalRunSpec {
-  if ((SEARCH_MODES as readonly string[]).includes(value)) {
-    throw new UsageError(`--compare ${value}: comparing search modes needs the request's \`mode\` field (issue 12), which this build does not have yet; compare a model instead (${modelIds().join(', ')})`);
-  }
+  // Same model, same namespace: the second run searches the index the first one built.
+  if (isSearchMode(value)) return { ...base, mode: value };
   if (!modelIds().includes(value)) throw new UsageError(`--compare takes a model (${modelIds().join(', ')}) or a mode (${SEARCH_MODES.join(', ')}), got "${value}"`);
   return { ...base, model: value };
 }
@@ -141,7 +142,7 @@ export interface EvalCommandResult {
  * second run and per-query wins, losses, ties and a paired randomization test between the two.
  */
 export async function evalCommand(out: Output, dir: string, options: EvalCommandOptions, signal?: AbortSignal): Promise<EvalCommandResult> {
-  const base: EvalRunSpec = options.model !== undefined ? { model: options.model } : {};
+  const base: EvalRunSpec = { ...(options.model !== undefined && { model: options.model }), ...(options.mode !== undefined && { mode: options.mode }) };
   if (base.model !== undefined && !modelIds().includes(base.model)) throw new UsageError(`--model must be one of ${modelIds().join(', ')}, got "${base.model}"`);
   const other = options.compare !== undefined ? compareSpec(base, options.compare) : undefined;
   const log = (line: string): void => out.info(line);
@@ -163,6 +164,8 @@ export async function evalCommand(out: Output, dir: string, options: EvalCommand
         timeoutMs: Math.max(config.query.defaultTimeoutMs, 30_000),
         log,
         ...(spec.model !== undefined && { expectModel: spec.model }),
+        ...(spec.mode !== undefined && { mode: spec.mode }),
+        ...(spec === base && options.perQueryFile !== undefined && { perQueryFile: options.perQueryFile }),
         ...(signal ? { signal } : {}),
       });
     };
@@ -202,6 +205,8 @@ function printEval(
     const prefix = label ? `${label}: ` : '';
     out.result(`${prefix}dataset      ${resolve(dir)} (split ${options.split}, ${r.queries} queries, ${details.documents} documents)`);
     out.result(`${prefix}collection   ${details.collection} (model ${details.model}${details.reusedIndex ? ', reused' : `, indexed in ${details.indexSeconds.toFixed(0)} s`})`);
+    if (!details.reusedIndex) out.result(`${prefix}ingest       ${details.ingestDocsPerSecond} docs/s (${details.documents} documents in ${details.indexSeconds.toFixed(1)} s)`);
+    out.result(`${prefix}mode         ${details.mode ?? 'unknown'}`);
     out.result(`${prefix}nDCG@10      ${r.ndcg_at_10.toFixed(4)}`);
     out.result(`${prefix}recall@100   ${r.recall_at_100.toFixed(4)}`);
     out.result(`${prefix}MRR@10       ${r.mrr_at_10.toFixed(4)}`);
@@ -209,7 +214,7 @@ function printEval(
     if (details.failedQueries > 0) out.info(`${prefix}${details.failedQueries} queries failed and count as finding nothing`);
   }
   if (compared) {
-    out.result(`b against a (${report.details.model} -> ${compared.report.details.model}), per query; p: two-sided paired randomization test`);
+    out.result(`b against a (${report.details.model} ${report.details.mode ?? ''} -> ${compared.report.details.model} ${compared.report.details.mode ?? ''}), per query; p: two-sided paired randomization test`);
     for (const line of formatComparison(compared.comparison)) out.result(`  ${line}`);
   }
 }
@@ -232,6 +237,12 @@ export function evalNamespace(dir: string): string {
     .replace(/[^a-z0-9]+/g, '-')
     .replace(/^-+|-+$/g, '');
   return `eval-${slug || 'beir'}`.slice(0, 48).replace(/-+$/, '');
+}
+
+export function parseMode(raw: string | undefined): SearchMode | undefined {
+  if (raw === undefined) return undefined;
+  if (!isSearchMode(raw)) throw new UsageError(`--mode must be one of ${SEARCH_MODES.join(', ')}, got "${raw}"`);
+  return raw;
 }
 
 export function parseTopK(raw: string | undefined, fallback: number): number {

@@ -1,5 +1,5 @@
 import { createKafka, createQdrant, getServices } from '../../infra/index.ts';
-import { applyTopology, collectionLayout, createTopology, loadConfig, searchParams, topicSpecs, PAYLOAD_INDEXES, vectorParams } from '../../topology/index.ts';
+import { applyTopology, collectionLayout, collectionParams, createTopology, layoutFor, loadConfig, searchParams, topicSpecs, PAYLOAD_INDEXES } from '../../topology/index.ts';
 import type { Output } from './output.ts';
 
 export async function topologyApplyCommand(out: Output, options: { dryRun: boolean }): Promise<void> {
@@ -35,7 +35,8 @@ export function topologyDescribeCommand(out: Output): void {
         qdrant: {
           alias: topology.qdrant.alias,
           collection: topology.qdrant.collection(config.model.id, 1),
-          vectors: { ...vectorParams(config.model), on_disk: config.qdrant.vectorsOnDisk },
+          vectors: collectionParams(config.model, layoutFor(config.sparseAnalyzer)),
+          vectorsOnDisk: config.qdrant.vectorsOnDisk,
           layout: collectionLayout(config.qdrant),
           searchParams: searchParams(config.qdrant) ?? null,
           payloadIndexes: PAYLOAD_INDEXES,

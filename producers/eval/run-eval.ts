@@ -5,8 +5,9 @@ import { documentEncoder, loadEncoder, type OnnxEncoder } from '../../consumers/
 import { QueryConsumer, queryEncoder } from '../../consumers/query/index.ts';
 import { jsonLogger, MetricsRegistry } from '../../consumers/runtime/index.ts';
 import { createKafka, createQdrant, createRedis, type ServiceEndpoints } from '../../infra/index.ts';
+import { writeFile } from 'node:fs/promises';
 import { RANKING_DEPTH, percentile, scoreRankings, type RunScores } from '../../consumers/quality/index.ts';
-import { applyTopology, DEFAULT_TENANT, getModelSpec, parseCollectionName, SearchbusError, type SearchbusConfig, type Topology } from '../../topology/index.ts';
+import { applyTopology, DEFAULT_TENANT, getModelSpec, parseCollectionName, SearchbusError, type SearchbusConfig, type SearchMode, type Topology } from '../../topology/index.ts';
 import { IngestProducer, openDocumentSource, type DocumentInput } from '../ingest/index.ts';
 import { SearchClient } from '../search-client/index.ts';
 import { judgementsOf, loadBeirSplit } from './beir-dataset.ts';
@@ -20,6 +21,10 @@ export interface EvalOptions {
   /** Searches in flight at once. */
   concurrency: number;
   timeoutMs: number;
+  /** dense, sparse or hybrid; default: the collection's (hybrid where it has sparse vectors). */
+  mode?: SearchMode;
+  /** Writes each query's nDCG@10, recall@100 and RR@10 here (JSON), for paired comparisons between runs. */
+  perQueryFile?: string;
   log: (line: string) => void;
   signal?: AbortSignal;
   /** Refuse to score a collection built with another model (an existing namespace keeps its model). */
@@ -46,6 +51,10 @@ export interface EvalReport {
     reusedIndex: boolean;
     documents: number;
     indexSeconds: number;
+    /** Documents per second through ingest topic, encoder and Qdrant; null when the index was reused. */
+    ingestDocsPerSecond: number | null;
+    /** The mode the queries ran in, as the query consumer reported it. */
+    mode: SearchMode | null;
     searchSeconds: number;
     failedQueries: number;
     /** Per-query scores, for comparing two runs query by query. */
@@ -145,6 +154,7 @@ export async function runEval(options: EvalOptions): Promise<EvalReport> {
     const rankings = new Map<string, string[]>();
     const latencies: number[] = [];
     let failedQueries = 0;
+    let mode: SearchMode | null = null;
     let next = 0;
     const searcher = client;
     const worker = async (): Promise<void> => {
@@ -153,8 +163,9 @@ export async function runEval(options: EvalOptions): Promise<EvalReport> {
         const query = split.queries[next++]!;
         const started = performance.now();
         try {
-          const result = await searcher.search({ text: query.text, topK: RANKING_DEPTH });
+          const result = await searcher.search({ text: query.text, topK: RANKING_DEPTH, ...(options.mode ? { mode: options.mode } : {}) });
           latencies.push(performance.now() - started);
+          mode ??= result.mode ?? null;
           rankings.set(query.id, result.hits.map((h) => h.docId));
         } catch (error) {
           failedQueries += 1;
@@ -167,6 +178,7 @@ export async function runEval(options: EvalOptions): Promise<EvalReport> {
     const searchSeconds = (performance.now() - searchStarted) / 1000;
 
     const scores = scoreRankings(split.queries, (id) => judgementsOf(split, id), rankings);
+    if (options.perQueryFile) await writeFile(options.perQueryFile, `${JSON.stringify({ collection, model: modelId, mode, queries: scores.perQuery })}\n`);
     const round = (x: number, digits: number): number => Number(x.toFixed(digits));
     return {
       ndcg_at_10: scores.ndcg_at_10,
@@ -174,7 +186,18 @@ export async function runEval(options: EvalOptions): Promise<EvalReport> {
       mrr_at_10: scores.mrr_at_10,
       queries: split.queries.length,
       latency_ms: { p50: round(percentile(latencies, 50), 1), p95: round(percentile(latencies, 95), 1), p99: round(percentile(latencies, 99), 1) },
-      details: { collection, model: modelId, reusedIndex, documents: wanted.size, indexSeconds, searchSeconds, failedQueries, scores },
+      details: {
+        collection,
+        model: modelId,
+        reusedIndex,
+        documents: wanted.size,
+        indexSeconds,
+        ingestDocsPerSecond: reusedIndex ? null : round(wanted.size / indexSeconds, 1),
+        mode,
+        searchSeconds,
+        failedQueries,
+        scores,
+      },
     };
   } finally {
     if (client) await client.close().catch(() => undefined);
