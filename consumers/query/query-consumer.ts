@@ -37,6 +37,7 @@ import {
 import {
   BatchConsumer,
   CollectionResolver,
+  describeCollection,
   MetricsRegistry,
   PoisonMessageError,
   SECONDS_BUCKETS,
@@ -117,6 +118,7 @@ export class QueryConsumer {
     this.shadow = new ShadowMirror({
       board: new ShadowBoard(redis, topology),
       deps: { encoder: options.encoder, search, now: Date.now, oversampling: config.query.oversampling, maxChunksPerQuery: MAX_CHUNKS_PER_QUERY },
+      describe: (collection) => describeCollection(options.qdrant, collection),
       liveCollection: async () => (await this.resolver.resolve()).collection,
       refreshMs: Math.max(500, config.query.aliasCacheTtlMs),
       metrics: this.metrics,

@@ -1,5 +1,5 @@
 import { overlapAtK, rankBiasedOverlap, type ShadowBoard, type ShadowSample, type ShadowTarget } from '../quality/index.ts';
-import { SECONDS_BUCKETS, silentLogger, type Logger, type MetricsRegistry } from '../runtime/index.ts';
+import { SECONDS_BUCKETS, silentLogger, type Logger, type MetricsRegistry, type ResolvedCollection } from '../runtime/index.ts';
 import type { SearchHit, SearchRequestV1 } from '../../topology/index.ts';
 import { searchPinned, type PinnedDependencies } from './pinned-search.ts';
 
@@ -13,6 +13,8 @@ export interface LiveAnswer {
 export interface ShadowMirrorOptions {
   board: Pick<ShadowBoard, 'target' | 'record'>;
   deps: PinnedDependencies;
+  /** A collection's model and vector layout, read from Qdrant. */
+  describe: (collection: string) => Promise<ResolvedCollection>;
   /** The collection the alias serves now: nothing is mirrored to it. */
   liveCollection: () => Promise<string>;
   /** How long an announcement read from Redis is reused. */
@@ -96,7 +98,7 @@ export class ShadowMirror {
     const started = performance.now();
     let answers: Map<string, SearchHit[] | Error>;
     try {
-      answers = await searchPinned(sample, { collection: target.collection, modelId: target.modelId }, this.options.deps, this.stopped.signal);
+      answers = await searchPinned(sample, await this.options.describe(target.collection), this.options.deps, this.stopped.signal);
     } catch (error) {
       if (this.stopped.signal.aborted) return;
       throw error;

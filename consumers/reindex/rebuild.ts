@@ -4,7 +4,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { ensureCollection, getModelSpec, parseCollectionName, SearchbusError, type SearchbusConfig, type Topology } from '../../topology/index.ts';
 import type { DocumentEncoder } from '../encoders/index.ts';
 import { EncoderConsumer } from '../encoder/index.ts';
-import { RetriableError, groupPosition, handoverOffsets, type Logger, type MetricsRegistry, type RedisWriteFences } from '../runtime/index.ts';
+import { RetriableError, describeCollection, groupPosition, handoverOffsets, type Logger, type MetricsRegistry, type RedisWriteFences } from '../runtime/index.ts';
 import { LeaseKeeper, writeMarginMs } from './fence-lease.ts';
 import { checkHistory } from './history-check.ts';
 import type { EvalSetStore, ShadowBoard, ShadowStats } from '../quality/index.ts';
@@ -220,12 +220,13 @@ export async function runRebuild(data: ReindexJobData, context: RebuildContext):
       const request = data.gate;
       const set = request.inline ?? (await context.gate.evalSets.get(request.tenant, request.set));
       if (!set) throw new RebuildRefusedError(`no evaluation set "${request.set}" for tenant ${request.tenant} (add it with \`searchbus eval-set add\`)`);
-      const liveModel = parseCollectionName(live)?.modelId;
-      if (!liveModel) throw new RebuildRefusedError(`the live collection ${live} does not name its model`);
+      if (!parseCollectionName(live)?.modelId) throw new RebuildRefusedError(`the live collection ${live} does not name its model`);
       const p = await position();
       await report('gating', p.lag, p.processed);
       await context.log(`gate: searching ${set.queries.length} judged queries of ${request.set} (tenant ${set.tenant}) on ${live} and ${target}`);
-      const verdict = await runGate(request, set, { collection: live, modelId: liveModel }, { collection: target, modelId: model.id }, { ...context.gate.deps, signal: context.signal });
+      // Each side is searched with its own model and vector layout (a dense-only live index against a hybrid one).
+      const [liveSide, targetSide] = await Promise.all([describeCollection(qdrant, live), describeCollection(qdrant, target)]);
+      const verdict = await runGate(request, set, liveSide, targetSide, { ...context.gate.deps, signal: context.signal });
       state = { ...state!, gate: verdict };
       await context.saveState(state);
       await context.log(formatGate(verdict));

@@ -16,13 +16,13 @@ import { parseArgs } from 'node:util';
 import kafkajs, { type Consumer, type ConsumerRunConfig, type Kafka, type Producer } from 'kafkajs';
 import type { QdrantClient } from '@qdrant/js-client-rest';
 import type { Redis } from 'ioredis';
-import { collapseToDocuments, chunkQuery, HIT_PAYLOAD_FIELDS, initialLimit, QueryConsumer, queryEncoder, type QueryEncoder } from '../../consumers/query/index.ts';
+import { collapseToDocuments, chunkQuery, HIT_PAYLOAD_FIELDS, initialLimit, QueryConsumer, queryEncoder, toQdrantFilter, type QueryEncoder } from '../../consumers/query/index.ts';
 import { loadEncoder } from '../../consumers/encoders/index.ts';
 import { MetricsRegistry } from '../../consumers/runtime/index.ts';
 import { createKafka, createQdrant, createRedis, getServices } from '../../infra/index.ts';
 import { percentile } from '../../producers/eval/index.ts';
 import { SearchClient } from '../../producers/search-client/index.ts';
-import { applyTopology, createTopology, DEFAULT_TENANT, loadConfig, pointId, topicSpecs } from '../../topology/index.ts';
+import { applyTopology, createTopology, DEFAULT_TENANT, layoutFor, loadConfig, pointId, topicSpecs, VECTOR_NAMES } from '../../topology/index.ts';
 import { readScifact, readScifactQueries, SCIFACT_DIR } from '../support/corpus.ts';
 
 const { values } = parseArgs({
@@ -160,7 +160,8 @@ function tracedPublisher(redis: Redis): Redis {
 
 const started = performance.now();
 const namespace = `bench-${randomUUID().slice(0, 8)}`;
-const config = loadConfig({ ...process.env, SEARCHBUS_NAMESPACE: namespace });
+// Dense only on both sides: this measures the bus, not the retrieval mode.
+const config = loadConfig({ ...process.env, SEARCHBUS_NAMESPACE: namespace, SEARCHBUS_SPARSE_ANALYZER: 'none' });
 const topology = createTopology(namespace);
 const services = await getServices({ log });
 const kafka = createKafka(services.kafka, 'bench-bus');
@@ -203,7 +204,7 @@ try {
       points: slice.flatMap((d, i) =>
         chunks[i]!.map((c, chunk) => ({
           id: pointId(DEFAULT_TENANT, d.id, chunk),
-          vector: Array.from(c.vector),
+          vector: { [VECTOR_NAMES.text]: Array.from(c.vector) },
           payload: { doc_id: d.id, chunk, chunks: chunks[i]!.length, title: d.title, text: c.text, metadata: {}, tenant: DEFAULT_TENANT, model: config.model.id, ingested_at: new Date().toISOString() },
         })),
       ),
@@ -216,7 +217,7 @@ try {
   const viaBus = async (text: string): Promise<string[]> => (await client.search({ text, topK: TOP_K })).hits.map((h) => h.docId);
   const direct = async (text: string): Promise<string[]> => {
     const [vector] = await encoder.embed([text], { inputType: 'query' });
-    const request = chunkQuery(vector!, undefined, undefined, initialLimit(TOP_K, config.query.oversampling, 1000));
+    const request = chunkQuery('dense', layoutFor(null), { dense: Array.from(vector!), sparse: null }, toQdrantFilter(undefined, undefined), initialLimit(TOP_K, config.query.oversampling, 1000), 'rrf');
     const { points } = await qdrant.query(collection, { ...request, with_payload: HIT_PAYLOAD_FIELDS });
     return collapseToDocuments(points, TOP_K).map((h) => h.docId);
   };

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { QdrantClient } from '@qdrant/js-client-rest';
 import { encodeAndWrite, indexDocuments, inGroups } from '../../../../consumers/encoder/index.ts';
 import type { DocumentEncoder } from '../../../../consumers/encoders/index.ts';
-import type { IngestMessage } from '../../../../topology/index.ts';
+import { layoutFor, type IngestMessage } from '../../../../topology/index.ts';
 
 // The overlap of inference with writes, on fakes whose calls finish only when the test says so:
 // the order of events is what is checked, never a time.
@@ -137,7 +137,7 @@ describe('indexDocuments with groups', () => {
     };
     const messages = ['a', 'b', 'c', 'd', 'e'].map(upsert);
     messages.push({ kind: 'upsert', tenant: 'default', id: 'b', document: { schemaVersion: 1, id: 'b', text: 'b2' } });
-    const result = await indexDocuments(messages, { qdrant, collection: 'c', encoder, groupSize: 2 });
+    const result = await indexDocuments(messages, { qdrant, collection: 'c', encoder, groupSize: 2, layout: layoutFor(null) });
     assert.deepEqual(result, { upserted: 5, deleted: 0, points: 5 });
     const upserts = calls.filter((c) => c.startsWith('upsert'));
     assert.deepEqual(upserts, ['upsert a,c', 'upsert d,e', 'upsert b2']);

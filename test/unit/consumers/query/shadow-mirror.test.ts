@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { ShadowSample, ShadowTarget } from '../../../../consumers/quality/index.ts';
 import { ShadowMirror, type LiveAnswer } from '../../../../consumers/query/index.ts';
 import { MetricsRegistry } from '../../../../consumers/runtime/index.ts';
-import type { SearchHit, SearchRequestV1 } from '../../../../topology/index.ts';
+import { layoutFor, type SearchHit, type SearchRequestV1 } from '../../../../topology/index.ts';
 
 // Shadow comparison with the board and the query path replaced by in-memory stand-ins.
 
@@ -28,6 +28,7 @@ function setup(target: ShadowTarget | null, liveCollection = 'a__bge-small-en-v1
       oversampling: 1,
       maxChunksPerQuery: 1000,
     },
+    describe: (collection) => Promise.resolve({ collection, modelId: TARGET.modelId, layout: layoutFor(null) }),
     liveCollection: () => Promise.resolve(liveCollection),
     refreshMs: 60_000,
     metrics,

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { EvalSet } from '../../../../consumers/quality/index.ts';
 import { runGate, type GateDependencies, type GateRequest } from '../../../../consumers/reindex/index.ts';
+import { layoutFor } from '../../../../topology/index.ts';
 
 // The gate's decision with the query path's dependencies replaced by in-memory stand-ins: each
 // collection answers each query with a fixed ranking, so the scores and the verdict are known.
@@ -26,7 +27,7 @@ function deps(rankings: Record<string, string[][]>, seen: { collections: string[
     search: (collection, queries) => {
       seen.collections.push(collection);
       seen.tenants.push(...queries.map((q) => JSON.stringify(q.filter)));
-      return Promise.resolve(queries.map((q) => (rankings[collection]?.[q.query[0] ?? -1] ?? []).map((doc, rank) => ({ id: `${doc}-0`, score: 1 - rank / 100, payload: { doc_id: doc, chunk: 0, title: doc, text: doc, metadata: {} } }))));
+      return Promise.resolve(queries.map((q) => (rankings[collection]?.[(q.query as number[])[0] ?? -1] ?? []).map((doc, rank) => ({ id: `${doc}-0`, score: 1 - rank / 100, payload: { doc_id: doc, chunk: 0, title: doc, text: doc, metadata: {} } }))));
     },
     now: Date.now,
     oversampling: 1,
@@ -38,8 +39,8 @@ function deps(rankings: Record<string, string[][]>, seen: { collections: string[
 }
 
 const request = (extra: Partial<GateRequest> = {}): GateRequest => ({ set: 'mini', tenant: 'acme', maxNdcgDrop: 0.005, force: false, ...extra });
-const LIVE = { collection: 'a__bge-small-en-v1.5__v1', modelId: 'bge-small-en-v1.5' };
-const NEW = { collection: 'a__all-minilm-l6-v2__v2', modelId: 'all-minilm-l6-v2' };
+const LIVE = { collection: 'a__bge-small-en-v1.5__v1', modelId: 'bge-small-en-v1.5', layout: layoutFor(null) };
+const NEW = { collection: 'a__all-minilm-l6-v2__v2', modelId: 'all-minilm-l6-v2', layout: layoutFor(null) };
 
 describe('runGate', () => {
   it('refuses a collection whose nDCG@10 drops by more than the margin, with both sides scored by their own model and the set tenant', async () => {
