@@ -4,16 +4,26 @@
 
 import { SearchbusError } from './errors.ts';
 
+export const STOPWORD_LISTS = ['stopword/eng', 'snowball/english'] as const;
+export type StopwordListId = (typeof STOPWORD_LISTS)[number];
+
 export interface AnalyzerSpec {
   /** Lowercase letters, digits and dashes; part of the sparse vector's name. */
   readonly id: string;
   readonly description: string;
   /** Word segmentation locale for Intl.Segmenter (ICU word boundaries). */
   readonly locale: string;
-  /** Stop word list of the npm `stopword` package, by its export name. */
-  readonly stopwords: 'eng';
+  /**
+   * Stop word lists, all applied: `stopword/eng` is the `eng` list of the npm `stopword` package
+   * (108 words, no "does", "why", "not"); `snowball/english` is the Snowball English list that goes
+   * with the Porter stemmer, as the npm `@orama/stopwords` package ships it (question words,
+   * auxiliaries, negations and their contractions, but not "a").
+   */
+  readonly stopwords: readonly StopwordListId[];
   /** Stemmer of the npm `stemmer` package (Porter). */
   readonly stemmer: 'porter';
+  /** Read a typographic apostrophe (U+2019) as an ASCII one, so "doesn’t" meets the list's "doesn't". */
+  readonly foldApostrophes: boolean;
   /** Terms shorter than this (after lowercasing, before stemming) are dropped. */
   readonly minTermChars: number;
   /** Terms longer than this are dropped (base64 blobs, hashes). */
@@ -30,8 +40,24 @@ const SPECS: readonly AnalyzerSpec[] = [
     id: 'en-porter-v1',
     description: 'English: ICU word segmentation, lowercase, stopword "eng" list, Porter stemmer; BM25 k1=1.2 b=0.75',
     locale: 'en',
-    stopwords: 'eng',
+    stopwords: ['stopword/eng'],
     stemmer: 'porter',
+    foldApostrophes: false,
+    minTermChars: 1,
+    maxTermChars: 40,
+    k1: 1.2,
+    b: 0.75,
+    averageTerms: 150,
+  },
+  {
+    // v1's list kept question words ("does", "why") and "not": on a small corpus such a word is
+    // rare, so its IDF made a document that merely shared it the sparse top hit of a question.
+    id: 'en-porter-v2',
+    description: 'English: ICU word segmentation, lowercase, Snowball English stop words, Porter stemmer; BM25 k1=1.2 b=0.75',
+    locale: 'en',
+    stopwords: ['snowball/english'],
+    stemmer: 'porter',
+    foldApostrophes: true,
     minTermChars: 1,
     maxTermChars: 40,
     k1: 1.2,

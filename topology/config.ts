@@ -49,6 +49,10 @@ export interface SearchbusConfig {
     aliasCacheTtlMs: number;
     /** How hybrid searches fuse the dense and sparse candidate lists in Qdrant. */
     fusion: FusionMethod;
+    /** RRF's k: a list's rank r counts weight / (k + r). */
+    rrfK: number;
+    /** RRF weight of the sparse list, the dense list's being 1 (rrf only; dbsf takes no weights). */
+    sparseWeight: number;
   };
   reindex: {
     /** How long the previous collection is kept after a swap; must outlive every alias cache. */
@@ -85,12 +89,17 @@ export interface SearchbusConfig {
 
 export type FusionMethod = 'rrf' | 'dbsf';
 export const FUSION_METHODS: readonly FusionMethod[] = ['rrf', 'dbsf'];
+/** Reciprocal rank fusion's k (60 is Cormack et al.'s constant; Qdrant's own default is 2). */
+export const DEFAULT_RRF_K = 60;
+export const DEFAULT_SPARSE_WEIGHT = 1;
 
 export const SETTINGS = {
   namespace: 'SEARCHBUS_NAMESPACE',
   model: 'SEARCHBUS_MODEL',
   sparseAnalyzer: 'SEARCHBUS_SPARSE_ANALYZER',
   queryFusion: 'SEARCHBUS_QUERY_FUSION',
+  queryRrfK: 'SEARCHBUS_QUERY_RRF_K',
+  querySparseWeight: 'SEARCHBUS_QUERY_SPARSE_WEIGHT',
   ingestPartitions: 'SEARCHBUS_INGEST_PARTITIONS',
   deleteRetentionMs: 'SEARCHBUS_DELETE_RETENTION_MS',
   topicReplicationFactor: 'SEARCHBUS_TOPIC_REPLICATION_FACTOR',
@@ -232,6 +241,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SearchbusConfi
       oversampling: int(env, SETTINGS.queryOversampling, 3, 1, 100),
       aliasCacheTtlMs,
       fusion: fusionRaw as FusionMethod,
+      rrfK: int(env, SETTINGS.queryRrfK, DEFAULT_RRF_K, 1, 1000),
+      sparseWeight: fraction(env, SETTINGS.querySparseWeight, DEFAULT_SPARSE_WEIGHT),
     },
     reindex: {
       graceMs,

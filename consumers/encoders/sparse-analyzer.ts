@@ -5,8 +5,9 @@
 // from the `stemmer` package (Porter): the settings are the analyzer's registry entry.
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
+import { stopwords as snowballEnglish } from '@orama/stopwords/english';
 import { stemmer } from 'stemmer';
-import type { AnalyzerSpec } from '../../topology/index.ts';
+import type { AnalyzerSpec, StopwordListId } from '../../topology/index.ts';
 
 export interface SparseVector {
   indices: number[];
@@ -15,6 +16,18 @@ export interface SparseVector {
 
 // `stopword` ships CommonJS without type declarations.
 const stopwordLists = createRequire(import.meta.url)('stopword') as Record<string, readonly string[] | undefined>;
+
+function stopwordList(id: StopwordListId): readonly string[] {
+  switch (id) {
+    case 'stopword/eng': {
+      const list = stopwordLists.eng;
+      if (!list) throw new TypeError('the stopword package has no list "eng"');
+      return list;
+    }
+    case 'snowball/english':
+      return snowballEnglish;
+  }
+}
 
 /** Bounds the memo of term -> index; cleared when full (the corpus vocabulary rarely reaches it). */
 const MAX_MEMO_TERMS = 500_000;
@@ -26,15 +39,14 @@ export class SparseAnalyzer {
 
   constructor(readonly spec: AnalyzerSpec) {
     this.segmenter = new Intl.Segmenter(spec.locale, { granularity: 'word' });
-    const list = stopwordLists[spec.stopwords];
-    if (!list) throw new TypeError(`the stopword package has no list "${spec.stopwords}"`);
-    this.stopwords = new Set(list);
+    this.stopwords = new Set(spec.stopwords.flatMap((id) => stopwordList(id)));
   }
 
   /** Text -> stemmed terms in order (stop words, too short and too long words dropped). */
   terms(text: string): string[] {
     const terms: string[] = [];
-    for (const segment of this.segmenter.segment(text.toLowerCase())) {
+    const lower = text.toLowerCase();
+    for (const segment of this.segmenter.segment(this.spec.foldApostrophes ? lower.replaceAll('\u2019', "'") : lower)) {
       if (!segment.isWordLike) continue;
       const word = segment.segment;
       if (word.length < this.spec.minTermChars || word.length > this.spec.maxTermChars || this.stopwords.has(word)) continue;

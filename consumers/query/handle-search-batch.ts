@@ -3,7 +3,6 @@ import {
   SEARCH_SCHEMA_VERSION,
   SearchbusError,
   SearchSchemaError,
-  type FusionMethod,
   type SearchErrorCode,
   type SearchMode,
   type SearchReplyV1,
@@ -14,7 +13,7 @@ import { isRetriable } from '../runtime/index.ts';
 import { collapseToDocuments, initialLimit, needsMore, nextLimit, type ScoredChunk } from './collapse-hits.ts';
 import { CollectionResolutionError, type ResolvedCollection } from '../runtime/index.ts';
 import { toQdrantFilter } from './qdrant-filter.ts';
-import { chunkQuery, effectiveMode, type ChunkQuery, type QueryVectors } from './qdrant-query.ts';
+import { chunkQuery, DEFAULT_FUSION, effectiveMode, type ChunkQuery, type HybridFusion, type QueryVectors } from './qdrant-query.ts';
 
 export type { ChunkQuery } from './qdrant-query.ts';
 
@@ -47,8 +46,8 @@ export interface SearchDependencies {
   maxChunksPerQuery: number;
   /** Replies are sent this long before the earliest deadline at the latest, instead of retrying on. */
   deadlineMarginMs?: number;
-  /** How hybrid queries fuse their dense and sparse candidates (default rrf). */
-  fusion?: FusionMethod;
+  /** How hybrid queries fuse their dense and sparse candidates (default: RRF, k 60, equal weights). */
+  fusion?: HybridFusion;
 }
 
 export interface BatchReport {
@@ -134,7 +133,7 @@ async function searchOnce(requests: SearchRequestV1[], deps: SearchDependencies)
     }
   });
   const vectors = await queryVectors(requests, modes, results, resolved, deps);
-  const fusion = deps.fusion ?? 'rrf';
+  const fusion = deps.fusion ?? DEFAULT_FUSION;
   // Requests still short of topK documents, with the chunk limit of their next try.
   let open = requests
     .map((request, index) => ({ request, index, limit: initialLimit(request.topK, deps.oversampling, deps.maxChunksPerQuery) }))

@@ -12,4 +12,4 @@ export { toQdrantFilter } from './qdrant-filter.ts';
 export { queryEncoder } from './query-encoder.ts';
 export { searchPinned, type PinnedDependencies } from './pinned-search.ts';
 export { ShadowMirror, type LiveAnswer, type ShadowMirrorOptions } from './shadow-mirror.ts';
-export { chunkQuery, effectiveMode, RRF_K, type ChunkQuery, type QueryVectors } from './qdrant-query.ts';
+export { chunkQuery, DEFAULT_FUSION, effectiveMode, hybridFusion, type ChunkQuery, type HybridFusion, type QueryVectors } from './qdrant-query.ts';

@@ -1,5 +1,5 @@
 import type { Schemas } from '@qdrant/js-client-rest';
-import type { CollectionLayout, FusionMethod, SearchMode } from '../../topology/index.ts';
+import { DEFAULT_RRF_K, DEFAULT_SPARSE_WEIGHT, type CollectionLayout, type FusionMethod, type SearchMode } from '../../topology/index.ts';
 import type { SparseVector } from '../encoders/index.ts';
 import { HIT_PAYLOAD_FIELDS } from './collapse-hits.ts';
 import type { toQdrantFilter } from './qdrant-filter.ts';
@@ -20,8 +20,27 @@ export interface QueryVectors {
   sparse: SparseVector | null;
 }
 
-/** The usual constant of reciprocal rank fusion (Cormack et al. 2009); Qdrant's own default is 2. */
-export const RRF_K = 60;
+/** How a hybrid query fuses its two candidate lists: the `SEARCHBUS_QUERY_FUSION`, `_RRF_K` and `_SPARSE_WEIGHT` settings. */
+export interface HybridFusion {
+  method: FusionMethod;
+  /** RRF: rank r of a list counts weight / (k + r). */
+  rrfK: number;
+  /** RRF: the sparse list's weight, the dense list's being 1. */
+  sparseWeight: number;
+}
+
+export const DEFAULT_FUSION: HybridFusion = { method: 'rrf', rrfK: DEFAULT_RRF_K, sparseWeight: DEFAULT_SPARSE_WEIGHT };
+
+/** The fusion a configuration asks for. */
+export function hybridFusion(query: { fusion: FusionMethod; rrfK: number; sparseWeight: number }): HybridFusion {
+  return { method: query.fusion, rrfK: query.rrfK, sparseWeight: query.sparseWeight };
+}
+
+/** Qdrant's fusion stage; weights are sent only when they differ, so servers without weighted RRF still take the default. */
+function fusionQuery(fusion: HybridFusion): Schemas['QueryInterface'] {
+  if (fusion.method === 'dbsf') return { fusion: 'dbsf' };
+  return { rrf: { k: fusion.rrfK, ...(fusion.sparseWeight !== 1 && { weights: [1, fusion.sparseWeight] }) } };
+}
 
 /** The mode a request runs in: its own, or hybrid where the collection has sparse vectors, else dense. */
 export function effectiveMode(requested: SearchMode | undefined, layout: CollectionLayout): SearchMode {
@@ -39,7 +58,7 @@ export function chunkQuery(
   vectors: QueryVectors,
   filter: ReturnType<typeof toQdrantFilter>,
   limit: number,
-  fusion: FusionMethod,
+  fusion: HybridFusion,
 ): ChunkQuery {
   const base = { filter, limit, with_payload: HIT_PAYLOAD_FIELDS };
   const dense = (): { query: number[]; using?: string } => {
@@ -62,7 +81,7 @@ export function chunkQuery(
           { ...dense(), filter, limit },
           { ...sparse(), filter, limit },
         ],
-        query: fusion === 'rrf' ? { rrf: { k: RRF_K } } : { fusion: 'dbsf' },
+        query: fusionQuery(fusion),
       };
   }
 }

@@ -51,6 +51,7 @@ import {
 import { ShadowBoard } from '../quality/index.ts';
 import { handleSearchBatch, type ChunkQuery, type OutgoingReply, type QueryEncoder, type QueryMessage } from './handle-search-batch.ts';
 import { ShadowMirror, type LiveAnswer } from './shadow-mirror.ts';
+import { hybridFusion } from './qdrant-query.ts';
 import type { ScoredChunk } from './collapse-hits.ts';
 
 export interface QueryConsumerOptions {
@@ -117,7 +118,7 @@ export class QueryConsumer {
     };
     this.shadow = new ShadowMirror({
       board: new ShadowBoard(redis, topology),
-      deps: { encoder: options.encoder, search, now: Date.now, oversampling: config.query.oversampling, maxChunksPerQuery: MAX_CHUNKS_PER_QUERY },
+      deps: { encoder: options.encoder, search, now: Date.now, oversampling: config.query.oversampling, maxChunksPerQuery: MAX_CHUNKS_PER_QUERY, fusion: hybridFusion(config.query) },
       describe: (collection) => describeCollection(options.qdrant, collection),
       liveCollection: async () => (await this.resolver.resolve()).collection,
       refreshMs: Math.max(500, config.query.aliasCacheTtlMs),
@@ -199,7 +200,7 @@ export class QueryConsumer {
               now: Date.now,
               oversampling: config.query.oversampling,
               maxChunksPerQuery: MAX_CHUNKS_PER_QUERY,
-              fusion: config.query.fusion,
+              fusion: hybridFusion(config.query),
             },
             context.signal,
           );

@@ -16,7 +16,7 @@ import type { Admin, Kafka } from 'kafkajs';
 import { closeAll, ConnectionScope, LifecycleStateError, StartDeadline, type SearchbusConfig, type Topology } from '../../topology/index.ts';
 import type { DocumentEncoder } from '../encoders/index.ts';
 import { EvalSetStore, ShadowBoard } from '../quality/index.ts';
-import type { QueryEncoder } from '../query/index.ts';
+import { hybridFusion, type QueryEncoder } from '../query/index.ts';
 import { RedisWriteFences, silentLogger, type Logger, type MetricsRegistry } from '../runtime/index.ts';
 import { RebuildCancelledError, RebuildRefusedError, abandonRebuild, runRebuild } from './rebuild.ts';
 import { reconcile } from './reconcile.ts';
@@ -234,6 +234,8 @@ export class ReindexWorker {
         now: Date.now,
         oversampling: config.query.oversampling,
         maxChunksPerQuery: GATE_MAX_CHUNKS_PER_QUERY,
+        // The gate scores hybrid searches fused as live searches are.
+        fusion: hybridFusion(config.query),
         maxBatchSize: config.query.maxBatchSize,
         timeoutMs: Math.max(config.query.defaultTimeoutMs, 30_000),
       },

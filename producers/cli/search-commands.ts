@@ -205,7 +205,10 @@ function printEval(
     const prefix = label ? `${label}: ` : '';
     out.result(`${prefix}dataset      ${resolve(dir)} (split ${options.split}, ${r.queries} queries, ${details.documents} documents)`);
     out.result(`${prefix}collection   ${details.collection} (model ${details.model}${details.reusedIndex ? ', reused' : `, indexed in ${details.indexSeconds.toFixed(0)} s`})`);
-    if (!details.reusedIndex) out.result(`${prefix}ingest       ${details.ingestDocsPerSecond} docs/s (${details.documents} documents in ${details.indexSeconds.toFixed(1)} s)`);
+    if (!details.reusedIndex) {
+      const resumed = details.resumedAt > 0 ? `, resumed with ${details.resumedAt} already indexed` : '';
+      out.result(`${prefix}ingest       ${details.ingestDocsPerSecond} docs/s (${details.documents - details.resumedAt} documents in ${details.indexSeconds.toFixed(1)} s${resumed})`);
+    }
     out.result(`${prefix}mode         ${details.mode ?? 'unknown'}`);
     out.result(`${prefix}nDCG@10      ${r.ndcg_at_10.toFixed(4)}`);
     out.result(`${prefix}recall@100   ${r.recall_at_100.toFixed(4)}`);

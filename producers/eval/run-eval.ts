@@ -3,7 +3,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { EncoderConsumer } from '../../consumers/encoder/index.ts';
 import { documentEncoder, loadEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
 import { QueryConsumer, queryEncoder } from '../../consumers/query/index.ts';
-import { jsonLogger, MetricsRegistry } from '../../consumers/runtime/index.ts';
+import { groupPosition, jsonLogger, MetricsRegistry } from '../../consumers/runtime/index.ts';
 import { createKafka, createQdrant, createRedis, type ServiceEndpoints } from '../../infra/index.ts';
 import { writeFile } from 'node:fs/promises';
 import { RANKING_DEPTH, percentile, scoreRankings, type RunScores } from '../../consumers/quality/index.ts';
@@ -51,8 +51,10 @@ export interface EvalReport {
     reusedIndex: boolean;
     documents: number;
     indexSeconds: number;
-    /** Documents per second through ingest topic, encoder and Qdrant; null when the index was reused. */
+    /** Documents per second through ingest topic, encoder and Qdrant (those indexed by this run); null when the index was reused. */
     ingestDocsPerSecond: number | null;
+    /** Documents the collection already held when this run started indexing (an earlier, interrupted run's). */
+    resumedAt: number;
     /** The mode the queries ran in, as the query consumer reported it. */
     mode: SearchMode | null;
     searchSeconds: number;
@@ -126,11 +128,12 @@ export async function runEval(options: EvalOptions): Promise<EvalReport> {
     const indexStarted = performance.now();
     const wanted = new Set(documents.map((d) => d.id));
     const present = await indexedDocuments(qdrant, collection, DEFAULT_TENANT);
-    const reusedIndex = [...wanted].every((id) => present.has(id));
+    const resumedAt = [...wanted].filter((id) => present.has(id)).length;
+    const reusedIndex = resumedAt === wanted.size;
     if (reusedIndex) {
       log(`${collection} already holds all ${wanted.size} documents: reusing it`);
     } else {
-      log(`${collection} holds ${[...wanted].filter((id) => present.has(id)).length} of ${wanted.size} documents: ingesting the corpus`);
+      log(`${collection} holds ${resumedAt} of ${wanted.size} documents: ingesting the rest`);
       await ingestAndWait({ ...options, documents, wanted, collection, qdrant, kafka, encoder: await encoderFor(modelId) });
     }
     const indexSeconds = (performance.now() - indexStarted) / 1000;
@@ -192,7 +195,8 @@ export async function runEval(options: EvalOptions): Promise<EvalReport> {
         reusedIndex,
         documents: wanted.size,
         indexSeconds,
-        ingestDocsPerSecond: reusedIndex ? null : round(wanted.size / indexSeconds, 1),
+        ingestDocsPerSecond: reusedIndex ? null : round((wanted.size - resumedAt) / indexSeconds, 1),
+        resumedAt,
         mode,
         searchSeconds,
         failedQueries,
@@ -229,13 +233,20 @@ async function ingestAndWait(
   });
   await consumer.start();
   try {
-    const producer = new IngestProducer({ kafka: options.kafka, topic: topology.topics.ingest });
-    try {
-      await producer.upsert(options.documents);
-    } finally {
-      await producer.close();
+    // An interrupted run leaves records its encoder never reached: encode those first, then publish
+    // only what is still missing, so a resumed run does not encode the corpus twice.
+    await drainBacklog({ ...options, consumer });
+    const present = await indexedDocuments(qdrant, collection, DEFAULT_TENANT);
+    const missing = options.documents.filter((d) => !present.has(d.id));
+    if (missing.length > 0) {
+      const producer = new IngestProducer({ kafka: options.kafka, topic: topology.topics.ingest });
+      try {
+        await producer.upsert(missing);
+      } finally {
+        await producer.close();
+      }
     }
-    log(`Published ${options.documents.length} documents to ${topology.topics.ingest}; encoding…`);
+    log(`Published ${missing.length} documents to ${topology.topics.ingest} (${options.documents.length - missing.length} already indexed); encoding…`);
     let last = -1;
     let lastProgressAt = Date.now();
     const started = performance.now();
@@ -259,6 +270,35 @@ async function ingestAndWait(
     }
   } finally {
     await consumer.stop();
+  }
+}
+
+/** Waits until the encoder group has consumed every record already on the ingest topic (none on a fresh namespace). */
+async function drainBacklog(options: EvalOptions & { kafka: ReturnType<typeof createKafka>; qdrant: QdrantClient; collection: string; consumer: EncoderConsumer }): Promise<void> {
+  const { topology, log, qdrant, collection, consumer } = options;
+  const admin = options.kafka.admin();
+  await admin.connect();
+  try {
+    let position = await groupPosition(admin, topology.groups.encoder, topology.topics.ingest);
+    if (position.lag === 0) return;
+    log(`resuming: ${position.lag} records on ${topology.topics.ingest} were not encoded yet; encoding them first`);
+    let lastCount = -1;
+    let lastProgressAt = Date.now();
+    while (position.lag > 0) {
+      options.signal?.throwIfAborted();
+      if (consumer.state === 'crashed') throw new Error('the encoder consumer crashed while indexing the corpus');
+      const { count } = await qdrant.count(collection, { exact: true, filter: firstChunks(DEFAULT_TENANT) });
+      if (count !== lastCount) {
+        lastCount = count;
+        lastProgressAt = Date.now();
+        log(`indexed ${count} documents, ${position.lag} records to go`);
+      }
+      if (Date.now() - lastProgressAt > STALL_TIMEOUT_MS) throw new Error(`indexing made no progress for ${STALL_TIMEOUT_MS / 1000} s (${position.lag} records to go)`);
+      await delay(1_000);
+      position = await groupPosition(admin, topology.groups.encoder, topology.topics.ingest);
+    }
+  } finally {
+    await admin.disconnect();
   }
 }
 

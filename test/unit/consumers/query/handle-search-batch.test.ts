@@ -185,7 +185,7 @@ describe('handleSearchBatch', () => {
   });
 
   it('runs the mode asked for: dense by the embedding only, sparse by the terms only (no embedding), dbsf when configured', async () => {
-    const t = deps({ fusion: 'dbsf' });
+    const t = deps({ fusion: { method: 'dbsf', rrfK: 60, sparseWeight: 1 } });
     let embedded = 0;
     t.d.resolver = { resolve: () => Promise.resolve({ collection: 'c__m__v2', modelId: 'm', layout: HYBRID }), invalidate: () => undefined };
     t.d.encoder = (modelId) => Promise.resolve({ modelId, embedQueries: (texts: string[]) => ((embedded += texts.length), Promise.resolve(texts.map(() => new Float32Array([1, 0])))) });
