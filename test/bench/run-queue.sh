@@ -61,6 +61,7 @@ while true; do
   else
     echo $(($(cat "$queue/failed/$name" 2>/dev/null || echo 0) + 1)) >"$queue/failed/$name"
     echo "$(date -u +%H:%M:%S) FAILED $name (exit $code) after ${seconds} s (load $(loadavg)); attempt $(cat "$queue/failed/$name") of $attempts_max" | tee -a "$queue/queue.log"
+    sleep 30 # let whatever failed (a rebalance, a slow service) settle before the retry
   fi
 done
 echo "$(date -u +%H:%M:%S) queue stopped (load $(loadavg))" | tee -a "$queue/queue.log"

@@ -12,6 +12,12 @@ describe('loadConfig', () => {
     assert.equal(loadConfig({ SEARCHBUS_START_TIMEOUT_MS: '5000' }).startTimeoutMs, 5000);
   });
 
+  it('reads the hybrid fusion settings', () => {
+    const { query } = loadConfig({ SEARCHBUS_QUERY_FUSION: 'rrf', SEARCHBUS_QUERY_RRF_K: '10', SEARCHBUS_QUERY_SPARSE_WEIGHT: '0.25' });
+    assert.deepEqual([query.fusion, query.rrfK, query.sparseWeight], ['rrf', 10, 0.25]);
+    assert.equal(loadConfig({ SEARCHBUS_SPARSE_ANALYZER: 'en-porter-v1' }).sparseAnalyzer?.id, 'en-porter-v1');
+  });
+
   it('fails naming the setting', () => {
     const cases: Array<[Record<string, string>, string]> = [
       [{ SEARCHBUS_ENCODER_MAX_BATCH_SIZE: 'lots' }, 'SEARCHBUS_ENCODER_MAX_BATCH_SIZE'],
@@ -25,6 +31,10 @@ describe('loadConfig', () => {
       [{ SEARCHBUS_TOPIC_REPLICATION_FACTOR: '2', SEARCHBUS_TOPIC_MIN_INSYNC_REPLICAS: '3' }, 'SEARCHBUS_TOPIC_MIN_INSYNC_REPLICAS'],
       [{ SEARCHBUS_START_TIMEOUT_MS: 'soon' }, 'SEARCHBUS_START_TIMEOUT_MS'],
       [{ SEARCHBUS_START_TIMEOUT_MS: '0' }, 'SEARCHBUS_START_TIMEOUT_MS'],
+      [{ SEARCHBUS_QUERY_RRF_K: '0' }, 'SEARCHBUS_QUERY_RRF_K'],
+      [{ SEARCHBUS_QUERY_SPARSE_WEIGHT: '1.5' }, 'SEARCHBUS_QUERY_SPARSE_WEIGHT'],
+      [{ SEARCHBUS_QUERY_SPARSE_WEIGHT: 'half' }, 'SEARCHBUS_QUERY_SPARSE_WEIGHT'],
+      [{ SEARCHBUS_SPARSE_ANALYZER: 'en-porter-v9' }, 'SEARCHBUS_SPARSE_ANALYZER'],
     ];
     for (const [env, setting] of cases) {
       assert.throws(

@@ -47,3 +47,33 @@ describe('SparseAnalyzer', () => {
     assert.deepEqual(analyzer.query('the of and ...'), { indices: [], values: [] });
   });
 });
+
+describe('SparseAnalyzer en-porter-v2 (Snowball English stop words)', () => {
+  const v1 = new SparseAnalyzer(getAnalyzerSpec('en-porter-v1'));
+  const v2 = new SparseAnalyzer(getAnalyzerSpec('en-porter-v2'));
+
+  it('drops question words, auxiliaries and negations that v1 kept', () => {
+    // The demo questions: v1 kept "why" and "does" (stemmed "doe"), rare words in a small corpus.
+    assert.deepEqual(v1.terms('why does bread rise'), ['why', 'doe', 'bread', 'rise']);
+    assert.deepEqual(v2.terms('why does bread rise'), ['bread', 'rise']);
+    assert.deepEqual(v2.terms('Why do some songs sound sad?'), ['song', 'sound', 'sad']);
+    assert.deepEqual(v1.terms('Vitamin D does not lower the risk'), ['vitamin', 'd', 'doe', 'not', 'lower', 'risk']);
+    assert.deepEqual(v2.terms('Vitamin D does not lower the risk'), ['vitamin', 'd', 'lower', 'risk']);
+  });
+
+  it('reads a typographic apostrophe as an ASCII one, so contractions are stop words either way', () => {
+    assert.deepEqual(v2.terms('it doesn’t and it doesn\'t'), []);
+    // v1 keeps its behaviour: a changed setting is a new analyzer id, never a changed one.
+    assert.deepEqual(v1.terms('doesn’t'), [stemOfV1('doesn’t')]);
+  });
+
+  it('keeps the terms SciFact claims turn on: genes, numbers, Greek letters', () => {
+    assert.deepEqual(v2.terms('TNF-α and IL-6 rose by 25% in p53 mice'), ['tnf', 'α', 'il', '6', 'rose', '25', 'p53', 'mice']);
+  });
+});
+
+function stemOfV1(word: string): string {
+  const [term] = new SparseAnalyzer(getAnalyzerSpec('en-porter-v1')).terms(word);
+  assert.ok(term !== undefined && term.includes('’'), `v1 keeps the typographic apostrophe: ${term}`);
+  return term;
+}

@@ -184,6 +184,20 @@ describe('handleSearchBatch', () => {
     assert.equal((t.published[0]!.reply as { mode: string }).mode, 'hybrid');
   });
 
+  it('fuses with the configured RRF k and sparse weight, dense first, weights sent only when they differ from 1', async () => {
+    const hybrid = async (fusion: SearchDependencies['fusion']) => {
+      const t = deps({ fusion });
+      t.d.resolver = { resolve: () => Promise.resolve({ collection: 'c__m__v2', modelId: 'm', layout: HYBRID }), invalidate: () => undefined };
+      await handleSearchBatch([request('h')], t.d, signal);
+      const query = t.searches[0]![0]!;
+      assert.deepEqual(query.prefetch?.map((p) => p.using), ['text', HYBRID.sparse!.name], 'weights follow the prefetch order');
+      return query.query;
+    };
+    assert.deepEqual(await hybrid({ method: 'rrf', rrfK: 2, sparseWeight: 0.5 }), { rrf: { k: 2, weights: [1, 0.5] } });
+    assert.deepEqual(await hybrid({ method: 'rrf', rrfK: 60, sparseWeight: 1 }), { rrf: { k: 60 } });
+    assert.deepEqual(await hybrid({ method: 'dbsf', rrfK: 2, sparseWeight: 0.5 }), { fusion: 'dbsf' });
+  });
+
   it('runs the mode asked for: dense by the embedding only, sparse by the terms only (no embedding), dbsf when configured', async () => {
     const t = deps({ fusion: { method: 'dbsf', rrfK: 60, sparseWeight: 1 } });
     let embedded = 0;
