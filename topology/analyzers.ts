@@ -68,7 +68,7 @@ const SPECS: readonly AnalyzerSpec[] = [
 
 const BY_ID: ReadonlyMap<string, AnalyzerSpec> = new Map(SPECS.map((spec) => [spec.id, spec]));
 
-export const DEFAULT_ANALYZER_ID = 'en-porter-v1';
+export const DEFAULT_ANALYZER_ID = 'en-porter-v2';
 
 export class UnknownAnalyzerError extends SearchbusError {
   override readonly name = 'UnknownAnalyzerError';

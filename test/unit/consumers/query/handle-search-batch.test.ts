@@ -173,7 +173,7 @@ describe('handleSearchBatch', () => {
     const filter = { must: [{ key: 'topic', match: { value: 'genes' } }] };
     await handleSearchBatch([request('x', { tenant: 'acme', filter })], t.d, signal);
     const query = t.searches[0]![0]!;
-    assert.deepEqual(query.query, { rrf: { k: 60 } });
+    assert.deepEqual(query.query, { rrf: { k: 2, weights: [1, 0.5] } });
     assert.equal(query.prefetch?.length, 2);
     const [dense, sparse] = query.prefetch;
     assert.equal(dense!.using, 'text');
