@@ -49,7 +49,7 @@ export interface SearchbusConfig {
     aliasCacheTtlMs: number;
     /** How hybrid searches fuse the dense and sparse candidate lists in Qdrant. */
     fusion: FusionMethod;
-    /** RRF's k: a list's rank r counts weight / (k + r). */
+    /** RRF's k: a document at rank r of a list (from 0) gets weight / (k + r) from it. */
     rrfK: number;
     /** RRF weight of the sparse list, the dense list's being 1 (rrf only; dbsf takes no weights). */
     sparseWeight: number;
@@ -91,7 +91,7 @@ export type FusionMethod = 'rrf' | 'dbsf';
 export const FUSION_METHODS: readonly FusionMethod[] = ['rrf', 'dbsf'];
 /**
  * Hybrid fusion defaults: RRF with Qdrant's own k (2), not Cormack et al.'s 60, and the sparse list
- * at half the dense list's weight. At k 60 rank 1 and rank 10 count nearly alike (1/61, 1/70), so
+ * at half the dense list's weight. At k 60 the first and the tenth place count nearly alike (1/60, 1/69), so
  * a document in both lists at middling ranks beat the top of either, and a sparse top hit on one
  * rare word tied the dense top hit; on a small corpus, where nearly every document is in the dense
  * list, that put lexical noise first. Measured on SciFact and the demo questions (README, Measured).

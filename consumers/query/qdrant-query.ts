@@ -23,7 +23,7 @@ export interface QueryVectors {
 /** How a hybrid query fuses its two candidate lists: the `SEARCHBUS_QUERY_FUSION`, `_RRF_K` and `_SPARSE_WEIGHT` settings. */
 export interface HybridFusion {
   method: FusionMethod;
-  /** RRF: rank r of a list counts weight / (k + r). */
+  /** RRF: a document at rank r of a list (from 0) gets weight / (k + r) from it. */
   rrfK: number;
   /** RRF: the sparse list's weight, the dense list's being 1. */
   sparseWeight: number;
