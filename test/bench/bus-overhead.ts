@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import kafkajs, { type Consumer, type ConsumerRunConfig, type Kafka, type Producer } from 'kafkajs';
 import type { QdrantClient } from '@qdrant/js-client-rest';
 import type { Redis } from 'ioredis';
-import { collapseToDocuments, chunkQuery, HIT_PAYLOAD_FIELDS, initialLimit, QueryConsumer, queryEncoder, toQdrantFilter, type QueryEncoder } from '../../consumers/query/index.ts';
+import { collapseToDocuments, chunkQuery, HIT_PAYLOAD_FIELDS, hybridFusion, initialLimit, QueryConsumer, queryEncoder, toQdrantFilter, type QueryEncoder } from '../../consumers/query/index.ts';
 import { loadEncoder } from '../../consumers/encoders/index.ts';
 import { MetricsRegistry } from '../../consumers/runtime/index.ts';
 import { createKafka, createQdrant, createRedis, getServices } from '../../infra/index.ts';
@@ -217,7 +217,7 @@ try {
   const viaBus = async (text: string): Promise<string[]> => (await client.search({ text, topK: TOP_K })).hits.map((h) => h.docId);
   const direct = async (text: string): Promise<string[]> => {
     const [vector] = await encoder.embed([text], { inputType: 'query' });
-    const request = chunkQuery('dense', layoutFor(null), { dense: Array.from(vector!), sparse: null }, toQdrantFilter(undefined, undefined), initialLimit(TOP_K, config.query.oversampling, 1000), 'rrf');
+    const request = chunkQuery('dense', layoutFor(null), { dense: Array.from(vector!), sparse: null }, toQdrantFilter(undefined, undefined), initialLimit(TOP_K, config.query.oversampling, 1000), hybridFusion(config.query));
     const { points } = await qdrant.query(collection, { ...request, with_payload: HIT_PAYLOAD_FIELDS });
     return collapseToDocuments(points, TOP_K).map((h) => h.docId);
   };
