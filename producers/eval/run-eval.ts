@@ -257,8 +257,8 @@ async function ingestAndWait(
       if (count !== last) {
         last = count;
         lastProgressAt = Date.now();
-        const rate = count / ((performance.now() - started) / 1000);
-        log(`indexed ${count}/${wanted.size} documents (${rate.toFixed(0)} docs/s)`);
+        const rate = (count - present.size) / Math.max(1, (performance.now() - started) / 1000);
+        log(`indexed ${count}/${wanted.size} documents (${rate.toFixed(1)} docs/s)`);
       }
       if (count >= wanted.size) {
         const present = await indexedDocuments(qdrant, collection, DEFAULT_TENANT);
