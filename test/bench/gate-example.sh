@@ -13,7 +13,7 @@ export SEARCHBUS_NAMESPACE=$namespace
 cli() { node producers/cli/bin.mjs "$@"; }
 
 cli eval-set add "$split-set" "$dir" --split "$split" || exit 1
-SEARCHBUS_METRICS_PORT=0 cli run reindex &
+SEARCHBUS_METRICS_PORT=0 node producers/cli/bin.mjs run reindex &
 worker=$!
 trap 'kill -TERM "$worker" 2>/dev/null; wait "$worker" 2>/dev/null' EXIT
 echo "load before the rebuild: $(cut -d' ' -f1-3 /proc/loadavg)"
