@@ -8,7 +8,11 @@
 //     side by side in this process.
 //  B. Produce -> eachBatch latency of bare kafkajs on one broker (LogAppendTime on the topic, so
 //     the broker's append splits it into client -> broker and broker -> consumer), for the
-//     settings searchbus' query path uses and variants of them.
+//     settings searchbus' query path uses and variants of them. Like the Java baseline, which
+//     commits nothing, the variants run with autoCommit off (the query path commits in the
+//     background); one variant keeps kafkajs' default, which awaits an OffsetCommit after every
+//     batch before its next Fetch: a record produced meanwhile waits for that round trip
+//     (kafkajs-hops.ts shows it on the consumer's socket).
 // Run: node producers/cli/bin.mjs infra run -- node --import tsx test/bench/kafkajs-floor.ts [--json <path>] [--messages 150]
 import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
@@ -114,6 +118,8 @@ interface Variant {
   consumer: Omit<Parameters<Kafka['consumer']>[0], 'groupId'>;
   partitionsConsumedConcurrently: number;
   acks: number;
+  /** kafkajs' autoCommit (its default is on: an OffsetCommit after every batch, awaited). Default off. */
+  autoCommit?: boolean;
 }
 
 interface Rig {
@@ -141,6 +147,7 @@ async function rig(variant: Variant): Promise<Rig> {
   const waiting: Rig['waiting'] = new Map();
   const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
   await consumer.run({
+    autoCommit: variant.autoCommit ?? false,
     partitionsConsumedConcurrently: variant.partitionsConsumedConcurrently,
     eachBatch: async ({ batch }) => {
       const fetched = now();
@@ -205,7 +212,8 @@ async function javaBaseline(maxWaitMs: string, records: number): Promise<Record<
 }
 
 const variants: Variant[] = [
-  { name: 'query consumer settings (maxWait 20 ms, minBytes 1, 3 partitions at once, acks -1)', consumer: { maxWaitTimeInMs: 20, minBytes: 1 }, partitionsConsumedConcurrently: 3, acks: -1 },
+  { name: 'query consumer settings (maxWait 20 ms, minBytes 1, 3 partitions at once, acks -1, no commit awaited)', consumer: { maxWaitTimeInMs: 20, minBytes: 1 }, partitionsConsumedConcurrently: 3, acks: -1 },
+  { name: 'kafkajs default autoCommit (an OffsetCommit awaited after every batch, before the next Fetch)', autoCommit: true, consumer: { maxWaitTimeInMs: 20, minBytes: 1 }, partitionsConsumedConcurrently: 3, acks: -1 },
   { name: 'maxWait 500 ms', consumer: { maxWaitTimeInMs: 500, minBytes: 1 }, partitionsConsumedConcurrently: 3, acks: -1 },
   { name: 'maxWait 5 ms', consumer: { maxWaitTimeInMs: 5, minBytes: 1 }, partitionsConsumedConcurrently: 3, acks: -1 },
   { name: 'acks 1', consumer: { maxWaitTimeInMs: 20, minBytes: 1 }, partitionsConsumedConcurrently: 3, acks: 1 },
