@@ -23,7 +23,9 @@ import { Kafka, logLevel, type Consumer, type ISocketFactory, type Producer } fr
 import { getServices } from '../../infra/index.ts';
 import { percentile } from '../../producers/eval/index.ts';
 
-const { values } = parseArgs({ options: { json: { type: 'string' }, messages: { type: 'string', default: '150' } } });
+const { values } = parseArgs({ options: { json: { type: 'string' }, messages: { type: 'string', default: '150' }, 'idle-consumers': { type: 'string', default: '0' } } });
+/** Extra consumers, each of its own group and topic, long-polling (maxWait 20 ms) with nothing to read. */
+const IDLE_CONSUMERS = Number(values['idle-consumers']);
 const MESSAGES = Number(values.messages);
 const ROUNDS = 5;
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
@@ -94,6 +96,8 @@ interface Variant {
   autoCommit: boolean;
   /** Wait this long after a delivery before producing the next record (a search's own work). */
   paceMs: number;
+  /** Busy-wait to the next millisecond's edge before sending, as kafkajs-floor.ts does. */
+  spin?: boolean;
 }
 interface Sample {
   total: number;
@@ -187,6 +191,10 @@ async function roundTrip(r: Rig, key: string, record = true): Promise<void> {
       resolve(at);
     });
   });
+  if (r.variant.spin) {
+    const edge = Date.now();
+    while (Date.now() === edge);
+  }
   const sent = now();
   const ack = r.producer.send({ topic: r.topic, acks: -1, messages: [{ key, value: JSON.stringify({ key, text: 'a search request of about this size' }) }] });
   const [{ delivered, appended }] = await Promise.all([arrived, ack]).finally(() => r.waiting.delete(key));
@@ -218,13 +226,25 @@ const variants: Variant[] = [
   { name: 'kafkajs defaults: autoCommit after every batch', autoCommit: true, paceMs: 0 },
   { name: 'autoCommit off (searchbus commits in the background)', autoCommit: false, paceMs: 0 },
   { name: 'kafkajs defaults, next record 15 ms after delivery', autoCommit: true, paceMs: 15 },
+  { name: 'autoCommit off, send on a millisecond edge (as kafkajs-floor.ts)', autoCommit: false, paceMs: 0, spin: true },
 ];
 
 let fetchVersion = -1;
 const rigs: Rig[] = [];
+const idle: Consumer[] = [];
 const p = (xs: number[], q: number): number => Number(percentile(xs, q).toFixed(2));
 try {
   for (const v of variants) rigs.push(await rig(v));
+  for (let i = 0; i < IDLE_CONSUMERS; i++) {
+    const topic = `bench-hops-idle-${randomUUID().slice(0, 8)}`;
+    await createTopic(topic);
+    topics.push(topic);
+    const consumer = plain.consumer({ groupId: `hops-idle-${randomUUID().slice(0, 8)}`, maxWaitTimeInMs: 20, minBytes: 1 });
+    idle.push(consumer);
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({ eachBatch: () => Promise.resolve() });
+  }
   const perTurn = Math.max(1, Math.round(MESSAGES / ROUNDS));
   for (let round = 0; round < ROUNDS; round++) {
     for (const r of rigs) for (let i = 0; i < perTurn; i++) await roundTrip(r, `r${round}-${i}-${randomUUID().slice(0, 6)}`);
@@ -232,6 +252,7 @@ try {
   }
   const result = {
     load_average: loadavg(),
+    idle_consumers: IDLE_CONSUMERS,
     fetch_request_version: fetchVersion,
     messages_per_variant: perTurn * ROUNDS,
     variants: rigs.map(({ variant, samples }) => {
@@ -263,6 +284,7 @@ try {
   console.log(JSON.stringify(result, null, 2));
   if (values.json) await writeFile(values.json, `${JSON.stringify(result, null, 2)}\n`);
 } finally {
+  for (const c of idle) await c.disconnect().catch(() => undefined);
   for (const r of rigs) {
     await r.consumer.disconnect().catch(() => undefined);
     await r.producer.disconnect().catch(() => undefined);
