@@ -20,7 +20,8 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import type { ChildProcess } from 'node:child_process';
-import { documentText, inGroups } from '../../consumers/encoder/index.ts';
+import { documentText, indexDocuments, inGroups } from '../../consumers/encoder/index.ts';
+import { describeCollection } from '../../consumers/runtime/index.ts';
 import { documentEncoder, loadEncoder } from '../../consumers/encoders/index.ts';
 import { createRedis } from '../../infra/index.ts';
 import { listEntries } from '../../infra/local/index.ts';
@@ -218,6 +219,39 @@ try {
   };
   log(`freshness hops: ${JSON.stringify(freshnessHops)}`);
 
+  // Inside one small batch: the encoder's own indexing code (indexDocuments: embed, Qdrant upsert,
+  // Qdrant delete of stale chunks; all but the offset commit) run here on batches of the size the
+  // freshness run produced, each phase timed, while the encoder role is idle.
+  const probeSize = Math.max(1, Math.round(freshnessHops.encoder_batch_size_mean || 1));
+  const behindAlias = (await h.qdrant.getAliases()).aliases.find((a) => a.alias_name === h.topology.qdrant.alias)?.collection_name;
+  if (!behindAlias) throw new Error(`alias ${h.topology.qdrant.alias} points nowhere`);
+  const live = await describeCollection(h.qdrant, behindAlias);
+  const phases: Record<string, number[]> = { embed: [], 'qdrant upsert': [], 'qdrant delete': [], batch: [] };
+  for (let i = 0; i < 20; i++) {
+    const batch = Array.from({ length: probeSize }, (_, j) => {
+      const source = docs[(i * probeSize + j) % docs.length]!;
+      return { kind: 'upsert' as const, tenant: DEFAULT_TENANT, id: `probe-${i}-${j}`, document: { schemaVersion: 1 as const, id: `probe-${i}-${j}`, title: source.title, text: source.text } };
+    });
+    const t0 = performance.now();
+    await indexDocuments(batch, {
+      qdrant: h.qdrant,
+      collection: h.topology.qdrant.alias,
+      encoder: doc,
+      layout: live.layout,
+      step: async (name, run) => {
+        const s = performance.now();
+        try {
+          return await run();
+        } finally {
+          phases[name]!.push(performance.now() - s);
+        }
+      },
+    });
+    phases.batch!.push(performance.now() - t0);
+  }
+  const smallBatch = { documents: probeSize, ...Object.fromEntries(Object.entries(phases).map(([name, xs]) => [`${name.replace(' ', '_')}_p50_ms`, percentile(xs, 50)])) };
+  log(`one small batch, by phase: ${JSON.stringify(smallBatch)}`);
+
   // The query role at work, for its peak memory: 16 searches at a time, 320 in all.
   const queries = await readScifactQueries(Infinity, values.dataset);
   let next = 0;
@@ -239,7 +273,7 @@ try {
     ingest_vs_encoder: ingestRate / alone,
     cpu_cores_during_ingest: cpu,
     freshness_ms: { p50: percentile(freshness, 50), p99: percentile(freshness, 99), load_docs_per_s: published / (freshMs / 1000), documents: freshness.length },
-    freshness_hops: freshnessHops,
+    freshness_hops: { ...freshnessHops, small_batch: smallBatch },
     rss_mb: Object.fromEntries([...processes].map(([n]) => [n, { idle: rssIdle[n], peak: rssPeak[n] }])),
   };
   console.log(JSON.stringify(result, null, 2));
