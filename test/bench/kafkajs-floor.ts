@@ -28,6 +28,7 @@ import { promisify } from 'node:util';
 import { getServices } from '../../infra/index.ts';
 import { ensureKafkaClasspath } from '../../infra/local/index.ts';
 import { percentile } from '../../producers/eval/index.ts';
+import { fetchBefore, tapSocket, type Exchange } from './kafka-socket-tap.ts';
 
 const { values } = parseArgs({ options: { json: { type: 'string' }, messages: { type: 'string', default: '150' }, 'idle-seconds': { type: 'string', default: '3' } } });
 const MESSAGES = Number(values.messages);
@@ -57,14 +58,18 @@ function patched(this: QueueInstance): void {
 const services = await getServices({ log });
 // Bare kafkajs (no searchbus client settings), plaintext: kafkajs' own socket factory is
 // net.connect, which leaves Nagle's algorithm on; `noDelay` turns it off (TCP_NODELAY).
+// A rig's sockets are tapped (kafka-socket-tap.ts), to tell whether the Fetch that returned a record
+// was already parked in the broker at its append or written after it.
 const socketFactory =
-  (noDelay: boolean): ISocketFactory =>
+  (noDelay: boolean, exchanges?: Exchange[]): ISocketFactory =>
   ({ host, port, onConnect }) => {
     const socket = net.connect({ host, port }, onConnect);
     if (noDelay) socket.setNoDelay(true);
+    if (exchanges) tapSocket(socket, exchanges);
     return socket;
   };
-const bareKafka = (noDelay: boolean): Kafka => new Kafka({ clientId: 'bench-kafkajs-floor', brokers: services.kafka.brokers, socketFactory: socketFactory(noDelay), logLevel: logLevel.NOTHING });
+const bareKafka = (noDelay: boolean, exchanges?: Exchange[]): Kafka =>
+  new Kafka({ clientId: 'bench-kafkajs-floor', brokers: services.kafka.brokers, socketFactory: socketFactory(noDelay, exchanges), logLevel: logLevel.NOTHING });
 const kafka = bareKafka(false);
 const admin = kafka.admin();
 await admin.connect();
@@ -128,7 +133,8 @@ interface Rig {
   producer: Producer;
   consumer: Consumer;
   waiting: Map<string, (at: { fetched: number; appended: number }) => void>;
-  samples: { total: number[]; toBroker: number[]; fromBroker: number[]; acked: number[] };
+  samples: { total: number[]; toBroker: number[]; fromBroker: number[]; acked: number[]; parked: number };
+  exchanges: Exchange[];
 }
 
 /** A producer and a consumer group of their own on a topic of their own, joined and fetching. */
@@ -136,7 +142,8 @@ async function rig(variant: Variant): Promise<Rig> {
   const topic = `${baseTopic}-${randomUUID().slice(0, 6)}`;
   await createTopic(topic);
   topics.push(topic);
-  const client = bareKafka(variant.noDelay ?? false);
+  const exchanges: Exchange[] = [];
+  const client = bareKafka(variant.noDelay ?? false, exchanges);
   const producer = client.producer({ allowAutoTopicCreation: false });
   const consumer = client.consumer({ ...variant.consumer, groupId: `floor-${randomUUID().slice(0, 8)}` });
   await producer.connect();
@@ -156,7 +163,7 @@ async function rig(variant: Variant): Promise<Rig> {
     },
   });
   await joined;
-  const r: Rig = { variant, topic, producer, consumer, waiting, samples: { total: [], toBroker: [], fromBroker: [], acked: [] } };
+  const r: Rig = { variant, topic, producer, consumer, waiting, exchanges, samples: { total: [], toBroker: [], fromBroker: [], acked: [], parked: 0 } };
   // The first fetch of every partition has happened once a record went through. A topic just
   // created may not be in every broker cache yet: the first sends may be refused.
   for (let attempt = 1; ; attempt++) {
@@ -195,6 +202,9 @@ async function roundTrip(r: Rig, key: string, record = true): Promise<void> {
   r.samples.toBroker.push(appended - (sent + offset));
   r.samples.fromBroker.push(fetchedPerf + offset - appended);
   r.samples.acked.push(ackedAt - sent);
+  const fetch = fetchBefore(r.exchanges, fetched);
+  if (fetch && fetch.written < appended) r.samples.parked += 1;
+  r.exchanges.splice(0, Math.max(0, r.exchanges.length - 50));
 }
 
 const stats = (xs: number[]): { p50: number; p99: number } => ({ p50: percentile(xs, 50), p99: percentile(xs, 99) });
@@ -250,6 +260,8 @@ try {
     send_to_append_ms: stats(r.samples.toBroker),
     append_to_each_batch_ms: stats(r.samples.fromBroker),
     produce_ack_ms: stats(r.samples.acked),
+    /** Records returned by a Fetch written in an earlier millisecond than their append (parked in the broker). */
+    fetch_parked_at_append: r.samples.parked,
   }));
   const javaSamples = javaRuns.flatMap((j) => ((j as { samples?: { total: number[]; toAppend: number[]; fromAppend: number[] } }).samples ? [j as { samples: { total: number[]; toAppend: number[]; fromAppend: number[] } }] : []));
   const java = {

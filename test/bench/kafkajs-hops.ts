@@ -22,6 +22,7 @@ import { parseArgs } from 'node:util';
 import { Kafka, logLevel, type Consumer, type ISocketFactory, type Producer } from 'kafkajs';
 import { getServices } from '../../infra/index.ts';
 import { percentile } from '../../producers/eval/index.ts';
+import { now, tapSocket, type Exchange } from './kafka-socket-tap.ts';
 
 const { values } = parseArgs({ options: { json: { type: 'string' }, messages: { type: 'string', default: '150' }, 'idle-consumers': { type: 'string', default: '0' } } });
 /** Extra consumers, each of its own group and topic, long-polling (maxWait 20 ms) with nothing to read. */
@@ -29,64 +30,11 @@ const IDLE_CONSUMERS = Number(values['idle-consumers']);
 const MESSAGES = Number(values.messages);
 const ROUNDS = 5;
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
-/** Epoch ms with sub-ms resolution, comparable with the broker's LogAppendTime. */
-const now = (): number => performance.timeOrigin + performance.now();
-
-const API = { 1: 'Fetch', 8: 'OffsetCommit', 12: 'Heartbeat', 0: 'Produce', 3: 'Metadata' } as Record<number, string>;
-interface Exchange {
-  api: string;
-  version: number;
-  correlationId: number;
-  written: number;
-  firstByte?: number;
-  lastByte?: number;
-}
-
-/**
- * A socket factory that records each request written and each response read. kafkajs writes one
- * request per socket.write (size, apiKey, apiVersion, correlationId first); responses are framed
- * by their size and carry the correlation id.
- */
+/** A socket factory whose sockets are tapped (kafka-socket-tap.ts). */
 function tappedSocketFactory(exchanges: Exchange[]): ISocketFactory {
   return ({ host, port, onConnect }) => {
     const socket = net.connect({ host, port }, onConnect);
-    const byId = new Map<number, Exchange>();
-    const write = socket.write.bind(socket) as (chunk: unknown, ...rest: unknown[]) => boolean;
-    socket.write = ((chunk: unknown, ...rest: unknown[]) => {
-      if (Buffer.isBuffer(chunk) && chunk.length >= 12) {
-        const e: Exchange = { api: API[chunk.readInt16BE(4)] ?? `api${chunk.readInt16BE(4)}`, version: chunk.readInt16BE(6), correlationId: chunk.readInt32BE(8), written: now() };
-        byId.set(e.correlationId, e);
-        exchanges.push(e);
-      }
-      return write(chunk, ...rest);
-    });
-    // Response framing: 4-byte size, then the body, whose first 4 bytes are the correlation id.
-    let header = Buffer.alloc(0);
-    let remaining = 0;
-    let current: Exchange | undefined;
-    socket.prependListener('data', (data: Buffer) => {
-      const at = now();
-      let offset = 0;
-      while (offset < data.length) {
-        if (remaining === 0) {
-          const need = 8 - header.length;
-          header = Buffer.concat([header, data.subarray(offset, offset + need)]);
-          offset += Math.min(need, data.length - offset);
-          if (header.length < 8) return;
-          remaining = header.readInt32BE(0) - 4;
-          current = byId.get(header.readInt32BE(4));
-          byId.delete(header.readInt32BE(4));
-          header = Buffer.alloc(0);
-          if (current) current.firstByte = at;
-          if (remaining === 0 && current) current.lastByte = at;
-          continue;
-        }
-        const take = Math.min(remaining, data.length - offset);
-        remaining -= take;
-        offset += take;
-        if (remaining === 0 && current) current.lastByte = at;
-      }
-    });
+    tapSocket(socket, exchanges);
     return socket;
   };
 }
