@@ -107,7 +107,7 @@ export class OnnxEncoder {
   async embed(texts: readonly string[], options: { inputType?: InputType } = {}): Promise<Float32Array[]> {
     const prefix = this.prefixFor(options.inputType);
     const vectors = await this.run(longestTextsFirst(texts), (index) => [
-      this.tokenizer.encode(prefix + texts[index]!, { maxTokens: this.config.maxTokens }).ids,
+      this.tokenizer.encodeIds(prefix + texts[index]!, this.config.maxTokens),
     ]);
     return vectors.map((perText) => perText[0]!);
   }
