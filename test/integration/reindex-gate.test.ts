@@ -8,7 +8,7 @@ import { queryEncoder } from '../../consumers/query/index.ts';
 import { formatGate, ReindexQueue, ReindexWorker, type ReindexJobSummary, type ReindexRequest } from '../../consumers/reindex/index.ts';
 import { RedisWriteFences } from '../../consumers/runtime/index.ts';
 import { createRedis } from '../../infra/index.ts';
-import { readEvalSet } from '../../producers/cli/eval-set-commands.ts';
+import { readEvalSet } from '../../producers/eval/index.ts';
 import { IngestProducer } from '../../producers/ingest/index.ts';
 import { getModelSpec } from '../../topology/index.ts';
 import { createHarness, waitFor, type Harness } from '../support/harness.ts';
