@@ -1,3 +1,4 @@
+import { isAbsolute } from 'node:path';
 import { DEFAULT_COLLECTION_SETTINGS, type CollectionSettings } from './collection.ts';
 import { ConfigError } from './errors.ts';
 import { DEFAULT_MODEL_ID, getModelSpec, type ModelSpec } from './models.ts';
@@ -146,6 +147,8 @@ export const SETTINGS = {
   gatewayRateBurst: 'SEARCHBUS_GATEWAY_RATE_BURST',
   gatewayMaxBodyBytes: 'SEARCHBUS_GATEWAY_MAX_BODY_BYTES',
   gatewayMaxUrlBytes: 'SEARCHBUS_GATEWAY_MAX_URL_BYTES',
+  gatewayEvalSetDirs: 'SEARCHBUS_GATEWAY_EVAL_SET_DIRS',
+  gatewayMaxEvalSetBytes: 'SEARCHBUS_GATEWAY_MAX_EVAL_SET_BYTES',
   reindexGraceMs: 'SEARCHBUS_REINDEX_GRACE_MS',
   reindexLockDurationMs: 'SEARCHBUS_REINDEX_LOCK_DURATION_MS',
   reindexProgressIntervalMs: 'SEARCHBUS_REINDEX_PROGRESS_INTERVAL_MS',
@@ -343,6 +346,10 @@ export interface GatewayConfig {
   rateBurst: number;
   maxBodyBytes: number;
   maxUrlBytes: number;
+  /** Absolute folders under which `POST /admin/eval-sets` may read a BEIR folder by path; empty: none. */
+  evalSetDirs: readonly string[];
+  /** Body limit of an uploaded eval set (queries and qrels), instead of maxBodyBytes. */
+  maxEvalSetBytes: number;
 }
 
 export interface GatewayJwtConfig {
@@ -402,7 +409,17 @@ function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
     maxBodyBytes: int(env, SETTINGS.gatewayMaxBodyBytes, 64 * 1024, 256, 16 * 1024 * 1024),
     // Node refuses request heads above 16 KiB on its own (answered 431).
     maxUrlBytes: int(env, SETTINGS.gatewayMaxUrlBytes, 8 * 1024, 256, 15 * 1024),
+    evalSetDirs: absoluteDirs(env, SETTINGS.gatewayEvalSetDirs),
+    maxEvalSetBytes: int(env, SETTINGS.gatewayMaxEvalSetBytes, 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
   };
+}
+
+/** A comma-separated list of absolute paths (none when unset). */
+function absoluteDirs(env: NodeJS.ProcessEnv, setting: string): string[] {
+  const parts = (env[setting] ?? '').split(',').map((p) => p.trim()).filter((p) => p !== '');
+  const relative = parts.find((p) => !isAbsolute(p));
+  if (relative !== undefined) throw new ConfigError(setting, `must list absolute folders, separated by commas; "${relative}" is relative`);
+  return parts;
 }
 
 function loadJwtConfig(env: NodeJS.ProcessEnv): GatewayJwtConfig {

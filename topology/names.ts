@@ -103,3 +103,6 @@ export function parseCollectionName(name: string): CollectionName | null {
   if (!match) return null;
   return { alias: match[1] ?? '', modelId: match[2] ?? '', version: Number(match[3]) };
 }
+
+/** The OAuth scope (JWT `scope` or `scp` claim) that lets a caller use the gateway's /admin/ endpoints. */
+export const GATEWAY_ADMIN_SCOPE = 'searchbus:admin';

@@ -1,4 +1,5 @@
-export { OnnxEncoder, planBatches, padBatch, DEFAULT_BATCH_SIZE, DEFAULT_MAX_BATCH_TOKENS, type EmbeddedChunk, type InputType, type ModelFilePaths, type OnnxEncoderConfig, type OnnxEncoderOptions } from './onnx-encoder.ts';
+export { OnnxEncoder, padBatch, DEFAULT_BATCH_SIZE, DEFAULT_MAX_BATCH_TOKENS, type EmbeddedChunk, type InputType, type ModelFilePaths, type OnnxEncoderConfig, type OnnxEncoderOptions } from './onnx-encoder.ts';
+export { LengthBatcher, longestTextsFirst, planBatches, streamedBatches, type BatchLimits } from './length-batcher.ts';
 export { WordPieceTokenizer, type EncodedText, type Span, type TokenizedText, type WordPieceConfig } from './wordpiece-tokenizer.ts';
 export { chunkTokens, validateChunkingOptions, windowCapacity, DEFAULT_OVERLAP_TOKENS, type Chunk, type ChunkingOptions } from './chunker.ts';
 export { clsPool, cosineSimilarity, l2Normalize, meanPool, pool, type TokenEmbeddings } from './pooling.ts';

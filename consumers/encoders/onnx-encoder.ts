@@ -5,6 +5,7 @@ import type { ModelSpec } from '../../topology/models.ts';
 import { chunkTokens, DEFAULT_OVERLAP_TOKENS, validateChunkingOptions, type Chunk, type ChunkingOptions } from './chunker.ts';
 import { EncoderClosedError, EncoderConfigError } from './encoder-errors.ts';
 import { InProcessBackend, WorkerBackend, type InferenceBackend } from './inference-backend.ts';
+import { LengthBatcher, longestTextsFirst } from './length-batcher.ts';
 import type { PaddedBatch } from './pooled-session.ts';
 import { WordPieceTokenizer } from './wordpiece-tokenizer.ts';
 
@@ -105,12 +106,10 @@ export class OnnxEncoder {
    */
   async embed(texts: readonly string[], options: { inputType?: InputType } = {}): Promise<Float32Array[]> {
     const prefix = this.prefixFor(options.inputType);
-    const sequences: number[][] = [];
-    for (const text of texts) {
-      sequences.push(this.tokenizer.encode(prefix + text, { maxTokens: this.config.maxTokens }).ids);
-      await yieldEvery(sequences.length);
-    }
-    return this.run(sequences);
+    const vectors = await this.run(longestTextsFirst(texts), (index) => [
+      this.tokenizer.encodeIds(prefix + texts[index]!, this.config.maxTokens),
+    ]);
+    return vectors.map((perText) => perText[0]!);
   }
 
   /**
@@ -121,14 +120,12 @@ export class OnnxEncoder {
     texts: readonly string[],
     options: { inputType?: InputType; overlapTokens?: number } = {},
   ): Promise<EmbeddedChunk[][]> {
-    const perText: Chunk[][] = [];
-    for (const text of texts) {
-      perText.push(this.chunk(text, options));
-      await yieldEvery(perText.length);
-    }
-    const vectors = await this.run(perText.flat().map((chunk) => chunk.ids));
-    let next = 0;
-    return perText.map((chunks) => chunks.map((chunk) => ({ ...chunk, vector: vectors[next++]! })));
+    const perText: Chunk[][] = new Array<Chunk[]>(texts.length);
+    const vectors = await this.run(longestTextsFirst(texts), (index) => {
+      perText[index] = this.chunk(texts[index]!, options);
+      return perText[index].map((chunk) => chunk.ids);
+    });
+    return perText.map((chunks, index) => chunks.map((chunk, k) => ({ ...chunk, vector: vectors[index]![k]! })));
   }
 
   /** The windows embedChunks would embed, without running the model. */
@@ -149,16 +146,21 @@ export class OnnxEncoder {
     return '';
   }
 
-  /** Embeds token sequences in batches of similar length (less padding), returning input order. */
-  private async run(sequences: readonly number[][]): Promise<Float32Array[]> {
+  /**
+   * Tokenises the texts in `order` (longest first) with `sequencesOf` and embeds every sequence it
+   * returns, in length-bucketed batches released while tokenising goes on: the worker runs one
+   * batch while the next is tokenised, padded and queued. Returns the vectors per text index.
+   */
+  private async run(order: readonly number[], sequencesOf: (index: number) => number[][]): Promise<Float32Array[][]> {
     if (this.disposed) throw new EncoderClosedError(`encoder for ${this.spec.id} is disposed`);
-    const order = sequences.map((_, index) => index).sort((a, b) => sequences[b]!.length - sequences[a]!.length);
-    const results: Float32Array[] = new Array<Float32Array>(sequences.length);
     const dimension = this.spec.dimension;
+    const sequences: number[][] = [];
+    const results: Float32Array[] = [];
+    const rowsOf: number[][] = new Array<number[]>(order.length);
+    const batcher = new LengthBatcher(this.config);
     const inFlight = new Set<Promise<void>>();
     let failure: Error | undefined;
-    for (const rows of planBatches(order, sequences, this.config)) {
-      if (failure) break;
+    const dispatch = async (rows: number[]): Promise<void> => {
       const tracked: Promise<void> = this.backend
         .run(padBatch(rows.map((row) => sequences[row]!), this.tokenizer.padId))
         .then((flat) => {
@@ -170,35 +172,28 @@ export class OnnxEncoder {
         .finally(() => inFlight.delete(tracked));
       inFlight.add(tracked);
       if (inFlight.size >= MAX_IN_FLIGHT) await Promise.race(inFlight);
+    };
+    let tokenised = 0;
+    for (const index of order) {
+      if (failure) break;
+      const rows: number[] = [];
+      for (const ids of sequencesOf(index)) {
+        const row = sequences.push(ids) - 1;
+        rows.push(row);
+        for (const batch of batcher.push(row, ids.length)) await dispatch(batch);
+      }
+      rowsOf[index] = rows;
+      await yieldEvery(++tokenised);
+    }
+    for (const batch of batcher.flush()) {
+      if (failure) break;
+      await dispatch(batch);
     }
     // Settle everything in flight before reporting, so no batch outlives this call.
     await Promise.all(inFlight);
     if (failure) throw failure;
-    return results;
+    return rowsOf.map((rows) => rows.map((row) => results[row]!));
   }
-}
-
-/**
- * Consecutive runs of `order` (longest first) within both the sequence and the token budget:
- * length-bucketed batches, so a batch pads only to the longest of texts of nearly its length.
- * Exported for the benchmark, which times bare session.run on exactly these batches.
- */
-export function* planBatches(
-  order: readonly number[],
-  sequences: readonly number[][],
-  config: { batchSize: number; maxBatchTokens: number },
-): Generator<number[]> {
-  let rows: number[] = [];
-  for (const row of order) {
-    // Sorted longest first, so the first row of a batch sets its padded length.
-    const padded = sequences[rows[0] ?? row]!.length;
-    if (rows.length > 0 && (rows.length >= config.batchSize || (rows.length + 1) * padded > config.maxBatchTokens)) {
-      yield rows;
-      rows = [];
-    }
-    rows.push(row);
-  }
-  if (rows.length > 0) yield rows;
 }
 
 // Tokenizing a large batch takes tens of milliseconds; give timers and I/O a turn in between.

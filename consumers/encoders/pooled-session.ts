@@ -3,7 +3,7 @@
 import * as ort from 'onnxruntime-node';
 import type { Pooling } from '../../topology/models.ts';
 import { EncoderError } from './encoder-errors.ts';
-import { pool } from './pooling.ts';
+import { poolInto } from './pooling.ts';
 
 export interface SessionConfig {
   readonly onnxPath: string;
@@ -99,14 +99,13 @@ export class PooledSession {
         `model output has shape [${output.dims.join(', ')}], expected [${batchSize}, ${sequenceLength}, ${this.config.dimension}]`,
       );
     }
-    const vectors = pool(
+    // Pooled straight into the buffer the worker transfers back: no vector per row, no copy.
+    return poolInto(
       { data: output.data as Float32Array, batchSize, sequenceLength, dimension },
       batch.attentionMask,
       this.config,
+      new Float32Array(batchSize * dimension),
     );
-    const flat = new Float32Array(batchSize * dimension);
-    vectors.forEach((vector, row) => flat.set(vector, row * dimension));
-    return flat;
   }
 
   async release(): Promise<void> {

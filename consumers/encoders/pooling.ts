@@ -16,38 +16,51 @@ export interface TokenEmbeddings {
  * yields zeros rather than NaN (sentence-transformers clamps the count to 1e-9 for the same reason).
  */
 export function meanPool(embeddings: TokenEmbeddings, attentionMask: ArrayLike<number | bigint>): Float32Array[] {
+  return split(meanPoolInto(embeddings, attentionMask, new Float32Array(embeddings.batchSize * embeddings.dimension)), embeddings);
+}
+
+/**
+ * meanPool written into `out` (batchSize x dimension, back to back): the inference worker pools
+ * straight into the buffer it transfers, with one accumulator for the whole batch.
+ */
+export function meanPoolInto(embeddings: TokenEmbeddings, attentionMask: ArrayLike<number | bigint>, out: Float32Array): Float32Array {
   const { data, batchSize, sequenceLength, dimension } = embeddings;
-  checkShape(embeddings, attentionMask);
-  const pooled: Float32Array[] = [];
+  checkShape(embeddings, attentionMask, out);
+  // Accumulate in float64: the reference sums in float32, but the difference is far below the
+  // tolerance that matters and float64 keeps long sequences from drifting.
+  const sum = new Float64Array(dimension);
   for (let row = 0; row < batchSize; row++) {
-    // Accumulate in float64: the reference sums in float32, but the difference is far below the
-    // tolerance that matters and float64 keeps long sequences from drifting.
-    const sum = new Float64Array(dimension);
+    sum.fill(0);
     let count = 0;
     for (let position = 0; position < sequenceLength; position++) {
       const weight = Number(attentionMask[row * sequenceLength + position]);
       if (weight === 0) continue;
       count += weight;
       const base = (row * sequenceLength + position) * dimension;
-      for (let d = 0; d < dimension; d++) sum[d]! += data[base + d]! * weight;
+      // The mask is 0/1 for every model here; the multiply is kept for other weights.
+      if (weight === 1) for (let d = 0; d < dimension; d++) sum[d]! += data[base + d]!;
+      else for (let d = 0; d < dimension; d++) sum[d]! += data[base + d]! * weight;
     }
-    const out = new Float32Array(dimension);
-    if (count > 0) for (let d = 0; d < dimension; d++) out[d] = sum[d]! / count;
-    pooled.push(out);
+    const offset = row * dimension;
+    if (count > 0) for (let d = 0; d < dimension; d++) out[offset + d] = sum[d]! / count;
+    else out.fill(0, offset, offset + dimension);
   }
-  return pooled;
+  return out;
 }
 
 /** The first position's vector ([CLS]), as BGE models are trained to use. */
 export function clsPool(embeddings: TokenEmbeddings): Float32Array[] {
+  return split(clsPoolInto(embeddings, new Float32Array(embeddings.batchSize * embeddings.dimension)), embeddings);
+}
+
+export function clsPoolInto(embeddings: TokenEmbeddings, out: Float32Array): Float32Array {
   const { data, batchSize, sequenceLength, dimension } = embeddings;
-  checkShape(embeddings);
-  const pooled: Float32Array[] = [];
+  checkShape(embeddings, undefined, out);
   for (let row = 0; row < batchSize; row++) {
     const base = row * sequenceLength * dimension;
-    pooled.push(data.slice(base, base + dimension));
+    out.set(data.subarray(base, base + dimension), row * dimension);
   }
-  return pooled;
+  return out;
 }
 
 /** Scales in place to unit length; a zero vector stays zero (torch's normalize clamps the norm likewise). */
@@ -64,9 +77,28 @@ export function pool(
   attentionMask: ArrayLike<number | bigint>,
   options: { pooling: Pooling; normalize: boolean },
 ): Float32Array[] {
-  const pooled = options.pooling === 'cls' ? clsPool(embeddings) : meanPool(embeddings, attentionMask);
-  if (options.normalize) for (const vector of pooled) l2Normalize(vector);
-  return pooled;
+  return split(poolInto(embeddings, attentionMask, options, new Float32Array(embeddings.batchSize * embeddings.dimension)), embeddings);
+}
+
+/** pool() written into `out`, batchSize x dimension back to back (no vector allocated per row). */
+export function poolInto(
+  embeddings: TokenEmbeddings,
+  attentionMask: ArrayLike<number | bigint>,
+  options: { pooling: Pooling; normalize: boolean },
+  out: Float32Array,
+): Float32Array {
+  if (options.pooling === 'cls') clsPoolInto(embeddings, out);
+  else meanPoolInto(embeddings, attentionMask, out);
+  if (options.normalize) {
+    const { batchSize, dimension } = embeddings;
+    for (let row = 0; row < batchSize; row++) l2Normalize(out.subarray(row * dimension, (row + 1) * dimension));
+  }
+  return out;
+}
+
+/** One copied vector per row of a back-to-back buffer. */
+function split(flat: Float32Array, { batchSize, dimension }: TokenEmbeddings): Float32Array[] {
+  return Array.from({ length: batchSize }, (_, row) => flat.slice(row * dimension, (row + 1) * dimension));
 }
 
 export function cosineSimilarity(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -82,7 +114,7 @@ export function cosineSimilarity(a: ArrayLike<number>, b: ArrayLike<number>): nu
   return dot / (Math.sqrt(normA) * Math.sqrt(normB));
 }
 
-function checkShape(embeddings: TokenEmbeddings, attentionMask?: ArrayLike<number | bigint>): void {
+function checkShape(embeddings: TokenEmbeddings, attentionMask?: ArrayLike<number | bigint>, out?: Float32Array): void {
   const { data, batchSize, sequenceLength, dimension } = embeddings;
   if (data.length !== batchSize * sequenceLength * dimension) {
     throw new RangeError(
@@ -91,5 +123,8 @@ function checkShape(embeddings: TokenEmbeddings, attentionMask?: ArrayLike<numbe
   }
   if (attentionMask && attentionMask.length !== batchSize * sequenceLength) {
     throw new RangeError(`attention mask holds ${attentionMask.length} values, expected ${batchSize}x${sequenceLength}`);
+  }
+  if (out && out.length !== batchSize * dimension) {
+    throw new RangeError(`output buffer holds ${out.length} values, expected ${batchSize}x${dimension}`);
   }
 }

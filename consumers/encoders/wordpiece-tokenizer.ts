@@ -208,19 +208,37 @@ export class WordPieceTokenizer {
   }
 
   tokenize(text: string): TokenizedText {
+    return this.tokenizeUpTo(text, Number.POSITIVE_INFINITY);
+  }
+
+  /**
+   * encode(text, { maxTokens }).ids without tokenising past the window: a 1,500-word document
+   * embedded truncated costs its first 254 tokens, not all of them. Tokens are produced left to
+   * right and word by word, so the ids are the same prefix encode() keeps.
+   */
+  encodeIds(text: string, maxTokens: number): number[] {
+    if (maxTokens < 2) throw new RangeError(`maxTokens must leave room for [CLS] and [SEP], got ${maxTokens}`);
+    const { ids } = this.tokenizeUpTo(text, maxTokens - 2);
+    if (ids.length > maxTokens - 2) ids.length = maxTokens - 2;
+    return [this.clsId, ...ids, this.sepId];
+  }
+
+  /** Tokens of `text`, stopping at the first word boundary at or after `limit` tokens. */
+  private tokenizeUpTo(text: string, limit: number): TokenizedText {
     const out: TokenizedText = { text, ids: [], offsets: [], startsWord: [] };
     let segmentStart = 0;
     if (this.special) {
       this.special.lastIndex = 0;
-      for (let match = this.special.exec(text); match; match = this.special.exec(text)) {
-        this.tokenizeSegment(text, segmentStart, match.index, out);
+      for (let match = this.special.exec(text); match && out.ids.length < limit; match = this.special.exec(text)) {
+        this.tokenizeSegment(text, segmentStart, match.index, out, limit);
+        if (out.ids.length >= limit) return out;
         out.ids.push(this.vocab.get(match[0])!);
         out.offsets.push([match.index, match.index + match[0].length]);
         out.startsWord.push(true);
         segmentStart = match.index + match[0].length;
       }
     }
-    this.tokenizeSegment(text, segmentStart, text.length, out);
+    if (out.ids.length < limit) this.tokenizeSegment(text, segmentStart, text.length, out, limit);
     return out;
   }
 
@@ -237,7 +255,7 @@ export class WordPieceTokenizer {
     };
   }
 
-  private tokenizeSegment(text: string, from: number, to: number, out: TokenizedText): void {
+  private tokenizeSegment(text: string, from: number, to: number, out: TokenizedText, limit: number): void {
     const { cleanText, handleChineseChars, stripAccents, lowercase } = this.config;
     // The current word, one entry per normalised code point, each mapped back to its source span.
     let chars: string[] = [];
@@ -251,7 +269,9 @@ export class WordPieceTokenizer {
       ends = [];
     };
 
-    for (let i = from; i < to; ) {
+    // Tokens are only emitted when a word ends (its buffer then is empty), so stopping here never
+    // cuts a word: the ids so far are a prefix of the whole text's.
+    for (let i = from; i < to && out.ids.length < limit; ) {
       const cp = text.codePointAt(i)!;
       const width = cp > 0xffff ? 2 : 1;
       const start = i;

@@ -25,7 +25,7 @@ export type EvalSetSummary = Omit<EvalSet, 'queries' | 'qrels'> & { queries: num
 export const EVAL_SET_NAME_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 
 export class EvalSetError extends SearchbusError {
-  override readonly name = 'EvalSetError';
+  override readonly name: string = 'EvalSetError';
   override readonly retriable = false;
   override readonly code: string = 'eval-set';
 }

@@ -1,3 +1,4 @@
+export { seededUint32, seededUnit } from './seeded-random.ts';
 export { pairedRandomizationTest, PairedInputError, type PairedComparison, type PairedTestOptions } from './paired-test.ts';
 export { overlapAtK, rankBiasedOverlap } from './rank-overlap.ts';
 export { compareRuns, formatComparison, formatP, METRICS, RANKING_DEPTH, scoreRankings, type MetricName, type QueryScores, type RunComparison, type RunScores } from './judged-scores.ts';

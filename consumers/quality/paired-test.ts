@@ -6,6 +6,8 @@
 // Exact (every assignment) when few queries differ, otherwise Monte Carlo with a seeded generator,
 // so the same inputs always give the same p-value.
 
+import { seededUint32 } from './seeded-random.ts';
+
 export interface PairedTestOptions {
   /** Random sign assignments drawn when the exact test is too large. */
   permutations?: number;
@@ -66,7 +68,7 @@ export function pairedRandomizationTest(a: readonly number[], b: readonly number
     }
     return { ...base, pValue: extreme / total, method: 'exact', permutations: total };
   }
-  const random = mulberry32(seed);
+  const random = seededUint32(seed);
   let extreme = 0;
   for (let p = 0; p < permutations; p++) {
     let s = 0;
@@ -87,19 +89,4 @@ function sum(values: readonly number[]): number {
 
 function mean(values: readonly number[]): number {
   return values.length === 0 ? 0 : sum(values) / values.length;
-}
-
-/**
- * 32 random bits per call from a 32-bit seed (mulberry32, public domain). Four lines; no
- * dependency gives a seedable generator, and Math.random cannot be seeded.
- */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
 }

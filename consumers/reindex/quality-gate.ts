@@ -8,6 +8,9 @@ import { SEARCH_SCHEMA_VERSION, type SearchRequestV1 } from '../../topology/inde
 // model, with the set's tenant), scored, and compared query by query. The swap goes ahead only
 // if the new collection's nDCG@10 is not lower by more than the margin.
 
+/** The default margin: the new collection may lose at most this much nDCG@10 on the gate's queries. */
+export const DEFAULT_MAX_NDCG_DROP = 0.005;
+
 /** What a rebuild asks of its gate (saved in the job). */
 export interface GateRequest {
   /** A registered set (`eval-set add`) of `tenant`, or the set itself (a BEIR folder given by path). */

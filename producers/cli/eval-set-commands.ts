@@ -1,17 +1,8 @@
-import { resolve } from 'node:path';
-import { EvalSetStore, summariseEvalSet, type EvalSet } from '../../consumers/quality/index.ts';
+import { EvalSetStore, summariseEvalSet } from '../../consumers/quality/index.ts';
 import { createRedis, getServices } from '../../infra/index.ts';
 import { createTopology, DEFAULT_TENANT, loadConfig } from '../../topology/index.ts';
-import { loadBeirSplit } from '../eval/index.ts';
+import { readEvalSet } from '../eval/index.ts';
 import type { Output } from './output.ts';
-
-/** Reads the judged queries of a BEIR folder's split into a set of `tenant` (the corpus stays where it was ingested). */
-export async function readEvalSet(name: string, dir: string, split: string, tenant: string): Promise<EvalSet> {
-  const loaded = await loadBeirSplit(dir, split);
-  const qrels: EvalSet['qrels'] = {};
-  for (const [queryId, judged] of loaded.qrels) qrels[queryId] = Object.fromEntries(judged);
-  return { name, tenant, split, source: resolve(dir), addedAt: new Date().toISOString(), queries: loaded.queries, qrels };
-}
 
 /** `eval-set add <name> <beir-dir>` and `eval-set list`, per tenant. */
 export async function evalSetCommand(out: Output, sub: string | undefined, args: { name?: string; dir?: string; split: string; tenant?: string; json: boolean }): Promise<number> {

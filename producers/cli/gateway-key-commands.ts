@@ -18,6 +18,7 @@ export async function gatewayKeyCommand(out: Output, argv: string[], env: NodeJS
       'rate-per-second': { type: 'string' },
       burst: { type: 'string' },
       label: { type: 'string' },
+      admin: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
   });
@@ -30,12 +31,17 @@ export async function gatewayKeyCommand(out: Output, argv: string[], env: NodeJS
       const bad = tenants.find((t) => !TENANT_PATTERN.test(t));
       if (bad !== undefined) throw new UsageError(`--tenant "${bad}" must match ${String(TENANT_PATTERN)}`);
       const rateLimit = parseRateLimit(values['rate-per-second'], values.burst);
-      const { key, entry } = await createApiKey({ tenants, ...(rateLimit ? { rateLimit } : {}), ...(values.label !== undefined ? { label: values.label } : {}) });
+      const { key, entry } = await createApiKey({
+        tenants,
+        ...(values.admin ? { scopes: ['admin' as const] } : {}),
+        ...(rateLimit ? { rateLimit } : {}),
+        ...(values.label !== undefined ? { label: values.label } : {}),
+      });
       await appendKey(file, entry, SETTINGS.gatewayKeysFile);
-      if (values.json) out.result(JSON.stringify({ key, id: entry.id, tenants: entry.tenants, file }));
+      if (values.json) out.result(JSON.stringify({ key, id: entry.id, tenants: entry.tenants, scopes: entry.scopes ?? [], file }));
       else {
         out.result(key);
-        out.info(`key ${entry.id} for ${entry.tenants.join(', ')} added to ${file}. This is the only time the key is shown: store it now.`);
+        out.info(`key ${entry.id} for ${entry.tenants.join(', ')}${values.admin ? ' (admin)' : ''} added to ${file}. This is the only time the key is shown: store it now.`);
       }
       return 0;
     }
@@ -45,7 +51,7 @@ export async function gatewayKeyCommand(out: Output, argv: string[], env: NodeJS
       else {
         for (const e of entries) {
           const limit = e.rateLimit ? `  ${e.rateLimit.perSecond}/s burst ${e.rateLimit.burst}` : '';
-          out.result(`${e.id}  ${e.tenants.join(',')}  ${e.created}${limit}${e.label ? `  ${e.label}` : ''}`);
+          out.result(`${e.id}  ${e.tenants.join(',')}${e.scopes?.length ? `  [${e.scopes.join(',')}]` : ''}  ${e.created}${limit}${e.label ? `  ${e.label}` : ''}`);
         }
         out.info(`${entries.length} key(s) in ${file}`);
       }

@@ -44,8 +44,8 @@ Usage:
                                        publish documents to the ingest topic
   searchbus search "<text>" [--k 10] [--filter key=value …] [--tenant T] [--mode dense|sparse|hybrid] [--json]
                                        search through the bus (filters: key=v, key!=v, key>=n, key<n, or JSON)
-  searchbus gateway [--port 8080]      HTTP front: GET|POST /search (q, k, filter, tenant, mode), /healthz, /readyz
-  searchbus gateway key add --tenant T [--tenant T2 …] [--rate-per-second N] [--burst N] [--label L] [--file F] [--json]
+  searchbus gateway [--port 8080]      HTTP front: GET|POST /search (q, k, filter, tenant, mode), /healthz, /readyz; /admin/eval-sets, /admin/reindex
+  searchbus gateway key add --tenant T [--tenant T2 …] [--rate-per-second N] [--burst N] [--label L] [--admin] [--file F] [--json]
                                        create an API key (printed once); its salted hash goes to the keys file
   searchbus gateway key list [--file F] [--json]   list keys (ids, tenants, limits; never secrets)
   searchbus gateway key revoke <id> [--file F]     remove a key; running gateways reload the file

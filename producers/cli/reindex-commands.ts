@@ -2,11 +2,11 @@ import { statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { EvalSetStore, formatShadow } from '../../consumers/quality/index.ts';
-import { formatGate, ReindexQueue, type GateRequest, type ReindexJobSummary, type ReindexRequest, type ReindexResult } from '../../consumers/reindex/index.ts';
+import { DEFAULT_MAX_NDCG_DROP, formatGate, ReindexQueue, type GateRequest, type ReindexJobSummary, type ReindexRequest, type ReindexResult } from '../../consumers/reindex/index.ts';
 import { groupPosition } from '../../consumers/runtime/index.ts';
 import { createKafka, createQdrant, createRedis, getServices } from '../../infra/index.ts';
 import { createTopology, DEFAULT_TENANT, getModelSpec, loadConfig, parseCollectionName, topicSpecs, type Topology } from '../../topology/index.ts';
-import { readEvalSet } from './eval-set-commands.ts';
+import { readEvalSet } from '../eval/index.ts';
 import type { Output } from './output.ts';
 import { ProgressBar } from './progress-bar.ts';
 import { UsageError } from './usage-error.ts';
@@ -31,9 +31,6 @@ export interface ReindexCommandOptions {
   shadowMs?: number;
   shadowSamples?: number;
 }
-
-/** The default margin: the new collection may lose at most this much nDCG@10 on the gate's queries. */
-export const DEFAULT_MAX_NDCG_DROP = 0.005;
 
 /** Exit code of `reindex --watch` when the gate refused the swap. */
 export const REFUSED_BY_GATE_EXIT_CODE = 5;

@@ -17,11 +17,17 @@ export interface RateLimit {
   burst: number;
 }
 
+/** What a key may do beyond searching its tenants: `admin` opens the gateway's /admin/ endpoints for them. */
+export type ApiKeyScope = 'admin';
+export const API_KEY_SCOPES: readonly ApiKeyScope[] = ['admin'];
+
 export interface ApiKeyEntry {
   id: string;
   /** `scrypt$<N>$<r>$<p>$<salt base64url>$<hash base64url>` */
   hash: string;
   tenants: string[];
+  /** Absent or empty: search only. */
+  scopes?: ApiKeyScope[];
   rateLimit?: RateLimit;
   label?: string;
   created: string;
@@ -38,7 +44,7 @@ export interface NewApiKey {
   entry: ApiKeyEntry;
 }
 
-export async function createApiKey(options: { tenants: string[]; rateLimit?: RateLimit; label?: string }): Promise<NewApiKey> {
+export async function createApiKey(options: { tenants: string[]; scopes?: ApiKeyScope[]; rateLimit?: RateLimit; label?: string }): Promise<NewApiKey> {
   if (options.tenants.length === 0) throw new Error('an API key needs at least one tenant');
   for (const tenant of options.tenants) {
     if (!TENANT_PATTERN.test(tenant)) throw new Error(`tenant "${tenant}" must match ${String(TENANT_PATTERN)}`);
@@ -51,6 +57,7 @@ export async function createApiKey(options: { tenants: string[]; rateLimit?: Rat
     id,
     hash: `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$${salt.toString('base64url')}$${hash.toString('base64url')}`,
     tenants: [...new Set(options.tenants)],
+    ...(options.scopes && options.scopes.length > 0 ? { scopes: [...new Set(options.scopes)] } : {}),
     ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
     ...(options.label ? { label: options.label } : {}),
     created: new Date().toISOString(),
@@ -86,6 +93,9 @@ export function parseKeysFile(text: string, source: string, setting: string): Ap
     for (const tenant of entry.tenants as unknown[]) {
       if (typeof tenant !== 'string' || !TENANT_PATTERN.test(tenant)) fail(`tenant ${JSON.stringify(tenant)} must match ${String(TENANT_PATTERN)}`);
     }
+    if (entry.scopes !== undefined && (!Array.isArray(entry.scopes) || !(entry.scopes as unknown[]).every((scope) => (API_KEY_SCOPES as readonly unknown[]).includes(scope)))) {
+      fail(`scopes must be an array of ${API_KEY_SCOPES.map((scope) => JSON.stringify(scope)).join(', ')}`);
+    }
     if (entry.rateLimit !== undefined) {
       const limit = entry.rateLimit as Record<string, unknown> | null;
       const positive = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v > 0;
@@ -100,6 +110,7 @@ export function parseKeysFile(text: string, source: string, setting: string): Ap
       id,
       hash: entry.hash as string,
       tenants: entry.tenants as string[],
+      ...(Array.isArray(entry.scopes) && entry.scopes.length > 0 ? { scopes: entry.scopes as ApiKeyScope[] } : {}),
       ...(entry.rateLimit !== undefined ? { rateLimit: entry.rateLimit as RateLimit } : {}),
       ...(typeof entry.label === 'string' ? { label: entry.label } : {}),
       created: typeof entry.created === 'string' ? entry.created : '',

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import { TENANT_PATTERN } from '../../topology/index.ts';
+import { GATEWAY_ADMIN_SCOPE, TENANT_PATTERN } from '../../topology/index.ts';
 import { API_KEY_PREFIX, type ApiKeyStore, type RateLimit } from './api-keys.ts';
 
 // Who is asking, from the request's credential: `Authorization: Bearer <api key or JWT>` or
@@ -14,6 +14,8 @@ export interface Principal {
   tenants: readonly string[] | 'any';
   /** The credential's own limit; null: the gateway's default. */
   rateLimit: RateLimit | null;
+  /** May use the /admin/ endpoints (eval sets, rebuilds), for its tenants only. */
+  admin: boolean;
 }
 
 export type AuthOutcome =
@@ -29,10 +31,13 @@ export interface Authenticator {
   authenticate(headers: IncomingHttpHeaders): Promise<AuthOutcome>;
 }
 
-/** No credentials: everyone may name any tenant. Only for a gateway behind something that authenticates. */
+/**
+ * No credentials: everyone may name any tenant and use /admin/. Only for a gateway behind something
+ * that authenticates (and decides who reaches /admin/).
+ */
 export const openAuthenticator: Authenticator = {
   challenge: 'Bearer realm="searchbus"',
-  authenticate: () => Promise.resolve({ ok: true, principal: { id: 'anonymous', tenants: 'any', rateLimit: null } }),
+  authenticate: () => Promise.resolve({ ok: true, principal: { id: 'anonymous', tenants: 'any', rateLimit: null, admin: true } }),
 };
 
 export interface JwtVerifier {
@@ -62,7 +67,7 @@ export function credentialAuthenticator(options: { apiKeys: ApiKeyStore | null; 
         if (!options.apiKeys) return refused('this gateway does not accept API keys');
         const entry = await options.apiKeys.verify(credential);
         if (!entry) return refused('unknown or revoked API key');
-        return { ok: true, principal: { id: `key:${entry.id}`, tenants: entry.tenants, rateLimit: entry.rateLimit ?? null } };
+        return { ok: true, principal: { id: `key:${entry.id}`, tenants: entry.tenants, rateLimit: entry.rateLimit ?? null, admin: entry.scopes?.includes('admin') ?? false } };
       }
       if (!options.jwt) return refused('this gateway does not accept JWTs');
       return verifyJwt(credential, options.jwt);
@@ -117,7 +122,20 @@ async function verifyJwt(token: string, verifier: JwtVerifier): Promise<AuthOutc
   const tenants = claimTenants(payload, verifier.tenantClaim);
   if (!tenants.ok) return refused(`invalid token: ${tenants.message}`);
   const subject = typeof payload.sub === 'string' ? payload.sub : `token-${createHash('sha256').update(token).digest('hex').slice(0, 16)}`;
-  return { ok: true, principal: { id: `jwt:${payload.iss ?? ''}:${subject}`, tenants: tenants.tenants, rateLimit: null } };
+  return { ok: true, principal: { id: `jwt:${payload.iss ?? ''}:${subject}`, tenants: tenants.tenants, rateLimit: null, admin: claimScopes(payload).includes(GATEWAY_ADMIN_SCOPE) } };
+}
+
+/**
+ * The OAuth scopes a JWT grants: `scope`, a space-separated string (RFC 8693 4.2), or `scp`, an
+ * array of strings or one string (as several identity providers issue it).
+ */
+export function claimScopes(payload: Record<string, unknown>): string[] {
+  const scopes: string[] = [];
+  const { scope, scp } = payload;
+  if (typeof scope === 'string') scopes.push(...scope.split(' ').filter((s) => s !== ''));
+  if (typeof scp === 'string') scopes.push(...scp.split(' ').filter((s) => s !== ''));
+  if (Array.isArray(scp)) scopes.push(...scp.filter((s): s is string => typeof s === 'string'));
+  return scopes;
 }
 
 function jwtReason(error: InstanceType<typeof joseErrors.JOSEError>): string {

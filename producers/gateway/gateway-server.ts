@@ -22,6 +22,7 @@ import {
   type SearchQuery,
   type SearchResult,
 } from '../search-client/index.ts';
+import { handleAdmin, isAdminPath, matchAdminRoute, type AdminBackend, type AdminErrorCode } from './admin-api.ts';
 import type { RateLimit } from './api-keys.ts';
 import { chooseTenant, openAuthenticator, type Authenticator, type Principal } from './authenticator.ts';
 import { RateLimiter } from './rate-limiter.ts';
@@ -56,6 +57,16 @@ export interface GatewayOptions {
   ready?: () => boolean;
   /** Called once per request, after the response was written. */
   onRequest?: (entry: { path: string; status: number; ms: number }) => void;
+  /** The /admin/ endpoints (eval sets, gated rebuilds); absent: /admin/ answers 404. */
+  admin?: GatewayAdmin;
+}
+
+export interface GatewayAdmin {
+  backend: AdminBackend;
+  /** Body limit of POST /admin/eval-sets (an uploaded set); other bodies keep maxBodyBytes. */
+  maxEvalSetBytes: number;
+  /** The shadow rate of a rebuild that names none (SEARCHBUS_SHADOW_SAMPLE_RATE). */
+  shadowSampleRate: number;
 }
 
 export interface RunningGateway {
@@ -66,6 +77,7 @@ export interface RunningGateway {
 /** Error codes of the gateway's JSON errors: the query consumer's, plus the HTTP layer's own. */
 export type GatewayErrorCode =
   | SearchErrorCode
+  | AdminErrorCode
   | 'unauthorized'
   | 'forbidden'
   | 'rate-limited'
@@ -90,6 +102,7 @@ const REQUEST_TIMEOUT_MS = 30_000;
  *   POST /search  {"q": "...", "k": 10, "filter": {must, should, mustNot} | ["key=value", …], "tenant": "t", "mode": "hybrid"}
  *   GET  /healthz  -> 200 while the process runs
  *   GET  /readyz   -> 200 once Kafka and Redis are connected, 503 otherwise
+ *   /admin/...     eval sets and gated rebuilds, for credentials with the admin scope (admin-api.ts)
  * The tenant searched comes from the request's credential (see authenticator.ts); `tenant` only
  * picks among the tenants the credential allows. Errors are JSON `{ error: { code, message } }`.
  */
@@ -133,8 +146,6 @@ async function route(request: IncomingMessage, response: ServerResponse, options
     if (Buffer.byteLength(target) > limits.maxUrlBytes) {
       return fail(response, { status: 414, code: 'uri-too-long', message: `the request target is longer than ${limits.maxUrlBytes} bytes` });
     }
-    const declared = Number(request.headers['content-length'] ?? 0);
-    if (declared > limits.maxBodyBytes) return tooLarge(response, limits);
     let url: URL;
     try {
       url = new URL(target, 'http://gateway');
@@ -142,6 +153,10 @@ async function route(request: IncomingMessage, response: ServerResponse, options
       return fail(response, { status: 400, code: 'invalid-request', message: 'the request target is not a URL path' });
     }
     const method = request.method ?? 'GET';
+    const maxBody = method === 'POST' && url.pathname === '/admin/eval-sets' && options.admin ? options.admin.maxEvalSetBytes : limits.maxBodyBytes;
+    const declared = Number(request.headers['content-length'] ?? 0);
+    if (declared > maxBody) return tooLarge(response, maxBody);
+    if (isAdminPath(url.pathname)) return await admin(request, response, url, options, limiter, maxBody);
     const allowed = url.pathname === '/search' ? ['GET', 'HEAD', 'POST'] : ['GET', 'HEAD'];
     if (!allowed.includes(method)) {
       return fail(response, { status: 405, code: 'method-not-allowed', message: `${url.pathname} supports ${allowed.join(', ')}`, headers: { allow: allowed.join(', ') } });
@@ -167,6 +182,18 @@ async function route(request: IncomingMessage, response: ServerResponse, options
   }
 }
 
+/** The caller's principal, or the error to answer (401, 503, 429). */
+async function authorize(request: IncomingMessage, options: GatewayOptions, limiter: RateLimiter): Promise<Principal | GatewayError> {
+  const authenticator = options.authenticator ?? openAuthenticator;
+  const auth = await authenticator.authenticate(request.headers);
+  if (!auth.ok) {
+    if (auth.status === 503) return { status: 503, code: 'unavailable', message: auth.message };
+    const challenge = auth.error ? `${authenticator.challenge}, error="${auth.error}"` : authenticator.challenge;
+    return { status: 401, code: 'unauthorized', message: auth.message, headers: { 'www-authenticate': challenge } };
+  }
+  return rateLimit(auth.principal, options.rateLimit ?? null, limiter) ?? auth.principal;
+}
+
 async function search(
   request: IncomingMessage,
   response: ServerResponse,
@@ -175,19 +202,12 @@ async function search(
   limiter: RateLimiter,
   limits: GatewayLimits,
 ): Promise<number> {
-  const authenticator = options.authenticator ?? openAuthenticator;
-  const auth = await authenticator.authenticate(request.headers);
-  if (!auth.ok) {
-    if (auth.status === 503) return fail(response, { status: 503, code: 'unavailable', message: auth.message });
-    const challenge = auth.error ? `${authenticator.challenge}, error="${auth.error}"` : authenticator.challenge;
-    return fail(response, { status: 401, code: 'unauthorized', message: auth.message, headers: { 'www-authenticate': challenge } });
-  }
-  const limited = rateLimit(auth.principal, options.rateLimit ?? null, limiter);
-  if (limited) return fail(response, limited);
+  const principal = await authorize(request, options, limiter);
+  if ('status' in principal) return fail(response, principal);
 
   const parsed = request.method === 'POST' ? await bodyParams(request, limits) : queryParams(url.searchParams);
   if ('status' in parsed) return fail(response, parsed);
-  const tenant = chooseTenant(auth.principal, parsed.tenant);
+  const tenant = chooseTenant(principal, parsed.tenant);
   if (!tenant.ok) return fail(response, { status: tenant.status, code: tenant.status === 403 ? 'forbidden' : 'invalid-request', message: tenant.message });
 
   const topK = parsed.topK ?? options.defaultTopK ?? 10;
@@ -225,6 +245,37 @@ async function searchAndRespond(
     if (error instanceof SearchTimeoutError) return fail(response, { status: 504, code: 'unavailable', message: error.message });
     if (error instanceof SearchClientClosedError) return fail(response, { status: 503, code: 'unavailable', message: error.message });
     throw error;
+  }
+}
+
+async function admin(request: IncomingMessage, response: ServerResponse, url: URL, options: GatewayOptions, limiter: RateLimiter, maxBody: number): Promise<number> {
+  const method = request.method ?? 'GET';
+  const settings = options.admin;
+  if (!settings) return fail(response, { status: 404, code: 'not-found', message: `no route ${url.pathname}` });
+  const matched = matchAdminRoute(method, url.pathname);
+  if (!matched.ok) {
+    if (matched.status === 404) return fail(response, { status: 404, code: 'not-found', message: `no route ${url.pathname}` });
+    return fail(response, { status: 405, code: 'method-not-allowed', message: `${url.pathname} supports ${matched.allow.join(', ')}`, headers: { allow: matched.allow.join(', ') } });
+  }
+  const principal = await authorize(request, options, limiter);
+  if ('status' in principal) return fail(response, principal);
+  if (!principal.admin) return fail(response, { status: 403, code: 'forbidden', message: 'this credential may search but not use /admin/ (an API key needs the admin scope, a JWT the searchbus:admin scope)' });
+  const body = method === 'POST' ? await jsonBody(request, maxBody, `POST ${url.pathname}`) : { ok: true as const, value: undefined };
+  if (!body.ok) return fail(response, body.error);
+  const answer = await handleAdmin({ route: matched.route, principal, params: url.searchParams, body: body.value }, settings);
+  return send(response, answer.status, answer.body);
+}
+
+/** A JSON request body within `max` bytes, or the error to answer (415, 413, 400). */
+async function jsonBody(request: IncomingMessage, max: number, what: string): Promise<{ ok: true; value: unknown } | { ok: false; error: GatewayError }> {
+  const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'application/json') return { ok: false, error: { status: 415, code: 'unsupported-media-type', message: `${what} takes Content-Type: application/json` } };
+  const body = await readBody(request, max);
+  if (body === null) return { ok: false, error: { status: 413, code: 'payload-too-large', message: `the body is larger than ${max} bytes` } };
+  try {
+    return { ok: true, value: JSON.parse(body.toString('utf8')) };
+  } catch (error) {
+    return { ok: false, error: invalid('invalid-json', `the body is not JSON: ${(error as Error).message.slice(0, 200)}`) };
   }
 }
 
@@ -266,18 +317,9 @@ function queryParams(params: URLSearchParams): SearchParams | GatewayError {
 }
 
 async function bodyParams(request: IncomingMessage, limits: GatewayLimits): Promise<SearchParams | GatewayError> {
-  const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  if (type !== 'application/json') {
-    return { status: 415, code: 'unsupported-media-type', message: 'POST /search takes Content-Type: application/json' };
-  }
-  const body = await readBody(request, limits.maxBodyBytes);
-  if (body === null) return { status: 413, code: 'payload-too-large', message: `the body is larger than ${limits.maxBodyBytes} bytes` };
-  let json: unknown;
-  try {
-    json = JSON.parse(body.toString('utf8'));
-  } catch (error) {
-    return invalid('invalid-json', `the body is not JSON: ${(error as Error).message.slice(0, 200)}`);
-  }
+  const body = await jsonBody(request, limits.maxBodyBytes, 'POST /search');
+  if (!body.ok) return body.error;
+  const json = body.value;
   if (typeof json !== 'object' || json === null || Array.isArray(json)) return invalid('invalid-request', 'the body must be a JSON object');
   const fields = json as Record<string, unknown>;
   const unknown = Object.keys(fields).filter((k) => !BODY_FIELDS.has(k));
@@ -337,7 +379,7 @@ function readBody(request: IncomingMessage, max: number): Promise<Buffer | null>
   });
 }
 
-function invalid(code: SearchErrorCode, message: string): GatewayError {
+function invalid(code: SearchErrorCode | AdminErrorCode, message: string): GatewayError {
   return { status: 400, code, message };
 }
 
@@ -345,8 +387,8 @@ function searchError(code: SearchErrorCode, message: string): GatewayError {
   return { status: code === 'unavailable' ? 503 : code === 'internal' ? 500 : 400, code, message };
 }
 
-function tooLarge(response: ServerResponse, limits: GatewayLimits): number {
-  return fail(response, { status: 413, code: 'payload-too-large', message: `the body is larger than ${limits.maxBodyBytes} bytes` });
+function tooLarge(response: ServerResponse, max: number): number {
+  return fail(response, { status: 413, code: 'payload-too-large', message: `the body is larger than ${max} bytes` });
 }
 
 function fail(response: ServerResponse, error: GatewayError): number {

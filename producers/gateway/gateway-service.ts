@@ -3,15 +3,17 @@ import { createLocalJWKSet, createRemoteJWKSet, type JSONWebKeySet } from 'jose'
 import type { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from '../../consumers/runtime/index.ts';
-import { closeAll, ConfigError, SETTINGS, type CleanupStep, type GatewayConfig, type SearchbusConfig, type Topology } from '../../topology/index.ts';
+import { closeAll, ConfigError, quitGracefully, SETTINGS, type CleanupStep, type GatewayConfig, type SearchbusConfig, type Topology } from '../../topology/index.ts';
 import { SearchClient } from '../search-client/index.ts';
+import { RedisAdminBackend, resolveEvalSetDirs } from './admin-backend.ts';
 import { ApiKeyStore, loadAndWatchKeysFile } from './api-keys.ts';
 import { ASYMMETRIC_ALGORITHMS, credentialAuthenticator, HMAC_ALGORITHMS, openAuthenticator, type Authenticator, type JwtVerifier } from './authenticator.ts';
 import { startGateway, type RunningGateway } from './gateway-server.ts';
 import { KafkaProbe } from './kafka-probe.ts';
 
 // The gateway as a process runs it: settings -> authenticator, a SearchClient, a Kafka probe for
-// readiness, and the HTTP server. Used by the `gateway` role and by `searchbus gateway`.
+// readiness, the backend of the /admin/ endpoints (eval sets and rebuild jobs in Redis), and the
+// HTTP server. Used by the `gateway` role and by `searchbus gateway`.
 
 export interface GatewayServiceOptions {
   /** Gives the search producer and the readiness probe. */
@@ -56,6 +58,7 @@ export async function startGatewayService(options: GatewayServiceOptions): Promi
     cleanups.push({ name: 'stop watching the keys file', run: () => auth.stop() });
     const probe = new KafkaProbe(options.kafka.admin(), options.probe);
     cleanups.push({ name: 'stop the Kafka readiness probe', run: () => probe.stop() });
+    const admin = await adminBackend(options, cleanups);
     await client.connect();
     await probe.start();
     const ready = (): boolean => client.isReady() && probe.isReady();
@@ -69,6 +72,7 @@ export async function startGatewayService(options: GatewayServiceOptions): Promi
         authenticator: auth.authenticator,
         rateLimit: config.gateway.ratePerSecond > 0 ? { perSecond: config.gateway.ratePerSecond, burst: config.gateway.rateBurst } : null,
         limits: { maxBodyBytes: config.gateway.maxBodyBytes, maxUrlBytes: config.gateway.maxUrlBytes },
+        admin: { backend: admin, maxEvalSetBytes: config.gateway.maxEvalSetBytes, shadowSampleRate: config.reindex.shadowSampleRate },
         ready,
       });
     } catch (error) {
@@ -80,6 +84,19 @@ export async function startGatewayService(options: GatewayServiceOptions): Promi
     await stop().catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * The /admin/ endpoints' backend, on a Redis connection of its own (the one given is the reply
+ * subscriber, which can run no other command).
+ */
+async function adminBackend(options: GatewayServiceOptions, cleanups: CleanupStep[]): Promise<RedisAdminBackend> {
+  const evalSetDirs = await resolveEvalSetDirs(options.config.gateway.evalSetDirs, SETTINGS.gatewayEvalSetDirs);
+  const redis = options.redis.duplicate();
+  cleanups.push({ name: 'close the admin Redis connection', run: () => quitGracefully(redis) });
+  const backend = new RedisAdminBackend({ redis, topology: options.topology, config: options.config, evalSetDirs });
+  cleanups.push({ name: 'close the rebuild queue', run: () => backend.close() });
+  return backend;
 }
 
 async function buildAuthenticator(

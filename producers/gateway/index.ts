@@ -1,6 +1,7 @@
 export {
   startGateway,
   DEFAULT_GATEWAY_LIMITS,
+  type GatewayAdmin,
   type GatewayErrorCode,
   type GatewayLimits,
   type GatewayOptions,
@@ -18,10 +19,24 @@ export {
   parseKeysFile,
   readKeysFile,
   revokeKey,
+  API_KEY_SCOPES,
   type ApiKeyEntry,
+  type ApiKeyScope,
   type NewApiKey,
   type RateLimit,
 } from './api-keys.ts';
-export { chooseTenant, claimTenants, credentialAuthenticator, openAuthenticator, presentedCredential, type Authenticator, type Principal } from './authenticator.ts';
+export { chooseTenant, claimScopes, claimTenants, credentialAuthenticator, openAuthenticator, presentedCredential, type Authenticator, type Principal } from './authenticator.ts';
 export { RateLimiter, type RateDecision } from './rate-limiter.ts';
 export { KafkaProbe } from './kafka-probe.ts';
+export {
+  handleAdmin,
+  matchAdminRoute,
+  reindexJobView,
+  type AdminAnswer,
+  type AdminBackend,
+  type AdminCall,
+  type AdminErrorCode,
+  type AdminRoute,
+  type EvalSetSource,
+} from './admin-api.ts';
+export { allowedEvalSetFolder, EvalSetPathError, RedisAdminBackend, resolveEvalSetDirs } from './admin-backend.ts';

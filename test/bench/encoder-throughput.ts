@@ -26,9 +26,10 @@ import {
   DEFAULT_BATCH_SIZE,
   DEFAULT_MAX_BATCH_TOKENS,
   loadEncoder,
+  longestTextsFirst,
   padBatch,
-  planBatches,
   sessionOptions,
+  streamedBatches,
   WordPieceTokenizer,
   type OnnxEncoder,
 } from '../../consumers/encoders/index.ts';
@@ -60,6 +61,13 @@ const sliceSize = positiveInt('--slice', values.slice);
 // Warm-up texts are taken after the timed ones, so that nothing a warm-up leaves behind (our
 // tokenizer's word cache) was computed from the timed texts themselves.
 const WARMUP_TEXTS = 16;
+// What the report says about int8_ndcg_loss when this run did not measure it (no --ndcg): where the
+// figure that exists was measured, so the report points at it instead of a bare "not measured".
+const INT8_NDCG_PROVENANCE =
+  'not re-measured in this run (it needs --ndcg <beir-dir> inside `searchbus infra run --`: three whole-pipeline evals of SciFact train, ' +
+  'tens of minutes on 2 shared cores); measured in issue 11 session 3 with `searchbus eval /work/shared/data/scifact-train --split train --json` ' +
+  'per variant (SEARCHBUS_MODEL, SEARCHBUS_INT8_SOURCE; load 35-70): nDCG@10 fp32 0.6703, per-channel int8 0.6690 (loss 0.0012, the default), ' +
+  'registry int8 0.6653 (loss 0.0050); README, Measured, "Model"';
 const MIN_COSINE = 0.999;
 const LABEL_WIDTH = 56;
 const FP32 = getModelSpec('all-minilm-l6-v2');
@@ -83,6 +91,10 @@ interface Measurement {
   readonly key: string;
   readonly label: string;
   readonly seconds: number;
+  /** Wall seconds of each slice, in slice order (for paired per-slice ratios). */
+  readonly sliceSeconds: number[];
+  /** CPU seconds of the whole process (every thread: main, worker, onnxruntime pool) while this side ran. */
+  readonly cpuSeconds: number;
   readonly tokens: number;
   /** Per text, one vector per chunk (one for truncated runs). */
   readonly vectors: Float32Array[][];
@@ -149,6 +161,8 @@ try {
       load: [
         () => oursRunner('ours-fp32', 'ours     fp32 stock graph', FP32, 'truncated', undefined, { graph: 'stock' }),
         () => bareRunner('bare-fp32', 'bare session.run fp32 stock, our batches', fp32Files.onnxPath, undefined),
+        // The same bare side again, as a control: its ratio to the first is the noise of this run.
+        () => bareRunner('bare-fp32-control', 'bare session.run fp32 again (A/A control)', fp32Files.onnxPath, undefined),
         () => baselineRunner('base-fp32', 'transformers.js fp32 stock', fp32Id, undefined),
         () => oursRunner('ours-fp32-opt', 'ours     fp32 optimised graph', FP32, 'truncated', undefined, { graph: 'optimized' }),
         () => oursRunner('ours-int8-registry', 'ours     int8 registry file', INT8, 'truncated', undefined, { int8Source: 'registry' }),
@@ -229,6 +243,11 @@ console.log(`ours fp32 vs transformers.js (same file, texts, threads): ${figures
 console.log(`ours fp32 vs bare session.run on the same batches:       ${figures.encoder_vs_session_run.toFixed(3)}x`);
 console.log(`fp32 optimised graph vs stock graph (ours):               ${ratio(get('ours-fp32-opt'), fp32).toFixed(3)}x`);
 console.log(`int8 speed-up vs fp32 (ours): registry ${ratio(get('ours-int8-registry'), fp32).toFixed(3)}x, per-channel ${ratio(get('ours-int8-per-channel'), fp32).toFixed(3)}x (default: ${DEFAULT_INT8_SOURCE})`);
+const overhead = sessionRunOverhead(fp32, get('bare-fp32'), get('bare-fp32-control'));
+console.log(
+  `  paired by slice: median ${overhead.median_slice_ratio.toFixed(3)}x; CPU seconds (all threads) bare/ours ${overhead.cpu_ratio.toFixed(3)}; ` +
+    `A/A control (bare vs bare): ${overhead.control.ratio.toFixed(3)}x, slice ratios ${overhead.control.slice_ratio_p10.toFixed(3)}-${overhead.control.slice_ratio_p90.toFixed(3)} (p10-p90)`,
+);
 if (values.chunks) {
   const chunks = get('ours-fp32-chunks');
   const truncated = get('ours-fp32-truncated');
@@ -242,7 +261,10 @@ if (values.json) {
   const report = {
     ...figures,
     int8_ndcg_loss: ndcg ? ndcg.fp32 - ndcg[DEFAULT_INT8_SOURCE] : null,
-    ...(!ndcg && { int8_ndcg_loss_not_measured: 'needs --ndcg <beir-dir> (or SEARCHBUS_BENCH_NDCG) inside `searchbus infra run --`: three full-corpus evals' }),
+    ...(!ndcg && {
+      int8_ndcg_loss_not_measured: INT8_NDCG_PROVENANCE,
+      int8_ndcg_loss_reference: { value: 0.0012, what: 'per-channel int8, SciFact train, issue 11 session 3' },
+    }),
     details: {
       command: `node --import tsx test/bench/encoder-throughput.ts ${process.argv.slice(2).join(' ')}`,
       date: new Date().toISOString(),
@@ -254,6 +276,7 @@ if (values.json) {
       truncation: FP32.maxTokens,
       baseline: `@huggingface/transformers ${env.version}, batches of ${baselineBatch}`,
       docs_per_s: Object.fromEntries([...results.values()].map((m) => [m.key, texts.length / m.seconds])),
+      encoder_vs_session_run: overhead,
       optimized_vs_stock: ratio(get('ours-fp32-opt'), fp32),
       int8_speedup_by_source: { registry: ratio(get('ours-int8-registry'), fp32), 'per-channel': ratio(get('ours-int8-per-channel'), fp32) },
       int8_source: DEFAULT_INT8_SOURCE,
@@ -266,6 +289,37 @@ if (values.json) {
   console.log(`wrote ${values.json}`);
 }
 if (failures.length > 0) throw new Error(`encoder-throughput checks failed:\n  ${failures.join('\n  ')}`);
+
+/**
+ * encoder_vs_session_run three ways, with the noise they carry: the ratio of total times (the
+ * report's figure), the median of per-slice ratios (both sides ran the same slice minutes apart at
+ * most, so a load burst on one slice weighs once), and process CPU seconds (what each side made
+ * every thread do; nearly blind to other processes). The A/A control is a second bare session on
+ * the same batches: whatever its ratio strays from 1 is this run's noise, not the encoder.
+ */
+function sessionRunOverhead(ours: Measurement, bare: Measurement, control: Measurement) {
+  const sliceRatios = (a: Measurement, b: Measurement): number[] => b.sliceSeconds.map((seconds, i) => seconds / a.sliceSeconds[i]!);
+  const controlRatios = sliceRatios(control, bare);
+  return {
+    ratio: bare.seconds / ours.seconds,
+    median_slice_ratio: quantile(sliceRatios(ours, bare), 0.5),
+    cpu_ratio: bare.cpuSeconds / ours.cpuSeconds,
+    cpu_seconds: { ours: ours.cpuSeconds, bare: bare.cpuSeconds },
+    slices: ours.sliceSeconds.length,
+    control: {
+      ratio: bare.seconds / control.seconds,
+      median_slice_ratio: quantile(controlRatios, 0.5),
+      slice_ratio_p10: quantile(controlRatios, 0.1),
+      slice_ratio_p90: quantile(controlRatios, 0.9),
+      cpu_ratio: bare.cpuSeconds / control.cpuSeconds,
+    },
+  };
+}
+
+function quantile(values: readonly number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.round(q * (sorted.length - 1))))]!;
+}
 
 /**
  * nDCG@10 through the whole pipeline (`searchbus eval`: ingest topic, encoder consumer, Qdrant,
@@ -310,21 +364,37 @@ async function measureGroup(loaders: Array<() => Promise<Runner>>): Promise<Meas
     for (const load of loaders) runners.push(await load());
     for (const runner of runners) await runner.run(warmupTexts);
     const seconds = runners.map(() => 0);
+    const cpu = runners.map(() => 0);
+    const sliceSeconds = runners.map((): number[] => []);
     const vectors = runners.map((): Float32Array[][] => []);
     for (let start = 0, round = 0; start < texts.length; start += sliceSize, round++) {
       const slice = texts.slice(start, start + sliceSize);
       for (let k = 0; k < runners.length; k++) {
         const j = (k + round) % runners.length;
+        const cpuBefore = process.cpuUsage();
         const started = performance.now();
         const output = await runners[j]!.run(slice);
-        seconds[j]! += (performance.now() - started) / 1000;
+        const took = (performance.now() - started) / 1000;
+        const used = process.cpuUsage(cpuBefore);
+        seconds[j]! += took;
+        sliceSeconds[j]!.push(took);
+        cpu[j]! += (used.user + used.system) / 1e6;
         vectors[j]!.push(...output);
       }
     }
     const measurements: Measurement[] = [];
     for (const [j, runner] of runners.entries()) {
       const label = runner.label.padEnd(LABEL_WIDTH);
-      measurements.push({ key: runner.key, label, seconds: seconds[j]!, tokens: runner.tokens(), vectors: vectors[j]!, sample: await runner.sample() });
+      measurements.push({
+        key: runner.key,
+        label,
+        seconds: seconds[j]!,
+        sliceSeconds: sliceSeconds[j]!,
+        cpuSeconds: cpu[j]!,
+        tokens: runner.tokens(),
+        vectors: vectors[j]!,
+        sample: await runner.sample(),
+      });
     }
     return measurements;
   } finally {
@@ -365,9 +435,9 @@ async function bareRunner(key: string, label: string, onnxPath: string, threads:
   const prepared = new Map<string, Array<Record<string, ort.Tensor>>>();
   const feedsFor = (batch: readonly string[]): Array<Record<string, ort.Tensor>> => {
     const sequences = batch.map((text) => counter.encode(text, { maxTokens: FP32.maxTokens }).ids);
-    const order = sequences.map((_, i) => i).sort((a, b) => sequences[b]!.length - sequences[a]!.length);
-    const config = { batchSize: DEFAULT_BATCH_SIZE, maxBatchTokens: DEFAULT_MAX_BATCH_TOKENS };
-    return [...planBatches(order, sequences, config)].map((rows) => {
+    const limits = { batchSize: DEFAULT_BATCH_SIZE, maxBatchTokens: DEFAULT_MAX_BATCH_TOKENS };
+    // The batches our encoder releases for this call (texts tokenised longest first by characters).
+    return streamedBatches(longestTextsFirst(batch), sequences.map((ids) => ids.length), limits).map((rows) => {
       const padded = padBatch(rows.map((row) => sequences[row]!), counter.padId);
       const shape = [padded.batchSize, padded.sequenceLength];
       const feeds: Record<string, ort.Tensor> = {};

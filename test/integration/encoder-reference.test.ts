@@ -104,6 +104,24 @@ describe('all-MiniLM-L6-v2 encoder against the independent reference', () => {
     ctx.diagnostic(`fp32 vs reference: min cosine 1 - ${(1 - min).toExponential(2)}, mean 1 - ${(1 - mean).toExponential(2)} over ${cosines.length} vectors`);
   });
 
+  it('keeps every text with its vector when batches are released while the call is still tokenising', async (ctx) => {
+    // Enough texts of mixed lengths, in a scrambled order, that the encoder releases batches before
+    // it has tokenised the whole call (its look-ahead is eight batches), and queries too (prefix path).
+    const texts = Array.from({ length: 120 }, (_, i) => reference.texts[(i * 7) % reference.texts.length]!);
+    const [vectors, chunked] = await Promise.all([encoder.embed(texts.map((t) => t.text)), encoder.embedChunks(texts.slice(0, 40).map((t) => t.text))]);
+    const cosines = texts.map((t, i) => cosineSimilarity(vectors[i]!, t.vector));
+    for (const [i, cosine] of cosines.entries()) assert.ok(cosine >= 0.9999, `#${i} ${texts[i]!.name}: cosine ${cosine}`);
+    for (const [i, chunks] of chunked.entries()) {
+      const t = texts[i]!;
+      if (t.untruncatedIds.length + 2 <= spec.maxTokens) {
+        assert.equal(chunks.length, 1);
+        assert.deepEqual(chunks[0]!.ids, t.ids);
+        assert.ok(cosineSimilarity(chunks[0]!.vector, t.vector) >= 0.9999, `chunk of #${i} ${t.name}`);
+      }
+    }
+    ctx.diagnostic(`120 texts in one call: min cosine 1 - ${(1 - Math.min(...cosines)).toExponential(2)}`);
+  });
+
   it('covers a text longer than the limit with overlapping chunks, and a short text with one', async () => {
     const long = reference.texts.find((t) => t.name === 'long')!;
     const short = reference.texts.find((t) => t.name === 'sentence')!;

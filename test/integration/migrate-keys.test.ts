@@ -3,17 +3,15 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import type { Redis } from 'ioredis';
 import type { Consumer } from 'kafkajs';
-import { EncoderConsumer, documentText } from '../../consumers/encoder/index.ts';
+import { documentText } from '../../consumers/encoder/index.ts';
 import { documentEncoder, loadEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
-import { ReindexQueue, ReindexWorker, type ReindexJobSummary } from '../../consumers/reindex/index.ts';
-import { RedisWriteFences } from '../../consumers/runtime/index.ts';
-import { createRedis } from '../../infra/index.ts';
+import type { ReindexJobSummary, ReindexQueue } from '../../consumers/reindex/index.ts';
 import { IngestProducer, type KeyMigrationResult } from '../../producers/ingest/index.ts';
 import { HEADERS, pointId, uuidV5, VECTOR_NAMES } from '../../topology/index.ts';
 import { allPoints, createHarness, waitFor, type Harness } from '../support/harness.ts';
-import { startQueryStack, type QueryStack } from '../support/query-stack.ts';
+import type { QueryStack } from '../support/query-stack.ts';
+import { startReindexStack, type ReindexStack } from '../support/reindex-stack.ts';
 
 const CLI = fileURLToPath(new URL('../../producers/cli/bin.mjs', import.meta.url));
 /** The point-id namespace before tenants were part of the identity: ids were UUIDv5 of "<id>#<chunk>". */
@@ -25,10 +23,8 @@ const OLD_POINT_ID_NAMESPACE = '6f0b6a39-2f1e-4d53-9f6a-5a1c0e7d2b44';
 describe('migrating from bare-id keys', () => {
   let h: Harness;
   let encoder: OnnxEncoder;
-  let redis: Redis;
-  let live: EncoderConsumer;
+  let reindexing: ReindexStack;
   let stack: QueryStack;
-  let worker: ReindexWorker;
   let queue: ReindexQueue;
   let producer: IngestProducer;
   let dlq: Consumer;
@@ -59,8 +55,6 @@ describe('migrating from bare-id keys', () => {
       env: { SEARCHBUS_REINDEX_GRACE_MS: '3000', SEARCHBUS_REINDEX_PROGRESS_INTERVAL_MS: '200', SEARCHBUS_QUERY_ALIAS_CACHE_TTL_MS: '500' },
     });
     encoder = await loadEncoder(h.config.model);
-    const encoderFor = (modelId: string): Promise<ReturnType<typeof documentEncoder>> =>
-      modelId === encoder.spec.id ? Promise.resolve(documentEncoder(encoder)) : Promise.reject(new Error(`no encoder for ${modelId}`));
 
     // The old world: records keyed by bare id (one superseded version, one deleted document, one
     // record that was never valid), and a collection indexed with id-only point ids.
@@ -96,24 +90,14 @@ describe('migrating from bare-id keys', () => {
     });
 
     // The upgrade: this version's encoder, reindex worker and query path.
-    redis = createRedis(h.services.redis, `test-${h.namespace}-migrate`);
-    live = new EncoderConsumer({ kafka: h.kafka, qdrant: h.qdrant, topology: h.topology, config: h.config, encoder: encoderFor, fences: new RedisWriteFences(redis, h.topology) });
-    await live.start();
-    worker = new ReindexWorker({ connection: redis, redis, kafka: h.kafka, qdrant: h.qdrant, topology: h.topology, config: h.config, encoder: encoderFor });
-    await worker.start();
-    queue = new ReindexQueue({ connection: redis, redis, topology: h.topology, config: h.config });
-    stack = await startQueryStack(h, [encoder]);
+    reindexing = await startReindexStack(h, [encoder]);
+    ({ query: stack, queue } = reindexing);
   });
 
   after(async () => {
     await dlq?.disconnect();
     await producer?.close();
-    await queue?.queue.obliterate({ force: true }).catch(() => undefined);
-    await queue?.close();
-    await worker?.stop();
-    await stack?.close();
-    await live?.stop();
-    redis?.disconnect();
+    await reindexing?.close();
     await encoder?.dispose();
     await h?.close();
   });

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { QdrantClient } from '@qdrant/js-client-rest';
+import { seededUnit } from '../../consumers/quality/index.ts';
 import { getServices, type Services } from '../../infra/index.ts';
 
 const DIM = 16;
@@ -30,24 +31,13 @@ interface Scored {
   score: number;
 }
 
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function randomSparse(next: () => number, terms: number): Sparse {
   const indices = [...new Set(Array.from({ length: terms }, () => Math.floor(next() ** 2 * VOCABULARY)))].sort((x, y) => x - y);
   return { indices, values: indices.map(() => 0.5 + next() * 2) };
 }
 
 function makeDocs(seed: number): Doc[] {
-  const next = prng(seed);
+  const next = seededUnit(seed);
   return Array.from({ length: POINTS }, (_, i) => ({
     id: i + 1,
     dense: Array.from({ length: DIM }, () => next() * 2 - 1),
@@ -126,7 +116,7 @@ describe('Qdrant conformance: sparse vectors, prefetch and fusion', () => {
   const name = `conformance_hybrid_${randomUUID().slice(0, 8)}`;
   const docs = makeDocs(12);
   const idf = idfOf(docs);
-  const next = prng(99);
+  const next = seededUnit(99);
   const queries = Array.from({ length: 5 }, () => ({ dense: Array.from({ length: DIM }, () => next() * 2 - 1), sparse: randomSparse(next, 4) }));
 
   before(async () => {

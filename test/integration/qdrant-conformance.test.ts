@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { QdrantClient } from '@qdrant/js-client-rest';
 import type { Schemas } from '@qdrant/js-client-rest';
+import { seededUnit } from '../../consumers/quality/index.ts';
 import { getServices } from '../../infra/index.ts';
 import type { Services } from '../../infra/index.ts';
 
@@ -22,24 +23,12 @@ interface Doc {
   payload: { group: (typeof GROUPS)[number]; n: number; tags: string[] };
 }
 
-/** Deterministic PRNG (mulberry32) so a failure reproduces with the same data. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function randomVector(next: () => number): number[] {
   return Array.from({ length: DIM }, () => next() * 2 - 1);
 }
 
 function makeDocs(seed: number): Doc[] {
-  const next = prng(seed);
+  const next = seededUnit(seed);
   return Array.from({ length: POINT_COUNT }, (_, i) => ({
     id: i + 1,
     vector: randomVector(next),
@@ -205,7 +194,7 @@ describe('Qdrant conformance through @qdrant/js-client-rest', () => {
 
     for (const { label, filter, keep } of cases) {
       it(`filtered search returns exactly the brute-force nearest neighbours (${label})`, async () => {
-        const next = prng(label.length * 7919);
+        const next = seededUnit(label.length * 7919);
         for (let q = 0; q < 3; q++) {
           const query = randomVector(next);
           const expected = bruteForce(docs, query, keep, 10);
@@ -236,7 +225,7 @@ describe('Qdrant conformance through @qdrant/js-client-rest', () => {
     }
 
     it('honours offset, score_threshold, with_payload selectors and the {nearest} form', async () => {
-      const query = randomVector(prng(7));
+      const query = randomVector(seededUnit(7));
       const expected = bruteForce(docs, query, () => true, 10);
       const page = await client.query(name, { query: { nearest: query }, offset: 5, limit: 5, params: { exact: true } });
       assert.deepEqual(
@@ -406,7 +395,7 @@ describe('Qdrant conformance through @qdrant/js-client-rest', () => {
 
   it('deletes by filter and by id, then counts what is left', async () => {
     const name = await createCollection('delete', 4);
-    const next = prng(99);
+    const next = seededUnit(99);
     const points = Array.from({ length: 300 }, (_, i) => ({
       id: i,
       vector: [next(), next(), next(), next()],

@@ -1,20 +1,18 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
-import { EncoderConsumer, documentText } from '../../consumers/encoder/index.ts';
-import { documentEncoder, loadEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
+import { documentText } from '../../consumers/encoder/index.ts';
+import { loadEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
 import { EvalSetStore, ShadowBoard } from '../../consumers/quality/index.ts';
-import { queryEncoder } from '../../consumers/query/index.ts';
-import { formatGate, ReindexQueue, ReindexWorker, type ReindexJobSummary, type ReindexRequest } from '../../consumers/reindex/index.ts';
-import { RedisWriteFences } from '../../consumers/runtime/index.ts';
-import { createRedis } from '../../infra/index.ts';
-import { readEvalSet } from '../../producers/cli/eval-set-commands.ts';
+import { formatGate, type ReindexJobSummary, type ReindexQueue, type ReindexRequest } from '../../consumers/reindex/index.ts';
+import { readEvalSet } from '../../producers/eval/index.ts';
 import { IngestProducer } from '../../producers/ingest/index.ts';
 import { getModelSpec } from '../../topology/index.ts';
 import { createHarness, waitFor, type Harness } from '../support/harness.ts';
 import { readScifact, SCIFACT_DIR } from '../support/corpus.ts';
 import { SearchLoad, report } from '../support/faults.ts';
-import { startQueryStack, type QueryStack } from '../support/query-stack.ts';
+import type { QueryStack } from '../support/query-stack.ts';
+import { startReindexStack, type ReindexStack } from '../support/reindex-stack.ts';
 
 // The re-index quality gate and shadow comparison on real services and real models, one stack for
 // every case: the SciFact fixture (1,000 abstracts, 200 judged train queries) indexed live with
@@ -26,17 +24,12 @@ describe('re-index quality gate', () => {
   const GRACE_MS = 10 * 60_000;
   let h: Harness;
   let encoders: OnnxEncoder[];
-  let live: EncoderConsumer;
+  let reindexing: ReindexStack;
   let stack: QueryStack;
-  let worker: ReindexWorker;
   let queue: ReindexQueue;
   let redis: Redis;
   let load: SearchLoad;
 
-  const encoderOf = (modelId: string): Promise<OnnxEncoder> => {
-    const encoder = encoders.find((e) => e.spec.id === modelId);
-    return encoder ? Promise.resolve(encoder) : Promise.reject(new Error(`no encoder for ${modelId}`));
-  };
   const aliased = async (): Promise<string | undefined> =>
     (await h.qdrant.getAliases()).aliases.find((a) => a.alias_name === h.topology.qdrant.alias)?.collection_name;
   const collections = async (): Promise<string[]> => (await h.qdrant.getCollections()).collections.map((c) => c.name);
@@ -68,35 +61,14 @@ describe('re-index quality gate', () => {
       },
     });
     encoders = await Promise.all([BGE, MINILM, INT8].map((id) => loadEncoder(getModelSpec(id))));
-    redis = createRedis(h.services.redis, `test-${h.namespace}-gate`);
-    live = new EncoderConsumer({
-      kafka: h.kafka,
-      qdrant: h.qdrant,
-      topology: h.topology,
-      config: h.config,
-      encoder: async (id) => documentEncoder(await encoderOf(id)),
-      fences: new RedisWriteFences(redis, h.topology),
-    });
-    await live.start();
-    stack = await startQueryStack(h, encoders, { timeoutMs: 30_000 });
-    worker = new ReindexWorker({
-      connection: redis,
-      redis,
-      kafka: h.kafka,
-      qdrant: h.qdrant,
-      topology: h.topology,
-      config: h.config,
-      encoder: async (id) => documentEncoder(await encoderOf(id)),
-      queryEncoder: async (id) => queryEncoder(await encoderOf(id)),
-    });
-    await worker.start();
-    queue = new ReindexQueue({ connection: redis, redis, topology: h.topology, config: h.config });
+    reindexing = await startReindexStack(h, encoders, { queryTimeoutMs: 30_000 });
+    ({ query: stack, queue, redis } = reindexing);
 
     const docs = await readScifact();
     const producer = new IngestProducer({ kafka: h.kafka, topic: h.topology.topics.ingest });
     await producer.upsert(docs);
     await producer.close();
-    const bge = await encoderOf(BGE);
+    const bge = await reindexing.encoderOf(BGE);
     const chunks = docs.reduce((s, d) => s + bge.chunk(documentText(d)).length, 0);
     await waitFor('the live bge-small index to hold the fixture', async () => ((await h.qdrant.count(h.topology.qdrant.alias, { exact: true })).count === chunks ? true : undefined), 1_800_000, 1_000);
 
@@ -107,12 +79,7 @@ describe('re-index quality gate', () => {
 
   after(async () => {
     await load?.stop();
-    await queue?.queue.obliterate({ force: true }).catch(() => undefined);
-    await queue?.close();
-    await worker?.stop();
-    await stack?.close();
-    await live?.stop();
-    redis?.disconnect();
+    await reindexing?.close();
     await Promise.all((encoders ?? []).map((e) => e.dispose()));
     await h?.close();
   });

@@ -1,38 +1,30 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
 import kafkajs from 'kafkajs';
-import { EncoderConsumer, documentText } from '../../consumers/encoder/index.ts';
-import { documentEncoder, loadEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
-import { ReindexQueue, ReindexWorker, type ReindexJobSummary } from '../../consumers/reindex/index.ts';
-import { RedisWriteFences } from '../../consumers/runtime/index.ts';
-import { createRedis } from '../../infra/index.ts';
+import { documentText } from '../../consumers/encoder/index.ts';
+import { loadEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
+import type { ReindexJobSummary, ReindexQueue } from '../../consumers/reindex/index.ts';
 import { IngestProducer } from '../../producers/ingest/index.ts';
 import { getModelSpec } from '../../topology/index.ts';
 import { allPoints, createHarness, waitFor, type Harness } from '../support/harness.ts';
 import { readScifact, type CorpusDoc } from '../support/corpus.ts';
-import { startQueryStack, type QueryStack } from '../support/query-stack.ts';
+import type { QueryStack } from '../support/query-stack.ts';
+import { startReindexStack, type ReindexStack } from '../support/reindex-stack.ts';
 
 // Zero-downtime rebuilds with two real models (fp32 and int8 all-MiniLM-L6-v2) on real services.
 describe('re-indexing', () => {
   let h: Harness;
   let fp32: OnnxEncoder;
   let int8: OnnxEncoder;
-  let live: EncoderConsumer;
+  let reindexing: ReindexStack;
   let stack: QueryStack;
-  let worker: ReindexWorker;
   let queue: ReindexQueue;
-  let redis: Redis;
   let producer: IngestProducer;
   let docs: CorpusDoc[];
 
   const FP32 = 'all-minilm-l6-v2';
   const INT8 = 'all-minilm-l6-v2-q';
-  const encoderFor = (modelId: string): Promise<ReturnType<typeof documentEncoder>> => {
-    const encoder = [fp32, int8].find((e) => e.spec.id === modelId);
-    return encoder ? Promise.resolve(documentEncoder(encoder)) : Promise.reject(new Error(`no encoder for ${modelId}`));
-  };
   const liveCollection = async (): Promise<string | undefined> =>
     (await h.qdrant.getAliases()).aliases.find((a) => a.alias_name === h.topology.qdrant.alias)?.collection_name;
   const docPoints = async (collection: string, docId: string): Promise<Array<Record<string, unknown>>> =>
@@ -50,20 +42,8 @@ describe('re-indexing', () => {
       env: { SEARCHBUS_REINDEX_GRACE_MS: '3000', SEARCHBUS_REINDEX_PROGRESS_INTERVAL_MS: '200', SEARCHBUS_QUERY_ALIAS_CACHE_TTL_MS: '500' },
     });
     [fp32, int8] = await Promise.all([loadEncoder(getModelSpec(FP32)), loadEncoder(getModelSpec(INT8))]);
-    redis = createRedis(h.services.redis, `test-${h.namespace}-reindex`);
-    live = new EncoderConsumer({
-      kafka: h.kafka,
-      qdrant: h.qdrant,
-      topology: h.topology,
-      config: h.config,
-      encoder: encoderFor,
-      fences: new RedisWriteFences(redis, h.topology),
-    });
-    await live.start();
-    stack = await startQueryStack(h, [fp32, int8]);
-    worker = new ReindexWorker({ connection: redis, redis, kafka: h.kafka, qdrant: h.qdrant, topology: h.topology, config: h.config, encoder: encoderFor });
-    await worker.start();
-    queue = new ReindexQueue({ connection: redis, redis, topology: h.topology, config: h.config });
+    reindexing = await startReindexStack(h, [fp32, int8]);
+    ({ query: stack, queue } = reindexing);
     producer = new IngestProducer({ kafka: h.kafka, topic: h.topology.topics.ingest });
     docs = await readScifact(240);
     await producer.upsert(docs);
@@ -73,12 +53,7 @@ describe('re-indexing', () => {
 
   after(async () => {
     await producer?.close();
-    await queue?.queue.obliterate({ force: true }).catch(() => undefined);
-    await queue?.close();
-    await worker?.stop();
-    await stack?.close();
-    await live?.stop();
-    redis?.disconnect();
+    await reindexing?.close();
     await Promise.all([fp32?.dispose(), int8?.dispose()]);
     await h?.close();
   });

@@ -1,18 +1,15 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import type { Redis } from 'ioredis';
 import kafkajs, { type Consumer } from 'kafkajs';
-import { EncoderConsumer } from '../../consumers/encoder/index.ts';
-import { documentEncoder, loadEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
-import { ReindexQueue, ReindexWorker, type ReindexJobSummary } from '../../consumers/reindex/index.ts';
-import { RedisWriteFences } from '../../consumers/runtime/index.ts';
-import { createRedis } from '../../infra/index.ts';
+import { loadEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
+import type { ReindexJobSummary, ReindexQueue } from '../../consumers/reindex/index.ts';
 import { SAMPLE_CORPUS } from '../../producers/cli/up-command.ts';
 import { IngestProducer, type DocumentInput } from '../../producers/ingest/index.ts';
 import { DEFAULT_TENANT, HEADERS, documentKey, keyOf, pointId, topicSpecs } from '../../topology/index.ts';
 import { createHarness, waitFor, type Harness } from '../support/harness.ts';
-import { startQueryStack, type QueryStack } from '../support/query-stack.ts';
+import type { QueryStack } from '../support/query-stack.ts';
+import { startReindexStack, type ReindexStack } from '../support/reindex-stack.ts';
 
 // Identity is (tenant, id), end to end on real Kafka, Redis, Qdrant and the real model: three
 // tenants publish the same ids with different documents. Each is searchable only by its own
@@ -22,10 +19,8 @@ import { startQueryStack, type QueryStack } from '../support/query-stack.ts';
 describe('tenant identity', () => {
   let h: Harness;
   let encoder: OnnxEncoder;
-  let redis: Redis;
-  let live: EncoderConsumer;
+  let reindexing: ReindexStack;
   let stack: QueryStack;
-  let worker: ReindexWorker;
   let queue: ReindexQueue;
   let producer: IngestProducer;
   let dlq: Consumer;
@@ -78,15 +73,8 @@ describe('tenant identity', () => {
     });
 
     encoder = await loadEncoder(h.config.model);
-    const encoderFor = (modelId: string): Promise<ReturnType<typeof documentEncoder>> =>
-      modelId === encoder.spec.id ? Promise.resolve(documentEncoder(encoder)) : Promise.reject(new Error(`no encoder for ${modelId}`));
-    redis = createRedis(h.services.redis, `test-${h.namespace}-identity`);
-    live = new EncoderConsumer({ kafka: h.kafka, qdrant: h.qdrant, topology: h.topology, config: h.config, encoder: encoderFor, fences: new RedisWriteFences(redis, h.topology) });
-    await live.start();
-    stack = await startQueryStack(h, [encoder]);
-    worker = new ReindexWorker({ connection: redis, redis, kafka: h.kafka, qdrant: h.qdrant, topology: h.topology, config: h.config, encoder: encoderFor });
-    await worker.start();
-    queue = new ReindexQueue({ connection: redis, redis, topology: h.topology, config: h.config });
+    reindexing = await startReindexStack(h, [encoder]);
+    ({ query: stack, queue } = reindexing);
     producer = new IngestProducer({ kafka: h.kafka, topic: h.topology.topics.ingest });
 
     dlq = h.kafka.consumer({ groupId: `${h.namespace}.dlq-reader` });
@@ -104,12 +92,7 @@ describe('tenant identity', () => {
   after(async () => {
     await dlq?.disconnect();
     await producer?.close();
-    await queue?.queue.obliterate({ force: true }).catch(() => undefined);
-    await queue?.close();
-    await worker?.stop();
-    await stack?.close();
-    await live?.stop();
-    redis?.disconnect();
+    await reindexing?.close();
     await encoder?.dispose();
     await h?.close();
   });

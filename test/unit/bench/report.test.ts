@@ -41,6 +41,24 @@ describe('benchmark report', () => {
     assert.deepEqual(reportProblems(report), []);
   });
 
+  it('gives the encoder benchmark\'s own reason for a key it left out, and shows a figure measured elsewhere as such', () => {
+    const encoder = {
+      encoder_vs_transformersjs: 1.2,
+      encoder_vs_session_run: 0.97,
+      int8_speedup: 1.7,
+      int8_ndcg_loss: null,
+      int8_ndcg_loss_not_measured: 'not re-measured in this run; measured in session 3',
+      int8_ndcg_loss_reference: { value: 0.0012, what: 'per-channel int8, SciFact train' },
+    };
+    const report = buildReport(stamp, { ...realParts(), encoder });
+    assert.equal(report.int8_ndcg_loss, null);
+    assert.equal(report.not_measured.int8_ndcg_loss, 'not re-measured in this run; measured in session 3');
+    assert.deepEqual(reportProblems(report), []);
+    const markdown = renderMarkdown(report);
+    assert.match(markdown, /\| int8 nDCG@10 loss, SciFact train \| not in this run; 0\.0012 measured separately \(per-channel int8, SciFact train, see below\) \|/);
+    assert.match(markdown, /- `int8_ndcg_loss`: not re-measured in this run; measured in session 3/);
+  });
+
   it('keeps a failed benchmark as nulls with its reason', () => {
     const report = buildReport(stamp, { ...realParts(), bus: { failed: 'exit code 1 and no --json output' } });
     assert.equal(report.bus_overhead_ms, null);

@@ -119,6 +119,23 @@ describe('WordPieceTokenizer', () => {
     assert.deepEqual(tokenizer.encode('').ids, [2, 3]);
   });
 
+  it('encodeIds stops tokenising at the window and gives exactly the ids encode() keeps', () => {
+    const texts = [
+      'unaffable jumping jumps, the cafe! 中中 a b unaffable.',
+      'the[MASK]the [SEP] jumps οδοσ α, unaff un aff able able',
+      '  \t unaffable\u200b jumps   ',
+      '[CLS][SEP][PAD]',
+      '',
+    ];
+    for (const text of texts) {
+      const whole = tokenizer.encode(text).ids.length;
+      for (let maxTokens = 2; maxTokens <= whole + 2; maxTokens++) {
+        assert.deepEqual(tokenizer.encodeIds(text, maxTokens), tokenizer.encode(text, { maxTokens }).ids, `${JSON.stringify(text)} at ${maxTokens}`);
+      }
+    }
+    assert.throws(() => tokenizer.encodeIds('the', 1), RangeError);
+  });
+
   it('keeps case when built without lowercasing', () => {
     const cased = WordPieceTokenizer.fromVocabTxt(VOCAB.join('\n'), { lowercase: false });
     assert.deepEqual(cased.tokenize('The the').ids, [1, 16]);

@@ -53,7 +53,9 @@ describe('gateway API keys', () => {
   it('appends to, lists and revokes from a keys file written with mode 0600', async () => {
     const file = join(dir, 'keys.jsonl');
     const a = await createApiKey({ tenants: ['acme'], rateLimit: { perSecond: 5, burst: 10 }, label: 'ci' });
-    const b = await createApiKey({ tenants: ['beta'] });
+    const b = await createApiKey({ tenants: ['beta'], scopes: ['admin'] });
+    assert.deepEqual(b.entry.scopes, ['admin']);
+    assert.equal(a.entry.scopes, undefined, 'a key without scopes searches only');
     await appendKey(file, a.entry, 'KEYS');
     await appendKey(file, b.entry, 'KEYS');
     assert.equal((await stat(file)).mode & 0o777, 0o600);
@@ -77,6 +79,8 @@ describe('gateway API keys', () => {
       [JSON.stringify({ ...entry, tenants: [] }), /tenants must be a non-empty array/],
       [JSON.stringify({ ...entry, tenants: ['a b'] }), /tenant "a b" must match/],
       [JSON.stringify({ ...entry, rateLimit: { perSecond: 0, burst: 1 } }), /rateLimit must be/],
+      [JSON.stringify({ ...entry, scopes: ['root'] }), /scopes must be an array of "admin"/],
+      [JSON.stringify({ ...entry, scopes: 'admin' }), /scopes must be an array/],
       ['[]', /must be a JSON object/],
     ];
     for (const [text, message] of cases) {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { SignJWT, exportJWK, generateKeyPair, createLocalJWKSet } from 'jose';
-import { ApiKeyStore, chooseTenant, claimTenants, createApiKey, credentialAuthenticator, presentedCredential, type Principal } from '../../../../producers/gateway/index.ts';
+import { ApiKeyStore, chooseTenant, claimScopes, claimTenants, createApiKey, credentialAuthenticator, presentedCredential, type Principal } from '../../../../producers/gateway/index.ts';
 
 const SECRET = new TextEncoder().encode('a-shared-secret-of-at-least-32-bytes!!');
 
@@ -38,9 +38,9 @@ describe('gateway credentials', () => {
   });
 
   it('chooses the tenant: the only one allowed, the one named among several, 403 for any other', () => {
-    const one: Principal = { id: 'k', tenants: ['a'], rateLimit: null };
-    const two: Principal = { id: 'k', tenants: ['a', 'b'], rateLimit: null };
-    const open: Principal = { id: 'anonymous', tenants: 'any', rateLimit: null };
+    const one: Principal = { id: 'k', tenants: ['a'], rateLimit: null, admin: false };
+    const two: Principal = { id: 'k', tenants: ['a', 'b'], rateLimit: null, admin: false };
+    const open: Principal = { id: 'anonymous', tenants: 'any', rateLimit: null, admin: true };
     assert.deepEqual(chooseTenant(one, null), { ok: true, tenant: 'a' });
     assert.deepEqual(chooseTenant(one, 'a'), { ok: true, tenant: 'a' });
     assert.equal((chooseTenant(one, 'b') as { status: number }).status, 403);
@@ -59,13 +59,13 @@ describe('gateway credentials', () => {
       jwt: { key: SECRET, algorithms: ['HS256'], issuer: 'https://idp.example/', audience: 'searchbus', tenantClaim: 'tenant' },
     });
     const byKey = await auth.authenticate({ authorization: `Bearer ${key}` });
-    assert.deepEqual(byKey, { ok: true, principal: { id: `key:${entry.id}`, tenants: ['acme'], rateLimit: { perSecond: 1, burst: 2 } } });
+    assert.deepEqual(byKey, { ok: true, principal: { id: `key:${entry.id}`, tenants: ['acme'], rateLimit: { perSecond: 1, burst: 2 }, admin: false } });
     assert.equal((await auth.authenticate({ 'x-api-key': key })).ok, true);
 
     const good = await jwt({ tenant: ['a', 'b'] }, { issuer: 'https://idp.example/', audience: 'searchbus' });
     assert.deepEqual(await auth.authenticate({ authorization: `Bearer ${good}` }), {
       ok: true,
-      principal: { id: 'jwt:https://idp.example/:user-1', tenants: ['a', 'b'], rateLimit: null },
+      principal: { id: 'jwt:https://idp.example/:user-1', tenants: ['a', 'b'], rateLimit: null, admin: false },
     });
 
     const refused = async (headers: Record<string, string>, message: RegExp): Promise<void> => {
@@ -86,6 +86,30 @@ describe('gateway credentials', () => {
     const unsigned = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url')}.${body}.`;
     await refused({ authorization: `Bearer ${unsigned}` }, /invalid token/);
     await refused({ authorization: 'Bearer not.a.jwt' }, /invalid token/);
+  });
+
+  it('grants /admin/ to an API key with the admin scope and to a JWT with the searchbus:admin scope, not to others', async () => {
+    const admin = await createApiKey({ tenants: ['acme'], scopes: ['admin'] });
+    const plain = await createApiKey({ tenants: ['acme'] });
+    const auth = credentialAuthenticator({
+      apiKeys: new ApiKeyStore([admin.entry, plain.entry]),
+      jwt: { key: SECRET, algorithms: ['HS256'], issuer: 'https://idp.example/', audience: 'searchbus', tenantClaim: 'tenant' },
+    });
+    const isAdmin = async (credential: string): Promise<boolean> => {
+      const outcome = await auth.authenticate({ authorization: `Bearer ${credential}` });
+      assert.ok(outcome.ok, JSON.stringify(outcome));
+      return outcome.principal.admin;
+    };
+    const token = (claims: Record<string, unknown>): Promise<string> => jwt({ tenant: 'a', ...claims }, { issuer: 'https://idp.example/', audience: 'searchbus' });
+    assert.equal(await isAdmin(admin.key), true);
+    assert.equal(await isAdmin(plain.key), false);
+    assert.equal(await isAdmin(await token({ scope: 'openid searchbus:admin' })), true);
+    assert.equal(await isAdmin(await token({ scp: ['searchbus:admin'] })), true);
+    assert.equal(await isAdmin(await token({ scp: 'searchbus:admin profile' })), true);
+    assert.equal(await isAdmin(await token({ scope: 'searchbus:administrator searchbus' })), false, 'a scope is matched whole');
+    assert.equal(await isAdmin(await token({ scope: ['searchbus:admin'] })), false, 'scope is a string, not an array');
+    assert.equal(await isAdmin(await token({})), false);
+    assert.deepEqual(claimScopes({ scope: ' a  b ', scp: ['c', 1] }), ['a', 'b', 'c']);
   });
 
   it('requires exp, and rejects a token signed with an algorithm outside the accepted list', async () => {

@@ -13,6 +13,14 @@ describe('gateway settings', () => {
     assert.equal(gateway.rateBurst, 40);
     assert.equal(gateway.maxBodyBytes, 65536);
     assert.equal(gateway.maxUrlBytes, 8192);
+    assert.deepEqual(gateway.evalSetDirs, [], 'no eval set is read from the gateway disk unless folders are allowed');
+    assert.equal(gateway.maxEvalSetBytes, 16 * 1024 * 1024);
+  });
+
+  it('read the folders eval sets may be read from, and the upload limit', () => {
+    const { gateway } = loadConfig({ SEARCHBUS_GATEWAY_EVAL_SET_DIRS: ' /srv/beir, /data/eval ,', SEARCHBUS_GATEWAY_MAX_EVAL_SET_BYTES: '2048' });
+    assert.deepEqual(gateway.evalSetDirs, ['/srv/beir', '/data/eval']);
+    assert.equal(gateway.maxEvalSetBytes, 2048);
   });
 
   it('refuse an open gateway on a non-loopback address unless none is set explicitly', () => {
@@ -61,6 +69,8 @@ describe('gateway settings', () => {
       [{ SEARCHBUS_GATEWAY_RATE_BURST: '0' }, 'SEARCHBUS_GATEWAY_RATE_BURST'],
       [{ SEARCHBUS_GATEWAY_MAX_BODY_BYTES: '10' }, 'SEARCHBUS_GATEWAY_MAX_BODY_BYTES'],
       [{ SEARCHBUS_GATEWAY_MAX_URL_BYTES: '100000' }, 'SEARCHBUS_GATEWAY_MAX_URL_BYTES'],
+      [{ SEARCHBUS_GATEWAY_EVAL_SET_DIRS: '/srv/beir,data' }, 'SEARCHBUS_GATEWAY_EVAL_SET_DIRS'],
+      [{ SEARCHBUS_GATEWAY_MAX_EVAL_SET_BYTES: '100' }, 'SEARCHBUS_GATEWAY_MAX_EVAL_SET_BYTES'],
     ];
     for (const [env, setting] of cases) {
       assert.throws(
