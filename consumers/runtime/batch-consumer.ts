@@ -104,7 +104,7 @@ export class BatchConsumer<T> {
     this.consumer = options.kafka.consumer({
       groupId: options.groupId,
       sessionTimeout: options.sessionTimeoutMs ?? 30_000,
-      heartbeatInterval: 3_000,
+      heartbeatInterval: HEARTBEAT_INTERVAL_MS,
       maxWaitTimeInMs: options.maxWaitMs,
       minBytes: 1,
       // kafkajs retries a dead broker (a fetch leader, the coordinator) this many times before the
@@ -297,7 +297,7 @@ export class BatchConsumer<T> {
       const started = performance.now();
       if (good.length > 0) {
         try {
-          await retry(() => o.handle(good, context));
+          await keepingMembership(payload, () => retry(() => o.handle(good, context)));
         } catch (error) {
           if (error instanceof RewindError) {
             // Uncommitted; the next fetch starts at the earlier offset.
@@ -313,7 +313,7 @@ export class BatchConsumer<T> {
           o.logger.warn('batch failed; isolating the failing message', { error, topic, partition });
           for (const item of good) {
             try {
-              await retry(() => o.handle([item], context));
+              await keepingMembership(payload, () => retry(() => o.handle([item], context)));
             } catch (single) {
               if (this.abort.signal.aborted || isRetriable(single) || single instanceof RejoinGroupError) throw single;
               poison.push(toLetter(item.message, topic, partition, single));
@@ -393,4 +393,22 @@ function toLetter(message: KafkaMessage, topic: string, partition: number, error
     error instanceof PoisonMessageError ? error.code : typeof (error as { code?: unknown }).code === 'string' ? String((error as { code: string }).code) : 'handler-failed';
   const reason = error instanceof Error ? error.message : String(error);
   return { message, topic, partition, code, reason };
+}
+
+const HEARTBEAT_INTERVAL_MS = 3_000;
+
+/**
+ * Heartbeats while a handler runs. kafkajs heartbeats only when asked, between batches; a batch
+ * slower than the session timeout (a large embedding batch on a loaded machine) would get the
+ * member dropped from its group, its commit refused, and the same batch redone forever. The
+ * handler's heavy work runs off the event loop (inference worker, I/O), so a timer still fires.
+ * A failed heartbeat is left to the awaited one after the batch, which rejoins if it must.
+ */
+async function keepingMembership<R>(payload: EachBatchPayload, handle: () => Promise<R>): Promise<R> {
+  const timer = setInterval(() => void payload.heartbeat().catch(() => undefined), HEARTBEAT_INTERVAL_MS);
+  try {
+    return await handle();
+  } finally {
+    clearInterval(timer);
+  }
 }

@@ -93,6 +93,58 @@ describe('lifecycles on real Kafka and Redis', () => {
     await waitFor(`${what} to leave no connection to the broker`, () => Promise.resolve(opened(before, connectionsTo(kafkaPort)).length === 0 ? true : undefined), 30_000, 100);
   }
 
+  it('keeps its group membership through a handler slower than the session timeout, handling the batch once', async () => {
+    const groupId = `${h.namespace}.slow-handler`;
+    const topic = h.topology.topics.deadLetter;
+    const key = `slow-${groupId}`;
+    const producer = h.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    await producer.send({ topic, messages: [{ key, value: '{}' }] });
+    await producer.disconnect();
+    let calls = 0;
+    let handled!: () => void;
+    const done = new Promise<void>((resolve) => (handled = resolve));
+    // The broker's smallest session timeout; the handler outlasts it by 4 s (a slow embedding batch).
+    const sessionTimeoutMs = 6_000;
+    const consumer = new BatchConsumer<KafkaMessage>({
+      kafka: h.kafka,
+      groupId,
+      topic,
+      fromBeginning: true,
+      decode: (message) => message,
+      handle: async (batch) => {
+        if (!batch.some((m) => m.key?.toString() === key)) return;
+        calls += 1;
+        await new Promise((resolve) => setTimeout(resolve, sessionTimeoutMs + 4_000));
+        handled();
+      },
+      deadLetterTopic: h.topology.topics.deadLetter,
+      maxBatchSize: 500,
+      maxWaitMs: 100,
+      maxRetryDelayMs: 100,
+      sessionTimeoutMs,
+      logger: silentLogger,
+      metrics: new MetricsRegistry(),
+      role: 'lifecycle-test',
+    });
+    const admin = h.kafka.admin();
+    await admin.connect();
+    try {
+      await consumer.start();
+      await done;
+      // Committed past the slow message by the same member, without a rejoin and a second run.
+      const end = await admin.fetchTopicOffsets(topic);
+      await waitFor('the slow batch to be committed', async () => {
+        const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+        return committed?.partitions.every((p) => p.offset === end.find((e) => e.partition === p.partition)?.offset) ? true : undefined;
+      }, 60_000, 200);
+      assert.equal(calls, 1, 'the slow batch was handled once');
+    } finally {
+      await consumer.stop();
+      await admin.disconnect();
+    }
+  });
+
   it('start() against a group join that never completes fails with a StartTimeoutError and leaves no connection', async () => {
     const { groupId, topic } = await stuckGroup('stuck-timeout');
     const baseline = connectionsTo(kafkaPort);
