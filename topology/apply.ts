@@ -1,6 +1,7 @@
 import type { QdrantClient } from '@qdrant/js-client-rest';
 import kafkajs, { type Admin } from 'kafkajs';
-import { PAYLOAD_INDEXES, vectorParams } from './collection.ts';
+import { collectionParams, layoutFor, layoutOf, PAYLOAD_INDEXES, vectorParams } from './collection.ts';
+import { DEFAULT_ANALYZER_ID, getAnalyzerSpec, type AnalyzerSpec } from './analyzers.ts';
 import type { SearchbusConfig } from './config.ts';
 import type { ModelSpec } from './models.ts';
 import { parseCollectionName, type Topology } from './names.ts';
@@ -110,18 +111,22 @@ async function applyCollection(
         `alias ${alias} serves ${current}, built with ${served}; SEARCHBUS_MODEL is ${config.model.id}: run \`searchbus reindex --model ${config.model.id}\` to rebuild with it`,
       );
     }
-    await ensureCollection(qdrant, current, config.model, report, dryRun, false);
+    await ensureCollection(qdrant, current, config.model, report, dryRun, false, config.sparseAnalyzer);
     return;
   }
   const collection = topology.qdrant.collection(config.model.id, 1);
-  await ensureCollection(qdrant, collection, config.model, report, dryRun, true);
+  await ensureCollection(qdrant, collection, config.model, report, dryRun, true, config.sparseAnalyzer);
   if (!dryRun) {
     await qdrant.updateCollectionAliases({ actions: [{ create_alias: { alias_name: alias, collection_name: collection } }] });
   }
   report.actions.push(`point alias ${alias} at ${collection}`);
 }
 
-/** A collection with the model's vector size and searchbus' payload indexes; creates what is missing. */
+/**
+ * A collection with the model's vector size (named `text`), the analyzer's sparse vector (IDF
+ * modifier) and searchbus' payload indexes; creates what is missing. An existing collection laid
+ * out otherwise (a legacy unnamed vector, another analyzer) is reported as drift, served as it is.
+ */
 export async function ensureCollection(
   qdrant: QdrantClient,
   name: string,
@@ -129,24 +134,32 @@ export async function ensureCollection(
   report: ApplyReport = { actions: [], drift: [] },
   dryRun = false,
   create = true,
+  analyzer: AnalyzerSpec | null = getAnalyzerSpec(DEFAULT_ANALYZER_ID),
 ): Promise<ApplyReport> {
   const { exists } = await qdrant.collectionExists(name);
   const wanted = vectorParams(model);
+  const layout = layoutFor(analyzer);
   let payloadSchema: Record<string, unknown> = {};
   if (!exists) {
     if (!create) {
       report.drift.push(`collection ${name} does not exist`);
       return report;
     }
-    if (!dryRun) await qdrant.createCollection(name, { vectors: wanted });
-    report.actions.push(`create collection ${name} (${wanted.size} dims, ${wanted.distance})`);
+    if (!dryRun) await qdrant.createCollection(name, collectionParams(model, layout));
+    report.actions.push(`create collection ${name} (${layout.dense}: ${wanted.size} dims, ${wanted.distance}${layout.sparse ? `; ${layout.sparse.name}: sparse, idf` : ''})`);
   } else {
     const info = await qdrant.getCollection(name);
-    const vectors = info.config.params.vectors as { size?: number; distance?: string } | undefined;
-    if (vectors?.size !== wanted.size || vectors.distance !== wanted.distance) {
+    const vectors = info.config.params.vectors as Record<string, { size?: number; distance?: string } | number | string> | undefined;
+    const existing = layoutOf(info);
+    const dense = (typeof existing === 'string' ? undefined : existing.dense === '' ? vectors : vectors?.[existing.dense]) as { size?: number; distance?: string } | undefined;
+    if (dense?.size !== wanted.size || dense.distance !== wanted.distance) {
       report.drift.push(
         `collection ${name} has vectors ${JSON.stringify(vectors)}, model ${model.id} needs ${JSON.stringify(wanted)}: rebuild it with \`searchbus reindex\``,
       );
+    } else if (typeof existing !== 'string' && (existing.dense === '' || existing.sparse?.name !== layout.sparse?.name)) {
+      const has = existing.dense === '' ? 'one unnamed dense vector' : existing.sparse ? `sparse vector ${existing.sparse.name}` : 'no sparse vector';
+      const needs = layout.sparse ? `named vectors ${layout.dense} and ${layout.sparse.name}` : `a named vector ${layout.dense}`;
+      report.drift.push(`collection ${name} has ${has}; the settings want ${needs}: it is served as it is until \`searchbus reindex\` rebuilds it`);
     }
     payloadSchema = info.payload_schema ?? {};
   }

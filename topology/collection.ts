@@ -1,3 +1,4 @@
+import { findAnalyzerSpec, type AnalyzerSpec } from './analyzers.ts';
 import type { ModelSpec } from './models.ts';
 
 // What a searchbus collection holds: one point per chunk, with this payload.
@@ -32,4 +33,78 @@ export const PAYLOAD_INDEXES: ReadonlyArray<{ field: string; schema: PayloadInde
 
 export function vectorParams(model: ModelSpec): { size: number; distance: 'Cosine' | 'Dot' | 'Euclid' } {
   return { size: model.dimension, distance: model.distance };
+}
+
+// ---- vector layout -----------------------------------------------------------------------------
+
+/**
+ * Vector names of a collection. The dense text embedding is `text` (issue 9 adds `image` and
+ * `audio` beside it); the BM25-style sparse vector is named after its analyzer.
+ */
+export const VECTOR_NAMES = { text: 'text' } as const;
+
+const SPARSE_PREFIX = 'text-bm25-';
+
+export function sparseVectorName(analyzer: AnalyzerSpec): string {
+  return `${SPARSE_PREFIX}${analyzer.id}`;
+}
+
+/**
+ * How a collection's points hold their vectors. `dense` is '' for a legacy collection (one
+ * unnamed dense vector, built before named vectors), served as it is until a rebuild.
+ */
+export interface CollectionLayout {
+  readonly dense: string;
+  readonly sparse: { readonly name: string; readonly analyzer: AnalyzerSpec } | null;
+}
+
+export function layoutFor(analyzer: AnalyzerSpec | null): CollectionLayout {
+  return { dense: VECTOR_NAMES.text, sparse: analyzer ? { name: sparseVectorName(analyzer), analyzer } : null };
+}
+
+export interface CollectionCreateParams {
+  vectors: Record<string, { size: number; distance: 'Cosine' | 'Dot' | 'Euclid' }>;
+  sparse_vectors?: Record<string, { modifier: 'idf' }>;
+}
+
+/** What a new collection is created with: named dense `text`, and the sparse vector with Qdrant's IDF modifier. */
+export function collectionParams(model: ModelSpec, layout: CollectionLayout): CollectionCreateParams {
+  const params: CollectionCreateParams = { vectors: { [layout.dense || VECTOR_NAMES.text]: vectorParams(model) } };
+  if (layout.sparse) params.sparse_vectors = { [layout.sparse.name]: { modifier: 'idf' } };
+  return params;
+}
+
+/** The parts of Qdrant's collection info a layout is read from. */
+export interface CollectionVectorsInfo {
+  config: { params: { vectors?: unknown; sparse_vectors?: unknown } };
+}
+
+/**
+ * A collection's layout from its config, or a reason it is not a searchbus layout. A sparse
+ * vector whose analyzer this build does not know is ignored (searched dense-only), never guessed.
+ */
+export function layoutOf(info: CollectionVectorsInfo): CollectionLayout | string {
+  const vectors = info.config.params.vectors;
+  if (!isRecord(vectors)) return 'it has no dense vectors';
+  let dense: string;
+  if (typeof vectors.size === 'number') dense = '';
+  else if (VECTOR_NAMES.text in vectors) dense = VECTOR_NAMES.text;
+  else return `it has no dense vector named "${VECTOR_NAMES.text}" (vectors: ${Object.keys(vectors).join(', ') || 'none'})`;
+  const sparseVectors = info.config.params.sparse_vectors;
+  let sparse: CollectionLayout['sparse'] = null;
+  if (isRecord(sparseVectors)) {
+    for (const name of Object.keys(sparseVectors)) {
+      if (!name.startsWith(SPARSE_PREFIX)) continue;
+      const analyzer = findAnalyzerSpec(name.slice(SPARSE_PREFIX.length));
+      if (analyzer) {
+        sparse = { name, analyzer };
+        break;
+      }
+    }
+  }
+  return { dense, sparse };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

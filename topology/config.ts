@@ -1,5 +1,6 @@
 import { ConfigError } from './errors.ts';
 import { getModelSpec, type ModelSpec } from './models.ts';
+import { DEFAULT_ANALYZER_ID, getAnalyzerSpec, type AnalyzerSpec } from './analyzers.ts';
 import { DEFAULT_NAMESPACE, isValidNamespace } from './names.ts';
 
 // All settings, read and checked once at start-up. A bad value fails here, naming its variable,
@@ -8,6 +9,8 @@ import { DEFAULT_NAMESPACE, isValidNamespace } from './names.ts';
 export interface SearchbusConfig {
   namespace: string;
   model: ModelSpec;
+  /** Sparse (BM25-style) analyzer of new collections; null builds dense-only collections. */
+  sparseAnalyzer: AnalyzerSpec | null;
   ingest: {
     partitions: number;
     /** Keeps tombstones long enough for every consumer (and a rebuild) to see a delete. */
@@ -36,6 +39,8 @@ export interface SearchbusConfig {
     oversampling: number;
     /** How long an alias -> collection (and so model) resolution is reused; bounds how stale a swap can be seen. */
     aliasCacheTtlMs: number;
+    /** How hybrid searches fuse the dense and sparse candidate lists in Qdrant. */
+    fusion: FusionMethod;
   };
   reindex: {
     /** How long the previous collection is kept after a swap; must outlive every alias cache. */
@@ -63,9 +68,14 @@ export interface SearchbusConfig {
   metricsHost: string;
 }
 
+export type FusionMethod = 'rrf' | 'dbsf';
+export const FUSION_METHODS: readonly FusionMethod[] = ['rrf', 'dbsf'];
+
 export const SETTINGS = {
   namespace: 'SEARCHBUS_NAMESPACE',
   model: 'SEARCHBUS_MODEL',
+  sparseAnalyzer: 'SEARCHBUS_SPARSE_ANALYZER',
+  queryFusion: 'SEARCHBUS_QUERY_FUSION',
   ingestPartitions: 'SEARCHBUS_INGEST_PARTITIONS',
   deleteRetentionMs: 'SEARCHBUS_DELETE_RETENTION_MS',
   topicReplicationFactor: 'SEARCHBUS_TOPIC_REPLICATION_FACTOR',
@@ -118,6 +128,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SearchbusConfi
   } catch (error) {
     throw new ConfigError(SETTINGS.model, (error as Error).message);
   }
+  const sparseRaw = env[SETTINGS.sparseAnalyzer]?.trim() || DEFAULT_ANALYZER_ID;
+  let sparseAnalyzer: AnalyzerSpec | null = null;
+  if (sparseRaw !== 'none') {
+    try {
+      sparseAnalyzer = getAnalyzerSpec(sparseRaw);
+    } catch (error) {
+      throw new ConfigError(SETTINGS.sparseAnalyzer, `${(error as Error).message} Or none for dense-only collections.`);
+    }
+  }
+  const fusionRaw = env[SETTINGS.queryFusion]?.trim().toLowerCase() || 'rrf';
+  if (!(FUSION_METHODS as readonly string[]).includes(fusionRaw)) {
+    throw new ConfigError(SETTINGS.queryFusion, `must be ${FUSION_METHODS.join(' or ')}, got "${fusionRaw}"`);
+  }
   const chunkOverlapTokens = int(env, SETTINGS.chunkOverlapTokens, 32, 0, 1024);
   // Each window holds [CLS] and [SEP] and must advance by at least one token.
   if (chunkOverlapTokens >= model.maxTokens - 2) {
@@ -157,6 +180,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SearchbusConfi
   return {
     namespace,
     model,
+    sparseAnalyzer,
     ingest: {
       partitions: int(env, SETTINGS.ingestPartitions, 3, 1, 1024),
       deleteRetentionMs: int(env, SETTINGS.deleteRetentionMs, 7 * 24 * 3600 * 1000, 0, Number.MAX_SAFE_INTEGER),
@@ -176,6 +200,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SearchbusConfi
       maxWaitMs: int(env, SETTINGS.queryMaxWaitMs, 20, 0, 10_000),
       oversampling: int(env, SETTINGS.queryOversampling, 3, 1, 100),
       aliasCacheTtlMs,
+      fusion: fusionRaw as FusionMethod,
     },
     reindex: {
       graceMs,

@@ -21,6 +21,8 @@ export type SearchErrorCode =
   | 'empty-query'
   | 'invalid-top-k'
   | 'invalid-filter'
+  /** `mode` is not one of dense, sparse, hybrid, or needs a sparse vector the collection searched does not have. */
+  | 'invalid-mode'
   /** Not sent by the query consumer (expired requests are skipped); clients use it for a deadline already past. */
   | 'expired'
   | 'internal'
@@ -32,6 +34,7 @@ export const SEARCH_ERROR_CODES: readonly SearchErrorCode[] = [
   'empty-query',
   'invalid-top-k',
   'invalid-filter',
+  'invalid-mode',
   'expired',
   'internal',
   'unavailable',
@@ -58,6 +61,17 @@ export interface SearchFilter {
   mustNot?: FilterCondition[];
 }
 
+/**
+ * How a search ranks: `dense` by the embedding, `sparse` by BM25-style terms, `hybrid` both, fused
+ * in Qdrant. Without one, a collection with sparse vectors is searched hybrid, any other dense.
+ */
+export type SearchMode = 'dense' | 'sparse' | 'hybrid';
+export const SEARCH_MODES: readonly SearchMode[] = ['dense', 'sparse', 'hybrid'];
+
+export function isSearchMode(value: unknown): value is SearchMode {
+  return typeof value === 'string' && (SEARCH_MODES as readonly string[]).includes(value);
+}
+
 export interface SearchRequestV1 {
   schemaVersion: 1;
   id: string;
@@ -65,6 +79,7 @@ export interface SearchRequestV1 {
   topK: number;
   filter?: SearchFilter;
   tenant?: string;
+  mode?: SearchMode;
   /** Redis channel to PUBLISH the reply to. */
   replyTo: string;
   /** Epoch milliseconds after which nobody waits for the answer. */
@@ -89,6 +104,8 @@ export interface SearchHitsReplyV1 {
   model: string;
   /** Time the query consumer spent on the batch holding this request. */
   tookMs: number;
+  /** The mode the query ran in (the request's, or the collection's default). */
+  mode?: SearchMode;
 }
 
 export interface SearchErrorReplyV1 {
@@ -149,7 +166,7 @@ export function decodeSearchRequest(value: Buffer | null, limits: SearchRequestL
   return parseSearchRequest(parsed, limits);
 }
 
-const REQUEST_FIELDS = new Set(['schemaVersion', 'id', 'query', 'topK', 'filter', 'tenant', 'replyTo', 'deadline']);
+const REQUEST_FIELDS = new Set(['schemaVersion', 'id', 'query', 'topK', 'filter', 'tenant', 'mode', 'replyTo', 'deadline']);
 
 export function parseSearchRequest(input: unknown, limits: SearchRequestLimits): DecodedSearchRequest {
   if (!isPlainObject(input)) {
@@ -171,6 +188,9 @@ export function parseSearchRequest(input: unknown, limits: SearchRequestLimits):
   }
   if (input.tenant !== undefined && (typeof input.tenant !== 'string' || !TENANT_PATTERN.test(input.tenant))) {
     return fail('invalid-request', `tenant must match ${String(TENANT_PATTERN)}`);
+  }
+  if (input.mode !== undefined && !isSearchMode(input.mode)) {
+    return fail('invalid-mode', `mode must be one of ${SEARCH_MODES.join(', ')}, got ${describeValue(input.mode)}`);
   }
   const query = input.query;
   if (!isPlainObject(query) || Object.keys(query).some((k) => k !== 'text') || typeof query.text !== 'string') {
@@ -198,6 +218,7 @@ export function parseSearchRequest(input: unknown, limits: SearchRequestLimits):
     topK: input.topK,
     ...(filter ? { filter } : {}),
     ...(input.tenant !== undefined ? { tenant: input.tenant } : {}),
+    ...(input.mode !== undefined ? { mode: input.mode } : {}),
     replyTo,
     deadline: input.deadline,
   };

@@ -12,6 +12,7 @@ import { decodeIngestMessage, parseCollectionName, type IngestMessage, type Sear
 import {
   BatchConsumer,
   CollectionResolver,
+  describeCollection,
   MetricsRegistry,
   PoisonMessageError,
   RetriableError,
@@ -90,7 +91,7 @@ export class EncoderConsumer {
         }
       },
       handle: async (batch, context) => {
-        const { collection, modelId } = await target.resolve();
+        const { collection, modelId, layout } = await target.resolve();
         // A rebuild fixes its target; only alias followers meet a hand-over in progress.
         const admitted = gate ? await gate.admit(collection, context) : null;
         await options.guard?.();
@@ -102,7 +103,7 @@ export class EncoderConsumer {
         const encoder = await options.encoder(modelId);
         let result;
         try {
-          result = await indexDocuments(mine.map((b) => b.value), { qdrant: options.qdrant, collection, encoder, signal: context.signal });
+          result = await indexDocuments(mine.map((b) => b.value), { qdrant: options.qdrant, collection, encoder, layout, signal: context.signal });
         } catch (error) {
           // The model, not the message, failed (e.g. its inference worker died): keep the batch
           // uncommitted and retry it, readiness turns false, instead of dead-lettering good documents.
@@ -172,8 +173,18 @@ function targetOf(options: EncoderConsumerOptions): { resolve(): Promise<Resolve
   if (options.collection === undefined) {
     return new CollectionResolver(options.qdrant, options.topology.qdrant.alias, options.config.query.aliasCacheTtlMs);
   }
-  const parsed = parseCollectionName(options.collection);
-  if (!parsed) throw new TypeError(`collection ${options.collection} does not record its model (<alias>__<model>__v<n>)`);
-  const fixed: ResolvedCollection = { collection: options.collection, modelId: parsed.modelId };
-  return { resolve: () => Promise.resolve(fixed), invalidate: () => undefined };
+  const collection = options.collection;
+  if (!parseCollectionName(collection)) throw new TypeError(`collection ${collection} does not record its model (<alias>__<model>__v<n>)`);
+  // Its layout is read once (a failed read is retried by the next batch).
+  let fixed: Promise<ResolvedCollection> | undefined;
+  return {
+    resolve: () => {
+      fixed ??= describeCollection(options.qdrant, collection).catch((error: unknown) => {
+        fixed = undefined;
+        throw error;
+      });
+      return fixed;
+    },
+    invalidate: () => undefined,
+  };
 }

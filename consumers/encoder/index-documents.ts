@@ -1,12 +1,17 @@
 import type { QdrantClient } from '@qdrant/js-client-rest';
-import type { DocumentEncoder } from '../encoders/index.ts';
-import { documentKey, pointId, type ChunkPayload, type IngestMessage } from '../../topology/index.ts';
+import { sparseAnalyzer, type DocumentEncoder } from '../encoders/index.ts';
+import { documentKey, pointId, type ChunkPayload, type CollectionLayout, type IngestMessage } from '../../topology/index.ts';
 
 export interface IndexContext {
   qdrant: QdrantClient;
   /** A collection or an alias; writes through an alias follow it across a swap. */
   collection: string;
   encoder: DocumentEncoder;
+  /**
+   * The collection's vectors: each chunk gets the dense vector under `layout.dense` ('' = a legacy
+   * unnamed vector) and, when the collection has one, its BM25 sparse vector from the same text.
+   */
+  layout: CollectionLayout;
   now?: () => Date;
   signal?: AbortSignal;
 }
@@ -53,6 +58,8 @@ export async function indexDocuments(messages: IngestMessage[], context: IndexCo
 
   const ingestedAt = (context.now?.() ?? new Date()).toISOString();
   const encoded = upserts.length > 0 ? await context.encoder.encodeDocuments(upserts.map((u) => documentText(u.document))) : [];
+  const sparse = context.layout.sparse ? { name: context.layout.sparse.name, analyzer: sparseAnalyzer(context.layout.sparse.analyzer) } : null;
+  const dense = context.layout.dense;
   const points = upserts.flatMap((u, i) => {
     const chunks = encoded[i] ?? [];
     return chunks.map((chunk, index) => {
@@ -67,7 +74,10 @@ export async function indexDocuments(messages: IngestMessage[], context: IndexCo
         model: context.encoder.modelId,
         ingested_at: ingestedAt,
       };
-      return { id: pointId(u.tenant, u.id, index), vector: Array.from(chunk.vector), payload: payload as unknown as Record<string, unknown> };
+      const embedding = Array.from(chunk.vector);
+      const vector =
+        dense === '' ? embedding : { [dense]: embedding, ...(sparse ? { [sparse.name]: sparse.analyzer.document(chunk.text) } : {}) };
+      return { id: pointId(u.tenant, u.id, index), vector, payload: payload as unknown as Record<string, unknown> };
     });
   });
   if (points.length > 0) await context.qdrant.upsert(context.collection, { wait: true, points });

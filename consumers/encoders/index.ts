@@ -17,3 +17,4 @@ export {
 } from './audio-embedder.ts';
 export { decodeAudio, type DecodeAudioOptions } from './audio-decode.ts';
 export { FfmpegMissingError, MediaDecodeError } from './media-errors.ts';
+export { SparseAnalyzer, sparseAnalyzer, type SparseVector } from './sparse-analyzer.ts';

@@ -2,15 +2,21 @@ import { setTimeout as delay } from 'node:timers/promises';
 import {
   SEARCH_SCHEMA_VERSION,
   SearchbusError,
+  SearchSchemaError,
+  type FusionMethod,
   type SearchErrorCode,
-  type SearchFilter,
+  type SearchMode,
   type SearchReplyV1,
   type SearchRequestV1,
 } from '../../topology/index.ts';
+import { sparseAnalyzer } from '../encoders/index.ts';
 import { isRetriable } from '../runtime/index.ts';
-import { collapseToDocuments, HIT_PAYLOAD_FIELDS, initialLimit, needsMore, nextLimit, type ScoredChunk } from './collapse-hits.ts';
+import { collapseToDocuments, initialLimit, needsMore, nextLimit, type ScoredChunk } from './collapse-hits.ts';
 import { CollectionResolutionError, type ResolvedCollection } from '../runtime/index.ts';
 import { toQdrantFilter } from './qdrant-filter.ts';
+import { chunkQuery, effectiveMode, type ChunkQuery, type QueryVectors } from './qdrant-query.ts';
+
+export type { ChunkQuery } from './qdrant-query.ts';
 
 /** What the query consumer decodes a request record into. */
 export type QueryMessage =
@@ -21,14 +27,6 @@ export type QueryMessage =
 export interface QueryEncoder {
   readonly modelId: string;
   embedQueries(texts: string[]): Promise<Float32Array[]>;
-}
-
-/** One Qdrant `query` request; the consumer sends a batch of them at once. */
-export interface ChunkQuery {
-  query: number[];
-  filter: ReturnType<typeof toQdrantFilter>;
-  limit: number;
-  with_payload: string[];
 }
 
 export interface OutgoingReply {
@@ -49,6 +47,8 @@ export interface SearchDependencies {
   maxChunksPerQuery: number;
   /** Replies are sent this long before the earliest deadline at the latest, instead of retrying on. */
   deadlineMarginMs?: number;
+  /** How hybrid queries fuse their dense and sparse candidates (default rrf). */
+  fusion?: FusionMethod;
 }
 
 export interface BatchReport {
@@ -95,16 +95,19 @@ export async function handleSearchBatch(messages: readonly QueryMessage[], deps:
   if (pending.length > 0) {
     const earliest = Math.min(...pending.map((r) => r.deadline)) - (deps.deadlineMarginMs ?? 50);
     try {
-      const { model, results } = await retryUntil(() => searchOnce(pending, deps), earliest, deps.now, signal);
+      const { model, modes, results } = await retryUntil(() => searchOnce(pending, deps), earliest, deps.now, signal);
       report.model = model;
       const tookMs = Math.round((deps.now() - started) * 10) / 10;
       pending.forEach((request, i) => {
         const result = results[i];
-        if (result instanceof Error) {
+        if (result instanceof SearchSchemaError) {
+          fail(request.id, request.replyTo, result.code, result.message);
+        } else if (result instanceof Error) {
           fail(request.id, request.replyTo, 'internal', `search failed: ${result.message}`);
         } else {
           report.answered += 1;
-          replies.push({ channel: request.replyTo, reply: { schemaVersion: SEARCH_SCHEMA_VERSION, id: request.id, hits: result ?? [], model, tookMs } });
+          const mode = modes[i]!;
+          replies.push({ channel: request.replyTo, reply: { schemaVersion: SEARCH_SCHEMA_VERSION, id: request.id, hits: result ?? [], model, tookMs, mode } });
         }
       });
     } catch (error) {
@@ -120,15 +123,24 @@ export async function handleSearchBatch(messages: readonly QueryMessage[], deps:
 
 type HitsOrError = ReturnType<typeof collapseToDocuments> | Error;
 
-async function searchOnce(requests: SearchRequestV1[], deps: SearchDependencies): Promise<{ model: string; results: HitsOrError[] }> {
+async function searchOnce(requests: SearchRequestV1[], deps: SearchDependencies): Promise<{ model: string; modes: SearchMode[]; results: HitsOrError[] }> {
   const resolved = await deps.resolver.resolve();
-  const encoder = await deps.encoder(resolved.modelId);
-  const vectors = await encoder.embedQueries(requests.map((r) => r.query.text));
+  const { layout } = resolved;
   const results: HitsOrError[] = new Array<HitsOrError>(requests.length);
+  const modes = requests.map((r) => effectiveMode(r.mode, layout));
+  modes.forEach((mode, i) => {
+    if (mode !== 'dense' && !layout.sparse) {
+      results[i] = new SearchSchemaError('invalid-mode', `mode ${mode} needs sparse vectors, and ${resolved.collection} has none (rebuild it with \`searchbus reindex\` to add them)`);
+    }
+  });
+  const vectors = await queryVectors(requests, modes, results, resolved, deps);
+  const fusion = deps.fusion ?? 'rrf';
   // Requests still short of topK documents, with the chunk limit of their next try.
-  let open = requests.map((request, index) => ({ request, index, limit: initialLimit(request.topK, deps.oversampling, deps.maxChunksPerQuery) }));
+  let open = requests
+    .map((request, index) => ({ request, index, limit: initialLimit(request.topK, deps.oversampling, deps.maxChunksPerQuery) }))
+    .filter(({ index }) => results[index] === undefined);
   while (open.length > 0) {
-    const queries = open.map(({ request, index, limit }) => chunkQuery(vectors[index]!, request.filter, request.tenant, limit));
+    const queries = open.map(({ request, index, limit }) => chunkQuery(modes[index]!, layout, vectors[index]!, toQdrantFilter(request.filter, request.tenant), limit, fusion));
     const pages = await searchIsolating(resolved, queries, deps);
     const again: typeof open = [];
     open.forEach((item, k) => {
@@ -144,11 +156,33 @@ async function searchOnce(requests: SearchRequestV1[], deps: SearchDependencies)
     });
     open = again;
   }
-  return { model: resolved.modelId, results };
+  return { model: resolved.modelId, modes, results };
 }
 
-export function chunkQuery(vector: Float32Array, filter: SearchFilter | undefined, tenant: string | undefined, limit: number): ChunkQuery {
-  return { query: Array.from(vector), filter: toQdrantFilter(filter, tenant), limit, with_payload: HIT_PAYLOAD_FIELDS };
+/** One embedding call for the requests that need a dense vector; the analyzer for those that need terms. */
+async function queryVectors(
+  requests: SearchRequestV1[],
+  modes: SearchMode[],
+  settled: HitsOrError[],
+  resolved: ResolvedCollection,
+  deps: SearchDependencies,
+): Promise<QueryVectors[]> {
+  const vectors: QueryVectors[] = requests.map(() => ({ dense: null, sparse: null }));
+  const live = (i: number): boolean => settled[i] === undefined;
+  const embed = requests.map((_, i) => i).filter((i) => live(i) && modes[i] !== 'sparse');
+  if (embed.length > 0) {
+    const encoder = await deps.encoder(resolved.modelId);
+    const embedded = await encoder.embedQueries(embed.map((i) => requests[i]!.query.text));
+    embed.forEach((i, k) => (vectors[i]!.dense = Array.from(embedded[k]!)));
+  }
+  const sparse = resolved.layout.sparse;
+  if (sparse) {
+    const analyzer = sparseAnalyzer(sparse.analyzer);
+    requests.forEach((request, i) => {
+      if (live(i) && modes[i] !== 'dense') vectors[i]!.sparse = analyzer.query(request.query.text);
+    });
+  }
+  return vectors;
 }
 
 /**

@@ -1,9 +1,7 @@
 export { QueryConsumer, type QueryConsumerOptions } from './query-consumer.ts';
 export {
   handleSearchBatch,
-  chunkQuery,
   type BatchReport,
-  type ChunkQuery,
   type OutgoingReply,
   type QueryEncoder,
   type QueryMessage,
@@ -12,3 +10,4 @@ export {
 export { collapseToDocuments, snippet, initialLimit, nextLimit, needsMore, HIT_PAYLOAD_FIELDS, type ScoredChunk } from './collapse-hits.ts';
 export { toQdrantFilter } from './qdrant-filter.ts';
 export { queryEncoder } from './query-encoder.ts';
+export { chunkQuery, effectiveMode, RRF_K, type ChunkQuery, type QueryVectors } from './qdrant-query.ts';

@@ -125,6 +125,7 @@ export class QueryConsumer {
             resolver: this.resolver,
             encoder: options.encoder,
             search: async (collection, queries: ChunkQuery[]) => {
+              // The client's schema types a sparse query only as a plain object; ours are checked in qdrant-query.ts.
               const results = await options.qdrant.queryBatch(collection, { searches: queries });
               return results.map((r) => r.points);
             },
@@ -132,6 +133,7 @@ export class QueryConsumer {
             now: Date.now,
             oversampling: config.query.oversampling,
             maxChunksPerQuery: MAX_CHUNKS_PER_QUERY,
+            fusion: config.query.fusion,
           },
           context.signal,
         );

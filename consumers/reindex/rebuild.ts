@@ -97,10 +97,10 @@ export async function runRebuild(data: ReindexJobData, context: RebuildContext):
     };
     // Saved before the collection exists: reconciliation never mistakes it for an orphan.
     await context.saveState(state);
-    await ensureCollection(qdrant, state.target, model);
+    await ensureCollection(qdrant, state.target, model, undefined, false, true, config.sparseAnalyzer);
     await context.log(`created ${target}; replaying ${topic} with group ${state.groupId}`);
   } else {
-    await ensureCollection(qdrant, state.target, model);
+    await ensureCollection(qdrant, state.target, model, undefined, false, true, config.sparseAnalyzer);
     await context.log(`resuming ${state.target} with group ${state.groupId} (${state.phase})`);
   }
   const { target, groupId, endOffsetsAtStart } = state;

@@ -1,11 +1,35 @@
 import type { QdrantClient } from '@qdrant/js-client-rest';
-import { parseCollectionName, SearchbusError } from '../../topology/index.ts';
+import { layoutOf, parseCollectionName, SearchbusError, type CollectionLayout } from '../../topology/index.ts';
 
 export interface ResolvedCollection {
   /** The concrete collection behind the alias; searched by name, never through the alias. */
   collection: string;
   /** The model that built it, read from its name. */
   modelId: string;
+  /** Its vectors: named dense `text` (or a legacy unnamed one) and the sparse vector, if any. */
+  layout: CollectionLayout;
+}
+
+type LayoutSource = Pick<QdrantClient, 'getCollection'>;
+
+/**
+ * A collection's model (from its name) and vector layout (from its config). The layout of a
+ * collection never changes once it exists, so callers may keep the answer as long as they like.
+ */
+export async function describeCollection(qdrant: LayoutSource, collection: string): Promise<ResolvedCollection> {
+  const parsed = parseCollectionName(collection);
+  if (!parsed) throw new CollectionResolutionError(`collection ${collection} does not record its model (<alias>__<model>__v<n>)`, false);
+  let info;
+  try {
+    info = await qdrant.getCollection(collection);
+  } catch (error) {
+    // Dropped between reading the alias and its config: the next resolution sees the new one.
+    if ((error as { status?: unknown }).status === 404) throw new CollectionResolutionError(`collection ${collection} is gone`, true, { cause: error });
+    throw error;
+  }
+  const layout = layoutOf(info);
+  if (typeof layout === 'string') throw new CollectionResolutionError(`collection ${collection} is not a searchbus collection: ${layout}`, false);
+  return { collection, modelId: parsed.modelId, layout };
 }
 
 /** The alias names no collection, or one whose name does not say which model built it. */
@@ -15,8 +39,9 @@ export class CollectionResolutionError extends SearchbusError {
     message: string,
     /** A missing alias may appear (topology being applied); a foreign name will not change. */
     override readonly retriable: boolean,
+    options: { cause?: unknown } = {},
   ) {
-    super(message, { code: 'collection-unresolved', retriable });
+    super(message, { code: 'collection-unresolved', retriable, ...options });
   }
 }
 
@@ -34,9 +59,11 @@ export class CollectionResolutionError extends SearchbusError {
 export class CollectionResolver {
   private cached: { value: ResolvedCollection; expiresAt: number } | undefined;
   private pending: Promise<ResolvedCollection> | undefined;
+  /** Layouts never change, so a collection's config is read once, not on every TTL expiry. */
+  private readonly layouts = new Map<string, ResolvedCollection>();
 
   constructor(
-    private readonly qdrant: Pick<QdrantClient, 'getAliases'>,
+    private readonly qdrant: Pick<QdrantClient, 'getAliases' | 'getCollection'>,
     private readonly alias: string,
     private readonly ttlMs: number,
     private readonly now: () => number = Date.now,
@@ -57,11 +84,15 @@ export class CollectionResolver {
     const { aliases } = await this.qdrant.getAliases();
     const collection = aliases.find((a) => a.alias_name === this.alias)?.collection_name;
     if (!collection) throw new CollectionResolutionError(`alias ${this.alias} points at no collection (run \`searchbus topology apply\`)`, true);
-    const parsed = parseCollectionName(collection);
-    if (!parsed) {
+    if (!parseCollectionName(collection)) {
       throw new CollectionResolutionError(`alias ${this.alias} points at ${collection}, whose name does not record a model (<alias>__<model>__v<n>)`, false);
     }
-    const value = { collection, modelId: parsed.modelId };
+    const known = this.layouts.get(collection);
+    const value = known ?? (await describeCollection(this.qdrant, collection));
+    if (!known) {
+      if (this.layouts.size > 16) this.layouts.clear();
+      this.layouts.set(collection, value);
+    }
     this.cached = { value, expiresAt: this.now() + this.ttlMs };
     return value;
   }

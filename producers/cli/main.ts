@@ -12,7 +12,7 @@ import { topologyApplyCommand, topologyDescribeCommand } from './topology-comman
 import { upCommand } from './up-command.ts';
 import { reindexCommand, statusCommand } from './reindex-commands.ts';
 import { gatewayKeyCommand } from './gateway-key-commands.ts';
-import { evalCommand, gatewayCommand, parseTopK, searchCommand } from './search-commands.ts';
+import { evalCommand, gatewayCommand, parseMode, parseTopK, searchCommand } from './search-commands.ts';
 
 const USAGE = `searchbus — neural search on an event stream
 
@@ -21,14 +21,14 @@ Usage:
   searchbus run <role>                 run one role against running services (roles: ${ROLE_NAMES.join(', ')})
   searchbus ingest <file.jsonl|beir-dir> [--tenant T] [--json]
                                        publish documents to the ingest topic
-  searchbus search "<text>" [--k 10] [--filter key=value …] [--tenant T] [--json]
+  searchbus search "<text>" [--k 10] [--filter key=value …] [--tenant T] [--mode dense|sparse|hybrid] [--json]
                                        search through the bus (filters: key=v, key!=v, key>=n, key<n, or JSON)
-  searchbus gateway [--port 8080]      HTTP front: GET|POST /search (q, k, filter, tenant), /healthz, /readyz
+  searchbus gateway [--port 8080]      HTTP front: GET|POST /search (q, k, filter, tenant, mode), /healthz, /readyz
   searchbus gateway key add --tenant T [--tenant T2 …] [--rate-per-second N] [--burst N] [--label L] [--file F] [--json]
                                        create an API key (printed once); its salted hash goes to the keys file
   searchbus gateway key list [--file F] [--json]   list keys (ids, tenants, limits; never secrets)
   searchbus gateway key revoke <id> [--file F]     remove a key; running gateways reload the file
-  searchbus eval <beir-dir> [--split test] [--concurrency 8] [--namespace N] [--json]
+  searchbus eval <beir-dir> [--split test] [--mode dense|sparse|hybrid] [--concurrency 8] [--namespace N] [--per-query F] [--json]
                                        nDCG@10, recall@100, MRR@10 and latency through the whole pipeline
   searchbus reindex --model <id> [--watch] [--grace-ms N] [--allow-incomplete-history] [--json]
                                        rebuild the index behind the alias with a model, then swap it in
@@ -200,8 +200,11 @@ async function queryPath(command: 'search' | 'gateway' | 'eval', argv: string[])
       split: { type: 'string', default: 'test' },
       concurrency: { type: 'string', default: '8' },
       namespace: { type: 'string' },
+      mode: { type: 'string' },
+      'per-query': { type: 'string' },
     },
   });
+  const mode = parseMode(values.mode);
   if (command === 'search') {
     const text = positionals.join(' ');
     if (text.trim() === '') throw new UsageError('search needs the text to search for');
@@ -210,6 +213,7 @@ async function queryPath(command: 'search' | 'gateway' | 'eval', argv: string[])
       topK: parseTopK(values.k, 10),
       filters: values.filter,
       ...(values.tenant !== undefined && { tenant: values.tenant }),
+      ...(mode !== undefined && { mode }),
       json: values.json,
     });
     return 0;
@@ -231,7 +235,14 @@ async function queryPath(command: 'search' | 'gateway' | 'eval', argv: string[])
   const report = await evalCommand(
     out,
     dir,
-    { split: values.split, json: values.json, concurrency, ...(values.namespace !== undefined && { namespace: values.namespace }) },
+    {
+      split: values.split,
+      json: values.json,
+      concurrency,
+      ...(values.namespace !== undefined && { namespace: values.namespace }),
+      ...(mode !== undefined && { mode }),
+      ...(values['per-query'] !== undefined && { perQueryFile: values['per-query'] }),
+    },
     aborted.signal,
   );
   // Scores with failed queries in them understate quality; say so in the exit code too.

@@ -1,6 +1,6 @@
 import { basename, resolve } from 'node:path';
 import { createKafka, createRedis, getServices, type Services } from '../../infra/index.ts';
-import { createTopology, isValidNamespace, loadConfig, SETTINGS } from '../../topology/index.ts';
+import { createTopology, isSearchMode, isValidNamespace, loadConfig, SEARCH_MODES, SETTINGS, type SearchMode } from '../../topology/index.ts';
 import { runEval, type EvalReport } from '../eval/index.ts';
 import { jsonLogger } from '../../consumers/runtime/index.ts';
 import { displayHost, startGatewayService } from '../gateway/index.ts';
@@ -13,6 +13,7 @@ export interface SearchCommandOptions {
   topK: number;
   filters: string[];
   tenant?: string;
+  mode?: SearchMode;
   json: boolean;
   timeoutMs?: number;
 }
@@ -36,6 +37,7 @@ export async function searchCommand(out: Output, options: SearchCommandOptions):
       topK: options.topK,
       ...(filter ? { filter } : {}),
       ...(options.tenant !== undefined ? { tenant: options.tenant } : {}),
+      ...(options.mode !== undefined ? { mode: options.mode } : {}),
     });
     if (options.json) {
       out.result(JSON.stringify(result));
@@ -45,7 +47,7 @@ export async function searchCommand(out: Output, options: SearchCommandOptions):
         out.result(`${String(i + 1).padStart(3)}. ${hit.score.toFixed(4)}  ${hit.docId}${hit.chunk > 0 ? ` (chunk ${hit.chunk})` : ''}${title}`);
         if (hit.snippet) out.result(`     ${hit.snippet}`);
       });
-      out.info(`${result.hits.length} hits in ${result.latencyMs.toFixed(1)} ms (model ${result.model}, ${result.tookMs} ms in the query consumer)`);
+      out.info(`${result.hits.length} hits in ${result.latencyMs.toFixed(1)} ms (model ${result.model}${result.mode ? `, ${result.mode}` : ''}, ${result.tookMs} ms in the query consumer)`);
     }
     return result;
   } catch (error) {
@@ -95,6 +97,8 @@ export interface EvalCommandOptions {
   json: boolean;
   namespace?: string;
   concurrency: number;
+  mode?: SearchMode;
+  perQueryFile?: string;
 }
 
 /**
@@ -117,6 +121,8 @@ export async function evalCommand(out: Output, dir: string, options: EvalCommand
       config,
       topology,
       concurrency: options.concurrency,
+      ...(options.mode !== undefined ? { mode: options.mode } : {}),
+      ...(options.perQueryFile !== undefined ? { perQueryFile: options.perQueryFile } : {}),
       timeoutMs: Math.max(config.query.defaultTimeoutMs, 30_000),
       log,
       ...(signal ? { signal } : {}),
@@ -127,6 +133,8 @@ export async function evalCommand(out: Output, dir: string, options: EvalCommand
     } else {
       out.result(`dataset      ${resolve(dir)} (split ${options.split}, ${report.queries} queries, ${details.documents} documents)`);
       out.result(`collection   ${details.collection} (model ${details.model}${details.reusedIndex ? ', reused' : `, indexed in ${details.indexSeconds.toFixed(0)} s`})`);
+      if (!details.reusedIndex) out.result(`ingest       ${details.ingestDocsPerSecond} docs/s (${details.documents} documents in ${details.indexSeconds.toFixed(1)} s)`);
+      out.result(`mode         ${details.mode ?? 'unknown'}`);
       out.result(`nDCG@10      ${report.ndcg_at_10.toFixed(4)}`);
       out.result(`recall@100   ${report.recall_at_100.toFixed(4)}`);
       out.result(`MRR@10       ${report.mrr_at_10.toFixed(4)}`);
@@ -145,6 +153,12 @@ export function evalNamespace(dir: string): string {
     .replace(/[^a-z0-9]+/g, '-')
     .replace(/^-+|-+$/g, '');
   return `eval-${slug || 'beir'}`.slice(0, 48).replace(/-+$/, '');
+}
+
+export function parseMode(raw: string | undefined): SearchMode | undefined {
+  if (raw === undefined) return undefined;
+  if (!isSearchMode(raw)) throw new UsageError(`--mode must be one of ${SEARCH_MODES.join(', ')}, got "${raw}"`);
+  return raw;
 }
 
 export function parseTopK(raw: string | undefined, fallback: number): number {

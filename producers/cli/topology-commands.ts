@@ -1,5 +1,5 @@
 import { createKafka, createQdrant, getServices } from '../../infra/index.ts';
-import { applyTopology, createTopology, loadConfig, topicSpecs, PAYLOAD_INDEXES, vectorParams } from '../../topology/index.ts';
+import { applyTopology, collectionParams, createTopology, layoutFor, loadConfig, topicSpecs, PAYLOAD_INDEXES } from '../../topology/index.ts';
 import type { Output } from './output.ts';
 
 export async function topologyApplyCommand(out: Output, options: { dryRun: boolean }): Promise<void> {
@@ -35,7 +35,7 @@ export function topologyDescribeCommand(out: Output): void {
         qdrant: {
           alias: topology.qdrant.alias,
           collection: topology.qdrant.collection(config.model.id, 1),
-          vectors: vectorParams(config.model),
+          vectors: collectionParams(config.model, layoutFor(config.sparseAnalyzer)),
           payloadIndexes: PAYLOAD_INDEXES,
         },
         model: { id: config.model.id, dimension: config.model.dimension, maxTokens: config.model.maxTokens, pooling: config.model.pooling },

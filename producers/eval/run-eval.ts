@@ -5,7 +5,8 @@ import { documentEncoder, loadEncoder, type OnnxEncoder } from '../../consumers/
 import { QueryConsumer, queryEncoder } from '../../consumers/query/index.ts';
 import { jsonLogger, MetricsRegistry } from '../../consumers/runtime/index.ts';
 import { createKafka, createQdrant, createRedis, type ServiceEndpoints } from '../../infra/index.ts';
-import { applyTopology, DEFAULT_TENANT, getModelSpec, parseCollectionName, type SearchbusConfig, type Topology } from '../../topology/index.ts';
+import { writeFile } from 'node:fs/promises';
+import { applyTopology, DEFAULT_TENANT, getModelSpec, parseCollectionName, type SearchbusConfig, type SearchMode, type Topology } from '../../topology/index.ts';
 import { IngestProducer, openDocumentSource, type DocumentInput } from '../ingest/index.ts';
 import { SearchClient } from '../search-client/index.ts';
 import { judgementsOf, loadBeirSplit } from './beir-dataset.ts';
@@ -20,6 +21,10 @@ export interface EvalOptions {
   /** Searches in flight at once. */
   concurrency: number;
   timeoutMs: number;
+  /** dense, sparse or hybrid; default: the collection's (hybrid where it has sparse vectors). */
+  mode?: SearchMode;
+  /** Writes each query's nDCG@10, recall@100 and RR@10 here (JSON), for paired comparisons between runs. */
+  perQueryFile?: string;
   log: (line: string) => void;
   signal?: AbortSignal;
 }
@@ -37,6 +42,10 @@ export interface EvalReport {
     reusedIndex: boolean;
     documents: number;
     indexSeconds: number;
+    /** Documents per second through ingest topic, encoder and Qdrant; null when the index was reused. */
+    ingestDocsPerSecond: number | null;
+    /** The mode the queries ran in, as the query consumer reported it. */
+    mode: SearchMode | null;
     searchSeconds: number;
     failedQueries: number;
   };
@@ -125,6 +134,7 @@ export async function runEval(options: EvalOptions): Promise<EvalReport> {
     const rankings = new Map<string, string[]>();
     const latencies: number[] = [];
     let failedQueries = 0;
+    let mode: SearchMode | null = null;
     let next = 0;
     const searcher = client;
     const worker = async (): Promise<void> => {
@@ -133,8 +143,9 @@ export async function runEval(options: EvalOptions): Promise<EvalReport> {
         const query = split.queries[next++]!;
         const started = performance.now();
         try {
-          const result = await searcher.search({ text: query.text, topK: RANKING_DEPTH });
+          const result = await searcher.search({ text: query.text, topK: RANKING_DEPTH, ...(options.mode ? { mode: options.mode } : {}) });
           latencies.push(performance.now() - started);
+          mode ??= result.mode ?? null;
           rankings.set(query.id, result.hits.map((h) => h.docId));
         } catch (error) {
           failedQueries += 1;
@@ -149,8 +160,9 @@ export async function runEval(options: EvalOptions): Promise<EvalReport> {
     const perQuery = split.queries.map((q) => {
       const ranking = rankings.get(q.id) ?? [];
       const judged = judgementsOf(split, q.id);
-      return { ndcg: ndcgAtK(ranking, judged, 10), recall: recallAtK(ranking, judged, 100), rr: reciprocalRankAtK(ranking, judged, 10) };
+      return { id: q.id, ndcg: ndcgAtK(ranking, judged, 10), recall: recallAtK(ranking, judged, 100), rr: reciprocalRankAtK(ranking, judged, 10) };
     });
+    if (options.perQueryFile) await writeFile(options.perQueryFile, `${JSON.stringify({ collection, model: modelId, mode, queries: perQuery })}\n`);
     const round = (x: number, digits: number): number => Number(x.toFixed(digits));
     return {
       ndcg_at_10: round(mean(perQuery.map((q) => q.ndcg)), 5),
@@ -158,7 +170,17 @@ export async function runEval(options: EvalOptions): Promise<EvalReport> {
       mrr_at_10: round(mean(perQuery.map((q) => q.rr)), 5),
       queries: split.queries.length,
       latency_ms: { p50: round(percentile(latencies, 50), 1), p95: round(percentile(latencies, 95), 1), p99: round(percentile(latencies, 99), 1) },
-      details: { collection, model: modelId, reusedIndex, documents: wanted.size, indexSeconds, searchSeconds, failedQueries },
+      details: {
+        collection,
+        model: modelId,
+        reusedIndex,
+        documents: wanted.size,
+        indexSeconds,
+        ingestDocsPerSecond: reusedIndex ? null : round(wanted.size / indexSeconds, 1),
+        mode,
+        searchSeconds,
+        failedQueries,
+      },
     };
   } finally {
     if (client) await client.close().catch(() => undefined);

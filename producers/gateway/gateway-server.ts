@@ -1,6 +1,6 @@
 import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { MAX_QUERY_CHARS, parseSearchFilter, SearchSchemaError, type SearchErrorCode, type SearchFilter } from '../../topology/index.ts';
+import { isSearchMode, MAX_QUERY_CHARS, parseSearchFilter, SEARCH_MODES, SearchSchemaError, type SearchErrorCode, type SearchFilter, type SearchMode } from '../../topology/index.ts';
 import {
   parseFilterArgs,
   SearchClientClosedError,
@@ -67,15 +67,15 @@ export type GatewayErrorCode =
 
 type GatewayError = { status: number; code: GatewayErrorCode; message: string; headers?: Record<string, string> };
 
-const SEARCH_PARAMS = new Set(['q', 'k', 'filter', 'tenant']);
-const BODY_FIELDS = new Set(['q', 'k', 'filter', 'tenant']);
+const SEARCH_PARAMS = new Set(['q', 'k', 'filter', 'tenant', 'mode']);
+const BODY_FIELDS = new Set(['q', 'k', 'filter', 'tenant', 'mode']);
 /** A request (headers and body) must arrive within this; slow senders are cut off with 408. */
 const REQUEST_TIMEOUT_MS = 30_000;
 
 /**
  * A small HTTP front on the request/reply path:
- *   GET  /search?q=<text>&k=<n>&filter=<key=value>&filter=…&tenant=<t>  -> SearchResult JSON
- *   POST /search  {"q": "...", "k": 10, "filter": {must, should, mustNot} | ["key=value", …], "tenant": "t"}
+ *   GET  /search?q=<text>&k=<n>&filter=<key=value>&filter=…&tenant=<t>&mode=<dense|sparse|hybrid>  -> SearchResult JSON
+ *   POST /search  {"q": "...", "k": 10, "filter": {must, should, mustNot} | ["key=value", …], "tenant": "t", "mode": "hybrid"}
  *   GET  /healthz  -> 200 while the process runs
  *   GET  /readyz   -> 200 once Kafka and Redis are connected, 503 otherwise
  * The tenant searched comes from the request's credential (see authenticator.ts); `tenant` only
@@ -181,7 +181,13 @@ async function search(
   const topK = parsed.topK ?? options.defaultTopK ?? 10;
   try {
     const result = await options.searcher.search(
-      { text: parsed.text, topK, ...(parsed.filter ? { filter: parsed.filter } : {}), ...(tenant.tenant !== undefined ? { tenant: tenant.tenant } : {}) },
+      {
+        text: parsed.text,
+        topK,
+        ...(parsed.filter ? { filter: parsed.filter } : {}),
+        ...(tenant.tenant !== undefined ? { tenant: tenant.tenant } : {}),
+        ...(parsed.mode !== undefined ? { mode: parsed.mode } : {}),
+      },
       options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {},
     );
     return send(response, 200, result);
@@ -212,12 +218,13 @@ interface SearchParams {
   topK: number | undefined;
   filter: SearchFilter | undefined;
   tenant: string | null;
+  mode: SearchMode | undefined;
 }
 
 function queryParams(params: URLSearchParams): SearchParams | GatewayError {
   const unknown = [...new Set(params.keys())].filter((k) => !SEARCH_PARAMS.has(k));
-  if (unknown.length > 0) return invalid('invalid-request', `unknown parameter(s) ${unknown.map((k) => JSON.stringify(k)).join(', ')}; expected q, k, filter, tenant`);
-  for (const name of ['q', 'k', 'tenant']) {
+  if (unknown.length > 0) return invalid('invalid-request', `unknown parameter(s) ${unknown.map((k) => JSON.stringify(k)).join(', ')}; expected q, k, filter, tenant, mode`);
+  for (const name of ['q', 'k', 'tenant', 'mode']) {
     if (params.getAll(name).length > 1) return invalid('invalid-request', `${name} is given more than once`);
   }
   const kRaw = params.get('k');
@@ -226,7 +233,7 @@ function queryParams(params: URLSearchParams): SearchParams | GatewayError {
     if (!/^-?\d{1,16}$/.test(kRaw.trim())) return invalid('invalid-top-k', `k must be a whole number, got ${JSON.stringify(kRaw.slice(0, 64))}`);
     topK = Number(kRaw);
   }
-  return finish(params.get('q') ?? '', topK, () => parseFilterArgs(params.getAll('filter')), params.get('tenant'));
+  return finish(params.get('q') ?? '', topK, () => parseFilterArgs(params.getAll('filter')), params.get('tenant'), params.get('mode') ?? undefined);
 }
 
 async function bodyParams(request: IncomingMessage, limits: GatewayLimits): Promise<SearchParams | GatewayError> {
@@ -245,8 +252,8 @@ async function bodyParams(request: IncomingMessage, limits: GatewayLimits): Prom
   if (typeof json !== 'object' || json === null || Array.isArray(json)) return invalid('invalid-request', 'the body must be a JSON object');
   const fields = json as Record<string, unknown>;
   const unknown = Object.keys(fields).filter((k) => !BODY_FIELDS.has(k));
-  if (unknown.length > 0) return invalid('invalid-request', `unknown field(s) ${unknown.map((k) => JSON.stringify(k.slice(0, 64))).join(', ')}; expected q, k, filter, tenant`);
-  const { q, k, filter, tenant } = fields;
+  if (unknown.length > 0) return invalid('invalid-request', `unknown field(s) ${unknown.map((k) => JSON.stringify(k.slice(0, 64))).join(', ')}; expected q, k, filter, tenant, mode`);
+  const { q, k, filter, tenant, mode } = fields;
   if (q !== undefined && typeof q !== 'string') return invalid('invalid-request', 'q must be a string');
   if (k !== undefined && (typeof k !== 'number' || !Number.isSafeInteger(k))) return invalid('invalid-top-k', 'k must be a whole number');
   if (tenant !== undefined && typeof tenant !== 'string') return invalid('invalid-request', 'tenant must be a string');
@@ -258,15 +265,22 @@ async function bodyParams(request: IncomingMessage, limits: GatewayLimits): Prom
     }
     return parseSearchFilter(filter);
   };
-  return finish(q ?? '', k, parseFilter, tenant ?? null);
+  return finish(q ?? '', k, parseFilter, tenant ?? null, mode);
 }
 
-function finish(text: string, topK: number | undefined, filter: () => SearchFilter | undefined, tenant: string | null): SearchParams | GatewayError {
+function finish(
+  text: string,
+  topK: number | undefined,
+  filter: () => SearchFilter | undefined,
+  tenant: string | null,
+  mode: unknown,
+): SearchParams | GatewayError {
   // Checked here too, so a request the query consumer would refuse costs no trip over the bus.
   if (text.trim() === '') return invalid('empty-query', 'q is empty');
+  if (mode !== undefined && !isSearchMode(mode)) return invalid('invalid-mode', `mode must be one of ${SEARCH_MODES.join(', ')}`);
   if (text.length > MAX_QUERY_CHARS) return invalid('invalid-request', `q is longer than ${MAX_QUERY_CHARS} characters`);
   try {
-    return { text, topK, filter: filter(), tenant };
+    return { text, topK, filter: filter(), tenant, mode };
   } catch (error) {
     if (error instanceof SearchSchemaError) return invalid(error.code, error.message);
     throw error;

@@ -12,6 +12,7 @@ import {
   isErrorReply,
   nextReady,
   type SearchFilter,
+  type SearchMode,
   type SearchHit,
   type Topology,
 } from '../../topology/index.ts';
@@ -38,6 +39,8 @@ export interface SearchQuery {
   topK?: number;
   filter?: SearchFilter;
   tenant?: string;
+  /** dense, sparse or hybrid; default: hybrid where the collection has sparse vectors, else dense. */
+  mode?: SearchMode;
 }
 
 export interface SearchOptions {
@@ -49,6 +52,8 @@ export interface SearchResult {
   id: string;
   hits: SearchHit[];
   model: string;
+  /** The mode the query ran in (absent in replies from consumers older than modes). */
+  mode?: SearchMode;
   /** Time the query consumer spent on the batch holding this request. */
   tookMs: number;
   /** Time from publishing the request to receiving the reply, measured here. */
@@ -228,6 +233,7 @@ export class SearchClient {
               topK: query.topK ?? DEFAULT_TOP_K,
               ...(query.filter !== undefined ? { filter: query.filter } : {}),
               ...(query.tenant !== undefined ? { tenant: query.tenant } : {}),
+              ...(query.mode !== undefined ? { mode: query.mode } : {}),
               replyTo: this.replyChannel,
               deadline,
             }),
@@ -304,7 +310,14 @@ export class SearchClient {
         p.reject(new SearchRequestError(reply.error.code, reply.error.message, reply.id));
       } else {
         this.statsValue.answered += 1;
-        p.resolve({ id: reply.id, hits: reply.hits, model: reply.model, tookMs: reply.tookMs, latencyMs: performance.now() - p.startedAt });
+        p.resolve({
+          id: reply.id,
+          hits: reply.hits,
+          model: reply.model,
+          ...(reply.mode !== undefined ? { mode: reply.mode } : {}),
+          tookMs: reply.tookMs,
+          latencyMs: performance.now() - p.startedAt,
+        });
       }
     });
     if (matched) return;

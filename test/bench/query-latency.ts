@@ -6,13 +6,13 @@
 import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import { collapseToDocuments, chunkQuery, HIT_PAYLOAD_FIELDS, initialLimit, QueryConsumer, queryEncoder } from '../../consumers/query/index.ts';
+import { collapseToDocuments, chunkQuery, HIT_PAYLOAD_FIELDS, initialLimit, QueryConsumer, queryEncoder, toQdrantFilter } from '../../consumers/query/index.ts';
 import { loadEncoder } from '../../consumers/encoders/index.ts';
 import { MetricsRegistry } from '../../consumers/runtime/index.ts';
 import { createKafka, createQdrant, createRedis, getServices } from '../../infra/index.ts';
 import { percentile } from '../../producers/eval/index.ts';
 import { SearchClient } from '../../producers/search-client/index.ts';
-import { applyTopology, createTopology, DEFAULT_TENANT, loadConfig, pointId, topicSpecs } from '../../topology/index.ts';
+import { applyTopology, createTopology, DEFAULT_TENANT, layoutFor, loadConfig, pointId, topicSpecs, VECTOR_NAMES } from '../../topology/index.ts';
 import { readScifact, readScifactQueries, SCIFACT_DIR } from '../support/corpus.ts';
 
 const { values } = parseArgs({ options: { dataset: { type: 'string', default: SCIFACT_DIR } } });
@@ -55,7 +55,7 @@ try {
       points: slice.flatMap((d, i) =>
         chunks[i]!.map((c, chunk) => ({
           id: pointId(DEFAULT_TENANT, d.id, chunk),
-          vector: Array.from(c.vector),
+          vector: { [VECTOR_NAMES.text]: Array.from(c.vector) },
           payload: { doc_id: d.id, chunk, chunks: chunks[i]!.length, title: d.title, text: c.text, metadata: {}, tenant: DEFAULT_TENANT, model: config.model.id, ingested_at: new Date().toISOString() },
         })),
       ),
@@ -69,11 +69,11 @@ try {
   await consumer.start();
   await client.connect();
 
-  const viaBus = async (text: string): Promise<string[]> => (await client.search({ text, topK: TOP_K })).hits.map((h) => h.docId);
+  const viaBus = async (text: string): Promise<string[]> => (await client.search({ text, topK: TOP_K, mode: 'dense' })).hits.map((h) => h.docId);
   const direct = async (text: string): Promise<string[]> => {
     const [vector] = await encoder.embed([text], { inputType: 'query' });
     const limit = initialLimit(TOP_K, config.query.oversampling, 1000);
-    const request = chunkQuery(vector!, undefined, undefined, limit);
+    const request = chunkQuery('dense', layoutFor(null), { dense: Array.from(vector!), sparse: null }, toQdrantFilter(undefined, undefined), limit, 'rrf');
     const { points } = await qdrant.query(collection, { ...request, with_payload: HIT_PAYLOAD_FIELDS });
     return collapseToDocuments(points, TOP_K).map((h) => h.docId);
   };

@@ -5,7 +5,7 @@ import type { Producer } from 'kafkajs';
 import { loadEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
 import type { DocumentInput } from '../../producers/ingest/index.ts';
 import { SearchRequestError } from '../../producers/search-client/index.ts';
-import { HEADERS, type SearchFilter } from '../../topology/index.ts';
+import { HEADERS, SEARCH_MODES, type SearchFilter, type SearchMode } from '../../topology/index.ts';
 import { readScifact } from '../support/corpus.ts';
 import { indexThroughBus } from '../support/index-corpus.ts';
 import { createHarness, waitFor, type Harness } from '../support/harness.ts';
@@ -53,10 +53,13 @@ describe('query path: tenant isolation', () => {
   // 2000 + i for i = 0, 3, 6, …: known before `before` runs, as the attack list is built at load time.
   const aYears = (): number[] => Array.from({ length: 30 }, (_, k) => 2000 + 3 * k);
 
-  it("lets a tenant find its own documents (the control: A's text finds A's document for A)", async () => {
-    for (const doc of aDocs.slice(0, 5)) {
-      const result = await stack.client.search({ text: doc.title ?? '', topK: 1, tenant: 'tenant-a' });
-      assert.equal(result.hits[0]?.docId, doc.id);
+  it("lets a tenant find its own documents in every mode (the control: A's text finds A's document for A)", async () => {
+    for (const mode of [undefined, ...SEARCH_MODES]) {
+      for (const doc of aDocs.slice(0, 5)) {
+        const result = await stack.client.search({ text: doc.title ?? '', topK: 1, tenant: 'tenant-a', ...(mode ? { mode } : {}) });
+        assert.equal(result.hits[0]?.docId, doc.id, `${doc.id} by its title (${mode ?? 'default'})`);
+        assert.equal(result.mode, mode ?? 'hybrid', 'hybrid is the default on a collection with sparse vectors');
+      }
     }
     const unscoped = await stack.client.search({ text: defaultDocs[0]!.title ?? '', topK: 100 });
     assert.ok(unscoped.hits.length > 0);
@@ -73,20 +76,26 @@ describe('query path: tenant isolation', () => {
     ['a range matching every year', { must: [{ key: 'year', range: { gte: 0 } }], should: [{ key: 'year', range: { lt: 1e9 } }] }, 'some'],
     ["A's years only", { must: [{ key: 'year', match: { any: aYears() } }] }, 'none'],
   ];
+  // Every mode: the tenant condition must hold inside the dense and the sparse prefetch alike.
   for (const [what, filter, expected] of attacks) {
-    it(`never returns A's documents to B: ${what}`, async () => {
-      let answered = 0;
-      for (const doc of aDocs.slice(0, 6)) {
-        // A's own title: the best possible match for an A document, and the most hits allowed.
-        const result = await stack.client.search({ text: doc.title ?? '', topK: 100, tenant: 'tenant-b', ...(filter ? { filter } : {}) });
-        const leaked = result.hits.filter((hit) => aIds().has(hit.docId));
-        assert.deepEqual(leaked, [], `B received A's documents with ${what}`);
-        assert.ok(result.hits.every((hit) => bDocs.some((d) => d.id === hit.docId)), 'only B documents');
-        answered += result.hits.length;
-      }
-      if (expected === 'none') assert.equal(answered, 0, 'the filter selects only what B may not see');
-      else assert.ok(answered > 0, 'B gets its own documents, so the filter was applied, not refused');
+    it(`never returns A's documents to B in dense, sparse and hybrid mode: ${what}`, async () => {
+      for (const mode of SEARCH_MODES) await attack(mode, filter, expected, what);
     });
+  }
+
+  async function attack(mode: SearchMode, filter: SearchFilter | undefined, expected: 'some' | 'none', what: string): Promise<void> {
+    let answered = 0;
+    for (const doc of aDocs.slice(0, 6)) {
+      // A's own title: the best possible match for an A document, and the most hits allowed.
+      const result = await stack.client.search({ text: doc.title ?? '', topK: 100, tenant: 'tenant-b', mode, ...(filter ? { filter } : {}) });
+      assert.equal(result.mode, mode);
+      const leaked = result.hits.filter((hit) => aIds().has(hit.docId));
+      assert.deepEqual(leaked, [], `B received A's documents with ${what} (${mode})`);
+      assert.ok(result.hits.every((hit) => bDocs.some((d) => d.id === hit.docId)), `only B documents (${mode})`);
+      answered += result.hits.length;
+    }
+    if (expected === 'none') assert.equal(answered, 0, `the filter selects only what B may not see (${mode})`);
+    else assert.ok(answered > 0, `B gets its own documents, so the filter was applied, not refused (${mode})`);
   }
 
   const refused: Array<[string, unknown]> = [

@@ -221,6 +221,36 @@ def _metadata(value: Any, path: str) -> dict:
     return expect_object(value, path, "a JSON object (metadata)")
 
 
+SPARSE = "sparse"
+"""In vector_sizes(): marks a sparse vector name (it has no dimension)."""
+
+MODIFIERS = {"idf": qe.Modifier.Idf, "none": None}
+
+
+def _parse_sparse_params(value: Any, path: str) -> dict:
+    obj = expect_object(value, path, "struct SparseVectorParams")
+    params: dict = {}
+    if obj.get("modifier") is not None:
+        params["modifier"] = _enum(obj["modifier"], join_path(path, "modifier"), MODIFIERS)
+    if obj.get("index") is not None:
+        index = expect_object(obj["index"], join_path(path, "index"), "struct SparseIndexParams")
+        shown: dict = {}
+        if index.get("on_disk") is not None:
+            shown["on_disk"] = expect_bool(index["on_disk"], join_path(path, "index.on_disk"))
+        if index.get("full_scan_threshold") is not None:
+            shown["full_scan_threshold"] = expect_uint(index["full_scan_threshold"], join_path(path, "index.full_scan_threshold"))
+        if index.get("datatype") not in (None, "float32"):
+            raise errors.not_implemented("sparse vector index datatypes other than float32")
+        params["index"] = shown
+    return params
+
+
+def parse_sparse_vectors(value: Any, path: str = "sparse_vectors") -> dict:
+    """SparseVectorsConfig: {name: {modifier?, index?}}."""
+    obj = expect_object(value, path)
+    return {name: _parse_sparse_params(params, join_path(path, name)) for name, params in obj.items()}
+
+
 def parse_create(body: dict) -> dict:
     """A CreateCollection request -> the stored, Qdrant-shaped CollectionConfig."""
     if body.get("vectors") is None:
@@ -231,8 +261,9 @@ def parse_create(body: dict) -> dict:
         raise errors.not_implemented("custom sharding")
     _reject_non_null(body, "quantization_config", "quantization")
     _reject_non_null(body, "quantization", "quantization")
-    if body.get("sparse_vectors"):
-        raise errors.not_implemented("sparse vectors")
+    sparse = parse_sparse_vectors(body["sparse_vectors"]) if body.get("sparse_vectors") else None
+    if sparse and set(sparse) & set(vector_sizes({"params": {"vectors": vectors}})):
+        raise errors.bad_input("Wrong input: the same vector name is both dense and sparse")
     params: dict = {
         "vectors": vectors,
         "shard_number": _positive(body, "shard_number", 1),
@@ -240,6 +271,8 @@ def parse_create(body: dict) -> dict:
         "write_consistency_factor": _positive(body, "write_consistency_factor", 1),
         "on_disk_payload": get(body, "on_disk_payload", "", expect_bool, True),
     }
+    if sparse:
+        params["sparse_vectors"] = sparse
     if sharding is not None:
         params["sharding_method"] = sharding
     if body.get("payload") is not None:
@@ -362,11 +395,27 @@ def is_named(vectors: dict) -> bool:
 
 
 def vector_sizes(config: dict) -> dict:
-    """Vector name ("" for the unnamed one) -> dimension."""
+    """Vector name ("" for the unnamed one) -> dimension, or SPARSE for a sparse vector."""
     vectors = config["params"]["vectors"]
     if is_named(vectors):
-        return {name: params["size"] for name, params in vectors.items()}
-    return {"": vectors["size"]}
+        sizes: dict = {name: params["size"] for name, params in vectors.items()}
+    else:
+        sizes = {"": vectors["size"]}
+    for name in config["params"].get("sparse_vectors") or {}:
+        sizes[name] = SPARSE
+    return sizes
+
+
+def _edge_sparse_params(params: dict) -> Any:
+    kwargs: dict = {}
+    modifier = MODIFIERS.get(params.get("modifier") or "none")
+    if modifier is not None:
+        kwargs["modifier"] = modifier
+    if params.get("index", {}).get("on_disk") is not None:
+        kwargs["on_disk"] = params["index"]["on_disk"]
+    if params.get("index", {}).get("full_scan_threshold") is not None:
+        kwargs["full_scan_threshold"] = params["index"]["full_scan_threshold"]
+    return qe.EdgeSparseVectorParams(**kwargs)
 
 
 def edge_config(config: dict) -> Any:
@@ -380,6 +429,7 @@ def edge_config(config: dict) -> Any:
     optimizers = config["optimizer_config"]
     kwargs: dict = {
         "vectors": edge_vectors,
+        "sparse_vectors": {name: _edge_sparse_params(p) for name, p in (params.get("sparse_vectors") or {}).items()} or None,
         "on_disk_payload": params.get("on_disk_payload", True),
         "hnsw_config": _hnsw_index_config(hnsw),
         "optimizers": qe.EdgeOptimizersConfig(

@@ -7,7 +7,8 @@ from typing import Any, Optional
 import qdrant_edge as qe
 
 from . import errors
-from .schema import dense_vector, describe, join_path, render_point_id
+from .config import SPARSE
+from .schema import dense_vector, describe, expect_list, expect_object, expect_uint, join_path, render_point_id
 
 
 def engine_with_payload(selection: Any) -> Any:
@@ -17,13 +18,22 @@ def engine_with_payload(selection: Any) -> Any:
     return selection
 
 
+def render_vector(vector: Any) -> Any:
+    """Engine vectors -> REST: a sparse vector as {indices, values}, named ones per name."""
+    if isinstance(vector, dict):
+        return {name: render_vector(v) for name, v in vector.items()}
+    if isinstance(vector, qe.SparseVector):
+        return {"indices": list(vector.indices), "values": list(vector.values)}
+    return vector
+
+
 def render_record(record: Any) -> dict:
     # Qdrant's Record skips absent payload/vector instead of printing null.
     out: dict = {"id": render_point_id(record.id)}
     if record.payload is not None:
         out["payload"] = record.payload
     if record.vector is not None:
-        out["vector"] = record.vector
+        out["vector"] = render_vector(record.vector)
     if record.order_value is not None:
         out["order_value"] = record.order_value
     return out
@@ -34,7 +44,7 @@ def render_scored(point: Any) -> dict:
     if point.payload is not None:
         out["payload"] = point.payload
     if point.vector is not None:
-        out["vector"] = point.vector
+        out["vector"] = render_vector(point.vector)
     if point.order_value is not None:
         out["order_value"] = point.order_value
     return out
@@ -54,16 +64,37 @@ def _is_inference_object(value: Any) -> bool:
     return isinstance(value, dict) and any(k in value for k in ("text", "image", "object"))
 
 
+def sparse_vector(value: Any, path: str) -> Any:
+    """A SparseVector {indices, values} -> qe.SparseVector, checked as Qdrant checks it."""
+    obj = expect_object(value, path, "struct SparseVector")
+    for key in ("indices", "values"):
+        if key not in obj:
+            raise errors.format_error(f"missing field `{key}` at `{path}`")
+    indices = [expect_uint(i, join_path(join_path(path, "indices"), n)) for n, i in enumerate(expect_list(obj["indices"], join_path(path, "indices")))]
+    if any(i > 0xFFFFFFFF for i in indices):
+        raise errors.format_error(f"invalid value: integer out of range for u32 at `{join_path(path, 'indices')}`")
+    values = dense_vector(obj["values"], join_path(path, "values")) if obj["values"] else []
+    if len(indices) != len(values):
+        raise errors.validation_error(path or "vector", "indices and values must be the same length")
+    if len(set(indices)) != len(indices):
+        raise errors.validation_error(path or "vector", "indices must be unique")
+    return qe.SparseVector(indices, values)
+
+
 def _checked(name: str, vector: list, sizes: dict) -> list:
     if name not in sizes:
         raise errors.bad_input(f"Not existing vector name error: {name}")
+    if sizes[name] == SPARSE:
+        raise errors.bad_input("Conversion between sparse and regular vectors failed")
     if len(vector) != sizes[name]:
         raise errors.bad_input(f"Vector dimension error: expected dim: {sizes[name]}, got {len(vector)}")
     return vector
 
 
-def _one_vector(name: str, value: Any, path: str, sizes: dict) -> list:
+def _one_vector(name: str, value: Any, path: str, sizes: dict) -> Any:
     if _is_sparse(value):
+        if sizes.get(name) == SPARSE:
+            return sparse_vector(value, path)
         if name in sizes:
             raise errors.bad_input("Conversion between sparse and regular vectors failed")
         raise errors.bad_input(f"Not existing vector name error: {name}")
@@ -85,10 +116,10 @@ def point_vector(value: Any, path: str, sizes: dict) -> Any:
     raise errors.format_error(f"invalid type: {describe(value)}, expected a vector or a map of named vectors at `{path}`")
 
 
-def query_vector(value: Any, path: str) -> list:
-    """A dense query vector (VectorInput::DenseVector)."""
+def query_vector(value: Any, path: str) -> Any:
+    """A query vector: dense (VectorInput::DenseVector) or sparse (VectorInput::SparseVector)."""
     if _is_sparse(value):
-        raise errors.not_implemented("sparse vectors")
+        return sparse_vector(value, path)
     if _is_inference_object(value):
         raise errors.not_implemented("server-side inference (documents, images, objects as queries)")
     if isinstance(value, list) and value and all(isinstance(v, list) for v in value):
@@ -96,10 +127,15 @@ def query_vector(value: Any, path: str) -> list:
     return dense_vector(value, path)
 
 
-def check_using(using: Optional[str], sizes: dict) -> str:
+def check_using(using: Optional[str], sizes: dict, vector: Any = None) -> str:
+    """The vector name a query searches; a sparse query needs a sparse name and a dense one a dense name."""
     name = using or ""
     if name not in sizes:
         raise errors.bad_input(f"Not existing vector name error: {name}")
+    if vector is not None:
+        is_sparse = isinstance(vector, qe.SparseVector)
+        if is_sparse != (sizes[name] == SPARSE):
+            raise errors.bad_input("Conversion between sparse and regular vectors failed")
     return name
 
 

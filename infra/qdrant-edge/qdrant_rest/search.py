@@ -41,8 +41,6 @@ _OTHER_QUERIES = {
     "discover": "discovery queries",
     "context": "context queries",
     "order_by": "order_by queries",
-    "fusion": "fusion queries",
-    "rrf": "RRF fusion queries",
     "formula": "formula queries",
     "sample": "sample queries",
     "relevance_feedback": "relevance feedback queries",
@@ -105,11 +103,36 @@ def _nearest_input(value: Any, path: str) -> tuple:
     return "vector", query_vector(value, path)
 
 
+_FUSIONS = {"rrf": 0, "dbsf": 1}
+# Qdrant's DEFAULT_RRF_K (lib/segment/src/common/reciprocal_rank_fusion.rs).
+DEFAULT_RRF_K = 2
+
+
+def _fusion(value: dict, path: str) -> tuple:
+    """FusionQuery {fusion: rrf|dbsf} or RrfQuery {rrf: {k?, weights?}} -> ("fusion", engine fusion)."""
+    if "fusion" in value:
+        name = expect_str(value["fusion"], join_path(path, "fusion"))
+        if name not in _FUSIONS:
+            raise errors.format_error(f"unknown variant `{name}`, expected `rrf` or `dbsf` at `{join_path(path, 'fusion')}`")
+        return "fusion", qe.Fusion.Rrf(k=DEFAULT_RRF_K) if name == "rrf" else qe.Fusion.Dbsf()
+    rrf = expect_object(value["rrf"], join_path(path, "rrf"), "struct Rrf")
+    k = rrf.get("k")
+    k = DEFAULT_RRF_K if k is None else expect_uint(k, join_path(path, "rrf.k"))
+    if k < 1:
+        raise errors.validation_error(join_path(path, "rrf.k"), f"value {k} invalid, must be 1 or larger")
+    weights = rrf.get("weights")
+    if weights is not None:
+        weights = [expect_number(w, join_path(join_path(path, "rrf.weights"), i)) for i, w in enumerate(expect_list(weights, join_path(path, "rrf.weights")))]
+    return "fusion", qe.Fusion.Rrf(k=k, weights=weights)
+
+
 def _parse_query(value: Any, path: str) -> Optional[tuple]:
-    """QueryInterface -> None | ("vector", list) | ("id", id)."""
+    """QueryInterface -> None | ("vector", dense list or sparse) | ("id", id) | ("fusion", engine fusion)."""
     if value is None:
         return None
     if isinstance(value, dict) and not ("indices" in value or any(k in value for k in ("text", "image", "object"))):
+        if "fusion" in value or "rrf" in value:
+            return _fusion(value, path)
         if "nearest" in value:
             if value.get("mmr") is not None:
                 raise errors.not_implemented("MMR re-ranking")
@@ -121,32 +144,71 @@ def _parse_query(value: Any, path: str) -> Optional[tuple]:
     return _nearest_input(value, path)
 
 
+def _scoring_query(query: Optional[tuple], using_raw: Optional[str], sizes: dict, shard: Any, flt: Any, has_prefetch: bool, path: str) -> tuple:
+    """A parsed query -> (engine query or None, filter): ids resolved to vectors, names checked."""
+    if query is None:
+        if using_raw:
+            check_using(using_raw, sizes)
+        return None, flt
+    kind, value = query
+    if kind == "fusion":
+        if not has_prefetch:
+            raise errors.bad_input("Fusion queries require prefetch")
+        return value, flt
+    using = check_using(using_raw, sizes)
+    if kind == "id":
+        vector = _reference_vector(shard, value, using)
+        # Qdrant leaves the referenced point out of the results.
+        flt = exclude_ids(flt, [value])
+    else:
+        vector = value
+    check_using(using, sizes, vector)
+    return qe.Query.Nearest(vector, using=using or None), flt
+
+
+def _prefetches(value: Any, collection: Collection, shard: Any, path: str, depth: int = 0) -> list:
+    """`prefetch`: one Prefetch or a list of them, nested as deep as the client asks (bounded)."""
+    if value is None:
+        return []
+    if depth > 8:
+        raise errors.bad_input("prefetch is nested too deep")
+    items = value if isinstance(value, list) else [value]
+    out = []
+    sizes = cfg.vector_sizes(collection.config)
+    for i, item in enumerate(items):
+        ipath = join_path(path, i) if isinstance(value, list) else path
+        obj = expect_object(item, ipath, "struct Prefetch")
+        if obj.get("lookup_from") is not None:
+            raise errors.not_implemented("lookup_from")
+        nested = _prefetches(obj.get("prefetch"), collection, shard, join_path(ipath, "prefetch"), depth + 1)
+        query = _parse_query(obj.get("query"), join_path(ipath, "query"))
+        flt = optional_filter(obj, "filter", ipath)
+        engine_query, flt = _scoring_query(query, get(obj, "using", ipath, expect_str), sizes, shard, flt, bool(nested), ipath)
+        out.append(
+            engine_call(
+                qe.Prefetch,
+                limit=get(obj, "limit", ipath, lambda v, p: expect_uint(v, p, minimum=1), 10),
+                query=engine_query,
+                prefetches=nested or None,
+                params=get(obj, "params", ipath, _search_params),
+                filter=flt,
+                score_threshold=get(obj, "score_threshold", ipath, expect_number),
+            )
+        )
+    return out
+
+
 def _query_request(body: dict, collection: Collection, shard: Any, path: str = "") -> Any:
     """A QueryRequest body -> qe.QueryRequest (needs the shard to resolve queries by id)."""
     if body.get("shard_key") is not None:
         raise errors.not_implemented("shard keys (custom sharding)")
-    prefetch = body.get("prefetch")
-    if prefetch is not None and prefetch != []:
-        raise errors.not_implemented("prefetch (multi-stage queries)")
     if body.get("lookup_from") is not None:
         raise errors.not_implemented("lookup_from")
     sizes = cfg.vector_sizes(collection.config)
-    using_raw = get(body, "using", path, expect_str)
+    prefetches = _prefetches(body.get("prefetch"), collection, shard, join_path(path, "prefetch"))
     query = _parse_query(body.get("query"), join_path(path, "query"))
     flt = optional_filter(body, "filter", path)
-    engine_query = None
-    if query is not None:
-        using = check_using(using_raw, sizes)
-        kind, value = query
-        if kind == "id":
-            vector = _reference_vector(shard, value, using)
-            # Qdrant leaves the referenced point out of the results.
-            flt = exclude_ids(flt, [value])
-        else:
-            vector = value
-        engine_query = qe.Query.Nearest(vector, using=using or None)
-    elif using_raw:
-        check_using(using_raw, sizes)
+    engine_query, flt = _scoring_query(query, get(body, "using", path, expect_str), sizes, shard, flt, bool(prefetches), path)
     limit = get(body, "limit", path, lambda v, p: expect_uint(v, p, minimum=1), 10)
     offset = get(body, "offset", path, expect_uint, 0)
     params = get(body, "params", path, _search_params)
@@ -158,6 +220,7 @@ def _query_request(body: dict, collection: Collection, shard: Any, path: str = "
         limit=limit,
         offset=offset,
         query=engine_query,
+        prefetches=prefetches or None,
         filter=flt,
         params=params,
         with_payload=engine_with_payload(selection),
@@ -182,7 +245,7 @@ def _search_request(body: dict, collection: Collection, path: str = "") -> Any:
         vector = query_vector(raw["vector"], join_path(path, "vector.vector"))
     else:
         vector = query_vector(raw, join_path(path, "vector"))
-    using = check_using(using, sizes)
+    using = check_using(using, sizes, vector)
     limit = get_alias(body, ("limit", "top"), path, lambda v, p: expect_uint(v, p, minimum=1))
     if limit is None:
         raise missing_field(path, "limit")

@@ -3,7 +3,9 @@ import { describe, it } from 'node:test';
 import type { QdrantClient } from '@qdrant/js-client-rest';
 import { indexDocuments, latestPerDocument } from '../../../../consumers/encoder/index.ts';
 import type { DocumentEncoder } from '../../../../consumers/encoders/index.ts';
-import { pointId, type IngestMessage } from '../../../../topology/index.ts';
+import { getAnalyzerSpec, layoutFor, pointId, type CollectionLayout, type IngestMessage } from '../../../../topology/index.ts';
+
+const LEGACY: CollectionLayout = { dense: '', sparse: null };
 
 // Pure logic only: the calls indexDocuments makes. Integration tests run it on the real engine.
 function fakes(chunksPerText: (text: string) => number) {
@@ -29,9 +31,28 @@ const tombstone = (id: string, tenant = 'default'): IngestMessage => ({ kind: 'd
 const inTenant = (tenant: string, id: string): unknown[] => [{ key: 'tenant', match: { value: tenant } }, { key: 'doc_id', match: { value: id } }];
 
 describe('indexDocuments', () => {
+  it('writes named vectors: the embedding as text, and the BM25 sparse vector of the chunk text', async () => {
+    const { calls, qdrant, encoder } = fakes(() => 1);
+    const layout = layoutFor(getAnalyzerSpec('en-porter-v1'));
+    await indexDocuments([upsert('a', 'Genes and genes')], { qdrant, collection: 'c', encoder, layout });
+    const point = (calls[0]?.body as { points: Array<{ vector: Record<string, unknown> }> }).points[0]!;
+    assert.deepEqual(Object.keys(point.vector).sort(), ['text', layout.sparse!.name].sort());
+    assert.deepEqual(point.vector.text, [0, 1]);
+    const sparse = point.vector[layout.sparse!.name] as { indices: number[]; values: number[] };
+    // "genes and genes#0": "and" is a stop word, "genes" twice and "0" once.
+    assert.equal(sparse.indices.length, 2);
+    assert.equal(sparse.values.length, 2);
+  });
+
+  it('writes a legacy collection as it was built: one unnamed vector, no sparse vector', async () => {
+    const { calls, qdrant, encoder } = fakes(() => 1);
+    await indexDocuments([upsert('a', 'x')], { qdrant, collection: 'c', encoder, layout: LEGACY });
+    assert.deepEqual((calls[0]?.body as { points: Array<{ vector: unknown }> }).points[0]!.vector, [0, 1]);
+  });
+
   it('writes one point per chunk with deterministic ids, then deletes stale chunks', async () => {
     const { calls, qdrant, encoder } = fakes((t) => t.length);
-    const result = await indexDocuments([upsert('a', 'xx'), upsert('b', 'yyy')], { qdrant, collection: 'c', encoder, now: () => new Date(0) });
+    const result = await indexDocuments([upsert('a', 'xx'), upsert('b', 'yyy')], { qdrant, collection: 'c', encoder, layout: LEGACY, now: () => new Date(0) });
     assert.deepEqual(result, { upserted: 2, deleted: 0, points: 5 });
     const [write, remove] = calls;
     assert.equal(write?.op, 'upsert');
@@ -50,7 +71,7 @@ describe('indexDocuments', () => {
 
   it('keeps only the last message per document, as compaction would', async () => {
     const { calls, qdrant, encoder } = fakes(() => 1);
-    const result = await indexDocuments([upsert('a', 'old'), tombstone('a'), upsert('b', 'x'), tombstone('b'), upsert('a', 'new')], { qdrant, collection: 'c', encoder });
+    const result = await indexDocuments([upsert('a', 'old'), tombstone('a'), upsert('b', 'x'), tombstone('b'), upsert('a', 'new')], { qdrant, collection: 'c', encoder, layout: LEGACY });
     assert.deepEqual(result, { upserted: 1, deleted: 1, points: 1 });
     const points = (calls[0]?.body as { points: Array<{ payload: { text: string } }> }).points;
     assert.deepEqual(points.map((p) => p.payload.text), ['new#0']);
@@ -60,13 +81,13 @@ describe('indexDocuments', () => {
 
   it('only deletes for a batch of tombstones', async () => {
     const { calls, qdrant, encoder } = fakes(() => 1);
-    await indexDocuments([tombstone('x')], { qdrant, collection: 'c', encoder });
+    await indexDocuments([tombstone('x')], { qdrant, collection: 'c', encoder, layout: LEGACY });
     assert.deepEqual(calls.map((c) => c.op), ['delete']);
   });
 
   it('keeps the same id in two tenants as two documents: two point sets, tenant on every point', async () => {
     const { calls, qdrant, encoder } = fakes(() => 1);
-    const result = await indexDocuments([upsert('report-1', 'from a', 'a'), upsert('report-1', 'from b', 'b')], { qdrant, collection: 'c', encoder });
+    const result = await indexDocuments([upsert('report-1', 'from a', 'a'), upsert('report-1', 'from b', 'b')], { qdrant, collection: 'c', encoder, layout: LEGACY });
     assert.deepEqual(result, { upserted: 2, deleted: 0, points: 2 });
     const points = (calls[0]?.body as { points: Array<{ id: string; payload: { tenant: string; doc_id: string; text: string } }> }).points;
     assert.deepEqual(points.map((p) => [p.id, p.payload.tenant, p.payload.doc_id, p.payload.text]), [
@@ -82,7 +103,7 @@ describe('indexDocuments', () => {
 
   it("deletes only the tombstoned tenant's document, grouping the ids of each tenant", async () => {
     const { calls, qdrant, encoder } = fakes(() => 1);
-    const result = await indexDocuments([tombstone('report-1', 'a'), tombstone('x', 'a'), upsert('report-1', 'stays', 'b'), tombstone('y', 'c')], { qdrant, collection: 'c', encoder });
+    const result = await indexDocuments([tombstone('report-1', 'a'), tombstone('x', 'a'), upsert('report-1', 'stays', 'b'), tombstone('y', 'c')], { qdrant, collection: 'c', encoder, layout: LEGACY });
     assert.deepEqual(result, { upserted: 1, deleted: 3, points: 1 });
     const filter = (calls[1]?.body as { filter: { should: unknown[] } }).filter;
     assert.deepEqual(filter.should, [

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { handleSearchBatch, type ChunkQuery, type OutgoingReply, type QueryMessage, type SearchDependencies } from '../../../../consumers/query/index.ts';
-import type { SearchRequestV1 } from '../../../../topology/index.ts';
+import { getAnalyzerSpec, layoutFor, type SearchRequestV1 } from '../../../../topology/index.ts';
+
+const DENSE_ONLY = layoutFor(null);
+const HYBRID = layoutFor(getAnalyzerSpec('en-porter-v1'));
 
 // The handler's decisions with its dependencies replaced by in-memory stand-ins: which requests
 // are answered, skipped or refused, how it asks for more chunks, and how it reacts to failures.
@@ -23,7 +26,7 @@ function deps(overrides: Partial<SearchDependencies> & { pages?: (query: ChunkQu
   let clock = NOW;
   let invalidations = 0;
   const d: SearchDependencies = {
-    resolver: { resolve: () => Promise.resolve({ collection: 'c__all-minilm-l6-v2__v1', modelId: 'all-minilm-l6-v2' }), invalidate: () => void (invalidations += 1) },
+    resolver: { resolve: () => Promise.resolve({ collection: 'c__all-minilm-l6-v2__v1', modelId: 'all-minilm-l6-v2', layout: DENSE_ONLY }), invalidate: () => void (invalidations += 1) },
     encoder: (modelId) => Promise.resolve({ modelId, embedQueries: (texts: string[]) => Promise.resolve(texts.map(() => new Float32Array([1, 0]))) }),
     search: (_collection, queries) => {
       searches.push(queries);
@@ -127,7 +130,7 @@ describe('handleSearchBatch', () => {
     let resolved = 0;
     const t = deps();
     t.d.resolver = {
-      resolve: () => Promise.resolve(++resolved === 1 ? { collection: 'old__m__v1', modelId: 'm' } : { collection: 'new__m__v2', modelId: 'm' }),
+      resolve: () => Promise.resolve(++resolved === 1 ? { collection: 'old__m__v1', modelId: 'm', layout: DENSE_ONLY } : { collection: 'new__m__v2', modelId: 'm', layout: DENSE_ONLY }),
       invalidate: () => undefined,
     };
     const seen: string[] = [];
@@ -162,5 +165,49 @@ describe('handleSearchBatch', () => {
     const t = deps();
     t.d.publish = () => Promise.reject(Object.assign(new Error('redis down'), { retriable: true }));
     await assert.rejects(handleSearchBatch([request('x')], t.d, signal), /redis down/);
+  });
+
+  it('searches hybrid by default where the collection has sparse vectors: tenant and filter inside every prefetch', async () => {
+    const t = deps();
+    t.d.resolver = { resolve: () => Promise.resolve({ collection: 'c__m__v2', modelId: 'm', layout: HYBRID }), invalidate: () => undefined };
+    const filter = { must: [{ key: 'topic', match: { value: 'genes' } }] };
+    await handleSearchBatch([request('x', { tenant: 'acme', filter })], t.d, signal);
+    const query = t.searches[0]![0]!;
+    assert.deepEqual(query.query, { rrf: { k: 60 } });
+    assert.equal(query.prefetch?.length, 2);
+    const [dense, sparse] = query.prefetch;
+    assert.equal(dense!.using, 'text');
+    assert.equal(sparse!.using, HYBRID.sparse!.name);
+    for (const stage of [query, dense!, sparse!]) {
+      assert.deepEqual(stage.filter, { must: [{ key: 'tenant', match: { value: 'acme' } }, { key: 'metadata.topic', match: { value: 'genes' } }] });
+    }
+    assert.equal((t.published[0]!.reply as { mode: string }).mode, 'hybrid');
+  });
+
+  it('runs the mode asked for: dense by the embedding only, sparse by the terms only (no embedding), dbsf when configured', async () => {
+    const t = deps({ fusion: 'dbsf' });
+    let embedded = 0;
+    t.d.resolver = { resolve: () => Promise.resolve({ collection: 'c__m__v2', modelId: 'm', layout: HYBRID }), invalidate: () => undefined };
+    t.d.encoder = (modelId) => Promise.resolve({ modelId, embedQueries: (texts: string[]) => ((embedded += texts.length), Promise.resolve(texts.map(() => new Float32Array([1, 0])))) });
+    await handleSearchBatch([request('d', { mode: 'dense' }), request('s', { mode: 'sparse' }), request('h', { mode: 'hybrid' })], t.d, signal);
+    const [dense, sparse, hybrid] = t.searches[0]!;
+    assert.deepEqual(dense!.query, [1, 0]);
+    assert.equal(dense!.using, 'text');
+    assert.equal(sparse!.using, HYBRID.sparse!.name);
+    assert.ok('indices' in (sparse!.query as object));
+    assert.deepEqual(hybrid!.query, { fusion: 'dbsf' });
+    assert.equal(embedded, 2, 'the sparse request is not embedded');
+    assert.deepEqual(t.published.map((p) => (p.reply as { mode: string }).mode), ['dense', 'sparse', 'hybrid']);
+  });
+
+  it('searches a legacy collection (unnamed vector) dense, and refuses sparse and hybrid there with invalid-mode', async () => {
+    const t = deps();
+    t.d.resolver = { resolve: () => Promise.resolve({ collection: 'c__m__v1', modelId: 'm', layout: { dense: '', sparse: null } }), invalidate: () => undefined };
+    const report = await handleSearchBatch([request('d'), request('s', { mode: 'sparse' }), request('h', { mode: 'hybrid' })], t.d, signal);
+    assert.equal(report.answered, 1);
+    assert.deepEqual(report.errors, { 'invalid-mode': 2 });
+    const query = t.searches[0]![0]!;
+    assert.equal(query.using, undefined, 'no vector name on a legacy collection');
+    assert.equal(t.searches[0]!.length, 1);
   });
 });

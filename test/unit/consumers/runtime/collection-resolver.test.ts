@@ -2,11 +2,21 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CollectionResolutionError, CollectionResolver } from '../../../../consumers/runtime/index.ts';
 
-function aliases(target: () => string | undefined) {
+const NAMED = { config: { params: { vectors: { text: { size: 384, distance: 'Cosine' } }, sparse_vectors: { 'text-bm25-en-porter-v1': { modifier: 'idf' } } } } };
+
+function aliases(target: () => string | undefined, info: (collection: string) => unknown = () => NAMED) {
   let calls = 0;
+  let configReads = 0;
   return {
     get calls() {
       return calls;
+    },
+    get configReads() {
+      return configReads;
+    },
+    getCollection: (collection: string) => {
+      configReads += 1;
+      return Promise.resolve(info(collection)) as never;
     },
     getAliases: () => {
       calls += 1;
@@ -19,7 +29,42 @@ function aliases(target: () => string | undefined) {
 describe('CollectionResolver', () => {
   it('reads the model from the collection name behind the alias', async () => {
     const resolver = new CollectionResolver(aliases(() => 'ns-documents__e5-small-v2-q__v3'), 'ns-documents', 1000);
-    assert.deepEqual(await resolver.resolve(), { collection: 'ns-documents__e5-small-v2-q__v3', modelId: 'e5-small-v2-q' });
+    const resolved = await resolver.resolve();
+    assert.deepEqual({ collection: resolved.collection, modelId: resolved.modelId }, { collection: 'ns-documents__e5-small-v2-q__v3', modelId: 'e5-small-v2-q' });
+  });
+
+  it('reads the vector layout from the collection config: named text + analyzer sparse, or a legacy unnamed vector', async () => {
+    const named = await new CollectionResolver(aliases(() => 'ns-documents__m__v2'), 'ns-documents', 1000).resolve();
+    assert.equal(named.layout.dense, 'text');
+    assert.equal(named.layout.sparse?.name, 'text-bm25-en-porter-v1');
+    assert.equal(named.layout.sparse?.analyzer.id, 'en-porter-v1');
+    const legacy = await new CollectionResolver(
+      aliases(() => 'ns-documents__m__v1', () => ({ config: { params: { vectors: { size: 384, distance: 'Cosine' } } } })),
+      'ns-documents',
+      1000,
+    ).resolve();
+    assert.deepEqual(legacy.layout, { dense: '', sparse: null });
+    const unknownAnalyzer = await new CollectionResolver(
+      aliases(() => 'ns-documents__m__v3', () => ({ config: { params: { vectors: { text: { size: 384, distance: 'Cosine' } }, sparse_vectors: { 'text-bm25-xx-v9': {} } } } })),
+      'ns-documents',
+      1000,
+    ).resolve();
+    assert.equal(unknownAnalyzer.layout.sparse, null, 'a sparse vector of an unknown analyzer is not searched');
+    await assert.rejects(
+      new CollectionResolver(aliases(() => 'ns-documents__m__v4', () => ({ config: { params: { vectors: { image: { size: 4, distance: 'Cosine' } } } } })), 'ns-documents', 1000).resolve(),
+      (e: unknown) => e instanceof CollectionResolutionError && !e.retriable,
+    );
+  });
+
+  it('reads a collection config once, however often the alias is resolved', async () => {
+    let now = 0;
+    const qdrant = aliases(() => 'ns-documents__m__v1');
+    const resolver = new CollectionResolver(qdrant, 'ns-documents', 10, () => now);
+    await resolver.resolve();
+    now = 100;
+    await resolver.resolve();
+    assert.equal(qdrant.calls, 2);
+    assert.equal(qdrant.configReads, 1);
   });
 
   it('reuses an answer for the TTL, then sees a swap', async () => {
