@@ -5,7 +5,7 @@ import { EncoderConsumer } from '../../consumers/encoder/index.ts';
 import { documentEncoder, loadEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
 import { documentText } from '../../consumers/encoder/index.ts';
 import { IngestProducer } from '../../producers/ingest/index.ts';
-import { DEFAULT_TENANT, HEADERS, MAX_DOCUMENT_BYTES, documentKey, pointId } from '../../topology/index.ts';
+import { DEFAULT_TENANT, HEADERS, MAX_DOCUMENT_BYTES, documentKey, pointId, VECTOR_NAMES } from '../../topology/index.ts';
 import { allPoints, createHarness, waitFor, type Harness } from '../support/harness.ts';
 import { readScifact } from '../support/corpus.ts';
 
@@ -54,7 +54,7 @@ describe('ingest path', () => {
     const titles = await encoder.embed(docs.map((d) => d.title), { inputType: 'query' });
     let rankOne = 0;
     for (let i = 0; i < docs.length; i++) {
-      const { points } = await h.qdrant.query(alias(), { query: Array.from(titles[i]!), limit: 1, with_payload: ['doc_id'] });
+      const { points } = await h.qdrant.query(alias(), { query: Array.from(titles[i]!), using: VECTOR_NAMES.text, limit: 1, with_payload: ['doc_id'] });
       if ((points[0]?.payload as { doc_id?: string } | undefined)?.doc_id === docs[i]!.id) rankOne++;
     }
     const share = rankOne / docs.length;

@@ -11,7 +11,7 @@ import { ReindexQueue, ReindexWorker, type ReindexJobSummary } from '../../consu
 import { RedisWriteFences } from '../../consumers/runtime/index.ts';
 import { createRedis } from '../../infra/index.ts';
 import { IngestProducer, type KeyMigrationResult } from '../../producers/ingest/index.ts';
-import { HEADERS, pointId, uuidV5 } from '../../topology/index.ts';
+import { HEADERS, pointId, uuidV5, VECTOR_NAMES } from '../../topology/index.ts';
 import { allPoints, createHarness, waitFor, type Harness } from '../support/harness.ts';
 import { startQueryStack, type QueryStack } from '../support/query-stack.ts';
 
@@ -78,7 +78,7 @@ describe('migrating from bare-id keys', () => {
       points: Object.values(legacy).flatMap((d, i) =>
         (old[i] ?? []).map((chunk, c) => ({
           id: uuidV5(`${d.id}#${c}`, OLD_POINT_ID_NAMESPACE),
-          vector: Array.from(chunk.vector),
+          vector: { [VECTOR_NAMES.text]: Array.from(chunk.vector) },
           payload: { doc_id: d.id, chunk: c, chunks: old[i]?.length ?? 0, title: d.title, text: chunk.text, metadata: {}, tenant: 'tenant' in d ? d.tenant : 'default', model: encoder.spec.id, ingested_at: new Date(0).toISOString() },
         })),
       ),

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Schemas } from '@qdrant/js-client-rest';
 import { loadEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
 import type { DocumentInput } from '../../producers/ingest/index.ts';
-import { DEFAULT_TENANT, ensureCollection, getModelSpec, pointId, type SearchFilter } from '../../topology/index.ts';
+import { DEFAULT_TENANT, ensureCollection, getModelSpec, pointId, VECTOR_NAMES, type SearchFilter } from '../../topology/index.ts';
 import { readScifact, readScifactQueries } from '../support/corpus.ts';
 import { indexThroughBus } from '../support/index-corpus.ts';
 import { createHarness, waitFor, type Harness } from '../support/harness.ts';
@@ -59,7 +59,7 @@ describe('query path: same results as Qdrant directly', () => {
   ): Promise<Array<{ docId: string; chunk: number; score: number }>> {
     const [vector] = await model.embed([text], { inputType: 'query' });
     const { count } = await h.qdrant.count(target, { exact: true });
-    const { points } = await h.qdrant.query(target, { query: Array.from(vector!), filter, limit: count, with_payload: ['doc_id', 'chunk'] });
+    const { points } = await h.qdrant.query(target, { query: Array.from(vector!), using: VECTOR_NAMES.text, filter, limit: count, with_payload: ['doc_id', 'chunk'] });
     const seen = new Set<string>();
     const out: Array<{ docId: string; chunk: number; score: number }> = [];
     for (const p of points) {
@@ -84,14 +84,14 @@ describe('query path: same results as Qdrant directly', () => {
     const queries = (await readScifactQueries(12)).concat(longParts.flat().slice(0, 8));
     let multiChunkQueries = 0;
     for (const text of queries) {
-      const result = await stack.client.search({ text, topK: 10 });
+      const result = await stack.client.search({ text, topK: 10, mode: 'dense' });
       assert.equal(result.model, 'all-minilm-l6-v2');
       assert.equal(result.hits.length, 10, 'topK distinct documents even after collapsing chunks');
       assert.equal(new Set(result.hits.map((h) => h.docId)).size, 10);
       const expected = await direct(text, 10, tenantOnly);
       assertSame(result.hits, expected, text);
       const [vector] = await encoder.embed([text], { inputType: 'query' });
-      const { points } = await h.qdrant.query(collection, { query: Array.from(vector!), filter: tenantOnly, limit: 10, with_payload: ['doc_id'] });
+      const { points } = await h.qdrant.query(collection, { query: Array.from(vector!), using: VECTOR_NAMES.text, filter: tenantOnly, limit: 10, with_payload: ['doc_id'] });
       if (new Set(points.map((p) => (p.payload as { doc_id: string }).doc_id)).size < 10) multiChunkQueries += 1;
     }
     // The long documents' own titles pull several of their chunks into the top 10.
@@ -126,7 +126,7 @@ describe('query path: same results as Qdrant directly', () => {
     ];
     const text = longParts[0]![0]!;
     for (const [filter, qdrantFilter] of cases) {
-      const result = await stack.client.search({ text, topK: 15, filter });
+      const result = await stack.client.search({ text, topK: 15, filter, mode: 'dense' });
       const expected = await direct(text, 15, qdrantFilter);
       assert.ok(expected.length > 0, `the filter ${JSON.stringify(filter)} should match something`);
       assertSame(result.hits, expected, JSON.stringify(filter));
@@ -145,7 +145,7 @@ describe('query path: same results as Qdrant directly', () => {
         points: subset.flatMap((d, i) =>
           embedded[i]!.map((c, chunk) => ({
             id: pointId(DEFAULT_TENANT, d.id, chunk),
-            vector: Array.from(c.vector),
+            vector: { [VECTOR_NAMES.text]: Array.from(c.vector) },
             payload: { doc_id: d.id, chunk, chunks: embedded[i]!.length, title: d.title, text: c.text, metadata: d.metadata, tenant: DEFAULT_TENANT, model: quantized.spec.id, ingested_at: new Date().toISOString() },
           })),
         ),
