@@ -2,6 +2,7 @@ import { ConfigError } from './errors.ts';
 import { getModelSpec, type ModelSpec } from './models.ts';
 import { DEFAULT_ANALYZER_ID, getAnalyzerSpec, type AnalyzerSpec } from './analyzers.ts';
 import { DEFAULT_NAMESPACE, isValidNamespace } from './names.ts';
+import { DEFAULT_MEDIA_INLINE_MAX_BYTES, MAX_MEDIA_INLINE_MAX_BYTES } from './media.ts';
 
 // All settings, read and checked once at start-up. A bad value fails here, naming its variable,
 // instead of surfacing as a timeout deep inside a consumer.
@@ -27,6 +28,15 @@ export interface SearchbusConfig {
     chunkOverlapTokens: number;
     intraOpThreads: number;
     maxRetryDelayMs: number;
+  };
+  /** Images and audio in documents and queries (topology/media.ts). */
+  media: {
+    /** Largest inline (base64) medium, decoded bytes; larger content goes by uri. */
+    inlineMaxBytes: number;
+    /** Largest medium read from a uri (file:// or http(s)://). */
+    fetchMaxBytes: number;
+    /** How long reading a uri may take before the document is dead-lettered as unreachable. */
+    fetchTimeoutMs: number;
   };
   query: {
     maxTopK: number;
@@ -81,6 +91,9 @@ export const SETTINGS = {
   topicReplicationFactor: 'SEARCHBUS_TOPIC_REPLICATION_FACTOR',
   topicMinInsyncReplicas: 'SEARCHBUS_TOPIC_MIN_INSYNC_REPLICAS',
   encoderMaxBatchSize: 'SEARCHBUS_ENCODER_MAX_BATCH_SIZE',
+  mediaInlineMaxBytes: 'SEARCHBUS_MEDIA_INLINE_MAX_BYTES',
+  mediaFetchMaxBytes: 'SEARCHBUS_MEDIA_FETCH_MAX_BYTES',
+  mediaFetchTimeoutMs: 'SEARCHBUS_MEDIA_FETCH_TIMEOUT_MS',
   encoderMaxWaitMs: 'SEARCHBUS_ENCODER_MAX_WAIT_MS',
   chunkOverlapTokens: 'SEARCHBUS_CHUNK_OVERLAP_TOKENS',
   intraOpThreads: 'SEARCHBUS_ENCODER_THREADS',
@@ -192,6 +205,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SearchbusConfi
       chunkOverlapTokens,
       intraOpThreads: int(env, SETTINGS.intraOpThreads, 0, 0, 256),
       maxRetryDelayMs: int(env, SETTINGS.maxRetryDelayMs, 30_000, 10, 3_600_000),
+    },
+    media: {
+      inlineMaxBytes: int(env, SETTINGS.mediaInlineMaxBytes, DEFAULT_MEDIA_INLINE_MAX_BYTES, 1, MAX_MEDIA_INLINE_MAX_BYTES),
+      fetchMaxBytes: int(env, SETTINGS.mediaFetchMaxBytes, 64 * 1024 * 1024, 1, 2 * 1024 * 1024 * 1024),
+      fetchTimeoutMs: int(env, SETTINGS.mediaFetchTimeoutMs, 15_000, 100, 600_000),
     },
     query: {
       maxTopK: int(env, SETTINGS.maxTopK, 100, 1, 1000),

@@ -8,6 +8,7 @@ export * from './collection.ts';
 export * from './topics.ts';
 export * from './models.ts';
 export * from './media-models.ts';
+export * from './media.ts';
 export * from './analyzers.ts';
 export { applyTopology, ensureCollection, type ApplyReport } from './apply.ts';
 export * from './point-id.ts';

@@ -24,7 +24,7 @@ import {
   type ResolvedCollection,
   type WriteFences,
 } from '../runtime/index.ts';
-import { EncoderError, type DocumentEncoder } from '../encoders/index.ts';
+import { EncoderError, isMediaContentError, type DocumentEncoder, type MediaEncoder } from '../encoders/index.ts';
 import { FenceGate } from './fence-gate.ts';
 import { indexDocuments } from './index-documents.ts';
 
@@ -50,6 +50,15 @@ export interface EncoderConsumerOptions {
    * stop writing the moment it no longer holds its collection's write fence.
    */
   guard?: () => Promise<void>;
+  /**
+   * Which documents this consumer applies: `all` (a rebuild, or a single live group), `text` (the
+   * live text group: documents without media) or `media` (the live media group: documents with
+   * media). Tombstones are applied by every group. Split groups record each point's source offset
+   * and never overwrite a document's newer version written by the other group.
+   */
+  modality?: 'all' | 'text' | 'media';
+  /** Embeds images and audio; needed by `all` and `media` consumers that meet media documents. */
+  media?: MediaEncoder;
   /** Metric label. */
   role?: string;
   /** Defaults to the live encoder group; a rebuild uses a group of its own. */
@@ -77,14 +86,17 @@ export class EncoderConsumer {
             handoverOffsets(await this.connectAdmin(options.kafka), groupId || topology.groups.reindex(collection), topology.topics.ingest),
           )
         : null;
+    const modality = options.modality ?? 'all';
+    const applies = (m: IngestMessage): boolean =>
+      modality === 'all' || m.kind === 'delete' || (modality === 'media') === (m.document.media !== undefined);
     this.runtime = new BatchConsumer<IngestMessage>({
       kafka: options.kafka,
-      groupId: options.groupId ?? topology.groups.encoder,
+      groupId: options.groupId ?? (modality === 'media' ? topology.groups.mediaEncoder : topology.groups.encoder),
       topic: topology.topics.ingest,
       fromBeginning: options.fromBeginning ?? true,
       decode: (message) => {
         try {
-          return decodeIngestMessage(message.key, message.value);
+          return decodeIngestMessage(message.key, message.value, { mediaInlineMaxBytes: config.media.inlineMaxBytes });
         } catch (error) {
           const code = (error as { code?: string }).code ?? 'invalid-message';
           throw new PoisonMessageError(code, (error as Error).message, { cause: error });
@@ -95,7 +107,7 @@ export class EncoderConsumer {
         // A rebuild fixes its target; only alias followers meet a hand-over in progress.
         const admitted = gate ? await gate.admit(collection, context) : null;
         await options.guard?.();
-        const mine = batch.filter((b) => passesFence(admitted?.fence ?? null, b.partition, b.offset));
+        const mine = batch.filter((b) => passesFence(admitted?.fence ?? null, b.partition, b.offset) && applies(b.value));
         if (mine.length === 0) {
           await admitted?.written();
           return;
@@ -103,8 +115,22 @@ export class EncoderConsumer {
         const encoder = await options.encoder(modelId);
         let result;
         try {
-          result = await indexDocuments(mine.map((b) => b.value), { qdrant: options.qdrant, collection, encoder, layout, signal: context.signal });
+          result = await indexDocuments(
+            mine.map((b) => b.value),
+            {
+              qdrant: options.qdrant,
+              collection,
+              encoder,
+              layout,
+              signal: context.signal,
+              ...(options.media ? { media: options.media } : {}),
+              ...(modality === 'all' ? {} : { sources: mine.map((b) => ({ partition: b.partition, offset: b.offset })) }),
+            },
+          );
         } catch (error) {
+          // The medium, not the model, is bad (undecodable, unreachable, too large): dead-letter it
+          // with its reason (a batch is split until the failing document is alone).
+          if (isMediaContentError(error)) throw new PoisonMessageError(error.code, error.message, { cause: error });
           // The model, not the message, failed (e.g. its inference worker died): keep the batch
           // uncommitted and retry it, readiness turns false, instead of dead-lettering good documents.
           if (error instanceof EncoderError) throw new RetriableError(`the ${modelId} encoder failed: ${error.message}`, { cause: error });

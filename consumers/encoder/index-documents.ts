@@ -1,6 +1,7 @@
 import type { QdrantClient } from '@qdrant/js-client-rest';
-import { sparseAnalyzer, type DocumentEncoder } from '../encoders/index.ts';
-import { documentKey, pointId, type ChunkPayload, type CollectionLayout, type IngestMessage } from '../../topology/index.ts';
+import { mediaModality, sparseAnalyzer, type DocumentEncoder, type MediaEncoder } from '../encoders/index.ts';
+import { documentKey, pointId, type ChunkPayload, type CollectionLayout, type IngestMessage, type Modality } from '../../topology/index.ts';
+import { MediaDecodeError } from '../encoders/index.ts';
 
 export interface IndexContext {
   qdrant: QdrantClient;
@@ -14,6 +15,14 @@ export interface IndexContext {
   layout: CollectionLayout;
   now?: () => Date;
   signal?: AbortSignal;
+  /** Embeds the documents' images and audio; without it a document with media is a MediaDecodeError. */
+  media?: MediaEncoder;
+  /**
+   * Where each message came from (parallel to `messages`). Given, every point records it
+   * (`source_offset`) and an upsert older than what its document's first point already holds is
+   * skipped: the text and media groups write the same documents, each in its own order.
+   */
+  sources?: ReadonlyArray<{ partition: number; offset: string }>;
 }
 
 export interface IndexResult {
@@ -52,16 +61,25 @@ export function latestPerDocument(messages: IngestMessage[]): IngestMessage[] {
  * tenant as well as the id, so it never reaches another tenant's document of the same id.
  */
 export async function indexDocuments(messages: IngestMessage[], context: IndexContext): Promise<IndexResult> {
+  const offsets = new Map<IngestMessage, string>();
+  context.sources?.forEach((source, i) => messages[i] && offsets.set(messages[i], source.offset));
   const latest = latestPerDocument(messages);
-  const upserts = latest.filter((m): m is Upsert => m.kind === 'upsert');
+  const stale = context.sources ? await olderThanStored(latest, offsets, context) : new Set<IngestMessage>();
+  const upserts = latest.filter((m): m is Upsert => m.kind === 'upsert' && !stale.has(m));
   const deletes = latest.filter((m) => m.kind === 'delete');
 
   const ingestedAt = (context.now?.() ?? new Date()).toISOString();
-  const encoded = upserts.length > 0 ? await context.encoder.encodeDocuments(upserts.map((u) => documentText(u.document))) : [];
+  const texts = upserts.map((u) => documentText(u.document));
+  const withText = upserts.map((_, i) => i).filter((i) => texts[i] !== '');
+  const embeddedText = withText.length > 0 ? await context.encoder.encodeDocuments(withText.map((i) => texts[i]!)) : [];
+  const encoded: Array<Array<{ text: string; vector: Float32Array | null }>> = upserts.map(() => [{ text: '', vector: null }]);
+  withText.forEach((i, k) => (encoded[i] = embeddedText[k] ?? []));
+  const media = await embedMedia(upserts, context);
   const sparse = context.layout.sparse ? { name: context.layout.sparse.name, analyzer: sparseAnalyzer(context.layout.sparse.analyzer) } : null;
   const dense = context.layout.dense;
   const points = upserts.flatMap((u, i) => {
     const chunks = encoded[i] ?? [];
+    const medium = media[i];
     return chunks.map((chunk, index) => {
       const payload: ChunkPayload = {
         doc_id: u.id,
@@ -73,11 +91,21 @@ export async function indexDocuments(messages: IngestMessage[], context: IndexCo
         tenant: u.tenant,
         model: context.encoder.modelId,
         ingested_at: ingestedAt,
+        ...(medium ? { media: medium.payload } : {}),
       };
-      const embedding = Array.from(chunk.vector);
+      const offset = offsets.get(u);
+      const record = offset === undefined ? payload : { ...payload, source_offset: offset };
+      const embedding = chunk.vector ? Array.from(chunk.vector) : null;
+      // The medium's vector sits on the document's first point, beside its first text chunk.
       const vector =
-        dense === '' ? embedding : { [dense]: embedding, ...(sparse ? { [sparse.name]: sparse.analyzer.document(chunk.text) } : {}) };
-      return { id: pointId(u.tenant, u.id, index), vector, payload: payload as unknown as Record<string, unknown> };
+        dense === ''
+          ? (embedding ?? [])
+          : {
+              ...(embedding ? { [dense]: embedding } : {}),
+              ...(sparse && chunk.text !== '' ? { [sparse.name]: sparse.analyzer.document(chunk.text) } : {}),
+              ...(medium && index === 0 ? { [medium.name]: Array.from(medium.vector) } : {}),
+            };
+      return { id: pointId(u.tenant, u.id, index), vector, payload: record as unknown as Record<string, unknown> };
     });
   });
   if (points.length > 0) await context.qdrant.upsert(context.collection, { wait: true, points });
@@ -87,6 +115,53 @@ export async function indexDocuments(messages: IngestMessage[], context: IndexCo
   if (should.length > 0) await context.qdrant.delete(context.collection, { wait: true, filter: { should } });
 
   return { upserted: upserts.length, deleted: deletes.length, points: points.length };
+}
+
+interface EmbeddedMedium {
+  name: string;
+  vector: Float32Array;
+  payload: NonNullable<ChunkPayload['media']>;
+}
+
+/** The media vector of each upsert that has a medium, or a MediaDecodeError naming the document. */
+async function embedMedia(upserts: Upsert[], context: IndexContext): Promise<Array<EmbeddedMedium | null>> {
+  return Promise.all(
+    upserts.map(async (u) => {
+      const media = u.document.media;
+      if (!media) return null;
+      const modality: Modality = mediaModality(media);
+      const target = context.layout.media?.[modality];
+      if (!target) throw new MediaDecodeError(`document ${u.id}: collection ${context.collection} has no ${modality} vector (rebuild it with \`searchbus reindex\`)`);
+      if (!context.media) throw new MediaDecodeError(`document ${u.id}: this consumer embeds no media`);
+      try {
+        const bytes = await context.media.read(media);
+        const vector = await context.media.embed(modality, target.model, bytes);
+        const payload = { type: media.type, modality, model: target.model.id, ...(media.uri !== undefined ? { uri: media.uri } : {}) };
+        return { name: target.name, vector, payload };
+      } catch (error) {
+        if (error instanceof MediaDecodeError) {
+          const Failure = error.constructor as new (message: string, options: { cause: unknown }) => MediaDecodeError;
+          throw new Failure(`document ${u.tenant}/${u.id}: ${error.message}`, { cause: error });
+        }
+        throw error;
+      }
+    }),
+  );
+}
+
+/** Upserts whose document already has a point written from a later offset (by the other group). */
+async function olderThanStored(latest: IngestMessage[], offsets: Map<IngestMessage, string>, context: IndexContext): Promise<Set<IngestMessage>> {
+  const upserts = latest.filter((m): m is Upsert => m.kind === 'upsert' && offsets.has(m));
+  if (upserts.length === 0) return new Set();
+  const ids = upserts.map((u) => pointId(u.tenant, u.id, 0));
+  const stored = await context.qdrant.retrieve(context.collection, { ids, with_payload: ['source_offset'], with_vector: false });
+  const storedOffset = new Map(stored.map((p) => [String(p.id), (p.payload as { source_offset?: unknown } | null)?.source_offset]));
+  return new Set(
+    upserts.filter((u, i) => {
+      const held = storedOffset.get(ids[i]!);
+      return typeof held === 'string' && BigInt(held) > BigInt(offsets.get(u)!);
+    }),
+  );
 }
 
 function documentConditions(tenant: string, ids: string[]): Condition[] {

@@ -16,5 +16,7 @@ export {
   type AudioWindow,
 } from './audio-embedder.ts';
 export { decodeAudio, type DecodeAudioOptions } from './audio-decode.ts';
-export { FfmpegMissingError, MediaDecodeError } from './media-errors.ts';
+export { FfmpegMissingError, MediaDecodeError, MediaTooLargeError, MediaUnreachableError, isMediaContentError } from './media-errors.ts';
+export { readMedia, type MediaSourceLimits } from './media-source.ts';
+export { mediaEncoder, mediaModality, type MediaEncoder, type MediaEncoderOptions } from './media-encoder.ts';
 export { SparseAnalyzer, sparseAnalyzer, type SparseVector } from './sparse-analyzer.ts';

@@ -2,7 +2,7 @@ import type { QdrantClient } from '@qdrant/js-client-rest';
 import type { Admin, Kafka } from 'kafkajs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { ensureCollection, getModelSpec, parseCollectionName, SearchbusError, type SearchbusConfig, type Topology } from '../../topology/index.ts';
-import type { DocumentEncoder } from '../encoders/index.ts';
+import type { DocumentEncoder, MediaEncoder } from '../encoders/index.ts';
 import { EncoderConsumer } from '../encoder/index.ts';
 import { RetriableError, groupPosition, handoverOffsets, type Logger, type MetricsRegistry, type RedisWriteFences } from '../runtime/index.ts';
 import { LeaseKeeper, writeMarginMs } from './fence-lease.ts';
@@ -22,6 +22,7 @@ export interface RebuildContext {
   jobId: string;
   leaseOwner: string;
   encoder: (modelId: string) => Promise<DocumentEncoder>;
+  media?: MediaEncoder;
   logger: Logger;
   metrics?: MetricsRegistry;
   /** Aborted when the worker stops: leave everything for a resume. */
@@ -116,6 +117,7 @@ export async function runRebuild(data: ReindexJobData, context: RebuildContext):
     topology,
     config,
     encoder: context.encoder,
+    ...(context.media ? { media: context.media } : {}),
     collection: target,
     groupId,
     fromBeginning: true,

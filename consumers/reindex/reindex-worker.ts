@@ -14,7 +14,7 @@ import { DelayedError, UnrecoverableError, Worker, type ConnectionOptions, type 
 import type { Redis } from 'ioredis';
 import type { Admin, Kafka } from 'kafkajs';
 import { closeAll, ConnectionScope, LifecycleStateError, StartDeadline, type SearchbusConfig, type Topology } from '../../topology/index.ts';
-import type { DocumentEncoder } from '../encoders/index.ts';
+import type { DocumentEncoder, MediaEncoder } from '../encoders/index.ts';
 import { RedisWriteFences, silentLogger, type Logger, type MetricsRegistry } from '../runtime/index.ts';
 import { RebuildCancelledError, RebuildRefusedError, abandonRebuild, runRebuild } from './rebuild.ts';
 import { reconcile } from './reconcile.ts';
@@ -29,6 +29,8 @@ export interface ReindexWorkerOptions {
   topology: Topology;
   config: SearchbusConfig;
   encoder: (modelId: string) => Promise<DocumentEncoder>;
+  /** Embeds the images and audio of replayed documents. */
+  media?: MediaEncoder;
   logger?: Logger;
   metrics?: MetricsRegistry;
 }
@@ -247,6 +249,7 @@ export class ReindexWorker {
         // The lock token is unique per attempt: a retry must wait out a dead attempt's lease.
         leaseOwner: token ?? randomUUID(),
         encoder: this.options.encoder,
+        ...(this.options.media ? { media: this.options.media } : {}),
         logger: this.logger,
         ...(this.options.metrics ? { metrics: this.options.metrics } : {}),
         signal: this.stopSignal.signal,
