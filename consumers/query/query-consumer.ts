@@ -34,6 +34,7 @@ import {
   type Logger,
 } from '../runtime/index.ts';
 import { handleSearchBatch, type ChunkQuery, type OutgoingReply, type QueryEncoder, type QueryMessage } from './handle-search-batch.ts';
+import type { MediaEncoder } from '../encoders/index.ts';
 
 export interface QueryConsumerOptions {
   kafka: Kafka;
@@ -44,6 +45,8 @@ export interface QueryConsumerOptions {
   config: SearchbusConfig;
   /** The query encoder for a model id; called with the model of the collection behind the alias. */
   encoder: (modelId: string) => Promise<QueryEncoder>;
+  /** Embeds queries by example (images, audio) with the collection's media models. */
+  media?: MediaEncoder;
   groupId?: string;
   logger?: Logger;
   metrics?: MetricsRegistry;
@@ -65,7 +68,7 @@ export class QueryConsumer {
     this.logger = logger;
     this.metrics = options.metrics ?? new MetricsRegistry();
     this.resolver = new CollectionResolver(options.qdrant, topology.qdrant.alias, config.query.aliasCacheTtlMs);
-    const limits = { maxTopK: config.query.maxTopK, replyChannelPrefix: topology.redis.replyChannel('') };
+    const limits = { maxTopK: config.query.maxTopK, replyChannelPrefix: topology.redis.replyChannel(''), mediaInlineMaxBytes: config.media.inlineMaxBytes };
     const replies = this.metrics.counter('searchbus_search_replies_total', 'Search replies published, by outcome');
     const expired = this.metrics.counter('searchbus_search_expired_total', 'Search requests skipped because their deadline had passed');
     const unreplyable = this.metrics.counter('searchbus_search_unreplyable_total', 'Bad search requests without a usable reply channel');
@@ -134,6 +137,7 @@ export class QueryConsumer {
             oversampling: config.query.oversampling,
             maxChunksPerQuery: MAX_CHUNKS_PER_QUERY,
             fusion: config.query.fusion,
+            ...(options.media ? { media: options.media } : {}),
           },
           context.signal,
         );

@@ -4,7 +4,7 @@ import { serialiseError } from '../../consumers/runtime/index.ts';
 import { consoleOutput as out } from './output.ts';
 import { UsageError } from './usage-error.ts';
 import { infraDownCommand, infraRunCommand, infraStatusCommand, infraUpCommand, setupCommand } from './infra-commands.ts';
-import { ingestCommand } from './ingest-command.ts';
+import { ingestCommand, ingestFolderCommand, isFileFolder } from './ingest-command.ts';
 import { migrateKeysCommand } from './migrate-command.ts';
 import { isRoleName, ROLE_NAMES } from './roles.ts';
 import { startSystem } from './system.ts';
@@ -19,9 +19,9 @@ const USAGE = `searchbus — neural search on an event stream
 Usage:
   searchbus up [--no-sample]           start services, topology, every role and the sample corpus (Ctrl-C stops)
   searchbus run <role>                 run one role against running services (roles: ${ROLE_NAMES.join(', ')})
-  searchbus ingest <file.jsonl|beir-dir> [--tenant T] [--json]
+  searchbus ingest <file.jsonl|beir-dir|folder> [--tenant T] [--json]   (a folder: txt, md, jpg, png, webp, wav, mp3, ogg, flac)
                                        publish documents to the ingest topic
-  searchbus search "<text>" [--k 10] [--filter key=value …] [--tenant T] [--mode dense|sparse|hybrid] [--json]
+  searchbus search "<text>" | --image <file> | --audio <file> [--k 10] [--filter key=value …] [--tenant T] [--mode dense|sparse|hybrid] [--json]
                                        search through the bus (filters: key=v, key!=v, key>=n, key<n, or JSON)
   searchbus gateway [--port 8080]      HTTP front: GET|POST /search (q, k, filter, tenant, mode), /healthz, /readyz
   searchbus gateway key add --tenant T [--tenant T2 …] [--rate-per-second N] [--burst N] [--label L] [--file F] [--json]
@@ -106,8 +106,13 @@ async function main(argv: string[]): Promise<number> {
         options: { tenant: { type: 'string' }, json: { type: 'boolean', default: false } },
       });
       const path = positionals[0];
-      if (!path) throw new UsageError('ingest needs a JSONL file or a BEIR folder');
-      const summary = await ingestCommand(out, path, { ...(values.tenant !== undefined && { tenant: values.tenant }), json: values.json });
+      if (!path) throw new UsageError('ingest needs a JSONL file, a BEIR folder or a folder of files');
+      const ingestOptions = { ...(values.tenant !== undefined && { tenant: values.tenant }), json: values.json };
+      if (isFileFolder(path)) {
+        await ingestFolderCommand(out, path, ingestOptions);
+        return 0;
+      }
+      const summary = await ingestCommand(out, path, ingestOptions);
       return summary.rejected.length > 0 ? 3 : 0;
     }
     case 'up': {
@@ -202,14 +207,19 @@ async function queryPath(command: 'search' | 'gateway' | 'eval', argv: string[])
       namespace: { type: 'string' },
       mode: { type: 'string' },
       'per-query': { type: 'string' },
+      image: { type: 'string' },
+      audio: { type: 'string' },
     },
   });
   const mode = parseMode(values.mode);
   if (command === 'search') {
     const text = positionals.join(' ');
-    if (text.trim() === '') throw new UsageError('search needs the text to search for');
+    const given = [text.trim() !== '', values.image !== undefined, values.audio !== undefined].filter(Boolean).length;
+    if (given !== 1) throw new UsageError('search needs exactly one of: the text to search for, --image <file>, --audio <file>');
     await searchCommand(out, {
       text,
+      ...(values.image !== undefined && { image: values.image }),
+      ...(values.audio !== undefined && { audio: values.audio }),
       topK: parseTopK(values.k, 10),
       filters: values.filter,
       ...(values.tenant !== undefined && { tenant: values.tenant }),

@@ -90,6 +90,7 @@ export async function startRole(name: RoleName, context: RoleContext): Promise<R
           config,
           // The model of the collection behind the alias, which may differ from SEARCHBUS_MODEL mid-rebuild.
           encoder: async (modelId) => queryEncoder(await context.encoder(modelId)),
+          media: context.media,
           logger: context.logger('query'),
           metrics: context.metrics,
         });

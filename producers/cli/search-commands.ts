@@ -1,6 +1,7 @@
-import { basename, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { basename, extname, resolve } from 'node:path';
 import { createKafka, createRedis, getServices, type Services } from '../../infra/index.ts';
-import { createTopology, isSearchMode, isValidNamespace, loadConfig, SEARCH_MODES, SETTINGS, type SearchMode } from '../../topology/index.ts';
+import { createTopology, isSearchMode, isValidNamespace, loadConfig, MEDIA_EXTENSIONS, modalityOf, SEARCH_MODES, SETTINGS, type MediaQuery, type SearchMode } from '../../topology/index.ts';
 import { runEval, type EvalReport } from '../eval/index.ts';
 import { jsonLogger } from '../../consumers/runtime/index.ts';
 import { displayHost, startGatewayService } from '../gateway/index.ts';
@@ -10,6 +11,9 @@ import { UsageError } from './usage-error.ts';
 
 export interface SearchCommandOptions {
   text: string;
+  /** Query by example: a file whose content is sent inline (up to SEARCHBUS_MEDIA_INLINE_MAX_BYTES). */
+  image?: string;
+  audio?: string;
   topK: number;
   filters: string[];
   tenant?: string;
@@ -33,7 +37,7 @@ export async function searchCommand(out: Output, options: SearchCommandOptions):
   });
   try {
     const result = await client.search({
-      text: options.text,
+      ...(await queryOf(options, config.media.inlineMaxBytes)),
       topK: options.topK,
       ...(filter ? { filter } : {}),
       ...(options.tenant !== undefined ? { tenant: options.tenant } : {}),
@@ -46,6 +50,7 @@ export async function searchCommand(out: Output, options: SearchCommandOptions):
         const title = hit.title ? `  ${hit.title}` : '';
         out.result(`${String(i + 1).padStart(3)}. ${hit.score.toFixed(4)}  ${hit.docId}${hit.chunk > 0 ? ` (chunk ${hit.chunk})` : ''}${title}`);
         if (hit.snippet) out.result(`     ${hit.snippet}`);
+        if (hit.media) out.result(`     [${hit.media.modality} ${hit.media.type}${hit.media.uri ? ` ${hit.media.uri}` : ''}]`);
       });
       out.info(`${result.hits.length} hits in ${result.latencyMs.toFixed(1)} ms (model ${result.model}${result.mode ? `, ${result.mode}` : ''}, ${result.tookMs} ms in the query consumer)`);
     }
@@ -59,6 +64,21 @@ export async function searchCommand(out: Output, options: SearchCommandOptions):
     await client.close();
     await services.stop();
   }
+}
+
+/** The words, or the file of a query by example read inline (its type from its extension). */
+async function queryOf(options: SearchCommandOptions, inlineMaxBytes: number): Promise<{ text: string } | { image: MediaQuery } | { audio: MediaQuery }> {
+  const kind = options.image !== undefined ? 'image' : options.audio !== undefined ? 'audio' : null;
+  if (kind === null) return { text: options.text };
+  const file = (kind === 'image' ? options.image : options.audio)!;
+  const type = MEDIA_EXTENSIONS[extname(file).toLowerCase()];
+  if (!type || modalityOf(type) !== kind) throw new UsageError(`--${kind} ${file}: not a supported ${kind} file (${Object.keys(MEDIA_EXTENSIONS).join(', ')})`);
+  const bytes = await readFile(file).catch((error: unknown) => {
+    throw new UsageError(`--${kind} ${file}: ${(error as Error).message}`);
+  });
+  if (bytes.length > inlineMaxBytes) throw new UsageError(`--${kind} ${file} is ${bytes.length} bytes; queries by example are limited to ${inlineMaxBytes} (SEARCHBUS_MEDIA_INLINE_MAX_BYTES)`);
+  const media = { type, data: bytes.toString('base64') };
+  return kind === 'image' ? { image: media } : { audio: media };
 }
 
 export interface RunningFront {

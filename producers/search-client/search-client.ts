@@ -10,6 +10,8 @@ import {
   encodeSearchRequest,
   HEADERS,
   isErrorReply,
+  type MediaQuery,
+  type SearchRequestV1,
   nextReady,
   type SearchFilter,
   type SearchMode,
@@ -34,7 +36,10 @@ export interface SearchClientOptions {
 }
 
 export interface SearchQuery {
-  text: string;
+  /** Exactly one of text, image and audio: words, or a query by example (inline base64 or a uri). */
+  text?: string;
+  image?: MediaQuery;
+  audio?: MediaQuery;
   /** Documents wanted; default 10. The query consumer refuses values above its maxTopK. */
   topK?: number;
   filter?: SearchFilter;
@@ -229,7 +234,7 @@ export class SearchClient {
             key: id,
             value: encodeSearchRequest({
               id,
-              query: { text: query.text },
+              query: requestQuery(query),
               topK: query.topK ?? DEFAULT_TOP_K,
               ...(query.filter !== undefined ? { filter: query.filter } : {}),
               ...(query.tenant !== undefined ? { tenant: query.tenant } : {}),
@@ -360,4 +365,11 @@ async function untilReady(redis: Redis): Promise<void> {
 
 function toError(reason: unknown): Error {
   return reason instanceof Error ? reason : new Error(typeof reason === 'string' ? reason : 'search aborted');
+}
+
+/** The envelope's `query`: the one of text, image and audio the caller gave (the consumer checks it). */
+function requestQuery(query: SearchQuery): SearchRequestV1['query'] {
+  if (query.image !== undefined) return { image: query.image };
+  if (query.audio !== undefined) return { audio: query.audio };
+  return { text: query.text ?? '' };
 }
