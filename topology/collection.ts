@@ -121,7 +121,7 @@ export function layoutOf(info: CollectionVectorsInfo): CollectionLayout | string
     const model = size === undefined ? undefined : mediaModelFor(modality, size);
     if (model) media[modality] = { name: VECTOR_NAMES[modality], model };
   }
-  return { dense, sparse, media };
+  return Object.keys(media).length > 0 ? { dense, sparse, media } : { dense, sparse };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

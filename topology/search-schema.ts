@@ -1,7 +1,7 @@
 import { TENANT_PATTERN } from './document-identity.ts';
 import { describeValue, isWellFormed, METADATA_KEY_PATTERN } from './document-schema.ts';
 import { SchemaError, SearchbusError } from './errors.ts';
-import { DEFAULT_MEDIA_INLINE_MAX_BYTES, validateMedia, type MediaRef, type Modality } from './media.ts';
+import { DEFAULT_MEDIA_INLINE_MAX_BYTES, validateMedia, type Modality } from './media.ts';
 
 // The public search contract. Any Kafka client may publish a request (key = request id) and any
 // Redis client may listen for the reply, so both are plain, versioned JSON, validated strictly:

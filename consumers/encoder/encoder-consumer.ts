@@ -69,7 +69,7 @@ export interface EncoderConsumerOptions {
 }
 
 export class EncoderConsumer {
-  private readonly runtime: BatchConsumer<IngestMessage>;
+  private readonly runtime: BatchConsumer<IngestMessage | null>;
   readonly metrics: MetricsRegistry;
   /** Connected on the first lapsed fence only: reads the rebuild group's offsets. */
   private admin: Promise<Admin> | undefined;
@@ -87,9 +87,9 @@ export class EncoderConsumer {
           )
         : null;
     const modality = options.modality ?? 'all';
-    const applies = (m: IngestMessage): boolean =>
-      modality === 'all' || m.kind === 'delete' || (modality === 'media') === (m.document.media !== undefined);
-    this.runtime = new BatchConsumer<IngestMessage>({
+    const applies = (m: IngestMessage | null): m is IngestMessage =>
+      m !== null && (modality === 'all' || m.kind === 'delete' || (modality === 'media') === (m.document.media !== undefined));
+    this.runtime = new BatchConsumer<IngestMessage | null>({
       kafka: options.kafka,
       groupId: options.groupId ?? (modality === 'media' ? topology.groups.mediaEncoder : topology.groups.encoder),
       topic: topology.topics.ingest,
@@ -98,6 +98,8 @@ export class EncoderConsumer {
         try {
           return decodeIngestMessage(message.key, message.value, { mediaInlineMaxBytes: config.media.inlineMaxBytes });
         } catch (error) {
+          // An off-contract record is dead-lettered once, by the text (or the only) group; null: skipped here.
+          if (modality === 'media') return null;
           const code = (error as { code?: string }).code ?? 'invalid-message';
           throw new PoisonMessageError(code, (error as Error).message, { cause: error });
         }
@@ -107,7 +109,7 @@ export class EncoderConsumer {
         // A rebuild fixes its target; only alias followers meet a hand-over in progress.
         const admitted = gate ? await gate.admit(collection, context) : null;
         await options.guard?.();
-        const mine = batch.filter((b) => passesFence(admitted?.fence ?? null, b.partition, b.offset) && applies(b.value));
+        const mine = batch.flatMap((b) => (passesFence(admitted?.fence ?? null, b.partition, b.offset) && applies(b.value) ? [{ ...b, value: b.value }] : []));
         if (mine.length === 0) {
           await admitted?.written();
           return;
