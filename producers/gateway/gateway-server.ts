@@ -1,6 +1,6 @@
 import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { isSearchMode, MAX_QUERY_CHARS, parseSearchFilter, SEARCH_MODES, SearchSchemaError, type SearchErrorCode, type SearchFilter, type SearchMode } from '../../topology/index.ts';
+import { isSearchMode, MAX_QUERY_CHARS, parseSearchFilter, SEARCH_MODES, SearchSchemaError, type MediaQuery, type SearchErrorCode, type SearchFilter, type SearchMode } from '../../topology/index.ts';
 import {
   parseFilterArgs,
   SearchClientClosedError,
@@ -68,7 +68,7 @@ export type GatewayErrorCode =
 type GatewayError = { status: number; code: GatewayErrorCode; message: string; headers?: Record<string, string> };
 
 const SEARCH_PARAMS = new Set(['q', 'k', 'filter', 'tenant', 'mode']);
-const BODY_FIELDS = new Set(['q', 'k', 'filter', 'tenant', 'mode']);
+const BODY_FIELDS = new Set(['q', 'k', 'filter', 'tenant', 'mode', 'image', 'audio']);
 /** A request (headers and body) must arrive within this; slow senders are cut off with 408. */
 const REQUEST_TIMEOUT_MS = 30_000;
 
@@ -182,7 +182,7 @@ async function search(
   try {
     const result = await options.searcher.search(
       {
-        text: parsed.text,
+        ...(parsed.example ?? { text: parsed.text }),
         topK,
         ...(parsed.filter ? { filter: parsed.filter } : {}),
         ...(tenant.tenant !== undefined ? { tenant: tenant.tenant } : {}),
@@ -215,6 +215,8 @@ function rateLimit(principal: Principal, fallback: RateLimit | null, limiter: Ra
 
 interface SearchParams {
   text: string;
+  /** A query by example from a JSON body: inline base64 only (a uri would let a caller make the query consumer read its files). */
+  example?: { image: MediaQuery } | { audio: MediaQuery };
   topK: number | undefined;
   filter: SearchFilter | undefined;
   tenant: string | null;
@@ -253,7 +255,19 @@ async function bodyParams(request: IncomingMessage, limits: GatewayLimits): Prom
   const fields = json as Record<string, unknown>;
   const unknown = Object.keys(fields).filter((k) => !BODY_FIELDS.has(k));
   if (unknown.length > 0) return invalid('invalid-request', `unknown field(s) ${unknown.map((k) => JSON.stringify(k.slice(0, 64))).join(', ')}; expected q, k, filter, tenant, mode`);
-  const { q, k, filter, tenant, mode } = fields;
+  const { q, k, filter, tenant, mode, image, audio } = fields;
+  let example: SearchParams['example'];
+  if (image !== undefined || audio !== undefined) {
+    const kind = image !== undefined ? 'image' : 'audio';
+    const given = (image ?? audio) as Record<string, unknown> | null;
+    if ([q, image, audio].filter((v) => v !== undefined).length !== 1) return invalid('invalid-request', 'give exactly one of q, image and audio');
+    if (typeof given !== 'object' || given === null || Array.isArray(given) || typeof given.data !== 'string' || Object.keys(given).some((f) => f !== 'data' && f !== 'type')) {
+      return invalid('invalid-request', `${kind} must be { data: <base64>, type?: <MIME type> } (no uri through the gateway)`);
+    }
+    if (given.type !== undefined && typeof given.type !== 'string') return invalid('invalid-request', `${kind}.type must be a MIME type`);
+    const media: MediaQuery = { data: given.data, ...(typeof given.type === 'string' ? { type: given.type } : {}) };
+    example = kind === 'image' ? { image: media } : { audio: media };
+  }
   if (q !== undefined && typeof q !== 'string') return invalid('invalid-request', 'q must be a string');
   if (k !== undefined && (typeof k !== 'number' || !Number.isSafeInteger(k))) return invalid('invalid-top-k', 'k must be a whole number');
   if (tenant !== undefined && typeof tenant !== 'string') return invalid('invalid-request', 'tenant must be a string');
@@ -265,7 +279,8 @@ async function bodyParams(request: IncomingMessage, limits: GatewayLimits): Prom
     }
     return parseSearchFilter(filter);
   };
-  return finish(q ?? '', k, parseFilter, tenant ?? null, mode);
+  const params = finish(example ? 'example' : (q ?? ''), k, parseFilter, tenant ?? null, mode);
+  return example && !('status' in params) ? { ...params, example } : params;
 }
 
 function finish(

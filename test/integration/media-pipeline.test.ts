@@ -10,6 +10,7 @@ import sharp from 'sharp';
 import { EncoderConsumer } from '../../consumers/encoder/index.ts';
 import { documentEncoder, loadEncoder, mediaEncoder, type MediaEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
 import { fileDocument, IngestProducer, listFiles, type FolderRecord } from '../../producers/ingest/index.ts';
+import { startGateway } from '../../producers/gateway/index.ts';
 import { SearchRequestError } from '../../producers/search-client/index.ts';
 import { DEFAULT_TENANT, documentKey, HEADERS, pointId, VECTOR_NAMES } from '../../topology/index.ts';
 import { createHarness, waitFor, type Harness } from '../support/harness.ts';
@@ -127,6 +128,25 @@ describe('media pipeline', () => {
     }
     const byUri = await stack.client.search({ audio: { uri: new URL('speech/phrase3-voice2.wav', FIXTURES).href }, topK: 1 });
     assert.equal(byUri.hits[0]?.docId, 'speech/phrase3.wav');
+  });
+
+  it('serves queries by example on the gateway: POST /search with a JSON body', async () => {
+    const gateway = await startGateway({ searcher: stack.client, port: 0, host: '127.0.0.1', limits: { maxBodyBytes: 1024 * 1024, maxUrlBytes: 8192 } });
+    try {
+      const post = async (body: unknown): Promise<{ status: number; json: { hits?: Array<{ docId: string }>; error?: { code: string } } }> => {
+        const response = await fetch(`http://127.0.0.1:${gateway.port}/search`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        return { status: response.status, json: (await response.json()) as { hits?: Array<{ docId: string }>; error?: { code: string } } };
+      };
+      const found = await post({ image: { type: 'image/jpeg', data: await base64(new URL('photos/mountain.jpg', FIXTURES)) }, k: 2 });
+      assert.equal(found.status, 200);
+      assert.equal(found.json.hits?.[0]?.docId, 'photos/mountain.jpg');
+      const byUri = await post({ image: { uri: 'file:///etc/passwd' } });
+      assert.equal(byUri.status, 400, 'no uri through the gateway');
+      const broken = await post({ audio: { data: Buffer.from('not audio').toString('base64') } });
+      assert.deepEqual([broken.status, broken.json.error?.code], [400, 'invalid-media']);
+    } finally {
+      await gateway.close();
+    }
   });
 
   it('answers a bad query by example with an error, never a timeout', async () => {
