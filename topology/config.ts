@@ -73,6 +73,11 @@ export interface SearchbusConfig {
    * it start() fails saying what it waited for, and closes what it had opened.
    */
   startTimeoutMs: number;
+  /**
+   * Where traces are exported over OTLP (OTEL_EXPORTER_OTLP_ENDPOINT); null: no OpenTelemetry SDK
+   * is started and tracing costs nothing. The SDK reads its other OTEL_* settings itself.
+   */
+  otlpEndpoint: string | null;
   metricsPort: number | null;
   /** Where /healthz, /readyz and /metrics listen; 0.0.0.0 in a container so they can be scraped. */
   metricsHost: string;
@@ -127,6 +132,7 @@ export const SETTINGS = {
   startTimeoutMs: 'SEARCHBUS_START_TIMEOUT_MS',
   metricsPort: 'SEARCHBUS_METRICS_PORT',
   metricsHost: 'SEARCHBUS_METRICS_HOST',
+  otlpEndpoint: 'OTEL_EXPORTER_OTLP_ENDPOINT',
 } as const;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): SearchbusConfig {
@@ -230,6 +236,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SearchbusConfi
     },
     gateway: loadGatewayConfig(env),
     startTimeoutMs: int(env, SETTINGS.startTimeoutMs, 60_000, 100, 3_600_000),
+    otlpEndpoint: otlpEndpoint(env),
     metricsPort: metricsRaw ? int(env, SETTINGS.metricsPort, 0, 0, 65535) : null,
     metricsHost: env[SETTINGS.metricsHost]?.trim() || '127.0.0.1',
   };
@@ -370,4 +377,17 @@ function int(env: NodeJS.ProcessEnv, setting: string, fallback: number, min: num
   const value = Number(raw);
   if (value < min || value > max) throw new ConfigError(setting, `must be between ${min} and ${max}, got ${value}`);
   return value;
+}
+
+function otlpEndpoint(env: NodeJS.ProcessEnv): string | null {
+  const raw = env[SETTINGS.otlpEndpoint]?.trim();
+  if (!raw) return null;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(SETTINGS.otlpEndpoint, `must be an http(s) URL such as http://collector:4318, got "${raw}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(SETTINGS.otlpEndpoint, `must be an http(s) URL, got "${raw}"`);
+  return raw;
 }

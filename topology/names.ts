@@ -87,7 +87,13 @@ export const HEADERS = {
   consumerGroup: 'searchbus-consumer-group',
   /** On search requests: where to reply even if the body cannot be parsed. */
   replyTo: 'searchbus-reply-to',
+  /** W3C trace context of the span that produced the record (ingest publish, search request). */
+  traceparent: 'traceparent',
+  tracestate: 'tracestate',
 } as const;
+
+/** The trace-context headers, also the names of the search request's trace fields. */
+export const TRACE_HEADERS = [HEADERS.traceparent, HEADERS.tracestate] as const;
 
 export interface CollectionName {
   alias: string;

@@ -2,6 +2,8 @@ import { TENANT_PATTERN } from './document-identity.ts';
 import { describeValue, isWellFormed, METADATA_KEY_PATTERN } from './document-schema.ts';
 import { SchemaError, SearchbusError } from './errors.ts';
 import { DEFAULT_MEDIA_INLINE_MAX_BYTES, validateMedia, type Modality } from './media.ts';
+import { TRACE_HEADERS } from './names.ts';
+import { traceValue } from './trace-context.ts';
 
 // The public search contract. Any Kafka client may publish a request (key = request id) and any
 // Redis client may listen for the reply, so both are plain, versioned JSON, validated strictly:
@@ -105,6 +107,12 @@ export interface SearchRequestV1 {
   replyTo: string;
   /** Epoch milliseconds after which nobody waits for the answer. */
   deadline: number;
+  /**
+   * W3C trace context of the client's search span (also in the record headers, which a proxy may
+   * drop). Optional; a malformed value is ignored, never a reason to refuse the request.
+   */
+  traceparent?: string;
+  tracestate?: string;
 }
 
 export interface SearchHit {
@@ -196,7 +204,7 @@ export function decodeSearchRequest(value: Buffer | null, limits: SearchRequestL
   return decoded;
 }
 
-const REQUEST_FIELDS = new Set(['schemaVersion', 'id', 'query', 'topK', 'filter', 'tenant', 'mode', 'replyTo', 'deadline']);
+const REQUEST_FIELDS = new Set(['schemaVersion', 'id', 'query', 'topK', 'filter', 'tenant', 'mode', 'replyTo', 'deadline', ...TRACE_HEADERS]);
 
 export function parseSearchRequest(input: unknown, limits: SearchRequestLimits): DecodedSearchRequest {
   if (!isPlainObject(input)) {
@@ -271,8 +279,17 @@ export function parseSearchRequest(input: unknown, limits: SearchRequestLimits):
     ...(input.mode !== undefined ? { mode: input.mode } : {}),
     replyTo,
     deadline: input.deadline,
+    ...traceFields(input),
   };
   return { ok: true, request };
+}
+
+/** The envelope's trace fields that are usable strings; the rest are dropped (tracing is best effort). */
+function traceFields(input: Record<string, unknown>): Pick<SearchRequestV1, 'traceparent' | 'tracestate'> {
+  const traceparent = traceValue(input.traceparent);
+  if (traceparent === undefined) return {};
+  const tracestate = traceValue(input.tracestate);
+  return { traceparent, ...(tracestate !== undefined ? { tracestate } : {}) };
 }
 
 export function validReplyTo(value: unknown, prefix: string): value is string {

@@ -6,13 +6,17 @@
 // (so a swap to a new model never mixes vectors); a rebuild writes to its own new collection.
 // Offsets commit per batch, only after Qdrant acknowledged the batch's writes. Poison messages go to
 // the dead-letter topic (and are committed past); Qdrant outages are retried with backoff, uncommitted.
+// Each record's trace headers parent a consumer span with the batch's embed and Qdrant steps, and
+// its record timestamp gives the freshness histogram once the writes are acknowledged.
 import type { QdrantClient } from '@qdrant/js-client-rest';
 import type { Admin, Kafka } from 'kafkajs';
-import { decodeIngestMessage, parseCollectionName, type IngestMessage, type SearchbusConfig, type Topology } from '../../topology/index.ts';
+import { contextFromHeaders, decodeIngestMessage, parseCollectionName, SpanKind, type IngestMessage, type SearchbusConfig, type Topology } from '../../topology/index.ts';
 import {
   BatchConsumer,
+  BatchTrace,
   CollectionResolver,
   describeCollection,
+  FRESHNESS_BUCKETS,
   MetricsRegistry,
   PoisonMessageError,
   RetriableError,
@@ -78,8 +82,15 @@ export class EncoderConsumer {
     const { topology, config } = options;
     this.metrics = options.metrics ?? new MetricsRegistry();
     const target = targetOf(options);
-    const points = this.metrics.counter('searchbus_points_written_total', 'Chunks upserted into Qdrant');
-    const documents = this.metrics.counter('searchbus_documents_total', 'Documents applied, by operation');
+    const points = this.metrics.counter('searchbus_points_written_total', 'Chunks upserted into Qdrant', ['collection']);
+    const documents = this.metrics.counter('searchbus_documents_total', 'Documents applied, by operation', ['op']);
+    const freshness = this.metrics.histogram(
+      'searchbus_freshness_seconds',
+      'Document published (record timestamp) to written in Qdrant, per applied message, by role (encoder = live, reindex = rebuild)',
+      FRESHNESS_BUCKETS,
+      ['role'],
+    );
+    const role = options.role ?? 'encoder';
     const gate =
       options.collection === undefined && options.fences
         ? new FenceGate(options.fences, async (collection, groupId) =>
@@ -115,21 +126,29 @@ export class EncoderConsumer {
           return;
         }
         const encoder = await options.encoder(modelId);
+        const spans = new BatchTrace('searchbus.encode process', mine.map((b) => contextFromHeaders(b.message.headers)), {
+          'messaging.system': 'kafka',
+          'messaging.destination.name': context.topic,
+          'messaging.batch.message_count': mine.length,
+          'searchbus.role': role,
+          'db.collection.name': collection,
+        });
+        const attributes = { 'searchbus.model': modelId, 'db.system': 'qdrant', 'db.collection.name': collection };
         let result;
         try {
-          result = await indexDocuments(
-            mine.map((b) => b.value),
-            {
-              qdrant: options.qdrant,
-              collection,
-              encoder,
-              layout,
-              signal: context.signal,
-              ...(options.media ? { media: options.media } : {}),
-              ...(modality === 'all' ? {} : { sources: mine.map((b) => ({ partition: b.partition, offset: b.offset })) }),
-            },
-          );
+          result = await indexDocuments(mine.map((b) => b.value), {
+            qdrant: options.qdrant,
+            collection,
+            encoder,
+            layout,
+            signal: context.signal,
+            step: (name, run) => spans.step(name, run, { kind: name === 'embed' ? SpanKind.INTERNAL : SpanKind.CLIENT, attributes }),
+            ...(options.media ? { media: options.media } : {}),
+            ...(modality === 'all' ? {} : { sources: mine.map((b) => ({ partition: b.partition, offset: b.offset })) }),
+          });
+          spans.end();
         } catch (error) {
+          spans.end(error);
           // The medium, not the model, is bad (undecodable, unreachable, too large): dead-letter it
           // with its reason (a batch is split until the failing document is alone).
           if (isMediaContentError(error)) throw new PoisonMessageError(error.code, error.message, { cause: error });
@@ -144,6 +163,8 @@ export class EncoderConsumer {
           throw error;
         }
         await admitted?.written();
+        const written = Date.now();
+        for (const b of mine) freshness.observe({ role }, Math.max(0, written - Number(b.message.timestamp)) / 1000);
         points.inc({ collection }, result.points);
         documents.inc({ op: 'upsert' }, result.upserted);
         documents.inc({ op: 'delete' }, result.deleted);
@@ -155,7 +176,7 @@ export class EncoderConsumer {
       startTimeoutMs: config.startTimeoutMs,
       logger: options.logger ?? silentLogger,
       metrics: this.metrics,
-      role: options.role ?? 'encoder',
+      role,
     });
   }
 

@@ -23,6 +23,8 @@ export interface IndexContext {
    * skipped: the text and media groups write the same documents, each in its own order.
    */
   sources?: ReadonlyArray<{ partition: number; offset: string }>;
+  /** Wraps each phase (embed, Qdrant upsert, Qdrant delete), e.g. to record it as a trace span. */
+  step?: <T>(name: 'embed' | 'qdrant upsert' | 'qdrant delete', run: () => Promise<T>) => Promise<T>;
 }
 
 export interface IndexResult {
@@ -69,12 +71,13 @@ export async function indexDocuments(messages: IngestMessage[], context: IndexCo
   const deletes = latest.filter((m) => m.kind === 'delete');
 
   const ingestedAt = (context.now?.() ?? new Date()).toISOString();
+  const step = context.step ?? ((_name, run) => run());
   const texts = upserts.map((u) => documentText(u.document));
   const withText = upserts.map((_, i) => i).filter((i) => texts[i] !== '');
-  const embeddedText = withText.length > 0 ? await context.encoder.encodeDocuments(withText.map((i) => texts[i]!)) : [];
+  const embeddedText = withText.length > 0 ? await step('embed', () => context.encoder.encodeDocuments(withText.map((i) => texts[i]!))) : [];
   const encoded: Array<Array<{ text: string; vector: Float32Array | null }>> = upserts.map(() => [{ text: '', vector: null }]);
   withText.forEach((i, k) => (encoded[i] = embeddedText[k] ?? []));
-  const media = await embedMedia(upserts, context);
+  const media = await step('embed', () => embedMedia(upserts, context));
   const sparse = context.layout.sparse ? { name: context.layout.sparse.name, analyzer: sparseAnalyzer(context.layout.sparse.analyzer) } : null;
   const dense = context.layout.dense;
   const points = upserts.flatMap((u, i) => {
@@ -108,11 +111,11 @@ export async function indexDocuments(messages: IngestMessage[], context: IndexCo
       return { id: pointId(u.tenant, u.id, index), vector, payload: record as unknown as Record<string, unknown> };
     });
   });
-  if (points.length > 0) await context.qdrant.upsert(context.collection, { wait: true, points });
+  if (points.length > 0) await step('qdrant upsert', () => context.qdrant.upsert(context.collection, { wait: true, points }));
 
   const staleChunks = upserts.map((u, i) => ({ must: [...documentConditions(u.tenant, [u.id]), { key: 'chunk', range: { gte: encoded[i]?.length ?? 0 } }] }));
   const should = [...deletedDocuments(deletes), ...staleChunks];
-  if (should.length > 0) await context.qdrant.delete(context.collection, { wait: true, filter: { should } });
+  if (should.length > 0) await step('qdrant delete', () => context.qdrant.delete(context.collection, { wait: true, filter: { should } }));
 
   return { upserted: upserts.length, deleted: deletes.length, points: points.length };
 }

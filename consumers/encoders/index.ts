@@ -4,6 +4,7 @@ export { chunkTokens, validateChunkingOptions, windowCapacity, DEFAULT_OVERLAP_T
 export { clsPool, cosineSimilarity, l2Normalize, meanPool, pool, type TokenEmbeddings } from './pooling.ts';
 export { EncoderClosedError, EncoderConfigError, EncoderError, TokenizerConfigError } from './encoder-errors.ts';
 export { documentEncoder, loadEncoder, type DocumentEncoder } from './document-encoder.ts';
+export { SparseAnalyzer, sparseAnalyzer, type SparseVector } from './sparse-analyzer.ts';
 export { ImageEmbedder, type ImageEmbedderOptions, type ImageEmbedding } from './image-embedder.ts';
 export { preprocessImage, normalise, type PreprocessedImage } from './image-preprocess.ts';
 export {
@@ -19,4 +20,3 @@ export { decodeAudio, type DecodeAudioOptions } from './audio-decode.ts';
 export { FfmpegMissingError, MediaDecodeError, MediaTooLargeError, MediaUnreachableError, isMediaContentError } from './media-errors.ts';
 export { readMedia, type MediaSourceLimits } from './media-source.ts';
 export { mediaEncoder, mediaModality, type MediaEncoder, type MediaEncoderOptions } from './media-encoder.ts';
-export { SparseAnalyzer, sparseAnalyzer, type SparseVector } from './sparse-analyzer.ts';

@@ -6,13 +6,20 @@
 // reply (via the header) and go to the dead-letter topic.
 // Offsets commit per batch after every reply of the batch was published. A crash before that
 // re-runs the batch: a client may then get a second reply for a request, which it drops as late.
+// Each request's trace context (envelope, else headers) parents a consumer span with the batch's
+// embed, Qdrant and Redis steps (no-ops without an OpenTelemetry SDK).
 import type { QdrantClient } from '@qdrant/js-client-rest';
 import type { Redis } from 'ioredis';
+import type { Context } from '@opentelemetry/api';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import {
   decodeSearchRequest,
+  contextFromHeaders,
+  contextFromValues,
   HEADERS,
+  isTraced,
   SEARCH_SCHEMA_VERSION,
+  SpanKind,
   StartAbortedError,
   StartDeadline,
   topicSpecs,
@@ -29,8 +36,10 @@ import {
   PoisonMessageError,
   SECONDS_BUCKETS,
   silentLogger,
+  BatchTrace,
   type ConsumerState,
   type DeadLetter,
+  type Decoded,
   type Logger,
 } from '../runtime/index.ts';
 import { handleSearchBatch, type ChunkQuery, type OutgoingReply, type QueryEncoder, type QueryMessage } from './handle-search-batch.ts';
@@ -69,18 +78,30 @@ export class QueryConsumer {
     this.metrics = options.metrics ?? new MetricsRegistry();
     this.resolver = new CollectionResolver(options.qdrant, topology.qdrant.alias, config.query.aliasCacheTtlMs);
     const limits = { maxTopK: config.query.maxTopK, replyChannelPrefix: topology.redis.replyChannel(''), mediaInlineMaxBytes: config.media.inlineMaxBytes };
-    const replies = this.metrics.counter('searchbus_search_replies_total', 'Search replies published, by outcome');
+    const replies = this.metrics.counter('searchbus_search_replies_total', 'Search replies published, by outcome', ['outcome']);
     const expired = this.metrics.counter('searchbus_search_expired_total', 'Search requests skipped because their deadline had passed');
     const unreplyable = this.metrics.counter('searchbus_search_unreplyable_total', 'Bad search requests without a usable reply channel');
     const searchSeconds = this.metrics.histogram('searchbus_search_batch_seconds', 'Time to answer a batch of search requests', SECONDS_BUCKETS);
+    const latency = this.metrics.histogram(
+      'searchbus_search_latency_seconds',
+      'Search request published (record timestamp) to its reply published on Redis, by outcome',
+      SECONDS_BUCKETS,
+      ['outcome'],
+    );
 
-    const publish = async (outgoing: OutgoingReply[]): Promise<void> => {
+    // `sentAt`: request id -> its record's timestamp, for the latency of each reply published.
+    const publish = async (outgoing: OutgoingReply[], sentAt?: ReadonlyMap<string, number>): Promise<void> => {
       const pipeline = redis.pipeline();
       for (const { channel, reply } of outgoing) pipeline.publish(channel, JSON.stringify(reply));
       const results = (await pipeline.exec()) ?? [];
       const failed = results.find(([error]) => error);
       // Redis errors are transient from here (connection loss); the runtime retries the batch.
       if (failed?.[0]) throw Object.assign(failed[0], { retriable: true });
+      const published = Date.now();
+      for (const { reply } of outgoing) {
+        const at = sentAt?.get(reply.id);
+        if (at !== undefined) latency.observe({ outcome: 'error' in reply ? reply.error.code : 'hits' }, Math.max(0, published - at) / 1000);
+      }
     };
 
     const decode = (message: KafkaMessage): QueryMessage => {
@@ -106,7 +127,7 @@ export class QueryConsumer {
       }
       const code: SearchErrorCode = letter.code === 'invalid-json' ? 'invalid-json' : 'internal';
       const reply: SearchReplyV1 = { schemaVersion: SEARCH_SCHEMA_VERSION, id: letter.message.key?.toString('utf8') ?? '', error: { code, message: letter.reason } };
-      await publish([{ channel, reply }]);
+      await publish([{ channel, reply }], new Map([[reply.id, Number(letter.message.timestamp)]]));
       replies.inc({ outcome: code });
     };
 
@@ -122,30 +143,49 @@ export class QueryConsumer {
       onPoison,
       handle: async (batch, context) => {
         const started = performance.now();
-        const report = await handleSearchBatch(
-          batch.map((b) => b.value),
-          {
-            resolver: this.resolver,
-            encoder: options.encoder,
-            search: async (collection, queries: ChunkQuery[]) => {
-              // The client's schema types a sparse query only as a plain object; ours are checked in qdrant-query.ts.
-              const results = await options.qdrant.queryBatch(collection, { searches: queries });
-              return results.map((r) => r.points);
+        const sentAt = new Map(batch.map((b) => [requestId(b.value), Number(b.message.timestamp)]));
+        const spans = new BatchTrace('searchbus.query process', batch.map(traceOf), {
+          'messaging.system': 'kafka',
+          'messaging.destination.name': context.topic,
+          'messaging.batch.message_count': batch.length,
+        });
+        let report;
+        try {
+          report = await handleSearchBatch(
+            batch.map((b) => b.value),
+            {
+              resolver: this.resolver,
+              encoder: async (modelId) => {
+                const encoder = await options.encoder(modelId);
+                return { modelId: encoder.modelId, embedQueries: (texts) => spans.step('embed', () => encoder.embedQueries(texts), { attributes: { 'searchbus.model': modelId, 'searchbus.texts': texts.length } }) };
+              },
+              search: (collection, queries: ChunkQuery[]) =>
+                spans.step(
+                  'qdrant query',
+                  async () => (await options.qdrant.queryBatch(collection, { searches: queries })).map((r) => r.points),
+                  { kind: SpanKind.CLIENT, attributes: { 'db.system': 'qdrant', 'db.collection.name': collection, 'db.operation.name': 'query_batch', 'searchbus.queries': queries.length } },
+                ),
+              publish: (outgoing) =>
+                spans.step('redis publish', () => publish(outgoing, sentAt), { kind: SpanKind.CLIENT, attributes: { 'db.system': 'redis', 'db.operation.name': 'PUBLISH', 'searchbus.replies': outgoing.length } }),
+              now: Date.now,
+              oversampling: config.query.oversampling,
+              maxChunksPerQuery: MAX_CHUNKS_PER_QUERY,
+              fusion: config.query.fusion,
+              ...(options.media ? { media: options.media } : {}),
             },
-            publish,
-            now: Date.now,
-            oversampling: config.query.oversampling,
-            maxChunksPerQuery: MAX_CHUNKS_PER_QUERY,
-            fusion: config.query.fusion,
-            ...(options.media ? { media: options.media } : {}),
-          },
-          context.signal,
-        );
+            context.signal,
+          );
+        } catch (error) {
+          spans.end(error);
+          throw error;
+        }
+        spans.setAttributes({ 'searchbus.answered': report.answered, 'searchbus.expired': report.expired });
+        spans.end();
         searchSeconds.observe((performance.now() - started) / 1000);
         if (report.answered > 0) replies.inc({ outcome: 'hits' }, report.answered);
         for (const [code, count] of Object.entries(report.errors)) replies.inc({ outcome: code }, count);
-        if (report.expired > 0) expired.inc({}, report.expired);
-        if (report.unreplyable > 0) unreplyable.inc({}, report.unreplyable);
+        if (report.expired > 0) expired.inc(report.expired);
+        if (report.unreplyable > 0) unreplyable.inc(report.unreplyable);
         if (report.errors.internal || report.errors.unavailable) {
           context.logger.warn('search requests failed', { internal: report.errors.internal ?? 0, unavailable: report.errors.unavailable ?? 0 });
         }
@@ -188,6 +228,16 @@ export class QueryConsumer {
     this.stopped.abort();
     return this.runtime.stop();
   }
+}
+
+function requestId(message: QueryMessage): string {
+  return message.kind === 'search' ? message.request.id : message.id;
+}
+
+/** The client's trace: the envelope's fields first (they survive proxies that drop headers), then the headers. */
+function traceOf(item: Decoded<QueryMessage>): Context {
+  const fromEnvelope = item.value.kind === 'search' ? contextFromValues(item.value.request) : undefined;
+  return fromEnvelope && isTraced(fromEnvelope) ? fromEnvelope : contextFromHeaders(item.message.headers);
 }
 
 function headerReplyTo(message: KafkaMessage, prefix: string): string | null {

@@ -104,13 +104,13 @@ export class BatchConsumer<T> {
     });
     this.producer = options.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
     const m = options.metrics;
-    this.processed = m.counter('searchbus_messages_processed_total', 'Messages handled and committed');
-    this.deadLettered = m.counter('searchbus_messages_dead_lettered_total', 'Messages sent to the dead-letter topic');
-    this.retries = m.counter('searchbus_retries_total', 'Handler retries after a retriable failure');
-    this.rewinds = m.counter('searchbus_rewinds_total', 'Partitions read again from an earlier offset (a take-over from a dead rebuild)');
-    this.batchSize = m.histogram('searchbus_batch_size', 'Messages per handler call', SIZE_BUCKETS);
-    this.handleSeconds = m.histogram('searchbus_handle_seconds', 'Handler time per batch', SECONDS_BUCKETS);
-    this.lag = m.gauge('searchbus_consumer_lag', 'Messages behind the end of the partition at the last fetch');
+    this.processed = m.counter('searchbus_messages_processed_total', 'Messages handled and committed', ['role', 'topic']);
+    this.deadLettered = m.counter('searchbus_messages_dead_lettered_total', 'Messages sent to the dead-letter topic', ['role', 'topic']);
+    this.retries = m.counter('searchbus_retries_total', 'Handler retries after a retriable failure', ['role']);
+    this.rewinds = m.counter('searchbus_rewinds_total', 'Partitions read again from an earlier offset (a take-over from a dead rebuild)', ['role', 'topic']);
+    this.batchSize = m.histogram('searchbus_batch_size', 'Messages per handler call', SIZE_BUCKETS, ['role']);
+    this.handleSeconds = m.histogram('searchbus_handle_seconds', 'Handler time per batch', SECONDS_BUCKETS, ['role']);
+    this.lag = m.gauge('searchbus_consumer_lag', 'Messages behind the end of the partition at the last fetch', ['role', 'topic', 'partition']);
     this.consumer.on(this.consumer.events.CRASH, (event) => {
       if (this.stopRequested) return;
       if (!event.payload.restart) this.stateValue = 'crashed';
@@ -247,7 +247,7 @@ export class BatchConsumer<T> {
     const isStale = (): boolean => payload.isStale();
     const { topic, partition } = batch;
     const o = this.options;
-    this.lag.set(Number(batch.offsetLag()), { role: o.role, topic, partition });
+    this.lag.set({ role: o.role, topic, partition }, Number(batch.offsetLag()));
     for (let start = 0; start < batch.messages.length; start += o.maxBatchSize) {
       if (!isRunning() || isStale()) return;
       const slice = batch.messages.slice(start, start + o.maxBatchSize);
@@ -313,8 +313,8 @@ export class BatchConsumer<T> {
         this.deadLettered.inc({ role: o.role, topic }, poison.length);
         for (const letter of poison) o.logger.warn('dead-lettered a message', { topic, partition, offset: letter.message.offset, code: letter.code, reason: letter.reason });
       }
-      this.handleSeconds.observe((performance.now() - started) / 1000, { role: o.role });
-      this.batchSize.observe(slice.length, { role: o.role });
+      this.handleSeconds.observe({ role: o.role }, (performance.now() - started) / 1000);
+      this.batchSize.observe({ role: o.role }, slice.length);
 
       this.retrying = false;
       const last = slice[slice.length - 1];

@@ -18,7 +18,10 @@ export async function startHealthServer(options: {
   const server: Server = createServer((request, response) => {
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
     if (path === '/metrics') {
-      response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(options.metrics.render());
+      options.metrics.render().then(
+        (text) => response.writeHead(200, { 'content-type': options.metrics.contentType }).end(text),
+        (error: unknown) => response.writeHead(500, { 'content-type': 'text/plain' }).end(`collecting metrics failed: ${(error as Error).message}\n`),
+      );
     } else if (path === '/healthz' || path === '/livez') {
       const ok = options.health.live();
       response.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ ok }));

@@ -1,118 +1,113 @@
-// A small Prometheus-compatible registry: counters, gauges and histograms with labels, rendered in
-// the text exposition format on /metrics. No dependency, so every role can afford it.
+// Prometheus metrics through prom-client, one registry per process (the roles of a process share
+// it). A metric is declared once with its label names; asking again for the same name and type
+// returns it (several consumers in one process count into the same series), while the same name
+// as another type, with other labels or other buckets throws MetricConflictError instead of
+// quietly handing back the old metric.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
+import { SearchbusError } from '../../topology/index.ts';
 
-type Labels = Record<string, string | number>;
+export { Counter, Gauge, Histogram };
 
-function key(labels: Labels): string {
-  return Object.keys(labels)
-    .sort()
-    .map((k) => `${k}="${String(labels[k]).replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`)
-    .join(',');
-}
+export type MetricType = 'counter' | 'gauge' | 'histogram';
 
-interface Metric {
-  render(): string;
-}
-
-export class Counter implements Metric {
-  private readonly values = new Map<string, number>();
+/** A metric name asked for with a type, labels or buckets other than those it was declared with. */
+export class MetricConflictError extends SearchbusError {
+  override readonly name = 'MetricConflictError';
   constructor(
-    readonly name: string,
-    readonly help: string,
-  ) {}
-  inc(labels: Labels = {}, by = 1): void {
-    const k = key(labels);
-    this.values.set(k, (this.values.get(k) ?? 0) + by);
-  }
-  get(labels: Labels = {}): number {
-    return this.values.get(key(labels)) ?? 0;
-  }
-  render(): string {
-    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`];
-    for (const [k, v] of this.values) lines.push(`${this.name}${k ? `{${k}}` : ''} ${v}`);
-    return lines.join('\n');
+    readonly metric: string,
+    message: string,
+  ) {
+    super(`metric ${metric}: ${message}`, { code: 'metric-conflict' });
   }
 }
 
-export class Gauge implements Metric {
-  private readonly values = new Map<string, number>();
-  constructor(
-    readonly name: string,
-    readonly help: string,
-  ) {}
-  set(value: number, labels: Labels = {}): void {
-    this.values.set(key(labels), value);
-  }
-  get(labels: Labels = {}): number | undefined {
-    return this.values.get(key(labels));
-  }
-  render(): string {
-    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`];
-    for (const [k, v] of this.values) lines.push(`${this.name}${k ? `{${k}}` : ''} ${v}`);
-    return lines.join('\n');
-  }
-}
-
-export class Histogram implements Metric {
-  private readonly series = new Map<string, { counts: number[]; sum: number; count: number }>();
-  constructor(
-    readonly name: string,
-    readonly help: string,
-    readonly buckets: readonly number[],
-  ) {}
-  observe(value: number, labels: Labels = {}): void {
-    const k = key(labels);
-    let s = this.series.get(k);
-    if (!s) {
-      s = { counts: this.buckets.map(() => 0), sum: 0, count: 0 };
-      this.series.set(k, s);
-    }
-    this.buckets.forEach((b, i) => {
-      if (value <= b) s.counts[i] = (s.counts[i] ?? 0) + 1;
-    });
-    s.sum += value;
-    s.count += 1;
-  }
-  count(labels: Labels = {}): number {
-    return this.series.get(key(labels))?.count ?? 0;
-  }
-  render(): string {
-    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
-    for (const [k, s] of this.series) {
-      const sep = k ? `${k},` : '';
-      this.buckets.forEach((b, i) => lines.push(`${this.name}_bucket{${sep}le="${b}"} ${s.counts[i] ?? 0}`));
-      lines.push(`${this.name}_bucket{${sep}le="+Inf"} ${s.count}`);
-      lines.push(`${this.name}_sum${k ? `{${k}}` : ''} ${s.sum}`);
-      lines.push(`${this.name}_count${k ? `{${k}}` : ''} ${s.count}`);
-    }
-    return lines.join('\n');
-  }
+interface Declared {
+  type: MetricType;
+  labelNames: readonly string[];
+  buckets?: readonly number[];
+  metric: Metric;
 }
 
 export class MetricsRegistry {
-  private readonly metrics = new Map<string, Metric>();
+  readonly registry = new Registry();
+  private readonly declared = new Map<string, Declared>();
 
-  counter(name: string, help: string): Counter {
-    return this.register(name, () => new Counter(name, help));
-  }
-  gauge(name: string, help: string): Gauge {
-    return this.register(name, () => new Gauge(name, help));
-  }
-  histogram(name: string, help: string, buckets: readonly number[]): Histogram {
-    return this.register(name, () => new Histogram(name, help, buckets));
-  }
-  render(): string {
-    return `${[...this.metrics.values()].map((m) => m.render()).join('\n')}\n`;
+  /**
+   * `defaultMetrics` adds prom-client's process, heap, event-loop-lag and GC metrics (a process's
+   * registry wants them; a consumer built in a test with a registry of its own does not).
+   */
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry });
   }
 
-  private register<M extends Metric>(name: string, make: () => M): M {
-    const existing = this.metrics.get(name);
-    if (existing) return existing as M;
+  counter<L extends string = string>(name: string, help: string, labelNames: readonly L[] = []): Counter<L> {
+    return this.declare(name, 'counter', labelNames, undefined, () => new Counter<L>({ name, help, labelNames, registers: [this.registry] }));
+  }
+
+  gauge<L extends string = string>(name: string, help: string, labelNames: readonly L[] = []): Gauge<L> {
+    return this.declare(name, 'gauge', labelNames, undefined, () => new Gauge<L>({ name, help, labelNames, registers: [this.registry] }));
+  }
+
+  histogram<L extends string = string>(name: string, help: string, buckets: readonly number[], labelNames: readonly L[] = []): Histogram<L> {
+    return this.declare(name, 'histogram', labelNames, buckets, () => new Histogram<L>({ name, help, labelNames, buckets: [...buckets], registers: [this.registry] }));
+  }
+
+  /** The text exposition format, as /metrics serves it. */
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /**
+   * The current value of a counter or gauge series (0 when it has none yet), or a histogram
+   * series' observation count; for tests and status output.
+   */
+  async value(name: string, labels: Record<string, string | number> = {}): Promise<number> {
+    const declared = this.declared.get(name);
+    if (!declared) throw new MetricConflictError(name, 'is not registered');
+    const { values } = await declared.metric.get();
+    const wanted = declared.type === 'histogram' ? `${name}_count` : name;
+    const match = values.find(
+      (v) =>
+        ((v as { metricName?: string }).metricName ?? name) === wanted &&
+        Object.keys(labels).length === Object.keys(v.labels).length &&
+        Object.entries(labels).every(([k, l]) => String(v.labels[k]) === String(l)),
+    );
+    return match?.value ?? 0;
+  }
+
+  /** Every declared searchbus metric with its type, for checks and docs. */
+  declaredMetrics(): Array<{ name: string; type: MetricType; labelNames: readonly string[] }> {
+    return [...this.declared.entries()].map(([name, d]) => ({ name, type: d.type, labelNames: d.labelNames }));
+  }
+
+  private declare<M extends Metric>(name: string, type: MetricType, labelNames: readonly string[], buckets: readonly number[] | undefined, make: () => M): M {
+    const existing = this.declared.get(name);
+    if (existing) {
+      if (existing.type !== type) throw new MetricConflictError(name, `is already registered as a ${existing.type}, not a ${type}`);
+      if (!sameList(existing.labelNames, labelNames)) {
+        throw new MetricConflictError(name, `is already registered with labels [${existing.labelNames.join(', ')}], not [${labelNames.join(', ')}]`);
+      }
+      if (buckets && existing.buckets && !sameList(existing.buckets, buckets)) throw new MetricConflictError(name, 'is already registered with other buckets');
+      return existing.metric as M;
+    }
+    if (this.registry.getSingleMetric(name)) throw new MetricConflictError(name, 'is already registered (a default metric)');
     const metric = make();
-    this.metrics.set(name, metric);
+    this.declared.set(name, { type, labelNames: [...labelNames], ...(buckets ? { buckets: [...buckets] } : {}), metric });
     return metric;
   }
 }
 
+function sameList<T>(a: readonly T[], b: readonly T[]): boolean {
+  const x = [...a].sort();
+  const y = [...b].sort();
+  return x.length === y.length && x.every((v, i) => v === y[i]);
+}
+
 export const SECONDS_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 export const SIZE_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
+/** Publish → written: from milliseconds (idle pipeline) to minutes (a backlog after an outage). */
+export const FRESHNESS_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];

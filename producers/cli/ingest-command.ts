@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileDocument, IngestProducer, listFiles, openDocumentSource, type DocumentInput } from '../ingest/index.ts';
 import type { Output } from './output.ts';
 import { ProgressBar } from './progress-bar.ts';
+import { startTelemetry } from './telemetry.ts';
 
 export interface IngestSummary {
   published: number;
@@ -78,6 +79,7 @@ export async function ingestCommand(out: Output, path: string, options: { tenant
   const topology = createTopology(config.namespace);
   const source = openDocumentSource(path, options.tenant !== undefined ? { tenant: options.tenant } : {});
   const services = await getServices({ profile: 'up', need: ['kafka'], start: false, log: (l) => out.info(l) });
+  const telemetry = await startTelemetry(config, 'searchbus-cli');
   const producer = new IngestProducer({ kafka: createKafka(services.kafka, 'searchbus-cli'), topic: topology.topics.ingest, startTimeoutMs: config.startTimeoutMs });
   const bar = new ProgressBar('ingest', source.bytes, 'B');
   const summary: IngestSummary = { published: 0, rejected: [], seconds: 0 };
@@ -104,6 +106,7 @@ export async function ingestCommand(out: Output, path: string, options: { tenant
   } finally {
     await producer.close();
     await services.stop();
+    await telemetry?.shutdown();
   }
   summary.seconds = (performance.now() - started) / 1000;
   const rate = summary.seconds > 0 ? summary.published / summary.seconds : 0;

@@ -180,7 +180,7 @@ export function createRoleContext(services: Services, config: SearchbusConfig, t
     services,
     config,
     topology,
-    metrics: new MetricsRegistry(),
+    metrics: new MetricsRegistry({ defaultMetrics: true }),
     announce: log,
     logger: (component) => jsonLogger(component),
     encoder(modelId) {

@@ -8,6 +8,7 @@ import { displayHost, startGatewayService } from '../gateway/index.ts';
 import { parseFilterArgs, SearchClient, SearchTimeoutError, type SearchResult } from '../search-client/index.ts';
 import type { Output } from './output.ts';
 import { UsageError } from './usage-error.ts';
+import { startTelemetry } from './telemetry.ts';
 
 export interface SearchCommandOptions {
   text: string;
@@ -28,6 +29,7 @@ export async function searchCommand(out: Output, options: SearchCommandOptions):
   const topology = createTopology(config.namespace);
   const filter = parseFilterArgs(options.filters);
   const services = await getServices({ profile: 'up', need: ['kafka', 'redis'], start: false, log: (l) => out.info(l) });
+  const telemetry = await startTelemetry(config, 'searchbus-cli');
   const client = new SearchClient({
     kafka: createKafka(services.kafka, 'searchbus-cli-search'),
     redis: createRedis(services.redis, 'searchbus-cli-search'),
@@ -63,6 +65,7 @@ export async function searchCommand(out: Output, options: SearchCommandOptions):
   } finally {
     await client.close();
     await services.stop();
+    await telemetry?.shutdown();
   }
 }
 

@@ -3,6 +3,7 @@ import { createKafka, createQdrant, getServices, type Profile, type Services } f
 import { applyTopology, closeAll, createTopology, loadConfig, type SearchbusConfig, type Topology } from '../../topology/index.ts';
 import type { Output } from './output.ts';
 import { createRoleContext, startRole, type RoleName, type RunningRole } from './roles.ts';
+import { startTelemetry } from './telemetry.ts';
 
 export interface RunningSystem {
   services: Services;
@@ -20,6 +21,9 @@ export async function startSystem(
   const config = loadConfig();
   const topology = createTopology(config.namespace);
   const log = (line: string): void => out.info(line);
+  // Before the services: a failure here leaves nothing running.
+  const telemetry = await startTelemetry(config, `searchbus-${options.roles.join('-')}`);
+  if (telemetry) log(`tracing: exporting spans over OTLP to ${config.otlpEndpoint}`);
   const services = await getServices({ profile: options.profile, start: options.startServices, log });
   const context = createRoleContext(services, config, topology, log);
   const roles: RunningRole[] = [];
@@ -31,6 +35,7 @@ export async function startSystem(
       health && { name: 'close the health server', run: () => health?.close() },
       { name: 'dispose the models', run: () => context.dispose() },
       { name: 'stop the services this run started', run: () => services.stop() },
+      telemetry && { name: 'flush the traces', run: () => telemetry.shutdown() },
     ]);
   try {
     if (options.applyTopology) {

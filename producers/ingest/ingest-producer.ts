@@ -1,5 +1,5 @@
 import { CompressionTypes, Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
-import { ConnectionScope, DEFAULT_TENANT, documentKey, encodeDocument, keyOf, SearchbusError, StartDeadline, type DocumentV1 } from '../../topology/index.ts';
+import { ConnectionScope, DEFAULT_TENANT, documentKey, encodeDocument, inSpan, keyOf, SearchbusError, SpanKind, StartDeadline, traceHeaders, type DocumentV1 } from '../../topology/index.ts';
 import { RetriableError } from '../../consumers/runtime/index.ts';
 import { unacknowledged } from './unacknowledged.ts';
 
@@ -79,18 +79,30 @@ export class IngestProducer {
     }
   }
 
-  /** Validates locally (throws SchemaError for a bad document) and publishes. */
-  async upsert(documents: DocumentInput[]): Promise<void> {
-    const messages = documents.map((d) => {
-      const value = encodeDocument(d); // validates the document, so a bad tenant or id is reported as such
-      return { key: keyOf(d), value };
+  /**
+   * Validates locally (throws SchemaError for a bad document) and publishes, as one producer span
+   * of the active trace whose context rides each record's headers to the encoder.
+   */
+  upsert(documents: DocumentInput[]): Promise<void> {
+    return this.traced('upsert', documents.length, async (headers) => {
+      const messages = documents.map((d) => {
+        const value = encodeDocument(d); // validates the document, so a bad tenant or id is reported as such
+        return { key: keyOf(d), value, headers };
+      });
+      await this.sendAll(messages);
     });
-    await this.sendAll(messages);
   }
 
   /** Publishes tombstones: each document, (tenant, id), loses all of its chunks; other tenants' documents of the same id stay. */
-  async delete(documents: DocumentRef[]): Promise<void> {
-    await this.sendAll(documents.map((d) => ({ key: documentKey(d.tenant ?? DEFAULT_TENANT, d.id), value: null })));
+  delete(documents: DocumentRef[]): Promise<void> {
+    return this.traced('delete', documents.length, (headers) =>
+      this.sendAll(documents.map((d) => ({ key: documentKey(d.tenant ?? DEFAULT_TENANT, d.id), value: null, headers }))),
+    );
+  }
+
+  private traced(op: 'upsert' | 'delete', count: number, publish: (headers: Record<string, string>) => Promise<void>): Promise<void> {
+    const attributes = { 'messaging.system': 'kafka', 'messaging.destination.name': this.options.topic, 'messaging.batch.message_count': count, 'searchbus.op': op };
+    return inSpan('searchbus.publish', SpanKind.PRODUCER, attributes, () => publish(traceHeaders()));
   }
 
   /** Publishes raw records as they are; for tools that forward bytes (replay from dead letters). */

@@ -9,6 +9,9 @@ import {
   StartDeadline,
   encodeSearchRequest,
   HEADERS,
+  inSpan,
+  SpanKind,
+  traceHeaders,
   isErrorReply,
   type MediaQuery,
   type SearchRequestV1,
@@ -184,7 +187,19 @@ export class SearchClient {
     return this.connecting;
   }
 
-  async search(query: SearchQuery, options: SearchOptions = {}): Promise<SearchResult> {
+  /**
+   * One search, as a client span of the active trace (a no-op without an OpenTelemetry SDK); its
+   * trace context rides the request's headers and envelope to the query consumer.
+   */
+  search(query: SearchQuery, options: SearchOptions = {}): Promise<SearchResult> {
+    return inSpan('searchbus.search', SpanKind.CLIENT, { 'messaging.system': 'kafka', 'messaging.destination.name': this.options.topology.topics.searchRequests }, async (span) => {
+      const result = await this.searchOnce(query, options, traceHeaders());
+      span.setAttributes({ 'searchbus.request_id': result.id, 'searchbus.hits': result.hits.length });
+      return result;
+    });
+  }
+
+  private async searchOnce(query: SearchQuery, options: SearchOptions, trace: Record<string, string>): Promise<SearchResult> {
     if (this.closing) throw new SearchClientClosedError('search client is closed');
     await this.connect();
     options.signal?.throwIfAborted();
@@ -210,7 +225,7 @@ export class SearchClient {
     options.signal?.addEventListener('abort', onAbort, { once: true });
     // Not awaited: a send that keeps retrying (broker down, leader moving) must not hold the
     // search past its timeout, which `result` enforces.
-    void this.send(id, query, deadline);
+    void this.send(id, query, deadline, trace);
     try {
       return await result;
     } finally {
@@ -222,7 +237,7 @@ export class SearchClient {
    * Publishes the request once the reply channel is subscribed, unless the search was settled
    * meanwhile (timed out, aborted, closed). A failed send fails the search at once.
    */
-  private async send(id: string, query: SearchQuery, deadline: number): Promise<void> {
+  private async send(id: string, query: SearchQuery, deadline: number, trace: Record<string, string>): Promise<void> {
     await this.whenSubscribed();
     if (!this.pending.has(id)) return;
     try {
@@ -241,9 +256,10 @@ export class SearchClient {
               ...(query.mode !== undefined ? { mode: query.mode } : {}),
               replyTo: this.replyChannel,
               deadline,
+              ...trace,
             }),
             // Lets the consumer answer even a request whose body it cannot parse.
-            headers: { [HEADERS.replyTo]: this.replyChannel },
+            headers: { [HEADERS.replyTo]: this.replyChannel, ...trace },
           },
         ],
       });

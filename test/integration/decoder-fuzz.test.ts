@@ -216,16 +216,16 @@ describe('fuzzed input through the real consumers', () => {
     }
     assert.equal(expectedReplies.size + expectedExpired + expectedUnreplyable, requests.length, 'reply channels are distinct');
 
-    const expired = stack.metrics.counter('searchbus_search_expired_total', '');
-    const unreplyable = stack.metrics.counter('searchbus_search_unreplyable_total', '');
-    const [expiredBefore, unreplyableBefore] = [expired.get(), unreplyable.get()];
+    const expired = (): Promise<number> => stack.metrics.value('searchbus_search_expired_total');
+    const unreplyable = (): Promise<number> => stack.metrics.value('searchbus_search_unreplyable_total');
+    const [expiredBefore, unreplyableBefore] = [await expired(), await unreplyable()];
     const lettersBefore = deadLetters.filter((l) => l.headers[HEADERS.sourceTopic]?.toString() === h.topology.topics.searchRequests).length;
     await sendInBatches(raw, h.topology.topics.searchRequests, requests);
     process.stderr.write(`search: ${requests.length} requests published, ${refused.length} refused by the broker as too large (${[...expectedReplies.values()].filter((e) => e.code === null).length} expecting hits, ${[...expectedReplies.values()].filter((e) => e.code !== null).length} an error reply, ${expectedExpired} expired, ${expectedUnreplyable} unreplyable, ${expectedLetters} dead letters)\n`);
 
     await waitFor(`${expectedReplies.size} replies`, () => Promise.resolve([...expectedReplies.keys()].every((c) => replies.has(c)) ? true : undefined), REPLY_WAIT_MS, 250);
-    await waitFor('expired and unreplyable requests counted', () =>
-      Promise.resolve(expired.get() - expiredBefore === expectedExpired && unreplyable.get() - unreplyableBefore === expectedUnreplyable ? true : undefined), REPLY_WAIT_MS, 250);
+    await waitFor('expired and unreplyable requests counted', async () =>
+      (await expired()) - expiredBefore === expectedExpired && (await unreplyable()) - unreplyableBefore === expectedUnreplyable ? true : undefined, REPLY_WAIT_MS, 250);
     await waitFor('undecodable requests dead-lettered', () =>
       Promise.resolve(deadLetters.filter((l) => l.headers[HEADERS.sourceTopic]?.toString() === h.topology.topics.searchRequests).length - lettersBefore >= expectedLetters ? true : undefined), REPLY_WAIT_MS, 250);
 
@@ -238,8 +238,8 @@ describe('fuzzed input through the real consumers', () => {
       else assert.equal('error' in reply ? reply.error.code : 'hits', expected.code, `${channel}: error code`);
     }
     assert.equal(deadLetters.filter((l) => l.headers[HEADERS.sourceTopic]?.toString() === h.topology.topics.searchRequests).length - lettersBefore, expectedLetters);
-    assert.equal(expired.get() - expiredBefore, expectedExpired);
-    assert.equal(unreplyable.get() - unreplyableBefore, expectedUnreplyable);
+    assert.equal((await expired()) - expiredBefore, expectedExpired);
+    assert.equal((await unreplyable()) - unreplyableBefore, expectedUnreplyable);
     assert.equal(stack.consumer.state, 'running');
     assert.equal(Object.getOwnPropertyNames(Object.prototype).sort().join(), prototypeBefore, 'Object.prototype unchanged');
   });

@@ -43,13 +43,13 @@ describe('encoder during a Qdrant outage', () => {
       const [offsets] = await h.admin.fetchOffsets({ groupId: h.topology.groups.encoder, topics: [h.topology.topics.ingest] });
       return (offsets?.partitions ?? []).reduce((s, p) => s + Math.max(0, Number(p.offset)), 0);
     };
-    const retries = (): number => metrics.counter('searchbus_retries_total', '').get({ role: 'encoder' });
+    const retries = (): Promise<number> => metrics.value('searchbus_retries_total', { role: 'encoder' });
 
     proxy.cut();
     const producer = new IngestProducer({ kafka: h.kafka, topic: h.topology.topics.ingest });
     await producer.upsert(docs);
     await producer.close();
-    await waitFor('the encoder to retry against the unreachable Qdrant', () => Promise.resolve(retries() >= 3 ? true : undefined), 120_000, 50);
+    await waitFor('the encoder to retry against the unreachable Qdrant', async () => ((await retries()) >= 3 ? true : undefined), 120_000, 50);
     assert.equal(await committed(), 0, 'no offset is committed while nothing could be written');
     assert.equal(consumer.stalled, true, 'readiness reports the stalled batch');
     assert.equal((await h.qdrant.count(h.topology.qdrant.alias, { exact: true })).count, 0);

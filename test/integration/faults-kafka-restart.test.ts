@@ -70,7 +70,7 @@ describe('fault: the Kafka broker restarted mid-ingest', () => {
       allIndexedMsAfterRestart: catchUpMs,
       searchesDuringRestart: since(fault.before, fault.during),
       searchesTotal: outcomes,
-      retries: faultStack.metrics.counter('searchbus_retries_total', '').get({ role: 'encoder' }),
+      retries: await faultStack.metrics.value('searchbus_retries_total', { role: 'encoder' }),
     });
     await assertSearchableExactlyOnce(h, stack.client, 'krestart', docs, expected);
     assert.equal(outcomes.overdue, 0, `no search outlived its deadline (slowest ${outcomes.slowestMs} ms)`);

@@ -34,7 +34,7 @@ describe('fault: Qdrant restarted during ingest and searches', () => {
   it('indexes everything exactly once and answers every search or replies unavailable', async () => {
     const docs = faultDocs('qrestart', 300);
     const expected = expectedChunks(encoder, docs);
-    const retries = (): number => faultStack.metrics.counter('searchbus_retries_total', '').get({ role: 'encoder' });
+    const retries = (): Promise<number> => faultStack.metrics.value('searchbus_retries_total', { role: 'encoder' });
     const producer = new IngestProducer({ kafka: h.kafka, topic: h.topology.topics.ingest });
     const load = new SearchLoad(stack.client, { concurrency: 3, timeoutMs: 3_000 });
     await load.answeredMore(5, 'searches answered before the fault');
@@ -45,12 +45,12 @@ describe('fault: Qdrant restarted during ingest and searches', () => {
       return count > 0 ? true : undefined;
     }, 180_000, 100);
     const before = load.snapshot();
-    const retriesBefore = retries();
+    const retriesBefore = await retries();
     const stopped = performance.now();
     await server.halt('graceful');
     // Publishing goes on; the outage lasts until the encoder has retried and searches have failed.
     await publishWithRetry(producer, docs.slice(100, 200));
-    await waitFor('the encoder to retry against the stopped Qdrant', () => Promise.resolve(retries() >= retriesBefore + 2 ? true : undefined), 120_000, 50);
+    await waitFor('the encoder to retry against the stopped Qdrant', async () => ((await retries()) >= retriesBefore + 2 ? true : undefined), 120_000, 50);
     await load.erroredMore(3, 'searches to fail while Qdrant is down');
     await server.restart();
     const downMs = Math.round(performance.now() - stopped);
@@ -67,7 +67,7 @@ describe('fault: Qdrant restarted during ingest and searches', () => {
     const outage = since(before, during);
     report('Qdrant restart', {
       qdrantDownMs: downMs,
-      encoderRetriesDuringOutage: retries() - retriesBefore,
+      encoderRetriesDuringOutage: (await retries()) - retriesBefore,
       searchesDuringOutage: outage,
       firstAnswerMsAfterRestart: firstAnswerMs,
       allIndexedMsAfterRestart: indexedMs,

@@ -43,7 +43,7 @@ describe('fault: Redis restarted during a stream of searches', () => {
     await waitIndexed(h, docs);
     await consumer.stop();
 
-    const hitsPublished = (): number => stack.metrics.counter('searchbus_search_replies_total', '').get({ outcome: 'hits' });
+    const hitsPublished = (): Promise<number> => stack.metrics.value('searchbus_search_replies_total', { outcome: 'hits' });
     const load = new SearchLoad(stack.client, { concurrency: 4, timeoutMs: 3_000 });
     await load.answeredMore(10, 'searches answered before the fault');
 
@@ -56,7 +56,7 @@ describe('fault: Redis restarted during a stream of searches', () => {
     await server.restart();
     const downMs = Math.round(performance.now() - stopped);
     const during = load.snapshot();
-    const publishedAtRestart = hitsPublished();
+    const publishedAtRestart = await hitsPublished();
 
     const restarted = performance.now();
     await waitFor('the search client to subscribe again', () => Promise.resolve(stack.client.isReady() ? true : undefined), 60_000, 20);
@@ -75,7 +75,7 @@ describe('fault: Redis restarted during a stream of searches', () => {
       searchesTotal: outcomes,
       clientStats: stack.client.stats,
     });
-    assert.ok(hitsPublished() > publishedAtRestart, 'the query consumer publishes replies after Redis came back');
+    assert.ok((await hitsPublished()) > publishedAtRestart, 'the query consumer publishes replies after Redis came back');
     assert.equal(outcomes.overdue, 0, `no search outlived its deadline (slowest ${outcomes.slowestMs} ms)`);
     assertTypedFailures(outcomes);
     await assertSearchableExactlyOnce(h, stack.client, 'redis', docs, expected);

@@ -122,15 +122,15 @@ describe('query path: bad requests', () => {
   });
 
   it('skips and counts a request whose deadline has passed, without answering it', async () => {
-    const expired = stack.metrics.counter('searchbus_search_expired_total', '');
-    const before = expired.get();
+    const expired = (): Promise<number> => stack.metrics.value('searchbus_search_expired_total');
+    const before = await expired();
     const id = randomUUID();
     const replyTo = h.topology.redis.replyChannel(channel);
     await raw.send({
       topic: h.topology.topics.searchRequests,
       messages: [{ key: id, value: JSON.stringify({ schemaVersion: 1, id, query: { text: 'cells' }, topK: 3, replyTo, deadline: Date.now() - 1 }), headers: { [HEADERS.replyTo]: replyTo } }],
     });
-    await waitFor('the expired request to be counted', () => Promise.resolve(expired.get() > before ? true : undefined), 10_000, 20);
+    await waitFor('the expired request to be counted', async () => ((await expired()) > before ? true : undefined), 10_000, 20);
     // A request sent after it is answered, so by then any reply to the expired one would be here too.
     const later = randomUUID();
     await raw.send({

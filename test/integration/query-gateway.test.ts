@@ -64,12 +64,26 @@ describe('query path: HTTP gateway', () => {
     assert.ok(!filtered.hits.some((h) => h.docId === doc.id), 'doc 3 is lang=en');
   });
 
+  it('passes mode on: GET ?mode= and POST {"mode"}, hybrid by default', async () => {
+    const doc = docs[4]!;
+    const byDefault = (await (await fetch(url(`/search?q=${encodeURIComponent(doc.title ?? '')}&k=1`))).json()) as { mode: string };
+    assert.equal(byDefault.mode, 'hybrid');
+    for (const mode of ['dense', 'sparse', 'hybrid']) {
+      const got = (await (await fetch(url(`/search?q=${encodeURIComponent(doc.title ?? '')}&k=1&mode=${mode}`))).json()) as { mode: string; hits: Array<{ docId: string }> };
+      assert.equal(got.mode, mode);
+      assert.equal(got.hits[0]?.docId, doc.id, `${mode}: found by its title`);
+      const posted = await fetch(url('/search'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ q: doc.title, k: 1, mode }) });
+      assert.equal(((await posted.json()) as { mode: string }).mode, mode);
+    }
+  });
+
   it('answers bad requests with 400 and the consumer error code', async () => {
     const cases: Array<[string, string]> = [
       ['/search?q=', 'empty-query'],
       ['/search?q=cells&k=0', 'invalid-top-k'],
       ['/search?q=cells&k=ten', 'invalid-top-k'],
       ['/search?q=cells&filter=year~2000', 'invalid-filter'],
+      ['/search?q=cells&mode=bm25', 'invalid-mode'],
       ['/search?q=cells&filter=%7B%22must%22%3A%5B%7B%22key%22%3A%22a%22%2C%22near%22%3A1%7D%5D%7D', 'invalid-filter'],
     ];
     for (const [path, code] of cases) {

@@ -155,7 +155,7 @@ describe('query path: same results as Qdrant directly', () => {
       });
       const text = subset[3]!.title!;
       const result = await waitFor('a reply embedded with the new model', async () => {
-        const r = await stack.client.search({ text, topK: 10 });
+        const r = await stack.client.search({ text, topK: 10, mode: 'dense' });
         return r.model === 'all-minilm-l6-v2-q' ? r : undefined;
       }, 10_000, 50);
       assertSame(result.hits, await direct(text, 10, tenantOnly, quantized, target), 'after the swap');

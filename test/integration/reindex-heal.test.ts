@@ -385,11 +385,11 @@ describe('re-index worker killed at each phase until BullMQ gives up', () => {
       await reviser;
     }
     process.stderr.write(`published ${revisions} revisions during the draining kills\n`);
-    const rewindsBefore = live.metrics.counter('searchbus_rewinds_total', '').get({ role: 'encoder', topic: h.topology.topics.ingest });
+    const rewindsBefore = (await live.metrics.value('searchbus_rewinds_total', { role: 'encoder', topic: h.topology.topics.ingest }));
     const { jobId, state, previous } = given;
     assert.equal(await aliasTarget(), state.target, 'the alias was swapped before the kills');
     await liveWritesFlow('draining-no-worker');
-    const rewinds = live.metrics.counter('searchbus_rewinds_total', '').get({ role: 'encoder', topic: h.topology.topics.ingest }) - rewindsBefore;
+    const rewinds = (await live.metrics.value('searchbus_rewinds_total', { role: 'encoder', topic: h.topology.topics.ingest })) - rewindsBefore;
     process.stderr.write(`the live encoder read ${rewinds} partition(s) again from where the dead rebuild stopped\n`);
     const fence = await fences.get(state.target);
     assert.equal(fence?.state, 'open', 'live encoders reopened the fence');
@@ -480,7 +480,7 @@ describe('live encoder take-over with a rewind', () => {
     const previous = aliases.find((a) => a.alias_name === alias)?.collection_name;
     await h.qdrant.updateCollectionAliases({ actions: [{ delete_alias: { alias_name: alias } }, { create_alias: { alias_name: alias, collection_name: target } }] });
 
-    const rewindsBefore = live.metrics.counter('searchbus_rewinds_total', '').get({ role: 'encoder', topic: h.topology.topics.ingest });
+    const rewindsBefore = (await live.metrics.value('searchbus_rewinds_total', { role: 'encoder', topic: h.topology.topics.ingest }));
     // A partition is read again when its next message arrives: publish until every partition got one.
     const more = (await readScifact(80)).slice(40);
     const later: CorpusDoc[] = [];
@@ -491,7 +491,7 @@ describe('live encoder take-over with a rewind', () => {
       if (now.every((p) => BigInt(p.high) > BigInt(ends.find((e) => e.partition === p.partition)?.high ?? p.high))) break;
     }
     await waitFor('the new collection to hold every document', async () => ((await h.qdrant.count(target, { exact: true })).count === chunks([...docs, ...later]) ? true : undefined), 300_000, 100);
-    const rewinds = live.metrics.counter('searchbus_rewinds_total', '').get({ role: 'encoder', topic: h.topology.topics.ingest }) - rewindsBefore;
+    const rewinds = (await live.metrics.value('searchbus_rewinds_total', { role: 'encoder', topic: h.topology.topics.ingest })) - rewindsBefore;
     process.stderr.write(`after a take-over at the log start, the live encoder read ${rewinds} partition(s) again; ${later.length} documents published after it\n`);
     assert.ok(rewinds >= 1, 'the live encoder sought back');
     const ids = new Set((await allPoints(h.qdrant, target)).map((p) => String(p.payload.doc_id)));

@@ -90,3 +90,14 @@ describe('topology names', () => {
     assert.equal(parseCollectionName('plain-collection'), null);
   });
 });
+
+describe('tracing endpoint', () => {
+  it('is off unless OTEL_EXPORTER_OTLP_ENDPOINT is set, and must be an http(s) URL', () => {
+    assert.equal(loadConfig({}).otlpEndpoint, null);
+    assert.equal(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: ' ' }).otlpEndpoint, null);
+    assert.equal(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }).otlpEndpoint, 'http://collector:4318');
+    for (const bad of ['collector:4318x', 'not a url', 'ftp://collector']) {
+      assert.throws(() => loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: bad }), (error: unknown) => error instanceof ConfigError && error.setting === 'OTEL_EXPORTER_OTLP_ENDPOINT', bad);
+    }
+  });
+});

@@ -28,6 +28,16 @@ describe('search request decoding', () => {
     assert.deepEqual(result, { ok: true, request });
   });
 
+  it('takes a mode of dense, sparse or hybrid, and refuses any other with invalid-mode', () => {
+    for (const mode of ['dense', 'sparse', 'hybrid'] as const) {
+      const result = parseSearchRequest({ ...valid, mode }, limits);
+      assert.ok(result.ok && result.request.mode === mode);
+    }
+    const absent = parseSearchRequest(valid, limits);
+    assert.ok(absent.ok && !('mode' in absent.request), 'no mode: the collection decides');
+    for (const mode of ['Hybrid', 'bm25', 1, null]) assert.equal(errorOf(parseSearchRequest({ ...valid, mode }, limits)).code, 'invalid-mode');
+  });
+
   it('refuses bytes that are not JSON with invalid-json', () => {
     assert.equal(errorOf(decodeSearchRequest(Buffer.from('{"id": '), limits)).code, 'invalid-json');
     assert.equal(errorOf(decodeSearchRequest(null, limits)).code, 'invalid-json');

@@ -68,11 +68,11 @@ describe('deadLetterRecord', () => {
 });
 
 describe('MetricsRegistry', () => {
-  it('renders the Prometheus text format', () => {
+  it('renders the Prometheus text format', async () => {
     const m = new MetricsRegistry();
-    m.counter('c_total', 'a counter').inc({ role: 'x' }, 2);
+    m.counter('c_total', 'a counter', ['role']).inc({ role: 'x' }, 2);
     m.histogram('h_seconds', 'a histogram', [0.1, 1]).observe(0.5);
-    const text = m.render();
+    const text = await m.render();
     assert.match(text, /# TYPE c_total counter\nc_total\{role="x"\} 2/);
     assert.match(text, /h_seconds_bucket\{le="0.1"\} 0\nh_seconds_bucket\{le="1"\} 1\nh_seconds_bucket\{le="\+Inf"\} 1\nh_seconds_sum 0.5\nh_seconds_count 1/);
   });
