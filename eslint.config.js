@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint';
 import importX from 'eslint-plugin-import-x';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.cache/**', '**/*.py', '**/*.mjs'] },
+  { ignores: ['node_modules/**', 'dist/**', '.cache/**', '**/*.py', '**/*.mjs'] },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {

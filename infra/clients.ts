@@ -1,12 +1,11 @@
 import net from 'node:net';
 import tls from 'node:tls';
-import { QdrantClient } from '@qdrant/js-client-rest';
 import { Redis } from 'ioredis';
 import type { ConnectionOptions } from 'node:tls';
 import { Kafka, logLevel, type ISocketFactory, type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs';
 import { trackSocket } from '../topology/index.ts';
 import { reportRedisErrors } from './redis-errors.ts';
-import type { KafkaEndpoint, QdrantEndpoint, RedisEndpoint, TlsSettings } from './services.ts';
+import type { KafkaEndpoint, RedisEndpoint, TlsSettings } from './services.ts';
 
 // One place that turns endpoints into clients, with the settings every role wants. Every Kafka
 // client (roles, CLI, admin, probes) is built from kafkaConnection, and every Redis connection
@@ -43,15 +42,6 @@ export function createKafka(endpoint: KafkaEndpoint, clientId: string): Kafka {
         process.stderr.write(`[kafkajs] ${entry.namespace} ${message ?? ''}${error ? `: ${error}` : ''}\n`);
       }
     },
-  });
-}
-
-export function createQdrant(endpoint: QdrantEndpoint): QdrantClient {
-  const url = new URL(endpoint.url);
-  return new QdrantClient({
-    url: endpoint.url,
-    port: url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80,
-    ...(endpoint.apiKey ? { apiKey: endpoint.apiKey } : {}),
   });
 }
 

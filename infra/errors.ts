@@ -103,3 +103,21 @@ export class EndpointRejectedError extends InfraError {
     super(`${setting}: ${message}`, { retriable: false, cause, code: 'endpoint-rejected' });
   }
 }
+
+/**
+ * An optional package is not installed. testcontainers is a dev dependency: an installed searchbus
+ * runs local services or the endpoints it is given, and only a clone's test runs start containers.
+ */
+export class OptionalDependencyMissingError extends InfraError {
+  override readonly name: string = 'OptionalDependencyMissingError';
+  constructor(
+    readonly dependency: string,
+    readonly neededFor: string,
+    cause?: unknown,
+  ) {
+    super(`${neededFor} needs the npm package "${dependency}", which is not installed (it is a dev dependency). Install it with \`npm install --save-dev ${dependency}\`, or unset SEARCHBUS_PROVIDER to use local services.`, {
+      cause,
+      code: 'optional-dependency-missing',
+    });
+  }
+}

@@ -20,5 +20,6 @@ export {
   type LocalKafkaCluster,
   type ProcessEntry,
 } from './local/index.ts';
-export { createKafka, createQdrant, createRedis, kafkaConnection, redisConnection } from './clients.ts';
+export { createKafka, createRedis, kafkaConnection, redisConnection } from './clients.ts';
+export { createQdrant } from './qdrant-client.ts';
 export { CONNECTION_SETTINGS, SECRET_SETTINGS, endpointEnv, kafkaSettings, qdrantSettings, redactUrl, redisSettings } from './connection-settings.ts';

@@ -1,4 +1,5 @@
 import type { KafkaEndpoint, QdrantEndpoint, RedisEndpoint, StartedService } from './services.ts';
+import { importOptional } from './optional-dependency.ts';
 import { freePort } from './local/ports.ts';
 
 // Pinned images; the same versions the local provider runs (Kafka) or serves the API of (Qdrant).
@@ -8,10 +9,14 @@ export const IMAGES = {
   redis: 'redis:7.2.12-alpine',
 } as const;
 
-/** True when a Docker-compatible runtime answers; testcontainers is loaded only then. */
+// Loaded on first use: testcontainers is a dev dependency, absent from an installed package.
+const loadTestcontainers = () =>
+  importOptional('testcontainers', 'Starting services in containers (SEARCHBUS_PROVIDER=testcontainers)', () => import('testcontainers'));
+
+/** True when testcontainers is installed and a Docker-compatible runtime answers. */
 export async function containerRuntimeAvailable(): Promise<boolean> {
   try {
-    const { getContainerRuntimeClient } = await import('testcontainers');
+    const { getContainerRuntimeClient } = await loadTestcontainers();
     await getContainerRuntimeClient();
     return true;
   } catch {
@@ -20,7 +25,7 @@ export async function containerRuntimeAvailable(): Promise<boolean> {
 }
 
 export async function startKafkaContainer(): Promise<StartedService<KafkaEndpoint>> {
-  const { GenericContainer, Wait, getContainerRuntimeClient } = await import('testcontainers');
+  const { GenericContainer, Wait, getContainerRuntimeClient } = await loadTestcontainers();
   const runtime = await getContainerRuntimeClient();
   const host = runtime.info.containerRuntime.host;
   // The advertised listener must name the host port before the broker starts, so it is fixed here.
@@ -51,7 +56,7 @@ export async function startKafkaContainer(): Promise<StartedService<KafkaEndpoin
 }
 
 export async function startRedisContainer(): Promise<StartedService<RedisEndpoint>> {
-  const { GenericContainer, Wait } = await import('testcontainers');
+  const { GenericContainer, Wait } = await loadTestcontainers();
   const container = await new GenericContainer(IMAGES.redis)
     .withExposedPorts(6379)
     .withCommand(['redis-server', '--save', '', '--appendonly', 'no'])
@@ -62,7 +67,7 @@ export async function startRedisContainer(): Promise<StartedService<RedisEndpoin
 }
 
 export async function startQdrantContainer(): Promise<StartedService<QdrantEndpoint>> {
-  const { GenericContainer, Wait } = await import('testcontainers');
+  const { GenericContainer, Wait } = await loadTestcontainers();
   const container = await new GenericContainer(IMAGES.qdrant)
     .withExposedPorts(6333)
     .withWaitStrategy(Wait.forHttp('/readyz', 6333).forStatusCode(200))

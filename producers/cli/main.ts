@@ -1,18 +1,40 @@
 // The CLI entry point: the only module that reads argv, handles signals and sets the exit code.
 import { parseArgs } from 'node:util';
-import { serialiseError } from '../../consumers/runtime/index.ts';
 import { consoleOutput as out } from './output.ts';
 import { UsageError } from './usage-error.ts';
-import { infraDownCommand, infraRunCommand, infraStatusCommand, infraUpCommand, setupCommand } from './infra-commands.ts';
-import { ingestCommand, ingestFolderCommand, isFileFolder } from './ingest-command.ts';
-import { migrateKeysCommand } from './migrate-command.ts';
-import { isRoleName, ROLE_NAMES } from './roles.ts';
-import { startSystem } from './system.ts';
-import { topologyApplyCommand, topologyDescribeCommand } from './topology-commands.ts';
-import { upCommand } from './up-command.ts';
-import { reindexCommand, statusCommand } from './reindex-commands.ts';
-import { gatewayKeyCommand } from './gateway-key-commands.ts';
-import { evalCommand, gatewayCommand, parseMode, parseTopK, searchCommand } from './search-commands.ts';
+import { isRoleName, ROLE_NAMES } from './role-names.ts';
+import { filterKafkajsNegativeTimeoutWarnings } from '../../infra/node-warnings.ts';
+
+// kafkajs' harmless negative timer delay warns on Node 24+ at every connection (infra/node-warnings.ts).
+filterKafkajsNegativeTimeoutWarnings();
+
+// Each command loads its own modules when it runs: `searchbus search` must not pay at start-up for
+// onnxruntime, BullMQ, the gateway or the Qdrant client (README, "Cold start").
+type AsyncFn = (...args: never[]) => Promise<unknown>;
+function lazy<M, K extends keyof M>(load: () => Promise<M>, name: K): M[K] & AsyncFn {
+  return (async (...args: never[]) => ((await load())[name] as AsyncFn)(...args)) as M[K] & AsyncFn;
+}
+const infraCommands = () => import('./infra-commands.ts');
+const searchCommands = () => import('./search-commands.ts');
+const setupCommand = lazy(infraCommands, 'setupCommand');
+const setupModelsCommand = lazy(infraCommands, 'setupModelsCommand');
+const infraDownCommand = lazy(infraCommands, 'infraDownCommand');
+const infraRunCommand = lazy(infraCommands, 'infraRunCommand');
+const infraStatusCommand = lazy(infraCommands, 'infraStatusCommand');
+const infraUpCommand = lazy(infraCommands, 'infraUpCommand');
+const ingestCommand = lazy(() => import('./ingest-command.ts'), 'ingestCommand');
+const ingestFolderCommand = lazy(() => import('./ingest-command.ts'), 'ingestFolderCommand');
+const isFileFolder = lazy(() => import('./ingest-command.ts'), 'isFileFolder');
+const migrateKeysCommand = lazy(() => import('./migrate-command.ts'), 'migrateKeysCommand');
+const startSystem = lazy(() => import('./system.ts'), 'startSystem');
+const topologyApplyCommand = lazy(() => import('./topology-commands.ts'), 'topologyApplyCommand');
+const upCommand = lazy(() => import('./up-command.ts'), 'upCommand');
+const reindexCommand = lazy(() => import('./reindex-commands.ts'), 'reindexCommand');
+const statusCommand = lazy(() => import('./reindex-commands.ts'), 'statusCommand');
+const gatewayKeyCommand = lazy(() => import('./gateway-key-commands.ts'), 'gatewayKeyCommand');
+const evalCommand = lazy(searchCommands, 'evalCommand');
+const gatewayCommand = lazy(searchCommands, 'gatewayCommand');
+const searchCommand = lazy(searchCommands, 'searchCommand');
 
 const USAGE = `searchbus — neural search on an event stream
 
@@ -40,6 +62,8 @@ Usage:
   searchbus topology apply [--dry-run] create or update topics, the collection, alias and payload indexes
   searchbus topology describe          print every name and setting as JSON
   searchbus setup                      install Kafka jars, redis-server, the Qdrant Edge engine, the text model and the image and audio models
+  searchbus setup --models-only [--model <id> …]
+                                       fetch and sha256-check only the text models (SEARCHBUS_MODEL by default); the image build runs this
   searchbus infra up [--profile up|test]  start Kafka, Redis and Qdrant (or use KAFKA_BROKERS/REDIS_URL/QDRANT_URL)
   searchbus infra down                 stop every service process searchbus started
   searchbus infra status [--json]      list the service processes searchbus started
@@ -49,9 +73,12 @@ Usage:
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
-    case 'setup':
-      await setupCommand(out);
+    case 'setup': {
+      const { values } = parseArgs({ args: rest, options: { 'models-only': { type: 'boolean', default: false }, model: { type: 'string', multiple: true, default: [] } } });
+      if (values['models-only']) await setupModelsCommand(out, values.model);
+      else await setupCommand(out);
       return 0;
+    }
     case 'infra':
       return infra(rest);
     case 'topology':
@@ -108,7 +135,7 @@ async function main(argv: string[]): Promise<number> {
       const path = positionals[0];
       if (!path) throw new UsageError('ingest needs a JSONL file, a BEIR folder or a folder of files');
       const ingestOptions = { ...(values.tenant !== undefined && { tenant: values.tenant }), json: values.json };
-      if (isFileFolder(path)) {
+      if (await isFileFolder(path)) {
         await ingestFolderCommand(out, path, ingestOptions);
         return 0;
       }
@@ -185,7 +212,7 @@ async function topology(argv: string[]): Promise<number> {
       await topologyApplyCommand(out, { dryRun: values['dry-run'] });
       return 0;
     case 'describe':
-      topologyDescribeCommand(out);
+      (await import('./topology-commands.ts')).topologyDescribeCommand(out);
       return 0;
     default:
       throw new UsageError(`unknown topology command "${sub ?? ''}"`);
@@ -211,7 +238,7 @@ async function queryPath(command: 'search' | 'gateway' | 'eval', argv: string[])
       audio: { type: 'string' },
     },
   });
-  const mode = parseMode(values.mode);
+  const mode = (await searchCommands()).parseMode(values.mode);
   if (command === 'search') {
     const text = positionals.join(' ');
     const given = [text.trim() !== '', values.image !== undefined, values.audio !== undefined].filter(Boolean).length;
@@ -220,7 +247,7 @@ async function queryPath(command: 'search' | 'gateway' | 'eval', argv: string[])
       text,
       ...(values.image !== undefined && { image: values.image }),
       ...(values.audio !== undefined && { audio: values.audio }),
-      topK: parseTopK(values.k, 10),
+      topK: (await searchCommands()).parseTopK(values.k, 10),
       filters: values.filter,
       ...(values.tenant !== undefined && { tenant: values.tenant }),
       ...(mode !== undefined && { mode }),
@@ -297,7 +324,10 @@ try {
   } else {
     out.error(error instanceof Error ? withCauses(error) : String(error));
     // Every stack of the chain, and of each failed cleanup step.
-    if (process.env.SEARCHBUS_DEBUG && error instanceof Error) out.info(JSON.stringify(serialiseError(error), null, 2));
+    if (process.env.SEARCHBUS_DEBUG && error instanceof Error) {
+      const { serialiseError } = await import('../../consumers/runtime/index.ts');
+      out.info(JSON.stringify(serialiseError(error), null, 2));
+    }
     process.exitCode = 1;
   }
 }

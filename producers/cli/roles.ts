@@ -9,8 +9,9 @@ import type { Redis } from 'ioredis';
 import { createKafka, createQdrant, createRedis, type Services } from '../../infra/index.ts';
 import { closeAll, getModelSpec, nextReady, quitGracefully, StartDeadline, type SearchbusConfig, type Topology } from '../../topology/index.ts';
 
-export const ROLE_NAMES = ['encoder', 'query', 'reindex', 'gateway'] as const;
-export type RoleName = (typeof ROLE_NAMES)[number];
+import type { RoleName } from './role-names.ts';
+
+export { ROLE_NAMES, isRoleName, type RoleName } from './role-names.ts';
 
 export interface RoleContext {
   services: Services;
@@ -30,10 +31,6 @@ export interface RunningRole {
   name: RoleName;
   ready(): boolean;
   stop(): Promise<void>;
-}
-
-export function isRoleName(name: string): name is RoleName {
-  return (ROLE_NAMES as readonly string[]).includes(name);
 }
 
 export async function startRole(name: RoleName, context: RoleContext): Promise<RunningRole> {

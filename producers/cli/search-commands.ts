@@ -1,10 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { basename, extname, resolve } from 'node:path';
-import { createKafka, createRedis, getServices, type Services } from '../../infra/index.ts';
+// The modules rather than the infra index, which would load the Qdrant client too (cold start).
+import { createKafka, createRedis } from '../../infra/clients.ts';
+import { getServices } from '../../infra/get-services.ts';
+import type { Services } from '../../infra/index.ts';
 import { createTopology, isSearchMode, isValidNamespace, loadConfig, MEDIA_EXTENSIONS, modalityOf, SEARCH_MODES, SETTINGS, type MediaQuery, type SearchMode } from '../../topology/index.ts';
-import { runEval, type EvalReport } from '../eval/index.ts';
-import { jsonLogger } from '../../consumers/runtime/index.ts';
-import { displayHost, startGatewayService } from '../gateway/index.ts';
+// eval and the gateway load when used, so that `searchbus search` starts without them (cold start).
+import type { EvalReport } from '../eval/index.ts';
 import { parseFilterArgs, SearchClient, SearchTimeoutError, type SearchResult } from '../search-client/index.ts';
 import type { Output } from './output.ts';
 import { UsageError } from './usage-error.ts';
@@ -94,6 +96,7 @@ export async function gatewayCommand(out: Output, options: { port?: number }): P
   const topology = createTopology(config.namespace);
   const services: Services = await getServices({ profile: 'up', need: ['kafka', 'redis'], start: false, log: (l) => out.info(l) });
   try {
+    const [{ displayHost, startGatewayService }, { jsonLogger }] = await Promise.all([import('../gateway/index.ts'), import('../../consumers/runtime/index.ts')]);
     const gateway = await startGatewayService({
       kafka: createKafka(services.kafka, 'searchbus-gateway'),
       redis: createRedis(services.redis, 'searchbus-gateway'),
@@ -137,6 +140,7 @@ export async function evalCommand(out: Output, dir: string, options: EvalCommand
   const log = (line: string): void => out.info(line);
   const services = await getServices({ profile: 'up', start: false, log });
   try {
+    const { runEval } = await import('../eval/index.ts');
     const report = await runEval({
       dir,
       split: options.split,

@@ -1,0 +1,38 @@
+// The package's library entry (`import … from 'searchbus'`): the clients an application embeds,
+// with the message contracts and the settings they need. Everything else (roles, CLI, local
+// services) is reached through the `searchbus` command; names and settings through
+// `searchbus/topology`.
+export {
+  SearchClient,
+  SearchError,
+  SearchTimeoutError,
+  SearchRequestError,
+  SearchClientClosedError,
+  parseFilterArgs,
+  type SearchClientOptions,
+  type SearchClientState,
+  type SearchClientStats,
+  type SearchOptions,
+  type SearchQuery,
+  type SearchResult,
+} from './search-client/index.ts';
+export {
+  IngestProducer,
+  openDocumentSource,
+  parseLine,
+  type IngestProducerOptions,
+  type DocumentInput,
+  type DocumentRef,
+  type DocumentSource,
+  type SourceRecord,
+} from './ingest/index.ts';
+// Clients built from the same environment settings the CLI reads (KAFKA_BROKERS, REDIS_URL, … with TLS and SASL).
+export { createKafka, createRedis, createQdrant, kafkaSettings, redisSettings, qdrantSettings } from '../infra/index.ts';
+export type { KafkaEndpoint, RedisEndpoint, QdrantEndpoint } from '../infra/index.ts';
+// Contracts: the document and search message schemas, their codecs and types, and the error base.
+export * from '../topology/document-schema.ts';
+export * from '../topology/search-schema.ts';
+export * from '../topology/document-identity.ts';
+export { createTopology, loadConfig, type Topology, type SearchbusConfig } from '../topology/index.ts';
+export { SearchbusError, SchemaError, ConfigError, StartTimeoutError } from '../topology/index.ts';
+export { isRetriable } from '../consumers/runtime/index.ts';
