@@ -1,11 +1,11 @@
 import type { QdrantClient } from '@qdrant/js-client-rest';
 import kafkajs, { type Admin } from 'kafkajs';
-import { collectionParams, layoutFor, layoutOf, PAYLOAD_INDEXES, vectorParams } from './collection.ts';
+import { collectionDrift, collectionLayout, collectionParams, DEFAULT_COLLECTION_SETTINGS, layoutFor, layoutOf, PAYLOAD_INDEXES, vectorParams, type CollectionSettings } from './collection.ts';
 import { DEFAULT_ANALYZER_ID, getAnalyzerSpec, type AnalyzerSpec } from './analyzers.ts';
-import type { SearchbusConfig } from './config.ts';
+import { COLLECTION_SETTING_NAMES, SETTINGS, type SearchbusConfig } from './config.ts';
 import type { ModelSpec } from './models.ts';
 import { parseCollectionName, type Topology } from './names.ts';
-import { topicSpecs } from './topics.ts';
+import { topicSpecs, type TopicSpec } from './topics.ts';
 
 // kafkajs is CommonJS; Node's ESM loader cannot see these exports by name.
 const { ConfigResourceTypes } = kafkajs;
@@ -68,7 +68,7 @@ async function applyTopics(
     const replicas = Math.min(...layout.map((p) => p.replicas.length));
     if (spec.replicationFactor !== null && partitions > 0 && replicas !== spec.replicationFactor) {
       report.drift.push(
-        `topic ${spec.topic} has ${replicas} replicas per partition, settings want ${spec.replicationFactor}: left as is; change it with kafka-reassign-partitions`,
+        `topic ${spec.topic} has ${replicas} replicas per partition, ${SETTINGS.topicReplicationFactor} wants ${spec.replicationFactor}: left as is; change it with kafka-reassign-partitions`,
       );
     }
     if (partitions !== spec.numPartitions) {
@@ -77,7 +77,8 @@ async function applyTopics(
       );
     }
     const actual = described.resources.find((r) => r.resourceName === spec.topic)?.configEntries ?? [];
-    const changed = Object.entries(spec.configs).filter(([name, value]) => actual.find((c) => c.configName === name)?.configValue !== value);
+    const configs = withinReplicas(spec, partitions > 0 ? replicas : null, actual, report);
+    const changed = Object.entries(configs).filter(([name, value]) => actual.find((c) => c.configName === name)?.configValue !== value);
     if (changed.length > 0) {
       if (!dryRun) {
         await admin.alterConfigs({
@@ -87,7 +88,7 @@ async function applyTopics(
               type: ConfigResourceTypes.TOPIC,
               name: spec.topic,
               // alterConfigs replaces the topic's whole config, so send every managed entry.
-              configEntries: Object.entries(spec.configs).map(([name, value]) => ({ name, value })),
+              configEntries: Object.entries(configs).map(([name, value]) => ({ name, value })),
             },
           ],
         });
@@ -95,6 +96,26 @@ async function applyTopics(
       report.actions.push(`update topic ${spec.topic}: ${changed.map(([n, v]) => `${n}=${v}`).join(', ')}`);
     }
   }
+}
+
+/**
+ * The topic's managed configs, except a min.insync.replicas above the replicas the topic has: that
+ * would refuse every acks=all write, so the topic keeps its current value and the gap is drift.
+ */
+function withinReplicas(
+  spec: TopicSpec,
+  replicas: number | null,
+  actual: ReadonlyArray<{ configName: string; configValue: string }>,
+  report: ApplyReport,
+): Record<string, string> {
+  const wanted = spec.configs['min.insync.replicas'];
+  if (wanted === undefined || replicas === null || Number(wanted) <= replicas) return spec.configs;
+  report.drift.push(
+    `topic ${spec.topic} has ${replicas} replicas per partition, fewer than min.insync.replicas=${wanted} (${SETTINGS.topicMinInsyncReplicas}): left as is, because every acks=all write would be refused; add replicas first (kafka-reassign-partitions), then apply again`,
+  );
+  const { 'min.insync.replicas': _, ...rest } = spec.configs;
+  const current = actual.find((c) => c.configName === 'min.insync.replicas')?.configValue;
+  return current === undefined ? rest : { ...rest, 'min.insync.replicas': current };
 }
 
 async function applyCollection(
@@ -111,11 +132,11 @@ async function applyCollection(
         `alias ${alias} serves ${current}, built with ${served}; SEARCHBUS_MODEL is ${config.model.id}: run \`searchbus reindex --model ${config.model.id}\` to rebuild with it`,
       );
     }
-    await ensureCollection(qdrant, current, config.model, report, dryRun, false, config.sparseAnalyzer);
+    await ensureCollection(qdrant, current, config.model, { report, dryRun, create: false, settings: config.qdrant, analyzer: config.sparseAnalyzer });
     return;
   }
   const collection = topology.qdrant.collection(config.model.id, 1);
-  await ensureCollection(qdrant, collection, config.model, report, dryRun, true, config.sparseAnalyzer);
+  await ensureCollection(qdrant, collection, config.model, { report, dryRun, settings: config.qdrant, analyzer: config.sparseAnalyzer });
   if (!dryRun) {
     await qdrant.updateCollectionAliases({ actions: [{ create_alias: { alias_name: alias, collection_name: collection } }] });
   }
@@ -124,18 +145,20 @@ async function applyCollection(
 
 /**
  * A collection with the model's vector size (named `text`), the analyzer's sparse vector (IDF
- * modifier) and searchbus' payload indexes; creates what is missing. An existing collection laid
- * out otherwise (a legacy unnamed vector, another analyzer) is reported as drift, served as it is.
+ * modifier), the cluster layout of `settings` (shards, replicas, on-disk storage, quantization,
+ * HNSW) and searchbus' payload indexes; creates what is missing. An existing collection is never
+ * re-laid out here: where it differs (a legacy unnamed vector, another analyzer, other settings),
+ * the difference is drift, it is served as it is, and a rebuild creates its successor.
  */
 export async function ensureCollection(
   qdrant: QdrantClient,
   name: string,
   model: ModelSpec,
-  report: ApplyReport = { actions: [], drift: [] },
-  dryRun = false,
-  create = true,
-  analyzer: AnalyzerSpec | null = getAnalyzerSpec(DEFAULT_ANALYZER_ID),
+  options: { report?: ApplyReport; dryRun?: boolean; create?: boolean; settings?: CollectionSettings; analyzer?: AnalyzerSpec | null } = {},
 ): Promise<ApplyReport> {
+  const { report = { actions: [], drift: [] }, dryRun = false, create = true, settings = DEFAULT_COLLECTION_SETTINGS } = options;
+  // null is a dense-only collection; left out, the default analyzer.
+  const analyzer = options.analyzer === undefined ? getAnalyzerSpec(DEFAULT_ANALYZER_ID) : options.analyzer;
   const { exists } = await qdrant.collectionExists(name);
   const wanted = vectorParams(model);
   const layout = layoutFor(analyzer);
@@ -145,8 +168,14 @@ export async function ensureCollection(
       report.drift.push(`collection ${name} does not exist`);
       return report;
     }
-    if (!dryRun) await qdrant.createCollection(name, collectionParams(model, layout));
-    report.actions.push(`create collection ${name} (${layout.dense}: ${wanted.size} dims, ${wanted.distance}${layout.sparse ? `; ${layout.sparse.name}: sparse, idf` : ''})`);
+    if (!dryRun) {
+      const params = collectionParams(model, layout);
+      const vectors = Object.fromEntries(Object.entries(params.vectors).map(([vector, p]) => [vector, { ...p, on_disk: settings.vectorsOnDisk }]));
+      await qdrant.createCollection(name, { ...params, vectors, ...collectionLayout(settings) });
+    }
+    report.actions.push(
+      `create collection ${name} (${layout.dense}: ${wanted.size} dims, ${wanted.distance}${layout.sparse ? `; ${layout.sparse.name}: sparse, idf` : ''}; ${describeLayout(settings)})`,
+    );
   } else {
     const info = await qdrant.getCollection(name);
     const vectors = info.config.params.vectors as Record<string, { size?: number; distance?: string } | number | string> | undefined;
@@ -161,6 +190,12 @@ export async function ensureCollection(
       const needs = layout.sparse ? `named vectors ${layout.dense} and ${layout.sparse.name}` : `a named vector ${layout.dense}`;
       report.drift.push(`collection ${name} has ${has}; the settings want ${needs}: it is served as it is until \`searchbus reindex\` rebuilds it`);
     }
+    // Shards and replicas cannot be changed in place (Qdrant moves replicas only on request), and
+    // storage, quantization and HNSW changes rebuild segments: a rebuild does all of it while
+    // searches go on, and swaps the alias when the new collection has caught up.
+    for (const line of collectionDrift(name, info.config, settings, COLLECTION_SETTING_NAMES)) {
+      report.drift.push(`${line}: left as is; \`searchbus reindex\` builds its successor with the settings`);
+    }
     payloadSchema = info.payload_schema ?? {};
   }
   for (const index of PAYLOAD_INDEXES) {
@@ -169,4 +204,13 @@ export async function ensureCollection(
     report.actions.push(`create payload index ${name}.${index.field}`);
   }
   return report;
+}
+
+function describeLayout(s: CollectionSettings): string {
+  return [
+    `${s.shardNumber} shard${s.shardNumber === 1 ? '' : 's'} x ${s.replicationFactor} replica${s.replicationFactor === 1 ? '' : 's'} (write consistency ${s.writeConsistencyFactor})`,
+    `vectors ${s.vectorsOnDisk ? 'on disk' : 'in RAM'}, payload ${s.payloadOnDisk ? 'on disk' : 'in RAM'}`,
+    s.quantization === 'int8' ? `int8 quantization, rescoring x${s.rescoreOversampling}` : 'no quantization',
+    `HNSW m=${s.hnswM} ef_construct=${s.hnswEfConstruct}`,
+  ].join(', ');
 }

@@ -39,6 +39,127 @@ export function vectorParams(model: ModelSpec): { size: number; distance: 'Cosin
   return { size: model.dimension, distance: model.distance };
 }
 
+/**
+ * How a collection is laid out on a Qdrant cluster. Set when a collection is created (by `topology
+ * apply` or a rebuild); an existing collection that differs is reported as drift, and a rebuild
+ * (`searchbus reindex`) creates its successor with these settings. The defaults suit one machine.
+ */
+export interface CollectionSettings {
+  /** Shards the collection is split into; fixed at creation. */
+  shardNumber: number;
+  /** Copies of each shard, on different Qdrant nodes. */
+  replicationFactor: number;
+  /** Replicas that must acknowledge a write before Qdrant answers it (at most replicationFactor). */
+  writeConsistencyFactor: number;
+  /** Original vectors memory-mapped from disk instead of held in RAM. */
+  vectorsOnDisk: boolean;
+  /** Payload read from disk instead of held in RAM. */
+  payloadOnDisk: boolean;
+  /** Scalar int8 quantization (kept in RAM) with rescoring on the original vectors, or none. */
+  quantization: 'none' | 'int8';
+  /** Candidates per wanted chunk fetched from the quantized index and rescored with the original vectors. */
+  rescoreOversampling: number;
+  hnswM: number;
+  hnswEfConstruct: number;
+}
+
+/** One machine: a single shard and copy, everything in RAM but the payload (Qdrant's defaults). */
+export const DEFAULT_COLLECTION_SETTINGS: CollectionSettings = {
+  shardNumber: 1,
+  replicationFactor: 1,
+  writeConsistencyFactor: 1,
+  vectorsOnDisk: false,
+  payloadOnDisk: true,
+  quantization: 'none',
+  rescoreOversampling: 2,
+  hnswM: 16,
+  hnswEfConstruct: 100,
+};
+
+/** The fraction of values int8 quantization keeps within its range; outliers are clamped. */
+export const INT8_QUANTILE = 0.99;
+
+/** The non-vector part of a Qdrant CreateCollection body for these settings. */
+export function collectionLayout(settings: CollectionSettings): {
+  shard_number: number;
+  replication_factor: number;
+  write_consistency_factor: number;
+  on_disk_payload: boolean;
+  hnsw_config: { m: number; ef_construct: number };
+  quantization_config?: { scalar: { type: 'int8'; quantile: number; always_ram: boolean } };
+} {
+  return {
+    shard_number: settings.shardNumber,
+    replication_factor: settings.replicationFactor,
+    write_consistency_factor: settings.writeConsistencyFactor,
+    on_disk_payload: settings.payloadOnDisk,
+    hnsw_config: { m: settings.hnswM, ef_construct: settings.hnswEfConstruct },
+    // The quantized copy stays in RAM even when the originals are on disk: it is what the HNSW
+    // search reads, and the originals are only touched to rescore the best candidates.
+    ...(settings.quantization === 'int8' ? { quantization_config: { scalar: { type: 'int8' as const, quantile: INT8_QUANTILE, always_ram: true } } } : {}),
+  };
+}
+
+/** Search parameters for these settings: rescoring with the original vectors when quantized. */
+export function searchParams(settings: CollectionSettings): { quantization: { rescore: true; oversampling: number } } | undefined {
+  return settings.quantization === 'int8' ? { quantization: { rescore: true, oversampling: settings.rescoreOversampling } } : undefined;
+}
+
+/** The part of Qdrant's CollectionInfo.config that collectionDrift reads. */
+export interface CollectionConfigView {
+  params: {
+    vectors?: unknown;
+    shard_number?: number | null;
+    replication_factor?: number | null;
+    write_consistency_factor?: number | null;
+    on_disk_payload?: boolean | null;
+  };
+  hnsw_config?: { m?: number | null; ef_construct?: number | null } | null;
+  quantization_config?: unknown;
+}
+
+/**
+ * Where an existing collection's layout differs from the settings, one line per field, naming the
+ * setting. Vector on-disk is read from the unnamed vector or from every named dense vector.
+ */
+export function collectionDrift(name: string, config: CollectionConfigView, settings: CollectionSettings, settingNames: Record<keyof CollectionSettings, string>): string[] {
+  const wanted = collectionLayout(settings);
+  const differences: string[] = [];
+  const check = (field: string, actual: unknown, want: unknown, setting: string): void => {
+    if (JSON.stringify(actual) !== JSON.stringify(want)) {
+      differences.push(`collection ${name} has ${field} ${JSON.stringify(actual)}, ${setting} wants ${JSON.stringify(want)}`);
+    }
+  };
+  const params = config.params;
+  check('shard_number', params.shard_number ?? 1, wanted.shard_number, settingNames.shardNumber);
+  check('replication_factor', params.replication_factor ?? 1, wanted.replication_factor, settingNames.replicationFactor);
+  check('write_consistency_factor', params.write_consistency_factor ?? 1, wanted.write_consistency_factor, settingNames.writeConsistencyFactor);
+  check('on_disk_payload', params.on_disk_payload ?? true, wanted.on_disk_payload, settingNames.payloadOnDisk);
+  for (const [vector, onDisk] of vectorsOnDisk(params.vectors)) {
+    check(vector === '' ? 'vectors.on_disk' : `vectors.${vector}.on_disk`, onDisk, settings.vectorsOnDisk, settingNames.vectorsOnDisk);
+  }
+  check('hnsw_config.m', config.hnsw_config?.m ?? null, wanted.hnsw_config.m, settingNames.hnswM);
+  check('hnsw_config.ef_construct', config.hnsw_config?.ef_construct ?? null, wanted.hnsw_config.ef_construct, settingNames.hnswEfConstruct);
+  check('quantization', quantizationKind(config.quantization_config), settings.quantization, settingNames.quantization);
+  return differences;
+}
+
+/** Vector name ('' for the unnamed one) -> whether its originals are on disk. */
+function vectorsOnDisk(vectors: unknown): Array<[string, boolean]> {
+  if (typeof vectors !== 'object' || vectors === null) return [];
+  if ('size' in vectors) return [['', (vectors as { on_disk?: boolean | null }).on_disk ?? false]];
+  return Object.entries(vectors as Record<string, { on_disk?: boolean | null } | null>).map(([name, v]) => [name, v?.on_disk ?? false]);
+}
+
+function quantizationKind(config: unknown): string {
+  if (config === null || config === undefined) return 'none';
+  if (typeof config === 'object' && 'scalar' in config) {
+    const type = (config as { scalar?: { type?: string } }).scalar?.type;
+    return type === 'int8' ? 'int8' : `scalar ${String(type)}`;
+  }
+  return typeof config === 'object' ? Object.keys(config).join(',') : JSON.stringify(config);
+}
+
 // ---- vector layout -----------------------------------------------------------------------------
 
 /**

@@ -1,5 +1,7 @@
+import { DEFAULT_COLLECTION_SETTINGS, type CollectionSettings } from './collection.ts';
 import { ConfigError } from './errors.ts';
 import { DEFAULT_MODEL_ID, getModelSpec, type ModelSpec } from './models.ts';
+import { DEFAULT_ENCODER_GRAPH, DEFAULT_INT8_SOURCE, ENCODER_GRAPHS, INT8_SOURCES, type EncoderGraph, type Int8Source } from './model-variants.ts';
 import { DEFAULT_ANALYZER_ID, getAnalyzerSpec, type AnalyzerSpec } from './analyzers.ts';
 import { DEFAULT_NAMESPACE, isValidNamespace } from './names.ts';
 import { DEFAULT_MEDIA_INLINE_MAX_BYTES, MAX_MEDIA_INLINE_MAX_BYTES } from './media.ts';
@@ -22,12 +24,18 @@ export interface SearchbusConfig {
     replicationFactor: number | null;
     minInsyncReplicas: number | null;
   };
+  /** Layout of the collections `topology apply` and rebuilds create (shards, replicas, on-disk, quantization, HNSW). */
+  qdrant: CollectionSettings;
   encoder: {
     maxBatchSize: number;
     maxWaitMs: number;
     chunkOverlapTokens: number;
     intraOpThreads: number;
     maxRetryDelayMs: number;
+    /** Which ONNX file of an fp32 model runs (topology/model-variants.ts). */
+    graph: EncoderGraph;
+    /** Which int8 file an int8 (`-q`) model runs. */
+    int8Source: Int8Source;
   };
   /** Images and audio in documents and queries (topology/media.ts). */
   media: {
@@ -66,6 +74,8 @@ export interface SearchbusConfig {
     fenceLeaseMs: number;
     /** Times a job may stall (its worker died) and be resumed before BullMQ fails it. */
     maxStalledCount: number;
+    /** Share of live searches mirrored to a rebuild's target once it tails the topic (reindex --shadow-rate). */
+    shadowSampleRate: number;
   };
   gateway: GatewayConfig;
   /**
@@ -95,6 +105,15 @@ export const SETTINGS = {
   deleteRetentionMs: 'SEARCHBUS_DELETE_RETENTION_MS',
   topicReplicationFactor: 'SEARCHBUS_TOPIC_REPLICATION_FACTOR',
   topicMinInsyncReplicas: 'SEARCHBUS_TOPIC_MIN_INSYNC_REPLICAS',
+  qdrantShards: 'SEARCHBUS_QDRANT_SHARDS',
+  qdrantReplicationFactor: 'SEARCHBUS_QDRANT_REPLICATION_FACTOR',
+  qdrantWriteConsistencyFactor: 'SEARCHBUS_QDRANT_WRITE_CONSISTENCY_FACTOR',
+  qdrantVectorsOnDisk: 'SEARCHBUS_QDRANT_VECTORS_ON_DISK',
+  qdrantPayloadOnDisk: 'SEARCHBUS_QDRANT_PAYLOAD_ON_DISK',
+  qdrantQuantization: 'SEARCHBUS_QDRANT_QUANTIZATION',
+  qdrantRescoreOversampling: 'SEARCHBUS_QDRANT_RESCORE_OVERSAMPLING',
+  qdrantHnswM: 'SEARCHBUS_QDRANT_HNSW_M',
+  qdrantHnswEfConstruct: 'SEARCHBUS_QDRANT_HNSW_EF_CONSTRUCT',
   encoderMaxBatchSize: 'SEARCHBUS_ENCODER_MAX_BATCH_SIZE',
   mediaInlineMaxBytes: 'SEARCHBUS_MEDIA_INLINE_MAX_BYTES',
   mediaFetchMaxBytes: 'SEARCHBUS_MEDIA_FETCH_MAX_BYTES',
@@ -102,6 +121,8 @@ export const SETTINGS = {
   encoderMaxWaitMs: 'SEARCHBUS_ENCODER_MAX_WAIT_MS',
   chunkOverlapTokens: 'SEARCHBUS_CHUNK_OVERLAP_TOKENS',
   intraOpThreads: 'SEARCHBUS_ENCODER_THREADS',
+  encoderGraph: 'SEARCHBUS_ENCODER_GRAPH',
+  int8Source: 'SEARCHBUS_INT8_SOURCE',
   maxRetryDelayMs: 'SEARCHBUS_MAX_RETRY_DELAY_MS',
   maxTopK: 'SEARCHBUS_MAX_TOP_K',
   queryTimeoutMs: 'SEARCHBUS_QUERY_TIMEOUT_MS',
@@ -129,6 +150,7 @@ export const SETTINGS = {
   reindexAttempts: 'SEARCHBUS_REINDEX_ATTEMPTS',
   reindexMaxStalledCount: 'SEARCHBUS_REINDEX_MAX_STALLED_COUNT',
   fenceLeaseMs: 'SEARCHBUS_FENCE_LEASE_MS',
+  shadowSampleRate: 'SEARCHBUS_SHADOW_SAMPLE_RATE',
   startTimeoutMs: 'SEARCHBUS_START_TIMEOUT_MS',
   metricsPort: 'SEARCHBUS_METRICS_PORT',
   metricsHost: 'SEARCHBUS_METRICS_HOST',
@@ -205,12 +227,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SearchbusConfi
       deleteRetentionMs: int(env, SETTINGS.deleteRetentionMs, 7 * 24 * 3600 * 1000, 0, Number.MAX_SAFE_INTEGER),
     },
     topics: { replicationFactor, minInsyncReplicas },
+    qdrant: loadCollectionSettings(env),
     encoder: {
       maxBatchSize: int(env, SETTINGS.encoderMaxBatchSize, 64, 1, 4096),
       maxWaitMs: int(env, SETTINGS.encoderMaxWaitMs, 50, 0, 60_000),
       chunkOverlapTokens,
       intraOpThreads: int(env, SETTINGS.intraOpThreads, 0, 0, 256),
       maxRetryDelayMs: int(env, SETTINGS.maxRetryDelayMs, 30_000, 10, 3_600_000),
+      graph: oneOf(env, SETTINGS.encoderGraph, ENCODER_GRAPHS, DEFAULT_ENCODER_GRAPH),
+      int8Source: oneOf(env, SETTINGS.int8Source, INT8_SOURCES, DEFAULT_INT8_SOURCE),
     },
     media: {
       inlineMaxBytes: int(env, SETTINGS.mediaInlineMaxBytes, DEFAULT_MEDIA_INLINE_MAX_BYTES, 1, MAX_MEDIA_INLINE_MAX_BYTES),
@@ -233,6 +258,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SearchbusConfi
       attempts: int(env, SETTINGS.reindexAttempts, 3, 1, 100),
       fenceLeaseMs,
       maxStalledCount: int(env, SETTINGS.reindexMaxStalledCount, 3, 0, 100),
+      shadowSampleRate: fraction(env, SETTINGS.shadowSampleRate, 0.05),
     },
     gateway: loadGatewayConfig(env),
     startTimeoutMs: int(env, SETTINGS.startTimeoutMs, 60_000, 100, 3_600_000),
@@ -240,6 +266,56 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SearchbusConfi
     metricsPort: metricsRaw ? int(env, SETTINGS.metricsPort, 0, 0, 65535) : null,
     metricsHost: env[SETTINGS.metricsHost]?.trim() || '127.0.0.1',
   };
+}
+
+/** The setting behind each collection setting, for messages (drift, config errors). */
+export const COLLECTION_SETTING_NAMES: Record<keyof CollectionSettings, string> = {
+  shardNumber: SETTINGS.qdrantShards,
+  replicationFactor: SETTINGS.qdrantReplicationFactor,
+  writeConsistencyFactor: SETTINGS.qdrantWriteConsistencyFactor,
+  vectorsOnDisk: SETTINGS.qdrantVectorsOnDisk,
+  payloadOnDisk: SETTINGS.qdrantPayloadOnDisk,
+  quantization: SETTINGS.qdrantQuantization,
+  rescoreOversampling: SETTINGS.qdrantRescoreOversampling,
+  hnswM: SETTINGS.qdrantHnswM,
+  hnswEfConstruct: SETTINGS.qdrantHnswEfConstruct,
+};
+
+function loadCollectionSettings(env: NodeJS.ProcessEnv): CollectionSettings {
+  const d = DEFAULT_COLLECTION_SETTINGS;
+  const replicationFactor = int(env, SETTINGS.qdrantReplicationFactor, d.replicationFactor, 1, 64);
+  const writeConsistencyFactor = int(env, SETTINGS.qdrantWriteConsistencyFactor, d.writeConsistencyFactor, 1, 64);
+  // Qdrant would wait for acknowledgements from replicas that do not exist.
+  if (writeConsistencyFactor > replicationFactor) {
+    throw new ConfigError(
+      SETTINGS.qdrantWriteConsistencyFactor,
+      `must not exceed ${SETTINGS.qdrantReplicationFactor} (${replicationFactor}), or no write could be acknowledged; got ${writeConsistencyFactor}`,
+    );
+  }
+  const quantization = env[SETTINGS.qdrantQuantization]?.trim().toLowerCase() || d.quantization;
+  if (quantization !== 'none' && quantization !== 'int8') {
+    throw new ConfigError(SETTINGS.qdrantQuantization, `must be none or int8, got "${quantization}"`);
+  }
+  return {
+    shardNumber: int(env, SETTINGS.qdrantShards, d.shardNumber, 1, 1024),
+    replicationFactor,
+    writeConsistencyFactor,
+    vectorsOnDisk: bool(env, SETTINGS.qdrantVectorsOnDisk, d.vectorsOnDisk),
+    payloadOnDisk: bool(env, SETTINGS.qdrantPayloadOnDisk, d.payloadOnDisk),
+    quantization,
+    rescoreOversampling: int(env, SETTINGS.qdrantRescoreOversampling, d.rescoreOversampling, 1, 16),
+    // m = 0 turns the HNSW graph off (exact search), as in Qdrant.
+    hnswM: int(env, SETTINGS.qdrantHnswM, d.hnswM, 0, 256),
+    hnswEfConstruct: int(env, SETTINGS.qdrantHnswEfConstruct, d.hnswEfConstruct, 4, 4096),
+  };
+}
+
+function bool(env: NodeJS.ProcessEnv, setting: string, fallback: boolean): boolean {
+  const raw = env[setting]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new ConfigError(setting, `must be true or false, got "${raw}"`);
 }
 
 /** A whole number in range, or null when the setting is unset or empty. */
@@ -370,12 +446,28 @@ function loadJwtConfig(env: NodeJS.ProcessEnv): GatewayJwtConfig {
   return { secret, jwksUrl, jwksFile, issuer, audience, tenantClaim };
 }
 
+function oneOf<T extends string>(env: NodeJS.ProcessEnv, setting: string, allowed: readonly T[], fallback: T): T {
+  const raw = env[setting]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) throw new ConfigError(setting, `must be one of ${allowed.join(', ')}, got "${raw}"`);
+  return raw as T;
+}
+
 function int(env: NodeJS.ProcessEnv, setting: string, fallback: number, min: number, max: number): number {
   const raw = env[setting]?.trim();
   if (raw === undefined || raw === '') return fallback;
   if (!/^-?\d+$/.test(raw)) throw new ConfigError(setting, `must be a whole number, got "${raw}"`);
   const value = Number(raw);
   if (value < min || value > max) throw new ConfigError(setting, `must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+/** A number in [0, 1]. */
+function fraction(env: NodeJS.ProcessEnv, setting: string, fallback: number): number {
+  const raw = env[setting]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!/^(0|1|0?\.\d+|1\.0*)$/.test(raw) || !(value >= 0 && value <= 1)) throw new ConfigError(setting, `must be a number from 0 to 1, got "${raw}"`);
   return value;
 }
 

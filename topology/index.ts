@@ -7,6 +7,7 @@ export * from './config.ts';
 export * from './collection.ts';
 export * from './topics.ts';
 export * from './models.ts';
+export * from './model-variants.ts';
 export * from './analyzers.ts';
 export * from './media-models.ts';
 export * from './media.ts';

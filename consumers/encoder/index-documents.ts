@@ -1,7 +1,7 @@
 import type { QdrantClient } from '@qdrant/js-client-rest';
-import { mediaModality, sparseAnalyzer, type DocumentEncoder, type MediaEncoder } from '../encoders/index.ts';
+import { MediaDecodeError, mediaModality, sparseAnalyzer, type DocumentEncoder, type MediaEncoder, type SparseAnalyzer } from '../encoders/index.ts';
+import { encodeAndWrite, inGroups } from './write-pipeline.ts';
 import { documentKey, pointId, type ChunkPayload, type CollectionLayout, type IngestMessage, type Modality } from '../../topology/index.ts';
-import { MediaDecodeError } from '../encoders/index.ts';
 
 export interface IndexContext {
   qdrant: QdrantClient;
@@ -23,9 +23,17 @@ export interface IndexContext {
    * skipped: the text and media groups write the same documents, each in its own order.
    */
   sources?: ReadonlyArray<{ partition: number; offset: string }>;
+  /** Documents per encode call and per upsert; the next group is encoded while one is written. */
+  groupSize?: number;
   /** Wraps each phase (embed, Qdrant upsert, Qdrant delete), e.g. to record it as a trace span. */
   step?: <T>(name: 'embed' | 'qdrant upsert' | 'qdrant delete', run: () => Promise<T>) => Promise<T>;
 }
+
+/**
+ * Small enough that the first write starts early and the last one, which nothing overlaps, is
+ * short; large enough that an encode call still fills the model's batches.
+ */
+export const DEFAULT_GROUP_SIZE = 16;
 
 export interface IndexResult {
   upserted: number;
@@ -60,7 +68,9 @@ export function latestPerDocument(messages: IngestMessage[]): IngestMessage[] {
  * document counts, as after compaction. Upserts are written (wait=true) before stale chunks of
  * shorter new versions and tombstoned documents are deleted, so a crash in between leaves extra
  * chunks that the redelivered batch removes, never a missing document. Every delete names the
- * tenant as well as the id, so it never reaches another tenant's document of the same id.
+ * tenant as well as the id, so it never reaches another tenant's document of the same id. A
+ * group's media are read and embedded in its encode phase (beside the next write); a bad medium
+ * fails the batch before any delete, and the groups already written are rewritten on redelivery.
  */
 export async function indexDocuments(messages: IngestMessage[], context: IndexContext): Promise<IndexResult> {
   const offsets = new Map<IngestMessage, string>();
@@ -71,18 +81,61 @@ export async function indexDocuments(messages: IngestMessage[], context: IndexCo
   const deletes = latest.filter((m) => m.kind === 'delete');
 
   const ingestedAt = (context.now?.() ?? new Date()).toISOString();
+  // The model encodes the next group while Qdrant writes this one; writes stay in order, one at a
+  // time, and all are acknowledged before this returns (so before the offsets commit).
   const step = context.step ?? ((_name, run) => run());
-  const texts = upserts.map((u) => documentText(u.document));
-  const withText = upserts.map((_, i) => i).filter((i) => texts[i] !== '');
-  const embeddedText = withText.length > 0 ? await step('embed', () => context.encoder.encodeDocuments(withText.map((i) => texts[i]!))) : [];
-  const encoded: Array<Array<{ text: string; vector: Float32Array | null }>> = upserts.map(() => [{ text: '', vector: null }]);
-  withText.forEach((i, k) => (encoded[i] = embeddedText[k] ?? []));
-  const media = await step('embed', () => embedMedia(upserts, context));
   const sparse = context.layout.sparse ? { name: context.layout.sparse.name, analyzer: sparseAnalyzer(context.layout.sparse.analyzer) } : null;
-  const dense = context.layout.dense;
-  const points = upserts.flatMap((u, i) => {
-    const chunks = encoded[i] ?? [];
-    const medium = media[i];
+  let points = 0;
+  const encodedGroups = await encodeAndWrite(
+    inGroups(upserts, context.groupSize ?? DEFAULT_GROUP_SIZE),
+    (group) => encodeGroup(group, context, step),
+    async (group, encoded) => {
+      const batch = toPoints(group, encoded, { modelId: context.encoder.modelId, ingestedAt, dense: context.layout.dense, sparse, offsets });
+      points += batch.length;
+      if (batch.length > 0) await step('qdrant upsert', () => context.qdrant.upsert(context.collection, { wait: true, points: batch }));
+    },
+  );
+  const encoded = encodedGroups.flat();
+
+  const staleChunks = upserts.map((u, i) => ({ must: [...documentConditions(u.tenant, [u.id]), { key: 'chunk', range: { gte: encoded[i]?.chunks.length ?? 0 } }] }));
+  const should = [...deletedDocuments(deletes), ...staleChunks];
+  if (should.length > 0) await step('qdrant delete', () => context.qdrant.delete(context.collection, { wait: true, filter: { should } }));
+
+  return { upserted: upserts.length, deleted: deletes.length, points };
+}
+
+interface PointShape {
+  modelId: string;
+  ingestedAt: string;
+  /** The dense vector's name ('' = a legacy collection's unnamed vector). */
+  dense: string;
+  sparse: { name: string; analyzer: SparseAnalyzer } | null;
+  /** Each message's source offset, when the consumer records them. */
+  offsets: ReadonlyMap<IngestMessage, string>;
+}
+
+/** A document's text chunks (one empty, vector-less chunk when it has no text) and its medium. */
+interface EncodedDocument {
+  chunks: Array<{ text: string; vector: Float32Array | null }>;
+  medium: EmbeddedMedium | null;
+}
+
+/** Embeds a group's texts (those that have one), then its media; a bad medium fails the group. */
+async function encodeGroup(group: Upsert[], context: IndexContext, step: NonNullable<IndexContext['step']>): Promise<EncodedDocument[]> {
+  const texts = group.map((u) => documentText(u.document));
+  const withText = group.map((_, i) => i).filter((i) => texts[i] !== '');
+  const embeddedText = withText.length > 0 ? await step('embed', () => context.encoder.encodeDocuments(withText.map((i) => texts[i]!))) : [];
+  const chunks: EncodedDocument['chunks'][] = group.map(() => [{ text: '', vector: null }]);
+  withText.forEach((i, k) => (chunks[i] = embeddedText[k] ?? []));
+  const media = group.some((u) => u.document.media) ? await step('embed', () => embedMedia(group, context)) : group.map(() => null);
+  return group.map((_, i) => ({ chunks: chunks[i] ?? [], medium: media[i] ?? null }));
+}
+
+// Runs on the main thread (the sparse analyzer too) while the inference worker embeds the next group.
+function toPoints(upserts: Upsert[], encoded: EncodedDocument[], { modelId, ingestedAt, dense, sparse, offsets }: PointShape) {
+  return upserts.flatMap((u, i) => {
+    const chunks = encoded[i]?.chunks ?? [];
+    const medium = encoded[i]?.medium ?? null;
     return chunks.map((chunk, index) => {
       const payload: ChunkPayload = {
         doc_id: u.id,
@@ -92,7 +145,7 @@ export async function indexDocuments(messages: IngestMessage[], context: IndexCo
         text: chunk.text,
         metadata: u.document.metadata ?? {},
         tenant: u.tenant,
-        model: context.encoder.modelId,
+        model: modelId,
         ingested_at: ingestedAt,
         ...(medium ? { media: medium.payload } : {}),
       };
@@ -111,13 +164,6 @@ export async function indexDocuments(messages: IngestMessage[], context: IndexCo
       return { id: pointId(u.tenant, u.id, index), vector, payload: record as unknown as Record<string, unknown> };
     });
   });
-  if (points.length > 0) await step('qdrant upsert', () => context.qdrant.upsert(context.collection, { wait: true, points }));
-
-  const staleChunks = upserts.map((u, i) => ({ must: [...documentConditions(u.tenant, [u.id]), { key: 'chunk', range: { gte: encoded[i]?.length ?? 0 } }] }));
-  const should = [...deletedDocuments(deletes), ...staleChunks];
-  if (should.length > 0) await step('qdrant delete', () => context.qdrant.delete(context.collection, { wait: true, filter: { should } }));
-
-  return { upserted: upserts.length, deleted: deletes.length, points: points.length };
 }
 
 interface EmbeddedMedium {

@@ -1,2 +1,3 @@
 export { EncoderConsumer, type EncoderConsumerOptions } from './encoder-consumer.ts';
-export { indexDocuments, documentText, latestPerDocument, type IndexContext, type IndexResult } from './index-documents.ts';
+export { indexDocuments, documentText, latestPerDocument, DEFAULT_GROUP_SIZE, type IndexContext, type IndexResult } from './index-documents.ts';
+export { encodeAndWrite, inGroups } from './write-pipeline.ts';

@@ -1,5 +1,6 @@
 import type { ModelSpec } from '../../topology/models.ts';
-import { ensureModel } from '../../infra/models/index.ts';
+import type { EncoderGraph, Int8Source } from '../../topology/model-variants.ts';
+import { ensureEncoderFiles } from '../../infra/models/index.ts';
 import { OnnxEncoder } from './onnx-encoder.ts';
 
 /** What the encoder consumer needs from a model: chunk each document and embed every chunk. */
@@ -16,12 +17,16 @@ export function documentEncoder(encoder: OnnxEncoder): DocumentEncoder {
   };
 }
 
-/** Fetches (once, verified) and loads a model for the settings' thread count and chunk overlap. */
+/**
+ * Fetches (once, verified), derives the chosen file variant if needed, and loads a model for the
+ * settings' thread count and chunk overlap.
+ */
 export async function loadEncoder(
   spec: ModelSpec,
-  options: { intraOpThreads?: number; overlapTokens?: number; log?: (line: string) => void } = {},
+  options: { intraOpThreads?: number; overlapTokens?: number; graph?: EncoderGraph; int8Source?: Int8Source; log?: (line: string) => void } = {},
 ): Promise<OnnxEncoder> {
-  const files = await ensureModel(spec, options.log ? { log: options.log } : {});
+  const choice = { ...(options.graph && { graph: options.graph }), ...(options.int8Source && { int8Source: options.int8Source }) };
+  const files = await ensureEncoderFiles(spec, choice, options.log ? { log: options.log } : {});
   return OnnxEncoder.load(spec, files, {
     ...(options.intraOpThreads ? { intraOpNumThreads: options.intraOpThreads } : {}),
     ...(options.overlapTokens !== undefined ? { overlapTokens: options.overlapTokens } : {}),

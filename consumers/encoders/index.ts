@@ -1,9 +1,10 @@
-export { OnnxEncoder, type EmbeddedChunk, type InputType, type ModelFilePaths, type OnnxEncoderConfig, type OnnxEncoderOptions } from './onnx-encoder.ts';
+export { OnnxEncoder, planBatches, padBatch, DEFAULT_BATCH_SIZE, DEFAULT_MAX_BATCH_TOKENS, type EmbeddedChunk, type InputType, type ModelFilePaths, type OnnxEncoderConfig, type OnnxEncoderOptions } from './onnx-encoder.ts';
 export { WordPieceTokenizer, type EncodedText, type Span, type TokenizedText, type WordPieceConfig } from './wordpiece-tokenizer.ts';
 export { chunkTokens, validateChunkingOptions, windowCapacity, DEFAULT_OVERLAP_TOKENS, type Chunk, type ChunkingOptions } from './chunker.ts';
 export { clsPool, cosineSimilarity, l2Normalize, meanPool, pool, type TokenEmbeddings } from './pooling.ts';
 export { EncoderClosedError, EncoderConfigError, EncoderError, TokenizerConfigError } from './encoder-errors.ts';
 export { documentEncoder, loadEncoder, type DocumentEncoder } from './document-encoder.ts';
+export { sessionOptions, type PaddedBatch, type SessionConfig } from './pooled-session.ts';
 export { SparseAnalyzer, sparseAnalyzer, type SparseVector } from './sparse-analyzer.ts';
 export { ImageEmbedder, type ImageEmbedderOptions, type ImageEmbedding } from './image-embedder.ts';
 export { preprocessImage, normalise, type PreprocessedImage } from './image-preprocess.ts';

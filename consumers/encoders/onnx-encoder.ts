@@ -52,10 +52,10 @@ export interface OnnxEncoderConfig {
   readonly useWorker: boolean;
 }
 
-const DEFAULT_BATCH_SIZE = 64;
+export const DEFAULT_BATCH_SIZE = 64;
 // On 256 scifact abstracts and 512 scifact queries (1 thread, shared 2-core machine), budgets of
 // 256-1024 tokens were the fastest for both; 4096+ was ~20% slower on abstracts, ~35% on queries.
-const DEFAULT_MAX_BATCH_TOKENS = 512;
+export const DEFAULT_MAX_BATCH_TOKENS = 512;
 // Two batches in flight: the next one is padded and queued while the worker runs the current one,
 // so the worker never waits for the main thread between batches.
 const MAX_IN_FLIGHT = 2;
@@ -178,8 +178,12 @@ export class OnnxEncoder {
   }
 }
 
-/** Consecutive runs of `order` (longest first) within both the sequence and the token budget. */
-function* planBatches(
+/**
+ * Consecutive runs of `order` (longest first) within both the sequence and the token budget:
+ * length-bucketed batches, so a batch pads only to the longest of texts of nearly its length.
+ * Exported for the benchmark, which times bare session.run on exactly these batches.
+ */
+export function* planBatches(
   order: readonly number[],
   sequences: readonly number[][],
   config: { batchSize: number; maxBatchTokens: number },
@@ -204,7 +208,7 @@ async function yieldEvery(count: number): Promise<void> {
   if (count % YIELD_EVERY_TEXTS === 0) await new Promise<void>((resolve) => setImmediate(resolve));
 }
 
-function padBatch(sequences: readonly number[][], padId: number): PaddedBatch {
+export function padBatch(sequences: readonly number[][], padId: number): PaddedBatch {
   const sequenceLength = Math.max(...sequences.map((ids) => ids.length));
   const batchSize = sequences.length;
   const inputIds = new BigInt64Array(batchSize * sequenceLength).fill(BigInt(padId));

@@ -32,6 +32,20 @@ export interface SessionInfo {
 const SUPPORTED_INPUTS = new Set(['input_ids', 'attention_mask', 'token_type_ids']);
 const PREFERRED_OUTPUTS = ['last_hidden_state', 'token_embeddings'];
 
+/** The onnxruntime options every encoder session uses (also the benchmark's bare session.run). */
+export function sessionOptions(config: Omit<SessionConfig, 'onnxPath' | 'dimension' | 'pooling' | 'normalize'>): ort.InferenceSession.SessionOptions {
+  const spin = config.allowSpinning ? '1' : '0';
+  const options: ort.InferenceSession.SessionOptions = {
+    graphOptimizationLevel: 'all',
+    // Spinning pool threads burn the cores that the Kafka client and the other replicas need;
+    // on a small machine they also delay the main thread's heartbeats.
+    extra: { session: { intra_op: { allow_spinning: spin }, inter_op: { allow_spinning: spin } } },
+  };
+  if (config.intraOpNumThreads !== undefined) options.intraOpNumThreads = config.intraOpNumThreads;
+  if (config.interOpNumThreads !== undefined) options.interOpNumThreads = config.interOpNumThreads;
+  return options;
+}
+
 export class PooledSession {
   private constructor(
     private readonly session: ort.InferenceSession,
@@ -40,15 +54,7 @@ export class PooledSession {
   ) {}
 
   static async create(config: SessionConfig): Promise<PooledSession> {
-    const spin = config.allowSpinning ? '1' : '0';
-    const options: ort.InferenceSession.SessionOptions = {
-      graphOptimizationLevel: 'all',
-      // Spinning pool threads burn the cores that the Kafka client and the other replicas need;
-      // on a small machine they also delay the main thread's heartbeats.
-      extra: { session: { intra_op: { allow_spinning: spin }, inter_op: { allow_spinning: spin } } },
-    };
-    if (config.intraOpNumThreads !== undefined) options.intraOpNumThreads = config.intraOpNumThreads;
-    if (config.interOpNumThreads !== undefined) options.interOpNumThreads = config.interOpNumThreads;
+    const options = sessionOptions(config);
     let session: ort.InferenceSession;
     try {
       session = await ort.InferenceSession.create(config.onnxPath, options);

@@ -4,15 +4,19 @@
 // Output: one reply per request, PUBLISHed on its Redis reply channel: hits, or an error code.
 // Requests past their deadline are skipped and counted; undecodable ones get an `invalid-json`
 // reply (via the header) and go to the dead-letter topic.
-// Offsets commit per batch after every reply of the batch was published. A crash before that
-// re-runs the batch: a client may then get a second reply for a request, which it drops as late.
+// Offsets commit per batch after every reply of the batch was published, in the background (the
+// next fetch does not wait for the commit's answer). A crash, rebalance or stop before a commit
+// landed re-runs its batch: a client may then get a second reply for a request, which it drops.
 // Each request's trace context (envelope, else headers) parents a consumer span with the batch's
 // embed, Qdrant and Redis steps (no-ops without an OpenTelemetry SDK).
+// While a rebuild announces its target, a sample of answered requests is also searched there
+// (shadow comparison, shadow-mirror.ts); those answers are compared and recorded, never published.
 import type { QdrantClient } from '@qdrant/js-client-rest';
 import type { Redis } from 'ioredis';
 import type { Context } from '@opentelemetry/api';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import {
+  closeAll,
   decodeSearchRequest,
   contextFromHeaders,
   contextFromValues,
@@ -22,6 +26,7 @@ import {
   SpanKind,
   StartAbortedError,
   StartDeadline,
+  searchParams,
   topicSpecs,
   validReplyTo,
   type SearchbusConfig,
@@ -32,6 +37,7 @@ import {
 import {
   BatchConsumer,
   CollectionResolver,
+  describeCollection,
   MetricsRegistry,
   PoisonMessageError,
   SECONDS_BUCKETS,
@@ -42,8 +48,11 @@ import {
   type Decoded,
   type Logger,
 } from '../runtime/index.ts';
+import { ShadowBoard } from '../quality/index.ts';
 import { handleSearchBatch, type ChunkQuery, type OutgoingReply, type QueryEncoder, type QueryMessage } from './handle-search-batch.ts';
 import type { MediaEncoder } from '../encoders/index.ts';
+import { ShadowMirror, type LiveAnswer } from './shadow-mirror.ts';
+import type { ScoredChunk } from './collapse-hits.ts';
 
 export interface QueryConsumerOptions {
   kafka: Kafka;
@@ -70,6 +79,7 @@ export class QueryConsumer {
   private readonly stopped = new AbortController();
   readonly metrics: MetricsRegistry;
   readonly resolver: CollectionResolver;
+  private readonly shadow: ShadowMirror;
 
   constructor(private readonly options: QueryConsumerOptions) {
     const { topology, config, redis } = options;
@@ -104,6 +114,28 @@ export class QueryConsumer {
       }
     };
 
+    const search = async (collection: string, queries: ChunkQuery[]): Promise<ScoredChunk[][]> => {
+      const results = await options.qdrant.queryBatch(collection, { searches: queries });
+      return results.map((r) => r.points);
+    };
+    this.shadow = new ShadowMirror({
+      board: new ShadowBoard(redis, topology),
+      deps: {
+        encoder: options.encoder,
+        search,
+        now: Date.now,
+        oversampling: config.query.oversampling,
+        maxChunksPerQuery: MAX_CHUNKS_PER_QUERY,
+        // Queries by example are mirrored too, embedded with the target's own media models.
+        ...(options.media ? { media: options.media } : {}),
+      },
+      describe: (collection) => describeCollection(options.qdrant, collection),
+      liveCollection: async () => (await this.resolver.resolve()).collection,
+      refreshMs: Math.max(500, config.query.aliasCacheTtlMs),
+      metrics: this.metrics,
+      logger,
+    });
+
     const decode = (message: KafkaMessage): QueryMessage => {
       const result = decodeSearchRequest(message.value, limits);
       if (result.ok) return { kind: 'search', request: result.request };
@@ -131,6 +163,10 @@ export class QueryConsumer {
       replies.inc({ outcome: code });
     };
 
+    // With int8 quantization every search asks Qdrant to rescore its candidates on the original vectors.
+    const params = searchParams(config.qdrant);
+    const withSearchParams = (queries: ChunkQuery[]): ChunkQuery[] => (params ? queries.map((q) => ({ ...q, params })) : queries);
+
     this.runtime = new BatchConsumer<QueryMessage>({
       kafka: options.kafka,
       groupId: options.groupId ?? topology.groups.query,
@@ -149,10 +185,12 @@ export class QueryConsumer {
           'messaging.destination.name': context.topic,
           'messaging.batch.message_count': batch.length,
         });
+        const messages = batch.map((b) => b.value);
+        const live = new Map<string, LiveAnswer>();
         let report;
         try {
           report = await handleSearchBatch(
-            batch.map((b) => b.value),
+            messages,
             {
               resolver: this.resolver,
               encoder: async (modelId) => {
@@ -162,11 +200,13 @@ export class QueryConsumer {
               search: (collection, queries: ChunkQuery[]) =>
                 spans.step(
                   'qdrant query',
-                  async () => (await options.qdrant.queryBatch(collection, { searches: queries })).map((r) => r.points),
+                  async () => (await options.qdrant.queryBatch(collection, { searches: withSearchParams(queries) })).map((r) => r.points),
                   { kind: SpanKind.CLIENT, attributes: { 'db.system': 'qdrant', 'db.collection.name': collection, 'db.operation.name': 'query_batch', 'searchbus.queries': queries.length } },
                 ),
-              publish: (outgoing) =>
-                spans.step('redis publish', () => publish(outgoing, sentAt), { kind: SpanKind.CLIENT, attributes: { 'db.system': 'redis', 'db.operation.name': 'PUBLISH', 'searchbus.replies': outgoing.length } }),
+              publish: async (outgoing) => {
+                await spans.step('redis publish', () => publish(outgoing, sentAt), { kind: SpanKind.CLIENT, attributes: { 'db.system': 'redis', 'db.operation.name': 'PUBLISH', 'searchbus.replies': outgoing.length } });
+                for (const { reply } of outgoing) if ('hits' in reply) live.set(reply.id, { hits: reply.hits, ms: reply.tookMs });
+              },
               now: Date.now,
               oversampling: config.query.oversampling,
               maxChunksPerQuery: MAX_CHUNKS_PER_QUERY,
@@ -182,6 +222,10 @@ export class QueryConsumer {
         spans.setAttributes({ 'searchbus.answered': report.answered, 'searchbus.expired': report.expired });
         spans.end();
         searchSeconds.observe((performance.now() - started) / 1000);
+        this.shadow.offer(
+          messages.flatMap((m) => (m.kind === 'search' ? [m.request] : [])),
+          live,
+        );
         if (report.answered > 0) replies.inc({ outcome: 'hits' }, report.answered);
         for (const [code, count] of Object.entries(report.errors)) replies.inc({ outcome: code }, count);
         if (report.expired > 0) expired.inc(report.expired);
@@ -195,6 +239,10 @@ export class QueryConsumer {
       // Every partition at once: a request must not wait for another partition's batch.
       partitionsConsumedConcurrently: topicSpecs(topology, config).find((t) => t.topic === topology.topics.searchRequests)?.numPartitions ?? 1,
       maxWaitMs: config.query.maxWaitMs,
+      // The reply is out before the commit; waiting for the broker's answer would only hold the
+      // next request back (test/bench/bus-overhead.ts). A batch whose commit is lost is answered
+      // again, and the client drops the second reply.
+      commitInBackground: true,
       maxRetryDelayMs: Math.min(config.encoder.maxRetryDelayMs, 1_000),
       startTimeoutMs: config.startTimeoutMs,
       logger,
@@ -226,7 +274,10 @@ export class QueryConsumer {
   /** Stops fetching, finishes and commits the batch in hand, disconnects. Safe to call twice; returns promptly during start(). */
   stop(): Promise<void> {
     this.stopped.abort();
-    return this.runtime.stop();
+    return closeAll('the query consumer', [
+      { name: 'stop the consumer', run: () => this.runtime.stop() },
+      { name: 'abandon the shadow comparison in flight', run: () => this.shadow.stop() },
+    ]);
   }
 }
 

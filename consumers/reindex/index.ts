@@ -4,3 +4,4 @@ export { runRebuild, discardTarget, abandonRebuild, RebuildCancelledError, Rebui
 export { reconcile, type ReconcileReport } from './reconcile.ts';
 export { checkHistory, type HistoryReport } from './history-check.ts';
 export * from './reindex-types.ts';
+export { formatGate, runGate, type GateDependencies, type GateReport, type GateRequest, type GateSide } from './quality-gate.ts';

@@ -4,9 +4,11 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { ensureCollection, getModelSpec, parseCollectionName, SearchbusError, type SearchbusConfig, type Topology } from '../../topology/index.ts';
 import type { DocumentEncoder, MediaEncoder } from '../encoders/index.ts';
 import { EncoderConsumer } from '../encoder/index.ts';
-import { RetriableError, groupPosition, handoverOffsets, type Logger, type MetricsRegistry, type RedisWriteFences } from '../runtime/index.ts';
+import { RetriableError, describeCollection, groupPosition, handoverOffsets, type Logger, type MetricsRegistry, type RedisWriteFences } from '../runtime/index.ts';
 import { LeaseKeeper, writeMarginMs } from './fence-lease.ts';
 import { checkHistory } from './history-check.ts';
+import type { EvalSetStore, ShadowBoard, ShadowStats } from '../quality/index.ts';
+import { formatGate, runGate, type GateDependencies, type GateReport } from './quality-gate.ts';
 import type { RebuildState, ReindexJobData, ReindexProgress, ReindexResult } from './reindex-types.ts';
 
 export interface RebuildContext {
@@ -32,6 +34,10 @@ export interface RebuildContext {
   progress(progress: ReindexProgress): Promise<void>;
   log(line: string): Promise<void>;
   scheduleDrop(collection: string, delayMs: number): Promise<void>;
+  /** Where registered evaluation sets live, and how the gate searches (the query path). */
+  gate?: { evalSets: Pick<EvalSetStore, 'get'>; deps: Omit<GateDependencies, 'signal'> };
+  /** Where the target is announced to query consumers for shadow comparison. */
+  shadow?: Pick<ShadowBoard, 'announce' | 'withdraw' | 'stats'>;
 }
 
 /** The rebuild was cancelled; the partial collection and its consumer group are removed. */
@@ -98,10 +104,10 @@ export async function runRebuild(data: ReindexJobData, context: RebuildContext):
     };
     // Saved before the collection exists: reconciliation never mistakes it for an orphan.
     await context.saveState(state);
-    await ensureCollection(qdrant, state.target, model, undefined, false, true, config.sparseAnalyzer);
+    await ensureCollection(qdrant, state.target, model, { settings: config.qdrant, analyzer: config.sparseAnalyzer });
     await context.log(`created ${target}; replaying ${topic} with group ${state.groupId}`);
   } else {
-    await ensureCollection(qdrant, state.target, model, undefined, false, true, config.sparseAnalyzer);
+    await ensureCollection(qdrant, state.target, model, { settings: config.qdrant, analyzer: config.sparseAnalyzer });
     await context.log(`resuming ${state.target} with group ${state.groupId} (${state.phase})`);
   }
   const { target, groupId, endOffsetsAtStart } = state;
@@ -142,9 +148,13 @@ export async function runRebuild(data: ReindexJobData, context: RebuildContext):
     await consumer.start();
   };
   if (state.phase === 'replaying') await consume();
+  let shadowing = false;
+  let renewShadow: NodeJS.Timeout | undefined;
   try {
     const rate = { at: Date.now(), processed: 0, perSecond: 0 };
+    let shadowStats: ShadowStats | null = null;
     const report = async (phase: ReindexProgress['phase'], lag: number, processed: number): Promise<void> => {
+      if (shadowing) shadowStats = await context.shadow?.stats(target).catch(() => shadowStats) ?? null;
       const now = Date.now();
       if (now - rate.at >= 1000) {
         rate.perSecond = ((processed - rate.processed) / (now - rate.at)) * 1000;
@@ -159,6 +169,8 @@ export async function runRebuild(data: ReindexJobData, context: RebuildContext):
         lag,
         messagesPerSecond: Math.round(rate.perSecond * 10) / 10,
         etaSeconds: rate.perSecond > 0 ? Math.ceil(Math.max(0, total - processed) / rate.perSecond) : null,
+        ...(shadowing || shadowStats ? { shadow: shadowStats } : {}),
+        ...(state?.gate ? { gate: state.gate } : {}),
       });
     };
     const position = async (): Promise<{ lag: number; processed: number; committed: Map<string, bigint>; ends: Map<string, bigint> }> => {
@@ -176,6 +188,77 @@ export async function runRebuild(data: ReindexJobData, context: RebuildContext):
     };
     const wait = (ms: number): Promise<void> => delay(ms, undefined, { signal: context.signal });
 
+    // Shadow comparison: announced with a lapsing TTL (renewed here), so a dead worker stops it.
+    const startShadow = async (live: string): Promise<void> => {
+      const rate = data.shadow?.rate ?? 0;
+      if (!context.shadow || rate <= 0) return;
+      const board = context.shadow;
+      const ttlMs = Math.max(10_000, 3 * config.reindex.progressIntervalMs);
+      const announcement = { collection: target, modelId: model.id, jobId: context.jobId, sampleRate: rate, since: new Date().toISOString() };
+      await board.announce(announcement, ttlMs);
+      shadowing = true;
+      renewShadow = setInterval(() => {
+        board.announce(announcement, ttlMs).catch((error: unknown) => context.logger.warn('could not renew the shadow announcement', { error }));
+      }, config.reindex.progressIntervalMs);
+      await context.log(`mirroring ${Math.round(rate * 1000) / 10}% of live searches to ${target} (live: ${live})`);
+    };
+    const holdForShadow = async (): Promise<void> => {
+      const holdMs = data.shadow?.holdMs ?? 0;
+      if (!shadowing || holdMs <= 0) return;
+      const until = Date.now() + holdMs;
+      for (;;) {
+        const p = await position();
+        await report('shadowing', p.lag, p.processed);
+        const samples = shadowStats?.samples ?? 0;
+        if (Date.now() >= until || (data.shadow?.minSamples && samples >= data.shadow.minSamples)) break;
+        if (await context.isCancelled()) throw new RebuildCancelledError(`rebuild of ${data.alias} into ${target} was cancelled`);
+        await wait(config.reindex.progressIntervalMs);
+      }
+    };
+    const gate = async (live: string): Promise<GateReport | null> => {
+      if (!data.gate) return null;
+      if (state?.gate) return state.gate;
+      if (!context.gate) throw new RebuildRefusedError('this reindex worker cannot run a quality gate (no query encoder)');
+      const request = data.gate;
+      const set = request.inline ?? (await context.gate.evalSets.get(request.tenant, request.set));
+      if (!set) throw new RebuildRefusedError(`no evaluation set "${request.set}" for tenant ${request.tenant} (add it with \`searchbus eval-set add\`)`);
+      if (!parseCollectionName(live)?.modelId) throw new RebuildRefusedError(`the live collection ${live} does not name its model`);
+      const p = await position();
+      await report('gating', p.lag, p.processed);
+      await context.log(`gate: searching ${set.queries.length} judged queries of ${request.set} (tenant ${set.tenant}) on ${live} and ${target}`);
+      // Each side is searched with its own model and vector layout (a dense-only live index against a hybrid one).
+      const [liveSide, targetSide] = await Promise.all([describeCollection(qdrant, live), describeCollection(qdrant, target)]);
+      const verdict = await runGate(request, set, liveSide, targetSide, { ...context.gate.deps, signal: context.signal });
+      state = { ...state!, gate: verdict };
+      await context.saveState(state);
+      await context.log(formatGate(verdict));
+      return verdict;
+    };
+    // Refused: the live index is untouched; the target stays for inspection until the grace period.
+    const refuse = async (verdict: GateReport, live: string): Promise<ReindexResult> => {
+      await consumer.stop();
+      await admin.deleteGroups([groupId]).catch(() => undefined);
+      const graceMs = data.graceMs ?? config.reindex.graceMs;
+      await context.scheduleDrop(target, graceMs);
+      const dropTargetAt = new Date(Date.now() + graceMs).toISOString();
+      await report('done', 0, total);
+      await context.log(`refused by the gate: ${data.alias} still serves ${live}; ${target} is kept until ${dropTargetAt}`);
+      const { count } = await qdrant.count(target, { exact: true });
+      return {
+        outcome: 'refused-by-gate',
+        alias: data.alias,
+        target,
+        previous: live,
+        modelId: model.id,
+        points: count,
+        seconds: (Date.now() - started) / 1000,
+        dropPreviousAt: null,
+        dropTargetAt,
+        gate: verdict,
+        shadow: shadowStats,
+      };
+    };
+
     if (state.phase === 'replaying') {
       // 2. Replay until no partition lags: everything published so far is in the target.
       for (;;) {
@@ -187,6 +270,13 @@ export async function runRebuild(data: ReindexJobData, context: RebuildContext):
       }
       const { aliases } = await qdrant.getAliases();
       const previous = aliases.find((a) => a.alias_name === data.alias)?.collection_name ?? null;
+      if (previous && previous !== target) {
+        // Caught up and tailing: mirror live traffic, then let the gate judge, before any fence closes.
+        await startShadow(previous);
+        await holdForShadow();
+        const verdict = await gate(previous);
+        if (verdict && !verdict.passed && !data.gate?.force) return await refuse(verdict, previous);
+      }
       fence.fenced = true;
       state = { ...state, phase: 'handover', previous: previous === target ? null : previous };
       await context.saveState(state);
@@ -203,7 +293,21 @@ export async function runRebuild(data: ReindexJobData, context: RebuildContext):
         dropPreviousAt = new Date(Date.now() + graceMs).toISOString();
       }
       const { count } = await qdrant.count(target, { exact: true });
-      return { alias: data.alias, target, previous: settled.previous, modelId: model.id, points: count, seconds: (Date.now() - started) / 1000, dropPreviousAt };
+      const forced = settled.gate ? !settled.gate.passed : false;
+      if (forced) await context.log(`the gate refused ${target} and it was swapped in anyway (--force)`);
+      return {
+        outcome: 'swapped',
+        alias: data.alias,
+        target,
+        previous: settled.previous,
+        modelId: model.id,
+        points: count,
+        seconds: (Date.now() - started) / 1000,
+        dropPreviousAt,
+        gate: settled.gate ?? null,
+        forced,
+        shadow: shadowStats,
+      };
     };
     const takenOver = async (): Promise<ReindexResult> => {
       await consumer.stop();
@@ -274,6 +378,8 @@ export async function runRebuild(data: ReindexJobData, context: RebuildContext):
     }
     throw error;
   } finally {
+    clearInterval(renewShadow);
+    if (shadowing) await context.shadow?.withdraw(target).catch((error: unknown) => context.logger.warn('could not withdraw the shadow announcement', { error }));
     await keeper.stop();
     await consumer.stop();
   }

@@ -1,3 +1,16 @@
+import type { ShadowStats } from '../quality/index.ts';
+import type { GateReport, GateRequest } from './quality-gate.ts';
+
+/** Shadow comparison while the rebuild tails the topic: a sample of live requests also searched on the target. */
+export interface ShadowRequest {
+  /** Share of live requests mirrored, in [0, 1]; 0 turns mirroring off. */
+  rate: number;
+  /** After catching up, keep tailing (and mirroring) at most this long before the gate and the swap. */
+  holdMs: number;
+  /** ...or until this many requests were compared (0: the whole holdMs). */
+  minSamples: number;
+}
+
 /** A request to rebuild the index behind an alias with a model (and, later, other settings). */
 export interface ReindexRequest {
   modelId: string;
@@ -5,6 +18,9 @@ export interface ReindexRequest {
   allowIncompleteHistory?: boolean;
   /** Overrides SEARCHBUS_REINDEX_GRACE_MS for this rebuild. */
   graceMs?: number;
+  /** Judged queries that must not get worse (nDCG@10 by more than a margin) before the swap. */
+  gate?: GateRequest;
+  shadow?: ShadowRequest;
 }
 
 /** Written into the job as soon as the target exists, so a retried or resumed job continues it. */
@@ -18,11 +34,13 @@ export interface RebuildState {
   phase: 'replaying' | 'handover';
   /** The collection the alias served before; dropped after the grace period. */
   previous: string | null;
+  /** The gate's verdict once it ran: a resumed job does not run it again. */
+  gate?: GateReport;
 }
 
 export type ReindexJobData = ReindexRequest & { alias: string; state?: RebuildState };
 
-export type ReindexPhase = 'replaying' | 'swapping' | 'draining' | 'done';
+export type ReindexPhase = 'replaying' | 'shadowing' | 'gating' | 'swapping' | 'draining' | 'done';
 
 export interface ReindexProgress {
   phase: ReindexPhase;
@@ -35,9 +53,14 @@ export interface ReindexProgress {
   /** Ingest messages (document versions and deletes) applied per second. */
   messagesPerSecond: number;
   etaSeconds: number | null;
+  /** Live requests mirrored to the target and how their answers compare (while it tails the topic). */
+  shadow?: ShadowStats | null;
+  gate?: GateReport | null;
 }
 
 export interface ReindexResult {
+  /** `refused-by-gate`: the alias was not swapped; the target is kept until `dropTargetAt`. */
+  outcome: 'swapped' | 'refused-by-gate';
   alias: string;
   target: string;
   previous: string | null;
@@ -45,6 +68,11 @@ export interface ReindexResult {
   points: number;
   seconds: number;
   dropPreviousAt: string | null;
+  gate?: GateReport | null;
+  /** The gate refused and the swap went ahead anyway (--force). */
+  forced?: boolean;
+  dropTargetAt?: string;
+  shadow?: ShadowStats | null;
 }
 
 export const JOB_NAMES = { rebuild: 'rebuild', dropCollection: 'drop-collection' } as const;

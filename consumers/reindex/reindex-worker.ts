@@ -15,6 +15,8 @@ import type { Redis } from 'ioredis';
 import type { Admin, Kafka } from 'kafkajs';
 import { closeAll, ConnectionScope, LifecycleStateError, StartDeadline, type SearchbusConfig, type Topology } from '../../topology/index.ts';
 import type { DocumentEncoder, MediaEncoder } from '../encoders/index.ts';
+import { EvalSetStore, ShadowBoard } from '../quality/index.ts';
+import type { QueryEncoder } from '../query/index.ts';
 import { RedisWriteFences, silentLogger, type Logger, type MetricsRegistry } from '../runtime/index.ts';
 import { RebuildCancelledError, RebuildRefusedError, abandonRebuild, runRebuild } from './rebuild.ts';
 import { reconcile } from './reconcile.ts';
@@ -31,9 +33,14 @@ export interface ReindexWorkerOptions {
   encoder: (modelId: string) => Promise<DocumentEncoder>;
   /** Embeds the images and audio of replayed documents. */
   media?: MediaEncoder;
+  /** For the quality gate: queries embedded with each collection's own model. Without it a gated rebuild is refused. */
+  queryEncoder?: (modelId: string) => Promise<QueryEncoder>;
   logger?: Logger;
   metrics?: MetricsRegistry;
 }
+
+/** Most chunks one gate query may pull while looking for its documents (as the query consumer). */
+const GATE_MAX_CHUNKS_PER_QUERY = 1000;
 
 export type ReindexWorkerState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
 
@@ -219,6 +226,22 @@ export class ReindexWorker {
     }
   }
 
+  private gateContext(encoder: (modelId: string) => Promise<QueryEncoder>): NonNullable<Parameters<typeof runRebuild>[1]['gate']> {
+    const { qdrant, config, redis, topology } = this.options;
+    return {
+      evalSets: new EvalSetStore(redis, topology),
+      deps: {
+        encoder,
+        search: async (collection, queries) => (await qdrant.queryBatch(collection, { searches: queries })).map((r) => r.points),
+        now: Date.now,
+        oversampling: config.query.oversampling,
+        maxChunksPerQuery: GATE_MAX_CHUNKS_PER_QUERY,
+        maxBatchSize: config.query.maxBatchSize,
+        timeoutMs: Math.max(config.query.defaultTimeoutMs, 30_000),
+      },
+    };
+  }
+
   private async process(job: Job<ReindexJobData | DropCollectionJobData, ReindexResult | string>, token: string | undefined): Promise<ReindexResult | string> {
     const { qdrant } = this.options;
     if (job.name === JOB_NAMES.dropCollection) {
@@ -261,6 +284,8 @@ export class ReindexWorker {
           await job.log(line);
         },
         scheduleDrop: (collection, delayMs) => this.scheduleDrop(drops, collection, data.alias, delayMs),
+        shadow: new ShadowBoard(redis, this.options.topology),
+        ...(this.options.queryEncoder ? { gate: this.gateContext(this.options.queryEncoder) } : {}),
       });
     } catch (error) {
       // A rebuild that fails for good is abandoned from the worker's `failed` event.

@@ -64,6 +64,15 @@ export interface BatchConsumerOptions<T> {
   role: string;
   /** The longest start() may take (SEARCHBUS_START_TIMEOUT_MS); default 60 s. */
   startTimeoutMs?: number;
+  /**
+   * Commit each batch's offsets (still only after its handler's writes) without waiting for the
+   * broker's answer before fetching the next batch; a commit that fails is superseded by the next
+   * one. Takes a round trip off every batch of a latency-bound role; the price is that a crash, a
+   * rebalance or a stop may leave the last batches uncommitted, to be handled again by whoever
+   * reads the partition next. Only for handlers whose re-run is harmless (queries: the client
+   * drops a second reply). Default false: the commit is awaited, with retries.
+   */
+  commitInBackground?: boolean;
 }
 
 export type ConsumerState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped' | 'crashed';
@@ -80,6 +89,9 @@ export class BatchConsumer<T> {
   private starting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
   private retrying = false;
+  /** commitInBackground: the latest offset to commit per partition, and the commit loop running. */
+  private readonly toCommit = new Map<string, { topic: string; partition: number; offset: string; commit: EachBatchPayload['commitOffsetsIfNecessary'] }>();
+  private committing: Promise<void> | undefined;
   private readonly processed;
   private readonly deadLettered;
   private readonly retries;
@@ -218,6 +230,8 @@ export class BatchConsumer<T> {
       const giveUp = setTimeout(() => this.abort.abort(new Error('consumer stopping')), this.options.sessionTimeoutMs ?? 30_000);
       try {
         await closeAll(this.component, [
+          // Before leaving the group, while the member may still commit.
+          { name: 'finish the background commits', run: () => this.committing ?? Promise.resolve() },
           { name: 'stop fetching and finish the batch in hand', run: () => this.consumer.stop() },
           { name: 'disconnect the consumer', run: () => this.consumer.disconnect() },
           { name: 'disconnect the dead-letter producer', run: () => this.producer.disconnect() },
@@ -321,6 +335,12 @@ export class BatchConsumer<T> {
       if (!last) continue;
       const next = (BigInt(last.offset) + 1n).toString();
       payload.resolveOffset(last.offset);
+      if (o.commitInBackground && isRunning()) {
+        this.commitSoon(topic, partition, next, (offsets) => payload.commitOffsetsIfNecessary(offsets));
+        this.processed.inc({ role: o.role, topic }, good.length);
+        await heartbeat();
+        continue;
+      }
       // Only now, after the handler's writes were acknowledged, is the position made durable.
       // Committed through the batch (not consumer.commitOffsets, whose own retries hide a moved
       // coordinator for minutes). A member the group moved on from (it was frozen), or whose
@@ -335,6 +355,35 @@ export class BatchConsumer<T> {
       }
       this.processed.inc({ role: o.role, topic }, good.length);
       await heartbeat();
+    }
+  }
+
+  /** Queues a commit; one loop sends them one at a time, each partition's latest offset only. */
+  private commitSoon(topic: string, partition: number, offset: string, commit: EachBatchPayload['commitOffsetsIfNecessary']): void {
+    this.toCommit.set(`${topic}\u0000${partition}`, { topic, partition, offset, commit });
+    this.committing ??= this.commitLoop();
+  }
+
+  private async commitLoop(): Promise<void> {
+    try {
+      // Yield first: commits queued by the batches handled in this turn go out together.
+      await Promise.resolve();
+      while (this.toCommit.size > 0) {
+        const queued = [...this.toCommit.values()];
+        this.toCommit.clear();
+        for (const { topic, partition, offset, commit } of queued) {
+          try {
+            await commit({ topics: [{ topic, partitions: [{ partition, offset }] }] });
+          } catch (error) {
+            // The next batch's commit carries a later offset; until then this one is redone if
+            // the partition moves.
+            this.options.logger.warn('a background offset commit failed', { error, topic, partition, offset });
+          }
+        }
+      }
+    } finally {
+      // Runs in the same turn as the last check of the queue, so nothing queued is stranded.
+      this.committing = undefined;
     }
   }
 }

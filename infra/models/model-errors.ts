@@ -43,6 +43,24 @@ export class ModelFileMissingError extends InfraError {
   }
 }
 
+/** A file derived in setup (optimised graph, per-channel int8) is not the one its pin describes. */
+export class DerivedModelIntegrityError extends InfraError {
+  override readonly name = 'DerivedModelIntegrityError';
+  constructor(
+    readonly modelId: string,
+    readonly kind: string,
+    readonly expectedSha256: string,
+    readonly actualSha256: string,
+  ) {
+    super(
+      `Model ${modelId}: the ${kind} file derived by infra/models/graph-tools has sha256 ${actualSha256}, but ` +
+        `topology/model-variants.ts pins ${expectedSha256}. The tools' versions (graph-tools/requirements.txt) ` +
+        'or the source file changed; re-pin only after checking the new file against the reference vectors.',
+      { code: 'model-integrity' },
+    );
+  }
+}
+
 /** A media model file (downloaded, or written by the conversion) is not the one the registry pins. */
 export class MediaModelIntegrityError extends InfraError {
   override readonly name = 'MediaModelIntegrityError';
@@ -57,6 +75,17 @@ export class MediaModelIntegrityError extends InfraError {
       `Media model ${modelId}: ${file} has sha256 ${actualSha256}, but topology/media-models.ts pins ${expectedSha256}. ${why}`,
       { code: 'model-integrity' },
     );
+  }
+}
+
+/** A derived file was asked for a model that has no pin for it. */
+export class DerivedModelUnavailableError extends InfraError {
+  override readonly name = 'DerivedModelUnavailableError';
+  constructor(
+    readonly modelId: string,
+    readonly kind: string,
+  ) {
+    super(`Model ${modelId} has no pinned ${kind} file in topology/model-variants.ts; use the stock/registry file.`, { code: 'model-variant-unavailable' });
   }
 }
 

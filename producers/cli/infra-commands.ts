@@ -13,7 +13,7 @@ import {
   type Profile,
   type Services,
 } from '../../infra/index.ts';
-import { ensureAudioModel, ensureImageModel, ensureModel } from '../../infra/models/index.ts';
+import { ensureAllEncoderFiles, ensureAudioModel, ensureImageModel } from '../../infra/models/index.ts';
 import { getModelSpec, loadConfig } from '../../topology/index.ts';
 import type { Output } from './output.ts';
 import { UsageError } from './usage-error.ts';
@@ -25,20 +25,24 @@ export async function setupCommand(out: Output): Promise<void> {
     ensureKafkaClasspath(log),
     ensureQdrantEdgeVenv(log),
     ensureRedisServer(log),
-    ensureModel(model, { log }),
+    ensureAllEncoderFiles(model, { log }),
     ensureImageModel({ log }),
     ensureAudioModel({ log }),
   ]);
-  out.info(`Kafka, Redis, the Qdrant Edge engine, the ${model.id} model and the image and audio models are installed.`);
+  out.info(`Kafka, Redis, the Qdrant Edge engine, the ${model.id} model (with its optimised and per-channel int8 files) and the image and audio models are installed.`);
 }
 
-/** Only the models (default: SEARCHBUS_MODEL), each verified against its sha256 pin: what an image bakes in. */
+/**
+ * Only the models (default: SEARCHBUS_MODEL), each verified against its sha256 pin, with their
+ * derived files (optimised graph, per-channel int8): what an image bakes in, so that a read-only
+ * image never needs Python to derive a file at run time.
+ */
 export async function setupModelsCommand(out: Output, modelIds: readonly string[]): Promise<void> {
   const log = (line: string): void => out.info(line);
   const specs = modelIds.length > 0 ? modelIds.map((id) => getModelSpec(id)) : [loadConfig().model];
   for (const spec of specs) {
-    const files = await ensureModel(spec, { log });
-    out.result(`${spec.id}: ${files.dir}`);
+    const files = await ensureAllEncoderFiles(spec, { log });
+    for (const f of files) out.result(`${f.modelId} (${f.variant}): ${f.onnxPath}`);
   }
 }
 

@@ -32,6 +32,7 @@ const upCommand = lazy(() => import('./up-command.ts'), 'upCommand');
 const reindexCommand = lazy(() => import('./reindex-commands.ts'), 'reindexCommand');
 const statusCommand = lazy(() => import('./reindex-commands.ts'), 'statusCommand');
 const gatewayKeyCommand = lazy(() => import('./gateway-key-commands.ts'), 'gatewayKeyCommand');
+const evalSetCommand = lazy(() => import('./eval-set-commands.ts'), 'evalSetCommand');
 const evalCommand = lazy(searchCommands, 'evalCommand');
 const gatewayCommand = lazy(searchCommands, 'gatewayCommand');
 const searchCommand = lazy(searchCommands, 'searchCommand');
@@ -50,10 +51,18 @@ Usage:
                                        create an API key (printed once); its salted hash goes to the keys file
   searchbus gateway key list [--file F] [--json]   list keys (ids, tenants, limits; never secrets)
   searchbus gateway key revoke <id> [--file F]     remove a key; running gateways reload the file
-  searchbus eval <beir-dir> [--split test] [--mode dense|sparse|hybrid] [--concurrency 8] [--namespace N] [--per-query F] [--json]
-                                       nDCG@10, recall@100, MRR@10 and latency through the whole pipeline
+  searchbus eval <beir-dir> [--split test] [--mode dense|sparse|hybrid] [--concurrency 8] [--namespace N] [--model M]
+                 [--compare <model|mode>] [--per-query F] [--json]
+                                       nDCG@10, recall@100, MRR@10 and latency through the whole pipeline;
+                                       --compare: a second run, per-query wins/losses/ties and a paired p-value
   searchbus reindex --model <id> [--watch] [--grace-ms N] [--allow-incomplete-history] [--json]
-                                       rebuild the index behind the alias with a model, then swap it in
+          [--gate <eval-set|beir-dir> [--tenant T] [--split S] [--max-ndcg-drop 0.005] [--force]]
+          [--shadow-rate 0.05] [--shadow-ms N] [--shadow-samples N]
+                                       rebuild the index behind the alias with a model, then swap it in; with --gate
+                                       only if nDCG@10 on the judged queries drops by at most the margin
+  searchbus eval-set add <name> <beir-dir> [--split test] [--tenant T] [--json]
+                                       store a tenant's judged queries for gating rebuilds
+  searchbus eval-set list [--tenant T] [--json]   the tenant's stored eval sets
   searchbus reindex --model <id> (--every <ms> | --cron "<pattern>")   schedule rebuilds; --unschedule stops them
   searchbus reindex --cancel <job-id>  cancel a rebuild (the live index is untouched)
   searchbus status [--json]            topics, consumer lag, collections, aliases, models and rebuild jobs
@@ -96,6 +105,14 @@ async function main(argv: string[]): Promise<number> {
           unschedule: { type: 'boolean', default: false },
           cancel: { type: 'string' },
           json: { type: 'boolean', default: false },
+          gate: { type: 'string' },
+          tenant: { type: 'string' },
+          split: { type: 'string' },
+          'max-ndcg-drop': { type: 'string' },
+          force: { type: 'boolean', default: false },
+          'shadow-rate': { type: 'string' },
+          'shadow-ms': { type: 'string' },
+          'shadow-samples': { type: 'string' },
         },
       });
       const ms = (flag: string, raw: string | undefined): number | undefined => {
@@ -105,6 +122,19 @@ async function main(argv: string[]): Promise<number> {
       };
       const graceMs = ms('--grace-ms', values['grace-ms']);
       const everyMs = ms('--every', values.every);
+      const shadowMs = ms('--shadow-ms', values['shadow-ms']);
+      const raw = values['shadow-samples'];
+      if (raw !== undefined && !/^\d+$/.test(raw)) throw new UsageError(`--shadow-samples must be a whole number, got "${raw}"`);
+      const shadowSamples = raw === undefined ? undefined : Number(raw);
+      const fraction = (flag: string, raw: string | undefined): number | undefined => {
+        if (raw === undefined) return undefined;
+        const value = Number(raw);
+        if (raw.trim() === '' || !(value >= 0 && value <= 1)) throw new UsageError(`${flag} must be a number from 0 to 1, got "${raw}"`);
+        return value;
+      };
+      const maxNdcgDrop = fraction('--max-ndcg-drop', values['max-ndcg-drop']);
+      const shadowRate = fraction('--shadow-rate', values['shadow-rate']);
+      if (values.gate === undefined && (maxNdcgDrop !== undefined || values.force)) throw new UsageError('--max-ndcg-drop and --force go with --gate');
       return reindexCommand(out, {
         watch: values.watch,
         allowIncompleteHistory: values['allow-incomplete-history'],
@@ -115,6 +145,30 @@ async function main(argv: string[]): Promise<number> {
         ...(everyMs !== undefined && { everyMs }),
         ...(values.cron !== undefined && { cron: values.cron }),
         ...(values.cancel !== undefined && { cancel: values.cancel }),
+        ...(values.gate !== undefined && { gate: values.gate, force: values.force }),
+        ...(values.tenant !== undefined && { tenant: values.tenant }),
+        ...(values.split !== undefined && { split: values.split }),
+        ...(maxNdcgDrop !== undefined && { maxNdcgDrop }),
+        ...(shadowRate !== undefined && { shadowRate }),
+        ...(shadowMs !== undefined && { shadowMs }),
+        ...(shadowSamples !== undefined && { shadowSamples }),
+      });
+    }
+    case 'eval-set': {
+      const [sub, ...tail] = rest;
+      if (sub !== 'add' && sub !== 'list') throw new UsageError('eval-set needs "add <name> <beir-dir>" or "list"');
+      const { values, positionals } = parseArgs({
+        args: tail,
+        allowPositionals: true,
+        options: { split: { type: 'string', default: 'test' }, tenant: { type: 'string' }, json: { type: 'boolean', default: false } },
+      });
+      if (sub === 'add' && positionals.length !== 2) throw new UsageError('eval-set add needs <name> <beir-dir>');
+      return evalSetCommand(out, sub, {
+        split: values.split,
+        json: values.json,
+        ...(positionals[0] !== undefined && { name: positionals[0] }),
+        ...(positionals[1] !== undefined && { dir: positionals[1] }),
+        ...(values.tenant !== undefined && { tenant: values.tenant }),
       });
     }
     case 'status': {
@@ -232,6 +286,8 @@ async function queryPath(command: 'search' | 'gateway' | 'eval', argv: string[])
       split: { type: 'string', default: 'test' },
       concurrency: { type: 'string', default: '8' },
       namespace: { type: 'string' },
+      model: { type: 'string' },
+      compare: { type: 'string' },
       mode: { type: 'string' },
       'per-query': { type: 'string' },
       image: { type: 'string' },
@@ -269,7 +325,7 @@ async function queryPath(command: 'search' | 'gateway' | 'eval', argv: string[])
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) throw new UsageError('--concurrency must be a whole number from 1 to 256');
   const aborted = new AbortController();
   void untilSignal().then(() => aborted.abort(new Error('interrupted')));
-  const report = await evalCommand(
+  const { report, compared } = await evalCommand(
     out,
     dir,
     {
@@ -277,13 +333,15 @@ async function queryPath(command: 'search' | 'gateway' | 'eval', argv: string[])
       json: values.json,
       concurrency,
       ...(values.namespace !== undefined && { namespace: values.namespace }),
+      ...(values.model !== undefined && { model: values.model }),
+      ...(values.compare !== undefined && { compare: values.compare }),
       ...(mode !== undefined && { mode }),
       ...(values['per-query'] !== undefined && { perQueryFile: values['per-query'] }),
     },
     aborted.signal,
   );
   // Scores with failed queries in them understate quality; say so in the exit code too.
-  return report.details.failedQueries > 0 ? 4 : 0;
+  return report.details.failedQueries + (compared?.report.details.failedQueries ?? 0) > 0 ? 4 : 0;
 }
 
 /** Resolves on the first SIGINT or SIGTERM; a second one exits at once. */

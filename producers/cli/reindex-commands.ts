@@ -1,8 +1,12 @@
+import { statSync } from 'node:fs';
+import { basename } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { ReindexQueue, type ReindexJobSummary, type ReindexRequest } from '../../consumers/reindex/index.ts';
+import { EvalSetStore, formatShadow } from '../../consumers/quality/index.ts';
+import { formatGate, ReindexQueue, type GateRequest, type ReindexJobSummary, type ReindexRequest, type ReindexResult } from '../../consumers/reindex/index.ts';
 import { groupPosition } from '../../consumers/runtime/index.ts';
 import { createKafka, createQdrant, createRedis, getServices } from '../../infra/index.ts';
-import { createTopology, getModelSpec, loadConfig, parseCollectionName, topicSpecs } from '../../topology/index.ts';
+import { createTopology, DEFAULT_TENANT, getModelSpec, loadConfig, parseCollectionName, topicSpecs, type Topology } from '../../topology/index.ts';
+import { readEvalSet } from './eval-set-commands.ts';
 import type { Output } from './output.ts';
 import { ProgressBar } from './progress-bar.ts';
 import { UsageError } from './usage-error.ts';
@@ -17,6 +21,44 @@ export interface ReindexCommandOptions {
   unschedule: boolean;
   cancel?: string;
   json: boolean;
+  /** A registered eval set of `tenant`, or a BEIR folder. */
+  gate?: string;
+  tenant?: string;
+  split?: string;
+  maxNdcgDrop?: number;
+  force?: boolean;
+  shadowRate?: number;
+  shadowMs?: number;
+  shadowSamples?: number;
+}
+
+/** The default margin: the new collection may lose at most this much nDCG@10 on the gate's queries. */
+export const DEFAULT_MAX_NDCG_DROP = 0.005;
+
+/** Exit code of `reindex --watch` when the gate refused the swap. */
+export const REFUSED_BY_GATE_EXIT_CODE = 5;
+
+async function gateRequest(options: ReindexCommandOptions, redis: ReturnType<typeof createRedis>, topology: Topology): Promise<GateRequest | undefined> {
+  if (options.gate === undefined) return undefined;
+  const tenant = options.tenant ?? DEFAULT_TENANT;
+  const common = { tenant, maxNdcgDrop: options.maxNdcgDrop ?? DEFAULT_MAX_NDCG_DROP, force: options.force ?? false };
+  if (isDirectory(options.gate)) {
+    // A folder travels in the job: the worker may run on another machine.
+    const set = await readEvalSet(basename(options.gate), options.gate, options.split ?? 'test', tenant);
+    return { ...common, set: set.name, inline: set };
+  }
+  if (!(await new EvalSetStore(redis, topology).get(tenant, options.gate))) {
+    throw new UsageError(`--gate ${options.gate}: no such folder, and no eval set of that name for tenant ${tenant} (see \`searchbus eval-set list --tenant ${tenant}\`)`);
+  }
+  return { ...common, set: options.gate };
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /** Requests (or schedules, or cancels) a rebuild; with --watch, follows it to the end. */
@@ -48,7 +90,10 @@ export async function reindexCommand(out: Output, options: ReindexCommandOptions
       modelId: options.model,
       ...(options.allowIncompleteHistory ? { allowIncompleteHistory: true } : {}),
       ...(options.graceMs !== undefined ? { graceMs: options.graceMs } : {}),
+      shadow: { rate: options.shadowRate ?? config.reindex.shadowSampleRate, holdMs: options.shadowMs ?? 0, minSamples: options.shadowSamples ?? 0 },
     };
+    const gate = await gateRequest(options, redis, topology);
+    if (gate) request.gate = gate;
     if (options.everyMs !== undefined || options.cron !== undefined) {
       const id = await queue.schedule(request, { ...(options.everyMs !== undefined && { everyMs: options.everyMs }), ...(options.cron !== undefined && { cron: options.cron }) });
       out.result(`scheduled ${id}: rebuild ${topology.qdrant.alias} with ${options.model} ${options.cron ? `on "${options.cron}"` : `every ${options.everyMs} ms`}`);
@@ -76,13 +121,18 @@ async function watch(out: Output, queue: ReindexQueue, jobId: string, json: bool
     const p = job.progress;
     if (p && p.total > 0) {
       bar ??= new ProgressBar(`reindex ${jobId}`, p.total, 'msg');
-      bar.update(p.processed, `${p.phase} lag ${p.lag}${p.etaSeconds !== null ? ` eta ${p.etaSeconds}s` : ''}`);
+      bar.update(p.processed, `${p.phase} lag ${p.lag}${p.etaSeconds !== null ? ` eta ${p.etaSeconds}s` : ''}${p.shadow ? `; ${formatShadow(p.shadow)}` : ''}`);
     }
     if (job.state === 'completed') {
       const r = job.result;
-      bar?.done(r ? `done: ${r.alias} -> ${r.target} (${r.points} points, ${r.seconds.toFixed(1)} s); previous ${r.previous ?? 'none'} dropped at ${r.dropPreviousAt ?? '-'}` : 'done');
+      if (r?.outcome === 'refused-by-gate') {
+        bar?.done(`refused by the gate: ${r.alias} untouched; ${r.target} kept until ${r.dropTargetAt ?? '-'}`);
+      } else {
+        bar?.done(r ? `done: ${r.alias} -> ${r.target} (${r.points} points, ${r.seconds.toFixed(1)} s); previous ${r.previous ?? 'none'} dropped at ${r.dropPreviousAt ?? '-'}` : 'done');
+      }
+      for (const line of resultLines(r)) out.info(line);
       if (json) out.result(JSON.stringify(r));
-      return 0;
+      return r?.outcome === 'refused-by-gate' ? REFUSED_BY_GATE_EXIT_CODE : 0;
     }
     if (job.state === 'failed') {
       bar?.done('failed');
@@ -159,6 +209,11 @@ export async function statusCommand(out: Output, options: { json: boolean }): Pr
   }
 }
 
+function resultLines(result: ReindexResult | null): string[] {
+  if (!result) return [];
+  return [...(result.gate ? [formatGate(result.gate)] : []), ...(result.shadow ? [formatShadow(result.shadow)] : [])];
+}
+
 function formatJob(job: ReindexJobSummary): string {
   const p = job.progress;
   const what = job.name === 'rebuild' ? `rebuild with ${(job.data as { modelId?: string }).modelId ?? '?'}` : `${job.name} ${(job.data as { collection?: string }).collection ?? ''}`;
@@ -168,7 +223,10 @@ function formatJob(job: ReindexJobSummary): string {
       : job.state === 'failed'
         ? `failed: ${job.failedReason ?? ''}`
         : job.state === 'completed' && job.result && typeof job.result === 'object'
-          ? `-> ${job.result.target} in ${job.result.seconds.toFixed(1)} s`
+          ? job.result.outcome === 'refused-by-gate'
+            ? `refused-by-gate: ${job.result.target} kept until ${job.result.dropTargetAt ?? '-'}`
+            : `-> ${job.result.target} in ${job.result.seconds.toFixed(1)} s${job.result.forced ? ' (forced past the gate)' : ''}`
           : '';
-  return `#${job.id} ${what} [${job.state}] ${detail} (created ${job.createdAt})`;
+  const extra = job.name === 'rebuild' ? [...(p?.shadow && job.state === 'active' ? [formatShadow(p.shadow)] : []), ...resultLines(job.state === 'completed' ? job.result : null)] : [];
+  return [`#${job.id} ${what} [${job.state}] ${detail} (created ${job.createdAt})`, ...extra.map((line) => `      ${line}`)].join('\n');
 }

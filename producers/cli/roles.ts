@@ -106,6 +106,7 @@ export async function startRole(name: RoleName, context: RoleContext): Promise<R
           config,
           encoder: async (modelId) => documentEncoder(await context.encoder(modelId)),
           media: context.media,
+          queryEncoder: async (modelId) => queryEncoder(await context.encoder(modelId)),
           logger: context.logger('reindex'),
           metrics: context.metrics,
         });
@@ -186,6 +187,8 @@ export function createRoleContext(services: Services, config: SearchbusConfig, t
         loading = loadEncoder(getModelSpec(modelId), {
           intraOpThreads: config.encoder.intraOpThreads,
           overlapTokens: config.encoder.chunkOverlapTokens,
+          graph: config.encoder.graph,
+          int8Source: config.encoder.int8Source,
           log,
         });
         encoders.set(modelId, loading);

@@ -4,8 +4,9 @@ import { basename, extname, resolve } from 'node:path';
 import { createKafka, createRedis } from '../../infra/clients.ts';
 import { getServices } from '../../infra/get-services.ts';
 import type { Services } from '../../infra/index.ts';
-import { createTopology, isSearchMode, isValidNamespace, loadConfig, MEDIA_EXTENSIONS, modalityOf, SEARCH_MODES, SETTINGS, type MediaQuery, type SearchMode } from '../../topology/index.ts';
-// eval and the gateway load when used, so that `searchbus search` starts without them (cold start).
+import { createTopology, isSearchMode, isValidNamespace, loadConfig, MEDIA_EXTENSIONS, modalityOf, modelIds, SEARCH_MODES, SETTINGS, type MediaQuery, type SearchMode } from '../../topology/index.ts';
+// eval, the quality module and the gateway load when used, so that `searchbus search` starts without them (cold start).
+import type { RunComparison } from '../../consumers/quality/index.ts';
 import type { EvalReport } from '../eval/index.ts';
 import { parseFilterArgs, SearchClient, SearchTimeoutError, type SearchResult } from '../search-client/index.ts';
 import type { Output } from './output.ts';
@@ -125,53 +126,129 @@ export interface EvalCommandOptions {
   concurrency: number;
   mode?: SearchMode;
   perQueryFile?: string;
+  /** The model of the run (default: whatever the namespace serves, or SEARCHBUS_MODEL for a new one). */
+  model?: string;
+  /** A second run differing in one respect (`--compare <model|mode>`), compared query by query. */
+  compare?: string;
+}
+
+/**
+ * What one eval run searches with. `--compare` derives the second run from the first by changing
+ * one field; a run's namespace is named after what it indexes, so each keeps its own index.
+ */
+export interface EvalRunSpec {
+  model?: string;
+  mode?: SearchMode;
+}
+
+/** The second run of `eval --compare <value>`: a model id, or a search mode. */
+export function compareSpec(base: EvalRunSpec, value: string): EvalRunSpec {
+  // Same model, same namespace: the second run searches the index the first one built.
+  if (isSearchMode(value)) return { ...base, mode: value };
+  if (!modelIds().includes(value)) throw new UsageError(`--compare takes a model (${modelIds().join(', ')}) or a mode (${SEARCH_MODES.join(', ')}), got "${value}"`);
+  return { ...base, model: value };
+}
+
+export interface EvalCommandResult {
+  report: EvalReport;
+  /** With --compare: the second run and the comparison. */
+  compared?: { report: EvalReport; comparison: RunComparison };
 }
 
 /**
  * nDCG@10, recall@100, MRR@10 and latency of a BEIR folder through the whole pipeline. It runs in
- * a namespace of its own (default `eval-<folder>`), so its documents never mix with live ones and
- * a second run reuses the index.
+ * a namespace of its own (default `eval-<folder>`, `eval-<folder>-<model>` when a model is named),
+ * so its documents never mix with live ones and a second run reuses the index. With --compare, a
+ * second run and per-query wins, losses, ties and a paired randomization test between the two.
  */
-export async function evalCommand(out: Output, dir: string, options: EvalCommandOptions, signal?: AbortSignal): Promise<EvalReport> {
-  const namespace = options.namespace ?? evalNamespace(dir);
-  if (!isValidNamespace(namespace)) throw new UsageError(`--namespace must be lowercase letters, digits and dashes, got "${namespace}"`);
-  const config = loadConfig({ ...process.env, [SETTINGS.namespace]: namespace });
-  const topology = createTopology(namespace);
+export async function evalCommand(out: Output, dir: string, options: EvalCommandOptions, signal?: AbortSignal): Promise<EvalCommandResult> {
+  const base: EvalRunSpec = { ...(options.model !== undefined && { model: options.model }), ...(options.mode !== undefined && { mode: options.mode }) };
+  if (base.model !== undefined && !modelIds().includes(base.model)) throw new UsageError(`--model must be one of ${modelIds().join(', ')}, got "${base.model}"`);
+  const other = options.compare !== undefined ? compareSpec(base, options.compare) : undefined;
   const log = (line: string): void => out.info(line);
   const services = await getServices({ profile: 'up', start: false, log });
   try {
-    const { runEval } = await import('../eval/index.ts');
-    const report = await runEval({
-      dir,
-      split: options.split,
-      services,
-      config,
-      topology,
-      concurrency: options.concurrency,
-      ...(options.mode !== undefined ? { mode: options.mode } : {}),
-      ...(options.perQueryFile !== undefined ? { perQueryFile: options.perQueryFile } : {}),
-      timeoutMs: Math.max(config.query.defaultTimeoutMs, 30_000),
-      log,
-      ...(signal ? { signal } : {}),
-    });
-    const { details, ...metrics } = report;
-    if (options.json) {
-      out.result(JSON.stringify(metrics));
-    } else {
-      out.result(`dataset      ${resolve(dir)} (split ${options.split}, ${report.queries} queries, ${details.documents} documents)`);
-      out.result(`collection   ${details.collection} (model ${details.model}${details.reusedIndex ? ', reused' : `, indexed in ${details.indexSeconds.toFixed(0)} s`})`);
-      if (!details.reusedIndex) out.result(`ingest       ${details.ingestDocsPerSecond} docs/s (${details.documents} documents in ${details.indexSeconds.toFixed(1)} s)`);
-      out.result(`mode         ${details.mode ?? 'unknown'}`);
-      out.result(`nDCG@10      ${report.ndcg_at_10.toFixed(4)}`);
-      out.result(`recall@100   ${report.recall_at_100.toFixed(4)}`);
-      out.result(`MRR@10       ${report.mrr_at_10.toFixed(4)}`);
-      out.result(`latency ms   p50 ${report.latency_ms.p50}  p95 ${report.latency_ms.p95}  p99 ${report.latency_ms.p99}  (${options.concurrency} in flight, ${(report.queries / details.searchSeconds).toFixed(1)} queries/s)`);
+    const [{ runEval }, { compareRuns, formatComparison }] = await Promise.all([import('../eval/index.ts'), import('../../consumers/quality/index.ts')]);
+    const run = async (spec: EvalRunSpec): Promise<EvalReport> => {
+      const namespace = specNamespace(dir, spec, options.namespace);
+      if (!isValidNamespace(namespace)) throw new UsageError(`--namespace must be lowercase letters, digits and dashes, got "${namespace}"`);
+      const config = loadConfig({ ...process.env, [SETTINGS.namespace]: namespace, ...(spec.model !== undefined && { [SETTINGS.model]: spec.model }) });
+      log(`run ${describeSpec(spec)} in namespace ${namespace}`);
+      return runEval({
+        dir,
+        split: options.split,
+        services,
+        config,
+        topology: createTopology(namespace),
+        concurrency: options.concurrency,
+        timeoutMs: Math.max(config.query.defaultTimeoutMs, 30_000),
+        log,
+        ...(spec.model !== undefined && { expectModel: spec.model }),
+        ...(spec.mode !== undefined && { mode: spec.mode }),
+        ...(spec === base && options.perQueryFile !== undefined && { perQueryFile: options.perQueryFile }),
+        ...(signal ? { signal } : {}),
+      });
+    };
+    const report = await run(base);
+    const result: EvalCommandResult = { report };
+    if (other) {
+      const second = await run(other);
+      result.compared = { report: second, comparison: compareRuns(report.details.scores, second.details.scores) };
     }
-    if (details.failedQueries > 0) out.info(`${details.failedQueries} queries failed and count as finding nothing`);
-    return report;
+    printEval(out, dir, options, result, formatComparison);
+    return result;
   } finally {
     await services.stop();
   }
+}
+
+function printEval(
+  out: Output,
+  dir: string,
+  options: EvalCommandOptions,
+  { report, compared }: EvalCommandResult,
+  formatComparison: (comparison: RunComparison) => readonly string[],
+): void {
+  const metrics = ({ details, ...figures }: EvalReport): Omit<EvalReport, 'details'> & { model: string } => ({ ...figures, model: details.model });
+  if (options.json) {
+    if (!compared) {
+      const { details: _details, ...figures } = report;
+      out.result(JSON.stringify(figures));
+      return;
+    }
+    const byQuery = report.details.scores.perQuery.map((a, i) => ({ id: a.id, a, b: compared.report.details.scores.perQuery[i] }));
+    out.result(JSON.stringify({ a: metrics(report), b: metrics(compared.report), comparison: compared.comparison, per_query: byQuery }));
+    return;
+  }
+  for (const [label, r] of compared ? ([['a', report], ['b', compared.report]] as const) : ([['', report]] as const)) {
+    const { details } = r;
+    const prefix = label ? `${label}: ` : '';
+    out.result(`${prefix}dataset      ${resolve(dir)} (split ${options.split}, ${r.queries} queries, ${details.documents} documents)`);
+    out.result(`${prefix}collection   ${details.collection} (model ${details.model}${details.reusedIndex ? ', reused' : `, indexed in ${details.indexSeconds.toFixed(0)} s`})`);
+    if (!details.reusedIndex) out.result(`${prefix}ingest       ${details.ingestDocsPerSecond} docs/s (${details.documents} documents in ${details.indexSeconds.toFixed(1)} s)`);
+    out.result(`${prefix}mode         ${details.mode ?? 'unknown'}`);
+    out.result(`${prefix}nDCG@10      ${r.ndcg_at_10.toFixed(4)}`);
+    out.result(`${prefix}recall@100   ${r.recall_at_100.toFixed(4)}`);
+    out.result(`${prefix}MRR@10       ${r.mrr_at_10.toFixed(4)}`);
+    out.result(`${prefix}latency ms   p50 ${r.latency_ms.p50}  p95 ${r.latency_ms.p95}  p99 ${r.latency_ms.p99}  (${options.concurrency} in flight, ${(r.queries / details.searchSeconds).toFixed(1)} queries/s)`);
+    if (details.failedQueries > 0) out.info(`${prefix}${details.failedQueries} queries failed and count as finding nothing`);
+  }
+  if (compared) {
+    out.result(`b against a (${report.details.model} ${report.details.mode ?? ''} -> ${compared.report.details.model} ${compared.report.details.mode ?? ''}), per query; p: two-sided paired randomization test`);
+    for (const line of formatComparison(compared.comparison)) out.result(`  ${line}`);
+  }
+}
+
+function describeSpec(spec: EvalRunSpec): string {
+  return spec.model !== undefined ? `model ${spec.model}` : 'as configured';
+}
+
+/** `eval-<folder>`, or `eval-<folder>-<model>` for a named model: each model keeps its own index. */
+function specNamespace(dir: string, spec: EvalRunSpec, explicit: string | undefined): string {
+  const base = explicit ?? evalNamespace(dir);
+  if (spec.model === undefined) return base;
+  const suffix = `-${spec.model.replace(/[^a-z0-9]+/g, '-')}`;
+  return `${base.slice(0, 48 - suffix.length).replace(/-+$/, '')}${suffix}`;
 }
 
 export function evalNamespace(dir: string): string {

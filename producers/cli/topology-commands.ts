@@ -1,5 +1,5 @@
 import { createKafka, createQdrant, getServices } from '../../infra/index.ts';
-import { applyTopology, collectionParams, createTopology, layoutFor, loadConfig, topicSpecs, PAYLOAD_INDEXES } from '../../topology/index.ts';
+import { applyTopology, collectionLayout, collectionParams, createTopology, layoutFor, loadConfig, searchParams, topicSpecs, PAYLOAD_INDEXES } from '../../topology/index.ts';
 import type { Output } from './output.ts';
 
 export async function topologyApplyCommand(out: Output, options: { dryRun: boolean }): Promise<void> {
@@ -36,6 +36,9 @@ export function topologyDescribeCommand(out: Output): void {
           alias: topology.qdrant.alias,
           collection: topology.qdrant.collection(config.model.id, 1),
           vectors: collectionParams(config.model, layoutFor(config.sparseAnalyzer)),
+          vectorsOnDisk: config.qdrant.vectorsOnDisk,
+          layout: collectionLayout(config.qdrant),
+          searchParams: searchParams(config.qdrant) ?? null,
           payloadIndexes: PAYLOAD_INDEXES,
         },
         model: { id: config.model.id, dimension: config.model.dimension, maxTokens: config.model.maxTokens, pooling: config.model.pooling },

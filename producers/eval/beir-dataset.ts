@@ -2,7 +2,7 @@ import { createReadStream, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { SearchbusError } from '../../topology/index.ts';
-import type { Judgements } from './retrieval-metrics.ts';
+import type { Judgements } from '../../consumers/quality/index.ts';
 
 /** The queries of one split of a BEIR folder and their judgements. */
 export interface BeirSplit {

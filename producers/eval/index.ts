@@ -1,3 +1,3 @@
-export { runEval, type EvalOptions, type EvalReport } from './run-eval.ts';
+export { EvalModelMismatchError, runEval, type EvalOptions, type EvalReport } from './run-eval.ts';
 export { loadBeirSplit, judgementsOf, BeirFormatError, type BeirSplit } from './beir-dataset.ts';
-export { dcg, ndcgAtK, recallAtK, reciprocalRankAtK, mean, percentile, type Judgements } from './retrieval-metrics.ts';
+export { dcg, ndcgAtK, recallAtK, reciprocalRankAtK, mean, percentile, type Judgements } from '../../consumers/quality/index.ts';

@@ -6,11 +6,11 @@ import { QueryConsumer, queryEncoder } from '../../consumers/query/index.ts';
 import { jsonLogger, MetricsRegistry } from '../../consumers/runtime/index.ts';
 import { createKafka, createQdrant, createRedis, type ServiceEndpoints } from '../../infra/index.ts';
 import { writeFile } from 'node:fs/promises';
-import { applyTopology, DEFAULT_TENANT, getModelSpec, parseCollectionName, type SearchbusConfig, type SearchMode, type Topology } from '../../topology/index.ts';
+import { RANKING_DEPTH, percentile, scoreRankings, type RunScores } from '../../consumers/quality/index.ts';
+import { applyTopology, DEFAULT_TENANT, getModelSpec, parseCollectionName, SearchbusError, type SearchbusConfig, type SearchMode, type Topology } from '../../topology/index.ts';
 import { IngestProducer, openDocumentSource, type DocumentInput } from '../ingest/index.ts';
 import { SearchClient } from '../search-client/index.ts';
 import { judgementsOf, loadBeirSplit } from './beir-dataset.ts';
-import { mean, ndcgAtK, percentile, recallAtK, reciprocalRankAtK } from './retrieval-metrics.ts';
 
 export interface EvalOptions {
   dir: string;
@@ -27,6 +27,15 @@ export interface EvalOptions {
   perQueryFile?: string;
   log: (line: string) => void;
   signal?: AbortSignal;
+  /** Refuse to score a collection built with another model (an existing namespace keeps its model). */
+  expectModel?: string;
+}
+
+/** The namespace's collection was built with another model than the run asked for. */
+export class EvalModelMismatchError extends SearchbusError {
+  override readonly name = 'EvalModelMismatchError';
+  override readonly retriable = false;
+  override readonly code: string = 'eval-model-mismatch';
 }
 
 export interface EvalReport {
@@ -48,11 +57,11 @@ export interface EvalReport {
     mode: SearchMode | null;
     searchSeconds: number;
     failedQueries: number;
+    /** Per-query scores, for comparing two runs query by query. */
+    scores: RunScores;
   };
 }
 
-// Recall@100 needs the first 100 documents of every query.
-const RANKING_DEPTH = 100;
 const STALL_TIMEOUT_MS = 5 * 60_000;
 
 /**
@@ -87,12 +96,23 @@ export async function runEval(options: EvalOptions): Promise<EvalReport> {
   const collection = aliases.find((a) => a.alias_name === topology.qdrant.alias)?.collection_name;
   if (!collection) throw new Error(`alias ${topology.qdrant.alias} points at no collection after applying the topology`);
   const modelId = parseCollectionName(collection)?.modelId ?? config.model.id;
+  if (options.expectModel !== undefined && modelId !== options.expectModel) {
+    throw new EvalModelMismatchError(
+      `namespace ${topology.namespace} serves ${collection}, built with ${modelId}, not ${options.expectModel}: give another --namespace, or rebuild it with \`searchbus reindex --model ${options.expectModel}\` in that namespace`,
+    );
+  }
 
   const encoders = new Map<string, Promise<OnnxEncoder>>();
   const encoderFor = (id: string): Promise<OnnxEncoder> => {
     let loading = encoders.get(id);
     if (!loading) {
-      loading = loadEncoder(getModelSpec(id), { intraOpThreads: config.encoder.intraOpThreads, overlapTokens: config.encoder.chunkOverlapTokens, log });
+      loading = loadEncoder(getModelSpec(id), {
+        intraOpThreads: config.encoder.intraOpThreads,
+        overlapTokens: config.encoder.chunkOverlapTokens,
+        graph: config.encoder.graph,
+        int8Source: config.encoder.int8Source,
+        log,
+      });
       encoders.set(id, loading);
     }
     return loading;
@@ -157,17 +177,13 @@ export async function runEval(options: EvalOptions): Promise<EvalReport> {
     await Promise.all(Array.from({ length: Math.max(1, options.concurrency) }, worker));
     const searchSeconds = (performance.now() - searchStarted) / 1000;
 
-    const perQuery = split.queries.map((q) => {
-      const ranking = rankings.get(q.id) ?? [];
-      const judged = judgementsOf(split, q.id);
-      return { id: q.id, ndcg: ndcgAtK(ranking, judged, 10), recall: recallAtK(ranking, judged, 100), rr: reciprocalRankAtK(ranking, judged, 10) };
-    });
-    if (options.perQueryFile) await writeFile(options.perQueryFile, `${JSON.stringify({ collection, model: modelId, mode, queries: perQuery })}\n`);
+    const scores = scoreRankings(split.queries, (id) => judgementsOf(split, id), rankings);
+    if (options.perQueryFile) await writeFile(options.perQueryFile, `${JSON.stringify({ collection, model: modelId, mode, queries: scores.perQuery })}\n`);
     const round = (x: number, digits: number): number => Number(x.toFixed(digits));
     return {
-      ndcg_at_10: round(mean(perQuery.map((q) => q.ndcg)), 5),
-      recall_at_100: round(mean(perQuery.map((q) => q.recall)), 5),
-      mrr_at_10: round(mean(perQuery.map((q) => q.rr)), 5),
+      ndcg_at_10: scores.ndcg_at_10,
+      recall_at_100: scores.recall_at_100,
+      mrr_at_10: scores.mrr_at_10,
       queries: split.queries.length,
       latency_ms: { p50: round(percentile(latencies, 50), 1), p95: round(percentile(latencies, 95), 1), p99: round(percentile(latencies, 99), 1) },
       details: {
@@ -180,6 +196,7 @@ export async function runEval(options: EvalOptions): Promise<EvalReport> {
         mode,
         searchSeconds,
         failedQueries,
+        scores,
       },
     };
   } finally {

@@ -3,17 +3,37 @@
 // The baseline reads a model directory assembled in os.tmpdir() from our cached files, and its
 // fetch is replaced by one that throws, so a stray hub request fails the run instead of
 // downloading something else to compare against.
-// Run: node --import tsx test/bench/encoder-throughput.ts [--dataset <beir-dir>] [--docs N] [--baseline-batch N] [--skip-single-thread]
-// The dataset defaults to the test fixture (test/fixtures/scifact, 1,000 abstracts).
+// A third side is bare onnxruntime: session.run alone on exactly the batches our encoder forms
+// (tokenised and padded before the clock starts, no pooling, main thread), so the ratio to it is
+// what tokenising, batching, the worker hop and pooling cost. The int8 variants (the registry's
+// file and a per-channel quantisation of the fp32 file) and the optimised fp32 graph run in the
+// same interleaved rounds, so every ratio is measured side by side under the same load.
+// Run: node --import tsx test/bench/encoder-throughput.ts [--dataset <beir-dir>] [--docs N] [--baseline-batch N]
+//        [--single-thread] [--json <path>] [--ndcg <beir-dir> (inside `searchbus infra run --`)]
+// The dataset defaults to the test fixture (test/fixtures/scifact, 1,000 abstracts). --json writes
+// the figures `npm run bench` collects: encoder_vs_transformersjs, encoder_vs_session_run,
+// int8_speedup, int8_ndcg_loss (null without --ndcg), and details.
+import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AutoModel, AutoTokenizer, env, mean_pooling, type PreTrainedModel, type PreTrainedTokenizer, type Tensor } from '@huggingface/transformers';
 import { documentText } from '../../consumers/encoder/index.ts';
-import { cosineSimilarity, loadEncoder, WordPieceTokenizer, type OnnxEncoder } from '../../consumers/encoders/index.ts';
-import { ensureModel, type ModelFiles } from '../../infra/models/index.ts';
-import { getModelSpec, type ModelSpec } from '../../topology/index.ts';
+import * as ort from 'onnxruntime-node';
+import {
+  cosineSimilarity,
+  DEFAULT_BATCH_SIZE,
+  DEFAULT_MAX_BATCH_TOKENS,
+  loadEncoder,
+  padBatch,
+  planBatches,
+  sessionOptions,
+  WordPieceTokenizer,
+  type OnnxEncoder,
+} from '../../consumers/encoders/index.ts';
+import { ensureEncoderFiles, ensureModel, type ModelFiles } from '../../infra/models/index.ts';
+import { DEFAULT_INT8_SOURCE, getModelSpec, type EncoderGraph, type Int8Source, type ModelSpec } from '../../topology/index.ts';
 import { readScifact, SCIFACT_DIR } from '../support/corpus.ts';
 
 const { values } = parseArgs({
@@ -26,7 +46,11 @@ const { values } = parseArgs({
     // Every side of a comparison runs slice by slice in turn (rotating who goes first), so that the
     // load of a shared machine shifting mid-run weighs on all sides alike.
     slice: { type: 'string', default: '64' },
-    'skip-single-thread': { type: 'boolean', default: false },
+    'single-thread': { type: 'boolean', default: false },
+    chunks: { type: 'boolean', default: false },
+    json: { type: 'string' },
+    // Also SEARCHBUS_BENCH_NDCG=<beir-dir>, for runners that pass only --dataset and --json.
+    ndcg: { type: 'string', default: process.env.SEARCHBUS_BENCH_NDCG },
   },
 });
 const docCount = positiveInt('--docs', values.docs);
@@ -76,7 +100,6 @@ const texts = corpus.slice(0, docCount).map(documentText);
 const warmupTexts = corpus.slice(docCount).map(documentText);
 
 const fp32Files = await ensureModel(FP32, { log });
-const int8Files = await ensureModel(INT8, { log });
 // Counted with a tokenizer of its own: the encoders under test must start with a cold word cache.
 const counter = await WordPieceTokenizer.fromFile(fp32Files.tokenizerPath);
 const encodedTexts = texts.map((text) => counter.encode(text, { maxTokens: FP32.maxTokens }));
@@ -92,10 +115,10 @@ const sampleIndices = Array.from({ length: SAMPLE_SIZE }, (_, k) => byLength[Mat
 
 const modelRoot = await mkdtemp(join(tmpdir(), 'searchbus-bench-hf-'));
 const results = new Map<string, Measurement>();
+let loadStart = loadavg();
 const failures: string[] = [];
 try {
   const fp32Id = await buildHfModelDir(modelRoot, FP32, fp32Files, counter);
-  const int8Id = await buildHfModelDir(modelRoot, INT8, int8Files, counter);
   env.allowLocalModels = true;
   env.allowRemoteModels = false;
   env.localModelPath = modelRoot;
@@ -105,6 +128,7 @@ try {
   env.fetch = (input: string | URL) => Promise.reject(new Error(`offline bench: @huggingface/transformers tried to fetch ${String(input)}`));
 
   const cores = availableParallelism();
+  loadStart = loadavg();
   console.log(`load average at start: ${loadavg().map((x) => x.toFixed(2)).join(' ')} (${cores} cores; figures are only as quiet as the machine)`);
   console.log(`encoder throughput: ${texts.length} SciFact docs (title + text), ${truncatedTokens} tokens after truncation to ${FP32.maxTokens}`);
   console.log(`baseline: @huggingface/transformers ${env.version} (onnxruntime-node ${env.backends.onnx.versions?.node ?? '?'}), AutoTokenizer + AutoModel as its feature-extraction pipeline, mean pooling + normalize, batches of ${baselineBatch} in corpus order`);
@@ -118,34 +142,42 @@ try {
   if (hfToken.same !== texts.length) failures.push(`tokenizers disagree on ${texts.length - hfToken.same} texts, e.g. #${hfToken.firstDiff}`);
   console.log('');
 
+  const pcInt8 = await ensureEncoderFiles(INT8, { int8Source: 'per-channel' }, { log });
   const groups: Array<{ title: string; load: Array<() => Promise<Runner>> }> = [
     {
-      title: 'fp32, default threads',
+      title: 'default threads',
       load: [
-        () => oursRunner('ours-fp32-chunks', 'ours     fp32 embedChunks (whole docs)  default threads', FP32, 'chunks', undefined),
-        () => oursRunner('ours-fp32', 'ours     fp32 embed (truncated 256)     default threads', FP32, 'truncated', undefined),
-        () => baselineRunner('base-fp32', 'baseline fp32 (truncated 256)           default threads', fp32Id, undefined),
-      ],
-    },
-    {
-      title: 'int8, default threads',
-      load: [
-        () => oursRunner('ours-int8-chunks', 'ours     int8 embedChunks (whole docs)  default threads', INT8, 'chunks', undefined),
-        () => oursRunner('ours-int8', 'ours     int8 embed (truncated 256)     default threads', INT8, 'truncated', undefined),
-        () => baselineRunner('base-int8', 'baseline int8 (truncated 256)           default threads', int8Id, undefined),
+        () => oursRunner('ours-fp32', 'ours     fp32 stock graph', FP32, 'truncated', undefined, { graph: 'stock' }),
+        () => bareRunner('bare-fp32', 'bare session.run fp32 stock, our batches', fp32Files.onnxPath, undefined),
+        () => baselineRunner('base-fp32', 'transformers.js fp32 stock', fp32Id, undefined),
+        () => oursRunner('ours-fp32-opt', 'ours     fp32 optimised graph', FP32, 'truncated', undefined, { graph: 'optimized' }),
+        () => oursRunner('ours-int8-registry', 'ours     int8 registry file', INT8, 'truncated', undefined, { int8Source: 'registry' }),
+        () => oursRunner('ours-int8-per-channel', 'ours     int8 per-channel (ours)', INT8, 'truncated', undefined, { int8Source: 'per-channel' }),
+        () => bareRunner('bare-int8-per-channel', 'bare session.run int8 per-channel', pcInt8.onnxPath, undefined),
       ],
     },
   ];
-  if (!values['skip-single-thread']) {
+  if (values.chunks) {
+    groups.push({
+      title: 'whole documents',
+      load: [
+        () => oursRunner('ours-fp32-chunks', 'ours     fp32 embedChunks (whole docs)', FP32, 'chunks', undefined, {}),
+        () => oursRunner('ours-fp32-truncated', 'ours     fp32 embed (truncated 256)', FP32, 'truncated', undefined, {}),
+      ],
+    });
+  }
+  if (values['single-thread']) {
     groups.push({
       title: 'fp32, 1 thread',
       load: [
-        () => oursRunner('ours-fp32-1t', 'ours     fp32 embed (truncated 256)     1 thread', FP32, 'truncated', 1),
-        () => baselineRunner('base-fp32-1t', 'baseline fp32 (truncated 256)           1 thread', fp32Id, 1),
+        () => oursRunner('ours-fp32-1t', 'ours     fp32 stock graph, 1 thread', FP32, 'truncated', 1, { graph: 'stock' }),
+        () => bareRunner('bare-fp32-1t', 'bare session.run fp32, 1 thread', fp32Files.onnxPath, 1),
+        () => baselineRunner('base-fp32-1t', 'transformers.js fp32, 1 thread', fp32Id, 1),
       ],
     });
   }
   for (const group of groups) {
+    console.log(`-- ${group.title} (load ${loadavg().map((x) => x.toFixed(2)).join(' ')})`);
     for (const measurement of await measureGroup(group.load)) {
       results.set(measurement.key, measurement);
       console.log(formatLine(measurement));
@@ -161,44 +193,115 @@ const get = (key: string): Measurement => {
   return found;
 };
 const pairs = [
-  { name: 'fp32 default threads', ours: get('ours-fp32'), baseline: get('base-fp32'), batchedIsExact: true },
-  { name: 'int8 default threads', ours: get('ours-int8'), baseline: get('base-int8'), batchedIsExact: false },
-  ...(values['skip-single-thread'] ? [] : [{ name: 'fp32 1 thread', ours: get('ours-fp32-1t'), baseline: get('base-fp32-1t'), batchedIsExact: true }]),
+  { name: 'fp32 vs transformers.js', ours: get('ours-fp32'), baseline: get('base-fp32'), batchedIsExact: true },
+  { name: 'fp32 optimised vs stock', ours: get('ours-fp32-opt'), baseline: get('ours-fp32'), batchedIsExact: true },
+  ...(values['single-thread'] ? [{ name: 'fp32 1 thread', ours: get('ours-fp32-1t'), baseline: get('base-fp32-1t'), batchedIsExact: true }] : []),
 ];
 console.log('');
+const agreement: Record<string, { sampleMin: number; batchedMin: number; batchedMean: number }> = {};
 for (const { name, ours, baseline, batchedIsExact } of pairs) {
   const sample = ours.sample.map((vector, k) => cosineSimilarity(vector, baseline.sample[k]!));
   const batched = ours.vectors.map((chunks, i) => cosineSimilarity(chunks[0]!, baseline.vectors[i]![0]!));
+  agreement[name] = { sampleMin: Math.min(...sample), batchedMin: Math.min(...batched), batchedMean: mean(batched) };
   console.log(
-    `agreement ${name.padEnd(20)}: ${sample.length} sample texts one at a time: min cosine ${Math.min(...sample).toFixed(6)}; ` +
-      `all ${batched.length} timed (batched) vectors: min ${Math.min(...batched).toFixed(6)}, mean ${mean(batched).toFixed(6)}${batchedIsExact ? '' : ' (not checked: int8 activation scales are per batch, so vectors depend on batch-mates and padding)'}`,
+    `agreement ${name.padEnd(24)}: ${sample.length} sample texts one at a time: min cosine ${Math.min(...sample).toFixed(6)}; ` +
+      `all ${batched.length} timed (batched) vectors: min ${Math.min(...batched).toFixed(6)}, mean ${mean(batched).toFixed(6)}`,
   );
   if (!(Math.min(...sample) >= MIN_COSINE)) failures.push(`${name}: sample min cosine ${Math.min(...sample).toFixed(6)} < ${MIN_COSINE}`);
   if (batchedIsExact && !(Math.min(...batched) >= MIN_COSINE)) failures.push(`${name}: timed vectors min cosine ${Math.min(...batched).toFixed(6)} < ${MIN_COSINE}`);
 }
-// A text that fits in one window is one chunk, which must be the very vector the baseline computes.
-{
-  const chunked = get('ours-fp32-chunks');
-  const baseline = get('base-fp32');
-  const single = chunked.vectors.flatMap((chunks, i) => (chunks.length === 1 ? [cosineSimilarity(chunks[0]!, baseline.vectors[i]![0]!)] : []));
-  if (single.length > 0) {
-    console.log(`agreement fp32 embedChunks    : the ${single.length} single-chunk texts vs baseline: min cosine ${Math.min(...single).toFixed(6)}`);
-    if (!(Math.min(...single) >= MIN_COSINE)) failures.push(`fp32 embedChunks: min cosine ${Math.min(...single).toFixed(6)} < ${MIN_COSINE}`);
-  }
+const int8Agreement: Record<string, { min: number; mean: number }> = {};
+for (const source of ['registry', 'per-channel'] as const) {
+  const cosines = get(`ours-int8-${source}`).sample.map((vector, k) => cosineSimilarity(vector, get('ours-fp32').sample[k]!));
+  int8Agreement[source] = { min: Math.min(...cosines), mean: mean(cosines) };
+  console.log(`int8 ${source.padEnd(11)} vs fp32, sample texts one at a time: cosine min ${Math.min(...cosines).toFixed(4)}, mean ${mean(cosines).toFixed(4)} (quantisation error)`);
 }
-const int8VsFp32 = get('ours-int8').vectors.map((chunks, i) => cosineSimilarity(chunks[0]!, get('ours-fp32').vectors[i]![0]!));
-console.log(`int8 vs fp32 (ours, truncated): cosine min ${Math.min(...int8VsFp32).toFixed(4)}, mean ${mean(int8VsFp32).toFixed(4)} (quantization error, for information)`);
 
 console.log('');
-const speedup = (ours: Measurement, baseline: Measurement): string => `${(baseline.seconds / ours.seconds).toFixed(2)}x`;
-const chunks = get('ours-fp32-chunks');
-const base = get('base-fp32');
-console.log(
-  `ratio ours/baseline in docs/s (same texts and tokens, so also in tokens/s; same ONNX file, truncation 256): ${pairs.map((p) => `${p.name} ${speedup(p.ours, p.baseline)}`).join(', ')}` +
-    ` | ours fp32 embedChunks (whole docs, ${chunks.tokens} tokens) vs baseline fp32: ${speedup(chunks, base)} docs/s, ${(chunks.tokens / chunks.seconds / (base.tokens / base.seconds)).toFixed(2)}x tokens/s`,
-);
-console.log(`load average at end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+const ratio = (ours: Measurement, baseline: Measurement): number => baseline.seconds / ours.seconds;
+const fp32 = get('ours-fp32');
+const figures = {
+  encoder_vs_transformersjs: ratio(fp32, get('base-fp32')),
+  encoder_vs_session_run: ratio(fp32, get('bare-fp32')),
+  int8_speedup: ratio(get(`ours-int8-${DEFAULT_INT8_SOURCE}`), fp32),
+};
+console.log(`ours fp32 vs transformers.js (same file, texts, threads): ${figures.encoder_vs_transformersjs.toFixed(3)}x docs/s`);
+console.log(`ours fp32 vs bare session.run on the same batches:       ${figures.encoder_vs_session_run.toFixed(3)}x`);
+console.log(`fp32 optimised graph vs stock graph (ours):               ${ratio(get('ours-fp32-opt'), fp32).toFixed(3)}x`);
+console.log(`int8 speed-up vs fp32 (ours): registry ${ratio(get('ours-int8-registry'), fp32).toFixed(3)}x, per-channel ${ratio(get('ours-int8-per-channel'), fp32).toFixed(3)}x (default: ${DEFAULT_INT8_SOURCE})`);
+if (values.chunks) {
+  const chunks = get('ours-fp32-chunks');
+  const truncated = get('ours-fp32-truncated');
+  console.log(`ours fp32 embedChunks (whole docs, ${chunks.tokens} tokens): ${(texts.length / chunks.seconds).toFixed(1)} docs/s vs truncated ${(texts.length / truncated.seconds).toFixed(1)} docs/s`);
+}
+const loadEnd = loadavg();
+console.log(`load average at end: ${loadEnd.map((x) => x.toFixed(2)).join(' ')}`);
+
+const ndcg = values.ndcg ? await measureNdcgLoss(values.ndcg) : undefined;
+if (values.json) {
+  const report = {
+    ...figures,
+    int8_ndcg_loss: ndcg ? ndcg.fp32 - ndcg[DEFAULT_INT8_SOURCE] : null,
+    ...(!ndcg && { int8_ndcg_loss_not_measured: 'needs --ndcg <beir-dir> (or SEARCHBUS_BENCH_NDCG) inside `searchbus infra run --`: three full-corpus evals' }),
+    details: {
+      command: `node --import tsx test/bench/encoder-throughput.ts ${process.argv.slice(2).join(' ')}`,
+      date: new Date().toISOString(),
+      cpu: cpus()[0]?.model ?? 'unknown',
+      cores: availableParallelism(),
+      load_average: { start: loadStart, end: loadEnd },
+      docs: texts.length,
+      tokens: truncatedTokens,
+      truncation: FP32.maxTokens,
+      baseline: `@huggingface/transformers ${env.version}, batches of ${baselineBatch}`,
+      docs_per_s: Object.fromEntries([...results.values()].map((m) => [m.key, texts.length / m.seconds])),
+      optimized_vs_stock: ratio(get('ours-fp32-opt'), fp32),
+      int8_speedup_by_source: { registry: ratio(get('ours-int8-registry'), fp32), 'per-channel': ratio(get('ours-int8-per-channel'), fp32) },
+      int8_source: DEFAULT_INT8_SOURCE,
+      int8_cosine_vs_fp32: int8Agreement,
+      agreement,
+      ndcg_at_10: ndcg ?? null,
+    },
+  };
+  await writeFile(values.json, `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`wrote ${values.json}`);
+}
 if (failures.length > 0) throw new Error(`encoder-throughput checks failed:\n  ${failures.join('\n  ')}`);
+
+/**
+ * nDCG@10 through the whole pipeline (`searchbus eval`: ingest topic, encoder consumer, Qdrant,
+ * query consumer, Redis reply) for fp32 and both int8 sources. Needs the services of
+ * `searchbus infra run --` in the environment; each variant indexes into its own namespace.
+ */
+async function measureNdcgLoss(dir: string): Promise<Record<'fp32' | Int8Source, number>> {
+  const variants: Array<[key: 'fp32' | Int8Source, model: string, source: Int8Source]> = [
+    ['fp32', FP32.id, 'registry'],
+    ['registry', INT8.id, 'registry'],
+    ['per-channel', INT8.id, 'per-channel'],
+  ];
+  const out: Partial<Record<'fp32' | Int8Source, number>> = {};
+  for (const [key, model, source] of variants) {
+    console.log(`nDCG@10: searchbus eval ${dir} --split train with ${model} (${key}); load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+    const stdout = await runCli(['eval', dir, '--split', 'train', '--json', '--namespace', `bench-ndcg-${key}`], {
+      SEARCHBUS_MODEL: model,
+      SEARCHBUS_INT8_SOURCE: source,
+    });
+    const line = stdout.trim().split('\n').at(-1) ?? '';
+    out[key] = (JSON.parse(line) as { ndcg_at_10: number }).ndcg_at_10;
+    console.log(`  nDCG@10 ${out[key].toFixed(4)}`);
+  }
+  return { fp32: out.fp32!, registry: out.registry!, 'per-channel': out['per-channel']! };
+}
+
+function runCli(args: string[], extraEnv: Record<string, string>): Promise<string> {
+  const bin = new URL('../../producers/cli/bin.mjs', import.meta.url).pathname;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...extraEnv }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`searchbus ${args.join(' ')} exited with ${code}`))));
+  });
+}
 
 /** Loads every side, warms each up, then times them on the same texts, slice by slice in turn. */
 async function measureGroup(loaders: Array<() => Promise<Runner>>): Promise<Measurement[]> {
@@ -229,9 +332,16 @@ async function measureGroup(loaders: Array<() => Promise<Runner>>): Promise<Meas
   }
 }
 
-async function oursRunner(key: string, label: string, spec: ModelSpec, mode: Mode, threads: number | undefined): Promise<Runner> {
+async function oursRunner(
+  key: string,
+  label: string,
+  spec: ModelSpec,
+  mode: Mode,
+  threads: number | undefined,
+  choice: { graph?: EncoderGraph; int8Source?: Int8Source },
+): Promise<Runner> {
   // An encoder per side: its word cache holds the warm-up texts, never texts timed by another side.
-  const encoder = await loadEncoder(spec, threads ? { intraOpThreads: threads } : {});
+  const encoder = await loadEncoder(spec, { ...choice, ...(threads && { intraOpThreads: threads }) });
   return {
     key,
     label,
@@ -243,6 +353,46 @@ async function oursRunner(key: string, label: string, spec: ModelSpec, mode: Mod
       return sample;
     },
     close: () => encoder.dispose(),
+  };
+}
+
+/**
+ * onnxruntime alone: the same file and session options as our encoder, fed exactly the batches our
+ * encoder forms (length-sorted, token budget), tokenised and padded before the clock starts.
+ */
+async function bareRunner(key: string, label: string, onnxPath: string, threads: number | undefined): Promise<Runner> {
+  const session = await ort.InferenceSession.create(onnxPath, sessionOptions({ allowSpinning: false, ...(threads && { intraOpNumThreads: threads }) }));
+  const prepared = new Map<string, Array<Record<string, ort.Tensor>>>();
+  const feedsFor = (batch: readonly string[]): Array<Record<string, ort.Tensor>> => {
+    const sequences = batch.map((text) => counter.encode(text, { maxTokens: FP32.maxTokens }).ids);
+    const order = sequences.map((_, i) => i).sort((a, b) => sequences[b]!.length - sequences[a]!.length);
+    const config = { batchSize: DEFAULT_BATCH_SIZE, maxBatchTokens: DEFAULT_MAX_BATCH_TOKENS };
+    return [...planBatches(order, sequences, config)].map((rows) => {
+      const padded = padBatch(rows.map((row) => sequences[row]!), counter.padId);
+      const shape = [padded.batchSize, padded.sequenceLength];
+      const feeds: Record<string, ort.Tensor> = {};
+      for (const name of session.inputNames) {
+        const data = name === 'input_ids' ? padded.inputIds : name === 'attention_mask' ? padded.attentionMask : new BigInt64Array(padded.inputIds.length);
+        feeds[name] = new ort.Tensor('int64', data, shape);
+      }
+      return feeds;
+    });
+  };
+  // Every timed slice is prepared now, so the clock sees session.run alone.
+  for (let start = 0; start < texts.length; start += sliceSize) {
+    const slice = texts.slice(start, start + sliceSize);
+    prepared.set(slice[0]!, feedsFor(slice));
+  }
+  return {
+    key,
+    label,
+    run: async (batch) => {
+      for (const feeds of prepared.get(batch[0]!) ?? feedsFor(batch)) await session.run(feeds);
+      return batch.map(() => []);
+    },
+    tokens: () => truncatedTokens,
+    sample: () => Promise.resolve([]),
+    close: () => session.release(),
   };
 }
 

@@ -86,6 +86,45 @@ def _reject_non_null(obj: dict, key: str, feature: str) -> None:
         raise errors.not_implemented(feature)
 
 
+# ---- quantization ----------------------------------------------------------------------------
+# Scalar (int8) quantization only; the engine builds the quantized copy when it optimizes a segment.
+
+
+def parse_quantization(value: Any, path: str) -> dict:
+    """QuantizationConfig -> the Qdrant-shaped object GET shows (fields as given, nulls dropped)."""
+    obj = expect_object(value, path)
+    for kind in ("product", "binary", "turbo"):
+        if kind in obj:
+            raise errors.not_implemented(f"{kind} quantization")
+    scalar = require(obj, "scalar", path, lambda v, p: expect_object(v, p, "struct ScalarQuantizationConfig"))
+    scalar_path = join_path(path, "scalar")
+    shown: dict = {"type": require(scalar, "type", scalar_path, lambda v, p: _enum(v, p, {"int8": 0}))}
+    if scalar.get("quantile") is not None:
+        quantile = expect_number(scalar["quantile"], join_path(scalar_path, "quantile"))
+        if not 0.5 <= quantile <= 1.0:
+            raise errors.validation_error(join_path(scalar_path, "quantile"), f"value {quantile} invalid, must be from 0.5 to 1.0")
+        shown["quantile"] = quantile
+    if scalar.get("always_ram") is not None:
+        shown["always_ram"] = expect_bool(scalar["always_ram"], join_path(scalar_path, "always_ram"))
+    if scalar.get("memory") is not None:
+        shown["memory"] = _memory(scalar["memory"], join_path(scalar_path, "memory"), "quantized vectors", True)
+    return {"scalar": shown}
+
+
+def _edge_quantization(shown: Optional[dict]) -> Any:
+    if not shown:
+        return None
+    scalar = shown["scalar"]
+    kwargs: dict = {"type": qe.ScalarType.Int8}
+    if scalar.get("quantile") is not None:
+        kwargs["quantile"] = scalar["quantile"]
+    if scalar.get("always_ram") is not None:
+        kwargs["always_ram"] = scalar["always_ram"]
+    if scalar.get("memory") is not None:
+        kwargs["memory"] = MEMORY[scalar["memory"]]
+    return qe.ScalarQuantizationConfig(**kwargs)
+
+
 # ---- diffs -----------------------------------------------------------------------------------
 
 
@@ -168,7 +207,8 @@ def _parse_vector_params(value: Any, path: str) -> dict:
     params: dict = {"size": size, "distance": require(obj, "distance", path, lambda v, p: _enum(v, p, DISTANCES))}
     if obj.get("hnsw_config") is not None:
         params["hnsw_config"] = parse_hnsw_diff(obj["hnsw_config"], join_path(path, "hnsw_config"))
-    _reject_non_null(obj, "quantization_config", "quantization")
+    if obj.get("quantization_config") is not None:
+        params["quantization_config"] = parse_quantization(obj["quantization_config"], join_path(path, "quantization_config"))
     _reject_non_null(obj, "multivector_config", "multivectors")
     if obj.get("on_disk") is not None:
         params["on_disk"] = expect_bool(obj["on_disk"], join_path(path, "on_disk"))
@@ -259,7 +299,6 @@ def parse_create(body: dict) -> dict:
     sharding = body.get("sharding_method")
     if sharding is not None and _enum(sharding, "sharding_method", {"auto": 0, "custom": 1}) == "custom":
         raise errors.not_implemented("custom sharding")
-    _reject_non_null(body, "quantization_config", "quantization")
     _reject_non_null(body, "quantization", "quantization")
     sparse = parse_sparse_vectors(body["sparse_vectors"]) if body.get("sparse_vectors") else None
     if sparse and set(sparse) & set(vector_sizes({"params": {"vectors": vectors}})):
@@ -294,7 +333,9 @@ def parse_create(body: dict) -> dict:
         "hnsw_config": hnsw,
         "optimizer_config": optimizers,
         "wal_config": wal,
-        "quantization_config": None,
+        "quantization_config": None
+        if body.get("quantization_config") is None
+        else parse_quantization(body["quantization_config"], "quantization_config"),
     }
     if body.get("strict_mode_config") is not None:
         config["strict_mode_config"] = _strict_mode(body["strict_mode_config"], "strict_mode_config")
@@ -322,9 +363,12 @@ def apply_update(config: dict, body: dict) -> tuple:
         vectors = expect_object(body["vectors"], "vectors")
         if vectors:
             raise errors.not_implemented("updating vector parameters")
-    for key in ("quantization_config", "quantization"):
-        if body.get(key) is not None and body[key] != "Disabled":
-            raise errors.not_implemented("quantization")
+    if body.get("quantization") is not None and body["quantization"] != "Disabled":
+        raise errors.not_implemented("quantization")
+    if body.get("quantization_config") is not None:
+        diff = body["quantization_config"]
+        updated["quantization_config"] = None if diff == "Disabled" else parse_quantization(diff, "quantization_config")
+        engine_changed = True
     if body.get("sparse_vectors"):
         raise errors.not_implemented("sparse vectors")
     for key in ("optimizers_config", "optimizer_config"):
@@ -387,6 +431,8 @@ def _edge_vector_params(params: dict, global_hnsw: dict) -> Any:
         kwargs["datatype"] = DATATYPES[params["datatype"]]
     if params.get("hnsw_config"):
         kwargs["hnsw_config"] = _hnsw_index_config({**global_hnsw, **params["hnsw_config"]})
+    if params.get("quantization_config"):
+        kwargs["quantization_config"] = _edge_quantization(params["quantization_config"])
     return qe.EdgeVectorParams(**kwargs)
 
 
@@ -441,6 +487,9 @@ def edge_config(config: dict) -> Any:
             prevent_unoptimized=optimizers.get("prevent_unoptimized"),
         ),
     }
+    quantization = _edge_quantization(config.get("quantization_config"))
+    if quantization is not None:
+        kwargs["quantization_config"] = quantization
     memory = params.get("payload", {}).get("memory")
     if memory is not None:
         kwargs["payload_memory"] = MEMORY[memory]

@@ -8,7 +8,6 @@ its own method. Path parameters are percent-decoded per segment.
 from __future__ import annotations
 
 import hmac
-import json
 import sys
 import threading
 import time
@@ -17,6 +16,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable, Optional
 from urllib.parse import parse_qs, unquote, urlsplit
+
+import orjson
 
 from . import errors
 
@@ -41,18 +42,15 @@ class Request:
         content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         if content_type != "application/json" and not content_type.endswith("+json"):
             raise errors.ApiError(400, "Content type error")
-        try:
-            text = self.body.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise errors.format_error(f"invalid UTF-8 in body: {exc}") from None
-        if not text.strip():
+        # orjson parses the bytes directly (3.7x faster than json.loads on a 120-point upsert, see
+        # test/bench/edge-hot-path.py) and, like serde_json, refuses NaN/Infinity, numbers that
+        # overflow a double, lone surrogates and invalid UTF-8.
+        if not self.body.strip():
             raise errors.format_error("EOF while parsing a value at line 1 column 0")
         try:
-            self._json = json.loads(text, parse_constant=_reject_constant)
-        except json.JSONDecodeError as exc:
+            self._json = orjson.loads(self.body)
+        except orjson.JSONDecodeError as exc:
             raise errors.format_error(f"{exc.msg} at line {exc.lineno} column {exc.colno}") from None
-        except ValueError as exc:
-            raise errors.format_error(str(exc)) from None
         self._parsed = True
         return self._json
 
@@ -63,8 +61,9 @@ class Request:
         return body
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"expected value (`{name}` is not valid JSON)")
+def dumps(value: Any) -> bytes:
+    """UTF-8 JSON (not ASCII-escaped, as Qdrant answers); orjson writes it ~100x faster than json.dumps."""
+    return orjson.dumps(value)
 
 
 @dataclass
@@ -139,7 +138,7 @@ class Router:
 
 
 def _envelope_error(message: str, elapsed: float) -> bytes:
-    return json.dumps({"status": {"error": message}, "time": elapsed}).encode("utf-8")
+    return dumps({"status": {"error": message}, "time": elapsed})
 
 
 class RequestHandler(BaseHTTPRequestHandler):
@@ -260,14 +259,14 @@ class RequestHandler(BaseHTTPRequestHandler):
         if isinstance(outcome, Raw):
             payload = outcome.body
             if not isinstance(payload, (bytes, str)):
-                payload = json.dumps(payload, ensure_ascii=False, allow_nan=False)
+                payload = dumps(payload)
             if isinstance(payload, str):
                 payload = payload.encode("utf-8")
             self._send(outcome.status, payload, outcome.content_type)
             return
         elapsed = time.perf_counter() - started
         envelope = {"result": outcome, "status": "ok", "time": elapsed}
-        self._send(200, json.dumps(envelope, ensure_ascii=False, allow_nan=False).encode("utf-8"), "application/json")
+        self._send(200, dumps(envelope), "application/json")
 
     def _check_api_key(self) -> Optional[str]:
         supplied = self.headers.get("api-key")

@@ -29,6 +29,11 @@ const BEFORE_PROM_CLIENT = [
 const ADDED = [
   ['searchbus_freshness_seconds', 'histogram', 'role'],
   ['searchbus_search_latency_seconds', 'histogram', 'outcome'],
+  // Shadow comparison during a rebuild (issue 13).
+  ['searchbus_shadow_searches_total', 'counter', 'outcome'],
+  ['searchbus_shadow_overlap_at_10', 'histogram', ''],
+  ['searchbus_shadow_rbo', 'histogram', ''],
+  ['searchbus_shadow_search_seconds', 'histogram', 'side'],
 ] as const;
 
 function buildRoles(metrics: MetricsRegistry): void {

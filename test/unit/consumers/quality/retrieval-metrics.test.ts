@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { dcg, mean, ndcgAtK, percentile, recallAtK, reciprocalRankAtK } from '../../../../producers/eval/index.ts';
+import { dcg, mean, ndcgAtK, percentile, recallAtK, reciprocalRankAtK } from '../../../../consumers/quality/index.ts';
 
 const close = (actual: number, expected: number): void => assert.ok(Math.abs(actual - expected) < 1e-9, `${actual} != ${expected}`);
 const judged = (entries: Record<string, number>): Map<string, number> => new Map(Object.entries(entries));

@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { buildReport, renderMarkdown, reportProblems, type Parts, type Stamp } from '../../bench/report.ts';
+
+// The report's shape, built from what the benchmarks wrote in real runs (test/fixtures/bench/):
+// nothing here is timed.
+const fixture = (name: string): Record<string, unknown> => JSON.parse(readFileSync(new URL(`../../fixtures/bench/${name}.json`, import.meta.url), 'utf8')) as Record<string, unknown>;
+const stamp: Stamp = { commit: 'abc', date: '2026-11-29T19:00:00.000Z', cpu_model: 'cpu', cores: 2, load_average: { start: [1, 2, 3], end: [1, 2, 3] }, dataset: 'test/fixtures/scifact', node: 'v20' };
+const realParts = (): Parts => ({
+  bus: fixture('bus-overhead') as unknown as Parts['bus'],
+  ingest: fixture('ingest-report') as unknown as Parts['ingest'],
+  kafkajs: fixture('kafkajs-floor'),
+  edge: fixture('edge-hot-path'),
+});
+
+describe('benchmark report', () => {
+  it('carries every key issue 11 names, from the real outputs, and marks the encoder figures not measured when no encoder benchmark ran', () => {
+    const report = buildReport(stamp, realParts());
+    assert.deepEqual(reportProblems(report), []);
+    const bus = fixture('bus-overhead') as { bus_overhead_ms: unknown; bus_throughput_ratio: unknown };
+    assert.deepEqual(report.bus_overhead_ms, bus.bus_overhead_ms);
+    assert.deepEqual(report.bus_throughput_ratio, bus.bus_throughput_ratio);
+    const ingest = fixture('ingest-report') as { ingest_vs_encoder: number; freshness_ms: { p50: number } };
+    assert.equal(report.ingest_vs_encoder, ingest.ingest_vs_encoder);
+    assert.equal(report.freshness_ms?.p50, ingest.freshness_ms.p50);
+    for (const role of ['encoder', 'query', 'kafka', 'qdrant', 'redis']) assert.ok(report.rss_mb?.[role], role);
+    for (const key of ['encoder_vs_transformersjs', 'encoder_vs_session_run', 'int8_speedup', 'int8_ndcg_loss'] as const) {
+      assert.equal(report[key], null);
+      assert.match(report.not_measured[key] ?? '', /did not run/);
+    }
+  });
+
+  it('takes the encoder figures from the encoder benchmark, and refuses a non-number instead of inventing one', () => {
+    const report = buildReport(stamp, { ...realParts(), encoder: { encoder_vs_transformersjs: 1.2, encoder_vs_session_run: 0.97, int8_speedup: 1.7, int8_ndcg_loss: 'n/a' } });
+    assert.equal(report.encoder_vs_transformersjs, 1.2);
+    assert.equal(report.encoder_vs_session_run, 0.97);
+    assert.equal(report.int8_speedup, 1.7);
+    assert.equal(report.int8_ndcg_loss, null);
+    assert.match(report.not_measured.int8_ndcg_loss ?? '', /did not report it/);
+    assert.deepEqual(reportProblems(report), []);
+  });
+
+  it('keeps a failed benchmark as nulls with its reason', () => {
+    const report = buildReport(stamp, { ...realParts(), bus: { failed: 'exit code 1 and no --json output' } });
+    assert.equal(report.bus_overhead_ms, null);
+    assert.equal(report.bus_throughput_ratio, null);
+    assert.match(report.not_measured.bus_overhead_ms ?? '', /bus-overhead\.ts failed: exit code 1/);
+    assert.deepEqual(reportProblems(report), []);
+  });
+
+  it('the committed report of a real `npm run bench` (test/bench/report.json) is well formed', () => {
+    const committed = JSON.parse(readFileSync(new URL('../../bench/report.json', import.meta.url), 'utf8')) as unknown;
+    assert.deepEqual(reportProblems(committed), []);
+  });
+
+  it('finds what is wrong with a malformed report', () => {
+    const report = buildReport(stamp, realParts()) as unknown as Record<string, unknown>;
+    const broken = { ...report, bus_overhead_ms: { c1: { p50: 'fast' } }, freshness_ms: null, not_measured: {}, rss_mb: { encoder: { idle: 1, peak: 2 } } };
+    delete (broken as Record<string, unknown>).int8_speedup;
+    const problems = reportProblems(broken);
+    assert.ok(problems.includes('bus_overhead_ms.c1.p50 is not a finite number'), problems.join('\n'));
+    assert.ok(problems.includes('bus_overhead_ms.c16.p99 is not a finite number'));
+    assert.ok(problems.includes('freshness_ms is null without a reason in not_measured'));
+    assert.ok(problems.includes('int8_speedup is missing'));
+    assert.ok(problems.includes('rss_mb.kafka is missing'));
+    assert.deepEqual(reportProblems(null), ['the report is not an object']);
+  });
+
+  it('renders every figure of the JSON into the markdown, and "not measured" for the missing ones', () => {
+    const report = buildReport(stamp, realParts());
+    const md = renderMarkdown(report);
+    assert.ok(md.includes(`Commit \`abc\``));
+    assert.ok(md.includes(report.bus_overhead_ms!.c1.p50.toFixed(2)));
+    assert.ok(md.includes(`${report.bus_throughput_ratio!.c64.toFixed(2)}×`));
+    assert.ok(md.includes(report.ingest_vs_encoder!.toFixed(2)));
+    assert.match(md, /\| encoder vs transformers\.js \(fp32\) \| not measured \|/);
+    assert.match(md, /One search, hop by hop/);
+    assert.match(md, /Qdrant Edge server hot path/);
+  });
+});
