@@ -9,8 +9,12 @@ describe('eval --compare', () => {
     assert.deepEqual(compareSpec({ model: 'all-minilm-l6-v2' }, 'all-minilm-l6-v2-q'), { model: 'all-minilm-l6-v2-q' });
   });
 
-  it('says a mode comparison needs per-request modes, and refuses anything else', () => {
-    assert.throws(() => compareSpec({}, 'hybrid'), (error: unknown) => error instanceof UsageError && /mode/.test(error.message));
-    assert.throws(() => compareSpec({}, 'gpt-5'), UsageError);
+  it('derives the second run by changing the mode, keeping the model (so it searches the same index)', () => {
+    assert.deepEqual(compareSpec({ mode: 'dense' }, 'hybrid'), { mode: 'hybrid' });
+    assert.deepEqual(compareSpec({ model: 'bge-small-en-v1.5', mode: 'hybrid' }, 'sparse'), { model: 'bge-small-en-v1.5', mode: 'sparse' });
+  });
+
+  it('refuses what is neither a model nor a mode, naming both lists', () => {
+    assert.throws(() => compareSpec({}, 'gpt-5'), (error: unknown) => error instanceof UsageError && /model/.test(error.message) && /hybrid/.test(error.message));
   });
 });
