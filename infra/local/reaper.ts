@@ -11,6 +11,9 @@ export async function reapOrphans(log: (line: string) => void = () => undefined)
   const reaped: ProcessEntry[] = [];
   for (const entry of await listEntries()) {
     if (!isAlive(entry.pid, entry.startTicks)) {
+      // Its owner lives: it is halting or restarting that process (a fault test's kill -9), and
+      // unregisters it itself. Removing its scratch directory now would break the restart.
+      if (entry.ownerPid !== null && ownerAlive(entry)) continue;
       if (entry.scratchDir) await rm(entry.scratchDir, { recursive: true, force: true });
       await unregister(entry.id);
     } else if (!ownerAlive(entry)) {

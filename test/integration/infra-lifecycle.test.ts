@@ -21,6 +21,7 @@ import {
 } from '../../infra/index.ts';
 import { requireJava, requirePython } from '../../infra/local/prerequisites.ts';
 import { startRedis } from '../../infra/local/redis-process.ts';
+import { listEntries, processStartTicks, register, unregister } from '../../infra/local/process-registry.ts';
 
 const HOLDER = fileURLToPath(new URL('../support/hold-services.ts', import.meta.url));
 
@@ -43,6 +44,34 @@ describe('infra lifecycle', () => {
     // Qdrant may have left on its own (--exit-with-parent); the others need the reaper.
     const reapedServices = reaped.map((e) => e.service);
     assert.ok(reapedServices.includes('kafka') && reapedServices.includes('redis'), `reaped ${reapedServices.join(', ')}`);
+  });
+
+  it("leaves a dead service's entry and scratch directory to its living owner (a restart in progress), even when another run reaps", async () => {
+    const child = spawn(process.execPath, ['-e', '0']);
+    await once(child, 'exit');
+    const scratch = await mkdtemp(join(tmpdir(), 'searchbus-reaper-'));
+    const id = `reaper-test-${process.pid}-${Date.now()}`;
+    await register({
+      id,
+      service: 'redis',
+      profile: 'test',
+      pid: child.pid!,
+      startTicks: 0,
+      ownerPid: process.pid,
+      ownerStartTicks: processStartTicks(process.pid),
+      endpoint: 'redis://127.0.0.1:1',
+      logFile: join(scratch, 'log'),
+      scratchDir: scratch,
+      startedAt: new Date().toISOString(),
+    });
+    try {
+      await reapOrphans();
+      assert.ok((await listEntries()).some((e) => e.id === id), 'the entry is still registered');
+      await assert.doesNotReject(mkdir(join(scratch, 'still-here')), 'the scratch directory is still there');
+    } finally {
+      await unregister(id);
+      await rm(scratch, { recursive: true, force: true });
+    }
   });
 });
 
