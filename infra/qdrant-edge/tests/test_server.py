@@ -261,8 +261,8 @@ class BehaviourTest(ServerTestCase):
 
     def test_unsupported_requests_are_refused_not_ignored(self) -> None:
         for method, path, body, status in (
-            ("PUT", "/collections/s", {"vectors": {"size": 2, "distance": "Dot"}, "sparse_vectors": {"bm25": {}}}, 501),
-            ("POST", "/collections/c/points/query", {"prefetch": [{"query": [1, 0]}], "query": {"fusion": "rrf"}}, 501),
+            ("PUT", "/collections/s", {"vectors": {"size": 2, "distance": "Dot"}, "quantization_config": {"product": {"compression": "x16"}}}, 501),
+            ("POST", "/collections/c/points/query", {"query": {"discover": {"target": [1, 0], "context": []}}}, 501),
             ("POST", "/collections/c/points/query", {"query": {"recommend": {"positive": [1]}}}, 501),
             ("POST", "/collections/c/points/query", {"query": [1, 0], "shard_key": "x"}, 501),
             ("GET", "/collections/c/snapshots", None, 501),
