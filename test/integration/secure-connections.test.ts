@@ -128,8 +128,11 @@ describe('secure connections: SCRAM+TLS Kafka, ACL+TLS Redis', () => {
     for (const secret of [KAFKA_USER.password, REDIS_USER.password, QDRANT_KEY, WRONG]) assert.ok(!text.includes(secret), `output prints a secret:\n${text}`);
   }
 
+  // The ranking asserted here is the dense one: this test shows that searches travel the secured
+  // connections, and on the 50-document demo corpus a hybrid ranking of a question can tie (a
+  // sparse match on one rare word such as "does" fuses level with the dense top hit).
   async function topHitViaCli(query: string): Promise<string | undefined> {
-    const search = await cli(['search', query, '--k', '3', '--json']);
+    const search = await cli(['search', query, '--k', '3', '--mode', 'dense', '--json']);
     assert.equal(search.code, 0, search.stderr);
     return (JSON.parse(search.stdout) as { hits: Array<{ docId: string }> }).hits[0]?.docId;
   }
@@ -153,7 +156,7 @@ describe('secure connections: SCRAM+TLS Kafka, ACL+TLS Redis', () => {
       const [first, second] = queries;
       assert.ok(first && second);
       assert.equal(await topHitViaCli(first.query), first.expect);
-      const viaGateway = await fetch(`http://127.0.0.1:${gatewayPort}/search?q=${encodeURIComponent(second.query)}&k=3`);
+      const viaGateway = await fetch(`http://127.0.0.1:${gatewayPort}/search?q=${encodeURIComponent(second.query)}&k=3&mode=dense`);
       assert.equal(viaGateway.status, 200);
       assert.equal(((await viaGateway.json()) as { hits: Array<{ docId: string }> }).hits[0]?.docId, second.expect);
 

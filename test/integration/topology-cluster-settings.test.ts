@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import kafkajs from 'kafkajs';
-import { applyTopology, createTopology, loadConfig, searchParams, topicSpecs } from '../../topology/index.ts';
+import { applyTopology, createTopology, loadConfig, searchParams, topicSpecs, VECTOR_NAMES } from '../../topology/index.ts';
 import { createHarness, uniqueNamespace, type Harness } from '../support/harness.ts';
 
 const { ConfigResourceTypes } = kafkajs;
@@ -44,7 +44,8 @@ describe('topology apply: cluster settings and drift', () => {
       { shards: params.shard_number, rf: params.replication_factor, wcf: params.write_consistency_factor, payloadOnDisk: params.on_disk_payload },
       { shards: 1, rf: 1, wcf: 1, payloadOnDisk: true },
     );
-    assert.equal((params.vectors as { on_disk?: boolean }).on_disk, false);
+    // Named vectors since hybrid retrieval: the dense one is `text`.
+    assert.equal((params.vectors as Record<string, { on_disk?: boolean }>)[VECTOR_NAMES.text]?.on_disk, false);
     assert.deepEqual({ m: hnsw.m, ef: hnsw.ef_construct }, { m: 16, ef: 100 });
     assert.equal(quantization ?? null, null);
     const again = await applyTopology({ admin: h.admin, qdrant: h.qdrant, topology: h.topology, config: h.config });
@@ -60,7 +61,7 @@ describe('topology apply: cluster settings and drift', () => {
       'shard_number 1, SEARCHBUS_QDRANT_SHARDS wants 2',
       'replication_factor 1, SEARCHBUS_QDRANT_REPLICATION_FACTOR wants 3',
       'write_consistency_factor 1, SEARCHBUS_QDRANT_WRITE_CONSISTENCY_FACTOR wants 2',
-      'vectors.on_disk false, SEARCHBUS_QDRANT_VECTORS_ON_DISK wants true',
+      `vectors.${VECTOR_NAMES.text}.on_disk false, SEARCHBUS_QDRANT_VECTORS_ON_DISK wants true`,
       'hnsw_config.m 16, SEARCHBUS_QDRANT_HNSW_M wants 32',
       'hnsw_config.ef_construct 100, SEARCHBUS_QDRANT_HNSW_EF_CONSTRUCT wants 256',
       'quantization "none", SEARCHBUS_QDRANT_QUANTIZATION wants "int8"',
@@ -91,16 +92,16 @@ describe('topology apply: cluster settings and drift', () => {
       { shards: params.shard_number, rf: params.replication_factor, wcf: params.write_consistency_factor, payloadOnDisk: params.on_disk_payload },
       { shards: 2, rf: 3, wcf: 2, payloadOnDisk: true },
     );
-    assert.equal((params.vectors as { on_disk?: boolean }).on_disk, true);
+    assert.equal((params.vectors as Record<string, { on_disk?: boolean }>)[VECTOR_NAMES.text]?.on_disk, true);
     assert.deepEqual({ m: info.config.hnsw_config.m, ef: info.config.hnsw_config.ef_construct }, { m: 32, ef: 256 });
     assert.deepEqual(info.config.quantization_config, { scalar: { type: 'int8', quantile: 0.99, always_ram: true } });
 
     const size = config.model.dimension;
     const unit = (axis: number): number[] => Array.from({ length: size }, (_, i) => (i === axis ? 1 : 0));
-    await h.qdrant.upsert(other, { wait: true, points: [1, 2, 3].map((id) => ({ id, vector: unit(id), payload: { tenant: 't' } })) });
+    await h.qdrant.upsert(other, { wait: true, points: [1, 2, 3].map((id) => ({ id, vector: { [VECTOR_NAMES.text]: unit(id) }, payload: { tenant: 't' } })) });
     const params2 = searchParams(config.qdrant);
     assert.deepEqual(params2, { quantization: { rescore: true, oversampling: 2 } });
-    const found = await h.qdrant.query(other, { query: unit(2), limit: 1, ...(params2 ? { params: params2 } : {}) });
+    const found = await h.qdrant.query(other, { query: unit(2), using: VECTOR_NAMES.text, limit: 1, ...(params2 ? { params: params2 } : {}) });
     assert.equal(found.points[0]?.id, 2);
 
     const again = await applyTopology({ admin: h.admin, qdrant: h.qdrant, topology, config });
