@@ -1,3 +1,5 @@
+import { homedir, tmpdir } from 'node:os';
+import { isAbsolute } from 'node:path';
 import { DEFAULT_COLLECTION_SETTINGS, type CollectionSettings } from './collection.ts';
 import { ConfigError } from './errors.ts';
 import { DEFAULT_MODEL_ID, getModelSpec, type ModelSpec } from './models.ts';
@@ -45,6 +47,8 @@ export interface SearchbusConfig {
     fetchMaxBytes: number;
     /** How long reading a uri may take before the document is dead-lettered as unreachable. */
     fetchTimeoutMs: number;
+    /** Absolute directories (real paths) a file:// uri may point into; anywhere else is refused. */
+    fileRoots: readonly string[];
   };
   query: {
     maxTopK: number;
@@ -118,6 +122,7 @@ export const SETTINGS = {
   mediaInlineMaxBytes: 'SEARCHBUS_MEDIA_INLINE_MAX_BYTES',
   mediaFetchMaxBytes: 'SEARCHBUS_MEDIA_FETCH_MAX_BYTES',
   mediaFetchTimeoutMs: 'SEARCHBUS_MEDIA_FETCH_TIMEOUT_MS',
+  mediaFileRoots: 'SEARCHBUS_MEDIA_FILE_ROOTS',
   encoderMaxWaitMs: 'SEARCHBUS_ENCODER_MAX_WAIT_MS',
   chunkOverlapTokens: 'SEARCHBUS_CHUNK_OVERLAP_TOKENS',
   intraOpThreads: 'SEARCHBUS_ENCODER_THREADS',
@@ -241,6 +246,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SearchbusConfi
       inlineMaxBytes: int(env, SETTINGS.mediaInlineMaxBytes, DEFAULT_MEDIA_INLINE_MAX_BYTES, 1, MAX_MEDIA_INLINE_MAX_BYTES),
       fetchMaxBytes: int(env, SETTINGS.mediaFetchMaxBytes, 64 * 1024 * 1024, 1, 2 * 1024 * 1024 * 1024),
       fetchTimeoutMs: int(env, SETTINGS.mediaFetchTimeoutMs, 15_000, 100, 600_000),
+      fileRoots: fileRoots(env, SETTINGS.mediaFileRoots),
     },
     query: {
       maxTopK: int(env, SETTINGS.maxTopK, 100, 1, 1000),
@@ -444,6 +450,19 @@ function loadJwtConfig(env: NodeJS.ProcessEnv): GatewayJwtConfig {
   }
   const tenantClaim = get(SETTINGS.gatewayJwtTenantClaim) ?? 'tenant';
   return { secret, jwksUrl, jwksFile, issuer, audience, tenantClaim };
+}
+
+/**
+ * A comma-separated list of absolute directories. Unset: the user's home and the temp directory
+ * (where `searchbus ingest <folder>` users keep media, and nothing a role's secrets live in); empty:
+ * none, so file:// media are refused.
+ */
+function fileRoots(env: NodeJS.ProcessEnv, setting: string): readonly string[] {
+  const raw = env[setting];
+  if (raw === undefined) return [homedir(), tmpdir()];
+  const roots = raw.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  for (const root of roots) if (!isAbsolute(root)) throw new ConfigError(setting, `must list absolute directories, got "${root}"`);
+  return roots;
 }
 
 function oneOf<T extends string>(env: NodeJS.ProcessEnv, setting: string, allowed: readonly T[], fallback: T): T {

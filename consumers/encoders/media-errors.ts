@@ -23,6 +23,12 @@ export class MediaUnreachableError extends MediaDecodeError {
   override readonly code: string = 'media-unreachable';
 }
 
+/** A file:// uri outside SEARCHBUS_MEDIA_FILE_ROOTS: never read, whoever published it. */
+export class MediaForbiddenError extends MediaDecodeError {
+  override readonly name = 'MediaForbiddenError';
+  override readonly code: string = 'media-forbidden';
+}
+
 /** The medium read from its uri is larger than SEARCHBUS_MEDIA_FETCH_MAX_BYTES. */
 export class MediaTooLargeError extends MediaDecodeError {
   override readonly name = 'MediaTooLargeError';

@@ -14,7 +14,7 @@ const texts = (await readScifact(96)).map((d) => `${d.title} ${d.text}`);
 
 const onnx = await loadEncoder(getModelSpec(DEFAULT_MODEL_ID));
 const text = documentEncoder(onnx);
-const media = mediaEncoder({ fetchMaxBytes: 1 << 26, fetchTimeoutMs: 10_000 });
+const media = mediaEncoder({ fetchMaxBytes: 1 << 26, fetchTimeoutMs: 10_000, fileRoots: [] }); // inline media only
 
 async function rate(label: string, items: number, run: () => Promise<unknown>): Promise<{ label: string; perSecond: number }> {
   await run(); // warm-up

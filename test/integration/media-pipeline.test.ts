@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +23,8 @@ const FIXTURES = new URL('../fixtures/media/', import.meta.url);
 const PHOTOS = ['dogs', 'ladybird', 'mountain', 'paintbrushes', 'stream', 'yellow-flower'];
 // Below the larger photos and every recording: those travel by file:// uri (the claim check).
 const INLINE_MAX_BYTES = 60_000;
+// Inside a file root (the temp directory) but absent: unreachable, not forbidden.
+const MISSING_UNDER_ROOTS = pathToFileURL(join(tmpdir(), `searchbus-absent-${randomUUID()}`, 'recording.wav')).href;
 
 describe('media pipeline', () => {
   let h: Harness;
@@ -36,7 +39,8 @@ describe('media pipeline', () => {
   before(async () => {
     h = await createHarness({ env: { SEARCHBUS_MEDIA_INLINE_MAX_BYTES: String(INLINE_MAX_BYTES) } });
     text = await loadEncoder(h.config.model);
-    media = mediaEncoder({ fetchMaxBytes: h.config.media.fetchMaxBytes, fetchTimeoutMs: h.config.media.fetchTimeoutMs });
+    // The clone may live anywhere: its fixtures are a root besides the defaults (home, temp).
+    media = mediaEncoder({ fetchMaxBytes: h.config.media.fetchMaxBytes, fetchTimeoutMs: h.config.media.fetchTimeoutMs, fileRoots: [...h.config.media.fileRoots, fileURLToPath(FIXTURES)] });
     // As the encoder role runs them: a text group and a media group on the same topic.
     consumers = (['text', 'media'] as const).map(
       (modality) =>
@@ -154,7 +158,8 @@ describe('media pipeline', () => {
       await assert.rejects(stack.client.search(query), (error: unknown) => error instanceof SearchRequestError && error.code === code && pattern.test(error.message));
     };
     await expectError({ image: { data: Buffer.from('this is not an image').toString('base64') }, topK: 3 }, 'invalid-media', /query\.image/);
-    await expectError({ audio: { uri: 'file:///nowhere/at/all.wav' }, topK: 3 }, 'invalid-media', /cannot read/);
+    await expectError({ audio: { uri: MISSING_UNDER_ROOTS }, topK: 3 }, 'invalid-media', /cannot read/);
+    await expectError({ image: { uri: 'file:///etc/hostname' }, topK: 3 }, 'invalid-media', /outside SEARCHBUS_MEDIA_FILE_ROOTS/);
     await expectError({ image: { type: 'text/plain', data: 'aGVsbG8=' }, topK: 3 }, 'invalid-request', /not supported/);
     await expectError({ image: { data: 'A'.repeat(4 * 20_100) }, topK: 3 }, 'invalid-request', /limited to 60000 bytes/);
   });
@@ -196,19 +201,21 @@ describe('media pipeline', () => {
       });
       await producer.sendRaw([
         poison(1, { type: 'image/png', data: Buffer.from('not a png at all').toString('base64') }),
-        poison(2, { type: 'audio/wav', uri: 'file:///no/such/recording.wav' }),
+        poison(2, { type: 'audio/wav', uri: MISSING_UNDER_ROOTS }),
+        poison(5, { type: 'image/jpeg', uri: 'file:///etc/hostname' }),
         poison(3, { type: 'video/x-matroska', data: 'AAAA' }),
         poison(4, { type: 'image/jpeg', data: 'A'.repeat(4 * 20_100) }),
         { key: documentKey(DEFAULT_TENANT, 'after-poison'), value: JSON.stringify({ schemaVersion: 1, id: 'after-poison', media: { type: 'image/jpeg', data: await base64(new URL('photos/ladybird.jpg', FIXTURES)) } }) },
       ]);
       await waitFor('the good medium after the poison is indexed', async () => ((await point('after-poison'))?.payload.media ? true : undefined), 300_000, 500);
-      await waitFor('four dead letters', () => Promise.resolve(letters.length >= 4 ? true : undefined), 300_000, 500);
-      assert.deepEqual(letters.map((l) => l.code).sort(), ['media-too-large', 'media-undecodable', 'media-unreachable', 'unsupported-media-type'], 'each poison dead-lettered once, with its reason');
-      for (const n of [1, 2, 3, 4]) assert.equal(await point(`poison-${n}`), undefined, 'no poison was written');
+      await waitFor('five dead letters', () => Promise.resolve(letters.length >= 5 ? true : undefined), 300_000, 500);
+      assert.deepEqual(letters.map((l) => l.code).sort(), ['media-forbidden', 'media-too-large', 'media-undecodable', 'media-unreachable', 'unsupported-media-type'], 'each poison dead-lettered once, with its reason');
+      assert.match(letters.find((l) => l.code === 'media-forbidden')!.reason, /file:\/\/\/etc\/hostname is outside SEARCHBUS_MEDIA_FILE_ROOTS/);
+      for (const n of [1, 2, 3, 4, 5]) assert.equal(await point(`poison-${n}`), undefined, 'no poison was written');
       // Fixed and published again, a dead-lettered document is indexed.
       await producer.upsert([{ id: 'poison-2', media: { type: 'audio/wav', uri: new URL('speech/phrase1-voice1.wav', FIXTURES).href } }]);
       await waitFor('the fixed document is indexed', async () => ((await point('poison-2'))?.payload.media ? true : undefined), 300_000, 500);
-      assert.ok(letters.find((l) => l.code === 'media-unreachable')!.reason.includes('file:///no/such/recording.wav'), 'the reason names the uri');
+      assert.ok(letters.find((l) => l.code === 'media-unreachable')!.reason.includes(MISSING_UNDER_ROOTS), 'the reason names the uri');
     } finally {
       await dlq.disconnect();
     }
