@@ -170,6 +170,7 @@ export function createRoleContext(services: Services, config: SearchbusConfig, t
   const media = mediaEncoder({
     fetchMaxBytes: config.media.fetchMaxBytes,
     fetchTimeoutMs: config.media.fetchTimeoutMs,
+    ocr: config.media.ocr,
     ...(config.encoder.intraOpThreads ? { intraOpNumThreads: config.encoder.intraOpThreads } : {}),
     log,
   });
