@@ -19,7 +19,11 @@ export interface PdfOptions {
   ocrDpi?: number;
 }
 
-/** Scans are rendered at 150 dpi for OCR: the resolution of the OCR figures in the README (test/bench/document-throughput.ts). */
+/**
+ * Scans are rendered at 150 dpi for OCR: on the fixture PDF's pages it read 98.5% of the text
+ * layer's words, against 92.6% at 100 dpi and 99.1% at 200 dpi for 10% more time
+ * (test/bench/document-throughput.ts; README "Documents and OCR").
+ */
 export const DEFAULT_OCR_DPI = 150;
 
 export async function pdfPages(bytes: Uint8Array, options: PdfOptions = {}): Promise<PageText[]> {
