@@ -1,7 +1,7 @@
 import { findAnalyzerSpec, type AnalyzerSpec } from './analyzers.ts';
 import type { ModelSpec } from './models.ts';
 import { mediaModelFor, MEDIA_MODELS, type MediaModel } from './media-models.ts';
-import { MODALITIES, type Modality } from './media.ts';
+import { MODALITIES, type MediaKind, type Modality } from './media.ts';
 
 // What a searchbus collection holds: one point per chunk, with this payload.
 export interface ChunkPayload {
@@ -12,8 +12,18 @@ export interface ChunkPayload {
   title: string;
   /** The chunk's own text (the window of the document it embeds); '' for a medium without text. */
   text: string;
-  /** The document's medium: its MIME type and, when it came by reference, its uri (never inline bytes). */
-  media?: { type: string; uri?: string; modality: Modality; model: string };
+  /**
+   * The document's medium: its MIME type and, when it came by reference, its uri (never inline
+   * bytes); `model` is the media model, or for a document file the extractor that read its text.
+   */
+  media?: { type: string; uri?: string; modality: MediaKind; model: string };
+  /** Text extracted from a file: the 1-based page of a PDF the chunk comes from. */
+  page?: number;
+  /**
+   * Text extracted from a file (a document, or an image's OCR text): where the chunk lies in the
+   * text extracted from its page (or from the whole file), as UTF-16 offsets [start, end).
+   */
+  position?: { start: number; end: number };
   metadata: Record<string, unknown>;
   tenant: string;
   model: string;

@@ -6,7 +6,7 @@ import { DEFAULT_MODEL_ID, getModelSpec, type ModelSpec } from './models.ts';
 import { DEFAULT_ENCODER_GRAPH, DEFAULT_INT8_SOURCE, ENCODER_GRAPHS, INT8_SOURCES, type EncoderGraph, type Int8Source } from './model-variants.ts';
 import { DEFAULT_ANALYZER_ID, getAnalyzerSpec, type AnalyzerSpec } from './analyzers.ts';
 import { DEFAULT_NAMESPACE, isValidNamespace } from './names.ts';
-import { DEFAULT_MEDIA_INLINE_MAX_BYTES, MAX_MEDIA_INLINE_MAX_BYTES } from './media.ts';
+import { DEFAULT_MEDIA_INLINE_MAX_BYTES, DEFAULT_OCR_MIN_CONFIDENCE, MAX_MEDIA_INLINE_MAX_BYTES } from './media.ts';
 
 // All settings, read and checked once at start-up. A bad value fails here, naming its variable,
 // instead of surfacing as a timeout deep inside a consumer.
@@ -49,6 +49,8 @@ export interface SearchbusConfig {
     fetchTimeoutMs: number;
     /** Absolute directories (real paths) a file:// uri may point into; anywhere else is refused. */
     fileRoots: readonly string[];
+    /** OCR of images: their text (screenshots, scans) joins the text path; lines below minConfidence (0-100) are dropped. */
+    ocr: { enabled: boolean; minConfidence: number };
   };
   query: {
     maxTopK: number;
@@ -123,6 +125,8 @@ export const SETTINGS = {
   mediaFetchMaxBytes: 'SEARCHBUS_MEDIA_FETCH_MAX_BYTES',
   mediaFetchTimeoutMs: 'SEARCHBUS_MEDIA_FETCH_TIMEOUT_MS',
   mediaFileRoots: 'SEARCHBUS_MEDIA_FILE_ROOTS',
+  ocrImages: 'SEARCHBUS_OCR_IMAGES',
+  ocrMinConfidence: 'SEARCHBUS_OCR_MIN_CONFIDENCE',
   encoderMaxWaitMs: 'SEARCHBUS_ENCODER_MAX_WAIT_MS',
   chunkOverlapTokens: 'SEARCHBUS_CHUNK_OVERLAP_TOKENS',
   intraOpThreads: 'SEARCHBUS_ENCODER_THREADS',
@@ -247,6 +251,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SearchbusConfi
       fetchMaxBytes: int(env, SETTINGS.mediaFetchMaxBytes, 64 * 1024 * 1024, 1, 2 * 1024 * 1024 * 1024),
       fetchTimeoutMs: int(env, SETTINGS.mediaFetchTimeoutMs, 15_000, 100, 600_000),
       fileRoots: fileRoots(env, SETTINGS.mediaFileRoots),
+      ocr: { enabled: bool(env, SETTINGS.ocrImages, true), minConfidence: int(env, SETTINGS.ocrMinConfidence, DEFAULT_OCR_MIN_CONFIDENCE, 0, 100) },
     },
     query: {
       maxTopK: int(env, SETTINGS.maxTopK, 100, 1, 1000),

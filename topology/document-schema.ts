@@ -1,6 +1,6 @@
 import { DEFAULT_TENANT, MAX_ID_LENGTH, TENANT_PATTERN, documentKey, isValidDocumentId, parseDocumentKey } from './document-identity.ts';
 import { SchemaError } from './errors.ts';
-import { DEFAULT_MEDIA_INLINE_MAX_BYTES, validateMedia, type MediaRef } from './media.ts';
+import { DEFAULT_MEDIA_INLINE_MAX_BYTES, validateDocumentMedia, type MediaRef } from './media.ts';
 
 // The public ingest contract: any Kafka client may publish it. Key = `<tenant>/<id>` (UTF-8, see
 // document-identity.ts); value = this JSON envelope, or null (a tombstone) to delete the document.
@@ -23,7 +23,7 @@ export interface DocumentV1 {
   text?: string;
   metadata?: Record<string, MetadataValue>;
   tenant?: string;
-  /** An image or audio clip, inline or by reference (topology/media.ts); embedded beside the text. */
+  /** An image, audio clip or document file, inline or by reference (topology/media.ts): embedded, or its text extracted, beside the text. */
   media?: MediaRef;
 }
 
@@ -112,7 +112,7 @@ export function validateDocument(input: unknown, limits: DocumentLimits = {}): D
   }
   const title = (doc.title as string | undefined) ?? '';
   const text = (doc.text as string | undefined) ?? '';
-  if (doc.media !== undefined) validateMedia(doc.media, limits.mediaInlineMaxBytes ?? DEFAULT_MEDIA_INLINE_MAX_BYTES);
+  if (doc.media !== undefined) validateDocumentMedia(doc.media, limits.mediaInlineMaxBytes ?? DEFAULT_MEDIA_INLINE_MAX_BYTES);
   else if (title.trim() === '' && text.trim() === '') throw new SchemaError('empty-text', `document ${truncate(doc.id)} has no title, text or media`);
   if (doc.tenant !== undefined && (typeof doc.tenant !== 'string' || !TENANT.test(doc.tenant))) {
     throw new SchemaError('invalid-field', `tenant must match ${String(TENANT)}`);

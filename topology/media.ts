@@ -8,8 +8,38 @@ import { SchemaError } from './errors.ts';
 export type Modality = 'image' | 'audio';
 export const MODALITIES: readonly Modality[] = ['image', 'audio'];
 
+/**
+ * Documents whose text is extracted (PDF, DOCX, HTML, and Markdown or plain text too large to
+ * publish inline as `text`): their text joins the text path, chunked per page, and they have no
+ * media vector. Only ingested documents may carry them; a query by example cannot.
+ */
+export type DocumentFormat = 'pdf' | 'docx' | 'html' | 'markdown' | 'plain';
+/** What a medium is: an image or audio clip (a media vector), or a document (extracted text). */
+export type MediaKind = Modality | 'document';
+
+export const DOCUMENT_TYPES: Readonly<Record<string, DocumentFormat>> = {
+  'application/pdf': 'pdf',
+  'application/vnd.openxmlformats-officedocument.wordprocessingml.document': 'docx',
+  'text/html': 'html',
+  'application/xhtml+xml': 'html',
+  'text/markdown': 'markdown',
+  'text/plain': 'plain',
+};
+
+/** Default of SEARCHBUS_OCR_MIN_CONFIDENCE: OCR text lines below this confidence (0-100) are dropped. */
+export const DEFAULT_OCR_MIN_CONFIDENCE = 70;
+
+/** File extension -> MIME type of the documents `searchbus ingest <folder>` extracts. */
+export const DOCUMENT_EXTENSIONS: Readonly<Record<string, string>> = {
+  '.pdf': 'application/pdf',
+  '.docx': 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+  '.html': 'text/html',
+  '.htm': 'text/html',
+  '.xhtml': 'application/xhtml+xml',
+};
+
 export interface MediaRef {
-  /** A MIME type of MEDIA_TYPES (parameters such as `; codecs=...` are ignored). */
+  /** A MIME type of MEDIA_TYPES, or for a document of DOCUMENT_TYPES (parameters such as `; charset=...` are ignored). */
   type: string;
   /** The content, base64 (standard alphabet, padded or not). */
   data?: string;
@@ -54,6 +84,15 @@ export function modalityOf(type: string): Modality | undefined {
   return MEDIA_TYPES[mimeEssence(type)];
 }
 
+export function documentFormatOf(type: string): DocumentFormat | undefined {
+  return DOCUMENT_TYPES[mimeEssence(type)];
+}
+
+/** An image or audio type's modality, `document` for a document type, else undefined. */
+export function mediaKindOf(type: string): MediaKind | undefined {
+  return modalityOf(type) ?? (documentFormatOf(type) ? 'document' : undefined);
+}
+
 function mimeEssence(type: string): string {
   return (type.split(';')[0] ?? '').trim().toLowerCase();
 }
@@ -65,11 +104,27 @@ export function base64Bytes(data: string): number {
 }
 
 /**
- * Checks a `media` field (document or query) and returns its modality. Exactly one of `data` and
- * `uri`; inline data is base64 of at most `inlineMaxBytes`; a URI is file:// or http(s)://.
- * Reachability is not checked here: the encoder finds out, and dead-letters with a reason.
+ * Checks a query's medium (an image or audio clip) and returns its modality. Exactly one of `data`
+ * and `uri`; inline data is base64 of at most `inlineMaxBytes`; a URI is file:// or http(s)://.
+ * Reachability is not checked here: the query consumer finds out, and replies with a reason.
  */
 export function validateMedia(input: unknown, inlineMaxBytes: number, path = 'media'): { media: MediaRef; modality: Modality } {
+  const checked = validateMediaRef(input, inlineMaxBytes, path, modalityOf, Object.keys(MEDIA_TYPES));
+  return { media: checked.media, modality: checked.kind };
+}
+
+/** Checks a document's `media`: an image, audio clip or document file (PDF, DOCX, HTML, …). */
+export function validateDocumentMedia(input: unknown, inlineMaxBytes: number, path = 'media'): { media: MediaRef; kind: MediaKind } {
+  return validateMediaRef(input, inlineMaxBytes, path, mediaKindOf, [...Object.keys(MEDIA_TYPES), ...Object.keys(DOCUMENT_TYPES)]);
+}
+
+function validateMediaRef<K extends MediaKind>(
+  input: unknown,
+  inlineMaxBytes: number,
+  path: string,
+  kindOf: (type: string) => K | undefined,
+  supported: readonly string[],
+): { media: MediaRef; kind: K } {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw new SchemaError('invalid-media', `${path} must be an object { type, data? , uri? }`);
   }
@@ -77,12 +132,9 @@ export function validateMedia(input: unknown, inlineMaxBytes: number, path = 'me
   const unknown = Object.keys(media).filter((k) => k !== 'type' && k !== 'data' && k !== 'uri');
   if (unknown.length > 0) throw new SchemaError('invalid-media', `${path} has unknown field(s): ${unknown.join(', ')}`);
   if (typeof media.type !== 'string' || media.type.trim() === '') throw new SchemaError('invalid-media', `${path}.type must be a MIME type`);
-  const modality = modalityOf(media.type);
-  if (!modality) {
-    throw new SchemaError(
-      'unsupported-media-type',
-      `${path}.type ${JSON.stringify(media.type.slice(0, 100))} is not supported; supported: ${Object.keys(MEDIA_TYPES).join(', ')}`,
-    );
+  const kind = kindOf(media.type);
+  if (!kind) {
+    throw new SchemaError('unsupported-media-type', `${path}.type ${JSON.stringify(media.type.slice(0, 100))} is not supported; supported: ${supported.join(', ')}`);
   }
   if ((media.data === undefined) === (media.uri === undefined)) throw new SchemaError('invalid-media', `${path} needs exactly one of data (base64) and uri`);
   if (media.data !== undefined) {
@@ -93,7 +145,7 @@ export function validateMedia(input: unknown, inlineMaxBytes: number, path = 'me
     if (bytes > inlineMaxBytes) {
       throw new SchemaError('media-too-large', `${path}.data holds ${bytes} bytes; inline media is limited to ${inlineMaxBytes} bytes: publish it by uri instead`);
     }
-    return { media: { type: media.type, data: media.data }, modality };
+    return { media: { type: media.type, data: media.data }, kind };
   }
   if (typeof media.uri !== 'string' || media.uri.length > MAX_URI_CHARS) throw new SchemaError('invalid-media', `${path}.uri must be a string of at most ${MAX_URI_CHARS} characters`);
   let url: URL;
@@ -103,5 +155,5 @@ export function validateMedia(input: unknown, inlineMaxBytes: number, path = 'me
     throw new SchemaError('invalid-media', `${path}.uri is not a URL`);
   }
   if (!['file:', 'http:', 'https:'].includes(url.protocol)) throw new SchemaError('invalid-media', `${path}.uri must be file://, http:// or https://, got ${url.protocol}`);
-  return { media: { type: media.type, uri: media.uri }, modality };
+  return { media: { type: media.type, uri: media.uri }, kind };
 }

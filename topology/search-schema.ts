@@ -125,6 +125,8 @@ export interface SearchHit {
   metadata: Record<string, unknown>;
   /** The document's medium (type, modality, and its uri when it came by reference), when it has one. */
   media?: { type: string; modality: string; uri?: string };
+  /** The page of the best chunk, for text extracted from a paged file (PDF). */
+  page?: number;
 }
 
 export interface SearchHitsReplyV1 {

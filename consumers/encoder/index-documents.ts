@@ -1,7 +1,7 @@
 import type { QdrantClient } from '@qdrant/js-client-rest';
-import { MediaDecodeError, mediaModality, sparseAnalyzer, type DocumentEncoder, type MediaEncoder, type SparseAnalyzer } from '../encoders/index.ts';
+import { DOCUMENT_EXTRACTORS, MediaDecodeError, mediaModality, sparseAnalyzer, type DocumentEncoder, type MediaEncoder, type SparseAnalyzer, type TextSegment } from '../encoders/index.ts';
 import { encodeAndWrite, inGroups } from './write-pipeline.ts';
-import { documentKey, pointId, type ChunkPayload, type CollectionLayout, type IngestMessage, type Modality } from '../../topology/index.ts';
+import { documentFormatOf, documentKey, pointId, type ChunkPayload, type CollectionLayout, type IngestMessage, type MediaRef } from '../../topology/index.ts';
 
 export interface IndexContext {
   qdrant: QdrantClient;
@@ -15,7 +15,10 @@ export interface IndexContext {
   layout: CollectionLayout;
   now?: () => Date;
   signal?: AbortSignal;
-  /** Embeds the documents' images and audio; without it a document with media is a MediaDecodeError. */
+  /**
+   * Embeds the documents' images and audio, extracts the text of document files (PDF, DOCX, HTML…)
+   * and OCRs images; without it a document with media is a MediaDecodeError.
+   */
   media?: MediaEncoder;
   /**
    * Where each message came from (parallel to `messages`). Given, every point records it
@@ -116,19 +119,69 @@ interface PointShape {
 
 /** A document's text chunks (one empty, vector-less chunk when it has no text) and its medium. */
 interface EncodedDocument {
-  chunks: Array<{ text: string; vector: Float32Array | null }>;
+  chunks: EncodedChunk[];
   medium: EmbeddedMedium | null;
 }
 
-/** Embeds a group's texts (those that have one), then its media; a bad medium fails the group. */
+interface EncodedChunk {
+  text: string;
+  vector: Float32Array | null;
+  /** Text extracted from a file: its page, and where the chunk lies in that page's extracted text. */
+  page?: number;
+  position?: { start: number; end: number };
+}
+
+/**
+ * A text to chunk and embed. `extracted` marks text extracted from a file (or OCR): its chunks record
+ * their position in it, `prefix` characters (the title) being the document's own text put before it.
+ */
+interface TextPart {
+  text: string;
+  page?: number;
+  extracted: boolean;
+  prefix: number;
+}
+
+/**
+ * Reads each group member's medium first (an image's or a clip's vector, a document file's text,
+ * an image's OCR text), then embeds every text part of the group in one call; a bad medium fails
+ * the group. A group without media goes straight to the text model, as before media existed.
+ */
 async function encodeGroup(group: Upsert[], context: IndexContext, step: NonNullable<IndexContext['step']>): Promise<EncodedDocument[]> {
-  const texts = group.map((u) => documentText(u.document));
-  const withText = group.map((_, i) => i).filter((i) => texts[i] !== '');
-  const embeddedText = withText.length > 0 ? await step('embed', () => context.encoder.encodeDocuments(withText.map((i) => texts[i]!))) : [];
-  const chunks: EncodedDocument['chunks'][] = group.map(() => [{ text: '', vector: null }]);
-  withText.forEach((i, k) => (chunks[i] = embeddedText[k] ?? []));
   const media = group.some((u) => u.document.media) ? await step('embed', () => embedMedia(group, context)) : group.map(() => null);
-  return group.map((_, i) => ({ chunks: chunks[i] ?? [], medium: media[i] ?? null }));
+  const parts = group.map((u, i) => textParts(u, media[i]?.text ?? null));
+  const flat = parts.flat();
+  const embedded = flat.length > 0 ? await step('embed', () => context.encoder.encodeDocuments(flat.map((p) => p.text))) : [];
+  let next = 0;
+  return group.map((_, i) => {
+    const chunks = (parts[i] ?? []).flatMap((part) => (embedded[next++] ?? []).map((chunk) => encodedChunk(part, chunk)));
+    return { chunks: chunks.length > 0 ? chunks : [{ text: '', vector: null }], medium: media[i]?.medium ?? null };
+  });
+}
+
+/**
+ * The texts a document is embedded from: its title and text, as always; a file's extracted text
+ * after them, one part per page, the title (and text) leading its first page.
+ */
+function textParts(u: Upsert, extracted: TextSegment[] | null): TextPart[] {
+  const own = documentText(u.document);
+  if (!extracted) return own === '' ? [] : [{ text: own, extracted: false, prefix: 0 }];
+  return extracted.map((segment, k) => {
+    const prefix = k === 0 && own !== '' ? `${own}\n\n` : '';
+    return { text: prefix + segment.text, ...(segment.page !== undefined ? { page: segment.page } : {}), extracted: true, prefix: prefix.length };
+  });
+}
+
+function encodedChunk(part: TextPart, chunk: { text: string; vector: Float32Array; start?: number; end?: number }): EncodedChunk {
+  const encoded: EncodedChunk = { text: chunk.text, vector: chunk.vector };
+  if (!part.extracted) return encoded;
+  if (part.page !== undefined) encoded.page = part.page;
+  const start = chunk.start ?? part.text.indexOf(chunk.text);
+  if (start >= 0) {
+    const end = chunk.end ?? start + chunk.text.length;
+    encoded.position = { start: Math.max(0, start - part.prefix), end: Math.max(0, end - part.prefix) };
+  }
+  return encoded;
 }
 
 // Runs on the main thread (the sparse analyzer too) while the inference worker embeds the next group.
@@ -148,6 +201,8 @@ function toPoints(upserts: Upsert[], encoded: EncodedDocument[], { modelId, inge
         model: modelId,
         ingested_at: ingestedAt,
         ...(medium ? { media: medium.payload } : {}),
+        ...(chunk.page !== undefined ? { page: chunk.page } : {}),
+        ...(chunk.position ? { position: chunk.position } : {}),
       };
       const offset = offsets.get(u);
       const record = offset === undefined ? payload : { ...payload, source_offset: offset };
@@ -159,7 +214,7 @@ function toPoints(upserts: Upsert[], encoded: EncodedDocument[], { modelId, inge
           : {
               ...(embedding ? { [dense]: embedding } : {}),
               ...(sparse && chunk.text !== '' ? { [sparse.name]: sparse.analyzer.document(chunk.text) } : {}),
-              ...(medium && index === 0 ? { [medium.name]: Array.from(medium.vector) } : {}),
+              ...(medium?.name && medium.vector && index === 0 ? { [medium.name]: Array.from(medium.vector) } : {}),
             };
       return { id: pointId(u.tenant, u.id, index), vector, payload: record as unknown as Record<string, unknown> };
     });
@@ -167,26 +222,26 @@ function toPoints(upserts: Upsert[], encoded: EncodedDocument[], { modelId, inge
 }
 
 interface EmbeddedMedium {
-  name: string;
-  vector: Float32Array;
+  /** The media vector's name; null for a document file, which has text and no media vector. */
+  name: string | null;
+  vector: Float32Array | null;
   payload: NonNullable<ChunkPayload['media']>;
 }
 
-/** The media vector of each upsert that has a medium, or a MediaDecodeError naming the document. */
-async function embedMedia(upserts: Upsert[], context: IndexContext): Promise<Array<EmbeddedMedium | null>> {
+/** What a document's medium gave: its media vector (image, audio) and the text read from it (document file, OCR). */
+interface ReadMedium {
+  medium: EmbeddedMedium;
+  text: TextSegment[] | null;
+}
+
+/** Each upsert's medium read and embedded or extracted, or a MediaDecodeError naming the document. */
+async function embedMedia(upserts: Upsert[], context: IndexContext): Promise<Array<ReadMedium | null>> {
   return Promise.all(
     upserts.map(async (u) => {
       const media = u.document.media;
       if (!media) return null;
-      const modality: Modality = mediaModality(media);
-      const target = context.layout.media?.[modality];
-      if (!target) throw new MediaDecodeError(`document ${u.id}: collection ${context.collection} has no ${modality} vector (rebuild it with \`searchbus reindex\`)`);
-      if (!context.media) throw new MediaDecodeError(`document ${u.id}: this consumer embeds no media`);
       try {
-        const bytes = await context.media.read(media);
-        const vector = await context.media.embed(modality, target.model, bytes);
-        const payload = { type: media.type, modality, model: target.model.id, ...(media.uri !== undefined ? { uri: media.uri } : {}) };
-        return { name: target.name, vector, payload };
+        return await readMedium(media, u, context);
       } catch (error) {
         if (error instanceof MediaDecodeError) {
           const Failure = error.constructor as new (message: string, options: { cause: unknown }) => MediaDecodeError;
@@ -196,6 +251,25 @@ async function embedMedia(upserts: Upsert[], context: IndexContext): Promise<Arr
       }
     }),
   );
+}
+
+async function readMedium(media: MediaRef, u: Upsert, context: IndexContext): Promise<ReadMedium> {
+  const kind = mediaModality(media);
+  const uri = media.uri !== undefined ? { uri: media.uri } : {};
+  const target = kind === 'document' ? null : context.layout.media?.[kind];
+  if (kind !== 'document' && !target) throw new MediaDecodeError(`collection ${context.collection} has no ${kind} vector (rebuild it with \`searchbus reindex\`)`);
+  if (!context.media) throw new MediaDecodeError('this consumer embeds no media');
+  const bytes = await context.media.read(media);
+  if (kind === 'document') {
+    const text = await context.media.extract(media.type, bytes);
+    const model = DOCUMENT_EXTRACTORS[documentFormatOf(media.type)!];
+    return { medium: { name: null, vector: null, payload: { type: media.type, modality: kind, model, ...uri } }, text };
+  }
+  const vector = await context.media.embed(kind, target!.model, bytes);
+  const payload = { type: media.type, modality: kind, model: target!.model.id, ...uri };
+  // An image's text (a screenshot, a scan) joins the text path; a photo usually has none.
+  const ocr = kind === 'image' ? await context.media.ocr(bytes) : null;
+  return { medium: { name: target!.name, vector, payload }, text: ocr && ocr.text !== '' ? [{ text: ocr.text }] : null };
 }
 
 /** Upserts whose document already has a point written from a later offset (by the other group). */

@@ -18,6 +18,18 @@ export {
   type AudioWindow,
 } from './audio-embedder.ts';
 export { decodeAudio, type DecodeAudioOptions } from './audio-decode.ts';
-export { FfmpegMissingError, MediaDecodeError, MediaTooLargeError, MediaUnreachableError, isMediaContentError } from './media-errors.ts';
+export {
+  DocumentEncryptedError,
+  DocumentNoTextError,
+  DocumentUndecodableError,
+  FfmpegMissingError,
+  MediaDecodeError,
+  MediaTooLargeError,
+  MediaUnreachableError,
+  isMediaContentError,
+} from './media-errors.ts';
+export { cleanText, DOCUMENT_EXTRACTORS, extractDocument, type ExtractOptions, type TextSegment } from './document-text.ts';
+export { DEFAULT_OCR_DPI, pdfPages, renderPage, type PageText, type PdfOptions } from './pdf-text.ts';
+export { OcrEngine, engLangPath, type OcrOptions, type OcrResult } from './ocr-engine.ts';
 export { readMedia, type MediaSourceLimits } from './media-source.ts';
 export { mediaEncoder, mediaModality, type MediaEncoder, type MediaEncoderOptions } from './media-encoder.ts';

@@ -39,3 +39,21 @@ export class MediaTooLargeError extends MediaDecodeError {
 export function isMediaContentError(error: unknown): error is MediaDecodeError {
   return error instanceof MediaDecodeError;
 }
+
+/** A document file (PDF, DOCX, HTML, …) that its extractor cannot read: corrupt, truncated, or not that format. */
+export class DocumentUndecodableError extends MediaDecodeError {
+  override readonly name: string = 'DocumentUndecodableError';
+  override readonly code: string = 'document-undecodable';
+}
+
+/** A password-protected document: its text cannot be read without the password. */
+export class DocumentEncryptedError extends DocumentUndecodableError {
+  override readonly name = 'DocumentEncryptedError';
+  override readonly code: string = 'document-encrypted';
+}
+
+/** A readable document with no text to index (a scanned PDF without a text layer, an empty page). */
+export class DocumentNoTextError extends DocumentUndecodableError {
+  override readonly name = 'DocumentNoTextError';
+  override readonly code: string = 'document-no-text';
+}

@@ -7,7 +7,7 @@ export interface ScoredChunk {
 }
 
 /** Payload fields the query consumer asks Qdrant for; the vector and bookkeeping stay behind. */
-export const HIT_PAYLOAD_FIELDS = ['doc_id', 'chunk', 'title', 'text', 'metadata', 'media'];
+export const HIT_PAYLOAD_FIELDS = ['doc_id', 'chunk', 'title', 'text', 'metadata', 'media', 'page'];
 
 export const SNIPPET_CHARS = 240;
 
@@ -40,6 +40,7 @@ export function collapseToDocuments(points: readonly ScoredChunk[], topK: number
             },
           }
         : {}),
+      ...(typeof payload.page === 'number' ? { page: payload.page } : {}),
     });
   }
   return hits;

@@ -12,12 +12,12 @@ export interface IngestSummary {
   published: number;
   rejected: Array<{ line: number; code: string; reason: string }>;
   seconds: number;
-  /** A folder of files: published and skipped files by type (text, image, audio, or the skipped extension). */
+  /** A folder of files: published and skipped files by type (text, image, audio, pdf, docx, html, or the skipped extension). */
   byType?: Record<string, { published: number; skipped: number }>;
   skipped?: Array<{ path: string; reason: string }>;
 }
 
-/** A folder of files (not a BEIR folder, which has a corpus.jsonl): every txt, md, image and audio file. */
+/** A folder of files (not a BEIR folder, which has a corpus.jsonl): every txt, md, image, audio, PDF, DOCX and HTML file. */
 export async function isFileFolder(path: string): Promise<boolean> {
   return (await stat(path)).isDirectory() && !existsSync(join(path, 'corpus.jsonl'));
 }

@@ -171,6 +171,7 @@ export function createRoleContext(services: Services, config: SearchbusConfig, t
     fetchMaxBytes: config.media.fetchMaxBytes,
     fetchTimeoutMs: config.media.fetchTimeoutMs,
     fileRoots: config.media.fileRoots,
+    ocr: config.media.ocr,
     ...(config.encoder.intraOpThreads ? { intraOpNumThreads: config.encoder.intraOpThreads } : {}),
     log,
   });

@@ -53,7 +53,8 @@ export async function searchCommand(out: Output, options: SearchCommandOptions):
     } else {
       result.hits.forEach((hit, i) => {
         const title = hit.title ? `  ${hit.title}` : '';
-        out.result(`${String(i + 1).padStart(3)}. ${hit.score.toFixed(4)}  ${hit.docId}${hit.chunk > 0 ? ` (chunk ${hit.chunk})` : ''}${title}`);
+        const where = [hit.page !== undefined ? `page ${hit.page}` : '', hit.chunk > 0 ? `chunk ${hit.chunk}` : ''].filter(Boolean).join(', ');
+        out.result(`${String(i + 1).padStart(3)}. ${hit.score.toFixed(4)}  ${hit.docId}${where ? ` (${where})` : ''}${title}`);
         if (hit.snippet) out.result(`     ${hit.snippet}`);
         if (hit.media) out.result(`     [${hit.media.modality} ${hit.media.type}${hit.media.uri ? ` ${hit.media.uri}` : ''}]`);
       });

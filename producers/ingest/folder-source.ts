@@ -1,15 +1,18 @@
-// A folder of mixed files -> documents: text and Markdown as text, images and audio as media
-// (inline up to the inline limit, else by file:// uri: the claim check). Anything else is skipped
-// with a reason, never guessed at.
+// A folder of mixed files -> documents: text and Markdown as text, images, audio and document
+// files (PDF, DOCX, HTML) as media (inline up to the inline limit, else by file:// uri: the claim
+// check); the encoders extract a document file's text. A text file over the inline limit goes by
+// uri too, as text/plain or text/markdown. Anything else is skipped with a reason, never guessed at.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, extname, join, relative, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { DEFAULT_MEDIA_INLINE_MAX_BYTES, MEDIA_EXTENSIONS, modalityOf, SchemaError, validateDocument } from '../../topology/index.ts';
+import { DEFAULT_MEDIA_INLINE_MAX_BYTES, DOCUMENT_EXTENSIONS, documentFormatOf, MEDIA_EXTENSIONS, modalityOf, SchemaError, validateDocument } from '../../topology/index.ts';
 import type { DocumentInput } from './ingest-producer.ts';
 
-const TEXT_EXTENSIONS = new Set(['.txt', '.md', '.markdown']);
+/** Text files, published as they are; their type when too large to go inline. */
+const TEXT_EXTENSIONS: Readonly<Record<string, string>> = { '.txt': 'text/plain', '.md': 'text/markdown', '.markdown': 'text/markdown' };
 
-export type FileKind = 'text' | 'image' | 'audio';
+/** What a file was published as: its modality, or its document format (the summary counts by it). */
+export type FileKind = 'text' | 'image' | 'audio' | 'pdf' | 'docx' | 'html';
 
 export type FolderRecord =
   | { path: string; bytes: number; kind: FileKind; document: DocumentInput }
@@ -42,22 +45,29 @@ export async function fileDocument(dir: string, file: { path: string; bytes: num
   const base = { id, title: basename(file.path), ...(options.tenant !== undefined ? { tenant: options.tenant } : {}) };
   const skip = (reason: string): FolderRecord => ({ ...file, kind: 'skipped', type: extension || '(none)', reason });
   try {
-    if (TEXT_EXTENSIONS.has(extension)) {
+    const inlineMaxBytes = options.mediaInlineMaxBytes ?? DEFAULT_MEDIA_INLINE_MAX_BYTES;
+    const textType = TEXT_EXTENSIONS[extension];
+    if (textType && file.bytes <= inlineMaxBytes) {
       const text = await readFile(file.path, 'utf8');
       const document = { ...base, text };
       validateDocument({ schemaVersion: 1, ...document });
       return { ...file, kind: 'text', document };
     }
-    const type = MEDIA_EXTENSIONS[extension];
-    const modality = type ? modalityOf(type) : undefined;
-    if (!type || !modality) return skip(`${extension || 'no extension'}: not a supported type (txt, md, jpg, png, webp, wav, mp3, ogg, flac)`);
-    const inlineMaxBytes = options.mediaInlineMaxBytes ?? DEFAULT_MEDIA_INLINE_MAX_BYTES;
+    const type = textType ?? MEDIA_EXTENSIONS[extension] ?? DOCUMENT_EXTENSIONS[extension];
+    const kind: FileKind | undefined = textType ? 'text' : type ? (modalityOf(type) ?? asFileKind(documentFormatOf(type))) : undefined;
+    if (!type || !kind) return skip(`${extension || 'no extension'}: not a supported type (${SUPPORTED})`);
     const media = file.bytes <= inlineMaxBytes ? { type, data: (await readFile(file.path)).toString('base64') } : { type, uri: pathToFileURL(file.path).href };
     const document = { ...base, media };
     validateDocument({ schemaVersion: 1, ...document }, { mediaInlineMaxBytes: inlineMaxBytes });
-    return { ...file, kind: modality, document };
+    return { ...file, kind, document };
   } catch (error) {
     if (error instanceof SchemaError) return skip(`${error.code}: ${error.message}`);
     throw error;
   }
+}
+
+const SUPPORTED = [...Object.keys(TEXT_EXTENSIONS), ...Object.keys(MEDIA_EXTENSIONS), ...Object.keys(DOCUMENT_EXTENSIONS)].map((e) => e.slice(1)).join(', ');
+
+function asFileKind(format: string | undefined): FileKind | undefined {
+  return format === 'pdf' || format === 'docx' || format === 'html' ? format : undefined;
 }

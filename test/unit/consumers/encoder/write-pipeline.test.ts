@@ -168,6 +168,8 @@ describe('indexDocuments with groups', () => {
     const media: MediaEncoder = {
       read: (ref) => (events.push(`read ${ref.data}`), Promise.resolve(Buffer.from(ref.data ?? ''))),
       embed: (modality) => Promise.resolve(new Float32Array([modality === 'image' ? 2 : 3])),
+      extract: () => Promise.reject(new Error('no document files here')),
+      ocr: () => Promise.resolve(null),
       close: () => Promise.resolve(),
     };
     const doc = (id: string, fields: Record<string, unknown>): IngestMessage => ({ kind: 'upsert', tenant: 'default', id, document: { schemaVersion: 1, id, ...fields } });
@@ -203,6 +205,8 @@ describe('indexDocuments with groups', () => {
     const media: MediaEncoder = {
       read: (ref) => Promise.resolve(Buffer.from(ref.data ?? '')),
       embed: () => Promise.reject(new MediaDecodeError('not an image')),
+      extract: () => Promise.reject(new Error('no document files here')),
+      ocr: () => Promise.resolve(null),
       close: () => Promise.resolve(),
     };
     const messages: IngestMessage[] = [

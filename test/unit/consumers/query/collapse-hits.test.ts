@@ -21,6 +21,14 @@ describe('collapseToDocuments', () => {
     assert.deepEqual(hits[0], { docId: 'a', chunk: 2, score: 0.9, title: 'T a', snippet: 'chunk 2 of a', metadata: { n: 1 } });
   });
 
+  it("gives a document file's hit the page of its best chunk", () => {
+    const media = { type: 'application/pdf', modality: 'document', model: 'pdfjs-dist-4.10.38' };
+    const [hit] = collapseToDocuments([point('spec.pdf', 5, 0.9, { page: 3, media }), point('spec.pdf', 0, 0.5, { page: 1, media })], 10);
+    assert.equal(hit!.page, 3);
+    assert.deepEqual(hit!.media, { type: 'application/pdf', modality: 'document' });
+    assert.equal('page' in collapseToDocuments([point('a', 0, 1)], 1)[0]!, false);
+  });
+
   it('stops at topK documents', () => {
     assert.deepEqual(
       collapseToDocuments([point('a', 0, 3), point('a', 1, 2), point('b', 0, 1), point('c', 0, 0)], 2).map((h) => h.docId),
