@@ -1,7 +1,7 @@
 import { findAnalyzerSpec, type AnalyzerSpec } from './analyzers.ts';
 import type { ModelSpec } from './models.ts';
 import { mediaModelFor, MEDIA_MODELS, type MediaModel } from './media-models.ts';
-import { MODALITIES, type Modality } from './media.ts';
+import { MODALITIES, type MediaKind, type Modality } from './media.ts';
 
 // What a searchbus collection holds: one point per chunk, with this payload.
 export interface ChunkPayload {
@@ -12,8 +12,12 @@ export interface ChunkPayload {
   title: string;
   /** The chunk's own text (the window of the document it embeds); '' for a medium without text. */
   text: string;
-  /** The document's medium: its MIME type and, when it came by reference, its uri (never inline bytes). */
-  media?: { type: string; uri?: string; modality: Modality; model: string };
+  /**
+   * The document's medium: its MIME type and, when it came by reference, its uri (never inline
+   * bytes). A video's points each hold a sampled frame (`image` vector) and/or a segment of its
+   * audio track (`audio` vector); `at` is that moment, in seconds from the start of the video.
+   */
+  media?: { type: string; uri?: string; modality: MediaKind; model: string; at?: number };
   metadata: Record<string, unknown>;
   tenant: string;
   model: string;

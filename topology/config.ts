@@ -45,6 +45,10 @@ export interface SearchbusConfig {
     fetchMaxBytes: number;
     /** How long reading a uri may take before the document is dead-lettered as unreachable. */
     fetchTimeoutMs: number;
+    /** A video frame is sampled (into an `image` vector) every this many milliseconds... */
+    videoFrameIntervalMs: number;
+    /** ...and at most this many per video: a longer video is sampled more sparsely. */
+    videoMaxFrames: number;
   };
   query: {
     maxTopK: number;
@@ -118,6 +122,8 @@ export const SETTINGS = {
   mediaInlineMaxBytes: 'SEARCHBUS_MEDIA_INLINE_MAX_BYTES',
   mediaFetchMaxBytes: 'SEARCHBUS_MEDIA_FETCH_MAX_BYTES',
   mediaFetchTimeoutMs: 'SEARCHBUS_MEDIA_FETCH_TIMEOUT_MS',
+  mediaVideoFrameIntervalMs: 'SEARCHBUS_MEDIA_VIDEO_FRAME_INTERVAL_MS',
+  mediaVideoMaxFrames: 'SEARCHBUS_MEDIA_VIDEO_MAX_FRAMES',
   encoderMaxWaitMs: 'SEARCHBUS_ENCODER_MAX_WAIT_MS',
   chunkOverlapTokens: 'SEARCHBUS_CHUNK_OVERLAP_TOKENS',
   intraOpThreads: 'SEARCHBUS_ENCODER_THREADS',
@@ -241,6 +247,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SearchbusConfi
       inlineMaxBytes: int(env, SETTINGS.mediaInlineMaxBytes, DEFAULT_MEDIA_INLINE_MAX_BYTES, 1, MAX_MEDIA_INLINE_MAX_BYTES),
       fetchMaxBytes: int(env, SETTINGS.mediaFetchMaxBytes, 64 * 1024 * 1024, 1, 2 * 1024 * 1024 * 1024),
       fetchTimeoutMs: int(env, SETTINGS.mediaFetchTimeoutMs, 15_000, 100, 600_000),
+      videoFrameIntervalMs: int(env, SETTINGS.mediaVideoFrameIntervalMs, 1_000, 40, 3_600_000),
+      videoMaxFrames: int(env, SETTINGS.mediaVideoMaxFrames, 300, 1, 10_000),
     },
     query: {
       maxTopK: int(env, SETTINGS.maxTopK, 100, 1, 1000),

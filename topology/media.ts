@@ -7,6 +7,11 @@ import { SchemaError } from './errors.ts';
 
 export type Modality = 'image' | 'audio';
 export const MODALITIES: readonly Modality[] = ['image', 'audio'];
+/**
+ * What a document's medium is: one modality, or a video, whose sampled frames fill `image` vectors
+ * and whose audio track fills `audio` vectors. A query by example is an image or audio, never a video.
+ */
+export type MediaKind = Modality | 'video';
 
 export interface MediaRef {
   /** A MIME type of MEDIA_TYPES (parameters such as `; codecs=...` are ignored). */
@@ -17,8 +22,8 @@ export interface MediaRef {
   uri?: string;
 }
 
-/** MIME type -> modality: the types the encoders decode (sharp for images, ffmpeg for audio). */
-export const MEDIA_TYPES: Readonly<Record<string, Modality>> = {
+/** MIME type -> kind: the types the encoders decode (sharp for images, ffmpeg for audio and video). */
+export const MEDIA_TYPES: Readonly<Record<string, MediaKind>> = {
   'image/jpeg': 'image',
   'image/png': 'image',
   'image/webp': 'image',
@@ -29,6 +34,8 @@ export const MEDIA_TYPES: Readonly<Record<string, Modality>> = {
   'audio/ogg': 'audio',
   'audio/flac': 'audio',
   'audio/x-flac': 'audio',
+  'video/mp4': 'video',
+  'video/webm': 'video',
 };
 
 /** File extension -> MIME type, for `searchbus ingest <folder>` and the CLI's query files. */
@@ -41,6 +48,8 @@ export const MEDIA_EXTENSIONS: Readonly<Record<string, string>> = {
   '.mp3': 'audio/mpeg',
   '.ogg': 'audio/ogg',
   '.flac': 'audio/flac',
+  '.mp4': 'video/mp4',
+  '.webm': 'video/webm',
 };
 
 /** Default of SEARCHBUS_MEDIA_INLINE_MAX_BYTES: decoded bytes of inline data (base64 is 4/3 of it). */
@@ -50,7 +59,7 @@ export const MAX_MEDIA_INLINE_MAX_BYTES = 700 * 1024;
 const MAX_URI_CHARS = 2048;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
-export function modalityOf(type: string): Modality | undefined {
+export function modalityOf(type: string): MediaKind | undefined {
   return MEDIA_TYPES[mimeEssence(type)];
 }
 
@@ -69,7 +78,7 @@ export function base64Bytes(data: string): number {
  * `uri`; inline data is base64 of at most `inlineMaxBytes`; a URI is file:// or http(s)://.
  * Reachability is not checked here: the encoder finds out, and dead-letters with a reason.
  */
-export function validateMedia(input: unknown, inlineMaxBytes: number, path = 'media'): { media: MediaRef; modality: Modality } {
+export function validateMedia(input: unknown, inlineMaxBytes: number, path = 'media'): { media: MediaRef; modality: MediaKind } {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw new SchemaError('invalid-media', `${path} must be an object { type, data? , uri? }`);
   }

@@ -1,7 +1,7 @@
 import type { QdrantClient } from '@qdrant/js-client-rest';
-import { MediaDecodeError, mediaModality, sparseAnalyzer, type DocumentEncoder, type MediaEncoder, type SparseAnalyzer } from '../encoders/index.ts';
+import { MediaDecodeError, mediaModality, sparseAnalyzer, videoTimeline, type DocumentEncoder, type MediaEncoder, type SparseAnalyzer } from '../encoders/index.ts';
 import { encodeAndWrite, inGroups } from './write-pipeline.ts';
-import { documentKey, pointId, type ChunkPayload, type CollectionLayout, type IngestMessage, type Modality } from '../../topology/index.ts';
+import { documentKey, pointId, type ChunkPayload, type CollectionLayout, type IngestMessage } from '../../topology/index.ts';
 
 export interface IndexContext {
   qdrant: QdrantClient;
@@ -97,7 +97,7 @@ export async function indexDocuments(messages: IngestMessage[], context: IndexCo
   );
   const encoded = encodedGroups.flat();
 
-  const staleChunks = upserts.map((u, i) => ({ must: [...documentConditions(u.tenant, [u.id]), { key: 'chunk', range: { gte: encoded[i]?.chunks.length ?? 0 } }] }));
+  const staleChunks = upserts.map((u, i) => ({ must: [...documentConditions(u.tenant, [u.id]), { key: 'chunk', range: { gte: pointCount(encoded[i]) } }] }));
   const should = [...deletedDocuments(deletes), ...staleChunks];
   if (should.length > 0) await step('qdrant delete', () => context.qdrant.delete(context.collection, { wait: true, filter: { should } }));
 
@@ -120,6 +120,11 @@ interface EncodedDocument {
   medium: EmbeddedMedium | null;
 }
 
+/** A document is as many points as it has text chunks or media moments (a video's frames), whichever is more. */
+function pointCount(document: EncodedDocument | undefined): number {
+  return Math.max(document?.chunks.length ?? 0, document?.medium?.points.length ?? 0);
+}
+
 /** Embeds a group's texts (those that have one), then its media; a bad medium fails the group. */
 async function encodeGroup(group: Upsert[], context: IndexContext, step: NonNullable<IndexContext['step']>): Promise<EncodedDocument[]> {
   const texts = group.map((u) => documentText(u.document));
@@ -136,30 +141,35 @@ function toPoints(upserts: Upsert[], encoded: EncodedDocument[], { modelId, inge
   return upserts.flatMap((u, i) => {
     const chunks = encoded[i]?.chunks ?? [];
     const medium = encoded[i]?.medium ?? null;
-    return chunks.map((chunk, index) => {
+    const count = pointCount(encoded[i]);
+    return Array.from({ length: count }, (_, index) => {
+      // Past the text (a video's later moments): a point without text, holding only media vectors.
+      const chunk = chunks[index] ?? { text: '', vector: null };
+      const moment = medium?.points[index];
       const payload: ChunkPayload = {
         doc_id: u.id,
         chunk: index,
-        chunks: chunks.length,
+        chunks: count,
         title: u.document.title ?? '',
         text: chunk.text,
         metadata: u.document.metadata ?? {},
         tenant: u.tenant,
         model: modelId,
         ingested_at: ingestedAt,
-        ...(medium ? { media: medium.payload } : {}),
+        ...(medium ? { media: moment?.at === undefined ? medium.payload : { ...medium.payload, at: moment.at } } : {}),
       };
       const offset = offsets.get(u);
       const record = offset === undefined ? payload : { ...payload, source_offset: offset };
       const embedding = chunk.vector ? Array.from(chunk.vector) : null;
-      // The medium's vector sits on the document's first point, beside its first text chunk.
+      // An image's or a recording's vector sits on the document's first point, beside its first
+      // text chunk; a video's moments on its first points, one each.
       const vector =
         dense === ''
           ? (embedding ?? [])
           : {
               ...(embedding ? { [dense]: embedding } : {}),
               ...(sparse && chunk.text !== '' ? { [sparse.name]: sparse.analyzer.document(chunk.text) } : {}),
-              ...(medium && index === 0 ? { [medium.name]: Array.from(medium.vector) } : {}),
+              ...(moment?.vectors ?? {}),
             };
       return { id: pointId(u.tenant, u.id, index), vector, payload: record as unknown as Record<string, unknown> };
     });
@@ -167,26 +177,29 @@ function toPoints(upserts: Upsert[], encoded: EncodedDocument[], { modelId, inge
 }
 
 interface EmbeddedMedium {
-  name: string;
-  vector: Float32Array;
   payload: NonNullable<ChunkPayload['media']>;
+  /** From the document's first point on: the media vectors each carries (by vector name) and, in a video, its moment. */
+  points: Array<{ vectors: Record<string, number[]>; at?: number }>;
 }
 
-/** The media vector of each upsert that has a medium, or a MediaDecodeError naming the document. */
+/** The media vectors of each upsert that has a medium, or a MediaDecodeError naming the document. */
 async function embedMedia(upserts: Upsert[], context: IndexContext): Promise<Array<EmbeddedMedium | null>> {
   return Promise.all(
     upserts.map(async (u) => {
       const media = u.document.media;
       if (!media) return null;
-      const modality: Modality = mediaModality(media);
+      const kind = mediaModality(media);
+      // A video's frames go to the image vector (required) and its audio track to the audio vector (if any).
+      const modality = kind === 'video' ? 'image' : kind;
       const target = context.layout.media?.[modality];
       if (!target) throw new MediaDecodeError(`document ${u.id}: collection ${context.collection} has no ${modality} vector (rebuild it with \`searchbus reindex\`)`);
       if (!context.media) throw new MediaDecodeError(`document ${u.id}: this consumer embeds no media`);
       try {
         const bytes = await context.media.read(media);
-        const vector = await context.media.embed(modality, target.model, bytes);
-        const payload = { type: media.type, modality, model: target.model.id, ...(media.uri !== undefined ? { uri: media.uri } : {}) };
-        return { name: target.name, vector, payload };
+        const payload = { type: media.type, modality: kind, model: target.model.id, ...(media.uri !== undefined ? { uri: media.uri } : {}) };
+        if (kind === 'video') return { payload, points: await embedVideo(context.media, context.layout, bytes) };
+        const vector = await context.media.embed(kind, target.model, bytes);
+        return { payload, points: [{ vectors: { [target.name]: Array.from(vector) } }] };
       } catch (error) {
         if (error instanceof MediaDecodeError) {
           const Failure = error.constructor as new (message: string, options: { cause: unknown }) => MediaDecodeError;
@@ -196,6 +209,23 @@ async function embedMedia(upserts: Upsert[], context: IndexContext): Promise<Arr
       }
     }),
   );
+}
+
+/** A video's moments, in time order, each with the vectors of its frame and/or audio segment. */
+async function embedVideo(media: MediaEncoder, layout: CollectionLayout, bytes: Buffer): Promise<EmbeddedMedium['points']> {
+  const image = layout.media?.image;
+  const audio = layout.media?.audio ?? null;
+  if (!image) throw new MediaDecodeError('the collection has no image vector');
+  const video = await media.embedVideo({ image: image.model, audio: audio?.model ?? null }, bytes);
+  return videoTimeline(video.frames, video.audio)
+    .map((moment) => ({
+      at: Math.round(moment.atSeconds * 1000) / 1000,
+      vectors: {
+        ...(moment.image ? { [image.name]: Array.from(moment.image) } : {}),
+        ...(moment.audio && audio ? { [audio.name]: Array.from(moment.audio) } : {}),
+      },
+    }))
+    .filter((moment) => Object.keys(moment.vectors).length > 0);
 }
 
 /** Upserts whose document already has a point written from a later offset (by the other group). */

@@ -20,4 +20,6 @@ export {
 export { decodeAudio, type DecodeAudioOptions } from './audio-decode.ts';
 export { FfmpegMissingError, MediaDecodeError, MediaTooLargeError, MediaUnreachableError, isMediaContentError } from './media-errors.ts';
 export { readMedia, type MediaSourceLimits } from './media-source.ts';
-export { mediaEncoder, mediaModality, type MediaEncoder, type MediaEncoderOptions } from './media-encoder.ts';
+export { DEFAULT_FRAME_SAMPLING, mediaEncoder, mediaModality, type MediaEncoder, type MediaEncoderOptions, type TimedVector, type VideoEmbedding } from './media-encoder.ts';
+export { parseProbe, parseShowinfoTimes, probeVideo, sampleFrames, samplingIntervalSeconds, type FrameSampling, type SampledFrame, type VideoProbe, type VideoTools } from './video-frames.ts';
+export { videoTimeline, type TimelinePoint } from './video-timeline.ts';

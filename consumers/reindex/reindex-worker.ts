@@ -73,8 +73,8 @@ export class ReindexWorker {
     if (options.media) {
       this.media = options.media;
     } else {
-      const { fetchMaxBytes, fetchTimeoutMs } = options.config.media;
-      this.media = this.ownMedia = mediaEncoder({ fetchMaxBytes, fetchTimeoutMs });
+      const { fetchMaxBytes, fetchTimeoutMs, videoFrameIntervalMs, videoMaxFrames } = options.config.media;
+      this.media = this.ownMedia = mediaEncoder({ fetchMaxBytes, fetchTimeoutMs, video: { intervalMs: videoFrameIntervalMs, maxFrames: videoMaxFrames } });
     }
   }
 

@@ -170,6 +170,7 @@ export function createRoleContext(services: Services, config: SearchbusConfig, t
   const media = mediaEncoder({
     fetchMaxBytes: config.media.fetchMaxBytes,
     fetchTimeoutMs: config.media.fetchTimeoutMs,
+    video: { intervalMs: config.media.videoFrameIntervalMs, maxFrames: config.media.videoMaxFrames },
     ...(config.encoder.intraOpThreads ? { intraOpNumThreads: config.encoder.intraOpThreads } : {}),
     log,
   });

@@ -1,4 +1,4 @@
-// A folder of mixed files -> documents: text and Markdown as text, images and audio as media
+// A folder of mixed files -> documents: text and Markdown as text, images, audio and video as media
 // (inline up to the inline limit, else by file:// uri: the claim check). Anything else is skipped
 // with a reason, never guessed at.
 import { readdir, readFile, stat } from 'node:fs/promises';
@@ -9,7 +9,7 @@ import type { DocumentInput } from './ingest-producer.ts';
 
 const TEXT_EXTENSIONS = new Set(['.txt', '.md', '.markdown']);
 
-export type FileKind = 'text' | 'image' | 'audio';
+export type FileKind = 'text' | 'image' | 'audio' | 'video';
 
 export type FolderRecord =
   | { path: string; bytes: number; kind: FileKind; document: DocumentInput }
@@ -50,7 +50,7 @@ export async function fileDocument(dir: string, file: { path: string; bytes: num
     }
     const type = MEDIA_EXTENSIONS[extension];
     const modality = type ? modalityOf(type) : undefined;
-    if (!type || !modality) return skip(`${extension || 'no extension'}: not a supported type (txt, md, jpg, png, webp, wav, mp3, ogg, flac)`);
+    if (!type || !modality) return skip(`${extension || 'no extension'}: not a supported type (txt, md, jpg, png, webp, wav, mp3, ogg, flac, mp4, webm)`);
     const inlineMaxBytes = options.mediaInlineMaxBytes ?? DEFAULT_MEDIA_INLINE_MAX_BYTES;
     const media = file.bytes <= inlineMaxBytes ? { type, data: (await readFile(file.path)).toString('base64') } : { type, uri: pathToFileURL(file.path).href };
     const document = { ...base, media };

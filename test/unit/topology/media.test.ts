@@ -20,10 +20,12 @@ describe('media in the contracts', () => {
     assert.equal(inline.kind === 'upsert' && inline.document.media?.type, 'image/png');
     assert.equal(code(() => decodeIngestMessage(key('m'), doc({ media: { type: 'audio/flac', uri: 'https://example.org/a.flac' } }))), 'accepted');
     assert.equal(code(() => decodeIngestMessage(key('m'), doc({ media: { type: 'Audio/Wav; rate=16000', uri: 'file:///tmp/a.wav' } }))), 'accepted');
+    assert.equal(code(() => decodeIngestMessage(key('m'), doc({ media: { type: 'video/mp4', uri: 'file:///srv/holiday.mp4' } }))), 'accepted');
+    assert.equal(validateMedia({ type: 'video/webm', uri: 'https://example.org/v.webm' }, 10).modality, 'video');
   });
 
   it('refuses bad media with a code each', () => {
-    assert.equal(code(() => decodeIngestMessage(key('m'), doc({ media: { type: 'video/mp4', data: 'AAAA' } }))), 'unsupported-media-type');
+    assert.equal(code(() => decodeIngestMessage(key('m'), doc({ media: { type: 'video/x-matroska', data: 'AAAA' } }))), 'unsupported-media-type');
     assert.equal(code(() => decodeIngestMessage(key('m'), doc({ media: { type: 'image/png' } }))), 'invalid-media');
     assert.equal(code(() => decodeIngestMessage(key('m'), doc({ media: { type: 'image/png', data: 'AAAA', uri: 'file:///x' } }))), 'invalid-media');
     assert.equal(code(() => decodeIngestMessage(key('m'), doc({ media: { type: 'image/png', data: 'not base64!' } }))), 'invalid-media');
@@ -51,6 +53,9 @@ describe('media in the contracts', () => {
     assert.ok(!both.ok && both.error.code === 'invalid-request');
     const wrong = request({ image: { type: 'audio/wav', data: 'AAAA' } });
     assert.ok(!wrong.ok && /not an image type/.test(wrong.error.message));
+    // A video is indexed as frames and a soundtrack; a query by example is a frame (image) or a clip (audio).
+    const video = request({ image: { type: 'video/mp4', data: 'AAAA' } });
+    assert.ok(!video.ok && /not an image type/.test(video.error.message));
     // A text request stays within 64 KiB; an inline medium may make it up to 1 MiB.
     const big = request({ image: { data: 'A'.repeat(400_000) } });
     assert.ok(big.ok);
