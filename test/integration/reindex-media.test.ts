@@ -51,7 +51,8 @@ describe('re-indexing a collection that holds images and audio', () => {
   const finished = (jobId: string): Promise<ReindexJobSummary> =>
     waitFor(`rebuild job ${jobId} to end`, async () => {
       const j = await queue.get(jobId);
-      return j?.state === 'completed' || j?.state === 'failed' ? j : undefined;
+      // The job and its state are two reads: wait until both say it ended.
+      return (j?.state === 'completed' && j.result) || (j?.state === 'failed' && j.failedReason) ? j : undefined;
     }, 600_000, 200);
   const mediaPoints = async (collection: string, modality: 'image' | 'audio'): Promise<number> =>
     (await h.qdrant.count(collection, { exact: true, filter: { must: [{ key: 'media.modality', match: { value: modality } }] } })).count;
@@ -117,7 +118,7 @@ describe('re-indexing a collection that holds images and audio', () => {
       const { jobId } = await queue.request({ modelId: FP32 });
       const job = await finished(jobId);
       assert.equal(job.state, 'failed', 'the rebuild is refused');
-      assert.match(job.failedReason ?? '', /lacks 1 document\(s\) that .* serves/);
+      assert.match(job.failedReason ?? '', /lacks 1 document\(s\) that .* serves/, JSON.stringify({ ...job, data: undefined }));
       assert.match(job.failedReason ?? '', /default\/photos\/stream\.jpg \(media-unreachable: .*cannot read file:\/\/.*stream\.jpg: ENOENT\)/);
       assert.equal(await liveCollection(), live, 'the alias still serves the live collection');
       // Its partial collection is discarded once the job failed for good.
@@ -127,13 +128,15 @@ describe('re-indexing a collection that holds images and audio', () => {
     } finally {
       await rename(`${path}.moved`, path);
     }
-    const found = await stack.client.search({ image: { type: 'image/jpeg', data: (await readFile(path)).toString('base64') }, topK: 1 });
+    const found = await stack.client.search({ image: { type: 'image/jpeg', uri: stream.media.uri }, topK: 1 });
     assert.equal(found.hits[0]?.docId, 'photos/stream.jpg', 'the live index still finds it');
   });
 
   it('rebuilds with another text model, media re-read and re-embedded, answering image and audio queries throughout with no failure', async () => {
     const previous = await liveCollection();
     assert.match(previous ?? '', /__all-minilm-l6-v2__v1$/);
+    // Read before the swap: the previous collection is dropped after its grace period.
+    const [oldStream] = await h.qdrant.retrieve(previous ?? '', { ids: [pointId(DEFAULT_TENANT, 'photos/stream.jpg', 0)], with_vector: true });
     // A transformed copy of a photo (crop 70%, flip, JPEG q40) and a phrase in another voice.
     const original = await readFile(new URL('photos/ladybird.jpg', FIXTURES));
     const meta = await sharp(original).metadata();
@@ -193,7 +196,6 @@ describe('re-indexing a collection that holds images and audio', () => {
       with_payload: true,
       with_vector: true,
     });
-    const [oldStream] = await h.qdrant.retrieve(previous ?? '', { ids: [pointId(DEFAULT_TENANT, 'photos/stream.jpg', 0)], with_vector: true });
     const vector = (p: typeof stream, name: string): number[] => (p?.vector as Record<string, number[]>)[name] ?? [];
     assert.equal(vector(stream, VECTOR_NAMES.image).length, 1280);
     // Re-embedded by the same image model from the same file: the same vector.
