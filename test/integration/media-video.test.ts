@@ -113,8 +113,7 @@ describe('video', () => {
   });
 
   it('finds the video by its soundtrack: the same phrase in another voice', async () => {
-    const query = (await readFile(new URL('speech/phrase1-voice2.wav', FIXTURES))).toString('base64');
-    const result = await stack.client.search({ audio: { type: 'audio/wav', data: query }, topK: 3 });
+    const result = await stack.client.search({ audio: { type: 'audio/wav', uri: new URL('speech/phrase1-voice2.wav', FIXTURES).href }, topK: 3 });
     assert.equal(result.hits[0]?.docId, 'holiday.mp4', JSON.stringify(result.hits.map((hit) => [hit.docId, hit.score])));
     assert.equal(result.hits[0]?.media?.at, 0);
   });
