@@ -51,6 +51,10 @@ export interface SearchbusConfig {
     fileRoots: readonly string[];
     /** OCR of images: their text (screenshots, scans) joins the text path; lines below minConfidence (0-100) are dropped. */
     ocr: { enabled: boolean; minConfidence: number };
+    /** A video frame is sampled (into an `image` vector) every this many milliseconds... */
+    videoFrameIntervalMs: number;
+    /** ...and at most this many per video: a longer video is sampled more sparsely. */
+    videoMaxFrames: number;
   };
   query: {
     maxTopK: number;
@@ -127,6 +131,8 @@ export const SETTINGS = {
   mediaFileRoots: 'SEARCHBUS_MEDIA_FILE_ROOTS',
   ocrImages: 'SEARCHBUS_OCR_IMAGES',
   ocrMinConfidence: 'SEARCHBUS_OCR_MIN_CONFIDENCE',
+  mediaVideoFrameIntervalMs: 'SEARCHBUS_MEDIA_VIDEO_FRAME_INTERVAL_MS',
+  mediaVideoMaxFrames: 'SEARCHBUS_MEDIA_VIDEO_MAX_FRAMES',
   encoderMaxWaitMs: 'SEARCHBUS_ENCODER_MAX_WAIT_MS',
   chunkOverlapTokens: 'SEARCHBUS_CHUNK_OVERLAP_TOKENS',
   intraOpThreads: 'SEARCHBUS_ENCODER_THREADS',
@@ -252,6 +258,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SearchbusConfi
       fetchTimeoutMs: int(env, SETTINGS.mediaFetchTimeoutMs, 15_000, 100, 600_000),
       fileRoots: fileRoots(env, SETTINGS.mediaFileRoots),
       ocr: { enabled: bool(env, SETTINGS.ocrImages, true), minConfidence: int(env, SETTINGS.ocrMinConfidence, DEFAULT_OCR_MIN_CONFIDENCE, 0, 100) },
+      videoFrameIntervalMs: int(env, SETTINGS.mediaVideoFrameIntervalMs, 1_000, 40, 3_600_000),
+      videoMaxFrames: int(env, SETTINGS.mediaVideoMaxFrames, 300, 1, 10_000),
     },
     query: {
       maxTopK: int(env, SETTINGS.maxTopK, 100, 1, 1000),

@@ -7,15 +7,18 @@ import { SchemaError } from './errors.ts';
 
 export type Modality = 'image' | 'audio';
 export const MODALITIES: readonly Modality[] = ['image', 'audio'];
-
 /**
  * Documents whose text is extracted (PDF, DOCX, HTML, and Markdown or plain text too large to
  * publish inline as `text`): their text joins the text path, chunked per page, and they have no
  * media vector. Only ingested documents may carry them; a query by example cannot.
  */
 export type DocumentFormat = 'pdf' | 'docx' | 'html' | 'markdown' | 'plain';
-/** What a medium is: an image or audio clip (a media vector), or a document (extracted text). */
-export type MediaKind = Modality | 'document';
+/**
+ * What a document's medium is: an image or audio clip (a media vector); a video, whose sampled
+ * frames fill `image` vectors and whose audio track fills `audio` vectors; or a document file
+ * (extracted text). A query by example is an image or audio, never a video or a document.
+ */
+export type MediaKind = Modality | 'video' | 'document';
 
 export const DOCUMENT_TYPES: Readonly<Record<string, DocumentFormat>> = {
   'application/pdf': 'pdf',
@@ -47,8 +50,8 @@ export interface MediaRef {
   uri?: string;
 }
 
-/** MIME type -> modality: the types the encoders decode (sharp for images, ffmpeg for audio). */
-export const MEDIA_TYPES: Readonly<Record<string, Modality>> = {
+/** MIME type -> kind: the types the encoders decode (sharp for images, ffmpeg for audio and video). */
+export const MEDIA_TYPES: Readonly<Record<string, Modality | 'video'>> = {
   'image/jpeg': 'image',
   'image/png': 'image',
   'image/webp': 'image',
@@ -59,6 +62,8 @@ export const MEDIA_TYPES: Readonly<Record<string, Modality>> = {
   'audio/ogg': 'audio',
   'audio/flac': 'audio',
   'audio/x-flac': 'audio',
+  'video/mp4': 'video',
+  'video/webm': 'video',
 };
 
 /** File extension -> MIME type, for `searchbus ingest <folder>` and the CLI's query files. */
@@ -71,6 +76,8 @@ export const MEDIA_EXTENSIONS: Readonly<Record<string, string>> = {
   '.mp3': 'audio/mpeg',
   '.ogg': 'audio/ogg',
   '.flac': 'audio/flac',
+  '.mp4': 'video/mp4',
+  '.webm': 'video/webm',
 };
 
 /** Default of SEARCHBUS_MEDIA_INLINE_MAX_BYTES: decoded bytes of inline data (base64 is 4/3 of it). */
@@ -79,18 +86,22 @@ export const DEFAULT_MEDIA_INLINE_MAX_BYTES = 512 * 1024;
 export const MAX_MEDIA_INLINE_MAX_BYTES = 700 * 1024;
 const MAX_URI_CHARS = 2048;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+/** The types a query by example may have: images and audio. */
+const QUERY_MEDIA_TYPES = Object.keys(MEDIA_TYPES).filter((type) => MEDIA_TYPES[type] !== 'video');
 
+/** An image or audio type's modality (what a query by example may be), else undefined. */
 export function modalityOf(type: string): Modality | undefined {
-  return MEDIA_TYPES[mimeEssence(type)];
+  const kind = MEDIA_TYPES[mimeEssence(type)];
+  return kind === 'video' ? undefined : kind;
 }
 
 export function documentFormatOf(type: string): DocumentFormat | undefined {
   return DOCUMENT_TYPES[mimeEssence(type)];
 }
 
-/** An image or audio type's modality, `document` for a document type, else undefined. */
+/** An image, audio or video type's kind, `document` for a document type, else undefined. */
 export function mediaKindOf(type: string): MediaKind | undefined {
-  return modalityOf(type) ?? (documentFormatOf(type) ? 'document' : undefined);
+  return MEDIA_TYPES[mimeEssence(type)] ?? (documentFormatOf(type) ? 'document' : undefined);
 }
 
 function mimeEssence(type: string): string {
@@ -109,11 +120,11 @@ export function base64Bytes(data: string): number {
  * Reachability is not checked here: the query consumer finds out, and replies with a reason.
  */
 export function validateMedia(input: unknown, inlineMaxBytes: number, path = 'media'): { media: MediaRef; modality: Modality } {
-  const checked = validateMediaRef(input, inlineMaxBytes, path, modalityOf, Object.keys(MEDIA_TYPES));
+  const checked = validateMediaRef(input, inlineMaxBytes, path, modalityOf, QUERY_MEDIA_TYPES);
   return { media: checked.media, modality: checked.kind };
 }
 
-/** Checks a document's `media`: an image, audio clip or document file (PDF, DOCX, HTML, …). */
+/** Checks a document's `media`: an image, audio clip, video or document file (PDF, DOCX, HTML, …). */
 export function validateDocumentMedia(input: unknown, inlineMaxBytes: number, path = 'media'): { media: MediaRef; kind: MediaKind } {
   return validateMediaRef(input, inlineMaxBytes, path, mediaKindOf, [...Object.keys(MEDIA_TYPES), ...Object.keys(DOCUMENT_TYPES)]);
 }

@@ -123,8 +123,11 @@ export interface SearchHit {
   title: string;
   snippet: string;
   metadata: Record<string, unknown>;
-  /** The document's medium (type, modality, and its uri when it came by reference), when it has one. */
-  media?: { type: string; modality: string; uri?: string };
+  /**
+   * The document's medium (type, modality, and its uri when it came by reference), when it has one.
+   * For a video, `at`: the moment (seconds from its start) of the best-scoring frame or audio segment.
+   */
+  media?: { type: string; modality: string; uri?: string; at?: number };
   /** The page of the best chunk, for text extracted from a paged file (PDF). */
   page?: number;
 }

@@ -24,6 +24,7 @@ import {
   passesFence,
   silentLogger,
   type ConsumerState,
+  type DeadLetter,
   type Logger,
   type ResolvedCollection,
   type WriteFences,
@@ -63,6 +64,8 @@ export interface EncoderConsumerOptions {
   modality?: 'all' | 'text' | 'media';
   /** Embeds images and audio; needed by `all` and `media` consumers that meet media documents. */
   media?: MediaEncoder;
+  /** Called for each message before it is dead-lettered (a rebuild records what it could not write). */
+  onPoison?: (letter: DeadLetter) => Promise<void>;
   /** Metric label. */
   role?: string;
   /** Defaults to the live encoder group; a rebuild uses a group of its own. */
@@ -170,6 +173,7 @@ export class EncoderConsumer {
         documents.inc({ op: 'delete' }, result.deleted);
       },
       deadLetterTopic: topology.topics.deadLetter,
+      ...(options.onPoison ? { onPoison: options.onPoison } : {}),
       maxBatchSize: config.encoder.maxBatchSize,
       maxWaitMs: config.encoder.maxWaitMs,
       maxRetryDelayMs: config.encoder.maxRetryDelayMs,

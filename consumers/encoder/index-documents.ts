@@ -1,5 +1,5 @@
 import type { QdrantClient } from '@qdrant/js-client-rest';
-import { DOCUMENT_EXTRACTORS, MediaDecodeError, mediaModality, sparseAnalyzer, type DocumentEncoder, type MediaEncoder, type SparseAnalyzer, type TextSegment } from '../encoders/index.ts';
+import { DOCUMENT_EXTRACTORS, MediaDecodeError, mediaModality, sparseAnalyzer, videoTimeline, type DocumentEncoder, type MediaEncoder, type SparseAnalyzer, type TextSegment } from '../encoders/index.ts';
 import { encodeAndWrite, inGroups } from './write-pipeline.ts';
 import { documentFormatOf, documentKey, pointId, type ChunkPayload, type CollectionLayout, type IngestMessage, type MediaRef } from '../../topology/index.ts';
 
@@ -100,7 +100,7 @@ export async function indexDocuments(messages: IngestMessage[], context: IndexCo
   );
   const encoded = encodedGroups.flat();
 
-  const staleChunks = upserts.map((u, i) => ({ must: [...documentConditions(u.tenant, [u.id]), { key: 'chunk', range: { gte: encoded[i]?.chunks.length ?? 0 } }] }));
+  const staleChunks = upserts.map((u, i) => ({ must: [...documentConditions(u.tenant, [u.id]), { key: 'chunk', range: { gte: pointCount(encoded[i]) } }] }));
   const should = [...deletedDocuments(deletes), ...staleChunks];
   if (should.length > 0) await step('qdrant delete', () => context.qdrant.delete(context.collection, { wait: true, filter: { should } }));
 
@@ -142,10 +142,15 @@ interface TextPart {
   prefix: number;
 }
 
+/** A document is as many points as it has text chunks or media moments (a video's frames), whichever is more. */
+function pointCount(document: EncodedDocument | undefined): number {
+  return Math.max(document?.chunks.length ?? 0, document?.medium?.points.length ?? 0);
+}
+
 /**
- * Reads each group member's medium first (an image's or a clip's vector, a document file's text,
- * an image's OCR text), then embeds every text part of the group in one call; a bad medium fails
- * the group. A group without media goes straight to the text model, as before media existed.
+ * Reads each group member's medium first (an image's or a clip's vector, a video's frame and
+ * audio-track vectors, a document file's text, an image's OCR text), then embeds every text part of
+ * the group in one call; a bad medium fails the group. A group without media goes straight to the text model, as before media existed.
  */
 async function encodeGroup(group: Upsert[], context: IndexContext, step: NonNullable<IndexContext['step']>): Promise<EncodedDocument[]> {
   const media = group.some((u) => u.document.media) ? await step('embed', () => embedMedia(group, context)) : group.map(() => null);
@@ -189,32 +194,37 @@ function toPoints(upserts: Upsert[], encoded: EncodedDocument[], { modelId, inge
   return upserts.flatMap((u, i) => {
     const chunks = encoded[i]?.chunks ?? [];
     const medium = encoded[i]?.medium ?? null;
-    return chunks.map((chunk, index) => {
+    const count = pointCount(encoded[i]);
+    return Array.from({ length: count }, (_, index) => {
+      // Past the text (a video's later moments): a point without text, holding only media vectors.
+      const chunk = chunks[index] ?? { text: '', vector: null };
+      const moment = medium?.points[index];
       const payload: ChunkPayload = {
         doc_id: u.id,
         chunk: index,
-        chunks: chunks.length,
+        chunks: count,
         title: u.document.title ?? '',
         text: chunk.text,
         metadata: u.document.metadata ?? {},
         tenant: u.tenant,
         model: modelId,
         ingested_at: ingestedAt,
-        ...(medium ? { media: medium.payload } : {}),
+        ...(medium ? { media: moment?.at === undefined ? medium.payload : { ...medium.payload, at: moment.at } } : {}),
         ...(chunk.page !== undefined ? { page: chunk.page } : {}),
         ...(chunk.position ? { position: chunk.position } : {}),
       };
       const offset = offsets.get(u);
       const record = offset === undefined ? payload : { ...payload, source_offset: offset };
       const embedding = chunk.vector ? Array.from(chunk.vector) : null;
-      // The medium's vector sits on the document's first point, beside its first text chunk.
+      // An image's or a recording's vector sits on the document's first point, beside its first
+      // text chunk; a video's moments on its first points, one each.
       const vector =
         dense === ''
           ? (embedding ?? [])
           : {
               ...(embedding ? { [dense]: embedding } : {}),
               ...(sparse && chunk.text !== '' ? { [sparse.name]: sparse.analyzer.document(chunk.text) } : {}),
-              ...(medium?.name && medium.vector && index === 0 ? { [medium.name]: Array.from(medium.vector) } : {}),
+              ...(moment?.vectors ?? {}),
             };
       return { id: pointId(u.tenant, u.id, index), vector, payload: record as unknown as Record<string, unknown> };
     });
@@ -222,10 +232,9 @@ function toPoints(upserts: Upsert[], encoded: EncodedDocument[], { modelId, inge
 }
 
 interface EmbeddedMedium {
-  /** The media vector's name; null for a document file, which has text and no media vector. */
-  name: string | null;
-  vector: Float32Array | null;
   payload: NonNullable<ChunkPayload['media']>;
+  /** From the document's first point on: the media vectors each carries (by vector name) and, in a video, its moment. */
+  points: Array<{ vectors: Record<string, number[]>; at?: number }>;
 }
 
 /** What a document's medium gave: its media vector (image, audio) and the text read from it (document file, OCR). */
@@ -256,20 +265,41 @@ async function embedMedia(upserts: Upsert[], context: IndexContext): Promise<Arr
 async function readMedium(media: MediaRef, u: Upsert, context: IndexContext): Promise<ReadMedium> {
   const kind = mediaModality(media);
   const uri = media.uri !== undefined ? { uri: media.uri } : {};
-  const target = kind === 'document' ? null : context.layout.media?.[kind];
-  if (kind !== 'document' && !target) throw new MediaDecodeError(`collection ${context.collection} has no ${kind} vector (rebuild it with \`searchbus reindex\`)`);
+  // A video's frames go to the image vector (required) and its audio track to the audio vector (if any).
+  const modality = kind === 'document' ? null : kind === 'video' ? 'image' : kind;
+  const target = modality ? context.layout.media?.[modality] : null;
+  if (modality && !target) throw new MediaDecodeError(`collection ${context.collection} has no ${modality} vector (rebuild it with \`searchbus reindex\`)`);
   if (!context.media) throw new MediaDecodeError('this consumer embeds no media');
   const bytes = await context.media.read(media);
   if (kind === 'document') {
     const text = await context.media.extract(media.type, bytes);
     const model = DOCUMENT_EXTRACTORS[documentFormatOf(media.type)!];
-    return { medium: { name: null, vector: null, payload: { type: media.type, modality: kind, model, ...uri } }, text };
+    return { medium: { payload: { type: media.type, modality: kind, model, ...uri }, points: [] }, text };
   }
-  const vector = await context.media.embed(kind, target!.model, bytes);
   const payload = { type: media.type, modality: kind, model: target!.model.id, ...uri };
+  if (kind === 'video') return { medium: { payload, points: await embedVideo(context.media, context.layout, bytes) }, text: null };
+  const vector = await context.media.embed(kind, target!.model, bytes);
+  const points = [{ vectors: { [target!.name]: Array.from(vector) } }];
   // An image's text (a screenshot, a scan) joins the text path; a photo usually has none.
   const ocr = kind === 'image' ? await context.media.ocr(bytes) : null;
-  return { medium: { name: target!.name, vector, payload }, text: ocr && ocr.text !== '' ? [{ text: ocr.text }] : null };
+  return { medium: { payload, points }, text: ocr && ocr.text !== '' ? [{ text: ocr.text }] : null };
+}
+
+/** A video's moments, in time order, each with the vectors of its frame and/or audio segment. */
+async function embedVideo(media: MediaEncoder, layout: CollectionLayout, bytes: Buffer): Promise<EmbeddedMedium['points']> {
+  const image = layout.media?.image;
+  const audio = layout.media?.audio ?? null;
+  if (!image) throw new MediaDecodeError('the collection has no image vector');
+  const video = await media.embedVideo({ image: image.model, audio: audio?.model ?? null }, bytes);
+  return videoTimeline(video.frames, video.audio)
+    .map((moment) => ({
+      at: Math.round(moment.atSeconds * 1000) / 1000,
+      vectors: {
+        ...(moment.image ? { [image.name]: Array.from(moment.image) } : {}),
+        ...(moment.audio && audio ? { [audio.name]: Array.from(moment.audio) } : {}),
+      },
+    }))
+    .filter((moment) => Object.keys(moment.vectors).length > 0);
 }
 
 /** Upserts whose document already has a point written from a later offset (by the other group). */

@@ -11,7 +11,7 @@ export class FfmpegMissingError extends EncoderError {
   override readonly name = 'FfmpegMissingError';
   override readonly code: string = 'ffmpeg-missing';
   constructor(cause: unknown) {
-    super('ffmpeg is needed to decode audio but was not found on PATH. Install it (Debian: `apt-get install -y ffmpeg`; `infra/bootstrap.sh` does as root).', {
+    super('ffmpeg (with ffprobe) is needed to decode audio and video but was not found on PATH. Install it (Debian: `apt-get install -y ffmpeg`; `infra/bootstrap.sh` does as root).', {
       cause,
     });
   }

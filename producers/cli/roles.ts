@@ -1,5 +1,5 @@
 import type { OnnxEncoder } from '../../consumers/encoders/index.ts';
-import { documentEncoder, loadEncoder, mediaEncoder, type MediaEncoder } from '../../consumers/encoders/index.ts';
+import { documentEncoder, loadEncoder, mediaEncoder, mediaEncoderSettings, type MediaEncoder } from '../../consumers/encoders/index.ts';
 import { EncoderConsumer } from '../../consumers/encoder/index.ts';
 import { QueryConsumer, queryEncoder } from '../../consumers/query/index.ts';
 import { ReindexWorker } from '../../consumers/reindex/index.ts';
@@ -168,10 +168,7 @@ function redisReady(redis: Redis): Promise<void> {
 export function createRoleContext(services: Services, config: SearchbusConfig, topology: Topology, log: (line: string) => void): RoleContext & { dispose(): Promise<void> } {
   const encoders = new Map<string, Promise<OnnxEncoder>>();
   const media = mediaEncoder({
-    fetchMaxBytes: config.media.fetchMaxBytes,
-    fetchTimeoutMs: config.media.fetchTimeoutMs,
-    fileRoots: config.media.fileRoots,
-    ocr: config.media.ocr,
+    ...mediaEncoderSettings(config.media),
     ...(config.encoder.intraOpThreads ? { intraOpNumThreads: config.encoder.intraOpThreads } : {}),
     log,
   });

@@ -56,7 +56,7 @@ export async function searchCommand(out: Output, options: SearchCommandOptions):
         const where = [hit.page !== undefined ? `page ${hit.page}` : '', hit.chunk > 0 ? `chunk ${hit.chunk}` : ''].filter(Boolean).join(', ');
         out.result(`${String(i + 1).padStart(3)}. ${hit.score.toFixed(4)}  ${hit.docId}${where ? ` (${where})` : ''}${title}`);
         if (hit.snippet) out.result(`     ${hit.snippet}`);
-        if (hit.media) out.result(`     [${hit.media.modality} ${hit.media.type}${hit.media.uri ? ` ${hit.media.uri}` : ''}]`);
+        if (hit.media) out.result(`     [${hit.media.modality} ${hit.media.type}${hit.media.uri ? ` ${hit.media.uri}` : ''}${hit.media.at !== undefined ? ` at ${hit.media.at} s` : ''}]`);
       });
       out.info(`${result.hits.length} hits in ${result.latencyMs.toFixed(1)} ms (model ${result.model}${result.mode ? `, ${result.mode}` : ''}, ${result.tookMs} ms in the query consumer)`);
     }

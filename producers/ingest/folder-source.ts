@@ -1,18 +1,18 @@
-// A folder of mixed files -> documents: text and Markdown as text, images, audio and document
+// A folder of mixed files -> documents: text and Markdown as text, images, audio, video and document
 // files (PDF, DOCX, HTML) as media (inline up to the inline limit, else by file:// uri: the claim
 // check); the encoders extract a document file's text. A text file over the inline limit goes by
 // uri too, as text/plain or text/markdown. Anything else is skipped with a reason, never guessed at.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, extname, join, relative, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { DEFAULT_MEDIA_INLINE_MAX_BYTES, DOCUMENT_EXTENSIONS, documentFormatOf, MEDIA_EXTENSIONS, modalityOf, SchemaError, validateDocument } from '../../topology/index.ts';
+import { DEFAULT_MEDIA_INLINE_MAX_BYTES, DOCUMENT_EXTENSIONS, documentFormatOf, MEDIA_EXTENSIONS, mediaKindOf, SchemaError, validateDocument } from '../../topology/index.ts';
 import type { DocumentInput } from './ingest-producer.ts';
 
 /** Text files, published as they are; their type when too large to go inline. */
 const TEXT_EXTENSIONS: Readonly<Record<string, string>> = { '.txt': 'text/plain', '.md': 'text/markdown', '.markdown': 'text/markdown' };
 
-/** What a file was published as: its modality, or its document format (the summary counts by it). */
-export type FileKind = 'text' | 'image' | 'audio' | 'pdf' | 'docx' | 'html';
+/** What a file was published as: its media kind, or its document format (the summary counts by it). */
+export type FileKind = 'text' | 'image' | 'audio' | 'video' | 'pdf' | 'docx' | 'html';
 
 export type FolderRecord =
   | { path: string; bytes: number; kind: FileKind; document: DocumentInput }
@@ -54,7 +54,7 @@ export async function fileDocument(dir: string, file: { path: string; bytes: num
       return { ...file, kind: 'text', document };
     }
     const type = textType ?? MEDIA_EXTENSIONS[extension] ?? DOCUMENT_EXTENSIONS[extension];
-    const kind: FileKind | undefined = textType ? 'text' : type ? (modalityOf(type) ?? asFileKind(documentFormatOf(type))) : undefined;
+    const kind: FileKind | undefined = textType ? 'text' : type ? fileKindOf(type) : undefined;
     if (!type || !kind) return skip(`${extension || 'no extension'}: not a supported type (${SUPPORTED})`);
     const media = file.bytes <= inlineMaxBytes ? { type, data: (await readFile(file.path)).toString('base64') } : { type, uri: pathToFileURL(file.path).href };
     const document = { ...base, media };
@@ -68,6 +68,9 @@ export async function fileDocument(dir: string, file: { path: string; bytes: num
 
 const SUPPORTED = [...Object.keys(TEXT_EXTENSIONS), ...Object.keys(MEDIA_EXTENSIONS), ...Object.keys(DOCUMENT_EXTENSIONS)].map((e) => e.slice(1)).join(', ');
 
-function asFileKind(format: string | undefined): FileKind | undefined {
+function fileKindOf(type: string): FileKind | undefined {
+  const kind = mediaKindOf(type);
+  if (kind !== 'document') return kind;
+  const format = documentFormatOf(type);
   return format === 'pdf' || format === 'docx' || format === 'html' ? format : undefined;
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { base64Bytes, decodeIngestMessage, decodeSearchRequest, layoutFor, layoutOf, collectionParams, getModelSpec, SchemaError, validateMedia } from '../../../topology/index.ts';
+import { base64Bytes, decodeIngestMessage, decodeSearchRequest, layoutFor, layoutOf, collectionParams, getModelSpec, SchemaError, validateDocumentMedia, validateMedia } from '../../../topology/index.ts';
 
 const key = (id: string): Buffer => Buffer.from(`default/${id}`);
 const doc = (fields: Record<string, unknown>): Buffer => Buffer.from(JSON.stringify({ schemaVersion: 1, id: 'm', ...fields }));
@@ -20,10 +20,14 @@ describe('media in the contracts', () => {
     assert.equal(inline.kind === 'upsert' && inline.document.media?.type, 'image/png');
     assert.equal(code(() => decodeIngestMessage(key('m'), doc({ media: { type: 'audio/flac', uri: 'https://example.org/a.flac' } }))), 'accepted');
     assert.equal(code(() => decodeIngestMessage(key('m'), doc({ media: { type: 'Audio/Wav; rate=16000', uri: 'file:///tmp/a.wav' } }))), 'accepted');
+    assert.equal(code(() => decodeIngestMessage(key('m'), doc({ media: { type: 'video/mp4', uri: 'file:///srv/holiday.mp4' } }))), 'accepted');
+    assert.equal(validateDocumentMedia({ type: 'video/webm', uri: 'https://example.org/v.webm' }, 10).kind, 'video');
+    // A query by example is an image or a clip, never a video.
+    assert.equal(code(() => validateMedia({ type: 'video/webm', uri: 'https://example.org/v.webm' }, 10)), 'unsupported-media-type');
   });
 
   it('refuses bad media with a code each', () => {
-    assert.equal(code(() => decodeIngestMessage(key('m'), doc({ media: { type: 'video/mp4', data: 'AAAA' } }))), 'unsupported-media-type');
+    assert.equal(code(() => decodeIngestMessage(key('m'), doc({ media: { type: 'video/x-matroska', data: 'AAAA' } }))), 'unsupported-media-type');
     assert.equal(code(() => decodeIngestMessage(key('m'), doc({ media: { type: 'image/png' } }))), 'invalid-media');
     assert.equal(code(() => decodeIngestMessage(key('m'), doc({ media: { type: 'image/png', data: 'AAAA', uri: 'file:///x' } }))), 'invalid-media');
     assert.equal(code(() => decodeIngestMessage(key('m'), doc({ media: { type: 'image/png', data: 'not base64!' } }))), 'invalid-media');
@@ -51,6 +55,9 @@ describe('media in the contracts', () => {
     assert.ok(!both.ok && both.error.code === 'invalid-request');
     const wrong = request({ image: { type: 'audio/wav', data: 'AAAA' } });
     assert.ok(!wrong.ok && /not an image type/.test(wrong.error.message));
+    // A video is indexed as frames and a soundtrack; a query by example is a frame (image) or a clip (audio).
+    const video = request({ image: { type: 'video/mp4', data: 'AAAA' } });
+    assert.ok(!video.ok && video.error.code === 'invalid-request' && /"video\/mp4" is not supported/.test(video.error.message), video.ok ? 'accepted' : video.error.message);
     // A text request stays within 64 KiB; an inline medium may make it up to 1 MiB.
     const big = request({ image: { data: 'A'.repeat(400_000) } });
     assert.ok(big.ok);

@@ -35,6 +35,7 @@ function fakes(options: { ocrText?: string } = {}) {
   const media: MediaEncoder = {
     read: (ref) => Promise.resolve(Buffer.from(ref.data ?? '', 'base64')),
     embed: () => Promise.resolve(new Float32Array([7])),
+    embedVideo: () => Promise.reject(new Error('no video here')),
     extract: extractDocument,
     ocr: () => Promise.resolve(options.ocrText === undefined ? null : { text: options.ocrText, lines: 1, kept: 1 }),
     close: () => Promise.resolve(),

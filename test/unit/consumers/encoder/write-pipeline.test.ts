@@ -170,6 +170,7 @@ describe('indexDocuments with groups', () => {
       embed: (modality) => Promise.resolve(new Float32Array([modality === 'image' ? 2 : 3])),
       extract: () => Promise.reject(new Error('no document files here')),
       ocr: () => Promise.resolve(null),
+      embedVideo: () => Promise.reject(new Error('no video here')),
       close: () => Promise.resolve(),
     };
     const doc = (id: string, fields: Record<string, unknown>): IngestMessage => ({ kind: 'upsert', tenant: 'default', id, document: { schemaVersion: 1, id, ...fields } });
@@ -207,6 +208,7 @@ describe('indexDocuments with groups', () => {
       embed: () => Promise.reject(new MediaDecodeError('not an image')),
       extract: () => Promise.reject(new Error('no document files here')),
       ocr: () => Promise.resolve(null),
+      embedVideo: () => Promise.reject(new MediaDecodeError('not a video')),
       close: () => Promise.resolve(),
     };
     const messages: IngestMessage[] = [
@@ -220,5 +222,53 @@ describe('indexDocuments with groups', () => {
     );
     // The first group was written (a redelivery rewrites it); stale chunks are only deleted after every write.
     assert.deepEqual(calls, ['upsert']);
+  });
+  it("writes a video as its moments: a point per frame (image) and audio segment (audio), each with its time; the title on the first; stale points past the last moment deleted", async () => {
+    const written: Array<{ id: string; vector: Record<string, unknown>; payload: { chunk: number; chunks: number; text: string; media?: { modality: string; at?: number; uri?: string } } }> = [];
+    const deletes: unknown[] = [];
+    const qdrant = {
+      upsert: (_c: string, body: { points: typeof written }) => (written.push(...body.points), Promise.resolve({})),
+      delete: (_c: string, body: unknown) => (deletes.push(body), Promise.resolve({})),
+    } as unknown as QdrantClient;
+    const encoder: DocumentEncoder = { modelId: 'm', encodeDocuments: (texts) => Promise.resolve(texts.map((t) => [{ text: t, vector: new Float32Array([1]) }])) };
+    const models: string[] = [];
+    const media: MediaEncoder = {
+      read: (ref) => Promise.resolve(Buffer.from(ref.uri ?? '')),
+      embed: () => Promise.reject(new Error('a video is not embedded as one image')),
+      // Frames at 0, 1 and 2 s; audio segments from 0 s (joins the first frame) and 10.3 s (its own point).
+      embedVideo: (m) => {
+        models.push(m.image.id, m.audio?.id ?? 'none');
+        return Promise.resolve({
+          durationSeconds: 12,
+          frames: [0, 1, 2].map((at) => ({ atSeconds: at, vector: new Float32Array([10 + at]) })),
+          audio: [0.04, 10.3].map((at) => ({ atSeconds: at, vector: new Float32Array([20 + at]) })),
+        });
+      },
+      // A video is neither a document file nor an image to OCR.
+      extract: () => Promise.reject(new Error('a video has no text to extract')),
+      ocr: () => Promise.reject(new Error('a video is not OCR\'d')),
+      close: () => Promise.resolve(),
+    };
+    const message: IngestMessage = {
+      kind: 'upsert',
+      tenant: 'default',
+      id: 'v',
+      document: { schemaVersion: 1, id: 'v', title: 'holiday', media: { type: 'video/mp4', uri: 'file:///media/holiday.mp4' } },
+    };
+    assert.deepEqual(await indexDocuments([message], { qdrant, collection: 'c', encoder, media, layout: layoutFor(null) }), { upserted: 1, deleted: 0, points: 4 });
+    assert.deepEqual(models, ['efficientnet-lite0', 'speech-embedding']);
+    assert.deepEqual(
+      written.map((p) => [p.payload.chunk, p.payload.chunks, p.payload.text, p.payload.media?.at, Object.keys(p.vector).sort().join('+')]),
+      [
+        [0, 4, 'holiday', 0, 'audio+image+text'],
+        [1, 4, '', 1, 'image'],
+        [2, 4, '', 2, 'image'],
+        [3, 4, '', 10.3, 'audio'],
+      ],
+    );
+    assert.deepEqual(written[3]!.vector, { audio: [20 + 10.3].map((x) => Math.fround(x)) });
+    assert.ok(written.every((p) => p.payload.media?.modality === 'video' && p.payload.media.uri === 'file:///media/holiday.mp4'));
+    // A shorter earlier version's points past the fourth go.
+    assert.match(JSON.stringify(deletes), /"key":"chunk","range":\{"gte":4\}/);
   });
 });

@@ -29,6 +29,18 @@ describe('collapseToDocuments', () => {
     assert.equal('page' in collapseToDocuments([point('a', 0, 1)], 1)[0]!, false);
   });
 
+  it("gives a video hit the moment of its best frame or audio segment, and a photo's medium without one", () => {
+    const video = (chunk: number, at: number, score: number) => point('v', chunk, score, { media: { type: 'video/mp4', modality: 'video', model: 'm', uri: 'file:///v.mp4', at } });
+    const hits = collapseToDocuments([video(3, 3.04, 0.9), point('p', 0, 0.8, { media: { type: 'image/jpeg', modality: 'image', model: 'm' } }), video(0, 0, 0.7)], 10);
+    assert.deepEqual(
+      hits.map((h) => [h.docId, h.chunk, h.media]),
+      [
+        ['v', 3, { type: 'video/mp4', modality: 'video', uri: 'file:///v.mp4', at: 3.04 }],
+        ['p', 0, { type: 'image/jpeg', modality: 'image' }],
+      ],
+    );
+  });
+
   it('stops at topK documents', () => {
     assert.deepEqual(
       collapseToDocuments([point('a', 0, 3), point('a', 1, 2), point('b', 0, 1), point('c', 0, 0)], 2).map((h) => h.docId),
