@@ -12,8 +12,11 @@ export interface ChunkPayload {
   title: string;
   /** The chunk's own text (the window of the document it embeds); '' for a medium without text. */
   text: string;
-  /** The document's medium: its MIME type and, when it came by reference, its uri (never inline bytes). */
-  media?: { type: string; uri?: string; modality: Modality; model: string };
+  /**
+   * The document's medium: its MIME type and, when it came by reference, its uri (never inline
+   * bytes); for an image, a small WebP preview as a data: URL (`thumbnail`, at most 160 px).
+   */
+  media?: { type: string; uri?: string; modality: Modality; model: string; thumbnail?: string };
   metadata: Record<string, unknown>;
   tenant: string;
   model: string;

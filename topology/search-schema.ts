@@ -123,8 +123,11 @@ export interface SearchHit {
   title: string;
   snippet: string;
   metadata: Record<string, unknown>;
-  /** The document's medium (type, modality, and its uri when it came by reference), when it has one. */
-  media?: { type: string; modality: string; uri?: string };
+  /**
+   * The document's medium (type, modality, its uri when it came by reference, and for an image a
+   * small preview as a `data:image/webp;base64,` URL), when it has one.
+   */
+  media?: { type: string; modality: string; uri?: string; thumbnail?: string };
 }
 
 export interface SearchHitsReplyV1 {

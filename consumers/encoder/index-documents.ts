@@ -1,5 +1,5 @@
 import type { QdrantClient } from '@qdrant/js-client-rest';
-import { MediaDecodeError, mediaModality, sparseAnalyzer, type DocumentEncoder, type MediaEncoder, type SparseAnalyzer } from '../encoders/index.ts';
+import { imageThumbnail, MediaDecodeError, mediaModality, sparseAnalyzer, type DocumentEncoder, type MediaEncoder, type SparseAnalyzer } from '../encoders/index.ts';
 import { encodeAndWrite, inGroups } from './write-pipeline.ts';
 import { documentKey, pointId, type ChunkPayload, type CollectionLayout, type IngestMessage, type Modality } from '../../topology/index.ts';
 
@@ -185,7 +185,15 @@ async function embedMedia(upserts: Upsert[], context: IndexContext): Promise<Arr
       try {
         const bytes = await context.media.read(media);
         const vector = await context.media.embed(modality, target.model, bytes);
-        const payload = { type: media.type, modality, model: target.model.id, ...(media.uri !== undefined ? { uri: media.uri } : {}) };
+        // Photos keep a small preview for result lists (the bytes themselves are never stored).
+        const thumbnail = modality === 'image' ? await imageThumbnail(bytes) : null;
+        const payload = {
+          type: media.type,
+          modality,
+          model: target.model.id,
+          ...(media.uri !== undefined ? { uri: media.uri } : {}),
+          ...(thumbnail !== null ? { thumbnail } : {}),
+        };
         return { name: target.name, vector, payload };
       } catch (error) {
         if (error instanceof MediaDecodeError) {

@@ -20,4 +20,5 @@ export {
 export { decodeAudio, type DecodeAudioOptions } from './audio-decode.ts';
 export { FfmpegMissingError, MediaDecodeError, MediaTooLargeError, MediaUnreachableError, isMediaContentError } from './media-errors.ts';
 export { readMedia, type MediaSourceLimits } from './media-source.ts';
+export { imageThumbnail, THUMBNAIL_MAX_SIDE } from './image-thumbnail.ts';
 export { mediaEncoder, mediaModality, type MediaEncoder, type MediaEncoderOptions } from './media-encoder.ts';

@@ -37,6 +37,7 @@ export function collapseToDocuments(points: readonly ScoredChunk[], topK: number
               type: payload.media.type,
               modality: String(payload.media.modality),
               ...(typeof payload.media.uri === 'string' ? { uri: payload.media.uri } : {}),
+              ...(typeof payload.media.thumbnail === 'string' ? { thumbnail: payload.media.thumbnail } : {}),
             },
           }
         : {}),
