@@ -92,12 +92,21 @@ describe('gateway fuzz (fast-check, real gateway process, raw HTTP)', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  /** One input: answered in time, as JSON, hits only of tenant-a or an error with a code; never 500. */
-  async function check(kind: string, request: Buffer, method = 'GET', isSearch = true): Promise<RawResponse> {
+  /**
+   * One input: answered in time, as JSON, hits only of tenant-a or an error with a code; never 500.
+   * The search page's static files (`page`: the target is one of their paths) answer 200 with their
+   * own type and the page's Content-Security-Policy.
+   */
+  async function check(kind: string, request: Buffer, method = 'GET', isSearch = true, page = false): Promise<RawResponse> {
     tried[kind] = (tried[kind] ?? 0) + 1;
     const response = await rawRequest(gateway.port, request, ANSWER_TIMEOUT_MS);
     statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
     assert.ok(response.status === 200 || (response.status >= 400 && response.status <= 504), `status ${response.status}`);
+    if (page && response.status === 200) {
+      assert.match(response.headers['content-type'] ?? '', /^text\/(html|javascript|css); charset=utf-8$/);
+      assert.match(response.headers['content-security-policy'] ?? '', /^default-src 'none'; script-src 'self'/);
+      return response;
+    }
     assert.notEqual(response.status, 500, `internal error: ${response.body}`);
     assert.match(response.headers['content-type'] ?? '', /^application\/json/);
     if (method === 'HEAD') return response;
@@ -198,7 +207,8 @@ describe('gateway fuzz (fast-check, real gateway process, raw HTTP)', () => {
     const target = fc.oneof(fc.constantFrom('/search?q=cells', '*', 'http://evil.example/search?q=x', '/search?q=%', '/search?q=%zz', '/%', '//', '/search#x', '/search?q=cells&q=dogs'), fc.string({ unit: 'binary', maxLength: 50 }).map((s) => `/${s.replace(/[\r\n]/g, '')}`));
     await fc.assert(
       fc.asyncProperty(method, target, async (m, t) => {
-        await check('request lines', buildRequest(m, t, [['authorization', `Bearer ${key}`]]), m);
+        const pagePath = ['/', '/index.html', '/page/search-page.js', '/page/search-page.css'].includes(t.split('?')[0]!);
+        await check('request lines', buildRequest(m, t, [['authorization', `Bearer ${key}`]]), m, true, pagePath);
       }),
       { numRuns: RUNS.requestLines },
     );
