@@ -20,7 +20,7 @@ import { buildRequest, rawRequest, type RawResponse } from '../support/raw-http.
 // with a code. The gateway must never crash, hang or answer 500.
 
 const ANSWER_TIMEOUT_MS = 60_000;
-const RUNS = { queryStrings: 800, searches: 400, headers: 400, bodies: 800, requestLines: 300 };
+const RUNS = { queryStrings: 800, searches: 400, headers: 400, bodies: 800, multipart: 300, requestLines: 300 };
 
 const NUMBERS_AT_LIMITS = [
   '0', '-0', '1', '-1', '100', '101', '1000', '4294967296', '9007199254740991', '9007199254740993', '-9007199254740993',
@@ -202,9 +202,41 @@ describe('gateway fuzz (fast-check, real gateway process, raw HTTP)', () => {
     );
   });
 
+  it('answers random and adversarial multipart bodies (the search page uploads)', async () => {
+    const part = fc.record({
+      name: fc.oneof(fc.constantFrom('q', 'k', 'filter', 'tenant', 'mode', 'file', 'file', 'image', '__proto__'), oddString),
+      filename: fc.option(fc.oneof(fc.constantFrom('a.jpg', 'b.WAV', 'c.pdf', '', '../../etc/passwd', 'x"y.png'), oddString)),
+      type: fc.option(fc.constantFrom('image/jpeg', 'audio/wav', 'application/pdf', 'text/plain', 'application/octet-stream', 'image/jpeg; x=1', '')),
+      body: fc.oneof(fc.string({ unit: 'binary', maxLength: 200 }), fc.constantFrom('cells', 'tenant-b', '5', '-1', 'year>=2000', '{"must":[]}', 'dense', '\xff\xd8\xff\xe0'), fc.nat(600_000).map((n) => 'x'.repeat(n))),
+    });
+    const form = fc.record({
+      parts: fc.array(part, { maxLength: 4 }),
+      boundary: fc.constantFrom('XyZ', 'a'.repeat(70), '--', '"quoted"'),
+      declared: fc.constantFrom('XyZ', 'a'.repeat(70), '--', '"quoted"', '', 'other'),
+      closed: fc.boolean(),
+    });
+    await fc.assert(
+      fc.asyncProperty(form, async ({ parts, boundary, declared, closed }) => {
+        const raw = parts
+          .map(({ name, filename, type, body }) => {
+            const disposition = `form-data; name="${name.replace(/[\r\n]/g, '')}"${filename === null ? '' : `; filename="${filename.replace(/[\r\n]/g, '')}"`}`;
+            return `--${boundary}\r\nContent-Disposition: ${disposition}\r\n${type === null ? '' : `Content-Type: ${type}\r\n`}\r\n${body}\r\n`;
+          })
+          .join('');
+        const body = Buffer.from(`${raw}${closed ? `--${boundary}--\r\n` : ''}`, 'utf8');
+        const headers: Array<[string, string]> = [
+          ['authorization', `Bearer ${key}`],
+          ['content-type', declared === '' ? 'multipart/form-data' : `multipart/form-data; boundary=${declared}`],
+        ];
+        await check('multipart', buildRequest('POST', '/search', headers, body));
+      }),
+      { numRuns: RUNS.multipart },
+    );
+  });
+
   it('answers broken request lines and methods', async () => {
     const method = fc.oneof(fc.constantFrom('GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT', 'PATCH', 'get', 'PROPFIND'), fc.stringMatching(/^[A-Z]{1,12}$/));
-    const target = fc.oneof(fc.constantFrom('/search?q=cells', '*', 'http://evil.example/search?q=x', '/search?q=%', '/search?q=%zz', '/%', '//', '/search#x', '/search?q=cells&q=dogs'), fc.string({ unit: 'binary', maxLength: 50 }).map((s) => `/${s.replace(/[\r\n]/g, '')}`));
+    const target = fc.oneof(fc.constantFrom('/search?q=cells', '/', '/page/search-page.js', '/?q=cells', '*', 'http://evil.example/search?q=x', '/search?q=%', '/search?q=%zz', '/%', '//', '/search#x', '/search?q=cells&q=dogs'), fc.string({ unit: 'binary', maxLength: 50 }).map((s) => `/${s.replace(/[\r\n]/g, '')}`));
     await fc.assert(
       fc.asyncProperty(method, target, async (m, t) => {
         const pagePath = ['/', '/index.html', '/page/search-page.js', '/page/search-page.css'].includes(t.split('?')[0]!);
