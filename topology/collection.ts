@@ -16,9 +16,10 @@ export interface ChunkPayload {
    * The document's medium: its MIME type and, when it came by reference, its uri (never inline
    * bytes); `model` is the media model, or for a document file the extractor that read its text.
    * A video's points each hold a sampled frame (`image` vector) and/or a segment of its audio track
-   * (`audio` vector); `at` is that moment, in seconds from the start of the video.
+   * (`audio` vector); `at` is that moment, in seconds from the start of the video. For an image, a
+   * small WebP preview as a data: URL (`thumbnail`, at most 160 px).
    */
-  media?: { type: string; uri?: string; modality: MediaKind; model: string; at?: number };
+  media?: { type: string; uri?: string; modality: MediaKind; model: string; at?: number; thumbnail?: string };
   /** Text extracted from a file: the 1-based page of a PDF the chunk comes from. */
   page?: number;
   /**

@@ -124,10 +124,11 @@ export interface SearchHit {
   snippet: string;
   metadata: Record<string, unknown>;
   /**
-   * The document's medium (type, modality, and its uri when it came by reference), when it has one.
-   * For a video, `at`: the moment (seconds from its start) of the best-scoring frame or audio segment.
+   * The document's medium (type, modality, its uri when it came by reference, and for an image a
+   * small preview as a `data:image/webp;base64,` URL), when it has one. For a video, `at`: the
+   * moment (seconds from its start) of the best-scoring frame or audio segment.
    */
-  media?: { type: string; modality: string; uri?: string; at?: number };
+  media?: { type: string; modality: string; uri?: string; at?: number; thumbnail?: string };
   /** The page of the best chunk, for text extracted from a paged file (PDF). */
   page?: number;
 }

@@ -1,5 +1,5 @@
 import type { QdrantClient } from '@qdrant/js-client-rest';
-import { DOCUMENT_EXTRACTORS, MediaDecodeError, mediaModality, sparseAnalyzer, videoTimeline, type DocumentEncoder, type MediaEncoder, type SparseAnalyzer, type TextSegment } from '../encoders/index.ts';
+import { DOCUMENT_EXTRACTORS, imageThumbnail, MediaDecodeError, mediaModality, sparseAnalyzer, videoTimeline, type DocumentEncoder, type MediaEncoder, type SparseAnalyzer, type TextSegment } from '../encoders/index.ts';
 import { encodeAndWrite, inGroups } from './write-pipeline.ts';
 import { documentFormatOf, documentKey, pointId, type ChunkPayload, type CollectionLayout, type IngestMessage, type MediaRef } from '../../topology/index.ts';
 
@@ -280,9 +280,12 @@ async function readMedium(media: MediaRef, u: Upsert, context: IndexContext): Pr
   if (kind === 'video') return { medium: { payload, points: await embedVideo(context.media, context.layout, bytes) }, text: null };
   const vector = await context.media.embed(kind, target!.model, bytes);
   const points = [{ vectors: { [target!.name]: Array.from(vector) } }];
+  if (kind === 'audio') return { medium: { payload, points }, text: null };
+  // Photos keep a small preview for result lists (the bytes themselves are never stored).
+  const thumbnail = await imageThumbnail(bytes);
   // An image's text (a screenshot, a scan) joins the text path; a photo usually has none.
-  const ocr = kind === 'image' ? await context.media.ocr(bytes) : null;
-  return { medium: { payload, points }, text: ocr && ocr.text !== '' ? [{ text: ocr.text }] : null };
+  const ocr = await context.media.ocr(bytes);
+  return { medium: { payload: { ...payload, ...(thumbnail !== null ? { thumbnail } : {}) }, points }, text: ocr && ocr.text !== '' ? [{ text: ocr.text }] : null };
 }
 
 /** A video's moments, in time order, each with the vectors of its frame and/or audio segment. */

@@ -38,6 +38,7 @@ export function collapseToDocuments(points: readonly ScoredChunk[], topK: number
               modality: String(payload.media.modality),
               ...(typeof payload.media.uri === 'string' ? { uri: payload.media.uri } : {}),
               ...(typeof payload.media.at === 'number' ? { at: payload.media.at } : {}),
+              ...(typeof payload.media.thumbnail === 'string' ? { thumbnail: payload.media.thumbnail } : {}),
             },
           }
         : {}),

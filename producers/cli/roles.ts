@@ -122,7 +122,7 @@ export async function startRole(name: RoleName, context: RoleContext): Promise<R
         config,
         logger: context.logger('gateway'),
       });
-      context.announce(`gateway: http://${displayHost(config.gateway.host)}:${gateway.port}/search?q=… (${gateway.auth})`);
+      context.announce(`gateway: http://${displayHost(config.gateway.host)}:${gateway.port}/search?q=… (${gateway.auth}); search page: http://${displayHost(config.gateway.host)}:${gateway.port}/`);
       // Ready while Kafka answers and the reply subscription on Redis is up.
       return { name, ready: () => gateway.ready(), stop: () => gateway.stop() };
     }

@@ -107,7 +107,7 @@ export async function gatewayCommand(out: Output, options: { port?: number }): P
       logger: jsonLogger('gateway'),
       ...(options.port !== undefined ? { port: options.port } : {}),
     });
-    out.info(`gateway on http://${displayHost(config.gateway.host)}:${gateway.port}/search?q=… (${gateway.auth}; health: /healthz, /readyz)`);
+    out.info(`gateway on http://${displayHost(config.gateway.host)}:${gateway.port}/search?q=… (${gateway.auth}; search page: /; health: /healthz, /readyz)`);
     return {
       stop: async () => {
         await gateway.stop();

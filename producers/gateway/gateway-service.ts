@@ -68,7 +68,7 @@ export async function startGatewayService(options: GatewayServiceOptions): Promi
         host: config.gateway.host,
         authenticator: auth.authenticator,
         rateLimit: config.gateway.ratePerSecond > 0 ? { perSecond: config.gateway.ratePerSecond, burst: config.gateway.rateBurst } : null,
-        limits: { maxBodyBytes: config.gateway.maxBodyBytes, maxUrlBytes: config.gateway.maxUrlBytes },
+        limits: { maxBodyBytes: config.gateway.maxBodyBytes, maxUrlBytes: config.gateway.maxUrlBytes, maxUploadBytes: config.media.inlineMaxBytes },
         ready,
       });
     } catch (error) {

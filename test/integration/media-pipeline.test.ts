@@ -93,7 +93,9 @@ describe('media pipeline', () => {
     const photo = await point('photos/ladybird.jpg');
     assert.deepEqual(Object.keys(photo!.vector).sort(), [VECTOR_NAMES.image, VECTOR_NAMES.text, ...Object.keys(photo!.vector).filter((k) => k.startsWith('text-bm25-'))].sort());
     assert.equal((photo!.vector[VECTOR_NAMES.image] as number[]).length, 1280);
-    assert.deepEqual(photo!.payload.media, { type: 'image/jpeg', modality: 'image', model: 'efficientnet-lite0' });
+    const { thumbnail, ...medium } = photo!.payload.media as { thumbnail?: string };
+    assert.deepEqual(medium, { type: 'image/jpeg', modality: 'image', model: 'efficientnet-lite0' });
+    assert.match(String(thumbnail), /^data:image\/webp;base64,/, 'a photo keeps a small preview for result lists');
     const recording = await point('speech/phrase1.wav');
     assert.equal((recording!.vector[VECTOR_NAMES.audio] as number[]).length, 96);
     assert.match(String((recording!.payload.media as { uri?: string }).uri), /^file:\/\/.*phrase1\.wav$/);

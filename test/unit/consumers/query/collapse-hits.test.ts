@@ -54,6 +54,21 @@ describe('collapseToDocuments', () => {
   });
 });
 
+describe('collapseToDocuments: media', () => {
+  it("carries a hit's medium: type, modality, uri and the photo's preview, never the model or other fields", () => {
+    const thumbnail = 'data:image/webp;base64,UklGRg==';
+    const [photo, clip] = collapseToDocuments(
+      [
+        point('p', 0, 0.9, { media: { type: 'image/jpeg', modality: 'image', model: 'efficientnet-lite0', thumbnail, source: 'x' } }),
+        point('c', 0, 0.8, { media: { type: 'audio/wav', modality: 'audio', model: 'speech-embedding', uri: 'https://media.example/c.wav' } }),
+      ],
+      10,
+    );
+    assert.deepEqual(photo?.media, { type: 'image/jpeg', modality: 'image', thumbnail });
+    assert.deepEqual(clip?.media, { type: 'audio/wav', modality: 'audio', uri: 'https://media.example/c.wav' });
+  });
+});
+
 describe('oversampling limits', () => {
   it('asks for topK x oversampling chunks, capped, then four times more until the cap', () => {
     assert.equal(initialLimit(10, 3, 1000), 30);
