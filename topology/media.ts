@@ -80,6 +80,9 @@ export const MEDIA_EXTENSIONS: Readonly<Record<string, string>> = {
   '.webm': 'video/webm',
 };
 
+/** The extensions of files a query by example may be (images and recordings, not videos). */
+export const QUERY_MEDIA_EXTENSIONS: readonly string[] = Object.keys(MEDIA_EXTENSIONS).filter((extension) => MEDIA_TYPES[MEDIA_EXTENSIONS[extension]!] !== 'video');
+
 /** Default of SEARCHBUS_MEDIA_INLINE_MAX_BYTES: decoded bytes of inline data (base64 is 4/3 of it). */
 export const DEFAULT_MEDIA_INLINE_MAX_BYTES = 512 * 1024;
 /** The largest inline limit the 1 MiB message limit leaves room for (base64 + the rest of the envelope). */

@@ -4,7 +4,7 @@ import { basename, extname, resolve } from 'node:path';
 import { createKafka, createRedis } from '../../infra/clients.ts';
 import { getServices } from '../../infra/get-services.ts';
 import type { Services } from '../../infra/index.ts';
-import { createTopology, isSearchMode, isValidNamespace, loadConfig, MEDIA_EXTENSIONS, modalityOf, modelIds, SEARCH_MODES, SETTINGS, type MediaQuery, type SearchMode } from '../../topology/index.ts';
+import { createTopology, isSearchMode, isValidNamespace, loadConfig, MEDIA_EXTENSIONS, modalityOf, modelIds, QUERY_MEDIA_EXTENSIONS, SEARCH_MODES, SETTINGS, type MediaQuery, type SearchMode } from '../../topology/index.ts';
 // eval, the quality module and the gateway load when used, so that `searchbus search` starts without them (cold start).
 import type { RunComparison } from '../../consumers/quality/index.ts';
 import type { EvalReport } from '../eval/index.ts';
@@ -79,7 +79,7 @@ async function queryOf(options: SearchCommandOptions, inlineMaxBytes: number): P
   if (kind === null) return { text: options.text };
   const file = (kind === 'image' ? options.image : options.audio)!;
   const type = MEDIA_EXTENSIONS[extname(file).toLowerCase()];
-  if (!type || modalityOf(type) !== kind) throw new UsageError(`--${kind} ${file}: not a supported ${kind} file (${Object.keys(MEDIA_EXTENSIONS).join(', ')})`);
+  if (!type || modalityOf(type) !== kind) throw new UsageError(`--${kind} ${file}: not a supported ${kind} file (${QUERY_MEDIA_EXTENSIONS.join(', ')})`);
   const bytes = await readFile(file).catch((error: unknown) => {
     throw new UsageError(`--${kind} ${file}: ${(error as Error).message}`);
   });

@@ -2,7 +2,7 @@ import { extname } from 'node:path';
 import type { Readable } from 'node:stream';
 import busboy from 'busboy';
 import type { IncomingHttpHeaders } from 'node:http';
-import { MEDIA_EXTENSIONS, modalityOf, type Modality } from '../../topology/index.ts';
+import { MEDIA_EXTENSIONS, modalityOf, QUERY_MEDIA_EXTENSIONS, type Modality } from '../../topology/index.ts';
 
 // `POST /search` with `multipart/form-data`: the search page's form, and any client's file upload.
 // busboy parses the stream with per-part limits, so an oversized file is cut off at its limit
@@ -111,7 +111,7 @@ export function readMultipartForm(headers: IncomingHttpHeaders, body: Readable, 
         const type = fileType(info.mimeType, info.filename ?? '');
         const modality = type === null ? undefined : modalityOf(type);
         if (type === null || !modality) {
-          return fail({ kind: 'unsupported-type', message: `the file's type ${JSON.stringify((info.mimeType || 'unknown').slice(0, 100))} is not an image or recording searchbus decodes (${Object.keys(MEDIA_EXTENSIONS).join(', ')})` });
+          return fail({ kind: 'unsupported-type', message: `the file's type ${JSON.stringify((info.mimeType || 'unknown').slice(0, 100))} is not an image or recording searchbus decodes (${QUERY_MEDIA_EXTENSIONS.join(', ')})` });
         }
         file = { bytes: Buffer.concat(chunks), type, modality, filename: info.filename ?? '' };
       });

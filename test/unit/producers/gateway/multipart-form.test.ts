@@ -69,6 +69,16 @@ describe('readMultipartForm', () => {
     assert.match('message' in parsed ? parsed.message : '', /"application\/pdf" is not an image or recording/);
   });
 
+  it('refuses a video: a query by example is a frame (an image) or a clip, and the list it gives has no video type', async () => {
+    const form = new FormData();
+    form.append('file', new Blob([Buffer.from('....ftypisom')], { type: 'video/mp4' }), 'holiday.mp4');
+    const parsed = await read(form);
+    assert.equal('kind' in parsed && parsed.kind, 'unsupported-type');
+    const message = 'message' in parsed ? parsed.message : '';
+    assert.match(message, /"video\/mp4" is not an image or recording searchbus decodes \(\.jpg, .*\.flac\)$/);
+    assert.doesNotMatch(message, /\.mp4|\.webm/);
+  });
+
   it('refuses two files, an empty file, a file under another name and an overlong field', async () => {
     const cases: Array<[(form: FormData) => void, RegExp]> = [
       [(f) => (f.append('file', new Blob([JPEG], { type: 'image/jpeg' }), 'a.jpg'), f.append('file', new Blob([JPEG], { type: 'image/jpeg' }), 'b.jpg')), /one file/],
