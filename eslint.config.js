@@ -42,4 +42,10 @@ export default tseslint.config(
     files: ['eslint.config.js'],
     extends: [tseslint.configs.disableTypeChecked],
   },
+  {
+    // The gateway's search page runs in the browser as it is (no build step), outside the TS project.
+    files: ['producers/gateway/page/**/*.js'],
+    extends: [tseslint.configs.disableTypeChecked],
+    languageOptions: { sourceType: 'module' },
+  },
 );

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what searchbus needs on a fresh machine, idempotently: the npm packages from the
-# lockfile and, as root on Debian, redis-server, Maven and ffmpeg when they are missing. Java 17 and
-# Python 3 are checked with a clear message (searchbus does not replace a machine's runtimes).
+# lockfile and, as root on Debian, redis-server, Maven and ffmpeg when they are missing (with
+# `--tests`, chromium too). Java 17 and Python 3 are checked with a clear message (searchbus does
+# not replace a machine's runtimes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +28,18 @@ if ! command -v ffmpeg >/dev/null 2>&1; then
     apt-get install -y -q --no-install-recommends ffmpeg >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends ffmpeg >/dev/null; }
   else
     echo "bootstrap: ffmpeg not found; audio embedding needs it (Debian: sudo apt-get install -y ffmpeg)" >&2
+  fi
+fi
+# Headless Chromium drives the search page's browser test (test/integration/search-page.test.ts,
+# through playwright-core); only the test suite asks for it (`--tests`, from test/run.sh), as
+# `npm start` has no use for a browser. Without its recommends; fontconfig brings a font.
+if [[ " $* " == *" --tests "* ]] && ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "bootstrap: installing chromium from Debian packages (for the search page's browser test)" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -q --no-install-recommends chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends chromium >/dev/null; }
+  else
+    echo "bootstrap: chromium not found; the search page's browser test needs it (Debian: sudo apt-get install -y chromium, or set SEARCHBUS_CHROMIUM to a Chromium executable)" >&2
   fi
 fi
 command -v java >/dev/null 2>&1 || echo "bootstrap: Java 17+ not found; local Kafka needs it (apt-get install -y openjdk-17-jre-headless) unless KAFKA_BROKERS is set" >&2

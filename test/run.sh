@@ -8,7 +8,7 @@ export NPM_CONFIG_LOGLEVEL=error
 # fetches it; processes the tests spawn inherit it). Tests that need another model name it.
 export SEARCHBUS_MODEL="${SEARCHBUS_MODEL:-all-minilm-l6-v2}"
 
-bash infra/bootstrap.sh
+bash infra/bootstrap.sh --tests
 node producers/cli/bin.mjs setup
 
 echo "== typecheck" && npx tsc --noEmit -p tsconfig.json

@@ -1,5 +1,7 @@
 import { findAnalyzerSpec, type AnalyzerSpec } from './analyzers.ts';
 import type { ModelSpec } from './models.ts';
+import { mediaModelFor, MEDIA_MODELS, type MediaModel } from './media-models.ts';
+import { MODALITIES, type MediaKind, type Modality } from './media.ts';
 
 // What a searchbus collection holds: one point per chunk, with this payload.
 export interface ChunkPayload {
@@ -8,8 +10,23 @@ export interface ChunkPayload {
   /** Number of chunks the document had when this point was written. */
   chunks: number;
   title: string;
-  /** The chunk's own text (the window of the document it embeds). */
+  /** The chunk's own text (the window of the document it embeds); '' for a medium without text. */
   text: string;
+  /**
+   * The document's medium: its MIME type and, when it came by reference, its uri (never inline
+   * bytes); `model` is the media model, or for a document file the extractor that read its text.
+   * A video's points each hold a sampled frame (`image` vector) and/or a segment of its audio track
+   * (`audio` vector); `at` is that moment, in seconds from the start of the video. For an image, a
+   * small WebP preview as a data: URL (`thumbnail`, at most 160 px).
+   */
+  media?: { type: string; uri?: string; modality: MediaKind; model: string; at?: number; thumbnail?: string };
+  /** Text extracted from a file: the 1-based page of a PDF the chunk comes from. */
+  page?: number;
+  /**
+   * Text extracted from a file (a document, or an image's OCR text): where the chunk lies in the
+   * text extracted from its page (or from the whole file), as UTF-16 offsets [start, end).
+   */
+  position?: { start: number; end: number };
   metadata: Record<string, unknown>;
   tenant: string;
   model: string;
@@ -162,7 +179,7 @@ function quantizationKind(config: unknown): string {
  * Vector names of a collection. The dense text embedding is `text` (issue 9 adds `image` and
  * `audio` beside it); the BM25-style sparse vector is named after its analyzer.
  */
-export const VECTOR_NAMES = { text: 'text' } as const;
+export const VECTOR_NAMES = { text: 'text', image: 'image', audio: 'audio' } as const;
 
 const SPARSE_PREFIX = 'text-bm25-';
 
@@ -177,10 +194,17 @@ export function sparseVectorName(analyzer: AnalyzerSpec): string {
 export interface CollectionLayout {
   readonly dense: string;
   readonly sparse: { readonly name: string; readonly analyzer: AnalyzerSpec } | null;
+  /**
+   * The media vectors (`image`, `audio`) and the registry model each was built with; absent in
+   * collections built before media (they are searched by text only until a rebuild).
+   */
+  readonly media?: Partial<Record<Modality, { readonly name: string; readonly model: MediaModel }>>;
 }
 
 export function layoutFor(analyzer: AnalyzerSpec | null): CollectionLayout {
-  return { dense: VECTOR_NAMES.text, sparse: analyzer ? { name: sparseVectorName(analyzer), analyzer } : null };
+  const media: NonNullable<CollectionLayout['media']> = {};
+  for (const modality of MODALITIES) media[modality] = { name: VECTOR_NAMES[modality], model: MEDIA_MODELS[modality] };
+  return { dense: VECTOR_NAMES.text, sparse: analyzer ? { name: sparseVectorName(analyzer), analyzer } : null, media };
 }
 
 export interface CollectionCreateParams {
@@ -191,6 +215,7 @@ export interface CollectionCreateParams {
 /** What a new collection is created with: named dense `text`, and the sparse vector with Qdrant's IDF modifier. */
 export function collectionParams(model: ModelSpec, layout: CollectionLayout): CollectionCreateParams {
   const params: CollectionCreateParams = { vectors: { [layout.dense || VECTOR_NAMES.text]: vectorParams(model) } };
+  for (const vector of Object.values(layout.media ?? {})) params.vectors[vector.name] = { size: vector.model.dimension, distance: 'Cosine' };
   if (layout.sparse) params.sparse_vectors = { [layout.sparse.name]: { modifier: 'idf' } };
   return params;
 }
@@ -223,7 +248,14 @@ export function layoutOf(info: CollectionVectorsInfo): CollectionLayout | string
       }
     }
   }
-  return { dense, sparse };
+  const media: NonNullable<CollectionLayout['media']> = {};
+  for (const modality of MODALITIES) {
+    const params = vectors[VECTOR_NAMES[modality]];
+    const size = isRecord(params) && typeof params.size === 'number' ? params.size : undefined;
+    const model = size === undefined ? undefined : mediaModelFor(modality, size);
+    if (model) media[modality] = { name: VECTOR_NAMES[modality], model };
+  }
+  return Object.keys(media).length > 0 ? { dense, sparse, media } : { dense, sparse };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

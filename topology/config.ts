@@ -1,3 +1,4 @@
+import { homedir, tmpdir } from 'node:os';
 import { isAbsolute } from 'node:path';
 import { DEFAULT_COLLECTION_SETTINGS, type CollectionSettings } from './collection.ts';
 import { ConfigError } from './errors.ts';
@@ -5,6 +6,7 @@ import { DEFAULT_MODEL_ID, getModelSpec, type ModelSpec } from './models.ts';
 import { DEFAULT_ENCODER_GRAPH, DEFAULT_INT8_SOURCE, ENCODER_GRAPHS, INT8_SOURCES, type EncoderGraph, type Int8Source } from './model-variants.ts';
 import { DEFAULT_ANALYZER_ID, getAnalyzerSpec, type AnalyzerSpec } from './analyzers.ts';
 import { DEFAULT_NAMESPACE, isValidNamespace } from './names.ts';
+import { DEFAULT_MEDIA_INLINE_MAX_BYTES, DEFAULT_OCR_MIN_CONFIDENCE, MAX_MEDIA_INLINE_MAX_BYTES } from './media.ts';
 
 // All settings, read and checked once at start-up. A bad value fails here, naming its variable,
 // instead of surfacing as a timeout deep inside a consumer.
@@ -36,6 +38,23 @@ export interface SearchbusConfig {
     graph: EncoderGraph;
     /** Which int8 file an int8 (`-q`) model runs. */
     int8Source: Int8Source;
+  };
+  /** Images and audio in documents and queries (topology/media.ts). */
+  media: {
+    /** Largest inline (base64) medium, decoded bytes; larger content goes by uri. */
+    inlineMaxBytes: number;
+    /** Largest medium read from a uri (file:// or http(s)://). */
+    fetchMaxBytes: number;
+    /** How long reading a uri may take before the document is dead-lettered as unreachable. */
+    fetchTimeoutMs: number;
+    /** Absolute directories (real paths) a file:// uri may point into; anywhere else is refused. */
+    fileRoots: readonly string[];
+    /** OCR of images: their text (screenshots, scans) joins the text path; lines below minConfidence (0-100) are dropped. */
+    ocr: { enabled: boolean; minConfidence: number };
+    /** A video frame is sampled (into an `image` vector) every this many milliseconds... */
+    videoFrameIntervalMs: number;
+    /** ...and at most this many per video: a longer video is sampled more sparsely. */
+    videoMaxFrames: number;
   };
   query: {
     maxTopK: number;
@@ -121,6 +140,14 @@ export const SETTINGS = {
   qdrantHnswM: 'SEARCHBUS_QDRANT_HNSW_M',
   qdrantHnswEfConstruct: 'SEARCHBUS_QDRANT_HNSW_EF_CONSTRUCT',
   encoderMaxBatchSize: 'SEARCHBUS_ENCODER_MAX_BATCH_SIZE',
+  mediaInlineMaxBytes: 'SEARCHBUS_MEDIA_INLINE_MAX_BYTES',
+  mediaFetchMaxBytes: 'SEARCHBUS_MEDIA_FETCH_MAX_BYTES',
+  mediaFetchTimeoutMs: 'SEARCHBUS_MEDIA_FETCH_TIMEOUT_MS',
+  mediaFileRoots: 'SEARCHBUS_MEDIA_FILE_ROOTS',
+  ocrImages: 'SEARCHBUS_OCR_IMAGES',
+  ocrMinConfidence: 'SEARCHBUS_OCR_MIN_CONFIDENCE',
+  mediaVideoFrameIntervalMs: 'SEARCHBUS_MEDIA_VIDEO_FRAME_INTERVAL_MS',
+  mediaVideoMaxFrames: 'SEARCHBUS_MEDIA_VIDEO_MAX_FRAMES',
   encoderMaxWaitMs: 'SEARCHBUS_ENCODER_MAX_WAIT_MS',
   chunkOverlapTokens: 'SEARCHBUS_CHUNK_OVERLAP_TOKENS',
   intraOpThreads: 'SEARCHBUS_ENCODER_THREADS',
@@ -241,6 +268,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SearchbusConfi
       maxRetryDelayMs: int(env, SETTINGS.maxRetryDelayMs, 30_000, 10, 3_600_000),
       graph: oneOf(env, SETTINGS.encoderGraph, ENCODER_GRAPHS, DEFAULT_ENCODER_GRAPH),
       int8Source: oneOf(env, SETTINGS.int8Source, INT8_SOURCES, DEFAULT_INT8_SOURCE),
+    },
+    media: {
+      inlineMaxBytes: int(env, SETTINGS.mediaInlineMaxBytes, DEFAULT_MEDIA_INLINE_MAX_BYTES, 1, MAX_MEDIA_INLINE_MAX_BYTES),
+      fetchMaxBytes: int(env, SETTINGS.mediaFetchMaxBytes, 64 * 1024 * 1024, 1, 2 * 1024 * 1024 * 1024),
+      fetchTimeoutMs: int(env, SETTINGS.mediaFetchTimeoutMs, 15_000, 100, 600_000),
+      fileRoots: fileRoots(env, SETTINGS.mediaFileRoots),
+      ocr: { enabled: bool(env, SETTINGS.ocrImages, true), minConfidence: int(env, SETTINGS.ocrMinConfidence, DEFAULT_OCR_MIN_CONFIDENCE, 0, 100) },
+      videoFrameIntervalMs: int(env, SETTINGS.mediaVideoFrameIntervalMs, 1_000, 40, 3_600_000),
+      videoMaxFrames: int(env, SETTINGS.mediaVideoMaxFrames, 300, 1, 10_000),
     },
     query: {
       maxTopK: int(env, SETTINGS.maxTopK, 100, 1, 1000),
@@ -460,6 +496,19 @@ function loadJwtConfig(env: NodeJS.ProcessEnv): GatewayJwtConfig {
   }
   const tenantClaim = get(SETTINGS.gatewayJwtTenantClaim) ?? 'tenant';
   return { secret, jwksUrl, jwksFile, issuer, audience, tenantClaim };
+}
+
+/**
+ * A comma-separated list of absolute directories. Unset: the user's home and the temp directory
+ * (where `searchbus ingest <folder>` users keep media, and nothing a role's secrets live in); empty:
+ * none, so file:// media are refused.
+ */
+function fileRoots(env: NodeJS.ProcessEnv, setting: string): readonly string[] {
+  const raw = env[setting];
+  if (raw === undefined) return [homedir(), tmpdir()];
+  const roots = raw.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  for (const root of roots) if (!isAbsolute(root)) throw new ConfigError(setting, `must list absolute directories, got "${root}"`);
+  return roots;
 }
 
 function oneOf<T extends string>(env: NodeJS.ProcessEnv, setting: string, allowed: readonly T[], fallback: T): T {

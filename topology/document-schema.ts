@@ -1,5 +1,6 @@
 import { DEFAULT_TENANT, MAX_ID_LENGTH, TENANT_PATTERN, documentKey, isValidDocumentId, parseDocumentKey } from './document-identity.ts';
 import { SchemaError } from './errors.ts';
+import { DEFAULT_MEDIA_INLINE_MAX_BYTES, validateDocumentMedia, type MediaRef } from './media.ts';
 
 // The public ingest contract: any Kafka client may publish it. Key = `<tenant>/<id>` (UTF-8, see
 // document-identity.ts); value = this JSON envelope, or null (a tombstone) to delete the document.
@@ -22,6 +23,13 @@ export interface DocumentV1 {
   text?: string;
   metadata?: Record<string, MetadataValue>;
   tenant?: string;
+  /** An image, audio clip or document file, inline or by reference (topology/media.ts): embedded, or its text extracted, beside the text. */
+  media?: MediaRef;
+}
+
+export interface DocumentLimits {
+  /** SEARCHBUS_MEDIA_INLINE_MAX_BYTES: decoded bytes of inline `media.data`. */
+  mediaInlineMaxBytes?: number;
 }
 
 /** A decoded ingest record; `tenant` and `id` are the document's identity. */
@@ -37,9 +45,9 @@ export function keyOf(document: { tenant?: string; id: string }): string {
   return documentKey(tenantOf(document), document.id);
 }
 
-export function encodeDocument(document: Omit<DocumentV1, 'schemaVersion'>): Buffer {
+export function encodeDocument(document: Omit<DocumentV1, 'schemaVersion'>, limits: DocumentLimits = {}): Buffer {
   const envelope: DocumentV1 = { schemaVersion: DOCUMENT_SCHEMA_VERSION, ...document };
-  validateDocument(envelope);
+  validateDocument(envelope, limits);
   const bytes = Buffer.from(JSON.stringify(envelope), 'utf8');
   if (bytes.length > MAX_DOCUMENT_BYTES) {
     throw new SchemaError('oversized', `document ${document.id} is ${bytes.length} bytes; the limit is ${MAX_DOCUMENT_BYTES}`);
@@ -52,7 +60,7 @@ export function encodeDocument(document: Omit<DocumentV1, 'schemaVersion'>): Buf
  * tombstone's identity comes from its key alone; an upsert's key must be the key of the
  * document's own (tenant, id), so a record can never write or delete another tenant's document.
  */
-export function decodeIngestMessage(key: Buffer | null, value: Buffer | null): IngestMessage {
+export function decodeIngestMessage(key: Buffer | null, value: Buffer | null, limits: DocumentLimits = {}): IngestMessage {
   if (value === null) return { kind: 'delete', ...parseDocumentKey(key) };
   if (value.length > MAX_DOCUMENT_BYTES) {
     throw new SchemaError('oversized', `message is ${value.length} bytes; the limit is ${MAX_DOCUMENT_BYTES}`);
@@ -63,7 +71,7 @@ export function decodeIngestMessage(key: Buffer | null, value: Buffer | null): I
   } catch (error) {
     throw new SchemaError('invalid-json', `value is not JSON: ${(error as Error).message}`);
   }
-  const document = validateDocument(parsed);
+  const document = validateDocument(parsed, limits);
   const tenant = tenantOf(document);
   const expected = documentKey(tenant, document.id);
   if (key === null || key.length === 0) {
@@ -77,7 +85,7 @@ export function decodeIngestMessage(key: Buffer | null, value: Buffer | null): I
   return { kind: 'upsert', tenant, id: document.id, document };
 }
 
-export function validateDocument(input: unknown): DocumentV1 {
+export function validateDocument(input: unknown, limits: DocumentLimits = {}): DocumentV1 {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw new SchemaError('not-an-object', 'a document must be a JSON object');
   }
@@ -104,12 +112,13 @@ export function validateDocument(input: unknown): DocumentV1 {
   }
   const title = (doc.title as string | undefined) ?? '';
   const text = (doc.text as string | undefined) ?? '';
-  if (title.trim() === '' && text.trim() === '') throw new SchemaError('empty-text', `document ${truncate(doc.id)} has no title or text`);
+  if (doc.media !== undefined) validateDocumentMedia(doc.media, limits.mediaInlineMaxBytes ?? DEFAULT_MEDIA_INLINE_MAX_BYTES);
+  else if (title.trim() === '' && text.trim() === '') throw new SchemaError('empty-text', `document ${truncate(doc.id)} has no title, text or media`);
   if (doc.tenant !== undefined && (typeof doc.tenant !== 'string' || !TENANT.test(doc.tenant))) {
     throw new SchemaError('invalid-field', `tenant must match ${String(TENANT)}`);
   }
   if (doc.metadata !== undefined) validateMetadata(doc.metadata);
-  const known = new Set(['schemaVersion', 'id', 'title', 'text', 'metadata', 'tenant']);
+  const known = new Set(['schemaVersion', 'id', 'title', 'text', 'metadata', 'tenant', 'media']);
   const unknown = Object.keys(doc).filter((k) => !known.has(k));
   if (unknown.length > 0) throw new SchemaError('invalid-field', `unknown field(s): ${unknown.join(', ')}`);
   return doc as unknown as DocumentV1;

@@ -47,7 +47,13 @@ export type SchemaErrorCode =
   | 'key-mismatch'
   | 'empty-text'
   | 'oversized'
-  | 'invalid-field';
+  | 'invalid-field'
+  /** `media` is not `{ type, data? , uri? }` with exactly one of data and uri, or its data is not base64. */
+  | 'invalid-media'
+  /** `media.type` is a MIME type searchbus does not embed (see topology/media.ts). */
+  | 'unsupported-media-type'
+  /** Inline `media.data` over the inline limit: publish it by `uri` instead (claim check). */
+  | 'media-too-large';
 
 /** A setting is missing, malformed or contradicts another; thrown at start-up, naming the setting. */
 export class ConfigError extends SearchbusError {

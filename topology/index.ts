@@ -10,6 +10,7 @@ export * from './models.ts';
 export * from './model-variants.ts';
 export * from './analyzers.ts';
 export * from './media-models.ts';
+export * from './media.ts';
 export { applyTopology, ensureCollection, type ApplyReport } from './apply.ts';
 export * from './point-id.ts';
 export * from './search-schema.ts';

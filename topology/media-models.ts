@@ -93,3 +93,22 @@ export const AUDIO_MODEL: AudioModelSpec = {
   melOffset: 2,
   dimension: 96,
 };
+
+// ---- the registry by modality --------------------------------------------------------------------
+
+export type MediaModel = ImageModelSpec | AudioModelSpec;
+
+/** The model new collections get per modality. */
+export const MEDIA_MODELS = { image: IMAGE_MODEL, audio: AUDIO_MODEL } as const;
+
+const MEDIA_REGISTRY: { readonly image: readonly ImageModelSpec[]; readonly audio: readonly AudioModelSpec[] } = { image: [IMAGE_MODEL], audio: [AUDIO_MODEL] };
+
+/**
+ * The model a collection's `image` or `audio` vector was built with, recorded by its dimension: the
+ * registry holds one model per dimension and modality, so the dimension names the model as the
+ * collection's name names the text model. A model added later with a dimension already taken needs
+ * a vector name of its own. Undefined: no model of the registry fits (the vector is left unused).
+ */
+export function mediaModelFor(modality: 'image' | 'audio', dimension: number): MediaModel | undefined {
+  return MEDIA_REGISTRY[modality].find((model) => model.dimension === dimension);
+}

@@ -13,6 +13,8 @@ export interface Topology {
   };
   readonly groups: {
     readonly encoder: string;
+    /** Live encoders of documents with media (images, audio), beside the text group on the same topic. */
+    readonly mediaEncoder: string;
     readonly query: string;
     /** One group per rebuild, so a rebuild replays from the earliest offset without touching live offsets. */
     reindex(targetCollection: string): string;
@@ -58,6 +60,7 @@ export function createTopology(namespace: string = DEFAULT_NAMESPACE): Topology 
     },
     groups: {
       encoder: `${namespace}.encoder`,
+      mediaEncoder: `${namespace}.encoder.media`,
       query: `${namespace}.query`,
       reindex: (targetCollection) => `${namespace}.reindex.${targetCollection}`,
     },

@@ -1,6 +1,7 @@
 import { TENANT_PATTERN } from './document-identity.ts';
 import { describeValue, isWellFormed, METADATA_KEY_PATTERN } from './document-schema.ts';
-import { SearchbusError } from './errors.ts';
+import { SchemaError, SearchbusError } from './errors.ts';
+import { DEFAULT_MEDIA_INLINE_MAX_BYTES, validateMedia, type Modality } from './media.ts';
 import { TRACE_HEADERS } from './names.ts';
 import { traceValue } from './trace-context.ts';
 
@@ -11,6 +12,8 @@ import { traceValue } from './trace-context.ts';
 
 export const SEARCH_SCHEMA_VERSION = 1;
 export const MAX_SEARCH_REQUEST_BYTES = 64 * 1024;
+/** A query by example (inline image or audio) may be this large; any other request stays within MAX_SEARCH_REQUEST_BYTES. */
+export const MAX_MEDIA_SEARCH_REQUEST_BYTES = 1024 * 1024;
 export const MAX_REQUEST_ID_LENGTH = 128;
 export const MAX_QUERY_CHARS = 4096;
 /** Conditions over must + should + mustNot; bounds the work one request can ask of Qdrant. */
@@ -25,6 +28,8 @@ export type SearchErrorCode =
   | 'invalid-filter'
   /** `mode` is not one of dense, sparse, hybrid, or needs a sparse vector the collection searched does not have. */
   | 'invalid-mode'
+  /** A query by example whose medium cannot be read or decoded, or a modality the collection searched has no vectors for. */
+  | 'invalid-media'
   /** Not sent by the query consumer (expired requests are skipped); clients use it for a deadline already past. */
   | 'expired'
   | 'internal'
@@ -37,6 +42,7 @@ export const SEARCH_ERROR_CODES: readonly SearchErrorCode[] = [
   'invalid-top-k',
   'invalid-filter',
   'invalid-mode',
+  'invalid-media',
   'expired',
   'internal',
   'unavailable',
@@ -74,10 +80,25 @@ export function isSearchMode(value: unknown): value is SearchMode {
   return typeof value === 'string' && (SEARCH_MODES as readonly string[]).includes(value);
 }
 
+/** A query by example: the medium inline (base64) or by uri; `type` (a MIME type) is optional here. */
+export interface MediaQuery {
+  type?: string;
+  data?: string;
+  uri?: string;
+}
+
+/** Words (searched against `text` vectors), or an image or a recording (against `image` / `audio`). */
+export type SearchQuery = { text: string } | { image: MediaQuery } | { audio: MediaQuery };
+
+/** The modality a query searches: `text`, `image` or `audio`. */
+export function queryModality(query: SearchQuery): 'text' | Modality {
+  return 'text' in query ? 'text' : 'image' in query ? 'image' : 'audio';
+}
+
 export interface SearchRequestV1 {
   schemaVersion: 1;
   id: string;
-  query: { text: string };
+  query: SearchQuery;
   topK: number;
   filter?: SearchFilter;
   tenant?: string;
@@ -102,6 +123,14 @@ export interface SearchHit {
   title: string;
   snippet: string;
   metadata: Record<string, unknown>;
+  /**
+   * The document's medium (type, modality, its uri when it came by reference, and for an image a
+   * small preview as a `data:image/webp;base64,` URL), when it has one. For a video, `at`: the
+   * moment (seconds from its start) of the best-scoring frame or audio segment.
+   */
+  media?: { type: string; modality: string; uri?: string; at?: number; thumbnail?: string };
+  /** The page of the best chunk, for text extracted from a paged file (PDF). */
+  page?: number;
 }
 
 export interface SearchHitsReplyV1 {
@@ -141,6 +170,8 @@ export interface SearchRequestLimits {
   maxTopK: number;
   /** Replies may only go to channels starting with this (the topology's reply prefix). */
   replyChannelPrefix: string;
+  /** SEARCHBUS_MEDIA_INLINE_MAX_BYTES for inline query media. */
+  mediaInlineMaxBytes?: number;
 }
 
 export type DecodedSearchRequest =
@@ -157,12 +188,12 @@ export function decodeSearchRequest(value: Buffer | null, limits: SearchRequestL
   if (value === null || value.length === 0) {
     return { ok: false, id: null, replyTo: null, error: new SearchSchemaError('invalid-json', 'the request has no body') };
   }
-  if (value.length > MAX_SEARCH_REQUEST_BYTES) {
+  if (value.length > MAX_MEDIA_SEARCH_REQUEST_BYTES) {
     return {
       ok: false,
       id: null,
       replyTo: null,
-      error: new SearchSchemaError('invalid-request', `the request is ${value.length} bytes; the limit is ${MAX_SEARCH_REQUEST_BYTES}`),
+      error: new SearchSchemaError('invalid-request', `the request is ${value.length} bytes; the limit is ${MAX_SEARCH_REQUEST_BYTES} (${MAX_MEDIA_SEARCH_REQUEST_BYTES} with inline media)`),
     };
   }
   let parsed: unknown;
@@ -171,7 +202,12 @@ export function decodeSearchRequest(value: Buffer | null, limits: SearchRequestL
   } catch (error) {
     return { ok: false, id: null, replyTo: null, error: new SearchSchemaError('invalid-json', `the request is not JSON: ${(error as Error).message}`) };
   }
-  return parseSearchRequest(parsed, limits);
+  const decoded = parseSearchRequest(parsed, limits);
+  if (decoded.ok && 'text' in decoded.request.query && value.length > MAX_SEARCH_REQUEST_BYTES) {
+    const { id, replyTo } = decoded.request;
+    return { ok: false, id, replyTo, error: new SearchSchemaError('invalid-request', `the request is ${value.length} bytes; the limit is ${MAX_SEARCH_REQUEST_BYTES}`) };
+  }
+  return decoded;
 }
 
 const REQUEST_FIELDS = new Set(['schemaVersion', 'id', 'query', 'topK', 'filter', 'tenant', 'mode', 'replyTo', 'deadline', ...TRACE_HEADERS]);
@@ -201,12 +237,32 @@ export function parseSearchRequest(input: unknown, limits: SearchRequestLimits):
     return fail('invalid-mode', `mode must be one of ${SEARCH_MODES.join(', ')}, got ${describeValue(input.mode)}`);
   }
   const query = input.query;
-  if (!isPlainObject(query) || Object.keys(query).some((k) => k !== 'text') || typeof query.text !== 'string') {
-    return fail('invalid-request', 'query must be an object { text: string }');
+  const kinds = isPlainObject(query) ? Object.keys(query) : [];
+  const kind = kinds[0];
+  if (!isPlainObject(query) || kinds.length !== 1 || (kind !== 'text' && kind !== 'image' && kind !== 'audio')) {
+    return fail('invalid-request', 'query must be one of { text: string }, { image: { data | uri } }, { audio: { data | uri } }');
   }
-  if (query.text.trim() === '') return fail('empty-query', 'query.text is empty');
-  if (!isWellFormed(query.text)) return fail('invalid-request', 'query.text must be well-formed Unicode (no lone surrogates)');
-  if (query.text.length > MAX_QUERY_CHARS) return fail('invalid-request', `query.text is longer than ${MAX_QUERY_CHARS} characters`);
+  let parsedQuery: SearchQuery;
+  if (kind === 'text') {
+    if (typeof query.text !== 'string') return fail('invalid-request', 'query must be an object { text: string }');
+    if (query.text.trim() === '') return fail('empty-query', 'query.text is empty');
+    if (!isWellFormed(query.text)) return fail('invalid-request', 'query.text must be well-formed Unicode (no lone surrogates)');
+    if (query.text.length > MAX_QUERY_CHARS) return fail('invalid-request', `query.text is longer than ${MAX_QUERY_CHARS} characters`);
+    parsedQuery = { text: query.text };
+  } else {
+    const media = query[kind];
+    const typed = isPlainObject(media) && media.type === undefined ? { ...media, type: kind === 'image' ? 'image/jpeg' : 'audio/wav' } : media;
+    try {
+      const checked = validateMedia(typed, limits.mediaInlineMaxBytes ?? DEFAULT_MEDIA_INLINE_MAX_BYTES, `query.${kind}`);
+      if (checked.modality !== kind) return fail('invalid-request', `query.${kind}.type is ${checked.media.type}, not an ${kind} type`);
+      const { data, uri } = checked.media;
+      const type = isPlainObject(media) && typeof media.type === 'string' ? { type: media.type } : {};
+      parsedQuery = { [kind]: { ...type, ...(data !== undefined ? { data } : { uri: uri! }) } } as SearchQuery;
+    } catch (error) {
+      if (error instanceof SchemaError) return fail('invalid-request', error.message);
+      throw error;
+    }
+  }
   if (typeof input.topK !== 'number' || !Number.isInteger(input.topK) || input.topK < 1 || input.topK > limits.maxTopK) {
     return fail('invalid-top-k', `topK must be a whole number from 1 to ${limits.maxTopK}, got ${describeValue(input.topK)}`);
   }
@@ -222,7 +278,7 @@ export function parseSearchRequest(input: unknown, limits: SearchRequestLimits):
   const request: SearchRequestV1 = {
     schemaVersion: 1,
     id,
-    query: { text: query.text },
+    query: parsedQuery,
     topK: input.topK,
     ...(filter ? { filter } : {}),
     ...(input.tenant !== undefined ? { tenant: input.tenant } : {}),

@@ -24,11 +24,12 @@ import {
   passesFence,
   silentLogger,
   type ConsumerState,
+  type DeadLetter,
   type Logger,
   type ResolvedCollection,
   type WriteFences,
 } from '../runtime/index.ts';
-import { EncoderError, type DocumentEncoder } from '../encoders/index.ts';
+import { EncoderError, isMediaContentError, type DocumentEncoder, type MediaEncoder } from '../encoders/index.ts';
 import { FenceGate } from './fence-gate.ts';
 import { indexDocuments } from './index-documents.ts';
 
@@ -54,6 +55,17 @@ export interface EncoderConsumerOptions {
    * stop writing the moment it no longer holds its collection's write fence.
    */
   guard?: () => Promise<void>;
+  /**
+   * Which documents this consumer applies: `all` (a rebuild, or a single live group), `text` (the
+   * live text group: documents without media) or `media` (the live media group: documents with
+   * media). Tombstones are applied by every group. Split groups record each point's source offset
+   * and never overwrite a document's newer version written by the other group.
+   */
+  modality?: 'all' | 'text' | 'media';
+  /** Embeds images and audio; needed by `all` and `media` consumers that meet media documents. */
+  media?: MediaEncoder;
+  /** Called for each message before it is dead-lettered (a rebuild records what it could not write). */
+  onPoison?: (letter: DeadLetter) => Promise<void>;
   /** Metric label. */
   role?: string;
   /** Defaults to the live encoder group; a rebuild uses a group of its own. */
@@ -64,7 +76,7 @@ export interface EncoderConsumerOptions {
 }
 
 export class EncoderConsumer {
-  private readonly runtime: BatchConsumer<IngestMessage>;
+  private readonly runtime: BatchConsumer<IngestMessage | null>;
   readonly metrics: MetricsRegistry;
   /** Connected on the first lapsed fence only: reads the rebuild group's offsets. */
   private admin: Promise<Admin> | undefined;
@@ -88,15 +100,20 @@ export class EncoderConsumer {
             handoverOffsets(await this.connectAdmin(options.kafka), groupId || topology.groups.reindex(collection), topology.topics.ingest),
           )
         : null;
-    this.runtime = new BatchConsumer<IngestMessage>({
+    const modality = options.modality ?? 'all';
+    const applies = (m: IngestMessage | null): m is IngestMessage =>
+      m !== null && (modality === 'all' || m.kind === 'delete' || (modality === 'media') === (m.document.media !== undefined));
+    this.runtime = new BatchConsumer<IngestMessage | null>({
       kafka: options.kafka,
-      groupId: options.groupId ?? topology.groups.encoder,
+      groupId: options.groupId ?? (modality === 'media' ? topology.groups.mediaEncoder : topology.groups.encoder),
       topic: topology.topics.ingest,
       fromBeginning: options.fromBeginning ?? true,
       decode: (message) => {
         try {
-          return decodeIngestMessage(message.key, message.value);
+          return decodeIngestMessage(message.key, message.value, { mediaInlineMaxBytes: config.media.inlineMaxBytes });
         } catch (error) {
+          // An off-contract record is dead-lettered once, by the text (or the only) group; null: skipped here.
+          if (modality === 'media') return null;
           const code = (error as { code?: string }).code ?? 'invalid-message';
           throw new PoisonMessageError(code, (error as Error).message, { cause: error });
         }
@@ -106,7 +123,7 @@ export class EncoderConsumer {
         // A rebuild fixes its target; only alias followers meet a hand-over in progress.
         const admitted = gate ? await gate.admit(collection, context) : null;
         await options.guard?.();
-        const mine = batch.filter((b) => passesFence(admitted?.fence ?? null, b.partition, b.offset));
+        const mine = batch.flatMap((b) => (passesFence(admitted?.fence ?? null, b.partition, b.offset) && applies(b.value) ? [{ ...b, value: b.value }] : []));
         if (mine.length === 0) {
           await admitted?.written();
           return;
@@ -129,10 +146,15 @@ export class EncoderConsumer {
             layout,
             signal: context.signal,
             step: (name, run) => spans.step(name, run, { kind: name === 'embed' ? SpanKind.INTERNAL : SpanKind.CLIENT, attributes }),
+            ...(options.media ? { media: options.media } : {}),
+            ...(modality === 'all' ? {} : { sources: mine.map((b) => ({ partition: b.partition, offset: b.offset })) }),
           });
           spans.end();
         } catch (error) {
           spans.end(error);
+          // The medium, not the model, is bad (undecodable, unreachable, too large): dead-letter it
+          // with its reason (a batch is split until the failing document is alone).
+          if (isMediaContentError(error)) throw new PoisonMessageError(error.code, error.message, { cause: error });
           // The model, not the message, failed (e.g. its inference worker died): keep the batch
           // uncommitted and retry it, readiness turns false, instead of dead-lettering good documents.
           if (error instanceof EncoderError) throw new RetriableError(`the ${modelId} encoder failed: ${error.message}`, { cause: error });
@@ -151,6 +173,7 @@ export class EncoderConsumer {
         documents.inc({ op: 'delete' }, result.deleted);
       },
       deadLetterTopic: topology.topics.deadLetter,
+      ...(options.onPoison ? { onPoison: options.onPoison } : {}),
       maxBatchSize: config.encoder.maxBatchSize,
       maxWaitMs: config.encoder.maxWaitMs,
       maxRetryDelayMs: config.encoder.maxRetryDelayMs,

@@ -1,7 +1,7 @@
 import type { QdrantClient } from '@qdrant/js-client-rest';
-import { sparseAnalyzer, type DocumentEncoder, type SparseAnalyzer } from '../encoders/index.ts';
+import { DOCUMENT_EXTRACTORS, imageThumbnail, MediaDecodeError, mediaModality, sparseAnalyzer, videoTimeline, type DocumentEncoder, type MediaEncoder, type SparseAnalyzer, type TextSegment } from '../encoders/index.ts';
 import { encodeAndWrite, inGroups } from './write-pipeline.ts';
-import { documentKey, pointId, type ChunkPayload, type CollectionLayout, type IngestMessage } from '../../topology/index.ts';
+import { documentFormatOf, documentKey, pointId, type ChunkPayload, type CollectionLayout, type IngestMessage, type MediaRef } from '../../topology/index.ts';
 
 export interface IndexContext {
   qdrant: QdrantClient;
@@ -15,6 +15,17 @@ export interface IndexContext {
   layout: CollectionLayout;
   now?: () => Date;
   signal?: AbortSignal;
+  /**
+   * Embeds the documents' images and audio, extracts the text of document files (PDF, DOCX, HTML…)
+   * and OCRs images; without it a document with media is a MediaDecodeError.
+   */
+  media?: MediaEncoder;
+  /**
+   * Where each message came from (parallel to `messages`). Given, every point records it
+   * (`source_offset`) and an upsert older than what its document's first point already holds is
+   * skipped: the text and media groups write the same documents, each in its own order.
+   */
+  sources?: ReadonlyArray<{ partition: number; offset: string }>;
   /** Documents per encode call and per upsert; the next group is encoded while one is written. */
   groupSize?: number;
   /** Wraps each phase (embed, Qdrant upsert, Qdrant delete), e.g. to record it as a trace span. */
@@ -60,11 +71,16 @@ export function latestPerDocument(messages: IngestMessage[]): IngestMessage[] {
  * document counts, as after compaction. Upserts are written (wait=true) before stale chunks of
  * shorter new versions and tombstoned documents are deleted, so a crash in between leaves extra
  * chunks that the redelivered batch removes, never a missing document. Every delete names the
- * tenant as well as the id, so it never reaches another tenant's document of the same id.
+ * tenant as well as the id, so it never reaches another tenant's document of the same id. A
+ * group's media are read and embedded in its encode phase (beside the next write); a bad medium
+ * fails the batch before any delete, and the groups already written are rewritten on redelivery.
  */
 export async function indexDocuments(messages: IngestMessage[], context: IndexContext): Promise<IndexResult> {
+  const offsets = new Map<IngestMessage, string>();
+  context.sources?.forEach((source, i) => messages[i] && offsets.set(messages[i], source.offset));
   const latest = latestPerDocument(messages);
-  const upserts = latest.filter((m): m is Upsert => m.kind === 'upsert');
+  const stale = context.sources ? await olderThanStored(latest, offsets, context) : new Set<IngestMessage>();
+  const upserts = latest.filter((m): m is Upsert => m.kind === 'upsert' && !stale.has(m));
   const deletes = latest.filter((m) => m.kind === 'delete');
 
   const ingestedAt = (context.now?.() ?? new Date()).toISOString();
@@ -75,16 +91,16 @@ export async function indexDocuments(messages: IngestMessage[], context: IndexCo
   let points = 0;
   const encodedGroups = await encodeAndWrite(
     inGroups(upserts, context.groupSize ?? DEFAULT_GROUP_SIZE),
-    (group) => step('embed', () => context.encoder.encodeDocuments(group.map((u) => documentText(u.document)))),
+    (group) => encodeGroup(group, context, step),
     async (group, encoded) => {
-      const batch = toPoints(group, encoded, { modelId: context.encoder.modelId, ingestedAt, dense: context.layout.dense, sparse });
+      const batch = toPoints(group, encoded, { modelId: context.encoder.modelId, ingestedAt, dense: context.layout.dense, sparse, offsets });
       points += batch.length;
       if (batch.length > 0) await step('qdrant upsert', () => context.qdrant.upsert(context.collection, { wait: true, points: batch }));
     },
   );
   const encoded = encodedGroups.flat();
 
-  const staleChunks = upserts.map((u, i) => ({ must: [...documentConditions(u.tenant, [u.id]), { key: 'chunk', range: { gte: encoded[i]?.length ?? 0 } }] }));
+  const staleChunks = upserts.map((u, i) => ({ must: [...documentConditions(u.tenant, [u.id]), { key: 'chunk', range: { gte: pointCount(encoded[i]) } }] }));
   const should = [...deletedDocuments(deletes), ...staleChunks];
   if (should.length > 0) await step('qdrant delete', () => context.qdrant.delete(context.collection, { wait: true, filter: { should } }));
 
@@ -97,30 +113,211 @@ interface PointShape {
   /** The dense vector's name ('' = a legacy collection's unnamed vector). */
   dense: string;
   sparse: { name: string; analyzer: SparseAnalyzer } | null;
+  /** Each message's source offset, when the consumer records them. */
+  offsets: ReadonlyMap<IngestMessage, string>;
+}
+
+/** A document's text chunks (one empty, vector-less chunk when it has no text) and its medium. */
+interface EncodedDocument {
+  chunks: EncodedChunk[];
+  medium: EmbeddedMedium | null;
+}
+
+interface EncodedChunk {
+  text: string;
+  vector: Float32Array | null;
+  /** Text extracted from a file: its page, and where the chunk lies in that page's extracted text. */
+  page?: number;
+  position?: { start: number; end: number };
+}
+
+/**
+ * A text to chunk and embed. `extracted` marks text extracted from a file (or OCR): its chunks record
+ * their position in it, `prefix` characters (the title) being the document's own text put before it.
+ */
+interface TextPart {
+  text: string;
+  page?: number;
+  extracted: boolean;
+  prefix: number;
+}
+
+/** A document is as many points as it has text chunks or media moments (a video's frames), whichever is more. */
+function pointCount(document: EncodedDocument | undefined): number {
+  return Math.max(document?.chunks.length ?? 0, document?.medium?.points.length ?? 0);
+}
+
+/**
+ * Reads each group member's medium first (an image's or a clip's vector, a video's frame and
+ * audio-track vectors, a document file's text, an image's OCR text), then embeds every text part of
+ * the group in one call; a bad medium fails the group. A group without media goes straight to the text model, as before media existed.
+ */
+async function encodeGroup(group: Upsert[], context: IndexContext, step: NonNullable<IndexContext['step']>): Promise<EncodedDocument[]> {
+  const media = group.some((u) => u.document.media) ? await step('embed', () => embedMedia(group, context)) : group.map(() => null);
+  const parts = group.map((u, i) => textParts(u, media[i]?.text ?? null));
+  const flat = parts.flat();
+  const embedded = flat.length > 0 ? await step('embed', () => context.encoder.encodeDocuments(flat.map((p) => p.text))) : [];
+  let next = 0;
+  return group.map((_, i) => {
+    const chunks = (parts[i] ?? []).flatMap((part) => (embedded[next++] ?? []).map((chunk) => encodedChunk(part, chunk)));
+    return { chunks: chunks.length > 0 ? chunks : [{ text: '', vector: null }], medium: media[i]?.medium ?? null };
+  });
+}
+
+/**
+ * The texts a document is embedded from: its title and text, as always; a file's extracted text
+ * after them, one part per page, the title (and text) leading its first page.
+ */
+function textParts(u: Upsert, extracted: TextSegment[] | null): TextPart[] {
+  const own = documentText(u.document);
+  if (!extracted) return own === '' ? [] : [{ text: own, extracted: false, prefix: 0 }];
+  return extracted.map((segment, k) => {
+    const prefix = k === 0 && own !== '' ? `${own}\n\n` : '';
+    return { text: prefix + segment.text, ...(segment.page !== undefined ? { page: segment.page } : {}), extracted: true, prefix: prefix.length };
+  });
+}
+
+function encodedChunk(part: TextPart, chunk: { text: string; vector: Float32Array; start?: number; end?: number }): EncodedChunk {
+  const encoded: EncodedChunk = { text: chunk.text, vector: chunk.vector };
+  if (!part.extracted) return encoded;
+  if (part.page !== undefined) encoded.page = part.page;
+  const start = chunk.start ?? part.text.indexOf(chunk.text);
+  if (start >= 0) {
+    const end = chunk.end ?? start + chunk.text.length;
+    encoded.position = { start: Math.max(0, start - part.prefix), end: Math.max(0, end - part.prefix) };
+  }
+  return encoded;
 }
 
 // Runs on the main thread (the sparse analyzer too) while the inference worker embeds the next group.
-function toPoints(upserts: Upsert[], encoded: Array<Array<{ text: string; vector: Float32Array }>>, { modelId, ingestedAt, dense, sparse }: PointShape) {
+function toPoints(upserts: Upsert[], encoded: EncodedDocument[], { modelId, ingestedAt, dense, sparse, offsets }: PointShape) {
   return upserts.flatMap((u, i) => {
-    const chunks = encoded[i] ?? [];
-    return chunks.map((chunk, index) => {
+    const chunks = encoded[i]?.chunks ?? [];
+    const medium = encoded[i]?.medium ?? null;
+    const count = pointCount(encoded[i]);
+    return Array.from({ length: count }, (_, index) => {
+      // Past the text (a video's later moments): a point without text, holding only media vectors.
+      const chunk = chunks[index] ?? { text: '', vector: null };
+      const moment = medium?.points[index];
       const payload: ChunkPayload = {
         doc_id: u.id,
         chunk: index,
-        chunks: chunks.length,
+        chunks: count,
         title: u.document.title ?? '',
         text: chunk.text,
         metadata: u.document.metadata ?? {},
         tenant: u.tenant,
         model: modelId,
         ingested_at: ingestedAt,
+        ...(medium ? { media: moment?.at === undefined ? medium.payload : { ...medium.payload, at: moment.at } } : {}),
+        ...(chunk.page !== undefined ? { page: chunk.page } : {}),
+        ...(chunk.position ? { position: chunk.position } : {}),
       };
-      const embedding = Array.from(chunk.vector);
+      const offset = offsets.get(u);
+      const record = offset === undefined ? payload : { ...payload, source_offset: offset };
+      const embedding = chunk.vector ? Array.from(chunk.vector) : null;
+      // An image's or a recording's vector sits on the document's first point, beside its first
+      // text chunk; a video's moments on its first points, one each.
       const vector =
-        dense === '' ? embedding : { [dense]: embedding, ...(sparse ? { [sparse.name]: sparse.analyzer.document(chunk.text) } : {}) };
-      return { id: pointId(u.tenant, u.id, index), vector, payload: payload as unknown as Record<string, unknown> };
+        dense === ''
+          ? (embedding ?? [])
+          : {
+              ...(embedding ? { [dense]: embedding } : {}),
+              ...(sparse && chunk.text !== '' ? { [sparse.name]: sparse.analyzer.document(chunk.text) } : {}),
+              ...(moment?.vectors ?? {}),
+            };
+      return { id: pointId(u.tenant, u.id, index), vector, payload: record as unknown as Record<string, unknown> };
     });
   });
+}
+
+interface EmbeddedMedium {
+  payload: NonNullable<ChunkPayload['media']>;
+  /** From the document's first point on: the media vectors each carries (by vector name) and, in a video, its moment. */
+  points: Array<{ vectors: Record<string, number[]>; at?: number }>;
+}
+
+/** What a document's medium gave: its media vector (image, audio) and the text read from it (document file, OCR). */
+interface ReadMedium {
+  medium: EmbeddedMedium;
+  text: TextSegment[] | null;
+}
+
+/** Each upsert's medium read and embedded or extracted, or a MediaDecodeError naming the document. */
+async function embedMedia(upserts: Upsert[], context: IndexContext): Promise<Array<ReadMedium | null>> {
+  return Promise.all(
+    upserts.map(async (u) => {
+      const media = u.document.media;
+      if (!media) return null;
+      try {
+        return await readMedium(media, u, context);
+      } catch (error) {
+        if (error instanceof MediaDecodeError) {
+          const Failure = error.constructor as new (message: string, options: { cause: unknown }) => MediaDecodeError;
+          throw new Failure(`document ${u.tenant}/${u.id}: ${error.message}`, { cause: error });
+        }
+        throw error;
+      }
+    }),
+  );
+}
+
+async function readMedium(media: MediaRef, u: Upsert, context: IndexContext): Promise<ReadMedium> {
+  const kind = mediaModality(media);
+  const uri = media.uri !== undefined ? { uri: media.uri } : {};
+  // A video's frames go to the image vector (required) and its audio track to the audio vector (if any).
+  const modality = kind === 'document' ? null : kind === 'video' ? 'image' : kind;
+  const target = modality ? context.layout.media?.[modality] : null;
+  if (modality && !target) throw new MediaDecodeError(`collection ${context.collection} has no ${modality} vector (rebuild it with \`searchbus reindex\`)`);
+  if (!context.media) throw new MediaDecodeError('this consumer embeds no media');
+  const bytes = await context.media.read(media);
+  if (kind === 'document') {
+    const text = await context.media.extract(media.type, bytes);
+    const model = DOCUMENT_EXTRACTORS[documentFormatOf(media.type)!];
+    return { medium: { payload: { type: media.type, modality: kind, model, ...uri }, points: [] }, text };
+  }
+  const payload = { type: media.type, modality: kind, model: target!.model.id, ...uri };
+  if (kind === 'video') return { medium: { payload, points: await embedVideo(context.media, context.layout, bytes) }, text: null };
+  const vector = await context.media.embed(kind, target!.model, bytes);
+  const points = [{ vectors: { [target!.name]: Array.from(vector) } }];
+  if (kind === 'audio') return { medium: { payload, points }, text: null };
+  // Photos keep a small preview for result lists (the bytes themselves are never stored).
+  const thumbnail = await imageThumbnail(bytes);
+  // An image's text (a screenshot, a scan) joins the text path; a photo usually has none.
+  const ocr = await context.media.ocr(bytes);
+  return { medium: { payload: { ...payload, ...(thumbnail !== null ? { thumbnail } : {}) }, points }, text: ocr && ocr.text !== '' ? [{ text: ocr.text }] : null };
+}
+
+/** A video's moments, in time order, each with the vectors of its frame and/or audio segment. */
+async function embedVideo(media: MediaEncoder, layout: CollectionLayout, bytes: Buffer): Promise<EmbeddedMedium['points']> {
+  const image = layout.media?.image;
+  const audio = layout.media?.audio ?? null;
+  if (!image) throw new MediaDecodeError('the collection has no image vector');
+  const video = await media.embedVideo({ image: image.model, audio: audio?.model ?? null }, bytes);
+  return videoTimeline(video.frames, video.audio)
+    .map((moment) => ({
+      at: Math.round(moment.atSeconds * 1000) / 1000,
+      vectors: {
+        ...(moment.image ? { [image.name]: Array.from(moment.image) } : {}),
+        ...(moment.audio && audio ? { [audio.name]: Array.from(moment.audio) } : {}),
+      },
+    }))
+    .filter((moment) => Object.keys(moment.vectors).length > 0);
+}
+
+/** Upserts whose document already has a point written from a later offset (by the other group). */
+async function olderThanStored(latest: IngestMessage[], offsets: Map<IngestMessage, string>, context: IndexContext): Promise<Set<IngestMessage>> {
+  const upserts = latest.filter((m): m is Upsert => m.kind === 'upsert' && offsets.has(m));
+  if (upserts.length === 0) return new Set();
+  const ids = upserts.map((u) => pointId(u.tenant, u.id, 0));
+  const stored = await context.qdrant.retrieve(context.collection, { ids, with_payload: ['source_offset'], with_vector: false });
+  const storedOffset = new Map(stored.map((p) => [String(p.id), (p.payload as { source_offset?: unknown } | null)?.source_offset]));
+  return new Set(
+    upserts.filter((u, i) => {
+      const held = storedOffset.get(ids[i]!);
+      return typeof held === 'string' && BigInt(held) > BigInt(offsets.get(u)!);
+    }),
+  );
 }
 
 function documentConditions(tenant: string, ids: string[]): Condition[] {

@@ -19,4 +19,21 @@ export {
   type AudioWindow,
 } from './audio-embedder.ts';
 export { decodeAudio, type DecodeAudioOptions } from './audio-decode.ts';
-export { FfmpegMissingError, MediaDecodeError } from './media-errors.ts';
+export {
+  DocumentEncryptedError,
+  DocumentNoTextError,
+  DocumentUndecodableError,
+  FfmpegMissingError,
+  MediaDecodeError,
+  MediaTooLargeError,
+  MediaUnreachableError,
+  isMediaContentError,
+} from './media-errors.ts';
+export { cleanText, DOCUMENT_EXTRACTORS, extractDocument, type ExtractOptions, type TextSegment } from './document-text.ts';
+export { DEFAULT_OCR_DPI, pdfPages, renderPage, type PageText, type PdfOptions } from './pdf-text.ts';
+export { OcrEngine, engLangPath, type OcrOptions, type OcrResult } from './ocr-engine.ts';
+export { readMedia, type MediaSourceLimits } from './media-source.ts';
+export { imageThumbnail, THUMBNAIL_MAX_SIDE } from './image-thumbnail.ts';
+export { DEFAULT_FRAME_SAMPLING, mediaEncoder, mediaEncoderSettings, mediaModality, type MediaEncoder, type MediaEncoderOptions, type TimedVector, type VideoEmbedding } from './media-encoder.ts';
+export { parseProbe, parseShowinfoTimes, probeVideo, sampleFrames, samplingIntervalSeconds, type FrameSampling, type SampledFrame, type VideoProbe, type VideoTools } from './video-frames.ts';
+export { videoTimeline, type TimelinePoint } from './video-timeline.ts';

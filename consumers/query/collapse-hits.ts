@@ -7,7 +7,7 @@ export interface ScoredChunk {
 }
 
 /** Payload fields the query consumer asks Qdrant for; the vector and bookkeeping stay behind. */
-export const HIT_PAYLOAD_FIELDS = ['doc_id', 'chunk', 'title', 'text', 'metadata'];
+export const HIT_PAYLOAD_FIELDS = ['doc_id', 'chunk', 'title', 'text', 'metadata', 'media', 'page'];
 
 export const SNIPPET_CHARS = 240;
 
@@ -31,6 +31,18 @@ export function collapseToDocuments(points: readonly ScoredChunk[], topK: number
       title: typeof payload.title === 'string' ? payload.title : '',
       snippet: snippet(typeof payload.text === 'string' ? payload.text : ''),
       metadata: isRecord(payload.metadata) ? payload.metadata : {},
+      ...(isRecord(payload.media) && typeof payload.media.type === 'string'
+        ? {
+            media: {
+              type: payload.media.type,
+              modality: String(payload.media.modality),
+              ...(typeof payload.media.uri === 'string' ? { uri: payload.media.uri } : {}),
+              ...(typeof payload.media.at === 'number' ? { at: payload.media.at } : {}),
+              ...(typeof payload.media.thumbnail === 'string' ? { thumbnail: payload.media.thumbnail } : {}),
+            },
+          }
+        : {}),
+      ...(typeof payload.page === 'number' ? { page: payload.page } : {}),
     });
   }
   return hits;

@@ -8,7 +8,7 @@ import {
   type SearchReplyV1,
   type SearchRequestV1,
 } from '../../topology/index.ts';
-import { sparseAnalyzer } from '../encoders/index.ts';
+import { isMediaContentError, sparseAnalyzer, type MediaEncoder } from '../encoders/index.ts';
 import { isRetriable } from '../runtime/index.ts';
 import { collapseToDocuments, initialLimit, needsMore, nextLimit, type ScoredChunk } from './collapse-hits.ts';
 import { CollectionResolutionError, type ResolvedCollection } from '../runtime/index.ts';
@@ -48,6 +48,8 @@ export interface SearchDependencies {
   deadlineMarginMs?: number;
   /** How hybrid queries fuse their dense and sparse candidates (default: RRF, k 60, equal weights). */
   fusion?: HybridFusion;
+  /** Embeds queries by example (image, audio); without it they are answered `invalid-media`. */
+  media?: Pick<MediaEncoder, 'read' | 'embed'>;
 }
 
 export interface BatchReport {
@@ -126,9 +128,14 @@ async function searchOnce(requests: SearchRequestV1[], deps: SearchDependencies)
   const resolved = await deps.resolver.resolve();
   const { layout } = resolved;
   const results: HitsOrError[] = new Array<HitsOrError>(requests.length);
-  const modes = requests.map((r) => effectiveMode(r.mode, layout));
+  const modes = requests.map((r) => ('text' in r.query ? effectiveMode(r.mode, layout) : (r.mode ?? 'dense')));
   modes.forEach((mode, i) => {
-    if (mode !== 'dense' && !layout.sparse) {
+    const query = requests[i]!.query;
+    if (!('text' in query)) {
+      const modality = 'image' in query ? 'image' : 'audio';
+      if (mode !== 'dense') results[i] = new SearchSchemaError('invalid-mode', `an ${modality} query is searched by its embedding only (mode dense), not ${mode}`);
+      else if (!layout.media?.[modality]) results[i] = new SearchSchemaError('invalid-media', `${resolved.collection} has no ${modality} vectors (rebuild it with \`searchbus reindex\` to add them)`);
+    } else if (mode !== 'dense' && !layout.sparse) {
       results[i] = new SearchSchemaError('invalid-mode', `mode ${mode} needs sparse vectors, and ${resolved.collection} has none (rebuild it with \`searchbus reindex\` to add them)`);
     }
   });
@@ -139,7 +146,11 @@ async function searchOnce(requests: SearchRequestV1[], deps: SearchDependencies)
     .map((request, index) => ({ request, index, limit: initialLimit(request.topK, deps.oversampling, deps.maxChunksPerQuery) }))
     .filter(({ index }) => results[index] === undefined);
   while (open.length > 0) {
-    const queries = open.map(({ request, index, limit }) => chunkQuery(modes[index]!, layout, vectors[index]!, toQdrantFilter(request.filter, request.tenant), limit, fusion));
+    const queries = open.map(({ request, index, limit }) => {
+      // A query by example searches its modality's named vector, with the same tenant condition and filter.
+      const searched = 'text' in request.query ? layout : { ...layout, dense: layout.media![('image' in request.query ? 'image' : 'audio')]!.name };
+      return chunkQuery(modes[index]!, searched, vectors[index]!, toQdrantFilter(request.filter, request.tenant), limit, fusion);
+    });
     const pages = await searchIsolating(resolved, queries, deps);
     const again: typeof open = [];
     open.forEach((item, k) => {
@@ -168,20 +179,54 @@ async function queryVectors(
 ): Promise<QueryVectors[]> {
   const vectors: QueryVectors[] = requests.map(() => ({ dense: null, sparse: null }));
   const live = (i: number): boolean => settled[i] === undefined;
-  const embed = requests.map((_, i) => i).filter((i) => live(i) && modes[i] !== 'sparse');
+  const textOf = (i: number): string | null => {
+    const query = requests[i]!.query;
+    return 'text' in query ? query.text : null;
+  };
+  const embed = requests.map((_, i) => i).filter((i) => live(i) && modes[i] !== 'sparse' && textOf(i) !== null);
   if (embed.length > 0) {
     const encoder = await deps.encoder(resolved.modelId);
-    const embedded = await encoder.embedQueries(embed.map((i) => requests[i]!.query.text));
+    const embedded = await encoder.embedQueries(embed.map((i) => textOf(i)!));
     embed.forEach((i, k) => (vectors[i]!.dense = Array.from(embedded[k]!)));
   }
+  await embedExamples(requests, settled, vectors, resolved, deps);
   const sparse = resolved.layout.sparse;
   if (sparse) {
     const analyzer = sparseAnalyzer(sparse.analyzer);
-    requests.forEach((request, i) => {
-      if (live(i) && modes[i] !== 'dense') vectors[i]!.sparse = analyzer.query(request.query.text);
+    requests.forEach((_, i) => {
+      const text = textOf(i);
+      if (live(i) && modes[i] !== 'dense' && text !== null) vectors[i]!.sparse = analyzer.query(text);
     });
   }
   return vectors;
+}
+
+/**
+ * Queries by example, each with the model that built the collection's vector of its modality. A
+ * medium that cannot be read or decoded settles its own request with `invalid-media`.
+ */
+async function embedExamples(requests: SearchRequestV1[], settled: HitsOrError[], vectors: QueryVectors[], resolved: ResolvedCollection, deps: SearchDependencies): Promise<void> {
+  await Promise.all(
+    requests.map(async (request, i) => {
+      const query = request.query;
+      if (settled[i] !== undefined || 'text' in query) return;
+      const modality = 'image' in query ? 'image' : 'audio';
+      const example = 'image' in query ? query.image : query.audio;
+      const target = resolved.layout.media?.[modality];
+      if (!target) return;
+      if (!deps.media) {
+        settled[i] = new SearchSchemaError('invalid-media', `this query consumer embeds no ${modality} queries`);
+        return;
+      }
+      try {
+        const bytes = await deps.media.read({ type: example.type ?? modality, ...example });
+        vectors[i]!.dense = Array.from(await deps.media.embed(modality, target.model, bytes));
+      } catch (error) {
+        if (!isMediaContentError(error)) throw error;
+        settled[i] = new SearchSchemaError('invalid-media', `query.${modality}: ${error.message}`, { cause: error });
+      }
+    }),
+  );
 }
 
 /**

@@ -50,6 +50,7 @@ import {
 } from '../runtime/index.ts';
 import { ShadowBoard } from '../quality/index.ts';
 import { handleSearchBatch, type ChunkQuery, type OutgoingReply, type QueryEncoder, type QueryMessage } from './handle-search-batch.ts';
+import type { MediaEncoder } from '../encoders/index.ts';
 import { ShadowMirror, type LiveAnswer } from './shadow-mirror.ts';
 import { hybridFusion } from './qdrant-query.ts';
 import type { ScoredChunk } from './collapse-hits.ts';
@@ -63,6 +64,8 @@ export interface QueryConsumerOptions {
   config: SearchbusConfig;
   /** The query encoder for a model id; called with the model of the collection behind the alias. */
   encoder: (modelId: string) => Promise<QueryEncoder>;
+  /** Embeds queries by example (images, audio) with the collection's media models. */
+  media?: MediaEncoder;
   groupId?: string;
   logger?: Logger;
   metrics?: MetricsRegistry;
@@ -85,7 +88,7 @@ export class QueryConsumer {
     this.logger = logger;
     this.metrics = options.metrics ?? new MetricsRegistry();
     this.resolver = new CollectionResolver(options.qdrant, topology.qdrant.alias, config.query.aliasCacheTtlMs);
-    const limits = { maxTopK: config.query.maxTopK, replyChannelPrefix: topology.redis.replyChannel('') };
+    const limits = { maxTopK: config.query.maxTopK, replyChannelPrefix: topology.redis.replyChannel(''), mediaInlineMaxBytes: config.media.inlineMaxBytes };
     const replies = this.metrics.counter('searchbus_search_replies_total', 'Search replies published, by outcome', ['outcome']);
     const expired = this.metrics.counter('searchbus_search_expired_total', 'Search requests skipped because their deadline had passed');
     const unreplyable = this.metrics.counter('searchbus_search_unreplyable_total', 'Bad search requests without a usable reply channel');
@@ -118,7 +121,16 @@ export class QueryConsumer {
     };
     this.shadow = new ShadowMirror({
       board: new ShadowBoard(redis, topology),
-      deps: { encoder: options.encoder, search, now: Date.now, oversampling: config.query.oversampling, maxChunksPerQuery: MAX_CHUNKS_PER_QUERY, fusion: hybridFusion(config.query) },
+      deps: {
+        encoder: options.encoder,
+        search,
+        now: Date.now,
+        oversampling: config.query.oversampling,
+        maxChunksPerQuery: MAX_CHUNKS_PER_QUERY,
+        fusion: hybridFusion(config.query),
+        // Queries by example are mirrored too, embedded with the target's own media models.
+        ...(options.media ? { media: options.media } : {}),
+      },
       describe: (collection) => describeCollection(options.qdrant, collection),
       liveCollection: async () => (await this.resolver.resolve()).collection,
       refreshMs: Math.max(500, config.query.aliasCacheTtlMs),
@@ -201,6 +213,7 @@ export class QueryConsumer {
               oversampling: config.query.oversampling,
               maxChunksPerQuery: MAX_CHUNKS_PER_QUERY,
               fusion: hybridFusion(config.query),
+              ...(options.media ? { media: options.media } : {}),
             },
             context.signal,
           );

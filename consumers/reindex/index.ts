@@ -5,3 +5,4 @@ export { reconcile, type ReconcileReport } from './reconcile.ts';
 export { checkHistory, type HistoryReport } from './history-check.ts';
 export * from './reindex-types.ts';
 export { DEFAULT_MAX_NDCG_DROP, formatGate, runGate, type GateDependencies, type GateReport, type GateRequest, type GateSide } from './quality-gate.ts';
+export { documentsLost, recordUnwritten, unwrittenDocument, describeLoss, MAX_RECORDED_UNWRITTEN, type UnwrittenDocument, type UnwrittenRecord } from './document-loss.ts';

@@ -2,11 +2,12 @@ import type { QdrantClient } from '@qdrant/js-client-rest';
 import type { Admin, Kafka } from 'kafkajs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { ensureCollection, getModelSpec, parseCollectionName, SearchbusError, type SearchbusConfig, type Topology } from '../../topology/index.ts';
-import type { DocumentEncoder } from '../encoders/index.ts';
+import type { DocumentEncoder, MediaEncoder } from '../encoders/index.ts';
 import { EncoderConsumer } from '../encoder/index.ts';
 import { RetriableError, describeCollection, groupPosition, handoverOffsets, type Logger, type MetricsRegistry, type RedisWriteFences } from '../runtime/index.ts';
 import { LeaseKeeper, writeMarginMs } from './fence-lease.ts';
 import { checkHistory } from './history-check.ts';
+import { describeLoss, describeOverflow, documentsLost, recordUnwritten, unwrittenDocument } from './document-loss.ts';
 import type { EvalSetStore, ShadowBoard, ShadowStats } from '../quality/index.ts';
 import { formatGate, runGate, type GateDependencies, type GateReport } from './quality-gate.ts';
 import type { RebuildState, ReindexJobData, ReindexProgress, ReindexResult } from './reindex-types.ts';
@@ -24,6 +25,8 @@ export interface RebuildContext {
   jobId: string;
   leaseOwner: string;
   encoder: (modelId: string) => Promise<DocumentEncoder>;
+  /** Re-reads and re-embeds every replayed medium (claim-check uris included) into the target's media vectors. */
+  media: MediaEncoder;
   logger: Logger;
   metrics?: MetricsRegistry;
   /** Aborted when the worker stops: leave everything for a resume. */
@@ -66,6 +69,9 @@ export class RebuildRefusedError extends SearchbusError {
  *     the rebuild group apply everything published until then and stop it;
  *  5. open the fence at the group's final offsets: live encoders take over from exactly there;
  *  6. drop the previous collection after the grace period (a delayed job).
+ * Media are re-read (inline, or from their claim-check uri) and embedded again into the target's
+ * `image`/`audio` vectors; before the swap, a document the replay dead-lettered (its uri gone, its
+ * content no longer decodable) that the live collection still serves refuses the rebuild.
  * Resumable at every step: the target, group, phase and previous collection live in the job, and
  * the group's committed offsets say how far the replay got. If this attempt dies after step 3, its
  * lease lapses and live encoders reopen the fence where the group stopped (see write-fence.ts); a
@@ -122,11 +128,19 @@ export async function runRebuild(data: ReindexJobData, context: RebuildContext):
     topology,
     config,
     encoder: context.encoder,
+    media: context.media,
     collection: target,
     groupId,
     fromBeginning: true,
     logger: context.logger,
     role: 'reindex',
+    // Recorded in the job before the offset moves past it: a resumed job still checks it.
+    onPoison: async (letter) => {
+      const document = unwrittenDocument(letter);
+      if (!document || !state) return;
+      state = { ...state, unwritten: recordUnwritten(state.unwritten, document) };
+      await context.saveState(state);
+    },
     guard: async () => {
       if (!fence.fenced) return;
       if (!fence.held || !(await context.fences.holds(target, context.leaseOwner, writeMarginMs(leaseMs)))) {
@@ -257,6 +271,16 @@ export async function runRebuild(data: ReindexJobData, context: RebuildContext):
       };
     };
 
+    // Nothing the live collection serves may be missing from the target because the replay could not write it.
+    const refuseLoss = async (live: string): Promise<void> => {
+      const unwritten = state?.unwritten;
+      if (!unwritten) return;
+      if (unwritten.overflow > 0) throw new RebuildRefusedError(describeOverflow(unwritten, target));
+      const lost = await documentsLost(qdrant, live, target, unwritten.documents);
+      if (lost.length > 0) throw new RebuildRefusedError(describeLoss(lost, live, target));
+      await context.log(`${unwritten.documents.length} document(s) dead-lettered by the replay; none is served by ${live}, so the swap loses nothing`);
+    };
+
     if (state.phase === 'replaying') {
       // 2. Replay until no partition lags: everything published so far is in the target.
       for (;;) {
@@ -269,11 +293,14 @@ export async function runRebuild(data: ReindexJobData, context: RebuildContext):
       const { aliases } = await qdrant.getAliases();
       const previous = aliases.find((a) => a.alias_name === data.alias)?.collection_name ?? null;
       if (previous && previous !== target) {
+        await refuseLoss(previous);
         // Caught up and tailing: mirror live traffic, then let the gate judge, before any fence closes.
         await startShadow(previous);
         await holdForShadow();
         const verdict = await gate(previous);
         if (verdict && !verdict.passed && !data.gate?.force) return await refuse(verdict, previous);
+        // Again if shadowing or the gate took time: the tail may have dead-lettered more meanwhile.
+        if (shadowing || verdict) await refuseLoss(previous);
       }
       fence.fenced = true;
       state = { ...state, phase: 'handover', previous: previous === target ? null : previous };
@@ -305,6 +332,7 @@ export async function runRebuild(data: ReindexJobData, context: RebuildContext):
         gate: settled.gate ?? null,
         forced,
         shadow: shadowStats,
+        unwritten: (state?.unwritten?.documents.length ?? 0) + (state?.unwritten?.overflow ?? 0),
       };
     };
     const takenOver = async (): Promise<ReindexResult> => {

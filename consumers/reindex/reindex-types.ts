@@ -1,4 +1,5 @@
 import type { ShadowStats } from '../quality/index.ts';
+import type { UnwrittenRecord } from './document-loss.ts';
 import type { GateReport, GateRequest } from './quality-gate.ts';
 
 /** Shadow comparison while the rebuild tails the topic: a sample of live requests also searched on the target. */
@@ -36,6 +37,8 @@ export interface RebuildState {
   previous: string | null;
   /** The gate's verdict once it ran: a resumed job does not run it again. */
   gate?: GateReport;
+  /** Documents the replay dead-lettered (e.g. a claim-check uri gone), checked against the live collection before the swap. */
+  unwritten?: UnwrittenRecord;
 }
 
 export type ReindexJobData = ReindexRequest & { alias: string; state?: RebuildState };
@@ -73,6 +76,8 @@ export interface ReindexResult {
   forced?: boolean;
   dropTargetAt?: string;
   shadow?: ShadowStats | null;
+  /** Documents the replay dead-lettered (none of them served by the previous collection, or the swap was refused). */
+  unwritten?: number;
 }
 
 export const JOB_NAMES = { rebuild: 'rebuild', dropCollection: 'drop-collection' } as const;

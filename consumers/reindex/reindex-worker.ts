@@ -14,7 +14,7 @@ import { DelayedError, UnrecoverableError, Worker, type ConnectionOptions, type 
 import type { Redis } from 'ioredis';
 import type { Admin, Kafka } from 'kafkajs';
 import { closeAll, ConnectionScope, LifecycleStateError, StartDeadline, type SearchbusConfig, type Topology } from '../../topology/index.ts';
-import type { DocumentEncoder } from '../encoders/index.ts';
+import { mediaEncoder, mediaEncoderSettings, type DocumentEncoder, type MediaEncoder } from '../encoders/index.ts';
 import { EvalSetStore, ShadowBoard } from '../quality/index.ts';
 import { hybridFusion, type QueryEncoder } from '../query/index.ts';
 import { RedisWriteFences, silentLogger, type Logger, type MetricsRegistry } from '../runtime/index.ts';
@@ -31,6 +31,12 @@ export interface ReindexWorkerOptions {
   topology: Topology;
   config: SearchbusConfig;
   encoder: (modelId: string) => Promise<DocumentEncoder>;
+  /**
+   * Embeds the images, audio and videos of replayed documents and extracts the text of their
+   * document files (and OCR text of images). Without it the worker makes its own from the settings
+   * (models load on the first medium met, and close with the worker): a rebuild never drops media.
+   */
+  media?: MediaEncoder;
   /** For the quality gate: queries embedded with each collection's own model. Without it a gated rebuild is refused. */
   queryEncoder?: (modelId: string) => Promise<QueryEncoder>;
   logger?: Logger;
@@ -58,10 +64,18 @@ export class ReindexWorker {
   private readonly cleanups = new Set<Promise<void>>();
   private reconcileTimer: NodeJS.Timeout | undefined;
   private reconciling: Promise<void> | undefined;
+  private readonly media: MediaEncoder;
+  /** The media encoder this worker made (and so closes), when none was given. */
+  private readonly ownMedia: MediaEncoder | undefined = undefined;
 
   constructor(private readonly options: ReindexWorkerOptions) {
     this.logger = options.logger ?? silentLogger;
     this.fences = new RedisWriteFences(options.redis, options.topology);
+    if (options.media) {
+      this.media = options.media;
+    } else {
+      this.media = this.ownMedia = mediaEncoder(mediaEncoderSettings(options.config.media));
+    }
   }
 
   get state(): ReindexWorkerState {
@@ -157,6 +171,7 @@ export class ReindexWorker {
           { name: 'finish abandoning failed rebuilds', run: () => Promise.all(this.cleanups).then(() => undefined) },
           this.drops && { name: 'close the drop queue', run: () => this.drops?.close() },
           this.admin && { name: 'disconnect the Kafka admin', run: () => this.admin?.disconnect() },
+          this.ownMedia && { name: 'close the media models', run: () => this.ownMedia?.close() },
         ]);
       } finally {
         this.connections.close('the reindex worker is stopped');
@@ -272,6 +287,7 @@ export class ReindexWorker {
         // The lock token is unique per attempt: a retry must wait out a dead attempt's lease.
         leaseOwner: token ?? randomUUID(),
         encoder: this.options.encoder,
+        media: this.media,
         logger: this.logger,
         ...(this.options.metrics ? { metrics: this.options.metrics } : {}),
         signal: this.stopSignal.signal,

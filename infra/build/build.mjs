@@ -1,6 +1,6 @@
 // `npm run build`: compiles the library and the CLI into dist/ (.js, .d.ts, source maps) with
 // tsconfig.build.json, and copies the files the compiled code reads next to it (the Kafka pom and
-// log4j config, the Qdrant Edge server, the image model converter, the sample corpus), so dist/ is the whole runnable package.
+// log4j config, the Qdrant Edge server, the image model converter, the sample corpus, the gateway's search page), so dist/ is the whole runnable package.
 // `--if-stale` builds only when dist/ is missing or older than a source (what `npm start` runs).
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,6 +19,8 @@ const ASSETS = [
   'infra/qdrant-edge/qdrant_rest',
   'infra/models/media',
   'infra/demo',
+  // The gateway's search page (producers/gateway/search-page.ts serves them).
+  'producers/gateway/page',
 ];
 
 const ifStale = process.argv.includes('--if-stale');

@@ -23,6 +23,8 @@ const infraRunCommand = lazy(infraCommands, 'infraRunCommand');
 const infraStatusCommand = lazy(infraCommands, 'infraStatusCommand');
 const infraUpCommand = lazy(infraCommands, 'infraUpCommand');
 const ingestCommand = lazy(() => import('./ingest-command.ts'), 'ingestCommand');
+const ingestFolderCommand = lazy(() => import('./ingest-command.ts'), 'ingestFolderCommand');
+const isFileFolder = lazy(() => import('./ingest-command.ts'), 'isFileFolder');
 const migrateKeysCommand = lazy(() => import('./migrate-command.ts'), 'migrateKeysCommand');
 const startSystem = lazy(() => import('./system.ts'), 'startSystem');
 const topologyApplyCommand = lazy(() => import('./topology-commands.ts'), 'topologyApplyCommand');
@@ -40,9 +42,9 @@ const USAGE = `searchbus — neural search on an event stream
 Usage:
   searchbus up [--no-sample]           start services, topology, every role and the sample corpus (Ctrl-C stops)
   searchbus run <role>                 run one role against running services (roles: ${ROLE_NAMES.join(', ')})
-  searchbus ingest <file.jsonl|beir-dir> [--tenant T] [--json]
+  searchbus ingest <file.jsonl|beir-dir|folder> [--tenant T] [--json]   (a folder: txt, md, jpg, png, webp, wav, mp3, ogg, flac)
                                        publish documents to the ingest topic
-  searchbus search "<text>" [--k 10] [--filter key=value …] [--tenant T] [--mode dense|sparse|hybrid] [--json]
+  searchbus search "<text>" | --image <file> | --audio <file> [--k 10] [--filter key=value …] [--tenant T] [--mode dense|sparse|hybrid] [--json]
                                        search through the bus (filters: key=v, key!=v, key>=n, key<n, or JSON)
   searchbus gateway [--port 8080]      HTTP front: GET|POST /search (q, k, filter, tenant, mode), /healthz, /readyz; /admin/eval-sets, /admin/reindex
   searchbus gateway key add --tenant T [--tenant T2 …] [--rate-per-second N] [--burst N] [--label L] [--admin] [--file F] [--json]
@@ -185,8 +187,13 @@ async function main(argv: string[]): Promise<number> {
         options: { tenant: { type: 'string' }, json: { type: 'boolean', default: false } },
       });
       const path = positionals[0];
-      if (!path) throw new UsageError('ingest needs a JSONL file or a BEIR folder');
-      const summary = await ingestCommand(out, path, { ...(values.tenant !== undefined && { tenant: values.tenant }), json: values.json });
+      if (!path) throw new UsageError('ingest needs a JSONL file, a BEIR folder or a folder of files');
+      const ingestOptions = { ...(values.tenant !== undefined && { tenant: values.tenant }), json: values.json };
+      if (await isFileFolder(path)) {
+        await ingestFolderCommand(out, path, ingestOptions);
+        return 0;
+      }
+      const summary = await ingestCommand(out, path, ingestOptions);
       return summary.rejected.length > 0 ? 3 : 0;
     }
     case 'up': {
@@ -283,14 +290,19 @@ async function queryPath(command: 'search' | 'gateway' | 'eval', argv: string[])
       compare: { type: 'string' },
       mode: { type: 'string' },
       'per-query': { type: 'string' },
+      image: { type: 'string' },
+      audio: { type: 'string' },
     },
   });
   const mode = command === 'gateway' ? undefined : (await searchCommands()).parseMode(values.mode);
   if (command === 'search') {
     const text = positionals.join(' ');
-    if (text.trim() === '') throw new UsageError('search needs the text to search for');
+    const given = [text.trim() !== '', values.image !== undefined, values.audio !== undefined].filter(Boolean).length;
+    if (given !== 1) throw new UsageError('search needs exactly one of: the text to search for, --image <file>, --audio <file>');
     await searchCommand(out, {
       text,
+      ...(values.image !== undefined && { image: values.image }),
+      ...(values.audio !== undefined && { audio: values.audio }),
       topK: (await searchCommands()).parseTopK(values.k, 10),
       filters: values.filter,
       ...(values.tenant !== undefined && { tenant: values.tenant }),

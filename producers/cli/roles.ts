@@ -1,5 +1,5 @@
 import type { OnnxEncoder } from '../../consumers/encoders/index.ts';
-import { documentEncoder, loadEncoder } from '../../consumers/encoders/index.ts';
+import { documentEncoder, loadEncoder, mediaEncoder, mediaEncoderSettings, type MediaEncoder } from '../../consumers/encoders/index.ts';
 import { EncoderConsumer } from '../../consumers/encoder/index.ts';
 import { QueryConsumer, queryEncoder } from '../../consumers/query/index.ts';
 import { ReindexWorker } from '../../consumers/reindex/index.ts';
@@ -23,6 +23,8 @@ export interface RoleContext {
   announce(line: string): void;
   /** One loaded model per id, shared by the roles of a process. */
   encoder(modelId: string): Promise<OnnxEncoder>;
+  /** The image and audio models, loaded on first use, shared by the roles of a process. */
+  media: MediaEncoder;
 }
 
 export interface RunningRole {
@@ -38,17 +40,40 @@ export async function startRole(name: RoleName, context: RoleContext): Promise<R
       // Warm the configured model; the consumer loads whichever model the alias' collection needs.
       await context.encoder(config.model.id);
       return withRedis(name, context, (redis) => {
-        const consumer = new EncoderConsumer({
-          kafka: createKafka(services.kafka, 'searchbus-encoder'),
-          qdrant: createQdrant(services.qdrant),
-          topology,
-          config,
-          encoder: async (modelId) => documentEncoder(await context.encoder(modelId)),
-          fences: new RedisWriteFences(redis, topology),
-          logger: context.logger('encoder'),
-          metrics: context.metrics,
-        });
-        return { unit: consumer, ready: () => consumer.state === 'running' && !consumer.stalled };
+        // Two groups on the ingest topic: text documents never wait behind an image or a recording
+        // being decoded and embedded (README "Media ingest": throughput of each).
+        const [text, media] = (['text', 'media'] as const).map(
+          (modality) =>
+            new EncoderConsumer({
+              kafka: createKafka(services.kafka, modality === 'text' ? 'searchbus-encoder' : 'searchbus-encoder-media'),
+              qdrant: createQdrant(services.qdrant),
+              topology,
+              config,
+              encoder: async (modelId) => documentEncoder(await context.encoder(modelId)),
+              modality,
+              media: context.media,
+              fences: new RedisWriteFences(redis, topology),
+              logger: context.logger(modality === 'text' ? 'encoder' : 'encoder-media'),
+              metrics: context.metrics,
+            }),
+        ) as [EncoderConsumer, EncoderConsumer];
+        const unit = {
+          start: async () => {
+            await text.start();
+            try {
+              await media.start();
+            } catch (error) {
+              await text.stop().catch(() => undefined);
+              throw error;
+            }
+          },
+          stop: () =>
+            closeAll('the encoder groups', [
+              { name: 'stop the text encoder', run: () => text.stop() },
+              { name: 'stop the media encoder', run: () => media.stop() },
+            ]),
+        };
+        return { unit, ready: () => [text, media].every((c) => c.state === 'running' && !c.stalled) };
       });
     }
     case 'query': {
@@ -62,6 +87,7 @@ export async function startRole(name: RoleName, context: RoleContext): Promise<R
           config,
           // The model of the collection behind the alias, which may differ from SEARCHBUS_MODEL mid-rebuild.
           encoder: async (modelId) => queryEncoder(await context.encoder(modelId)),
+          media: context.media,
           logger: context.logger('query'),
           metrics: context.metrics,
         });
@@ -79,6 +105,7 @@ export async function startRole(name: RoleName, context: RoleContext): Promise<R
           topology,
           config,
           encoder: async (modelId) => documentEncoder(await context.encoder(modelId)),
+          media: context.media,
           queryEncoder: async (modelId) => queryEncoder(await context.encoder(modelId)),
           logger: context.logger('reindex'),
           metrics: context.metrics,
@@ -95,7 +122,7 @@ export async function startRole(name: RoleName, context: RoleContext): Promise<R
         config,
         logger: context.logger('gateway'),
       });
-      context.announce(`gateway: http://${displayHost(config.gateway.host)}:${gateway.port}/search?q=… (${gateway.auth})`);
+      context.announce(`gateway: http://${displayHost(config.gateway.host)}:${gateway.port}/search?q=… (${gateway.auth}); search page: http://${displayHost(config.gateway.host)}:${gateway.port}/`);
       // Ready while Kafka answers and the reply subscription on Redis is up.
       return { name, ready: () => gateway.ready(), stop: () => gateway.stop() };
     }
@@ -140,7 +167,13 @@ function redisReady(redis: Redis): Promise<void> {
 
 export function createRoleContext(services: Services, config: SearchbusConfig, topology: Topology, log: (line: string) => void): RoleContext & { dispose(): Promise<void> } {
   const encoders = new Map<string, Promise<OnnxEncoder>>();
+  const media = mediaEncoder({
+    ...mediaEncoderSettings(config.media),
+    ...(config.encoder.intraOpThreads ? { intraOpNumThreads: config.encoder.intraOpThreads } : {}),
+    log,
+  });
   return {
+    media,
     services,
     config,
     topology,
@@ -164,7 +197,10 @@ export function createRoleContext(services: Services, config: SearchbusConfig, t
     async dispose() {
       await closeAll(
         'the models',
-        [...encoders.entries()].map(([id, loading]) => ({ name: `dispose model ${id}`, run: async () => (await loading).dispose() })),
+        [
+          ...[...encoders.entries()].map(([id, loading]) => ({ name: `dispose model ${id}`, run: async () => (await loading).dispose() })),
+          { name: 'close the media models', run: () => media.close() },
+        ],
       );
     },
   };

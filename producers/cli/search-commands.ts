@@ -1,9 +1,10 @@
-import { basename, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { basename, extname, resolve } from 'node:path';
 // The modules rather than the infra index, which would load the Qdrant client too (cold start).
 import { createKafka, createRedis } from '../../infra/clients.ts';
 import { getServices } from '../../infra/get-services.ts';
 import type { Services } from '../../infra/index.ts';
-import { createTopology, isSearchMode, isValidNamespace, loadConfig, modelIds, SEARCH_MODES, SETTINGS, type SearchMode } from '../../topology/index.ts';
+import { createTopology, isSearchMode, isValidNamespace, loadConfig, MEDIA_EXTENSIONS, modalityOf, modelIds, QUERY_MEDIA_EXTENSIONS, SEARCH_MODES, SETTINGS, type MediaQuery, type SearchMode } from '../../topology/index.ts';
 // eval, the quality module and the gateway load when used, so that `searchbus search` starts without them (cold start).
 import type { RunComparison } from '../../consumers/quality/index.ts';
 import type { EvalReport } from '../eval/index.ts';
@@ -14,6 +15,9 @@ import { startTelemetry } from './telemetry.ts';
 
 export interface SearchCommandOptions {
   text: string;
+  /** Query by example: a file whose content is sent inline (up to SEARCHBUS_MEDIA_INLINE_MAX_BYTES). */
+  image?: string;
+  audio?: string;
   topK: number;
   filters: string[];
   tenant?: string;
@@ -38,7 +42,7 @@ export async function searchCommand(out: Output, options: SearchCommandOptions):
   });
   try {
     const result = await client.search({
-      text: options.text,
+      ...(await queryOf(options, config.media.inlineMaxBytes)),
       topK: options.topK,
       ...(filter ? { filter } : {}),
       ...(options.tenant !== undefined ? { tenant: options.tenant } : {}),
@@ -49,8 +53,10 @@ export async function searchCommand(out: Output, options: SearchCommandOptions):
     } else {
       result.hits.forEach((hit, i) => {
         const title = hit.title ? `  ${hit.title}` : '';
-        out.result(`${String(i + 1).padStart(3)}. ${hit.score.toFixed(4)}  ${hit.docId}${hit.chunk > 0 ? ` (chunk ${hit.chunk})` : ''}${title}`);
+        const where = [hit.page !== undefined ? `page ${hit.page}` : '', hit.chunk > 0 ? `chunk ${hit.chunk}` : ''].filter(Boolean).join(', ');
+        out.result(`${String(i + 1).padStart(3)}. ${hit.score.toFixed(4)}  ${hit.docId}${where ? ` (${where})` : ''}${title}`);
         if (hit.snippet) out.result(`     ${hit.snippet}`);
+        if (hit.media) out.result(`     [${hit.media.modality} ${hit.media.type}${hit.media.uri ? ` ${hit.media.uri}` : ''}${hit.media.at !== undefined ? ` at ${hit.media.at} s` : ''}]`);
       });
       out.info(`${result.hits.length} hits in ${result.latencyMs.toFixed(1)} ms (model ${result.model}${result.mode ? `, ${result.mode}` : ''}, ${result.tookMs} ms in the query consumer)`);
     }
@@ -65,6 +71,21 @@ export async function searchCommand(out: Output, options: SearchCommandOptions):
     await services.stop();
     await telemetry?.shutdown();
   }
+}
+
+/** The words, or the file of a query by example read inline (its type from its extension). */
+async function queryOf(options: SearchCommandOptions, inlineMaxBytes: number): Promise<{ text: string } | { image: MediaQuery } | { audio: MediaQuery }> {
+  const kind = options.image !== undefined ? 'image' : options.audio !== undefined ? 'audio' : null;
+  if (kind === null) return { text: options.text };
+  const file = (kind === 'image' ? options.image : options.audio)!;
+  const type = MEDIA_EXTENSIONS[extname(file).toLowerCase()];
+  if (!type || modalityOf(type) !== kind) throw new UsageError(`--${kind} ${file}: not a supported ${kind} file (${QUERY_MEDIA_EXTENSIONS.join(', ')})`);
+  const bytes = await readFile(file).catch((error: unknown) => {
+    throw new UsageError(`--${kind} ${file}: ${(error as Error).message}`);
+  });
+  if (bytes.length > inlineMaxBytes) throw new UsageError(`--${kind} ${file} is ${bytes.length} bytes; queries by example are limited to ${inlineMaxBytes} (SEARCHBUS_MEDIA_INLINE_MAX_BYTES)`);
+  const media = { type, data: bytes.toString('base64') };
+  return kind === 'image' ? { image: media } : { audio: media };
 }
 
 export interface RunningFront {
@@ -86,7 +107,7 @@ export async function gatewayCommand(out: Output, options: { port?: number }): P
       logger: jsonLogger('gateway'),
       ...(options.port !== undefined ? { port: options.port } : {}),
     });
-    out.info(`gateway on http://${displayHost(config.gateway.host)}:${gateway.port}/search?q=… (${gateway.auth}; health: /healthz, /readyz)`);
+    out.info(`gateway on http://${displayHost(config.gateway.host)}:${gateway.port}/search?q=… (${gateway.auth}; search page: /; health: /healthz, /readyz)`);
     return {
       stop: async () => {
         await gateway.stop();

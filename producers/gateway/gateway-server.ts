@@ -2,6 +2,7 @@ import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse }
 import type { Duplex } from 'node:stream';
 import {
   contextFromValues,
+  DEFAULT_MEDIA_INLINE_MAX_BYTES,
   inSpanUnder,
   isSearchMode,
   MAX_QUERY_CHARS,
@@ -9,6 +10,7 @@ import {
   SEARCH_MODES,
   SearchSchemaError,
   SpanKind,
+  type MediaQuery,
   type SearchErrorCode,
   type SearchFilter,
   type SearchMode,
@@ -25,6 +27,8 @@ import {
 import { handleAdmin, isAdminPath, matchAdminRoute, type AdminBackend, type AdminErrorCode } from './admin-api.ts';
 import type { RateLimit } from './api-keys.ts';
 import { chooseTenant, openAuthenticator, type Authenticator, type Principal } from './authenticator.ts';
+import { FILE_FIELD, isMultipart, readMultipartForm, type MultipartFailure } from './multipart-form.ts';
+import { loadSearchPage, pageAsset, type SearchPage } from './search-page.ts';
 import { RateLimiter } from './rate-limiter.ts';
 
 /** What the gateway needs from a SearchClient. */
@@ -37,9 +41,15 @@ export interface GatewayLimits {
   maxBodyBytes: number;
   /** Request target (path and query string) in bytes. */
   maxUrlBytes: number;
+  /**
+   * Largest file of a multipart `POST /search` (a query by example travels inline, so this is
+   * SEARCHBUS_MEDIA_INLINE_MAX_BYTES); the whole multipart body may hold this plus `maxBodyBytes`.
+   * Default: the inline limit's default.
+   */
+  maxUploadBytes?: number;
 }
 
-export const DEFAULT_GATEWAY_LIMITS: GatewayLimits = { maxBodyBytes: 64 * 1024, maxUrlBytes: 8 * 1024 };
+export const DEFAULT_GATEWAY_LIMITS: GatewayLimits = { maxBodyBytes: 64 * 1024, maxUrlBytes: 8 * 1024, maxUploadBytes: DEFAULT_MEDIA_INLINE_MAX_BYTES };
 
 export interface GatewayOptions {
   searcher: GatewaySearcher;
@@ -92,7 +102,8 @@ export type GatewayErrorCode =
 type GatewayError = { status: number; code: GatewayErrorCode; message: string; headers?: Record<string, string> };
 
 const SEARCH_PARAMS = new Set(['q', 'k', 'filter', 'tenant', 'mode']);
-const BODY_FIELDS = new Set(['q', 'k', 'filter', 'tenant', 'mode']);
+const FORM_FIELDS = new Set([...SEARCH_PARAMS, FILE_FIELD]);
+const BODY_FIELDS = new Set(['q', 'k', 'filter', 'tenant', 'mode', 'image', 'audio']);
 /** A request (headers and body) must arrive within this; slow senders are cut off with 408. */
 const REQUEST_TIMEOUT_MS = 30_000;
 
@@ -100,6 +111,8 @@ const REQUEST_TIMEOUT_MS = 30_000;
  * A small HTTP front on the request/reply path:
  *   GET  /search?q=<text>&k=<n>&filter=<key=value>&filter=…&tenant=<t>&mode=<dense|sparse|hybrid>  -> SearchResult JSON
  *   POST /search  {"q": "...", "k": 10, "filter": {must, should, mustNot} | ["key=value", …], "tenant": "t", "mode": "hybrid"}
+ *   POST /search  multipart/form-data: the same fields, or a `file` (an image or a recording) instead of q
+ *   GET  /         -> the search page (search-page.ts); it searches through POST /search
  *   GET  /healthz  -> 200 while the process runs
  *   GET  /readyz   -> 200 once Kafka and Redis are connected, 503 otherwise
  *   /admin/...     eval sets and gated rebuilds, for credentials with the admin scope (admin-api.ts)
@@ -108,9 +121,14 @@ const REQUEST_TIMEOUT_MS = 30_000;
  */
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const limiter = new RateLimiter();
+  const limits = options.limits ?? DEFAULT_GATEWAY_LIMITS;
+  const page = await loadSearchPage({
+    uploadMaxBytes: uploadLimit(limits),
+    credentialRequired: (options.authenticator ?? openAuthenticator) !== openAuthenticator,
+  });
   const server = createServer({ requestTimeout: REQUEST_TIMEOUT_MS }, (request, response) => {
     const started = performance.now();
-    void route(request, response, options, limiter).then((status) =>
+    void route(request, response, options, limiter, page).then((status) =>
       options.onRequest?.({ path: safePath(request.url), status, ms: performance.now() - started }),
     );
   });
@@ -139,7 +157,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   };
 }
 
-async function route(request: IncomingMessage, response: ServerResponse, options: GatewayOptions, limiter: RateLimiter): Promise<number> {
+async function route(request: IncomingMessage, response: ServerResponse, options: GatewayOptions, limiter: RateLimiter, page: SearchPage): Promise<number> {
   try {
     const limits = options.limits ?? DEFAULT_GATEWAY_LIMITS;
     const target = request.url ?? '/';
@@ -153,7 +171,12 @@ async function route(request: IncomingMessage, response: ServerResponse, options
       return fail(response, { status: 400, code: 'invalid-request', message: 'the request target is not a URL path' });
     }
     const method = request.method ?? 'GET';
-    const maxBody = method === 'POST' && url.pathname === '/admin/eval-sets' && options.admin ? options.admin.maxEvalSetBytes : limits.maxBodyBytes;
+    const maxBody =
+      method === 'POST' && url.pathname === '/admin/eval-sets' && options.admin
+        ? options.admin.maxEvalSetBytes
+        : isMultipart(request.headers['content-type'])
+          ? multipartBodyLimit(limits)
+          : limits.maxBodyBytes;
     const declared = Number(request.headers['content-length'] ?? 0);
     if (declared > maxBody) return tooLarge(response, maxBody);
     if (isAdminPath(url.pathname)) return await admin(request, response, url, options, limiter, maxBody);
@@ -170,8 +193,13 @@ async function route(request: IncomingMessage, response: ServerResponse, options
       }
       case '/search':
         return await search(request, response, url, options, limiter, limits);
-      default:
+      default: {
+        // The page and its assets: static, no data, so no credential (its searches carry one). Only
+        // at their exact paths: `//search` parses as the path `/` of another host, and stays a 404.
+        const asset = target.split('?')[0] === url.pathname ? pageAsset(page, url.pathname) : undefined;
+        if (asset) return sendAsset(response, asset);
         return fail(response, { status: 404, code: 'not-found', message: `no route ${url.pathname}` });
+      }
     }
   } catch (error) {
     if (response.headersSent) {
@@ -205,7 +233,12 @@ async function search(
   const principal = await authorize(request, options, limiter);
   if ('status' in principal) return fail(response, principal);
 
-  const parsed = request.method === 'POST' ? await bodyParams(request, limits) : queryParams(url.searchParams);
+  const parsed =
+    request.method !== 'POST'
+      ? queryParams(url.searchParams)
+      : isMultipart(request.headers['content-type'])
+        ? await formParams(request, limits)
+        : await bodyParams(request, limits);
   if ('status' in parsed) return fail(response, parsed);
   const tenant = chooseTenant(principal, parsed.tenant);
   if (!tenant.ok) return fail(response, { status: tenant.status, code: tenant.status === 403 ? 'forbidden' : 'invalid-request', message: tenant.message });
@@ -231,7 +264,7 @@ async function searchAndRespond(
   try {
     const result = await options.searcher.search(
       {
-        text: parsed.text,
+        ...(parsed.example ?? { text: parsed.text }),
         topK,
         ...(parsed.filter ? { filter: parsed.filter } : {}),
         ...(tenant !== undefined ? { tenant } : {}),
@@ -267,9 +300,9 @@ async function admin(request: IncomingMessage, response: ServerResponse, url: UR
 }
 
 /** A JSON request body within `max` bytes, or the error to answer (415, 413, 400). */
-async function jsonBody(request: IncomingMessage, max: number, what: string): Promise<{ ok: true; value: unknown } | { ok: false; error: GatewayError }> {
+async function jsonBody(request: IncomingMessage, max: number, what: string, orElse = ''): Promise<{ ok: true; value: unknown } | { ok: false; error: GatewayError }> {
   const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  if (type !== 'application/json') return { ok: false, error: { status: 415, code: 'unsupported-media-type', message: `${what} takes Content-Type: application/json` } };
+  if (type !== 'application/json') return { ok: false, error: { status: 415, code: 'unsupported-media-type', message: `${what} takes Content-Type: application/json${orElse}` } };
   const body = await readBody(request, max);
   if (body === null) return { ok: false, error: { status: 413, code: 'payload-too-large', message: `the body is larger than ${max} bytes` } };
   try {
@@ -295,6 +328,8 @@ function rateLimit(principal: Principal, fallback: RateLimit | null, limiter: Ra
 
 interface SearchParams {
   text: string;
+  /** A query by example from a JSON body: inline base64 only (a uri would let a caller make the query consumer read its files). */
+  example?: { image: MediaQuery } | { audio: MediaQuery };
   topK: number | undefined;
   filter: SearchFilter | undefined;
   tenant: string | null;
@@ -317,14 +352,26 @@ function queryParams(params: URLSearchParams): SearchParams | GatewayError {
 }
 
 async function bodyParams(request: IncomingMessage, limits: GatewayLimits): Promise<SearchParams | GatewayError> {
-  const body = await jsonBody(request, limits.maxBodyBytes, 'POST /search');
+  const body = await jsonBody(request, limits.maxBodyBytes, 'POST /search', ' or multipart/form-data');
   if (!body.ok) return body.error;
   const json = body.value;
   if (typeof json !== 'object' || json === null || Array.isArray(json)) return invalid('invalid-request', 'the body must be a JSON object');
   const fields = json as Record<string, unknown>;
   const unknown = Object.keys(fields).filter((k) => !BODY_FIELDS.has(k));
   if (unknown.length > 0) return invalid('invalid-request', `unknown field(s) ${unknown.map((k) => JSON.stringify(k.slice(0, 64))).join(', ')}; expected q, k, filter, tenant, mode`);
-  const { q, k, filter, tenant, mode } = fields;
+  const { q, k, filter, tenant, mode, image, audio } = fields;
+  let example: SearchParams['example'];
+  if (image !== undefined || audio !== undefined) {
+    const kind = image !== undefined ? 'image' : 'audio';
+    const given = (image ?? audio) as Record<string, unknown> | null;
+    if ([q, image, audio].filter((v) => v !== undefined).length !== 1) return invalid('invalid-request', 'give exactly one of q, image and audio');
+    if (typeof given !== 'object' || given === null || Array.isArray(given) || typeof given.data !== 'string' || Object.keys(given).some((f) => f !== 'data' && f !== 'type')) {
+      return invalid('invalid-request', `${kind} must be { data: <base64>, type?: <MIME type> } (no uri through the gateway)`);
+    }
+    if (given.type !== undefined && typeof given.type !== 'string') return invalid('invalid-request', `${kind}.type must be a MIME type`);
+    const media: MediaQuery = { data: given.data, ...(typeof given.type === 'string' ? { type: given.type } : {}) };
+    example = kind === 'image' ? { image: media } : { audio: media };
+  }
   if (q !== undefined && typeof q !== 'string') return invalid('invalid-request', 'q must be a string');
   if (k !== undefined && (typeof k !== 'number' || !Number.isSafeInteger(k))) return invalid('invalid-top-k', 'k must be a whole number');
   if (tenant !== undefined && typeof tenant !== 'string') return invalid('invalid-request', 'tenant must be a string');
@@ -336,7 +383,60 @@ async function bodyParams(request: IncomingMessage, limits: GatewayLimits): Prom
     }
     return parseSearchFilter(filter);
   };
-  return finish(q ?? '', k, parseFilter, tenant ?? null, mode);
+  const params = finish(example ? 'example' : (q ?? ''), k, parseFilter, tenant ?? null, mode);
+  return example && !('status' in params) ? { ...params, example } : params;
+}
+
+/** A multipart form: the fields of a GET (each at most once but `filter`), or a `file` instead of `q`. */
+async function formParams(request: IncomingMessage, limits: GatewayLimits): Promise<SearchParams | GatewayError> {
+  const form = await readMultipartForm(request.headers, request, {
+    maxFileBytes: uploadLimit(limits),
+    maxBodyBytes: multipartBodyLimit(limits),
+    maxFieldBytes: MAX_QUERY_CHARS * 4,
+  });
+  if ('kind' in form) return formFailure(form, limits);
+  const unknown = [...form.fields.keys()].filter((k) => !FORM_FIELDS.has(k));
+  if (unknown.length > 0) return invalid('invalid-request', `unknown form field(s) ${unknown.map((k) => JSON.stringify(k.slice(0, 64))).join(', ')}; expected q or file, k, filter, tenant, mode`);
+  for (const name of ['q', 'k', 'tenant', 'mode']) {
+    if ((form.fields.get(name)?.length ?? 0) > 1) return invalid('invalid-request', `${name} is given more than once`);
+  }
+  const one = (name: string): string | undefined => form.fields.get(name)?.[0];
+  const q = one('q');
+  // An empty text box sent beside a file is no text query.
+  if (form.file && q !== undefined && q.trim() !== '') return invalid('invalid-request', 'give either q or a file, not both');
+  const kRaw = one('k');
+  let topK: number | undefined;
+  if (kRaw !== undefined && kRaw.trim() !== '') {
+    if (!/^-?\d{1,16}$/.test(kRaw.trim())) return invalid('invalid-top-k', `k must be a whole number, got ${JSON.stringify(kRaw.slice(0, 64))}`);
+    topK = Number(kRaw);
+  }
+  const filters = (form.fields.get('filter') ?? []).filter((f) => f.trim() !== '');
+  const mode = one('mode');
+  const tenant = one('tenant');
+  const params = finish(form.file ? 'example' : (q ?? ''), topK, () => parseFilterArgs(filters), tenant === undefined || tenant === '' ? null : tenant, mode === '' ? undefined : mode);
+  if (!form.file || 'status' in params) return params;
+  const media: MediaQuery = { data: form.file.bytes.toString('base64'), type: form.file.type };
+  return { ...params, example: form.file.modality === 'image' ? { image: media } : { audio: media } };
+}
+
+function formFailure(failure: MultipartFailure, limits: GatewayLimits): GatewayError {
+  switch (failure.kind) {
+    case 'too-large':
+      return { status: 413, code: 'payload-too-large', message: `${failure.message} (a query file may be up to ${uploadLimit(limits)} bytes)` };
+    case 'unsupported-type':
+      return { status: 415, code: 'unsupported-media-type', message: failure.message };
+    case 'invalid':
+      return invalid('invalid-request', failure.message);
+  }
+}
+
+function uploadLimit(limits: GatewayLimits): number {
+  return limits.maxUploadBytes ?? DEFAULT_MEDIA_INLINE_MAX_BYTES;
+}
+
+/** The file, plus fields and framing bounded by the JSON body limit. */
+function multipartBodyLimit(limits: GatewayLimits): number {
+  return uploadLimit(limits) + limits.maxBodyBytes;
 }
 
 function finish(
@@ -402,6 +502,21 @@ function send(response: ServerResponse, status: number, body: unknown, headers: 
   response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
   response.end(response.req.method === 'HEAD' ? undefined : text);
   return status;
+}
+
+function sendAsset(response: ServerResponse, asset: { body: Buffer; type: string }): number {
+  response.writeHead(200, {
+    'content-type': asset.type,
+    'content-length': asset.body.length,
+    'cache-control': 'no-cache',
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'no-referrer',
+    // Results are written with textContent, and nothing but the page's own files runs or loads.
+    'content-security-policy':
+      "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; media-src 'self' http: https: blob:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+  });
+  response.end(response.req.method === 'HEAD' ? undefined : asset.body);
+  return 200;
 }
 
 function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {

@@ -71,7 +71,7 @@ export async function startGatewayService(options: GatewayServiceOptions): Promi
         host: config.gateway.host,
         authenticator: auth.authenticator,
         rateLimit: config.gateway.ratePerSecond > 0 ? { perSecond: config.gateway.ratePerSecond, burst: config.gateway.rateBurst } : null,
-        limits: { maxBodyBytes: config.gateway.maxBodyBytes, maxUrlBytes: config.gateway.maxUrlBytes },
+        limits: { maxBodyBytes: config.gateway.maxBodyBytes, maxUrlBytes: config.gateway.maxUrlBytes, maxUploadBytes: config.media.inlineMaxBytes },
         admin: { backend: admin, maxEvalSetBytes: config.gateway.maxEvalSetBytes, shadowSampleRate: config.reindex.shadowSampleRate },
         ready,
       });

@@ -13,6 +13,8 @@ import {
   SpanKind,
   traceHeaders,
   isErrorReply,
+  type MediaQuery,
+  type SearchRequestV1,
   nextReady,
   type SearchFilter,
   type SearchMode,
@@ -37,7 +39,10 @@ export interface SearchClientOptions {
 }
 
 export interface SearchQuery {
-  text: string;
+  /** Exactly one of text, image and audio: words, or a query by example (inline base64 or a uri). */
+  text?: string;
+  image?: MediaQuery;
+  audio?: MediaQuery;
   /** Documents wanted; default 10. The query consumer refuses values above its maxTopK. */
   topK?: number;
   filter?: SearchFilter;
@@ -244,7 +249,7 @@ export class SearchClient {
             key: id,
             value: encodeSearchRequest({
               id,
-              query: { text: query.text },
+              query: requestQuery(query),
               topK: query.topK ?? DEFAULT_TOP_K,
               ...(query.filter !== undefined ? { filter: query.filter } : {}),
               ...(query.tenant !== undefined ? { tenant: query.tenant } : {}),
@@ -376,4 +381,11 @@ async function untilReady(redis: Redis): Promise<void> {
 
 function toError(reason: unknown): Error {
   return reason instanceof Error ? reason : new Error(typeof reason === 'string' ? reason : 'search aborted');
+}
+
+/** The envelope's `query`: the one of text, image and audio the caller gave (the consumer checks it). */
+function requestQuery(query: SearchQuery): SearchRequestV1['query'] {
+  if (query.image !== undefined) return { image: query.image };
+  if (query.audio !== undefined) return { audio: query.audio };
+  return { text: query.text ?? '' };
 }

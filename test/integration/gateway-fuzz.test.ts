@@ -20,7 +20,7 @@ import { buildRequest, rawRequest, type RawResponse } from '../support/raw-http.
 // with a code. The gateway must never crash, hang or answer 500.
 
 const ANSWER_TIMEOUT_MS = 60_000;
-const RUNS = { queryStrings: 800, searches: 400, headers: 400, bodies: 800, requestLines: 300 };
+const RUNS = { queryStrings: 800, searches: 400, headers: 400, bodies: 800, multipart: 300, requestLines: 300 };
 
 const NUMBERS_AT_LIMITS = [
   '0', '-0', '1', '-1', '100', '101', '1000', '4294967296', '9007199254740991', '9007199254740993', '-9007199254740993',
@@ -92,12 +92,21 @@ describe('gateway fuzz (fast-check, real gateway process, raw HTTP)', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  /** One input: answered in time, as JSON, hits only of tenant-a or an error with a code; never 500. */
-  async function check(kind: string, request: Buffer, method = 'GET', isSearch = true): Promise<RawResponse> {
+  /**
+   * One input: answered in time, as JSON, hits only of tenant-a or an error with a code; never 500.
+   * The search page's static files (`page`: the target is one of their paths) answer 200 with their
+   * own type and the page's Content-Security-Policy.
+   */
+  async function check(kind: string, request: Buffer, method = 'GET', isSearch = true, page = false): Promise<RawResponse> {
     tried[kind] = (tried[kind] ?? 0) + 1;
     const response = await rawRequest(gateway.port, request, ANSWER_TIMEOUT_MS);
     statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
     assert.ok(response.status === 200 || (response.status >= 400 && response.status <= 504), `status ${response.status}`);
+    if (page && response.status === 200) {
+      assert.match(response.headers['content-type'] ?? '', /^text\/(html|javascript|css); charset=utf-8$/);
+      assert.match(response.headers['content-security-policy'] ?? '', /^default-src 'none'; script-src 'self'/);
+      return response;
+    }
     assert.notEqual(response.status, 500, `internal error: ${response.body}`);
     assert.match(response.headers['content-type'] ?? '', /^application\/json/);
     if (method === 'HEAD') return response;
@@ -193,12 +202,45 @@ describe('gateway fuzz (fast-check, real gateway process, raw HTTP)', () => {
     );
   });
 
+  it('answers random and adversarial multipart bodies (the search page uploads)', async () => {
+    const part = fc.record({
+      name: fc.oneof(fc.constantFrom('q', 'k', 'filter', 'tenant', 'mode', 'file', 'file', 'image', '__proto__'), oddString),
+      filename: fc.option(fc.oneof(fc.constantFrom('a.jpg', 'b.WAV', 'c.pdf', '', '../../etc/passwd', 'x"y.png'), oddString)),
+      type: fc.option(fc.constantFrom('image/jpeg', 'audio/wav', 'application/pdf', 'text/plain', 'application/octet-stream', 'image/jpeg; x=1', '')),
+      body: fc.oneof(fc.string({ unit: 'binary', maxLength: 200 }), fc.constantFrom('cells', 'tenant-b', '5', '-1', 'year>=2000', '{"must":[]}', 'dense', '\xff\xd8\xff\xe0'), fc.nat(600_000).map((n) => 'x'.repeat(n))),
+    });
+    const form = fc.record({
+      parts: fc.array(part, { maxLength: 4 }),
+      boundary: fc.constantFrom('XyZ', 'a'.repeat(70), '--', '"quoted"'),
+      declared: fc.constantFrom('XyZ', 'a'.repeat(70), '--', '"quoted"', '', 'other'),
+      closed: fc.boolean(),
+    });
+    await fc.assert(
+      fc.asyncProperty(form, async ({ parts, boundary, declared, closed }) => {
+        const raw = parts
+          .map(({ name, filename, type, body }) => {
+            const disposition = `form-data; name="${name.replace(/[\r\n]/g, '')}"${filename === null ? '' : `; filename="${filename.replace(/[\r\n]/g, '')}"`}`;
+            return `--${boundary}\r\nContent-Disposition: ${disposition}\r\n${type === null ? '' : `Content-Type: ${type}\r\n`}\r\n${body}\r\n`;
+          })
+          .join('');
+        const body = Buffer.from(`${raw}${closed ? `--${boundary}--\r\n` : ''}`, 'utf8');
+        const headers: Array<[string, string]> = [
+          ['authorization', `Bearer ${key}`],
+          ['content-type', declared === '' ? 'multipart/form-data' : `multipart/form-data; boundary=${declared}`],
+        ];
+        await check('multipart', buildRequest('POST', '/search', headers, body));
+      }),
+      { numRuns: RUNS.multipart },
+    );
+  });
+
   it('answers broken request lines and methods', async () => {
     const method = fc.oneof(fc.constantFrom('GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT', 'PATCH', 'get', 'PROPFIND'), fc.stringMatching(/^[A-Z]{1,12}$/));
-    const target = fc.oneof(fc.constantFrom('/search?q=cells', '*', 'http://evil.example/search?q=x', '/search?q=%', '/search?q=%zz', '/%', '//', '/search#x', '/search?q=cells&q=dogs'), fc.string({ unit: 'binary', maxLength: 50 }).map((s) => `/${s.replace(/[\r\n]/g, '')}`));
+    const target = fc.oneof(fc.constantFrom('/search?q=cells', '/', '/page/search-page.js', '/?q=cells', '*', 'http://evil.example/search?q=x', '/search?q=%', '/search?q=%zz', '/%', '//', '/search#x', '/search?q=cells&q=dogs'), fc.string({ unit: 'binary', maxLength: 50 }).map((s) => `/${s.replace(/[\r\n]/g, '')}`));
     await fc.assert(
       fc.asyncProperty(method, target, async (m, t) => {
-        await check('request lines', buildRequest(m, t, [['authorization', `Bearer ${key}`]]), m);
+        const pagePath = ['/', '/index.html', '/page/search-page.js', '/page/search-page.css'].includes(t.split('?')[0]!);
+        await check('request lines', buildRequest(m, t, [['authorization', `Bearer ${key}`]]), m, true, pagePath);
       }),
       { numRuns: RUNS.requestLines },
     );

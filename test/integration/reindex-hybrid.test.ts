@@ -7,7 +7,7 @@ import { ReindexQueue, ReindexWorker } from '../../consumers/reindex/index.ts';
 import { RedisWriteFences } from '../../consumers/runtime/index.ts';
 import { createRedis } from '../../infra/index.ts';
 import { IngestProducer } from '../../producers/ingest/index.ts';
-import { applyTopology, PAYLOAD_INDEXES, vectorParams, type SearchMode } from '../../topology/index.ts';
+import { applyTopology, PAYLOAD_INDEXES, VECTOR_NAMES, vectorParams, type SearchMode } from '../../topology/index.ts';
 import { createHarness, waitFor, type Harness } from '../support/harness.ts';
 import { readScifact, type CorpusDoc } from '../support/corpus.ts';
 import { startQueryStack, type QueryStack } from '../support/query-stack.ts';
@@ -15,6 +15,7 @@ import { startQueryStack, type QueryStack } from '../support/query-stack.ts';
 // A collection built before named vectors (one unnamed dense vector, no sparse vector) keeps being
 // written and searched as it is; a rebuild moves it to the hybrid layout (named `text` + BM25 sparse)
 // while searches in the default mode keep being answered: dense before the swap, hybrid after.
+// The new collection also gets the media vectors (`image`, `audio`), which text documents leave empty.
 describe('re-indexing a dense-only (legacy) collection into a hybrid one', () => {
   let h: Harness;
   let encoder: OnnxEncoder;
@@ -112,11 +113,13 @@ describe('re-indexing a dense-only (legacy) collection into a hybrid one', () =>
     assert.ok(outcome.modes.slice(switched).every((m) => m === 'hybrid'), 'once on the hybrid collection, searches never go back');
 
     const info = await h.qdrant.getCollection(target);
-    assert.ok('text' in (info.config.params.vectors as object), 'the new collection names its dense vector text');
+    // The new layout: named dense `text`, the media vectors beside it, and the BM25 sparse vector.
+    assert.deepEqual(Object.keys(info.config.params.vectors as object).sort(), [VECTOR_NAMES.audio, VECTOR_NAMES.image, VECTOR_NAMES.text]);
     assert.equal(Object.values(info.config.params.sparse_vectors ?? {})[0]?.modifier, 'idf');
     const [rebuilt] = (await h.qdrant.scroll(target, { limit: 1, with_vector: true })).points;
     const vectors = rebuilt?.vector as Record<string, unknown>;
-    assert.deepEqual(Object.keys(vectors).sort(), Object.keys({ ...info.config.params.vectors, ...info.config.params.sparse_vectors }).sort());
+    // A text document's points carry the vectors its content has: text and sparse, no media.
+    assert.deepEqual(Object.keys(vectors).sort(), [VECTOR_NAMES.text, ...Object.keys(info.config.params.sparse_vectors ?? {})].sort());
     for (const mode of ['dense', 'sparse', 'hybrid'] as const) {
       const result = await stack.client.search({ text: docs[7]!.title, topK: 3, mode });
       assert.equal(result.hits[0]?.docId, docs[7]!.id, `found by its title in ${mode} mode`);

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { QueryConsumer, queryEncoder } from '../../consumers/query/index.ts';
-import type { OnnxEncoder } from '../../consumers/encoders/index.ts';
+import type { MediaEncoder, OnnxEncoder } from '../../consumers/encoders/index.ts';
 import { MetricsRegistry } from '../../consumers/runtime/index.ts';
 import { createRedis } from '../../infra/index.ts';
 import { SearchClient } from '../../producers/search-client/index.ts';
@@ -19,7 +19,7 @@ export interface QueryStack {
   close(): Promise<void>;
 }
 
-export async function startQueryStack(h: Harness, encoders: OnnxEncoder[], options: { timeoutMs?: number } = {}): Promise<QueryStack> {
+export async function startQueryStack(h: Harness, encoders: OnnxEncoder[], options: { timeoutMs?: number; media?: MediaEncoder } = {}): Promise<QueryStack> {
   const publisher = createRedis(h.services.redis, `test-${h.namespace}-query`);
   const redis = createRedis(h.services.redis, `test-${h.namespace}-plain`);
   const metrics = new MetricsRegistry();
@@ -37,6 +37,7 @@ export async function startQueryStack(h: Harness, encoders: OnnxEncoder[], optio
       return Promise.resolve(queryEncoder(encoder));
     },
     metrics,
+    ...(options.media ? { media: options.media } : {}),
   });
   await consumer.start();
   const client = new SearchClient({

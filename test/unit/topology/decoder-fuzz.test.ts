@@ -109,7 +109,8 @@ function checkSearch(value: Buffer | null): DecodedSearchRequest {
   assert.ok(isPlain(r));
   assert.equal(r.schemaVersion, 1);
   assert.ok(r.id.length >= 1 && r.id.length <= 128 && r.id.trim() === r.id, 'id');
-  assert.ok(isPlain(r.query) && Object.keys(r.query).join() === 'text' && r.query.text.trim() !== '' && r.query.text.length <= 4096 && wellFormed(r.query.text), 'query');
+  const q = r.query;
+  assert.ok(isPlain(q) && (!('text' in q) || (Object.keys(q).join() === 'text' && q.text.trim() !== '' && q.text.length <= 4096 && wellFormed(q.text))), 'query');
   assert.ok(Number.isInteger(r.topK) && r.topK >= 1 && r.topK <= LIMITS.maxTopK, 'topK');
   assert.ok(Number.isSafeInteger(r.deadline) && r.deadline > 0, 'deadline');
   assert.ok(r.replyTo.startsWith(PREFIX) && r.replyTo.length <= 256 && !/\s/.test(r.replyTo), 'replyTo');

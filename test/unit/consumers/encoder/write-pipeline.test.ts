@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { QdrantClient } from '@qdrant/js-client-rest';
 import { encodeAndWrite, indexDocuments, inGroups } from '../../../../consumers/encoder/index.ts';
-import type { DocumentEncoder } from '../../../../consumers/encoders/index.ts';
+import { MediaDecodeError, type DocumentEncoder, type MediaEncoder } from '../../../../consumers/encoders/index.ts';
 import { layoutFor, type IngestMessage } from '../../../../topology/index.ts';
 
 // The overlap of inference with writes, on fakes whose calls finish only when the test says so:
@@ -145,5 +145,130 @@ describe('indexDocuments with groups', () => {
     assert.equal(calls.indexOf('delete'), calls.length - 1);
     // Every write carries its own group's vectors, after that group was encoded.
     for (const group of ['a,c', 'd,e', 'b2']) assert.ok(calls.indexOf(`encode ${group}`) < calls.indexOf(`upsert ${group}`));
+  });
+
+  it("embeds a group's media in its encode phase, overlapping the previous write; the medium sits on the first point, with each point's source offset", async () => {
+    const events: string[] = [];
+    const written: Array<{ vector: Record<string, unknown>; payload: { doc_id: string; text: string; source_offset?: string; media?: unknown } }> = [];
+    const firstWrite = deferred();
+    let writes = 0;
+    const qdrant = {
+      retrieve: () => Promise.resolve([]),
+      upsert: async (_c: string, body: { points: typeof written }) => {
+        const n = ++writes;
+        events.push(`upsert ${n} start`);
+        if (n === 1) await firstWrite.promise;
+        written.push(...body.points);
+        events.push(`upsert ${n} end`);
+        return {};
+      },
+      delete: () => (events.push('delete'), Promise.resolve({})),
+    } as unknown as QdrantClient;
+    const encoder: DocumentEncoder = { modelId: 'm', encodeDocuments: (texts) => Promise.resolve(texts.map((t) => [{ text: t, vector: new Float32Array([1]) }])) };
+    const media: MediaEncoder = {
+      read: (ref) => (events.push(`read ${ref.data}`), Promise.resolve(Buffer.from(ref.data ?? ''))),
+      embed: (modality) => Promise.resolve(new Float32Array([modality === 'image' ? 2 : 3])),
+      extract: () => Promise.reject(new Error('no document files here')),
+      ocr: () => Promise.resolve(null),
+      embedVideo: () => Promise.reject(new Error('no video here')),
+      close: () => Promise.resolve(),
+    };
+    const doc = (id: string, fields: Record<string, unknown>): IngestMessage => ({ kind: 'upsert', tenant: 'default', id, document: { schemaVersion: 1, id, ...fields } });
+    const messages = [
+      doc('a', { text: 'a' }),
+      doc('p', { media: { type: 'image/png', data: 'cA' } }),
+      doc('q', { text: 'q', media: { type: 'audio/wav', data: 'cQ' } }),
+    ];
+    const sources = messages.map((_, i) => ({ partition: 0, offset: String(10 + i) }));
+    const run = indexDocuments(messages, { qdrant, collection: 'c', encoder, media, sources, groupSize: 2, layout: layoutFor(null) });
+    while (!events.includes('read cQ')) await settle();
+    // The second group's medium is read (and embedded) while the first group's write is still open.
+    assert.deepEqual(events, ['read cA', 'upsert 1 start', 'read cQ']);
+    firstWrite.resolve();
+    assert.deepEqual(await run, { upserted: 3, deleted: 0, points: 3 });
+    assert.deepEqual(events.slice(3), ['upsert 1 end', 'upsert 2 start', 'upsert 2 end', 'delete']);
+    const byDoc = new Map(written.map((p) => [p.payload.doc_id, p]));
+    assert.deepEqual(byDoc.get('a')!.vector, { text: [1] });
+    assert.deepEqual(byDoc.get('p')!.vector, { image: [2] });
+    assert.equal(byDoc.get('p')!.payload.text, '');
+    assert.deepEqual(byDoc.get('q')!.vector, { text: [1], audio: [3] });
+    assert.deepEqual(written.map((p) => p.payload.source_offset), ['10', '11', '12']);
+    assert.equal((byDoc.get('q')!.payload.media as { modality: string }).modality, 'audio');
+  });
+
+  it('fails the batch with the MediaDecodeError of a bad medium in a later group, and deletes nothing', async () => {
+    const calls: string[] = [];
+    const qdrant = {
+      upsert: () => (calls.push('upsert'), Promise.resolve({})),
+      delete: () => (calls.push('delete'), Promise.resolve({})),
+    } as unknown as QdrantClient;
+    const encoder: DocumentEncoder = { modelId: 'm', encodeDocuments: (texts) => Promise.resolve(texts.map((t) => [{ text: t, vector: new Float32Array([1]) }])) };
+    const media: MediaEncoder = {
+      read: (ref) => Promise.resolve(Buffer.from(ref.data ?? '')),
+      embed: () => Promise.reject(new MediaDecodeError('not an image')),
+      extract: () => Promise.reject(new Error('no document files here')),
+      ocr: () => Promise.resolve(null),
+      embedVideo: () => Promise.reject(new MediaDecodeError('not a video')),
+      close: () => Promise.resolve(),
+    };
+    const messages: IngestMessage[] = [
+      upsert('a'),
+      upsert('b'),
+      { kind: 'upsert', tenant: 'default', id: 'bad', document: { schemaVersion: 1, id: 'bad', media: { type: 'image/png', data: 'eA' } } },
+    ];
+    await assert.rejects(
+      indexDocuments(messages, { qdrant, collection: 'c', encoder, media, groupSize: 2, layout: layoutFor(null) }),
+      (error: unknown) => error instanceof MediaDecodeError && /default\/bad: not an image/.test(error.message),
+    );
+    // The first group was written (a redelivery rewrites it); stale chunks are only deleted after every write.
+    assert.deepEqual(calls, ['upsert']);
+  });
+  it("writes a video as its moments: a point per frame (image) and audio segment (audio), each with its time; the title on the first; stale points past the last moment deleted", async () => {
+    const written: Array<{ id: string; vector: Record<string, unknown>; payload: { chunk: number; chunks: number; text: string; media?: { modality: string; at?: number; uri?: string } } }> = [];
+    const deletes: unknown[] = [];
+    const qdrant = {
+      upsert: (_c: string, body: { points: typeof written }) => (written.push(...body.points), Promise.resolve({})),
+      delete: (_c: string, body: unknown) => (deletes.push(body), Promise.resolve({})),
+    } as unknown as QdrantClient;
+    const encoder: DocumentEncoder = { modelId: 'm', encodeDocuments: (texts) => Promise.resolve(texts.map((t) => [{ text: t, vector: new Float32Array([1]) }])) };
+    const models: string[] = [];
+    const media: MediaEncoder = {
+      read: (ref) => Promise.resolve(Buffer.from(ref.uri ?? '')),
+      embed: () => Promise.reject(new Error('a video is not embedded as one image')),
+      // Frames at 0, 1 and 2 s; audio segments from 0 s (joins the first frame) and 10.3 s (its own point).
+      embedVideo: (m) => {
+        models.push(m.image.id, m.audio?.id ?? 'none');
+        return Promise.resolve({
+          durationSeconds: 12,
+          frames: [0, 1, 2].map((at) => ({ atSeconds: at, vector: new Float32Array([10 + at]) })),
+          audio: [0.04, 10.3].map((at) => ({ atSeconds: at, vector: new Float32Array([20 + at]) })),
+        });
+      },
+      // A video is neither a document file nor an image to OCR.
+      extract: () => Promise.reject(new Error('a video has no text to extract')),
+      ocr: () => Promise.reject(new Error('a video is not OCR\'d')),
+      close: () => Promise.resolve(),
+    };
+    const message: IngestMessage = {
+      kind: 'upsert',
+      tenant: 'default',
+      id: 'v',
+      document: { schemaVersion: 1, id: 'v', title: 'holiday', media: { type: 'video/mp4', uri: 'file:///media/holiday.mp4' } },
+    };
+    assert.deepEqual(await indexDocuments([message], { qdrant, collection: 'c', encoder, media, layout: layoutFor(null) }), { upserted: 1, deleted: 0, points: 4 });
+    assert.deepEqual(models, ['efficientnet-lite0', 'speech-embedding']);
+    assert.deepEqual(
+      written.map((p) => [p.payload.chunk, p.payload.chunks, p.payload.text, p.payload.media?.at, Object.keys(p.vector).sort().join('+')]),
+      [
+        [0, 4, 'holiday', 0, 'audio+image+text'],
+        [1, 4, '', 1, 'image'],
+        [2, 4, '', 2, 'image'],
+        [3, 4, '', 10.3, 'audio'],
+      ],
+    );
+    assert.deepEqual(written[3]!.vector, { audio: [20 + 10.3].map((x) => Math.fround(x)) });
+    assert.ok(written.every((p) => p.payload.media?.modality === 'video' && p.payload.media.uri === 'file:///media/holiday.mp4'));
+    // A shorter earlier version's points past the fourth go.
+    assert.match(JSON.stringify(deletes), /"key":"chunk","range":\{"gte":4\}/);
   });
 });

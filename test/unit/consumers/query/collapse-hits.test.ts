@@ -21,6 +21,26 @@ describe('collapseToDocuments', () => {
     assert.deepEqual(hits[0], { docId: 'a', chunk: 2, score: 0.9, title: 'T a', snippet: 'chunk 2 of a', metadata: { n: 1 } });
   });
 
+  it("gives a document file's hit the page of its best chunk", () => {
+    const media = { type: 'application/pdf', modality: 'document', model: 'pdfjs-dist-4.10.38' };
+    const [hit] = collapseToDocuments([point('spec.pdf', 5, 0.9, { page: 3, media }), point('spec.pdf', 0, 0.5, { page: 1, media })], 10);
+    assert.equal(hit!.page, 3);
+    assert.deepEqual(hit!.media, { type: 'application/pdf', modality: 'document' });
+    assert.equal('page' in collapseToDocuments([point('a', 0, 1)], 1)[0]!, false);
+  });
+
+  it("gives a video hit the moment of its best frame or audio segment, and a photo's medium without one", () => {
+    const video = (chunk: number, at: number, score: number) => point('v', chunk, score, { media: { type: 'video/mp4', modality: 'video', model: 'm', uri: 'file:///v.mp4', at } });
+    const hits = collapseToDocuments([video(3, 3.04, 0.9), point('p', 0, 0.8, { media: { type: 'image/jpeg', modality: 'image', model: 'm' } }), video(0, 0, 0.7)], 10);
+    assert.deepEqual(
+      hits.map((h) => [h.docId, h.chunk, h.media]),
+      [
+        ['v', 3, { type: 'video/mp4', modality: 'video', uri: 'file:///v.mp4', at: 3.04 }],
+        ['p', 0, { type: 'image/jpeg', modality: 'image' }],
+      ],
+    );
+  });
+
   it('stops at topK documents', () => {
     assert.deepEqual(
       collapseToDocuments([point('a', 0, 3), point('a', 1, 2), point('b', 0, 1), point('c', 0, 0)], 2).map((h) => h.docId),
@@ -31,6 +51,21 @@ describe('collapseToDocuments', () => {
   it('skips points without a document id and fills missing fields', () => {
     const hits = collapseToDocuments([{ score: 1, payload: { chunk: 0 } }, { score: 0.5, payload: { doc_id: 'x' } }, { score: 0.1, payload: null }], 5);
     assert.deepEqual(hits, [{ docId: 'x', chunk: 0, score: 0.5, title: '', snippet: '', metadata: {} }]);
+  });
+});
+
+describe('collapseToDocuments: media', () => {
+  it("carries a hit's medium: type, modality, uri and the photo's preview, never the model or other fields", () => {
+    const thumbnail = 'data:image/webp;base64,UklGRg==';
+    const [photo, clip] = collapseToDocuments(
+      [
+        point('p', 0, 0.9, { media: { type: 'image/jpeg', modality: 'image', model: 'efficientnet-lite0', thumbnail, source: 'x' } }),
+        point('c', 0, 0.8, { media: { type: 'audio/wav', modality: 'audio', model: 'speech-embedding', uri: 'https://media.example/c.wav' } }),
+      ],
+      10,
+    );
+    assert.deepEqual(photo?.media, { type: 'image/jpeg', modality: 'image', thumbnail });
+    assert.deepEqual(clip?.media, { type: 'audio/wav', modality: 'audio', uri: 'https://media.example/c.wav' });
   });
 });
 

@@ -1,0 +1,108 @@
+// The bytes of a medium: inline base64, or read from its uri (claim check). Every failure is a
+// typed, non-retriable MediaDecodeError, so the document is dead-lettered with the reason and the
+// partition moves on.
+import { open, realpath } from 'node:fs/promises';
+import { sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { MediaRef } from '../../topology/index.ts';
+import { MediaForbiddenError, MediaTooLargeError, MediaUnreachableError } from './media-errors.ts';
+
+export interface MediaSourceLimits {
+  /** SEARCHBUS_MEDIA_FETCH_MAX_BYTES */
+  readonly fetchMaxBytes: number;
+  /** SEARCHBUS_MEDIA_FETCH_TIMEOUT_MS */
+  readonly fetchTimeoutMs: number;
+  /** SEARCHBUS_MEDIA_FILE_ROOTS: absolute directories a file:// uri may point into (none: file:// is refused). */
+  readonly fileRoots: readonly string[];
+}
+
+export async function readMedia(media: MediaRef, limits: MediaSourceLimits): Promise<Buffer> {
+  if (media.data !== undefined) return Buffer.from(media.data, 'base64');
+  const uri = media.uri ?? '';
+  const url = new URL(uri);
+  if (url.protocol === 'file:') return readFileLimited(url, limits);
+  return fetchLimited(url, limits);
+}
+
+async function readFileLimited(url: URL, limits: MediaSourceLimits): Promise<Buffer> {
+  let path: string;
+  try {
+    path = fileURLToPath(url);
+  } catch (error) {
+    throw new MediaUnreachableError(`${url.href} is not a local file URL: ${(error as Error).message}`, { cause: error });
+  }
+  // Whoever can publish a document or a search could otherwise make a role read any file it can
+  // (another tenant's media, mounted secrets). The real path is checked, so `..` and symlinks
+  // cannot leave the roots; a file outside them is refused before it is opened.
+  let real: string;
+  try {
+    real = await realpath(path);
+  } catch (error) {
+    if (!(await underRoots(path, limits.fileRoots))) throw forbidden(url, limits.fileRoots);
+    throw new MediaUnreachableError(`cannot read ${url.href}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
+  }
+  if (!(await underRoots(real, limits.fileRoots))) throw forbidden(url, limits.fileRoots);
+  const maxBytes = limits.fetchMaxBytes;
+  let handle;
+  try {
+    handle = await open(real, 'r');
+  } catch (error) {
+    throw new MediaUnreachableError(`cannot read ${url.href}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
+  }
+  try {
+    const { size } = await handle.stat();
+    if (size > maxBytes) throw new MediaTooLargeError(`${url.href} is ${size} bytes; media are limited to ${maxBytes} bytes (SEARCHBUS_MEDIA_FETCH_MAX_BYTES)`);
+    return await handle.readFile();
+  } catch (error) {
+    if (error instanceof MediaTooLargeError) throw error;
+    throw new MediaUnreachableError(`cannot read ${url.href}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
+  } finally {
+    await handle.close();
+  }
+}
+
+async function fetchLimited(url: URL, limits: MediaSourceLimits): Promise<Buffer> {
+  const where = `${url.protocol}//${url.host}${url.pathname}`;
+  let response: Response;
+  try {
+    response = await fetch(url, { signal: AbortSignal.timeout(limits.fetchTimeoutMs), redirect: 'follow' });
+  } catch (error) {
+    throw new MediaUnreachableError(`cannot fetch ${where}: ${(error as Error).message}`, { cause: error });
+  }
+  if (!response.ok) {
+    await response.body?.cancel().catch(() => undefined);
+    throw new MediaUnreachableError(`fetching ${where} answered HTTP ${response.status}`);
+  }
+  const declared = Number(response.headers.get('content-length') ?? NaN);
+  if (declared > limits.fetchMaxBytes) {
+    await response.body?.cancel().catch(() => undefined);
+    throw new MediaTooLargeError(`${where} is ${declared} bytes; media are limited to ${limits.fetchMaxBytes} bytes (SEARCHBUS_MEDIA_FETCH_MAX_BYTES)`);
+  }
+  const chunks: Buffer[] = [];
+  let total = 0;
+  try {
+    for await (const chunk of response.body ?? []) {
+      total += (chunk as Uint8Array).length;
+      if (total > limits.fetchMaxBytes) throw new MediaTooLargeError(`${where} is over ${limits.fetchMaxBytes} bytes (SEARCHBUS_MEDIA_FETCH_MAX_BYTES)`);
+      chunks.push(Buffer.from(chunk as Uint8Array));
+    }
+  } catch (error) {
+    if (error instanceof MediaTooLargeError) throw error;
+    throw new MediaUnreachableError(`reading ${where} failed: ${(error as Error).message}`, { cause: error });
+  }
+  return Buffer.concat(chunks);
+}
+
+function forbidden(url: URL, roots: readonly string[]): MediaForbiddenError {
+  const allowed = roots.length === 0 ? 'no directory is allowed' : `allowed: ${roots.join(', ')}`;
+  return new MediaForbiddenError(`${url.href} is outside SEARCHBUS_MEDIA_FILE_ROOTS (${allowed}); file:// media are read only there`);
+}
+
+/** Whether `path` is one of the roots or inside one (roots compared by their real paths). */
+async function underRoots(path: string, roots: readonly string[]): Promise<boolean> {
+  for (const root of roots) {
+    const realRoot = await realpath(root).catch(() => root);
+    if (path === realRoot || path.startsWith(realRoot.endsWith(sep) ? realRoot : realRoot + sep)) return true;
+  }
+  return false;
+}

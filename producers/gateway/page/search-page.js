@@ -1,0 +1,360 @@
+// The search page's script (plain ES module, no build step). Every search is a POST /search with a
+// multipart form: `q` or `file`, plus k, mode, filter lines and tenant, with the credential the user
+// gave (kept in sessionStorage). Results are built with textContent only: nothing a document holds
+// is ever parsed as HTML.
+
+const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
+const form = /** @type {HTMLFormElement} */ ($('search'));
+const queryBox = /** @type {HTMLInputElement} */ ($('q'));
+const fileInput = /** @type {HTMLInputElement} */ ($('file'));
+const drop = $('drop');
+const hitsList = $('hits');
+const statusLine = $('status');
+const errorLine = $('error');
+const keyInput = /** @type {HTMLInputElement} */ ($('key'));
+const tenantInput = /** @type {HTMLInputElement} */ ($('tenant'));
+
+const uploadMaxBytes = Number(document.querySelector('meta[name="searchbus-upload-max-bytes"]')?.getAttribute('content')) || 512 * 1024;
+const credentialRequired = document.querySelector('meta[name="searchbus-credential"]')?.getAttribute('content') === 'required';
+const IMAGE_TYPES = ['image/jpeg', 'image/png', 'image/webp'];
+const AUDIO_TYPES = ['audio/wav', 'audio/x-wav', 'audio/wave', 'audio/mpeg', 'audio/ogg', 'audio/flac', 'audio/x-flac'];
+const EXTENSIONS = { jpg: 'image/jpeg', jpeg: 'image/jpeg', png: 'image/png', webp: 'image/webp', wav: 'audio/wav', mp3: 'audio/mpeg', ogg: 'audio/ogg', flac: 'audio/flac' };
+
+/** The file that is the query, once chosen or dropped (possibly shrunk to the upload limit). */
+let queryFile = /** @type {File | null} */ (null);
+let inFlight = /** @type {AbortController | null} */ (null);
+let previewUrl = '';
+
+// --- access: the credential and tenant stay in this tab ---------------------------------------
+keyInput.value = sessionStorage.getItem('searchbus.key') ?? '';
+tenantInput.value = sessionStorage.getItem('searchbus.tenant') ?? '';
+keyInput.addEventListener('input', () => sessionStorage.setItem('searchbus.key', keyInput.value.trim()));
+tenantInput.addEventListener('input', () => sessionStorage.setItem('searchbus.tenant', tenantInput.value.trim()));
+if (credentialRequired && keyInput.value === '') /** @type {HTMLDetailsElement} */ ($('access')).open = true;
+
+// --- the query file ---------------------------------------------------------------------------
+function typeOf(file) {
+  if (file.type && file.type !== 'application/octet-stream') return file.type.toLowerCase();
+  const extension = file.name.split('.').pop()?.toLowerCase() ?? '';
+  return EXTENSIONS[extension] ?? '';
+}
+
+/** A photo over the limit, re-encoded smaller (the image model sees 224×224 anyway). */
+async function shrink(file) {
+  const bitmap = await createImageBitmap(file);
+  for (const side of [1600, 1024, 640, 400]) {
+    const scale = Math.min(1, side / Math.max(bitmap.width, bitmap.height));
+    const canvas = document.createElement('canvas');
+    canvas.width = Math.max(1, Math.round(bitmap.width * scale));
+    canvas.height = Math.max(1, Math.round(bitmap.height * scale));
+    canvas.getContext('2d')?.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+    const blob = await new Promise((resolve) => canvas.toBlob(resolve, 'image/jpeg', 0.9));
+    if (blob && blob.size <= uploadMaxBytes) return new File([blob], file.name.replace(/\.\w+$/, '') + '.jpg', { type: 'image/jpeg' });
+  }
+  return null;
+}
+
+async function useFile(file) {
+  clearError();
+  const type = typeOf(file);
+  if (!IMAGE_TYPES.includes(type) && !AUDIO_TYPES.includes(type)) {
+    showError(`${file.name}: not an image or recording this search understands (JPEG, PNG, WebP; WAV, MP3, Ogg, FLAC)`);
+    return;
+  }
+  let chosen = type === file.type ? file : new File([file], file.name, { type });
+  if (chosen.size > uploadMaxBytes) {
+    const smaller = IMAGE_TYPES.includes(type) ? await shrink(chosen).catch(() => null) : null;
+    if (!smaller) {
+      showError(`${file.name} is ${formatBytes(file.size)}; a query file may be up to ${formatBytes(uploadMaxBytes)}`);
+      return;
+    }
+    chosen = smaller;
+  }
+  queryFile = chosen;
+  queryBox.value = '';
+  showChosen(chosen, file.name);
+  await search();
+}
+
+function showChosen(file, name) {
+  const preview = /** @type {HTMLImageElement} */ ($('preview'));
+  if (previewUrl) URL.revokeObjectURL(previewUrl);
+  previewUrl = '';
+  if (file.type.startsWith('image/')) {
+    previewUrl = URL.createObjectURL(file);
+    preview.src = previewUrl;
+    preview.alt = `query: ${name}`;
+    preview.hidden = false;
+  } else {
+    preview.hidden = true;
+    preview.removeAttribute('src');
+  }
+  $('chosen-name').textContent = `Searching by ${file.type.startsWith('image/') ? 'image' : 'recording'}: ${name}`;
+  $('chosen').hidden = false;
+  $('drop-label').hidden = true;
+}
+
+function clearFile() {
+  queryFile = null;
+  fileInput.value = '';
+  if (previewUrl) URL.revokeObjectURL(previewUrl);
+  previewUrl = '';
+  $('chosen').hidden = true;
+  $('drop-label').hidden = false;
+}
+
+fileInput.addEventListener('change', () => {
+  const file = fileInput.files?.[0];
+  if (file) void useFile(file);
+});
+$('clear-file').addEventListener('click', () => {
+  clearFile();
+  fileInput.focus();
+});
+drop.addEventListener('dragover', (event) => {
+  event.preventDefault();
+  drop.classList.add('over');
+});
+drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+drop.addEventListener('drop', (event) => {
+  event.preventDefault();
+  drop.classList.remove('over');
+  const file = event.dataTransfer?.files?.[0];
+  if (file) void useFile(file);
+});
+// A file dropped anywhere else must not make the browser leave the page to show it.
+window.addEventListener('dragover', (event) => event.preventDefault());
+window.addEventListener('drop', (event) => {
+  // The drop zone handled its own drop already.
+  if (event.defaultPrevented) return;
+  event.preventDefault();
+  const file = event.dataTransfer?.files?.[0];
+  if (file) void useFile(file);
+});
+// A pasted screenshot or copied photo is a query too.
+document.addEventListener('paste', (event) => {
+  const file = [...(event.clipboardData?.files ?? [])][0];
+  if (file) {
+    event.preventDefault();
+    void useFile(file);
+  }
+});
+
+// --- searching ----------------------------------------------------------------------------------
+form.addEventListener('submit', (event) => {
+  event.preventDefault();
+  if (queryBox.value.trim() !== '') clearFile();
+  void search();
+});
+
+async function search() {
+  const text = queryBox.value.trim();
+  if (text === '' && !queryFile) {
+    showError('Type a query, or drop an image or a recording.');
+    queryBox.focus();
+    return;
+  }
+  const body = new FormData();
+  if (queryFile) body.append('file', queryFile, queryFile.name);
+  else body.append('q', text);
+  const k = /** @type {HTMLInputElement} */ ($('k')).value.trim();
+  if (k !== '') body.append('k', k);
+  const mode = /** @type {HTMLSelectElement} */ ($('mode')).value;
+  if (mode !== '' && !queryFile) body.append('mode', mode);
+  for (const line of /** @type {HTMLTextAreaElement} */ ($('filters')).value.split('\n')) {
+    if (line.trim() !== '') body.append('filter', line.trim());
+  }
+  const tenant = tenantInput.value.trim();
+  if (tenant !== '') body.append('tenant', tenant);
+  const headers = {};
+  const key = keyInput.value.trim();
+  if (key !== '') headers.authorization = `Bearer ${key}`;
+
+  inFlight?.abort();
+  const controller = new AbortController();
+  inFlight = controller;
+  clearError();
+  document.body.setAttribute('aria-busy', 'true');
+  statusLine.textContent = 'Searching…';
+  try {
+    const response = await fetch('/search', { method: 'POST', body, headers, signal: controller.signal });
+    const answer = await response.json().catch(() => ({ error: { code: 'invalid-response', message: `the gateway answered ${response.status} without JSON` } }));
+    if (controller.signal.aborted) return;
+    if (!response.ok || answer.error) {
+      failed(response.status, answer.error ?? { code: 'error', message: `HTTP ${response.status}` });
+      return;
+    }
+    render(answer, queryFile ? queryFile.name : text);
+    // A text search goes into the address, to share; a file cannot, so its address is the page's.
+    history.replaceState(null, '', queryFile ? location.pathname : `?q=${encodeURIComponent(text)}`);
+  } catch (error) {
+    if (controller.signal.aborted) return;
+    failed(0, { code: 'unavailable', message: `the gateway cannot be reached (${error instanceof Error ? error.message : String(error)})` });
+  } finally {
+    if (inFlight === controller) {
+      inFlight = null;
+      document.body.removeAttribute('aria-busy');
+    }
+  }
+}
+
+function failed(status, error) {
+  statusLine.textContent = '';
+  hitsList.replaceChildren();
+  showError(`${error.message} (${error.code}${status ? `, HTTP ${status}` : ''})`);
+  if (status === 401 || status === 403 || (status === 400 && /tenant/.test(error.message))) {
+    const access = /** @type {HTMLDetailsElement} */ ($('access'));
+    access.open = true;
+    (status === 401 ? keyInput : tenantInput).focus();
+  }
+}
+
+function render(result, asked) {
+  const hits = result.hits ?? [];
+  const count = hits.length === 1 ? '1 result' : `${hits.length} results`;
+  // The reply's model is the text model; a query by example is embedded by its modality's model.
+  const model = queryFile ? null : result.model;
+  statusLine.textContent = [`${count} for ${asked}`, result.mode, model, `${Math.round(result.latencyMs ?? result.tookMs ?? 0)} ms`].filter(Boolean).join(' · ');
+  hitsList.replaceChildren(...hits.map((hit, i) => renderHit(hit, i)));
+}
+
+/** Seconds as m:ss.s (a video hit's moment). */
+function clock(seconds) {
+  const minutes = Math.floor(seconds / 60);
+  return `${minutes}:${(seconds - minutes * 60).toFixed(1).padStart(4, '0')}`;
+}
+
+function renderHit(hit, index) {
+  const item = document.createElement('li');
+  item.className = 'hit';
+  const media = hit.media ?? null;
+  if (media?.thumbnail && /^data:image\/(webp|jpeg|png);base64,/.test(media.thumbnail)) {
+    const image = document.createElement('img');
+    image.className = 'thumb';
+    image.src = media.thumbnail;
+    image.alt = '';
+    image.loading = 'lazy';
+    item.append(image);
+  } else if (media) {
+    const badge = document.createElement('span');
+    badge.className = 'thumb badge';
+    badge.textContent = { audio: '♪', video: '▶', document: '▤' }[media.modality] ?? '▣';
+    badge.setAttribute('aria-hidden', 'true');
+    item.append(badge);
+  }
+  const body = document.createElement('div');
+  body.className = 'hit-body';
+  const heading = document.createElement('h2');
+  const open = document.createElement('button');
+  open.type = 'button';
+  open.className = 'hit-title';
+  open.textContent = hit.title || hit.docId;
+  const detailsId = `hit-details-${index}`;
+  open.setAttribute('aria-expanded', 'false');
+  open.setAttribute('aria-controls', detailsId);
+  heading.append(open);
+  body.append(heading);
+
+  const facts = document.createElement('p');
+  facts.className = 'facts';
+  const page = hit.page ?? hit.metadata?.page;
+  facts.textContent = [
+    `score ${Number(hit.score).toFixed(3)}`,
+    media ? media.modality : null,
+    page !== undefined && page !== null ? `page ${page}` : null,
+    typeof media?.at === 'number' ? `at ${clock(media.at)}` : null,
+    hit.docId,
+  ]
+    .filter(Boolean)
+    .join(' · ');
+  body.append(facts);
+  // The embedded text starts with the title (a photo's is often nothing else): say it once.
+  const text = hit.title && hit.snippet.startsWith(hit.title) ? hit.snippet.slice(hit.title.length).trim() : hit.snippet;
+  if (text) {
+    const snippet = document.createElement('p');
+    snippet.className = 'snippet';
+    snippet.textContent = text;
+    body.append(snippet);
+  }
+  if (media?.modality === 'audio' && typeof media.uri === 'string' && /^https?:\/\//.test(media.uri)) {
+    const player = document.createElement('audio');
+    player.controls = true;
+    player.preload = 'none';
+    player.src = media.uri;
+    player.setAttribute('aria-label', `play ${hit.title || hit.docId}`);
+    body.append(player);
+  }
+  const details = document.createElement('dl');
+  details.className = 'details';
+  details.id = detailsId;
+  details.hidden = true;
+  const rows = [['document', hit.docId], ['chunk', String(hit.chunk)]];
+  if (media) rows.push(['medium', media.type], ...(media.uri ? [['uri', media.uri]] : []));
+  for (const [name, value] of Object.entries(hit.metadata ?? {})) rows.push([name, Array.isArray(value) ? value.join(', ') : String(value)]);
+  for (const [name, value] of rows) {
+    const term = document.createElement('dt');
+    term.textContent = name;
+    const description = document.createElement('dd');
+    description.textContent = value;
+    details.append(term, description);
+  }
+  body.append(details);
+  open.addEventListener('click', () => {
+    const expanded = open.getAttribute('aria-expanded') === 'true';
+    open.setAttribute('aria-expanded', String(!expanded));
+    details.hidden = expanded;
+  });
+  item.append(body);
+  return item;
+}
+
+// --- keyboard -----------------------------------------------------------------------------------
+function resultButtons() {
+  return [...hitsList.querySelectorAll('button.hit-title')];
+}
+
+document.addEventListener('keydown', (event) => {
+  const target = /** @type {HTMLElement} */ (event.target);
+  const typing = target instanceof HTMLInputElement || target instanceof HTMLTextAreaElement || target instanceof HTMLSelectElement;
+  if (event.key === '/' && !typing) {
+    event.preventDefault();
+    queryBox.focus();
+    queryBox.select();
+    return;
+  }
+  const buttons = resultButtons();
+  if (buttons.length === 0) return;
+  const at = buttons.indexOf(/** @type {HTMLButtonElement} */ (target));
+  if (event.key === 'ArrowDown' && (target === queryBox || at >= 0)) {
+    event.preventDefault();
+    buttons[Math.min(at + 1, buttons.length - 1)]?.focus();
+  } else if (event.key === 'ArrowUp' && at >= 0) {
+    event.preventDefault();
+    (at === 0 ? queryBox : buttons[at - 1])?.focus();
+  } else if (event.key === 'Escape' && at >= 0) {
+    queryBox.focus();
+  }
+});
+
+// --- helpers ------------------------------------------------------------------------------------
+function showError(message) {
+  errorLine.textContent = message;
+  errorLine.hidden = false;
+}
+
+function clearError() {
+  errorLine.textContent = '';
+  errorLine.hidden = true;
+}
+
+function formatBytes(bytes) {
+  return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MiB` : `${Math.ceil(bytes / 1024)} KiB`;
+}
+
+// A shared link `/?q=…` runs its search.
+const initial = new URLSearchParams(location.search).get('q');
+if (initial) {
+  queryBox.value = initial;
+  void search();
+}
+document.documentElement.dataset.ready = 'true';

@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { QdrantClient } from '@qdrant/js-client-rest';
+import { indexDocuments } from '../../../../consumers/encoder/index.ts';
+import { DocumentNoTextError, extractDocument, type DocumentEncoder, type MediaEncoder } from '../../../../consumers/encoders/index.ts';
+import { layoutFor, type ChunkPayload, type IngestMessage } from '../../../../topology/index.ts';
+import { pdfFile } from '../../../support/documents.ts';
+
+// Extracted text on the text path, with fakes for Qdrant, the text model (one chunk per sentence,
+// with its offsets, like the real chunker's windows) and the media models; the PDF extractor is real.
+
+interface Written {
+  vector: Record<string, unknown>;
+  payload: ChunkPayload;
+}
+
+function fakes(options: { ocrText?: string } = {}) {
+  const written: Written[] = [];
+  const qdrant = {
+    retrieve: () => Promise.resolve([]),
+    upsert: (_c: string, body: { points: Written[] }) => (written.push(...body.points), Promise.resolve({})),
+    delete: () => Promise.resolve({}),
+  } as unknown as QdrantClient;
+  const encoded: string[] = [];
+  const encoder: DocumentEncoder = {
+    modelId: 'm',
+    encodeDocuments: (texts) =>
+      Promise.resolve(
+        texts.map((text) => {
+          encoded.push(text);
+          return [...text.matchAll(/[^.]+\./g)].map((m) => ({ text: m[0], vector: new Float32Array([1]), start: m.index, end: m.index + m[0].length }));
+        }),
+      ),
+  };
+  const media: MediaEncoder = {
+    read: (ref) => Promise.resolve(Buffer.from(ref.data ?? '', 'base64')),
+    embed: () => Promise.resolve(new Float32Array([7])),
+    embedVideo: () => Promise.reject(new Error('no video here')),
+    extract: extractDocument,
+    ocr: () => Promise.resolve(options.ocrText === undefined ? null : { text: options.ocrText, lines: 1, kept: 1 }),
+    close: () => Promise.resolve(),
+  };
+  return { written, qdrant, encoder, media, encoded };
+}
+
+const upsert = (id: string, fields: Record<string, unknown>): IngestMessage => ({ kind: 'upsert', tenant: 'default', id, document: { schemaVersion: 1, id, ...fields } });
+
+describe('indexDocuments with document files and OCR', () => {
+  it("chunks a PDF page by page: each point records its page and its place in that page's text; no media vector", async () => {
+    const f = fakes();
+    const pdf = pdfFile([['Ferries leave at dawn. Tickets on board.'], [], ['Dogs travel free.']]);
+    const result = await indexDocuments([upsert('timetable.pdf', { title: 'Timetable', media: { type: 'application/pdf', data: pdf.toString('base64') } })], {
+      qdrant: f.qdrant,
+      collection: 'c',
+      encoder: f.encoder,
+      media: f.media,
+      layout: layoutFor(null),
+    });
+    assert.deepEqual(result, { upserted: 1, deleted: 0, points: 3 });
+    // The title leads the first page's text; positions are in the page's own extracted text.
+    assert.deepEqual(f.encoded, ['Timetable\n\nFerries leave at dawn. Tickets on board.', 'Dogs travel free.']);
+    assert.deepEqual(
+      f.written.map((p) => [p.payload.chunk, p.payload.chunks, p.payload.page, p.payload.position, p.payload.text]),
+      [
+        [0, 3, 1, { start: 0, end: 22 }, 'Timetable\n\nFerries leave at dawn.'],
+        [1, 3, 1, { start: 22, end: 40 }, ' Tickets on board.'],
+        [2, 3, 3, { start: 0, end: 17 }, 'Dogs travel free.'],
+      ],
+    );
+    for (const point of f.written) {
+      assert.deepEqual(Object.keys(point.vector), ['text']);
+      assert.deepEqual(point.payload.media, { type: 'application/pdf', modality: 'document', model: 'pdfjs-dist-4.10.38' });
+    }
+  });
+
+  it("gives an image its OCR text beside its image vector, after its title; a photo without text stays title-only", async () => {
+    const shot = fakes({ ocrText: 'Backup failed. The drive is full.' });
+    const image = { type: 'image/png', uri: 'file:///shots/backup.png' };
+    await indexDocuments([upsert('backup.png', { title: 'Backup dialog', media: image })], { qdrant: shot.qdrant, collection: 'c', encoder: shot.encoder, media: shot.media, layout: layoutFor(null) });
+    assert.deepEqual(shot.encoded, ['Backup dialog\n\nBackup failed. The drive is full.']);
+    assert.deepEqual(
+      shot.written.map((p) => [Object.keys(p.vector), p.payload.text, p.payload.position, p.payload.page]),
+      [
+        [['text', 'image'], 'Backup dialog\n\nBackup failed.', { start: 0, end: 14 }, undefined],
+        [['text'], ' The drive is full.', { start: 14, end: 33 }, undefined],
+      ],
+    );
+    assert.equal(shot.written[0]!.payload.media?.modality, 'image');
+
+    const photo = fakes({ ocrText: '' });
+    await indexDocuments([upsert('dog.jpg', { title: 'A dog.', media: { type: 'image/jpeg', data: 'AAAA' } })], { qdrant: photo.qdrant, collection: 'c', encoder: photo.encoder, media: photo.media, layout: layoutFor(null) });
+    assert.deepEqual(photo.encoded, ['A dog.']);
+    assert.equal(photo.written.length, 1);
+    assert.equal(photo.written[0]!.payload.position, undefined);
+  });
+
+  it('fails with the typed error of a document without text, naming the document, and writes nothing of it', async () => {
+    const f = fakes();
+    const empty = pdfFile([[]]);
+    await assert.rejects(
+      indexDocuments([upsert('scan.pdf', { media: { type: 'application/pdf', data: empty.toString('base64') } })], { qdrant: f.qdrant, collection: 'c', encoder: f.encoder, media: f.media, layout: layoutFor(null) }),
+      (error: unknown) => error instanceof DocumentNoTextError && error.code === 'document-no-text' && /default\/scan\.pdf: the pdf file has no text/.test((error as Error).message),
+    );
+    assert.equal(f.written.length, 0);
+  });
+
+  it('extracts document files into a collection without media vectors (they need none)', async () => {
+    const f = fakes();
+    const layout = { dense: 'text', sparse: null };
+    await indexDocuments([upsert('notes.md', { media: { type: 'text/markdown', data: Buffer.from('Tides turn twice a day.').toString('base64') } })], { qdrant: f.qdrant, collection: 'c', encoder: f.encoder, media: f.media, layout });
+    assert.deepEqual(f.written.map((p) => [p.payload.text, p.payload.position]), [['Tides turn twice a day.', { start: 0, end: 23 }]]);
+  });
+});
