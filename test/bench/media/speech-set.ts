@@ -1,11 +1,11 @@
 // The clips of the spoken-phrase benchmark, made on this machine with Debian's espeak-ng (speech),
 // ffmpeg (16 kHz mono 16-bit WAV) and sox (noise): every phrase once in the indexed voice, and
 // again in each query variant: other voices, other speeds, added white or pink noise at a set
-// signal-to-noise ratio. Cached by the phrases and variants, since synthesis is deterministic.
+// signal-to-noise ratio. Cached clip by clip, since synthesis is deterministic.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { cacheDir } from '../../../infra/cache-dir.ts';
 import { InfraError, MissingPrerequisiteError } from '../../../infra/errors.ts';
 import { runCommand } from '../../../infra/local/run-command.ts';
@@ -25,7 +25,6 @@ export const QUERY_VARIANTS = {
   'rp-f3-slow-120wpm': { voice: 'en-gb-x-rp+f3', wordsPerMinute: 120 },
   'rp-f3-fast-220wpm': { voice: 'en-gb-x-rp+f3', wordsPerMinute: 220 },
   'rp-f3-white-noise-10db': { voice: 'en-gb-x-rp+f3', wordsPerMinute: 160, noise: { colour: 'white', snrDb: 10 } },
-  'rp-f3-pink-noise-5db': { voice: 'en-gb-x-rp+f3', wordsPerMinute: 160, noise: { colour: 'pink', snrDb: 5 } },
   'scotland-m3-200wpm-white-noise-10db': { voice: 'en-gb-scotland+m3', wordsPerMinute: 200, noise: { colour: 'white', snrDb: 10 } },
 } as const satisfies Record<string, Voicing>;
 export type QueryVariant = keyof typeof QUERY_VARIANTS;
@@ -37,9 +36,9 @@ export function describeVoicing(v: Voicing): string {
 export interface SpeechSet {
   dir: string;
   phrases: string[];
-  /** Relative paths of the indexed clips (`indexed/pNNN.wav`), one per phrase, in phrase order. */
+  /** Relative paths of the indexed clips, one per phrase, in phrase order. */
   indexed: string[];
-  /** Relative paths of the query clips, per variant, in phrase order. */
+  /** Relative paths of the query clips, per variant, in phrase order (the first `queryPhrases` phrases). */
   queries: Record<QueryVariant, string[]>;
 }
 
@@ -91,40 +90,48 @@ async function speak(phrase: string, voicing: Voicing, out: string): Promise<voi
   await rm(noise);
 }
 
-/** Synthesises (once, cached) every clip of the benchmark for `phrases`. */
-export async function ensureSpeechSet(phrases: string[], log: (line: string) => void, concurrency = 2): Promise<SpeechSet> {
-  await requireSpeechTools();
-  const key = createHash('sha256').update(JSON.stringify({ phrases, INDEXED_VOICING, QUERY_VARIANTS })).digest('hex').slice(0, 12);
-  const dir = cacheDir('bench', `media-speech-${key}`);
-  const manifest = join(dir, 'speech-set.json');
-  if (existsSync(manifest)) return JSON.parse(await readFile(manifest, 'utf8')) as SpeechSet;
+/** A short digest of a voicing: a clip's folder names it, so a changed voicing never reuses old clips. */
+function voicingKey(v: Voicing): string {
+  return createHash('sha256').update(JSON.stringify(v)).digest('hex').slice(0, 8);
+}
 
-  await rm(dir, { recursive: true, force: true });
+/**
+ * Synthesises every clip of the benchmark for `phrases` (each clip once: a clip already on disk is
+ * kept, since synthesis is deterministic), the queries for the first `queryPhrases` phrases only.
+ */
+export async function ensureSpeechSet(phrases: string[], log: (line: string) => void, options: { queryPhrases?: number; concurrency?: number } = {}): Promise<SpeechSet> {
+  await requireSpeechTools();
+  const dir = cacheDir('bench', `media-speech-${createHash('sha256').update(JSON.stringify(phrases)).digest('hex').slice(0, 12)}`);
   const name = (i: number): string => `p${String(i).padStart(4, '0')}.wav`;
   const jobs: Array<{ phrase: string; voicing: Voicing; path: string }> = [];
+  const folder = (label: string, voicing: Voicing): string => `${label}-${voicingKey(voicing)}`;
   const indexed = phrases.map((phrase, i) => {
-    jobs.push({ phrase, voicing: INDEXED_VOICING, path: `indexed/${name(i)}` });
-    return `indexed/${name(i)}`;
+    const path = `${folder('indexed', INDEXED_VOICING)}/${name(i)}`;
+    jobs.push({ phrase, voicing: INDEXED_VOICING, path });
+    return path;
   });
   const queries = {} as Record<QueryVariant, string[]>;
   for (const [variant, voicing] of Object.entries(QUERY_VARIANTS) as Array<[QueryVariant, Voicing]>) {
-    queries[variant] = phrases.map((phrase, i) => {
-      jobs.push({ phrase, voicing, path: `queries/${variant}/${name(i)}` });
-      return `queries/${variant}/${name(i)}`;
+    queries[variant] = phrases.slice(0, options.queryPhrases ?? phrases.length).map((phrase, i) => {
+      const path = `${folder(variant, voicing)}/${name(i)}`;
+      jobs.push({ phrase, voicing, path });
+      return path;
     });
-    await mkdir(join(dir, 'queries', variant), { recursive: true });
   }
-  await mkdir(join(dir, 'indexed'), { recursive: true });
+  const todo = jobs.filter((job) => !existsSync(join(dir, job.path)));
+  log(`speech: ${jobs.length - todo.length} of ${jobs.length} clips already made in ${dir}`);
+  for (const job of todo) await mkdir(dirname(join(dir, job.path)), { recursive: true });
   let next = 0;
   let done = 0;
   const worker = async (): Promise<void> => {
-    for (let job = jobs[next++]; job; job = jobs[next++]) {
-      await speak(job.phrase, job.voicing, join(dir, job.path));
-      if (++done % 200 === 0) log(`speech: ${done}/${jobs.length} clips synthesised`);
+    for (let job = todo[next++]; job; job = todo[next++]) {
+      const out = join(dir, job.path);
+      // Written under another name and renamed when whole, so an interrupted run leaves no half clip.
+      await speak(job.phrase, job.voicing, `${out}.part.wav`);
+      await rename(`${out}.part.wav`, out);
+      if (++done % 100 === 0) log(`speech: ${done}/${todo.length} clips synthesised`);
     }
   };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  const set: SpeechSet = { dir, phrases, indexed, queries };
-  await writeFile(manifest, JSON.stringify(set, null, 2));
-  return set;
+  await Promise.all(Array.from({ length: options.concurrency ?? 2 }, worker));
+  return { dir, phrases, indexed, queries };
 }
