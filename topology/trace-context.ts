@@ -90,3 +90,12 @@ export async function inSpan<T>(name: string, kind: SpanKind, attributes: Attrib
     }
   });
 }
+
+/**
+ * Runs `fn` inside a new active span whose parent is `parent` rather than the active context: a
+ * server span continuing a caller's trace (an HTTP request's traceparent), or a root span when the
+ * caller sent none. Ends it either way.
+ */
+export function inSpanUnder<T>(parent: Context, name: string, kind: SpanKind, attributes: Attributes, fn: (span: Span) => Promise<T>): Promise<T> {
+  return context.with(parent, () => inSpan(name, kind, attributes, fn));
+}

@@ -150,6 +150,8 @@ function nodeConfig(o: { id: number; voters: string; port: number; controllerPor
     `share.coordinator.state.topic.replication.factor=${o.replication}`,
     `share.coordinator.state.topic.min.isr=${o.minIsr}`,
     'group.initial.rebalance.delay.ms=0',
+    // As the single broker (kafka-process.ts): no 5 ms linger on offset-commit writes.
+    'group.coordinator.append.linger.ms=0',
     `broker.session.timeout.ms=${o.sessionTimeoutMs}`,
     `broker.heartbeat.interval.ms=${Math.max(100, Math.min(2_000, Math.floor(o.sessionTimeoutMs / 4)))}`,
     '',

@@ -97,6 +97,10 @@ export async function startKafka(options: {
       'share.coordinator.state.topic.replication.factor=1',
       'share.coordinator.state.topic.min.isr=1',
       'group.initial.rebalance.delay.ms=0',
+      // Kafka 4's group coordinator holds each offset-commit write up to 5 ms to batch it
+      // (group.coordinator.append.linger.ms): every commit a consumer awaits (the encoder's, after
+      // each batch) waited that long. Measured with test/bench/kafkajs-hops.ts (README, Measured).
+      'group.coordinator.append.linger.ms=0',
       '',
     ].join('\n'),
   );

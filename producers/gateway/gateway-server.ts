@@ -1,6 +1,19 @@
 import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { isSearchMode, MAX_QUERY_CHARS, parseSearchFilter, SEARCH_MODES, SearchSchemaError, type MediaQuery, type SearchErrorCode, type SearchFilter, type SearchMode } from '../../topology/index.ts';
+import {
+  contextFromValues,
+  inSpanUnder,
+  isSearchMode,
+  MAX_QUERY_CHARS,
+  parseSearchFilter,
+  SEARCH_MODES,
+  SearchSchemaError,
+  SpanKind,
+  type MediaQuery,
+  type SearchErrorCode,
+  type SearchFilter,
+  type SearchMode,
+} from '../../topology/index.ts';
 import {
   parseFilterArgs,
   SearchClientClosedError,
@@ -179,13 +192,30 @@ async function search(
   if (!tenant.ok) return fail(response, { status: tenant.status, code: tenant.status === 403 ? 'forbidden' : 'invalid-request', message: tenant.message });
 
   const topK = parsed.topK ?? options.defaultTopK ?? 10;
+  // The caller's W3C trace context (if any) is the parent of this request's server span, so its
+  // trace continues through the search client, the query consumer and Qdrant.
+  const caller = contextFromValues({ traceparent: request.headers.traceparent, tracestate: request.headers.tracestate });
+  return inSpanUnder(caller, 'searchbus.gateway search', SpanKind.SERVER, { 'http.request.method': request.method ?? 'GET', 'url.path': url.pathname }, async (span) => {
+    const status = await searchAndRespond(response, options, parsed, tenant.tenant, topK);
+    span.setAttribute('http.response.status_code', status);
+    return status;
+  });
+}
+
+async function searchAndRespond(
+  response: ServerResponse,
+  options: GatewayOptions,
+  parsed: SearchParams,
+  tenant: string | undefined,
+  topK: number,
+): Promise<number> {
   try {
     const result = await options.searcher.search(
       {
         ...(parsed.example ?? { text: parsed.text }),
         topK,
         ...(parsed.filter ? { filter: parsed.filter } : {}),
-        ...(tenant.tenant !== undefined ? { tenant: tenant.tenant } : {}),
+        ...(tenant !== undefined ? { tenant } : {}),
         ...(parsed.mode !== undefined ? { mode: parsed.mode } : {}),
       },
       options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {},

@@ -20,7 +20,8 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import type { ChildProcess } from 'node:child_process';
-import { documentText, inGroups } from '../../consumers/encoder/index.ts';
+import { documentText, indexDocuments, inGroups } from '../../consumers/encoder/index.ts';
+import { describeCollection } from '../../consumers/runtime/index.ts';
 import { documentEncoder, loadEncoder } from '../../consumers/encoders/index.ts';
 import { createRedis } from '../../infra/index.ts';
 import { listEntries } from '../../infra/local/index.ts';
@@ -55,6 +56,28 @@ function rssBytes(pid: number): number {
   const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return match ? Number(match[1]) * 1024 : NaN;
 }
+/** Sum and count of histograms on a role's /metrics, by series name with labels (e.g. `searchbus_batch_size{role="encoder"}`). */
+async function histogramTotals(port: number): Promise<Map<string, { sum: number; count: number }>> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const totals = new Map<string, { sum: number; count: number }>();
+  for (const line of text.split('\n')) {
+    const match = /^([a-z_]+)_(sum|count)(\{[^}]*\})? ([0-9.eE+-]+)$/.exec(line);
+    if (!match) continue;
+    const key = `${match[1]}${match[3] ?? ''}`;
+    const entry = totals.get(key) ?? { sum: 0, count: 0 };
+    entry[match[2] as 'sum' | 'count'] = Number(match[4]);
+    totals.set(key, entry);
+  }
+  return totals;
+}
+/** Mean of a histogram over an interval: the change of its sum over the change of its count. */
+function meanBetween(before: Map<string, { sum: number; count: number }>, after: Map<string, { sum: number; count: number }>, key: string): { mean: number; count: number } {
+  const a = after.get(key) ?? { sum: 0, count: 0 };
+  const b = before.get(key) ?? { sum: 0, count: 0 };
+  const count = a.count - b.count;
+  return { mean: count > 0 ? (a.sum - b.sum) / count : NaN, count };
+}
+
 async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -165,6 +188,8 @@ try {
       await delay(5);
     }
   })();
+  const encoderPort = roles.find((r) => r.name === 'encoder')!.port;
+  const metricsBefore = await histogramTotals(encoderPort);
   const freshStart = performance.now();
   let published = 0;
   while (performance.now() - freshStart < freshMs) {
@@ -181,6 +206,51 @@ try {
   }
   polling = false;
   await poller;
+  // The encoder's side of the freshness, from its own histograms over the same interval: how big
+  // its batches were, how long handling one took (embed + Qdrant writes), and record timestamp ->
+  // writes acknowledged (queueing behind the batch in hand + fetch + handling).
+  const metricsAfter = await histogramTotals(encoderPort);
+  const ms = (x: { mean: number; count: number }): { mean_ms: number; count: number } => ({ mean_ms: x.mean * 1000, count: x.count });
+  const freshnessHops = {
+    publish_to_retrievable_mean_ms: freshness.reduce((a, b) => a + b, 0) / freshness.length,
+    encoder_record_to_written: ms(meanBetween(metricsBefore, metricsAfter, 'searchbus_freshness_seconds{role="encoder"}')),
+    encoder_handle_per_batch: ms(meanBetween(metricsBefore, metricsAfter, 'searchbus_handle_seconds{role="encoder"}')),
+    encoder_batch_size_mean: meanBetween(metricsBefore, metricsAfter, 'searchbus_batch_size{role="encoder"}').mean,
+  };
+  log(`freshness hops: ${JSON.stringify(freshnessHops)}`);
+
+  // Inside one small batch: the encoder's own indexing code (indexDocuments: embed, Qdrant upsert,
+  // Qdrant delete of stale chunks; all but the offset commit) run here on batches of the size the
+  // freshness run produced, each phase timed, while the encoder role is idle.
+  const probeSize = Math.max(1, Math.round(freshnessHops.encoder_batch_size_mean || 1));
+  const behindAlias = (await h.qdrant.getAliases()).aliases.find((a) => a.alias_name === h.topology.qdrant.alias)?.collection_name;
+  if (!behindAlias) throw new Error(`alias ${h.topology.qdrant.alias} points nowhere`);
+  const live = await describeCollection(h.qdrant, behindAlias);
+  const phases: Record<string, number[]> = { embed: [], 'qdrant upsert': [], 'qdrant delete': [], batch: [] };
+  for (let i = 0; i < 20; i++) {
+    const batch = Array.from({ length: probeSize }, (_, j) => {
+      const source = docs[(i * probeSize + j) % docs.length]!;
+      return { kind: 'upsert' as const, tenant: DEFAULT_TENANT, id: `probe-${i}-${j}`, document: { schemaVersion: 1 as const, id: `probe-${i}-${j}`, title: source.title, text: source.text } };
+    });
+    const t0 = performance.now();
+    await indexDocuments(batch, {
+      qdrant: h.qdrant,
+      collection: h.topology.qdrant.alias,
+      encoder: doc,
+      layout: live.layout,
+      step: async (name, run) => {
+        const s = performance.now();
+        try {
+          return await run();
+        } finally {
+          phases[name]!.push(performance.now() - s);
+        }
+      },
+    });
+    phases.batch!.push(performance.now() - t0);
+  }
+  const smallBatch = { documents: probeSize, ...Object.fromEntries(Object.entries(phases).map(([name, xs]) => [`${name.replace(' ', '_')}_p50_ms`, percentile(xs, 50)])) };
+  log(`one small batch, by phase: ${JSON.stringify(smallBatch)}`);
 
   // The query role at work, for its peak memory: 16 searches at a time, 320 in all.
   const queries = await readScifactQueries(Infinity, values.dataset);
@@ -203,6 +273,7 @@ try {
     ingest_vs_encoder: ingestRate / alone,
     cpu_cores_during_ingest: cpu,
     freshness_ms: { p50: percentile(freshness, 50), p99: percentile(freshness, 99), load_docs_per_s: published / (freshMs / 1000), documents: freshness.length },
+    freshness_hops: { ...freshnessHops, small_batch: smallBatch },
     rss_mb: Object.fromEntries([...processes].map(([n]) => [n, { idle: rssIdle[n], peak: rssPeak[n] }])),
   };
   console.log(JSON.stringify(result, null, 2));

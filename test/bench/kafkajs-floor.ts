@@ -8,7 +8,11 @@
 //     side by side in this process.
 //  B. Produce -> eachBatch latency of bare kafkajs on one broker (LogAppendTime on the topic, so
 //     the broker's append splits it into client -> broker and broker -> consumer), for the
-//     settings searchbus' query path uses and variants of them.
+//     settings searchbus' query path uses and variants of them. Like the Java baseline, which
+//     commits nothing, the variants run with autoCommit off (the query path commits in the
+//     background); one variant keeps kafkajs' default, which awaits an OffsetCommit after every
+//     batch before its next Fetch: a record produced meanwhile waits for that round trip
+//     (kafkajs-hops.ts shows it on the consumer's socket).
 // Run: node producers/cli/bin.mjs infra run -- node --import tsx test/bench/kafkajs-floor.ts [--json <path>] [--messages 150]
 import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
@@ -24,6 +28,7 @@ import { promisify } from 'node:util';
 import { getServices } from '../../infra/index.ts';
 import { ensureKafkaClasspath } from '../../infra/local/index.ts';
 import { percentile } from '../../producers/eval/index.ts';
+import { fetchBefore, tapSocket, type Exchange } from './kafka-socket-tap.ts';
 
 const { values } = parseArgs({ options: { json: { type: 'string' }, messages: { type: 'string', default: '150' }, 'idle-seconds': { type: 'string', default: '3' } } });
 const MESSAGES = Number(values.messages);
@@ -53,14 +58,18 @@ function patched(this: QueueInstance): void {
 const services = await getServices({ log });
 // Bare kafkajs (no searchbus client settings), plaintext: kafkajs' own socket factory is
 // net.connect, which leaves Nagle's algorithm on; `noDelay` turns it off (TCP_NODELAY).
+// A rig's sockets are tapped (kafka-socket-tap.ts), to tell whether the Fetch that returned a record
+// was already parked in the broker at its append or written after it.
 const socketFactory =
-  (noDelay: boolean): ISocketFactory =>
+  (noDelay: boolean, exchanges?: Exchange[]): ISocketFactory =>
   ({ host, port, onConnect }) => {
     const socket = net.connect({ host, port }, onConnect);
     if (noDelay) socket.setNoDelay(true);
+    if (exchanges) tapSocket(socket, exchanges);
     return socket;
   };
-const bareKafka = (noDelay: boolean): Kafka => new Kafka({ clientId: 'bench-kafkajs-floor', brokers: services.kafka.brokers, socketFactory: socketFactory(noDelay), logLevel: logLevel.NOTHING });
+const bareKafka = (noDelay: boolean, exchanges?: Exchange[]): Kafka =>
+  new Kafka({ clientId: 'bench-kafkajs-floor', brokers: services.kafka.brokers, socketFactory: socketFactory(noDelay, exchanges), logLevel: logLevel.NOTHING });
 const kafka = bareKafka(false);
 const admin = kafka.admin();
 await admin.connect();
@@ -114,6 +123,8 @@ interface Variant {
   consumer: Omit<Parameters<Kafka['consumer']>[0], 'groupId'>;
   partitionsConsumedConcurrently: number;
   acks: number;
+  /** kafkajs' autoCommit (its default is on: an OffsetCommit after every batch, awaited). Default off. */
+  autoCommit?: boolean;
 }
 
 interface Rig {
@@ -122,7 +133,8 @@ interface Rig {
   producer: Producer;
   consumer: Consumer;
   waiting: Map<string, (at: { fetched: number; appended: number }) => void>;
-  samples: { total: number[]; toBroker: number[]; fromBroker: number[]; acked: number[] };
+  samples: { total: number[]; toBroker: number[]; fromBroker: number[]; acked: number[]; parked: number };
+  exchanges: Exchange[];
 }
 
 /** A producer and a consumer group of their own on a topic of their own, joined and fetching. */
@@ -130,7 +142,8 @@ async function rig(variant: Variant): Promise<Rig> {
   const topic = `${baseTopic}-${randomUUID().slice(0, 6)}`;
   await createTopic(topic);
   topics.push(topic);
-  const client = bareKafka(variant.noDelay ?? false);
+  const exchanges: Exchange[] = [];
+  const client = bareKafka(variant.noDelay ?? false, exchanges);
   const producer = client.producer({ allowAutoTopicCreation: false });
   const consumer = client.consumer({ ...variant.consumer, groupId: `floor-${randomUUID().slice(0, 8)}` });
   await producer.connect();
@@ -141,6 +154,7 @@ async function rig(variant: Variant): Promise<Rig> {
   const waiting: Rig['waiting'] = new Map();
   const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
   await consumer.run({
+    autoCommit: variant.autoCommit ?? false,
     partitionsConsumedConcurrently: variant.partitionsConsumedConcurrently,
     eachBatch: async ({ batch }) => {
       const fetched = now();
@@ -149,7 +163,7 @@ async function rig(variant: Variant): Promise<Rig> {
     },
   });
   await joined;
-  const r: Rig = { variant, topic, producer, consumer, waiting, samples: { total: [], toBroker: [], fromBroker: [], acked: [] } };
+  const r: Rig = { variant, topic, producer, consumer, waiting, exchanges, samples: { total: [], toBroker: [], fromBroker: [], acked: [], parked: 0 } };
   // The first fetch of every partition has happened once a record went through. A topic just
   // created may not be in every broker cache yet: the first sends may be refused.
   for (let attempt = 1; ; attempt++) {
@@ -188,6 +202,9 @@ async function roundTrip(r: Rig, key: string, record = true): Promise<void> {
   r.samples.toBroker.push(appended - (sent + offset));
   r.samples.fromBroker.push(fetchedPerf + offset - appended);
   r.samples.acked.push(ackedAt - sent);
+  const fetch = fetchBefore(r.exchanges, fetched);
+  if (fetch && fetch.written < appended) r.samples.parked += 1;
+  r.exchanges.splice(0, Math.max(0, r.exchanges.length - 50));
 }
 
 const stats = (xs: number[]): { p50: number; p99: number } => ({ p50: percentile(xs, 50), p99: percentile(xs, 99) });
@@ -205,7 +222,8 @@ async function javaBaseline(maxWaitMs: string, records: number): Promise<Record<
 }
 
 const variants: Variant[] = [
-  { name: 'query consumer settings (maxWait 20 ms, minBytes 1, 3 partitions at once, acks -1)', consumer: { maxWaitTimeInMs: 20, minBytes: 1 }, partitionsConsumedConcurrently: 3, acks: -1 },
+  { name: 'query consumer settings (maxWait 20 ms, minBytes 1, 3 partitions at once, acks -1, no commit awaited)', consumer: { maxWaitTimeInMs: 20, minBytes: 1 }, partitionsConsumedConcurrently: 3, acks: -1 },
+  { name: 'kafkajs default autoCommit (an OffsetCommit awaited after every batch, before the next Fetch)', autoCommit: true, consumer: { maxWaitTimeInMs: 20, minBytes: 1 }, partitionsConsumedConcurrently: 3, acks: -1 },
   { name: 'maxWait 500 ms', consumer: { maxWaitTimeInMs: 500, minBytes: 1 }, partitionsConsumedConcurrently: 3, acks: -1 },
   { name: 'maxWait 5 ms', consumer: { maxWaitTimeInMs: 5, minBytes: 1 }, partitionsConsumedConcurrently: 3, acks: -1 },
   { name: 'acks 1', consumer: { maxWaitTimeInMs: 20, minBytes: 1 }, partitionsConsumedConcurrently: 3, acks: 1 },
@@ -242,6 +260,8 @@ try {
     send_to_append_ms: stats(r.samples.toBroker),
     append_to_each_batch_ms: stats(r.samples.fromBroker),
     produce_ack_ms: stats(r.samples.acked),
+    /** Records returned by a Fetch written in an earlier millisecond than their append (parked in the broker). */
+    fetch_parked_at_append: r.samples.parked,
   }));
   const javaSamples = javaRuns.flatMap((j) => ((j as { samples?: { total: number[]; toAppend: number[]; fromAppend: number[] } }).samples ? [j as { samples: { total: number[]; toAppend: number[]; fromAppend: number[] } }] : []));
   const java = {

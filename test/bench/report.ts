@@ -43,6 +43,15 @@ export interface IngestOutput {
   encoder_alone_docs_per_s: number | { before: number; after: number; mean: number };
   cpu_cores_during_ingest: Record<string, { cores: number }>;
   freshness_ms: { p50: number; p99: number; load_docs_per_s: number; documents: number };
+  /** Means over the freshness run, the encoder's side from its own histograms (absent in older outputs). */
+  freshness_hops?: {
+    publish_to_retrievable_mean_ms: number;
+    encoder_record_to_written: { mean_ms: number; count: number };
+    encoder_handle_per_batch: { mean_ms: number; count: number };
+    encoder_batch_size_mean: number;
+    /** The encoder's indexing code on batches of that size in the benchmark's process, by phase. */
+    small_batch?: { documents: number; embed_p50_ms: number; qdrant_upsert_p50_ms: number; qdrant_delete_p50_ms: number; batch_p50_ms: number };
+  };
   rss_mb: Record<string, { idle: number; peak: number }>;
   load_average: number[];
 }
@@ -172,6 +181,27 @@ export function renderMarkdown(report: Report): string {
   if (report.rss_mb) {
     lines.push('', '**Resident memory (MB) and CPU (cores) during ingest, per process**', '', '| Process | RSS idle | RSS peak | CPU during ingest |', '|---|---|---|---|');
     for (const [role, m] of Object.entries(report.rss_mb)) lines.push(`| ${role} | ${f(m.idle, 0)} | ${f(m.peak, 0)} | ${f(report.cpu_cores_during_ingest?.[role])} |`);
+  }
+  const ingestPart = report.details.ingest;
+  const hops = ingestPart && !failed(ingestPart) ? ingestPart.freshness_hops : undefined;
+  if (hops) {
+    lines.push(
+      '',
+      '**Freshness, hop by hop** (means over the freshness run; the encoder\'s side from its own histograms)',
+      '',
+      '| Hop | mean ms |',
+      '|---|---|',
+      `| publish → retrievable (measured here, polled every 5 ms) | ${f(hops.publish_to_retrievable_mean_ms, 1)} |`,
+      `| record timestamp → Qdrant write acknowledged (encoder; ${hops.encoder_record_to_written.count} documents) | ${f(hops.encoder_record_to_written.mean_ms, 1)} |`,
+      `| handling one batch: embed + Qdrant upsert (${hops.encoder_handle_per_batch.count} batches of ${f(hops.encoder_batch_size_mean, 2)} documents on average) | ${f(hops.encoder_handle_per_batch.mean_ms, 1)} |`,
+    );
+    const b = hops.small_batch;
+    if (b) {
+      lines.push(
+        '',
+        `A batch of ${b.documents} through the encoder's indexing code (\`indexDocuments\`) in the benchmark's process afterwards, p50 of 20: embed ${f(b.embed_p50_ms, 1)} ms, Qdrant upsert ${f(b.qdrant_upsert_p50_ms, 1)} ms, Qdrant delete of stale chunks ${f(b.qdrant_delete_p50_ms, 1)} ms, whole batch ${f(b.batch_p50_ms, 1)} ms.`,
+      );
+    }
   }
   const busPart = report.details.bus;
   if (busPart && !failed(busPart)) {

@@ -28,6 +28,8 @@ const SPAN_WAIT_MS = 60_000;
 interface RoleProcess {
   child: ChildProcess;
   port: number;
+  /** The HTTP gateway's port, for the gateway role. */
+  gatewayPort: number;
   stderr: string[];
 }
 
@@ -40,6 +42,7 @@ describe('telemetry: traces across processes, metrics, dashboard', () => {
   const roles: RoleProcess[] = [];
   let encoderRole: RoleProcess;
   let queryRole: RoleProcess;
+  let gatewayRole: RoleProcess;
   let producer: IngestProducer;
   let client: SearchClient;
   let subscriber: Redis;
@@ -64,7 +67,8 @@ describe('telemetry: traces across processes, metrics, dashboard', () => {
     };
     encoderRole = startRole('encoder', { ...env, OTEL_SERVICE_NAME: 'searchbus-encoder' });
     queryRole = startRole('query', { ...env, OTEL_SERVICE_NAME: 'searchbus-query' });
-    await Promise.all([ready(encoderRole, 'encoder'), ready(queryRole, 'query')]);
+    gatewayRole = startRole('gateway', { ...env, OTEL_SERVICE_NAME: 'searchbus-gateway', SEARCHBUS_GATEWAY_PORT: '0' });
+    await Promise.all([ready(encoderRole, 'encoder'), ready(queryRole, 'query'), ready(gatewayRole, 'gateway')]);
     for (const d of await readScifact(4)) docs.push({ id: `tel-${d.id}`, title: d.title, text: d.text });
     producer = new IngestProducer({ kafka: h.kafka, topic: h.topology.topics.ingest });
     client = new SearchClient({ kafka: h.kafka, redis: createRedis(h.services.redis, `test-${h.namespace}-client`), topology: h.topology, defaultTimeoutMs: 30_000 });
@@ -90,12 +94,14 @@ describe('telemetry: traces across processes, metrics, dashboard', () => {
 
   function startRole(role: string, env: Record<string, string>): RoleProcess {
     const child = startRoleProcess(h, role, env);
-    const entry: RoleProcess = { child, port: 0, stderr: [] };
+    const entry: RoleProcess = { child, port: 0, gatewayPort: 0, stderr: [] };
     child.stderr?.on('data', (chunk: Buffer) => {
       for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) {
         entry.stderr.push(line);
         const port = /health on http:\/\/127\.0\.0\.1:(\d+)\/readyz/.exec(line)?.[1];
         if (port) entry.port = Number(port);
+        const gatewayPort = /gateway: http:\/\/[^/]+:(\d+)\/search/.exec(line)?.[1];
+        if (gatewayPort) entry.gatewayPort = Number(gatewayPort);
       }
       entry.stderr.splice(0, Math.max(0, entry.stderr.length - 80));
     });
@@ -180,6 +186,28 @@ describe('telemetry: traces across processes, metrics, dashboard', () => {
     const local = (await clientSpans()).filter((s) => s.spanContext().traceId === traceId);
     assert.deepEqual(local.map((s) => s.name), ['searchbus.search'], 'the client side of the trace is the search span');
     assert.deepEqual(receiver.rejected, [], 'every export was OTLP JSON');
+  });
+
+  it("continues an HTTP caller's trace through the gateway, the search client and the query consumer", async () => {
+    await waitFor('the gateway to announce its port', () => Promise.resolve(gatewayRole.gatewayPort || undefined), 60_000, 100);
+    const traceId = randomUUID().replaceAll('-', '');
+    const callerSpanId = randomUUID().replaceAll('-', '').slice(0, 16);
+    const response = await fetch(`http://127.0.0.1:${gatewayRole.gatewayPort}/search?q=${encodeURIComponent(docs[1]!.title ?? 'protein')}&k=3`, {
+      headers: { traceparent: `00-${traceId}-${callerSpanId}-01` },
+    });
+    assert.equal(response.status, 200, await response.clone().text());
+    assert.ok(((await response.json()) as { hits: unknown[] }).hits.length > 0, 'the search found documents');
+    const spans = await received(traceId, 'the gateway and query consumer spans of the search', (s) => ['searchbus.gateway search', 'searchbus.search', 'searchbus.query process'].every((n) => s.some((x) => x.name === n)));
+    const server = spans.find((s) => s.name === 'searchbus.gateway search');
+    const client = spans.find((s) => s.name === 'searchbus.search');
+    const consumer = spans.find((s) => s.name === 'searchbus.query process');
+    assert.ok(server && client && consumer);
+    assert.equal(server.parentSpanId, callerSpanId, "the gateway's server span continues the caller's span");
+    assert.equal(server.service, 'searchbus-gateway');
+    assert.equal(server.attributes['http.response.status_code'], 200);
+    assert.equal(client.parentSpanId, server.spanId, 'the search client span is a child of the server span');
+    assert.equal(consumer.parentSpanId, client.spanId, 'the query consumer span is a child of the client span');
+    assertConnected(callerSpanId, spans);
   });
 
   it('ignores malformed traceparent headers and fields: the document is indexed and the search answered', async () => {

@@ -134,4 +134,16 @@ describe('topology apply: cluster settings and drift', () => {
     const applied = await applyTopology({ admin: h.admin, qdrant: h.qdrant, topology: h.topology, config: met });
     assert.deepEqual(applied.drift, []);
   });
+
+  it("the project's broker writes offset commits at once (Kafka 4 would hold each up to 5 ms: group.coordinator.append.linger.ms)", async () => {
+    const { brokers } = await h.admin.describeCluster();
+    const described = await h.admin.describeConfigs({
+      includeSynonyms: false,
+      resources: brokers.map((b) => ({ type: ConfigResourceTypes.BROKER, name: String(b.nodeId), configNames: ['group.coordinator.append.linger.ms'] })),
+    });
+    assert.deepEqual(
+      described.resources.map((r) => r.configEntries.find((e) => e.configName === 'group.coordinator.append.linger.ms')?.configValue),
+      brokers.map(() => '0'),
+    );
+  });
 });
