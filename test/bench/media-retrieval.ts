@@ -149,6 +149,7 @@ async function ingest(h: Harness, documents: DocumentInput[], points: number): P
 async function searchAll(stack: QueryStack, modality: 'image' | 'audio', type: string, queries: Query[]): Promise<{ runs: QueryRun[]; throughput: Throughput }> {
   const runs: QueryRun[] = new Array<QueryRun>(queries.length);
   let next = 0;
+  let answered = 0;
   const startLoad = load();
   const started = performance.now();
   const worker = async (): Promise<void> => {
@@ -160,7 +161,11 @@ async function searchAll(stack: QueryStack, modality: 'image' | 'audio', type: s
       const result = await stack.client.search({ [modality]: medium, topK: CUTOFF });
       const rank = result.hits.findIndex((hit) => hit.docId === q.target);
       runs[i] = { variant: q.variant, placement: placementOfRank(rank === -1 ? null : rank + 1) };
-      if ((i + 1) % 500 === 0) log(`  ${i + 1}/${queries.length} ${modality} queries answered`);
+      if (++answered % 100 === 0) {
+        // Interim figures, so that a run cut short on a loaded machine still says something.
+        const sofar = score(runs.filter(Boolean).map((r) => r.placement), CUTOFF);
+        log(`  ${answered}/${queries.length} ${modality} queries answered; so far recall@1 ${sofar.recallAt1.toFixed(3)}, MRR ${sofar.mrr.toFixed(3)} (load ${load().join(' ')})`);
+      }
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
