@@ -87,8 +87,8 @@ if (parts.has('speech')) await ensureSpeechSet(await phrasesFromTitles(Number(va
 const h = await createHarness();
 const text = await loadEncoder(h.config.model);
 // The encoder role and the query role each have their own media encoder, as in two processes.
-const encoderMedia = mediaEncoder({ fetchMaxBytes: h.config.media.fetchMaxBytes, fetchTimeoutMs: h.config.media.fetchTimeoutMs });
-const queryMedia = mediaEncoder({ fetchMaxBytes: h.config.media.fetchMaxBytes, fetchTimeoutMs: h.config.media.fetchTimeoutMs });
+const encoderMedia = mediaEncoder({ fetchMaxBytes: h.config.media.fetchMaxBytes, fetchTimeoutMs: h.config.media.fetchTimeoutMs, fileRoots: h.config.media.fileRoots });
+const queryMedia = mediaEncoder({ fetchMaxBytes: h.config.media.fetchMaxBytes, fetchTimeoutMs: h.config.media.fetchTimeoutMs, fileRoots: h.config.media.fileRoots });
 const consumers = (['text', 'media'] as const).map(
   (modality) => new EncoderConsumer({ kafka: h.kafka, qdrant: h.qdrant, topology: h.topology, config: h.config, encoder: () => Promise.resolve(documentEncoder(text)), modality, media: encoderMedia }),
 );
