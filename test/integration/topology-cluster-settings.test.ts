@@ -61,7 +61,8 @@ describe('topology apply: cluster settings and drift', () => {
       'shard_number 1, SEARCHBUS_QDRANT_SHARDS wants 2',
       'replication_factor 1, SEARCHBUS_QDRANT_REPLICATION_FACTOR wants 3',
       'write_consistency_factor 1, SEARCHBUS_QDRANT_WRITE_CONSISTENCY_FACTOR wants 2',
-      `vectors.${VECTOR_NAMES.text}.on_disk false, SEARCHBUS_QDRANT_VECTORS_ON_DISK wants true`,
+      // Every dense vector of the collection: text, and the media vectors beside it.
+      ...[VECTOR_NAMES.text, VECTOR_NAMES.image, VECTOR_NAMES.audio].map((name) => `vectors.${name}.on_disk false, SEARCHBUS_QDRANT_VECTORS_ON_DISK wants true`),
       'hnsw_config.m 16, SEARCHBUS_QDRANT_HNSW_M wants 32',
       'hnsw_config.ef_construct 100, SEARCHBUS_QDRANT_HNSW_EF_CONSTRUCT wants 256',
       'quantization "none", SEARCHBUS_QDRANT_QUANTIZATION wants "int8"',
