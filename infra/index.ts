@@ -23,3 +23,4 @@ export {
 export { createKafka, createRedis, kafkaConnection, redisConnection } from './clients.ts';
 export { createQdrant } from './qdrant-client.ts';
 export { CONNECTION_SETTINGS, SECRET_SETTINGS, endpointEnv, kafkaSettings, qdrantSettings, redactUrl, redisSettings } from './connection-settings.ts';
+export { isWithin } from './path-within.ts';

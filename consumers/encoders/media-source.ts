@@ -2,8 +2,8 @@
 // typed, non-retriable MediaDecodeError, so the document is dead-lettered with the reason and the
 // partition moves on.
 import { open, realpath } from 'node:fs/promises';
-import { sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isWithin } from '../../infra/path-within.ts';
 import type { MediaRef } from '../../topology/index.ts';
 import { MediaForbiddenError, MediaTooLargeError, MediaUnreachableError } from './media-errors.ts';
 
@@ -102,7 +102,7 @@ function forbidden(url: URL, roots: readonly string[]): MediaForbiddenError {
 async function underRoots(path: string, roots: readonly string[]): Promise<boolean> {
   for (const root of roots) {
     const realRoot = await realpath(root).catch(() => root);
-    if (path === realRoot || path.startsWith(realRoot.endsWith(sep) ? realRoot : realRoot + sep)) return true;
+    if (isWithin(realRoot, path)) return true;
   }
   return false;
 }

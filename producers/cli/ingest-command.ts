@@ -1,8 +1,8 @@
 import { loadConfig, createTopology, type SchemaError } from '../../topology/index.ts';
-import { createKafka, getServices } from '../../infra/index.ts';
+import { createKafka, getServices, isWithin } from '../../infra/index.ts';
 import { existsSync } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
-import { join, sep } from 'node:path';
+import { join } from 'node:path';
 import { fileDocument, IngestProducer, listFiles, openDocumentSource, type DocumentInput } from '../ingest/index.ts';
 import type { Output } from './output.ts';
 import { ProgressBar } from './progress-bar.ts';
@@ -28,7 +28,7 @@ export async function ingestFolderCommand(out: Output, dir: string, options: { t
   const topology = createTopology(config.namespace);
   const files = await listFiles(dir);
   const real = await realpath(dir);
-  if (files.some((f) => f.bytes > config.media.inlineMaxBytes) && !config.media.fileRoots.some((root) => real === root || real.startsWith(root.endsWith(sep) ? root : root + sep))) {
+  if (files.some((f) => f.bytes > config.media.inlineMaxBytes) && !config.media.fileRoots.some((root) => isWithin(root, real))) {
     // Said before publishing: the encoders would dead-letter these files as media-forbidden.
     out.info(
       `warning: files over ${config.media.inlineMaxBytes} bytes are published by file:// uri, and encoders read those only under SEARCHBUS_MEDIA_FILE_ROOTS (here: ${config.media.fileRoots.join(', ') || 'none'}); ${real} is outside them`,

@@ -1,5 +1,6 @@
 import { realpath } from 'node:fs/promises';
-import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
+import { isWithin } from '../../infra/path-within.ts';
 import type { Redis } from 'ioredis';
 import { EvalSetError, EvalSetStore, summariseEvalSet, type EvalSet, type EvalSetSummary } from '../../consumers/quality/index.ts';
 import { ReindexQueue, type ReindexJobSummary, type ReindexRequest } from '../../consumers/reindex/index.ts';
@@ -89,7 +90,7 @@ export async function allowedEvalSetFolder(path: string, split: string, roots: r
     throw new EvalSetPathError('this gateway reads no eval set from its own disk (SEARCHBUS_GATEWAY_EVAL_SET_DIRS is empty): upload queries and qrels instead');
   }
   if (!isAbsolute(path)) throw new EvalSetPathError(`path must be absolute, got ${JSON.stringify(path.slice(0, 256))}`);
-  const inside = (candidate: string): string | undefined => roots.find((root) => within(root, candidate));
+  const inside = (candidate: string): string | undefined => roots.find((root) => isWithin(root, candidate));
   const lexical = resolve(path);
   const refused = (): EvalSetPathError => new EvalSetPathError(`${lexical} is not inside a folder this gateway reads eval sets from (SEARCHBUS_GATEWAY_EVAL_SET_DIRS)`);
   if (!inside(lexical)) throw refused();
@@ -101,12 +102,7 @@ export async function allowedEvalSetFolder(path: string, split: string, roots: r
   for (const file of [join(real, 'queries.jsonl'), join(real, 'qrels', `${split}.tsv`)]) {
     const target = await realpath(file).catch(() => null);
     // A missing file is reported by the BEIR reader; one that leads outside is refused.
-    if (target !== null && !within(root, target)) throw new EvalSetPathError(`${file} leads outside ${root}`);
+    if (target !== null && !isWithin(root, target)) throw new EvalSetPathError(`${file} leads outside ${root}`);
   }
   return real;
-}
-
-function within(root: string, candidate: string): boolean {
-  const rel = relative(root, candidate);
-  return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel));
 }
