@@ -6,7 +6,8 @@ import { DEFAULT_MODEL_ID, getModelSpec, type ModelSpec } from './models.ts';
 import { DEFAULT_ENCODER_GRAPH, DEFAULT_INT8_SOURCE, ENCODER_GRAPHS, INT8_SOURCES, type EncoderGraph, type Int8Source } from './model-variants.ts';
 import { DEFAULT_ANALYZER_ID, getAnalyzerSpec, type AnalyzerSpec } from './analyzers.ts';
 import { DEFAULT_NAMESPACE, isValidNamespace } from './names.ts';
-import { DEFAULT_MEDIA_INLINE_MAX_BYTES, DEFAULT_OCR_MIN_CONFIDENCE, MAX_MEDIA_INLINE_MAX_BYTES } from './media.ts';
+import ipaddr from 'ipaddr.js';
+import { DEFAULT_MEDIA_INLINE_MAX_BYTES, DEFAULT_MEDIA_URL_HOSTS, DEFAULT_OCR_MIN_CONFIDENCE, MAX_MEDIA_INLINE_MAX_BYTES } from './media.ts';
 
 // All settings, read and checked once at start-up. A bad value fails here, naming its variable,
 // instead of surfacing as a timeout deep inside a consumer.
@@ -49,6 +50,10 @@ export interface SearchbusConfig {
     fetchTimeoutMs: number;
     /** Absolute directories (real paths) a file:// uri may point into; anywhere else is refused. */
     fileRoots: readonly string[];
+    /** Hosts an http(s) uri may name: `*`, `*.example.com` or a host name; empty: http(s) media are refused. */
+    urlHosts: readonly string[];
+    /** Loopback, private, link-local and reserved addresses are never fetched from, except these IPs or CIDRs. */
+    urlAllowNetworks: readonly string[];
     /** OCR of images: their text (screenshots, scans) joins the text path; lines below minConfidence (0-100) are dropped. */
     ocr: { enabled: boolean; minConfidence: number };
     /** A video frame is sampled (into an `image` vector) every this many milliseconds... */
@@ -144,6 +149,8 @@ export const SETTINGS = {
   mediaFetchMaxBytes: 'SEARCHBUS_MEDIA_FETCH_MAX_BYTES',
   mediaFetchTimeoutMs: 'SEARCHBUS_MEDIA_FETCH_TIMEOUT_MS',
   mediaFileRoots: 'SEARCHBUS_MEDIA_FILE_ROOTS',
+  mediaUrlHosts: 'SEARCHBUS_MEDIA_URL_HOSTS',
+  mediaUrlAllowNetworks: 'SEARCHBUS_MEDIA_URL_ALLOW_NETWORKS',
   ocrImages: 'SEARCHBUS_OCR_IMAGES',
   ocrMinConfidence: 'SEARCHBUS_OCR_MIN_CONFIDENCE',
   mediaVideoFrameIntervalMs: 'SEARCHBUS_MEDIA_VIDEO_FRAME_INTERVAL_MS',
@@ -274,6 +281,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SearchbusConfi
       fetchMaxBytes: int(env, SETTINGS.mediaFetchMaxBytes, 64 * 1024 * 1024, 1, 2 * 1024 * 1024 * 1024),
       fetchTimeoutMs: int(env, SETTINGS.mediaFetchTimeoutMs, 15_000, 100, 600_000),
       fileRoots: fileRoots(env, SETTINGS.mediaFileRoots),
+      urlHosts: urlHosts(env, SETTINGS.mediaUrlHosts),
+      urlAllowNetworks: networks(env, SETTINGS.mediaUrlAllowNetworks),
       ocr: { enabled: bool(env, SETTINGS.ocrImages, true), minConfidence: int(env, SETTINGS.ocrMinConfidence, DEFAULT_OCR_MIN_CONFIDENCE, 0, 100) },
       videoFrameIntervalMs: int(env, SETTINGS.mediaVideoFrameIntervalMs, 1_000, 40, 3_600_000),
       videoMaxFrames: int(env, SETTINGS.mediaVideoMaxFrames, 300, 1, 10_000),
@@ -509,6 +518,24 @@ function fileRoots(env: NodeJS.ProcessEnv, setting: string): readonly string[] {
   const roots = raw.split(',').map((p) => p.trim()).filter((p) => p !== '');
   for (const root of roots) if (!isAbsolute(root)) throw new ConfigError(setting, `must list absolute directories, got "${root}"`);
   return roots;
+}
+
+/** A comma-separated list of `*`, `*.domain` or host names (lowercased, as URL hostnames are). Unset: `*`. */
+function urlHosts(env: NodeJS.ProcessEnv, setting: string): readonly string[] {
+  const raw = env[setting];
+  if (raw === undefined) return DEFAULT_MEDIA_URL_HOSTS;
+  const hosts = raw.split(',').map((h) => h.trim().toLowerCase()).filter((h) => h !== '');
+  for (const host of hosts) {
+    if (!/^(\*|(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])$/.test(host)) throw new ConfigError(setting, `must list host names, *.domain or *, got "${host}"`);
+  }
+  return hosts;
+}
+
+/** A comma-separated list of IP addresses or CIDR ranges. */
+function networks(env: NodeJS.ProcessEnv, setting: string): readonly string[] {
+  const list = (env[setting] ?? '').split(',').map((n) => n.trim()).filter((n) => n !== '');
+  for (const network of list) if (!ipaddr.isValid(network) && !ipaddr.isValidCIDR(network)) throw new ConfigError(setting, `must list IP addresses or CIDR ranges, got "${network}"`);
+  return list;
 }
 
 function oneOf<T extends string>(env: NodeJS.ProcessEnv, setting: string, allowed: readonly T[], fallback: T): T {

@@ -29,6 +29,9 @@ export const DOCUMENT_TYPES: Readonly<Record<string, DocumentFormat>> = {
   'text/plain': 'plain',
 };
 
+/** Default of SEARCHBUS_MEDIA_URL_HOSTS: any host, on public addresses only (consumers/encoders/media-fetch.ts). */
+export const DEFAULT_MEDIA_URL_HOSTS: readonly string[] = ['*'];
+
 /** Default of SEARCHBUS_OCR_MIN_CONFIDENCE: OCR text lines below this confidence (0-100) are dropped. */
 export const DEFAULT_OCR_MIN_CONFIDENCE = 70;
 

@@ -65,8 +65,8 @@ export interface MediaEncoderOptions extends MediaSourceLimits {
  * roots, OCRs and samples video alike.
  */
 export function mediaEncoderSettings(media: SearchbusConfig['media']): MediaEncoderOptions {
-  const { fetchMaxBytes, fetchTimeoutMs, fileRoots, ocr, videoFrameIntervalMs, videoMaxFrames } = media;
-  return { fetchMaxBytes, fetchTimeoutMs, fileRoots, ocr, video: { intervalMs: videoFrameIntervalMs, maxFrames: videoMaxFrames } };
+  const { fetchMaxBytes, fetchTimeoutMs, fileRoots, urlHosts, urlAllowNetworks, ocr, videoFrameIntervalMs, videoMaxFrames } = media;
+  return { fetchMaxBytes, fetchTimeoutMs, fileRoots, urlHosts, urlAllowNetworks, ocr, video: { intervalMs: videoFrameIntervalMs, maxFrames: videoMaxFrames } };
 }
 
 export function mediaEncoder(options: MediaEncoderOptions): MediaEncoder {

@@ -23,7 +23,7 @@ export class MediaUnreachableError extends MediaDecodeError {
   override readonly code: string = 'media-unreachable';
 }
 
-/** A file:// uri outside SEARCHBUS_MEDIA_FILE_ROOTS: never read, whoever published it. */
+/** A file:// uri outside SEARCHBUS_MEDIA_FILE_ROOTS, or an http(s) uri to a host or address the SEARCHBUS_MEDIA_URL_* settings do not allow: never read, whoever sent it. */
 export class MediaForbiddenError extends MediaDecodeError {
   override readonly name = 'MediaForbiddenError';
   override readonly code: string = 'media-forbidden';

@@ -1,17 +1,14 @@
-// The bytes of a medium: inline base64, or read from its uri (claim check). Every failure is a
-// typed, non-retriable MediaDecodeError, so the document is dead-lettered with the reason and the
-// partition moves on.
+// The bytes of a medium: inline base64, or read from its uri (claim check): a file under the file
+// roots, or an http(s) URL that media-fetch.ts allows. Every failure is a typed, non-retriable
+// MediaDecodeError, so the document is dead-lettered with the reason and the partition moves on.
 import { open, realpath } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { isWithin } from '../../infra/path-within.ts';
 import type { MediaRef } from '../../topology/index.ts';
+import { fetchMedia, type MediaFetchLimits } from './media-fetch.ts';
 import { MediaForbiddenError, MediaTooLargeError, MediaUnreachableError } from './media-errors.ts';
 
-export interface MediaSourceLimits {
-  /** SEARCHBUS_MEDIA_FETCH_MAX_BYTES */
-  readonly fetchMaxBytes: number;
-  /** SEARCHBUS_MEDIA_FETCH_TIMEOUT_MS */
-  readonly fetchTimeoutMs: number;
+export interface MediaSourceLimits extends MediaFetchLimits {
   /** SEARCHBUS_MEDIA_FILE_ROOTS: absolute directories a file:// uri may point into (none: file:// is refused). */
   readonly fileRoots: readonly string[];
 }
@@ -21,7 +18,7 @@ export async function readMedia(media: MediaRef, limits: MediaSourceLimits): Pro
   const uri = media.uri ?? '';
   const url = new URL(uri);
   if (url.protocol === 'file:') return readFileLimited(url, limits);
-  return fetchLimited(url, limits);
+  return fetchMedia(url, limits);
 }
 
 async function readFileLimited(url: URL, limits: MediaSourceLimits): Promise<Buffer> {
@@ -59,38 +56,6 @@ async function readFileLimited(url: URL, limits: MediaSourceLimits): Promise<Buf
   } finally {
     await handle.close();
   }
-}
-
-async function fetchLimited(url: URL, limits: MediaSourceLimits): Promise<Buffer> {
-  const where = `${url.protocol}//${url.host}${url.pathname}`;
-  let response: Response;
-  try {
-    response = await fetch(url, { signal: AbortSignal.timeout(limits.fetchTimeoutMs), redirect: 'follow' });
-  } catch (error) {
-    throw new MediaUnreachableError(`cannot fetch ${where}: ${(error as Error).message}`, { cause: error });
-  }
-  if (!response.ok) {
-    await response.body?.cancel().catch(() => undefined);
-    throw new MediaUnreachableError(`fetching ${where} answered HTTP ${response.status}`);
-  }
-  const declared = Number(response.headers.get('content-length') ?? NaN);
-  if (declared > limits.fetchMaxBytes) {
-    await response.body?.cancel().catch(() => undefined);
-    throw new MediaTooLargeError(`${where} is ${declared} bytes; media are limited to ${limits.fetchMaxBytes} bytes (SEARCHBUS_MEDIA_FETCH_MAX_BYTES)`);
-  }
-  const chunks: Buffer[] = [];
-  let total = 0;
-  try {
-    for await (const chunk of response.body ?? []) {
-      total += (chunk as Uint8Array).length;
-      if (total > limits.fetchMaxBytes) throw new MediaTooLargeError(`${where} is over ${limits.fetchMaxBytes} bytes (SEARCHBUS_MEDIA_FETCH_MAX_BYTES)`);
-      chunks.push(Buffer.from(chunk as Uint8Array));
-    }
-  } catch (error) {
-    if (error instanceof MediaTooLargeError) throw error;
-    throw new MediaUnreachableError(`reading ${where} failed: ${(error as Error).message}`, { cause: error });
-  }
-  return Buffer.concat(chunks);
 }
 
 function forbidden(url: URL, roots: readonly string[]): MediaForbiddenError {
