@@ -34,8 +34,8 @@ export async function setupCommand(out: Output): Promise<void> {
 
 /**
  * Only the models (default: SEARCHBUS_MODEL), each verified against its sha256 pin, with their
- * derived files (optimised graph, per-channel int8): what an image bakes in, so that a read-only
- * image never needs Python to derive a file at run time.
+ * derived files (optimised graph, per-channel int8), and the image and audio models: what an image
+ * bakes in, so that a read-only image never needs Python to derive a file at run time.
  */
 export async function setupModelsCommand(out: Output, modelIds: readonly string[]): Promise<void> {
   const log = (line: string): void => out.info(line);
@@ -44,6 +44,9 @@ export async function setupModelsCommand(out: Output, modelIds: readonly string[
     const files = await ensureAllEncoderFiles(spec, { log });
     for (const f of files) out.result(`${f.modelId} (${f.variant}): ${f.onnxPath}`);
   }
+  const [image, audio] = await Promise.all([ensureImageModel({ log }), ensureAudioModel({ log })]);
+  out.result(`${image.modelId} (image): ${image.onnxPath}`);
+  out.result(`${audio.modelId} (audio): ${audio.melspectrogramPath}, ${audio.embeddingPath}`);
 }
 
 /** The variables that reach these services, secrets included: for child processes, never for printing. */
