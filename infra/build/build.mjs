@@ -1,27 +1,17 @@
 // `npm run build`: compiles the library and the CLI into dist/ (.js, .d.ts, source maps) with
-// tsconfig.build.json, and copies the files the compiled code reads next to it (the Kafka pom and
-// log4j config, the Qdrant Edge server, the image model converter, the sample corpus, the gateway's search page), so dist/ is the whole runnable package.
+// tsconfig.build.json, and copies the files the compiled code reads next to it (assets.mjs: the
+// Kafka pom and log4j config, the Qdrant Edge server, the model tools, the sample corpus, the
+// gateway's search page), so dist/ is the whole runnable package.
 // `--if-stale` builds only when dist/ is missing or older than a source (what `npm start` runs).
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ASSETS } from './assets.mjs';
 import { distState, STAMP } from './dist-state.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-/** Read at run time by the compiled code through paths relative to its own module. */
-const ASSETS = [
-  'infra/kafka/pom.xml',
-  'infra/kafka/log4j2.yaml',
-  'infra/qdrant-edge/server.py',
-  'infra/qdrant-edge/requirements.txt',
-  'infra/qdrant-edge/qdrant_rest',
-  'infra/models/media',
-  'infra/demo',
-  // The gateway's search page (producers/gateway/search-page.ts serves them).
-  'producers/gateway/page',
-];
 
 const ifStale = process.argv.includes('--if-stale');
 const state = distState(root);

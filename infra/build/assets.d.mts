@@ -1,0 +1,1 @@
+export declare const ASSETS: readonly string[];
