@@ -7,14 +7,12 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Consumer } from 'kafkajs';
-import { EncoderConsumer } from '../../consumers/encoder/index.ts';
-import { documentEncoder, loadEncoder, mediaEncoder, type MediaEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
-import { IngestProducer } from '../../producers/ingest/index.ts';
 import type { SearchHit } from '../../topology/index.ts';
 import { DEFAULT_TENANT, HEADERS, pointId, VECTOR_NAMES } from '../../topology/index.ts';
 import { docxFile, htmlPage, pdfFile } from '../support/documents.ts';
 import { allPoints, createHarness, waitFor, type Harness } from '../support/harness.ts';
-import { startQueryStack, type QueryStack } from '../support/query-stack.ts';
+import { startMediaStack, type MediaStack } from '../support/media-stack.ts';
+import type { QueryStack } from '../support/query-stack.ts';
 
 // Document files through the bus on real Kafka, Redis, the Qdrant engine, the real text model,
 // pdfjs-dist, mammoth, html-to-text and tesseract.js: a folder with a real PDF, a DOCX, an HTML
@@ -28,26 +26,17 @@ const INLINE_MAX_BYTES = 60_000;
 
 describe('document files', () => {
   let h: Harness;
-  let text: OnnxEncoder;
-  let media: MediaEncoder;
-  let consumers: EncoderConsumer[] = [];
-  let producer: IngestProducer;
+  let mediaStack: MediaStack;
+  let producer: MediaStack['producer'];
   let stack: QueryStack;
   let folder: string;
 
   before(async () => {
     h = await createHarness({ env: { SEARCHBUS_MEDIA_INLINE_MAX_BYTES: String(INLINE_MAX_BYTES) } });
-    text = await loadEncoder(h.config.model);
     // As the encoder role makes it: OCR of images on, with the configured confidence floor.
-    media = mediaEncoder({ fetchMaxBytes: h.config.media.fetchMaxBytes, fetchTimeoutMs: h.config.media.fetchTimeoutMs, fileRoots: h.config.media.fileRoots, ocr: h.config.media.ocr });
     assert.equal(h.config.media.ocr.enabled, true, 'OCR is on by default');
-    consumers = (['text', 'media'] as const).map(
-      (modality) =>
-        new EncoderConsumer({ kafka: h.kafka, qdrant: h.qdrant, topology: h.topology, config: h.config, encoder: () => Promise.resolve(documentEncoder(text)), modality, media }),
-    );
-    for (const consumer of consumers) await consumer.start();
-    producer = new IngestProducer({ kafka: h.kafka, topic: h.topology.topics.ingest });
-    stack = await startQueryStack(h, [text], { media, timeoutMs: 60_000 });
+    mediaStack = await startMediaStack(h);
+    ({ producer, query: stack } = mediaStack);
 
     // The demo corpus as distractors: 50 short texts on other subjects.
     const corpus = (await readFile(SAMPLE_CORPUS, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as { id: string; title: string; text: string });
@@ -83,13 +72,12 @@ describe('document files', () => {
   });
 
   after(async () => {
-    await stack?.close();
-    await producer?.close();
-    for (const consumer of consumers) await consumer.stop();
-    await media?.close();
-    await text?.dispose();
-    await h?.close();
-    if (folder) await rm(folder, { recursive: true, force: true });
+    try {
+      await mediaStack?.close();
+    } finally {
+      await h?.close();
+      if (folder) await rm(folder, { recursive: true, force: true });
+    }
   });
 
   const alias = (): string => h.topology.qdrant.alias;
