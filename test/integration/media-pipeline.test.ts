@@ -161,14 +161,15 @@ describe('media pipeline', () => {
     assert.ok(!result.hits.some((hit) => hit.docId === id), 'a deleted photo is never found');
   });
 
-  it('dead-letters undecodable, unreachable and unsupported media with their reason and moves on', async () => {
+  it('dead-letters undecodable, unreachable, forbidden and unsupported media with their reason and moves on', async () => {
     const dlq: Consumer = h.kafka.consumer({ groupId: `${h.namespace}.dlq-reader` });
-    const letters: Array<{ code: string; reason: string }> = [];
+    const letters: Array<{ key: string; code: string; reason: string }> = [];
     await dlq.connect();
     await dlq.subscribe({ topic: h.topology.topics.deadLetter, fromBeginning: true });
     await dlq.run({
       eachMessage: ({ message }) => {
-        letters.push({ code: message.headers?.[HEADERS.errorCode]?.toString() ?? '', reason: message.headers?.[HEADERS.errorMessage]?.toString() ?? '' });
+        const header = (name: string): string => message.headers?.[name]?.toString() ?? '';
+        letters.push({ key: message.key?.toString() ?? '', code: header(HEADERS.errorCode), reason: header(HEADERS.errorMessage) });
         return Promise.resolve();
       },
     });
@@ -182,19 +183,31 @@ describe('media pipeline', () => {
         poison(1, { type: 'image/png', data: Buffer.from('not a png at all').toString('base64') }),
         poison(2, { type: 'audio/wav', uri: MISSING_UNDER_ROOTS }),
         poison(5, { type: 'image/jpeg', uri: 'file:///etc/hostname' }),
+        // The cloud metadata service (SSRF): link-local, refused by the default settings before any connection.
+        poison(6, { type: 'image/jpeg', uri: 'http://169.254.169.254/latest/meta-data/photo.jpg' }),
         poison(3, { type: 'video/x-matroska', data: 'AAAA' }),
         poison(4, { type: 'image/jpeg', data: 'A'.repeat(4 * 20_100) }),
         { key: documentKey(DEFAULT_TENANT, 'after-poison'), value: JSON.stringify({ schemaVersion: 1, id: 'after-poison', media: { type: 'image/jpeg', data: await base64(new URL('photos/ladybird.jpg', FIXTURES)) } }) },
       ]);
       await waitFor('the good medium after the poison is indexed', async () => ((await point('after-poison'))?.payload.media ? true : undefined), 300_000, 500);
-      await waitFor('five dead letters', () => Promise.resolve(letters.length >= 5 ? true : undefined), 300_000, 500);
-      assert.deepEqual(letters.map((l) => l.code).sort(), ['media-forbidden', 'media-too-large', 'media-undecodable', 'media-unreachable', 'unsupported-media-type'], 'each poison dead-lettered once, with its reason');
-      assert.match(letters.find((l) => l.code === 'media-forbidden')!.reason, /file:\/\/\/etc\/hostname is outside SEARCHBUS_MEDIA_FILE_ROOTS/);
-      for (const n of [1, 2, 3, 4, 5]) assert.equal(await point(`poison-${n}`), undefined, 'no poison was written');
+      await waitFor('six dead letters', () => Promise.resolve(letters.length >= 6 ? true : undefined), 300_000, 500);
+      assert.equal(letters.length, 6, `each poison dead-lettered once: ${JSON.stringify(letters)}`);
+      assert.deepEqual(Object.fromEntries(letters.map((l) => [l.key, l.code])), {
+        'default/poison-1': 'media-undecodable',
+        'default/poison-2': 'media-unreachable',
+        'default/poison-3': 'unsupported-media-type',
+        'default/poison-4': 'media-too-large',
+        'default/poison-5': 'media-forbidden',
+        'default/poison-6': 'media-forbidden',
+      });
+      const reason = (n: number): string => letters.find((l) => l.key === documentKey(DEFAULT_TENANT, `poison-${n}`))!.reason;
+      assert.match(reason(5), /file:\/\/\/etc\/hostname is outside SEARCHBUS_MEDIA_FILE_ROOTS/);
+      assert.match(reason(6), /169\.254\.169\.254 is a loopback, private, link-local or reserved address, outside SEARCHBUS_MEDIA_URL_ALLOW_NETWORKS/);
+      for (const n of [1, 2, 3, 4, 5, 6]) assert.equal(await point(`poison-${n}`), undefined, 'no poison was written');
       // Fixed and published again, a dead-lettered document is indexed.
       await producer.upsert([{ id: 'poison-2', media: { type: 'audio/wav', uri: new URL('speech/phrase1-voice1.wav', FIXTURES).href } }]);
       await waitFor('the fixed document is indexed', async () => ((await point('poison-2'))?.payload.media ? true : undefined), 300_000, 500);
-      assert.ok(letters.find((l) => l.code === 'media-unreachable')!.reason.includes(MISSING_UNDER_ROOTS), 'the reason names the uri');
+      assert.ok(reason(2).includes(MISSING_UNDER_ROOTS), 'the reason names the uri');
     } finally {
       await dlq.disconnect();
     }
