@@ -7,56 +7,53 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Consumer } from 'kafkajs';
-import { EncoderConsumer } from '../../consumers/encoder/index.ts';
-import { documentEncoder, loadEncoder, mediaEncoder, type MediaEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
-import { IngestProducer } from '../../producers/ingest/index.ts';
 import type { SearchHit } from '../../topology/index.ts';
 import { DEFAULT_TENANT, HEADERS, pointId, VECTOR_NAMES } from '../../topology/index.ts';
 import { docxFile, htmlPage, pdfFile } from '../support/documents.ts';
 import { allPoints, createHarness, waitFor, type Harness } from '../support/harness.ts';
-import { startQueryStack, type QueryStack } from '../support/query-stack.ts';
+import { MEDIA_FIXTURES, otherVoiceOgg, transformedPhoto } from '../support/media-queries.ts';
+import { startMediaStack, type MediaStack } from '../support/media-stack.ts';
+import type { QueryStack } from '../support/query-stack.ts';
 
-// Document files through the bus on real Kafka, Redis, the Qdrant engine, the real text model,
-// pdfjs-dist, mammoth, html-to-text and tesseract.js: a folder with a real PDF, a DOCX, an HTML
-// page, a screenshot and broken files goes through `searchbus ingest <folder>` (a CLI process);
-// text queries find each passage (with its page), broken files are dead-lettered with their reason.
+// Search anything, end to end on real Kafka, Redis, the Qdrant engine, the real text, image and
+// audio models, pdfjs-dist, mammoth, html-to-text and tesseract.js: one folder holding a real PDF, a
+// DOCX, an HTML page, a screenshot, photos, speech recordings and broken files goes through
+// `searchbus ingest <folder>` (a CLI process); text queries find each passage (the PDF's with its
+// page, the screenshot's read by OCR), a transformed copy of a photo finds that photo, the same
+// phrase in another voice finds its recording, and broken files are dead-lettered with their reason.
 const CLI = fileURLToPath(new URL('../../producers/cli/bin.mjs', import.meta.url));
 const FIXTURES = new URL('../fixtures/documents/', import.meta.url);
 const SAMPLE_CORPUS = new URL('../../infra/demo/sample-corpus.jsonl', import.meta.url);
-// Below the 140 KB PDF, which therefore travels by file:// uri (the claim check); the rest is inline.
+// Below the 140 KB PDF, stream.jpg and the recordings, which therefore travel by file:// uri (the
+// claim check); the rest is inline.
 const INLINE_MAX_BYTES = 60_000;
+const PHOTOS = ['ladybird', 'stream'];
+const PHRASES = [1, 2];
 
-describe('document files', () => {
+describe('a folder of everything: documents, a screenshot, photos and recordings', () => {
   let h: Harness;
-  let text: OnnxEncoder;
-  let media: MediaEncoder;
-  let consumers: EncoderConsumer[] = [];
-  let producer: IngestProducer;
+  let mediaStack: MediaStack;
+  let producer: MediaStack['producer'];
   let stack: QueryStack;
   let folder: string;
 
   before(async () => {
     h = await createHarness({ env: { SEARCHBUS_MEDIA_INLINE_MAX_BYTES: String(INLINE_MAX_BYTES) } });
-    text = await loadEncoder(h.config.model);
     // As the encoder role makes it: OCR of images on, with the configured confidence floor.
-    media = mediaEncoder({ fetchMaxBytes: h.config.media.fetchMaxBytes, fetchTimeoutMs: h.config.media.fetchTimeoutMs, fileRoots: h.config.media.fileRoots, ocr: h.config.media.ocr });
     assert.equal(h.config.media.ocr.enabled, true, 'OCR is on by default');
-    consumers = (['text', 'media'] as const).map(
-      (modality) =>
-        new EncoderConsumer({ kafka: h.kafka, qdrant: h.qdrant, topology: h.topology, config: h.config, encoder: () => Promise.resolve(documentEncoder(text)), modality, media }),
-    );
-    for (const consumer of consumers) await consumer.start();
-    producer = new IngestProducer({ kafka: h.kafka, topic: h.topology.topics.ingest });
-    stack = await startQueryStack(h, [text], { media, timeoutMs: 60_000 });
+    mediaStack = await startMediaStack(h);
+    ({ producer, query: stack } = mediaStack);
 
     // The demo corpus as distractors: 50 short texts on other subjects.
     const corpus = (await readFile(SAMPLE_CORPUS, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as { id: string; title: string; text: string });
     await producer.upsert(corpus.map((d) => ({ id: d.id, title: d.title, text: d.text })));
 
     folder = await mkdtemp(join(tmpdir(), 'searchbus-documents-'));
-    for (const sub of ['manuals', 'letters', 'web', 'screenshots', 'notes', 'broken']) await mkdir(join(folder, sub));
+    for (const sub of ['manuals', 'letters', 'web', 'screenshots', 'notes', 'photos', 'recordings', 'broken']) await mkdir(join(folder, sub));
     await copyFile(new URL('shared-mime-info-spec.pdf', FIXTURES), join(folder, 'manuals', 'shared-mime-info-spec.pdf'));
     await copyFile(new URL('backup-error.png', FIXTURES), join(folder, 'screenshots', 'backup-error.png'));
+    for (const photo of PHOTOS) await copyFile(new URL(`photos/${photo}.jpg`, MEDIA_FIXTURES), join(folder, 'photos', `${photo}.jpg`));
+    for (const phrase of PHRASES) await copyFile(new URL(`speech/phrase${phrase}-voice1.wav`, MEDIA_FIXTURES), join(folder, 'recordings', `phrase${phrase}.wav`));
     await writeFile(
       join(folder, 'letters', 'bees.docx'),
       await docxFile([
@@ -83,13 +80,12 @@ describe('document files', () => {
   });
 
   after(async () => {
-    await stack?.close();
-    await producer?.close();
-    for (const consumer of consumers) await consumer.stop();
-    await media?.close();
-    await text?.dispose();
-    await h?.close();
-    if (folder) await rm(folder, { recursive: true, force: true });
+    try {
+      await mediaStack?.close();
+    } finally {
+      await h?.close();
+      if (folder) await rm(folder, { recursive: true, force: true });
+    }
   });
 
   const alias = (): string => h.topology.qdrant.alias;
@@ -98,7 +94,7 @@ describe('document files', () => {
   const search = async (query: string, mode?: 'dense' | 'hybrid'): Promise<SearchHit[]> => (await stack.client.search({ text: query, topK: 5, ...(mode ? { mode } : {}) })).hits;
   const show = (hits: SearchHit[]): string => JSON.stringify(hits.map((hit) => [hit.docId, hit.page, hit.score.toFixed(3)]));
 
-  it('`searchbus ingest <folder>` publishes each document file with its type; the encoders index their text, page by page', async () => {
+  it('`searchbus ingest <folder>` publishes each file with its type; the encoders index document text page by page, photos and recordings as vectors', async () => {
     const { stdout } = await promisify(execFile)(process.execPath, [CLI, 'ingest', folder, '--json'], {
       env: { ...process.env, ...h.env, KAFKA_BROKERS: h.services.kafka.brokers.join(','), REDIS_URL: h.services.redis.url, QDRANT_URL: h.services.qdrant.url },
       maxBuffer: 16 * 1024 * 1024,
@@ -108,14 +104,16 @@ describe('document files', () => {
       pdf: { published: 4, skipped: 0 },
       docx: { published: 2, skipped: 0 },
       html: { published: 1, skipped: 0 },
-      image: { published: 1, skipped: 0 },
+      image: { published: 3, skipped: 0 },
+      audio: { published: 2, skipped: 0 },
       text: { published: 1, skipped: 0 },
       '.rtf': { published: 0, skipped: 1 },
     });
 
     const spec = 'manuals/shared-mime-info-spec.pdf';
+    const media = [...PHOTOS.map((p) => `photos/${p}.jpg`), ...PHRASES.map((p) => `recordings/phrase${p}.wav`)];
     await waitFor('every good file indexed', async () => {
-      for (const id of [spec, 'letters/bees.docx', 'web/sourdough.html', 'screenshots/backup-error.png', 'notes/bicycle.md']) {
+      for (const id of [spec, 'letters/bees.docx', 'web/sourdough.html', 'screenshots/backup-error.png', 'notes/bicycle.md', ...media]) {
         const [p] = await h.qdrant.retrieve(alias(), { ids: [pointId(DEFAULT_TENANT, id, 0)] });
         if (!p) return undefined;
       }
@@ -136,6 +134,12 @@ describe('document files', () => {
     const [shot] = await h.qdrant.retrieve(alias(), { ids: [pointId(DEFAULT_TENANT, 'screenshots/backup-error.png', 0)], with_payload: true, with_vector: true });
     assert.ok(VECTOR_NAMES.image in (shot!.vector as object) && VECTOR_NAMES.text in (shot!.vector as object), 'the screenshot has its image vector and its text');
     assert.match(String((shot!.payload as { text: string }).text), /LIGHTHOUSE is full/);
+    const vectorsOf = async (id: string): Promise<string[]> => {
+      const [p] = await h.qdrant.retrieve(alias(), { ids: [pointId(DEFAULT_TENANT, id, 0)], with_vector: true });
+      return Object.keys(p!.vector as object);
+    };
+    for (const photo of PHOTOS) assert.ok((await vectorsOf(`photos/${photo}.jpg`)).includes(VECTOR_NAMES.image), `${photo}.jpg has its image vector`);
+    for (const phrase of PHRASES) assert.ok((await vectorsOf(`recordings/phrase${phrase}.wav`)).includes(VECTOR_NAMES.audio), `phrase${phrase}.wav has its audio vector`);
   });
 
   it('a text query finds each passage: the PDF at its page, the DOCX, the HTML page and the screenshot', async () => {
@@ -156,6 +160,17 @@ describe('document files', () => {
         assert.equal(hits[0]?.page, c.page, `${mode} ${c.query}: page ${hits[0]?.page}`);
         assert.match(hits[0].snippet, c.words, `${mode} ${c.query}: snippet ${hits[0].snippet}`);
       }
+    }
+  });
+
+  it('a query by example finds its medium first: a cropped, flipped copy its photo, the same phrase in another voice its recording', async () => {
+    for (const photo of PHOTOS) {
+      const { hits } = await stack.client.search({ image: { type: 'image/jpeg', data: await transformedPhoto(photo) }, topK: 3 });
+      assert.equal(hits[0]?.docId, `photos/${photo}.jpg`, show(hits));
+    }
+    for (const phrase of PHRASES) {
+      const { hits } = await stack.client.search({ audio: { type: 'audio/ogg', data: await otherVoiceOgg(phrase) }, topK: 3 });
+      assert.equal(hits[0]?.docId, `recordings/phrase${phrase}.wav`, show(hits));
     }
   });
 

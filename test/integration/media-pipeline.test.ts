@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -7,19 +6,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Consumer } from 'kafkajs';
-import sharp from 'sharp';
-import { EncoderConsumer } from '../../consumers/encoder/index.ts';
-import { documentEncoder, loadEncoder, mediaEncoder, type MediaEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
-import { fileDocument, IngestProducer, listFiles, type FolderRecord } from '../../producers/ingest/index.ts';
+import { fileDocument, listFiles, type FolderRecord } from '../../producers/ingest/index.ts';
 import { startGateway } from '../../producers/gateway/index.ts';
 import { SearchRequestError } from '../../producers/search-client/index.ts';
 import { DEFAULT_TENANT, documentKey, HEADERS, pointId, VECTOR_NAMES } from '../../topology/index.ts';
 import { createHarness, waitFor, type Harness } from '../support/harness.ts';
-import { startQueryStack, type QueryStack } from '../support/query-stack.ts';
+import { MEDIA_FIXTURES as FIXTURES, otherVoiceOgg, transformedPhoto } from '../support/media-queries.ts';
+import { startMediaStack, type MediaStack } from '../support/media-stack.ts';
+import type { QueryStack } from '../support/query-stack.ts';
 
 // Images and audio through the bus on real Kafka, Redis, the Qdrant engine and the real models:
 // a folder of photos, recordings and text; queries by example; updates, tombstones, poison media.
-const FIXTURES = new URL('../fixtures/media/', import.meta.url);
 const PHOTOS = ['dogs', 'ladybird', 'mountain', 'paintbrushes', 'stream', 'yellow-flower'];
 // Below the larger photos and every recording: those travel by file:// uri (the claim check).
 const INLINE_MAX_BYTES = 60_000;
@@ -28,27 +25,18 @@ const MISSING_UNDER_ROOTS = pathToFileURL(join(tmpdir(), `searchbus-absent-${ran
 
 describe('media pipeline', () => {
   let h: Harness;
-  let text: OnnxEncoder;
-  let media: MediaEncoder;
-  let consumers: EncoderConsumer[] = [];
-  let producer: IngestProducer;
+  let mediaStack: MediaStack;
+  let producer: MediaStack['producer'];
   let stack: QueryStack;
   let folder: string;
   let records: FolderRecord[];
 
   before(async () => {
     h = await createHarness({ env: { SEARCHBUS_MEDIA_INLINE_MAX_BYTES: String(INLINE_MAX_BYTES) } });
-    text = await loadEncoder(h.config.model);
-    // The clone may live anywhere: its fixtures are a root besides the defaults (home, temp).
-    media = mediaEncoder({ fetchMaxBytes: h.config.media.fetchMaxBytes, fetchTimeoutMs: h.config.media.fetchTimeoutMs, fileRoots: [...h.config.media.fileRoots, fileURLToPath(FIXTURES)] });
-    // As the encoder role runs them: a text group and a media group on the same topic.
-    consumers = (['text', 'media'] as const).map(
-      (modality) =>
-        new EncoderConsumer({ kafka: h.kafka, qdrant: h.qdrant, topology: h.topology, config: h.config, encoder: () => Promise.resolve(documentEncoder(text)), modality, media }),
-    );
-    for (const consumer of consumers) await consumer.start();
-    producer = new IngestProducer({ kafka: h.kafka, topic: h.topology.topics.ingest });
-    stack = await startQueryStack(h, [text], { media, timeoutMs: 60_000 });
+    // The clone may live anywhere: its fixtures are a root besides the defaults (home, temp). These
+    // photos hold no text, so OCR is off (the documents test runs it).
+    mediaStack = await startMediaStack(h, { extraFileRoots: [fileURLToPath(FIXTURES)], ocr: false });
+    ({ producer, query: stack } = mediaStack);
 
     folder = await mkdtemp(join(tmpdir(), 'searchbus-media-'));
     await mkdir(join(folder, 'photos'));
@@ -61,13 +49,12 @@ describe('media pipeline', () => {
   });
 
   after(async () => {
-    await stack?.close();
-    await producer?.close();
-    for (const consumer of consumers) await consumer.stop();
-    await media?.close();
-    await text?.dispose();
-    await h?.close();
-    if (folder) await rm(folder, { recursive: true, force: true });
+    try {
+      await mediaStack?.close();
+    } finally {
+      await h?.close();
+      if (folder) await rm(folder, { recursive: true, force: true });
+    }
   });
 
   const alias = (): string => h.topology.qdrant.alias;
@@ -104,32 +91,22 @@ describe('media pipeline', () => {
   });
 
   it('finds a photo first from a transformed copy of it (crop, flip, JPEG quality 40)', async () => {
-    const original = await readFile(new URL('photos/ladybird.jpg', FIXTURES));
-    const meta = await sharp(original).metadata();
-    const [width, height] = [Math.round(meta.width * 0.7), Math.round(meta.height * 0.7)];
-    const copy = await sharp(original)
-      .extract({ left: Math.round((meta.width - width) / 2), top: Math.round((meta.height - height) / 2), width, height })
-      .flop()
-      .jpeg({ quality: 40 })
-      .toBuffer();
-    const result = await stack.client.search({ image: { type: 'image/jpeg', data: copy.toString('base64') }, topK: 3 });
+    const copy = await transformedPhoto('ladybird');
+    const result = await stack.client.search({ image: { type: 'image/jpeg', data: copy }, topK: 3 });
     assert.equal(result.hits[0]?.docId, 'photos/ladybird.jpg', JSON.stringify(result.hits.map((hit) => [hit.docId, hit.score])));
     assert.ok(result.hits.every((hit) => hit.media?.modality === 'image'), 'an image query finds only images');
     assert.equal(result.mode, 'dense');
     // Tenant isolation holds for queries by example: another tenant sees none of these photos.
-    const other = await stack.client.search({ image: { data: copy.toString('base64') }, topK: 3, tenant: 'someone-else' });
+    const other = await stack.client.search({ image: { data: copy }, topK: 3, tenant: 'someone-else' });
     assert.deepEqual(other.hits, []);
     // And filters apply: a metadata condition nothing matches leaves nothing.
-    const filtered = await stack.client.search({ image: { data: copy.toString('base64') }, topK: 3, filter: { must: [{ key: 'album', match: { value: 'none' } }] } });
+    const filtered = await stack.client.search({ image: { data: copy }, topK: 3, filter: { must: [{ key: 'album', match: { value: 'none' } }] } });
     assert.deepEqual(filtered.hits, []);
   });
 
   it('finds a recording first from the same phrase in another voice, inline or by uri', async () => {
     for (const phrase of [1, 2, 3]) {
-      // Another voice, re-encoded as Ogg Vorbis (small enough to go inline).
-      const voice2 = fileURLToPath(new URL(`speech/phrase${phrase}-voice2.wav`, FIXTURES));
-      const ogg = execFileSync('ffmpeg', ['-nostdin', '-loglevel', 'error', '-i', voice2, '-c:a', 'libvorbis', '-q:a', '2', '-f', 'ogg', 'pipe:1']);
-      const inline = await stack.client.search({ audio: { type: 'audio/ogg', data: ogg.toString('base64') }, topK: 3 });
+      const inline = await stack.client.search({ audio: { type: 'audio/ogg', data: await otherVoiceOgg(phrase) }, topK: 3 });
       assert.equal(inline.hits[0]?.docId, `speech/phrase${phrase}.wav`, JSON.stringify(inline.hits.map((hit) => [hit.docId, hit.score])));
     }
     const byUri = await stack.client.search({ audio: { uri: new URL('speech/phrase3-voice2.wav', FIXTURES).href }, topK: 1 });
@@ -184,14 +161,15 @@ describe('media pipeline', () => {
     assert.ok(!result.hits.some((hit) => hit.docId === id), 'a deleted photo is never found');
   });
 
-  it('dead-letters undecodable, unreachable and unsupported media with their reason and moves on', async () => {
+  it('dead-letters undecodable, unreachable, forbidden and unsupported media with their reason and moves on', async () => {
     const dlq: Consumer = h.kafka.consumer({ groupId: `${h.namespace}.dlq-reader` });
-    const letters: Array<{ code: string; reason: string }> = [];
+    const letters: Array<{ key: string; code: string; reason: string }> = [];
     await dlq.connect();
     await dlq.subscribe({ topic: h.topology.topics.deadLetter, fromBeginning: true });
     await dlq.run({
       eachMessage: ({ message }) => {
-        letters.push({ code: message.headers?.[HEADERS.errorCode]?.toString() ?? '', reason: message.headers?.[HEADERS.errorMessage]?.toString() ?? '' });
+        const header = (name: string): string => message.headers?.[name]?.toString() ?? '';
+        letters.push({ key: message.key?.toString() ?? '', code: header(HEADERS.errorCode), reason: header(HEADERS.errorMessage) });
         return Promise.resolve();
       },
     });
@@ -205,19 +183,31 @@ describe('media pipeline', () => {
         poison(1, { type: 'image/png', data: Buffer.from('not a png at all').toString('base64') }),
         poison(2, { type: 'audio/wav', uri: MISSING_UNDER_ROOTS }),
         poison(5, { type: 'image/jpeg', uri: 'file:///etc/hostname' }),
+        // The cloud metadata service (SSRF): link-local, refused by the default settings before any connection.
+        poison(6, { type: 'image/jpeg', uri: 'http://169.254.169.254/latest/meta-data/photo.jpg' }),
         poison(3, { type: 'video/x-matroska', data: 'AAAA' }),
         poison(4, { type: 'image/jpeg', data: 'A'.repeat(4 * 20_100) }),
         { key: documentKey(DEFAULT_TENANT, 'after-poison'), value: JSON.stringify({ schemaVersion: 1, id: 'after-poison', media: { type: 'image/jpeg', data: await base64(new URL('photos/ladybird.jpg', FIXTURES)) } }) },
       ]);
       await waitFor('the good medium after the poison is indexed', async () => ((await point('after-poison'))?.payload.media ? true : undefined), 300_000, 500);
-      await waitFor('five dead letters', () => Promise.resolve(letters.length >= 5 ? true : undefined), 300_000, 500);
-      assert.deepEqual(letters.map((l) => l.code).sort(), ['media-forbidden', 'media-too-large', 'media-undecodable', 'media-unreachable', 'unsupported-media-type'], 'each poison dead-lettered once, with its reason');
-      assert.match(letters.find((l) => l.code === 'media-forbidden')!.reason, /file:\/\/\/etc\/hostname is outside SEARCHBUS_MEDIA_FILE_ROOTS/);
-      for (const n of [1, 2, 3, 4, 5]) assert.equal(await point(`poison-${n}`), undefined, 'no poison was written');
+      await waitFor('six dead letters', () => Promise.resolve(letters.length >= 6 ? true : undefined), 300_000, 500);
+      assert.equal(letters.length, 6, `each poison dead-lettered once: ${JSON.stringify(letters)}`);
+      assert.deepEqual(Object.fromEntries(letters.map((l) => [l.key, l.code])), {
+        'default/poison-1': 'media-undecodable',
+        'default/poison-2': 'media-unreachable',
+        'default/poison-3': 'unsupported-media-type',
+        'default/poison-4': 'media-too-large',
+        'default/poison-5': 'media-forbidden',
+        'default/poison-6': 'media-forbidden',
+      });
+      const reason = (n: number): string => letters.find((l) => l.key === documentKey(DEFAULT_TENANT, `poison-${n}`))!.reason;
+      assert.match(reason(5), /file:\/\/\/etc\/hostname is outside SEARCHBUS_MEDIA_FILE_ROOTS/);
+      assert.match(reason(6), /169\.254\.169\.254 is a loopback, private, link-local or reserved address, outside SEARCHBUS_MEDIA_URL_ALLOW_NETWORKS/);
+      for (const n of [1, 2, 3, 4, 5, 6]) assert.equal(await point(`poison-${n}`), undefined, 'no poison was written');
       // Fixed and published again, a dead-lettered document is indexed.
       await producer.upsert([{ id: 'poison-2', media: { type: 'audio/wav', uri: new URL('speech/phrase1-voice1.wav', FIXTURES).href } }]);
       await waitFor('the fixed document is indexed', async () => ((await point('poison-2'))?.payload.media ? true : undefined), 300_000, 500);
-      assert.ok(letters.find((l) => l.code === 'media-unreachable')!.reason.includes(MISSING_UNDER_ROOTS), 'the reason names the uri');
+      assert.ok(reason(2).includes(MISSING_UNDER_ROOTS), 'the reason names the uri');
     } finally {
       await dlq.disconnect();
     }

@@ -1,49 +1,38 @@
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Consumer } from 'kafkajs';
-import sharp from 'sharp';
-import { EncoderConsumer } from '../../consumers/encoder/index.ts';
-import { documentEncoder, loadEncoder, mediaEncoder, type MediaEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
-import { fileDocument, IngestProducer, listFiles, type FolderRecord } from '../../producers/ingest/index.ts';
+import { fileDocument, listFiles, type FolderRecord } from '../../producers/ingest/index.ts';
 import { DEFAULT_TENANT, HEADERS, pointId, VECTOR_NAMES } from '../../topology/index.ts';
 import { createHarness, waitFor, type Harness } from '../support/harness.ts';
-import { startQueryStack, type QueryStack } from '../support/query-stack.ts';
+import { MEDIA_FIXTURES as FIXTURES, transformedPhoto } from '../support/media-queries.ts';
+import { startMediaStack, type MediaStack } from '../support/media-stack.ts';
+import type { QueryStack } from '../support/query-stack.ts';
 import { makeVideoFixture, SCENE_SECONDS, VIDEO_SCENES } from '../support/video-fixture.ts';
 
 // A video through the bus on the real services and models: its frames, sampled by ffmpeg, are
 // image vectors with their times, its audio track an audio vector; a frame query finds the video at
 // the moment that frame is on screen, a spoken phrase finds it by its soundtrack.
-const FIXTURES = new URL('../fixtures/media/', import.meta.url);
 // Below the video: it travels by file:// uri (the claim check).
 const INLINE_MAX_BYTES = 60_000;
 
 describe('video', () => {
   let h: Harness;
-  let text: OnnxEncoder;
-  let media: MediaEncoder;
-  let consumers: EncoderConsumer[] = [];
-  let producer: IngestProducer;
+  let mediaStack: MediaStack;
+  let producer: MediaStack['producer'];
   let stack: QueryStack;
   let folder: string;
   let records: FolderRecord[];
 
   before(async () => {
     h = await createHarness({ env: { SEARCHBUS_MEDIA_INLINE_MAX_BYTES: String(INLINE_MAX_BYTES), SEARCHBUS_MEDIA_VIDEO_FRAME_INTERVAL_MS: '1000' } });
-    text = await loadEncoder(h.config.model);
-    const { fetchMaxBytes, fetchTimeoutMs, fileRoots, videoFrameIntervalMs, videoMaxFrames } = h.config.media;
-    // The fixtures folder is a file root too: the soundtrack query reads a fixture by uri.
-    media = mediaEncoder({ fetchMaxBytes, fetchTimeoutMs, fileRoots: [...fileRoots, fileURLToPath(FIXTURES)], video: { intervalMs: videoFrameIntervalMs, maxFrames: videoMaxFrames } });
-    consumers = (['text', 'media'] as const).map(
-      (modality) =>
-        new EncoderConsumer({ kafka: h.kafka, qdrant: h.qdrant, topology: h.topology, config: h.config, encoder: () => Promise.resolve(documentEncoder(text)), modality, media }),
-    );
-    for (const consumer of consumers) await consumer.start();
-    producer = new IngestProducer({ kafka: h.kafka, topic: h.topology.topics.ingest });
-    stack = await startQueryStack(h, [text], { media, timeoutMs: 60_000 });
+    // The fixtures folder is a file root too: the soundtrack query reads a fixture by uri. Frames
+    // are sampled as the settings above say; no image here holds text, so OCR is off.
+    mediaStack = await startMediaStack(h, { extraFileRoots: [fileURLToPath(FIXTURES)], ocr: false });
+    ({ producer, query: stack } = mediaStack);
 
     // The video, and distractors: photos not in it, recordings of other phrases.
     folder = await mkdtemp(join(tmpdir(), 'searchbus-video-'));
@@ -55,23 +44,13 @@ describe('video', () => {
   });
 
   after(async () => {
-    await stack?.close();
-    await producer?.close();
-    for (const consumer of consumers) await consumer.stop();
-    await media?.close();
-    await text?.dispose();
-    await h?.close();
-    if (folder) await rm(folder, { recursive: true, force: true });
+    try {
+      await mediaStack?.close();
+    } finally {
+      await h?.close();
+      if (folder) await rm(folder, { recursive: true, force: true });
+    }
   });
-
-  const transformed = async (photo: string): Promise<string> => {
-    // Crop to 70%, flip, JPEG quality 40: not the frame itself.
-    const original = await readFile(new URL(`photos/${photo}.jpg`, FIXTURES));
-    const meta = await sharp(original).metadata();
-    const [width, height] = [Math.round(meta.width * 0.7), Math.round(meta.height * 0.7)];
-    const region = { left: Math.round((meta.width - width) / 2), top: Math.round((meta.height - height) / 2), width, height };
-    return (await sharp(original).extract(region).flop().jpeg({ quality: 40 }).toBuffer()).toString('base64');
-  };
 
   it('ingests a video from a folder: one point per sampled frame, with its time, the audio track on the first', async () => {
     records = await Promise.all((await listFiles(folder)).map((file) => fileDocument(folder, file, { mediaInlineMaxBytes: INLINE_MAX_BYTES })));
@@ -102,7 +81,7 @@ describe('video', () => {
 
   it('finds the video from a frame at the moment that frame is on screen', async () => {
     for (const [scene, photo] of VIDEO_SCENES.entries()) {
-      const result = await stack.client.search({ image: { type: 'image/jpeg', data: await transformed(photo) }, topK: 3 });
+      const result = await stack.client.search({ image: { type: 'image/jpeg', data: await transformedPhoto(photo) }, topK: 3 });
       const [top] = result.hits;
       assert.equal(top?.docId, 'holiday.mp4', JSON.stringify(result.hits));
       assert.equal(top.media?.modality, 'video');
@@ -110,7 +89,7 @@ describe('video', () => {
       assert.ok(at >= scene * SCENE_SECONDS && at < (scene + 1) * SCENE_SECONDS, `${photo} is on screen from ${scene * SCENE_SECONDS} s; the hit says ${at} s`);
     }
     // A photo that is not in the video finds itself, not the video.
-    const other = await stack.client.search({ image: { type: 'image/jpeg', data: await transformed('dogs') }, topK: 1 });
+    const other = await stack.client.search({ image: { type: 'image/jpeg', data: await transformedPhoto('dogs') }, topK: 1 });
     assert.equal(other.hits[0]?.docId, 'photos/dogs.jpg');
   });
 

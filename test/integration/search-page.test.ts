@@ -4,13 +4,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
-import { EncoderConsumer } from '../../consumers/encoder/index.ts';
-import { documentEncoder, loadEncoder, mediaEncoder, type MediaEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
 import { ApiKeyStore, createApiKey, credentialAuthenticator, startGateway, type RunningGateway } from '../../producers/gateway/index.ts';
-import { IngestProducer, type DocumentInput } from '../../producers/ingest/index.ts';
+import type { DocumentInput } from '../../producers/ingest/index.ts';
 import { artifactsDir, launchChromium } from '../support/browser.ts';
 import { createHarness, waitFor, type Harness } from '../support/harness.ts';
-import { startQueryStack, type QueryStack } from '../support/query-stack.ts';
+import { startMediaStack, type MediaStack } from '../support/media-stack.ts';
+import type { QueryStack } from '../support/query-stack.ts';
 
 // The gateway's search page in a real browser (Debian's headless Chromium through playwright-core)
 // against real Kafka, Redis, the Qdrant engine and the real models: the demo corpus and six photos
@@ -23,10 +22,7 @@ const TENANT = 'acme';
 
 describe('search page', () => {
   let h: Harness;
-  let text: OnnxEncoder;
-  let media: MediaEncoder;
-  let consumers: EncoderConsumer[] = [];
-  let producer: IngestProducer;
+  let mediaStack: MediaStack;
   let stack: QueryStack;
   let gateway: RunningGateway;
   let browser: Browser;
@@ -39,15 +35,9 @@ describe('search page', () => {
 
   before(async () => {
     h = await createHarness();
-    text = await loadEncoder(h.config.model);
-    media = mediaEncoder({ fetchMaxBytes: h.config.media.fetchMaxBytes, fetchTimeoutMs: h.config.media.fetchTimeoutMs, fileRoots: h.config.media.fileRoots });
-    consumers = (['text', 'media'] as const).map(
-      (modality) =>
-        new EncoderConsumer({ kafka: h.kafka, qdrant: h.qdrant, topology: h.topology, config: h.config, encoder: () => Promise.resolve(documentEncoder(text)), modality, media }),
-    );
-    for (const consumer of consumers) await consumer.start();
-    producer = new IngestProducer({ kafka: h.kafka, topic: h.topology.topics.ingest });
-    stack = await startQueryStack(h, [text], { media, timeoutMs: 60_000 });
+    // The photos hold no text: OCR is off.
+    mediaStack = await startMediaStack(h, { ocr: false });
+    stack = mediaStack.query;
 
     corpus = (await readFile(CORPUS, 'utf8'))
       .split('\n')
@@ -62,7 +52,7 @@ describe('search page', () => {
         media: { type: 'image/jpeg', data: (await readFile(new URL(`${name}.jpg`, PHOTOS))).toString('base64') },
       })),
     );
-    await producer.upsert([...corpus, ...photos]);
+    await mediaStack.producer.upsert([...corpus, ...photos]);
     const documents = corpus.length + photos.length;
     await waitFor(
       'every document indexed',
@@ -99,12 +89,11 @@ describe('search page', () => {
   after(async () => {
     await browser?.close();
     await gateway?.close();
-    await stack?.close();
-    await producer?.close();
-    for (const consumer of consumers) await consumer.stop();
-    await media?.close();
-    await text?.dispose();
-    await h?.close();
+    try {
+      await mediaStack?.close();
+    } finally {
+      await h?.close();
+    }
   });
 
   const titles = (): Promise<string[]> => page.locator('#hits .hit-title').allTextContents();
