@@ -8,10 +8,10 @@
 import { readFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { getDocument } from 'pdfjs-dist/legacy/build/pdf.mjs';
-import { documentEncoder, extractDocument, loadEncoder, OcrEngine, renderPage } from '../../consumers/encoders/index.ts';
+import { documentEncoder, extractDocument, loadEncoder, OcrEngine } from '../../consumers/encoders/index.ts';
 import { DEFAULT_MODEL_ID, DEFAULT_OCR_MIN_CONFIDENCE, getModelSpec } from '../../topology/index.ts';
 import { docxFile, htmlPage } from '../support/documents.ts';
+import { renderPages } from './media/scanned-pages.ts';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, dpi: { type: 'string', default: '100,150,200' } } });
 const rounds = Number(values.rounds);
@@ -84,13 +84,4 @@ for (const line of accuracy) process.stdout.write(`OCR of the scans at ${line}\n
 
 function words(text: string): string[] {
   return text.toLowerCase().match(/\p{L}{3,}/gu) ?? [];
-}
-
-/** Each page of a PDF as a PNG at `dpi`, rendered as the extractor renders scanned pages for OCR. */
-async function renderPages(bytes: Buffer, dpi: number): Promise<Buffer[]> {
-  const document = await getDocument({ data: new Uint8Array(bytes), verbosity: 0 }).promise;
-  const images: Buffer[] = [];
-  for (let n = 1; n <= document.numPages; n++) images.push(await renderPage(document, await document.getPage(n), dpi));
-  await document.destroy();
-  return images;
 }

@@ -4,6 +4,7 @@ import type { MediaEncoder, OnnxEncoder } from '../../consumers/encoders/index.t
 import { MetricsRegistry } from '../../consumers/runtime/index.ts';
 import { createRedis } from '../../infra/index.ts';
 import { SearchClient } from '../../producers/search-client/index.ts';
+import { closeAll } from '../../topology/index.ts';
 import type { Harness } from './harness.ts';
 
 // The query path of one test namespace: a query consumer and a search client on real services.
@@ -53,11 +54,12 @@ export async function startQueryStack(h: Harness, encoders: OnnxEncoder[], optio
     metrics,
     redis,
     modelsRequested,
-    async close() {
-      await client.close();
-      await consumer.stop();
-      await publisher.quit();
-      await redis.quit();
-    },
+    close: () =>
+      closeAll('the query test stack', [
+        { name: 'close the search client', run: () => client.close() },
+        { name: 'stop the query consumer', run: () => consumer.stop() },
+        { name: 'quit the reply publisher', run: () => publisher.quit() },
+        { name: 'quit the Redis client', run: () => redis.quit() },
+      ]),
   };
 }
