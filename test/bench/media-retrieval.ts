@@ -13,7 +13,8 @@
 //   node producers/cli/bin.mjs infra run -- node --import tsx test/bench/media-retrieval.ts \
 //     [--only images,speech,text] [--phrases 200] [--query-phrases N (default all)] [--text-docs 300]
 //     [--concurrency 4] [--no-dtw (skip the MFCC-DTW baseline, the slow one)] [--json out.json]
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -179,8 +180,11 @@ async function baselines(python: string, kind: 'image' | 'audio', candidates: Ar
   const output = join(scratch, `${kind}-baselines.json`);
   await writeFile(manifest, JSON.stringify({ kind, candidates, queries, workers: 2, dtw: !values['no-dtw'] }));
   log(`${kind}: baselines (${here('./media/baselines.py')})`);
-  const run = spawnSync(python, [here('./media/baselines.py'), manifest, output], { stdio: ['ignore', 'inherit', 'inherit'] });
-  if (run.status !== 0) throw new Error(`baselines.py ${kind} failed (exit ${run.status})`);
+  // Not spawnSync: the baselines take minutes, and a blocked event loop sends no heartbeats, so the
+  // consumer groups of this process were dropped by the broker and had to rejoin afterwards.
+  const child = spawn(python, [here('./media/baselines.py'), manifest, output], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const [status] = (await once(child, 'close')) as [number | null];
+  if (status !== 0) throw new Error(`baselines.py ${kind} failed (exit ${status})`);
   return JSON.parse(await readFile(output, 'utf8')) as Awaited<ReturnType<typeof baselines>>;
 }
 
