@@ -6,7 +6,7 @@ describe('loadConfig', () => {
   it('has working defaults', () => {
     const config = loadConfig({});
     assert.equal(config.namespace, 'searchbus');
-    assert.equal(config.model.id, 'bge-small-en-v1.5-q');
+    assert.equal(config.model.id, 'bge-small-en-v1.5');
     assert.equal(config.encoder.maxBatchSize, 64);
     assert.equal(config.startTimeoutMs, 60_000);
     assert.equal(loadConfig({ SEARCHBUS_START_TIMEOUT_MS: '5000' }).startTimeoutMs, 5000);

@@ -15,8 +15,8 @@ describe('model registry', () => {
     assert.match(spec.jarSha256, /^[0-9a-f]{64}$/);
   });
 
-  it('defaults to bge-small-en-v1.5 in int8 (chosen by measurement, README Measured)', () => {
-    assert.equal(getModelSpec(DEFAULT_MODEL_ID).id, 'bge-small-en-v1.5-q');
+  it('defaults to bge-small-en-v1.5 (chosen by measurement, README Measured)', () => {
+    assert.equal(getModelSpec(DEFAULT_MODEL_ID).id, 'bge-small-en-v1.5');
   });
 
   it('pairs each fp32 model with its int8 variant, differing only in artefacts', () => {
