@@ -89,13 +89,16 @@ export function readMultipartForm(headers: IncomingHttpHeaders, body: Readable, 
     };
     body.on('data', onData);
 
-    parser.on('field', (name, value, info) => {
+    // busboy hands over an empty field name (`name=""`) as undefined, whatever its types say.
+    parser.on('field', (rawName: string | undefined, value, info) => {
+      const name = rawName ?? '';
       if (info.nameTruncated || info.valueTruncated) fail({ kind: 'invalid', message: `form field ${JSON.stringify(name.slice(0, 64))} is longer than ${limits.maxFieldBytes} bytes` });
       const values = fields.get(name) ?? [];
       values.push(value);
       fields.set(name, values);
     });
-    parser.on('file', (name, stream, info) => {
+    parser.on('file', (rawName: string | undefined, stream, info) => {
+      const name = rawName ?? '';
       const chunks: Buffer[] = [];
       let size = 0;
       stream.on('data', (chunk: Buffer) => {

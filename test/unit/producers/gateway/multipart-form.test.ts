@@ -31,6 +31,18 @@ describe('readMultipartForm', () => {
     assert.deepEqual(parsed.file, { bytes: JPEG, type: 'image/jpeg', modality: 'image', filename: 'ladybird.jpg' });
   });
 
+  it('answers parts with an empty name (name="") with a typed failure; busboy hands their name over as undefined', async () => {
+    // Found by the gateway fuzz (seed -219002670): a file part named "" threw in the part's end
+    // handler, outside any promise, and took the gateway process down.
+    const raw = (parts: string[]): Buffer => Buffer.from(`${parts.map((p) => `--XyZ\r\n${p}\r\n`).join('')}--XyZ--\r\n`);
+    const headers = { 'content-type': 'multipart/form-data; boundary=XyZ' };
+    const file = await readMultipartForm(headers, Readable.from([raw(['Content-Disposition: form-data; name=""; filename="b.WAV"\r\nContent-Type: audio/wav\r\n\r\ndense'])]), LIMITS);
+    assert.deepEqual(file, { kind: 'invalid', message: 'unexpected file field ""; send the query file as "file"' });
+    const field = await readMultipartForm(headers, Readable.from([raw(['Content-Disposition: form-data; name=""\r\n\r\ncells'])]), LIMITS);
+    assert.ok(!('kind' in field), JSON.stringify(field));
+    assert.deepEqual(Object.fromEntries(field.fields), { '': ['cells'] });
+  });
+
   it('takes the type from the file name when the client sent a generic one', async () => {
     const form = new FormData();
     form.append('file', new Blob([Buffer.from('RIFF....WAVE')], { type: 'application/octet-stream' }), 'phrase1.WAV');
