@@ -21,12 +21,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { EncoderConsumer, documentText } from '../../consumers/encoder/index.ts';
-import { documentEncoder, loadEncoder, mediaEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
+import { documentEncoder, loadEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
 import { ensurePythonVenv } from '../../infra/local/python-venv.ts';
 import { fileDocument, IngestProducer, type DocumentInput } from '../../producers/ingest/index.ts';
 import { AUDIO_MODEL, IMAGE_MODEL } from '../../topology/index.ts';
 import { createHarness, waitFor, type Harness } from '../support/harness.ts';
 import { readScifact } from '../support/corpus.ts';
+import { testMediaEncoder } from '../support/media-stack.ts';
 import { startQueryStack, type QueryStack } from '../support/query-stack.ts';
 import { IMAGE_TRANSFORMS, TRANSFORM_LABELS, transformImage } from './media/image-transforms.ts';
 import { ensurePhotoSet, PHOTO_SOURCES, sourceName } from './media/photo-set.ts';
@@ -88,8 +89,9 @@ if (parts.has('speech')) await ensureSpeechSet(await phrasesFromTitles(Number(va
 const h = await createHarness();
 const text = await loadEncoder(h.config.model);
 // The encoder role and the query role each have their own media encoder, as in two processes.
-const encoderMedia = mediaEncoder({ fetchMaxBytes: h.config.media.fetchMaxBytes, fetchTimeoutMs: h.config.media.fetchTimeoutMs, fileRoots: h.config.media.fileRoots });
-const queryMedia = mediaEncoder({ fetchMaxBytes: h.config.media.fetchMaxBytes, fetchTimeoutMs: h.config.media.fetchTimeoutMs, fileRoots: h.config.media.fileRoots });
+// OCR off: the photos hold no text, and the figures are of the image and audio paths.
+const encoderMedia = testMediaEncoder(h, { ocr: false });
+const queryMedia = testMediaEncoder(h, { ocr: false });
 const consumers = (['text', 'media'] as const).map(
   (modality) => new EncoderConsumer({ kafka: h.kafka, qdrant: h.qdrant, topology: h.topology, config: h.config, encoder: () => Promise.resolve(documentEncoder(text)), modality, media: encoderMedia }),
 );

@@ -19,11 +19,12 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setTimeout as delay } from 'node:timers/promises';
 import { EncoderConsumer } from '../../consumers/encoder/index.ts';
-import { documentEncoder, loadEncoder, mediaEncoder, mediaEncoderSettings, type OnnxEncoder } from '../../consumers/encoders/index.ts';
+import { documentEncoder, loadEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
 import { IngestProducer, type DocumentInput } from '../../producers/ingest/index.ts';
 import { DEFAULT_TENANT, getModelSpec, pointId } from '../../topology/index.ts';
 import { readScifact } from '../support/corpus.ts';
 import { createHarness, TEST_MODEL_ID, type Harness } from '../support/harness.ts';
+import { testMediaEncoder } from '../support/media-stack.ts';
 import { renderPages } from './media/scanned-pages.ts';
 
 const { values } = parseArgs({
@@ -80,7 +81,7 @@ class Arrivals {
 
 async function run(arrangement: Arrangement, text: OnnxEncoder, scanUris: readonly string[], texts: readonly DocumentInput[]): Promise<Outcome> {
   const h = await createHarness();
-  const media = mediaEncoder(mediaEncoderSettings(h.config.media)); // OCR on, as by default
+  const media = testMediaEncoder(h); // OCR on, as by default
   const modalities = arrangement === 'split' ? (['text', 'media'] as const) : (['all'] as const);
   const consumers = modalities.map(
     (modality) => new EncoderConsumer({ kafka: h.kafka, qdrant: h.qdrant, topology: h.topology, config: h.config, encoder: () => Promise.resolve(documentEncoder(text)), modality, media }),

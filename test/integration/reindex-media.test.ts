@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { execFileSync } from 'node:child_process';
 import type { Redis } from 'ioredis';
-import sharp from 'sharp';
 import { EncoderConsumer } from '../../consumers/encoder/index.ts';
-import { documentEncoder, loadEncoder, mediaEncoder, type MediaEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
+import { documentEncoder, loadEncoder, type MediaEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
 import { ReindexQueue, ReindexWorker, type ReindexJobSummary } from '../../consumers/reindex/index.ts';
 import { RedisWriteFences } from '../../consumers/runtime/index.ts';
 import { createRedis } from '../../infra/index.ts';
@@ -16,6 +14,8 @@ import { fileDocument, IngestProducer, listFiles, type DocumentInput } from '../
 import { DEFAULT_TENANT, getModelSpec, pointId, VECTOR_NAMES } from '../../topology/index.ts';
 import { pdfFile } from '../support/documents.ts';
 import { createHarness, waitFor, type Harness } from '../support/harness.ts';
+import { otherVoiceOgg, transformedPhoto } from '../support/media-queries.ts';
+import { testMediaEncoder } from '../support/media-stack.ts';
 import { startQueryStack, type QueryStack } from '../support/query-stack.ts';
 
 // A rebuild carries media: it re-reads every medium (inline or from its claim-check uri), embeds it
@@ -68,8 +68,9 @@ describe('re-indexing a collection that holds images, audio and a PDF', () => {
       },
     });
     [fp32, int8] = await Promise.all([loadEncoder(getModelSpec(FP32)), loadEncoder(getModelSpec(INT8))]);
-    // The fixtures folder is a file root too: a query reads a fixture by uri.
-    media = mediaEncoder({ fetchMaxBytes: h.config.media.fetchMaxBytes, fetchTimeoutMs: h.config.media.fetchTimeoutMs, fileRoots: [...h.config.media.fileRoots, fileURLToPath(FIXTURES)] });
+    // The fixtures folder is a file root too: a query reads a fixture by uri. No image here holds
+    // text, so OCR is off.
+    media = testMediaEncoder(h, { extraFileRoots: [fileURLToPath(FIXTURES)], ocr: false });
     redis = createRedis(h.services.redis, `test-${h.namespace}-reindex`);
     const fences = new RedisWriteFences(redis, h.topology);
     // As the encoder role runs them: a text group and a media group, both following the alias.
@@ -142,14 +143,7 @@ describe('re-indexing a collection that holds images, audio and a PDF', () => {
     // Read before the swap: the previous collection is dropped after its grace period.
     const [oldStream] = await h.qdrant.retrieve(previous ?? '', { ids: [pointId(DEFAULT_TENANT, 'photos/stream.jpg', 0)], with_vector: true });
     // A transformed copy of a photo (crop 70%, flip, JPEG q40) and a phrase in another voice.
-    const original = await readFile(new URL('photos/ladybird.jpg', FIXTURES));
-    const meta = await sharp(original).metadata();
-    const [width, height] = [Math.round(meta.width * 0.7), Math.round(meta.height * 0.7)];
-    const left = Math.round((meta.width - width) / 2);
-    const top = Math.round((meta.height - height) / 2);
-    const photo = (await sharp(original).extract({ left, top, width, height }).flop().jpeg({ quality: 40 }).toBuffer()).toString('base64');
-    const voice2 = fileURLToPath(new URL('speech/phrase2-voice2.wav', FIXTURES));
-    const speech = execFileSync('ffmpeg', ['-nostdin', '-loglevel', 'error', '-i', voice2, '-c:a', 'libvorbis', '-q:a', '2', '-f', 'ogg', 'pipe:1']).toString('base64');
+    const [photo, speech] = await Promise.all([transformedPhoto('ladybird'), otherVoiceOgg(2)]);
     const queries = [
       { query: { image: { type: 'image/jpeg', data: photo }, topK: 3 }, want: 'photos/ladybird.jpg' },
       { query: { audio: { type: 'audio/ogg', data: speech }, topK: 3 }, want: 'speech/phrase2.wav' },

@@ -32,18 +32,23 @@ export interface MediaStack {
   close(): Promise<void>;
 }
 
+/** A media encoder as the role makes it from the settings, with the test's extra file roots and OCR choice. */
+export function testMediaEncoder(h: Harness, options: Pick<MediaStackOptions, 'extraFileRoots' | 'ocr'> = {}): MediaEncoder {
+  const { fileRoots, ocr } = h.config.media;
+  return mediaEncoder({
+    ...mediaEncoderSettings(h.config.media),
+    fileRoots: [...fileRoots, ...(options.extraFileRoots ?? [])],
+    ocr: { ...ocr, enabled: options.ocr ?? ocr.enabled },
+  });
+}
+
 export async function startMediaStack(h: Harness, options: MediaStackOptions = {}): Promise<MediaStack> {
   const steps: CleanupStep[] = [];
   const close = (): Promise<void> => closeAll('the media test stack', steps.splice(0).reverse());
   try {
     const text = await loadEncoder(h.config.model);
     steps.push({ name: 'dispose of the text encoder', run: () => text.dispose() });
-    const { fileRoots, ocr } = h.config.media;
-    const media = mediaEncoder({
-      ...mediaEncoderSettings(h.config.media),
-      fileRoots: [...fileRoots, ...(options.extraFileRoots ?? [])],
-      ocr: { ...ocr, enabled: options.ocr ?? ocr.enabled },
-    });
+    const media = testMediaEncoder(h, options);
     steps.push({ name: 'close the media encoder', run: () => media.close() });
     const consumers: EncoderConsumer[] = [];
     for (const modality of ['text', 'media'] as const) {
