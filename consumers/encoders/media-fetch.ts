@@ -73,7 +73,7 @@ function requestError(error: Error, url: URL, limits: MediaFetchLimits, signal: 
       { cause: error },
     );
   }
-  if (signal.aborted) return new MediaUnreachableError(`fetching ${where(url)} took over ${limits.fetchTimeoutMs} ms (SEARCHBUS_MEDIA_FETCH_TIMEOUT_MS)`, { cause: error });
+  if (signal.aborted) return timedOut(url, limits, error);
   return new MediaUnreachableError(`cannot fetch ${where(url)}: ${(error as NodeJS.ErrnoException).code ?? error.message}`, { cause: error });
 }
 
@@ -112,10 +112,15 @@ async function readBody(response: http.IncomingMessage, url: URL, limits: MediaF
   } catch (error) {
     response.destroy();
     if (error instanceof MediaTooLargeError) throw error;
-    if (signal.aborted) throw new MediaUnreachableError(`fetching ${where(url)} took over ${limits.fetchTimeoutMs} ms (SEARCHBUS_MEDIA_FETCH_TIMEOUT_MS)`, { cause: error });
+    if (signal.aborted) throw timedOut(url, limits, error);
     throw new MediaUnreachableError(`reading ${where(url)} failed: ${(error as Error).message}`, { cause: error });
   }
   return Buffer.concat(chunks);
+}
+
+/** The whole fetch (redirects and body included) ran past its deadline, in the request or while reading the body. */
+function timedOut(url: URL, limits: MediaFetchLimits, cause: unknown): MediaUnreachableError {
+  return new MediaUnreachableError(`fetching ${where(url)} took over ${limits.fetchTimeoutMs} ms (SEARCHBUS_MEDIA_FETCH_TIMEOUT_MS)`, { cause });
 }
 
 /** The URL without its query and credentials: those may carry signatures or secrets, and this text lands in dead letters and logs. */
