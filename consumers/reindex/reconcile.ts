@@ -4,7 +4,7 @@ import type { Admin } from 'kafkajs';
 import { parseCollectionName, type Topology } from '../../topology/index.ts';
 import type { Logger, RedisWriteFences } from '../runtime/index.ts';
 import { isOrphanGroup, isPartialCollection, planFence } from './reconcile-plan.ts';
-import { abandonRebuild, discardTarget } from './rebuild.ts';
+import { abandonRebuild, discardTarget } from './rebuild/index.ts';
 import { JOB_NAMES, type DropCollectionJobData, type ReindexJobData } from './reindex-types.ts';
 
 export interface ReconcileContext {

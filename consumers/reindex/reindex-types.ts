@@ -1,6 +1,7 @@
 import type { ShadowStats } from '../quality/index.ts';
 import type { UnwrittenRecord } from './document-loss.ts';
 import type { GateReport, GateRequest } from './quality-gate.ts';
+import type { RebuildPhase } from './rebuild/transitions.ts';
 
 /** Shadow comparison while the rebuild tails the topic: a sample of live requests also searched on the target. */
 export interface ShadowRequest {
@@ -31,8 +32,11 @@ export interface RebuildState {
   /** Offsets to replay at the start: the high watermarks when the rebuild began. */
   endOffsetsAtStart: Record<string, string>;
   startedAt: string;
-  /** `handover` once the alias was (about to be) swapped: a resumed job finishes the hand-over. */
-  phase: 'replaying' | 'handover';
+  /**
+   * The phase the job is in (rebuild/transitions.ts): a resumed job re-enters there, or earlier
+   * where what the phase needs died with the last worker. Written before the phase starts.
+   */
+  phase: RebuildPhase;
   /** The collection the alias served before; dropped after the grace period. */
   previous: string | null;
   /** The gate's verdict once it ran: a resumed job does not run it again. */

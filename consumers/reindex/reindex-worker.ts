@@ -18,7 +18,7 @@ import { mediaEncoder, mediaEncoderSettings, type DocumentEncoder, type MediaEnc
 import { EvalSetStore, ShadowBoard } from '../quality/index.ts';
 import { hybridFusion, type QueryEncoder } from '../query/index.ts';
 import { RedisWriteFences, silentLogger, type Logger, type MetricsRegistry } from '../runtime/index.ts';
-import { RebuildCancelledError, RebuildRefusedError, abandonRebuild, runRebuild } from './rebuild.ts';
+import { RebuildCancelledError, RebuildRefusedError, abandonRebuild, runRebuild } from './rebuild/index.ts';
 import { reconcile } from './reconcile.ts';
 import { cancelKey, ReindexQueue } from './reindex-queue.ts';
 import { JOB_NAMES, type DropCollectionJobData, type ReindexJobData, type ReindexResult } from './reindex-types.ts';
