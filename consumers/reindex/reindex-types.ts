@@ -37,7 +37,7 @@ export interface RebuildState {
    * where what the phase needs died with the last worker. Written before the phase starts.
    */
   phase: RebuildPhase;
-  /** The collection the alias served before; dropped after the grace period. */
+  /** The collection the alias served when the replay caught up: compared with, and dropped after the grace period once swapped. */
   previous: string | null;
   /** The gate's verdict once it ran: a resumed job does not run it again. */
   gate?: GateReport;
