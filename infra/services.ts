@@ -1,5 +1,6 @@
-export type ServiceName = 'kafka' | 'redis' | 'qdrant';
-export const SERVICE_NAMES: readonly ServiceName[] = ['kafka', 'redis', 'qdrant'];
+import type { ServiceEndpoints, ServiceName } from '../topology/connections/endpoints.ts';
+
+export * from '../topology/connections/endpoints.ts';
 
 /** Where an endpoint came from: the environment, a container, or a process started on this machine. */
 export type ProviderKind = 'env' | 'testcontainers' | 'local';
@@ -9,62 +10,6 @@ export type ProviderKind = 'env' | 'testcontainers' | 'local';
  * `up`: persistent data on the well-known ports, detached so it outlives the CLI.
  */
 export type Profile = 'test' | 'up';
-
-/** A PEM file read at start-up; `setting` is the variable that named it, for messages. */
-export interface PemFile {
-  setting: string;
-  file: string;
-  pem: string;
-}
-
-/** A secret and the variable it came from (the value is never printed). */
-export interface Secret {
-  setting: string;
-  value: string;
-}
-
-/** TLS towards a server. Without `ca`, Node's built-in CA certificates decide what is trusted. */
-export interface TlsSettings {
-  ca?: PemFile;
-  /** Client certificate and key, for servers that require mutual TLS; always given together. */
-  cert?: PemFile;
-  key?: PemFile;
-}
-
-export type KafkaSaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';
-
-export interface KafkaSasl {
-  mechanism: KafkaSaslMechanism;
-  username: string;
-  password: Secret;
-}
-
-export interface KafkaEndpoint {
-  brokers: string[];
-  /** Present for KAFKA_SECURITY_PROTOCOL ssl and sasl_ssl. */
-  tls?: TlsSettings;
-  /** Present for KAFKA_SECURITY_PROTOCOL sasl_plaintext and sasl_ssl. */
-  sasl?: KafkaSasl;
-}
-export interface RedisEndpoint {
-  /** `redis://` or `rediss://` (TLS) URL, never with credentials in it: those are moved to the fields below. */
-  url: string;
-  /** ACL user; absent with a password: the `default` user. */
-  username?: string;
-  password?: Secret;
-  /** Present exactly when the URL is `rediss://`. */
-  tls?: TlsSettings;
-}
-export interface QdrantEndpoint {
-  url: string;
-  apiKey?: string;
-}
-
-export interface ServiceEndpoints {
-  kafka: KafkaEndpoint;
-  redis: RedisEndpoint;
-  qdrant: QdrantEndpoint;
-}
 
 export interface Services extends ServiceEndpoints {
   providers: Record<ServiceName, ProviderKind | 'none'>;

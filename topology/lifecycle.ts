@@ -82,7 +82,7 @@ const currentScope = new AsyncLocalStorage<ConnectionScope>();
  * (AsyncLocalStorage follows promises and timers), e.g. one consumer's Kafka connections.
  * `close()` destroys the open ones and refuses new ones, so a request the broker holds open (a
  * group join waiting on a stuck member) fails at once instead of after its request timeout.
- * Only clients whose socket factory calls `trackSocket` (infra's createKafka) take part.
+ * Only clients whose socket factory calls `trackSocket` (topology's createKafka) take part.
  */
 export class ConnectionScope {
   private readonly sockets = new Set<Socket>();

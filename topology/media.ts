@@ -29,7 +29,7 @@ export const DOCUMENT_TYPES: Readonly<Record<string, DocumentFormat>> = {
   'text/plain': 'plain',
 };
 
-/** Default of SEARCHBUS_MEDIA_URL_HOSTS: any host, on public addresses only (consumers/encoders/media-fetch.ts). */
+/** Default of SEARCHBUS_MEDIA_URL_HOSTS: any host, on public addresses only (consumers/embedding/media/media-fetch.ts). */
 export const DEFAULT_MEDIA_URL_HOSTS: readonly string[] = ['*'];
 
 /** Default of SEARCHBUS_OCR_MIN_CONFIDENCE: OCR text lines below this confidence (0-100) are dropped. */

@@ -29,7 +29,7 @@ import {
   type ResolvedCollection,
   type WriteFences,
 } from '../runtime/index.ts';
-import { EncoderError, isMediaContentError, type DocumentEncoder, type MediaEncoder } from '../encoders/index.ts';
+import { EncoderError, isMediaContentError, type DocumentEncoder, type MediaEncoder } from '../embedding/index.ts';
 import { FenceGate } from './fence-gate.ts';
 import { indexDocuments } from './index-documents.ts';
 

@@ -1,5 +1,5 @@
 import type { QdrantClient } from '@qdrant/js-client-rest';
-import { DOCUMENT_EXTRACTORS, imageThumbnail, MediaDecodeError, mediaModality, sparseAnalyzer, videoTimeline, type DocumentEncoder, type MediaEncoder, type SparseAnalyzer, type TextSegment } from '../encoders/index.ts';
+import { DOCUMENT_EXTRACTORS, imageThumbnail, MediaDecodeError, mediaModality, sparseAnalyzer, videoTimeline, type DocumentEncoder, type MediaEncoder, type SparseAnalyzer, type TextSegment } from '../embedding/index.ts';
 import { encodeAndWrite, inGroups } from './write-pipeline.ts';
 import { documentFormatOf, documentKey, pointId, type ChunkPayload, type CollectionLayout, type IngestMessage, type MediaRef } from '../../topology/index.ts';
 

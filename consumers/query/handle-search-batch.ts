@@ -8,7 +8,7 @@ import {
   type SearchReplyV1,
   type SearchRequestV1,
 } from '../../topology/index.ts';
-import { isMediaContentError, sparseAnalyzer, type MediaEncoder } from '../encoders/index.ts';
+import { isMediaContentError, sparseAnalyzer, type MediaEncoder } from '../embedding/index.ts';
 import { isRetriable } from '../runtime/index.ts';
 import { collapseToDocuments, initialLimit, needsMore, nextLimit, type ScoredChunk } from './collapse-hits.ts';
 import { CollectionResolutionError, type ResolvedCollection } from '../runtime/index.ts';

@@ -50,7 +50,7 @@ import {
 } from '../runtime/index.ts';
 import { ShadowBoard } from '../quality/index.ts';
 import { handleSearchBatch, type ChunkQuery, type OutgoingReply, type QueryEncoder, type QueryMessage } from './handle-search-batch.ts';
-import type { MediaEncoder } from '../encoders/index.ts';
+import type { MediaEncoder } from '../embedding/index.ts';
 import { ShadowMirror, type LiveAnswer } from './shadow-mirror.ts';
 import { hybridFusion } from './qdrant-query.ts';
 import type { ScoredChunk } from './collapse-hits.ts';

@@ -2,7 +2,7 @@ import type { QdrantClient } from '@qdrant/js-client-rest';
 import type { Admin, Kafka } from 'kafkajs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { ensureCollection, getModelSpec, parseCollectionName, SearchbusError, type SearchbusConfig, type Topology } from '../../topology/index.ts';
-import type { DocumentEncoder, MediaEncoder } from '../encoders/index.ts';
+import type { DocumentEncoder, MediaEncoder } from '../embedding/index.ts';
 import { EncoderConsumer } from '../encoder/index.ts';
 import { RetriableError, describeCollection, groupPosition, handoverOffsets, type Logger, type MetricsRegistry, type RedisWriteFences } from '../runtime/index.ts';
 import { LeaseKeeper, writeMarginMs } from './fence-lease.ts';

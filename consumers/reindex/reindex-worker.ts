@@ -14,7 +14,7 @@ import { DelayedError, UnrecoverableError, Worker, type ConnectionOptions, type 
 import type { Redis } from 'ioredis';
 import type { Admin, Kafka } from 'kafkajs';
 import { closeAll, ConnectionScope, LifecycleStateError, StartDeadline, type SearchbusConfig, type Topology } from '../../topology/index.ts';
-import { mediaEncoder, mediaEncoderSettings, type DocumentEncoder, type MediaEncoder } from '../encoders/index.ts';
+import type { DocumentEncoder, MediaEncoder } from '../embedding/index.ts';
 import { EvalSetStore, ShadowBoard } from '../quality/index.ts';
 import { hybridFusion, type QueryEncoder } from '../query/index.ts';
 import { RedisWriteFences, silentLogger, type Logger, type MetricsRegistry } from '../runtime/index.ts';
@@ -33,10 +33,10 @@ export interface ReindexWorkerOptions {
   encoder: (modelId: string) => Promise<DocumentEncoder>;
   /**
    * Embeds the images, audio and videos of replayed documents and extracts the text of their
-   * document files (and OCR text of images). Without it the worker makes its own from the settings
-   * (models load on the first medium met, and close with the worker): a rebuild never drops media.
+   * document files (and OCR text of images), so a rebuild never drops media. The caller owns it
+   * (and closes it after the worker); its models load on the first medium met.
    */
-  media?: MediaEncoder;
+  media: MediaEncoder;
   /** For the quality gate: queries embedded with each collection's own model. Without it a gated rebuild is refused. */
   queryEncoder?: (modelId: string) => Promise<QueryEncoder>;
   logger?: Logger;
@@ -65,17 +65,11 @@ export class ReindexWorker {
   private reconcileTimer: NodeJS.Timeout | undefined;
   private reconciling: Promise<void> | undefined;
   private readonly media: MediaEncoder;
-  /** The media encoder this worker made (and so closes), when none was given. */
-  private readonly ownMedia: MediaEncoder | undefined = undefined;
 
   constructor(private readonly options: ReindexWorkerOptions) {
     this.logger = options.logger ?? silentLogger;
     this.fences = new RedisWriteFences(options.redis, options.topology);
-    if (options.media) {
-      this.media = options.media;
-    } else {
-      this.media = this.ownMedia = mediaEncoder(mediaEncoderSettings(options.config.media));
-    }
+    this.media = options.media;
   }
 
   get state(): ReindexWorkerState {
@@ -171,7 +165,6 @@ export class ReindexWorker {
           { name: 'finish abandoning failed rebuilds', run: () => Promise.all(this.cleanups).then(() => undefined) },
           this.drops && { name: 'close the drop queue', run: () => this.drops?.close() },
           this.admin && { name: 'disconnect the Kafka admin', run: () => this.admin?.disconnect() },
-          this.ownMedia && { name: 'close the media models', run: () => this.ownMedia?.close() },
         ]);
       } finally {
         this.connections.close('the reindex worker is stopped');

@@ -1,6 +1,6 @@
 import { Partitioners, type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
 import { closeAll, ConnectionScope, LifecycleStateError, StartDeadline } from '../../topology/index.ts';
-import { PoisonMessageError, RewindError, isRetriable } from './errors.ts';
+import { PoisonMessageError, RewindError, isRetriable } from '../../topology/index.ts';
 import { sendDeadLetters, type DeadLetter } from './dead-letter.ts';
 import { groupCall, RejoinGroupError } from './group-membership.ts';
 import type { Logger } from './logger.ts';

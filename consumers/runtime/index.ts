@@ -1,5 +1,5 @@
 export { BatchConsumer, type BatchConsumerOptions, type ConsumerState, type Decoded, type HandlerContext } from './batch-consumer.ts';
-export { PoisonMessageError, RetriableError, RewindError, isRetriable } from './errors.ts';
+export { PoisonMessageError, RetriableError, RewindError, isRetriable } from '../../topology/index.ts';
 export { deadLetterRecord, sendDeadLetters, type DeadLetter } from './dead-letter.ts';
 export { retryWithBackoff, type RetryOptions } from './retry.ts';
 export { jsonLogger, serialiseError, silentLogger, type Logger, type SerialisedError } from './logger.ts';

@@ -10,4 +10,5 @@ export {
   type ImageModelFiles,
   type AudioModelFiles,
   type EnsureMediaModelOptions,
-} from './media-models.ts';
+} from './media-model-files.ts';
+export { loadEncoder, cachedMediaEncoder, CACHED_MEDIA_MODELS } from './load-encoder.ts';

@@ -1,6 +1,6 @@
 import { CompressionTypes, Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
-import { ConnectionScope, DEFAULT_TENANT, documentKey, encodeDocument, inSpan, keyOf, SearchbusError, SpanKind, StartDeadline, traceHeaders, type DocumentV1 } from '../../topology/index.ts';
-import { RetriableError } from '../../consumers/runtime/index.ts';
+import { ConnectionScope, DEFAULT_TENANT, RetriableError, documentKey, encodeDocument, inSpan, keyOf, SearchbusError, SpanKind, StartDeadline, traceHeaders, type DocumentV1 } from '../../topology/index.ts';
+
 import { unacknowledged } from './unacknowledged.ts';
 
 export type DocumentInput = Omit<DocumentV1, 'schemaVersion'>;

@@ -8,7 +8,8 @@
 import { readFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { documentEncoder, extractDocument, loadEncoder, OcrEngine } from '../../consumers/encoders/index.ts';
+import { documentEncoder, extractDocument, OcrEngine } from '../../consumers/embedding/index.ts';
+import { loadEncoder } from '../../infra/models/index.ts';
 import { DEFAULT_MODEL_ID, DEFAULT_OCR_MIN_CONFIDENCE, getModelSpec } from '../../topology/index.ts';
 import { docxFile, htmlPage } from '../support/documents.ts';
 import { renderPages } from './media/scanned-pages.ts';

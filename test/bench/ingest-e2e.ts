@@ -7,7 +7,8 @@
 import { parseArgs } from 'node:util';
 import { setTimeout as delay } from 'node:timers/promises';
 import { EncoderConsumer, documentText } from '../../consumers/encoder/index.ts';
-import { documentEncoder, loadEncoder } from '../../consumers/encoders/index.ts';
+import { documentEncoder } from '../../consumers/embedding/index.ts';
+import { loadEncoder } from '../../infra/models/index.ts';
 import { IngestProducer } from '../../producers/ingest/index.ts';
 import { DEFAULT_TENANT, pointId } from '../../topology/index.ts';
 import { createHarness } from '../support/harness.ts';

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { cosineSimilarity, OnnxEncoder } from '../../consumers/encoders/index.ts';
+import { cosineSimilarity, OnnxEncoder } from '../../consumers/embedding/index.ts';
 import { ensureModel } from '../../infra/models/index.ts';
 import { getModelSpec } from '../../topology/models.ts';
 

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { after, before, describe, it } from 'node:test';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { cosineSimilarity, EncoderClosedError, OnnxEncoder } from '../../consumers/encoders/index.ts';
+import { cosineSimilarity, EncoderClosedError, OnnxEncoder } from '../../consumers/embedding/index.ts';
 import { ensureEncoderFiles, ensureModel, sha256File, type ModelFiles } from '../../infra/models/index.ts';
 import { DERIVED_MODEL_PINS } from '../../topology/model-variants.ts';
 import { getModelSpec } from '../../topology/models.ts';

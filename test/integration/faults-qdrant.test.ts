@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { OnnxEncoder } from '../../consumers/encoders/index.ts';
+import type { OnnxEncoder } from '../../consumers/embedding/index.ts';
 import { startQdrant, type QdrantEndpoint, type ServiceProcess, type StartedService } from '../../infra/index.ts';
 import { IngestProducer } from '../../producers/ingest/index.ts';
 import { assertSearchableExactlyOnce, startFaultStack, type FaultStack, assertTypedFailures, expectedChunks, faultDocs, publishWithRetry, report, SearchLoad, since, waitIndexed } from '../support/faults.ts';

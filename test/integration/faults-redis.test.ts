@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { EncoderConsumer } from '../../consumers/encoder/index.ts';
-import { documentEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
+import { documentEncoder, type OnnxEncoder } from '../../consumers/embedding/index.ts';
 import { startRedis, type RedisEndpoint, type ServiceProcess, type StartedService } from '../../infra/index.ts';
 import { IngestProducer } from '../../producers/ingest/index.ts';
 import { assertSearchableExactlyOnce, startFaultStack, type FaultStack, assertTypedFailures, expectedChunks, faultDocs, publishWithRetry, report, SearchLoad, since, waitIndexed } from '../support/faults.ts';

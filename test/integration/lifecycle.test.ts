@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { Partitioners, type Consumer, type KafkaMessage } from 'kafkajs';
 import { BatchConsumer, MetricsRegistry, silentLogger } from '../../consumers/runtime/index.ts';
 import { createRedis } from '../../infra/index.ts';
-import { createRoleContext, startRole } from '../../producers/cli/roles.ts';
+import { createRoleContext, startRole } from '../../infra/cli/roles.ts';
 import { SearchClient } from '../../producers/search-client/index.ts';
 import { CleanupError, closeAll, loadConfig, StartAbortedError, StartTimeoutError } from '../../topology/index.ts';
 import { createHarness, waitFor, type Harness } from '../support/harness.ts';

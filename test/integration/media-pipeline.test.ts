@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Consumer } from 'kafkajs';
 import { fileDocument, listFiles, type FolderRecord } from '../../producers/ingest/index.ts';
-import { startGateway } from '../../producers/gateway/index.ts';
+import { startGateway } from '../../infra/gateway/index.ts';
 import { SearchRequestError } from '../../producers/search-client/index.ts';
 import { DEFAULT_TENANT, documentKey, HEADERS, pointId, VECTOR_NAMES } from '../../topology/index.ts';
 import { createHarness, waitFor, type Harness } from '../support/harness.ts';

@@ -20,7 +20,7 @@ import { uniqueNamespace, waitFor } from '../support/harness.ts';
 // engine that requires an API key, and certificates made here with openssl. Every role runs in a real `searchbus up` process; ingest,
 // search and a rebuild go through the CLI. Wrong secrets and untrusted certificates fail at start-up.
 
-const CLI = fileURLToPath(new URL('../../producers/cli/bin.mjs', import.meta.url));
+const CLI = fileURLToPath(new URL('../../infra/cli/bin.mjs', import.meta.url));
 const SAMPLE_CORPUS = fileURLToPath(new URL('../../infra/demo/sample-corpus.jsonl', import.meta.url));
 const SAMPLE_QUERIES = fileURLToPath(new URL('../../infra/demo/sample-queries.json', import.meta.url));
 

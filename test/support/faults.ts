@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
 import { documentText, EncoderConsumer } from '../../consumers/encoder/index.ts';
-import { documentEncoder, loadEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
+import { documentEncoder, type OnnxEncoder } from '../../consumers/embedding/index.ts';
+import { loadEncoder } from '../../infra/models/index.ts';
 import { MetricsRegistry } from '../../consumers/runtime/index.ts';
 import type { ServiceEndpoints } from '../../infra/index.ts';
 import type { DocumentInput, IngestProducer } from '../../producers/ingest/index.ts';

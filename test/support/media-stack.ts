@@ -1,5 +1,7 @@
 import { EncoderConsumer } from '../../consumers/encoder/index.ts';
-import { documentEncoder, loadEncoder, mediaEncoder, mediaEncoderSettings, type MediaEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
+import { documentEncoder, mediaEncoderSettings, type MediaEncoder, type OnnxEncoder } from '../../consumers/embedding/index.ts';
+import { cachedMediaEncoder } from '../../infra/models/index.ts';
+import { loadEncoder } from '../../infra/models/index.ts';
 import { IngestProducer } from '../../producers/ingest/index.ts';
 import { closeAll, type CleanupStep } from '../../topology/index.ts';
 import type { Harness } from './harness.ts';
@@ -35,7 +37,7 @@ export interface MediaStack {
 /** A media encoder as the role makes it from the settings, with the test's extra file roots and OCR choice. */
 export function testMediaEncoder(h: Harness, options: Pick<MediaStackOptions, 'extraFileRoots' | 'ocr'> = {}): MediaEncoder {
   const { fileRoots, ocr } = h.config.media;
-  return mediaEncoder({
+  return cachedMediaEncoder({
     ...mediaEncoderSettings(h.config.media),
     fileRoots: [...fileRoots, ...(options.extraFileRoots ?? [])],
     ocr: { ...ocr, enabled: options.ocr ?? ocr.enabled },

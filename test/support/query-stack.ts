@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { QueryConsumer, queryEncoder } from '../../consumers/query/index.ts';
-import type { MediaEncoder, OnnxEncoder } from '../../consumers/encoders/index.ts';
+import type { MediaEncoder, OnnxEncoder } from '../../consumers/embedding/index.ts';
 import { MetricsRegistry } from '../../consumers/runtime/index.ts';
 import { createRedis } from '../../infra/index.ts';
 import { SearchClient } from '../../producers/search-client/index.ts';

@@ -1,10 +1,11 @@
 import type { Redis } from 'ioredis';
 import { EncoderConsumer } from '../../consumers/encoder/index.ts';
-import { documentEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
+import { documentEncoder, mediaEncoderSettings, type OnnxEncoder } from '../../consumers/embedding/index.ts';
 import { queryEncoder } from '../../consumers/query/index.ts';
 import { ReindexQueue, ReindexWorker } from '../../consumers/reindex/index.ts';
 import { RedisWriteFences } from '../../consumers/runtime/index.ts';
 import { createRedis } from '../../infra/index.ts';
+import { cachedMediaEncoder } from '../../infra/models/index.ts';
 import { closeAll, type CleanupStep } from '../../topology/index.ts';
 import type { Harness } from './harness.ts';
 import { startQueryStack, type QueryStack } from './query-stack.ts';
@@ -53,7 +54,10 @@ export async function startReindexStack(h: Harness, encoders: readonly OnnxEncod
     }
     const query = await startQueryStack(h, [...encoders], options.queryTimeoutMs !== undefined ? { timeoutMs: options.queryTimeoutMs } : {});
     steps.push({ name: 'close the query stack', run: () => query.close() });
+    const media = cachedMediaEncoder(mediaEncoderSettings(h.config.media));
+    steps.push({ name: 'close the media models', run: () => media.close() });
     const worker = new ReindexWorker({
+      media,
       connection: redis,
       redis,
       kafka: h.kafka,

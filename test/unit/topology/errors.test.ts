@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isRetriable, PoisonMessageError, RetriableError } from '../../../consumers/runtime/index.ts';
-import { EncoderClosedError, EncoderConfigError, EncoderError, TokenizerConfigError } from '../../../consumers/encoders/index.ts';
+import { EncoderClosedError, EncoderConfigError, EncoderError, TokenizerConfigError } from '../../../consumers/embedding/index.ts';
 import { EndpointUnreachableError, InfraError, MissingPrerequisiteError, PortInUseError, RegistryUnreachableError, ServiceStartError } from '../../../infra/index.ts';
 import { ModelFileMissingError, ModelIntegrityError } from '../../../infra/models/index.ts';
-import { UsageError } from '../../../producers/cli/usage-error.ts';
+import { UsageError } from '../../../infra/cli/usage-error.ts';
 import { SearchClientClosedError, SearchError, SearchRequestError, SearchTimeoutError } from '../../../producers/search-client/index.ts';
 import {
   CleanupError,

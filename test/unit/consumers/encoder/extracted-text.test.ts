@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { QdrantClient } from '@qdrant/js-client-rest';
 import { indexDocuments } from '../../../../consumers/encoder/index.ts';
-import { DocumentNoTextError, extractDocument, type DocumentEncoder, type MediaEncoder } from '../../../../consumers/encoders/index.ts';
+import { DocumentNoTextError, extractDocument, type DocumentEncoder, type MediaEncoder } from '../../../../consumers/embedding/index.ts';
 import { layoutFor, type ChunkPayload, type IngestMessage } from '../../../../topology/index.ts';
 import { pdfFile } from '../../../support/documents.ts';
 

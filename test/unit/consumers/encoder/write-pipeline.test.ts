@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { QdrantClient } from '@qdrant/js-client-rest';
 import { encodeAndWrite, indexDocuments, inGroups } from '../../../../consumers/encoder/index.ts';
-import { MediaDecodeError, type DocumentEncoder, type MediaEncoder } from '../../../../consumers/encoders/index.ts';
+import { MediaDecodeError, type DocumentEncoder, type MediaEncoder } from '../../../../consumers/embedding/index.ts';
 import { layoutFor, type IngestMessage } from '../../../../topology/index.ts';
 
 // The overlap of inference with writes, on fakes whose calls finish only when the test says so:
