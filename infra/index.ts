@@ -1,6 +1,5 @@
 export { getServices } from './get-services.ts';
 export { cacheDir, dataDir, runDir } from './cache-dir.ts';
-export * from './errors.ts';
 export * from './services.ts';
 export { ENDPOINT_SETTINGS } from './env-provider.ts';
 export { IMAGES } from './testcontainers-provider.ts';

@@ -4,10 +4,6 @@
 // `searchbus/topology`.
 export {
   SearchClient,
-  SearchError,
-  SearchTimeoutError,
-  SearchRequestError,
-  SearchClientClosedError,
   parseFilterArgs,
   type SearchClientOptions,
   type SearchClientState,
@@ -34,5 +30,18 @@ export * from '../topology/document-schema.ts';
 export * from '../topology/search-schema.ts';
 export * from '../topology/document-identity.ts';
 export { createTopology, loadConfig, type Topology, type SearchbusConfig } from '../topology/index.ts';
-export { SearchbusError, SchemaError, ConfigError, StartTimeoutError } from '../topology/index.ts';
-export { isRetriable, RetriableError } from '../topology/index.ts';
+// The error root and its kinds: branch on `instanceof` a kind and on `code`, retry on `isRetriable`.
+export {
+  SearchbusError,
+  ConfigError,
+  ContractError,
+  UnavailableError,
+  TimeoutError,
+  RejectedError,
+  CancelledError,
+  CleanupError,
+  hasErrorCode,
+  isRetriable,
+  type SchemaErrorCode,
+  type MediaErrorCode,
+} from '../topology/index.ts';

@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Socket } from 'node:net';
-import { CleanupError, StartAbortedError, StartTimeoutError } from './errors.ts';
+import { CancelledError, CleanupError, TimeoutError } from './errors.ts';
 
 // Lifecycle helpers every start()/stop() uses, kept in the bottom layer so consumers, producers
 // and infra share them without import cycles:
@@ -54,16 +54,16 @@ export class StartDeadline {
    * check (a function is asked only on timeout, so it can report the last error seen).
    */
   async step<T>(waitingFor: string, work: Promise<T> | (() => Promise<T>), hint?: string | (() => string)): Promise<T> {
-    if (this.signal?.aborted) throw new StartAbortedError(this.component, waitingFor);
+    if (this.signal?.aborted) throw startAbortedError(this.component, waitingFor);
     const promise = typeof work === 'function' ? work() : work;
     // The loser of the race below must not surface as an unhandled rejection.
     promise.catch(() => undefined);
     let timer: NodeJS.Timeout | undefined;
     let onAbort: (() => void) | undefined;
     const giveUp = new Promise<never>((_, reject) => {
-      const timedOut = (): void => reject(new StartTimeoutError(this.component, waitingFor, this.timeoutMs, typeof hint === 'function' ? hint() : hint));
+      const timedOut = (): void => reject(startTimeoutError(this.component, waitingFor, this.timeoutMs, typeof hint === 'function' ? hint() : hint));
       timer = setTimeout(timedOut, Math.max(0, this.endsAt - Date.now()));
-      onAbort = () => reject(new StartAbortedError(this.component, waitingFor));
+      onAbort = () => reject(startAbortedError(this.component, waitingFor));
       this.signal?.addEventListener('abort', onAbort, { once: true });
     });
     try {
@@ -73,6 +73,19 @@ export class StartDeadline {
       if (onAbort) this.signal?.removeEventListener('abort', onAbort);
     }
   }
+}
+
+/**
+ * start() did not finish within SEARCHBUS_START_TIMEOUT_MS (code `start-timeout`). Says what it
+ * waited for; what start() had opened is closed by then. Retriable: the dependency may come back.
+ */
+export function startTimeoutError(component: string, waitingFor: string, timeoutMs: number, hint?: string): TimeoutError {
+  return new TimeoutError('start-timeout', `${component} did not ${waitingFor} within ${timeoutMs} ms${hint ? `: ${hint}` : ''}`, { timeoutMs });
+}
+
+/** stop() was called while start() was still in progress; start() rejects with this (code `start-aborted`). */
+export function startAbortedError(component: string, waitingFor: string): CancelledError {
+  return new CancelledError('start-aborted', `${component} was stopped while it was starting (waiting to ${waitingFor})`);
 }
 
 const currentScope = new AsyncLocalStorage<ConnectionScope>();

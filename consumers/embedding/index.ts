@@ -3,7 +3,6 @@ export { LengthBatcher, longestTextsFirst, planBatches, streamedBatches, type Ba
 export { WordPieceTokenizer, type EncodedText, type Span, type TokenizedText, type WordPieceConfig } from './text/wordpiece-tokenizer.ts';
 export { chunkTokens, validateChunkingOptions, windowCapacity, DEFAULT_OVERLAP_TOKENS, type Chunk, type ChunkingOptions } from './text/chunker.ts';
 export { clsPool, cosineSimilarity, l2Normalize, meanPool, pool, type TokenEmbeddings } from './inference/pooling.ts';
-export { EncoderClosedError, EncoderConfigError, EncoderError, TokenizerConfigError } from './encoder-errors.ts';
 export { documentEncoder, type DocumentEncoder } from './text/document-encoder.ts';
 export { sessionOptions, type PaddedBatch, type SessionConfig } from './inference/pooled-session.ts';
 export { SparseAnalyzer, sparseAnalyzer, type SparseVector } from './text/sparse-analyzer.ts';
@@ -19,16 +18,6 @@ export {
   type AudioWindow,
 } from './media/audio-embedder.ts';
 export { decodeAudio, type DecodeAudioOptions } from './media/audio-decode.ts';
-export {
-  DocumentEncryptedError,
-  DocumentNoTextError,
-  DocumentUndecodableError,
-  FfmpegMissingError,
-  MediaDecodeError,
-  MediaTooLargeError,
-  MediaUnreachableError,
-  isMediaContentError,
-} from './media-errors.ts';
 export { cleanText, DOCUMENT_EXTRACTORS, extractDocument, type ExtractOptions, type TextSegment } from './documents/document-text.ts';
 export { DEFAULT_OCR_DPI, pdfPages, renderPage, type PageText, type PdfOptions } from './documents/pdf-text.ts';
 export { OcrEngine, engLangPath, type OcrOptions, type OcrResult } from './documents/ocr-engine.ts';

@@ -10,7 +10,7 @@
 // its record timestamp gives the freshness histogram once the writes are acknowledged.
 import type { QdrantClient } from '@qdrant/js-client-rest';
 import type { Admin, Kafka } from 'kafkajs';
-import { contextFromHeaders, decodeIngestMessage, parseCollectionName, SpanKind, type IngestMessage, type SearchbusConfig, type Topology } from '../../topology/index.ts';
+import { ContractError, contextFromHeaders, decodeIngestMessage, parseCollectionName, SpanKind, UnavailableError, type IngestMessage, type SearchbusConfig, type Topology } from '../../topology/index.ts';
 import {
   BatchConsumer,
   BatchTrace,
@@ -18,8 +18,6 @@ import {
   describeCollection,
   FRESHNESS_BUCKETS,
   MetricsRegistry,
-  PoisonMessageError,
-  RetriableError,
   handoverOffsets,
   passesFence,
   silentLogger,
@@ -29,7 +27,7 @@ import {
   type ResolvedCollection,
   type WriteFences,
 } from '../runtime/index.ts';
-import { EncoderError, isMediaContentError, type DocumentEncoder, type MediaEncoder } from '../embedding/index.ts';
+import type { DocumentEncoder, MediaEncoder } from '../embedding/index.ts';
 import { FenceGate } from './fence-gate.ts';
 import { indexDocuments } from './index-documents.ts';
 
@@ -112,10 +110,10 @@ export class EncoderConsumer {
         try {
           return decodeIngestMessage(message.key, message.value, { mediaInlineMaxBytes: config.media.inlineMaxBytes });
         } catch (error) {
-          // An off-contract record is dead-lettered once, by the text (or the only) group; null: skipped here.
+          // An off-contract record is dead-lettered once (with its code), by the text (or the only) group; null: skipped here.
           if (modality === 'media') return null;
-          const code = (error as { code?: string }).code ?? 'invalid-message';
-          throw new PoisonMessageError(code, (error as Error).message, { cause: error });
+          if (error instanceof ContractError) throw error;
+          throw new ContractError('invalid-message', (error as Error).message, { cause: error });
         }
       },
       handle: async (batch, context) => {
@@ -152,16 +150,16 @@ export class EncoderConsumer {
           spans.end();
         } catch (error) {
           spans.end(error);
-          // The medium, not the model, is bad (undecodable, unreachable, too large): dead-letter it
-          // with its reason (a batch is split until the failing document is alone).
-          if (isMediaContentError(error)) throw new PoisonMessageError(error.code, error.message, { cause: error });
+          // The medium, not the model, is bad (undecodable, unreachable, too large): its ContractError
+          // goes on, and the document is dead-lettered with its code (a batch is split until the
+          // failing document is alone).
           // The model, not the message, failed (e.g. its inference worker died): keep the batch
           // uncommitted and retry it, readiness turns false, instead of dead-lettering good documents.
-          if (error instanceof EncoderError) throw new RetriableError(`the ${modelId} encoder failed: ${error.message}`, { cause: error });
+          if (error instanceof UnavailableError) throw new UnavailableError('encoder-failed', `the ${modelId} encoder failed: ${error.message}`, { cause: error });
           // The collection was dropped after an alias swap: resolve again and redo the batch there.
           if ((error as { status?: unknown }).status === 404) {
             target.invalidate();
-            throw new RetriableError(`collection ${collection} is gone`, { cause: error });
+            throw new UnavailableError('collection-gone', `collection ${collection} is gone`, { cause: error });
           }
           throw error;
         }

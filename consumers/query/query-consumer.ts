@@ -24,7 +24,7 @@ import {
   isTraced,
   SEARCH_SCHEMA_VERSION,
   SpanKind,
-  StartAbortedError,
+  startAbortedError,
   StartDeadline,
   searchParams,
   topicSpecs,
@@ -39,7 +39,6 @@ import {
   CollectionResolver,
   describeCollection,
   MetricsRegistry,
-  PoisonMessageError,
   SECONDS_BUCKETS,
   silentLogger,
   BatchTrace,
@@ -141,7 +140,8 @@ export class QueryConsumer {
     const decode = (message: KafkaMessage): QueryMessage => {
       const result = decodeSearchRequest(message.value, limits);
       if (result.ok) return { kind: 'search', request: result.request };
-      if (result.error.code === 'invalid-json') throw new PoisonMessageError('invalid-json', result.error.message, { cause: result.error });
+      // Bytes that are not JSON at all are dead-lettered with the ContractError's code (`invalid-json`).
+      if (result.error.code === 'invalid-json') throw result.error;
       return {
         kind: 'invalid',
         id: result.id ?? message.key?.toString('utf8') ?? '',
@@ -269,7 +269,7 @@ export class QueryConsumer {
       // Not fatal: the alias may appear later; requests resolve it again.
       if (!this.stopped.signal.aborted) this.logger.warn('could not warm up the query encoder', { error });
     }
-    if (this.stopped.signal.aborted) throw new StartAbortedError('the query consumer', 'warm up the query encoder');
+    if (this.stopped.signal.aborted) throw startAbortedError('the query consumer', 'warm up the query encoder');
     await this.runtime.start();
   }
 

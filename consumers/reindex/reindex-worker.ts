@@ -13,12 +13,12 @@ import type { QdrantClient } from '@qdrant/js-client-rest';
 import { DelayedError, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Admin, Kafka } from 'kafkajs';
-import { closeAll, ConnectionScope, LifecycleStateError, StartDeadline, type SearchbusConfig, type Topology } from '../../topology/index.ts';
+import { closeAll, ConnectionScope, ContractError, hasErrorCode, StartDeadline, type SearchbusConfig, type Topology } from '../../topology/index.ts';
 import type { DocumentEncoder, MediaEncoder } from '../embedding/index.ts';
 import { EvalSetStore, ShadowBoard } from '../quality/index.ts';
 import { hybridFusion, type QueryEncoder } from '../query/index.ts';
 import { RedisWriteFences, silentLogger, type Logger, type MetricsRegistry } from '../runtime/index.ts';
-import { RebuildCancelledError, RebuildRefusedError, abandonRebuild, runRebuild } from './rebuild.ts';
+import { abandonRebuild, runRebuild } from './rebuild.ts';
 import { reconcile } from './reconcile.ts';
 import { cancelKey, ReindexQueue } from './reindex-queue.ts';
 import { JOB_NAMES, type DropCollectionJobData, type ReindexJobData, type ReindexResult } from './reindex-types.ts';
@@ -81,7 +81,7 @@ export class ReindexWorker {
    * (timeout, stop() meanwhile) it closes what it had opened before rejecting.
    */
   async start(): Promise<void> {
-    if (this.stateValue !== 'idle') throw new LifecycleStateError(`cannot start a reindex worker that is ${this.stateValue}`);
+    if (this.stateValue !== 'idle') throw new ContractError('invalid-lifecycle-state', `cannot start a reindex worker that is ${this.stateValue}`);
     this.stateValue = 'starting';
     const deadline = new StartDeadline('the reindex worker', this.options.config.startTimeoutMs, this.stopSignal.signal);
     this.starting = this.connections.run(() => this.connect(deadline));
@@ -297,7 +297,7 @@ export class ReindexWorker {
       });
     } catch (error) {
       // A rebuild that fails for good is abandoned from the worker's `failed` event.
-      if (error instanceof RebuildCancelledError || error instanceof RebuildRefusedError) {
+      if (hasErrorCode(error, 'rebuild-cancelled', 'rebuild-refused')) {
         await redis.del(cancelKey(this.options.topology, job.id ?? ''));
         throw new UnrecoverableError(error.message);
       }

@@ -1,6 +1,6 @@
 import { Partitioners, type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
-import { closeAll, ConnectionScope, LifecycleStateError, StartDeadline } from '../../topology/index.ts';
-import { PoisonMessageError, RewindError, isRetriable } from '../../topology/index.ts';
+import { closeAll, ConnectionScope, ContractError, StartDeadline } from '../../topology/index.ts';
+import { RewindError, isRetriable } from '../../topology/index.ts';
 import { sendDeadLetters, type DeadLetter } from './dead-letter.ts';
 import { groupCall, RejoinGroupError } from './group-membership.ts';
 import type { Logger } from './logger.ts';
@@ -14,7 +14,8 @@ import { retryWithBackoff } from './retry.ts';
 //
 // Lifecycle: start() connects the dead-letter producer, the consumer, subscribes and waits for the
 // group join, all within `startTimeoutMs`; past it, or when stop() is called meanwhile, it closes
-// what it had opened and rejects (StartTimeoutError / StartAbortedError), ending in 'stopped'.
+// what it had opened and rejects (TimeoutError `start-timeout` / CancelledError `start-aborted`),
+// ending in 'stopped'.
 // stop() runs every cleanup step even when one throws and reports them together (CleanupError).
 
 export interface Decoded<T> {
@@ -152,7 +153,7 @@ export class BatchConsumer<T> {
    * meanwhile, a broker error) everything opened so far is closed before it rejects.
    */
   async start(): Promise<void> {
-    if (this.stateValue !== 'idle') throw new LifecycleStateError(`cannot start ${this.component}: it is ${this.stateValue}`);
+    if (this.stateValue !== 'idle') throw new ContractError('invalid-lifecycle-state', `cannot start ${this.component}: it is ${this.stateValue}`);
     this.stateValue = 'starting';
     const deadline = new StartDeadline(this.component, this.options.startTimeoutMs ?? 60_000, this.startAbort.signal);
     this.starting = this.connections.run(() => this.connectAndJoin(deadline));
@@ -389,8 +390,8 @@ export class BatchConsumer<T> {
 }
 
 function toLetter(message: KafkaMessage, topic: string, partition: number, error: unknown): DeadLetter {
-  const code =
-    error instanceof PoisonMessageError ? error.code : typeof (error as { code?: unknown }).code === 'string' ? String((error as { code: string }).code) : 'handler-failed';
+  // A ContractError's code (`invalid-json`, `media-unreachable`, ...), any other error's own code, or `handler-failed`.
+  const code = typeof (error as { code?: unknown } | null)?.code === 'string' ? (error as { code: string }).code : 'handler-failed';
   const reason = error instanceof Error ? error.message : String(error);
   return { message, topic, partition, code, reason };
 }

@@ -1,8 +1,7 @@
 import { parseArgs } from 'node:util';
 import { appendKey, createApiKey, readKeysFile, revokeKey, type RateLimit } from '../gateway/index.ts';
-import { SETTINGS, TENANT_PATTERN } from '../../topology/index.ts';
+import { ContractError, SETTINGS, TENANT_PATTERN } from '../../topology/index.ts';
 import type { Output } from './output.ts';
-import { UsageError } from './usage-error.ts';
 
 // `searchbus gateway key add|list|revoke`: the gateway's API keys file. The file holds salted
 // hashes only; a new key is printed once, on stdout, and cannot be shown again.
@@ -23,13 +22,13 @@ export async function gatewayKeyCommand(out: Output, argv: string[], env: NodeJS
     },
   });
   const file = values.file ?? env[SETTINGS.gatewayKeysFile]?.trim();
-  if (!file) throw new UsageError(`name the keys file with --file or ${SETTINGS.gatewayKeysFile}`);
+  if (!file) throw new ContractError('usage', `name the keys file with --file or ${SETTINGS.gatewayKeysFile}`);
   switch (sub) {
     case 'add': {
       const tenants = values.tenant;
-      if (tenants.length === 0) throw new UsageError('key add needs --tenant (repeat it for a key that may search several tenants)');
+      if (tenants.length === 0) throw new ContractError('usage', 'key add needs --tenant (repeat it for a key that may search several tenants)');
       const bad = tenants.find((t) => !TENANT_PATTERN.test(t));
-      if (bad !== undefined) throw new UsageError(`--tenant "${bad}" must match ${String(TENANT_PATTERN)}`);
+      if (bad !== undefined) throw new ContractError('usage', `--tenant "${bad}" must match ${String(TENANT_PATTERN)}`);
       const rateLimit = parseRateLimit(values['rate-per-second'], values.burst);
       const { key, entry } = await createApiKey({
         tenants,
@@ -59,7 +58,7 @@ export async function gatewayKeyCommand(out: Output, argv: string[], env: NodeJS
     }
     case 'revoke': {
       const id = positionals[0];
-      if (!id) throw new UsageError('key revoke needs the key id (see key list)');
+      if (!id) throw new ContractError('usage', 'key revoke needs the key id (see key list)');
       if (!(await revokeKey(file, id, SETTINGS.gatewayKeysFile))) {
         out.error(`no key ${id} in ${file}`);
         return 1;
@@ -68,18 +67,18 @@ export async function gatewayKeyCommand(out: Output, argv: string[], env: NodeJS
       return 0;
     }
     default:
-      throw new UsageError(`unknown gateway key command "${sub ?? ''}": add, list or revoke`);
+      throw new ContractError('usage', `unknown gateway key command "${sub ?? ''}": add, list or revoke`);
   }
 }
 
 function parseRateLimit(perSecondRaw: string | undefined, burstRaw: string | undefined): RateLimit | undefined {
   if (perSecondRaw === undefined) {
-    if (burstRaw !== undefined) throw new UsageError('--burst needs --rate-per-second');
+    if (burstRaw !== undefined) throw new ContractError('usage', '--burst needs --rate-per-second');
     return undefined;
   }
   const perSecond = Number(perSecondRaw);
-  if (!Number.isFinite(perSecond) || perSecond <= 0) throw new UsageError(`--rate-per-second must be a number above 0, got "${perSecondRaw}"`);
+  if (!Number.isFinite(perSecond) || perSecond <= 0) throw new ContractError('usage', `--rate-per-second must be a number above 0, got "${perSecondRaw}"`);
   const burst = burstRaw === undefined ? Math.max(1, Math.ceil(perSecond * 2)) : Number(burstRaw);
-  if (!Number.isFinite(burst) || burst < 1) throw new UsageError(`--burst must be a number of at least 1, got "${burstRaw}"`);
+  if (!Number.isFinite(burst) || burst < 1) throw new ContractError('usage', `--burst must be a number of at least 1, got "${burstRaw}"`);
   return { perSecond, burst };
 }

@@ -14,9 +14,8 @@ import {
   type Services,
 } from '../index.ts';
 import { ensureAllEncoderFiles, ensureAudioModel, ensureImageModel } from '../models/index.ts';
-import { getModelSpec, loadConfig } from '../../topology/index.ts';
+import { ContractError, getModelSpec, loadConfig } from '../../topology/index.ts';
 import type { Output } from './output.ts';
-import { UsageError } from './usage-error.ts';
 
 export async function setupCommand(out: Output): Promise<void> {
   const log = (line: string): void => out.info(line);
@@ -96,7 +95,7 @@ export async function infraStatusCommand(out: Output, json: boolean): Promise<vo
 /** Runs a command against throwaway services given to it in KAFKA_BROKERS, REDIS_URL and QDRANT_URL. */
 export async function infraRunCommand(out: Output, argv: string[]): Promise<number> {
   const [command, ...args] = argv;
-  if (!command) throw new UsageError('infra run needs a command after --');
+  if (!command) throw new ContractError('usage', 'infra run needs a command after --');
   const services = await getServices({ profile: 'test', log: (l) => out.info(l) });
   try {
     return await new Promise<number>((resolve, reject) => {

@@ -1,4 +1,4 @@
-import { loadConfig, createTopology, type SchemaError } from '../../topology/index.ts';
+import { loadConfig, createTopology, type ContractError } from '../../topology/index.ts';
 import { createKafka, getServices, isWithin } from '../index.ts';
 import { existsSync } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
@@ -102,7 +102,7 @@ export async function ingestCommand(out: Output, path: string, options: { tenant
     };
     for await (const record of source.records()) {
       if ('error' in record) {
-        const error: SchemaError = record.error;
+        const error: ContractError = record.error;
         summary.rejected.push({ line: record.line, code: error.code, reason: error.message });
       } else {
         pending.push(record.document);

@@ -1,9 +1,9 @@
 // The CLI entry point: the only module that reads argv, handles signals and sets the exit code.
 import { parseArgs } from 'node:util';
 import { consoleOutput as out } from './output.ts';
-import { UsageError } from './usage-error.ts';
 import { isRoleName, ROLE_NAMES } from './role-names.ts';
 import { filterKafkajsNegativeTimeoutWarnings } from '../node-warnings.ts';
+import { ContractError, hasErrorCode } from '../../topology/errors.ts';
 
 // kafkajs' harmless negative timer delay warns on Node 24+ at every connection (infra/node-warnings.ts).
 filterKafkajsNegativeTimeoutWarnings();
@@ -117,24 +117,24 @@ async function main(argv: string[]): Promise<number> {
       });
       const ms = (flag: string, raw: string | undefined): number | undefined => {
         if (raw === undefined) return undefined;
-        if (!/^\d+$/.test(raw)) throw new UsageError(`${flag} must be a whole number of milliseconds, got "${raw}"`);
+        if (!/^\d+$/.test(raw)) throw new ContractError('usage', `${flag} must be a whole number of milliseconds, got "${raw}"`);
         return Number(raw);
       };
       const graceMs = ms('--grace-ms', values['grace-ms']);
       const everyMs = ms('--every', values.every);
       const shadowMs = ms('--shadow-ms', values['shadow-ms']);
       const raw = values['shadow-samples'];
-      if (raw !== undefined && !/^\d+$/.test(raw)) throw new UsageError(`--shadow-samples must be a whole number, got "${raw}"`);
+      if (raw !== undefined && !/^\d+$/.test(raw)) throw new ContractError('usage', `--shadow-samples must be a whole number, got "${raw}"`);
       const shadowSamples = raw === undefined ? undefined : Number(raw);
       const fraction = (flag: string, raw: string | undefined): number | undefined => {
         if (raw === undefined) return undefined;
         const value = Number(raw);
-        if (raw.trim() === '' || !(value >= 0 && value <= 1)) throw new UsageError(`${flag} must be a number from 0 to 1, got "${raw}"`);
+        if (raw.trim() === '' || !(value >= 0 && value <= 1)) throw new ContractError('usage', `${flag} must be a number from 0 to 1, got "${raw}"`);
         return value;
       };
       const maxNdcgDrop = fraction('--max-ndcg-drop', values['max-ndcg-drop']);
       const shadowRate = fraction('--shadow-rate', values['shadow-rate']);
-      if (values.gate === undefined && (maxNdcgDrop !== undefined || values.force)) throw new UsageError('--max-ndcg-drop and --force go with --gate');
+      if (values.gate === undefined && (maxNdcgDrop !== undefined || values.force)) throw new ContractError('usage', '--max-ndcg-drop and --force go with --gate');
       return reindexCommand(out, {
         watch: values.watch,
         allowIncompleteHistory: values['allow-incomplete-history'],
@@ -156,13 +156,13 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'eval-set': {
       const [sub, ...tail] = rest;
-      if (sub !== 'add' && sub !== 'list') throw new UsageError('eval-set needs "add <name> <beir-dir>" or "list"');
+      if (sub !== 'add' && sub !== 'list') throw new ContractError('usage', 'eval-set needs "add <name> <beir-dir>" or "list"');
       const { values, positionals } = parseArgs({
         args: tail,
         allowPositionals: true,
         options: { split: { type: 'string', default: 'test' }, tenant: { type: 'string' }, json: { type: 'boolean', default: false } },
       });
-      if (sub === 'add' && positionals.length !== 2) throw new UsageError('eval-set add needs <name> <beir-dir>');
+      if (sub === 'add' && positionals.length !== 2) throw new ContractError('usage', 'eval-set add needs <name> <beir-dir>');
       return evalSetCommand(out, sub, {
         split: values.split,
         json: values.json,
@@ -187,7 +187,7 @@ async function main(argv: string[]): Promise<number> {
         options: { tenant: { type: 'string' }, json: { type: 'boolean', default: false } },
       });
       const path = positionals[0];
-      if (!path) throw new UsageError('ingest needs a JSONL file, a BEIR folder or a folder of files');
+      if (!path) throw new ContractError('usage', 'ingest needs a JSONL file, a BEIR folder or a folder of files');
       const ingestOptions = { ...(values.tenant !== undefined && { tenant: values.tenant }), json: values.json };
       if (await isFileFolder(path)) {
         await ingestFolderCommand(out, path, ingestOptions);
@@ -206,7 +206,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'run': {
       const role = rest[0];
-      if (!role || !isRoleName(role)) throw new UsageError(`run needs a role: ${ROLE_NAMES.join(', ')}`);
+      if (!role || !isRoleName(role)) throw new ContractError('usage', `run needs a role: ${ROLE_NAMES.join(', ')}`);
       const system = await startSystem(out, { roles: [role], profile: 'up', startServices: false, applyTopology: false });
       out.info(`${role} running; health on http://127.0.0.1:${system.healthPort}/readyz`);
       await untilSignal();
@@ -226,7 +226,7 @@ async function main(argv: string[]): Promise<number> {
       out.result(USAGE);
       return 0;
     default:
-      throw new UsageError(`unknown command "${command}"`);
+      throw new ContractError('usage', `unknown command "${command}"`);
   }
 }
 
@@ -243,7 +243,7 @@ async function infra(argv: string[]): Promise<number> {
   switch (sub) {
     case 'up': {
       const profile = values.profile;
-      if (profile !== 'up' && profile !== 'test') throw new UsageError('--profile must be "up" or "test"');
+      if (profile !== 'up' && profile !== 'test') throw new ContractError('usage', '--profile must be "up" or "test"');
       await infraUpCommand(out, profile);
       return 0;
     }
@@ -254,7 +254,7 @@ async function infra(argv: string[]): Promise<number> {
       await infraStatusCommand(out, values.json);
       return 0;
     default:
-      throw new UsageError(`unknown infra command "${sub ?? ''}"`);
+      throw new ContractError('usage', `unknown infra command "${sub ?? ''}"`);
   }
 }
 
@@ -269,7 +269,7 @@ async function topology(argv: string[]): Promise<number> {
       (await import('./topology-commands.ts')).topologyDescribeCommand(out);
       return 0;
     default:
-      throw new UsageError(`unknown topology command "${sub ?? ''}"`);
+      throw new ContractError('usage', `unknown topology command "${sub ?? ''}"`);
   }
 }
 
@@ -298,7 +298,7 @@ async function queryPath(command: 'search' | 'gateway' | 'eval', argv: string[])
   if (command === 'search') {
     const text = positionals.join(' ');
     const given = [text.trim() !== '', values.image !== undefined, values.audio !== undefined].filter(Boolean).length;
-    if (given !== 1) throw new UsageError('search needs exactly one of: the text to search for, --image <file>, --audio <file>');
+    if (given !== 1) throw new ContractError('usage', 'search needs exactly one of: the text to search for, --image <file>, --audio <file>');
     await searchCommand(out, {
       text,
       ...(values.image !== undefined && { image: values.image }),
@@ -313,16 +313,16 @@ async function queryPath(command: 'search' | 'gateway' | 'eval', argv: string[])
   }
   if (command === 'gateway') {
     const port = values.port === undefined ? undefined : Number(values.port);
-    if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) throw new UsageError('--port must be a port number');
+    if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) throw new ContractError('usage', '--port must be a port number');
     const gateway = await gatewayCommand(out, port === undefined ? {} : { port });
     await untilSignal();
     await gateway.stop();
     return 0;
   }
   const dir = positionals[0];
-  if (!dir) throw new UsageError('eval needs a BEIR folder (corpus.jsonl, queries.jsonl, qrels/<split>.tsv)');
+  if (!dir) throw new ContractError('usage', 'eval needs a BEIR folder (corpus.jsonl, queries.jsonl, qrels/<split>.tsv)');
   const concurrency = Number(values.concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) throw new UsageError('--concurrency must be a whole number from 1 to 256');
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) throw new ContractError('usage', '--concurrency must be a whole number from 1 to 256');
   const aborted = new AbortController();
   void untilSignal().then(() => aborted.abort(new Error('interrupted')));
   const { report, compared } = await evalCommand(
@@ -375,7 +375,8 @@ function withCauses(error: Error): string {
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (error) {
-  if (error instanceof UsageError) {
+  // A wrong command line (ContractError `usage`): the message, the usage, exit 2.
+  if (hasErrorCode(error, 'usage')) {
     out.error(error.message);
     out.info(USAGE);
     process.exitCode = 2;

@@ -5,11 +5,10 @@ import { EvalSetStore, formatShadow } from '../../consumers/quality/index.ts';
 import { DEFAULT_MAX_NDCG_DROP, formatGate, ReindexQueue, type GateRequest, type ReindexJobSummary, type ReindexRequest, type ReindexResult } from '../../consumers/reindex/index.ts';
 import { groupPosition } from '../../consumers/runtime/index.ts';
 import { createKafka, createQdrant, createRedis, getServices } from '../index.ts';
-import { createTopology, DEFAULT_TENANT, getModelSpec, loadConfig, parseCollectionName, topicSpecs, type Topology } from '../../topology/index.ts';
+import { ContractError, createTopology, DEFAULT_TENANT, getModelSpec, loadConfig, parseCollectionName, topicSpecs, type Topology } from '../../topology/index.ts';
 import { readEvalSet } from '../eval/index.ts';
 import type { Output } from './output.ts';
 import { ProgressBar } from './progress-bar.ts';
-import { UsageError } from './usage-error.ts';
 
 export interface ReindexCommandOptions {
   model?: string;
@@ -45,7 +44,7 @@ async function gateRequest(options: ReindexCommandOptions, redis: ReturnType<typ
     return { ...common, set: set.name, inline: set };
   }
   if (!(await new EvalSetStore(redis, topology).get(tenant, options.gate))) {
-    throw new UsageError(`--gate ${options.gate}: no such folder, and no eval set of that name for tenant ${tenant} (see \`searchbus eval-set list --tenant ${tenant}\`)`);
+    throw new ContractError('usage', `--gate ${options.gate}: no such folder, and no eval set of that name for tenant ${tenant} (see \`searchbus eval-set list --tenant ${tenant}\`)`);
   }
   return { ...common, set: options.gate };
 }
@@ -81,7 +80,7 @@ export async function reindexCommand(out: Output, options: ReindexCommandOptions
       out.result((await queue.unschedule()) ? 'schedule removed' : 'no schedule');
       return 0;
     }
-    if (!options.model) throw new UsageError('reindex needs --model <id>');
+    if (!options.model) throw new ContractError('usage', 'reindex needs --model <id>');
     getModelSpec(options.model);
     const request: ReindexRequest = {
       modelId: options.model,

@@ -4,13 +4,12 @@ import { basename, extname, resolve } from 'node:path';
 import { createKafka, createRedis } from '../../topology/connections/clients.ts';
 import { getServices } from '../get-services.ts';
 import type { Services } from '../index.ts';
-import { createTopology, isSearchMode, isValidNamespace, loadConfig, MEDIA_EXTENSIONS, modalityOf, modelIds, QUERY_MEDIA_EXTENSIONS, SEARCH_MODES, SETTINGS, type MediaQuery, type SearchMode } from '../../topology/index.ts';
+import { ContractError, createTopology, hasErrorCode, isSearchMode, isValidNamespace, loadConfig, MEDIA_EXTENSIONS, modalityOf, modelIds, QUERY_MEDIA_EXTENSIONS, SEARCH_MODES, SETTINGS, type MediaQuery, type SearchMode } from '../../topology/index.ts';
 // eval, the quality module and the gateway load when used, so that `searchbus search` starts without them (cold start).
 import type { RunComparison } from '../../consumers/quality/index.ts';
 import type { EvalReport } from '../eval/index.ts';
-import { parseFilterArgs, SearchClient, SearchTimeoutError, type SearchResult } from '../../producers/search-client/index.ts';
+import { parseFilterArgs, SearchClient, type SearchResult } from '../../producers/search-client/index.ts';
 import type { Output } from './output.ts';
-import { UsageError } from './usage-error.ts';
 import { startTelemetry } from './telemetry.ts';
 
 export interface SearchCommandOptions {
@@ -62,7 +61,7 @@ export async function searchCommand(out: Output, options: SearchCommandOptions):
     }
     return result;
   } catch (error) {
-    if (error instanceof SearchTimeoutError) {
+    if (hasErrorCode(error, 'search-timeout')) {
       throw new Error(`${error.message}. Is a query consumer running? Start one with \`searchbus up\` or \`searchbus run query\`.`, { cause: error });
     }
     throw error;
@@ -79,11 +78,11 @@ async function queryOf(options: SearchCommandOptions, inlineMaxBytes: number): P
   if (kind === null) return { text: options.text };
   const file = (kind === 'image' ? options.image : options.audio)!;
   const type = MEDIA_EXTENSIONS[extname(file).toLowerCase()];
-  if (!type || modalityOf(type) !== kind) throw new UsageError(`--${kind} ${file}: not a supported ${kind} file (${QUERY_MEDIA_EXTENSIONS.join(', ')})`);
+  if (!type || modalityOf(type) !== kind) throw new ContractError('usage', `--${kind} ${file}: not a supported ${kind} file (${QUERY_MEDIA_EXTENSIONS.join(', ')})`);
   const bytes = await readFile(file).catch((error: unknown) => {
-    throw new UsageError(`--${kind} ${file}: ${(error as Error).message}`);
+    throw new ContractError('usage', `--${kind} ${file}: ${(error as Error).message}`);
   });
-  if (bytes.length > inlineMaxBytes) throw new UsageError(`--${kind} ${file} is ${bytes.length} bytes; queries by example are limited to ${inlineMaxBytes} (SEARCHBUS_MEDIA_INLINE_MAX_BYTES)`);
+  if (bytes.length > inlineMaxBytes) throw new ContractError('usage', `--${kind} ${file} is ${bytes.length} bytes; queries by example are limited to ${inlineMaxBytes} (SEARCHBUS_MEDIA_INLINE_MAX_BYTES)`);
   const media = { type, data: bytes.toString('base64') };
   return kind === 'image' ? { image: media } : { audio: media };
 }
@@ -146,7 +145,7 @@ export interface EvalRunSpec {
 export function compareSpec(base: EvalRunSpec, value: string): EvalRunSpec {
   // Same model, same namespace: the second run searches the index the first one built.
   if (isSearchMode(value)) return { ...base, mode: value };
-  if (!modelIds().includes(value)) throw new UsageError(`--compare takes a model (${modelIds().join(', ')}) or a mode (${SEARCH_MODES.join(', ')}), got "${value}"`);
+  if (!modelIds().includes(value)) throw new ContractError('usage', `--compare takes a model (${modelIds().join(', ')}) or a mode (${SEARCH_MODES.join(', ')}), got "${value}"`);
   return { ...base, model: value };
 }
 
@@ -164,7 +163,7 @@ export interface EvalCommandResult {
  */
 export async function evalCommand(out: Output, dir: string, options: EvalCommandOptions, signal?: AbortSignal): Promise<EvalCommandResult> {
   const base: EvalRunSpec = { ...(options.model !== undefined && { model: options.model }), ...(options.mode !== undefined && { mode: options.mode }) };
-  if (base.model !== undefined && !modelIds().includes(base.model)) throw new UsageError(`--model must be one of ${modelIds().join(', ')}, got "${base.model}"`);
+  if (base.model !== undefined && !modelIds().includes(base.model)) throw new ContractError('usage', `--model must be one of ${modelIds().join(', ')}, got "${base.model}"`);
   const other = options.compare !== undefined ? compareSpec(base, options.compare) : undefined;
   const log = (line: string): void => out.info(line);
   const services = await getServices({ profile: 'up', start: false, log });
@@ -172,7 +171,7 @@ export async function evalCommand(out: Output, dir: string, options: EvalCommand
     const [{ runEval }, { compareRuns, formatComparison }] = await Promise.all([import('../eval/index.ts'), import('../../consumers/quality/index.ts')]);
     const run = async (spec: EvalRunSpec): Promise<EvalReport> => {
       const namespace = specNamespace(dir, spec, options.namespace);
-      if (!isValidNamespace(namespace)) throw new UsageError(`--namespace must be lowercase letters, digits and dashes, got "${namespace}"`);
+      if (!isValidNamespace(namespace)) throw new ContractError('usage', `--namespace must be lowercase letters, digits and dashes, got "${namespace}"`);
       const config = loadConfig({ ...process.env, [SETTINGS.namespace]: namespace, ...(spec.model !== undefined && { [SETTINGS.model]: spec.model }) });
       log(`run ${describeSpec(spec)} in namespace ${namespace}`);
       return runEval({
@@ -265,13 +264,13 @@ export function evalNamespace(dir: string): string {
 
 export function parseMode(raw: string | undefined): SearchMode | undefined {
   if (raw === undefined) return undefined;
-  if (!isSearchMode(raw)) throw new UsageError(`--mode must be one of ${SEARCH_MODES.join(', ')}, got "${raw}"`);
+  if (!isSearchMode(raw)) throw new ContractError('usage', `--mode must be one of ${SEARCH_MODES.join(', ')}, got "${raw}"`);
   return raw;
 }
 
 export function parseTopK(raw: string | undefined, fallback: number): number {
   if (raw === undefined) return fallback;
   // Range is the query consumer's to check; only a non-number cannot be sent.
-  if (!/^-?\d+$/.test(raw.trim())) throw new UsageError(`--k must be a whole number, got "${raw}"`);
+  if (!/^-?\d+$/.test(raw.trim())) throw new ContractError('usage', `--k must be a whole number, got "${raw}"`);
   return Number(raw);
 }

@@ -8,7 +8,7 @@ import { groupPosition, jsonLogger, MetricsRegistry } from '../../consumers/runt
 import { createKafka, createQdrant, createRedis, type ServiceEndpoints } from '../index.ts';
 import { writeFile } from 'node:fs/promises';
 import { RANKING_DEPTH, percentile, scoreRankings, type RunScores } from '../../consumers/quality/index.ts';
-import { applyTopology, DEFAULT_TENANT, getModelSpec, parseCollectionName, SearchbusError, type SearchbusConfig, type SearchMode, type Topology } from '../../topology/index.ts';
+import { applyTopology, DEFAULT_TENANT, getModelSpec, parseCollectionName, RejectedError, type SearchbusConfig, type SearchMode, type Topology } from '../../topology/index.ts';
 import { IngestProducer, openDocumentSource, type DocumentInput } from '../../producers/ingest/index.ts';
 import { SearchClient } from '../../producers/search-client/index.ts';
 import { judgementsOf, loadBeirSplit } from './beir-dataset.ts';
@@ -30,13 +30,6 @@ export interface EvalOptions {
   signal?: AbortSignal;
   /** Refuse to score a collection built with another model (an existing namespace keeps its model). */
   expectModel?: string;
-}
-
-/** The namespace's collection was built with another model than the run asked for. */
-export class EvalModelMismatchError extends SearchbusError {
-  override readonly name = 'EvalModelMismatchError';
-  override readonly retriable = false;
-  override readonly code: string = 'eval-model-mismatch';
 }
 
 export interface EvalReport {
@@ -100,7 +93,9 @@ export async function runEval(options: EvalOptions): Promise<EvalReport> {
   if (!collection) throw new Error(`alias ${topology.qdrant.alias} points at no collection after applying the topology`);
   const modelId = parseCollectionName(collection)?.modelId ?? config.model.id;
   if (options.expectModel !== undefined && modelId !== options.expectModel) {
-    throw new EvalModelMismatchError(
+    // The namespace's collection was built with another model than the run asked for.
+    throw new RejectedError(
+      'eval-model-mismatch',
       `namespace ${topology.namespace} serves ${collection}, built with ${modelId}, not ${options.expectModel}: give another --namespace, or rebuild it with \`searchbus reindex --model ${options.expectModel}\` in that namespace`,
     );
   }

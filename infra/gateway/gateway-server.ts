@@ -2,14 +2,19 @@ import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse }
 import type { Duplex } from 'node:stream';
 import {
   contextFromValues,
+  ContractError,
   DEFAULT_MEDIA_INLINE_MAX_BYTES,
   inSpanUnder,
+  isSearchContractError,
+  isSearchErrorCode,
   isSearchMode,
   MAX_QUERY_CHARS,
   parseSearchFilter,
+  RejectedError,
   SEARCH_MODES,
-  SearchSchemaError,
   SpanKind,
+  TimeoutError,
+  UnavailableError,
   type MediaQuery,
   type SearchErrorCode,
   type SearchFilter,
@@ -17,9 +22,6 @@ import {
 } from '../../topology/index.ts';
 import {
   parseFilterArgs,
-  SearchClientClosedError,
-  SearchRequestError,
-  SearchTimeoutError,
   type SearchOptions,
   type SearchQuery,
   type SearchResult,
@@ -274,9 +276,10 @@ async function searchAndRespond(
     );
     return send(response, 200, result);
   } catch (error) {
-    if (error instanceof SearchRequestError) return fail(response, searchError(error.code, error.message.replace(/^[a-z-]+: /, '')));
-    if (error instanceof SearchTimeoutError) return fail(response, { status: 504, code: 'unavailable', message: error.message });
-    if (error instanceof SearchClientClosedError) return fail(response, { status: 503, code: 'unavailable', message: error.message });
+    // The query consumer's error reply (its message starts with its code), no reply in time, or no way to ask.
+    if (error instanceof RejectedError && isSearchErrorCode(error.code)) return fail(response, searchError(error.code, error.message.replace(/^[a-z-]+: /, '')));
+    if (error instanceof TimeoutError) return fail(response, { status: 504, code: 'unavailable', message: error.message });
+    if (error instanceof UnavailableError) return fail(response, { status: 503, code: 'unavailable', message: error.message });
     throw error;
   }
 }
@@ -378,7 +381,7 @@ async function bodyParams(request: IncomingMessage, limits: GatewayLimits): Prom
   const parseFilter = (): SearchFilter | undefined => {
     if (filter === undefined || filter === null) return undefined;
     if (Array.isArray(filter)) {
-      if (!filter.every((f): f is string => typeof f === 'string')) throw new SearchSchemaError('invalid-filter', 'filter must be an object or an array of "key=value" strings');
+      if (!filter.every((f): f is string => typeof f === 'string')) throw new ContractError<SearchErrorCode>('invalid-filter', 'filter must be an object or an array of "key=value" strings');
       return parseFilterArgs(filter);
     }
     return parseSearchFilter(filter);
@@ -453,7 +456,7 @@ function finish(
   try {
     return { text, topK, filter: filter(), tenant, mode };
   } catch (error) {
-    if (error instanceof SearchSchemaError) return invalid(error.code, error.message);
+    if (isSearchContractError(error)) return invalid(error.code, error.message);
     throw error;
   }
 }

@@ -12,7 +12,6 @@ export { displayHost, startGatewayService, type GatewayService, type GatewayServ
 export {
   API_KEY_PREFIX,
   ApiKeyStore,
-  KeysFileError,
   appendKey,
   createApiKey,
   parseApiKey,
@@ -39,4 +38,4 @@ export {
   type AdminRoute,
   type EvalSetSource,
 } from './admin-api.ts';
-export { allowedEvalSetFolder, EvalSetPathError, RedisAdminBackend, resolveEvalSetDirs } from './admin-backend.ts';
+export { allowedEvalSetFolder, RedisAdminBackend, resolveEvalSetDirs } from './admin-backend.ts';

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { InfraError } from '../errors.ts';
+import { ContractError, UnavailableError } from '../../topology/errors.ts';
 import { probeKafka } from '../probes.ts';
 import type { KafkaEndpoint, ServiceProcess } from '../services.ts';
 import { ensureKafkaClasspath, newClusterId } from './kafka-process.ts';
@@ -48,7 +48,7 @@ export interface KafkaClusterOptions {
  */
 export async function startKafkaCluster(options: KafkaClusterOptions): Promise<LocalKafkaCluster> {
   const count = options.nodes;
-  if (!Number.isInteger(count) || count < 1 || count > 9) throw new InfraError(`a local Kafka cluster has 1 to 9 nodes, got ${count}`);
+  if (!Number.isInteger(count) || count < 1 || count > 9) throw new ContractError('invalid-option', `a local Kafka cluster has 1 to 9 nodes, got ${count}`);
   const log = options.log ?? (() => undefined);
   const java = await requireJava(17);
   const libs = await ensureKafkaClasspath(log);
@@ -70,7 +70,7 @@ export async function startKafkaCluster(options: KafkaClusterOptions): Promise<L
       await writeFile(configFile, nodeConfig({ id, voters, port: ports[i]!.broker, controllerPort: ports[i]!.controller, logDirs, replication, minIsr, sessionTimeoutMs: options.brokerSessionTimeoutMs ?? 9_000 }));
       if (!existsSync(join(logDirs, 'meta.properties'))) {
         const format = await runCommand(java, [...jvm, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, '--config', configFile]);
-        if (format.code !== 0) throw new InfraError(`Formatting Kafka storage of node ${id} failed:\n${format.output.slice(-2000)}`);
+        if (format.code !== 0) throw new UnavailableError('kafka-format-failed', `Formatting Kafka storage of node ${id} failed:\n${format.output.slice(-2000)}`, { retriable: false });
       }
       return { id, dir, configFile, broker: `127.0.0.1:${ports[i]!.broker}` };
     }),
@@ -119,7 +119,7 @@ export async function startKafkaCluster(options: KafkaClusterOptions): Promise<L
     nodes,
     node(nodeId) {
       const node = nodes.find((n) => n.nodeId === nodeId);
-      if (!node) throw new InfraError(`the cluster has no node ${nodeId}`);
+      if (!node) throw new ContractError('unknown-node', `the cluster has no node ${nodeId}`);
       return node;
     },
     stop,

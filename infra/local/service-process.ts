@@ -1,5 +1,5 @@
 import { rm } from 'node:fs/promises';
-import { InfraError } from '../errors.ts';
+import { ContractError } from '../../topology/errors.ts';
 import type { ServiceProcess } from '../services.ts';
 import type { ProcessEntry } from './process-registry.ts';
 import { haltProcess, spawnService, type SpawnSpec } from './spawn-service.ts';
@@ -16,7 +16,7 @@ export async function startServiceProcess(spec: SpawnSpec, options: { label?: st
       return entry?.pid ?? null;
     },
     signal(name) {
-      if (!entry) throw new InfraError(`${label} is not running`);
+      if (!entry) throw new ContractError('invalid-lifecycle-state', `${label} is not running`);
       process.kill(entry.pid, name);
     },
     async halt(how = 'graceful') {
@@ -26,8 +26,8 @@ export async function startServiceProcess(spec: SpawnSpec, options: { label?: st
       await haltProcess(current, how === 'kill' ? 0 : options.graceMs, how === 'kill' ? 'SIGKILL' : 'SIGTERM');
     },
     async restart() {
-      if (stopped) throw new InfraError(`${label} was stopped for good`);
-      if (entry) throw new InfraError(`${label} is running; halt it first`);
+      if (stopped) throw new ContractError('invalid-lifecycle-state', `${label} was stopped for good`);
+      if (entry) throw new ContractError('invalid-lifecycle-state', `${label} is running; halt it first`);
       entry = await spawnService(spec);
     },
     stop() {

@@ -1,9 +1,7 @@
 export { ensureModel, sha256File, type EnsureModelOptions, type ModelFiles } from './fetch-model.ts';
-export { ModelArtifactNotFoundError, ModelFileMissingError, ModelIntegrityError, MediaModelIntegrityError, MediaModelConversionError } from './model-errors.ts';
-export { listZipEntries, extractZipEntry, ZipFormatError, type ZipEntry } from './zip-reader.ts';
+export { listZipEntries, extractZipEntry, type ZipEntry } from './zip-reader.ts';
 export { ensureAllEncoderFiles, ensureEncoderFiles, derivedPath, type EncoderModelFiles, type ModelVariantChoice } from './derive-model.ts';
 export { ensureGraphToolsVenv } from './graph-tools-venv.ts';
-export { DerivedModelIntegrityError, DerivedModelUnavailableError } from './model-errors.ts';
 export {
   ensureImageModel,
   ensureAudioModel,

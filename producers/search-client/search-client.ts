@@ -20,8 +20,11 @@ import {
   type SearchMode,
   type SearchHit,
   type Topology,
+  RejectedError,
+  TimeoutError,
+  UnavailableError,
+  type SearchErrorCode,
 } from '../../topology/index.ts';
-import { SearchClientClosedError, SearchError, SearchRequestError, SearchTimeoutError } from './search-errors.ts';
 
 export interface SearchClientOptions {
   kafka: Kafka;
@@ -169,7 +172,7 @@ export class SearchClient {
    */
   connect(): Promise<void> {
     this.connecting ??= this.connections.run(async () => {
-      if (this.closing) throw new SearchClientClosedError('search client is closed');
+      if (this.closing) throw clientClosed('search client is closed');
       this.stateValue = 'connecting';
       const deadline = new StartDeadline('the search client', this.options.startTimeoutMs ?? 60_000, this.closeSignal.signal);
       try {
@@ -181,7 +184,7 @@ export class SearchClient {
         await this.release();
         throw error;
       }
-      if (this.closing) throw new SearchClientClosedError('search client was closed while connecting');
+      if (this.closing) throw clientClosed('search client was closed while connecting');
       this.stateValue = 'ready';
     });
     return this.connecting;
@@ -200,7 +203,7 @@ export class SearchClient {
   }
 
   private async searchOnce(query: SearchQuery, options: SearchOptions, trace: Record<string, string>): Promise<SearchResult> {
-    if (this.closing) throw new SearchClientClosedError('search client is closed');
+    if (this.closing) throw clientClosed('search client is closed');
     await this.connect();
     options.signal?.throwIfAborted();
     const timeoutMs = options.timeoutMs ?? this.options.defaultTimeoutMs ?? 5_000;
@@ -212,7 +215,7 @@ export class SearchClient {
         this.pending.delete(id);
         this.rememberTimedOut(id);
         this.statsValue.timedOut += 1;
-        reject(new SearchTimeoutError(id, timeoutMs));
+        reject(new TimeoutError('search-timeout', `no reply to search ${id} within ${timeoutMs} ms`, { timeoutMs }));
       }, timeoutMs);
       this.pending.set(id, { resolve, reject, startedAt, timer });
     });
@@ -265,7 +268,7 @@ export class SearchClient {
       });
       this.statsValue.sent += 1;
     } catch (error) {
-      this.settle(id, (p) => p.reject(new SearchError(`publishing search ${id} failed: ${(error as Error).message}`, { cause: error })));
+      this.settle(id, (p) => p.reject(new UnavailableError('publish-failed', `publishing search ${id} failed: ${(error as Error).message}`, { cause: error, retriable: false })));
     }
   }
 
@@ -289,7 +292,7 @@ export class SearchClient {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.stateValue = 'closing';
-      for (const id of [...this.pending.keys()]) this.settle(id, (p) => p.reject(new SearchClientClosedError('search client closed')));
+      for (const id of [...this.pending.keys()]) this.settle(id, (p) => p.reject(clientClosed('search client closed')));
       this.markSubscribed(); // Wakes sends waiting for a subscription; their searches are settled already.
       this.subscribed = false;
       this.closeSignal.abort();
@@ -328,7 +331,7 @@ export class SearchClient {
     const matched = this.settle(reply.id, (p) => {
       if (isErrorReply(reply)) {
         this.statsValue.errorReplies += 1;
-        p.reject(new SearchRequestError(reply.error.code, reply.error.message, reply.id));
+        p.reject(searchRejected(reply.error.code, reply.error.message));
       } else {
         this.statsValue.answered += 1;
         p.resolve({
@@ -376,7 +379,20 @@ export class SearchClient {
  */
 async function untilReady(redis: Redis): Promise<void> {
   if (redis.status !== 'connect') return;
-  await nextReady(redis, () => new SearchClientClosedError('the Redis connection ended before it was ready'));
+  await nextReady(redis, () => clientClosed('the Redis connection ended before it was ready'));
+}
+
+/**
+ * The query consumer answered with an error: a RejectedError with the reply's code, `unavailable`
+ * retriable, the others not (the same request fails the same way).
+ */
+function searchRejected(code: SearchErrorCode, message: string): RejectedError<SearchErrorCode> {
+  return new RejectedError(code, `${code}: ${message}`, { retriable: code === 'unavailable' });
+}
+
+/** The client was closed before the search completed, or was used after close (UnavailableError `client-closed`). */
+function clientClosed(message: string): UnavailableError {
+  return new UnavailableError('client-closed', message, { retriable: false });
 }
 
 function toError(reason: unknown): Error {

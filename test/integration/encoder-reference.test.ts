@@ -6,7 +6,9 @@ import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { after, before, describe, it } from 'node:test';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { cosineSimilarity, EncoderClosedError, OnnxEncoder } from '../../consumers/embedding/index.ts';
+import { cosineSimilarity, OnnxEncoder } from '../../consumers/embedding/index.ts';
+import { UnavailableError } from '../../topology/index.ts';
+import { errorOf } from '../support/error-kinds.ts';
 import { ensureEncoderFiles, ensureModel, sha256File, type ModelFiles } from '../../infra/models/index.ts';
 import { DERIVED_MODEL_PINS } from '../../topology/model-variants.ts';
 import { getModelSpec } from '../../topology/models.ts';
@@ -173,7 +175,7 @@ describe('all-MiniLM-L6-v2 encoder against the independent reference', () => {
     const scratch = await OnnxEncoder.load(spec, files, { intraOpNumThreads: 1 });
     await scratch.dispose();
     await scratch.dispose();
-    await assert.rejects(scratch.embed(['late']), EncoderClosedError);
+    await assert.rejects(scratch.embed(['late']), errorOf(UnavailableError, 'encoder-closed'));
   });
 });
 

@@ -7,10 +7,10 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { QdrantClient } from '@qdrant/js-client-rest';
-import { createKafka, createQdrant, EndpointRejectedError, getServices } from '../../infra/index.ts';
+import { createKafka, createQdrant, getServices } from '../../infra/index.ts';
 import { startKafka, startQdrant, startRedis } from '../../infra/local/index.ts';
 import { freePort } from '../../infra/local/ports.ts';
-import { createTopology, type Topology } from '../../topology/index.ts';
+import { ConfigError, createTopology, type Topology } from '../../topology/index.ts';
 import { generateCertificates, type TestCertificates } from '../support/certificates.ts';
 import { uniqueNamespace, waitFor } from '../support/harness.ts';
 
@@ -252,7 +252,7 @@ describe('secure connections: SCRAM+TLS Kafka, ACL+TLS Redis', () => {
 
 async function rejectsNaming(promise: Promise<unknown>, setting: string, pattern: RegExp): Promise<void> {
   await assert.rejects(promise, (error: unknown) => {
-    assert.ok(error instanceof EndpointRejectedError, `expected an EndpointRejectedError, got ${String(error)}`);
+    assert.ok(error instanceof ConfigError && error.code === 'endpoint-rejected', `expected a ConfigError endpoint-rejected, got ${String(error)}`);
     assert.equal(error.setting, setting, error.message);
     assert.ok(error.message.startsWith(`${setting}: `), error.message);
     assert.match(error.message, pattern);

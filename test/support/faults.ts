@@ -6,7 +6,8 @@ import { loadEncoder } from '../../infra/models/index.ts';
 import { MetricsRegistry } from '../../consumers/runtime/index.ts';
 import type { ServiceEndpoints } from '../../infra/index.ts';
 import type { DocumentInput, IngestProducer } from '../../producers/ingest/index.ts';
-import { SearchRequestError, SearchTimeoutError, type SearchClient } from '../../producers/search-client/index.ts';
+import type { SearchClient } from '../../producers/search-client/index.ts';
+import { RejectedError, TimeoutError } from '../../topology/index.ts';
 import { allPoints, createHarness, waitFor, type Harness } from './harness.ts';
 import { startQueryStack, type QueryStack } from './query-stack.ts';
 
@@ -234,8 +235,8 @@ export class SearchLoad {
         this.ended.push({ startedAt: started, answered: true });
       } catch (error) {
         this.ended.push({ startedAt: started, answered: false });
-        if (error instanceof SearchRequestError) o.errorReplies[error.code] = (o.errorReplies[error.code] ?? 0) + 1;
-        else if (error instanceof SearchTimeoutError) o.timedOut += 1;
+        if (error instanceof RejectedError) o.errorReplies[error.code] = (o.errorReplies[error.code] ?? 0) + 1;
+        else if (error instanceof TimeoutError) o.timedOut += 1;
         else {
           const name = error instanceof Error ? error.name : 'unknown';
           o.otherErrors[name] = (o.otherErrors[name] ?? 0) + 1;

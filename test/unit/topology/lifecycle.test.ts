@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { EventEmitter, once } from 'node:events';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
-import { CleanupError, closeAll, ConnectionScope, quitGracefully, StartAbortedError, StartDeadline, StartTimeoutError, trackSocket } from '../../../topology/index.ts';
+import { CancelledError, CleanupError, closeAll, ConnectionScope, quitGracefully, StartDeadline, TimeoutError, trackSocket } from '../../../topology/index.ts';
 
 describe('closeAll', () => {
   it('runs every step, in order, when none throws', async () => {
@@ -58,10 +58,12 @@ describe('StartDeadline', () => {
     await assert.rejects(deadline.step('connect', () => Promise.reject(own)), (e) => e === own);
   });
 
-  it('fails a phase that never ends with a StartTimeoutError naming what it waited for', async () => {
+  it('fails a phase that never ends with a TimeoutError `start-timeout` naming what it waited for', async () => {
     const deadline = new StartDeadline('the encoder consumer', 20);
     await assert.rejects(deadline.step('join consumer group g', new Promise(() => undefined), () => 'is a member stuck?'), (e: unknown) => {
-      assert.ok(e instanceof StartTimeoutError);
+      assert.ok(e instanceof TimeoutError);
+      assert.equal(e.code, 'start-timeout');
+      assert.equal(e.timeoutMs, 20);
       assert.equal(e.message, 'the encoder consumer did not join consumer group g within 20 ms: is a member stuck?');
       assert.equal(e.retriable, true);
       return true;
@@ -73,14 +75,14 @@ describe('StartDeadline', () => {
     const deadline = new StartDeadline('the worker', 3_600_000, stop.signal);
     const pending = deadline.step('connect to Redis', new Promise(() => undefined));
     stop.abort();
-    await assert.rejects(pending, (e: unknown) => e instanceof StartAbortedError && e.message === 'the worker was stopped while it was starting (waiting to connect to Redis)');
+    await assert.rejects(pending, (e: unknown) => e instanceof CancelledError && e.code === 'start-aborted' && e.message === 'the worker was stopped while it was starting (waiting to connect to Redis)');
     let called = false;
     await assert.rejects(
       deadline.step('connect to Kafka', () => {
         called = true;
         return Promise.resolve();
       }),
-      StartAbortedError,
+      (e: unknown) => e instanceof CancelledError && e.code === 'start-aborted',
     );
     assert.equal(called, false);
   });
