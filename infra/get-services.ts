@@ -1,3 +1,4 @@
+import { closeOnce } from '../topology/index.ts';
 import { InfraError } from './errors.ts';
 import { ENDPOINT_SETTINGS, kafkaFromEnv, qdrantFromEnv, redisFromEnv } from './env-provider.ts';
 import { findRunning, reapOrphans, startKafka, startQdrant, startRedis } from './local/index.ts';
@@ -52,7 +53,7 @@ export async function getServices(options: GetServicesOptions = {}): Promise<Ser
     await reaped;
     if (profile === 'up') {
       const running = await findRunning(name, 'up');
-      if (running) return { kind: 'local', service: { endpoint: endpointOf(name, running.endpoint), stop: noStop } };
+      if (running) return { kind: 'local', service: { endpoint: endpointOf(name, running.endpoint), close: noStop } };
     }
     if (options.start === false) {
       throw new InfraError(
@@ -65,7 +66,7 @@ export async function getServices(options: GetServicesOptions = {}): Promise<Ser
   const resolve = async <K extends ServiceName>(name: K): Promise<Resolved<K>> => {
     const provider = PROVIDERS[name];
     const fromEnv = await provider.fromEnv(env);
-    if (fromEnv) return { kind: 'env', service: { endpoint: fromEnv, stop: noStop } };
+    if (fromEnv) return { kind: 'env', service: { endpoint: fromEnv, close: noStop } };
     if (options.start !== false && (await useContainers())) return { kind: 'testcontainers', service: await provider.container() };
     return local(name, provider.local);
   };
@@ -75,7 +76,7 @@ export async function getServices(options: GetServicesOptions = {}): Promise<Ser
   const settled = await Promise.allSettled(names.map((n) => resolve(n)));
   const started = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value.service] : []));
   const stopAll = async (): Promise<void> => {
-    const results = await Promise.allSettled(started.map((s) => s.stop()));
+    const results = await Promise.allSettled(started.map((s) => s.close()));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw new InfraError('Stopping a service failed', { cause: failed.reason });
   };
@@ -94,10 +95,9 @@ export async function getServices(options: GetServicesOptions = {}): Promise<Ser
     (endpoints as Record<ServiceName, unknown>)[name] = result.value.service.endpoint;
   });
 
-  let stopped: Promise<void> | undefined;
   const services = {
     providers,
-    stop: () => (stopped ??= stopAll()),
+    close: closeOnce(stopAll),
   } as Services;
   for (const name of SERVICE_NAMES) {
     Object.defineProperty(services, name, {

@@ -10,7 +10,6 @@ export {
   SearchClientClosedError,
   parseFilterArgs,
   type SearchClientOptions,
-  type SearchClientState,
   type SearchClientStats,
   type SearchOptions,
   type SearchQuery,
@@ -33,6 +32,6 @@ export type { KafkaEndpoint, RedisEndpoint, QdrantEndpoint } from '../topology/c
 export * from '../topology/document-schema.ts';
 export * from '../topology/search-schema.ts';
 export * from '../topology/document-identity.ts';
-export { createTopology, loadConfig, type Topology, type SearchbusConfig } from '../topology/index.ts';
+export { createTopology, loadConfig, type Topology, type SearchbusConfig, type LifecycleState } from '../topology/index.ts';
 export { SearchbusError, SchemaError, ConfigError, StartTimeoutError } from '../topology/index.ts';
 export { isRetriable, RetriableError } from '../topology/index.ts';

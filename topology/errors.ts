@@ -70,7 +70,7 @@ export class ConfigError extends SearchbusError {
   }
 }
 
-/** A lifecycle method was called in a state that does not allow it (start() twice, start() after stop()). */
+/** A lifecycle method was called in a state that does not allow it (start() twice, start() after close()). */
 export class LifecycleStateError extends SearchbusError {
   override readonly name: string = 'LifecycleStateError';
   constructor(message: string) {
@@ -94,7 +94,10 @@ export class StartTimeoutError extends SearchbusError {
   }
 }
 
-/** stop() was called while start() was still in progress; start() rejects with this. */
+/**
+ * close() was called while start() was still in progress; start() rejects with this. The message
+ * keeps the words operators read in logs ("was stopped while it was starting").
+ */
 export class StartAbortedError extends SearchbusError {
   override readonly name: string = 'StartAbortedError';
   constructor(

@@ -23,7 +23,7 @@ export class EncoderConfigError extends EncoderError {
   override readonly code: string = 'encoder-config';
 }
 
-/** The encoder was disposed, or its inference worker died. */
+/** The encoder was closed, or its inference worker died. */
 export class EncoderClosedError extends EncoderError {
   override readonly name = 'EncoderClosedError';
   override readonly code: string = 'encoder-closed';

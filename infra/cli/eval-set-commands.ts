@@ -32,6 +32,6 @@ export async function evalSetCommand(out: Output, sub: string | undefined, args:
     return 0;
   } finally {
     redis.disconnect();
-    await services.stop();
+    await services.close();
   }
 }

@@ -105,6 +105,6 @@ export async function infraRunCommand(out: Output, argv: string[]): Promise<numb
       child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
     });
   } finally {
-    await services.stop();
+    await services.close();
   }
 }

@@ -69,7 +69,7 @@ export async function ingestFolderCommand(out: Output, dir: string, options: { t
     await flush();
   } finally {
     await producer.close();
-    await services.stop();
+    await services.close();
   }
   summary.seconds = (performance.now() - started) / 1000;
   const types = Object.entries(summary.byType!)
@@ -113,8 +113,8 @@ export async function ingestCommand(out: Output, path: string, options: { tenant
     await flush();
   } finally {
     await producer.close();
-    await services.stop();
-    await telemetry?.shutdown();
+    await services.close();
+    await telemetry?.close();
   }
   summary.seconds = (performance.now() - started) / 1000;
   const rate = summary.seconds > 0 ? summary.published / summary.seconds : 0;

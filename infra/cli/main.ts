@@ -201,7 +201,7 @@ async function main(argv: string[]): Promise<number> {
       const system = await upCommand(out, { sample: !values['no-sample'] });
       await untilSignal();
       out.info('Stopping…');
-      await system.stop();
+      await system.close();
       return 0;
     }
     case 'run': {
@@ -210,7 +210,7 @@ async function main(argv: string[]): Promise<number> {
       const system = await startSystem(out, { roles: [role], profile: 'up', startServices: false, applyTopology: false });
       out.info(`${role} running; health on http://127.0.0.1:${system.healthPort}/readyz`);
       await untilSignal();
-      await system.stop();
+      await system.close();
       return 0;
     }
     case 'gateway':
@@ -316,7 +316,7 @@ async function queryPath(command: 'search' | 'gateway' | 'eval', argv: string[])
     if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) throw new UsageError('--port must be a port number');
     const gateway = await gatewayCommand(out, port === undefined ? {} : { port });
     await untilSignal();
-    await gateway.stop();
+    await gateway.close();
     return 0;
   }
   const dir = positionals[0];

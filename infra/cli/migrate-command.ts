@@ -26,6 +26,6 @@ export async function migrateKeysCommand(out: Output, options: { dryRun: boolean
     return result;
   } finally {
     await admin.disconnect();
-    await services.stop();
+    await services.close();
   }
 }

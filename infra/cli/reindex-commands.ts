@@ -106,7 +106,7 @@ export async function reindexCommand(out: Output, options: ReindexCommandOptions
   } finally {
     await queue.close();
     redis.disconnect();
-    await services.stop();
+    await services.close();
   }
 }
 
@@ -202,7 +202,7 @@ export async function statusCommand(out: Output, options: { json: boolean }): Pr
     await queue.close();
     redis.disconnect();
     await admin.disconnect();
-    await services.stop();
+    await services.close();
   }
 }
 

@@ -4,7 +4,7 @@ import { basename, extname, resolve } from 'node:path';
 import { createKafka, createRedis } from '../../topology/connections/clients.ts';
 import { getServices } from '../get-services.ts';
 import type { Services } from '../index.ts';
-import { createTopology, isSearchMode, isValidNamespace, loadConfig, MEDIA_EXTENSIONS, modalityOf, modelIds, QUERY_MEDIA_EXTENSIONS, SEARCH_MODES, SETTINGS, type MediaQuery, type SearchMode } from '../../topology/index.ts';
+import { closeOnce, createTopology, isSearchMode, isValidNamespace, loadConfig, MEDIA_EXTENSIONS, modalityOf, modelIds, QUERY_MEDIA_EXTENSIONS, SEARCH_MODES, SETTINGS, type MediaQuery, type SearchMode } from '../../topology/index.ts';
 // eval, the quality module and the gateway load when used, so that `searchbus search` starts without them (cold start).
 import type { RunComparison } from '../../consumers/quality/index.ts';
 import type { EvalReport } from '../eval/index.ts';
@@ -68,8 +68,8 @@ export async function searchCommand(out: Output, options: SearchCommandOptions):
     throw error;
   } finally {
     await client.close();
-    await services.stop();
-    await telemetry?.shutdown();
+    await services.close();
+    await telemetry?.close();
   }
 }
 
@@ -89,7 +89,8 @@ async function queryOf(options: SearchCommandOptions, inlineMaxBytes: number): P
 }
 
 export interface RunningFront {
-  stop(): Promise<void>;
+  /** Closes the gateway, then the services it attached to. Idempotent. */
+  close(): Promise<void>;
 }
 
 /** The HTTP gateway until stopped; `/readyz` is 200 while Kafka answers and the Redis subscription is up. */
@@ -109,13 +110,13 @@ export async function gatewayCommand(out: Output, options: { port?: number }): P
     });
     out.info(`gateway on http://${displayHost(config.gateway.host)}:${gateway.port}/search?q=… (${gateway.auth}; search page: /; health: /healthz, /readyz)`);
     return {
-      stop: async () => {
-        await gateway.stop();
-        await services.stop();
-      },
+      close: closeOnce(async () => {
+        await gateway.close();
+        await services.close();
+      }),
     };
   } catch (error) {
-    await services.stop().catch(() => undefined);
+    await services.close().catch(() => undefined);
     throw error;
   }
 }
@@ -199,7 +200,7 @@ export async function evalCommand(out: Output, dir: string, options: EvalCommand
     printEval(out, dir, options, result, formatComparison);
     return result;
   } finally {
-    await services.stop();
+    await services.close();
   }
 }
 

@@ -16,7 +16,7 @@ export async function topologyApplyCommand(out: Output, options: { dryRun: boole
     for (const drift of report.drift) out.result(`drift: ${drift}`);
   } finally {
     await admin.disconnect();
-    await services.stop();
+    await services.close();
   }
 }
 

@@ -20,7 +20,7 @@ export async function upCommand(out: Output, options: { sample: boolean }): Prom
   try {
     if (options.sample) await ingestSample(out, system);
   } catch (error) {
-    await system.stop().catch((cleanup: unknown) => out.info(`stopping after the failure also failed: ${(cleanup as Error).message}`));
+    await system.close().catch((cleanup: unknown) => out.info(`stopping after the failure also failed: ${(cleanup as Error).message}`));
     throw error;
   }
   const env = [

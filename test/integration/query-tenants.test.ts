@@ -46,7 +46,7 @@ describe('query path: tenant isolation', () => {
   after(async () => {
     await raw?.disconnect();
     await stack?.close();
-    await encoder?.dispose();
+    await encoder?.close();
     await h?.close();
   });
 

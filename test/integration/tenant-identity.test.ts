@@ -94,7 +94,7 @@ describe('tenant identity', () => {
     await dlq?.disconnect();
     await producer?.close();
     await reindexing?.close();
-    await encoder?.dispose();
+    await encoder?.close();
     await h?.close();
   });
 

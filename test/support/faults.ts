@@ -48,8 +48,8 @@ export async function startFaultStack(options: { own: Partial<ServiceEndpoints>;
     metrics,
     async close() {
       await stack.close().catch(() => undefined);
-      await consumer?.stop().catch(() => undefined);
-      await encoder.dispose();
+      await consumer?.close().catch(() => undefined);
+      await encoder.close();
       await h.close().catch(() => undefined);
     },
   };
@@ -164,7 +164,7 @@ export interface SearchOutcomes {
 }
 
 /**
- * Searches without pause from `concurrency` loops until `stop()` is called, recording how each
+ * Searches without pause from `concurrency` loops until `close()` is called, recording how each
  * ended. `mark()` returns a snapshot, so a test can tell what happened during an outage.
  */
 export class SearchLoad {
@@ -218,7 +218,8 @@ export class SearchLoad {
     return failed.length === 0 ? 0 : Math.round(Math.max(...failed.map((e) => e.startedAt)) - at);
   }
 
-  async stop(): Promise<SearchOutcomes> {
+  /** Ends the loops once their searches in flight end; resolves to the outcomes. Idempotent. */
+  async close(): Promise<SearchOutcomes> {
     this.running = false;
     await Promise.all(this.loops);
     return this.snapshot();

@@ -54,7 +54,7 @@ describe('SearchbusError', () => {
       [new EncoderError('broken'), 'EncoderError', 'encoder-failed', false],
       [new TokenizerConfigError('bad tokenizer'), 'TokenizerConfigError', 'tokenizer-config', false],
       [new EncoderConfigError('bad option'), 'EncoderConfigError', 'encoder-config', false],
-      [new EncoderClosedError('disposed'), 'EncoderClosedError', 'encoder-closed', false],
+      [new EncoderClosedError('closed'), 'EncoderClosedError', 'encoder-closed', false],
       [new SearchError('failed'), 'SearchError', 'search-failed', false],
       [new SearchTimeoutError('r1', 100), 'SearchTimeoutError', 'search-timeout', true],
       [new SearchRequestError('unavailable', 'Qdrant down', 'r1'), 'SearchRequestError', 'unavailable', true],
