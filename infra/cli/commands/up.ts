@@ -1,13 +1,15 @@
 import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
-import { createKafka, createQdrant } from '../index.ts';
-import { DEFAULT_TENANT } from '../../topology/index.ts';
-import { IngestProducer, openDocumentSource, type DocumentInput } from '../../producers/ingest/index.ts';
-import type { Output } from './output.ts';
-import { ROLE_NAMES } from './roles.ts';
-import { startSystem, type RunningSystem } from './system.ts';
+import { parseArgs } from 'node:util';
+import { createKafka, createQdrant } from '../../index.ts';
+import { DEFAULT_TENANT } from '../../../topology/index.ts';
+import { IngestProducer, openDocumentSource, type DocumentInput } from '../../../producers/ingest/index.ts';
+import { defineCommand } from '../command.ts';
+import type { Output } from '../output.ts';
+import { ROLE_NAMES } from '../roles.ts';
+import { startSystem, type RunningSystem } from '../system.ts';
 
-export const SAMPLE_CORPUS = fileURLToPath(new URL('../demo/sample-corpus.jsonl', import.meta.url));
+export const SAMPLE_CORPUS = fileURLToPath(new URL('../../demo/sample-corpus.jsonl', import.meta.url));
 const SEARCHABLE_TIMEOUT_MS = 10 * 60_000;
 
 /**
@@ -67,3 +69,18 @@ async function ingestSample(out: Output, system: RunningSystem): Promise<void> {
     await delay(250);
   }
 }
+
+export const command = defineCommand({
+  name: 'up',
+  parse(argv): { sample: boolean } {
+    const { values } = parseArgs({ args: argv, options: { 'no-sample': { type: 'boolean', default: false } } });
+    return { sample: !values['no-sample'] };
+  },
+  async run(options, { out, untilSignal }) {
+    const system = await upCommand(out, options);
+    await untilSignal();
+    out.info('Stopping…');
+    await system.close();
+    return 0;
+  },
+});
