@@ -1,4 +1,5 @@
 import { CleanupError, ConfigError, ContractError, UnavailableError } from '../topology/errors.ts';
+import { closeOnce } from '../topology/index.ts';
 import { ENDPOINT_SETTINGS, kafkaFromEnv, qdrantFromEnv, redisFromEnv } from './env-provider.ts';
 import { findRunning, reapOrphans, startKafka, startQdrant, startRedis } from './local/index.ts';
 import {
@@ -52,7 +53,7 @@ export async function getServices(options: GetServicesOptions = {}): Promise<Ser
     await reaped;
     if (profile === 'up') {
       const running = await findRunning(name, 'up');
-      if (running) return { kind: 'local', service: { endpoint: endpointOf(name, running.endpoint), stop: noStop } };
+      if (running) return { kind: 'local', service: { endpoint: endpointOf(name, running.endpoint), close: noStop } };
     }
     if (options.start === false) {
       throw new UnavailableError(
@@ -67,7 +68,7 @@ export async function getServices(options: GetServicesOptions = {}): Promise<Ser
   const resolve = async <K extends ServiceName>(name: K): Promise<Resolved<K>> => {
     const provider = PROVIDERS[name];
     const fromEnv = await provider.fromEnv(env);
-    if (fromEnv) return { kind: 'env', service: { endpoint: fromEnv, stop: noStop } };
+    if (fromEnv) return { kind: 'env', service: { endpoint: fromEnv, close: noStop } };
     if (options.start !== false && (await useContainers())) return { kind: 'testcontainers', service: await provider.container() };
     return local(name, provider.local);
   };
@@ -77,8 +78,8 @@ export async function getServices(options: GetServicesOptions = {}): Promise<Ser
   const settled = await Promise.allSettled(names.map((n) => resolve(n)));
   const started = settled.flatMap((s, i) => (s.status === 'fulfilled' ? [{ name: names[i]!, service: s.value.service }] : []));
   const stopAll = async (): Promise<void> => {
-    const results = await Promise.allSettled(started.map((s) => s.service.stop()));
-    const failures = results.flatMap((r, i) => (r.status === 'rejected' ? [{ step: `stop ${started[i]!.name}`, error: r.reason as unknown }] : []));
+    const results = await Promise.allSettled(started.map((s) => s.service.close()));
+    const failures = results.flatMap((r, i) => (r.status === 'rejected' ? [{ step: `close ${started[i]!.name}`, error: r.reason as unknown }] : []));
     if (failures.length > 0) throw new CleanupError('the services', failures, results.length);
   };
   const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
@@ -96,10 +97,9 @@ export async function getServices(options: GetServicesOptions = {}): Promise<Ser
     (endpoints as Record<ServiceName, unknown>)[name] = result.value.service.endpoint;
   });
 
-  let stopped: Promise<void> | undefined;
   const services = {
     providers,
-    stop: () => (stopped ??= stopAll()),
+    close: closeOnce(stopAll),
   } as Services;
   for (const name of SERVICE_NAMES) {
     Object.defineProperty(services, name, {

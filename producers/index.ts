@@ -6,7 +6,6 @@ export {
   SearchClient,
   parseFilterArgs,
   type SearchClientOptions,
-  type SearchClientState,
   type SearchClientStats,
   type SearchOptions,
   type SearchQuery,
@@ -29,7 +28,7 @@ export type { KafkaEndpoint, RedisEndpoint, QdrantEndpoint } from '../topology/c
 export * from '../topology/document-schema.ts';
 export * from '../topology/search-schema.ts';
 export * from '../topology/document-identity.ts';
-export { createTopology, loadConfig, type Topology, type SearchbusConfig } from '../topology/index.ts';
+export { createTopology, loadConfig, type Topology, type SearchbusConfig, type LifecycleState } from '../topology/index.ts';
 // The error root and its kinds: branch on `instanceof` a kind and on `code`, retry on `isRetriable`.
 export {
   SearchbusError,

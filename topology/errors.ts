@@ -128,7 +128,7 @@ export class RejectedError<C extends string = string> extends SearchbusError {
   }
 }
 
-/** Stopped on purpose before it finished: `start-aborted` (stop() during start()), `rebuild-cancelled`. */
+/** Stopped on purpose before it finished: `start-aborted` (close() during start()), `rebuild-cancelled`. */
 export class CancelledError extends SearchbusError {
   override readonly name: string = 'CancelledError';
   constructor(code: string, message: string, options: { cause?: unknown } = {}) {

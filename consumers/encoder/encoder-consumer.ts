@@ -10,7 +10,7 @@
 // its record timestamp gives the freshness histogram once the writes are acknowledged.
 import type { QdrantClient } from '@qdrant/js-client-rest';
 import type { Admin, Kafka } from 'kafkajs';
-import { ContractError, contextFromHeaders, decodeIngestMessage, parseCollectionName, SpanKind, UnavailableError, type IngestMessage, type SearchbusConfig, type Topology } from '../../topology/index.ts';
+import { ContractError, contextFromHeaders, decodeIngestMessage, parseCollectionName, SpanKind, UnavailableError, type IngestMessage, type LifecycleState, type SearchbusConfig, type Topology } from '../../topology/index.ts';
 import {
   BatchConsumer,
   BatchTrace,
@@ -21,7 +21,6 @@ import {
   handoverOffsets,
   passesFence,
   silentLogger,
-  type ConsumerState,
   type DeadLetter,
   type Logger,
   type ResolvedCollection,
@@ -78,6 +77,7 @@ export class EncoderConsumer {
   readonly metrics: MetricsRegistry;
   /** Connected on the first lapsed fence only: reads the rebuild group's offsets. */
   private admin: Promise<Admin> | undefined;
+  private closing: Promise<void> | undefined;
 
   constructor(options: EncoderConsumerOptions) {
     const { topology, config } = options;
@@ -182,7 +182,7 @@ export class EncoderConsumer {
     });
   }
 
-  get state(): ConsumerState {
+  get state(): LifecycleState {
     return this.runtime.state;
   }
 
@@ -195,14 +195,18 @@ export class EncoderConsumer {
     return this.runtime.start();
   }
 
-  async stop(): Promise<void> {
-    try {
-      await this.runtime.stop();
-    } finally {
-      const admin = this.admin;
-      this.admin = undefined;
-      if (admin) await admin.then((a) => a.disconnect()).catch(() => undefined);
-    }
+  /** Closes the consumer (see BatchConsumer.close), then the fence admin. Idempotent: a second call gets the first one's promise. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      try {
+        await this.runtime.close();
+      } finally {
+        const admin = this.admin;
+        this.admin = undefined;
+        if (admin) await admin.then((a) => a.disconnect()).catch(() => undefined);
+      }
+    })();
+    return this.closing;
   }
 
   private connectAdmin(kafka: Kafka): Promise<Admin> {

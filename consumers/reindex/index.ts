@@ -1,4 +1,4 @@
-export { ReindexWorker, type ReindexWorkerOptions, type ReindexWorkerState } from './reindex-worker.ts';
+export { ReindexWorker, type ReindexWorkerOptions } from './reindex-worker.ts';
 export { ReindexQueue, cancelKey, type ReindexJobSummary } from './reindex-queue.ts';
 export { runRebuild, discardTarget, abandonRebuild, type RebuildContext } from './rebuild.ts';
 export { reconcile, type ReconcileReport } from './reconcile.ts';

@@ -238,7 +238,7 @@ export async function runRebuild(data: ReindexJobData, context: RebuildContext):
     };
     // Refused: the live index is untouched; the target stays for inspection until the grace period.
     const refuse = async (verdict: GateReport, live: string): Promise<ReindexResult> => {
-      await consumer.stop();
+      await consumer.close();
       await admin.deleteGroups([groupId]).catch(() => undefined);
       const graceMs = data.graceMs ?? config.reindex.graceMs;
       await context.scheduleDrop(target, graceMs);
@@ -326,13 +326,13 @@ export async function runRebuild(data: ReindexJobData, context: RebuildContext):
       };
     };
     const takenOver = async (): Promise<ReindexResult> => {
-      await consumer.stop();
+      await consumer.close();
       await context.log(`found ${target} open and served: live encoders write it from where group ${groupId} stopped (an earlier attempt finished the hand-over, or its lease lapsed and they took over)`);
       return finish();
     };
 
     const lostLease = async (): Promise<ReindexResult> => {
-      await consumer.stop();
+      await consumer.close();
       const now = await context.fences.get(target);
       if (now?.state === 'open') return takenOver();
       throw new UnavailableError('fence-lost', `the rebuild of ${target} lost its write fence lease`);
@@ -362,11 +362,11 @@ export async function runRebuild(data: ReindexJobData, context: RebuildContext):
       await wait(config.reindex.progressIntervalMs);
       p = await position();
     }
-    await consumer.stop();
+    await consumer.close();
 
     // 5. Live encoders continue from exactly where the rebuild group stopped.
     const handover = (await position()).committed;
-    await keeper.stop();
+    await keeper.close();
     if (!(await context.fences.reopen(target, Object.fromEntries([...handover].map(([p, o]) => [p, o.toString()])), 'owner', context.leaseOwner))) {
       return await lostLease();
     }
@@ -377,7 +377,7 @@ export async function runRebuild(data: ReindexJobData, context: RebuildContext):
       // Stopped on purpose (deploy, Ctrl-C): hand the collection to live encoders now rather than
       // make them wait out the lease; the resumed job finds it taken over and finishes.
       try {
-        await consumer.stop();
+        await consumer.close();
         const offsets = await handoverOffsets(admin, groupId, topic);
         if (await context.fences.reopen(target, offsets, 'owner', context.leaseOwner, true)) {
           await context.log(`worker stopping: handed ${target} to live encoders where group ${groupId} stopped`);
@@ -388,7 +388,7 @@ export async function runRebuild(data: ReindexJobData, context: RebuildContext):
       }
     }
     if (hasErrorCode(error, 'rebuild-cancelled')) {
-      await consumer.stop();
+      await consumer.close();
       await discardTarget(context, target, groupId, data.alias);
       await context.log(`cancelled: removed ${target} and group ${groupId}; ${data.alias} untouched`);
     }
@@ -396,8 +396,8 @@ export async function runRebuild(data: ReindexJobData, context: RebuildContext):
   } finally {
     clearInterval(renewShadow);
     if (shadowing) await context.shadow?.withdraw(target).catch((error: unknown) => context.logger.warn('could not withdraw the shadow announcement', { error }));
-    await keeper.stop();
-    await consumer.stop();
+    await keeper.close();
+    await consumer.close();
   }
 }
 

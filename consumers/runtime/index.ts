@@ -1,4 +1,4 @@
-export { BatchConsumer, type BatchConsumerOptions, type ConsumerState, type Decoded, type HandlerContext } from './batch-consumer.ts';
+export { BatchConsumer, type BatchConsumerOptions, type Decoded, type HandlerContext } from './batch-consumer.ts';
 export { RewindError, isRetriable } from '../../topology/index.ts';
 export { deadLetterRecord, sendDeadLetters, type DeadLetter } from './dead-letter.ts';
 export { retryWithBackoff, type RetryOptions } from './retry.ts';

@@ -202,9 +202,9 @@ export async function runEval(options: EvalOptions): Promise<EvalReport> {
   } finally {
     if (client) await client.close().catch(() => undefined);
     else subscriber.disconnect();
-    await queryConsumer?.stop().catch(() => undefined);
+    await queryConsumer?.close().catch(() => undefined);
     await redis.quit().catch(() => undefined);
-    for (const loading of encoders.values()) await loading.then((e) => e.dispose()).catch(() => undefined);
+    for (const loading of encoders.values()) await loading.then((e) => e.close()).catch(() => undefined);
   }
 }
 
@@ -248,7 +248,7 @@ async function ingestAndWait(
     const started = performance.now();
     for (;;) {
       options.signal?.throwIfAborted();
-      if (consumer.state === 'crashed') throw new Error('the encoder consumer crashed while indexing the corpus');
+      if (consumer.state === 'failed') throw new Error('the encoder consumer crashed while indexing the corpus');
       const { count } = await qdrant.count(collection, { exact: true, filter: firstChunks(DEFAULT_TENANT) });
       if (count !== last) {
         last = count;
@@ -265,7 +265,7 @@ async function ingestAndWait(
       await delay(1_000);
     }
   } finally {
-    await consumer.stop();
+    await consumer.close();
   }
 }
 
@@ -282,7 +282,7 @@ async function drainBacklog(options: EvalOptions & { kafka: ReturnType<typeof cr
     let lastProgressAt = Date.now();
     while (position.lag > 0) {
       options.signal?.throwIfAborted();
-      if (consumer.state === 'crashed') throw new Error('the encoder consumer crashed while indexing the corpus');
+      if (consumer.state === 'failed') throw new Error('the encoder consumer crashed while indexing the corpus');
       const { count } = await qdrant.count(collection, { exact: true, filter: firstChunks(DEFAULT_TENANT) });
       if (count !== lastCount) {
         lastCount = count;

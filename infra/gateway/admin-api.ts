@@ -4,7 +4,7 @@ import { ContractError, DEFAULT_TENANT, getModelSpec, RejectedError, SearchbusEr
 import { chooseTenant, type Principal } from './authenticator.ts';
 
 // The gateway's /admin/ endpoints, as pure request -> answer logic over an AdminBackend (Redis in
-// production, a fake in unit tests). The HTTP layer (gateway-server.ts) has already authenticated
+// production, a fake in unit tests). The HTTP layer (gateway-routes.ts) has already authenticated
 // the caller, checked its admin scope, rate-limited it and parsed the JSON body:
 //   GET  /admin/eval-sets[?tenant=T]     the tenant's eval sets
 //   POST /admin/eval-sets                add one: uploaded queries + qrels, or a server-side BEIR folder

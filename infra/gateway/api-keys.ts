@@ -232,7 +232,8 @@ function scryptAsync(secret: string, salt: Buffer, keyLength: number, options: S
 /**
  * Loads the keys file into the store (throwing, at start-up, if it cannot be used), then re-reads
  * it whenever it changes, so `key add` and `key revoke` need no restart. A broken file met on a
- * reload keeps the keys loaded before it and is reported once per change.
+ * reload keeps the keys loaded before it and is reported once per change. close() stops watching
+ * (idempotent).
  */
 export async function loadAndWatchKeysFile(options: {
   path: string;
@@ -241,7 +242,7 @@ export async function loadAndWatchKeysFile(options: {
   intervalMs: number;
   onReload: (count: number) => void;
   onError: (error: Error) => void;
-}): Promise<{ stop(): void }> {
+}): Promise<{ close(): void }> {
   let last = '';
   const check = async (): Promise<void> => {
     const info = await stat(options.path).catch(() => null);
@@ -263,5 +264,5 @@ export async function loadAndWatchKeysFile(options: {
       .finally(() => (busy = false));
   }, options.intervalMs);
   timer.unref();
-  return { stop: () => clearInterval(timer) };
+  return { close: () => clearInterval(timer) };
 }

@@ -1,13 +1,6 @@
-export {
-  startGateway,
-  DEFAULT_GATEWAY_LIMITS,
-  type GatewayAdmin,
-  type GatewayErrorCode,
-  type GatewayLimits,
-  type GatewayOptions,
-  type GatewaySearcher,
-  type RunningGateway,
-} from './gateway-server.ts';
+export { startGateway, type RunningGateway } from './gateway-server.ts';
+export { DEFAULT_GATEWAY_LIMITS, type GatewayAdmin, type GatewayLimits, type GatewayOptions, type GatewaySearcher } from './gateway-options.ts';
+export type { GatewayErrorCode } from './gateway-responses.ts';
 export { displayHost, startGatewayService, type GatewayService, type GatewayServiceOptions } from './gateway-service.ts';
 export {
   API_KEY_PREFIX,

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ContractError, UnavailableError } from '../../topology/errors.ts';
+import { closeOnce } from '../../topology/index.ts';
 import { probeKafka } from '../probes.ts';
 import type { KafkaEndpoint, ServiceProcess } from '../services.ts';
 import { ensureKafkaClasspath, newClusterId } from './kafka-process.ts';
@@ -26,8 +27,8 @@ export interface LocalKafkaCluster {
   nodes: KafkaClusterNode[];
   /** The node with this id; throws for an unknown id. */
   node(nodeId: number): KafkaClusterNode;
-  /** Stops every node and removes the cluster's data. Safe to call twice. */
-  stop(): Promise<void>;
+  /** Stops every node and removes the cluster's data. Idempotent. */
+  close(): Promise<void>;
 }
 
 export interface KafkaClusterOptions {
@@ -91,7 +92,7 @@ export async function startKafkaCluster(options: KafkaClusterOptions): Promise<L
           args: ['-Xms128m', '-Xmx512m', '-XX:+UseG1GC', ...jvm, 'kafka.Kafka', c.configFile],
           logFile: join(c.dir, 'broker.log'),
           endpoint: c.broker,
-          // So that a reaper removes it if this run dies; stop() removes the whole cluster directory.
+          // So that a reaper removes it if this run dies; close() removes the whole cluster directory.
           scratchDir: c.dir,
           probe: () => probeKafka({ brokers: [c.broker] }, 1_000),
           readyTimeoutMs: 120_000,
@@ -101,15 +102,13 @@ export async function startKafkaCluster(options: KafkaClusterOptions): Promise<L
     ),
   );
   const processes = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
-  let stopping: Promise<void> | undefined;
-  const stop = (): Promise<void> =>
-    (stopping ??= (async () => {
-      await Promise.allSettled(processes.map((p) => p.stop()));
-      await rm(home, { recursive: true, force: true });
-    })());
+  const close = closeOnce(async () => {
+    await Promise.allSettled(processes.map((p) => p.close()));
+    await rm(home, { recursive: true, force: true });
+  });
   const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) {
-    await stop();
+    await close();
     throw failed.reason;
   }
 
@@ -122,7 +121,7 @@ export async function startKafkaCluster(options: KafkaClusterOptions): Promise<L
       if (!node) throw new ContractError('unknown-node', `the cluster has no node ${nodeId}`);
       return node;
     },
-    stop,
+    close,
   };
 }
 

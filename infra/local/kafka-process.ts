@@ -132,7 +132,7 @@ export async function startKafka(options: {
   return {
     endpoint: { brokers },
     ...(securePort !== undefined && { secureBrokers: [`127.0.0.1:${securePort}`] }),
-    stop: () => node.stop(),
+    close: () => node.close(),
     process: node,
   };
 }

@@ -86,5 +86,5 @@ export async function startQdrant(options: {
     probe: () => probeQdrant(url, undefined, 1_000),
     readyTimeoutMs: 30_000,
   }, { graceMs: 10_000 });
-  return { endpoint: apiKey ? { url, apiKey } : { url }, stop: () => qdrant.stop(), process: qdrant };
+  return { endpoint: apiKey ? { url, apiKey } : { url }, close: () => qdrant.close(), process: qdrant };
 }

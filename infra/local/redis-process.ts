@@ -72,7 +72,7 @@ export async function startRedis(options: {
     probe: () => probeRedis(endpoint, 1_000),
     readyTimeoutMs: 20_000,
   }, { graceMs: 10_000 });
-  return { endpoint, stop: () => redis.stop(), process: redis };
+  return { endpoint, close: () => redis.close(), process: redis };
 }
 
 export interface RedisSecureOptions {

@@ -1,7 +1,6 @@
 export {
   SearchClient,
   type SearchClientOptions,
-  type SearchClientState,
   type SearchClientStats,
   type SearchOptions,
   type SearchQuery,

@@ -16,6 +16,7 @@ import {
   type MediaQuery,
   type SearchRequestV1,
   nextReady,
+  type LifecycleState,
   type SearchFilter,
   type SearchMode,
   type SearchHit,
@@ -90,8 +91,6 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
-export type SearchClientState = 'idle' | 'connecting' | 'ready' | 'closing' | 'closed';
-
 const DEFAULT_TOP_K = 10;
 // Long enough to tell a late reply from an unknown one; short enough to bound memory.
 const TIMED_OUT_MEMORY_MS = 5 * 60_000;
@@ -118,7 +117,7 @@ export class SearchClient {
     unknownReplies: 0,
     malformedReplies: 0,
   };
-  private stateValue: SearchClientState = 'idle';
+  private stateValue: LifecycleState = 'idle';
   private producerConnected = false;
   /** The reply channel's subscription is confirmed on the current Redis connection. */
   private subscribed = false;
@@ -145,7 +144,7 @@ export class SearchClient {
     // tells us when replies can be heard again, and searches wait for it before sending.
     options.redis.on('close', () => (this.subscribed = false));
     options.redis.on('ready', () => {
-      if (this.stateValue !== 'ready') return;
+      if (this.stateValue !== 'running') return;
       this.options.redis.subscribe(this.replyChannel).then(
         () => this.markSubscribed(),
         () => undefined, // The connection dropped again; the next "ready" retries.
@@ -153,7 +152,8 @@ export class SearchClient {
     });
   }
 
-  get state(): SearchClientState {
+  /** 'starting' while connect() runs, 'running' once connected, 'closing' and 'closed' after close() (or a failed connect()). */
+  get state(): LifecycleState {
     return this.stateValue;
   }
 
@@ -163,7 +163,7 @@ export class SearchClient {
 
   /** Connected to Kafka and subscribed on Redis: a search sent now can be answered. */
   isReady(): boolean {
-    return this.stateValue === 'ready' && this.producerConnected && this.subscribed && this.options.redis.status === 'ready';
+    return this.stateValue === 'running' && this.producerConnected && this.subscribed && this.options.redis.status === 'ready';
   }
 
   /**
@@ -173,7 +173,7 @@ export class SearchClient {
   connect(): Promise<void> {
     this.connecting ??= this.connections.run(async () => {
       if (this.closing) throw clientClosed('search client is closed');
-      this.stateValue = 'connecting';
+      this.stateValue = 'starting';
       const deadline = new StartDeadline('the search client', this.options.startTimeoutMs ?? 60_000, this.closeSignal.signal);
       try {
         await deadline.step(`subscribe to its reply channel ${this.replyChannel} on Redis`, () => untilReady(this.options.redis).then(() => this.options.redis.subscribe(this.replyChannel)), 'check that Redis answers at REDIS_URL');
@@ -185,7 +185,7 @@ export class SearchClient {
         throw error;
       }
       if (this.closing) throw clientClosed('search client was closed while connecting');
-      this.stateValue = 'ready';
+      this.stateValue = 'running';
     });
     return this.connecting;
   }

@@ -331,11 +331,11 @@ try {
   if (values.json) await writeFile(values.json, `${JSON.stringify(result, null, 2)}\n`);
 } finally {
   await client.close().catch(() => undefined);
-  await consumer.stop().catch(() => undefined);
+  await consumer.close().catch(() => undefined);
   await publisher.quit().catch(() => undefined);
-  await encoder.dispose();
+  await encoder.close();
   await admin.deleteTopics({ topics: topicSpecs(topology, config).map((t) => t.topic) }).catch(() => undefined);
   await qdrant.deleteCollection(collection).catch(() => undefined);
   await admin.disconnect();
-  await services.stop();
+  await services.close();
 }

@@ -132,13 +132,13 @@ try {
   console.log(`\ntotal ${((performance.now() - started) / 1000).toFixed(0)} s`);
 } finally {
   await client.close().catch(() => undefined);
-  await consumer.stop().catch(() => undefined);
+  await consumer.close().catch(() => undefined);
   await redis.quit().catch(() => undefined);
-  await encoder.dispose();
+  await encoder.close();
   const topics = topicSpecs(topology, config).map((t) => t.topic);
   await admin.deleteTopics({ topics }).catch(() => undefined);
   await qdrant.deleteCollection(collection).catch(() => undefined);
   await admin.disconnect();
-  await services.stop();
+  await services.close();
 }
 

@@ -82,8 +82,8 @@ describe('fuzzed input through the real consumers', () => {
     await producer?.close();
     await raw?.disconnect();
     await stack?.close();
-    await live?.stop();
-    await encoder?.dispose();
+    await live?.close();
+    await encoder?.close();
     await h?.close();
   });
 

@@ -12,7 +12,7 @@ import { createHarness, waitFor, type Harness } from '../support/harness.ts';
 import { brokerPort, connectionsTo, opened } from '../support/tcp-connections.ts';
 
 // Lifecycles on the real broker: a start() that cannot finish fails in time and leaves nothing
-// open, stop() during start() returns, a role that fails half-way closes what it opened, and
+// open, close() during start() returns, a role that fails half-way closes what it opened, and
 // cleanup runs every step. "Nothing open" is what the kernel says: this process's established
 // TCP connections to the broker (/proc), compared with those before the step.
 describe('lifecycles on real Kafka and Redis', () => {
@@ -140,7 +140,7 @@ describe('lifecycles on real Kafka and Redis', () => {
       }, 60_000, 200);
       assert.equal(calls, 1, 'the slow batch was handled once');
     } finally {
-      await consumer.stop();
+      await consumer.close();
       await admin.disconnect();
     }
   });
@@ -155,16 +155,16 @@ describe('lifecycles on real Kafka and Redis', () => {
       assert.equal(error.retriable, true);
       return true;
     });
-    assert.equal(consumer.state, 'stopped');
+    assert.equal(consumer.state, 'closed');
     await noConnectionsLeftSince(baseline, 'the timed-out consumer');
     assert.equal(consumer.openConnections, 0);
-    await consumer.stop();
+    await consumer.close();
   });
 
-  it('stop() during start() returns while the broker still holds the join, and start() rejects', async () => {
+  it('close() during start() returns while the broker still holds the join, and start() rejects', async () => {
     const { groupId, topic } = await stuckGroup('stuck-stop');
     const baseline = connectionsTo(kafkaPort);
-    // Only stop() can end this start().
+    // Only close() can end this start().
     const consumer = consumerOf(groupId, topic, 3_600_000);
     const starting = consumer.start().then(
       () => assert.fail('start() should not succeed'),
@@ -181,16 +181,16 @@ describe('lifecycles on real Kafka and Redis', () => {
     );
     assert.ok(opened(baseline, connectionsTo(kafkaPort)).length > 0, 'the starting consumer has connections of its own');
     assert.equal(consumer.state, 'starting');
-    await consumer.stop();
-    // The stuck member was never released, so the join cannot have completed: stop() did not wait for it.
+    await consumer.close();
+    // The stuck member was never released, so the join cannot have completed: close() did not wait for it.
     const { groups } = await h.admin.describeGroups([groupId]);
     assert.notEqual(groups[0]?.state, 'Stable');
     const error = await starting;
     assert.ok(error instanceof CancelledError && error.code === 'start-aborted', `got ${String(error)}`);
     assert.match(error.message, new RegExp(`was stopped while it was starting \\(waiting to join consumer group`));
-    assert.equal(consumer.state, 'stopped');
-    await noConnectionsLeftSince(baseline, 'the stopped consumer');
-    await consumer.stop();
+    assert.equal(consumer.state, 'closed');
+    await noConnectionsLeftSince(baseline, 'the closed consumer');
+    await consumer.close();
   });
 
   it('a query role whose second step (Redis) fails closes its Kafka consumer and producer', async () => {
@@ -209,7 +209,7 @@ describe('lifecycles on real Kafka and Redis', () => {
       assert.equal(groups[0]?.state, 'Empty');
       assert.equal(groups[0]?.members.length, 0);
     } finally {
-      await context.dispose();
+      await context.close();
     }
   });
 
@@ -225,7 +225,7 @@ describe('lifecycles on real Kafka and Redis', () => {
       });
       await noConnectionsLeftSince(baseline, 'the failed reindex role');
     } finally {
-      await context.dispose();
+      await context.close();
     }
   });
 

@@ -48,7 +48,7 @@ describe('query path: bad requests', () => {
     await subscriber?.quit();
     await raw?.disconnect();
     await stack?.close();
-    await encoder?.dispose();
+    await encoder?.close();
     await h?.close();
   });
 

@@ -45,7 +45,7 @@ describe('query path: tenant isolation', () => {
   after(async () => {
     await raw?.disconnect();
     await stack?.close();
-    await encoder?.dispose();
+    await encoder?.close();
     await h?.close();
   });
 

@@ -94,7 +94,7 @@ describe('secure connections: SCRAM+TLS Kafka, ACL+TLS Redis', () => {
       const { collections } = await qdrant.getCollections();
       for (const c of collections.filter((c) => c.name.startsWith(topology.qdrant.alias))) await qdrant.deleteCollection(c.name);
     }
-    await Promise.allSettled([kafka?.stop(), redis?.stop(), qdrantServer?.stop()]);
+    await Promise.allSettled([kafka?.close(), redis?.close(), qdrantServer?.close()]);
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
@@ -235,7 +235,7 @@ describe('secure connections: SCRAM+TLS Kafka, ACL+TLS Redis', () => {
       } finally {
         await admin.disconnect();
       }
-      await services.stop();
+      await services.close();
     }
     const { KAFKA_SSL_CERT_FILE: _c, KAFKA_SSL_KEY_FILE: _k, ...noClientCert } = env;
     await rejectsNaming(getServices({ env: noClientCert, need: ['kafka'] }), 'KAFKA_SSL_CERT_FILE', /requires a client certificate/);
@@ -244,7 +244,7 @@ describe('secure connections: SCRAM+TLS Kafka, ACL+TLS Redis', () => {
 
     // Redis verifies a client certificate when one is given.
     const withClientCert = await getServices({ env: { ...env, REDIS_TLS_CERT_FILE: certs.clientCertFile, REDIS_TLS_KEY_FILE: certs.clientKeyFile }, need: ['redis'] });
-    await withClientCert.stop();
+    await withClientCert.close();
     const selfSigned = { ...env, REDIS_TLS_CERT_FILE: certs.otherCaFile, REDIS_TLS_KEY_FILE: join(certs.dir, 'other-ca.key') };
     await rejectsNaming(getServices({ env: selfSigned, need: ['redis'] }), 'REDIS_TLS_CERT_FILE', /refused the client certificate/);
   });

@@ -49,8 +49,8 @@ export async function startFaultStack(options: { own: Partial<ServiceEndpoints>;
     metrics,
     async close() {
       await stack.close().catch(() => undefined);
-      await consumer?.stop().catch(() => undefined);
-      await encoder.dispose();
+      await consumer?.close().catch(() => undefined);
+      await encoder.close();
       await h.close().catch(() => undefined);
     },
   };
@@ -165,7 +165,7 @@ export interface SearchOutcomes {
 }
 
 /**
- * Searches without pause from `concurrency` loops until `stop()` is called, recording how each
+ * Searches without pause from `concurrency` loops until `close()` is called, recording how each
  * ended. `mark()` returns a snapshot, so a test can tell what happened during an outage.
  */
 export class SearchLoad {
@@ -219,7 +219,8 @@ export class SearchLoad {
     return failed.length === 0 ? 0 : Math.round(Math.max(...failed.map((e) => e.startedAt)) - at);
   }
 
-  async stop(): Promise<SearchOutcomes> {
+  /** Ends the loops once their searches in flight end; resolves to the outcomes. Idempotent. */
+  async close(): Promise<SearchOutcomes> {
     this.running = false;
     await Promise.all(this.loops);
     return this.snapshot();
@@ -266,7 +267,7 @@ export function since(before: SearchOutcomes, after: SearchOutcomes): Omit<Searc
 
 /** Searches that did not end in hits ended in a typed searchbus error, never anything else. */
 export function assertTypedFailures(outcomes: Pick<SearchOutcomes, 'otherErrors'>): void {
-  for (const name of Object.keys(outcomes.otherErrors)) assert.equal(name, 'SearchError', `searches fail only with typed errors, got ${name}`);
+  for (const name of Object.keys(outcomes.otherErrors)) assert.equal(name, 'UnavailableError', `searches fail only with typed errors (a failed publish is an UnavailableError), got ${name}`);
 }
 
 /** One line for the test log: what a fault case measured. */

@@ -26,14 +26,14 @@ export class InProcessBackend implements InferenceBackend {
   }
 
   run(batch: PaddedBatch): Promise<Float32Array> {
-    if (this.closed) return Promise.reject(new UnavailableError('encoder-closed', 'encoder is disposed', { retriable: false }));
+    if (this.closed) return Promise.reject(new UnavailableError('encoder-closed', 'encoder is closed', { retriable: false }));
     return this.session.run(batch);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.session.release();
+    await this.session.close();
   }
 }
 
@@ -127,7 +127,7 @@ export class WorkerBackend implements InferenceBackend {
 
   run(batch: PaddedBatch): Promise<Float32Array> {
     if (this.failure) return Promise.reject(this.failure);
-    if (this.closing) return Promise.reject(new UnavailableError('encoder-closed', 'encoder is disposed', { retriable: false }));
+    if (this.closing) return Promise.reject(new UnavailableError('encoder-closed', 'encoder is closed', { retriable: false }));
     const id = this.nextId++;
     return new Promise<Float32Array>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });

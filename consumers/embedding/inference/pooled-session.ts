@@ -47,6 +47,8 @@ export function sessionOptions(config: Omit<SessionConfig, 'onnxPath' | 'dimensi
 }
 
 export class PooledSession {
+  private closing: Promise<void> | undefined;
+
   private constructor(
     private readonly session: ort.InferenceSession,
     private readonly config: SessionConfig,
@@ -112,7 +114,9 @@ export class PooledSession {
     );
   }
 
-  async release(): Promise<void> {
-    await this.session.release();
+  /** Releases the onnxruntime session. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= this.session.release();
+    return this.closing;
   }
 }

@@ -62,7 +62,7 @@ export const DEFAULT_MAX_BATCH_TOKENS = 512;
 const MAX_IN_FLIGHT = 2;
 
 export class OnnxEncoder {
-  private disposed: Promise<void> | undefined;
+  private closing: Promise<void> | undefined;
 
   private constructor(
     readonly spec: ModelSpec,
@@ -136,9 +136,10 @@ export class OnnxEncoder {
     return chunkTokens(this.tokenizer.tokenize(text), chunking);
   }
 
-  dispose(): Promise<void> {
-    this.disposed ??= this.backend.close();
-    return this.disposed;
+  /** Ends the inference worker once the runs in flight finish; later calls fail with UnavailableError `encoder-closed`. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= this.backend.close();
+    return this.closing;
   }
 
   private prefixFor(inputType: InputType | undefined): string {
@@ -153,7 +154,7 @@ export class OnnxEncoder {
    * batch while the next is tokenised, padded and queued. Returns the vectors per text index.
    */
   private async run(order: readonly number[], sequencesOf: (index: number) => number[][]): Promise<Float32Array[][]> {
-    if (this.disposed) throw new UnavailableError('encoder-closed', `encoder for ${this.spec.id} is disposed`, { retriable: false });
+    if (this.closing) throw new UnavailableError('encoder-closed', `encoder for ${this.spec.id} is closed`, { retriable: false });
     const dimension = this.spec.dimension;
     const sequences: number[][] = [];
     const results: Float32Array[] = [];

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { EventEmitter, once } from 'node:events';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
-import { CancelledError, CleanupError, closeAll, ConnectionScope, quitGracefully, StartDeadline, TimeoutError, trackSocket } from '../../../topology/index.ts';
+import { CancelledError, CleanupError, closeAll, closeOnce, ConnectionScope, quitGracefully, StartDeadline, TimeoutError, trackSocket } from '../../../topology/index.ts';
 
 describe('closeAll', () => {
   it('runs every step, in order, when none throws', async () => {
@@ -19,7 +19,7 @@ describe('closeAll', () => {
     const first = new Error('producer disconnect failed');
     const second = new Error('redis quit failed');
     const error = await closeAll('the query role', [
-      { name: 'stop the consumer', run: () => void ran.push('consumer') },
+      { name: 'close the consumer', run: () => void ran.push('consumer') },
       {
         name: 'disconnect the producer',
         run: () => {
@@ -28,7 +28,7 @@ describe('closeAll', () => {
         },
       },
       { name: 'quit Redis', run: () => Promise.reject(second).finally(() => ran.push('redis')) },
-      { name: 'dispose the model', run: () => void ran.push('model') },
+      { name: 'close the model', run: () => void ran.push('model') },
     ]).then(
       () => assert.fail('closeAll should throw'),
       (e: unknown) => e,
@@ -47,6 +47,43 @@ describe('closeAll', () => {
     const ran: string[] = [];
     await closeAll('x', [false, undefined, null, { name: 'a', run: () => void ran.push('a') }]);
     assert.deepEqual(ran, ['a']);
+  });
+});
+
+describe('closeOnce', () => {
+  it('runs the teardown once; every later call, concurrent or not, gets the same promise', async () => {
+    let runs = 0;
+    let finish: () => void = () => undefined;
+    const close = closeOnce(() => {
+      runs += 1;
+      return new Promise<void>((resolve) => (finish = resolve));
+    });
+    const first = close();
+    const second = close();
+    assert.equal(first, second);
+    assert.equal(runs, 1);
+    let settled = false;
+    void second.then(() => (settled = true));
+    await Promise.resolve();
+    assert.equal(settled, false, 'a second close() waits for the first one to finish');
+    finish();
+    await first;
+    assert.equal(close(), first);
+    assert.equal(runs, 1);
+  });
+
+  it('gives every caller the same failure, even when the teardown throws at once', async () => {
+    const failure = new Error('disconnect failed');
+    let runs = 0;
+    const close = closeOnce(() => {
+      runs += 1;
+      throw failure;
+    });
+    const first = close();
+    await assert.rejects(first, (e) => e === failure);
+    await assert.rejects(close(), (e) => e === failure);
+    assert.equal(close(), first);
+    assert.equal(runs, 1);
   });
 });
 

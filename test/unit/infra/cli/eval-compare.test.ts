@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compareSpec } from '../../../../infra/cli/search-commands.ts';
+import { compareSpec } from '../../../../infra/cli/commands/eval.ts';
 import { ContractError } from '../../../../topology/index.ts';
 
 describe('eval --compare', () => {

@@ -1,14 +1,15 @@
 import { statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { EvalSetStore, formatShadow } from '../../consumers/quality/index.ts';
-import { DEFAULT_MAX_NDCG_DROP, formatGate, ReindexQueue, type GateRequest, type ReindexJobSummary, type ReindexRequest, type ReindexResult } from '../../consumers/reindex/index.ts';
-import { groupPosition } from '../../consumers/runtime/index.ts';
-import { createKafka, createQdrant, createRedis, getServices } from '../index.ts';
-import { ContractError, createTopology, DEFAULT_TENANT, getModelSpec, loadConfig, parseCollectionName, topicSpecs, type Topology } from '../../topology/index.ts';
-import { readEvalSet } from '../eval/index.ts';
-import type { Output } from './output.ts';
-import { ProgressBar } from './progress-bar.ts';
+import { parseArgs } from 'node:util';
+import { EvalSetStore, formatShadow } from '../../../consumers/quality/index.ts';
+import { DEFAULT_MAX_NDCG_DROP, formatGate, ReindexQueue, type GateRequest, type ReindexRequest, type ReindexResult } from '../../../consumers/reindex/index.ts';
+import { createRedis, getServices } from '../../index.ts';
+import { ContractError, createTopology, DEFAULT_TENANT, getModelSpec, loadConfig, type Topology } from '../../../topology/index.ts';
+import { readEvalSet } from '../../eval/index.ts';
+import { defineCommand } from '../command.ts';
+import type { Output } from '../output.ts';
+import { ProgressBar } from '../progress-bar.ts';
 
 export interface ReindexCommandOptions {
   model?: string;
@@ -105,7 +106,7 @@ export async function reindexCommand(out: Output, options: ReindexCommandOptions
   } finally {
     await queue.close();
     redis.disconnect();
-    await services.stop();
+    await services.close();
   }
 }
 
@@ -139,90 +140,77 @@ async function watch(out: Output, queue: ReindexQueue, jobId: string, json: bool
   }
 }
 
-/** Topics, consumer lag, collections and aliases, models, rebuild jobs — one screen. */
-export async function statusCommand(out: Output, options: { json: boolean }): Promise<number> {
-  const config = loadConfig();
-  const topology = createTopology(config.namespace);
-  const services = await getServices({ profile: 'up', start: false, log: (l) => out.info(l) });
-  const kafka = createKafka(services.kafka, 'searchbus-status');
-  const admin = kafka.admin();
-  const qdrant = createQdrant(services.qdrant);
-  const redis = createRedis(services.redis, 'searchbus-status');
-  const queue = new ReindexQueue({ connection: redis, redis, topology, config });
-  try {
-    await admin.connect();
-    const existing = new Set(await admin.listTopics());
-    const topics = await Promise.all(
-      topicSpecs(topology, config).map(async (spec) => {
-        if (!existing.has(spec.topic)) return { topic: spec.topic, exists: false, partitions: 0, messages: 0 };
-        const offsets = await admin.fetchTopicOffsets(spec.topic);
-        return { topic: spec.topic, exists: true, partitions: offsets.length, messages: offsets.reduce((s, o) => s + Number(BigInt(o.high) - BigInt(o.low)), 0) };
-      }),
-    );
-    const groupIds = [topology.groups.encoder, topology.groups.query];
-    const { groups: described } = await admin.describeGroups(groupIds);
-    const groups = await Promise.all(
-      groupIds.map(async (groupId) => {
-        const topic = groupId === topology.groups.encoder ? topology.topics.ingest : topology.topics.searchRequests;
-        if (!existing.has(topic)) return { groupId, members: 0, state: 'none', lag: null };
-        const { lag } = await groupPosition(admin, groupId, topic);
-        const group = described.find((g) => g.groupId === groupId);
-        return { groupId, members: group?.members.length ?? 0, state: group?.state ?? 'unknown', lag };
-      }),
-    );
-    const { aliases } = await qdrant.getAliases();
-    const live = aliases.find((a) => a.alias_name === topology.qdrant.alias)?.collection_name ?? null;
-    const { collections: all } = await qdrant.getCollections();
-    const collections = await Promise.all(
-      all
-        .filter((c) => parseCollectionName(c.name)?.alias === topology.qdrant.alias)
-        .map(async (c) => ({ name: c.name, model: parseCollectionName(c.name)?.modelId ?? null, points: (await qdrant.count(c.name, { exact: true })).count, live: c.name === live })),
-    );
-    const jobs = await queue.list(10);
-    const schedulers = await queue.schedulers();
-    const status = { namespace: topology.namespace, alias: topology.qdrant.alias, liveCollection: live, topics, groups, collections, jobs, schedulers };
-    if (options.json) {
-      out.result(JSON.stringify(status, null, 2));
-      return 0;
-    }
-    out.result(`namespace ${status.namespace}; alias ${status.alias} -> ${live ?? '(none)'}`);
-    out.result('topics:');
-    for (const t of topics) out.result(`  ${t.topic.padEnd(40)} ${t.exists ? `${t.partitions} partitions, ${t.messages} messages` : 'missing (run `searchbus topology apply`)'}`);
-    out.result('consumer groups:');
-    for (const g of groups) out.result(`  ${g.groupId.padEnd(40)} ${g.members} members (${g.state}), lag ${g.lag ?? '-'}`);
-    out.result('collections:');
-    for (const c of collections) out.result(`  ${c.live ? '*' : ' '} ${c.name.padEnd(55)} ${String(c.points).padStart(8)} points  model ${c.model ?? '?'}`);
-    out.result('rebuild jobs:');
-    if (jobs.length === 0) out.result('  none');
-    for (const j of jobs) out.result(`  ${formatJob(j)}`);
-    for (const s of schedulers) out.result(`  schedule ${s.id}: ${s.pattern ?? `every ${s.every} ms`}, next ${s.next ?? '-'}`);
-    return 0;
-  } finally {
-    await queue.close();
-    redis.disconnect();
-    await admin.disconnect();
-    await services.stop();
-  }
-}
-
-function resultLines(result: ReindexResult | null): string[] {
+/** The gate's and the shadow comparison's lines of a finished rebuild (`status` shows them too). */
+export function resultLines(result: ReindexResult | null): string[] {
   if (!result) return [];
   return [...(result.gate ? [formatGate(result.gate)] : []), ...(result.shadow ? [formatShadow(result.shadow)] : [])];
 }
 
-function formatJob(job: ReindexJobSummary): string {
-  const p = job.progress;
-  const what = job.name === 'rebuild' ? `rebuild with ${(job.data as { modelId?: string }).modelId ?? '?'}` : `${job.name} ${(job.data as { collection?: string }).collection ?? ''}`;
-  const detail =
-    job.state === 'active' && p
-      ? `${p.phase} ${p.processed}/${p.total} (${p.messagesPerSecond} msg/s${p.etaSeconds !== null ? `, eta ${p.etaSeconds}s` : ''})`
-      : job.state === 'failed'
-        ? `failed: ${job.failedReason ?? ''}`
-        : job.state === 'completed' && job.result && typeof job.result === 'object'
-          ? job.result.outcome === 'refused-by-gate'
-            ? `refused-by-gate: ${job.result.target} kept until ${job.result.dropTargetAt ?? '-'}`
-            : `-> ${job.result.target} in ${job.result.seconds.toFixed(1)} s${job.result.forced ? ' (forced past the gate)' : ''}`
-          : '';
-  const extra = job.name === 'rebuild' ? [...(p?.shadow && job.state === 'active' ? [formatShadow(p.shadow)] : []), ...resultLines(job.state === 'completed' ? job.result : null)] : [];
-  return [`#${job.id} ${what} [${job.state}] ${detail} (created ${job.createdAt})`, ...extra.map((line) => `      ${line}`)].join('\n');
+export const command = defineCommand({
+  name: 'reindex',
+  parse(argv): ReindexCommandOptions {
+    const { values } = parseArgs({
+      args: argv,
+      options: {
+        model: { type: 'string' },
+        watch: { type: 'boolean', default: false },
+        'grace-ms': { type: 'string' },
+        'allow-incomplete-history': { type: 'boolean', default: false },
+        every: { type: 'string' },
+        cron: { type: 'string' },
+        unschedule: { type: 'boolean', default: false },
+        cancel: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        gate: { type: 'string' },
+        tenant: { type: 'string' },
+        split: { type: 'string' },
+        'max-ndcg-drop': { type: 'string' },
+        force: { type: 'boolean', default: false },
+        'shadow-rate': { type: 'string' },
+        'shadow-ms': { type: 'string' },
+        'shadow-samples': { type: 'string' },
+      },
+    });
+    const graceMs = milliseconds('--grace-ms', values['grace-ms']);
+    const everyMs = milliseconds('--every', values.every);
+    const shadowMs = milliseconds('--shadow-ms', values['shadow-ms']);
+    const raw = values['shadow-samples'];
+    if (raw !== undefined && !/^\d+$/.test(raw)) throw new ContractError('usage', `--shadow-samples must be a whole number, got "${raw}"`);
+    const shadowSamples = raw === undefined ? undefined : Number(raw);
+    const maxNdcgDrop = fraction('--max-ndcg-drop', values['max-ndcg-drop']);
+    const shadowRate = fraction('--shadow-rate', values['shadow-rate']);
+    if (values.gate === undefined && (maxNdcgDrop !== undefined || values.force)) throw new ContractError('usage', '--max-ndcg-drop and --force go with --gate');
+    return {
+      watch: values.watch,
+      allowIncompleteHistory: values['allow-incomplete-history'],
+      unschedule: values.unschedule,
+      json: values.json,
+      ...(values.model !== undefined && { model: values.model }),
+      ...(graceMs !== undefined && { graceMs }),
+      ...(everyMs !== undefined && { everyMs }),
+      ...(values.cron !== undefined && { cron: values.cron }),
+      ...(values.cancel !== undefined && { cancel: values.cancel }),
+      ...(values.gate !== undefined && { gate: values.gate, force: values.force }),
+      ...(values.tenant !== undefined && { tenant: values.tenant }),
+      ...(values.split !== undefined && { split: values.split }),
+      ...(maxNdcgDrop !== undefined && { maxNdcgDrop }),
+      ...(shadowRate !== undefined && { shadowRate }),
+      ...(shadowMs !== undefined && { shadowMs }),
+      ...(shadowSamples !== undefined && { shadowSamples }),
+    };
+  },
+  run: (options, { out }) => reindexCommand(out, options),
+});
+
+function milliseconds(flag: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  if (!/^\d+$/.test(raw)) throw new ContractError('usage', `${flag} must be a whole number of milliseconds, got "${raw}"`);
+  return Number(raw);
+}
+
+function fraction(flag: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (raw.trim() === '' || !(value >= 0 && value <= 1)) throw new ContractError('usage', `${flag} must be a number from 0 to 1, got "${raw}"`);
+  return value;
 }
