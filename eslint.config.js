@@ -35,7 +35,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['producers/cli/main.ts'],
+    files: ['infra/cli/main.ts'],
     rules: { 'no-restricted-syntax': 'off' },
   },
   {
@@ -44,7 +44,7 @@ export default tseslint.config(
   },
   {
     // The gateway's search page runs in the browser as it is (no build step), outside the TS project.
-    files: ['producers/gateway/page/**/*.js'],
+    files: ['infra/gateway/page/**/*.js'],
     extends: [tseslint.configs.disableTypeChecked],
     languageOptions: { sourceType: 'module' },
   },

@@ -1,6 +1,5 @@
 export { getServices } from './get-services.ts';
 export { cacheDir, dataDir, runDir } from './cache-dir.ts';
-export * from './errors.ts';
 export * from './services.ts';
 export { ENDPOINT_SETTINGS } from './env-provider.ts';
 export { IMAGES } from './testcontainers-provider.ts';
@@ -20,7 +19,7 @@ export {
   type LocalKafkaCluster,
   type ProcessEntry,
 } from './local/index.ts';
-export { createKafka, createRedis, kafkaConnection, redisConnection } from './clients.ts';
-export { createQdrant } from './qdrant-client.ts';
-export { CONNECTION_SETTINGS, SECRET_SETTINGS, endpointEnv, kafkaSettings, qdrantSettings, redactUrl, redisSettings } from './connection-settings.ts';
-export { isWithin } from './path-within.ts';
+export { createKafka, createRedis, kafkaConnection, redisConnection } from '../topology/connections/clients.ts';
+export { createQdrant } from '../topology/connections/qdrant-client.ts';
+export { CONNECTION_SETTINGS, SECRET_SETTINGS, endpointEnv, kafkaSettings, qdrantSettings, redactUrl, redisSettings } from '../topology/connections/connection-settings.ts';
+export { isWithin } from '../topology/path-within.ts';

@@ -1,5 +1,6 @@
-export type ServiceName = 'kafka' | 'redis' | 'qdrant';
-export const SERVICE_NAMES: readonly ServiceName[] = ['kafka', 'redis', 'qdrant'];
+import type { ServiceEndpoints, ServiceName } from '../topology/connections/endpoints.ts';
+
+export * from '../topology/connections/endpoints.ts';
 
 /** Where an endpoint came from: the environment, a container, or a process started on this machine. */
 export type ProviderKind = 'env' | 'testcontainers' | 'local';
@@ -10,66 +11,10 @@ export type ProviderKind = 'env' | 'testcontainers' | 'local';
  */
 export type Profile = 'test' | 'up';
 
-/** A PEM file read at start-up; `setting` is the variable that named it, for messages. */
-export interface PemFile {
-  setting: string;
-  file: string;
-  pem: string;
-}
-
-/** A secret and the variable it came from (the value is never printed). */
-export interface Secret {
-  setting: string;
-  value: string;
-}
-
-/** TLS towards a server. Without `ca`, Node's built-in CA certificates decide what is trusted. */
-export interface TlsSettings {
-  ca?: PemFile;
-  /** Client certificate and key, for servers that require mutual TLS; always given together. */
-  cert?: PemFile;
-  key?: PemFile;
-}
-
-export type KafkaSaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';
-
-export interface KafkaSasl {
-  mechanism: KafkaSaslMechanism;
-  username: string;
-  password: Secret;
-}
-
-export interface KafkaEndpoint {
-  brokers: string[];
-  /** Present for KAFKA_SECURITY_PROTOCOL ssl and sasl_ssl. */
-  tls?: TlsSettings;
-  /** Present for KAFKA_SECURITY_PROTOCOL sasl_plaintext and sasl_ssl. */
-  sasl?: KafkaSasl;
-}
-export interface RedisEndpoint {
-  /** `redis://` or `rediss://` (TLS) URL, never with credentials in it: those are moved to the fields below. */
-  url: string;
-  /** ACL user; absent with a password: the `default` user. */
-  username?: string;
-  password?: Secret;
-  /** Present exactly when the URL is `rediss://`. */
-  tls?: TlsSettings;
-}
-export interface QdrantEndpoint {
-  url: string;
-  apiKey?: string;
-}
-
-export interface ServiceEndpoints {
-  kafka: KafkaEndpoint;
-  redis: RedisEndpoint;
-  qdrant: QdrantEndpoint;
-}
-
 export interface Services extends ServiceEndpoints {
   providers: Record<ServiceName, ProviderKind | 'none'>;
-  /** Stops what this call started; endpoints from the environment are left alone. Safe to call twice. */
-  stop(): Promise<void>;
+  /** Stops the service processes this call started; endpoints from the environment are left alone. Idempotent. */
+  close(): Promise<void>;
 }
 
 export interface GetServicesOptions {
@@ -87,10 +32,11 @@ export interface GetServicesOptions {
   start?: boolean;
 }
 
-/** A running service that a provider started and knows how to stop. */
+/** A running service that a provider started and knows how to stop (close()). */
 export interface StartedService<E> {
   endpoint: E;
-  stop(): Promise<void>;
+  /** Stops the service (its process or container) and removes throwaway data. Idempotent. */
+  close(): Promise<void>;
   /** A process started on this machine, which fault tests may freeze, kill and restart. */
   process?: ServiceProcess;
 }
@@ -114,6 +60,6 @@ export interface ServiceProcess {
   halt(how?: 'graceful' | 'kill'): Promise<void>;
   /** Starts the same command again; resolves once the service answers its own protocol. */
   restart(): Promise<void>;
-  /** Stops it for good and removes throwaway data. Safe to call twice. */
-  stop(): Promise<void>;
+  /** Stops it for good and removes throwaway data; restart() is refused afterwards. Idempotent. */
+  close(): Promise<void>;
 }

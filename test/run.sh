@@ -9,7 +9,7 @@ export NPM_CONFIG_LOGLEVEL=error
 export SEARCHBUS_MODEL="${SEARCHBUS_MODEL:-all-minilm-l6-v2}"
 
 bash infra/bootstrap.sh --tests
-node producers/cli/bin.mjs setup
+node infra/cli/bin.mjs setup
 
 echo "== typecheck" && npx tsc --noEmit -p tsconfig.json
 echo "== lint" && npx eslint .
@@ -24,5 +24,5 @@ echo "== unit tests (${#unit[@]} files)"
 node --import tsx --test --test-reporter=spec "${unit[@]}"
 
 echo "== integration tests (${#integration[@]} files)"
-node producers/cli/bin.mjs infra run -- \
+node infra/cli/bin.mjs infra run -- \
   node --import tsx --test --test-reporter=spec --test-concurrency=1 --test-timeout=900000 "${integration[@]}"

@@ -15,3 +15,5 @@ export { applyTopology, ensureCollection, type ApplyReport } from './apply.ts';
 export * from './point-id.ts';
 export * from './search-schema.ts';
 export * from './trace-context.ts';
+export * from './connections/index.ts';
+export { isWithin } from './path-within.ts';

@@ -1,6 +1,6 @@
 // W3C trace context on the bus: the header and envelope names (HEADERS.traceparent/tracestate), and
 // injecting/extracting them through @opentelemetry/api. Without an SDK started (see
-// producers/cli/telemetry.ts) the API's global propagator and tracer are no-ops: nothing is
+// infra/cli/telemetry.ts) the API's global propagator and tracer are no-ops: nothing is
 // injected and spans do not record, so an untraced process pays a few function calls.
 // A malformed or oversized traceparent is ignored: it yields no span context, and the message is
 // handled as untraced, never refused.

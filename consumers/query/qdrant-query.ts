@@ -1,6 +1,6 @@
 import type { Schemas } from '@qdrant/js-client-rest';
 import { DEFAULT_RRF_K, DEFAULT_SPARSE_WEIGHT, type CollectionLayout, type FusionMethod, type SearchMode } from '../../topology/index.ts';
-import type { SparseVector } from '../encoders/index.ts';
+import type { SparseVector } from '../embedding/index.ts';
 import { HIT_PAYLOAD_FIELDS } from './collapse-hits.ts';
 import type { toQdrantFilter } from './qdrant-filter.ts';
 

@@ -1,4 +1,4 @@
-import type { OnnxEncoder } from '../encoders/index.ts';
+import type { OnnxEncoder } from '../embedding/index.ts';
 import type { QueryEncoder } from './handle-search-batch.ts';
 
 /**

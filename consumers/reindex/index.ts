@@ -1,6 +1,6 @@
-export { ReindexWorker, type ReindexWorkerOptions, type ReindexWorkerState } from './reindex-worker.ts';
+export { ReindexWorker, type ReindexWorkerOptions } from './reindex-worker.ts';
 export { ReindexQueue, cancelKey, type ReindexJobSummary } from './reindex-queue.ts';
-export { runRebuild, discardTarget, abandonRebuild, RebuildCancelledError, RebuildRefusedError, type RebuildContext, type RebuildPhase } from './rebuild/index.ts';
+export { runRebuild, discardTarget, abandonRebuild, type RebuildContext, type RebuildPhase } from './rebuild/index.ts';
 export { reconcile, type ReconcileReport } from './reconcile.ts';
 export { checkHistory, type HistoryReport } from './history-check.ts';
 export * from './reindex-types.ts';

@@ -1,11 +1,11 @@
-export { BatchConsumer, type BatchConsumerOptions, type ConsumerState, type Decoded, type HandlerContext } from './batch-consumer.ts';
-export { PoisonMessageError, RetriableError, RewindError, isRetriable } from './errors.ts';
+export { BatchConsumer, type BatchConsumerOptions, type Decoded, type HandlerContext } from './batch-consumer.ts';
+export { RewindError, isRetriable } from '../../topology/index.ts';
 export { deadLetterRecord, sendDeadLetters, type DeadLetter } from './dead-letter.ts';
 export { retryWithBackoff, type RetryOptions } from './retry.ts';
 export { jsonLogger, serialiseError, silentLogger, type Logger, type SerialisedError } from './logger.ts';
-export { MetricsRegistry, MetricConflictError, Counter, Gauge, Histogram, FRESHNESS_BUCKETS, SECONDS_BUCKETS, SIZE_BUCKETS, type MetricType } from './metrics.ts';
+export { MetricsRegistry, Counter, Gauge, Histogram, FRESHNESS_BUCKETS, SECONDS_BUCKETS, SIZE_BUCKETS, type MetricType } from './metrics.ts';
 export { startHealthServer, type HealthSource } from './health-server.ts';
-export { CollectionResolver, CollectionResolutionError, describeCollection, type ResolvedCollection } from './collection-resolver.ts';
+export { CollectionResolver, describeCollection, type ResolvedCollection } from './collection-resolver.ts';
 export { RedisWriteFences, leaseLapsed, passesFence, rewindAction, type AcquireResult, type FenceLease, type WriteFence, type WriteFences } from './write-fence.ts';
 export { groupPosition, handoverOffsets, type PartitionPosition } from './group-position.ts';
 export { BatchTrace } from './tracing.ts';

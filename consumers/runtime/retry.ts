@@ -1,5 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { isRetriable } from './errors.ts';
+import { isRetriable } from '../../topology/index.ts';
 
 export interface RetryOptions {
   signal: AbortSignal;

@@ -11,6 +11,6 @@ export const ASSETS = [
   'infra/models/media',
   'infra/models/graph-tools',
   'infra/demo',
-  // The gateway's search page (producers/gateway/search-page.ts serves them).
-  'producers/gateway/page',
+  // The gateway's search page (infra/gateway/search-page.ts serves them).
+  'infra/gateway/page',
 ];

@@ -5,9 +5,9 @@
 // its sparse figures differ somewhat.
 // Usage: node --import tsx test/bench/bm25-analyzers.ts <beir-dir> <split> <analyzer-id>...
 import { readFile } from 'node:fs/promises';
-import { SparseAnalyzer, type SparseVector } from '../../consumers/encoders/index.ts';
+import { SparseAnalyzer, type SparseVector } from '../../consumers/embedding/index.ts';
 import { RANKING_DEPTH, scoreRankings } from '../../consumers/quality/index.ts';
-import { judgementsOf, loadBeirSplit } from '../../producers/eval/beir-dataset.ts';
+import { judgementsOf, loadBeirSplit } from '../../infra/eval/beir-dataset.ts';
 import { getAnalyzerSpec } from '../../topology/index.ts';
 
 const [dir, split, ...analyzerIds] = process.argv.slice(2);

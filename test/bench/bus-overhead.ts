@@ -7,7 +7,7 @@
 //     same load.
 //  2. Levels: concurrency 1, 16 and 64, bus and direct alternating in two rounds each; latency
 //     percentiles and the throughput ratio bus / direct.
-// Run: node producers/cli/bin.mjs infra run -- node --import tsx test/bench/bus-overhead.ts
+// Run: node infra/cli/bin.mjs infra run -- node --import tsx test/bench/bus-overhead.ts
 //        [--dataset <beir-dir>] [--trace 200] [--json <path>]
 import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
@@ -17,10 +17,10 @@ import kafkajs, { type Consumer, type ConsumerRunConfig, type Kafka, type Produc
 import type { QdrantClient } from '@qdrant/js-client-rest';
 import type { Redis } from 'ioredis';
 import { collapseToDocuments, chunkQuery, HIT_PAYLOAD_FIELDS, hybridFusion, initialLimit, QueryConsumer, queryEncoder, toQdrantFilter, type QueryEncoder } from '../../consumers/query/index.ts';
-import { loadEncoder } from '../../consumers/encoders/index.ts';
+import { loadEncoder } from '../../infra/models/index.ts';
 import { MetricsRegistry } from '../../consumers/runtime/index.ts';
 import { createKafka, createQdrant, createRedis, getServices } from '../../infra/index.ts';
-import { percentile } from '../../producers/eval/index.ts';
+import { percentile } from '../../infra/eval/index.ts';
 import { SearchClient } from '../../producers/search-client/index.ts';
 import { applyTopology, createTopology, DEFAULT_TENANT, layoutFor, loadConfig, pointId, topicSpecs, VECTOR_NAMES } from '../../topology/index.ts';
 import { readScifact, readScifactQueries, SCIFACT_DIR } from '../support/corpus.ts';
@@ -331,11 +331,11 @@ try {
   if (values.json) await writeFile(values.json, `${JSON.stringify(result, null, 2)}\n`);
 } finally {
   await client.close().catch(() => undefined);
-  await consumer.stop().catch(() => undefined);
+  await consumer.close().catch(() => undefined);
   await publisher.quit().catch(() => undefined);
-  await encoder.dispose();
+  await encoder.close();
   await admin.deleteTopics({ topics: topicSpecs(topology, config).map((t) => t.topic) }).catch(() => undefined);
   await qdrant.deleteCollection(collection).catch(() => undefined);
   await admin.disconnect();
-  await services.stop();
+  await services.close();
 }

@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { chunkTokens, DEFAULT_OVERLAP_TOKENS, WordPieceTokenizer } from '../../consumers/encoders/index.ts';
+import { chunkTokens, DEFAULT_OVERLAP_TOKENS, WordPieceTokenizer } from '../../consumers/embedding/index.ts';
 import { documentText } from '../../consumers/encoder/index.ts';
 import { cacheDir } from '../../infra/index.ts';
 import { getModelSpec } from '../../topology/index.ts';

@@ -2,7 +2,7 @@
 // latency the client measures from publishing the request to the reply), for each way of running
 // the CLI, side by side and interleaved, with a bare `node -e 0` start as the baseline.
 // Run (services in the environment, or throwaway local ones):
-//   node producers/cli/bin.mjs infra run -- node --import tsx test/bench/cold-start.ts [--runs 9] [--before <dir>]
+//   node infra/cli/bin.mjs infra run -- node --import tsx test/bench/cold-start.ts [--runs 9] [--before <dir>]
 // --before: a checkout of an older searchbus (with node_modules) to measure the same way.
 // Builds dist/ if it is stale. Starts `searchbus up` (compiled) on a namespace of its own.
 import { spawn, spawnSync } from 'node:child_process';
@@ -41,17 +41,17 @@ interface Variant {
 const searchArgs = ['search', QUERY, '--k', '3', '--json'];
 const variants: Variant[] = [
   { name: 'node -e 0 (baseline)', command: process.execPath, args: ['-e', '0'], search: false },
-  { name: 'node producers/cli/bin.mjs (dist/)', command: process.execPath, args: [join(ROOT, 'producers/cli/bin.mjs'), ...searchArgs], search: true },
+  { name: 'node infra/cli/bin.mjs (dist/)', command: process.execPath, args: [join(ROOT, 'infra/cli/bin.mjs'), ...searchArgs], search: true },
   { name: 'npx searchbus (dist/)', command: 'npx', args: ['--no', 'searchbus', ...searchArgs], search: true },
-  { name: 'tsx, sources', command: process.execPath, args: ['--import', 'tsx', join(ROOT, 'producers/cli/main.ts'), ...searchArgs], search: true },
+  { name: 'tsx, sources', command: process.execPath, args: ['--import', 'tsx', join(ROOT, 'infra/cli/main.ts'), ...searchArgs], search: true },
 ];
 if (values.before) {
   const before = values.before;
-  if (!existsSync(join(before, 'producers/cli/bin.mjs'))) throw new Error(`--before ${before} is not a searchbus checkout`);
-  variants.push({ name: `before (${before})`, command: process.execPath, args: [join(before, 'producers/cli/bin.mjs'), ...searchArgs], search: true });
+  if (!existsSync(join(before, 'infra/cli/bin.mjs'))) throw new Error(`--before ${before} is not a searchbus checkout`);
+  variants.push({ name: `before (${before})`, command: process.execPath, args: [join(before, 'infra/cli/bin.mjs'), ...searchArgs], search: true });
 }
 
-const up = spawn(process.execPath, [join(ROOT, 'producers/cli/bin.mjs'), 'up'], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
+const up = spawn(process.execPath, [join(ROOT, 'infra/cli/bin.mjs'), 'up'], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
 let upLog = '';
 await new Promise<void>((resolve, reject) => {
   up.stderr.on('data', (chunk: Buffer) => {
@@ -77,7 +77,7 @@ try {
 } finally {
   up.kill('SIGINT');
   await new Promise((resolve) => up.once('exit', resolve));
-  await services.stop();
+  await services.close();
 }
 
 const median = (xs: number[]): number => {

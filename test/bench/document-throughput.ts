@@ -8,7 +8,8 @@
 import { readFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { documentEncoder, extractDocument, loadEncoder, OcrEngine } from '../../consumers/encoders/index.ts';
+import { documentEncoder, extractDocument, OcrEngine } from '../../consumers/embedding/index.ts';
+import { loadEncoder } from '../../infra/models/index.ts';
 import { DEFAULT_MODEL_ID, DEFAULT_OCR_MIN_CONFIDENCE, getModelSpec } from '../../topology/index.ts';
 import { docxFile, htmlPage } from '../support/documents.ts';
 import { renderPages } from './media/scanned-pages.ts';
@@ -74,7 +75,7 @@ for (const dpi of resolutions) {
   accuracy.push(`${dpi} dpi: ${found} of ${total} text-layer words read (${((100 * found) / total).toFixed(1)}%)`);
 }
 await ocr.close();
-await onnx.dispose();
+await onnx.close();
 
 process.stdout.write(`load average at start: ${load}; after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}; rounds: ${rounds}\n`);
 for (const r of results) {

@@ -8,7 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { documentText } from '../../consumers/encoder/index.ts';
-import { loadEncoder } from '../../consumers/encoders/index.ts';
+import { loadEncoder } from '../../infra/models/index.ts';
 import { loadConfig } from '../../topology/index.ts';
 import { readScifact } from '../support/corpus.ts';
 
@@ -32,7 +32,7 @@ for (let start = 0; start < texts.length; start += config.encoder.maxBatchSize) 
 }
 clearInterval(sampler);
 const after = process.memoryUsage.rss();
-await encoder.dispose();
+await encoder.close();
 const report = {
   model: config.model.id,
   graph: config.encoder.graph,

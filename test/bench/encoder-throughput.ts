@@ -1,4 +1,4 @@
-// Encoder throughput, ours against a reference: our encoder (consumers/encoders) and
+// Encoder throughput, ours against a reference: our encoder (consumers/embedding) and
 // @huggingface/transformers run the same ONNX file, in this process, on the same SciFact texts.
 // The baseline reads a model directory assembled in os.tmpdir() from our cached files, and its
 // fetch is replaced by one that throws, so a stray hub request fails the run instead of
@@ -21,18 +21,8 @@ import { parseArgs } from 'node:util';
 import { AutoModel, AutoTokenizer, env, mean_pooling, type PreTrainedModel, type PreTrainedTokenizer, type Tensor } from '@huggingface/transformers';
 import { documentText } from '../../consumers/encoder/index.ts';
 import * as ort from 'onnxruntime-node';
-import {
-  cosineSimilarity,
-  DEFAULT_BATCH_SIZE,
-  DEFAULT_MAX_BATCH_TOKENS,
-  loadEncoder,
-  longestTextsFirst,
-  padBatch,
-  sessionOptions,
-  streamedBatches,
-  WordPieceTokenizer,
-  type OnnxEncoder,
-} from '../../consumers/encoders/index.ts';
+import { cosineSimilarity, DEFAULT_BATCH_SIZE, DEFAULT_MAX_BATCH_TOKENS, longestTextsFirst, padBatch, sessionOptions, streamedBatches, WordPieceTokenizer, type OnnxEncoder } from '../../consumers/embedding/index.ts';
+import { loadEncoder } from '../../infra/models/index.ts';
 import { ensureEncoderFiles, ensureModel, type ModelFiles } from '../../infra/models/index.ts';
 import { DEFAULT_INT8_SOURCE, getModelSpec, type EncoderGraph, type Int8Source, type ModelSpec } from '../../topology/index.ts';
 import { readScifact, SCIFACT_DIR } from '../support/corpus.ts';
@@ -347,7 +337,7 @@ async function measureNdcgLoss(dir: string): Promise<Record<'fp32' | Int8Source,
 }
 
 function runCli(args: string[], extraEnv: Record<string, string>): Promise<string> {
-  const bin = new URL('../../producers/cli/bin.mjs', import.meta.url).pathname;
+  const bin = new URL('../../infra/cli/bin.mjs', import.meta.url).pathname;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...extraEnv }, stdio: ['ignore', 'pipe', 'inherit'] });
     let stdout = '';
@@ -422,7 +412,7 @@ async function oursRunner(
       if (mode === 'truncated') for (const i of sampleIndices) sample.push(...(await encoder.embed([texts[i]!])));
       return sample;
     },
-    close: () => encoder.dispose(),
+    close: () => encoder.close(),
   };
 }
 

@@ -10,10 +10,10 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 namespace=$1 dir=$2 split=$3 model=$4 expected=$5 drop=${6:-0.005}
 export SEARCHBUS_NAMESPACE=$namespace
-cli() { node producers/cli/bin.mjs "$@"; }
+cli() { node infra/cli/bin.mjs "$@"; }
 
 cli eval-set add "$split-set" "$dir" --split "$split" || exit 1
-SEARCHBUS_METRICS_PORT=0 node producers/cli/bin.mjs run reindex &
+SEARCHBUS_METRICS_PORT=0 node infra/cli/bin.mjs run reindex &
 worker=$!
 trap 'kill -TERM "$worker" 2>/dev/null; wait "$worker" 2>/dev/null' EXIT
 echo "load before the rebuild: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -20,7 +20,7 @@ out=$(realpath "$out")
 for model in "$@"; do
   slug=$(echo "$model" | tr -c 'a-z0-9\n' '-')
   for mode in dense hybrid sparse; do
-    printf '%s\tSEARCHBUS_MODEL=%s SEARCHBUS_ENCODER_MAX_BATCH_SIZE=16 node producers/cli/bin.mjs eval %q --split %q --mode %s --namespace table-%s --concurrency 8 --per-query %q\n' \
+    printf '%s\tSEARCHBUS_MODEL=%s SEARCHBUS_ENCODER_MAX_BATCH_SIZE=16 node infra/cli/bin.mjs eval %q --split %q --mode %s --namespace table-%s --concurrency 8 --per-query %q\n' \
       "$slug-$mode" "$model" "$dir" "$split" "$mode" "$slug" "$out/$slug-$mode.json" >>"$out/jobs"
   done
 done

@@ -7,7 +7,8 @@
 import { parseArgs } from 'node:util';
 import { setTimeout as delay } from 'node:timers/promises';
 import { EncoderConsumer, documentText } from '../../consumers/encoder/index.ts';
-import { documentEncoder, loadEncoder } from '../../consumers/encoders/index.ts';
+import { documentEncoder } from '../../consumers/embedding/index.ts';
+import { loadEncoder } from '../../infra/models/index.ts';
 import { IngestProducer } from '../../producers/ingest/index.ts';
 import { DEFAULT_TENANT, pointId } from '../../topology/index.ts';
 import { createHarness } from '../support/harness.ts';
@@ -60,7 +61,7 @@ try {
   console.log(`freshness (publish -> retrievable, ${freshCount} sequential docs, maxWaitMs=${h.config.encoder.maxWaitMs}): p50 ${pct(50).toFixed(0)} ms, p99 ${pct(99).toFixed(0)} ms, max ${latencies.at(-1)?.toFixed(0)} ms`);
 } finally {
   await producer.close();
-  await consumer.stop();
-  await encoder.dispose();
+  await consumer.close();
+  await encoder.close();
   await h.close();
 }

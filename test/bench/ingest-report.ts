@@ -10,7 +10,7 @@
 //  3. Freshness: fresh documents published at half of step 2's rate, each timed from its publish
 //     to the moment its first chunk is retrievable (polled every 5 ms). Then 320 searches, 16 at a
 //     time, for the query role's peak memory.
-// Run: node producers/cli/bin.mjs infra run -- node --import tsx test/bench/ingest-report.ts
+// Run: node infra/cli/bin.mjs infra run -- node --import tsx test/bench/ingest-report.ts
 //        [--dataset <beir-dir>] [--docs N|all] [--fresh-seconds 30] [--json <path>]
 import { createWriteStream, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -22,10 +22,11 @@ import { parseArgs } from 'node:util';
 import type { ChildProcess } from 'node:child_process';
 import { documentText, indexDocuments, inGroups } from '../../consumers/encoder/index.ts';
 import { describeCollection } from '../../consumers/runtime/index.ts';
-import { documentEncoder, loadEncoder } from '../../consumers/encoders/index.ts';
+import { documentEncoder } from '../../consumers/embedding/index.ts';
+import { loadEncoder } from '../../infra/models/index.ts';
 import { createRedis } from '../../infra/index.ts';
 import { listEntries } from '../../infra/local/index.ts';
-import { percentile } from '../../producers/eval/index.ts';
+import { percentile } from '../../infra/eval/index.ts';
 import { IngestProducer } from '../../producers/ingest/index.ts';
 import { SearchClient } from '../../producers/search-client/index.ts';
 import { DEFAULT_TENANT, pointId } from '../../topology/index.ts';
@@ -285,6 +286,6 @@ try {
     role.child.kill('SIGTERM');
     if (role.child.exitCode === null) await new Promise((resolve) => role.child.once('exit', resolve));
   }
-  await encoder.dispose();
+  await encoder.close();
   await h.close();
 }

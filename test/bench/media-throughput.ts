@@ -4,7 +4,9 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { documentEncoder, loadEncoder, mediaEncoder } from '../../consumers/encoders/index.ts';
+import { documentEncoder } from '../../consumers/embedding/index.ts';
+import { cachedMediaEncoder } from '../../infra/models/index.ts';
+import { loadEncoder } from '../../infra/models/index.ts';
 import { AUDIO_MODEL, getModelSpec, DEFAULT_MODEL_ID, IMAGE_MODEL } from '../../topology/index.ts';
 import { readScifact } from '../support/corpus.ts';
 import { makeVideoFixture, SCENE_SECONDS, VIDEO_SCENES } from '../support/video-fixture.ts';
@@ -20,7 +22,7 @@ const videoSeconds = SCENE_SECONDS * VIDEO_SCENES.length;
 
 const onnx = await loadEncoder(getModelSpec(DEFAULT_MODEL_ID));
 const text = documentEncoder(onnx);
-const media = mediaEncoder({ fetchMaxBytes: 1 << 26, fetchTimeoutMs: 10_000, fileRoots: [] }); // inline media only
+const media = cachedMediaEncoder({ fetchMaxBytes: 1 << 26, fetchTimeoutMs: 10_000, fileRoots: [] }); // inline media only
 
 async function rate(label: string, items: number, run: () => Promise<unknown>): Promise<{ label: string; perSecond: number }> {
   await run(); // warm-up
@@ -48,4 +50,4 @@ await rm(scratch, { recursive: true, force: true });
 await media.close();
 process.stdout.write(`load average at start: ${load}; after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
 for (const r of results) process.stdout.write(`${r.label.padEnd(70)} ${r.perSecond.toFixed(1)} items/s\n`);
-await onnx.dispose();
+await onnx.close();

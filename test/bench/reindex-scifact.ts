@@ -6,7 +6,8 @@
 import { parseArgs } from 'node:util';
 import { setTimeout as delay } from 'node:timers/promises';
 import { EncoderConsumer, documentText } from '../../consumers/encoder/index.ts';
-import { documentEncoder, loadEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
+import { documentEncoder, mediaEncoderSettings, type OnnxEncoder } from '../../consumers/embedding/index.ts';
+import { cachedMediaEncoder, loadEncoder } from '../../infra/models/index.ts';
 import { ReindexQueue, ReindexWorker } from '../../consumers/reindex/index.ts';
 import { RedisWriteFences } from '../../consumers/runtime/index.ts';
 import { createRedis } from '../../infra/index.ts';
@@ -28,7 +29,8 @@ const encoderFor = (id: string): Promise<ReturnType<typeof documentEncoder>> => 
 const redis = createRedis(h.services.redis, 'bench-reindex');
 const live = new EncoderConsumer({ kafka: h.kafka, qdrant: h.qdrant, topology: h.topology, config: h.config, encoder: encoderFor, fences: new RedisWriteFences(redis, h.topology) });
 const stack = await startQueryStack(h, encoders, { timeoutMs: 30_000 });
-const worker = new ReindexWorker({ connection: redis, redis, kafka: h.kafka, qdrant: h.qdrant, topology: h.topology, config: h.config, encoder: encoderFor });
+const media = cachedMediaEncoder(mediaEncoderSettings(h.config.media));
+const worker = new ReindexWorker({ connection: redis, redis, kafka: h.kafka, qdrant: h.qdrant, topology: h.topology, config: h.config, encoder: encoderFor, media });
 const queue = new ReindexQueue({ connection: redis, redis, topology: h.topology, config: h.config });
 const producer = new IngestProducer({ kafka: h.kafka, topic: h.topology.topics.ingest });
 try {
@@ -86,10 +88,11 @@ try {
   await producer.close();
   await queue.queue.obliterate({ force: true }).catch(() => undefined);
   await queue.close();
-  await worker.stop();
+  await worker.close();
+  await media.close();
   await stack.close();
-  await live.stop();
+  await live.close();
   redis.disconnect();
-  await Promise.all(encoders.map((e) => e.dispose()));
+  await Promise.all(encoders.map((e) => e.close()));
   await h.close();
 }

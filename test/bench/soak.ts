@@ -3,7 +3,7 @@
 // --concurrency search loops run without pause. Checks at the end: every published document is in
 // Qdrant exactly once with the right chunks (by id), no search failed, and how each role's
 // resident set (VmRSS from /proc, so Linux only) moved after warm-up.
-// Run: node producers/cli/bin.mjs infra run -- node --import tsx test/bench/soak.ts [--minutes 10]
+// Run: node infra/cli/bin.mjs infra run -- node --import tsx test/bench/soak.ts [--minutes 10]
 //        [--peak <docs/s>] [--peak-docs 200] [--dataset <beir-dir>] [--concurrency 8]
 //        [--sample-seconds 10] [--warmup-seconds 60] [--json]
 // Exits 1 when a document is lost or duplicated or a search failed.
@@ -15,9 +15,9 @@ import { parseArgs } from 'node:util';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { ChildProcess } from 'node:child_process';
 import { documentText } from '../../consumers/encoder/index.ts';
-import { loadEncoder } from '../../consumers/encoders/index.ts';
+import { loadEncoder } from '../../infra/models/index.ts';
 import { createRedis } from '../../infra/index.ts';
-import { percentile } from '../../producers/eval/index.ts';
+import { percentile } from '../../infra/eval/index.ts';
 import { IngestProducer, type DocumentInput } from '../../producers/ingest/index.ts';
 import { SearchClient } from '../../producers/search-client/index.ts';
 import { allPoints, createHarness, waitFor } from '../support/harness.ts';
@@ -256,6 +256,6 @@ try {
     role.child.kill('SIGTERM');
     if (role.child.exitCode === null) await new Promise((resolve) => role.child.once('exit', resolve));
   }
-  await encoder.dispose();
+  await encoder.close();
   await h.close();
 }

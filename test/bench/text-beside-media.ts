@@ -10,7 +10,7 @@
 // Also: how long the backlog took to be searchable under each (the media throughput), and the
 // load average at the start and the end.
 // Run (hand-run, never in CI):
-//   node producers/cli/bin.mjs infra run -- node --import tsx test/bench/text-beside-media.ts \
+//   node infra/cli/bin.mjs infra run -- node --import tsx test/bench/text-beside-media.ts \
 //     [--pages 17] [--texts 20] [--interval-ms 500] [--dpi 150] [--json out.json]
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
@@ -19,7 +19,8 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setTimeout as delay } from 'node:timers/promises';
 import { EncoderConsumer } from '../../consumers/encoder/index.ts';
-import { documentEncoder, loadEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
+import { documentEncoder, type OnnxEncoder } from '../../consumers/embedding/index.ts';
+import { loadEncoder } from '../../infra/models/index.ts';
 import { IngestProducer, type DocumentInput } from '../../producers/ingest/index.ts';
 import { DEFAULT_TENANT, getModelSpec, pointId } from '../../topology/index.ts';
 import { readScifact } from '../support/corpus.ts';
@@ -112,7 +113,7 @@ async function run(arrangement: Arrangement, text: OnnxEncoder, scanUris: readon
     return { arrangement, textFreshnessMs: { p50: at(0.5), p95: at(0.95), max: times.at(-1)! }, backlogSeconds, pagesPerSecond: scanUris.length / backlogSeconds, load: { start, end: load() } };
   } finally {
     await producer.close().catch(() => undefined);
-    for (const consumer of consumers) await consumer.stop().catch(() => undefined);
+    for (const consumer of consumers) await consumer.close().catch(() => undefined);
     await media.close().catch(() => undefined);
     await h.close();
   }
@@ -137,7 +138,7 @@ try {
     outcomes.push(await run(arrangement, text, scanUris, texts));
   }
 } finally {
-  await text.dispose();
+  await text.close();
   await rm(scratch, { recursive: true, force: true });
 }
 

@@ -3,7 +3,8 @@ import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { documentText } from '../../consumers/encoder/index.ts';
-import { loadEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
+import { type OnnxEncoder } from '../../consumers/embedding/index.ts';
+import { loadEncoder } from '../../infra/models/index.ts';
 import { IngestProducer } from '../../producers/ingest/index.ts';
 import { allPoints, createHarness, waitFor, type Harness } from '../support/harness.ts';
 import { readScifact } from '../support/corpus.ts';
@@ -21,7 +22,7 @@ describe('encoder crash', () => {
   });
   after(async () => {
     for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    await encoder?.dispose();
+    await encoder?.close();
     await h?.close();
   });
 

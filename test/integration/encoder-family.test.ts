@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { cosineSimilarity, OnnxEncoder } from '../../consumers/encoders/index.ts';
+import { cosineSimilarity, OnnxEncoder } from '../../consumers/embedding/index.ts';
 import { ensureModel } from '../../infra/models/index.ts';
 import { getModelSpec } from '../../topology/models.ts';
 
@@ -27,7 +27,7 @@ for (const modelId of ['e5-small-v2', 'bge-small-en-v1.5']) {
     });
 
     after(async () => {
-      await encoder?.dispose();
+      await encoder?.close();
     });
 
     it('agrees with the reference on limits, pooling and prefixes', () => {

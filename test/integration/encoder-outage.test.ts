@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { QdrantClient } from '@qdrant/js-client-rest';
 import { EncoderConsumer, documentText } from '../../consumers/encoder/index.ts';
-import { documentEncoder, loadEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
+import { documentEncoder, type OnnxEncoder } from '../../consumers/embedding/index.ts';
+import { loadEncoder } from '../../infra/models/index.ts';
 import { MetricsRegistry } from '../../consumers/runtime/index.ts';
 import { IngestProducer } from '../../producers/ingest/index.ts';
 import { createHarness, waitFor, type Harness } from '../support/harness.ts';
@@ -30,9 +31,9 @@ describe('encoder during a Qdrant outage', () => {
   });
 
   after(async () => {
-    await consumer?.stop();
+    await consumer?.close();
     await proxy?.close();
-    await encoder?.dispose();
+    await encoder?.close();
     await h?.close();
   });
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { OnnxEncoder } from '../../consumers/encoders/index.ts';
+import type { OnnxEncoder } from '../../consumers/embedding/index.ts';
 import { startQdrant, type QdrantEndpoint, type ServiceProcess, type StartedService } from '../../infra/index.ts';
 import { IngestProducer } from '../../producers/ingest/index.ts';
 import { assertSearchableExactlyOnce, startFaultStack, type FaultStack, assertTypedFailures, expectedChunks, faultDocs, publishWithRetry, report, SearchLoad, since, waitIndexed } from '../support/faults.ts';
@@ -28,7 +28,7 @@ describe('fault: Qdrant restarted during ingest and searches', () => {
 
   after(async () => {
     await faultStack?.close();
-    await qdrant?.stop();
+    await qdrant?.close();
   });
 
   it('indexes everything exactly once and answers every search or replies unavailable', async () => {
@@ -62,7 +62,7 @@ describe('fault: Qdrant restarted during ingest and searches', () => {
     await waitIndexed(h, docs);
     const indexedMs = Math.round(performance.now() - restarted);
     await producer.close();
-    const outcomes = await load.stop();
+    const outcomes = await load.close();
 
     const outage = since(before, during);
     report('Qdrant restart', {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { EncoderConsumer } from '../../consumers/encoder/index.ts';
-import { documentEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
+import { documentEncoder, type OnnxEncoder } from '../../consumers/embedding/index.ts';
 import { startRedis, type RedisEndpoint, type ServiceProcess, type StartedService } from '../../infra/index.ts';
 import { IngestProducer } from '../../producers/ingest/index.ts';
 import { assertSearchableExactlyOnce, startFaultStack, type FaultStack, assertTypedFailures, expectedChunks, faultDocs, publishWithRetry, report, SearchLoad, since, waitIndexed } from '../support/faults.ts';
@@ -29,7 +29,7 @@ describe('fault: Redis restarted during a stream of searches', () => {
 
   after(async () => {
     await faultStack?.close();
-    await redis?.stop();
+    await redis?.close();
   });
 
   it('answers or fails every search by its deadline, re-subscribes and keeps publishing', async () => {
@@ -41,7 +41,7 @@ describe('fault: Redis restarted during a stream of searches', () => {
     await publishWithRetry(producer, docs);
     await producer.close();
     await waitIndexed(h, docs);
-    await consumer.stop();
+    await consumer.close();
 
     const hitsPublished = (): Promise<number> => stack.metrics.value('searchbus_search_replies_total', { outcome: 'hits' });
     const load = new SearchLoad(stack.client, { concurrency: 4, timeoutMs: 3_000 });
@@ -64,7 +64,7 @@ describe('fault: Redis restarted during a stream of searches', () => {
     await load.answeredMore(1, 'a search answered after Redis came back');
     const firstAnswerMs = Math.round(performance.now() - restarted);
     await load.answeredMore(20, 'searches answered after Redis came back');
-    const outcomes = await load.stop();
+    const outcomes = await load.close();
 
     report('Redis restart', {
       redisDownMs: downMs,

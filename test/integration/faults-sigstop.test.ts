@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
-import { loadEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
+import { type OnnxEncoder } from '../../consumers/embedding/index.ts';
+import { loadEncoder } from '../../infra/models/index.ts';
 import { startKafka, type KafkaEndpoint, type ServiceProcess, type StartedService } from '../../infra/index.ts';
 import { IngestProducer } from '../../producers/ingest/index.ts';
 import { assertSearchableExactlyOnce, assertTypedFailures, expectedChunks, faultDocs, publishWithRetry, report, SearchLoad, since, waitIndexed } from '../support/faults.ts';
@@ -50,9 +51,9 @@ describe('fault: processes frozen with SIGSTOP and resumed', () => {
       child.kill('SIGKILL');
     }
     await stack?.close().catch(() => undefined);
-    await encoder?.dispose();
+    await encoder?.close();
     await h?.close().catch(() => undefined);
-    await kafka?.stop();
+    await kafka?.close();
   });
 
   const members = async (): Promise<number> => {
@@ -127,7 +128,7 @@ describe('fault: processes frozen with SIGSTOP and resumed', () => {
     await waitIndexed(h, more);
     const indexedMs = Math.round(performance.now() - resumedAt);
     await load.answeredMore(10, 'searches answered after the broker resumed');
-    const outcomes = await load.stop();
+    const outcomes = await load.close();
     await producer.close();
 
     report('Kafka broker frozen (SIGSTOP) and resumed', {

@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { loadEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
+import { type OnnxEncoder } from '../../consumers/embedding/index.ts';
+import { loadEncoder } from '../../infra/models/index.ts';
 import type { GateReport, ReindexProgress, ReindexResult } from '../../consumers/reindex/index.ts';
-import { appendKey, createApiKey } from '../../producers/gateway/index.ts';
+import { appendKey, createApiKey } from '../../infra/gateway/index.ts';
 import type { DocumentInput } from '../../producers/ingest/index.ts';
 import { getModelSpec } from '../../topology/index.ts';
 import { readScifact, SCIFACT_DIR } from '../support/corpus.ts';
@@ -24,7 +25,7 @@ import { startReindexStack, type ReindexStack } from '../support/reindex-stack.t
 // searches flow through the same gateway. Small on purpose (CI time): 20 judged SciFact queries
 // and the abstracts they judge plus 40 others, all of tenant acme.
 
-const CLI = fileURLToPath(new URL('../../producers/cli/bin.mjs', import.meta.url));
+const CLI = fileURLToPath(new URL('../../infra/cli/bin.mjs', import.meta.url));
 const MINILM = 'all-minilm-l6-v2';
 const INT8 = 'all-minilm-l6-v2-q';
 const QUERIES = 20;
@@ -132,9 +133,9 @@ describe('gateway admin endpoints: eval sets and gated rebuilds', () => {
   });
 
   after(async () => {
-    await gateway?.stop();
+    await gateway?.close();
     await stack?.close();
-    await Promise.all((encoders ?? []).map((e) => e.dispose()));
+    await Promise.all((encoders ?? []).map((e) => e.close()));
     if (dir) await rm(dir, { recursive: true, force: true });
     await h?.close();
   });

@@ -6,10 +6,11 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SignJWT } from 'jose';
 import { Kafka, logLevel } from 'kafkajs';
-import { loadEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
+import { type OnnxEncoder } from '../../consumers/embedding/index.ts';
+import { loadEncoder } from '../../infra/models/index.ts';
 import { silentLogger } from '../../consumers/runtime/index.ts';
 import { createRedis } from '../../infra/index.ts';
-import { appendKey, createApiKey, revokeKey, startGatewayService, type GatewayService } from '../../producers/gateway/index.ts';
+import { appendKey, createApiKey, revokeKey, startGatewayService, type GatewayService } from '../../infra/gateway/index.ts';
 import type { DocumentInput } from '../../producers/ingest/index.ts';
 import { loadConfig } from '../../topology/index.ts';
 import { readScifact } from '../support/corpus.ts';
@@ -87,9 +88,9 @@ describe('gateway authentication', () => {
   });
 
   after(async () => {
-    await gateway?.stop();
+    await gateway?.close();
     await stack?.close();
-    await encoder?.dispose();
+    await encoder?.close();
     await h?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
@@ -290,7 +291,7 @@ describe('gateway authentication', () => {
     after(async () => {
       kafkaProxy?.restore();
       redisProxy?.restore();
-      await service?.stop();
+      await service?.close();
       await kafkaProxy?.close();
       await redisProxy?.close();
     });

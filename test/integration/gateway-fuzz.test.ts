@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { loadEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
-import { appendKey, createApiKey } from '../../producers/gateway/index.ts';
+import { type OnnxEncoder } from '../../consumers/embedding/index.ts';
+import { loadEncoder } from '../../infra/models/index.ts';
+import { appendKey, createApiKey } from '../../infra/gateway/index.ts';
 import type { DocumentInput } from '../../producers/ingest/index.ts';
 import { readScifact } from '../support/corpus.ts';
 import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process.ts';
@@ -85,9 +86,9 @@ describe('gateway fuzz (fast-check, real gateway process, raw HTTP)', () => {
   });
 
   after(async () => {
-    await gateway?.stop();
+    await gateway?.close();
     await stack?.close();
-    await encoder?.dispose();
+    await encoder?.close();
     await h?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   });

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { loadEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
+import { type OnnxEncoder } from '../../consumers/embedding/index.ts';
+import { loadEncoder } from '../../infra/models/index.ts';
 import type { DocumentInput } from '../../producers/ingest/index.ts';
 import { loadConfig } from '../../topology/index.ts';
 import { createHarness, type Harness } from '../support/harness.ts';
@@ -58,7 +59,7 @@ describe('hybrid search of natural-language questions (demo corpus)', () => {
       await stack.close();
       await h.close();
     }
-    await encoder?.dispose();
+    await encoder?.close();
   });
 
   it('answers every sample question with its expected document first, in hybrid mode as in dense mode', async () => {

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Consumer } from 'kafkajs';
 import { EncoderConsumer } from '../../consumers/encoder/index.ts';
-import { documentEncoder, loadEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
+import { documentEncoder, type OnnxEncoder } from '../../consumers/embedding/index.ts';
+import { loadEncoder } from '../../infra/models/index.ts';
 import { documentText } from '../../consumers/encoder/index.ts';
 import { IngestProducer } from '../../producers/ingest/index.ts';
 import { DEFAULT_TENANT, HEADERS, MAX_DOCUMENT_BYTES, documentKey, pointId, VECTOR_NAMES } from '../../topology/index.ts';
@@ -26,8 +27,8 @@ describe('ingest path', () => {
 
   after(async () => {
     await producer?.close();
-    await consumer?.stop();
-    await encoder?.dispose();
+    await consumer?.close();
+    await encoder?.close();
     await h?.close();
   });
 

@@ -4,7 +4,7 @@ import { before, describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { kafkaSettings, qdrantSettings, redisSettings } from '../../infra/index.ts';
 import { K8S_DIR, KUBERNETES_SCHEMAS, KUSTOMIZATIONS, render, validate } from '../../infra/k8s/validation/index.ts';
-import { ROLE_NAMES } from '../../producers/cli/roles.ts';
+import { ROLE_NAMES } from '../../infra/cli/roles.ts';
 import { createTopology, loadConfig, topicSpecs } from '../../topology/index.ts';
 
 // The Kubernetes manifests under infra/k8s, rendered with kustomize and validated with kubeconform

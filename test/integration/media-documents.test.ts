@@ -21,7 +21,7 @@ import type { QueryStack } from '../support/query-stack.ts';
 // `searchbus ingest <folder>` (a CLI process); text queries find each passage (the PDF's with its
 // page, the screenshot's read by OCR), a transformed copy of a photo finds that photo, the same
 // phrase in another voice finds its recording, and broken files are dead-lettered with their reason.
-const CLI = fileURLToPath(new URL('../../producers/cli/bin.mjs', import.meta.url));
+const CLI = fileURLToPath(new URL('../../infra/cli/bin.mjs', import.meta.url));
 const FIXTURES = new URL('../fixtures/documents/', import.meta.url);
 const SAMPLE_CORPUS = new URL('../../infra/demo/sample-corpus.jsonl', import.meta.url);
 // Below the 140 KB PDF, stream.jpg and the recordings, which therefore travel by file:// uri (the

@@ -5,7 +5,8 @@ import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import type { Consumer } from 'kafkajs';
 import { documentText } from '../../consumers/encoder/index.ts';
-import { documentEncoder, loadEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
+import { documentEncoder, type OnnxEncoder } from '../../consumers/embedding/index.ts';
+import { loadEncoder } from '../../infra/models/index.ts';
 import type { ReindexJobSummary, ReindexQueue } from '../../consumers/reindex/index.ts';
 import { IngestProducer, type KeyMigrationResult } from '../../producers/ingest/index.ts';
 import { HEADERS, pointId, uuidV5, VECTOR_NAMES } from '../../topology/index.ts';
@@ -13,7 +14,7 @@ import { allPoints, createHarness, waitFor, type Harness } from '../support/harn
 import type { QueryStack } from '../support/query-stack.ts';
 import { startReindexStack, type ReindexStack } from '../support/reindex-stack.ts';
 
-const CLI = fileURLToPath(new URL('../../producers/cli/bin.mjs', import.meta.url));
+const CLI = fileURLToPath(new URL('../../infra/cli/bin.mjs', import.meta.url));
 /** The point-id namespace before tenants were part of the identity: ids were UUIDv5 of "<id>#<chunk>". */
 const OLD_POINT_ID_NAMESPACE = '6f0b6a39-2f1e-4d53-9f6a-5a1c0e7d2b44';
 
@@ -98,7 +99,7 @@ describe('migrating from bare-id keys', () => {
     await dlq?.disconnect();
     await producer?.close();
     await reindexing?.close();
-    await encoder?.dispose();
+    await encoder?.close();
     await h?.close();
   });
 

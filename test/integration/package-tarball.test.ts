@@ -67,7 +67,9 @@ describe('the npm package, installed from its tarball into an empty folder', () 
     assert.ok(tarball, packed.stdout);
     const { filename } = tarball;
     const paths = tarball.files.map((f) => f.path);
-    assert.ok(paths.includes('dist/producers/cli/main.js') && paths.includes('dist/producers/index.d.ts') && paths.includes('dist/producers/index.js.map'));
+    assert.ok(paths.includes('dist/infra/cli/main.js') && paths.includes('dist/producers/index.d.ts') && paths.includes('dist/producers/index.js.map'));
+    // The README links into docs/: the pages ship with it, so the links resolve in an installed package.
+    assert.ok(paths.includes('docs/README.md') && paths.includes('docs/contracts.md'), 'the package carries docs/');
     assert.ok(!paths.some((p) => p.endsWith('.ts') && !p.endsWith('.d.ts')), `the tarball carries TypeScript sources: ${paths.filter((p) => p.endsWith('.ts')).join(', ')}`);
     assert.ok(!paths.some((p) => p.startsWith('test/')), 'the tarball carries tests');
 

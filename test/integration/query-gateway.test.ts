@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { loadEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
+import { type OnnxEncoder } from '../../consumers/embedding/index.ts';
+import { loadEncoder } from '../../infra/models/index.ts';
 import { createRedis } from '../../infra/index.ts';
-import { startGateway, type RunningGateway } from '../../producers/gateway/index.ts';
+import { startGateway, type RunningGateway } from '../../infra/gateway/index.ts';
 import type { DocumentInput } from '../../producers/ingest/index.ts';
 import { SearchClient } from '../../producers/search-client/index.ts';
 import { readScifact } from '../support/corpus.ts';
@@ -34,7 +35,7 @@ describe('query path: HTTP gateway', () => {
     await gateway?.close();
     await client?.close();
     await stack?.close();
-    await encoder?.dispose();
+    await encoder?.close();
     await h?.close();
   });
 

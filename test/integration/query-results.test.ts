@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Schemas } from '@qdrant/js-client-rest';
-import { loadEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
+import { type OnnxEncoder } from '../../consumers/embedding/index.ts';
+import { loadEncoder } from '../../infra/models/index.ts';
 import type { DocumentInput } from '../../producers/ingest/index.ts';
 import { DEFAULT_TENANT, ensureCollection, getModelSpec, pointId, VECTOR_NAMES, type SearchFilter } from '../../topology/index.ts';
 import { readScifact, readScifactQueries } from '../support/corpus.ts';
@@ -44,8 +45,8 @@ describe('query path: same results as Qdrant directly', () => {
 
   after(async () => {
     await stack?.close();
-    await encoder?.dispose();
-    await quantized?.dispose();
+    await encoder?.close();
+    await quantized?.close();
     await h?.close();
   });
 

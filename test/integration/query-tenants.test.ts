@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { Producer } from 'kafkajs';
-import { loadEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
+import { type OnnxEncoder } from '../../consumers/embedding/index.ts';
+import { loadEncoder } from '../../infra/models/index.ts';
 import type { DocumentInput } from '../../producers/ingest/index.ts';
-import { SearchRequestError } from '../../producers/search-client/index.ts';
-import { HEADERS, SEARCH_MODES, type SearchFilter, type SearchMode } from '../../topology/index.ts';
+import { HEADERS, RejectedError, SEARCH_MODES, type SearchFilter, type SearchMode } from '../../topology/index.ts';
 import { readScifact } from '../support/corpus.ts';
 import { indexThroughBus } from '../support/index-corpus.ts';
 import { createHarness, waitFor, type Harness } from '../support/harness.ts';
@@ -45,7 +45,7 @@ describe('query path: tenant isolation', () => {
   after(async () => {
     await raw?.disconnect();
     await stack?.close();
-    await encoder?.dispose();
+    await encoder?.close();
     await h?.close();
   });
 
@@ -110,7 +110,7 @@ describe('query path: tenant isolation', () => {
     it(`refuses ${what} with invalid-filter`, async () => {
       await assert.rejects(
         stack.client.search({ text: aDocs[0]!.title ?? '', topK: 10, tenant: 'tenant-b', filter: filter as SearchFilter }),
-        (e: unknown) => e instanceof SearchRequestError && e.code === 'invalid-filter',
+        (e: unknown) => e instanceof RejectedError && e.code === 'invalid-filter',
       );
     });
   }

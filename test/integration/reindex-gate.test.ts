@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
 import { documentText } from '../../consumers/encoder/index.ts';
-import { loadEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
+import { type OnnxEncoder } from '../../consumers/embedding/index.ts';
+import { loadEncoder } from '../../infra/models/index.ts';
 import { EvalSetStore, ShadowBoard } from '../../consumers/quality/index.ts';
 import { formatGate, type ReindexJobSummary, type ReindexQueue, type ReindexRequest } from '../../consumers/reindex/index.ts';
-import { readEvalSet } from '../../producers/eval/index.ts';
+import { readEvalSet } from '../../infra/eval/index.ts';
 import { IngestProducer } from '../../producers/ingest/index.ts';
 import { getModelSpec } from '../../topology/index.ts';
 import { createHarness, waitFor, type Harness } from '../support/harness.ts';
@@ -78,9 +79,9 @@ describe('re-index quality gate', () => {
   });
 
   after(async () => {
-    await load?.stop();
+    await load?.close();
     await reindexing?.close();
-    await Promise.all((encoders ?? []).map((e) => e.dispose()));
+    await Promise.all((encoders ?? []).map((e) => e.close()));
     await h?.close();
   });
 
@@ -158,7 +159,7 @@ describe('re-index quality gate', () => {
     assert.ok((result.gate?.ndcgDrop ?? 1) <= INT8_MARGIN);
     assert.equal(result.forced, false);
     assert.match((await aliased()) ?? '', /__all-minilm-l6-v2-q__v4$/);
-    const outcomes = await load.stop();
+    const outcomes = await load.close();
     report('searches during the gated rebuilds', { ...outcomes });
     assert.equal(load.errors, 0, `failed searches: ${JSON.stringify(outcomes)}`);
   });

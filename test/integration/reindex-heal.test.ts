@@ -5,7 +5,8 @@ import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
 import { EncoderConsumer, documentText } from '../../consumers/encoder/index.ts';
-import { documentEncoder, loadEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
+import { documentEncoder, type OnnxEncoder } from '../../consumers/embedding/index.ts';
+import { loadEncoder } from '../../infra/models/index.ts';
 import { ReindexQueue, type RebuildState, type ReindexJobData, type ReindexProgress } from '../../consumers/reindex/index.ts';
 import { RedisWriteFences, type WriteFence } from '../../consumers/runtime/index.ts';
 import { createRedis } from '../../infra/index.ts';
@@ -171,8 +172,8 @@ describe('re-index worker killed at each phase until BullMQ gives up', () => {
     await queue?.queue.obliterate({ force: true }).catch(() => undefined);
     await queue?.close();
     redis?.disconnect();
-    await live?.stop();
-    await Promise.all([fp32?.dispose(), int8?.dispose()]);
+    await live?.close();
+    await Promise.all([fp32?.close(), int8?.close()]);
     await h?.close();
   });
 
@@ -458,8 +459,8 @@ describe('live encoder take-over with a rewind', () => {
   after(async () => {
     await producer?.close();
     redis?.disconnect();
-    await live?.stop();
-    await fp32?.dispose();
+    await live?.close();
+    await fp32?.close();
     await h?.close();
   });
 

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
 import { EncoderConsumer, documentText } from '../../consumers/encoder/index.ts';
-import { documentEncoder, loadEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
+import { documentEncoder, mediaEncoderSettings, type MediaEncoder, type OnnxEncoder } from '../../consumers/embedding/index.ts';
+import { cachedMediaEncoder, loadEncoder } from '../../infra/models/index.ts';
 import { ReindexQueue, ReindexWorker } from '../../consumers/reindex/index.ts';
 import { RedisWriteFences } from '../../consumers/runtime/index.ts';
 import { createRedis } from '../../infra/index.ts';
@@ -22,6 +23,7 @@ describe('re-indexing a dense-only (legacy) collection into a hybrid one', () =>
   let live: EncoderConsumer;
   let stack: QueryStack;
   let worker: ReindexWorker;
+  let media: MediaEncoder | undefined;
   let queue: ReindexQueue;
   let redis: Redis;
   let producer: IngestProducer;
@@ -47,7 +49,8 @@ describe('re-indexing a dense-only (legacy) collection into a hybrid one', () =>
     live = new EncoderConsumer({ kafka: h.kafka, qdrant: h.qdrant, topology: h.topology, config: h.config, encoder: encoderFor, fences: new RedisWriteFences(redis, h.topology) });
     await live.start();
     stack = await startQueryStack(h, [encoder]);
-    worker = new ReindexWorker({ connection: redis, redis, kafka: h.kafka, qdrant: h.qdrant, topology: h.topology, config: h.config, encoder: encoderFor });
+    media = cachedMediaEncoder(mediaEncoderSettings(h.config.media));
+    worker = new ReindexWorker({ connection: redis, redis, kafka: h.kafka, qdrant: h.qdrant, topology: h.topology, config: h.config, encoder: encoderFor, media });
     await worker.start();
     queue = new ReindexQueue({ connection: redis, redis, topology: h.topology, config: h.config });
     producer = new IngestProducer({ kafka: h.kafka, topic: h.topology.topics.ingest });
@@ -61,11 +64,12 @@ describe('re-indexing a dense-only (legacy) collection into a hybrid one', () =>
     await producer?.close();
     await queue?.queue.obliterate({ force: true }).catch(() => undefined);
     await queue?.close();
-    await worker?.stop();
+    await worker?.close();
+    await media?.close();
     await stack?.close();
-    await live?.stop();
+    await live?.close();
     redis?.disconnect();
-    await encoder?.dispose();
+    await encoder?.close();
     await h?.close();
   });
 

@@ -4,7 +4,8 @@ import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
 import { EncoderConsumer, documentText } from '../../consumers/encoder/index.ts';
-import { documentEncoder, loadEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
+import { documentEncoder, type OnnxEncoder } from '../../consumers/embedding/index.ts';
+import { loadEncoder } from '../../infra/models/index.ts';
 import { ReindexQueue } from '../../consumers/reindex/index.ts';
 import { RedisWriteFences } from '../../consumers/runtime/index.ts';
 import { createRedis } from '../../infra/index.ts';
@@ -46,8 +47,8 @@ describe('re-index worker crash', () => {
     await queue?.queue.obliterate({ force: true }).catch(() => undefined);
     await queue?.close();
     redis?.disconnect();
-    await live?.stop();
-    await Promise.all([fp32?.dispose(), int8?.dispose()]);
+    await live?.close();
+    await Promise.all([fp32?.close(), int8?.close()]);
     await h?.close();
   });
 

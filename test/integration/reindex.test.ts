@@ -3,7 +3,8 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import kafkajs from 'kafkajs';
 import { documentText } from '../../consumers/encoder/index.ts';
-import { loadEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
+import { type OnnxEncoder } from '../../consumers/embedding/index.ts';
+import { loadEncoder } from '../../infra/models/index.ts';
 import type { ReindexJobSummary, ReindexQueue } from '../../consumers/reindex/index.ts';
 import { IngestProducer } from '../../producers/ingest/index.ts';
 import { getModelSpec } from '../../topology/index.ts';
@@ -54,7 +55,7 @@ describe('re-indexing', () => {
   after(async () => {
     await producer?.close();
     await reindexing?.close();
-    await Promise.all([fp32?.dispose(), int8?.dispose()]);
+    await Promise.all([fp32?.close(), int8?.close()]);
     await h?.close();
   });
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
-import { ApiKeyStore, createApiKey, credentialAuthenticator, startGateway, type RunningGateway } from '../../producers/gateway/index.ts';
+import { ApiKeyStore, createApiKey, credentialAuthenticator, startGateway, type RunningGateway } from '../../infra/gateway/index.ts';
 import type { DocumentInput } from '../../producers/ingest/index.ts';
 import { artifactsDir, launchChromium } from '../support/browser.ts';
 import { createHarness, waitFor, type Harness } from '../support/harness.ts';

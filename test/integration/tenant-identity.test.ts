@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import kafkajs, { type Consumer } from 'kafkajs';
-import { loadEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
+import { type OnnxEncoder } from '../../consumers/embedding/index.ts';
+import { loadEncoder } from '../../infra/models/index.ts';
 import type { ReindexJobSummary, ReindexQueue } from '../../consumers/reindex/index.ts';
-import { SAMPLE_CORPUS } from '../../producers/cli/up-command.ts';
+import { SAMPLE_CORPUS } from '../../infra/cli/commands/up.ts';
 import { IngestProducer, type DocumentInput } from '../../producers/ingest/index.ts';
 import { DEFAULT_TENANT, HEADERS, documentKey, keyOf, pointId, topicSpecs } from '../../topology/index.ts';
 import { createHarness, waitFor, type Harness } from '../support/harness.ts';
@@ -93,7 +94,7 @@ describe('tenant identity', () => {
     await dlq?.disconnect();
     await producer?.close();
     await reindexing?.close();
-    await encoder?.dispose();
+    await encoder?.close();
     await h?.close();
   });
 

@@ -53,7 +53,7 @@ export async function createHarness(
       return own.qdrant ?? shared.qdrant;
     },
     providers: shared.providers,
-    stop: () => shared.stop(),
+    close: () => shared.close(),
   };
   const kafka = createKafka(services.kafka, `test-${namespace}`);
   const admin = kafka.admin();
@@ -76,7 +76,7 @@ export async function createHarness(
       const { collections } = await qdrant.getCollections();
       for (const c of collections.filter((c) => c.name.startsWith(topology.qdrant.alias))) await qdrant.deleteCollection(c.name);
       await admin.disconnect();
-      await services.stop();
+      await services.close();
     },
   };
 }

@@ -1,5 +1,5 @@
 import { EncoderConsumer } from '../../consumers/encoder/index.ts';
-import { documentEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
+import { documentEncoder, type OnnxEncoder } from '../../consumers/embedding/index.ts';
 import { IngestProducer, type DocumentInput } from '../../producers/ingest/index.ts';
 import { waitFor, type Harness } from './harness.ts';
 
@@ -19,6 +19,6 @@ export async function indexThroughBus(h: Harness, encoder: OnnxEncoder, docs: Do
     }, timeoutMs, 250);
   } finally {
     await producer.close();
-    await consumer.stop();
+    await consumer.close();
   }
 }

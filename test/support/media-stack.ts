@@ -1,5 +1,7 @@
 import { EncoderConsumer } from '../../consumers/encoder/index.ts';
-import { documentEncoder, loadEncoder, mediaEncoder, mediaEncoderSettings, type MediaEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
+import { documentEncoder, mediaEncoderSettings, type MediaEncoder, type OnnxEncoder } from '../../consumers/embedding/index.ts';
+import { cachedMediaEncoder } from '../../infra/models/index.ts';
+import { loadEncoder } from '../../infra/models/index.ts';
 import { IngestProducer } from '../../producers/ingest/index.ts';
 import { closeAll, type CleanupStep } from '../../topology/index.ts';
 import type { Harness } from './harness.ts';
@@ -35,7 +37,7 @@ export interface MediaStack {
 /** A media encoder as the role makes it from the settings, with the test's extra file roots and OCR choice. */
 export function testMediaEncoder(h: Harness, options: Pick<MediaStackOptions, 'extraFileRoots' | 'ocr'> = {}): MediaEncoder {
   const { fileRoots, ocr } = h.config.media;
-  return mediaEncoder({
+  return cachedMediaEncoder({
     ...mediaEncoderSettings(h.config.media),
     fileRoots: [...fileRoots, ...(options.extraFileRoots ?? [])],
     ocr: { ...ocr, enabled: options.ocr ?? ocr.enabled },
@@ -47,13 +49,13 @@ export async function startMediaStack(h: Harness, options: MediaStackOptions = {
   const close = (): Promise<void> => closeAll('the media test stack', steps.splice(0).reverse());
   try {
     const text = await loadEncoder(h.config.model);
-    steps.push({ name: 'dispose of the text encoder', run: () => text.dispose() });
+    steps.push({ name: 'close the text encoder', run: () => text.close() });
     const media = testMediaEncoder(h, options);
     steps.push({ name: 'close the media encoder', run: () => media.close() });
     const consumers: EncoderConsumer[] = [];
     for (const modality of ['text', 'media'] as const) {
       const consumer = new EncoderConsumer({ kafka: h.kafka, qdrant: h.qdrant, topology: h.topology, config: h.config, encoder: () => Promise.resolve(documentEncoder(text)), modality, media });
-      steps.push({ name: `stop the ${modality} encoder group`, run: () => consumer.stop() });
+      steps.push({ name: `close the ${modality} encoder group`, run: () => consumer.close() });
       await consumer.start();
       consumers.push(consumer);
     }

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { QueryConsumer, queryEncoder } from '../../consumers/query/index.ts';
-import type { MediaEncoder, OnnxEncoder } from '../../consumers/encoders/index.ts';
+import type { MediaEncoder, OnnxEncoder } from '../../consumers/embedding/index.ts';
 import { MetricsRegistry } from '../../consumers/runtime/index.ts';
 import { createRedis } from '../../infra/index.ts';
 import { SearchClient } from '../../producers/search-client/index.ts';
@@ -57,7 +57,7 @@ export async function startQueryStack(h: Harness, encoders: OnnxEncoder[], optio
     close: () =>
       closeAll('the query test stack', [
         { name: 'close the search client', run: () => client.close() },
-        { name: 'stop the query consumer', run: () => consumer.stop() },
+        { name: 'close the query consumer', run: () => consumer.close() },
         { name: 'quit the reply publisher', run: () => publisher.quit() },
         { name: 'quit the Redis client', run: () => redis.quit() },
       ]),

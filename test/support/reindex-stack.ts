@@ -1,17 +1,18 @@
 import type { Redis } from 'ioredis';
 import { EncoderConsumer } from '../../consumers/encoder/index.ts';
-import { documentEncoder, type OnnxEncoder } from '../../consumers/encoders/index.ts';
+import { documentEncoder, mediaEncoderSettings, type OnnxEncoder } from '../../consumers/embedding/index.ts';
 import { queryEncoder } from '../../consumers/query/index.ts';
 import { ReindexQueue, ReindexWorker } from '../../consumers/reindex/index.ts';
 import { RedisWriteFences } from '../../consumers/runtime/index.ts';
 import { createRedis } from '../../infra/index.ts';
+import { cachedMediaEncoder } from '../../infra/models/index.ts';
 import { closeAll, type CleanupStep } from '../../topology/index.ts';
 import type { Harness } from './harness.ts';
 import { startQueryStack, type QueryStack } from './query-stack.ts';
 
 // What every re-index test runs on one namespace: a live encoder writing through the write fences a
 // rebuild closes, a reindex worker (with query encoders, so gates can run), the queue that asks it
-// for rebuilds, and the query path. The encoders are the test's: it loads and disposes them.
+// for rebuilds, and the query path. The encoders are the test's: it loads and closes them.
 
 export interface ReindexStack {
   /** The connection the worker, the queue and the fences share; also free for the test's own reads. */
@@ -47,13 +48,16 @@ export async function startReindexStack(h: Harness, encoders: readonly OnnxEncod
         encoder: async (id) => documentEncoder(await encoderOf(id)),
         fences: new RedisWriteFences(redis, h.topology),
       });
-      steps.push({ name: 'stop the live encoder', run: () => consumer.stop() });
+      steps.push({ name: 'close the live encoder', run: () => consumer.close() });
       await consumer.start();
       live = consumer;
     }
     const query = await startQueryStack(h, [...encoders], options.queryTimeoutMs !== undefined ? { timeoutMs: options.queryTimeoutMs } : {});
     steps.push({ name: 'close the query stack', run: () => query.close() });
+    const media = cachedMediaEncoder(mediaEncoderSettings(h.config.media));
+    steps.push({ name: 'close the media models', run: () => media.close() });
     const worker = new ReindexWorker({
+      media,
       connection: redis,
       redis,
       kafka: h.kafka,
@@ -63,7 +67,7 @@ export async function startReindexStack(h: Harness, encoders: readonly OnnxEncod
       encoder: async (id) => documentEncoder(await encoderOf(id)),
       queryEncoder: async (id) => queryEncoder(await encoderOf(id)),
     });
-    steps.push({ name: 'stop the reindex worker', run: () => worker.stop() });
+    steps.push({ name: 'close the reindex worker', run: () => worker.close() });
     await worker.start();
     const queue = new ReindexQueue({ connection: redis, redis, topology: h.topology, config: h.config });
     steps.push({

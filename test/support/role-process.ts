@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Harness } from './harness.ts';
 
-const CLI = fileURLToPath(new URL('../../producers/cli/bin.mjs', import.meta.url));
+const CLI = fileURLToPath(new URL('../../infra/cli/bin.mjs', import.meta.url));
 
 /** `searchbus run <role>` as a real process on the harness' services and namespace. */
 export function startRoleProcess(h: Harness, role: string, env: Record<string, string> = {}): ChildProcess {

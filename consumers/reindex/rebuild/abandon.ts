@@ -47,7 +47,7 @@ export async function discardTarget(
 
 /** A cancelled rebuild: its partial collection and group go; the alias is untouched. */
 export async function discardCancelled(run: RebuildRun): Promise<void> {
-  await run.group.stop();
+  await run.group.close();
   await discardTarget(run.context, run.target, run.groupId, run.data.alias);
   await run.context.log(`cancelled: removed ${run.target} and group ${run.groupId}; ${run.data.alias} untouched`);
 }

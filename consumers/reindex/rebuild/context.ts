@@ -1,7 +1,7 @@
 import type { QdrantClient } from '@qdrant/js-client-rest';
 import type { Admin, Kafka } from 'kafkajs';
 import type { SearchbusConfig, Topology } from '../../../topology/index.ts';
-import type { DocumentEncoder, MediaEncoder } from '../../encoders/index.ts';
+import type { DocumentEncoder, MediaEncoder } from '../../embedding/index.ts';
 import type { EvalSetStore, ShadowBoard } from '../../quality/index.ts';
 import type { Logger, MetricsRegistry, RedisWriteFences } from '../../runtime/index.ts';
 import type { GateDependencies } from '../quality-gate.ts';
@@ -25,7 +25,7 @@ export interface RebuildContext {
   media: MediaEncoder;
   logger: Logger;
   metrics?: MetricsRegistry;
-  /** Aborted when the worker stops: leave everything for a resume. */
+  /** Aborted when the worker closes: leave everything for a resume. */
   signal: AbortSignal;
   isCancelled(): Promise<boolean>;
   saveState(state: RebuildState): Promise<void>;

@@ -4,7 +4,6 @@
 // resumed job re-enters; run-rebuild.ts drives them and persists each phase in the job.
 export { runRebuild, drivePhases, type PhaseDriver, type PhaseTable } from './run-rebuild.ts';
 export { abandonRebuild, discardTarget } from './abandon.ts';
-export { RebuildCancelledError, RebuildRefusedError } from './errors.ts';
 export type { RebuildContext } from './context.ts';
 export type { PhaseOutcome, RebuildRun, StatePatch } from './rebuild-run.ts';
 export {
@@ -12,7 +11,6 @@ export {
   REBUILD_ENDS,
   TRANSITIONS,
   RESUME_AT,
-  IllegalTransitionError,
   assertTransition,
   canFollow,
   endOf,

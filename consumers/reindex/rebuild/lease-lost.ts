@@ -1,4 +1,5 @@
-import { RetriableError, handoverOffsets } from '../../runtime/index.ts';
+import { UnavailableError } from '../../../topology/index.ts';
+import { handoverOffsets } from '../../runtime/index.ts';
 import type { RebuildRun } from './rebuild-run.ts';
 
 // The hand-over's ways out other than reopening the fence itself: live encoders took the
@@ -6,7 +7,7 @@ import type { RebuildRun } from './rebuild-run.ts';
 
 /** Live encoders write the target now: the rebuild must not write again, only finish. */
 export async function takenOver(run: RebuildRun): Promise<{ next: 'finishing' }> {
-  await run.group.stop();
+  await run.group.close();
   await run.context.log(
     `found ${run.target} open and served: live encoders write it from where group ${run.groupId} stopped (an earlier attempt finished the hand-over, or its lease lapsed and they took over)`,
   );
@@ -14,10 +15,10 @@ export async function takenOver(run: RebuildRun): Promise<{ next: 'finishing' }>
 }
 
 export async function lostLease(run: RebuildRun): Promise<{ next: 'finishing' }> {
-  await run.group.stop();
+  await run.group.close();
   const now = await run.context.fences.get(run.target);
   if (now?.state === 'open') return takenOver(run);
-  throw new RetriableError(`the rebuild of ${run.target} lost its write fence lease`);
+  throw new UnavailableError('fence-lost', `the rebuild of ${run.target} lost its write fence lease`);
 }
 
 /**
@@ -28,7 +29,7 @@ export async function lostLease(run: RebuildRun): Promise<{ next: 'finishing' }>
 export async function handBackOnStop(run: RebuildRun): Promise<void> {
   const { context } = run;
   try {
-    await run.group.stop();
+    await run.group.close();
     const offsets = await handoverOffsets(context.admin, run.groupId, run.topic);
     if (await context.fences.reopen(run.target, offsets, 'owner', context.leaseOwner, true)) {
       await context.log(`worker stopping: handed ${run.target} to live encoders where group ${run.groupId} stopped`);

@@ -1,7 +1,6 @@
-import { ensureCollection, parseCollectionName } from '../../../topology/index.ts';
+import { ensureCollection, parseCollectionName, RejectedError } from '../../../topology/index.ts';
 import type { RebuildState } from '../reindex-types.ts';
 import type { RebuildContext } from './context.ts';
-import { RebuildRefusedError } from './errors.ts';
 import type { PhaseOutcome, RebuildAttempt, RebuildRun } from './rebuild-run.ts';
 
 // Creating `<alias>__<model>__v<n+1>` beside the live collection. A new job first reserves its
@@ -14,7 +13,7 @@ export async function reserveTarget(attempt: RebuildAttempt): Promise<RebuildSta
   if (!history.complete) {
     const message = `the ingest topic may no longer hold every document: ${history.problems.join('; ')}`;
     if (!data.allowIncompleteHistory) {
-      throw new RebuildRefusedError(`refusing to rebuild: ${message}. Re-publish the corpus, or pass --allow-incomplete-history to rebuild from what remains.`);
+      throw new RejectedError('rebuild-refused', `refusing to rebuild: ${message}. Re-publish the corpus, or pass --allow-incomplete-history to rebuild from what remains.`);
     }
     await context.log(`warning: ${message}; rebuilding from what remains (--allow-incomplete-history)`);
   }

@@ -20,7 +20,7 @@ export async function phaseDraining(run: RebuildRun): Promise<PhaseOutcome<'drai
     await wait(run, config.reindex.progressIntervalMs);
     p = await position(run);
   }
-  await run.group.stop();
+  await run.group.close();
   return { next: 'reopening' };
 }
 

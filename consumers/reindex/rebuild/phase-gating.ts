@@ -1,8 +1,7 @@
-import { parseCollectionName } from '../../../topology/index.ts';
+import { parseCollectionName, RejectedError } from '../../../topology/index.ts';
 import { describeCollection } from '../../runtime/index.ts';
 import { formatGate, runGate, type GateReport } from '../quality-gate.ts';
 import type { ReindexResult } from '../reindex-types.ts';
-import { RebuildRefusedError } from './errors.ts';
 import { refuseLoss } from './loss-check.ts';
 import { position, report } from './progress.ts';
 import { liveCollection, save, type PhaseOutcome, type RebuildRun } from './rebuild-run.ts';
@@ -25,11 +24,11 @@ async function gate(run: RebuildRun, live: string): Promise<GateReport | null> {
   const { context, data, target } = run;
   if (!data.gate) return null;
   if (run.state.gate) return run.state.gate;
-  if (!context.gate) throw new RebuildRefusedError('this reindex worker cannot run a quality gate (no query encoder)');
+  if (!context.gate) throw new RejectedError('rebuild-refused', 'this reindex worker cannot run a quality gate (no query encoder)');
   const request = data.gate;
   const set = request.inline ?? (await context.gate.evalSets.get(request.tenant, request.set));
-  if (!set) throw new RebuildRefusedError(`no evaluation set "${request.set}" for tenant ${request.tenant} (add it with \`searchbus eval-set add\`)`);
-  if (!parseCollectionName(live)?.modelId) throw new RebuildRefusedError(`the live collection ${live} does not name its model`);
+  if (!set) throw new RejectedError('rebuild-refused', `no evaluation set "${request.set}" for tenant ${request.tenant} (add it with \`searchbus eval-set add\`)`);
+  if (!parseCollectionName(live)?.modelId) throw new RejectedError('rebuild-refused', `the live collection ${live} does not name its model`);
   const p = await position(run);
   await report(run, 'gating', p.lag, p.processed);
   await context.log(`gate: searching ${set.queries.length} judged queries of ${request.set} (tenant ${set.tenant}) on ${live} and ${target}`);
@@ -44,7 +43,7 @@ async function gate(run: RebuildRun, live: string): Promise<GateReport | null> {
 /** Refused: the live index is untouched; the target stays for inspection until the grace period. */
 async function refuse(run: RebuildRun, verdict: GateReport, live: string): Promise<ReindexResult> {
   const { context, data, target } = run;
-  await run.group.stop();
+  await run.group.close();
   await context.admin.deleteGroups([run.groupId]).catch(() => undefined);
   const graceMs = data.graceMs ?? context.config.reindex.graceMs;
   await context.scheduleDrop(target, graceMs);

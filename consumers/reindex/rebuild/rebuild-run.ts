@@ -1,14 +1,13 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { getModelSpec, type ModelSpec } from '../../../topology/index.ts';
+import { CancelledError, getModelSpec, RejectedError, UnavailableError, type ModelSpec } from '../../../topology/index.ts';
 import { EncoderConsumer } from '../../encoder/index.ts';
 import type { ShadowStats } from '../../quality/index.ts';
-import { RetriableError, type DeadLetter } from '../../runtime/index.ts';
+import type { DeadLetter } from '../../runtime/index.ts';
 import { recordUnwritten, unwrittenDocument } from '../document-loss.ts';
 import { LeaseKeeper, writeMarginMs } from '../fence-lease.ts';
 import { checkHistory, type HistoryReport } from '../history-check.ts';
 import type { RebuildState, ReindexJobData, ReindexResult } from '../reindex-types.ts';
 import type { RebuildContext } from './context.ts';
-import { RebuildCancelledError, RebuildRefusedError } from './errors.ts';
 import { isFenced, type RebuildPhase, type Successor } from './transitions.ts';
 
 /** One attempt at a rebuild job, before it knows its target (a new job has none yet). */
@@ -66,14 +65,14 @@ export async function openAttempt(data: ReindexJobData, context: RebuildContext)
   try {
     model = getModelSpec(data.modelId);
   } catch (error) {
-    throw new RebuildRefusedError((error as Error).message, { cause: error });
+    throw new RejectedError('rebuild-refused', (error as Error).message, { cause: error });
   }
   const topic = context.topology.topics.ingest;
   const history = await checkHistory(context.admin, topic);
   return { data, context, model, topic, history, startedMs };
 }
 
-/** Builds what the phases share; nothing is started (closeRun stops whatever was). */
+/** Builds what the phases share; nothing is started (closeRun closes whatever was). */
 export function openRun(attempt: RebuildAttempt, state: RebuildState): RebuildRun {
   const { context } = attempt;
   const { target, groupId, endOffsetsAtStart } = state;
@@ -123,17 +122,17 @@ async function guardWrite(run: RebuildRun): Promise<void> {
   if (!isFenced(run.state.phase)) return;
   const margin = writeMarginMs(run.context.config.reindex.fenceLeaseMs);
   if (!run.leaseHeld || !(await run.context.fences.holds(run.target, run.context.leaseOwner, margin))) {
-    throw new RetriableError(`the rebuild does not hold the write fence of ${run.target}`);
+    throw new UnavailableError('fence-not-held', `the rebuild does not hold the write fence of ${run.target}`);
   }
 }
 
-/** Ends the shadow comparison and stops the lease and the group, however the attempt ended. */
+/** Ends the shadow comparison and closes the lease keeper and the group, however the attempt ended. */
 export async function closeRun(run: RebuildRun): Promise<void> {
   const { context } = run;
   clearInterval(run.shadow.renew);
   if (run.shadow.active) await context.shadow?.withdraw(run.target).catch((error: unknown) => context.logger.warn('could not withdraw the shadow announcement', { error }));
-  await run.keeper.stop();
-  await run.group.stop();
+  await run.keeper.close();
+  await run.group.close();
 }
 
 export async function save(run: RebuildRun, patch: Partial<RebuildState>): Promise<void> {
@@ -148,13 +147,13 @@ export async function consume(run: RebuildRun): Promise<void> {
   await run.group.start();
 }
 
-/** Rejects when the worker stops, so no phase waits past a deploy. */
+/** Rejects when the worker closes, so no phase waits past a deploy. */
 export function wait(run: RebuildRun, ms: number): Promise<void> {
   return delay(ms, undefined, { signal: run.context.signal });
 }
 
 export async function throwIfCancelled(run: RebuildRun): Promise<void> {
-  if (await run.context.isCancelled()) throw new RebuildCancelledError(`rebuild of ${run.data.alias} into ${run.target} was cancelled`);
+  if (await run.context.isCancelled()) throw new CancelledError('rebuild-cancelled', `rebuild of ${run.data.alias} into ${run.target} was cancelled`);
 }
 
 /** The collection the alias served when the replay caught up: what the target is compared with. */

@@ -1,7 +1,7 @@
+import { hasErrorCode } from '../../../topology/index.ts';
 import type { RebuildState, ReindexJobData, ReindexResult } from '../reindex-types.ts';
 import { discardCancelled } from './abandon.ts';
 import type { RebuildContext } from './context.ts';
-import { RebuildCancelledError } from './errors.ts';
 import { handBackOnStop } from './lease-lost.ts';
 import { phaseCreating, reserveTarget, resumeRun } from './phase-creating.ts';
 import { phaseDraining } from './phase-draining.ts';
@@ -49,7 +49,7 @@ const DRIVER: PhaseDriver<RebuildRun> = {
  * Runs phases until one ends the rebuild: load the persisted phase, run it, persist the next, go
  * on. `persisted` is what the job held when this attempt began (nothing for a new job): a resumed
  * attempt re-enters where RESUME_AT says. A transition the table does not allow, returned or
- * thrown, is an IllegalTransitionError (caused by what was thrown): acting on an end nobody
+ * thrown, is a ContractError `illegal-transition` (caused by what was thrown): acting on an end nobody
  * planned for there (discarding a target on a cancel after the swap, say) could do harm.
  */
 export async function drivePhases<R>(run: R, driver: PhaseDriver<R>, persisted: { phase: string } | undefined): Promise<ReindexResult> {
@@ -88,7 +88,7 @@ export async function runRebuild(data: ReindexJobData, context: RebuildContext):
     return await drivePhases(run, DRIVER, data.state);
   } catch (error) {
     if (context.signal.aborted && run.leaseHeld) await handBackOnStop(run);
-    if (error instanceof RebuildCancelledError) await discardCancelled(run);
+    if (hasErrorCode(error, 'rebuild-cancelled')) await discardCancelled(run);
     throw error;
   } finally {
     await closeRun(run);

@@ -1,5 +1,4 @@
-import { SearchbusError } from '../../../topology/index.ts';
-import { RebuildCancelledError, RebuildRefusedError } from './errors.ts';
+import { ContractError, hasErrorCode } from '../../../topology/index.ts';
 
 // The rebuild protocol as data: its phases, which may follow which, where a later attempt
 // re-enters, and from where on the rebuild group writes only under the fence lease.
@@ -11,7 +10,8 @@ export type RebuildPhase = (typeof REBUILD_PHASES)[number];
 /**
  * How an attempt ends. Never persisted: BullMQ records how the job ended (its result or its
  * failure), and an attempt that failed must leave the phase it failed in for the next one.
- * `refused` is both a refused request (RebuildRefusedError) and a gate's refusal (a result).
+ * `refused` is both a refused request (a RejectedError `rebuild-refused`) and a gate's refusal (a
+ * result); `cancelled` is a CancelledError `rebuild-cancelled`.
  */
 export const REBUILD_ENDS = ['done', 'refused', 'cancelled', 'failed'] as const;
 export type RebuildEnd = (typeof REBUILD_ENDS)[number];
@@ -79,36 +79,29 @@ export function isRebuildEnd(step: RebuildStep): step is RebuildEnd {
   return (REBUILD_ENDS as readonly string[]).includes(step);
 }
 
-/** A phase function (or a persisted state) asked for a step the protocol does not have: a bug, never retried into. */
-export class IllegalTransitionError extends SearchbusError {
-  override readonly name: string = 'IllegalTransitionError';
-  override readonly retriable = false;
-  override readonly code: string = 'rebuild-illegal-transition';
-  constructor(
-    readonly from: string,
-    readonly to: string,
-    message: string,
-    options: { cause?: unknown } = {},
-  ) {
-    super(message, options);
-  }
+/**
+ * A phase function (or a persisted state) asked for a step the protocol does not have: a bug, never
+ * retried into. A ContractError `illegal-transition`; its message names both steps.
+ */
+function illegalTransition(message: string, cause?: unknown): ContractError<'illegal-transition'> {
+  return new ContractError('illegal-transition', message, cause === undefined ? {} : { cause });
 }
 
 export function canFollow(from: RebuildStep, to: RebuildStep): boolean {
   return (TRANSITIONS[from] as readonly RebuildStep[]).includes(to);
 }
 
-/** Throws IllegalTransitionError unless `to` may follow `from`; `cause` is the error that ended the phase, if one did. */
+/** Throws a ContractError `illegal-transition` unless `to` may follow `from`; `cause` is the error that ended the phase, if one did. */
 export function assertTransition(from: RebuildStep, to: RebuildStep, cause?: unknown): void {
   if (canFollow(from, to)) return;
   const allowed = TRANSITIONS[from].join(', ') || 'nothing';
-  throw new IllegalTransitionError(from, to, `a rebuild cannot go from ${from} to ${to} (allowed: ${allowed})`, cause === undefined ? {} : { cause });
+  throw illegalTransition(`a rebuild cannot go from ${from} to ${to} (allowed: ${allowed})`, cause);
 }
 
 /** The end an error thrown by a phase stands for. */
 export function endOf(error: unknown): Exclude<RebuildEnd, 'done'> {
-  if (error instanceof RebuildCancelledError) return 'cancelled';
-  if (error instanceof RebuildRefusedError) return 'refused';
+  if (hasErrorCode(error, 'rebuild-cancelled')) return 'cancelled';
+  if (hasErrorCode(error, 'rebuild-refused')) return 'refused';
   return 'failed';
 }
 
@@ -117,7 +110,7 @@ export function entryPhase(persisted: { phase: string } | undefined): RebuildPha
   if (!persisted) return 'creating';
   if (!isRebuildPhase(persisted.phase)) {
     // Written by a newer version, or by hand: guessing a phase could swap an unchecked collection.
-    throw new IllegalTransitionError('persisted', persisted.phase, `cannot resume a rebuild persisted in an unknown phase "${persisted.phase}"`);
+    throw illegalTransition(`cannot resume a rebuild persisted in an unknown phase "${persisted.phase}"`);
   }
   return RESUME_AT[persisted.phase];
 }

@@ -1,5 +1,5 @@
 import { getDocument } from 'pdfjs-dist/legacy/build/pdf.mjs';
-import { renderPage } from '../../../consumers/encoders/index.ts';
+import { renderPage } from '../../../consumers/embedding/index.ts';
 
 /** Each page of a PDF as a PNG at `dpi`, rendered as the extractor renders scanned pages for OCR. */
 export async function renderPages(bytes: Buffer, dpi: number): Promise<Buffer[]> {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { QdrantClient } from '@qdrant/js-client-rest';
 import { indexDocuments, latestPerDocument } from '../../../../consumers/encoder/index.ts';
-import type { DocumentEncoder } from '../../../../consumers/encoders/index.ts';
+import type { DocumentEncoder } from '../../../../consumers/embedding/index.ts';
 import { getAnalyzerSpec, layoutFor, pointId, type CollectionLayout, type IngestMessage } from '../../../../topology/index.ts';
 
 const LEGACY: CollectionLayout = { dense: '', sparse: null };

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { RebuildState, ReindexResult } from '../../../../consumers/reindex/reindex-types.ts';
-import { RebuildCancelledError } from '../../../../consumers/reindex/rebuild/errors.ts';
 import type { PhaseOutcome } from '../../../../consumers/reindex/rebuild/rebuild-run.ts';
 import { drivePhases, type PhaseDriver } from '../../../../consumers/reindex/rebuild/run-rebuild.ts';
-import { IllegalTransitionError, REBUILD_PHASES, RESUME_AT, type RebuildPhase } from '../../../../consumers/reindex/rebuild/transitions.ts';
+import { CancelledError, ContractError } from '../../../../topology/index.ts';
+import { REBUILD_PHASES, RESUME_AT, type RebuildPhase } from '../../../../consumers/reindex/rebuild/transitions.ts';
 
 // The driver's logic with fake phases: what runs, in which order, what is persisted and when.
 
@@ -110,14 +110,14 @@ describe('rebuild driver', () => {
     const run = fakeRun('creating');
     await assert.rejects(
       drivePhases(run, fakeDriver({ replaying: () => Promise.resolve({ next: 'draining' }) }), undefined),
-      (error: unknown) => error instanceof IllegalTransitionError && error.from === 'replaying' && error.to === 'draining',
+      (error: unknown) => error instanceof ContractError && error.code === 'illegal-transition' && error.message.includes('from replaying to draining'),
     );
     assert.equal(run.state.phase, 'replaying');
     assert.ok(!run.log.some((l) => l.startsWith('draining')));
   });
 
   it('rethrows what a phase throws where the table allows that end, and leaves its phase persisted', async () => {
-    const cancelled = new RebuildCancelledError('cancelled');
+    const cancelled = new CancelledError('rebuild-cancelled', 'cancelled');
     const run = fakeRun('creating');
     await assert.rejects(drivePhases(run, fakeDriver({ shadowing: () => Promise.reject(cancelled) }), undefined), (error: unknown) => error === cancelled);
     assert.equal(run.state.phase, 'shadowing');
@@ -127,18 +127,19 @@ describe('rebuild driver', () => {
     assert.equal(failed.state.phase, 'draining', 'the next attempt resumes from here');
   });
 
-  it('turns an end the table does not allow there into an IllegalTransitionError caused by it', async () => {
-    const cancelled = new RebuildCancelledError('cancelled');
+  it('turns an end the table does not allow there into a ContractError `illegal-transition` caused by it', async () => {
+    const cancelled = new CancelledError('rebuild-cancelled', 'cancelled');
     const run = fakeRun('handover');
     await assert.rejects(
       drivePhases(run, fakeDriver({ draining: () => Promise.reject(cancelled) }), run.state),
-      (error: unknown) => error instanceof IllegalTransitionError && error.from === 'draining' && error.to === 'cancelled' && error.cause === cancelled,
+      (error: unknown) =>
+        error instanceof ContractError && error.code === 'illegal-transition' && error.message.includes('from draining to cancelled') && error.cause === cancelled,
     );
   });
 
   it('runs nothing for an unknown persisted phase', async () => {
     const run = fakeRun('creating');
-    await assert.rejects(drivePhases(run, fakeDriver(), { phase: 'swapping' }), IllegalTransitionError);
+    await assert.rejects(drivePhases(run, fakeDriver(), { phase: 'swapping' }), (error: unknown) => error instanceof ContractError && error.code === 'illegal-transition');
     assert.deepEqual(run.log, []);
     assert.deepEqual(run.saved, []);
   });

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { RebuildCancelledError, RebuildRefusedError } from '../../../../consumers/reindex/rebuild/errors.ts';
+import { CancelledError, ContractError, RejectedError } from '../../../../topology/index.ts';
 import {
-  IllegalTransitionError,
   REBUILD_ENDS,
   REBUILD_PHASES,
   RESUME_AT,
@@ -16,6 +15,16 @@ import {
 } from '../../../../consumers/reindex/rebuild/transitions.ts';
 
 const STEPS: RebuildStep[] = [...REBUILD_PHASES, ...REBUILD_ENDS];
+
+/** A ContractError `illegal-transition` (never retriable) whose message names both steps. */
+function illegalTransition(from: string, to: string, cause?: unknown): (error: unknown) => boolean {
+  return (error) =>
+    error instanceof ContractError &&
+    error.code === 'illegal-transition' &&
+    !error.retriable &&
+    error.message.includes(`from ${from} to ${to}`) &&
+    (cause === undefined || error.cause === cause);
+}
 
 function reachable(from: RebuildStep): Set<RebuildStep> {
   const seen = new Set<RebuildStep>([from]);
@@ -63,7 +72,7 @@ describe('rebuild transition table', () => {
     assert.deepEqual(REBUILD_PHASES.filter((p) => canFollow(p, 'done')), ['finishing']);
   });
 
-  it('throws a typed error for an illegal transition', () => {
+  it('throws a ContractError `illegal-transition` for an illegal transition', () => {
     const illegal: Array<[RebuildStep, RebuildStep]> = [
       ['creating', 'handover'],
       ['replaying', 'draining'],
@@ -83,15 +92,15 @@ describe('rebuild transition table', () => {
       assert.equal(canFollow(from, to), false, `${from} -> ${to}`);
       assert.throws(
         () => assertTransition(from, to),
-        (error: unknown) => error instanceof IllegalTransitionError && error.from === from && error.to === to && error.code === 'rebuild-illegal-transition',
+        illegalTransition(from, to),
         `${from} -> ${to}`,
       );
     }
   });
 
   it('keeps the error that ended a phase as the cause of an illegal end', () => {
-    const cause = new RebuildCancelledError('cancelled');
-    assert.throws(() => assertTransition('draining', endOf(cause), cause), (error: unknown) => error instanceof IllegalTransitionError && error.cause === cause);
+    const cause = new CancelledError('rebuild-cancelled', 'cancelled');
+    assert.throws(() => assertTransition('draining', endOf(cause), cause), illegalTransition('draining', 'cancelled', cause));
   });
 
   it('reaches every step from creating, and done from every phase', () => {
@@ -99,9 +108,12 @@ describe('rebuild transition table', () => {
     for (const phase of REBUILD_PHASES) assert.ok(reachable(phase).has('done'), phase);
   });
 
-  it('names the end an error stands for', () => {
-    assert.equal(endOf(new RebuildCancelledError('x')), 'cancelled');
-    assert.equal(endOf(new RebuildRefusedError('x')), 'refused');
+  it('names the end an error stands for, by its code', () => {
+    assert.equal(endOf(new CancelledError('rebuild-cancelled', 'x')), 'cancelled');
+    assert.equal(endOf(new RejectedError('rebuild-refused', 'x')), 'refused');
+    // The kind alone is not enough: another cancellation or refusal is a failure of the attempt.
+    assert.equal(endOf(new CancelledError('start-aborted', 'x')), 'failed');
+    assert.equal(endOf(new RejectedError('eval-model-mismatch', 'x')), 'failed');
     assert.equal(endOf(new Error('x')), 'failed');
     assert.equal(endOf('not even an error'), 'failed');
   });
@@ -136,6 +148,9 @@ describe('where a resumed rebuild re-enters', () => {
   });
 
   it('refuses to guess an unknown persisted phase', () => {
-    assert.throws(() => entryPhase({ phase: 'swapping' }), (error: unknown) => error instanceof IllegalTransitionError && error.to === 'swapping');
+    assert.throws(
+      () => entryPhase({ phase: 'swapping' }),
+      (error: unknown) => error instanceof ContractError && error.code === 'illegal-transition' && error.message.includes('"swapping"'),
+    );
   });
 });

@@ -27,7 +27,7 @@ describe('distState', () => {
   }
 
   it('is missing without a stamp', async () => {
-    await file('producers/cli/main.ts', BUILT_AT - 60_000);
+    await file('infra/cli/main.ts', BUILT_AT - 60_000);
     assert.equal(distState(root), 'missing');
   });
 
@@ -47,12 +47,12 @@ describe('distState', () => {
   });
 
   it('is stale once a source changed after the build started, even while it ran', async () => {
-    await file('consumers/encoders/onnx-encoder.ts', BUILT_AT + 1_000);
+    await file('consumers/embedding/text/onnx-encoder.ts', BUILT_AT + 1_000);
     assert.equal(distState(root), 'stale');
   });
 
   it('is stale when package.json changed', async () => {
-    await file('consumers/encoders/onnx-encoder.ts', BUILT_AT - 1_000);
+    await file('consumers/embedding/text/onnx-encoder.ts', BUILT_AT - 1_000);
     assert.equal(distState(root), 'fresh');
     await file('package.json', BUILT_AT + 1_000);
     assert.equal(distState(root), 'stale');
