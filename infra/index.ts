@@ -20,7 +20,7 @@ export {
   type LocalKafkaCluster,
   type ProcessEntry,
 } from './local/index.ts';
-export { createKafka, createRedis, kafkaConnection, redisConnection } from '../topology/connections/clients.ts';
-export { createQdrant } from '../topology/connections/qdrant-client.ts';
-export { CONNECTION_SETTINGS, SECRET_SETTINGS, endpointEnv, kafkaSettings, qdrantSettings, redactUrl, redisSettings } from '../topology/connections/connection-settings.ts';
-export { isWithin } from '../topology/path-within.ts';
+export { createKafka, createRedis, kafkaConnection, redisConnection } from '../topology/index.ts';
+export { createQdrant } from '../topology/index.ts';
+export { CONNECTION_SETTINGS, SECRET_SETTINGS, endpointEnv, kafkaSettings, qdrantSettings, redactUrl, redisSettings } from '../topology/index.ts';
+export { isWithin } from '../topology/index.ts';

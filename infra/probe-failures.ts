@@ -1,4 +1,4 @@
-import { CONNECTION_SETTINGS as S, KAFKA_SECURITY_PROTOCOLS } from '../topology/connections/connection-settings.ts';
+import { CONNECTION_SETTINGS as S, KAFKA_SECURITY_PROTOCOLS } from '../topology/index.ts';
 import { EndpointRejectedError, EndpointUnreachableError, type InfraError } from './errors.ts';
 import { ConnectionClosedError, RedisReplyError } from './probes.ts';
 import type { KafkaEndpoint, RedisEndpoint, TlsSettings } from './services.ts';

@@ -1,8 +1,7 @@
 import { connect as connectTcp, type Socket } from 'node:net';
 import { connect as connectTls } from 'node:tls';
 import { Kafka, logLevel } from 'kafkajs';
-import { SearchbusError } from '../topology/index.ts';
-import { kafkaConnection, tlsOptions } from '../topology/connections/clients.ts';
+import { kafkaConnection, SearchbusError, tlsOptions } from '../topology/index.ts';
 import type { KafkaEndpoint, RedisEndpoint } from './services.ts';
 
 // One attempt each, bounded in time: callers decide how long to keep trying. A probe that succeeds

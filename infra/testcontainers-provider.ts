@@ -1,6 +1,6 @@
 import type { KafkaEndpoint, QdrantEndpoint, RedisEndpoint, StartedService } from './services.ts';
 import { importOptional } from './optional-dependency.ts';
-import { freePort } from './local/ports.ts';
+import { freePort } from './local/index.ts';
 
 // Pinned images; the same versions the local provider runs (Kafka) or serves the API of (Qdrant).
 export const IMAGES = {

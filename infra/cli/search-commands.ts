@@ -1,10 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { basename, extname, resolve } from 'node:path';
 // The modules rather than the infra index, which would load the Qdrant client too (cold start).
-import { createKafka, createRedis } from '../../topology/connections/clients.ts';
 import { getServices } from '../get-services.ts';
 import type { Services } from '../index.ts';
-import { createTopology, isSearchMode, isValidNamespace, loadConfig, MEDIA_EXTENSIONS, modalityOf, modelIds, QUERY_MEDIA_EXTENSIONS, SEARCH_MODES, SETTINGS, type MediaQuery, type SearchMode } from '../../topology/index.ts';
+import { createKafka, createRedis, createTopology, isSearchMode, isValidNamespace, loadConfig, MEDIA_EXTENSIONS, modalityOf, modelIds, QUERY_MEDIA_EXTENSIONS, SEARCH_MODES, SETTINGS, type MediaQuery, type SearchMode } from '../../topology/index.ts';
 // eval, the quality module and the gateway load when used, so that `searchbus search` starts without them (cold start).
 import type { RunComparison } from '../../consumers/quality/index.ts';
 import type { EvalReport } from '../eval/index.ts';

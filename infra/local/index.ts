@@ -5,3 +5,7 @@ export { startQdrant, ensureQdrantEdgeVenv } from './qdrant-process.ts';
 export { listEntries, ownerAlive, isAlive, type ProcessEntry } from './process-registry.ts';
 export { stopProcess } from './spawn-service.ts';
 export { reapOrphans, findRunning } from './reaper.ts';
+export { freePort } from './ports.ts';
+export { runCommand } from './run-command.ts';
+export { requireJava, requireMaven } from './prerequisites.ts';
+export { ensurePythonVenv } from './python-venv.ts';

@@ -16,7 +16,7 @@ import {
 } from '../../topology/model-variants.ts';
 import { cacheDir } from '../cache-dir.ts';
 import { InfraError } from '../errors.ts';
-import { runCommand } from '../local/run-command.ts';
+import { runCommand } from '../local/index.ts';
 import { ensureModel, sha256File, type ModelFiles } from './fetch-model.ts';
 import { ensureGraphToolsVenv, GRAPH_TOOLS_DIR } from './graph-tools-venv.ts';
 import { DerivedModelIntegrityError, DerivedModelUnavailableError } from './model-errors.ts';

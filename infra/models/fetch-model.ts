@@ -8,8 +8,7 @@ import { basename, join } from 'node:path';
 import type { ModelSpec } from '../../topology/models.ts';
 import { cacheDir } from '../cache-dir.ts';
 import { RegistryUnreachableError, tail } from '../errors.ts';
-import { requireJava, requireMaven } from '../local/prerequisites.ts';
-import { runCommand } from '../local/run-command.ts';
+import { requireJava, requireMaven, runCommand } from '../local/index.ts';
 import { ModelArtifactNotFoundError, ModelFileMissingError, ModelIntegrityError } from './model-errors.ts';
 import { extractZipEntry, listZipEntries } from './zip-reader.ts';
 

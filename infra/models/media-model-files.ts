@@ -8,8 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { AUDIO_MODEL, IMAGE_MODEL, type AudioModelSpec, type ImageModelSpec } from '../../topology/media-models.ts';
 import { cacheDir } from '../cache-dir.ts';
 import { RegistryUnreachableError } from '../errors.ts';
-import { ensurePythonVenv } from '../local/python-venv.ts';
-import { runCommand } from '../local/run-command.ts';
+import { ensurePythonVenv, runCommand } from '../local/index.ts';
 import { installModelDir, sha256File } from './fetch-model.ts';
 import { MediaModelConversionError, MediaModelIntegrityError } from './model-errors.ts';
 
