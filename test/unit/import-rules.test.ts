@@ -56,7 +56,8 @@ const TREE: Record<string, string> = {
     '',
   ].join('\n'),
   'test/support/helper.ts': 'export const helper = 1;\n',
-  'test/unit/query.test.ts': "import { query } from '../../consumers/query/query-consumer.ts';\nimport { helper } from '../support/helper.ts';\nexport const t = [query, helper];\n",
+  'test/unit/query.test.ts':
+    "import { query } from '../../consumers/query/query-consumer.ts';\nimport { helper } from '../support/helper.ts';\nexport const t = [query, helper];\n",
 };
 
 interface Violation {
@@ -77,23 +78,37 @@ describe('import rules (dependency-cruiser)', () => {
   it('reports each broken rule, and nothing the rules allow', () => {
     const run = spawnSync(
       process.execPath,
-      [DEPCRUISE, '--config', join(ROOT, '.dependency-cruiser.mjs'), '--output-type', 'json', 'producers', 'consumers', 'topology', 'infra', 'test'],
+      [
+        DEPCRUISE,
+        '--config',
+        join(ROOT, '.dependency-cruiser.mjs'),
+        '--output-type',
+        'json',
+        'producers',
+        'consumers',
+        'topology',
+        'infra',
+        'test',
+      ],
       { cwd: dir, encoding: 'utf8' },
     );
     assert.equal(run.status, 0, run.stderr); // the json reporter exits 0; `npm run lint`'s err reporter fails
     const violations = (JSON.parse(run.stdout) as { summary: { violations: Violation[] } }).summary.violations;
     const found = violations.map((v) => `${v.rule.name}: ${v.from} → ${v.to}`).sort();
-    assert.deepEqual(found, [
-      'consumers-not-to-producers-or-infra: consumers/query/query-consumer.ts → infra/local/index.ts',
-      'no-circular: consumers/runtime/ping.ts → consumers/runtime/pong.ts', // one report per cycle
-      'not-to-test: infra/cli/main.ts → test/support/helper.ts',
-      // type-only imports count
-      'producers-not-to-consumers-or-infra: producers/ingest/producer.ts → consumers/query/index.ts',
-      'producers-not-to-consumers-or-infra: producers/ingest/producer.ts → infra/local/index.ts',
-      'role-folder-through-index-from-floor: infra/services.ts → infra/local/ports.ts',
-      'role-folder-through-index-from-floor: infra/services.ts → topology/connections/clients.ts',
-      'role-folder-through-index: consumers/encoder/index.ts → consumers/query/query-consumer.ts',
-      'topology-imports-no-other-floor: topology/names.ts → producers/ingest/index.ts',
-    ].sort());
+    assert.deepEqual(
+      found,
+      [
+        'consumers-not-to-producers-or-infra: consumers/query/query-consumer.ts → infra/local/index.ts',
+        'no-circular: consumers/runtime/ping.ts → consumers/runtime/pong.ts', // one report per cycle
+        'not-to-test: infra/cli/main.ts → test/support/helper.ts',
+        // type-only imports count
+        'producers-not-to-consumers-or-infra: producers/ingest/producer.ts → consumers/query/index.ts',
+        'producers-not-to-consumers-or-infra: producers/ingest/producer.ts → infra/local/index.ts',
+        'role-folder-through-index-from-floor: infra/services.ts → infra/local/ports.ts',
+        'role-folder-through-index-from-floor: infra/services.ts → topology/connections/clients.ts',
+        'role-folder-through-index: consumers/encoder/index.ts → consumers/query/query-consumer.ts',
+        'topology-imports-no-other-floor: topology/names.ts → producers/ingest/index.ts',
+      ].sort(),
+    );
   });
 });
