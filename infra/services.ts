@@ -4,11 +4,7 @@ import type { ServiceEndpoints, ServiceName } from '../topology/index.ts';
 export {
   SERVICE_NAMES,
   type ServiceName,
-  type PemFile,
-  type Secret,
   type TlsSettings,
-  type KafkaSaslMechanism,
-  type KafkaSasl,
   type KafkaEndpoint,
   type RedisEndpoint,
   type QdrantEndpoint,

@@ -12,7 +12,8 @@ bash infra/bootstrap.sh --tests
 node infra/cli/bin.mjs setup
 
 echo "== typecheck" && npx tsc --noEmit -p tsconfig.json
-# npm run lint: eslint, the import rules (dependency-cruiser, .dependency-cruiser.mjs), the format (prettier --check).
+# npm run lint: eslint, the import rules (dependency-cruiser, .dependency-cruiser.mjs), dead files and
+# exports (knip, knip.jsonc), then the format (prettier --check).
 echo "== lint" && npm run lint
 # The bin and the roles the integration tests start run this compiled build (dist/).
 echo "== build" && node infra/build/build.mjs

@@ -13,7 +13,7 @@ import { closeAll, getModelSpec, nextReady, quitGracefully, StartDeadline, type 
 
 import type { RoleName } from './role-names.ts';
 
-export { ROLE_NAMES, isRoleName, type RoleName } from './role-names.ts';
+export { ROLE_NAMES, type RoleName } from './role-names.ts';
 
 export interface RoleContext {
   services: Services;

@@ -33,7 +33,7 @@ export interface EvalOptions {
 }
 
 /** The namespace's collection was built with another model than the run asked for. */
-export class EvalModelMismatchError extends SearchbusError {
+class EvalModelMismatchError extends SearchbusError {
   override readonly name = 'EvalModelMismatchError';
   override readonly retriable = false;
   override readonly code: string = 'eval-model-mismatch';

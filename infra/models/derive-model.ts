@@ -78,7 +78,7 @@ export async function ensureAllEncoderFiles(spec: ModelSpec, options: EnsureEnco
   return out;
 }
 
-export function derivedPath(modelsDir: string, fp32Id: string, kind: DerivedKind, sha256: string): string {
+function derivedPath(modelsDir: string, fp32Id: string, kind: DerivedKind, sha256: string): string {
   return join(modelsDir, `${fp32Id}.derived`, `${kind}-${sha256.slice(0, 16)}.onnx`);
 }
 
