@@ -1,5 +1,5 @@
 import { CONNECTION_SETTINGS as S, kafkaSettings, qdrantSettings, redisSettings } from '../topology/index.ts';
-import { EndpointRejectedError, EndpointUnreachableError } from './errors.ts';
+import { endpointRejected, endpointUnreachable } from './setup-failures.ts';
 import { errorCode, kafkaProbeFailure, redisProbeFailure } from './probe-failures.ts';
 import { probeKafka, probeQdrant, probeQdrantKey, probeRedis } from './probes.ts';
 import type { KafkaEndpoint, QdrantEndpoint, RedisEndpoint, ServiceName } from './services.ts';
@@ -44,7 +44,7 @@ export async function qdrantFromEnv(env: NodeJS.ProcessEnv): Promise<QdrantEndpo
     throw qdrantUnreachable(error, endpoint.url);
   });
   if (status === 401 || status === 403) {
-    throw new EndpointRejectedError(
+    throw endpointRejected(
       S.qdrantApiKey,
       endpoint.apiKey ? `the server at ${endpoint.url} refused the API key (HTTP ${status})` : `the server at ${endpoint.url} requires an API key (HTTP ${status})`,
     );
@@ -55,11 +55,11 @@ export async function qdrantFromEnv(env: NodeJS.ProcessEnv): Promise<QdrantEndpo
 function qdrantUnreachable(error: unknown, url: string): Error {
   const code = errorCode((error as { cause?: unknown }).cause);
   if (/CERT|SELF_SIGNED|UNABLE_TO_(VERIFY|GET_ISSUER)/.test(code)) {
-    return new EndpointRejectedError(
+    return endpointRejected(
       S.qdrantUrl,
       `the server's certificate at ${url} is not trusted by Node's CA certificates (${code}); add the CA that signed it with NODE_EXTRA_CA_CERTS=<file.pem>`,
       error,
     );
   }
-  return new EndpointUnreachableError(S.qdrantUrl, url, error);
+  return endpointUnreachable(S.qdrantUrl, url, error);
 }

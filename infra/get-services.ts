@@ -1,4 +1,5 @@
-import { InfraError } from './errors.ts';
+import { CleanupError, ConfigError, ContractError, UnavailableError } from '../topology/errors.ts';
+import { closeOnce } from '../topology/index.ts';
 import { ENDPOINT_SETTINGS, kafkaFromEnv, qdrantFromEnv, redisFromEnv } from './env-provider.ts';
 import { findRunning, reapOrphans, startKafka, startQdrant, startRedis } from './local/index.ts';
 import {
@@ -33,7 +34,7 @@ export async function getServices(options: GetServicesOptions = {}): Promise<Ser
 
   const forced = env.SEARCHBUS_PROVIDER?.trim();
   if (forced && forced !== 'local' && forced !== 'testcontainers') {
-    throw new InfraError(`SEARCHBUS_PROVIDER must be "local" or "testcontainers", got "${forced}"`);
+    throw new ConfigError('SEARCHBUS_PROVIDER', `must be "local" or "testcontainers", got "${forced}"`);
   }
   let containers: Promise<boolean> | undefined;
   const useContainers = (): Promise<boolean> => {
@@ -52,11 +53,13 @@ export async function getServices(options: GetServicesOptions = {}): Promise<Ser
     await reaped;
     if (profile === 'up') {
       const running = await findRunning(name, 'up');
-      if (running) return { kind: 'local', service: { endpoint: endpointOf(name, running.endpoint), stop: noStop } };
+      if (running) return { kind: 'local', service: { endpoint: endpointOf(name, running.endpoint), close: noStop } };
     }
     if (options.start === false) {
-      throw new InfraError(
+      throw new UnavailableError(
+        'service-not-running',
         `${name} is not running. Start the services with \`searchbus up\` (or \`searchbus infra up\`), or set ${ENDPOINT_SETTINGS[name]} to use your own.`,
+        { retriable: false },
       );
     }
     return { kind: 'local', service: await start({ profile, env, log }) };
@@ -65,7 +68,7 @@ export async function getServices(options: GetServicesOptions = {}): Promise<Ser
   const resolve = async <K extends ServiceName>(name: K): Promise<Resolved<K>> => {
     const provider = PROVIDERS[name];
     const fromEnv = await provider.fromEnv(env);
-    if (fromEnv) return { kind: 'env', service: { endpoint: fromEnv, stop: noStop } };
+    if (fromEnv) return { kind: 'env', service: { endpoint: fromEnv, close: noStop } };
     if (options.start !== false && (await useContainers())) return { kind: 'testcontainers', service: await provider.container() };
     return local(name, provider.local);
   };
@@ -73,11 +76,11 @@ export async function getServices(options: GetServicesOptions = {}): Promise<Ser
   const names = SERVICE_NAMES.filter((n) => need.has(n));
   // In parallel: on a cold cache the Maven and PyPI downloads overlap.
   const settled = await Promise.allSettled(names.map((n) => resolve(n)));
-  const started = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value.service] : []));
+  const started = settled.flatMap((s, i) => (s.status === 'fulfilled' ? [{ name: names[i]!, service: s.value.service }] : []));
   const stopAll = async (): Promise<void> => {
-    const results = await Promise.allSettled(started.map((s) => s.stop()));
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw new InfraError('Stopping a service failed', { cause: failed.reason });
+    const results = await Promise.allSettled(started.map((s) => s.service.close()));
+    const failures = results.flatMap((r, i) => (r.status === 'rejected' ? [{ step: `close ${started[i]!.name}`, error: r.reason as unknown }] : []));
+    if (failures.length > 0) throw new CleanupError('the services', failures, results.length);
   };
   const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failure) {
@@ -94,17 +97,16 @@ export async function getServices(options: GetServicesOptions = {}): Promise<Ser
     (endpoints as Record<ServiceName, unknown>)[name] = result.value.service.endpoint;
   });
 
-  let stopped: Promise<void> | undefined;
   const services = {
     providers,
-    stop: () => (stopped ??= stopAll()),
+    close: closeOnce(stopAll),
   } as Services;
   for (const name of SERVICE_NAMES) {
     Object.defineProperty(services, name, {
       enumerable: true,
       get() {
         const endpoint = endpoints[name];
-        if (!endpoint) throw new InfraError(`${name} was not requested from getServices({ need })`);
+        if (!endpoint) throw new ContractError('service-not-requested', `${name} was not requested from getServices({ need })`);
         return endpoint;
       },
     });

@@ -1,6 +1,5 @@
 export { getServices } from './get-services.ts';
 export { cacheDir } from './cache-dir.ts';
-export * from './errors.ts';
 export * from './services.ts';
 export {
   ensureKafkaClasspath,
@@ -17,4 +16,4 @@ export {
   type LocalKafkaCluster,
   type ProcessEntry,
 } from './local/index.ts';
-export { createKafka, createRedis, createQdrant, SECRET_SETTINGS, endpointEnv, kafkaSettings, qdrantSettings, redactUrl, redisSettings, isWithin } from '../topology/index.ts';
+export { createKafka, createRedis, SECRET_SETTINGS, endpointEnv, kafkaSettings, qdrantSettings, redactUrl, redisSettings, isWithin } from '../topology/index.ts';

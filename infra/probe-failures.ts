@@ -1,12 +1,13 @@
 import { CONNECTION_SETTINGS as S, KAFKA_SECURITY_PROTOCOLS } from '../topology/index.ts';
-import { EndpointRejectedError, EndpointUnreachableError, type InfraError } from './errors.ts';
-import { ConnectionClosedError, RedisReplyError } from './probes.ts';
+import { hasErrorCode, type ConfigError, type UnavailableError } from '../topology/errors.ts';
+import { isRedisReplyError } from './probes.ts';
+import { endpointRejected, endpointUnreachable } from './setup-failures.ts';
 import type { KafkaEndpoint, RedisEndpoint, TlsSettings } from './services.ts';
 
 // A failed start-up probe, turned into the error a user can act on: which variable to fix and why.
-// An endpoint that does not answer at all stays an EndpointUnreachableError naming its address
-// variable; one that answers but refuses what is configured is an EndpointRejectedError naming the
-// credential, certificate or protocol variable. Secrets never appear: only user names and files.
+// An endpoint that does not answer at all is an UnavailableError `endpoint-unreachable` naming its
+// address variable; one that answers but refuses what is configured is a ConfigError
+// `endpoint-rejected` naming the credential, certificate or protocol variable. Secrets never appear: only user names and files.
 
 const UNTRUSTED = new Set([
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
@@ -23,7 +24,7 @@ const EXPIRED = new Set(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID']);
 const CLIENT_CERT_REFUSED = /ALERT_(BAD_CERTIFICATE|CERTIFICATE_REQUIRED|UNKNOWN_CA|CERTIFICATE_UNKNOWN|UNSUPPORTED_CERTIFICATE|CERTIFICATE_REVOKED|CERTIFICATE_EXPIRED|ACCESS_DENIED)/;
 const NOT_TLS = /WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|UNKNOWN_PROTOCOL|before secure TLS connection was established/;
 
-export function kafkaProbeFailure(error: unknown, endpoint: KafkaEndpoint): InfraError {
+export function kafkaProbeFailure(error: unknown, endpoint: KafkaEndpoint): ConfigError | UnavailableError {
   const chain = errorChain(error);
   const where = endpoint.brokers.join(',');
   const protocol = `${endpoint.sasl ? 'sasl_' : ''}${endpoint.tls ? 'ssl' : 'plaintext'}`;
@@ -32,9 +33,9 @@ export function kafkaProbeFailure(error: unknown, endpoint: KafkaEndpoint): Infr
   if (sasl && endpoint.sasl) {
     const mechanism = endpoint.sasl.mechanism.toUpperCase();
     if (/not supported by the server/i.test(sasl.message)) {
-      return new EndpointRejectedError(S.kafkaSaslMechanism, `the broker at ${where} does not enable ${mechanism} on this listener`, error);
+      return endpointRejected(S.kafkaSaslMechanism, `the broker at ${where} does not enable ${mechanism} on this listener`, error);
     }
-    return new EndpointRejectedError(
+    return endpointRejected(
       endpoint.sasl.password.setting,
       `authentication failed for user '${endpoint.sasl.username}' (${mechanism}) at ${where}; check ${S.kafkaSaslUsername} and ${endpoint.sasl.password.setting} (${stripPrefix(sasl.message)})`,
       error,
@@ -43,44 +44,45 @@ export function kafkaProbeFailure(error: unknown, endpoint: KafkaEndpoint): Infr
   const tls = tlsFailure(chain, { service: 'broker', where, tls: endpoint.tls, ca: S.kafkaSslCaFile, cert: S.kafkaSslCertFile, address: S.kafkaBrokers });
   if (tls) return tls;
   if (chain.some((e) => (e as { type?: string }).type === 'ILLEGAL_SASL_STATE')) {
-    return new EndpointRejectedError(S.kafkaSecurityProtocol, `is ${protocol}, but the listener at ${where} does not use SASL; use ${endpoint.tls ? 'ssl' : 'plaintext'}`, error);
+    return endpointRejected(S.kafkaSecurityProtocol, `is ${protocol}, but the listener at ${where} does not use SASL; use ${endpoint.tls ? 'ssl' : 'plaintext'}`, error);
   }
   if (chain.some((e) => e.name === 'KafkaJSConnectionClosedError')) {
     const others = KAFKA_SECURITY_PROTOCOLS.filter((p) => p !== protocol).join(', ');
-    return new EndpointRejectedError(
+    return endpointRejected(
       S.kafkaSecurityProtocol,
       `is ${protocol}, and the broker at ${where} closed the connection during the handshake: its listener probably uses another protocol (${others})`,
       error,
     );
   }
-  return new EndpointUnreachableError(S.kafkaBrokers, where, error);
+  return endpointUnreachable(S.kafkaBrokers, where, error);
 }
 
-export function redisProbeFailure(error: unknown, endpoint: RedisEndpoint): InfraError {
+export function redisProbeFailure(error: unknown, endpoint: RedisEndpoint): ConfigError | UnavailableError {
   const where = endpoint.url;
-  if (error instanceof RedisReplyError) {
+  if (isRedisReplyError(error)) {
+    const { code } = error;
     const user = endpoint.username ?? 'default';
     const passwordSetting = endpoint.password?.setting ?? S.redisPassword;
-    if (error.reply.startsWith('WRONGPASS')) {
-      return new EndpointRejectedError(passwordSetting, `authentication failed for user '${user}' at ${where}; check ${passwordSetting === S.redisUrl ? 'the user and password in REDIS_URL' : `${S.redisUsername} and ${passwordSetting}`} (${error.reply})`, error);
+    if (code === 'redis-wrongpass') {
+      return endpointRejected(passwordSetting, `authentication failed for user '${user}' at ${where}; check ${passwordSetting === S.redisUrl ? 'the user and password in REDIS_URL' : `${S.redisUsername} and ${passwordSetting}`} (${error.message})`, error);
     }
-    if (error.reply.startsWith('NOAUTH')) {
-      return new EndpointRejectedError(S.redisPassword, `the server at ${where} requires a password: set ${S.redisUsername} and ${S.redisPassword} (or ${S.redisPasswordFile}), or put them in REDIS_URL (rediss://user:password@host:port)`, error);
+    if (code === 'redis-noauth') {
+      return endpointRejected(S.redisPassword, `the server at ${where} requires a password: set ${S.redisUsername} and ${S.redisPassword} (or ${S.redisPasswordFile}), or put them in REDIS_URL (rediss://user:password@host:port)`, error);
     }
-    if (error.command === 'AUTH') {
-      return new EndpointRejectedError(passwordSetting, `the server at ${where} refused AUTH for user '${user}': ${error.reply}`, error);
+    if (code === 'redis-auth-refused') {
+      return endpointRejected(passwordSetting, `the server at ${where} refused AUTH for user '${user}': ${error.message}`, error);
     }
-    if (error.reply.startsWith('NOPERM')) {
-      return new EndpointRejectedError(S.redisUsername, `user '${user}' lacks permissions on ${where}: ${error.reply}`, error);
+    if (code === 'redis-noperm') {
+      return endpointRejected(S.redisUsername, `user '${user}' lacks permissions on ${where}: ${error.message}`, error);
     }
-    return new EndpointUnreachableError(S.redisUrl, where, error);
+    return endpointUnreachable(S.redisUrl, where, error);
   }
   const chain = errorChain(error);
   const tls = tlsFailure(chain, { service: 'server', where, tls: endpoint.tls, ca: S.redisTlsCaFile, cert: S.redisTlsCertFile, address: S.redisUrl });
   if (tls) return tls;
   const reset = chain.some((e) => (e as NodeJS.ErrnoException).code === 'ECONNRESET');
-  if (error instanceof ConnectionClosedError || (reset && !endpoint.tls)) {
-    return new EndpointRejectedError(
+  if (hasErrorCode(error, 'connection-closed') || (reset && !endpoint.tls)) {
+    return endpointRejected(
       S.redisUrl,
       endpoint.tls
         ? `the server at ${where} closed the TLS connection before answering: does it require a client certificate (${S.redisTlsCertFile}, ${S.redisTlsKeyFile})?`
@@ -88,14 +90,14 @@ export function redisProbeFailure(error: unknown, endpoint: RedisEndpoint): Infr
       error,
     );
   }
-  return new EndpointUnreachableError(S.redisUrl, where, error);
+  return endpointUnreachable(S.redisUrl, where, error);
 }
 
 /** A TLS-level refusal of either side's certificate, or TLS spoken to a port that does not speak it. */
 function tlsFailure(
   chain: Error[],
   names: { service: string; where: string; tls: TlsSettings | undefined; ca: string; cert: string; address: string },
-): EndpointRejectedError | undefined {
+): ConfigError | undefined {
   if (!names.tls) return undefined;
   const coded = chain.map((e) => ({ error: e, code: errorCode(e) }));
   const cause = chain[0];
@@ -103,17 +105,17 @@ function tlsFailure(
   const trustedBy = names.tls.ca ? `the CA in ${names.ca} ("${names.tls.ca.file}")` : `Node's built-in CA certificates; set ${names.ca} to the CA that signed it`;
   const found = coded.find(({ code }) => UNTRUSTED.has(code) || EXPIRED.has(code));
   if (found && UNTRUSTED.has(found.code)) {
-    return new EndpointRejectedError(names.ca, `the ${names.service}'s certificate at ${names.where} is not trusted by ${trustedBy} (${found.code})`, cause);
+    return endpointRejected(names.ca, `the ${names.service}'s certificate at ${names.where} is not trusted by ${trustedBy} (${found.code})`, cause);
   }
   if (found) {
-    return new EndpointRejectedError(names.ca, `the ${names.service}'s certificate at ${names.where} is outside its validity period (${found.code})`, cause);
+    return endpointRejected(names.ca, `the ${names.service}'s certificate at ${names.where} is outside its validity period (${found.code})`, cause);
   }
   if (hit((code) => code === 'ERR_TLS_CERT_ALTNAME_INVALID')) {
     const detail = coded.find(({ code }) => code === 'ERR_TLS_CERT_ALTNAME_INVALID')?.error.message ?? '';
-    return new EndpointRejectedError(names.address, `the ${names.service}'s certificate does not name the host in ${names.address} (${names.where}): ${stripPrefix(detail)}`, cause);
+    return endpointRejected(names.address, `the ${names.service}'s certificate does not name the host in ${names.address} (${names.where}): ${stripPrefix(detail)}`, cause);
   }
   if (hit((code, message) => CLIENT_CERT_REFUSED.test(code) || /alert (bad certificate|certificate required|unknown ca)/i.test(message))) {
-    return new EndpointRejectedError(
+    return endpointRejected(
       names.cert,
       names.tls.cert
         ? `the ${names.service} at ${names.where} refused the client certificate in "${names.tls.cert.file}" (is it signed by a CA the ${names.service} trusts?)`
@@ -122,7 +124,7 @@ function tlsFailure(
     );
   }
   if (hit((code, message) => NOT_TLS.test(code) || NOT_TLS.test(message))) {
-    return new EndpointRejectedError(names.address, `the ${names.service} at ${names.where} does not speak TLS on that port, but TLS is configured`, cause);
+    return endpointRejected(names.address, `the ${names.service} at ${names.where} does not speak TLS on that port, but TLS is configured`, cause);
   }
   return undefined;
 }

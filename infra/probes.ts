@@ -1,7 +1,7 @@
 import { connect as connectTcp, type Socket } from 'node:net';
 import { connect as connectTls } from 'node:tls';
 import { Kafka, logLevel } from 'kafkajs';
-import { kafkaConnection, SearchbusError, tlsOptions } from '../topology/index.ts';
+import { kafkaConnection, RejectedError, tlsOptions, UnavailableError } from '../topology/index.ts';
 import type { KafkaEndpoint, RedisEndpoint } from './services.ts';
 
 // One attempt each, bounded in time: callers decide how long to keep trying. A probe that succeeds
@@ -28,21 +28,28 @@ export async function probeKafka(endpoint: KafkaEndpoint, timeoutMs: number): Pr
   }
 }
 
-/** A Redis error reply (`-WRONGPASS …`, `-NOAUTH …`), as opposed to a network or TLS failure. */
-export class RedisReplyError extends SearchbusError {
-  override readonly name = 'RedisReplyError';
-  constructor(
-    readonly command: string,
-    readonly reply: string,
-  ) {
-    super(`${command} answered ${reply}`, { code: 'redis-error-reply' });
-  }
+/**
+ * A Redis error reply (`-WRONGPASS …`), as opposed to a network or TLS failure: a RejectedError whose
+ * code says which refusal it was. The first word of a RESP error reply is its error code.
+ */
+const REDIS_REPLY_CODES = ['redis-wrongpass', 'redis-noauth', 'redis-auth-refused', 'redis-noperm', 'redis-error-reply'] as const;
+export type RedisReplyCode = (typeof REDIS_REPLY_CODES)[number];
+
+export function isRedisReplyError(error: unknown): error is RejectedError<RedisReplyCode> {
+  return error instanceof RejectedError && (REDIS_REPLY_CODES as readonly string[]).includes(error.code);
 }
 
-/** The server closed the connection before answering (for instance plaintext sent to a TLS port). */
-export class ConnectionClosedError extends SearchbusError {
-  override readonly name = 'ConnectionClosedError';
-  override readonly code: string = 'connection-closed';
+function redisReplyError(command: string, reply: string): RejectedError<RedisReplyCode> {
+  const code: RedisReplyCode = reply.startsWith('WRONGPASS')
+    ? 'redis-wrongpass'
+    : reply.startsWith('NOAUTH')
+      ? 'redis-noauth'
+      : command === 'AUTH'
+        ? 'redis-auth-refused'
+        : reply.startsWith('NOPERM')
+          ? 'redis-noperm'
+          : 'redis-error-reply';
+  return new RejectedError(code, `${command} answered ${reply}`);
 }
 
 /** AUTH (when a password is configured), then PING, over TCP or TLS as the URL says. */
@@ -83,12 +90,13 @@ export async function probeRedis(endpoint: RedisEndpoint, timeoutMs: number): Pr
         const line = received.slice(0, newline);
         received = received.slice(newline + 2);
         const command = commands[answered++]?.name ?? 'PING';
-        if (line.startsWith('-')) return finish(new RedisReplyError(command, line.slice(1)));
+        if (line.startsWith('-')) return finish(redisReplyError(command, line.slice(1)));
         if (line === '+PONG') return finish();
       }
     });
     socket.on('error', (error) => finish(error));
-    socket.on('close', () => finish(new ConnectionClosedError('the server closed the connection before answering')));
+    // The server closed the connection before answering (for instance plaintext sent to a TLS port).
+    socket.on('close', () => finish(new UnavailableError('connection-closed', 'the server closed the connection before answering', { retriable: false })));
   });
 }
 

@@ -22,8 +22,8 @@ export type Profile = 'test' | 'up';
 
 export interface Services extends ServiceEndpoints {
   providers: Record<ServiceName, ProviderKind | 'none'>;
-  /** Stops what this call started; endpoints from the environment are left alone. Safe to call twice. */
-  stop(): Promise<void>;
+  /** Stops the service processes this call started; endpoints from the environment are left alone. Idempotent. */
+  close(): Promise<void>;
 }
 
 export interface GetServicesOptions {
@@ -41,10 +41,11 @@ export interface GetServicesOptions {
   start?: boolean;
 }
 
-/** A running service that a provider started and knows how to stop. */
+/** A running service that a provider started and knows how to stop (close()). */
 export interface StartedService<E> {
   endpoint: E;
-  stop(): Promise<void>;
+  /** Stops the service (its process or container) and removes throwaway data. Idempotent. */
+  close(): Promise<void>;
   /** A process started on this machine, which fault tests may freeze, kill and restart. */
   process?: ServiceProcess;
 }
@@ -68,6 +69,6 @@ export interface ServiceProcess {
   halt(how?: 'graceful' | 'kill'): Promise<void>;
   /** Starts the same command again; resolves once the service answers its own protocol. */
   restart(): Promise<void>;
-  /** Stops it for good and removes throwaway data. Safe to call twice. */
-  stop(): Promise<void>;
+  /** Stops it for good and removes throwaway data; restart() is refused afterwards. Idempotent. */
+  close(): Promise<void>;
 }

@@ -1,3 +1,4 @@
+import { closeOnce } from '../topology/index.ts';
 import type { KafkaEndpoint, QdrantEndpoint, RedisEndpoint, StartedService } from './services.ts';
 import { importOptional } from './optional-dependency.ts';
 import { freePort } from './local/index.ts';
@@ -53,7 +54,7 @@ export async function startKafkaContainer(): Promise<StartedService<KafkaEndpoin
     })
     .withWaitStrategy(Wait.forLogMessage(/Kafka Server started/))
     .start();
-  return { endpoint: { brokers: [`${host}:${hostPort}`] }, stop: async () => void (await container.stop()) };
+  return { endpoint: { brokers: [`${host}:${hostPort}`] }, close: closeOnce(async () => void (await container.stop())) };
 }
 
 export async function startRedisContainer(): Promise<StartedService<RedisEndpoint>> {
@@ -64,7 +65,7 @@ export async function startRedisContainer(): Promise<StartedService<RedisEndpoin
     .withWaitStrategy(Wait.forLogMessage(/Ready to accept connections/))
     .start();
   const url = `redis://${container.getHost()}:${container.getMappedPort(6379)}`;
-  return { endpoint: { url }, stop: async () => void (await container.stop()) };
+  return { endpoint: { url }, close: closeOnce(async () => void (await container.stop())) };
 }
 
 export async function startQdrantContainer(): Promise<StartedService<QdrantEndpoint>> {
@@ -74,5 +75,5 @@ export async function startQdrantContainer(): Promise<StartedService<QdrantEndpo
     .withWaitStrategy(Wait.forHttp('/readyz', 6333).forStatusCode(200))
     .start();
   const url = `http://${container.getHost()}:${container.getMappedPort(6333)}`;
-  return { endpoint: { url }, stop: async () => void (await container.stop()) };
+  return { endpoint: { url }, close: closeOnce(async () => void (await container.stop())) };
 }

@@ -4,13 +4,8 @@
 // `searchbus/topology`.
 export {
   SearchClient,
-  SearchError,
-  SearchTimeoutError,
-  SearchRequestError,
-  SearchClientClosedError,
   parseFilterArgs,
   type SearchClientOptions,
-  type SearchClientState,
   type SearchClientStats,
   type SearchOptions,
   type SearchQuery,
@@ -27,12 +22,26 @@ export {
   type SourceRecord,
 } from './ingest/index.ts';
 // Clients built from the same environment settings the CLI reads (KAFKA_BROKERS, REDIS_URL, … with TLS and SASL).
-export { createKafka, createRedis, createQdrant, kafkaSettings, redisSettings, qdrantSettings } from '../topology/connections/index.ts';
+// createQdrant loads the Qdrant client, which neither client needs: it is `searchbus/qdrant`.
+export { createKafka, createRedis, kafkaSettings, redisSettings, qdrantSettings } from '../topology/connections/index.ts';
 export type { KafkaEndpoint, RedisEndpoint, QdrantEndpoint } from '../topology/connections/index.ts';
 // Contracts: the document and search message schemas, their codecs and types, and the error base.
 export * from '../topology/document-schema.ts';
 export * from '../topology/search-schema.ts';
 export * from '../topology/document-identity.ts';
-export { createTopology, loadConfig, type Topology, type SearchbusConfig } from '../topology/index.ts';
-export { SearchbusError, SchemaError, ConfigError, StartTimeoutError } from '../topology/index.ts';
-export { isRetriable, RetriableError } from '../topology/index.ts';
+export { createTopology, loadConfig, type Topology, type SearchbusConfig, type LifecycleState } from '../topology/index.ts';
+// The error root and its kinds: branch on `instanceof` a kind and on `code`, retry on `isRetriable`.
+export {
+  SearchbusError,
+  ConfigError,
+  ContractError,
+  UnavailableError,
+  TimeoutError,
+  RejectedError,
+  CancelledError,
+  CleanupError,
+  hasErrorCode,
+  isRetriable,
+  type SchemaErrorCode,
+  type MediaErrorCode,
+} from '../topology/index.ts';

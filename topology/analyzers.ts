@@ -2,7 +2,7 @@
 // analyzer (see `sparseVectorName`), so the collection itself records how its terms were made:
 // a query is analysed the same way, and changing any setting here means a new id and a rebuild.
 
-import { SearchbusError } from './errors.ts';
+import { ContractError } from './errors.ts';
 
 export const STOPWORD_LISTS = ['stopword/eng', 'snowball/english'] as const;
 export type StopwordListId = (typeof STOPWORD_LISTS)[number];
@@ -70,19 +70,9 @@ const BY_ID: ReadonlyMap<string, AnalyzerSpec> = new Map(SPECS.map((spec) => [sp
 
 export const DEFAULT_ANALYZER_ID = 'en-porter-v2';
 
-export class UnknownAnalyzerError extends SearchbusError {
-  override readonly name = 'UnknownAnalyzerError';
-  override readonly retriable = false;
-  override readonly code: string = 'unknown-analyzer';
-
-  constructor(readonly analyzerId: string) {
-    super(`Unknown sparse analyzer "${analyzerId}". Known analyzers: ${analyzerIds().join(', ')}.`);
-  }
-}
-
 export function getAnalyzerSpec(id: string): AnalyzerSpec {
   const spec = BY_ID.get(id);
-  if (!spec) throw new UnknownAnalyzerError(id);
+  if (!spec) throw new ContractError('unknown-analyzer', `Unknown sparse analyzer "${id}". Known analyzers: ${analyzerIds().join(', ')}.`);
   return spec;
 }
 

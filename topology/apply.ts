@@ -1,6 +1,6 @@
 import type { QdrantClient } from '@qdrant/js-client-rest';
 import kafkajs, { type Admin } from 'kafkajs';
-import { collectionDrift, collectionLayout, collectionParams, DEFAULT_COLLECTION_SETTINGS, layoutFor, layoutOf, PAYLOAD_INDEXES, vectorParams, type CollectionSettings } from './collection.ts';
+import { collectionDrift, collectionLayout, collectionParams, DEFAULT_COLLECTION_SETTINGS, layoutFor, layoutOf, PAYLOAD_INDEXES, vectorParams, vectorsJson, type CollectionSettings } from './collection.ts';
 import { DEFAULT_ANALYZER_ID, getAnalyzerSpec, type AnalyzerSpec } from './analyzers.ts';
 import { COLLECTION_SETTING_NAMES, SETTINGS, type SearchbusConfig } from './config.ts';
 import type { ModelSpec } from './models.ts';
@@ -183,7 +183,7 @@ export async function ensureCollection(
     const dense = (typeof existing === 'string' ? undefined : existing.dense === '' ? vectors : vectors?.[existing.dense]) as { size?: number; distance?: string } | undefined;
     if (dense?.size !== wanted.size || dense.distance !== wanted.distance) {
       report.drift.push(
-        `collection ${name} has vectors ${JSON.stringify(vectors)}, model ${model.id} needs ${JSON.stringify(wanted)}: rebuild it with \`searchbus reindex\``,
+        `collection ${name} has vectors ${vectorsJson(vectors)}, model ${model.id} needs ${JSON.stringify(wanted)}: rebuild it with \`searchbus reindex\``,
       );
     } else if (typeof existing !== 'string' && (existing.dense === '' || existing.sparse?.name !== layout.sparse?.name)) {
       const has = existing.dense === '' ? 'one unnamed dense vector' : existing.sparse ? `sparse vector ${existing.sparse.name}` : 'no sparse vector';

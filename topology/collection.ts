@@ -1,4 +1,4 @@
-import { findAnalyzerSpec, type AnalyzerSpec } from './analyzers.ts';
+import { analyzerIds, findAnalyzerSpec, type AnalyzerSpec } from './analyzers.ts';
 import type { ModelSpec } from './models.ts';
 import { mediaModelFor, MEDIA_MODELS, type MediaModel } from './media-models.ts';
 import { MODALITIES, type MediaKind, type Modality } from './media.ts';
@@ -133,7 +133,8 @@ export interface CollectionConfigView {
 
 /**
  * Where an existing collection's layout differs from the settings, one line per field, naming the
- * setting. Vector on-disk is read from the unnamed vector or from every named dense vector.
+ * setting. Vector on-disk is read from the unnamed vector or from every named dense vector, in
+ * topology's order (`vectorNamesInOrder`), whatever order the server lists them in.
  */
 export function collectionDrift(name: string, config: CollectionConfigView, settings: CollectionSettings, settingNames: Record<keyof CollectionSettings, string>): string[] {
   const wanted = collectionLayout(settings);
@@ -161,7 +162,7 @@ export function collectionDrift(name: string, config: CollectionConfigView, sett
 function vectorsOnDisk(vectors: unknown): Array<[string, boolean]> {
   if (typeof vectors !== 'object' || vectors === null) return [];
   if ('size' in vectors) return [['', (vectors as { on_disk?: boolean | null }).on_disk ?? false]];
-  return Object.entries(vectors as Record<string, { on_disk?: boolean | null } | null>).map(([name, v]) => [name, v?.on_disk ?? false]);
+  return namedInOrder(vectors as Record<string, { on_disk?: boolean | null } | null>).map(([name, v]) => [name, v?.on_disk ?? false]);
 }
 
 function quantizationKind(config: unknown): string {
@@ -185,6 +186,34 @@ const SPARSE_PREFIX = 'text-bm25-';
 
 export function sparseVectorName(analyzer: AnalyzerSpec): string {
   return `${SPARSE_PREFIX}${analyzer.id}`;
+}
+
+/** Every vector name topology defines, in its order: `text`, the media vectors, one sparse vector per analyzer. */
+const TOPOLOGY_VECTOR_ORDER: ReadonlyMap<string, number> = new Map(
+  [VECTOR_NAMES.text, ...MODALITIES.map((modality) => VECTOR_NAMES[modality]), ...analyzerIds().map((id) => `${SPARSE_PREFIX}${id}`)].map((name, i) => [name, i]),
+);
+
+/**
+ * Vector names (dense or sparse) in the order topology defines them; names it does not define come
+ * after, sorted (by UTF-8 bytes, as Qdrant sorts them). What reads a server's vector maps walks
+ * them in this order, never in the map's own: Qdrant lists named vectors sorted by name, the Edge
+ * server did in creation order, and a report must not depend on which one answered.
+ */
+export function vectorNamesInOrder(names: Iterable<string>): string[] {
+  const rank = (name: string): number => TOPOLOGY_VECTOR_ORDER.get(name) ?? TOPOLOGY_VECTOR_ORDER.size;
+  return [...names].sort((a, b) => rank(a) - rank(b) || Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')));
+}
+
+/** The entries of a map of named vectors, in `vectorNamesInOrder`. */
+function namedInOrder<T>(vectors: Record<string, T>): Array<[string, T]> {
+  return vectorNamesInOrder(Object.keys(vectors)).map((name) => [name, vectors[name] as T]);
+}
+
+/** A collection's `vectors` config as JSON for a report: named vectors in `vectorNamesInOrder`. */
+export function vectorsJson(vectors: unknown): string {
+  if (!isRecord(vectors) || typeof vectors.size === 'number') return JSON.stringify(vectors);
+  // Built by hand: an object would list integer-like names first, whatever their order.
+  return `{${namedInOrder(vectors).map(([name, params]) => `${JSON.stringify(name)}:${JSON.stringify(params)}`).join(',')}}`;
 }
 
 /**
@@ -235,11 +264,11 @@ export function layoutOf(info: CollectionVectorsInfo): CollectionLayout | string
   let dense: string;
   if (typeof vectors.size === 'number') dense = '';
   else if (VECTOR_NAMES.text in vectors) dense = VECTOR_NAMES.text;
-  else return `it has no dense vector named "${VECTOR_NAMES.text}" (vectors: ${Object.keys(vectors).join(', ') || 'none'})`;
+  else return `it has no dense vector named "${VECTOR_NAMES.text}" (vectors: ${vectorNamesInOrder(Object.keys(vectors)).join(', ') || 'none'})`;
   const sparseVectors = info.config.params.sparse_vectors;
   let sparse: CollectionLayout['sparse'] = null;
   if (isRecord(sparseVectors)) {
-    for (const name of Object.keys(sparseVectors)) {
+    for (const name of vectorNamesInOrder(Object.keys(sparseVectors))) {
       if (!name.startsWith(SPARSE_PREFIX)) continue;
       const analyzer = findAnalyzerSpec(name.slice(SPARSE_PREFIX.length));
       if (analyzer) {

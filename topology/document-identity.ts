@@ -1,4 +1,4 @@
-import { SchemaError } from './errors.ts';
+import { ContractError, type SchemaErrorCode } from './errors.ts';
 
 // A document is identified by (tenant, id): the same id in two tenants is two documents. The Kafka
 // key carries both, so that compaction keeps one record per identity and every version of a
@@ -27,40 +27,40 @@ export function isValidDocumentId(id: unknown): id is string {
   return typeof id === 'string' && id.length > 0 && id.length <= MAX_ID_LENGTH && id.trim() === id;
 }
 
-/** The Kafka key of a document: `<tenant>/<id>`. Throws SchemaError('invalid-key') for a bad tenant or id. */
+/** The Kafka key of a document: `<tenant>/<id>`. Throws ContractError('invalid-key') for a bad tenant or id. */
 export function documentKey(tenant: string, id: string): string {
-  if (!isValidTenant(tenant)) throw new SchemaError('invalid-key', `tenant ${quote(tenant)} must match ${String(TENANT_PATTERN)}`);
-  if (!isValidDocumentId(id)) throw new SchemaError('invalid-key', `id ${quote(id)} must be 1–${MAX_ID_LENGTH} characters without surrounding spaces`);
+  if (!isValidTenant(tenant)) throw new ContractError<SchemaErrorCode>('invalid-key', `tenant ${quote(tenant)} must match ${String(TENANT_PATTERN)}`);
+  if (!isValidDocumentId(id)) throw new ContractError<SchemaErrorCode>('invalid-key', `id ${quote(id)} must be 1–${MAX_ID_LENGTH} characters without surrounding spaces`);
   // A lone surrogate has no UTF-8 encoding: the key would name another id.
-  if (/\p{Cs}/u.test(id)) throw new SchemaError('invalid-key', 'id must be well-formed Unicode (no lone surrogates)');
+  if (/\p{Cs}/u.test(id)) throw new ContractError<SchemaErrorCode>('invalid-key', 'id must be well-formed Unicode (no lone surrogates)');
   return `${tenant}${DOCUMENT_KEY_SEPARATOR}${id}`;
 }
 
 /**
- * A Kafka key -> (tenant, id). Throws SchemaError: `missing-key` for a null or empty key,
+ * A Kafka key -> (tenant, id). Throws ContractError: `missing-key` for a null or empty key,
  * `invalid-key` for anything that is not `<tenant>/<id>` in UTF-8 (a bare id, the key format
  * before tenants were part of the identity, included).
  */
 export function parseDocumentKey(key: Buffer | string | null | undefined): DocumentIdentity {
   if (key === null || key === undefined || key.length === 0) {
-    throw new SchemaError('missing-key', 'the key is required: <tenant>/<id>, e.g. "default/report-1"');
+    throw new ContractError<SchemaErrorCode>('missing-key', 'the key is required: <tenant>/<id>, e.g. "default/report-1"');
   }
   const text = typeof key === 'string' ? key : key.toString('utf8');
   if (typeof key !== 'string' && !Buffer.from(text, 'utf8').equals(key)) {
-    throw new SchemaError('invalid-key', 'the key is not valid UTF-8; it must be <tenant>/<id>');
+    throw new ContractError<SchemaErrorCode>('invalid-key', 'the key is not valid UTF-8; it must be <tenant>/<id>');
   }
   const at = text.indexOf(DOCUMENT_KEY_SEPARATOR);
   if (at < 0) {
-    throw new SchemaError(
+    throw new ContractError<SchemaErrorCode>(
       'invalid-key',
       `key ${quote(text)} has no tenant; it must be <tenant>/<id>, e.g. "${DEFAULT_TENANT}/${truncate(text)}" (a bare id is the key format before tenants were part of the identity)`,
     );
   }
   const tenant = text.slice(0, at);
   const id = text.slice(at + 1);
-  if (!isValidTenant(tenant)) throw new SchemaError('invalid-key', `key ${quote(text)}: tenant ${quote(tenant)} must match ${String(TENANT_PATTERN)}`);
+  if (!isValidTenant(tenant)) throw new ContractError<SchemaErrorCode>('invalid-key', `key ${quote(text)}: tenant ${quote(tenant)} must match ${String(TENANT_PATTERN)}`);
   if (!isValidDocumentId(id)) {
-    throw new SchemaError('invalid-key', `key ${quote(text)}: id ${quote(id)} must be 1–${MAX_ID_LENGTH} characters without surrounding spaces`);
+    throw new ContractError<SchemaErrorCode>('invalid-key', `key ${quote(text)}: id ${quote(id)} must be 1–${MAX_ID_LENGTH} characters without surrounding spaces`);
   }
   return { tenant, id };
 }

@@ -1,13 +1,30 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Socket } from 'node:net';
-import { CleanupError, StartAbortedError, StartTimeoutError } from './errors.ts';
+import { CancelledError, CleanupError, TimeoutError } from './errors.ts';
 
-// Lifecycle helpers every start()/stop() uses, kept in the bottom layer so consumers, producers
-// and infra share them without import cycles:
-//  - closeAll: run every cleanup step even when one throws, then report every failure at once;
-//  - StartDeadline: one time budget for a whole start(), which also gives way to stop();
-//  - ConnectionScope: the Kafka sockets a unit opened, so stop() can end a connect or a group join
-//    the broker is holding open (kafkajs' disconnect() otherwise waits for those requests).
+// The lifecycle every long-lived unit shares, kept in the bottom layer so consumers, producers
+// and infra share it without import cycles:
+//  - LifecycleState: the one set of state names a unit's `state` reports;
+//  - close(): the one teardown verb (bullmq's Worker.close): idempotent, and every step runs even
+//    when one throws. closeAll runs the steps and reports every failure at once; closeOnce makes
+//    a teardown idempotent (a second call gets the first call's promise);
+//  - StartDeadline: one time budget for a whole start(), which also gives way to close();
+//  - ConnectionScope: the Kafka sockets a unit opened, so close() can end a connect or a group
+//    join the broker is holding open (kafkajs' disconnect() otherwise waits for those requests).
+
+/**
+ * Where a unit (consumer, worker, client) is in its life. The usual path is
+ * idle -> starting -> running -> closing -> closed:
+ *  - `idle`: constructed, nothing opened; close() from here goes straight to `closed`;
+ *  - `starting`: start() (a client's connect()) is connecting, subscribing, joining;
+ *  - `running`: started; it does its work until close();
+ *  - `closing`: close() is running its cleanup steps;
+ *  - `closed`: everything it opened is closed, for good (a failed start ends here too, since it
+ *    closes what it had opened); it cannot be started again;
+ *  - `failed`: it stopped working by itself and will not recover (a Kafka consumer that crashed
+ *    and that kafkajs will not restart); close() still has to be called.
+ */
+export type LifecycleState = 'idle' | 'starting' | 'running' | 'closing' | 'closed' | 'failed';
 
 export interface CleanupStep {
   /** What the step does, for the error report: "disconnect the dead-letter producer". */
@@ -34,8 +51,20 @@ export async function closeAll(component: string, steps: ReadonlyArray<CleanupSt
 }
 
 /**
+ * Makes `close` idempotent: the first call runs it, every later call (concurrent or not) returns
+ * that same promise, so a second close() waits for the first one to finish and reports the same
+ * outcome. For teardowns written as functions or object literals; a class keeps its own
+ * `closing ??= …` field.
+ */
+export function closeOnce(close: () => Promise<void>): () => Promise<void> {
+  let closing: Promise<void> | undefined;
+  // Async, so that a close that throws at once still gives every caller the same rejection.
+  return () => (closing ??= (async () => close())());
+}
+
+/**
  * The time budget of one start(): each phase waits at most for what is left of it, and gives up
- * at once when `signal` aborts (stop() was called). The phase's own promise keeps running; the
+ * at once when `signal` aborts (close() was called). The phase's own promise keeps running; the
  * caller closes what it opened, which ends it.
  */
 export class StartDeadline {
@@ -54,16 +83,16 @@ export class StartDeadline {
    * check (a function is asked only on timeout, so it can report the last error seen).
    */
   async step<T>(waitingFor: string, work: Promise<T> | (() => Promise<T>), hint?: string | (() => string)): Promise<T> {
-    if (this.signal?.aborted) throw new StartAbortedError(this.component, waitingFor);
+    if (this.signal?.aborted) throw startAbortedError(this.component, waitingFor);
     const promise = typeof work === 'function' ? work() : work;
     // The loser of the race below must not surface as an unhandled rejection.
     promise.catch(() => undefined);
     let timer: NodeJS.Timeout | undefined;
     let onAbort: (() => void) | undefined;
     const giveUp = new Promise<never>((_, reject) => {
-      const timedOut = (): void => reject(new StartTimeoutError(this.component, waitingFor, this.timeoutMs, typeof hint === 'function' ? hint() : hint));
+      const timedOut = (): void => reject(startTimeoutError(this.component, waitingFor, this.timeoutMs, typeof hint === 'function' ? hint() : hint));
       timer = setTimeout(timedOut, Math.max(0, this.endsAt - Date.now()));
-      onAbort = () => reject(new StartAbortedError(this.component, waitingFor));
+      onAbort = () => reject(startAbortedError(this.component, waitingFor));
       this.signal?.addEventListener('abort', onAbort, { once: true });
     });
     try {
@@ -73,6 +102,22 @@ export class StartDeadline {
       if (onAbort) this.signal?.removeEventListener('abort', onAbort);
     }
   }
+}
+
+/**
+ * start() did not finish within SEARCHBUS_START_TIMEOUT_MS (code `start-timeout`). Says what it
+ * waited for; what start() had opened is closed by then. Retriable: the dependency may come back.
+ */
+export function startTimeoutError(component: string, waitingFor: string, timeoutMs: number, hint?: string): TimeoutError {
+  return new TimeoutError('start-timeout', `${component} did not ${waitingFor} within ${timeoutMs} ms${hint ? `: ${hint}` : ''}`, { timeoutMs });
+}
+
+/**
+ * close() was called while start() was still in progress; start() rejects with this (code
+ * `start-aborted`). The message keeps the words operators read in logs ("was stopped while it was starting").
+ */
+export function startAbortedError(component: string, waitingFor: string): CancelledError {
+  return new CancelledError('start-aborted', `${component} was stopped while it was starting (waiting to ${waitingFor})`);
 }
 
 const currentScope = new AsyncLocalStorage<ConnectionScope>();

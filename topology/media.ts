@@ -1,4 +1,4 @@
-import { SchemaError } from './errors.ts';
+import { ContractError, type SchemaErrorCode } from './errors.ts';
 
 // Media in the public contracts (ingest and search): a MIME type plus the bytes, either inline
 // (base64, up to the inline limit) or by reference (the claim-check pattern: a file:// or http(s)://
@@ -143,34 +143,34 @@ function validateMediaRef<K extends MediaKind>(
   supported: readonly string[],
 ): { media: MediaRef; kind: K } {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    throw new SchemaError('invalid-media', `${path} must be an object { type, data? , uri? }`);
+    throw new ContractError<SchemaErrorCode>('invalid-media', `${path} must be an object { type, data? , uri? }`);
   }
   const media = input as Record<string, unknown>;
   const unknown = Object.keys(media).filter((k) => k !== 'type' && k !== 'data' && k !== 'uri');
-  if (unknown.length > 0) throw new SchemaError('invalid-media', `${path} has unknown field(s): ${unknown.join(', ')}`);
-  if (typeof media.type !== 'string' || media.type.trim() === '') throw new SchemaError('invalid-media', `${path}.type must be a MIME type`);
+  if (unknown.length > 0) throw new ContractError<SchemaErrorCode>('invalid-media', `${path} has unknown field(s): ${unknown.join(', ')}`);
+  if (typeof media.type !== 'string' || media.type.trim() === '') throw new ContractError<SchemaErrorCode>('invalid-media', `${path}.type must be a MIME type`);
   const kind = kindOf(media.type);
   if (!kind) {
-    throw new SchemaError('unsupported-media-type', `${path}.type ${JSON.stringify(media.type.slice(0, 100))} is not supported; supported: ${supported.join(', ')}`);
+    throw new ContractError<SchemaErrorCode>('unsupported-media-type', `${path}.type ${JSON.stringify(media.type.slice(0, 100))} is not supported; supported: ${supported.join(', ')}`);
   }
-  if ((media.data === undefined) === (media.uri === undefined)) throw new SchemaError('invalid-media', `${path} needs exactly one of data (base64) and uri`);
+  if ((media.data === undefined) === (media.uri === undefined)) throw new ContractError<SchemaErrorCode>('invalid-media', `${path} needs exactly one of data (base64) and uri`);
   if (media.data !== undefined) {
     if (typeof media.data !== 'string' || media.data.length === 0 || media.data.length % 4 === 1 || !BASE64.test(media.data)) {
-      throw new SchemaError('invalid-media', `${path}.data must be non-empty base64`);
+      throw new ContractError<SchemaErrorCode>('invalid-media', `${path}.data must be non-empty base64`);
     }
     const bytes = base64Bytes(media.data);
     if (bytes > inlineMaxBytes) {
-      throw new SchemaError('media-too-large', `${path}.data holds ${bytes} bytes; inline media is limited to ${inlineMaxBytes} bytes: publish it by uri instead`);
+      throw new ContractError<SchemaErrorCode>('media-too-large', `${path}.data holds ${bytes} bytes; inline media is limited to ${inlineMaxBytes} bytes: publish it by uri instead`);
     }
     return { media: { type: media.type, data: media.data }, kind };
   }
-  if (typeof media.uri !== 'string' || media.uri.length > MAX_URI_CHARS) throw new SchemaError('invalid-media', `${path}.uri must be a string of at most ${MAX_URI_CHARS} characters`);
+  if (typeof media.uri !== 'string' || media.uri.length > MAX_URI_CHARS) throw new ContractError<SchemaErrorCode>('invalid-media', `${path}.uri must be a string of at most ${MAX_URI_CHARS} characters`);
   let url: URL;
   try {
     url = new URL(media.uri);
   } catch {
-    throw new SchemaError('invalid-media', `${path}.uri is not a URL`);
+    throw new ContractError<SchemaErrorCode>('invalid-media', `${path}.uri is not a URL`);
   }
-  if (!['file:', 'http:', 'https:'].includes(url.protocol)) throw new SchemaError('invalid-media', `${path}.uri must be file://, http:// or https://, got ${url.protocol}`);
+  if (!['file:', 'http:', 'https:'].includes(url.protocol)) throw new ContractError<SchemaErrorCode>('invalid-media', `${path}.uri must be file://, http:// or https://, got ${url.protocol}`);
   return { media: { type: media.type, uri: media.uri }, kind };
 }

@@ -2,7 +2,7 @@
 // (or re-indexing into a collection built with another one) is a config change, never a code change.
 // Artefacts come from Maven Central jars (the langchain4j embedding family), pinned by sha256.
 
-import { SearchbusError } from './errors.ts';
+import { ContractError } from './errors.ts';
 
 export type Pooling = 'mean' | 'cls';
 export type Distance = 'Cosine';
@@ -127,22 +127,9 @@ const BY_ID: ReadonlyMap<string, ModelSpec> = new Map(SPECS.map((spec) => [spec.
  */
 export const DEFAULT_MODEL_ID = 'bge-small-en-v1.5';
 
-export class UnknownModelError extends SearchbusError {
-  override readonly name = 'UnknownModelError';
-  override readonly retriable = false;
-  override readonly code: string = 'unknown-model';
-
-  constructor(
-    readonly modelId: string,
-    readonly knownIds: readonly string[],
-  ) {
-    super(`Unknown model "${modelId}". Known models: ${knownIds.join(', ')}.`);
-  }
-}
-
 export function getModelSpec(id: string): ModelSpec {
   const spec = BY_ID.get(id);
-  if (!spec) throw new UnknownModelError(id, modelIds());
+  if (!spec) throw new ContractError('unknown-model', `Unknown model "${id}". Known models: ${modelIds().join(', ')}.`);
   return spec;
 }
 

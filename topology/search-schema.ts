@@ -1,6 +1,6 @@
 import { TENANT_PATTERN } from './document-identity.ts';
 import { describeValue, isWellFormed, METADATA_KEY_PATTERN } from './document-schema.ts';
-import { SchemaError, SearchbusError } from './errors.ts';
+import { ContractError } from './errors.ts';
 import { DEFAULT_MEDIA_INLINE_MAX_BYTES, validateMedia } from './media.ts';
 import { TRACE_HEADERS } from './names.ts';
 import { traceValue } from './trace-context.ts';
@@ -148,17 +148,16 @@ export interface SearchErrorReplyV1 {
 
 export type SearchReplyV1 = SearchHitsReplyV1 | SearchErrorReplyV1;
 
-/** A request or reply off the contract. Never retriable: the same bytes fail the same way. */
-export class SearchSchemaError extends SearchbusError {
-  override readonly name: string = 'SearchSchemaError';
-  override readonly retriable = false;
-  constructor(
-    override readonly code: SearchErrorCode,
-    message: string,
-    options: { cause?: unknown } = {},
-  ) {
-    super(message, { ...options, code });
-  }
+const SEARCH_CODES: ReadonlySet<string> = new Set(SEARCH_ERROR_CODES);
+
+/** Whether `code` is one of the search contract's error codes (a reply's `error.code`). */
+export function isSearchErrorCode(code: string): code is SearchErrorCode {
+  return SEARCH_CODES.has(code);
+}
+
+/** A search request or reply off its contract (a ContractError with the reply's code). */
+export function isSearchContractError(error: unknown): error is ContractError<SearchErrorCode> {
+  return error instanceof ContractError && isSearchErrorCode(error.code);
 }
 
 export interface SearchRequestLimits {
@@ -172,7 +171,7 @@ export interface SearchRequestLimits {
 export type DecodedSearchRequest =
   | { ok: true; request: SearchRequestV1 }
   /** `id`/`replyTo` are whatever could be salvaged, so the sender can still be told. */
-  | { ok: false; id: string | null; replyTo: string | null; error: SearchSchemaError };
+  | { ok: false; id: string | null; replyTo: string | null; error: ContractError<SearchErrorCode> };
 
 export function encodeSearchRequest(request: Omit<SearchRequestV1, 'schemaVersion'>): Buffer {
   return Buffer.from(JSON.stringify({ schemaVersion: SEARCH_SCHEMA_VERSION, ...request }), 'utf8');
@@ -181,26 +180,26 @@ export function encodeSearchRequest(request: Omit<SearchRequestV1, 'schemaVersio
 /** Bytes from the request topic -> a valid request, or the reason it is not one. */
 export function decodeSearchRequest(value: Buffer | null, limits: SearchRequestLimits): DecodedSearchRequest {
   if (value === null || value.length === 0) {
-    return { ok: false, id: null, replyTo: null, error: new SearchSchemaError('invalid-json', 'the request has no body') };
+    return { ok: false, id: null, replyTo: null, error: new ContractError<SearchErrorCode>('invalid-json', 'the request has no body') };
   }
   if (value.length > MAX_MEDIA_SEARCH_REQUEST_BYTES) {
     return {
       ok: false,
       id: null,
       replyTo: null,
-      error: new SearchSchemaError('invalid-request', `the request is ${value.length} bytes; the limit is ${MAX_SEARCH_REQUEST_BYTES} (${MAX_MEDIA_SEARCH_REQUEST_BYTES} with inline media)`),
+      error: new ContractError<SearchErrorCode>('invalid-request', `the request is ${value.length} bytes; the limit is ${MAX_SEARCH_REQUEST_BYTES} (${MAX_MEDIA_SEARCH_REQUEST_BYTES} with inline media)`),
     };
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(value.toString('utf8'));
   } catch (error) {
-    return { ok: false, id: null, replyTo: null, error: new SearchSchemaError('invalid-json', `the request is not JSON: ${(error as Error).message}`) };
+    return { ok: false, id: null, replyTo: null, error: new ContractError<SearchErrorCode>('invalid-json', `the request is not JSON: ${(error as Error).message}`) };
   }
   const decoded = parseSearchRequest(parsed, limits);
   if (decoded.ok && 'text' in decoded.request.query && value.length > MAX_SEARCH_REQUEST_BYTES) {
     const { id, replyTo } = decoded.request;
-    return { ok: false, id, replyTo, error: new SearchSchemaError('invalid-request', `the request is ${value.length} bytes; the limit is ${MAX_SEARCH_REQUEST_BYTES}`) };
+    return { ok: false, id, replyTo, error: new ContractError<SearchErrorCode>('invalid-request', `the request is ${value.length} bytes; the limit is ${MAX_SEARCH_REQUEST_BYTES}`) };
   }
   return decoded;
 }
@@ -209,11 +208,11 @@ const REQUEST_FIELDS = new Set(['schemaVersion', 'id', 'query', 'topK', 'filter'
 
 export function parseSearchRequest(input: unknown, limits: SearchRequestLimits): DecodedSearchRequest {
   if (!isPlainObject(input)) {
-    return { ok: false, id: null, replyTo: null, error: new SearchSchemaError('invalid-request', 'a search request must be a JSON object') };
+    return { ok: false, id: null, replyTo: null, error: new ContractError<SearchErrorCode>('invalid-request', 'a search request must be a JSON object') };
   }
   const id = validId(input.id) ? input.id : null;
   const replyTo = validReplyTo(input.replyTo, limits.replyChannelPrefix) ? input.replyTo : null;
-  const fail = (code: SearchErrorCode, message: string): DecodedSearchRequest => ({ ok: false, id, replyTo, error: new SearchSchemaError(code, message) });
+  const fail = (code: SearchErrorCode, message: string): DecodedSearchRequest => ({ ok: false, id, replyTo, error: new ContractError<SearchErrorCode>(code, message) });
 
   if (input.schemaVersion !== SEARCH_SCHEMA_VERSION) {
     return fail('invalid-request', `schemaVersion ${input.schemaVersion === undefined ? 'is missing' : describeValue(input.schemaVersion)}; expected ${SEARCH_SCHEMA_VERSION}`);
@@ -254,7 +253,7 @@ export function parseSearchRequest(input: unknown, limits: SearchRequestLimits):
       const type = isPlainObject(media) && typeof media.type === 'string' ? { type: media.type } : {};
       parsedQuery = { [kind]: { ...type, ...(data !== undefined ? { data } : { uri: uri! }) } } as SearchQuery;
     } catch (error) {
-      if (error instanceof SchemaError) return fail('invalid-request', error.message);
+      if (error instanceof ContractError) return fail('invalid-request', error.message);
       throw error;
     }
   }
@@ -266,7 +265,7 @@ export function parseSearchRequest(input: unknown, limits: SearchRequestLimits):
     try {
       filter = parseSearchFilter(input.filter);
     } catch (error) {
-      if (error instanceof SearchSchemaError) return fail(error.code, error.message);
+      if (isSearchContractError(error)) return fail(error.code, error.message);
       throw error;
     }
   }
@@ -379,8 +378,8 @@ function parseRange(input: unknown, path: string): RangeCondition {
   return range;
 }
 
-function filterError(path: string, message: string): SearchSchemaError {
-  return new SearchSchemaError('invalid-filter', `${path} ${message}`);
+function filterError(path: string, message: string): ContractError<SearchErrorCode> {
+  return new ContractError<SearchErrorCode>('invalid-filter', `${path} ${message}`);
 }
 
 export function isErrorReply(reply: SearchReplyV1): reply is SearchErrorReplyV1 {
@@ -396,18 +395,18 @@ export function decodeSearchReply(text: string): SearchReplyV1 {
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new SearchSchemaError('invalid-json', `reply is not JSON: ${(error as Error).message}`, { cause: error });
+    throw new ContractError<SearchErrorCode>('invalid-json', `reply is not JSON: ${(error as Error).message}`, { cause: error });
   }
   if (!isPlainObject(parsed) || parsed.schemaVersion !== SEARCH_SCHEMA_VERSION || typeof parsed.id !== 'string') {
-    throw new SearchSchemaError('invalid-request', 'reply lacks schemaVersion 1 or id');
+    throw new ContractError<SearchErrorCode>('invalid-request', 'reply lacks schemaVersion 1 or id');
   }
   if (isPlainObject(parsed.error)) {
     const { code, message } = parsed.error;
-    if (typeof code !== 'string' || typeof message !== 'string') throw new SearchSchemaError('invalid-request', 'reply error lacks code or message');
+    if (typeof code !== 'string' || typeof message !== 'string') throw new ContractError<SearchErrorCode>('invalid-request', 'reply error lacks code or message');
     return parsed as unknown as SearchErrorReplyV1;
   }
   if (!Array.isArray(parsed.hits) || typeof parsed.model !== 'string' || typeof parsed.tookMs !== 'number') {
-    throw new SearchSchemaError('invalid-request', 'reply lacks hits, model or tookMs');
+    throw new ContractError<SearchErrorCode>('invalid-request', 'reply lacks hits, model or tookMs');
   }
   return parsed as unknown as SearchHitsReplyV1;
 }

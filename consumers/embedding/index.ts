@@ -3,7 +3,6 @@ export { LengthBatcher, longestTextsFirst, planBatches, streamedBatches } from '
 export { WordPieceTokenizer } from './text/wordpiece-tokenizer.ts';
 export { chunkTokens, DEFAULT_OVERLAP_TOKENS } from './text/chunker.ts';
 export { cosineSimilarity } from './inference/pooling.ts';
-export { EncoderClosedError, EncoderConfigError, EncoderError, TokenizerConfigError } from './encoder-errors.ts';
 export { documentEncoder, type DocumentEncoder } from './text/document-encoder.ts';
 export { sessionOptions } from './inference/pooled-session.ts';
 export { SparseAnalyzer, sparseAnalyzer, type SparseVector } from './text/sparse-analyzer.ts';
@@ -11,13 +10,6 @@ export { ImageEmbedder } from './media/image-embedder.ts';
 export { normalise } from './media/image-preprocess.ts';
 export { AudioEmbedder, meanVector } from './media/audio-embedder.ts';
 export { decodeAudio } from './media/audio-decode.ts';
-export {
-  DocumentEncryptedError,
-  DocumentNoTextError,
-  DocumentUndecodableError,
-  MediaDecodeError,
-  isMediaContentError,
-} from './media-errors.ts';
 export { cleanText, DOCUMENT_EXTRACTORS, extractDocument, type TextSegment } from './documents/document-text.ts';
 export { renderPage } from './documents/pdf-text.ts';
 export { OcrEngine } from './documents/ocr-engine.ts';

@@ -10,7 +10,7 @@
 // its record timestamp gives the freshness histogram once the writes are acknowledged.
 import type { QdrantClient } from '@qdrant/js-client-rest';
 import type { Admin, Kafka } from 'kafkajs';
-import { contextFromHeaders, decodeIngestMessage, parseCollectionName, SpanKind, type IngestMessage, type SearchbusConfig, type Topology } from '../../topology/index.ts';
+import { ContractError, contextFromHeaders, decodeIngestMessage, parseCollectionName, SpanKind, UnavailableError, type IngestMessage, type LifecycleState, type SearchbusConfig, type Topology } from '../../topology/index.ts';
 import {
   BatchConsumer,
   BatchTrace,
@@ -18,18 +18,15 @@ import {
   describeCollection,
   FRESHNESS_BUCKETS,
   MetricsRegistry,
-  PoisonMessageError,
-  RetriableError,
   handoverOffsets,
   passesFence,
   silentLogger,
-  type ConsumerState,
   type DeadLetter,
   type Logger,
   type ResolvedCollection,
   type WriteFences,
 } from '../runtime/index.ts';
-import { EncoderError, isMediaContentError, type DocumentEncoder, type MediaEncoder } from '../embedding/index.ts';
+import type { DocumentEncoder, MediaEncoder } from '../embedding/index.ts';
 import { FenceGate } from './fence-gate.ts';
 import { indexDocuments } from './index-documents.ts';
 
@@ -80,6 +77,7 @@ export class EncoderConsumer {
   readonly metrics: MetricsRegistry;
   /** Connected on the first lapsed fence only: reads the rebuild group's offsets. */
   private admin: Promise<Admin> | undefined;
+  private closing: Promise<void> | undefined;
 
   constructor(options: EncoderConsumerOptions) {
     const { topology, config } = options;
@@ -112,10 +110,10 @@ export class EncoderConsumer {
         try {
           return decodeIngestMessage(message.key, message.value, { mediaInlineMaxBytes: config.media.inlineMaxBytes });
         } catch (error) {
-          // An off-contract record is dead-lettered once, by the text (or the only) group; null: skipped here.
+          // An off-contract record is dead-lettered once (with its code), by the text (or the only) group; null: skipped here.
           if (modality === 'media') return null;
-          const code = (error as { code?: string }).code ?? 'invalid-message';
-          throw new PoisonMessageError(code, (error as Error).message, { cause: error });
+          if (error instanceof ContractError) throw error;
+          throw new ContractError('invalid-message', (error as Error).message, { cause: error });
         }
       },
       handle: async (batch, context) => {
@@ -152,16 +150,16 @@ export class EncoderConsumer {
           spans.end();
         } catch (error) {
           spans.end(error);
-          // The medium, not the model, is bad (undecodable, unreachable, too large): dead-letter it
-          // with its reason (a batch is split until the failing document is alone).
-          if (isMediaContentError(error)) throw new PoisonMessageError(error.code, error.message, { cause: error });
+          // The medium, not the model, is bad (undecodable, unreachable, too large): its ContractError
+          // goes on, and the document is dead-lettered with its code (a batch is split until the
+          // failing document is alone).
           // The model, not the message, failed (e.g. its inference worker died): keep the batch
           // uncommitted and retry it, readiness turns false, instead of dead-lettering good documents.
-          if (error instanceof EncoderError) throw new RetriableError(`the ${modelId} encoder failed: ${error.message}`, { cause: error });
+          if (error instanceof UnavailableError) throw new UnavailableError('encoder-failed', `the ${modelId} encoder failed: ${error.message}`, { cause: error });
           // The collection was dropped after an alias swap: resolve again and redo the batch there.
           if ((error as { status?: unknown }).status === 404) {
             target.invalidate();
-            throw new RetriableError(`collection ${collection} is gone`, { cause: error });
+            throw new UnavailableError('collection-gone', `collection ${collection} is gone`, { cause: error });
           }
           throw error;
         }
@@ -184,7 +182,7 @@ export class EncoderConsumer {
     });
   }
 
-  get state(): ConsumerState {
+  get state(): LifecycleState {
     return this.runtime.state;
   }
 
@@ -197,14 +195,18 @@ export class EncoderConsumer {
     return this.runtime.start();
   }
 
-  async stop(): Promise<void> {
-    try {
-      await this.runtime.stop();
-    } finally {
-      const admin = this.admin;
-      this.admin = undefined;
-      if (admin) await admin.then((a) => a.disconnect()).catch(() => undefined);
-    }
+  /** Closes the consumer (see BatchConsumer.close), then the fence admin. Idempotent: a second call gets the first one's promise. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      try {
+        await this.runtime.close();
+      } finally {
+        const admin = this.admin;
+        this.admin = undefined;
+        if (admin) await admin.then((a) => a.disconnect()).catch(() => undefined);
+      }
+    })();
+    return this.closing;
   }
 
   private connectAdmin(kafka: Kafka): Promise<Admin> {

@@ -1,4 +1,5 @@
-import { RetriableError, RewindError, rewindAction, type WriteFence, type WriteFences } from '../runtime/index.ts';
+import { UnavailableError } from '../../topology/index.ts';
+import { RewindError, rewindAction, type WriteFence, type WriteFences } from '../runtime/index.ts';
 
 export interface AdmittedBatch {
   /** The fence in force: messages before its offsets are skipped (the rebuild applied them). */
@@ -27,7 +28,7 @@ export class FenceGate {
     if (fence?.state === 'closed' && this.fences.takeOverLapsed) {
       fence = await this.fences.takeOverLapsed(collection, (groupId) => this.offsetsOf(collection, groupId));
     }
-    if (fence?.state === 'closed') throw new RetriableError(`writes to ${collection} wait for the re-index hand-over to finish`);
+    if (fence?.state === 'closed') throw new UnavailableError('fence-closed', `writes to ${collection} wait for the re-index hand-over to finish`);
     const key = `${collection}/${batch.partition}`;
     const rewind = rewindAction(fence, batch.partition, batch.firstOffset, this.sought.get(key));
     if (rewind && 'seek' in rewind) {

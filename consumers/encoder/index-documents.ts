@@ -1,7 +1,7 @@
 import type { QdrantClient } from '@qdrant/js-client-rest';
-import { DOCUMENT_EXTRACTORS, imageThumbnail, MediaDecodeError, mediaModality, sparseAnalyzer, videoTimeline, type DocumentEncoder, type MediaEncoder, type SparseAnalyzer, type TextSegment } from '../embedding/index.ts';
+import { DOCUMENT_EXTRACTORS, imageThumbnail, mediaModality, sparseAnalyzer, videoTimeline, type DocumentEncoder, type MediaEncoder, type SparseAnalyzer, type TextSegment } from '../embedding/index.ts';
 import { encodeAndWrite, inGroups } from './write-pipeline.ts';
-import { documentFormatOf, documentKey, pointId, type ChunkPayload, type CollectionLayout, type IngestMessage, type MediaRef } from '../../topology/index.ts';
+import { ContractError, documentFormatOf, documentKey, isMediaContentError, pointId, type ChunkPayload, type CollectionLayout, type IngestMessage, type MediaErrorCode, type MediaRef } from '../../topology/index.ts';
 
 export interface IndexContext {
   qdrant: QdrantClient;
@@ -17,7 +17,7 @@ export interface IndexContext {
   signal?: AbortSignal;
   /**
    * Embeds the documents' images and audio, extracts the text of document files (PDF, DOCX, HTML…)
-   * and OCRs images; without it a document with media is a MediaDecodeError.
+   * and OCRs images; without it a document with media is a ContractError `media-undecodable`.
    */
   media?: MediaEncoder;
   /**
@@ -243,7 +243,7 @@ interface ReadMedium {
   text: TextSegment[] | null;
 }
 
-/** Each upsert's medium read and embedded or extracted, or a MediaDecodeError naming the document. */
+/** Each upsert's medium read and embedded or extracted, or a media ContractError naming the document (same code). */
 async function embedMedia(upserts: Upsert[], context: IndexContext): Promise<Array<ReadMedium | null>> {
   return Promise.all(
     upserts.map(async (u) => {
@@ -252,10 +252,7 @@ async function embedMedia(upserts: Upsert[], context: IndexContext): Promise<Arr
       try {
         return await readMedium(media, u, context);
       } catch (error) {
-        if (error instanceof MediaDecodeError) {
-          const Failure = error.constructor as new (message: string, options: { cause: unknown }) => MediaDecodeError;
-          throw new Failure(`document ${u.tenant}/${u.id}: ${error.message}`, { cause: error });
-        }
+        if (isMediaContentError(error)) throw new ContractError(error.code, `document ${u.tenant}/${u.id}: ${error.message}`, { cause: error });
         throw error;
       }
     }),
@@ -268,8 +265,8 @@ async function readMedium(media: MediaRef, u: Upsert, context: IndexContext): Pr
   // A video's frames go to the image vector (required) and its audio track to the audio vector (if any).
   const modality = kind === 'document' ? null : kind === 'video' ? 'image' : kind;
   const target = modality ? context.layout.media?.[modality] : null;
-  if (modality && !target) throw new MediaDecodeError(`collection ${context.collection} has no ${modality} vector (rebuild it with \`searchbus reindex\`)`);
-  if (!context.media) throw new MediaDecodeError('this consumer embeds no media');
+  if (modality && !target) throw new ContractError<MediaErrorCode>('media-undecodable', `collection ${context.collection} has no ${modality} vector (rebuild it with \`searchbus reindex\`)`);
+  if (!context.media) throw new ContractError<MediaErrorCode>('media-undecodable', 'this consumer embeds no media');
   const bytes = await context.media.read(media);
   if (kind === 'document') {
     const text = await context.media.extract(media.type, bytes);
@@ -292,7 +289,7 @@ async function readMedium(media: MediaRef, u: Upsert, context: IndexContext): Pr
 async function embedVideo(media: MediaEncoder, layout: CollectionLayout, bytes: Buffer): Promise<EmbeddedMedium['points']> {
   const image = layout.media?.image;
   const audio = layout.media?.audio ?? null;
-  if (!image) throw new MediaDecodeError('the collection has no image vector');
+  if (!image) throw new ContractError<MediaErrorCode>('media-undecodable', 'the collection has no image vector');
   const video = await media.embedVideo({ image: image.model, audio: audio?.model ?? null }, bytes);
   return videoTimeline(video.frames, video.audio)
     .map((moment) => ({

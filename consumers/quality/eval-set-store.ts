@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { isValidTenant, SearchbusError, type Topology } from '../../topology/index.ts';
+import { ContractError, isValidTenant, type Topology } from '../../topology/index.ts';
 import type { Judgements } from './retrieval-metrics.ts';
 
 // Judged query sets stored by searchbus, one namespace per tenant: a tenant's set names queries
@@ -24,12 +24,6 @@ export type EvalSetSummary = Omit<EvalSet, 'queries' | 'qrels'> & { queries: num
 
 export const EVAL_SET_NAME_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 
-export class EvalSetError extends SearchbusError {
-  override readonly name: string = 'EvalSetError';
-  override readonly retriable = false;
-  override readonly code: string = 'eval-set';
-}
-
 export function judgementsFor(set: EvalSet, queryId: string): Judgements {
   return new Map(Object.entries(set.qrels[queryId] ?? {}));
 }
@@ -47,14 +41,14 @@ export class EvalSetStore {
   ) {}
 
   private key(tenant: string): string {
-    if (!isValidTenant(tenant)) throw new EvalSetError(`tenant "${String(tenant)}" is not a valid tenant`);
+    if (!isValidTenant(tenant)) throw new ContractError('invalid-eval-set', `tenant "${String(tenant)}" is not a valid tenant`);
     return `${this.topology.redis.keyPrefix}eval-sets:${tenant}`;
   }
 
   /** Adds or replaces a set; returns whether one of that name was replaced. */
   async add(set: EvalSet): Promise<boolean> {
-    if (!EVAL_SET_NAME_PATTERN.test(set.name)) throw new EvalSetError(`eval set name "${set.name}" must match ${String(EVAL_SET_NAME_PATTERN)}`);
-    if (set.queries.length === 0) throw new EvalSetError(`eval set ${set.name} has no judged queries`);
+    if (!EVAL_SET_NAME_PATTERN.test(set.name)) throw new ContractError('invalid-eval-set', `eval set name "${set.name}" must match ${String(EVAL_SET_NAME_PATTERN)}`);
+    if (set.queries.length === 0) throw new ContractError('invalid-eval-set', `eval set ${set.name} has no judged queries`);
     return (await this.redis.hset(this.key(set.tenant), set.name, JSON.stringify(set))) === 0;
   }
 

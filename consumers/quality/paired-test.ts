@@ -6,6 +6,7 @@
 // Exact (every assignment) when few queries differ, otherwise Monte Carlo with a seeded generator,
 // so the same inputs always give the same p-value.
 
+import { ContractError } from '../../topology/errors.ts';
 import { seededUint32 } from './seeded-random.ts';
 
 export interface PairedTestOptions {
@@ -35,16 +36,12 @@ export interface PairedComparison {
   permutations: number;
 }
 
-export class PairedInputError extends RangeError {
-  override readonly name = 'PairedInputError';
-}
-
 const DEFAULTS = { permutations: 10_000, seed: 0x5eed, exactUpTo: 16, tieTolerance: 1e-9 } as const;
 
 /** Compares per-query scores of system b against system a (same queries, same order). */
 export function pairedRandomizationTest(a: readonly number[], b: readonly number[], options: PairedTestOptions = {}): PairedComparison {
-  if (a.length !== b.length) throw new PairedInputError(`paired scores need the same queries: ${a.length} against ${b.length}`);
-  for (const value of [...a, ...b]) if (!Number.isFinite(value)) throw new PairedInputError(`scores must be finite numbers, got ${value}`);
+  if (a.length !== b.length) throw new ContractError('paired-input', `paired scores need the same queries: ${a.length} against ${b.length}`);
+  for (const value of [...a, ...b]) if (!Number.isFinite(value)) throw new ContractError('paired-input', `scores must be finite numbers, got ${value}`);
   const { permutations, seed, exactUpTo, tieTolerance } = { ...DEFAULTS, ...options };
   const differences = b.map((value, i) => value - (a[i] ?? 0));
   const differing = differences.filter((d) => Math.abs(d) > tieTolerance);

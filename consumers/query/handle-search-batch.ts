@@ -1,17 +1,20 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import {
+  ContractError,
+  hasErrorCode,
+  isMediaContentError,
+  isSearchContractError,
   SEARCH_SCHEMA_VERSION,
-  SearchbusError,
-  SearchSchemaError,
+  UnavailableError,
   type SearchErrorCode,
   type SearchMode,
   type SearchReplyV1,
   type SearchRequestV1,
 } from '../../topology/index.ts';
-import { isMediaContentError, sparseAnalyzer, type MediaEncoder } from '../embedding/index.ts';
+import { sparseAnalyzer, type MediaEncoder } from '../embedding/index.ts';
 import { isRetriable } from '../runtime/index.ts';
 import { collapseToDocuments, initialLimit, needsMore, nextLimit, type ScoredChunk } from './collapse-hits.ts';
-import { CollectionResolutionError, type ResolvedCollection } from '../runtime/index.ts';
+import type { ResolvedCollection } from '../runtime/index.ts';
 import { toQdrantFilter } from './qdrant-filter.ts';
 import { chunkQuery, DEFAULT_FUSION, effectiveMode, type ChunkQuery, type HybridFusion, type QueryVectors } from './qdrant-query.ts';
 
@@ -101,7 +104,7 @@ export async function handleSearchBatch(messages: readonly QueryMessage[], deps:
       const tookMs = Math.round((deps.now() - started) * 10) / 10;
       pending.forEach((request, i) => {
         const result = results[i];
-        if (result instanceof SearchSchemaError) {
+        if (isSearchContractError(result)) {
           fail(request.id, request.replyTo, result.code, result.message);
         } else if (result instanceof Error) {
           fail(request.id, request.replyTo, 'internal', `search failed: ${result.message}`);
@@ -113,7 +116,7 @@ export async function handleSearchBatch(messages: readonly QueryMessage[], deps:
       });
     } catch (error) {
       signal.throwIfAborted();
-      const unavailable = isRetriable(error) || error instanceof CollectionResolutionError;
+      const unavailable = isRetriable(error) || hasErrorCode(error, 'collection-unresolved');
       const message = error instanceof Error ? error.message : String(error);
       for (const request of pending) fail(request.id, request.replyTo, unavailable ? 'unavailable' : 'internal', message);
     }
@@ -133,10 +136,10 @@ async function searchOnce(requests: SearchRequestV1[], deps: SearchDependencies)
     const query = requests[i]!.query;
     if (!('text' in query)) {
       const modality = 'image' in query ? 'image' : 'audio';
-      if (mode !== 'dense') results[i] = new SearchSchemaError('invalid-mode', `an ${modality} query is searched by its embedding only (mode dense), not ${mode}`);
-      else if (!layout.media?.[modality]) results[i] = new SearchSchemaError('invalid-media', `${resolved.collection} has no ${modality} vectors (rebuild it with \`searchbus reindex\` to add them)`);
+      if (mode !== 'dense') results[i] = new ContractError<SearchErrorCode>('invalid-mode', `an ${modality} query is searched by its embedding only (mode dense), not ${mode}`);
+      else if (!layout.media?.[modality]) results[i] = new ContractError<SearchErrorCode>('invalid-media', `${resolved.collection} has no ${modality} vectors (rebuild it with \`searchbus reindex\` to add them)`);
     } else if (mode !== 'dense' && !layout.sparse) {
-      results[i] = new SearchSchemaError('invalid-mode', `mode ${mode} needs sparse vectors, and ${resolved.collection} has none (rebuild it with \`searchbus reindex\` to add them)`);
+      results[i] = new ContractError<SearchErrorCode>('invalid-mode', `mode ${mode} needs sparse vectors, and ${resolved.collection} has none (rebuild it with \`searchbus reindex\` to add them)`);
     }
   });
   const vectors = await queryVectors(requests, modes, results, resolved, deps);
@@ -215,7 +218,7 @@ async function embedExamples(requests: SearchRequestV1[], settled: HitsOrError[]
       const target = resolved.layout.media?.[modality];
       if (!target) return;
       if (!deps.media) {
-        settled[i] = new SearchSchemaError('invalid-media', `this query consumer embeds no ${modality} queries`);
+        settled[i] = new ContractError<SearchErrorCode>('invalid-media', `this query consumer embeds no ${modality} queries`);
         return;
       }
       try {
@@ -223,7 +226,7 @@ async function embedExamples(requests: SearchRequestV1[], settled: HitsOrError[]
         vectors[i]!.dense = Array.from(await deps.media.embed(modality, target.model, bytes));
       } catch (error) {
         if (!isMediaContentError(error)) throw error;
-        settled[i] = new SearchSchemaError('invalid-media', `query.${modality}: ${error.message}`, { cause: error });
+        settled[i] = new ContractError<SearchErrorCode>('invalid-media', `query.${modality}: ${error.message}`, { cause: error });
       }
     }),
   );
@@ -240,7 +243,7 @@ async function searchIsolating(resolved: ResolvedCollection, queries: ChunkQuery
   } catch (error) {
     if (statusOf(error) === 404) {
       deps.resolver.invalidate();
-      throw new CollectionGoneError(resolved.collection, error);
+      throw new UnavailableError('collection-gone', `collection ${resolved.collection} is gone (alias swapped)`, { cause: error });
     }
     if (isRetriable(error) || queries.length === 1) throw error;
   }
@@ -248,14 +251,6 @@ async function searchIsolating(resolved: ResolvedCollection, queries: ChunkQuery
   const retriable = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected' && isRetriable(s.reason));
   if (retriable) throw retriable.reason;
   return settled.map((s) => (s.status === 'fulfilled' ? (s.value[0] ?? []) : toError(s.reason)));
-}
-
-class CollectionGoneError extends SearchbusError {
-  override readonly name = 'CollectionGoneError';
-  override readonly retriable = true;
-  constructor(collection: string, cause: unknown) {
-    super(`collection ${collection} is gone (alias swapped)`, { cause, code: 'collection-gone', retriable: true });
-  }
 }
 
 /** Retries retriable failures with short backoff while there is time before `deadline`. */
@@ -266,7 +261,7 @@ async function retryUntil<T>(fn: () => Promise<T>, deadline: number, now: () => 
     try {
       return await fn();
     } catch (error) {
-      if (!(isRetriable(error) || (error instanceof CollectionResolutionError && error.retriable))) throw error;
+      if (!isRetriable(error)) throw error;
       if (now() + wait >= deadline) throw error;
       await delay(wait, undefined, { signal });
       wait = Math.min(wait * 2, 500);

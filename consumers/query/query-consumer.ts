@@ -5,7 +5,7 @@
 // Requests past their deadline are skipped and counted; undecodable ones get an `invalid-json`
 // reply (via the header) and go to the dead-letter topic.
 // Offsets commit per batch after every reply of the batch was published, in the background (the
-// next fetch does not wait for the commit's answer). A crash, rebalance or stop before a commit
+// next fetch does not wait for the commit's answer). A crash, rebalance or close() before a commit
 // landed re-runs its batch: a client may then get a second reply for a request, which it drops.
 // Each request's trace context (envelope, else headers) parents a consumer span with the batch's
 // embed, Qdrant and Redis steps (no-ops without an OpenTelemetry SDK).
@@ -24,13 +24,14 @@ import {
   isTraced,
   SEARCH_SCHEMA_VERSION,
   SpanKind,
-  StartAbortedError,
+  startAbortedError,
   StartDeadline,
   searchParams,
   topicSpecs,
   validReplyTo,
   type SearchbusConfig,
   type SearchErrorCode,
+  type LifecycleState,
   type SearchReplyV1,
   type Topology,
 } from '../../topology/index.ts';
@@ -39,11 +40,9 @@ import {
   CollectionResolver,
   describeCollection,
   MetricsRegistry,
-  PoisonMessageError,
   SECONDS_BUCKETS,
   silentLogger,
   BatchTrace,
-  type ConsumerState,
   type Counter,
   type DeadLetter,
   type Decoded,
@@ -95,7 +94,8 @@ interface RequestLimits {
 export class QueryConsumer {
   private readonly runtime: BatchConsumer<QueryMessage>;
   private readonly logger: Logger;
-  private readonly stopped = new AbortController();
+  private readonly closed = new AbortController();
+  private closing: Promise<void> | undefined;
   readonly metrics: MetricsRegistry;
   readonly resolver: CollectionResolver;
   private readonly shadow: ShadowMirror;
@@ -269,13 +269,13 @@ export class QueryConsumer {
     }
   }
 
-  get state(): ConsumerState {
+  get state(): LifecycleState {
     return this.runtime.state;
   }
 
   /** Loads the model of the collection behind the alias first, so the first request does not pay for it. */
   async start(): Promise<void> {
-    const warmUp = new StartDeadline('the query consumer', this.options.config.startTimeoutMs, this.stopped.signal);
+    const warmUp = new StartDeadline('the query consumer', this.options.config.startTimeoutMs, this.closed.signal);
     try {
       await warmUp.step('warm up the query encoder', async () => {
         const { modelId } = await this.resolver.resolve();
@@ -283,19 +283,20 @@ export class QueryConsumer {
       });
     } catch (error) {
       // Not fatal: the alias may appear later; requests resolve it again.
-      if (!this.stopped.signal.aborted) this.logger.warn('could not warm up the query encoder', { error });
+      if (!this.closed.signal.aborted) this.logger.warn('could not warm up the query encoder', { error });
     }
-    if (this.stopped.signal.aborted) throw new StartAbortedError('the query consumer', 'warm up the query encoder');
+    if (this.closed.signal.aborted) throw startAbortedError('the query consumer', 'warm up the query encoder');
     await this.runtime.start();
   }
 
   /** Stops fetching, finishes and commits the batch in hand, disconnects. Safe to call twice; returns promptly during start(). */
-  stop(): Promise<void> {
-    this.stopped.abort();
-    return closeAll('the query consumer', [
-      { name: 'stop the consumer', run: () => this.runtime.stop() },
-      { name: 'abandon the shadow comparison in flight', run: () => this.shadow.stop() },
+  close(): Promise<void> {
+    this.closed.abort();
+    this.closing ??= closeAll('the query consumer', [
+      { name: 'close the consumer', run: () => this.runtime.close() },
+      { name: 'abandon the shadow comparison in flight', run: () => this.shadow.close() },
     ]);
+    return this.closing;
   }
 }
 
@@ -317,7 +318,8 @@ function queryMetrics(metrics: MetricsRegistry): QueryMetrics {
 function decodeQuery(message: KafkaMessage, limits: RequestLimits): QueryMessage {
   const result = decodeSearchRequest(message.value, limits);
   if (result.ok) return { kind: 'search', request: result.request };
-  if (result.error.code === 'invalid-json') throw new PoisonMessageError('invalid-json', result.error.message, { cause: result.error });
+  // Bytes that are not JSON at all are dead-lettered with the ContractError's code (`invalid-json`).
+  if (result.error.code === 'invalid-json') throw result.error;
   return {
     kind: 'invalid',
     id: result.id ?? message.key?.toString('utf8') ?? '',

@@ -38,7 +38,8 @@ const RATIO_BUCKETS = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1];
 export class ShadowMirror {
   private announcement: { at: number; target: ShadowTarget | null } | undefined;
   private inFlight: Promise<void> | undefined;
-  private readonly stopped = new AbortController();
+  private readonly closed = new AbortController();
+  private closing: Promise<void> | undefined;
   private readonly logger: Logger;
   private readonly outcomes;
   private readonly overlap;
@@ -56,7 +57,7 @@ export class ShadowMirror {
 
   /** Picks this batch's sample and mirrors it in the background. Never throws. */
   offer(requests: readonly SearchRequestV1[], live: ReadonlyMap<string, LiveAnswer>): void {
-    if (this.stopped.signal.aborted) return;
+    if (this.closed.signal.aborted) return;
     const answered = requests.filter((r) => live.has(r.id));
     if (answered.length === 0) return;
     if (this.inFlight) {
@@ -74,9 +75,12 @@ export class ShadowMirror {
   }
 
   /** Abandons the comparison in flight (nothing waits for it) and stops mirroring. Idempotent. */
-  async stop(): Promise<void> {
-    this.stopped.abort();
-    await this.inFlight;
+  close(): Promise<void> {
+    this.closed.abort();
+    this.closing ??= (async () => {
+      await this.inFlight;
+    })();
+    return this.closing;
   }
 
   private async currentTarget(): Promise<ShadowTarget | null> {
@@ -98,9 +102,9 @@ export class ShadowMirror {
     const started = performance.now();
     let answers: Map<string, SearchHit[] | Error>;
     try {
-      answers = await searchPinned(sample, await this.options.describe(target.collection), this.options.deps, this.stopped.signal);
+      answers = await searchPinned(sample, await this.options.describe(target.collection), this.options.deps, this.closed.signal);
     } catch (error) {
-      if (this.stopped.signal.aborted) return;
+      if (this.closed.signal.aborted) return;
       throw error;
     }
     const shadowMs = performance.now() - started;

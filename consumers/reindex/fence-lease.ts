@@ -22,6 +22,7 @@ export class LeaseKeeper {
   private timer: NodeJS.Timeout | undefined;
   private renewing: Promise<void> | undefined;
   private lostValue = false;
+  private closing: Promise<void> | undefined;
 
   constructor(
     private readonly fences: Pick<RedisWriteFences, 'renew'>,
@@ -36,7 +37,7 @@ export class LeaseKeeper {
   }
 
   start(): void {
-    if (this.timer) return;
+    if (this.timer || this.closing) return;
     this.timer = setInterval(() => {
       // One renewal at a time; a slow Redis must not pile them up.
       this.renewing ??= this.fences
@@ -50,9 +51,13 @@ export class LeaseKeeper {
     }, renewIntervalMs(this.leaseMs));
   }
 
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    await this.renewing;
+  /** Stops renewing and waits for a renewal in flight. Idempotent; the keeper cannot be started again. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      clearInterval(this.timer);
+      this.timer = undefined;
+      await this.renewing;
+    })();
+    return this.closing;
   }
 }

@@ -1,7 +1,7 @@
 import { compareRuns, judgementsFor, RANKING_DEPTH, scoreRankings, type EvalSet, type RunComparison, type RunScores } from '../quality/index.ts';
 import { searchPinned, type PinnedDependencies } from '../query/index.ts';
-import { RetriableError, type ResolvedCollection } from '../runtime/index.ts';
-import { SEARCH_SCHEMA_VERSION, type SearchRequestV1 } from '../../topology/index.ts';
+import type { ResolvedCollection } from '../runtime/index.ts';
+import { SEARCH_SCHEMA_VERSION, UnavailableError, type SearchRequestV1 } from '../../topology/index.ts';
 
 // The quality gate of a rebuild: the judged queries of an evaluation set, searched on the live
 // collection and on the new one through the query path (each embedded with its own collection's
@@ -95,7 +95,7 @@ async function scoreCollection(set: EvalSet, collection: ResolvedCollection, dep
     }));
     const answers = await searchPinned(requests, collection, deps, deps.signal);
     for (const [id, answer] of answers) {
-      if (answer instanceof Error) throw new RetriableError(`the gate's query ${id} failed on ${collection.collection}: ${answer.message}`);
+      if (answer instanceof Error) throw new UnavailableError('gate-query-failed', `the gate's query ${id} failed on ${collection.collection}: ${answer.message}`);
       rankings.set(id, answer.map((hit) => hit.docId));
     }
   }

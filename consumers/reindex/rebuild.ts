@@ -1,10 +1,10 @@
 import type { QdrantClient } from '@qdrant/js-client-rest';
 import type { Admin, Kafka } from 'kafkajs';
 import { setTimeout as delay } from 'node:timers/promises';
-import { ensureCollection, getModelSpec, parseCollectionName, SearchbusError, type SearchbusConfig, type Topology } from '../../topology/index.ts';
+import { CancelledError, ensureCollection, getModelSpec, hasErrorCode, parseCollectionName, RejectedError, UnavailableError, type SearchbusConfig, type Topology } from '../../topology/index.ts';
 import type { DocumentEncoder, MediaEncoder } from '../embedding/index.ts';
 import { EncoderConsumer } from '../encoder/index.ts';
-import { RetriableError, describeCollection, groupPosition, handoverOffsets, type Logger, type MetricsRegistry, type RedisWriteFences } from '../runtime/index.ts';
+import { describeCollection, groupPosition, handoverOffsets, type Logger, type MetricsRegistry, type RedisWriteFences } from '../runtime/index.ts';
 import { LeaseKeeper, writeMarginMs } from './fence-lease.ts';
 import { checkHistory } from './history-check.ts';
 import { describeLoss, describeOverflow, documentsLost, recordUnwritten, unwrittenDocument } from './document-loss.ts';
@@ -42,19 +42,9 @@ export interface RebuildContext {
   shadow?: Pick<ShadowBoard, 'announce' | 'withdraw' | 'stats'>;
 }
 
-/** The rebuild was cancelled; the partial collection and its consumer group are removed. */
-export class RebuildCancelledError extends SearchbusError {
-  override readonly name: string = 'RebuildCancelledError';
-  override readonly retriable = false;
-  override readonly code: string = 'rebuild-cancelled';
-}
-
-/** The request cannot succeed as asked (unknown model, incomplete history). */
-export class RebuildRefusedError extends SearchbusError {
-  override readonly name: string = 'RebuildRefusedError';
-  override readonly retriable = false;
-  override readonly code: string = 'rebuild-refused';
-}
+// A cancelled rebuild throws a CancelledError `rebuild-cancelled` (the partial collection and its
+// consumer group are removed); one that cannot succeed as asked (unknown model, incomplete history)
+// a RejectedError `rebuild-refused`. Neither is retried.
 
 /**
  * Rebuilds the collection behind `data.alias` with `data.modelId`, with zero downtime and one
@@ -86,7 +76,7 @@ export async function runRebuild(data: ReindexJobData, context: RebuildContext):
   try {
     model = getModelSpec(data.modelId);
   } catch (error) {
-    throw new RebuildRefusedError((error as Error).message, { cause: error });
+    throw new RejectedError('rebuild-refused', (error as Error).message, { cause: error });
   }
 
   const history = await checkHistory(admin, topic);
@@ -95,7 +85,7 @@ export async function runRebuild(data: ReindexJobData, context: RebuildContext):
     if (!history.complete) {
       const message = `the ingest topic may no longer hold every document: ${history.problems.join('; ')}`;
       if (!data.allowIncompleteHistory) {
-        throw new RebuildRefusedError(`refusing to rebuild: ${message}. Re-publish the corpus, or pass --allow-incomplete-history to rebuild from what remains.`);
+        throw new RejectedError('rebuild-refused', `refusing to rebuild: ${message}. Re-publish the corpus, or pass --allow-incomplete-history to rebuild from what remains.`);
       }
       await context.log(`warning: ${message}; rebuilding from what remains (--allow-incomplete-history)`);
     }
@@ -145,7 +135,7 @@ export async function runRebuild(data: ReindexJobData, context: RebuildContext):
     guard: async () => {
       if (!fence.fenced) return;
       if (!fence.held || !(await context.fences.holds(target, context.leaseOwner, writeMarginMs(leaseMs)))) {
-        throw new RetriableError(`the rebuild does not hold the write fence of ${target}`);
+        throw new UnavailableError('fence-not-held', `the rebuild does not hold the write fence of ${target}`);
       }
     },
     ...(context.metrics ? { metrics: context.metrics } : {}),
@@ -224,18 +214,18 @@ export async function runRebuild(data: ReindexJobData, context: RebuildContext):
         await report('shadowing', p.lag, p.processed);
         const samples = shadowStats?.samples ?? 0;
         if (Date.now() >= until || (data.shadow?.minSamples && samples >= data.shadow.minSamples)) break;
-        if (await context.isCancelled()) throw new RebuildCancelledError(`rebuild of ${data.alias} into ${target} was cancelled`);
+        if (await context.isCancelled()) throw new CancelledError('rebuild-cancelled', `rebuild of ${data.alias} into ${target} was cancelled`);
         await wait(config.reindex.progressIntervalMs);
       }
     };
     const gate = async (live: string): Promise<GateReport | null> => {
       if (!data.gate) return null;
       if (state?.gate) return state.gate;
-      if (!context.gate) throw new RebuildRefusedError('this reindex worker cannot run a quality gate (no query encoder)');
+      if (!context.gate) throw new RejectedError('rebuild-refused', 'this reindex worker cannot run a quality gate (no query encoder)');
       const request = data.gate;
       const set = request.inline ?? (await context.gate.evalSets.get(request.tenant, request.set));
-      if (!set) throw new RebuildRefusedError(`no evaluation set "${request.set}" for tenant ${request.tenant} (add it with \`searchbus eval-set add\`)`);
-      if (!parseCollectionName(live)?.modelId) throw new RebuildRefusedError(`the live collection ${live} does not name its model`);
+      if (!set) throw new RejectedError('rebuild-refused', `no evaluation set "${request.set}" for tenant ${request.tenant} (add it with \`searchbus eval-set add\`)`);
+      if (!parseCollectionName(live)?.modelId) throw new RejectedError('rebuild-refused', `the live collection ${live} does not name its model`);
       const p = await position();
       await report('gating', p.lag, p.processed);
       await context.log(`gate: searching ${set.queries.length} judged queries of ${request.set} (tenant ${set.tenant}) on ${live} and ${target}`);
@@ -249,7 +239,7 @@ export async function runRebuild(data: ReindexJobData, context: RebuildContext):
     };
     // Refused: the live index is untouched; the target stays for inspection until the grace period.
     const refuse = async (verdict: GateReport, live: string): Promise<ReindexResult> => {
-      await consumer.stop();
+      await consumer.close();
       await admin.deleteGroups([groupId]).catch(() => undefined);
       const graceMs = data.graceMs ?? config.reindex.graceMs;
       await context.scheduleDrop(target, graceMs);
@@ -276,9 +266,9 @@ export async function runRebuild(data: ReindexJobData, context: RebuildContext):
     const refuseLoss = async (live: string): Promise<void> => {
       const unwritten = state?.unwritten;
       if (!unwritten) return;
-      if (unwritten.overflow > 0) throw new RebuildRefusedError(describeOverflow(unwritten, target));
+      if (unwritten.overflow > 0) throw new RejectedError('rebuild-refused', describeOverflow(unwritten, target));
       const lost = await documentsLost(qdrant, live, target, unwritten.documents);
-      if (lost.length > 0) throw new RebuildRefusedError(describeLoss(lost, live, target));
+      if (lost.length > 0) throw new RejectedError('rebuild-refused', describeLoss(lost, live, target));
       await context.log(`${unwritten.documents.length} document(s) dead-lettered by the replay; none is served by ${live}, so the swap loses nothing`);
     };
 
@@ -288,7 +278,7 @@ export async function runRebuild(data: ReindexJobData, context: RebuildContext):
         const p = await position();
         await report('replaying', p.lag, p.processed);
         if (p.lag === 0) break;
-        if (await context.isCancelled()) throw new RebuildCancelledError(`rebuild of ${data.alias} into ${target} was cancelled`);
+        if (await context.isCancelled()) throw new CancelledError('rebuild-cancelled', `rebuild of ${data.alias} into ${target} was cancelled`);
         await wait(config.reindex.progressIntervalMs);
       }
       const { aliases } = await qdrant.getAliases();
@@ -337,16 +327,16 @@ export async function runRebuild(data: ReindexJobData, context: RebuildContext):
       };
     };
     const takenOver = async (): Promise<ReindexResult> => {
-      await consumer.stop();
+      await consumer.close();
       await context.log(`found ${target} open and served: live encoders write it from where group ${groupId} stopped (an earlier attempt finished the hand-over, or its lease lapsed and they took over)`);
       return finish();
     };
 
     const lostLease = async (): Promise<ReindexResult> => {
-      await consumer.stop();
+      await consumer.close();
       const now = await context.fences.get(target);
       if (now?.state === 'open') return takenOver();
-      throw new RetriableError(`the rebuild of ${target} lost its write fence lease`);
+      throw new UnavailableError('fence-lost', `the rebuild of ${target} lost its write fence lease`);
     };
 
     // 3. Only the rebuild writes the target until the hand-over; then searches move over.
@@ -373,11 +363,11 @@ export async function runRebuild(data: ReindexJobData, context: RebuildContext):
       await wait(config.reindex.progressIntervalMs);
       p = await position();
     }
-    await consumer.stop();
+    await consumer.close();
 
     // 5. Live encoders continue from exactly where the rebuild group stopped.
     const handover = (await position()).committed;
-    await keeper.stop();
+    await keeper.close();
     if (!(await context.fences.reopen(target, Object.fromEntries([...handover].map(([p, o]) => [p, o.toString()])), 'owner', context.leaseOwner))) {
       return await lostLease();
     }
@@ -388,7 +378,7 @@ export async function runRebuild(data: ReindexJobData, context: RebuildContext):
       // Stopped on purpose (deploy, Ctrl-C): hand the collection to live encoders now rather than
       // make them wait out the lease; the resumed job finds it taken over and finishes.
       try {
-        await consumer.stop();
+        await consumer.close();
         const offsets = await handoverOffsets(admin, groupId, topic);
         if (await context.fences.reopen(target, offsets, 'owner', context.leaseOwner, true)) {
           await context.log(`worker stopping: handed ${target} to live encoders where group ${groupId} stopped`);
@@ -398,8 +388,8 @@ export async function runRebuild(data: ReindexJobData, context: RebuildContext):
         context.logger.warn('could not hand the collection back on stop', { collection: target, error: handBack });
       }
     }
-    if (error instanceof RebuildCancelledError) {
-      await consumer.stop();
+    if (hasErrorCode(error, 'rebuild-cancelled')) {
+      await consumer.close();
       await discardTarget(context, target, groupId, data.alias);
       await context.log(`cancelled: removed ${target} and group ${groupId}; ${data.alias} untouched`);
     }
@@ -407,8 +397,8 @@ export async function runRebuild(data: ReindexJobData, context: RebuildContext):
   } finally {
     clearInterval(renewShadow);
     if (shadowing) await context.shadow?.withdraw(target).catch((error: unknown) => context.logger.warn('could not withdraw the shadow announcement', { error }));
-    await keeper.stop();
-    await consumer.stop();
+    await keeper.close();
+    await consumer.close();
   }
 }
 

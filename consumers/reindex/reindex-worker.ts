@@ -13,12 +13,12 @@ import type { QdrantClient } from '@qdrant/js-client-rest';
 import { DelayedError, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Admin, Kafka } from 'kafkajs';
-import { closeAll, ConnectionScope, LifecycleStateError, StartDeadline, type SearchbusConfig, type Topology } from '../../topology/index.ts';
+import { closeAll, ConnectionScope, ContractError, hasErrorCode, StartDeadline, type LifecycleState, type SearchbusConfig, type Topology } from '../../topology/index.ts';
 import type { DocumentEncoder, MediaEncoder } from '../embedding/index.ts';
 import { EvalSetStore, ShadowBoard } from '../quality/index.ts';
 import { hybridFusion, type QueryEncoder } from '../query/index.ts';
 import { RedisWriteFences, silentLogger, type Logger, type MetricsRegistry } from '../runtime/index.ts';
-import { RebuildCancelledError, RebuildRefusedError, abandonRebuild, runRebuild } from './rebuild.ts';
+import { abandonRebuild, runRebuild } from './rebuild.ts';
 import { reconcile } from './reconcile.ts';
 import { cancelKey, ReindexQueue } from './reindex-queue.ts';
 import { JOB_NAMES, type DropCollectionJobData, type ReindexJobData, type ReindexResult } from './reindex-types.ts';
@@ -46,21 +46,19 @@ export interface ReindexWorkerOptions {
 /** Most chunks one gate query may pull while looking for its documents (as the query consumer). */
 const GATE_MAX_CHUNKS_PER_QUERY = 1000;
 
-export type ReindexWorkerState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
-
 export class ReindexWorker {
   private worker: Worker | undefined;
   private admin: Admin | undefined;
   private drops: ReindexQueue | undefined;
-  private readonly stopSignal = new AbortController();
-  private stateValue: ReindexWorkerState = 'idle';
-  private stopping: Promise<void> | undefined;
+  private readonly closeSignal = new AbortController();
+  private stateValue: LifecycleState = 'idle';
+  private closing: Promise<void> | undefined;
   private starting: Promise<void> | undefined;
-  /** The admin's Kafka sockets, for stop() during start(). */
+  /** The admin's Kafka sockets, for close() during start(). */
   private readonly connections = new ConnectionScope();
   private readonly logger: Logger;
   private readonly fences: RedisWriteFences;
-  /** Abandon steps started from `failed` events; stop() waits for them. */
+  /** Abandon steps started from `failed` events; close() waits for them. */
   private readonly cleanups = new Set<Promise<void>>();
   private reconcileTimer: NodeJS.Timeout | undefined;
   private reconciling: Promise<void> | undefined;
@@ -72,26 +70,26 @@ export class ReindexWorker {
     this.media = options.media;
   }
 
-  get state(): ReindexWorkerState {
+  get state(): LifecycleState {
     return this.stateValue;
   }
 
   /**
    * Connects the Kafka admin and the BullMQ worker within SEARCHBUS_START_TIMEOUT_MS. On failure
-   * (timeout, stop() meanwhile) it closes what it had opened before rejecting.
+   * (timeout, close() meanwhile) it closes what it had opened before rejecting.
    */
   async start(): Promise<void> {
-    if (this.stateValue !== 'idle') throw new LifecycleStateError(`cannot start a reindex worker that is ${this.stateValue}`);
+    if (this.stateValue !== 'idle') throw new ContractError('invalid-lifecycle-state', `cannot start a reindex worker that is ${this.stateValue}`);
     this.stateValue = 'starting';
-    const deadline = new StartDeadline('the reindex worker', this.options.config.startTimeoutMs, this.stopSignal.signal);
+    const deadline = new StartDeadline('the reindex worker', this.options.config.startTimeoutMs, this.closeSignal.signal);
     this.starting = this.connections.run(() => this.connect(deadline));
     try {
       await this.starting;
     } catch (error) {
-      await this.stop().catch((cleanup: unknown) => this.logger.error('closing after a failed start failed', { error: cleanup }));
+      await this.close().catch((cleanup: unknown) => this.logger.error('closing after a failed start failed', { error: cleanup }));
       throw error;
     }
-    if (this.stopping) return this.stopping;
+    if (this.closing) return this.closing;
     this.stateValue = 'running';
   }
 
@@ -131,7 +129,7 @@ export class ReindexWorker {
     );
     // Again later: a dead worker's group cannot be deleted until its session expires, and a
     // cleanup that failed (Qdrant or Kafka briefly away) must not wait for the next restart.
-    if (this.stopSignal.signal.aborted) return;
+    if (this.closeSignal.signal.aborted) return;
     this.reconcileTimer = setInterval(() => {
       this.reconciling ??= this.reconcile(false).finally(() => (this.reconciling = undefined));
     }, this.options.config.reindex.fenceLeaseMs);
@@ -142,13 +140,13 @@ export class ReindexWorker {
    * the next worker resumes it. Safe to call twice; returns promptly during start(). Every step
    * runs even when one throws (CleanupError lists the failures).
    */
-  stop(): Promise<void> {
-    this.stopping ??= this.connections.run(async () => {
+  close(): Promise<void> {
+    this.closing ??= this.connections.run(async () => {
       const wasStarting = this.stateValue === 'starting';
-      this.stateValue = 'stopping';
-      this.stopSignal.abort(new Error('reindex worker stopping'));
+      this.stateValue = 'closing';
+      this.closeSignal.abort(new Error('reindex worker closing'));
       if (wasStarting) {
-        this.connections.close('the reindex worker was stopped while it was starting');
+        this.connections.close('the reindex worker was closed while it was starting');
         await this.starting?.catch(() => undefined);
       }
       try {
@@ -167,11 +165,11 @@ export class ReindexWorker {
           this.admin && { name: 'disconnect the Kafka admin', run: () => this.admin?.disconnect() },
         ]);
       } finally {
-        this.connections.close('the reindex worker is stopped');
-        this.stateValue = 'stopped';
+        this.connections.close('the reindex worker is closed');
+        this.stateValue = 'closed';
       }
     });
-    return this.stopping;
+    return this.closing;
   }
 
   private async scheduleDrop(drops: ReindexQueue, collection: string, alias: string, delayMs: number): Promise<void> {
@@ -283,7 +281,7 @@ export class ReindexWorker {
         media: this.media,
         logger: this.logger,
         ...(this.options.metrics ? { metrics: this.options.metrics } : {}),
-        signal: this.stopSignal.signal,
+        signal: this.closeSignal.signal,
         isCancelled: async () => (await redis.get(cancelKey(this.options.topology, job.id ?? ''))) !== null,
         saveState: (state) => job.updateData({ ...data, state }),
         progress: (progress) => job.updateProgress(progress),
@@ -297,11 +295,11 @@ export class ReindexWorker {
       });
     } catch (error) {
       // A rebuild that fails for good is abandoned from the worker's `failed` event.
-      if (error instanceof RebuildCancelledError || error instanceof RebuildRefusedError) {
+      if (hasErrorCode(error, 'rebuild-cancelled', 'rebuild-refused')) {
         await redis.del(cancelKey(this.options.topology, job.id ?? ''));
         throw new UnrecoverableError(error.message);
       }
-      if (this.stopSignal.signal.aborted && token) {
+      if (this.closeSignal.signal.aborted && token) {
         // Not a failure: hand the job back so another worker (or this one, restarted) resumes it.
         await job.moveToDelayed(Date.now() + 1_000, token);
         throw new DelayedError();

@@ -1,6 +1,6 @@
 import { Partitioners, type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
-import { closeAll, ConnectionScope, LifecycleStateError, StartDeadline } from '../../topology/index.ts';
-import { PoisonMessageError, RewindError, isRetriable } from '../../topology/index.ts';
+import { closeAll, ConnectionScope, ContractError, StartDeadline, type LifecycleState } from '../../topology/index.ts';
+import { RewindError, isRetriable } from '../../topology/index.ts';
 import { sendDeadLetters, type DeadLetter } from './dead-letter.ts';
 import { groupCall, RejoinGroupError } from './group-membership.ts';
 import type { Logger } from './logger.ts';
@@ -10,12 +10,14 @@ import { retryWithBackoff } from './retry.ts';
 // The shared consumer runtime. A role supplies `decode` (bytes -> typed message, throwing for
 // poison) and `handle` (a batch of decoded messages -> side effects). The runtime owns batching,
 // dead-lettering, retries with backoff, offset commits after the handler's writes, metrics and an
-// ordered, idempotent stop.
+// ordered, idempotent close().
 //
 // Lifecycle: start() connects the dead-letter producer, the consumer, subscribes and waits for the
-// group join, all within `startTimeoutMs`; past it, or when stop() is called meanwhile, it closes
-// what it had opened and rejects (StartTimeoutError / StartAbortedError), ending in 'stopped'.
-// stop() runs every cleanup step even when one throws and reports them together (CleanupError).
+// group join, all within `startTimeoutMs`; past it, or when close() is called meanwhile, it closes
+// what it had opened and rejects (TimeoutError `start-timeout` / CancelledError `start-aborted`),
+// ending in 'closed'.
+// close() runs every cleanup step even when one throws and reports them together (CleanupError).
+// A crash kafkajs will not restart leaves it 'failed' until close().
 
 export interface Decoded<T> {
   value: T;
@@ -27,7 +29,7 @@ export interface Decoded<T> {
 }
 
 export interface HandlerContext {
-  /** Aborted when the consumer stops; a handler waiting on I/O should give up (no commit follows). */
+  /** Aborted when the consumer closes; a handler waiting on I/O should give up (no commit follows). */
   signal: AbortSignal;
   logger: Logger;
   topic: string;
@@ -68,26 +70,24 @@ export interface BatchConsumerOptions<T> {
    * Commit each batch's offsets (still only after its handler's writes) without waiting for the
    * broker's answer before fetching the next batch; a commit that fails is superseded by the next
    * one. Takes a round trip off every batch of a latency-bound role; the price is that a crash, a
-   * rebalance or a stop may leave the last batches uncommitted, to be handled again by whoever
+   * rebalance or a close() may leave the last batches uncommitted, to be handled again by whoever
    * reads the partition next. Only for handlers whose re-run is harmless (queries: the client
    * drops a second reply). Default false: the commit is awaited, with retries.
    */
   commitInBackground?: boolean;
 }
 
-export type ConsumerState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped' | 'crashed';
-
 export class BatchConsumer<T> {
   private readonly consumer: Consumer;
   private readonly producer: Producer;
   private readonly abort = new AbortController();
-  /** Aborted by stop(): a start() in progress gives up at once. */
+  /** Aborted by close(): a start() in progress gives up at once. */
   private readonly startAbort = new AbortController();
-  /** This consumer's Kafka sockets (producer and consumer), for stop() during start(). */
+  /** This consumer's Kafka sockets (producer and consumer), for close() during start(). */
   private readonly connections = new ConnectionScope();
-  private stateValue: ConsumerState = 'idle';
+  private stateValue: LifecycleState = 'idle';
   private starting: Promise<void> | undefined;
-  private stopping: Promise<void> | undefined;
+  private closing: Promise<void> | undefined;
   private retrying = false;
   /** commitInBackground: the latest offset to commit per partition, and the commit loop running. */
   private readonly toCommit = new Map<string, { topic: string; partition: number; offset: string; commit: EachBatchPayload['commitOffsetsIfNecessary'] }>();
@@ -110,9 +110,9 @@ export class BatchConsumer<T> {
       // kafkajs retries a dead broker (a fetch leader, the coordinator) this many times before the
       // consumer restarts and looks them up again. Backoff capped at 2 s: about 16 s in all,
       // instead of the two minutes the default 30 s cap adds up to while nothing is consumed.
-      // It restarts a crashed consumer by itself; never once stop() has begun (or a failed
+      // It restarts a crashed consumer by itself; never once close() has begun (or a failed
       // start() is closing it), or it would reconnect what was just closed.
-      retry: { retries: 10, maxRetryTime: 2_000, restartOnFailure: () => Promise.resolve(!this.stopRequested) },
+      retry: { retries: 10, maxRetryTime: 2_000, restartOnFailure: () => Promise.resolve(!this.closeRequested) },
     });
     this.producer = options.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
     const m = options.metrics;
@@ -124,13 +124,13 @@ export class BatchConsumer<T> {
     this.handleSeconds = m.histogram('searchbus_handle_seconds', 'Handler time per batch', SECONDS_BUCKETS, ['role']);
     this.lag = m.gauge('searchbus_consumer_lag', 'Messages behind the end of the partition at the last fetch', ['role', 'topic', 'partition']);
     this.consumer.on(this.consumer.events.CRASH, (event) => {
-      if (this.stopRequested) return;
-      if (!event.payload.restart) this.stateValue = 'crashed';
+      if (this.closeRequested) return;
+      if (!event.payload.restart) this.stateValue = 'failed';
       options.logger.error('consumer crashed', { error: event.payload.error, restart: event.payload.restart });
     });
   }
 
-  get state(): ConsumerState {
+  get state(): LifecycleState {
     return this.stateValue;
   }
 
@@ -139,8 +139,8 @@ export class BatchConsumer<T> {
     return this.retrying;
   }
 
-  private get stopRequested(): boolean {
-    return this.stopping !== undefined;
+  private get closeRequested(): boolean {
+    return this.closing !== undefined;
   }
 
   private get component(): string {
@@ -148,23 +148,23 @@ export class BatchConsumer<T> {
   }
 
   /**
-   * Connects, subscribes and joins the group within `startTimeoutMs`. On failure (timeout, stop()
+   * Connects, subscribes and joins the group within `startTimeoutMs`. On failure (timeout, close()
    * meanwhile, a broker error) everything opened so far is closed before it rejects.
    */
   async start(): Promise<void> {
-    if (this.stateValue !== 'idle') throw new LifecycleStateError(`cannot start ${this.component}: it is ${this.stateValue}`);
+    if (this.stateValue !== 'idle') throw new ContractError('invalid-lifecycle-state', `cannot start ${this.component}: it is ${this.stateValue}`);
     this.stateValue = 'starting';
     const deadline = new StartDeadline(this.component, this.options.startTimeoutMs ?? 60_000, this.startAbort.signal);
     this.starting = this.connections.run(() => this.connectAndJoin(deadline));
     try {
       await this.starting;
     } catch (error) {
-      await this.stop().catch((cleanup: unknown) => this.options.logger.error('closing after a failed start failed', { error: cleanup }));
+      await this.close().catch((cleanup: unknown) => this.options.logger.error('closing after a failed start failed', { error: cleanup }));
       throw error;
     }
-    // stop() may have been called just as the join completed.
-    if (this.stopRequested) {
-      await this.stop();
+    // close() may have been called just as the join completed.
+    if (this.closeRequested) {
+      await this.close();
       return;
     }
     this.stateValue = 'running';
@@ -211,23 +211,23 @@ export class BatchConsumer<T> {
    * During start() it returns promptly: start() gives up and its connections are closed.
    * Every step runs even when one throws; the failures are reported together (CleanupError).
    */
-  stop(): Promise<void> {
-    this.stopping ??= this.connections.run(async () => {
+  close(): Promise<void> {
+    this.closing ??= this.connections.run(async () => {
       if (this.stateValue === 'idle') {
-        this.stateValue = 'stopped';
+        this.stateValue = 'closed';
         return;
       }
       const wasStarting = this.stateValue === 'starting';
-      this.stateValue = 'stopping';
+      this.stateValue = 'closing';
       if (wasStarting) {
         this.startAbort.abort();
         // A connect or a group join the broker holds open would keep kafkajs' disconnect waiting
         // for its request timeout; nothing is committed yet, so end those requests now.
-        this.connections.close('the consumer was stopped while it was starting');
+        this.connections.close('the consumer was closed while it was starting');
         await this.starting?.catch(() => undefined);
       }
       // A batch stuck retrying an outage gives up now; it was not committed, so it is redelivered.
-      const giveUp = setTimeout(() => this.abort.abort(new Error('consumer stopping')), this.options.sessionTimeoutMs ?? 30_000);
+      const giveUp = setTimeout(() => this.abort.abort(new Error('consumer closing')), this.options.sessionTimeoutMs ?? 30_000);
       try {
         await closeAll(this.component, [
           // Before leaving the group, while the member may still commit.
@@ -238,16 +238,16 @@ export class BatchConsumer<T> {
         ]);
       } finally {
         clearTimeout(giveUp);
-        this.abort.abort(new Error('consumer stopped'));
+        this.abort.abort(new Error('consumer closed'));
         // Whatever kafkajs may still open (a retry in flight) is refused from now on.
-        this.connections.close('the consumer is stopped');
-        this.stateValue = 'stopped';
+        this.connections.close('the consumer is closed');
+        this.stateValue = 'closed';
       }
     });
-    return this.stopping;
+    return this.closing;
   }
 
-  /** Kafka sockets of this consumer still open; 0 once stop() (or a failed start()) has returned. */
+  /** Kafka sockets of this consumer still open; 0 once close() (or a failed start()) has returned. */
   get openConnections(): number {
     return this.connections.openSockets;
   }
@@ -307,7 +307,7 @@ export class BatchConsumer<T> {
             this.consumer.seek({ topic, partition, offset: error.offset });
             return;
           }
-          // Stopping, still failing when the retries were cut short, or rejoining the group: leave it uncommitted.
+          // Closing, still failing when the retries were cut short, or rejoining the group: leave it uncommitted.
           if (this.abort.signal.aborted || isRetriable(error) || error instanceof RejoinGroupError) throw error;
           // One message spoilt the batch: handle them one by one so only the culprit is dead-lettered.
           o.logger.warn('batch failed; isolating the failing message', { error, topic, partition });
@@ -389,8 +389,8 @@ export class BatchConsumer<T> {
 }
 
 function toLetter(message: KafkaMessage, topic: string, partition: number, error: unknown): DeadLetter {
-  const code =
-    error instanceof PoisonMessageError ? error.code : typeof (error as { code?: unknown }).code === 'string' ? String((error as { code: string }).code) : 'handler-failed';
+  // A ContractError's code (`invalid-json`, `media-unreachable`, ...), any other error's own code, or `handler-failed`.
+  const code = typeof (error as { code?: unknown } | null)?.code === 'string' ? (error as { code: string }).code : 'handler-failed';
   const reason = error instanceof Error ? error.message : String(error);
   return { message, topic, partition, code, reason };
 }

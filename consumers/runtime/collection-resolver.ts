@@ -1,5 +1,5 @@
 import type { QdrantClient } from '@qdrant/js-client-rest';
-import { layoutOf, parseCollectionName, SearchbusError, type CollectionLayout } from '../../topology/index.ts';
+import { layoutOf, parseCollectionName, UnavailableError, type CollectionLayout } from '../../topology/index.ts';
 
 export interface ResolvedCollection {
   /** The concrete collection behind the alias; searched by name, never through the alias. */
@@ -18,31 +18,27 @@ type LayoutSource = Pick<QdrantClient, 'getCollection'>;
  */
 export async function describeCollection(qdrant: LayoutSource, collection: string): Promise<ResolvedCollection> {
   const parsed = parseCollectionName(collection);
-  if (!parsed) throw new CollectionResolutionError(`collection ${collection} does not record its model (<alias>__<model>__v<n>)`, false);
+  if (!parsed) throw unresolved(`collection ${collection} does not record its model (<alias>__<model>__v<n>)`, false);
   let info;
   try {
     info = await qdrant.getCollection(collection);
   } catch (error) {
     // Dropped between reading the alias and its config: the next resolution sees the new one.
-    if ((error as { status?: unknown }).status === 404) throw new CollectionResolutionError(`collection ${collection} is gone`, true, { cause: error });
+    if ((error as { status?: unknown }).status === 404) throw unresolved(`collection ${collection} is gone`, true, error);
     throw error;
   }
   const layout = layoutOf(info);
-  if (typeof layout === 'string') throw new CollectionResolutionError(`collection ${collection} is not a searchbus collection: ${layout}`, false);
+  if (typeof layout === 'string') throw unresolved(`collection ${collection} is not a searchbus collection: ${layout}`, false);
   return { collection, modelId: parsed.modelId, layout };
 }
 
-/** The alias names no collection, or one whose name does not say which model built it. */
-export class CollectionResolutionError extends SearchbusError {
-  override readonly name = 'CollectionResolutionError';
-  constructor(
-    message: string,
-    /** A missing alias may appear (topology being applied); a foreign name will not change. */
-    override readonly retriable: boolean,
-    options: { cause?: unknown } = {},
-  ) {
-    super(message, { code: 'collection-unresolved', retriable, ...options });
-  }
+/**
+ * The alias names no collection, or one whose name does not say which model built it: an
+ * UnavailableError `collection-unresolved`. A missing alias may appear (topology being applied),
+ * so that one is retriable; a foreign name will not change.
+ */
+function unresolved(message: string, retriable: boolean, cause?: unknown): UnavailableError {
+  return new UnavailableError('collection-unresolved', message, { retriable, cause });
 }
 
 /**
@@ -83,9 +79,9 @@ export class CollectionResolver {
   private async lookup(): Promise<ResolvedCollection> {
     const { aliases } = await this.qdrant.getAliases();
     const collection = aliases.find((a) => a.alias_name === this.alias)?.collection_name;
-    if (!collection) throw new CollectionResolutionError(`alias ${this.alias} points at no collection (run \`searchbus topology apply\`)`, true);
+    if (!collection) throw unresolved(`alias ${this.alias} points at no collection (run \`searchbus topology apply\`)`, true);
     if (!parseCollectionName(collection)) {
-      throw new CollectionResolutionError(`alias ${this.alias} points at ${collection}, whose name does not record a model (<alias>__<model>__v<n>)`, false);
+      throw unresolved(`alias ${this.alias} points at ${collection}, whose name does not record a model (<alias>__<model>__v<n>)`, false);
     }
     const known = this.layouts.get(collection);
     const value = known ?? (await describeCollection(this.qdrant, collection));

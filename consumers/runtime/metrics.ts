@@ -1,24 +1,18 @@
 // Prometheus metrics through prom-client, one registry per process (the roles of a process share
 // it). A metric is declared once with its label names; asking again for the same name and type
 // returns it (several consumers in one process count into the same series), while the same name
-// as another type, with other labels or other buckets throws MetricConflictError instead of
+// as another type, with other labels or other buckets throws a ContractError `metric-conflict` instead of
 // quietly handing back the old metric.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
-import { SearchbusError } from '../../topology/index.ts';
+import { ContractError } from '../../topology/index.ts';
 
 export { Counter, Gauge, Histogram };
 
 export type MetricType = 'counter' | 'gauge' | 'histogram';
 
 /** A metric name asked for with a type, labels or buckets other than those it was declared with. */
-export class MetricConflictError extends SearchbusError {
-  override readonly name = 'MetricConflictError';
-  constructor(
-    readonly metric: string,
-    message: string,
-  ) {
-    super(`metric ${metric}: ${message}`, { code: 'metric-conflict' });
-  }
+function conflict(metric: string, message: string): ContractError {
+  return new ContractError('metric-conflict', `metric ${metric}: ${message}`);
 }
 
 interface Declared {
@@ -67,7 +61,7 @@ export class MetricsRegistry {
    */
   async value(name: string, labels: Record<string, string | number> = {}): Promise<number> {
     const declared = this.declared.get(name);
-    if (!declared) throw new MetricConflictError(name, 'is not registered');
+    if (!declared) throw conflict(name, 'is not registered');
     const { values } = await declared.metric.get();
     const wanted = declared.type === 'histogram' ? `${name}_count` : name;
     const match = values.find(
@@ -87,14 +81,14 @@ export class MetricsRegistry {
   private declare<M extends Metric>(name: string, type: MetricType, labelNames: readonly string[], buckets: readonly number[] | undefined, make: () => M): M {
     const existing = this.declared.get(name);
     if (existing) {
-      if (existing.type !== type) throw new MetricConflictError(name, `is already registered as a ${existing.type}, not a ${type}`);
+      if (existing.type !== type) throw conflict(name, `is already registered as a ${existing.type}, not a ${type}`);
       if (!sameList(existing.labelNames, labelNames)) {
-        throw new MetricConflictError(name, `is already registered with labels [${existing.labelNames.join(', ')}], not [${labelNames.join(', ')}]`);
+        throw conflict(name, `is already registered with labels [${existing.labelNames.join(', ')}], not [${labelNames.join(', ')}]`);
       }
-      if (buckets && existing.buckets && !sameList(existing.buckets, buckets)) throw new MetricConflictError(name, 'is already registered with other buckets');
+      if (buckets && existing.buckets && !sameList(existing.buckets, buckets)) throw conflict(name, 'is already registered with other buckets');
       return existing.metric as M;
     }
-    if (this.registry.getSingleMetric(name)) throw new MetricConflictError(name, 'is already registered (a default metric)');
+    if (this.registry.getSingleMetric(name)) throw conflict(name, 'is already registered (a default metric)');
     const metric = make();
     this.declared.set(name, { type, labelNames: [...labelNames], ...(buckets ? { buckets: [...buckets] } : {}), metric });
     return metric;

@@ -8,8 +8,9 @@ import { ReindexWorker } from '../../consumers/reindex/index.ts';
 import { MetricsRegistry, RedisWriteFences, jsonLogger, type Logger } from '../../consumers/runtime/index.ts';
 import { displayHost, startGatewayService } from '../gateway/index.ts';
 import type { Redis } from 'ioredis';
-import { createKafka, createQdrant, createRedis, type Services } from '../index.ts';
-import { closeAll, getModelSpec, nextReady, quitGracefully, StartDeadline, type SearchbusConfig, type Topology } from '../../topology/index.ts';
+import { createKafka, createRedis, type Services } from '../index.ts';
+import { createQdrant } from '../../topology/connections/qdrant-client.ts';
+import { closeAll, closeOnce, getModelSpec, nextReady, quitGracefully, StartDeadline, type SearchbusConfig, type Topology } from '../../topology/index.ts';
 
 import type { RoleName } from './role-names.ts';
 
@@ -32,7 +33,8 @@ export interface RoleContext {
 export interface RunningRole {
   name: RoleName;
   ready(): boolean;
-  stop(): Promise<void>;
+  /** Closes the role's unit and its connections; every step runs even when one throws. Idempotent. */
+  close(): Promise<void>;
 }
 
 export async function startRole(name: RoleName, context: RoleContext): Promise<RunningRole> {
@@ -65,14 +67,14 @@ export async function startRole(name: RoleName, context: RoleContext): Promise<R
             try {
               await media.start();
             } catch (error) {
-              await text.stop().catch(() => undefined);
+              await text.close().catch(() => undefined);
               throw error;
             }
           },
-          stop: () =>
+          close: () =>
             closeAll('the encoder groups', [
-              { name: 'stop the text encoder', run: () => text.stop() },
-              { name: 'stop the media encoder', run: () => media.stop() },
+              { name: 'close the text encoder', run: () => text.close() },
+              { name: 'close the media encoder', run: () => media.close() },
             ]),
         };
         return { unit, ready: () => [text, media].every((c) => c.state === 'running' && !c.stalled) };
@@ -126,7 +128,7 @@ export async function startRole(name: RoleName, context: RoleContext): Promise<R
       });
       context.announce(`gateway: http://${displayHost(config.gateway.host)}:${gateway.port}/search?q=… (${gateway.auth}); search page: http://${displayHost(config.gateway.host)}:${gateway.port}/`);
       // Ready while Kafka answers and the reply subscription on Redis is up.
-      return { name, ready: () => gateway.ready(), stop: () => gateway.stop() };
+      return { name, ready: () => gateway.ready(), close: () => gateway.close() };
     }
   }
 }
@@ -135,22 +137,23 @@ export async function startRole(name: RoleName, context: RoleContext): Promise<R
  * A role whose unit needs a Redis connection of its own. Starting has two steps, both within
  * SEARCHBUS_START_TIMEOUT_MS: start the unit (Kafka), then wait for Redis. If either fails,
  * everything opened so far (the unit's Kafka connections, Redis) is closed before the error is
- * rethrown; stopping runs every step even when one throws.
+ * rethrown; closing runs every step even when one throws.
  */
 async function withRedis(
   name: RoleName,
   context: RoleContext,
-  make: (redis: Redis) => { unit: { start(): Promise<void>; stop(): Promise<void> }; ready: () => boolean },
+  make: (redis: Redis) => { unit: { start(): Promise<void>; close(): Promise<void> }; ready: () => boolean },
 ): Promise<RunningRole> {
   const redis = createRedis(context.services.redis, `searchbus-${name}`);
   let lastRedisError = '';
   redis.on('error', (error: Error) => (lastRedisError = error.message));
   const { unit, ready } = make(redis);
-  const close = (): Promise<void> =>
+  const close = closeOnce(() =>
     closeAll(`the ${name} role`, [
-      { name: `stop the ${name}`, run: () => unit.stop() },
+      { name: `close the ${name}`, run: () => unit.close() },
       { name: 'close its Redis connection', run: () => quitGracefully(redis) },
-    ]);
+    ]),
+  );
   const deadline = new StartDeadline(`the ${name} role`, context.config.startTimeoutMs);
   try {
     await unit.start();
@@ -159,7 +162,7 @@ async function withRedis(
     await close().catch((cleanup: unknown) => context.logger(name).error('closing after a failed start failed', { error: cleanup }));
     throw error;
   }
-  return { name, ready: () => ready() && redis.status === 'ready', stop: close };
+  return { name, ready: () => ready() && redis.status === 'ready', close };
 }
 
 function redisReady(redis: Redis): Promise<void> {
@@ -167,7 +170,7 @@ function redisReady(redis: Redis): Promise<void> {
   return nextReady(redis, () => new Error('the Redis connection was closed'));
 }
 
-export function createRoleContext(services: Services, config: SearchbusConfig, topology: Topology, log: (line: string) => void): RoleContext & { dispose(): Promise<void> } {
+export function createRoleContext(services: Services, config: SearchbusConfig, topology: Topology, log: (line: string) => void): RoleContext & { close(): Promise<void> } {
   const encoders = new Map<string, Promise<OnnxEncoder>>();
   const media = cachedMediaEncoder({
     ...mediaEncoderSettings(config.media),
@@ -196,14 +199,12 @@ export function createRoleContext(services: Services, config: SearchbusConfig, t
       }
       return loading;
     },
-    async dispose() {
-      await closeAll(
-        'the models',
-        [
-          ...[...encoders.entries()].map(([id, loading]) => ({ name: `dispose model ${id}`, run: async () => (await loading).dispose() })),
-          { name: 'close the media models', run: () => media.close() },
-        ],
-      );
-    },
+    /** Closes the models loaded so far. Idempotent. */
+    close: closeOnce(() =>
+      closeAll('the models', [
+        ...[...encoders.entries()].map(([id, loading]) => ({ name: `close model ${id}`, run: async () => (await loading).close() })),
+        { name: 'close the media models', run: () => media.close() },
+      ]),
+    ),
   };
 }

@@ -1,6 +1,7 @@
 import { startHealthServer } from '../../consumers/runtime/index.ts';
-import { createKafka, createQdrant, getServices, type Profile, type Services } from '../index.ts';
-import { applyTopology, closeAll, createTopology, loadConfig, type SearchbusConfig, type Topology } from '../../topology/index.ts';
+import { createKafka, getServices, type Profile, type Services } from '../index.ts';
+import { createQdrant } from '../../topology/connections/qdrant-client.ts';
+import { applyTopology, closeAll, closeOnce, createTopology, loadConfig, type SearchbusConfig, type Topology } from '../../topology/index.ts';
 import type { Output } from './output.ts';
 import { createRoleContext, startRole, type RoleName, type RunningRole } from './roles.ts';
 import { startTelemetry } from './telemetry.ts';
@@ -10,8 +11,11 @@ export interface RunningSystem {
   config: SearchbusConfig;
   topology: Topology;
   healthPort: number;
-  /** Roles in reverse start order, then the health server, models and the services this run started. */
-  stop(): Promise<void>;
+  /**
+   * Closes the roles in reverse start order, then the health server, models and the services this
+   * run started; every step runs even when one throws. Idempotent.
+   */
+  close(): Promise<void>;
 }
 
 export async function startSystem(
@@ -29,14 +33,15 @@ export async function startSystem(
   const roles: RunningRole[] = [];
   let health: { port: number; close(): Promise<void> } | undefined;
   // Every step runs even when one throws; the failures are reported together (CleanupError).
-  const stop = (): Promise<void> =>
+  const close = closeOnce(() =>
     closeAll('searchbus', [
-      ...[...roles].reverse().map((role) => ({ name: `stop the ${role.name} role`, run: () => role.stop() })),
+      ...[...roles].reverse().map((role) => ({ name: `close the ${role.name} role`, run: () => role.close() })),
       health && { name: 'close the health server', run: () => health?.close() },
-      { name: 'dispose the models', run: () => context.dispose() },
-      { name: 'stop the services this run started', run: () => services.stop() },
-      telemetry && { name: 'flush the traces', run: () => telemetry.shutdown() },
-    ]);
+      { name: 'close the models', run: () => context.close() },
+      { name: 'stop the services this run started', run: () => services.close() },
+      telemetry && { name: 'flush the traces', run: () => telemetry.close() },
+    ]),
+  );
   try {
     if (options.applyTopology) {
       const admin = createKafka(services.kafka, 'searchbus-topology').admin();
@@ -60,8 +65,8 @@ export async function startSystem(
       health: { live: () => true, ready: () => roles.length === options.roles.length && roles.every((r) => r.ready()) },
     });
   } catch (error) {
-    await stop().catch((cleanup: unknown) => out.info(`cleaning up after the failed start also failed: ${(cleanup as Error).message}`));
+    await close().catch((cleanup: unknown) => out.info(`cleaning up after the failed start also failed: ${(cleanup as Error).message}`));
     throw error;
   }
-  return { services, config, topology, healthPort: health.port, stop };
+  return { services, config, topology, healthPort: health.port, close };
 }

@@ -1,8 +1,8 @@
-import type { SearchbusConfig } from '../../topology/index.ts';
+import { closeOnce, type SearchbusConfig } from '../../topology/index.ts';
 
-/** A started OpenTelemetry SDK; shutdown() flushes the spans still queued. */
+/** A started OpenTelemetry SDK; close() flushes the spans still queued and shuts it down. Idempotent. */
 export interface Telemetry {
-  shutdown(): Promise<void>;
+  close(): Promise<void>;
 }
 
 /**
@@ -21,5 +21,5 @@ export async function startTelemetry(config: SearchbusConfig, serviceName: strin
     logRecordProcessors: [],
   });
   sdk.start();
-  return { shutdown: () => sdk.shutdown() };
+  return { close: closeOnce(() => sdk.shutdown()) };
 }

@@ -1,7 +1,7 @@
 import { createReadStream, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { SearchbusError } from '../../topology/index.ts';
+import { ContractError } from '../../topology/index.ts';
 import type { EvalSet, Judgements } from '../../consumers/quality/index.ts';
 
 /** The queries of one split of a BEIR folder and their judgements. */
@@ -12,18 +12,12 @@ export interface BeirSplit {
   qrels: Map<string, Map<string, number>>;
 }
 
-export class BeirFormatError extends SearchbusError {
-  override readonly name = 'BeirFormatError';
-  override readonly retriable = false;
-  override readonly code: string = 'beir-format';
-}
-
 /** Reads `queries.jsonl` and `qrels/<split>.tsv` (header `query-id corpus-id score`). */
 export async function loadBeirSplit(dir: string, split: string): Promise<BeirSplit> {
   const qrelsPath = join(dir, 'qrels', `${split}.tsv`);
   const queriesPath = join(dir, 'queries.jsonl');
   for (const path of [qrelsPath, queriesPath, join(dir, 'corpus.jsonl')]) {
-    if (!existsSync(path)) throw new BeirFormatError(`${path} is missing; a BEIR folder has corpus.jsonl, queries.jsonl and qrels/<split>.tsv`);
+    if (!existsSync(path)) throw new ContractError('beir-format', `${path} is missing; a BEIR folder has corpus.jsonl, queries.jsonl and qrels/<split>.tsv`);
   }
   return parseBeirSplit(split, { lines: lines(qrelsPath), source: qrelsPath }, { lines: lines(queriesPath), source: queriesPath });
 }
@@ -48,7 +42,7 @@ export async function parseBeirSplit(split: string, qrelsFile: BeirLines, querie
     if (lineNumber === 1 && queryId === 'query-id') continue;
     const grade = Number(score);
     if (!queryId || !docId || score === undefined || !Number.isFinite(grade)) {
-      throw new BeirFormatError(`${qrelsFile.source}:${lineNumber}: expected "query-id<TAB>corpus-id<TAB>score"`);
+      throw new ContractError('beir-format', `${qrelsFile.source}:${lineNumber}: expected "query-id<TAB>corpus-id<TAB>score"`);
     }
     let judged = qrels.get(queryId);
     if (!judged) qrels.set(queryId, (judged = new Map<string, number>()));
@@ -63,17 +57,17 @@ export async function parseBeirSplit(split: string, qrelsFile: BeirLines, querie
     try {
       parsed = JSON.parse(line);
     } catch (error) {
-      throw new BeirFormatError(`${queriesFile.source}:${lineNumber}: ${(error as Error).message}`);
+      throw new ContractError('beir-format', `${queriesFile.source}:${lineNumber}: ${(error as Error).message}`);
     }
     const { _id, text } = (parsed ?? {}) as { _id?: unknown; text?: unknown };
     if ((typeof _id !== 'string' && typeof _id !== 'number') || typeof text !== 'string') {
-      throw new BeirFormatError(`${queriesFile.source}:${lineNumber}: expected {"_id": …, "text": …}`);
+      throw new ContractError('beir-format', `${queriesFile.source}:${lineNumber}: expected {"_id": …, "text": …}`);
     }
     texts.set(String(_id), text);
   }
   const queries = [...qrels.keys()].map((id) => {
     const text = texts.get(id);
-    if (text === undefined) throw new BeirFormatError(`query ${id} of ${qrelsFile.source} is not in ${queriesFile.source}`);
+    if (text === undefined) throw new ContractError('beir-format', `query ${id} of ${qrelsFile.source} is not in ${queriesFile.source}`);
     return { id, text };
   });
   return { split, queries, qrels };

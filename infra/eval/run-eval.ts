@@ -5,10 +5,11 @@ import { documentEncoder, type OnnxEncoder } from '../../consumers/embedding/ind
 import { loadEncoder } from '../models/index.ts';
 import { QueryConsumer, queryEncoder } from '../../consumers/query/index.ts';
 import { groupPosition, jsonLogger, MetricsRegistry } from '../../consumers/runtime/index.ts';
-import { createKafka, createQdrant, createRedis, type ServiceEndpoints } from '../index.ts';
+import { createKafka, createRedis, type ServiceEndpoints } from '../index.ts';
+import { createQdrant } from '../../topology/connections/qdrant-client.ts';
 import { writeFile } from 'node:fs/promises';
 import { RANKING_DEPTH, percentile, scoreRankings, type RunScores } from '../../consumers/quality/index.ts';
-import { applyTopology, DEFAULT_TENANT, getModelSpec, parseCollectionName, SearchbusError, type SearchbusConfig, type SearchMode, type Topology } from '../../topology/index.ts';
+import { applyTopology, DEFAULT_TENANT, getModelSpec, parseCollectionName, RejectedError, type SearchbusConfig, type SearchMode, type Topology } from '../../topology/index.ts';
 import { IngestProducer, openDocumentSource, type DocumentInput } from '../../producers/ingest/index.ts';
 import { SearchClient } from '../../producers/search-client/index.ts';
 import { judgementsOf, loadBeirSplit, type BeirSplit } from './beir-dataset.ts';
@@ -30,13 +31,6 @@ export interface EvalOptions {
   signal?: AbortSignal;
   /** Refuse to score a collection built with another model (an existing namespace keeps its model). */
   expectModel?: string;
-}
-
-/** The namespace's collection was built with another model than the run asked for. */
-class EvalModelMismatchError extends SearchbusError {
-  override readonly name = 'EvalModelMismatchError';
-  override readonly retriable = false;
-  override readonly code: string = 'eval-model-mismatch';
 }
 
 export interface EvalReport {
@@ -142,9 +136,9 @@ export async function runEval(options: EvalOptions): Promise<EvalReport> {
   } finally {
     if (client) await client.close().catch(() => undefined);
     else subscriber.disconnect();
-    await queryConsumer?.stop().catch(() => undefined);
+    await queryConsumer?.close().catch(() => undefined);
     await redis.quit().catch(() => undefined);
-    await encoders.dispose();
+    await encoders.close();
   }
 }
 
@@ -181,7 +175,9 @@ async function servingCollection(options: EvalOptions, kafka: ReturnType<typeof 
   if (!collection) throw new Error(`alias ${topology.qdrant.alias} points at no collection after applying the topology`);
   const modelId = parseCollectionName(collection)?.modelId ?? config.model.id;
   if (options.expectModel !== undefined && modelId !== options.expectModel) {
-    throw new EvalModelMismatchError(
+    // The namespace's collection was built with another model than the run asked for.
+    throw new RejectedError(
+      'eval-model-mismatch',
       `namespace ${topology.namespace} serves ${collection}, built with ${modelId}, not ${options.expectModel}: give another --namespace, or rebuild it with \`searchbus reindex --model ${options.expectModel}\` in that namespace`,
     );
   }
@@ -189,7 +185,7 @@ async function servingCollection(options: EvalOptions, kafka: ReturnType<typeof 
 }
 
 /** One encoder per model id, loaded on first use and shared by the encoder and query consumers. */
-function encoderCache(config: SearchbusConfig, log: (line: string) => void): { get(id: string): Promise<OnnxEncoder>; dispose(): Promise<void> } {
+function encoderCache(config: SearchbusConfig, log: (line: string) => void): { get(id: string): Promise<OnnxEncoder>; close(): Promise<void> } {
   const encoders = new Map<string, Promise<OnnxEncoder>>();
   return {
     get(id) {
@@ -206,8 +202,8 @@ function encoderCache(config: SearchbusConfig, log: (line: string) => void): { g
       }
       return loading;
     },
-    async dispose() {
-      for (const loading of encoders.values()) await loading.then((e) => e.dispose()).catch(() => undefined);
+    async close() {
+      for (const loading of encoders.values()) await loading.then((e) => e.close()).catch(() => undefined);
     },
   };
 }
@@ -290,7 +286,7 @@ async function ingestAndWait(
     const started = performance.now();
     for (;;) {
       options.signal?.throwIfAborted();
-      if (consumer.state === 'crashed') throw new Error('the encoder consumer crashed while indexing the corpus');
+      if (consumer.state === 'failed') throw new Error('the encoder consumer crashed while indexing the corpus');
       const { count } = await qdrant.count(collection, { exact: true, filter: firstChunks(DEFAULT_TENANT) });
       if (count !== last) {
         last = count;
@@ -307,7 +303,7 @@ async function ingestAndWait(
       await delay(1_000);
     }
   } finally {
-    await consumer.stop();
+    await consumer.close();
   }
 }
 
@@ -324,7 +320,7 @@ async function drainBacklog(options: EvalOptions & { kafka: ReturnType<typeof cr
     let lastProgressAt = Date.now();
     while (position.lag > 0) {
       options.signal?.throwIfAborted();
-      if (consumer.state === 'crashed') throw new Error('the encoder consumer crashed while indexing the corpus');
+      if (consumer.state === 'failed') throw new Error('the encoder consumer crashed while indexing the corpus');
       const { count } = await qdrant.count(collection, { exact: true, filter: firstChunks(DEFAULT_TENANT) });
       if (count !== lastCount) {
         lastCount = count;

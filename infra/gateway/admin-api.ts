@@ -1,10 +1,10 @@
 import { EVAL_SET_NAME_PATTERN, type EvalSetSummary } from '../../consumers/quality/index.ts';
 import { DEFAULT_MAX_NDCG_DROP, type ReindexJobData, type ReindexJobSummary, type ReindexRequest } from '../../consumers/reindex/index.ts';
-import { DEFAULT_TENANT, getModelSpec, SearchbusError } from '../../topology/index.ts';
+import { ContractError, DEFAULT_TENANT, getModelSpec, RejectedError, SearchbusError } from '../../topology/index.ts';
 import { chooseTenant, type Principal } from './authenticator.ts';
 
 // The gateway's /admin/ endpoints, as pure request -> answer logic over an AdminBackend (Redis in
-// production, a fake in unit tests). The HTTP layer (gateway-server.ts) has already authenticated
+// production, a fake in unit tests). The HTTP layer (gateway-routes.ts) has already authenticated
 // the caller, checked its admin scope, rate-limited it and parsed the JSON body:
 //   GET  /admin/eval-sets[?tenant=T]     the tenant's eval sets
 //   POST /admin/eval-sets                add one: uploaded queries + qrels, or a server-side BEIR folder
@@ -100,35 +100,28 @@ export async function handleAdmin(call: AdminCall, context: AdminContext): Promi
         return await getReindexJob(call, call.route.jobId, context);
     }
   } catch (error) {
-    if (error instanceof AdminInputError) return failure(error.status, error.adminCode, error.message);
-    // The backend's typed errors are the caller's doing (a broken BEIR file, a folder outside the
-    // allowed ones, an unknown model); anything else is left to the HTTP layer's 500.
-    if (error instanceof SearchbusError) {
-      const mapped = BACKEND_ERRORS[error.code];
-      if (mapped) return failure(mapped[0], mapped[1], error.message);
-    }
+    // The endpoints' own refusals, and the backend's errors that are the caller's doing (a broken
+    // BEIR file, a folder outside the allowed ones, an unknown model), by code; anything else is
+    // left to the HTTP layer's 500.
+    const answer = error instanceof SearchbusError ? ANSWERS.get(error.code) : undefined;
+    if (answer) return failure(answer[0], answer[1], (error as Error).message);
     throw error;
   }
 }
 
-const BACKEND_ERRORS: Record<string, [number, AdminErrorCode]> = {
-  'beir-format': [400, 'invalid-eval-set'],
-  'eval-set': [400, 'invalid-eval-set'],
-  'eval-set-path-refused': [403, 'forbidden'],
-  'unknown-model': [400, 'unknown-model'],
-};
-
-/** A request the endpoints refuse before the backend sees it. */
-class AdminInputError extends SearchbusError {
-  override readonly name = 'AdminInputError';
-  constructor(
-    readonly status: number,
-    readonly adminCode: AdminErrorCode,
-    message: string,
-  ) {
-    super(message, { code: adminCode });
-  }
-}
+/** Error code -> HTTP status and the code the answer carries. */
+const ANSWERS: ReadonlyMap<string, [number, AdminErrorCode]> = new Map<string, [number, AdminErrorCode]>([
+  // Thrown here, before the backend sees the request.
+  ['invalid-request', [400, 'invalid-request']],
+  ['unknown-eval-set', [400, 'unknown-eval-set']],
+  ['forbidden', [403, 'forbidden']],
+  ['not-found', [404, 'not-found']],
+  // From the backend.
+  ['beir-format', [400, 'invalid-eval-set']],
+  ['invalid-eval-set', [400, 'invalid-eval-set']],
+  ['eval-set-path-refused', [403, 'forbidden']],
+  ['unknown-model', [400, 'unknown-model']],
+]);
 
 async function listEvalSets(call: AdminCall, { backend }: AdminContext): Promise<AdminAnswer> {
   const unknown = [...new Set(call.params.keys())].filter((k) => k !== 'tenant');
@@ -178,7 +171,7 @@ async function requestReindex(call: AdminCall, { backend, shadowSampleRate }: Ad
   if (gate !== undefined) {
     const tenant = tenantOf(call.principal, optionalString(body, 'tenant') ?? null);
     if (!(await backend.hasEvalSet(tenant, gate))) {
-      throw new AdminInputError(400, 'unknown-eval-set', `no eval set ${JSON.stringify(gate.slice(0, 64))} for tenant ${tenant} (GET /admin/eval-sets lists them)`);
+      throw new ContractError('unknown-eval-set', `no eval set ${JSON.stringify(gate.slice(0, 64))} for tenant ${tenant} (GET /admin/eval-sets lists them)`);
     }
     request.gate = { set: gate, tenant, maxNdcgDrop: maxNdcgDrop ?? DEFAULT_MAX_NDCG_DROP, force: force ?? false };
   } else if (body.tenant !== undefined) {
@@ -193,7 +186,7 @@ async function getReindexJob(call: AdminCall, jobId: string, { backend }: AdminC
   const job = await backend.getReindexJob(jobId);
   // A job gated on another tenant's set is not shown, not even as existing: its figures are that tenant's.
   if (!job || job.name !== 'rebuild' || !mayRead(call.principal, job.data as ReindexJobData)) {
-    throw new AdminInputError(404, 'not-found', `no rebuild job ${jobId}`);
+    throw new RejectedError('not-found', `no rebuild job ${jobId}`);
   }
   return { status: 200, body: reindexJobView(job) };
 }
@@ -225,7 +218,7 @@ function reindexJobView(job: ReindexJobSummary): Record<string, unknown> {
 
 function tenantOf(principal: Principal, requested: string | null): string {
   const choice = chooseTenant(principal, requested);
-  if (!choice.ok) throw new AdminInputError(choice.status, choice.status === 403 ? 'forbidden' : 'invalid-request', choice.message);
+  if (!choice.ok) throw choice.status === 403 ? new RejectedError('forbidden', choice.message) : invalid(choice.message);
   return choice.tenant ?? DEFAULT_TENANT;
 }
 
@@ -259,8 +252,8 @@ function optionalNumber(body: Record<string, unknown>, field: string, min: numbe
   return value;
 }
 
-function invalid(message: string): AdminInputError {
-  return new AdminInputError(400, 'invalid-request', message);
+function invalid(message: string): ContractError {
+  return new ContractError('invalid-request', message);
 }
 
 function failure(status: number, code: AdminErrorCode, message: string): AdminAnswer {

@@ -2,9 +2,9 @@ import { realpath } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { isWithin } from '../../topology/path-within.ts';
 import type { Redis } from 'ioredis';
-import { EvalSetError, EvalSetStore, summariseEvalSet, type EvalSet, type EvalSetSummary } from '../../consumers/quality/index.ts';
+import { EvalSetStore, summariseEvalSet, type EvalSet, type EvalSetSummary } from '../../consumers/quality/index.ts';
 import { ReindexQueue, type ReindexJobSummary, type ReindexRequest } from '../../consumers/reindex/index.ts';
-import { ConfigError, type SearchbusConfig, type Topology } from '../../topology/index.ts';
+import { ConfigError, ContractError, RejectedError, type SearchbusConfig, type Topology } from '../../topology/index.ts';
 import { loadBeirSplit, parseBeirSplit, toEvalSet } from '../eval/index.ts';
 import type { AdminBackend, EvalSetSource } from './admin-api.ts';
 
@@ -12,10 +12,9 @@ import type { AdminBackend, EvalSetSource } from './admin-api.ts';
 // writes), rebuilds on the BullMQ queue (ReindexQueue, as `searchbus reindex` queues them), and BEIR
 // folders read from the gateway's disk only under the folders the operator allowed.
 
-/** A server-side path outside the folders SEARCHBUS_GATEWAY_EVAL_SET_DIRS allows (or none are allowed). */
-export class EvalSetPathError extends EvalSetError {
-  override readonly name = 'EvalSetPathError';
-  override readonly code: string = 'eval-set-path-refused';
+/** A server-side path outside the folders SEARCHBUS_GATEWAY_EVAL_SET_DIRS allows (or none are allowed): RejectedError `eval-set-path-refused`. */
+function pathRefused(message: string): RejectedError {
+  return new RejectedError('eval-set-path-refused', message);
 }
 
 export class RedisAdminBackend implements AdminBackend {
@@ -87,22 +86,22 @@ export function resolveEvalSetDirs(dirs: readonly string[], setting: string): Pr
  */
 export async function allowedEvalSetFolder(path: string, split: string, roots: readonly string[]): Promise<string> {
   if (roots.length === 0) {
-    throw new EvalSetPathError('this gateway reads no eval set from its own disk (SEARCHBUS_GATEWAY_EVAL_SET_DIRS is empty): upload queries and qrels instead');
+    throw pathRefused('this gateway reads no eval set from its own disk (SEARCHBUS_GATEWAY_EVAL_SET_DIRS is empty): upload queries and qrels instead');
   }
-  if (!isAbsolute(path)) throw new EvalSetPathError(`path must be absolute, got ${JSON.stringify(path.slice(0, 256))}`);
+  if (!isAbsolute(path)) throw pathRefused(`path must be absolute, got ${JSON.stringify(path.slice(0, 256))}`);
   const inside = (candidate: string): string | undefined => roots.find((root) => isWithin(root, candidate));
   const lexical = resolve(path);
-  const refused = (): EvalSetPathError => new EvalSetPathError(`${lexical} is not inside a folder this gateway reads eval sets from (SEARCHBUS_GATEWAY_EVAL_SET_DIRS)`);
+  const refused = (): RejectedError => pathRefused(`${lexical} is not inside a folder this gateway reads eval sets from (SEARCHBUS_GATEWAY_EVAL_SET_DIRS)`);
   if (!inside(lexical)) throw refused();
   const real = await realpath(lexical).catch(() => {
-    throw new EvalSetError(`${lexical} does not exist`);
+    throw new ContractError('invalid-eval-set', `${lexical} does not exist`);
   });
   const root = inside(real);
   if (!root) throw refused();
   for (const file of [join(real, 'queries.jsonl'), join(real, 'qrels', `${split}.tsv`)]) {
     const target = await realpath(file).catch(() => null);
     // A missing file is reported by the BEIR reader; one that leads outside is refused.
-    if (target !== null && !isWithin(root, target)) throw new EvalSetPathError(`${file} leads outside ${root}`);
+    if (target !== null && !isWithin(root, target)) throw pathRefused(`${file} leads outside ${root}`);
   }
   return real;
 }

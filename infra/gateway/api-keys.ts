@@ -1,6 +1,6 @@
 import { createHash, randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import { chmod, readFile, rename, stat, writeFile } from 'node:fs/promises';
-import { ConfigError, TENANT_PATTERN } from '../../topology/index.ts';
+import { ConfigError, hasErrorCode, TENANT_PATTERN } from '../../topology/index.ts';
 
 // API keys of the gateway. A key reads `sbk_<id>_<secret>`: the id (not secret) finds its entry
 // in O(1), the secret (32 random bytes) is checked against a salted scrypt hash. The keys file
@@ -31,11 +31,6 @@ export interface ApiKeyEntry {
   rateLimit?: RateLimit;
   label?: string;
   created: string;
-}
-
-/** A keys file that cannot be used: names the file and line. */
-export class KeysFileError extends ConfigError {
-  override readonly name: string = 'KeysFileError';
 }
 
 export interface NewApiKey {
@@ -70,14 +65,14 @@ export function parseApiKey(presented: string): { id: string; secret: string } |
   return match ? { id: match[1]!, secret: match[2]! } : null;
 }
 
-/** The keys file's text -> entries; throws KeysFileError naming the line of the first problem. */
+/** The keys file's text -> entries; throws a ConfigError `invalid-keys-file` naming the line of the first problem. */
 export function parseKeysFile(text: string, source: string, setting: string): ApiKeyEntry[] {
   const entries: ApiKeyEntry[] = [];
   const seen = new Set<string>();
   text.split('\n').forEach((line, index) => {
     if (line.trim() === '' || line.trimStart().startsWith('#')) return;
     const fail = (message: string): never => {
-      throw new KeysFileError(setting, `${source} line ${index + 1}: ${message}`);
+      throw new ConfigError(setting, `${source} line ${index + 1}: ${message}`, { code: 'invalid-keys-file' });
     };
     let raw: unknown;
     try {
@@ -125,8 +120,8 @@ export async function readKeysFile(path: string, setting: string): Promise<ApiKe
     text = await readFile(path, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new KeysFileError(setting, `the keys file ${path} does not exist (create a key with \`searchbus gateway key add\`)`);
-    throw new KeysFileError(setting, `cannot read the keys file ${path}: ${(error as Error).message}`);
+    if (code === 'ENOENT') throw new ConfigError(setting, `the keys file ${path} does not exist (create a key with \`searchbus gateway key add\`)`, { code: 'keys-file-missing' });
+    throw new ConfigError(setting, `cannot read the keys file ${path}: ${(error as Error).message}`, { code: 'keys-file-unreadable', cause: error });
   }
   return parseKeysFile(text, path, setting);
 }
@@ -134,7 +129,7 @@ export async function readKeysFile(path: string, setting: string): Promise<ApiKe
 /** Appends one entry; creates the file (mode 0600) when missing. */
 export async function appendKey(path: string, entry: ApiKeyEntry, setting: string): Promise<void> {
   const existing = await readKeysFile(path, setting).catch((error: unknown) => {
-    if (error instanceof KeysFileError && /does not exist/.test(error.message)) return [];
+    if (hasErrorCode(error, 'keys-file-missing')) return [];
     throw error;
   });
   await writeKeys(path, [...existing, entry]);
@@ -237,7 +232,8 @@ function scryptAsync(secret: string, salt: Buffer, keyLength: number, options: S
 /**
  * Loads the keys file into the store (throwing, at start-up, if it cannot be used), then re-reads
  * it whenever it changes, so `key add` and `key revoke` need no restart. A broken file met on a
- * reload keeps the keys loaded before it and is reported once per change.
+ * reload keeps the keys loaded before it and is reported once per change. close() stops watching
+ * (idempotent).
  */
 export async function loadAndWatchKeysFile(options: {
   path: string;
@@ -246,7 +242,7 @@ export async function loadAndWatchKeysFile(options: {
   intervalMs: number;
   onReload: (count: number) => void;
   onError: (error: Error) => void;
-}): Promise<{ stop(): void }> {
+}): Promise<{ close(): void }> {
   let last = '';
   const check = async (): Promise<void> => {
     const info = await stat(options.path).catch(() => null);
@@ -268,5 +264,5 @@ export async function loadAndWatchKeysFile(options: {
       .finally(() => (busy = false));
   }, options.intervalMs);
   timer.unref();
-  return { stop: () => clearInterval(timer) };
+  return { close: () => clearInterval(timer) };
 }

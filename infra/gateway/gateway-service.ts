@@ -3,7 +3,7 @@ import { createLocalJWKSet, createRemoteJWKSet, type JSONWebKeySet } from 'jose'
 import type { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from '../../consumers/runtime/index.ts';
-import { closeAll, ConfigError, quitGracefully, SETTINGS, type CleanupStep, type GatewayConfig, type SearchbusConfig, type Topology } from '../../topology/index.ts';
+import { closeAll, closeOnce, ConfigError, quitGracefully, SETTINGS, type CleanupStep, type GatewayConfig, type SearchbusConfig, type Topology } from '../../topology/index.ts';
 import { SearchClient } from '../../producers/search-client/index.ts';
 import { RedisAdminBackend, resolveEvalSetDirs } from './admin-backend.ts';
 import { ApiKeyStore, loadAndWatchKeysFile } from './api-keys.ts';
@@ -36,14 +36,15 @@ export interface GatewayService {
   ready(): boolean;
   /** One line saying how callers authenticate. */
   auth: string;
-  stop(): Promise<void>;
+  /** Closes what it opened, in reverse order; every step runs even when one throws. Idempotent. */
+  close(): Promise<void>;
 }
 
 export async function startGatewayService(options: GatewayServiceOptions): Promise<GatewayService> {
   const { config, logger } = options;
-  // What has been opened so far, closed in reverse order by stop() (every step runs; CleanupError lists failures).
+  // What has been opened so far, closed in reverse order by close() (every step runs; CleanupError lists failures).
   const cleanups: CleanupStep[] = [];
-  const stop = (): Promise<void> => closeAll('the gateway', cleanups.splice(0).reverse());
+  const close = closeOnce(() => closeAll('the gateway', cleanups.splice(0).reverse()));
   try {
     // First, so that its close() also quits the Redis connection if a later step fails.
     const client = new SearchClient({
@@ -55,9 +56,9 @@ export async function startGatewayService(options: GatewayServiceOptions): Promi
     });
     cleanups.push({ name: 'close the search client', run: () => client.close() });
     const auth = await buildAuthenticator(config.gateway, logger, options.keysReloadMs ?? 1_000);
-    cleanups.push({ name: 'stop watching the keys file', run: () => auth.stop() });
+    cleanups.push({ name: 'stop watching the keys file', run: () => auth.close() });
     const probe = new KafkaProbe(options.kafka.admin(), options.probe);
-    cleanups.push({ name: 'stop the Kafka readiness probe', run: () => probe.stop() });
+    cleanups.push({ name: 'close the Kafka readiness probe', run: () => probe.close() });
     const admin = await adminBackend(options, cleanups);
     await client.connect();
     await probe.start();
@@ -79,9 +80,9 @@ export async function startGatewayService(options: GatewayServiceOptions): Promi
       throw new ConfigError(SETTINGS.gatewayPort, `the HTTP gateway cannot listen on ${config.gateway.host}:${port}: ${(error as Error).message}`);
     }
     cleanups.push({ name: 'close the HTTP server', run: () => gateway.close() });
-    return { port: gateway.port, ready, auth: auth.description, stop };
+    return { port: gateway.port, ready, auth: auth.description, close };
   } catch (error) {
-    await stop().catch(() => undefined);
+    await close().catch(() => undefined);
     throw error;
   }
 }
@@ -103,17 +104,17 @@ async function buildAuthenticator(
   config: GatewayConfig,
   logger: Logger,
   keysReloadMs: number,
-): Promise<{ authenticator: Authenticator; description: string; stop(): void }> {
+): Promise<{ authenticator: Authenticator; description: string; close(): void }> {
   if (config.auth.length === 0) {
     if (config.unauthenticatedOnPublicHost) {
       logger.warn(
         `SECURITY: the gateway listens on ${config.host} with ${SETTINGS.gatewayAuth}=none: anyone who reaches it can search every tenant. Only run it so behind something that authenticates callers and sets their tenant.`,
       );
     }
-    return { authenticator: openAuthenticator, description: `no authentication (${SETTINGS.gatewayAuth}=none): the tenant parameter is trusted`, stop: () => undefined };
+    return { authenticator: openAuthenticator, description: `no authentication (${SETTINGS.gatewayAuth}=none): the tenant parameter is trusted`, close: () => undefined };
   }
   let apiKeys: ApiKeyStore | null = null;
-  let watcher: { stop(): void } | null = null;
+  let watcher: { close(): void } | null = null;
   if (config.auth.includes('api-keys') && config.keysFile !== null) {
     apiKeys = new ApiKeyStore();
     const store = apiKeys;
@@ -131,7 +132,7 @@ async function buildAuthenticator(
   return {
     authenticator: credentialAuthenticator({ apiKeys, jwt }),
     description: `authentication: ${config.auth.join(' or ')}`,
-    stop: () => watcher?.stop(),
+    close: () => watcher?.close(),
   };
 }
 

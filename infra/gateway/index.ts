@@ -1,11 +1,7 @@
-export {
-  startGateway,
-  type RunningGateway,
-} from './gateway-server.ts';
+export { startGateway, type RunningGateway } from './gateway-server.ts';
 export { displayHost, startGatewayService, type GatewayService } from './gateway-service.ts';
 export {
   ApiKeyStore,
-  KeysFileError,
   appendKey,
   createApiKey,
   parseApiKey,
@@ -24,4 +20,4 @@ export {
   type AdminRoute,
   type EvalSetSource,
 } from './admin-api.ts';
-export { allowedEvalSetFolder, EvalSetPathError, resolveEvalSetDirs } from './admin-backend.ts';
+export { allowedEvalSetFolder, resolveEvalSetDirs } from './admin-backend.ts';

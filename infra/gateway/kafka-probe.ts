@@ -10,7 +10,7 @@ export class KafkaProbe {
   private lastOkAt: number | null = null;
   private inFlight: Promise<void> | null = null;
   private timer: NodeJS.Timeout | undefined;
-  private stopped = false;
+  private closing: Promise<void> | undefined;
 
   constructor(
     private readonly admin: Admin,
@@ -29,15 +29,16 @@ export class KafkaProbe {
     return this.lastOkAt !== null && this.now() - this.lastOkAt <= this.options.staleMs;
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
+  /** Stops probing and disconnects the admin. Idempotent. */
+  close(): Promise<void> {
     clearInterval(this.timer);
     // Not waiting for a probe in flight: during an outage it may sit in kafkajs' retries for long.
-    await this.admin.disconnect();
+    this.closing ??= this.admin.disconnect();
+    return this.closing;
   }
 
   private probe(): Promise<void> {
-    if (this.stopped) return Promise.resolve();
+    if (this.closing) return Promise.resolve();
     this.inFlight ??= (async () => {
       try {
         await this.admin.connect();

@@ -3,7 +3,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { InfraError } from '../errors.ts';
+import { ContractError, UnavailableError } from '../../topology/errors.ts';
+import { closeOnce } from '../../topology/index.ts';
 import { probeKafka } from '../probes.ts';
 import type { KafkaEndpoint, ServiceProcess } from '../services.ts';
 import { ensureKafkaClasspath, newClusterId } from './kafka-process.ts';
@@ -26,8 +27,8 @@ export interface LocalKafkaCluster {
   nodes: KafkaClusterNode[];
   /** The node with this id; throws for an unknown id. */
   node(nodeId: number): KafkaClusterNode;
-  /** Stops every node and removes the cluster's data. Safe to call twice. */
-  stop(): Promise<void>;
+  /** Stops every node and removes the cluster's data. Idempotent. */
+  close(): Promise<void>;
 }
 
 export interface KafkaClusterOptions {
@@ -48,7 +49,7 @@ export interface KafkaClusterOptions {
  */
 export async function startKafkaCluster(options: KafkaClusterOptions): Promise<LocalKafkaCluster> {
   const count = options.nodes;
-  if (!Number.isInteger(count) || count < 1 || count > 9) throw new InfraError(`a local Kafka cluster has 1 to 9 nodes, got ${count}`);
+  if (!Number.isInteger(count) || count < 1 || count > 9) throw new ContractError('invalid-option', `a local Kafka cluster has 1 to 9 nodes, got ${count}`);
   const log = options.log ?? (() => undefined);
   const java = await requireJava(17);
   const libs = await ensureKafkaClasspath(log);
@@ -70,7 +71,7 @@ export async function startKafkaCluster(options: KafkaClusterOptions): Promise<L
       await writeFile(configFile, nodeConfig({ id, voters, port: ports[i]!.broker, controllerPort: ports[i]!.controller, logDirs, replication, minIsr, sessionTimeoutMs: options.brokerSessionTimeoutMs ?? 9_000 }));
       if (!existsSync(join(logDirs, 'meta.properties'))) {
         const format = await runCommand(java, [...jvm, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, '--config', configFile]);
-        if (format.code !== 0) throw new InfraError(`Formatting Kafka storage of node ${id} failed:\n${format.output.slice(-2000)}`);
+        if (format.code !== 0) throw new UnavailableError('kafka-format-failed', `Formatting Kafka storage of node ${id} failed:\n${format.output.slice(-2000)}`, { retriable: false });
       }
       return { id, dir, configFile, broker: `127.0.0.1:${ports[i]!.broker}` };
     }),
@@ -91,7 +92,7 @@ export async function startKafkaCluster(options: KafkaClusterOptions): Promise<L
           args: ['-Xms128m', '-Xmx512m', '-XX:+UseG1GC', ...jvm, 'kafka.Kafka', c.configFile],
           logFile: join(c.dir, 'broker.log'),
           endpoint: c.broker,
-          // So that a reaper removes it if this run dies; stop() removes the whole cluster directory.
+          // So that a reaper removes it if this run dies; close() removes the whole cluster directory.
           scratchDir: c.dir,
           probe: () => probeKafka({ brokers: [c.broker] }, 1_000),
           readyTimeoutMs: 120_000,
@@ -101,15 +102,13 @@ export async function startKafkaCluster(options: KafkaClusterOptions): Promise<L
     ),
   );
   const processes = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
-  let stopping: Promise<void> | undefined;
-  const stop = (): Promise<void> =>
-    (stopping ??= (async () => {
-      await Promise.allSettled(processes.map((p) => p.stop()));
-      await rm(home, { recursive: true, force: true });
-    })());
+  const close = closeOnce(async () => {
+    await Promise.allSettled(processes.map((p) => p.close()));
+    await rm(home, { recursive: true, force: true });
+  });
   const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) {
-    await stop();
+    await close();
     throw failed.reason;
   }
 
@@ -119,10 +118,10 @@ export async function startKafkaCluster(options: KafkaClusterOptions): Promise<L
     nodes,
     node(nodeId) {
       const node = nodes.find((n) => n.nodeId === nodeId);
-      if (!node) throw new InfraError(`the cluster has no node ${nodeId}`);
+      if (!node) throw new ContractError('unknown-node', `the cluster has no node ${nodeId}`);
       return node;
     },
-    stop,
+    close,
   };
 }
 

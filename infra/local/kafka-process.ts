@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cacheDir, dataDir } from '../cache-dir.ts';
-import { InfraError, RegistryUnreachableError } from '../errors.ts';
+import { UnavailableError } from '../../topology/errors.ts';
+import { registryUnreachable } from '../setup-failures.ts';
 import { probeKafka } from '../probes.ts';
 import type { KafkaEndpoint, Profile, StartedService } from '../services.ts';
 import { assertPortFree, freePort, portFromEnv } from './ports.ts';
@@ -34,7 +35,7 @@ export async function ensureKafkaClasspath(log: (line: string) => void = () => u
   ]);
   if (result.code !== 0) {
     await rm(staging, { recursive: true, force: true });
-    throw new RegistryUnreachableError('Maven Central', 'the Apache Kafka broker jars', result.output);
+    throw registryUnreachable('Maven Central', 'the Apache Kafka broker jars', result.output);
   }
   await writeFile(join(staging, '.complete'), new Date().toISOString());
   await rm(libs, { recursive: true, force: true });
@@ -110,7 +111,7 @@ export async function startKafka(options: {
   if (!existsSync(join(logDirs, 'meta.properties'))) {
     const format = await runCommand(java, [...jvm, 'kafka.tools.StorageTool', 'format', `--cluster-id=${newClusterId()}`, '--config', configFile, ...(secure ? scramFormatArgs(secure) : [])]);
     if (format.code !== 0) {
-      throw new InfraError(`Formatting Kafka storage in ${logDirs} failed:\n${format.output.slice(-2000)}`);
+      throw new UnavailableError('kafka-format-failed', `Formatting Kafka storage in ${logDirs} failed:\n${format.output.slice(-2000)}`, { retriable: false });
     }
   }
 
@@ -131,7 +132,7 @@ export async function startKafka(options: {
   return {
     endpoint: { brokers },
     ...(securePort !== undefined && { secureBrokers: [`127.0.0.1:${securePort}`] }),
-    stop: () => node.stop(),
+    close: () => node.close(),
     process: node,
   };
 }

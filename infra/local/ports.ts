@@ -1,5 +1,6 @@
 import { createServer } from 'node:net';
-import { InfraError, PortInUseError } from '../errors.ts';
+import { ConfigError } from '../../topology/errors.ts';
+import { portInUse } from '../setup-failures.ts';
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -21,7 +22,7 @@ export async function assertPortFree(port: number, service: string, setting: str
     server.once('error', () => resolve(false));
     server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
-  if (!free) throw new PortInUseError(port, service, setting);
+  if (!free) throw portInUse(port, service, setting);
 }
 
 export function portFromEnv(env: NodeJS.ProcessEnv, setting: string, fallback: number): number {
@@ -29,7 +30,7 @@ export function portFromEnv(env: NodeJS.ProcessEnv, setting: string, fallback: n
   if (raw === undefined || raw === '') return fallback;
   const port = Number(raw);
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new InfraError(`${setting} must be a port number (1-65535), got "${raw}"`);
+    throw new ConfigError(setting, `must be a port number (1-65535), got "${raw}"`);
   }
   return port;
 }

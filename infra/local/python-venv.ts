@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { cacheDir } from '../cache-dir.ts';
-import { InfraError, RegistryUnreachableError } from '../errors.ts';
+import { UnavailableError } from '../../topology/errors.ts';
+import { registryUnreachable } from '../setup-failures.ts';
 import { requirePython } from './prerequisites.ts';
 import { runCommand } from './run-command.ts';
 
@@ -37,12 +38,12 @@ async function createVenv(name: string, requirementsPath: string, log: (line: st
   await mkdir(cacheDir('venvs'), { recursive: true });
   const create = await runCommand(systemPython, ['-m', 'venv', venv]);
   if (create.code !== 0) {
-    throw new InfraError(`Creating a Python venv failed (Debian: \`apt-get install -y python3-venv\`):\n${create.output.slice(-1500)}`);
+    throw new UnavailableError('venv-failed', `Creating a Python venv failed (Debian: \`apt-get install -y python3-venv\`):\n${create.output.slice(-1500)}`, { retriable: false });
   }
   const install = await runCommand(python, ['-m', 'pip', 'install', '-q', '--disable-pip-version-check', '--only-binary=:all:', '-r', requirementsPath]);
   if (install.code !== 0) {
     await rm(venv, { recursive: true, force: true });
-    throw new RegistryUnreachableError('PyPI', `the packages of ${requirementsPath}`, install.output);
+    throw registryUnreachable('PyPI', `the packages of ${requirementsPath}`, install.output);
   }
   await writeFile(join(venv, '.complete'), new Date().toISOString());
   return python;

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cacheDir, dataDir } from '../cache-dir.ts';
-import { InfraError, RegistryUnreachableError } from '../errors.ts';
+import { UnavailableError } from '../../topology/errors.ts';
+import { registryUnreachable } from '../setup-failures.ts';
 import { probeQdrant } from '../probes.ts';
 import type { Profile, QdrantEndpoint, StartedService } from '../services.ts';
 import { assertPortFree, freePort, portFromEnv } from './ports.ts';
@@ -33,14 +34,14 @@ export async function ensureQdrantEdgeVenv(log: (line: string) => void = () => u
   await mkdir(cacheDir('qdrant-edge'), { recursive: true });
   const create = await runCommand(systemPython, ['-m', 'venv', venv]);
   if (create.code !== 0) {
-    throw new InfraError(
-      `Creating a Python venv failed (Debian: \`apt-get install -y python3-venv\`):\n${create.output.slice(-1500)}`,
-    );
+    throw new UnavailableError('venv-failed', `Creating a Python venv failed (Debian: \`apt-get install -y python3-venv\`):\n${create.output.slice(-1500)}`, {
+      retriable: false,
+    });
   }
   const install = await runCommand(python, ['-m', 'pip', 'install', '-q', '--disable-pip-version-check', '-r', REQUIREMENTS]);
   if (install.code !== 0) {
     await rm(venv, { recursive: true, force: true });
-    throw new RegistryUnreachableError('PyPI', 'qdrant-edge-py', install.output);
+    throw registryUnreachable('PyPI', 'qdrant-edge-py', install.output);
   }
   await writeFile(join(venv, '.complete'), new Date().toISOString());
   return python;
@@ -85,5 +86,5 @@ export async function startQdrant(options: {
     probe: () => probeQdrant(url, undefined, 1_000),
     readyTimeoutMs: 30_000,
   }, { graceMs: 10_000 });
-  return { endpoint: apiKey ? { url, apiKey } : { url }, stop: () => qdrant.stop(), process: qdrant };
+  return { endpoint: apiKey ? { url, apiKey } : { url }, close: () => qdrant.close(), process: qdrant };
 }

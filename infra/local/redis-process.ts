@@ -3,7 +3,7 @@ import { mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dataDir } from '../cache-dir.ts';
-import { MissingPrerequisiteError, RegistryUnreachableError } from '../errors.ts';
+import { missingPrerequisite, registryUnreachable } from '../setup-failures.ts';
 import { probeRedis } from '../probes.ts';
 import type { Profile, RedisEndpoint, StartedService } from '../services.ts';
 import { assertPortFree, freePort, portFromEnv } from './ports.ts';
@@ -18,7 +18,7 @@ export async function ensureRedisServer(log: (line: string) => void = () => unde
   const apt = await runCommand('sh', ['-c', 'command -v apt-get']);
   const root = process.getuid?.() === 0;
   if (!root || apt.code !== 0) {
-    throw new MissingPrerequisiteError(
+    throw missingPrerequisite(
       'redis-server',
       'Install Redis 7 (Debian: `sudo apt-get install -y redis-server`; macOS: `brew install redis`) or set REDIS_URL.',
     );
@@ -31,9 +31,9 @@ export async function ensureRedisServer(log: (line: string) => void = () => unde
     await runCommand('apt-get', ['update', '-q'], { env });
     install = await runCommand('apt-get', ['install', '-y', '-q', 'redis-server'], { env });
   }
-  if (install.code !== 0) throw new RegistryUnreachableError("Debian's package archive", 'redis-server', install.output);
+  if (install.code !== 0) throw registryUnreachable("Debian's package archive", 'redis-server', install.output);
   const after = await runCommand('sh', ['-c', 'command -v redis-server']);
-  if (after.code !== 0) throw new MissingPrerequisiteError('redis-server', 'apt-get reported success but redis-server is not on PATH.');
+  if (after.code !== 0) throw missingPrerequisite('redis-server', 'apt-get reported success but redis-server is not on PATH.');
   return after.output.trim();
 }
 
@@ -72,7 +72,7 @@ export async function startRedis(options: {
     probe: () => probeRedis(endpoint, 1_000),
     readyTimeoutMs: 20_000,
   }, { graceMs: 10_000 });
-  return { endpoint, stop: () => redis.stop(), process: redis };
+  return { endpoint, close: () => redis.close(), process: redis };
 }
 
 export interface RedisSecureOptions {

@@ -1,5 +1,5 @@
 import { rm } from 'node:fs/promises';
-import { InfraError } from '../errors.ts';
+import { ContractError } from '../../topology/errors.ts';
 import type { ServiceProcess } from '../services.ts';
 import type { ProcessEntry } from './process-registry.ts';
 import { haltProcess, spawnService, type SpawnSpec } from './spawn-service.ts';
@@ -7,7 +7,7 @@ import { haltProcess, spawnService, type SpawnSpec } from './spawn-service.ts';
 /** Spawns `spec` (see spawnService) under a handle that can halt and restart it. */
 export async function startServiceProcess(spec: SpawnSpec, options: { label?: string; graceMs: number }): Promise<ServiceProcess> {
   let entry: ProcessEntry | null = await spawnService(spec);
-  let stopped: Promise<void> | undefined;
+  let closed: Promise<void> | undefined;
   const label = options.label ?? spec.service;
   return {
     service: spec.service,
@@ -16,7 +16,7 @@ export async function startServiceProcess(spec: SpawnSpec, options: { label?: st
       return entry?.pid ?? null;
     },
     signal(name) {
-      if (!entry) throw new InfraError(`${label} is not running`);
+      if (!entry) throw new ContractError('invalid-lifecycle-state', `${label} is not running`);
       process.kill(entry.pid, name);
     },
     async halt(how = 'graceful') {
@@ -26,17 +26,17 @@ export async function startServiceProcess(spec: SpawnSpec, options: { label?: st
       await haltProcess(current, how === 'kill' ? 0 : options.graceMs, how === 'kill' ? 'SIGKILL' : 'SIGTERM');
     },
     async restart() {
-      if (stopped) throw new InfraError(`${label} was stopped for good`);
-      if (entry) throw new InfraError(`${label} is running; halt it first`);
+      if (closed) throw new ContractError('invalid-lifecycle-state', `${label} was stopped for good`);
+      if (entry) throw new ContractError('invalid-lifecycle-state', `${label} is running; halt it first`);
       entry = await spawnService(spec);
     },
-    stop() {
-      stopped ??= (async () => {
+    close() {
+      closed ??= (async () => {
         if (entry) await haltProcess(entry, options.graceMs);
         entry = null;
         if (spec.scratchDir) await rm(spec.scratchDir, { recursive: true, force: true });
       })();
-      return stopped;
+      return closed;
     },
   };
 }

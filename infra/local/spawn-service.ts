@@ -3,7 +3,7 @@ import { openSync, closeSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import { ServiceStartError, tail } from '../errors.ts';
+import { serviceStartFailed, tail } from '../setup-failures.ts';
 import type { Profile, ServiceName } from '../services.ts';
 import { isAlive, processStartTicks, register, unregister, type ProcessEntry } from './process-registry.ts';
 
@@ -45,7 +45,7 @@ export async function spawnService(spec: SpawnSpec): Promise<ProcessEntry> {
   const pid = child.pid;
   if (pid === undefined) {
     await delay(0);
-    throw new ServiceStartError(spec.service, `could not run ${spec.command}`, spec.logFile, spawnError ?? undefined);
+    throw serviceStartFailed(spec.service, `could not run ${spec.command}`, spec.logFile, spawnError ?? undefined);
   }
   const entry: ProcessEntry = {
     id: `${spec.service}-${spec.profile}-${randomUUID().slice(0, 8)}`,
@@ -71,7 +71,7 @@ export async function spawnService(spec: SpawnSpec): Promise<ProcessEntry> {
       const how = spawnError
         ? String(spawnError)
         : `exited with ${(exited as { code: number | null } | null)?.code ?? 'a signal'}`;
-      throw new ServiceStartError(spec.service, `${how}\n${tail(log, 20)}`, spec.logFile);
+      throw serviceStartFailed(spec.service, `${how}\n${tail(log, 20)}`, spec.logFile);
     }
     try {
       await spec.probe();
@@ -81,7 +81,7 @@ export async function spawnService(spec: SpawnSpec): Promise<ProcessEntry> {
     }
     if (Date.now() > deadline) {
       await stopProcess(entry, 2_000);
-      throw new ServiceStartError(
+      throw serviceStartFailed(
         spec.service,
         `not ready after ${spec.readyTimeoutMs} ms: ${String(lastError)}`,
         spec.logFile,

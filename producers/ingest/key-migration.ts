@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Admin, Kafka } from 'kafkajs';
-import { MAX_DOCUMENT_BYTES, SchemaError, keyOf, validateDocument } from '../../topology/index.ts';
+import { ContractError, MAX_DOCUMENT_BYTES, keyOf, validateDocument, type SchemaErrorCode } from '../../topology/index.ts';
 import { IngestProducer } from './ingest-producer.ts';
 
 // Moves an ingest topic from bare-id keys (before tenants were part of a document's identity) to
@@ -42,7 +42,7 @@ export function planKeyMigration(latest: ReadonlyMap<string, Buffer | null>): Ke
       continue;
     }
     const document = parse(value);
-    if (document instanceof SchemaError) {
+    if (document instanceof ContractError) {
       plan.invalid.push({ key, code: document.code });
       continue;
     }
@@ -63,16 +63,16 @@ export function planKeyMigration(latest: ReadonlyMap<string, Buffer | null>): Ke
 function holdsOwnDocument(value: Buffer | null | undefined, key: string): boolean {
   if (value === null || value === undefined) return false;
   const document = parse(value);
-  return !(document instanceof SchemaError) && keyOf(document) === key;
+  return !(document instanceof ContractError) && keyOf(document) === key;
 }
 
-function parse(value: Buffer): { id: string; tenant?: string } | SchemaError {
-  if (value.length > MAX_DOCUMENT_BYTES) return new SchemaError('oversized', 'too large');
+function parse(value: Buffer): { id: string; tenant?: string } | ContractError {
+  if (value.length > MAX_DOCUMENT_BYTES) return new ContractError<SchemaErrorCode>('oversized', 'too large');
   try {
     return validateDocument(JSON.parse(value.toString('utf8')));
   } catch (error) {
-    if (error instanceof SchemaError) return error;
-    return new SchemaError('invalid-json', (error as Error).message);
+    if (error instanceof ContractError) return error;
+    return new ContractError<SchemaErrorCode>('invalid-json', (error as Error).message);
   }
 }
 

@@ -1,4 +1,4 @@
-import { parseSearchFilter, SearchSchemaError, type MatchValue, type SearchFilter } from '../../topology/index.ts';
+import { ContractError, parseSearchFilter, type MatchValue, type SearchErrorCode, type SearchFilter } from '../../topology/index.ts';
 
 /**
  * `--filter` values of the CLI and `filter=` parameters of the gateway -> a SearchFilter.
@@ -6,7 +6,7 @@ import { parseSearchFilter, SearchSchemaError, type MatchValue, type SearchFilte
  *   key=value   key!=value   key>n   key>=n   key<n   key<=n
  * A value that is a whole number or true/false is matched as one; quote it ("2020") to match the
  * string. An argument starting with `{` is a whole filter in JSON and is merged in.
- * The result is checked like any request filter (SearchSchemaError `invalid-filter`).
+ * The result is checked like any request filter (ContractError `invalid-filter`).
  */
 export function parseFilterArgs(args: readonly string[]): SearchFilter | undefined {
   if (args.length === 0) return undefined;
@@ -39,7 +39,7 @@ export function parseFilterArgs(args: readonly string[]): SearchFilter | undefin
 
 function parseCondition(arg: string): { clause: 'must' | 'mustNot'; condition: unknown } {
   const match = /^([^=!<>]+)(!=|>=|<=|=|>|<)(.*)$/s.exec(arg);
-  if (!match) throw new SearchSchemaError('invalid-filter', `filter "${arg}" needs an operator: key=value, key!=value, key>n, key>=n, key<n or key<=n`);
+  if (!match) throw new ContractError<SearchErrorCode>('invalid-filter', `filter "${arg}" needs an operator: key=value, key!=value, key>n, key>=n, key<n or key<=n`);
   const key = (match[1] ?? '').trim();
   const operator = match[2];
   const raw = match[3] ?? '';

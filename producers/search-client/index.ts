@@ -1,11 +1,9 @@
 export {
   SearchClient,
   type SearchClientOptions,
-  type SearchClientState,
   type SearchClientStats,
   type SearchOptions,
   type SearchQuery,
   type SearchResult,
 } from './search-client.ts';
-export { SearchError, SearchTimeoutError, SearchRequestError, SearchClientClosedError } from './search-errors.ts';
 export { parseFilterArgs } from './filter-args.ts';

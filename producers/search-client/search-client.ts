@@ -16,12 +16,16 @@ import {
   type MediaQuery,
   type SearchRequestV1,
   nextReady,
+  type LifecycleState,
   type SearchFilter,
   type SearchMode,
   type SearchHit,
   type Topology,
+  RejectedError,
+  TimeoutError,
+  UnavailableError,
+  type SearchErrorCode,
 } from '../../topology/index.ts';
-import { SearchClientClosedError, SearchError, SearchRequestError, SearchTimeoutError } from './search-errors.ts';
 
 export interface SearchClientOptions {
   kafka: Kafka;
@@ -87,8 +91,6 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
-export type SearchClientState = 'idle' | 'connecting' | 'ready' | 'closing' | 'closed';
-
 const DEFAULT_TOP_K = 10;
 // Long enough to tell a late reply from an unknown one; short enough to bound memory.
 const TIMED_OUT_MEMORY_MS = 5 * 60_000;
@@ -115,7 +117,7 @@ export class SearchClient {
     unknownReplies: 0,
     malformedReplies: 0,
   };
-  private stateValue: SearchClientState = 'idle';
+  private stateValue: LifecycleState = 'idle';
   private producerConnected = false;
   /** The reply channel's subscription is confirmed on the current Redis connection. */
   private subscribed = false;
@@ -142,7 +144,7 @@ export class SearchClient {
     // tells us when replies can be heard again, and searches wait for it before sending.
     options.redis.on('close', () => (this.subscribed = false));
     options.redis.on('ready', () => {
-      if (this.stateValue !== 'ready') return;
+      if (this.stateValue !== 'running') return;
       this.options.redis.subscribe(this.replyChannel).then(
         () => this.markSubscribed(),
         () => undefined, // The connection dropped again; the next "ready" retries.
@@ -150,7 +152,8 @@ export class SearchClient {
     });
   }
 
-  get state(): SearchClientState {
+  /** 'starting' while connect() runs, 'running' once connected, 'closing' and 'closed' after close() (or a failed connect()). */
+  get state(): LifecycleState {
     return this.stateValue;
   }
 
@@ -160,7 +163,7 @@ export class SearchClient {
 
   /** Connected to Kafka and subscribed on Redis: a search sent now can be answered. */
   isReady(): boolean {
-    return this.stateValue === 'ready' && this.producerConnected && this.subscribed && this.options.redis.status === 'ready';
+    return this.stateValue === 'running' && this.producerConnected && this.subscribed && this.options.redis.status === 'ready';
   }
 
   /**
@@ -169,8 +172,8 @@ export class SearchClient {
    */
   connect(): Promise<void> {
     this.connecting ??= this.connections.run(async () => {
-      if (this.closing) throw new SearchClientClosedError('search client is closed');
-      this.stateValue = 'connecting';
+      if (this.closing) throw clientClosed('search client is closed');
+      this.stateValue = 'starting';
       const deadline = new StartDeadline('the search client', this.options.startTimeoutMs ?? 60_000, this.closeSignal.signal);
       try {
         await deadline.step(`subscribe to its reply channel ${this.replyChannel} on Redis`, () => untilReady(this.options.redis).then(() => this.options.redis.subscribe(this.replyChannel)), 'check that Redis answers at REDIS_URL');
@@ -181,8 +184,8 @@ export class SearchClient {
         await this.release();
         throw error;
       }
-      if (this.closing) throw new SearchClientClosedError('search client was closed while connecting');
-      this.stateValue = 'ready';
+      if (this.closing) throw clientClosed('search client was closed while connecting');
+      this.stateValue = 'running';
     });
     return this.connecting;
   }
@@ -200,7 +203,7 @@ export class SearchClient {
   }
 
   private async searchOnce(query: SearchQuery, options: SearchOptions, trace: Record<string, string>): Promise<SearchResult> {
-    if (this.closing) throw new SearchClientClosedError('search client is closed');
+    if (this.closing) throw clientClosed('search client is closed');
     await this.connect();
     options.signal?.throwIfAborted();
     const timeoutMs = options.timeoutMs ?? this.options.defaultTimeoutMs ?? 5_000;
@@ -212,7 +215,7 @@ export class SearchClient {
         this.pending.delete(id);
         this.rememberTimedOut(id);
         this.statsValue.timedOut += 1;
-        reject(new SearchTimeoutError(id, timeoutMs));
+        reject(new TimeoutError('search-timeout', `no reply to search ${id} within ${timeoutMs} ms`, { timeoutMs }));
       }, timeoutMs);
       this.pending.set(id, { resolve, reject, startedAt, timer });
     });
@@ -265,7 +268,7 @@ export class SearchClient {
       });
       this.statsValue.sent += 1;
     } catch (error) {
-      this.settle(id, (p) => p.reject(new SearchError(`publishing search ${id} failed: ${(error as Error).message}`, { cause: error })));
+      this.settle(id, (p) => p.reject(new UnavailableError('publish-failed', `publishing search ${id} failed: ${(error as Error).message}`, { cause: error, retriable: false })));
     }
   }
 
@@ -289,7 +292,7 @@ export class SearchClient {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.stateValue = 'closing';
-      for (const id of [...this.pending.keys()]) this.settle(id, (p) => p.reject(new SearchClientClosedError('search client closed')));
+      for (const id of [...this.pending.keys()]) this.settle(id, (p) => p.reject(clientClosed('search client closed')));
       this.markSubscribed(); // Wakes sends waiting for a subscription; their searches are settled already.
       this.subscribed = false;
       this.closeSignal.abort();
@@ -328,7 +331,7 @@ export class SearchClient {
     const matched = this.settle(reply.id, (p) => {
       if (isErrorReply(reply)) {
         this.statsValue.errorReplies += 1;
-        p.reject(new SearchRequestError(reply.error.code, reply.error.message, reply.id));
+        p.reject(searchRejected(reply.error.code, reply.error.message));
       } else {
         this.statsValue.answered += 1;
         p.resolve({
@@ -376,7 +379,20 @@ export class SearchClient {
  */
 async function untilReady(redis: Redis): Promise<void> {
   if (redis.status !== 'connect') return;
-  await nextReady(redis, () => new SearchClientClosedError('the Redis connection ended before it was ready'));
+  await nextReady(redis, () => clientClosed('the Redis connection ended before it was ready'));
+}
+
+/**
+ * The query consumer answered with an error: a RejectedError with the reply's code, `unavailable`
+ * retriable, the others not (the same request fails the same way).
+ */
+function searchRejected(code: SearchErrorCode, message: string): RejectedError<SearchErrorCode> {
+  return new RejectedError(code, `${code}: ${message}`, { retriable: code === 'unavailable' });
+}
+
+/** The client was closed before the search completed, or was used after close (UnavailableError `client-closed`). */
+function clientClosed(message: string): UnavailableError {
+  return new UnavailableError('client-closed', message, { retriable: false });
 }
 
 function toError(reason: unknown): Error {

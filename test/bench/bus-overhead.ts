@@ -19,7 +19,8 @@ import type { Redis } from 'ioredis';
 import { collapseToDocuments, chunkQuery, HIT_PAYLOAD_FIELDS, hybridFusion, initialLimit, QueryConsumer, queryEncoder, toQdrantFilter, type QueryEncoder } from '../../consumers/query/index.ts';
 import { loadEncoder } from '../../infra/models/index.ts';
 import { MetricsRegistry } from '../../consumers/runtime/index.ts';
-import { createKafka, createQdrant, createRedis, getServices } from '../../infra/index.ts';
+import { createKafka, createRedis, getServices } from '../../infra/index.ts';
+import { createQdrant } from '../../topology/connections/qdrant-client.ts';
 import { percentile } from '../../infra/eval/index.ts';
 import { SearchClient } from '../../producers/search-client/index.ts';
 import { applyTopology, createTopology, DEFAULT_TENANT, layoutFor, loadConfig, pointId, topicSpecs, VECTOR_NAMES } from '../../topology/index.ts';
@@ -331,11 +332,11 @@ try {
   if (values.json) await writeFile(values.json, `${JSON.stringify(result, null, 2)}\n`);
 } finally {
   await client.close().catch(() => undefined);
-  await consumer.stop().catch(() => undefined);
+  await consumer.close().catch(() => undefined);
   await publisher.quit().catch(() => undefined);
-  await encoder.dispose();
+  await encoder.close();
   await admin.deleteTopics({ topics: topicSpecs(topology, config).map((t) => t.topic) }).catch(() => undefined);
   await qdrant.deleteCollection(collection).catch(() => undefined);
   await admin.disconnect();
-  await services.stop();
+  await services.close();
 }

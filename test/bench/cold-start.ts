@@ -77,7 +77,7 @@ try {
 } finally {
   up.kill('SIGINT');
   await new Promise((resolve) => up.once('exit', resolve));
-  await services.stop();
+  await services.close();
 }
 
 const median = (xs: number[]): number => {

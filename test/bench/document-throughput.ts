@@ -75,7 +75,7 @@ for (const dpi of resolutions) {
   accuracy.push(`${dpi} dpi: ${found} of ${total} text-layer words read (${((100 * found) / total).toFixed(1)}%)`);
 }
 await ocr.close();
-await onnx.dispose();
+await onnx.close();
 
 process.stdout.write(`load average at start: ${load}; after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}; rounds: ${rounds}\n`);
 for (const r of results) {

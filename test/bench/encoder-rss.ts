@@ -32,7 +32,7 @@ for (let start = 0; start < texts.length; start += config.encoder.maxBatchSize) 
 }
 clearInterval(sampler);
 const after = process.memoryUsage.rss();
-await encoder.dispose();
+await encoder.close();
 const report = {
   model: config.model.id,
   graph: config.encoder.graph,

@@ -412,7 +412,7 @@ async function oursRunner(
       if (mode === 'truncated') for (const i of sampleIndices) sample.push(...(await encoder.embed([texts[i]!])));
       return sample;
     },
-    close: () => encoder.dispose(),
+    close: () => encoder.close(),
   };
 }
 

@@ -61,7 +61,7 @@ try {
   console.log(`freshness (publish -> retrievable, ${freshCount} sequential docs, maxWaitMs=${h.config.encoder.maxWaitMs}): p50 ${pct(50).toFixed(0)} ms, p99 ${pct(99).toFixed(0)} ms, max ${latencies.at(-1)?.toFixed(0)} ms`);
 } finally {
   await producer.close();
-  await consumer.stop();
-  await encoder.dispose();
+  await consumer.close();
+  await encoder.close();
   await h.close();
 }

@@ -286,6 +286,6 @@ try {
     role.child.kill('SIGTERM');
     if (role.child.exitCode === null) await new Promise((resolve) => role.child.once('exit', resolve));
   }
-  await encoder.dispose();
+  await encoder.close();
   await h.close();
 }

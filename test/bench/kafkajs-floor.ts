@@ -284,5 +284,5 @@ try {
   }
   await admin.deleteTopics({ topics: [topic, javaTopic, ...topics] }).catch(() => undefined);
   await admin.disconnect();
-  await services.stop();
+  await services.close();
 }

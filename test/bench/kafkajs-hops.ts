@@ -239,5 +239,5 @@ try {
   }
   await admin.deleteTopics({ topics }).catch(() => undefined);
   await admin.disconnect();
-  await services.stop();
+  await services.close();
 }

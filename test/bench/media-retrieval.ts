@@ -108,9 +108,9 @@ try {
 } finally {
   await stack?.close();
   await producer.close();
-  for (const consumer of consumers) await consumer.stop();
+  for (const consumer of consumers) await consumer.close();
   await Promise.all([encoderMedia.close(), queryMedia.close()]);
-  await text.dispose();
+  await text.close();
   await h.close();
   await rm(scratch, { recursive: true, force: true });
 }

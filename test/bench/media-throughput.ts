@@ -50,4 +50,4 @@ await rm(scratch, { recursive: true, force: true });
 await media.close();
 process.stdout.write(`load average at start: ${load}; after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
 for (const r of results) process.stdout.write(`${r.label.padEnd(70)} ${r.perSecond.toFixed(1)} items/s\n`);
-await onnx.dispose();
+await onnx.close();

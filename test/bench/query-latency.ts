@@ -9,7 +9,8 @@ import { parseArgs } from 'node:util';
 import { collapseToDocuments, chunkQuery, HIT_PAYLOAD_FIELDS, hybridFusion, initialLimit, QueryConsumer, queryEncoder, toQdrantFilter } from '../../consumers/query/index.ts';
 import { loadEncoder } from '../../infra/models/index.ts';
 import { MetricsRegistry } from '../../consumers/runtime/index.ts';
-import { createKafka, createQdrant, createRedis, getServices } from '../../infra/index.ts';
+import { createKafka, createRedis, getServices } from '../../infra/index.ts';
+import { createQdrant } from '../../topology/connections/qdrant-client.ts';
 import { percentile } from '../../infra/eval/index.ts';
 import { SearchClient } from '../../producers/search-client/index.ts';
 import { applyTopology, createTopology, DEFAULT_TENANT, layoutFor, loadConfig, pointId, topicSpecs, VECTOR_NAMES } from '../../topology/index.ts';
@@ -132,13 +133,13 @@ try {
   console.log(`\ntotal ${((performance.now() - started) / 1000).toFixed(0)} s`);
 } finally {
   await client.close().catch(() => undefined);
-  await consumer.stop().catch(() => undefined);
+  await consumer.close().catch(() => undefined);
   await redis.quit().catch(() => undefined);
-  await encoder.dispose();
+  await encoder.close();
   const topics = topicSpecs(topology, config).map((t) => t.topic);
   await admin.deleteTopics({ topics }).catch(() => undefined);
   await qdrant.deleteCollection(collection).catch(() => undefined);
   await admin.disconnect();
-  await services.stop();
+  await services.close();
 }
 

@@ -88,11 +88,11 @@ try {
   await producer.close();
   await queue.queue.obliterate({ force: true }).catch(() => undefined);
   await queue.close();
-  await worker.stop();
+  await worker.close();
   await media.close();
   await stack.close();
-  await live.stop();
+  await live.close();
   redis.disconnect();
-  await Promise.all(encoders.map((e) => e.dispose()));
+  await Promise.all(encoders.map((e) => e.close()));
   await h.close();
 }

@@ -1,7 +1,14 @@
-// The benchmark report: what `npm run bench` (test/bench/run-all.ts) writes to
-// test/bench/report.json and report.md, built from the JSON each benchmark wrote. Pure functions,
-// so the shape is unit-tested on real runs' outputs (test/fixtures/bench/) without timing anything.
+// The benchmark report: what `npm run bench` (test/bench/run-all.ts) writes, built from the JSON
+// each benchmark wrote: test/bench/report.json, the generated section of docs/benchmarks.md
+// (between REPORT_SECTION_START and REPORT_SECTION_END; the rest of the page is left as it is) and
+// the chart docs/benchmarks/report-ratios.svg. Pure functions but for writeReportOutputs, so the
+// shape is unit-tested on real runs' outputs (test/fixtures/bench/) without timing anything.
 // A figure a benchmark did not produce is null, with the reason under `not_measured`; never a guess.
+// `node --import tsx test/bench/report.ts` renders the page section and the chart again from the
+// committed report.json (after a change to the rendering), without running any benchmark.
+import { readFile, writeFile } from 'node:fs/promises';
+import { dirname, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export interface Stamp {
   commit: string;
@@ -174,11 +181,14 @@ function int8NdcgCell(report: Report): string {
   return 'not measured';
 }
 
-/** The human-readable report; every figure in it is read from `report`. */
-export function renderMarkdown(report: Report): string {
+/**
+ * The human-readable report, as the generated section of docs/benchmarks.md (no heading of its
+ * own: the page gives it one); every figure in it is read from `report`. `chart` is the path of
+ * the ratio chart relative to the page, when there is one.
+ */
+export function renderSection(report: Report, options: { chart?: string } = {}): string {
   const s = report.stamp;
   const lines: string[] = [];
-  lines.push('# searchbus benchmark report', '');
   lines.push(`Commit \`${s.commit}\`, ${s.date}, ${s.cpu_model}, ${s.cores} cores, Node ${s.node}; load average ${s.load_average.start.map((x) => x.toFixed(1)).join(' / ')} at the start, ${s.load_average.end.map((x) => x.toFixed(1)).join(' / ')} at the end (1/5/15 min). Dataset: ${s.dataset}.`);
   lines.push('', 'Each ratio compares two paths measured side by side in this run (alternating where they can), so the load of the shared machine reaches both; absolute times are only as good as that load.', '');
   lines.push('| Figure | Value | Goal (issue 11) |', '|---|---|---|');
@@ -194,6 +204,7 @@ export function renderMarkdown(report: Report): string {
   lines.push(`| freshness publish → searchable, p50 / p99 (at ${f(fr?.load_docs_per_s)} docs/s) | ${fr ? `${f(fr.p50, 0)} / ${f(fr.p99, 0)} ms` : 'not measured'} | ≤ 150 / ≤ 500 ms at half of peak ingest |`);
   lines.push(`| int8 vs fp32 speed | ${f(report.int8_speedup)} | ≥ 1.6× |`);
   lines.push(`| int8 nDCG@10 loss, SciFact train | ${int8NdcgCell(report)} | ≤ 0.005 |`);
+  if (options.chart) lines.push('', `![The ratios of the table against their goals, drawn from report.json](${options.chart})`);
   if (report.rss_mb) {
     lines.push('', '**Resident memory (MB) and CPU (cores) during ingest, per process**', '', '| Process | RSS idle | RSS peak | CPU during ingest |', '|---|---|---|---|');
     for (const [role, m] of Object.entries(report.rss_mb)) lines.push(`| ${role} | ${f(m.idle, 0)} | ${f(m.peak, 0)} | ${f(report.cpu_cores_during_ingest?.[role])} |`);
@@ -249,4 +260,122 @@ export function renderMarkdown(report: Report): string {
     for (const [key, reason] of Object.entries(report.not_measured)) lines.push(`- \`${key}\`: ${reason}`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+export const REPORT_SECTION_START = '<!-- bench:report:start -->';
+export const REPORT_SECTION_END = '<!-- bench:report:end -->';
+
+/**
+ * `page` with everything between the two markers replaced by `section`, and nothing else touched.
+ * Throws unless each marker is there exactly once, the start before the end: a page whose markers
+ * were edited away is never rewritten blindly.
+ */
+export function spliceSection(page: string, section: string): string {
+  const count = (marker: string): number => page.split(marker).length - 1;
+  for (const marker of [REPORT_SECTION_START, REPORT_SECTION_END]) {
+    if (count(marker) !== 1) throw new Error(`the page must hold ${marker} exactly once (found ${count(marker)})`);
+  }
+  const start = page.indexOf(REPORT_SECTION_START) + REPORT_SECTION_START.length;
+  const end = page.indexOf(REPORT_SECTION_END);
+  if (end < start) throw new Error(`${REPORT_SECTION_END} comes before ${REPORT_SECTION_START}`);
+  return `${page.slice(0, start)}\n\n${section.trim()}\n\n${page.slice(end)}`;
+}
+
+/** The generated section of a page (between the markers), or null when it has none. */
+export function sectionOf(page: string): string | null {
+  const start = page.indexOf(REPORT_SECTION_START);
+  const end = page.indexOf(REPORT_SECTION_END);
+  if (start < 0 || end < start) return null;
+  return page.slice(start + REPORT_SECTION_START.length, end).trim();
+}
+
+/** The figures of the chart: ratios with a goal they should reach or pass (issue 11). */
+export function ratioRows(report: Report): Array<{ label: string; value: number | null; goal: number }> {
+  const t = report.bus_throughput_ratio;
+  return [
+    { label: 'throughput bus / direct, concurrency 16', value: t?.c16 ?? null, goal: 1.0 },
+    { label: 'throughput bus / direct, concurrency 64', value: t?.c64 ?? null, goal: 1.0 },
+    { label: 'encoder vs transformers.js (fp32)', value: report.encoder_vs_transformersjs, goal: 1.15 },
+    { label: 'encoder vs bare session.run', value: report.encoder_vs_session_run, goal: 0.95 },
+    { label: 'whole-corpus ingest vs the encoder alone', value: report.ingest_vs_encoder, goal: 0.85 },
+    { label: 'int8 vs fp32 speed', value: report.int8_speedup, goal: 1.6 },
+  ];
+}
+
+const xml = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+/**
+ * The ratios of the report against their goals, as an SVG bar chart: one bar per ratio (green when
+ * it meets its goal, red when not, and the words "met" / "missed" beside it, so colour is not the
+ * only cue), a dashed mark at the goal, "not measured" for a null. Hand-written SVG: no charting
+ * library is among the dependencies, and a dozen deterministic elements need none; the output is
+ * byte-stable for one report.json, so the committed chart can be checked against it.
+ */
+export function renderRatioChart(report: Report): string {
+  const rows = ratioRows(report);
+  const width = 860;
+  const labelRight = 300;
+  const barLeft = 310;
+  const barWidth = 330;
+  const top = 46;
+  const rowHeight = 30;
+  const highest = Math.max(...rows.flatMap((r) => (finite(r.value) ? [r.value, r.goal] : [r.goal])));
+  const scaleMax = Math.ceil((highest * 1.1) / 0.5) * 0.5;
+  const x = (v: number): number => barLeft + (Math.max(0, v) / scaleMax) * barWidth;
+  const height = top + rows.length * rowHeight + 46;
+  const n = (v: number): string => v.toFixed(1);
+  const title = `Ratios against their goals: commit ${report.stamp.commit.slice(0, 7)}, ${report.stamp.date.slice(0, 10)}, load ${report.stamp.load_average.start[0]?.toFixed(1) ?? '?'} at the start`;
+  const out: string[] = [];
+  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-labelledby="title" font-family="sans-serif" font-size="13">`);
+  out.push(`  <title id="title">${xml(title)}</title>`);
+  out.push(`  <rect width="${width}" height="${height}" fill="#ffffff"/>`);
+  out.push(`  <text x="10" y="22" font-size="15" font-weight="bold" fill="#222222">${xml(title)}</text>`);
+  for (let tick = 0; tick <= scaleMax + 1e-9; tick += 0.5) {
+    out.push(`  <line x1="${n(x(tick))}" y1="${top - 8}" x2="${n(x(tick))}" y2="${top + rows.length * rowHeight}" stroke="#dddddd"/>`);
+    out.push(`  <text x="${n(x(tick))}" y="${top + rows.length * rowHeight + 16}" text-anchor="middle" fill="#555555">${tick.toFixed(1)}×</text>`);
+  }
+  rows.forEach((row, i) => {
+    const y = top + i * rowHeight;
+    out.push(`  <text x="${labelRight}" y="${y + 18}" text-anchor="end" fill="#222222">${xml(row.label)}</text>`);
+    if (finite(row.value)) {
+      const met = row.value >= row.goal;
+      out.push(`  <rect x="${barLeft}" y="${y + 6}" width="${n(x(row.value) - barLeft)}" height="16" fill="${met ? '#2e7d32' : '#c62828'}"/>`);
+      out.push(`  <text x="${n(Math.max(x(row.value), x(row.goal)) + 6)}" y="${y + 18}" fill="#222222">${row.value.toFixed(2)}× (goal ${row.goal.toFixed(2)}×, ${met ? 'met' : 'missed'})</text>`);
+    } else {
+      out.push(`  <text x="${n(x(row.goal) + 6)}" y="${y + 18}" fill="#555555">not measured (goal ${row.goal.toFixed(2)}×)</text>`);
+    }
+    out.push(`  <line x1="${n(x(row.goal))}" y1="${y + 2}" x2="${n(x(row.goal))}" y2="${y + 26}" stroke="#222222" stroke-width="2" stroke-dasharray="3,2"/>`);
+  });
+  out.push(`  <text x="10" y="${height - 10}" fill="#555555">Bars: measured side by side in one run (test/bench/report.json); dashed marks: the goals. Green: met, red: missed.</text>`);
+  out.push('</svg>');
+  return `${out.join('\n')}\n`;
+}
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** Where the committed outputs live. */
+export const REPORT_PATHS = {
+  json: resolve(ROOT, 'test/bench/report.json'),
+  page: resolve(ROOT, 'docs/benchmarks.md'),
+  chart: resolve(ROOT, 'docs/benchmarks/report-ratios.svg'),
+} as const;
+
+/** A path relative to the page that links it, with forward slashes as markdown wants. */
+export const linkFrom = (page: string, target: string): string => relative(dirname(page), target).split(sep).join('/');
+
+/**
+ * Writes the report: the JSON (when `json` is given), the chart, and the generated section into
+ * `page` between its markers (the page must exist and hold them; the rest of it is kept).
+ */
+export async function writeReportOutputs(report: Report, paths: { json?: string; page: string; chart: string }): Promise<void> {
+  if (paths.json) await writeFile(paths.json, `${JSON.stringify(report, null, 2)}\n`);
+  await writeFile(paths.chart, renderRatioChart(report));
+  const page = await readFile(paths.page, 'utf8');
+  await writeFile(paths.page, spliceSection(page, renderSection(report, { chart: linkFrom(paths.page, paths.chart) })));
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  // Re-render the page section and the chart from the committed report.json.
+  const report = JSON.parse(await readFile(REPORT_PATHS.json, 'utf8')) as Report;
+  await writeReportOutputs(report, { page: REPORT_PATHS.page, chart: REPORT_PATHS.chart });
+  process.stderr.write(`rendered ${relative(ROOT, REPORT_PATHS.page)} (between the bench:report markers) and ${relative(ROOT, REPORT_PATHS.chart)} from ${relative(ROOT, REPORT_PATHS.json)}\n`);
 }

@@ -1,5 +1,8 @@
 // `npm run bench`: every benchmark of issue 11 in one go, one after the other on the same
-// services, then test/bench/report.json and report.md (see report.ts for the shape).
+// services, then test/bench/report.json, the generated section of docs/benchmarks.md and its chart
+// docs/benchmarks/report-ratios.svg (see report.ts for the shape). With `--out <dir>` elsewhere, all
+// three go to that folder instead (report.json, report-section.md, report-ratios.svg) and the docs
+// are left alone.
 //   bus-overhead.ts    hop-by-hop trace of one search; bus vs direct at concurrency 1, 16, 64
 //   kafkajs-floor.ts   bare kafkajs: the idle timer loop, produce -> consume vs the Java client
 //   ingest-report.ts   ingest vs the encoder alone, CPU and RSS per process, freshness at half peak
@@ -12,12 +15,12 @@ import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { ensureQdrantEdgeVenv } from '../../infra/local/index.ts';
 import { SCIFACT_DIR } from '../support/corpus.ts';
-import { buildReport, reportProblems, renderMarkdown, type Parts } from './report.ts';
+import { buildReport, REPORT_PATHS, REPORT_SECTION_END, REPORT_SECTION_START, reportProblems, writeReportOutputs, type Parts } from './report.ts';
 
 const { values } = parseArgs({
   options: {
@@ -94,8 +97,12 @@ const report = buildReport(
   parts,
 );
 const problems = reportProblems(report);
-await writeFile(join(values.out, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
-await writeFile(join(values.out, 'report.md'), renderMarkdown(report));
-log(`wrote ${join(values.out, 'report.json')} and report.md${problems.length > 0 ? `; shape problems: ${problems.join('; ')}` : ''}`);
+const jsonPath = resolve(values.out, 'report.json');
+const committed = jsonPath === REPORT_PATHS.json;
+const page = committed ? REPORT_PATHS.page : join(values.out, 'report-section.md');
+const chart = committed ? REPORT_PATHS.chart : join(values.out, 'report-ratios.svg');
+if (!committed) await writeFile(page, `${REPORT_SECTION_START}\n${REPORT_SECTION_END}\n`);
+await writeReportOutputs(report, { json: jsonPath, page, chart });
+log(`wrote ${jsonPath}, ${page} and ${chart}${problems.length > 0 ? `; shape problems: ${problems.join('; ')}` : ''}`);
 for (const [key, reason] of Object.entries(report.not_measured)) log(`not measured: ${key}: ${reason}`);
 if (problems.length > 0) process.exitCode = 1;

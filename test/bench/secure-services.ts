@@ -51,6 +51,6 @@ try {
     child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
   });
 } finally {
-  await Promise.allSettled([kafka.stop(), redis.stop(), qdrant.stop()]);
+  await Promise.allSettled([kafka.close(), redis.close(), qdrant.close()]);
   await rm(dir, { recursive: true, force: true });
 }

@@ -113,7 +113,7 @@ async function run(arrangement: Arrangement, text: OnnxEncoder, scanUris: readon
     return { arrangement, textFreshnessMs: { p50: at(0.5), p95: at(0.95), max: times.at(-1)! }, backlogSeconds, pagesPerSecond: scanUris.length / backlogSeconds, load: { start, end: load() } };
   } finally {
     await producer.close().catch(() => undefined);
-    for (const consumer of consumers) await consumer.stop().catch(() => undefined);
+    for (const consumer of consumers) await consumer.close().catch(() => undefined);
     await media.close().catch(() => undefined);
     await h.close();
   }
@@ -138,7 +138,7 @@ try {
     outcomes.push(await run(arrangement, text, scanUris, texts));
   }
 } finally {
-  await text.dispose();
+  await text.close();
   await rm(scratch, { recursive: true, force: true });
 }
 

@@ -7,7 +7,7 @@ import { documentText, EncoderConsumer } from '../../consumers/encoder/index.ts'
 import { documentEncoder, type OnnxEncoder } from '../../consumers/embedding/index.ts';
 import { loadEncoder } from '../../infra/models/index.ts';
 import { IngestProducer, type DocumentInput } from '../../producers/ingest/index.ts';
-import { DEFAULT_TENANT, decodeIngestMessage, documentKey, isValidDocumentId, decodeSearchRequest, HEADERS, SchemaError, type SearchReplyV1 } from '../../topology/index.ts';
+import { DEFAULT_TENANT, decodeIngestMessage, documentKey, isValidDocumentId, decodeSearchRequest, HEADERS, ContractError, type SearchReplyV1 } from '../../topology/index.ts';
 import { createHarness, waitFor, type Harness } from '../support/harness.ts';
 import { startQueryStack, type QueryStack } from '../support/query-stack.ts';
 import { applyMutation, DOCUMENT_PATHS, mutation, OVERSIZED_DOCUMENT, oddString, rawBytes, REQUEST_PATHS, validDocument, validRequest, wildValue } from '../support/fuzz-inputs.ts';
@@ -82,8 +82,8 @@ describe('fuzzed input through the real consumers', () => {
     await producer?.close();
     await raw?.disconnect();
     await stack?.close();
-    await live?.stop();
-    await encoder?.dispose();
+    await live?.close();
+    await encoder?.close();
     await h?.close();
   });
 
@@ -126,7 +126,7 @@ describe('fuzzed input through the real consumers', () => {
           expectedPoints.set(decoded.id, { chunks: encoder.chunk(documentText(decoded.document)).length, tenant: decoded.document.tenant });
         }
       } catch (error) {
-        assert.ok(error instanceof SchemaError, `the decoder throws only SchemaError, got ${(error as Error).name}`);
+        assert.ok(error instanceof ContractError, `the decoder throws only ContractError, got ${(error as Error).name}`);
         expectedLetters.set(String(i), error.code);
       }
       toSend.push({ ...input, headers: { [FUZZ_HEADER]: String(i) } });

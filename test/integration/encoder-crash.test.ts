@@ -22,7 +22,7 @@ describe('encoder crash', () => {
   });
   after(async () => {
     for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    await encoder?.dispose();
+    await encoder?.close();
     await h?.close();
   });
 

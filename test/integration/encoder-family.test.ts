@@ -27,7 +27,7 @@ for (const modelId of ['e5-small-v2', 'bge-small-en-v1.5']) {
     });
 
     after(async () => {
-      await encoder?.dispose();
+      await encoder?.close();
     });
 
     it('agrees with the reference on limits, pooling and prefixes', () => {

@@ -31,9 +31,9 @@ describe('encoder during a Qdrant outage', () => {
   });
 
   after(async () => {
-    await consumer?.stop();
+    await consumer?.close();
     await proxy?.close();
-    await encoder?.dispose();
+    await encoder?.close();
     await h?.close();
   });
 

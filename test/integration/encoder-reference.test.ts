@@ -6,7 +6,9 @@ import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { after, before, describe, it } from 'node:test';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { cosineSimilarity, EncoderClosedError, OnnxEncoder } from '../../consumers/embedding/index.ts';
+import { cosineSimilarity, OnnxEncoder } from '../../consumers/embedding/index.ts';
+import { UnavailableError } from '../../topology/index.ts';
+import { errorOf } from '../support/error-kinds.ts';
 import { ensureEncoderFiles, ensureModel, sha256File, type ModelFiles } from '../../infra/models/index.ts';
 import { DERIVED_MODEL_PINS } from '../../topology/model-variants.ts';
 import { getModelSpec } from '../../topology/models.ts';
@@ -57,7 +59,7 @@ describe('all-MiniLM-L6-v2 encoder against the independent reference', () => {
   });
 
   after(async () => {
-    await encoder?.dispose();
+    await encoder?.close();
   });
 
   it('has at least 10 reference texts, one of them longer than the 256-token limit', () => {
@@ -169,11 +171,11 @@ describe('all-MiniLM-L6-v2 encoder against the independent reference', () => {
     assert.ok(timerTicks >= Math.floor(elapsedMs / 50 / 2), `only ${timerTicks} timer ticks in ${elapsedMs} ms`);
   });
 
-  it('rejects work once disposed, and disposing twice is safe', async () => {
+  it('rejects work once closed, and closing twice is safe', async () => {
     const scratch = await OnnxEncoder.load(spec, files, { intraOpNumThreads: 1 });
-    await scratch.dispose();
-    await scratch.dispose();
-    await assert.rejects(scratch.embed(['late']), EncoderClosedError);
+    await scratch.close();
+    await scratch.close();
+    await assert.rejects(scratch.embed(['late']), errorOf(UnavailableError, 'encoder-closed'));
   });
 });
 
@@ -188,7 +190,7 @@ describe('all-MiniLM-L6-v2 optimised graph (onnxruntime transformer optimizer, d
   });
 
   after(async () => {
-    await encoder?.dispose();
+    await encoder?.close();
   });
 
   it('runs the derived file its pin names', async () => {
@@ -220,7 +222,7 @@ describe('all-MiniLM-L6-v2 int8, per-channel quantisation of the fp32 file (deri
   });
 
   after(async () => {
-    await encoder?.dispose();
+    await encoder?.close();
   });
 
   it('stays close to the fp32 reference', async (ctx) => {
@@ -247,7 +249,7 @@ describe('all-MiniLM-L6-v2 int8 variant (the registry file)', () => {
   });
 
   after(async () => {
-    await encoder?.dispose();
+    await encoder?.close();
   });
 
   it('stays close to the fp32 reference', async (ctx) => {

@@ -48,11 +48,11 @@ describe('fault: kill -9 of a partition leader in a 3-broker cluster', () => {
 
   after(async () => {
     await stack?.close().catch(() => undefined);
-    await consumer?.stop().catch(() => undefined);
-    await encoder?.dispose();
-    await queryEncoder?.dispose();
+    await consumer?.close().catch(() => undefined);
+    await encoder?.close();
+    await queryEncoder?.close();
     await h?.close().catch(() => undefined);
-    await cluster?.stop();
+    await cluster?.close();
   });
 
   async function partitions(topic: string): Promise<Array<{ partitionId: number; leader: number; replicas: number[]; isr: number[] }>> {
@@ -167,7 +167,7 @@ describe('fault: kill -9 of a partition leader in a 3-broker cluster', () => {
     const indexedMs = Math.round(performance.now() - killedAt);
     await producer.close();
     const resyncMs = await restartAndResync(fault.node);
-    const outcomes = await load.stop();
+    const outcomes = await load.close();
 
     report('Kafka cluster, ingest leader killed', { ...fault, failedSends, resentMessages: producer.resentMessages, allIndexedMsAfterFailover: indexedMs, killedNodeResyncedMs: resyncMs, searches: outcomes });
     assert.equal(outcomes.overdue, 0, `no search outlived its deadline (slowest ${outcomes.slowestMs} ms)`);
@@ -201,7 +201,7 @@ describe('fault: kill -9 of a partition leader in a 3-broker cluster', () => {
     const after = load.snapshot();
     const firstAnswerMs = await firstAnswer;
     const resyncMs = await restartAndResync(victim.leader);
-    const outcomes = await load.stop();
+    const outcomes = await load.close();
 
     report('Kafka cluster, request leader killed', {
       node: victim.leader,

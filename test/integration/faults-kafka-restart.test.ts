@@ -28,7 +28,7 @@ describe('fault: the Kafka broker restarted mid-ingest', () => {
 
   after(async () => {
     await faultStack?.close();
-    await kafka?.stop();
+    await kafka?.close();
   });
 
   it('loses and duplicates nothing, and answers or fails every search by its deadline', async () => {
@@ -60,7 +60,7 @@ describe('fault: the Kafka broker restarted mid-ingest', () => {
     await waitIndexed(h, docs);
     const catchUpMs = Math.round(performance.now() - restarted);
     await load.answeredMore(5, 'searches answered after the restart');
-    const outcomes = await load.stop();
+    const outcomes = await load.close();
     await producer.close();
 
     report('Kafka broker restart', {

@@ -28,7 +28,7 @@ describe('fault: Qdrant restarted during ingest and searches', () => {
 
   after(async () => {
     await faultStack?.close();
-    await qdrant?.stop();
+    await qdrant?.close();
   });
 
   it('indexes everything exactly once and answers every search or replies unavailable', async () => {
@@ -62,7 +62,7 @@ describe('fault: Qdrant restarted during ingest and searches', () => {
     await waitIndexed(h, docs);
     const indexedMs = Math.round(performance.now() - restarted);
     await producer.close();
-    const outcomes = await load.stop();
+    const outcomes = await load.close();
 
     const outage = since(before, during);
     report('Qdrant restart', {

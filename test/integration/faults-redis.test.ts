@@ -29,7 +29,7 @@ describe('fault: Redis restarted during a stream of searches', () => {
 
   after(async () => {
     await faultStack?.close();
-    await redis?.stop();
+    await redis?.close();
   });
 
   it('answers or fails every search by its deadline, re-subscribes and keeps publishing', async () => {
@@ -41,7 +41,7 @@ describe('fault: Redis restarted during a stream of searches', () => {
     await publishWithRetry(producer, docs);
     await producer.close();
     await waitIndexed(h, docs);
-    await consumer.stop();
+    await consumer.close();
 
     const hitsPublished = (): Promise<number> => stack.metrics.value('searchbus_search_replies_total', { outcome: 'hits' });
     const load = new SearchLoad(stack.client, { concurrency: 4, timeoutMs: 3_000 });
@@ -64,7 +64,7 @@ describe('fault: Redis restarted during a stream of searches', () => {
     await load.answeredMore(1, 'a search answered after Redis came back');
     const firstAnswerMs = Math.round(performance.now() - restarted);
     await load.answeredMore(20, 'searches answered after Redis came back');
-    const outcomes = await load.stop();
+    const outcomes = await load.close();
 
     report('Redis restart', {
       redisDownMs: downMs,

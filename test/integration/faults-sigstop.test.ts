@@ -51,9 +51,9 @@ describe('fault: processes frozen with SIGSTOP and resumed', () => {
       child.kill('SIGKILL');
     }
     await stack?.close().catch(() => undefined);
-    await encoder?.dispose();
+    await encoder?.close();
     await h?.close().catch(() => undefined);
-    await kafka?.stop();
+    await kafka?.close();
   });
 
   const members = async (): Promise<number> => {
@@ -128,7 +128,7 @@ describe('fault: processes frozen with SIGSTOP and resumed', () => {
     await waitIndexed(h, more);
     const indexedMs = Math.round(performance.now() - resumedAt);
     await load.answeredMore(10, 'searches answered after the broker resumed');
-    const outcomes = await load.stop();
+    const outcomes = await load.close();
     await producer.close();
 
     report('Kafka broker frozen (SIGSTOP) and resumed', {

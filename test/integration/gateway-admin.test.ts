@@ -133,9 +133,9 @@ describe('gateway admin endpoints: eval sets and gated rebuilds', () => {
   });
 
   after(async () => {
-    await gateway?.stop();
+    await gateway?.close();
     await stack?.close();
-    await Promise.all((encoders ?? []).map((e) => e.dispose()));
+    await Promise.all((encoders ?? []).map((e) => e.close()));
     if (dir) await rm(dir, { recursive: true, force: true });
     await h?.close();
   });

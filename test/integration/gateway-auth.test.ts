@@ -88,9 +88,9 @@ describe('gateway authentication', () => {
   });
 
   after(async () => {
-    await gateway?.stop();
+    await gateway?.close();
     await stack?.close();
-    await encoder?.dispose();
+    await encoder?.close();
     await h?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
@@ -291,7 +291,7 @@ describe('gateway authentication', () => {
     after(async () => {
       kafkaProxy?.restore();
       redisProxy?.restore();
-      await service?.stop();
+      await service?.close();
       await kafkaProxy?.close();
       await redisProxy?.close();
     });

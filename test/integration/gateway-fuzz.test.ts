@@ -86,9 +86,9 @@ describe('gateway fuzz (fast-check, real gateway process, raw HTTP)', () => {
   });
 
   after(async () => {
-    await gateway?.stop();
+    await gateway?.close();
     await stack?.close();
-    await encoder?.dispose();
+    await encoder?.close();
     await h?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   });

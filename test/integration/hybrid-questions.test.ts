@@ -59,7 +59,7 @@ describe('hybrid search of natural-language questions (demo corpus)', () => {
       await stack.close();
       await h.close();
     }
-    await encoder?.dispose();
+    await encoder?.close();
   });
 
   it('answers every sample question with its expected document first, in hybrid mode as in dense mode', async () => {

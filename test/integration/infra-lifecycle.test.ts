@@ -9,10 +9,6 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import {
-  EndpointUnreachableError,
-  MissingPrerequisiteError,
-  PortInUseError,
-  RegistryUnreachableError,
   ensureKafkaClasspath,
   getServices,
   isAlive,
@@ -22,6 +18,7 @@ import {
 import { requireJava, requirePython } from '../../infra/local/prerequisites.ts';
 import { startRedis } from '../../infra/local/redis-process.ts';
 import { listEntries, processStartTicks, register, unregister } from '../../infra/local/process-registry.ts';
+import { ConfigError, hasErrorCode, UnavailableError } from '../../topology/errors.ts';
 
 const HOLDER = fileURLToPath(new URL('../support/hold-services.ts', import.meta.url));
 
@@ -80,7 +77,7 @@ describe('infra errors name what to install or set', () => {
     const saved = process.env.JAVA_HOME;
     process.env.JAVA_HOME = '/nonexistent/jdk';
     try {
-      await assert.rejects(requireJava(17), (e: unknown) => e instanceof MissingPrerequisiteError && /Java 17\+/.test(e.message) && /KAFKA_BROKERS/.test(e.message));
+      await assert.rejects(requireJava(17), (e: unknown) => hasErrorCode(e, 'missing-prerequisite') && /Java 17\+/.test(e.message) && /KAFKA_BROKERS/.test(e.message));
     } finally {
       if (saved === undefined) delete process.env.JAVA_HOME;
       else process.env.JAVA_HOME = saved;
@@ -91,7 +88,7 @@ describe('infra errors name what to install or set', () => {
     const saved = process.env.SEARCHBUS_PYTHON;
     process.env.SEARCHBUS_PYTHON = '/nonexistent/python3';
     try {
-      await assert.rejects(requirePython(), (e: unknown) => e instanceof MissingPrerequisiteError && /Python 3\.10\+/.test(e.message) && /QDRANT_URL/.test(e.message));
+      await assert.rejects(requirePython(), (e: unknown) => hasErrorCode(e, 'missing-prerequisite') && /Python 3\.10\+/.test(e.message) && /QDRANT_URL/.test(e.message));
     } finally {
       if (saved === undefined) delete process.env.SEARCHBUS_PYTHON;
       else process.env.SEARCHBUS_PYTHON = saved;
@@ -105,7 +102,7 @@ describe('infra errors name what to install or set', () => {
     try {
       await assert.rejects(
         startRedis({ profile: 'up', env: { SEARCHBUS_REDIS_PORT: String(port) }, log: () => undefined }),
-        (e: unknown) => e instanceof PortInUseError && e.message.includes(String(port)) && e.message.includes('SEARCHBUS_REDIS_PORT'),
+        (e: unknown) => e instanceof ConfigError && e.code === 'port-in-use' && e.setting === 'SEARCHBUS_REDIS_PORT' && e.message.includes(String(port)),
       );
     } finally {
       server.close();
@@ -124,7 +121,7 @@ describe('infra errors name what to install or set', () => {
     process.env.MAVEN_OPTS = `${saved.opts ?? ''} -Duser.home=${home}`;
     process.env.SEARCHBUS_CACHE_DIR = join(home, 'cache');
     try {
-      await assert.rejects(ensureKafkaClasspath(), (e: unknown) => e instanceof RegistryUnreachableError && e.retriable && /Maven Central/.test(e.message));
+      await assert.rejects(ensureKafkaClasspath(), (e: unknown) => e instanceof UnavailableError && e.code === 'registry-unreachable' && e.retriable && /Maven Central/.test(e.message));
     } finally {
       for (const [key, value] of [['MAVEN_OPTS', saved.opts], ['SEARCHBUS_CACHE_DIR', saved.cache]] as const) {
         if (value === undefined) delete process.env[key];
@@ -143,7 +140,7 @@ describe('infra errors name what to install or set', () => {
     for (const c of cases) {
       await assert.rejects(
         getServices({ env: c.env, need: [c.need] }),
-        (e: unknown) => e instanceof EndpointUnreachableError && e.setting === c.setting && e.message.startsWith(`${c.setting}=`),
+        (e: unknown) => e instanceof UnavailableError && e.code === 'endpoint-unreachable' && e.retriable && e.message.startsWith(`${c.setting}=`),
       );
     }
   });

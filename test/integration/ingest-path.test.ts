@@ -27,8 +27,8 @@ describe('ingest path', () => {
 
   after(async () => {
     await producer?.close();
-    await consumer?.stop();
-    await encoder?.dispose();
+    await consumer?.close();
+    await encoder?.close();
     await h?.close();
   });
 

@@ -7,12 +7,12 @@ import { BatchConsumer, MetricsRegistry, silentLogger } from '../../consumers/ru
 import { createRedis } from '../../infra/index.ts';
 import { createRoleContext, startRole } from '../../infra/cli/roles.ts';
 import { SearchClient } from '../../producers/search-client/index.ts';
-import { CleanupError, closeAll, loadConfig, StartAbortedError, StartTimeoutError } from '../../topology/index.ts';
+import { CancelledError, CleanupError, closeAll, hasErrorCode, loadConfig, TimeoutError } from '../../topology/index.ts';
 import { createHarness, waitFor, type Harness } from '../support/harness.ts';
 import { brokerPort, connectionsTo, opened } from '../support/tcp-connections.ts';
 
 // Lifecycles on the real broker: a start() that cannot finish fails in time and leaves nothing
-// open, stop() during start() returns, a role that fails half-way closes what it opened, and
+// open, close() during start() returns, a role that fails half-way closes what it opened, and
 // cleanup runs every step. "Nothing open" is what the kernel says: this process's established
 // TCP connections to the broker (/proc), compared with those before the step.
 describe('lifecycles on real Kafka and Redis', () => {
@@ -140,31 +140,31 @@ describe('lifecycles on real Kafka and Redis', () => {
       }, 60_000, 200);
       assert.equal(calls, 1, 'the slow batch was handled once');
     } finally {
-      await consumer.stop();
+      await consumer.close();
       await admin.disconnect();
     }
   });
 
-  it('start() against a group join that never completes fails with a StartTimeoutError and leaves no connection', async () => {
+  it('start() against a group join that never completes fails with a TimeoutError `start-timeout` and leaves no connection', async () => {
     const { groupId, topic } = await stuckGroup('stuck-timeout');
     const baseline = connectionsTo(kafkaPort);
     const consumer = consumerOf(groupId, topic, 8_000);
     await assert.rejects(consumer.start(), (error: unknown) => {
-      assert.ok(error instanceof StartTimeoutError, `got ${String(error)}`);
+      assert.ok(error instanceof TimeoutError && error.code === 'start-timeout', `got ${String(error)}`);
       assert.match(error.message, new RegExp(`^the lifecycle-test consumer \\(group ${groupId.replace(/\./g, '\\.')}\\) did not join consumer group ${groupId.replace(/\./g, '\\.')} within 8000 ms: `));
       assert.equal(error.retriable, true);
       return true;
     });
-    assert.equal(consumer.state, 'stopped');
+    assert.equal(consumer.state, 'closed');
     await noConnectionsLeftSince(baseline, 'the timed-out consumer');
     assert.equal(consumer.openConnections, 0);
-    await consumer.stop();
+    await consumer.close();
   });
 
-  it('stop() during start() returns while the broker still holds the join, and start() rejects', async () => {
+  it('close() during start() returns while the broker still holds the join, and start() rejects', async () => {
     const { groupId, topic } = await stuckGroup('stuck-stop');
     const baseline = connectionsTo(kafkaPort);
-    // Only stop() can end this start().
+    // Only close() can end this start().
     const consumer = consumerOf(groupId, topic, 3_600_000);
     const starting = consumer.start().then(
       () => assert.fail('start() should not succeed'),
@@ -181,16 +181,16 @@ describe('lifecycles on real Kafka and Redis', () => {
     );
     assert.ok(opened(baseline, connectionsTo(kafkaPort)).length > 0, 'the starting consumer has connections of its own');
     assert.equal(consumer.state, 'starting');
-    await consumer.stop();
-    // The stuck member was never released, so the join cannot have completed: stop() did not wait for it.
+    await consumer.close();
+    // The stuck member was never released, so the join cannot have completed: close() did not wait for it.
     const { groups } = await h.admin.describeGroups([groupId]);
     assert.notEqual(groups[0]?.state, 'Stable');
     const error = await starting;
-    assert.ok(error instanceof StartAbortedError, `got ${String(error)}`);
+    assert.ok(error instanceof CancelledError && error.code === 'start-aborted', `got ${String(error)}`);
     assert.match(error.message, new RegExp(`was stopped while it was starting \\(waiting to join consumer group`));
-    assert.equal(consumer.state, 'stopped');
-    await noConnectionsLeftSince(baseline, 'the stopped consumer');
-    await consumer.stop();
+    assert.equal(consumer.state, 'closed');
+    await noConnectionsLeftSince(baseline, 'the closed consumer');
+    await consumer.close();
   });
 
   it('a query role whose second step (Redis) fails closes its Kafka consumer and producer', async () => {
@@ -199,7 +199,7 @@ describe('lifecycles on real Kafka and Redis', () => {
     const baseline = connectionsTo(kafkaPort);
     try {
       await assert.rejects(startRole('query', context), (error: unknown) => {
-        assert.ok(error instanceof StartTimeoutError, `got ${String(error)}`);
+        assert.ok(error instanceof TimeoutError && error.code === 'start-timeout', `got ${String(error)}`);
         assert.match(error.message, /^the query role did not connect to Redis within 30000 ms: check that Redis answers at REDIS_URL \(last error: .*ECONNREFUSED/);
         return true;
       });
@@ -209,7 +209,7 @@ describe('lifecycles on real Kafka and Redis', () => {
       assert.equal(groups[0]?.state, 'Empty');
       assert.equal(groups[0]?.members.length, 0);
     } finally {
-      await context.dispose();
+      await context.close();
     }
   });
 
@@ -219,13 +219,13 @@ describe('lifecycles on real Kafka and Redis', () => {
     const baseline = connectionsTo(kafkaPort);
     try {
       await assert.rejects(startRole('reindex', context), (error: unknown) => {
-        assert.ok(error instanceof StartTimeoutError, `got ${String(error)}`);
+        assert.ok(error instanceof TimeoutError && error.code === 'start-timeout', `got ${String(error)}`);
         assert.match(error.message, /^the reindex worker did not reconcile fences, rebuild groups and partial collections within 5000 ms: check that Redis answers at REDIS_URL/);
         return true;
       });
       await noConnectionsLeftSince(baseline, 'the failed reindex role');
     } finally {
-      await context.dispose();
+      await context.close();
     }
   });
 
@@ -246,7 +246,7 @@ describe('lifecycles on real Kafka and Redis', () => {
       const redis = createRedis({ url: frozenUrl }, 'lifecycle-test');
       redis.on('error', () => undefined);
       const client = new SearchClient({ kafka: h.kafka, redis, topology: h.topology, startTimeoutMs: 3_000 });
-      await assert.rejects(client.connect(), (error: unknown) => error instanceof StartTimeoutError && /^the search client did not subscribe to its reply channel .* within 3000 ms/.test(error.message));
+      await assert.rejects(client.connect(), (error: unknown) => error instanceof TimeoutError && error.code === 'start-timeout' && /^the search client did not subscribe to its reply channel .* within 3000 ms/.test(error.message));
       assert.equal(client.state, 'closed');
       assert.equal(redis.status, 'end');
       await waitFor('the frozen Redis to see its connection closed', () => Promise.resolve(held.size === 0 ? true : undefined), 30_000, 50);
@@ -264,7 +264,7 @@ describe('lifecycles on real Kafka and Redis', () => {
       (error: unknown) => error,
     );
     await second.close();
-    assert.ok((await connecting) instanceof StartAbortedError);
+    assert.ok(hasErrorCode(await connecting, 'start-aborted'));
     assert.equal(second.state, 'closed');
   });
 

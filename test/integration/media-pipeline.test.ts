@@ -8,8 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Consumer } from 'kafkajs';
 import { fileDocument, listFiles, type FolderRecord } from '../../producers/ingest/index.ts';
 import { startGateway } from '../../infra/gateway/index.ts';
-import { SearchRequestError } from '../../producers/search-client/index.ts';
-import { DEFAULT_TENANT, documentKey, HEADERS, pointId, VECTOR_NAMES } from '../../topology/index.ts';
+import { DEFAULT_TENANT, documentKey, RejectedError, HEADERS, pointId, VECTOR_NAMES } from '../../topology/index.ts';
 import { createHarness, waitFor, type Harness } from '../support/harness.ts';
 import { MEDIA_FIXTURES as FIXTURES, otherVoiceOgg, transformedPhoto } from '../support/media-queries.ts';
 import { startMediaStack, type MediaStack } from '../support/media-stack.ts';
@@ -134,7 +133,7 @@ describe('media pipeline', () => {
 
   it('answers a bad query by example with an error, never a timeout', async () => {
     const expectError = async (query: Parameters<typeof stack.client.search>[0], code: string, pattern: RegExp): Promise<void> => {
-      await assert.rejects(stack.client.search(query), (error: unknown) => error instanceof SearchRequestError && error.code === code && pattern.test(error.message));
+      await assert.rejects(stack.client.search(query), (error: unknown) => error instanceof RejectedError && error.code === code && pattern.test(error.message));
     };
     await expectError({ image: { data: Buffer.from('this is not an image').toString('base64') }, topK: 3 }, 'invalid-media', /query\.image/);
     await expectError({ audio: { uri: MISSING_UNDER_ROOTS }, topK: 3 }, 'invalid-media', /cannot read/);

@@ -99,7 +99,7 @@ describe('migrating from bare-id keys', () => {
     await dlq?.disconnect();
     await producer?.close();
     await reindexing?.close();
-    await encoder?.dispose();
+    await encoder?.close();
     await h?.close();
   });
 

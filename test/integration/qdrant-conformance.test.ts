@@ -102,7 +102,7 @@ describe('Qdrant conformance through @qdrant/js-client-rest', () => {
     for (const name of created) {
       await client.deleteCollection(name).catch(() => undefined);
     }
-    await services.stop();
+    await services.close();
   });
 
   it('reports a server version that the client accepts', async () => {

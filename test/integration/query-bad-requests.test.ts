@@ -6,8 +6,8 @@ import type { Consumer, Producer } from 'kafkajs';
 import { type OnnxEncoder } from '../../consumers/embedding/index.ts';
 import { loadEncoder } from '../../infra/models/index.ts';
 import type { DocumentInput } from '../../producers/ingest/index.ts';
-import { SearchRequestError, SearchTimeoutError, type SearchQuery } from '../../producers/search-client/index.ts';
-import { HEADERS, type SearchFilter } from '../../topology/index.ts';
+import type { SearchQuery } from '../../producers/search-client/index.ts';
+import { HEADERS, RejectedError, TimeoutError, type SearchFilter } from '../../topology/index.ts';
 import { readScifact } from '../support/corpus.ts';
 import { indexThroughBus } from '../support/index-corpus.ts';
 import { createHarness, waitFor, type Harness } from '../support/harness.ts';
@@ -48,7 +48,7 @@ describe('query path: bad requests', () => {
     await subscriber?.quit();
     await raw?.disconnect();
     await stack?.close();
-    await encoder?.dispose();
+    await encoder?.close();
     await h?.close();
   });
 
@@ -72,8 +72,8 @@ describe('query path: bad requests', () => {
     it(`answers ${what} with ${code}, quickly`, async () => {
       const started = performance.now();
       await assert.rejects(stack.client.search(query), (e: unknown) => {
-        assert.ok(!(e instanceof SearchTimeoutError), 'an error reply, not a timeout');
-        assert.ok(e instanceof SearchRequestError, String(e));
+        assert.ok(!(e instanceof TimeoutError), 'an error reply, not a timeout');
+        assert.ok(e instanceof RejectedError, String(e));
         assert.equal(e.code, code);
         return true;
       });
@@ -144,7 +144,7 @@ describe('query path: bad requests', () => {
 
   it('answers many concurrent searches, good and bad mixed, each with its own reply', async () => {
     const good = docs.slice(0, 16).map((d) => stack.client.search({ text: d.title ?? '', topK: 1 }).then((r) => ({ want: d.id, got: r.hits[0]?.docId })));
-    const bad = Array.from({ length: 8 }, (_, i) => stack.client.search({ text: '', topK: i + 1 }).then(() => 'answered', (e: unknown) => (e as SearchRequestError).code));
+    const bad = Array.from({ length: 8 }, (_, i) => stack.client.search({ text: '', topK: i + 1 }).then(() => 'answered', (e: unknown) => (e as RejectedError).code));
     const results = await Promise.all(good);
     for (const r of results) assert.equal(r.got, r.want);
     assert.deepEqual(await Promise.all(bad), Array.from({ length: 8 }, () => 'empty-query'));

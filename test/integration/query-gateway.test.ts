@@ -35,7 +35,7 @@ describe('query path: HTTP gateway', () => {
     await gateway?.close();
     await client?.close();
     await stack?.close();
-    await encoder?.dispose();
+    await encoder?.close();
     await h?.close();
   });
 

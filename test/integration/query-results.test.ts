@@ -45,8 +45,8 @@ describe('query path: same results as Qdrant directly', () => {
 
   after(async () => {
     await stack?.close();
-    await encoder?.dispose();
-    await quantized?.dispose();
+    await encoder?.close();
+    await quantized?.close();
     await h?.close();
   });
 

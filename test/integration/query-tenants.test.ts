@@ -5,8 +5,7 @@ import type { Producer } from 'kafkajs';
 import { type OnnxEncoder } from '../../consumers/embedding/index.ts';
 import { loadEncoder } from '../../infra/models/index.ts';
 import type { DocumentInput } from '../../producers/ingest/index.ts';
-import { SearchRequestError } from '../../producers/search-client/index.ts';
-import { HEADERS, SEARCH_MODES, type SearchFilter, type SearchMode } from '../../topology/index.ts';
+import { HEADERS, RejectedError, SEARCH_MODES, type SearchFilter, type SearchMode } from '../../topology/index.ts';
 import { readScifact } from '../support/corpus.ts';
 import { indexThroughBus } from '../support/index-corpus.ts';
 import { createHarness, waitFor, type Harness } from '../support/harness.ts';
@@ -46,7 +45,7 @@ describe('query path: tenant isolation', () => {
   after(async () => {
     await raw?.disconnect();
     await stack?.close();
-    await encoder?.dispose();
+    await encoder?.close();
     await h?.close();
   });
 
@@ -111,7 +110,7 @@ describe('query path: tenant isolation', () => {
     it(`refuses ${what} with invalid-filter`, async () => {
       await assert.rejects(
         stack.client.search({ text: aDocs[0]!.title ?? '', topK: 10, tenant: 'tenant-b', filter: filter as SearchFilter }),
-        (e: unknown) => e instanceof SearchRequestError && e.code === 'invalid-filter',
+        (e: unknown) => e instanceof RejectedError && e.code === 'invalid-filter',
       );
     });
   }

@@ -79,9 +79,9 @@ describe('re-index quality gate', () => {
   });
 
   after(async () => {
-    await load?.stop();
+    await load?.close();
     await reindexing?.close();
-    await Promise.all((encoders ?? []).map((e) => e.dispose()));
+    await Promise.all((encoders ?? []).map((e) => e.close()));
     await h?.close();
   });
 
@@ -159,7 +159,7 @@ describe('re-index quality gate', () => {
     assert.ok((result.gate?.ndcgDrop ?? 1) <= INT8_MARGIN);
     assert.equal(result.forced, false);
     assert.match((await aliased()) ?? '', /__all-minilm-l6-v2-q__v4$/);
-    const outcomes = await load.stop();
+    const outcomes = await load.close();
     report('searches during the gated rebuilds', { ...outcomes });
     assert.equal(load.errors, 0, `failed searches: ${JSON.stringify(outcomes)}`);
   });

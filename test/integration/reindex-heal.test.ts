@@ -172,8 +172,8 @@ describe('re-index worker killed at each phase until BullMQ gives up', () => {
     await queue?.queue.obliterate({ force: true }).catch(() => undefined);
     await queue?.close();
     redis?.disconnect();
-    await live?.stop();
-    await Promise.all([fp32?.dispose(), int8?.dispose()]);
+    await live?.close();
+    await Promise.all([fp32?.close(), int8?.close()]);
     await h?.close();
   });
 
@@ -459,8 +459,8 @@ describe('live encoder take-over with a rewind', () => {
   after(async () => {
     await producer?.close();
     redis?.disconnect();
-    await live?.stop();
-    await fp32?.dispose();
+    await live?.close();
+    await fp32?.close();
     await h?.close();
   });
 

@@ -64,12 +64,12 @@ describe('re-indexing a dense-only (legacy) collection into a hybrid one', () =>
     await producer?.close();
     await queue?.queue.obliterate({ force: true }).catch(() => undefined);
     await queue?.close();
-    await worker?.stop();
+    await worker?.close();
     await media?.close();
     await stack?.close();
-    await live?.stop();
+    await live?.close();
     redis?.disconnect();
-    await encoder?.dispose();
+    await encoder?.close();
     await h?.close();
   });
 

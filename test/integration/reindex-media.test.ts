@@ -103,12 +103,12 @@ describe('re-indexing a collection that holds images, audio and a PDF', () => {
     await producer?.close();
     await queue?.queue.obliterate({ force: true }).catch(() => undefined);
     await queue?.close();
-    await worker?.stop();
+    await worker?.close();
     await stack?.close();
-    for (const consumer of consumers) await consumer.stop();
+    for (const consumer of consumers) await consumer.close();
     redis?.disconnect();
     await media?.close();
-    await Promise.all([fp32?.dispose(), int8?.dispose()]);
+    await Promise.all([fp32?.close(), int8?.close()]);
     await h?.close();
     if (folder) await rm(folder, { recursive: true, force: true });
   });

@@ -47,8 +47,8 @@ describe('re-index worker crash', () => {
     await queue?.queue.obliterate({ force: true }).catch(() => undefined);
     await queue?.close();
     redis?.disconnect();
-    await live?.stop();
-    await Promise.all([fp32?.dispose(), int8?.dispose()]);
+    await live?.close();
+    await Promise.all([fp32?.close(), int8?.close()]);
     await h?.close();
   });
 

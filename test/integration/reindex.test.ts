@@ -55,7 +55,7 @@ describe('re-indexing', () => {
   after(async () => {
     await producer?.close();
     await reindexing?.close();
-    await Promise.all([fp32?.dispose(), int8?.dispose()]);
+    await Promise.all([fp32?.close(), int8?.close()]);
     await h?.close();
   });
 

@@ -7,10 +7,11 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { QdrantClient } from '@qdrant/js-client-rest';
-import { createKafka, createQdrant, EndpointRejectedError, getServices } from '../../infra/index.ts';
+import { createKafka, getServices } from '../../infra/index.ts';
+import { createQdrant } from '../../topology/connections/qdrant-client.ts';
 import { startKafka, startQdrant, startRedis } from '../../infra/local/index.ts';
 import { freePort } from '../../infra/local/ports.ts';
-import { createTopology, type Topology } from '../../topology/index.ts';
+import { ConfigError, createTopology, type Topology } from '../../topology/index.ts';
 import { generateCertificates, type TestCertificates } from '../support/certificates.ts';
 import { uniqueNamespace, waitFor } from '../support/harness.ts';
 
@@ -94,7 +95,7 @@ describe('secure connections: SCRAM+TLS Kafka, ACL+TLS Redis', () => {
       const { collections } = await qdrant.getCollections();
       for (const c of collections.filter((c) => c.name.startsWith(topology.qdrant.alias))) await qdrant.deleteCollection(c.name);
     }
-    await Promise.allSettled([kafka?.stop(), redis?.stop(), qdrantServer?.stop()]);
+    await Promise.allSettled([kafka?.close(), redis?.close(), qdrantServer?.close()]);
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
@@ -235,7 +236,7 @@ describe('secure connections: SCRAM+TLS Kafka, ACL+TLS Redis', () => {
       } finally {
         await admin.disconnect();
       }
-      await services.stop();
+      await services.close();
     }
     const { KAFKA_SSL_CERT_FILE: _c, KAFKA_SSL_KEY_FILE: _k, ...noClientCert } = env;
     await rejectsNaming(getServices({ env: noClientCert, need: ['kafka'] }), 'KAFKA_SSL_CERT_FILE', /requires a client certificate/);
@@ -244,7 +245,7 @@ describe('secure connections: SCRAM+TLS Kafka, ACL+TLS Redis', () => {
 
     // Redis verifies a client certificate when one is given.
     const withClientCert = await getServices({ env: { ...env, REDIS_TLS_CERT_FILE: certs.clientCertFile, REDIS_TLS_KEY_FILE: certs.clientKeyFile }, need: ['redis'] });
-    await withClientCert.stop();
+    await withClientCert.close();
     const selfSigned = { ...env, REDIS_TLS_CERT_FILE: certs.otherCaFile, REDIS_TLS_KEY_FILE: join(certs.dir, 'other-ca.key') };
     await rejectsNaming(getServices({ env: selfSigned, need: ['redis'] }), 'REDIS_TLS_CERT_FILE', /refused the client certificate/);
   });
@@ -252,7 +253,7 @@ describe('secure connections: SCRAM+TLS Kafka, ACL+TLS Redis', () => {
 
 async function rejectsNaming(promise: Promise<unknown>, setting: string, pattern: RegExp): Promise<void> {
   await assert.rejects(promise, (error: unknown) => {
-    assert.ok(error instanceof EndpointRejectedError, `expected an EndpointRejectedError, got ${String(error)}`);
+    assert.ok(error instanceof ConfigError && error.code === 'endpoint-rejected', `expected a ConfigError endpoint-rejected, got ${String(error)}`);
     assert.equal(error.setting, setting, error.message);
     assert.ok(error.message.startsWith(`${setting}: `), error.message);
     assert.match(error.message, pattern);

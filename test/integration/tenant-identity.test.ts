@@ -5,7 +5,7 @@ import kafkajs, { type Consumer } from 'kafkajs';
 import { type OnnxEncoder } from '../../consumers/embedding/index.ts';
 import { loadEncoder } from '../../infra/models/index.ts';
 import type { ReindexJobSummary, ReindexQueue } from '../../consumers/reindex/index.ts';
-import { SAMPLE_CORPUS } from '../../infra/cli/up-command.ts';
+import { SAMPLE_CORPUS } from '../../infra/cli/commands/up.ts';
 import { IngestProducer, type DocumentInput } from '../../producers/ingest/index.ts';
 import { DEFAULT_TENANT, HEADERS, documentKey, keyOf, pointId, topicSpecs } from '../../topology/index.ts';
 import { createHarness, waitFor, type Harness } from '../support/harness.ts';
@@ -94,7 +94,7 @@ describe('tenant identity', () => {
     await dlq?.disconnect();
     await producer?.close();
     await reindexing?.close();
-    await encoder?.dispose();
+    await encoder?.close();
     await h?.close();
   });
 

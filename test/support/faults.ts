@@ -6,7 +6,8 @@ import { loadEncoder } from '../../infra/models/index.ts';
 import { MetricsRegistry } from '../../consumers/runtime/index.ts';
 import type { ServiceEndpoints } from '../../infra/index.ts';
 import type { DocumentInput, IngestProducer } from '../../producers/ingest/index.ts';
-import { SearchRequestError, SearchTimeoutError, type SearchClient } from '../../producers/search-client/index.ts';
+import type { SearchClient } from '../../producers/search-client/index.ts';
+import { RejectedError, TimeoutError } from '../../topology/index.ts';
 import { allPoints, createHarness, waitFor, type Harness } from './harness.ts';
 import { startQueryStack, type QueryStack } from './query-stack.ts';
 
@@ -48,8 +49,8 @@ export async function startFaultStack(options: { own: Partial<ServiceEndpoints>;
     metrics,
     async close() {
       await stack.close().catch(() => undefined);
-      await consumer?.stop().catch(() => undefined);
-      await encoder.dispose();
+      await consumer?.close().catch(() => undefined);
+      await encoder.close();
       await h.close().catch(() => undefined);
     },
   };
@@ -164,7 +165,7 @@ export interface SearchOutcomes {
 }
 
 /**
- * Searches without pause from `concurrency` loops until `stop()` is called, recording how each
+ * Searches without pause from `concurrency` loops until `close()` is called, recording how each
  * ended. `mark()` returns a snapshot, so a test can tell what happened during an outage.
  */
 export class SearchLoad {
@@ -218,7 +219,8 @@ export class SearchLoad {
     return failed.length === 0 ? 0 : Math.round(Math.max(...failed.map((e) => e.startedAt)) - at);
   }
 
-  async stop(): Promise<SearchOutcomes> {
+  /** Ends the loops once their searches in flight end; resolves to the outcomes. Idempotent. */
+  async close(): Promise<SearchOutcomes> {
     this.running = false;
     await Promise.all(this.loops);
     return this.snapshot();
@@ -234,8 +236,8 @@ export class SearchLoad {
         this.ended.push({ startedAt: started, answered: true });
       } catch (error) {
         this.ended.push({ startedAt: started, answered: false });
-        if (error instanceof SearchRequestError) o.errorReplies[error.code] = (o.errorReplies[error.code] ?? 0) + 1;
-        else if (error instanceof SearchTimeoutError) o.timedOut += 1;
+        if (error instanceof RejectedError) o.errorReplies[error.code] = (o.errorReplies[error.code] ?? 0) + 1;
+        else if (error instanceof TimeoutError) o.timedOut += 1;
         else {
           const name = error instanceof Error ? error.name : 'unknown';
           o.otherErrors[name] = (o.otherErrors[name] ?? 0) + 1;
@@ -265,7 +267,7 @@ export function since(before: SearchOutcomes, after: SearchOutcomes): Omit<Searc
 
 /** Searches that did not end in hits ended in a typed searchbus error, never anything else. */
 export function assertTypedFailures(outcomes: Pick<SearchOutcomes, 'otherErrors'>): void {
-  for (const name of Object.keys(outcomes.otherErrors)) assert.equal(name, 'SearchError', `searches fail only with typed errors, got ${name}`);
+  for (const name of Object.keys(outcomes.otherErrors)) assert.equal(name, 'UnavailableError', `searches fail only with typed errors (a failed publish is an UnavailableError), got ${name}`);
 }
 
 /** One line for the test log: what a fault case measured. */

@@ -8,8 +8,8 @@ export interface GatewayProcess {
   /** Everything the process wrote to stderr so far. */
   stderr(): string;
   url(path: string): string;
-  /** SIGTERM, then waits for the exit; returns the exit code. */
-  stop(): Promise<number | null>;
+  /** SIGTERM (as a deploy stops the process), then waits for the exit; returns the exit code. Idempotent. */
+  close(): Promise<number | null>;
 }
 
 /**
@@ -31,7 +31,7 @@ export function startGatewayProcess(h: Harness, env: Record<string, string>): Pr
           port,
           stderr: () => output,
           url: (path) => `http://127.0.0.1:${port}${path}`,
-          stop: async () => {
+          close: async () => {
             if (child.exitCode === null) child.kill('SIGTERM');
             return exited;
           },

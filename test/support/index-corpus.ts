@@ -19,6 +19,6 @@ export async function indexThroughBus(h: Harness, encoder: OnnxEncoder, docs: Do
     }, timeoutMs, 250);
   } finally {
     await producer.close();
-    await consumer.stop();
+    await consumer.close();
   }
 }

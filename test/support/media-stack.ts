@@ -49,13 +49,13 @@ export async function startMediaStack(h: Harness, options: MediaStackOptions = {
   const close = (): Promise<void> => closeAll('the media test stack', steps.splice(0).reverse());
   try {
     const text = await loadEncoder(h.config.model);
-    steps.push({ name: 'dispose of the text encoder', run: () => text.dispose() });
+    steps.push({ name: 'close the text encoder', run: () => text.close() });
     const media = testMediaEncoder(h, options);
     steps.push({ name: 'close the media encoder', run: () => media.close() });
     const consumers: EncoderConsumer[] = [];
     for (const modality of ['text', 'media'] as const) {
       const consumer = new EncoderConsumer({ kafka: h.kafka, qdrant: h.qdrant, topology: h.topology, config: h.config, encoder: () => Promise.resolve(documentEncoder(text)), modality, media });
-      steps.push({ name: `stop the ${modality} encoder group`, run: () => consumer.stop() });
+      steps.push({ name: `close the ${modality} encoder group`, run: () => consumer.close() });
       await consumer.start();
       consumers.push(consumer);
     }

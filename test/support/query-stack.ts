@@ -57,7 +57,7 @@ export async function startQueryStack(h: Harness, encoders: OnnxEncoder[], optio
     close: () =>
       closeAll('the query test stack', [
         { name: 'close the search client', run: () => client.close() },
-        { name: 'stop the query consumer', run: () => consumer.stop() },
+        { name: 'close the query consumer', run: () => consumer.close() },
         { name: 'quit the reply publisher', run: () => publisher.quit() },
         { name: 'quit the Redis client', run: () => redis.quit() },
       ]),

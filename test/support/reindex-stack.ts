@@ -12,7 +12,7 @@ import { startQueryStack, type QueryStack } from './query-stack.ts';
 
 // What every re-index test runs on one namespace: a live encoder writing through the write fences a
 // rebuild closes, a reindex worker (with query encoders, so gates can run), the queue that asks it
-// for rebuilds, and the query path. The encoders are the test's: it loads and disposes them.
+// for rebuilds, and the query path. The encoders are the test's: it loads and closes them.
 
 export interface ReindexStack {
   /** The connection the worker, the queue and the fences share; also free for the test's own reads. */
@@ -48,7 +48,7 @@ export async function startReindexStack(h: Harness, encoders: readonly OnnxEncod
         encoder: async (id) => documentEncoder(await encoderOf(id)),
         fences: new RedisWriteFences(redis, h.topology),
       });
-      steps.push({ name: 'stop the live encoder', run: () => consumer.stop() });
+      steps.push({ name: 'close the live encoder', run: () => consumer.close() });
       await consumer.start();
       live = consumer;
     }
@@ -67,7 +67,7 @@ export async function startReindexStack(h: Harness, encoders: readonly OnnxEncod
       encoder: async (id) => documentEncoder(await encoderOf(id)),
       queryEncoder: async (id) => queryEncoder(await encoderOf(id)),
     });
-    steps.push({ name: 'stop the reindex worker', run: () => worker.stop() });
+    steps.push({ name: 'close the reindex worker', run: () => worker.close() });
     await worker.start();
     const queue = new ReindexQueue({ connection: redis, redis, topology: h.topology, config: h.config });
     steps.push({

@@ -19,6 +19,8 @@ const TREE: Record<string, string> = {
   'topology/names.ts': "import { produce } from '../producers/ingest/index.ts';\nexport const NAME = typeof produce;\n",
   'topology/connections/index.ts': "export { connect } from './clients.ts';\n",
   'topology/connections/clients.ts': 'export const connect = (): number => 1;\n',
+  // Not in the connections index (it loads the Qdrant client): imported by path, which the rules allow.
+  'topology/connections/qdrant-client.ts': 'export const createQdrant = (): number => 2;\n',
   'producers/ingest/index.ts': "export { produce } from './producer.ts';\n",
   'producers/ingest/producer.ts': [
     "import { connect } from '../../topology/connections/index.ts';",
@@ -44,7 +46,8 @@ const TREE: Record<string, string> = {
     "import { freePort } from './local/ports.ts';",
     "import { connect } from '../topology/connections/clients.ts';",
     "import { connect as viaIndex } from '../topology/index.ts';",
-    'export const services = [freePort, connect, viaIndex];',
+    "import { createQdrant } from '../topology/connections/qdrant-client.ts';",
+    'export const services = [freePort, connect, viaIndex, createQdrant];',
     '',
   ].join('\n'),
   'infra/build/dist-state.mjs': 'export const STAMP = 1;\n',
@@ -52,7 +55,8 @@ const TREE: Record<string, string> = {
     "import { STAMP } from '../build/dist-state.mjs';",
     "import { services } from '../services.ts';",
     "import { helper } from '../../test/support/helper.ts';",
-    'export const main = [STAMP, services, helper];',
+    "import { createQdrant } from '../../topology/connections/qdrant-client.ts';",
+    'export const main = [STAMP, services, helper, createQdrant];',
     '',
   ].join('\n'),
   'test/support/helper.ts': 'export const helper = 1;\n',

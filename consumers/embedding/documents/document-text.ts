@@ -4,7 +4,7 @@
 import { documentFormatOf, type DocumentFormat } from '../../../topology/index.ts';
 import { docxText } from './docx-text.ts';
 import { htmlText } from './html-text.ts';
-import { DocumentNoTextError, MediaDecodeError } from '../media-errors.ts';
+import { ContractError, type MediaErrorCode } from '../../../topology/errors.ts';
 import { pdfPages } from './pdf-text.ts';
 import { utf8Text } from './plain-text.ts';
 
@@ -30,11 +30,11 @@ export interface ExtractOptions {
 
 export async function extractDocument(type: string, bytes: Buffer, options: ExtractOptions = {}): Promise<TextSegment[]> {
   const format = documentFormatOf(type);
-  if (!format) throw new MediaDecodeError(`${type} is not a document type`);
+  if (!format) throw new ContractError<MediaErrorCode>('media-undecodable', `${type} is not a document type`);
   const segments = (await segmentsOf(format, bytes, options)).map((s) => ({ ...s, text: cleanText(s.text) })).filter((s) => s.text.trim() !== '');
   if (segments.length === 0) {
     const hint = format !== 'pdf' ? '' : options.ocr ? ' (no text layer, and OCR found no text on its pages)' : ' (a scanned PDF without a text layer? OCR is off)';
-    throw new DocumentNoTextError(`the ${format} file has no text to index${hint}`);
+    throw new ContractError<MediaErrorCode>('document-no-text', `the ${format} file has no text to index${hint}`);
   }
   return segments;
 }

@@ -7,8 +7,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import type { Line, Worker } from 'tesseract.js';
 import { DEFAULT_OCR_MIN_CONFIDENCE } from '../../../topology/index.ts';
-import { EncoderError } from '../encoder-errors.ts';
-import { MediaDecodeError } from '../media-errors.ts';
+import { ContractError, UnavailableError, type MediaErrorCode } from '../../../topology/errors.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -53,7 +52,7 @@ export class OcrEngine {
       // images are scaled down to a size the engine's WebAssembly memory holds.
       png = await sharp(bytes).resize({ width: MAX_SIDE_PX, height: MAX_SIDE_PX, fit: 'inside', withoutEnlargement: true }).greyscale().png().toBuffer();
     } catch (error) {
-      throw new MediaDecodeError(`not an image sharp can decode for OCR: ${(error as Error).message}`, { cause: error });
+      throw new ContractError<MediaErrorCode>('media-undecodable', `not an image sharp can decode for OCR: ${(error as Error).message}`, { cause: error });
     }
     const worker = await this.load();
     const recognized = this.queue.then(() => worker.recognize(png, {}, { text: false, blocks: true }));
@@ -64,7 +63,7 @@ export class OcrEngine {
     } catch (error) {
       // The image decoded, so the engine failed (its worker died): start a new one, retry the batch.
       if (this.worker) void this.close().catch(() => undefined);
-      throw new EncoderError(`OCR (tesseract.js) failed: ${(error as Error).message}`, { cause: error });
+      throw new UnavailableError('encoder-failed', `OCR (tesseract.js) failed: ${(error as Error).message}`, { cause: error, retriable: false });
     }
     const paragraphs = (data.blocks ?? []).flatMap((block) => block.paragraphs);
     let lines = 0;
@@ -94,11 +93,11 @@ export class OcrEngine {
   }
 
   private load(): Promise<Worker> {
-    // Loaded on first use; the engine, not the image, failing is an EncoderError (the batch is retried, not dead-lettered).
+    // Loaded on first use; the engine, not the image, failing is an UnavailableError `encoder-failed` (the batch is retried, not dead-lettered).
     this.worker ??= import('tesseract.js')
       .then(({ createWorker, OEM }) => createWorker('eng', OEM.LSTM_ONLY, { langPath: engLangPath(), gzip: true, cacheMethod: 'none' }))
       .catch((error: unknown) => {
-        throw new EncoderError(`the OCR engine (tesseract.js) did not start: ${(error as Error).message}`, { cause: error });
+        throw new UnavailableError('encoder-failed', `the OCR engine (tesseract.js) did not start: ${(error as Error).message}`, { cause: error, retriable: false });
       });
     this.worker.catch(() => (this.worker = undefined));
     return this.worker;

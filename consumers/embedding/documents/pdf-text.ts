@@ -2,7 +2,7 @@
 // scripts evaluated. A page without a text layer (a scan) is rendered (pdfjs on its Node canvas,
 // @napi-rs/canvas) and read by OCR when an OCR function is given, else it yields ''.
 import type { PDFDocumentProxy, PDFPageProxy, TextItem, TextMarkedContent } from 'pdfjs-dist/types/src/display/api.js';
-import { DocumentEncryptedError, DocumentUndecodableError, MediaDecodeError } from '../media-errors.ts';
+import { ContractError, isMediaContentError, type MediaErrorCode } from '../../../topology/errors.ts';
 
 export interface PageText {
   /** 1-based. */
@@ -37,8 +37,8 @@ export async function pdfPages(bytes: Uint8Array, options: PdfOptions = {}): Pro
   } catch (error) {
     await task.destroy().catch(() => undefined);
     const name = (error as { name?: unknown }).name;
-    if (name === 'PasswordException') throw new DocumentEncryptedError(`the PDF is password-protected: ${(error as Error).message}`, { cause: error });
-    throw new DocumentUndecodableError(`not a readable PDF: ${(error as Error).message}`, { cause: error });
+    if (name === 'PasswordException') throw new ContractError<MediaErrorCode>('document-encrypted', `the PDF is password-protected: ${(error as Error).message}`, { cause: error });
+    throw new ContractError<MediaErrorCode>('document-undecodable', `not a readable PDF: ${(error as Error).message}`, { cause: error });
   }
   try {
     const pages: PageText[] = [];
@@ -50,8 +50,8 @@ export async function pdfPages(bytes: Uint8Array, options: PdfOptions = {}): Pro
     }
     return pages;
   } catch (error) {
-    if (error instanceof MediaDecodeError) throw error;
-    throw new DocumentUndecodableError(`the PDF's text could not be read: ${(error as Error).message}`, { cause: error });
+    if (isMediaContentError(error)) throw error;
+    throw new ContractError<MediaErrorCode>('document-undecodable', `the PDF's text could not be read: ${(error as Error).message}`, { cause: error });
   } finally {
     await document.destroy().catch(() => undefined);
   }
@@ -80,7 +80,7 @@ export async function renderPage(document: PDFDocumentProxy, page: PDFPageProxy,
   try {
     drawn = (document.canvasFactory as { create(width: number, height: number): NodeCanvas }).create(Math.ceil(viewport.width), Math.ceil(viewport.height));
   } catch (error) {
-    throw new DocumentUndecodableError(`a page without a text layer could not be rendered for OCR (is @napi-rs/canvas installed?): ${(error as Error).message}`, { cause: error });
+    throw new ContractError<MediaErrorCode>('document-undecodable', `a page without a text layer could not be rendered for OCR (is @napi-rs/canvas installed?): ${(error as Error).message}`, { cause: error });
   }
   await page.render({ canvasContext: drawn.context as never, viewport }).promise;
   return drawn.canvas.toBuffer('image/png');

@@ -1,4 +1,4 @@
-import { DocumentUndecodableError } from '../media-errors.ts';
+import { ContractError, type MediaErrorCode } from '../../../topology/errors.ts';
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
@@ -7,6 +7,6 @@ export function utf8Text(bytes: Uint8Array, what: string): string {
   try {
     return UTF8.decode(bytes);
   } catch (error) {
-    throw new DocumentUndecodableError(`${what} is not UTF-8 text`, { cause: error });
+    throw new ContractError<MediaErrorCode>('document-undecodable', `${what} is not UTF-8 text`, { cause: error });
   }
 }

@@ -1,7 +1,7 @@
 // Where the onnxruntime session runs. The worker backend is the default because session.run blocks
 // its thread; the in-process one exists for tools that have no event loop to protect.
 import { Worker } from 'node:worker_threads';
-import { EncoderClosedError, EncoderError } from '../encoder-errors.ts';
+import { UnavailableError } from '../../../topology/errors.ts';
 import { PooledSession, type PaddedBatch, type SessionConfig, type SessionInfo } from './pooled-session.ts';
 import type { SerializedError, WorkerReply, WorkerRequest } from './worker-protocol.ts';
 
@@ -26,14 +26,14 @@ export class InProcessBackend implements InferenceBackend {
   }
 
   run(batch: PaddedBatch): Promise<Float32Array> {
-    if (this.closed) return Promise.reject(new EncoderClosedError('encoder is disposed'));
+    if (this.closed) return Promise.reject(new UnavailableError('encoder-closed', 'encoder is closed', { retriable: false }));
     return this.session.run(batch);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.session.release();
+    await this.session.close();
   }
 }
 
@@ -83,8 +83,8 @@ export class WorkerBackend implements InferenceBackend {
     readonly info: SessionInfo,
   ) {
     worker.on('message', (reply: WorkerReply) => this.onReply(reply));
-    worker.on('error', (error) => this.fail(new EncoderError('inference worker crashed', { cause: error })));
-    worker.on('exit', (code) => this.fail(new EncoderClosedError(`inference worker exited (code ${code})`)));
+    worker.on('error', (error) => this.fail(new UnavailableError('encoder-failed', 'inference worker crashed', { cause: error, retriable: false })));
+    worker.on('exit', (code) => this.fail(new UnavailableError('encoder-closed', `inference worker exited (code ${code})`, { retriable: false })));
     // An idle encoder must not keep the process alive; a busy one must.
     worker.unref();
   }
@@ -98,11 +98,11 @@ export class WorkerBackend implements InferenceBackend {
     return new Promise((resolve, reject) => {
       const onError = (error: Error): void => {
         cleanup();
-        reject(new EncoderError(`inference worker failed to start: ${error.message}`, { cause: error }));
+        reject(new UnavailableError('encoder-failed', `inference worker failed to start: ${error.message}`, { cause: error, retriable: false }));
       };
       const onExit = (code: number): void => {
         cleanup();
-        reject(new EncoderError(`inference worker exited during start-up (code ${code})`));
+        reject(new UnavailableError('encoder-failed', `inference worker exited during start-up (code ${code})`, { retriable: false }));
       };
       const onMessage = (reply: WorkerReply): void => {
         if (reply.type === 'ready') {
@@ -111,7 +111,7 @@ export class WorkerBackend implements InferenceBackend {
         } else if (reply.type === 'init-error') {
           cleanup();
           void worker.terminate();
-          reject(new EncoderError(reply.error.message, { cause: revive(reply.error) }));
+          reject(new UnavailableError('encoder-failed', reply.error.message, { cause: revive(reply.error), retriable: false }));
         }
       };
       const cleanup = (): void => {
@@ -127,7 +127,7 @@ export class WorkerBackend implements InferenceBackend {
 
   run(batch: PaddedBatch): Promise<Float32Array> {
     if (this.failure) return Promise.reject(this.failure);
-    if (this.closing) return Promise.reject(new EncoderClosedError('encoder is disposed'));
+    if (this.closing) return Promise.reject(new UnavailableError('encoder-closed', 'encoder is closed', { retriable: false }));
     const id = this.nextId++;
     return new Promise<Float32Array>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
@@ -156,7 +156,7 @@ export class WorkerBackend implements InferenceBackend {
     if (!pending) return;
     this.settled(reply.id);
     if (reply.type === 'result') pending.resolve(reply.vectors);
-    else pending.reject(new EncoderError(`inference failed: ${reply.error.message}`, { cause: revive(reply.error) }));
+    else pending.reject(new UnavailableError('encoder-failed', `inference failed: ${reply.error.message}`, { cause: revive(reply.error), retriable: false }));
   }
 
   private settled(id: number): void {

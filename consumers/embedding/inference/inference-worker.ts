@@ -30,7 +30,7 @@ if (session) {
 
   port.on('message', (request: WorkerRequest) => {
     if (request.type === 'close') {
-      void queue.then(() => session.release()).finally(() => port.close());
+      void queue.then(() => session.close()).finally(() => port.close());
       return;
     }
     // Requests are handled one at a time in arrival order: each run already uses the session's

@@ -2,7 +2,7 @@
 // inference worker and the in-process backend, so both compute exactly the same thing.
 import * as ort from 'onnxruntime-node';
 import type { Pooling } from '../../../topology/models.ts';
-import { EncoderError } from '../encoder-errors.ts';
+import { UnavailableError } from '../../../topology/errors.ts';
 import { poolInto } from './pooling.ts';
 
 export interface SessionConfig {
@@ -47,6 +47,8 @@ export function sessionOptions(config: Omit<SessionConfig, 'onnxPath' | 'dimensi
 }
 
 export class PooledSession {
+  private closing: Promise<void> | undefined;
+
   private constructor(
     private readonly session: ort.InferenceSession,
     private readonly config: SessionConfig,
@@ -59,13 +61,15 @@ export class PooledSession {
     try {
       session = await ort.InferenceSession.create(config.onnxPath, options);
     } catch (error) {
-      throw new EncoderError(`could not load ONNX model ${config.onnxPath}`, { cause: error });
+      throw new UnavailableError('encoder-failed', `could not load ONNX model ${config.onnxPath}`, { cause: error, retriable: false });
     }
     const unknown = session.inputNames.filter((name) => !SUPPORTED_INPUTS.has(name));
     if (!session.inputNames.includes('input_ids') || unknown.length > 0) {
       await session.release();
-      throw new EncoderError(
+      throw new UnavailableError(
+        'encoder-failed',
         `${config.onnxPath} declares inputs [${session.inputNames.join(', ')}]; expected input_ids with optional attention_mask and token_type_ids`,
+        { retriable: false },
       );
     }
     const outputName =
@@ -73,7 +77,7 @@ export class PooledSession {
       (session.outputNames.length === 1 ? session.outputNames[0] : undefined);
     if (outputName === undefined) {
       await session.release();
-      throw new EncoderError(`${config.onnxPath}: cannot tell which of [${session.outputNames.join(', ')}] holds token embeddings`);
+      throw new UnavailableError('encoder-failed', `${config.onnxPath}: cannot tell which of [${session.outputNames.join(', ')}] holds token embeddings`, { retriable: false });
     }
     return new PooledSession(session, config, { inputNames: [...session.inputNames], outputName });
   }
@@ -91,12 +95,14 @@ export class PooledSession {
     const results = await this.session.run(feeds, [this.info.outputName]);
     const output = results[this.info.outputName];
     if (!output || output.type !== 'float32' || output.dims.length !== 3) {
-      throw new EncoderError(`model output ${this.info.outputName} is not a float32 [batch, sequence, dimension] tensor`);
+      throw new UnavailableError('encoder-failed', `model output ${this.info.outputName} is not a float32 [batch, sequence, dimension] tensor`, { retriable: false });
     }
     const [outBatch, outSequence, dimension] = output.dims as [number, number, number];
     if (outBatch !== batchSize || outSequence !== sequenceLength || dimension !== this.config.dimension) {
-      throw new EncoderError(
+      throw new UnavailableError(
+        'encoder-failed',
         `model output has shape [${output.dims.join(', ')}], expected [${batchSize}, ${sequenceLength}, ${this.config.dimension}]`,
+        { retriable: false },
       );
     }
     // Pooled straight into the buffer the worker transfers back: no vector per row, no copy.
@@ -108,7 +114,9 @@ export class PooledSession {
     );
   }
 
-  async release(): Promise<void> {
-    await this.session.release();
+  /** Releases the onnxruntime session. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= this.session.release();
+    return this.closing;
   }
 }

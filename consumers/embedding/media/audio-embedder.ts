@@ -5,7 +5,7 @@
 // their own mean, with timestamps, to be stored as chunks.
 import * as ort from 'onnxruntime-node';
 import { AUDIO_MODEL, type AudioModelSpec } from '../../../topology/media-models.ts';
-import { EncoderClosedError, EncoderConfigError, EncoderError } from '../encoder-errors.ts';
+import { ContractError, UnavailableError } from '../../../topology/errors.ts';
 import { decodeAudio } from './audio-decode.ts';
 import { createMediaSession, floatOutput, type MediaSessionOptions } from './media-session.ts';
 import { l2Normalize } from '../inference/pooling.ts';
@@ -40,7 +40,7 @@ export interface AudioEmbedderOptions extends MediaSessionOptions {
   readonly batchSize?: number;
   /** Mel frames per run of the mel model, so a long recording is never one huge tensor. */
   readonly chunkFrames?: number;
-  /** Longer audio is refused with a MediaDecodeError. */
+  /** Longer audio is refused (ContractError `media-undecodable`). */
   readonly maxSeconds?: number;
   readonly ffmpegPath?: string;
 }
@@ -77,10 +77,10 @@ export class AudioEmbedder {
       ffmpegPath: options.ffmpegPath ?? 'ffmpeg',
     };
     for (const key of ['segmentSeconds', 'maxSeconds'] as const) {
-      if (!(settings[key] > 0)) throw new EncoderConfigError(`audio ${key} must be positive, got ${settings[key]}`);
+      if (!(settings[key] > 0)) throw new ContractError('encoder-config', `audio ${key} must be positive, got ${settings[key]}`);
     }
     for (const key of ['batchSize', 'chunkFrames'] as const) {
-      if (!Number.isInteger(settings[key]) || settings[key] < 1) throw new EncoderConfigError(`audio ${key} must be a positive integer, got ${settings[key]}`);
+      if (!Number.isInteger(settings[key]) || settings[key] < 1) throw new ContractError('encoder-config', `audio ${key} must be a positive integer, got ${settings[key]}`);
     }
     const mel = await createMediaSession(paths.melspectrogramPath, options);
     const embedding = await createMediaSession(paths.embeddingPath, options).catch(async (error: unknown) => {
@@ -98,7 +98,7 @@ export class AudioEmbedder {
 
   /** 16 kHz mono 16-bit samples. A clip shorter than one window is padded with silence. */
   async embedSamples(samples: Int16Array): Promise<AudioEmbedding> {
-    if (this.closed) throw new EncoderClosedError('the audio embedder is closed');
+    if (this.closed) throw new UnavailableError('encoder-closed', 'the audio embedder is closed', { retriable: false });
     const { sampleRate, hopSamples, frameSamples, windowFrames, stepFrames } = this.spec;
     const minSamples = frameSamples + (windowFrames - 1) * hopSamples;
     const audio = new Float32Array(Math.max(samples.length, minSamples));
@@ -135,7 +135,7 @@ export class AudioEmbedder {
       const slice = audio.subarray(start, start + (count - 1) * hopSamples + frameSamples);
       const outputs = await this.mel.run({ [this.mel.inputNames[0]!]: new ort.Tensor('float32', slice, [1, slice.length]) });
       const out = floatOutput(outputs, this.mel.outputNames[0]!);
-      if (out.length !== count * melBins) throw new EncoderError(`the mel model gave ${out.length / melBins} frames for ${count}`);
+      if (out.length !== count * melBins) throw new UnavailableError('encoder-failed', `the mel model gave ${out.length / melBins} frames for ${count}`, { retriable: false });
       for (let i = 0; i < out.length; i++) data[first * melBins + i] = out[i]! * melScale + melOffset;
     }
     return { data, frames };
@@ -151,7 +151,7 @@ export class AudioEmbedder {
       batch.forEach((frame, i) => input.set(mel.subarray(frame * melBins, frame * melBins + size), i * size));
       const feeds = { [this.embedding.inputNames[0]!]: new ort.Tensor('float32', input, [batch.length, windowFrames, melBins, 1]) };
       const result = floatOutput(await this.embedding.run(feeds), this.embedding.outputNames[0]!);
-      if (result.length !== batch.length * dimension) throw new EncoderError(`the embedding model gave ${result.length} values for ${batch.length} windows`);
+      if (result.length !== batch.length * dimension) throw new UnavailableError('encoder-failed', `the embedding model gave ${result.length} values for ${batch.length} windows`, { retriable: false });
       for (let i = 0; i < batch.length; i++) out.push(result.slice(i * dimension, (i + 1) * dimension));
     }
     return out;

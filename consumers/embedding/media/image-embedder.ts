@@ -2,7 +2,7 @@
 // plus the ImageNet logits for callers that want a label. Preprocessing is in image-preprocess.ts.
 import * as ort from 'onnxruntime-node';
 import { IMAGE_MODEL, type ImageModelSpec } from '../../../topology/media-models.ts';
-import { EncoderClosedError, EncoderConfigError } from '../encoder-errors.ts';
+import { ContractError, UnavailableError } from '../../../topology/errors.ts';
 import { preprocessImage } from './image-preprocess.ts';
 import { createMediaSession, floatOutput, type MediaSessionOptions } from './media-session.ts';
 import { l2Normalize } from '../inference/pooling.ts';
@@ -30,12 +30,12 @@ export class ImageEmbedder {
 
   static async create(onnxPath: string, options: ImageEmbedderOptions = {}, spec: ImageModelSpec = IMAGE_MODEL): Promise<ImageEmbedder> {
     const batchSize = options.batchSize ?? 8;
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new EncoderConfigError(`image batchSize must be a positive integer, got ${batchSize}`);
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new ContractError('encoder-config', `image batchSize must be a positive integer, got ${batchSize}`);
     const session = await createMediaSession(onnxPath, options);
     for (const name of [spec.embeddingOutput, spec.logitsOutput]) {
       if (!session.outputNames.includes(name)) {
         await session.release();
-        throw new EncoderConfigError(`${onnxPath} has no output ${name} (it has ${session.outputNames.join(', ')})`);
+        throw new ContractError('encoder-config', `${onnxPath} has no output ${name} (it has ${session.outputNames.join(', ')})`);
       }
     }
     return new ImageEmbedder(session, spec, batchSize);
@@ -54,7 +54,7 @@ export class ImageEmbedder {
 
   /** Runs already preprocessed inputs ([3, crop, crop] each). */
   async run(inputs: readonly Float32Array[]): Promise<ImageEmbedding[]> {
-    if (this.closed) throw new EncoderClosedError('the image embedder is closed');
+    if (this.closed) throw new UnavailableError('encoder-closed', 'the image embedder is closed', { retriable: false });
     if (inputs.length === 0) return [];
     const { cropSize: size, dimension } = this.spec;
     const plane = 3 * size * size;

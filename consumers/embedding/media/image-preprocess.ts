@@ -3,7 +3,7 @@
 // sideways is seen upright; alpha is dropped; greyscale and CMYK become sRGB.
 import sharp from 'sharp';
 import type { ImageModelSpec } from '../../../topology/media-models.ts';
-import { MediaDecodeError } from '../media-errors.ts';
+import { ContractError, isMediaContentError, type MediaErrorCode } from '../../../topology/errors.ts';
 
 export interface PreprocessedImage {
   /** [3, crop, crop], channel-major, (x - mean) / scale. */
@@ -30,12 +30,12 @@ export async function preprocessImage(input: Buffer | string, spec: ImageModelSp
       .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true });
     if (info.channels !== 3 || info.width !== crop || info.height !== crop) {
-      throw new MediaDecodeError(`image decoded to ${info.width}x${info.height}x${info.channels}, expected ${crop}x${crop}x3`);
+      throw new ContractError<MediaErrorCode>('media-undecodable', `image decoded to ${info.width}x${info.height}x${info.channels}, expected ${crop}x${crop}x3`);
     }
     return { pixels: normalise(data, crop, spec.mean, spec.scale), width, height };
   } catch (error) {
-    if (error instanceof MediaDecodeError) throw error;
-    throw new MediaDecodeError(`not a readable image: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    if (isMediaContentError(error)) throw error;
+    throw new ContractError<MediaErrorCode>('media-undecodable', `not a readable image: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
 }
 

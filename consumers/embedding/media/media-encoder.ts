@@ -10,7 +10,7 @@ import { mediaKindOf, type MediaKind, type MediaModel, type MediaRef, type Modal
 import { AudioEmbedder, type AudioModelPaths } from './audio-embedder.ts';
 import { ImageEmbedder } from './image-embedder.ts';
 import { extractDocument, type TextSegment } from '../documents/document-text.ts';
-import { MediaDecodeError } from '../media-errors.ts';
+import { ContractError, type MediaErrorCode } from '../../../topology/errors.ts';
 import { readMedia, type MediaSourceLimits } from './media-source.ts';
 import { OcrEngine, type OcrResult } from '../documents/ocr-engine.ts';
 import { probeVideo, sampleFrames, type FrameSampling, type VideoTools } from './video-frames.ts';
@@ -97,12 +97,12 @@ export function mediaEncoder(options: MediaEncoderOptions): MediaEncoder {
   };
   const imageEmbedder = async (model: MediaModel): Promise<ImageEmbedder> => {
     const embedder = await loadImage();
-    if (embedder.spec.id !== model.id) throw new MediaDecodeError(`image model ${model.id} is not loaded (this build embeds images with ${embedder.spec.id})`);
+    if (embedder.spec.id !== model.id) throw new ContractError<MediaErrorCode>('media-undecodable', `image model ${model.id} is not loaded (this build embeds images with ${embedder.spec.id})`);
     return embedder;
   };
   const audioEmbedder = async (model: MediaModel): Promise<AudioEmbedder> => {
     const embedder = await loadAudio();
-    if (embedder.spec.id !== model.id) throw new MediaDecodeError(`audio model ${model.id} is not loaded (this build embeds audio with ${embedder.spec.id})`);
+    if (embedder.spec.id !== model.id) throw new ContractError<MediaErrorCode>('media-undecodable', `audio model ${model.id} is not loaded (this build embeds audio with ${embedder.spec.id})`);
     return embedder;
   };
   const sampling = options.video ?? DEFAULT_FRAME_SAMPLING;
@@ -151,6 +151,6 @@ export function mediaEncoder(options: MediaEncoderOptions): MediaEncoder {
 /** The kind of a validated medium (its type was checked against MEDIA_TYPES and DOCUMENT_TYPES). */
 export function mediaModality(media: MediaRef): MediaKind {
   const kind = mediaKindOf(media.type);
-  if (!kind) throw new MediaDecodeError(`media type ${media.type} is not supported`);
+  if (!kind) throw new ContractError<MediaErrorCode>('media-undecodable', `media type ${media.type} is not supported`);
   return kind;
 }

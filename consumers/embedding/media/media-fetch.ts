@@ -5,12 +5,12 @@
 // unless it lies in SEARCHBUS_MEDIA_URL_ALLOW_NETWORKS. Both are checked again on every redirect
 // hop, and the address check runs on the resolved address at connect time
 // (request-filtering-agent), so a name that resolves (or re-resolves) to a private address is
-// refused too. Every failure is a typed, non-retriable MediaDecodeError subclass.
+// refused too. Every failure is a ContractError with a media code (never retriable).
 import http from 'node:http';
 import https from 'node:https';
 import { RequestFilteringHttpAgent, RequestFilteringHttpsAgent } from 'request-filtering-agent';
 import { DEFAULT_MEDIA_URL_HOSTS } from '../../../topology/index.ts';
-import { MediaForbiddenError, MediaTooLargeError, MediaUnreachableError } from '../media-errors.ts';
+import { ContractError, hasErrorCode, type MediaErrorCode } from '../../../topology/errors.ts';
 
 export interface MediaFetchLimits {
   /** SEARCHBUS_MEDIA_FETCH_MAX_BYTES */
@@ -35,7 +35,7 @@ export async function fetchMedia(url: URL, limits: MediaFetchLimits): Promise<Bu
     const next = redirectTarget(response, current);
     if (next === undefined) return readBody(response, current, limits, signal);
     response.resume();
-    if (hop === MAX_REDIRECTS) throw new MediaUnreachableError(`${where(url)} redirected more than ${MAX_REDIRECTS} times`);
+    if (hop === MAX_REDIRECTS) throw new ContractError<MediaErrorCode>('media-unreachable', `${where(url)} redirected more than ${MAX_REDIRECTS} times`);
     current = next;
   }
 }
@@ -46,10 +46,10 @@ export function hostAllowed(host: string, patterns: readonly string[]): boolean 
 }
 
 function checkHost(url: URL, patterns: readonly string[]): void {
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new MediaForbiddenError(`${where(url)}: only http and https are fetched`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ContractError<MediaErrorCode>('media-forbidden', `${where(url)}: only http and https are fetched`);
   if (hostAllowed(url.hostname, patterns)) return;
   const allowed = patterns.length === 0 ? 'no host is allowed' : `allowed: ${patterns.join(', ')}`;
-  throw new MediaForbiddenError(`${where(url)}: host ${url.hostname} is not in SEARCHBUS_MEDIA_URL_HOSTS (${allowed})`);
+  throw new ContractError<MediaErrorCode>('media-forbidden', `${where(url)}: host ${url.hostname} is not in SEARCHBUS_MEDIA_URL_HOSTS (${allowed})`);
 }
 
 function request(url: URL, limits: MediaFetchLimits, signal: AbortSignal): Promise<http.IncomingMessage> {
@@ -68,13 +68,14 @@ function requestError(error: Error, url: URL, limits: MediaFetchLimits, signal: 
   // private IP address."); the version is pinned, and a unit test fails if the wording changes.
   if (/ is not allowed\. Because/.test(error.message)) {
     const networks = limits.urlAllowNetworks?.length ? `allowed: ${limits.urlAllowNetworks.join(', ')}` : 'none allowed';
-    return new MediaForbiddenError(
+    return new ContractError<MediaErrorCode>(
+      'media-forbidden',
       `${where(url)}: ${url.hostname} is a loopback, private, link-local or reserved address, outside SEARCHBUS_MEDIA_URL_ALLOW_NETWORKS (${networks})`,
       { cause: error },
     );
   }
   if (signal.aborted) return timedOut(url, limits, error);
-  return new MediaUnreachableError(`cannot fetch ${where(url)}: ${(error as NodeJS.ErrnoException).code ?? error.message}`, { cause: error });
+  return new ContractError<MediaErrorCode>('media-unreachable', `cannot fetch ${where(url)}: ${(error as NodeJS.ErrnoException).code ?? error.message}`, { cause: error });
 }
 
 function redirectTarget(response: http.IncomingMessage, from: URL): URL | undefined {
@@ -84,12 +85,12 @@ function redirectTarget(response: http.IncomingMessage, from: URL): URL | undefi
       return new URL(response.headers.location, from);
     } catch (error) {
       response.resume();
-      throw new MediaUnreachableError(`${where(from)} redirected to an invalid location`, { cause: error });
+      throw new ContractError<MediaErrorCode>('media-unreachable', `${where(from)} redirected to an invalid location`, { cause: error });
     }
   }
   if (status < 200 || status >= 300) {
     response.resume();
-    throw new MediaUnreachableError(`fetching ${where(from)} answered HTTP ${status}`);
+    throw new ContractError<MediaErrorCode>('media-unreachable', `fetching ${where(from)} answered HTTP ${status}`);
   }
   return undefined;
 }
@@ -99,28 +100,28 @@ async function readBody(response: http.IncomingMessage, url: URL, limits: MediaF
   const declared = Number(response.headers['content-length'] ?? NaN);
   if (declared > maxBytes) {
     response.destroy();
-    throw new MediaTooLargeError(`${where(url)} is ${declared} bytes; media are limited to ${maxBytes} bytes (SEARCHBUS_MEDIA_FETCH_MAX_BYTES)`);
+    throw new ContractError<MediaErrorCode>('media-too-large', `${where(url)} is ${declared} bytes; media are limited to ${maxBytes} bytes (SEARCHBUS_MEDIA_FETCH_MAX_BYTES)`);
   }
   const chunks: Buffer[] = [];
   let total = 0;
   try {
     for await (const chunk of response) {
       total += (chunk as Buffer).length;
-      if (total > maxBytes) throw new MediaTooLargeError(`${where(url)} is over ${maxBytes} bytes (SEARCHBUS_MEDIA_FETCH_MAX_BYTES)`);
+      if (total > maxBytes) throw new ContractError<MediaErrorCode>('media-too-large', `${where(url)} is over ${maxBytes} bytes (SEARCHBUS_MEDIA_FETCH_MAX_BYTES)`);
       chunks.push(chunk as Buffer);
     }
   } catch (error) {
     response.destroy();
-    if (error instanceof MediaTooLargeError) throw error;
+    if (hasErrorCode(error, 'media-too-large')) throw error;
     if (signal.aborted) throw timedOut(url, limits, error);
-    throw new MediaUnreachableError(`reading ${where(url)} failed: ${(error as Error).message}`, { cause: error });
+    throw new ContractError<MediaErrorCode>('media-unreachable', `reading ${where(url)} failed: ${(error as Error).message}`, { cause: error });
   }
   return Buffer.concat(chunks);
 }
 
 /** The whole fetch (redirects and body included) ran past its deadline, in the request or while reading the body. */
-function timedOut(url: URL, limits: MediaFetchLimits, cause: unknown): MediaUnreachableError {
-  return new MediaUnreachableError(`fetching ${where(url)} took over ${limits.fetchTimeoutMs} ms (SEARCHBUS_MEDIA_FETCH_TIMEOUT_MS)`, { cause });
+function timedOut(url: URL, limits: MediaFetchLimits, cause: unknown): ContractError<MediaErrorCode> {
+  return new ContractError<MediaErrorCode>('media-unreachable', `fetching ${where(url)} took over ${limits.fetchTimeoutMs} ms (SEARCHBUS_MEDIA_FETCH_TIMEOUT_MS)`, { cause });
 }
 
 /** The URL without its query and credentials: those may carry signatures or secrets, and this text lands in dead letters and logs. */

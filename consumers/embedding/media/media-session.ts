@@ -1,6 +1,6 @@
 // An onnxruntime session for the media models, with the same thread settings as the text encoder.
 import * as ort from 'onnxruntime-node';
-import { EncoderError } from '../encoder-errors.ts';
+import { UnavailableError } from '../../../topology/errors.ts';
 
 export interface MediaSessionOptions {
   readonly intraOpNumThreads?: number;
@@ -19,13 +19,13 @@ export async function createMediaSession(onnxPath: string, options: MediaSession
   try {
     return await ort.InferenceSession.create(onnxPath, sessionOptions);
   } catch (error) {
-    throw new EncoderError(`could not load ONNX model ${onnxPath}`, { cause: error });
+    throw new UnavailableError('encoder-failed', `could not load ONNX model ${onnxPath}`, { cause: error, retriable: false });
   }
 }
 
-/** The output's data as a Float32Array, or an EncoderError naming what the model returned instead. */
+/** The output's data as a Float32Array, or an UnavailableError (`encoder-failed`) naming what the model returned instead. */
 export function floatOutput(outputs: ort.InferenceSession.OnnxValueMapType, name: string): Float32Array {
   const data = outputs[name]?.data;
-  if (!(data instanceof Float32Array)) throw new EncoderError(`the model has no float output ${name}`);
+  if (!(data instanceof Float32Array)) throw new UnavailableError('encoder-failed', `the model has no float output ${name}`, { retriable: false });
   return data;
 }

@@ -6,7 +6,8 @@
 import { spawn } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FfmpegMissingError, MediaDecodeError } from '../media-errors.ts';
+import { ContractError, type MediaErrorCode } from '../../../topology/errors.ts';
+import { ffmpegMissingError } from './audio-decode.ts';
 
 export interface VideoProbe {
   readonly durationSeconds: number;
@@ -45,7 +46,7 @@ export function parseProbe(json: string): VideoProbe {
   try {
     parsed = JSON.parse(json) as typeof parsed;
   } catch {
-    throw new MediaDecodeError('ffprobe did not describe the video');
+    throw new ContractError<MediaErrorCode>('media-undecodable', 'ffprobe did not describe the video');
   }
   const types = (parsed.streams ?? []).map((s) => s.codec_type);
   const duration = Number(parsed.format?.duration);
@@ -56,7 +57,7 @@ export function parseProbe(json: string): VideoProbe {
 export function parseShowinfoTimes(stderr: string): number[] {
   const times: number[] = [];
   for (const match of stderr.matchAll(/\bn:\s*(\d+)\s+pts:\s*-?\d+\s+pts_time:\s*(-?[0-9.]+(?:e[-+]?\d+)?)/g)) {
-    if (Number(match[1]) !== times.length) throw new MediaDecodeError(`ffmpeg reported frame ${match[1]} where frame ${times.length} was expected`);
+    if (Number(match[1]) !== times.length) throw new ContractError<MediaErrorCode>('media-undecodable', `ffmpeg reported frame ${match[1]} where frame ${times.length} was expected`);
     times.push(Number(match[2]));
   }
   return times;
@@ -69,7 +70,7 @@ export async function probeVideo(path: string, tools: VideoTools = {}): Promise<
 
 /** Samples the video's frames into `dir` (which must be empty): at most `sampling.maxFrames`, in time order. */
 export async function sampleFrames(path: string, dir: string, probe: VideoProbe, sampling: FrameSampling, tools: VideoTools = {}): Promise<SampledFrame[]> {
-  if (!probe.hasVideo) throw new MediaDecodeError('the file holds no video stream');
+  if (!probe.hasVideo) throw new ContractError<MediaErrorCode>('media-undecodable', 'the file holds no video stream');
   const interval = samplingIntervalSeconds(probe.durationSeconds, sampling);
   // `\,` keeps the comma inside the expression (the filter graph splits filters at commas).
   const select = `select=isnan(prev_selected_t)+gte(t-prev_selected_t\\,${interval.toFixed(3)}),showinfo`;
@@ -78,8 +79,8 @@ export async function sampleFrames(path: string, dir: string, probe: VideoProbe,
   const { stderr } = await run(tools.ffmpegPath ?? 'ffmpeg', args, 'sample the video frames');
   const times = parseShowinfoTimes(stderr);
   const files = (await readdir(dir)).filter((f) => f.startsWith('frame-')).sort();
-  if (files.length === 0) throw new MediaDecodeError('ffmpeg found no frame in the video');
-  if (files.length !== times.length) throw new MediaDecodeError(`ffmpeg wrote ${files.length} frames but timed ${times.length}`);
+  if (files.length === 0) throw new ContractError<MediaErrorCode>('media-undecodable', 'ffmpeg found no frame in the video');
+  if (files.length !== times.length) throw new ContractError<MediaErrorCode>('media-undecodable', `ffmpeg wrote ${files.length} frames but timed ${times.length}`);
   return files.map((file, i) => ({ atSeconds: Math.max(0, times[i]!), path: join(dir, file) }));
 }
 
@@ -92,10 +93,10 @@ function run(command: string, args: string[], what: string): Promise<{ stdout: s
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout = (stdout + chunk.toString('utf8')).slice(0, MAX_OUTPUT_CHARS)));
     child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(0, MAX_OUTPUT_CHARS)));
-    child.on('error', (error: NodeJS.ErrnoException) => reject(error.code === 'ENOENT' ? new FfmpegMissingError(error) : error));
+    child.on('error', (error: NodeJS.ErrnoException) => reject(error.code === 'ENOENT' ? ffmpegMissingError(error) : error));
     child.on('close', (code) => {
       if (code === 0) resolve({ stdout, stderr });
-      else reject(new MediaDecodeError(`${command} could not ${what} (exit ${code}): ${lastLines(stderr) || 'no message'}`));
+      else reject(new ContractError<MediaErrorCode>('media-undecodable', `${command} could not ${what} (exit ${code}): ${lastLines(stderr) || 'no message'}`));
     });
   });
 }

@@ -1,7 +1,7 @@
 // Splits a tokenized text into overlapping windows that each fit the model, so that the end of a
 // long document is embedded too instead of being truncated away. Each chunk carries the span of
 // the original text it covers, so a search hit can show the passage that matched.
-import { EncoderConfigError } from '../encoder-errors.ts';
+import { ContractError } from '../../../topology/errors.ts';
 import type { TokenizedText } from './wordpiece-tokenizer.ts';
 
 export interface ChunkingOptions {
@@ -42,12 +42,14 @@ function windowCapacity(options: ChunkingOptions): number {
 export function validateChunkingOptions(options: ChunkingOptions): void {
   const capacity = windowCapacity(options);
   if (!Number.isInteger(options.maxTokens) || capacity < 1) {
-    throw new EncoderConfigError(
+    throw new ContractError(
+      'encoder-config',
       `maxTokens ${options.maxTokens} leaves no room for text after [CLS], [SEP] and ${options.prefixIds?.length ?? 0} prefix tokens`,
     );
   }
   if (!Number.isInteger(options.overlapTokens) || options.overlapTokens < 0 || options.overlapTokens >= capacity) {
-    throw new EncoderConfigError(
+    throw new ContractError(
+      'encoder-config',
       `overlapTokens must be an integer in [0, ${capacity - 1}] for windows of ${capacity} tokens, got ${options.overlapTokens}`,
     );
   }

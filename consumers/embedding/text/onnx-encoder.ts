@@ -3,7 +3,7 @@
 // default so that a large batch never stalls the caller's event loop (Kafka heartbeats).
 import type { ModelSpec } from '../../../topology/models.ts';
 import { chunkTokens, DEFAULT_OVERLAP_TOKENS, validateChunkingOptions, type Chunk, type ChunkingOptions } from './chunker.ts';
-import { EncoderClosedError, EncoderConfigError } from '../encoder-errors.ts';
+import { ContractError, UnavailableError } from '../../../topology/errors.ts';
 import { InProcessBackend, WorkerBackend, type InferenceBackend } from '../inference/inference-backend.ts';
 import { LengthBatcher, longestTextsFirst } from './length-batcher.ts';
 import type { PaddedBatch } from '../inference/pooled-session.ts';
@@ -62,7 +62,7 @@ export const DEFAULT_MAX_BATCH_TOKENS = 512;
 const MAX_IN_FLIGHT = 2;
 
 export class OnnxEncoder {
-  private disposed: Promise<void> | undefined;
+  private closing: Promise<void> | undefined;
 
   private constructor(
     readonly spec: ModelSpec,
@@ -75,7 +75,8 @@ export class OnnxEncoder {
     const config = resolveConfig(spec, options);
     const tokenizer = await WordPieceTokenizer.fromFile(files.tokenizerPath);
     if (tokenizer.config.lowercase !== spec.lowercase) {
-      throw new EncoderConfigError(
+      throw new ContractError(
+        'encoder-config',
         `${files.tokenizerPath} ${tokenizer.config.lowercase ? 'lowercases' : 'keeps case'}, but the registry says lowercase=${spec.lowercase} for ${spec.id}`,
       );
     }
@@ -135,9 +136,10 @@ export class OnnxEncoder {
     return chunkTokens(this.tokenizer.tokenize(text), chunking);
   }
 
-  dispose(): Promise<void> {
-    this.disposed ??= this.backend.close();
-    return this.disposed;
+  /** Ends the inference worker once the runs in flight finish; later calls fail with UnavailableError `encoder-closed`. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= this.backend.close();
+    return this.closing;
   }
 
   private prefixFor(inputType: InputType | undefined): string {
@@ -152,7 +154,7 @@ export class OnnxEncoder {
    * batch while the next is tokenised, padded and queued. Returns the vectors per text index.
    */
   private async run(order: readonly number[], sequencesOf: (index: number) => number[][]): Promise<Float32Array[][]> {
-    if (this.disposed) throw new EncoderClosedError(`encoder for ${this.spec.id} is disposed`);
+    if (this.closing) throw new UnavailableError('encoder-closed', `encoder for ${this.spec.id} is closed`, { retriable: false });
     const dimension = this.spec.dimension;
     const sequences: number[][] = [];
     const results: Float32Array[] = [];
@@ -246,15 +248,16 @@ function resolveConfig(spec: ModelSpec, options: OnnxEncoderOptions): OnnxEncode
   };
   const positiveInt = (value: number | undefined): boolean => value === undefined || (Number.isInteger(value) && value > 0);
   if (!positiveInt(config.intraOpNumThreads) || !positiveInt(config.interOpNumThreads)) {
-    throw new EncoderConfigError('intraOpNumThreads and interOpNumThreads must be positive integers');
+    throw new ContractError('encoder-config', 'intraOpNumThreads and interOpNumThreads must be positive integers');
   }
   if (!positiveInt(config.batchSize) || !positiveInt(config.maxBatchTokens)) {
-    throw new EncoderConfigError(
+    throw new ContractError(
+      'encoder-config',
       `batchSize and maxBatchTokens must be positive integers, got ${config.batchSize} and ${config.maxBatchTokens}`,
     );
   }
   if (!Number.isInteger(config.maxTokens) || config.maxTokens > spec.maxTokens || config.maxTokens < 3) {
-    throw new EncoderConfigError(`maxTokens must be an integer in [3, ${spec.maxTokens}] for ${spec.id}, got ${config.maxTokens}`);
+    throw new ContractError('encoder-config', `maxTokens must be an integer in [3, ${spec.maxTokens}] for ${spec.id}, got ${config.maxTokens}`);
   }
   return config;
 }

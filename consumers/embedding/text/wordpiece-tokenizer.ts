@@ -3,7 +3,7 @@
 // the reference vectors are computed from them. Offsets are UTF-16 indices into the caller's
 // string (what String.prototype.slice takes); HF reports Unicode code points instead.
 import { readFile } from 'node:fs/promises';
-import { TokenizerConfigError } from '../encoder-errors.ts';
+import { ContractError } from '../../../topology/errors.ts';
 
 export interface WordPieceConfig {
   /** Token strings by id. */
@@ -115,7 +115,7 @@ export class WordPieceTokenizer {
     const content = await readFile(path, 'utf8');
     if (path.endsWith('.json')) return WordPieceTokenizer.fromTokenizerJson(JSON.parse(content) as unknown);
     if (path.endsWith('.txt')) return WordPieceTokenizer.fromVocabTxt(content);
-    throw new TokenizerConfigError(`${path}: expected a tokenizer.json or a vocab.txt`);
+    throw new ContractError('tokenizer-config', `${path}: expected a tokenizer.json or a vocab.txt`);
   }
 
   /** BERT defaults (uncased unless told otherwise), as transformers' BertTokenizerFast builds them from vocab.txt. */
@@ -142,15 +142,15 @@ export class WordPieceTokenizer {
   static fromTokenizerJson(json: unknown): WordPieceTokenizer {
     const root = asRecord(json, 'tokenizer.json');
     const model = asRecord(root.model, 'model');
-    if (model.type !== 'WordPiece') throw new TokenizerConfigError(`unsupported tokenizer model type ${String(model.type)}`);
+    if (model.type !== 'WordPiece') throw new ContractError('tokenizer-config', `unsupported tokenizer model type ${String(model.type)}`);
     const vocabObject = asRecord(model.vocab, 'model.vocab');
     const vocab: string[] = [];
     for (const [token, id] of Object.entries(vocabObject)) {
-      if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) throw new TokenizerConfigError(`bad id for token ${token}`);
+      if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) throw new ContractError('tokenizer-config', `bad id for token ${token}`);
       vocab[id] = token;
     }
     for (let id = 0; id < vocab.length; id++) {
-      if (vocab[id] === undefined) throw new TokenizerConfigError(`vocabulary has no token with id ${id}`);
+      if (vocab[id] === undefined) throw new ContractError('tokenizer-config', `vocabulary has no token with id ${id}`);
     }
 
     let cleanText = false;
@@ -160,7 +160,7 @@ export class WordPieceTokenizer {
     if (root.normalizer !== null && root.normalizer !== undefined) {
       const normalizer = asRecord(root.normalizer, 'normalizer');
       if (normalizer.type !== 'BertNormalizer') {
-        throw new TokenizerConfigError(`unsupported normalizer ${String(normalizer.type)} (only BertNormalizer)`);
+        throw new ContractError('tokenizer-config', `unsupported normalizer ${String(normalizer.type)} (only BertNormalizer)`);
       }
       cleanText = normalizer.clean_text === true;
       handleChineseChars = normalizer.handle_chinese_chars === true;
@@ -170,7 +170,7 @@ export class WordPieceTokenizer {
     }
     const preTokenizer = asRecord(root.pre_tokenizer, 'pre_tokenizer');
     if (preTokenizer.type !== 'BertPreTokenizer') {
-      throw new TokenizerConfigError(`unsupported pre_tokenizer ${String(preTokenizer.type)} (only BertPreTokenizer)`);
+      throw new ContractError('tokenizer-config', `unsupported pre_tokenizer ${String(preTokenizer.type)} (only BertPreTokenizer)`);
     }
     const { clsToken, sepToken } = readPostProcessor(root.post_processor);
 
@@ -180,12 +180,13 @@ export class WordPieceTokenizer {
       const added = asRecord(raw, 'added_tokens[]');
       const content = String(added.content);
       if (added.normalized === true || added.lstrip === true || added.rstrip === true || added.single_word === true) {
-        throw new TokenizerConfigError(
+        throw new ContractError(
+          'tokenizer-config',
           `added token ${content} uses normalized/lstrip/rstrip/single_word matching, which is not implemented`,
         );
       }
       if (vocab[Number(added.id)] !== content) {
-        throw new TokenizerConfigError(`added token ${content} has id ${String(added.id)}, which the vocabulary gives to another token`);
+        throw new ContractError('tokenizer-config', `added token ${content} has id ${String(added.id)}, which the vocabulary gives to another token`);
       }
       specialTokens.push(content);
     }
@@ -382,7 +383,7 @@ export class WordPieceTokenizer {
 
   private requireId(token: string, role: string): number {
     const id = this.vocab.get(token);
-    if (id === undefined) throw new TokenizerConfigError(`the ${role} token ${token} is not in the vocabulary`);
+    if (id === undefined) throw new ContractError('tokenizer-config', `the ${role} token ${token} is not in the vocabulary`);
     return id;
   }
 }
@@ -402,12 +403,12 @@ function readPostProcessor(raw: unknown): { clsToken: string; sepToken: string }
       return { clsToken: String(first.SpecialToken.id), sepToken: String(last.SpecialToken.id) };
     }
   }
-  throw new TokenizerConfigError(`unsupported post_processor ${JSON.stringify(raw).slice(0, 200)}`);
+  throw new ContractError('tokenizer-config', `unsupported post_processor ${JSON.stringify(raw).slice(0, 200)}`);
 }
 
 function asRecord(value: unknown, what: string): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new TokenizerConfigError(`tokenizer: ${what} is missing or not an object`);
+    throw new ContractError('tokenizer-config', `tokenizer: ${what} is missing or not an object`);
   }
   return value as Record<string, unknown>;
 }

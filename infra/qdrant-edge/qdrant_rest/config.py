@@ -229,7 +229,7 @@ def parse_vectors(value: Any, path: str = "vectors") -> Any:
         return _parse_vector_params(obj, path)
     if not obj:
         raise errors.not_implemented("a collection without dense vectors")
-    return {name: _parse_vector_params(params, join_path(path, name)) for name, params in obj.items()}
+    return {name: _parse_vector_params(params, join_path(path, name)) for name, params in by_name(obj).items()}
 
 
 def _positive(obj: dict, key: str, default: int) -> int:
@@ -288,7 +288,26 @@ def _parse_sparse_params(value: Any, path: str) -> dict:
 def parse_sparse_vectors(value: Any, path: str = "sparse_vectors") -> dict:
     """SparseVectorsConfig: {name: {modifier?, index?}}."""
     obj = expect_object(value, path)
-    return {name: _parse_sparse_params(params, join_path(path, name)) for name, params in obj.items()}
+    return {name: _parse_sparse_params(params, join_path(path, name)) for name, params in by_name(obj).items()}
+
+
+def by_name(vectors: dict) -> dict:
+    """Named vectors in Qdrant's order, sorted by name: Qdrant holds them in a BTreeMap
+    (`VectorsConfig::Multi` in lib/collection/src/operations/types.rs, `sparse_vectors` of
+    `CollectionParams` in lib/collection/src/config.rs) and lists them so in a collection's info,
+    whatever order they were created in. Python's str order is Rust's String order (code points)."""
+    return dict(sorted(vectors.items()))
+
+
+def in_qdrant_order(config: dict) -> dict:
+    """A stored config with its named vectors in Qdrant's order (servers before this one kept the
+    order of the create request)."""
+    params = config["params"]
+    if is_named(params["vectors"]):
+        params["vectors"] = by_name(params["vectors"])
+    if params.get("sparse_vectors"):
+        params["sparse_vectors"] = by_name(params["sparse_vectors"])
+    return config
 
 
 def parse_create(body: dict) -> dict:

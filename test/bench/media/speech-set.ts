@@ -7,7 +7,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { cacheDir } from '../../../infra/cache-dir.ts';
-import { InfraError, MissingPrerequisiteError } from '../../../infra/errors.ts';
+import { UnavailableError } from '../../../topology/errors.ts';
+import { missingPrerequisite } from '../../../infra/setup-failures.ts';
 import { runCommand } from '../../../infra/local/run-command.ts';
 
 export interface Voicing {
@@ -53,20 +54,20 @@ export function noiseGain(speechRmsDb: number, noiseRmsDb: number, snrDb: number
 /** The "RMS lev dB" figure of `sox FILE -n stats` output. */
 export function parseRmsDb(statsOutput: string): number {
   const match = /^RMS lev dB\s+(-?[\d.]+|-inf)/m.exec(statsOutput);
-  if (!match?.[1] || match[1] === '-inf') throw new InfraError(`sox stats printed no RMS level:\n${statsOutput}`);
+  if (!match?.[1] || match[1] === '-inf') throw new UnavailableError('bench-tool-failed', `sox stats printed no RMS level:\n${statsOutput}`, { retriable: false });
   return Number(match[1]);
 }
 
 async function run(command: string, args: string[], cwd?: string): Promise<string> {
   const result = await runCommand(command, args, cwd ? { cwd } : {});
-  if (result.code !== 0) throw new InfraError(`${command} ${args.join(' ')} failed (exit ${result.code}):\n${result.output.slice(-1500)}`);
+  if (result.code !== 0) throw new UnavailableError('bench-tool-failed', `${command} ${args.join(' ')} failed (exit ${result.code}):\n${result.output.slice(-1500)}`, { retriable: false });
   return result.output;
 }
 
 async function requireSpeechTools(): Promise<void> {
   for (const [program, probe] of [['espeak-ng', '--version'], ['sox', '--version'], ['ffmpeg', '-version']] as const) {
     const ok = await runCommand(program, [probe]).then((r) => r.code === 0, () => false);
-    if (!ok) throw new MissingPrerequisiteError(program, 'The spoken-phrase benchmark needs it (Debian: apt-get install -y espeak-ng sox ffmpeg).');
+    if (!ok) throw missingPrerequisite(program, 'The spoken-phrase benchmark needs it (Debian: apt-get install -y espeak-ng sox ffmpeg).');
   }
 }
 

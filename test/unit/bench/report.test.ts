@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { buildReport, renderMarkdown, reportProblems, type Parts, type Stamp } from '../../bench/report.ts';
+import { buildReport, linkFrom, ratioRows, renderRatioChart, renderSection, REPORT_PATHS, REPORT_SECTION_END, REPORT_SECTION_START, reportProblems, sectionOf, spliceSection, type Parts, type Report, type Stamp } from '../../bench/report.ts';
 
 // The report's shape, built from what the benchmarks wrote in real runs (test/fixtures/bench/):
 // nothing here is timed.
@@ -54,7 +54,7 @@ describe('benchmark report', () => {
     assert.equal(report.int8_ndcg_loss, null);
     assert.equal(report.not_measured.int8_ndcg_loss, 'not re-measured in this run; measured in session 3');
     assert.deepEqual(reportProblems(report), []);
-    const markdown = renderMarkdown(report);
+    const markdown = renderSection(report);
     assert.match(markdown, /\| int8 nDCG@10 loss, SciFact train \| not in this run; 0\.0012 measured separately \(per-channel int8, SciFact train, see below\) \|/);
     assert.match(markdown, /- `int8_ndcg_loss`: not re-measured in this run; measured in session 3/);
   });
@@ -87,7 +87,7 @@ describe('benchmark report', () => {
 
   it('renders every figure of the JSON into the markdown, and "not measured" for the missing ones', () => {
     const report = buildReport(stamp, realParts());
-    const md = renderMarkdown(report);
+    const md = renderSection(report);
     assert.ok(md.includes(`Commit \`abc\``));
     assert.ok(md.includes(report.bus_overhead_ms!.c1.p50.toFixed(2)));
     assert.ok(md.includes(`${report.bus_throughput_ratio!.c64.toFixed(2)}×`));
@@ -96,4 +96,61 @@ describe('benchmark report', () => {
     assert.match(md, /One search, hop by hop/);
     assert.match(md, /Qdrant Edge server hot path/);
   });
+  it('renders a section for the docs page: no heading of its own, the chart linked when there is one', () => {
+    const report = buildReport(stamp, realParts());
+    const md = renderSection(report, { chart: 'benchmarks/report-ratios.svg' });
+    assert.doesNotMatch(md, /^#/m);
+    assert.match(md, /!\[[^\]]*\]\(benchmarks\/report-ratios\.svg\)/);
+    assert.doesNotMatch(renderSection(report), /report-ratios\.svg/);
+    assert.equal(linkFrom('/repo/docs/benchmarks.md', '/repo/docs/benchmarks/report-ratios.svg'), 'benchmarks/report-ratios.svg');
+  });
+
+  it('replaces only what lies between the markers, keeps the rest of the page, and gives the same page when run twice', () => {
+    const page = ['# Benchmarks', '', 'Hand-written text.', '', REPORT_SECTION_START, 'old figures', REPORT_SECTION_END, '', '## After', 'More text.', ''].join('\n');
+    const once = spliceSection(page, '| new | figures |\n');
+    assert.equal(once, ['# Benchmarks', '', 'Hand-written text.', '', REPORT_SECTION_START, '', '| new | figures |', '', REPORT_SECTION_END, '', '## After', 'More text.', ''].join('\n'));
+    assert.equal(spliceSection(once, '| new | figures |'), once);
+    assert.equal(sectionOf(once), '| new | figures |');
+    assert.equal(sectionOf('no markers'), null);
+  });
+
+  it('refuses a page whose markers are missing, repeated or out of order', () => {
+    assert.throws(() => spliceSection('# Benchmarks\n', 'x'), /exactly once \(found 0\)/);
+    assert.throws(() => spliceSection(`${REPORT_SECTION_START}\n${REPORT_SECTION_END}\n${REPORT_SECTION_END}\n`, 'x'), /exactly once \(found 2\)/);
+    assert.throws(() => spliceSection(`${REPORT_SECTION_END}\n${REPORT_SECTION_START}\n`, 'x'), /comes before/);
+  });
+
+  it('draws every ratio against its goal as well-formed SVG, met and missed told in words, "not measured" for a null', () => {
+    const report = buildReport(stamp, { ...realParts(), encoder: { encoder_vs_transformersjs: 1.1, encoder_vs_session_run: 0.97, int8_speedup: null } });
+    const svg = renderRatioChart(report);
+    assert.ok(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"'));
+    assert.deepEqual(unbalancedTags(svg), []);
+    assert.match(svg, /1\.10× \(goal 1\.15×, missed\)/);
+    assert.match(svg, /0\.97× \(goal 0\.95×, met\)/);
+    assert.match(svg, /not measured \(goal 1\.60×\)/);
+    assert.ok(svg.includes(`${report.bus_throughput_ratio!.c64.toFixed(2)}× (goal 1.00×`));
+    for (const row of ratioRows(report)) assert.ok(svg.includes(row.label), row.label);
+    assert.equal(renderRatioChart(report), svg, 'the same report draws the same bytes');
+    assert.doesNotMatch(renderRatioChart({ ...report, stamp: { ...report.stamp, commit: '<&>' } }), /<&>/);
+  });
+
+  it('the committed docs/benchmarks.md section and chart are what the committed report.json renders (node --import tsx test/bench/report.ts re-renders them)', () => {
+    const committed = JSON.parse(readFileSync(REPORT_PATHS.json, 'utf8')) as Report;
+    const page = readFileSync(REPORT_PATHS.page, 'utf8');
+    assert.equal(sectionOf(page), renderSection(committed, { chart: linkFrom(REPORT_PATHS.page, REPORT_PATHS.chart) }).trim());
+    assert.equal(readFileSync(REPORT_PATHS.chart, 'utf8'), renderRatioChart(committed));
+  });
 });
+
+/** Open tags without their close, or closes without their open (self-closing and <?…?> skipped). */
+function unbalancedTags(text: string): string[] {
+  const stack: string[] = [];
+  const problems: string[] = [];
+  for (const m of text.matchAll(/<(\/?)([A-Za-z][\w:-]*)[^>]*?(\/?)>/g)) {
+    const [, closing, name = '', selfClosing] = m;
+    if (selfClosing) continue;
+    if (!closing) stack.push(name);
+    else if (stack.pop() !== name) problems.push(`</${name}> closes nothing open`);
+  }
+  return [...problems, ...stack.map((name) => `<${name}> is never closed`)];
+}

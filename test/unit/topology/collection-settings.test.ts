@@ -8,6 +8,10 @@ import {
   DEFAULT_COLLECTION_SETTINGS,
   loadConfig,
   searchParams,
+  sparseVectorName,
+  getAnalyzerSpec,
+  vectorNamesInOrder,
+  vectorsJson,
   type CollectionSettings,
 } from '../../../topology/index.ts';
 
@@ -92,6 +96,25 @@ describe('collectionDrift', () => {
     ]);
     const otherOversampling = { ...production, rescoreOversampling: 8 };
     assert.deepEqual(collectionDrift('c', asQdrantReports(production, { size: 384, distance: 'Cosine', on_disk: true }), otherOversampling, COLLECTION_SETTING_NAMES), []);
+  });
+
+  it("walks named vectors in topology's order, whatever the server's map order (issue 24)", () => {
+    // Qdrant 1.19 lists named vectors sorted by name (a BTreeMap); topology defines text, image, audio.
+    const inRam = { size: 4, distance: 'Cosine', on_disk: false };
+    const sorted = { audio: inRam, image: inRam, text: inRam, 'z-extra': inRam, 'a-extra': inRam };
+    const onDiskLines = collectionDrift('c', asQdrantReports(production, sorted), production, COLLECTION_SETTING_NAMES).filter((line) => line.includes('.on_disk'));
+    assert.deepEqual(
+      onDiskLines.map((line) => /vectors\.(\S+)\.on_disk/.exec(line)?.[1]),
+      ['text', 'image', 'audio', 'a-extra', 'z-extra'],
+    );
+    assert.equal(vectorsJson(sorted), `{"text":${JSON.stringify(inRam)},"image":${JSON.stringify(inRam)},"audio":${JSON.stringify(inRam)},"a-extra":${JSON.stringify(inRam)},"z-extra":${JSON.stringify(inRam)}}`);
+    assert.equal(vectorsJson({ size: 4, distance: 'Cosine' }), '{"size":4,"distance":"Cosine"}');
+  });
+
+  it('orders dense and sparse vector names as topology defines them, then the rest sorted', () => {
+    const v1 = sparseVectorName(getAnalyzerSpec('en-porter-v1'));
+    const v2 = sparseVectorName(getAnalyzerSpec('en-porter-v2'));
+    assert.deepEqual(vectorNamesInOrder(['audio', 'b', v2, 'image', '10', v1, 'text', '9', 'B']), ['text', 'image', 'audio', v1, v2, '10', '9', 'B', 'b']);
   });
 
   it('reads what a server left unset as Qdrant defaults it', () => {

@@ -7,9 +7,8 @@ import {
   keyOf,
   encodeDocument,
   encodeSearchRequest,
-  SchemaError,
+  ContractError,
   SEARCH_ERROR_CODES,
-  SearchSchemaError,
   type DecodedSearchRequest,
   type DocumentV1,
   type FilterCondition,
@@ -75,7 +74,7 @@ function checkIngest(key: Buffer | null, value: Buffer | null): void {
   try {
     result = decodeIngestMessage(key, value);
   } catch (error) {
-    assert.ok(error instanceof SchemaError, `only SchemaError, got ${(error as Error)?.name}: ${(error as Error)?.message?.slice(0, 200)}`);
+    assert.ok(error instanceof ContractError, `only ContractError, got ${(error as Error)?.name}: ${(error as Error)?.message?.slice(0, 200)}`);
     assert.ok(SCHEMA_ERROR_CODES.has(error.code), `known code ${error.code}`);
     assert.equal(error.retriable, false);
     return;
@@ -99,7 +98,7 @@ function checkSearch(value: Buffer | null): DecodedSearchRequest {
   tried.search++;
   const result = decodeSearchRequest(value, LIMITS);
   if (!result.ok) {
-    assert.ok(result.error instanceof SearchSchemaError, 'a SearchSchemaError');
+    assert.ok(result.error instanceof ContractError, 'a ContractError');
     assert.ok(REQUEST_ERROR_CODES.has(result.error.code), `decoder code ${result.error.code}`);
     assert.ok(result.id === null || (typeof result.id === 'string' && result.id.length >= 1 && result.id.length <= 128), 'salvaged id');
     assert.ok(result.replyTo === null || (result.replyTo.startsWith(PREFIX) && result.replyTo.length <= 256 && !/\s/.test(result.replyTo)), 'salvaged replyTo');
@@ -152,7 +151,7 @@ const keyBytes: fc.Arbitrary<Buffer | null> = fc.oneof(fc.constant(null), oddStr
 describe('ingest decoder under adversarial input', () => {
   after(() => process.stderr.write(`ingest decoder: ${tried.ingest} inputs tried\n`));
 
-  it('raw bytes, any key: a contract document or a SchemaError', () => {
+  it('raw bytes, any key: a contract document or a ContractError', () => {
     fc.assert(fc.property(keyBytes, fc.option(rawBytes, { freq: 20 }), (key, value) => checkIngest(key, value === null ? null : Buffer.from(value))), { numRuns: RUNS });
     assertNoPollution();
   });
@@ -195,7 +194,7 @@ describe('ingest decoder under adversarial input', () => {
         try {
           bytes = encodeDocument(input);
         } catch (error) {
-          assert.ok(error instanceof SchemaError, `encodeDocument throws only SchemaError, got ${(error as Error).name}`);
+          assert.ok(error instanceof ContractError, `encodeDocument throws only ContractError, got ${(error as Error).name}`);
           return;
         }
         const decoded = decodeIngestMessage(Buffer.from(keyOf(input), 'utf8'), bytes);
@@ -207,9 +206,9 @@ describe('ingest decoder under adversarial input', () => {
 
   it('limits: a value over 1 MiB, tombstones with and without a key', () => {
     checkIngest(Buffer.from('default/k'), OVERSIZED_DOCUMENT());
-    assert.throws(() => decodeIngestMessage(Buffer.from('default/k'), OVERSIZED_DOCUMENT()), (e: unknown) => e instanceof SchemaError && e.code === 'oversized');
-    assert.throws(() => decodeIngestMessage(null, null), (e: unknown) => e instanceof SchemaError && e.code === 'missing-key');
-    assert.throws(() => decodeIngestMessage(Buffer.from('doc-1'), null), (e: unknown) => e instanceof SchemaError && e.code === 'invalid-key');
+    assert.throws(() => decodeIngestMessage(Buffer.from('default/k'), OVERSIZED_DOCUMENT()), (e: unknown) => e instanceof ContractError && e.code === 'oversized');
+    assert.throws(() => decodeIngestMessage(null, null), (e: unknown) => e instanceof ContractError && e.code === 'missing-key');
+    assert.throws(() => decodeIngestMessage(Buffer.from('doc-1'), null), (e: unknown) => e instanceof ContractError && e.code === 'invalid-key');
     assert.deepEqual(decodeIngestMessage(Buffer.from('default/doc-1'), null), { kind: 'delete', tenant: 'default', id: 'doc-1' });
   });
 
@@ -221,7 +220,7 @@ describe('ingest decoder under adversarial input', () => {
       assert.equal(Object.getPrototypeOf(decoded.document.metadata), Object.prototype);
       assert.deepEqual(Object.keys(decoded.document.metadata ?? {}), ['__proto__', 'constructor']);
     }
-    assert.throws(() => decodeIngestMessage(Buffer.from('default/p'), Buffer.from('{"__proto__":{"polluted":1},"schemaVersion":1,"id":"p","text":"t"}')), SchemaError);
+    assert.throws(() => decodeIngestMessage(Buffer.from('default/p'), Buffer.from('{"__proto__":{"polluted":1},"schemaVersion":1,"id":"p","text":"t"}')), ContractError);
     assertNoPollution();
   });
 });
@@ -229,7 +228,7 @@ describe('ingest decoder under adversarial input', () => {
 describe('search-request decoder under adversarial input', () => {
   after(() => process.stderr.write(`search-request decoder: ${tried.search} inputs tried\n`));
 
-  it('raw bytes: a contract request or a SearchSchemaError, never a throw', () => {
+  it('raw bytes: a contract request or a ContractError, never a throw', () => {
     fc.assert(fc.property(fc.option(rawBytes, { freq: 20 }), (value) => void checkSearch(value === null ? null : Buffer.from(value))), { numRuns: RUNS });
     assertNoPollution();
   });

@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEFAULT_TENANT, MAX_ID_LENGTH, SchemaError, documentKey, keyOf, parseDocumentKey } from '../../../topology/index.ts';
+import { DEFAULT_TENANT, MAX_ID_LENGTH, ContractError, documentKey, keyOf, parseDocumentKey } from '../../../topology/index.ts';
 
 function codeOf(fn: () => unknown): string {
   try {
     fn();
   } catch (error) {
-    assert.ok(error instanceof SchemaError, `expected SchemaError, got ${String(error)}`);
+    assert.ok(error instanceof ContractError, `expected ContractError, got ${String(error)}`);
     return error.code;
   }
-  assert.fail('expected a SchemaError');
+  assert.fail('expected a ContractError');
 }
 
 describe('document key', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decodeIngestMessage, decodeSearchRequest, documentFormatOf, loadConfig, mediaKindOf, SchemaError, validateDocumentMedia } from '../../../topology/index.ts';
+import { decodeIngestMessage, decodeSearchRequest, documentFormatOf, loadConfig, mediaKindOf, ContractError, validateDocumentMedia } from '../../../topology/index.ts';
 
 const key = Buffer.from('default/d');
 const doc = (media: unknown): Buffer => Buffer.from(JSON.stringify({ schemaVersion: 1, id: 'd', media }));
@@ -25,7 +25,7 @@ describe('document files in the contracts', () => {
     for (const type of ['application/msword', 'application/rtf']) {
       assert.throws(
         () => decodeIngestMessage(key, doc({ type, data: 'AAAA' })),
-        (error: unknown) => error instanceof SchemaError && error.code === 'unsupported-media-type' && /application\/pdf/.test(error.message),
+        (error: unknown) => error instanceof ContractError && error.code === 'unsupported-media-type' && /application\/pdf/.test(error.message),
       );
     }
   });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MAX_DOCUMENT_BYTES, SchemaError, decodeIngestMessage, encodeDocument } from '../../../topology/index.ts';
+import { MAX_DOCUMENT_BYTES, ContractError, decodeIngestMessage, encodeDocument } from '../../../topology/index.ts';
 
 const buf = (value: unknown): Buffer => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value));
 
@@ -8,11 +8,11 @@ function codeOf(fn: () => unknown): string {
   try {
     fn();
   } catch (error) {
-    assert.ok(error instanceof SchemaError, `expected SchemaError, got ${String(error)}`);
+    assert.ok(error instanceof ContractError, `expected ContractError, got ${String(error)}`);
     assert.equal(error.retriable, false);
     return error.code;
   }
-  assert.fail('expected a SchemaError');
+  assert.fail('expected a ContractError');
 }
 
 describe('decodeIngestMessage', () => {
@@ -51,14 +51,14 @@ describe('decodeIngestMessage', () => {
 
   it("dead-letters an upsert whose key is not its document's key, naming the expected key", () => {
     const doc = { schemaVersion: 1, id: 'report-1', tenant: 'a', text: 'x' };
-    const mismatch = (key: Buffer | null, value: unknown): SchemaError => {
+    const mismatch = (key: Buffer | null, value: unknown): ContractError => {
       try {
         decodeIngestMessage(key, buf(value));
       } catch (error) {
-        assert.ok(error instanceof SchemaError);
+        assert.ok(error instanceof ContractError);
         return error;
       }
-      assert.fail('expected a SchemaError');
+      assert.fail('expected a ContractError');
     };
     const otherTenant = mismatch(buf('b/report-1'), doc);
     assert.equal(otherTenant.code, 'key-mismatch');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { EventEmitter, once } from 'node:events';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
-import { CleanupError, closeAll, ConnectionScope, quitGracefully, StartAbortedError, StartDeadline, StartTimeoutError, trackSocket } from '../../../topology/index.ts';
+import { CancelledError, CleanupError, closeAll, closeOnce, ConnectionScope, quitGracefully, StartDeadline, TimeoutError, trackSocket } from '../../../topology/index.ts';
 
 describe('closeAll', () => {
   it('runs every step, in order, when none throws', async () => {
@@ -19,7 +19,7 @@ describe('closeAll', () => {
     const first = new Error('producer disconnect failed');
     const second = new Error('redis quit failed');
     const error = await closeAll('the query role', [
-      { name: 'stop the consumer', run: () => void ran.push('consumer') },
+      { name: 'close the consumer', run: () => void ran.push('consumer') },
       {
         name: 'disconnect the producer',
         run: () => {
@@ -28,7 +28,7 @@ describe('closeAll', () => {
         },
       },
       { name: 'quit Redis', run: () => Promise.reject(second).finally(() => ran.push('redis')) },
-      { name: 'dispose the model', run: () => void ran.push('model') },
+      { name: 'close the model', run: () => void ran.push('model') },
     ]).then(
       () => assert.fail('closeAll should throw'),
       (e: unknown) => e,
@@ -50,6 +50,43 @@ describe('closeAll', () => {
   });
 });
 
+describe('closeOnce', () => {
+  it('runs the teardown once; every later call, concurrent or not, gets the same promise', async () => {
+    let runs = 0;
+    let finish: () => void = () => undefined;
+    const close = closeOnce(() => {
+      runs += 1;
+      return new Promise<void>((resolve) => (finish = resolve));
+    });
+    const first = close();
+    const second = close();
+    assert.equal(first, second);
+    assert.equal(runs, 1);
+    let settled = false;
+    void second.then(() => (settled = true));
+    await Promise.resolve();
+    assert.equal(settled, false, 'a second close() waits for the first one to finish');
+    finish();
+    await first;
+    assert.equal(close(), first);
+    assert.equal(runs, 1);
+  });
+
+  it('gives every caller the same failure, even when the teardown throws at once', async () => {
+    const failure = new Error('disconnect failed');
+    let runs = 0;
+    const close = closeOnce(() => {
+      runs += 1;
+      throw failure;
+    });
+    const first = close();
+    await assert.rejects(first, (e) => e === failure);
+    await assert.rejects(close(), (e) => e === failure);
+    assert.equal(close(), first);
+    assert.equal(runs, 1);
+  });
+});
+
 describe('StartDeadline', () => {
   it('passes through what a phase returns, and its own errors', async () => {
     const deadline = new StartDeadline('the thing', 60_000);
@@ -58,10 +95,12 @@ describe('StartDeadline', () => {
     await assert.rejects(deadline.step('connect', () => Promise.reject(own)), (e) => e === own);
   });
 
-  it('fails a phase that never ends with a StartTimeoutError naming what it waited for', async () => {
+  it('fails a phase that never ends with a TimeoutError `start-timeout` naming what it waited for', async () => {
     const deadline = new StartDeadline('the encoder consumer', 20);
     await assert.rejects(deadline.step('join consumer group g', new Promise(() => undefined), () => 'is a member stuck?'), (e: unknown) => {
-      assert.ok(e instanceof StartTimeoutError);
+      assert.ok(e instanceof TimeoutError);
+      assert.equal(e.code, 'start-timeout');
+      assert.equal(e.timeoutMs, 20);
       assert.equal(e.message, 'the encoder consumer did not join consumer group g within 20 ms: is a member stuck?');
       assert.equal(e.retriable, true);
       return true;
@@ -73,14 +112,14 @@ describe('StartDeadline', () => {
     const deadline = new StartDeadline('the worker', 3_600_000, stop.signal);
     const pending = deadline.step('connect to Redis', new Promise(() => undefined));
     stop.abort();
-    await assert.rejects(pending, (e: unknown) => e instanceof StartAbortedError && e.message === 'the worker was stopped while it was starting (waiting to connect to Redis)');
+    await assert.rejects(pending, (e: unknown) => e instanceof CancelledError && e.code === 'start-aborted' && e.message === 'the worker was stopped while it was starting (waiting to connect to Redis)');
     let called = false;
     await assert.rejects(
       deadline.step('connect to Kafka', () => {
         called = true;
         return Promise.resolve();
       }),
-      StartAbortedError,
+      (e: unknown) => e instanceof CancelledError && e.code === 'start-aborted',
     );
     assert.equal(called, false);
   });

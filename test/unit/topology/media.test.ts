@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { base64Bytes, decodeIngestMessage, decodeSearchRequest, layoutFor, layoutOf, collectionParams, getModelSpec, SchemaError, validateDocumentMedia, validateMedia } from '../../../topology/index.ts';
+import { base64Bytes, decodeIngestMessage, decodeSearchRequest, layoutFor, layoutOf, collectionParams, getModelSpec, ContractError, validateDocumentMedia, validateMedia } from '../../../topology/index.ts';
 
 const key = (id: string): Buffer => Buffer.from(`default/${id}`);
 const doc = (fields: Record<string, unknown>): Buffer => Buffer.from(JSON.stringify({ schemaVersion: 1, id: 'm', ...fields }));
@@ -8,7 +8,7 @@ const code = (fn: () => unknown): string => {
   try {
     fn();
   } catch (error) {
-    assert.ok(error instanceof SchemaError);
+    assert.ok(error instanceof ContractError);
     return error.code;
   }
   return 'accepted';

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEFAULT_MODEL_ID, getModelSpec, listModelSpecs, modelIds, UnknownModelError } from '../../../topology/models.ts';
+import { ContractError } from '../../../topology/errors.ts';
+import { DEFAULT_MODEL_ID, getModelSpec, listModelSpecs, modelIds } from '../../../topology/models.ts';
 
 describe('model registry', () => {
   it('describes all-MiniLM-L6-v2 as sentence-transformers configures it', () => {
@@ -40,12 +41,12 @@ describe('model registry', () => {
     assert.throws(
       () => getModelSpec('all-minilm-l12-v2'),
       (error: unknown) =>
-        error instanceof UnknownModelError &&
-        error.modelId === 'all-minilm-l12-v2' &&
+        error instanceof ContractError &&
+        error.code === 'unknown-model' &&
         error.retriable === false &&
         error.message.includes('"all-minilm-l12-v2"') &&
         error.message.includes('all-minilm-l6-v2-q') &&
-        error.knownIds.includes('e5-small-v2'),
+        error.message.includes('e5-small-v2'),
     );
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { POINT_ID_NAMESPACE, SchemaError, pointId, uuidV5 } from '../../../topology/index.ts';
+import { POINT_ID_NAMESPACE, ContractError, pointId, uuidV5 } from '../../../topology/index.ts';
 
 // Expected values computed with Python's uuid.uuid5, an independent implementation.
 describe('pointId', () => {
@@ -37,9 +37,9 @@ describe('pointId', () => {
   });
 
   it('refuses what is not an identity', () => {
-    assert.throws(() => pointId('a/b', 'x', 0), (e: unknown) => e instanceof SchemaError && e.code === 'invalid-key');
-    assert.throws(() => pointId('', 'x', 0), SchemaError);
-    assert.throws(() => pointId('a', '', 0), SchemaError);
+    assert.throws(() => pointId('a/b', 'x', 0), (e: unknown) => e instanceof ContractError && e.code === 'invalid-key');
+    assert.throws(() => pointId('', 'x', 0), ContractError);
+    assert.throws(() => pointId('a', '', 0), ContractError);
     assert.throws(() => pointId('a', 'x', -1), TypeError);
     assert.throws(() => pointId('a', 'x', 1.5), TypeError);
   });

@@ -7,7 +7,7 @@ import {
   MAX_FILTER_CONDITIONS,
   parseSearchFilter,
   parseSearchRequest,
-  SearchSchemaError,
+  ContractError,
   type DecodedSearchRequest,
 } from '../../../topology/index.ts';
 
@@ -117,7 +117,7 @@ describe('search filter language', () => {
   ];
   for (const [what, filter] of refused) {
     it(`refuses ${what} with invalid-filter`, () => {
-      assert.throws(() => parseSearchFilter(filter), (e: unknown) => e instanceof SearchSchemaError && e.code === 'invalid-filter');
+      assert.throws(() => parseSearchFilter(filter), (e: unknown) => e instanceof ContractError && e.code === 'invalid-filter');
       assert.equal(errorOf(parseSearchRequest({ ...valid, filter }, limits)).code, 'invalid-filter');
     });
   }
@@ -132,8 +132,8 @@ describe('search reply decoding', () => {
   });
 
   it('refuses replies without the fields a client relies on', () => {
-    assert.throws(() => decodeSearchReply('nope'), SearchSchemaError);
-    assert.throws(() => decodeSearchReply(JSON.stringify({ schemaVersion: 1, id: 'a' })), SearchSchemaError);
-    assert.throws(() => decodeSearchReply(JSON.stringify({ id: 'a', hits: [], model: 'm', tookMs: 1 })), SearchSchemaError);
+    assert.throws(() => decodeSearchReply('nope'), ContractError);
+    assert.throws(() => decodeSearchReply(JSON.stringify({ schemaVersion: 1, id: 'a' })), ContractError);
+    assert.throws(() => decodeSearchReply(JSON.stringify({ id: 'a', hits: [], model: 'm', tookMs: 1 })), ContractError);
   });
 });

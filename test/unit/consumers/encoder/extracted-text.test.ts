@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { QdrantClient } from '@qdrant/js-client-rest';
 import { indexDocuments } from '../../../../consumers/encoder/index.ts';
-import { DocumentNoTextError, extractDocument, type DocumentEncoder, type MediaEncoder } from '../../../../consumers/embedding/index.ts';
-import { layoutFor, type ChunkPayload, type IngestMessage } from '../../../../topology/index.ts';
+import { extractDocument, type DocumentEncoder, type MediaEncoder } from '../../../../consumers/embedding/index.ts';
+import { ContractError, layoutFor, type ChunkPayload, type IngestMessage } from '../../../../topology/index.ts';
+import { errorOf } from '../../../support/error-kinds.ts';
 import { pdfFile } from '../../../support/documents.ts';
 
 // Extracted text on the text path, with fakes for Qdrant, the text model (one chunk per sentence,
@@ -99,7 +100,7 @@ describe('indexDocuments with document files and OCR', () => {
     const empty = pdfFile([[]]);
     await assert.rejects(
       indexDocuments([upsert('scan.pdf', { media: { type: 'application/pdf', data: empty.toString('base64') } })], { qdrant: f.qdrant, collection: 'c', encoder: f.encoder, media: f.media, layout: layoutFor(null) }),
-      (error: unknown) => error instanceof DocumentNoTextError && error.code === 'document-no-text' && /default\/scan\.pdf: the pdf file has no text/.test((error as Error).message),
+      errorOf(ContractError, 'document-no-text', /default\/scan\.pdf: the pdf file has no text/),
     );
     assert.equal(f.written.length, 0);
   });

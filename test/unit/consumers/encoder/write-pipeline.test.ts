@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { QdrantClient } from '@qdrant/js-client-rest';
 import { encodeAndWrite, indexDocuments, inGroups } from '../../../../consumers/encoder/index.ts';
-import { MediaDecodeError, type DocumentEncoder, type MediaEncoder } from '../../../../consumers/embedding/index.ts';
-import { layoutFor, type IngestMessage } from '../../../../topology/index.ts';
+import type { DocumentEncoder, MediaEncoder } from '../../../../consumers/embedding/index.ts';
+import { ContractError, layoutFor, type IngestMessage } from '../../../../topology/index.ts';
+import { errorOf } from '../../../support/error-kinds.ts';
 
 // The overlap of inference with writes, on fakes whose calls finish only when the test says so:
 // the order of events is what is checked, never a time.
@@ -196,7 +197,7 @@ describe('indexDocuments with groups', () => {
     assert.equal((byDoc.get('q')!.payload.media as { modality: string }).modality, 'audio');
   });
 
-  it('fails the batch with the MediaDecodeError of a bad medium in a later group, and deletes nothing', async () => {
+  it('fails the batch with the media ContractError of a bad medium in a later group, and deletes nothing', async () => {
     const calls: string[] = [];
     const qdrant = {
       upsert: () => (calls.push('upsert'), Promise.resolve({})),
@@ -205,10 +206,10 @@ describe('indexDocuments with groups', () => {
     const encoder: DocumentEncoder = { modelId: 'm', encodeDocuments: (texts) => Promise.resolve(texts.map((t) => [{ text: t, vector: new Float32Array([1]) }])) };
     const media: MediaEncoder = {
       read: (ref) => Promise.resolve(Buffer.from(ref.data ?? '')),
-      embed: () => Promise.reject(new MediaDecodeError('not an image')),
+      embed: () => Promise.reject(new ContractError('media-undecodable', 'not an image')),
       extract: () => Promise.reject(new Error('no document files here')),
       ocr: () => Promise.resolve(null),
-      embedVideo: () => Promise.reject(new MediaDecodeError('not a video')),
+      embedVideo: () => Promise.reject(new ContractError('media-undecodable', 'not a video')),
       close: () => Promise.resolve(),
     };
     const messages: IngestMessage[] = [
@@ -218,7 +219,7 @@ describe('indexDocuments with groups', () => {
     ];
     await assert.rejects(
       indexDocuments(messages, { qdrant, collection: 'c', encoder, media, groupSize: 2, layout: layoutFor(null) }),
-      (error: unknown) => error instanceof MediaDecodeError && /default\/bad: not an image/.test(error.message),
+      errorOf(ContractError, 'media-undecodable', /default\/bad: not an image/),
     );
     // The first group was written (a redelivery rewrites it); stale chunks are only deleted after every write.
     assert.deepEqual(calls, ['upsert']);

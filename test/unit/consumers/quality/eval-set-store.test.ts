@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { EvalSetError, EvalSetStore, judgementsFor, type EvalSet } from '../../../../consumers/quality/index.ts';
-import { createTopology } from '../../../../topology/index.ts';
+import { EvalSetStore, judgementsFor, type EvalSet } from '../../../../consumers/quality/index.ts';
+import { ContractError, createTopology } from '../../../../topology/index.ts';
+import { errorOf } from '../../../support/error-kinds.ts';
+
+const INVALID_EVAL_SET = errorOf(ContractError, 'invalid-eval-set');
 
 /** Just the three hash commands the store uses, on a Map. */
 function fakeRedis() {
@@ -46,8 +49,8 @@ describe('EvalSetStore', () => {
 
   it('refuses bad names, bad tenants and empty sets', async () => {
     const store = new EvalSetStore(fakeRedis() as never, createTopology('ns'));
-    await assert.rejects(store.add(set('has space', 'acme')), EvalSetError);
-    await assert.rejects(store.add(set('ok', 'a/b')), EvalSetError);
-    await assert.rejects(store.add({ ...set('ok', 'acme'), queries: [] }), EvalSetError);
+    await assert.rejects(store.add(set('has space', 'acme')), INVALID_EVAL_SET);
+    await assert.rejects(store.add(set('ok', 'a/b')), INVALID_EVAL_SET);
+    await assert.rejects(store.add({ ...set('ok', 'acme'), queries: [] }), INVALID_EVAL_SET);
   });
 });

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compareRuns, pairedRandomizationTest, PairedInputError, scoreRankings } from '../../../../consumers/quality/index.ts';
+import { compareRuns, pairedRandomizationTest, scoreRankings } from '../../../../consumers/quality/index.ts';
+import { ContractError } from '../../../../topology/index.ts';
+import { errorOf } from '../../../support/error-kinds.ts';
 
 const close = (actual: number, expected: number, tolerance = 1e-9): void => assert.ok(Math.abs(actual - expected) <= tolerance, `${actual} != ${expected}`);
 /** Scores of a and b whose differences b - a are `differences`. */
@@ -66,8 +68,8 @@ describe('pairedRandomizationTest', () => {
   });
 
   it('refuses unpaired or non-finite scores', () => {
-    assert.throws(() => pairedRandomizationTest([1, 2], [1]), PairedInputError);
-    assert.throws(() => pairedRandomizationTest([Number.NaN], [1]), PairedInputError);
+    assert.throws(() => pairedRandomizationTest([1, 2], [1]), errorOf(ContractError, 'paired-input'));
+    assert.throws(() => pairedRandomizationTest([Number.NaN], [1]), errorOf(ContractError, 'paired-input'));
   });
 });
 

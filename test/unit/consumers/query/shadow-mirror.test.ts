@@ -44,7 +44,7 @@ describe('ShadowMirror', () => {
     const t = setup(TARGET);
     t.mirror.offer([req('r1'), req('r2'), req('unanswered')], live(['r1', 'r2']));
     await t.mirror.idle();
-    await t.mirror.stop();
+    await t.mirror.close();
     assert.deepEqual(t.searchedIn, [TARGET.collection]);
     assert.equal(t.recorded.length, 1);
     const [first] = t.recorded;
@@ -60,7 +60,7 @@ describe('ShadowMirror', () => {
     for (const t of [setup(null), setup(TARGET, TARGET.collection), setup({ ...TARGET, sampleRate: 0.5 }, undefined, () => 0.7)]) {
       t.mirror.offer([req('r1')], live(['r1']));
       await t.mirror.idle();
-      await t.mirror.stop();
+      await t.mirror.close();
       assert.deepEqual(t.searchedIn, []);
       assert.deepEqual(t.recorded, []);
     }
@@ -71,8 +71,18 @@ describe('ShadowMirror', () => {
     t.mirror.offer([req('r1')], live(['r1']));
     t.mirror.offer([req('r2')], live(['r2']));
     await t.mirror.idle();
-    await t.mirror.stop();
+    await t.mirror.close();
     assert.equal(t.recorded.length, 1);
     assert.equal(t.recorded[0]?.samples.length, 1);
+  });
+
+  it('closes once: a second close() gets the same promise, and nothing is mirrored afterwards', async () => {
+    const t = setup(TARGET);
+    const first = t.mirror.close();
+    assert.equal(t.mirror.close(), first);
+    await first;
+    t.mirror.offer([req('r1')], live(['r1']));
+    await t.mirror.idle();
+    assert.deepEqual(t.searchedIn, []);
   });
 });

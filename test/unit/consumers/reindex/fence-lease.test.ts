@@ -32,13 +32,13 @@ describe('LeaseKeeper', () => {
     );
     keeper.start();
     await lostSeen;
-    await keeper.stop();
+    await keeper.close();
     assert.equal(keeper.lost, true);
     assert.ok(calls.length >= 4);
     assert.deepEqual(calls[0], ['c', 'tok', 30]);
   });
 
-  it('reports renewal errors without losing the lease, and stops cleanly', async () => {
+  it('reports renewal errors without losing the lease, and closes cleanly', async () => {
     const errors: unknown[] = [];
     let settle: () => void = () => undefined;
     const failed = new Promise<void>((resolve) => (settle = resolve));
@@ -48,9 +48,24 @@ describe('LeaseKeeper', () => {
     });
     keeper.start();
     await failed;
-    await keeper.stop();
-    await keeper.stop();
+    await keeper.close();
+    await keeper.close();
     assert.equal(keeper.lost, false);
     assert.match(String(errors[0]), /redis down/);
+  });
+
+  it('closes for good: a second close() gets the same promise, and start() afterwards renews nothing', async () => {
+    let renewals = 0;
+    const renew = (): Promise<boolean> => {
+      renewals += 1;
+      return Promise.resolve(true);
+    };
+    const keeper = new LeaseKeeper({ renew }, 'c', 'tok', 3, () => undefined);
+    const first = keeper.close();
+    assert.equal(keeper.close(), first);
+    await first;
+    keeper.start();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(renewals, 0);
   });
 });

@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CollectionResolutionError, CollectionResolver } from '../../../../consumers/runtime/index.ts';
+import { CollectionResolver } from '../../../../consumers/runtime/index.ts';
+import { UnavailableError } from '../../../../topology/index.ts';
+import { errorOf } from '../../../support/error-kinds.ts';
+
+/** The alias' collection cannot be resolved: an UnavailableError `collection-unresolved`, retriable or not. */
+const unresolved = (retriable: boolean) => (e: unknown) => errorOf(UnavailableError, 'collection-unresolved')(e) && (e as UnavailableError).retriable === retriable;
 
 const NAMED = { config: { params: { vectors: { text: { size: 384, distance: 'Cosine' } }, sparse_vectors: { 'text-bm25-en-porter-v1': { modifier: 'idf' } } } } };
 
@@ -52,7 +57,7 @@ describe('CollectionResolver', () => {
     assert.equal(unknownAnalyzer.layout.sparse, null, 'a sparse vector of an unknown analyzer is not searched');
     await assert.rejects(
       new CollectionResolver(aliases(() => 'ns-documents__m__v4', () => ({ config: { params: { vectors: { image: { size: 4, distance: 'Cosine' } } } } })), 'ns-documents', 1000).resolve(),
-      (e: unknown) => e instanceof CollectionResolutionError && !e.retriable,
+      unresolved(false),
     );
   });
 
@@ -99,7 +104,7 @@ describe('CollectionResolver', () => {
   });
 
   it('fails retriably without an alias and for good on a name without a model', async () => {
-    await assert.rejects(new CollectionResolver(aliases(() => undefined), 'ns-documents', 1000).resolve(), (e: unknown) => e instanceof CollectionResolutionError && e.retriable);
-    await assert.rejects(new CollectionResolver(aliases(() => 'handmade'), 'ns-documents', 1000).resolve(), (e: unknown) => e instanceof CollectionResolutionError && !e.retriable);
+    await assert.rejects(new CollectionResolver(aliases(() => undefined), 'ns-documents', 1000).resolve(), unresolved(true));
+    await assert.rejects(new CollectionResolver(aliases(() => 'handmade'), 'ns-documents', 1000).resolve(), unresolved(false));
   });
 });

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import kafkajs from 'kafkajs';
-import { jsonLogger, RetriableError, serialiseError } from '../../../../consumers/runtime/index.ts';
-import { CleanupError, StartTimeoutError } from '../../../../topology/index.ts';
+import { jsonLogger, serialiseError } from '../../../../consumers/runtime/index.ts';
+import { CleanupError, startTimeoutError, UnavailableError } from '../../../../topology/index.ts';
 
 const { KafkaJSConnectionError, KafkaJSNumberOfRetriesExceeded } = kafkajs;
 
@@ -16,20 +16,20 @@ function logged(fields: Record<string, unknown>): Record<string, unknown> {
 describe('jsonLogger error serialisation', () => {
   it('keeps the stack, code, retriable and the whole cause chain', () => {
     const root = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9092'), { code: 'ECONNREFUSED' });
-    const middle = new RetriableError('Kafka unreachable', { cause: root });
-    const top = new StartTimeoutError('the encoder consumer', 'connect to Kafka', 100);
+    const middle = new UnavailableError('endpoint-unreachable', 'Kafka unreachable', { cause: root });
+    const top = startTimeoutError('the encoder consumer', 'connect to Kafka', 100);
     Object.defineProperty(top, 'cause', { value: middle });
     const line = logged({ error: top, attempt: 3 });
     assert.equal(line.attempt, 3);
     const error = line.error as Record<string, unknown>;
-    assert.equal(error.name, 'StartTimeoutError');
+    assert.equal(error.name, 'TimeoutError');
     assert.equal(error.code, 'start-timeout');
     assert.equal(error.retriable, true);
-    assert.match(String(error.stack), /^StartTimeoutError: the encoder consumer did not connect to Kafka within 100 ms\n\s+at /);
+    assert.match(String(error.stack), /^TimeoutError: the encoder consumer did not connect to Kafka within 100 ms\n\s+at /);
     const cause = error.cause as Record<string, unknown>;
-    assert.equal(cause.name, 'RetriableError');
-    assert.equal(cause.code, 'transient-failure');
-    assert.match(String(cause.stack), /RetriableError: Kafka unreachable/);
+    assert.equal(cause.name, 'UnavailableError');
+    assert.equal(cause.code, 'endpoint-unreachable');
+    assert.match(String(cause.stack), /UnavailableError: Kafka unreachable/);
     const rootOut = cause.cause as Record<string, unknown>;
     assert.equal(rootOut.code, 'ECONNREFUSED');
     assert.equal(rootOut.message, 'connect ECONNREFUSED 127.0.0.1:9092');

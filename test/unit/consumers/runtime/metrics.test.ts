@@ -5,8 +5,9 @@ import type { Redis } from 'ioredis';
 import { QdrantClient } from '@qdrant/js-client-rest';
 import { EncoderConsumer } from '../../../../consumers/encoder/index.ts';
 import { QueryConsumer } from '../../../../consumers/query/index.ts';
-import { MetricConflictError, MetricsRegistry } from '../../../../consumers/runtime/index.ts';
-import { createTopology, loadConfig } from '../../../../topology/index.ts';
+import { MetricsRegistry } from '../../../../consumers/runtime/index.ts';
+import { ContractError, createTopology, loadConfig } from '../../../../topology/index.ts';
+import { errorOf } from '../../../support/error-kinds.ts';
 
 // The metrics every role exported before prom-client, with their types and labels, as the
 // hand-written registry declared them. Dashboards and alerts depend on these: they must not change.
@@ -83,8 +84,8 @@ describe('metrics', () => {
     const metrics = new MetricsRegistry({ defaultMetrics: true });
     metrics.counter('searchbus_messages_processed_total', 'x', ['role', 'topic']);
     metrics.histogram('h_seconds', 'h', [0.1, 1]);
-    assert.throws(() => metrics.gauge('searchbus_messages_processed_total', 'x', ['role', 'topic']), (e: unknown) => e instanceof MetricConflictError && /already registered as a counter, not a gauge/.test(e.message));
-    assert.throws(() => metrics.histogram('searchbus_messages_processed_total', 'x', [1], ['role', 'topic']), MetricConflictError);
+    assert.throws(() => metrics.gauge('searchbus_messages_processed_total', 'x', ['role', 'topic']), errorOf(ContractError, 'metric-conflict', /already registered as a counter, not a gauge/));
+    assert.throws(() => metrics.histogram('searchbus_messages_processed_total', 'x', [1], ['role', 'topic']), errorOf(ContractError, 'metric-conflict'));
     assert.throws(() => metrics.counter('searchbus_messages_processed_total', 'x', ['role']), /labels \[role, topic\], not \[role\]/);
     assert.throws(() => metrics.histogram('h_seconds', 'h', [0.5]), /other buckets/);
     assert.throws(() => metrics.gauge('process_cpu_seconds_total', 'x'), /default metric/);
@@ -96,6 +97,6 @@ describe('metrics', () => {
     h.observe({ role: 'a' }, 0.5);
     h.observe({ role: 'a' }, 5);
     assert.equal(await metrics.value('h_seconds', { role: 'a' }), 2);
-    await assert.rejects(metrics.value('nope'), MetricConflictError);
+    await assert.rejects(metrics.value('nope'), errorOf(ContractError, 'metric-conflict'));
   });
 });

@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import kafkajs from 'kafkajs';
-import { MetricsRegistry, PoisonMessageError, RetriableError, deadLetterRecord, isRetriable, passesFence, retryWithBackoff } from '../../../../consumers/runtime/index.ts';
-import { HEADERS } from '../../../../topology/index.ts';
+import { MetricsRegistry, deadLetterRecord, isRetriable, passesFence, retryWithBackoff } from '../../../../consumers/runtime/index.ts';
+import { ContractError, HEADERS, UnavailableError } from '../../../../topology/index.ts';
 
 const { KafkaJSConnectionError, KafkaJSNonRetriableError } = kafkajs;
 
 describe('isRetriable', () => {
   it('classifies dependency failures', () => {
-    assert.equal(isRetriable(new RetriableError('x')), true);
-    assert.equal(isRetriable(new PoisonMessageError('invalid-json', 'x')), false);
+    assert.equal(isRetriable(new UnavailableError('transient-failure', 'x')), true);
+    assert.equal(isRetriable(new ContractError('invalid-json', 'x')), false);
     assert.equal(isRetriable(new KafkaJSConnectionError('down')), true);
     assert.equal(isRetriable(new KafkaJSNonRetriableError('no')), false);
     assert.equal(isRetriable(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' })), true);
@@ -25,7 +25,7 @@ describe('retryWithBackoff', () => {
     let calls = 0;
     const retries: number[] = [];
     const value = await retryWithBackoff(
-      () => (++calls < 3 ? Promise.reject(new RetriableError('later')) : Promise.resolve('ok')),
+      () => (++calls < 3 ? Promise.reject(new UnavailableError('transient-failure', 'later')) : Promise.resolve('ok')),
       { signal: new AbortController().signal, initialDelayMs: 1, maxDelayMs: 2, onRetry: (_e, attempt) => void retries.push(attempt) },
     );
     assert.equal(value, 'ok');
@@ -40,7 +40,7 @@ describe('retryWithBackoff', () => {
 
   it('gives up when the signal aborts', async () => {
     const abort = new AbortController();
-    const attempt = retryWithBackoff(() => Promise.reject(new RetriableError('down')), {
+    const attempt = retryWithBackoff(() => Promise.reject(new UnavailableError('transient-failure', 'down')), {
       signal: abort.signal,
       initialDelayMs: 60_000,
       maxDelayMs: 60_000,

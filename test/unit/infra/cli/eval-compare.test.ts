@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compareSpec } from '../../../../infra/cli/search-commands.ts';
-import { UsageError } from '../../../../infra/cli/usage-error.ts';
+import { compareSpec } from '../../../../infra/cli/commands/eval.ts';
+import { ContractError } from '../../../../topology/index.ts';
 
 describe('eval --compare', () => {
   it('derives the second run from the first by changing the model', () => {
@@ -15,6 +15,6 @@ describe('eval --compare', () => {
   });
 
   it('refuses what is neither a model nor a mode, naming both lists', () => {
-    assert.throws(() => compareSpec({}, 'gpt-5'), (error: unknown) => error instanceof UsageError && /model/.test(error.message) && /hybrid/.test(error.message));
+    assert.throws(() => compareSpec({}, 'gpt-5'), (error: unknown) => error instanceof ContractError && error.code === 'usage' && /model/.test(error.message) && /hybrid/.test(error.message));
   });
 });

@@ -3,7 +3,9 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { BeirFormatError, loadBeirSplit, parseBeirSplit, toEvalSet } from '../../../../infra/eval/index.ts';
+import { loadBeirSplit, parseBeirSplit, toEvalSet } from '../../../../infra/eval/index.ts';
+import { ContractError } from '../../../../topology/index.ts';
+import { errorOf } from '../../../support/error-kinds.ts';
 
 describe('loadBeirSplit', () => {
   let dir: string;
@@ -32,9 +34,9 @@ describe('loadBeirSplit', () => {
   });
 
   it('names the file and line of a malformed qrels row, a missing split or an unknown query', async () => {
-    await assert.rejects(loadBeirSplit(dir, 'broken'), (e: unknown) => e instanceof BeirFormatError && /broken\.tsv:2/.test(e.message));
-    await assert.rejects(loadBeirSplit(dir, 'dev'), (e: unknown) => e instanceof BeirFormatError && /dev\.tsv is missing/.test(e.message));
-    await assert.rejects(loadBeirSplit(dir, 'orphan'), (e: unknown) => e instanceof BeirFormatError && /query 9/.test(e.message));
+    await assert.rejects(loadBeirSplit(dir, 'broken'), errorOf(ContractError, 'beir-format', /broken\.tsv:2/));
+    await assert.rejects(loadBeirSplit(dir, 'dev'), errorOf(ContractError, 'beir-format', /dev\.tsv is missing/));
+    await assert.rejects(loadBeirSplit(dir, 'orphan'), errorOf(ContractError, 'beir-format', /query 9/));
   });
 
   it('parses uploaded text the same way (CRLF too), naming the upload in errors, and makes an eval set of it', async () => {

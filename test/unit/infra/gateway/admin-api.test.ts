@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { EvalSetError, type EvalSetSummary, type ShadowStats } from '../../../../consumers/quality/index.ts';
+import type { EvalSetSummary, ShadowStats } from '../../../../consumers/quality/index.ts';
 import type { ReindexJobSummary, ReindexRequest, ReindexResult } from '../../../../consumers/reindex/index.ts';
-import { BeirFormatError } from '../../../../infra/eval/index.ts';
-import { EvalSetPathError, handleAdmin, matchAdminRoute, type AdminBackend, type AdminRoute, type EvalSetSource, type Principal } from '../../../../infra/gateway/index.ts';
+import { handleAdmin, matchAdminRoute, type AdminBackend, type AdminRoute, type EvalSetSource, type Principal } from '../../../../infra/gateway/index.ts';
+import { ContractError, RejectedError } from '../../../../topology/index.ts';
 
 // The /admin/ endpoints' logic over an in-memory backend: routing, validation, tenant choice and
 // isolation, the rebuild request they queue and the job view they return.
@@ -148,14 +148,15 @@ describe('gateway /admin/ endpoints', () => {
     const backend = new MemoryBackend();
     const body = { name: 'claims', path: '/etc' };
     const cases: Array<[Error, number, string]> = [
-      [new BeirFormatError('queries.jsonl:3: bad'), 400, 'invalid-eval-set'],
-      [new EvalSetError('eval set claims has no judged queries'), 400, 'invalid-eval-set'],
-      [new EvalSetPathError('/etc is not inside a folder'), 403, 'forbidden'],
+      [new ContractError('beir-format', 'queries.jsonl:3: bad'), 400, 'invalid-eval-set'],
+      [new ContractError('invalid-eval-set', 'eval set claims has no judged queries'), 400, 'invalid-eval-set'],
+      [new RejectedError('eval-set-path-refused', '/etc is not inside a folder'), 403, 'forbidden'],
+      [new ContractError('unknown-model', 'Unknown model "x"'), 400, 'unknown-model'],
     ];
     for (const [error, status, code] of cases) {
       backend.failWith = error;
       const answer = await call(backend, acmeAdmin, 'POST', '/admin/eval-sets', body);
-      assert.equal(answer.status, status, error.name);
+      assert.equal(answer.status, status, (error as ContractError).code);
       assert.equal(errorCode(answer), code);
     }
     backend.failWith = new Error('redis down');

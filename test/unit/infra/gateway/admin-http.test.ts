@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { EvalSetSummary } from '../../../../consumers/quality/index.ts';
-import { allowedEvalSetFolder, ApiKeyStore, createApiKey, credentialAuthenticator, EvalSetPathError, resolveEvalSetDirs, startGateway, type AdminBackend, type RunningGateway } from '../../../../infra/gateway/index.ts';
-import { ConfigError } from '../../../../topology/index.ts';
+import { allowedEvalSetFolder, ApiKeyStore, createApiKey, credentialAuthenticator, resolveEvalSetDirs, startGateway, type AdminBackend, type RunningGateway } from '../../../../infra/gateway/index.ts';
+import { ConfigError, RejectedError } from '../../../../topology/index.ts';
 
 // The HTTP side of /admin/ (in process, no services): who may call it, body limits and content
 // types, and which folders a server-side eval set may be read from.
@@ -122,7 +122,7 @@ describe('server-side eval set folders', () => {
     assert.equal(await allowedEvalSetFolder(`${root}/good/../good/`, 'test', roots), join(roots[0]!, 'good'));
     const refusals = [join(root, '..', 'outside'), `${root}/../outside`, outside, '/etc', join(root, 'link'), join(root, 'sneaky'), 'relative/path'];
     for (const path of refusals) {
-      await assert.rejects(allowedEvalSetFolder(path, 'test', roots), (e: unknown) => e instanceof EvalSetPathError && e.code === 'eval-set-path-refused', path);
+      await assert.rejects(allowedEvalSetFolder(path, 'test', roots), (e: unknown) => e instanceof RejectedError && e.code === 'eval-set-path-refused', path);
     }
     await assert.rejects(allowedEvalSetFolder(join(root, 'missing'), 'test', roots), /does not exist/);
     await assert.rejects(allowedEvalSetFolder(join(root, 'good'), 'test', []), /SEARCHBUS_GATEWAY_EVAL_SET_DIRS is empty/);

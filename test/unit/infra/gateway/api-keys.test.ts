@@ -3,7 +3,8 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ApiKeyStore, KeysFileError, appendKey, createApiKey, parseApiKey, parseKeysFile, readKeysFile, revokeKey } from '../../../../infra/gateway/index.ts';
+import { ApiKeyStore, appendKey, createApiKey, parseApiKey, parseKeysFile, readKeysFile, revokeKey } from '../../../../infra/gateway/index.ts';
+import { ConfigError } from '../../../../topology/index.ts';
 
 describe('gateway API keys', () => {
   let dir: string;
@@ -85,7 +86,9 @@ describe('gateway API keys', () => {
     ];
     for (const [text, message] of cases) {
       assert.throws(() => parseKeysFile(text, 'keys.jsonl', 'SEARCHBUS_GATEWAY_KEYS_FILE'), (error: Error) => {
-        assert.ok(error instanceof KeysFileError);
+        assert.ok(error instanceof ConfigError);
+        assert.equal(error.code, 'invalid-keys-file');
+        assert.equal(error.setting, 'SEARCHBUS_GATEWAY_KEYS_FILE');
         assert.match(error.message, /^SEARCHBUS_GATEWAY_KEYS_FILE: keys\.jsonl /);
         assert.match(error.message, message);
         return true;

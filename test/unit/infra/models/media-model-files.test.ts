@@ -8,7 +8,9 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ensurePythonVenv } from '../../../../infra/local/python-venv.ts';
 import { runCommand } from '../../../../infra/local/run-command.ts';
-import { ensureAudioModel, ensureImageModel, MediaModelIntegrityError, sha256File } from '../../../../infra/models/index.ts';
+import { ensureAudioModel, ensureImageModel, sha256File } from '../../../../infra/models/index.ts';
+import { RejectedError } from '../../../../topology/errors.ts';
+import { errorOf } from '../../../support/error-kinds.ts';
 import { AUDIO_MODEL, IMAGE_MODEL } from '../../../../topology/media-models.ts';
 
 const WRONG = '0'.repeat(64);
@@ -30,12 +32,10 @@ describe('media model fetch', () => {
   it('refuses an npm tarball or an extracted file that does not match its pin, and installs nothing', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'searchbus-media-refused-'));
     try {
-      await assert.rejects(ensureAudioModel({ modelsDir: dir }, { ...AUDIO_MODEL, tarballSha256: WRONG }), MediaModelIntegrityError);
+      await assert.rejects(ensureAudioModel({ modelsDir: dir }, { ...AUDIO_MODEL, tarballSha256: WRONG }), errorOf(RejectedError, 'model-integrity', / tarball has sha256 [0-9a-f]{64}, but /));
       const badFile = { ...AUDIO_MODEL, files: { ...AUDIO_MODEL.files, embedding: { ...AUDIO_MODEL.files.embedding, sha256: WRONG } } };
       await assert.rejects(ensureAudioModel({ modelsDir: dir }, badFile), (error: unknown) => {
-        assert.ok(error instanceof MediaModelIntegrityError);
-        assert.equal(error.file, 'embedding_model.onnx');
-        return true;
+        return errorOf(RejectedError, 'model-integrity', /: embedding_model\.onnx has sha256 [0-9a-f]{64}, but /)(error);
       });
       assert.deepEqual(readdirSync(dir), []);
     } finally {
@@ -49,8 +49,8 @@ describe('media model fetch', () => {
     const dir = mkdtempSync(join(tmpdir(), 'searchbus-media-refused-'));
     try {
       await assert.rejects(ensureImageModel({ modelsDir: dir }, { ...IMAGE_MODEL, onnxSha256: WRONG }), (error: unknown) => {
-        assert.ok(error instanceof MediaModelIntegrityError);
-        assert.equal(error.actualSha256, IMAGE_MODEL.onnxSha256, 'the conversion is deterministic: it wrote the pinned bytes');
+        errorOf(RejectedError, 'model-integrity')(error);
+        assert.ok((error as Error).message.includes(`has sha256 ${IMAGE_MODEL.onnxSha256}, but`), 'the conversion is deterministic: it wrote the pinned bytes');
         return true;
       });
       assert.deepEqual(readdirSync(dir), []);

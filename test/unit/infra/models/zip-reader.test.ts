@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { deflateRawSync } from 'node:zlib';
-import { extractZipEntry, listZipEntries, ZipFormatError } from '../../../../infra/models/zip-reader.ts';
+import { extractZipEntry, listZipEntries } from '../../../../infra/models/zip-reader.ts';
+import { ContractError } from '../../../../topology/errors.ts';
+import { errorOf } from '../../../support/error-kinds.ts';
 
 // Builds a zip by the book (APPNOTE 4.3), independently of the reader under test.
 function crc32(data: Buffer): number {
@@ -107,7 +109,7 @@ describe('zip reader', () => {
 
   it('rejects a file that is not a zip', async () => {
     await writeFile(join(dir, 'not.jar'), 'just text, no end of central directory');
-    await assert.rejects(listZipEntries(join(dir, 'not.jar')), ZipFormatError);
+    await assert.rejects(listZipEntries(join(dir, 'not.jar')), errorOf(ContractError, 'zip-format', /not\.jar: not a zip file/));
   });
 
   it('detects an entry whose size does not match its data', async () => {

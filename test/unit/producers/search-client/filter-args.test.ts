@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseFilterArgs } from '../../../../producers/search-client/index.ts';
-import { SearchSchemaError } from '../../../../topology/index.ts';
+import { ContractError } from '../../../../topology/index.ts';
 
 describe('parseFilterArgs', () => {
   it('is undefined without arguments', () => {
@@ -46,7 +46,7 @@ describe('parseFilterArgs', () => {
 
   for (const bad of ['noequals', 'a.b=1', 'year>=soon', 'year>', '{"must":[{"key":"a","exists":true}]}', '{not json']) {
     it(`refuses ${bad} with invalid-filter`, () => {
-      assert.throws(() => parseFilterArgs([bad]), (e: unknown) => e instanceof SearchSchemaError && e.code === 'invalid-filter');
+      assert.throws(() => parseFilterArgs([bad]), (e: unknown) => e instanceof ContractError && e.code === 'invalid-filter');
     });
   }
 });

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { after, describe, it } from 'node:test';
-import { MediaDecodeError, OcrEngine } from '../../../../../consumers/embedding/index.ts';
-import { DEFAULT_OCR_MIN_CONFIDENCE } from '../../../../../topology/index.ts';
+import { OcrEngine } from '../../../../../consumers/embedding/index.ts';
+import { errorOf } from '../../../../support/error-kinds.ts';
+import { ContractError, DEFAULT_OCR_MIN_CONFIDENCE } from '../../../../../topology/index.ts';
 
 // Real tesseract.js with the English model from @tesseract.js-data/eng (read from node_modules).
 const FIXTURES = new URL('../../../../fixtures/', import.meta.url);
@@ -52,6 +53,6 @@ describe('OcrEngine (tesseract.js)', () => {
   });
 
   it('refuses bytes that are not an image as media-undecodable', async () => {
-    await assert.rejects(engine.recognize(Buffer.from('not an image')), (error: unknown) => error instanceof MediaDecodeError && error.code === 'media-undecodable');
+    await assert.rejects(engine.recognize(Buffer.from('not an image')), errorOf(ContractError, 'media-undecodable'));
   });
 });

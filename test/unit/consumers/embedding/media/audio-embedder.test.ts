@@ -8,9 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { AudioEmbedder, cosineSimilarity, decodeAudio, MediaDecodeError, meanVector } from '../../../../../consumers/embedding/index.ts';
+import { AudioEmbedder, cosineSimilarity, decodeAudio, meanVector } from '../../../../../consumers/embedding/index.ts';
 import { ensureAudioModel, type AudioModelFiles } from '../../../../../infra/models/index.ts';
 import { AUDIO_MODEL } from '../../../../../topology/media-models.ts';
+import { ContractError } from '../../../../../topology/index.ts';
+import { errorOf } from '../../../../support/error-kinds.ts';
+
+const UNDECODABLE = errorOf(ContractError, 'media-undecodable');
 
 const SPEECH = fileURLToPath(new URL('../../../../fixtures/media/speech/', import.meta.url));
 const REFERENCE = fileURLToPath(new URL('../../../../fixtures/media/speech-reference.json', import.meta.url));
@@ -143,9 +147,9 @@ describe('AudioEmbedder (real speech_embedding)', () => {
     assert.ok(out.vector.every(Number.isFinite));
   });
 
-  it('refuses undecodable, empty and too long audio with a MediaDecodeError', async () => {
-    await assert.rejects(embedder.embed(Buffer.from('not audio at all')), MediaDecodeError);
-    await assert.rejects(embedder.embed(Buffer.alloc(0)), MediaDecodeError);
+  it('refuses undecodable, empty and too long audio with a ContractError `media-undecodable`', async () => {
+    await assert.rejects(embedder.embed(Buffer.from('not audio at all')), UNDECODABLE);
+    await assert.rejects(embedder.embed(Buffer.alloc(0)), UNDECODABLE);
     const short = await AudioEmbedder.create(files, { maxSeconds: 1 });
     try {
       await assert.rejects(short.embed(clip(reference.clips[0]!.file)), /longer than the 1 s allowed/);

@@ -6,9 +6,13 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { cosineSimilarity, ImageEmbedder, MediaDecodeError, normalise } from '../../../../../consumers/embedding/index.ts';
+import { cosineSimilarity, ImageEmbedder, normalise } from '../../../../../consumers/embedding/index.ts';
 import { ensureImageModel, sha256File } from '../../../../../infra/models/index.ts';
 import { IMAGE_MODEL } from '../../../../../topology/media-models.ts';
+import { ContractError } from '../../../../../topology/index.ts';
+import { errorOf } from '../../../../support/error-kinds.ts';
+
+const UNDECODABLE = errorOf(ContractError, 'media-undecodable');
 
 const FIXTURES = fileURLToPath(new URL('../../../../fixtures/media/', import.meta.url));
 
@@ -109,11 +113,11 @@ describe('ImageEmbedder (real EfficientNet-Lite0)', () => {
     assert.ok(cosineSimilarity(a!.vector, c!.vector) < cosineSimilarity(a!.vector, b!.vector), 'an untagged sideways copy is not');
   });
 
-  it('turns undecodable input into a MediaDecodeError', async () => {
-    await assert.rejects(embedder.embed([Buffer.from('this is not an image')]), MediaDecodeError);
-    await assert.rejects(embedder.embed([Buffer.alloc(0)]), MediaDecodeError);
+  it('turns undecodable input into a ContractError `media-undecodable`', async () => {
+    await assert.rejects(embedder.embed([Buffer.from('this is not an image')]), UNDECODABLE);
+    await assert.rejects(embedder.embed([Buffer.alloc(0)]), UNDECODABLE);
     const jpeg = readFileSync(`${FIXTURES}${reference.photos[0]!.file}`);
-    await assert.rejects(embedder.embed([jpeg.subarray(0, 200)]), MediaDecodeError);
+    await assert.rejects(embedder.embed([jpeg.subarray(0, 200)]), UNDECODABLE);
   });
 
   it('reads a greyscale PNG with alpha and a tiny image as RGB', async () => {

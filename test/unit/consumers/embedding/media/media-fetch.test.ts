@@ -4,8 +4,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { fetchMedia, hostAllowed, type MediaFetchLimits } from '../../../../../consumers/embedding/media/media-fetch.ts';
-import { MediaForbiddenError, MediaTooLargeError, MediaUnreachableError } from '../../../../../consumers/embedding/media-errors.ts';
-import { ConfigError, loadConfig } from '../../../../../topology/index.ts';
+import { ConfigError, ContractError, loadConfig } from '../../../../../topology/index.ts';
+import { errorOf } from '../../../../support/error-kinds.ts';
 
 // A real HTTP server on loopback stands for both sides: the media host a deployment allows, and
 // the internal service an attacker would aim a uri at. Each refusal is checked to happen before
@@ -55,7 +55,7 @@ describe('http(s) media are fetched only from allowed hosts on public addresses 
     server.close();
   });
 
-  const forbidden = (pattern: RegExp) => (error: unknown) => error instanceof MediaForbiddenError && error.code === 'media-forbidden' && error.retriable === false && pattern.test(error.message);
+  const forbidden = (pattern: RegExp) => (error: unknown) => errorOf(ContractError, 'media-forbidden', pattern)(error) && (error as ContractError).retriable === false;
 
   it('refuses loopback, link-local (cloud metadata) and private addresses by default, by IP or by a name that resolves there, without a request', async () => {
     const defaults: MediaFetchLimits = { fetchMaxBytes: 1024, fetchTimeoutMs: 2_000 };
@@ -91,14 +91,14 @@ describe('http(s) media are fetched only from allowed hosts on public addresses 
     assert.equal((await fetchMedia(new URL(`${base}/to-photo`), LOOPBACK)).toString(), 'png bytes');
     await assert.rejects(fetchMedia(new URL(`${base}/to-metadata`), LOOPBACK), forbidden(/169\.254\.169\.254/));
     await assert.rejects(fetchMedia(new URL(`${base}/to-localhost`), { ...LOOPBACK, urlHosts: ['127.0.0.1'] }), forbidden(/host localhost is not in SEARCHBUS_MEDIA_URL_HOSTS/));
-    await assert.rejects(fetchMedia(new URL(`${base}/loop`), LOOPBACK), (error: unknown) => error instanceof MediaUnreachableError && /redirected more than 5 times/.test(error.message));
+    await assert.rejects(fetchMedia(new URL(`${base}/loop`), LOOPBACK), errorOf(ContractError, 'media-unreachable', /redirected more than 5 times/));
   });
 
   it('reports HTTP errors, sizes over the limit (declared or streamed) and timeouts as typed errors, without the query string', async () => {
-    await assert.rejects(fetchMedia(new URL(`${base}/absent.png?signature=s3cret`), LOOPBACK), (error: unknown) => error instanceof MediaUnreachableError && /answered HTTP 404/.test(error.message) && !/s3cret/.test(error.message));
-    await assert.rejects(fetchMedia(new URL(`${base}/declared-large`), LOOPBACK), (error: unknown) => error instanceof MediaTooLargeError && /4096 bytes; media are limited to 1024/.test(error.message));
-    await assert.rejects(fetchMedia(new URL(`${base}/chunked-large`), LOOPBACK), (error: unknown) => error instanceof MediaTooLargeError && /over 1024 bytes/.test(error.message));
-    await assert.rejects(fetchMedia(new URL(`${base}/hang`), { ...LOOPBACK, fetchTimeoutMs: 200 }), (error: unknown) => error instanceof MediaUnreachableError && /took over 200 ms \(SEARCHBUS_MEDIA_FETCH_TIMEOUT_MS\)/.test(error.message));
+    await assert.rejects(fetchMedia(new URL(`${base}/absent.png?signature=s3cret`), LOOPBACK), (error: unknown) => errorOf(ContractError, 'media-unreachable', /answered HTTP 404/)(error) && !/s3cret/.test((error as Error).message));
+    await assert.rejects(fetchMedia(new URL(`${base}/declared-large`), LOOPBACK), errorOf(ContractError, 'media-too-large', /4096 bytes; media are limited to 1024/));
+    await assert.rejects(fetchMedia(new URL(`${base}/chunked-large`), LOOPBACK), errorOf(ContractError, 'media-too-large', /over 1024 bytes/));
+    await assert.rejects(fetchMedia(new URL(`${base}/hang`), { ...LOOPBACK, fetchTimeoutMs: 200 }), errorOf(ContractError, 'media-unreachable', /took over 200 ms \(SEARCHBUS_MEDIA_FETCH_TIMEOUT_MS\)/));
   });
 
   it('reads both settings once at start-up: defaults, lists, and a bad entry fails naming its setting', () => {

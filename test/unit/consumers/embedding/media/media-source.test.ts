@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { readMedia, type MediaSourceLimits } from '../../../../../consumers/embedding/media/media-source.ts';
-import { MediaForbiddenError, MediaTooLargeError, MediaUnreachableError } from '../../../../../consumers/embedding/media-errors.ts';
-import { loadConfig } from '../../../../../topology/index.ts';
+import { ContractError, loadConfig } from '../../../../../topology/index.ts';
+import { errorOf } from '../../../../support/error-kinds.ts';
 
 describe('file:// media are read only under SEARCHBUS_MEDIA_FILE_ROOTS', () => {
   let base: string;
@@ -35,13 +35,13 @@ describe('file:// media are read only under SEARCHBUS_MEDIA_FILE_ROOTS', () => {
 
   it('refuses a file outside every root, and escapes through .. and symlinks', async () => {
     for (const path of [join(outside, 'secret.png'), `${root}/../outside/secret.png`, join(root, 'link-out.png'), join(root, 'dir-out', 'secret.png')]) {
-      await assert.rejects(readMedia(uri(path), limits), (error: unknown) => error instanceof MediaForbiddenError && error.code === 'media-forbidden' && /SEARCHBUS_MEDIA_FILE_ROOTS/.test(error.message), path);
+      await assert.rejects(readMedia(uri(path), limits), errorOf(ContractError, 'media-forbidden', /SEARCHBUS_MEDIA_FILE_ROOTS/), path);
     }
   });
 
   it('does not tell a missing file outside the roots from an existing one', async () => {
-    await assert.rejects(readMedia(uri(join(outside, 'absent.png')), limits), MediaForbiddenError);
-    await assert.rejects(readMedia(uri(join(root, 'absent.png')), limits), (error: unknown) => error instanceof MediaUnreachableError && !(error instanceof MediaForbiddenError));
+    await assert.rejects(readMedia(uri(join(outside, 'absent.png')), limits), errorOf(ContractError, 'media-forbidden'));
+    await assert.rejects(readMedia(uri(join(root, 'absent.png')), limits), errorOf(ContractError, 'media-unreachable'));
   });
 
   it('refuses every file when no root is configured', async () => {
@@ -49,7 +49,7 @@ describe('file:// media are read only under SEARCHBUS_MEDIA_FILE_ROOTS', () => {
   });
 
   it('still applies the size limit inside a root', async () => {
-    await assert.rejects(readMedia(uri(join(root, 'sub', 'inside.png')), { ...limits, fetchMaxBytes: 3 }), MediaTooLargeError);
+    await assert.rejects(readMedia(uri(join(root, 'sub', 'inside.png')), { ...limits, fetchMaxBytes: 3 }), errorOf(ContractError, 'media-too-large'));
   });
 
   it('reads the roots from the setting: unset is home and temp, empty is none, a relative path fails naming it', () => {

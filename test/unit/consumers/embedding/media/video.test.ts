@@ -6,10 +6,14 @@ import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { cosineSimilarity, MediaDecodeError, parseProbe, parseShowinfoTimes, probeVideo, sampleFrames, samplingIntervalSeconds, videoTimeline, type MediaEncoder } from '../../../../../consumers/embedding/index.ts';
+import { cosineSimilarity, parseProbe, parseShowinfoTimes, probeVideo, sampleFrames, samplingIntervalSeconds, videoTimeline, type MediaEncoder } from '../../../../../consumers/embedding/index.ts';
 import { cachedMediaEncoder } from '../../../../../infra/models/index.ts';
 import { AUDIO_MODEL, IMAGE_MODEL } from '../../../../../topology/media-models.ts';
 import { makeVideoFixture, SCENE_SECONDS, VIDEO_SCENES } from '../../../../support/video-fixture.ts';
+import { ContractError } from '../../../../../topology/index.ts';
+import { errorOf } from '../../../../support/error-kinds.ts';
+
+const UNDECODABLE = errorOf(ContractError, 'media-undecodable');
 
 const FIXTURES = new URL('../../../../fixtures/media/', import.meta.url);
 const v = (x: number): Float32Array => new Float32Array([x]);
@@ -24,7 +28,7 @@ describe('video parsing and timeline', () => {
       '[Parsed_showinfo_1 @ 0x55] n:   2 pts:  25600 pts_time:2.5     pos: 2',
     ].join('\n');
     assert.deepEqual(parseShowinfoTimes(stderr), [0, 1, 2.5]);
-    assert.throws(() => parseShowinfoTimes('n:   1 pts:  10 pts_time:1'), MediaDecodeError);
+    assert.throws(() => parseShowinfoTimes('n:   1 pts:  10 pts_time:1'), UNDECODABLE);
   });
 
   it('reads the duration and streams ffprobe reports', () => {
@@ -34,7 +38,7 @@ describe('video parsing and timeline', () => {
       hasAudio: true,
     });
     assert.deepEqual(parseProbe('{"streams":[{"codec_type":"audio"}],"format":{}}'), { durationSeconds: NaN, hasVideo: false, hasAudio: true });
-    assert.throws(() => parseProbe('not json'), MediaDecodeError);
+    assert.throws(() => parseProbe('not json'), UNDECODABLE);
   });
 
   it('stretches the interval so a long video stays within the frame limit', () => {
@@ -118,8 +122,8 @@ describe('video frames and embeddings (real ffmpeg and EfficientNet-Lite0)', () 
     assert.deepEqual(video.audio, []);
   });
 
-  it('refuses what is not a video with a MediaDecodeError, and leaves no scratch files', async () => {
-    await assert.rejects(media.embedVideo({ image: IMAGE_MODEL, audio: null }, Buffer.from('not a video at all')), MediaDecodeError);
+  it('refuses what is not a video with a ContractError `media-undecodable`, and leaves no scratch files', async () => {
+    await assert.rejects(media.embedVideo({ image: IMAGE_MODEL, audio: null }, Buffer.from('not a video at all')), UNDECODABLE);
     const wav = await readFile(new URL('speech/phrase1-voice1.wav', FIXTURES));
     await assert.rejects(media.embedVideo({ image: IMAGE_MODEL, audio: null }, wav), /no video stream/);
     assert.deepEqual(await readdir(scratch), [], 'every video scratch directory is removed, success or failure');

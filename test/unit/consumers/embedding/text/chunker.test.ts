@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { chunkTokens, type Chunk, type ChunkingOptions } from '../../../../../consumers/embedding/text/chunker.ts';
-import { EncoderConfigError } from '../../../../../consumers/embedding/encoder-errors.ts';
+import { ContractError } from '../../../../../topology/index.ts';
+import { errorOf } from '../../../../support/error-kinds.ts';
 import type { Span, TokenizedText } from '../../../../../consumers/embedding/text/wordpiece-tokenizer.ts';
+
+const ENCODER_CONFIG = errorOf(ContractError, 'encoder-config');
 
 const CLS = 101;
 const SEP = 102;
@@ -150,9 +153,9 @@ describe('chunkTokens', () => {
 
   it('rejects an overlap that would not advance and a maxTokens with no room for text', () => {
     const tokens = tokenized(words(5));
-    assert.throws(() => chunkTokens(tokens, options({ overlapTokens: 10 })), EncoderConfigError);
-    assert.throws(() => chunkTokens(tokens, options({ overlapTokens: -1 })), EncoderConfigError);
-    assert.throws(() => chunkTokens(tokens, options({ maxTokens: 2 })), EncoderConfigError);
-    assert.throws(() => chunkTokens(tokens, options({ maxTokens: 4, prefixIds: [1, 2] })), EncoderConfigError);
+    assert.throws(() => chunkTokens(tokens, options({ overlapTokens: 10 })), ENCODER_CONFIG);
+    assert.throws(() => chunkTokens(tokens, options({ overlapTokens: -1 })), ENCODER_CONFIG);
+    assert.throws(() => chunkTokens(tokens, options({ maxTokens: 2 })), ENCODER_CONFIG);
+    assert.throws(() => chunkTokens(tokens, options({ maxTokens: 4, prefixIds: [1, 2] })), ENCODER_CONFIG);
   });
 });

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { TokenizerConfigError } from '../../../../../consumers/embedding/encoder-errors.ts';
+import { ContractError } from '../../../../../topology/index.ts';
+import { errorOf } from '../../../../support/error-kinds.ts';
 import { WordPieceTokenizer } from '../../../../../consumers/embedding/text/wordpiece-tokenizer.ts';
+
+const TOKENIZER_CONFIG = errorOf(ContractError, 'tokenizer-config');
 
 // A tiny uncased BERT vocabulary; ids are line numbers. The expected tokens below were worked out
 // by hand from the BERT rules and checked against HF `tokenizers` built with the same vocabulary.
@@ -169,12 +172,12 @@ describe('WordPieceTokenizer.fromTokenizerJson', () => {
   });
 
   it('refuses configurations it would not reproduce exactly', () => {
-    assert.throws(() => WordPieceTokenizer.fromTokenizerJson({ ...base, normalizer: { type: 'NFKC' } }), TokenizerConfigError);
-    assert.throws(() => WordPieceTokenizer.fromTokenizerJson({ ...base, pre_tokenizer: { type: 'Whitespace' } }), TokenizerConfigError);
-    assert.throws(() => WordPieceTokenizer.fromTokenizerJson({ ...base, model: { ...base.model, type: 'BPE' } }), TokenizerConfigError);
+    assert.throws(() => WordPieceTokenizer.fromTokenizerJson({ ...base, normalizer: { type: 'NFKC' } }), TOKENIZER_CONFIG);
+    assert.throws(() => WordPieceTokenizer.fromTokenizerJson({ ...base, pre_tokenizer: { type: 'Whitespace' } }), TOKENIZER_CONFIG);
+    assert.throws(() => WordPieceTokenizer.fromTokenizerJson({ ...base, model: { ...base.model, type: 'BPE' } }), TOKENIZER_CONFIG);
     assert.throws(
       () => WordPieceTokenizer.fromTokenizerJson({ ...base, added_tokens: [{ ...base.added_tokens[0], lstrip: true }] }),
-      TokenizerConfigError,
+      TOKENIZER_CONFIG,
     );
     assert.throws(
       () => WordPieceTokenizer.fromTokenizerJson({ ...base, model: { ...base.model, unk_token: '<unk>' } }),

@@ -1,53 +1,9 @@
 import { spawn } from 'node:child_process';
-import {
-  endpointEnv,
-  ensureKafkaClasspath,
-  ensureQdrantEdgeVenv,
-  ensureRedisServer,
-  getServices,
-  isAlive,
-  listEntries,
-  reapOrphans,
-  SECRET_SETTINGS,
-  stopProcess,
-  type Profile,
-  type Services,
-} from '../index.ts';
-import { ensureAllEncoderFiles, ensureAudioModel, ensureImageModel } from '../models/index.ts';
-import { getModelSpec, loadConfig } from '../../topology/index.ts';
-import type { Output } from './output.ts';
-import { UsageError } from './usage-error.ts';
-
-export async function setupCommand(out: Output): Promise<void> {
-  const log = (line: string): void => out.info(line);
-  const { model } = loadConfig();
-  await Promise.all([
-    ensureKafkaClasspath(log),
-    ensureQdrantEdgeVenv(log),
-    ensureRedisServer(log),
-    ensureAllEncoderFiles(model, { log }),
-    ensureImageModel({ log }),
-    ensureAudioModel({ log }),
-  ]);
-  out.info(`Kafka, Redis, the Qdrant Edge engine, the ${model.id} model (with its optimised and per-channel int8 files) and the image and audio models are installed.`);
-}
-
-/**
- * Only the models (default: SEARCHBUS_MODEL), each verified against its sha256 pin, with their
- * derived files (optimised graph, per-channel int8), and the image and audio models: what an image
- * bakes in, so that a read-only image never needs Python to derive a file at run time.
- */
-export async function setupModelsCommand(out: Output, modelIds: readonly string[]): Promise<void> {
-  const log = (line: string): void => out.info(line);
-  const specs = modelIds.length > 0 ? modelIds.map((id) => getModelSpec(id)) : [loadConfig().model];
-  for (const spec of specs) {
-    const files = await ensureAllEncoderFiles(spec, { log });
-    for (const f of files) out.result(`${f.modelId} (${f.variant}): ${f.onnxPath}`);
-  }
-  const [image, audio] = await Promise.all([ensureImageModel({ log }), ensureAudioModel({ log })]);
-  out.result(`${image.modelId} (image): ${image.onnxPath}`);
-  out.result(`${audio.modelId} (audio): ${audio.melspectrogramPath}, ${audio.embeddingPath}`);
-}
+import { parseArgs } from 'node:util';
+import { endpointEnv, getServices, isAlive, listEntries, reapOrphans, SECRET_SETTINGS, stopProcess, type Profile, type Services } from '../../index.ts';
+import { defineCommand } from '../command.ts';
+import type { Output } from '../output.ts';
+import { ContractError } from '../../../topology/errors.ts';
 
 /** The variables that reach these services, secrets included: for child processes, never for printing. */
 export function servicesEnv(services: Services): Record<string, string> {
@@ -96,7 +52,7 @@ export async function infraStatusCommand(out: Output, json: boolean): Promise<vo
 /** Runs a command against throwaway services given to it in KAFKA_BROKERS, REDIS_URL and QDRANT_URL. */
 export async function infraRunCommand(out: Output, argv: string[]): Promise<number> {
   const [command, ...args] = argv;
-  if (!command) throw new UsageError('infra run needs a command after --');
+  if (!command) throw new ContractError('usage', 'infra run needs a command after --');
   const services = await getServices({ profile: 'test', log: (l) => out.info(l) });
   try {
     return await new Promise<number>((resolve, reject) => {
@@ -105,6 +61,51 @@ export async function infraRunCommand(out: Output, argv: string[]): Promise<numb
       child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
     });
   } finally {
-    await services.stop();
+    await services.close();
   }
 }
+
+type InfraArgs = { sub: 'run'; argv: string[] } | { sub: 'up'; profile: Profile } | { sub: 'down' } | { sub: 'status'; json: boolean };
+
+export const command = defineCommand({
+  name: 'infra',
+  parse(argv): InfraArgs {
+    const [sub, ...rest] = argv;
+    if (sub === 'run') {
+      const separator = rest.indexOf('--');
+      return { sub, argv: separator >= 0 ? rest.slice(separator + 1) : rest };
+    }
+    const { values } = parseArgs({
+      args: rest,
+      options: { profile: { type: 'string', default: 'up' }, json: { type: 'boolean', default: false } },
+    });
+    switch (sub) {
+      case 'up': {
+        const profile = values.profile;
+        if (profile !== 'up' && profile !== 'test') throw new ContractError('usage', '--profile must be "up" or "test"');
+        return { sub, profile };
+      }
+      case 'down':
+        return { sub };
+      case 'status':
+        return { sub, json: values.json };
+      default:
+        throw new ContractError('usage', `unknown infra command "${sub ?? ''}"`);
+    }
+  },
+  async run(args, { out }) {
+    switch (args.sub) {
+      case 'run':
+        return infraRunCommand(out, args.argv);
+      case 'up':
+        await infraUpCommand(out, args.profile);
+        return 0;
+      case 'down':
+        await infraDownCommand(out);
+        return 0;
+      case 'status':
+        await infraStatusCommand(out, args.json);
+        return 0;
+    }
+  },
+});

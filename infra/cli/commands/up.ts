@@ -1,13 +1,16 @@
 import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
-import { createKafka, createQdrant } from '../index.ts';
-import { DEFAULT_TENANT } from '../../topology/index.ts';
-import { IngestProducer, openDocumentSource, type DocumentInput } from '../../producers/ingest/index.ts';
-import type { Output } from './output.ts';
-import { ROLE_NAMES } from './roles.ts';
-import { startSystem, type RunningSystem } from './system.ts';
+import { parseArgs } from 'node:util';
+import { createKafka } from '../../index.ts';
+import { createQdrant } from '../../../topology/connections/qdrant-client.ts';
+import { DEFAULT_TENANT } from '../../../topology/index.ts';
+import { IngestProducer, openDocumentSource, type DocumentInput } from '../../../producers/ingest/index.ts';
+import { defineCommand } from '../command.ts';
+import type { Output } from '../output.ts';
+import { ROLE_NAMES } from '../roles.ts';
+import { startSystem, type RunningSystem } from '../system.ts';
 
-export const SAMPLE_CORPUS = fileURLToPath(new URL('../demo/sample-corpus.jsonl', import.meta.url));
+export const SAMPLE_CORPUS = fileURLToPath(new URL('../../demo/sample-corpus.jsonl', import.meta.url));
 const SEARCHABLE_TIMEOUT_MS = 10 * 60_000;
 
 /**
@@ -20,7 +23,7 @@ export async function upCommand(out: Output, options: { sample: boolean }): Prom
   try {
     if (options.sample) await ingestSample(out, system);
   } catch (error) {
-    await system.stop().catch((cleanup: unknown) => out.info(`stopping after the failure also failed: ${(cleanup as Error).message}`));
+    await system.close().catch((cleanup: unknown) => out.info(`stopping after the failure also failed: ${(cleanup as Error).message}`));
     throw error;
   }
   const env = [
@@ -67,3 +70,18 @@ async function ingestSample(out: Output, system: RunningSystem): Promise<void> {
     await delay(250);
   }
 }
+
+export const command = defineCommand({
+  name: 'up',
+  parse(argv): { sample: boolean } {
+    const { values } = parseArgs({ args: argv, options: { 'no-sample': { type: 'boolean', default: false } } });
+    return { sample: !values['no-sample'] };
+  },
+  async run(options, { out, untilSignal }) {
+    const system = await upCommand(out, options);
+    await untilSignal();
+    out.info('Stopping…');
+    await system.close();
+    return 0;
+  },
+});

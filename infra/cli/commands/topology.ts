@@ -1,6 +1,9 @@
-import { createKafka, createQdrant, getServices } from '../index.ts';
-import { applyTopology, collectionLayout, collectionParams, createTopology, layoutFor, loadConfig, searchParams, topicSpecs, PAYLOAD_INDEXES } from '../../topology/index.ts';
-import type { Output } from './output.ts';
+import { parseArgs } from 'node:util';
+import { createKafka, getServices } from '../../index.ts';
+import { createQdrant } from '../../../topology/connections/qdrant-client.ts';
+import { ContractError, applyTopology, collectionLayout, collectionParams, createTopology, layoutFor, loadConfig, searchParams, topicSpecs, PAYLOAD_INDEXES } from '../../../topology/index.ts';
+import { defineCommand } from '../command.ts';
+import type { Output } from '../output.ts';
 
 export async function topologyApplyCommand(out: Output, options: { dryRun: boolean }): Promise<void> {
   const config = loadConfig();
@@ -16,7 +19,7 @@ export async function topologyApplyCommand(out: Output, options: { dryRun: boole
     for (const drift of report.drift) out.result(`drift: ${drift}`);
   } finally {
     await admin.disconnect();
-    await services.stop();
+    await services.close();
   }
 }
 
@@ -48,3 +51,26 @@ export function topologyDescribeCommand(out: Output): void {
     ),
   );
 }
+
+type TopologyArgs = { sub: 'apply'; dryRun: boolean } | { sub: 'describe' };
+
+export const command = defineCommand({
+  name: 'topology',
+  parse(argv): TopologyArgs {
+    const [sub, ...rest] = argv;
+    const { values } = parseArgs({ args: rest, options: { 'dry-run': { type: 'boolean', default: false } } });
+    switch (sub) {
+      case 'apply':
+        return { sub, dryRun: values['dry-run'] };
+      case 'describe':
+        return { sub };
+      default:
+        throw new ContractError('usage', `unknown topology command "${sub ?? ''}"`);
+    }
+  },
+  async run(args, { out }) {
+    if (args.sub === 'apply') await topologyApplyCommand(out, { dryRun: args.dryRun });
+    else topologyDescribeCommand(out);
+    return 0;
+  },
+});

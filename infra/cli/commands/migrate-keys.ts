@@ -1,7 +1,9 @@
-import { createKafka, getServices } from '../index.ts';
-import { createTopology, loadConfig } from '../../topology/index.ts';
-import { migrateKeys, type KeyMigrationResult } from '../../producers/ingest/index.ts';
-import type { Output } from './output.ts';
+import { parseArgs } from 'node:util';
+import { createKafka, getServices } from '../../index.ts';
+import { createTopology, loadConfig } from '../../../topology/index.ts';
+import { migrateKeys, type KeyMigrationResult } from '../../../producers/ingest/index.ts';
+import { defineCommand } from '../command.ts';
+import type { Output } from '../output.ts';
 
 /** `searchbus migrate-keys`: re-keys bare-id documents of the ingest topic to `<tenant>/<id>` (see key-migration.ts). */
 export async function migrateKeysCommand(out: Output, options: { dryRun: boolean; json: boolean }): Promise<KeyMigrationResult> {
@@ -26,6 +28,18 @@ export async function migrateKeysCommand(out: Output, options: { dryRun: boolean
     return result;
   } finally {
     await admin.disconnect();
-    await services.stop();
+    await services.close();
   }
 }
+
+export const command = defineCommand({
+  name: 'migrate-keys',
+  parse(argv): { dryRun: boolean; json: boolean } {
+    const { values } = parseArgs({ args: argv, options: { 'dry-run': { type: 'boolean', default: false }, json: { type: 'boolean', default: false } } });
+    return { dryRun: values['dry-run'], json: values.json };
+  },
+  async run(options, { out }) {
+    await migrateKeysCommand(out, options);
+    return 0;
+  },
+});

@@ -1,12 +1,14 @@
-import { loadConfig, createTopology, type SchemaError } from '../../topology/index.ts';
-import { createKafka, getServices, isWithin } from '../index.ts';
+import { ContractError, loadConfig, createTopology } from '../../../topology/index.ts';
+import { createKafka, getServices, isWithin } from '../../index.ts';
 import { existsSync } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileDocument, IngestProducer, listFiles, openDocumentSource, type DocumentInput } from '../../producers/ingest/index.ts';
-import type { Output } from './output.ts';
-import { ProgressBar } from './progress-bar.ts';
-import { startTelemetry } from './telemetry.ts';
+import { parseArgs } from 'node:util';
+import { fileDocument, IngestProducer, listFiles, openDocumentSource, type DocumentInput } from '../../../producers/ingest/index.ts';
+import { defineCommand } from '../command.ts';
+import type { Output } from '../output.ts';
+import { ProgressBar } from '../progress-bar.ts';
+import { startTelemetry } from '../telemetry.ts';
 
 export interface IngestSummary {
   published: number;
@@ -17,13 +19,18 @@ export interface IngestSummary {
   skipped?: Array<{ path: string; reason: string }>;
 }
 
+export interface IngestOptions {
+  tenant?: string;
+  json?: boolean;
+}
+
 /** A folder of files (not a BEIR folder, which has a corpus.jsonl): every txt, md, image, audio, PDF, DOCX and HTML file. */
 export async function isFileFolder(path: string): Promise<boolean> {
   return (await stat(path)).isDirectory() && !existsSync(join(path, 'corpus.jsonl'));
 }
 
 /** Publishes each file of a folder with its type; unknown types are counted and skipped with a reason. */
-export async function ingestFolderCommand(out: Output, dir: string, options: { tenant?: string; json?: boolean }): Promise<IngestSummary> {
+export async function ingestFolderCommand(out: Output, dir: string, options: IngestOptions): Promise<IngestSummary> {
   const config = loadConfig();
   const topology = createTopology(config.namespace);
   const files = await listFiles(dir);
@@ -69,7 +76,7 @@ export async function ingestFolderCommand(out: Output, dir: string, options: { t
     await flush();
   } finally {
     await producer.close();
-    await services.stop();
+    await services.close();
   }
   summary.seconds = (performance.now() - started) / 1000;
   const types = Object.entries(summary.byType!)
@@ -82,7 +89,7 @@ export async function ingestFolderCommand(out: Output, dir: string, options: { t
 }
 
 /** Publishes a JSONL file or BEIR folder to the ingest topic, validating each line locally first. */
-export async function ingestCommand(out: Output, path: string, options: { tenant?: string; json?: boolean }): Promise<IngestSummary> {
+export async function ingestCommand(out: Output, path: string, options: IngestOptions): Promise<IngestSummary> {
   const config = loadConfig();
   const topology = createTopology(config.namespace);
   const source = openDocumentSource(path, options.tenant !== undefined ? { tenant: options.tenant } : {});
@@ -102,7 +109,7 @@ export async function ingestCommand(out: Output, path: string, options: { tenant
     };
     for await (const record of source.records()) {
       if ('error' in record) {
-        const error: SchemaError = record.error;
+        const error: ContractError = record.error;
         summary.rejected.push({ line: record.line, code: error.code, reason: error.message });
       } else {
         pending.push(record.document);
@@ -113,8 +120,8 @@ export async function ingestCommand(out: Output, path: string, options: { tenant
     await flush();
   } finally {
     await producer.close();
-    await services.stop();
-    await telemetry?.shutdown();
+    await services.close();
+    await telemetry?.close();
   }
   summary.seconds = (performance.now() - started) / 1000;
   const rate = summary.seconds > 0 ? summary.published / summary.seconds : 0;
@@ -127,3 +134,25 @@ export async function ingestCommand(out: Output, path: string, options: { tenant
   }
   return summary;
 }
+
+export const command = defineCommand({
+  name: 'ingest',
+  parse(argv): { path: string; options: IngestOptions } {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { tenant: { type: 'string' }, json: { type: 'boolean', default: false } },
+    });
+    const path = positionals[0];
+    if (!path) throw new ContractError('usage', 'ingest needs a JSONL file, a BEIR folder or a folder of files');
+    return { path, options: { ...(values.tenant !== undefined && { tenant: values.tenant }), json: values.json } };
+  },
+  async run({ path, options }, { out }) {
+    if (await isFileFolder(path)) {
+      await ingestFolderCommand(out, path, options);
+      return 0;
+    }
+    const summary = await ingestCommand(out, path, options);
+    return summary.rejected.length > 0 ? 3 : 0;
+  },
+});
