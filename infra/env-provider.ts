@@ -1,4 +1,4 @@
-import { CONNECTION_SETTINGS as S, kafkaSettings, qdrantSettings, redisSettings } from '../topology/connections/connection-settings.ts';
+import { CONNECTION_SETTINGS as S, kafkaSettings, qdrantSettings, redisSettings } from '../topology/index.ts';
 import { endpointRejected, endpointUnreachable } from './setup-failures.ts';
 import { errorCode, kafkaProbeFailure, redisProbeFailure } from './probe-failures.ts';
 import { probeKafka, probeQdrant, probeQdrantKey, probeRedis } from './probes.ts';

@@ -1,8 +1,6 @@
 export { getServices } from './get-services.ts';
-export { cacheDir, dataDir, runDir } from './cache-dir.ts';
+export { cacheDir } from './cache-dir.ts';
 export * from './services.ts';
-export { ENDPOINT_SETTINGS } from './env-provider.ts';
-export { IMAGES } from './testcontainers-provider.ts';
 export {
   ensureKafkaClasspath,
   ensureQdrantEdgeVenv,
@@ -15,11 +13,7 @@ export {
   startKafkaCluster,
   startQdrant,
   startRedis,
-  type KafkaClusterNode,
   type LocalKafkaCluster,
   type ProcessEntry,
 } from './local/index.ts';
-export { createKafka, createRedis, kafkaConnection, redisConnection } from '../topology/connections/clients.ts';
-export { createQdrant } from '../topology/connections/qdrant-client.ts';
-export { CONNECTION_SETTINGS, SECRET_SETTINGS, endpointEnv, kafkaSettings, qdrantSettings, redactUrl, redisSettings } from '../topology/connections/connection-settings.ts';
-export { isWithin } from '../topology/path-within.ts';
+export { createKafka, createRedis, SECRET_SETTINGS, endpointEnv, kafkaSettings, qdrantSettings, redactUrl, redisSettings, isWithin } from '../topology/index.ts';

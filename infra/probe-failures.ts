@@ -1,4 +1,4 @@
-import { CONNECTION_SETTINGS as S, KAFKA_SECURITY_PROTOCOLS } from '../topology/connections/connection-settings.ts';
+import { CONNECTION_SETTINGS as S, KAFKA_SECURITY_PROTOCOLS } from '../topology/index.ts';
 import { hasErrorCode, type ConfigError, type UnavailableError } from '../topology/errors.ts';
 import { isRedisReplyError } from './probes.ts';
 import { endpointRejected, endpointUnreachable } from './setup-failures.ts';

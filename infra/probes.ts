@@ -1,8 +1,7 @@
 import { connect as connectTcp, type Socket } from 'node:net';
 import { connect as connectTls } from 'node:tls';
 import { Kafka, logLevel } from 'kafkajs';
-import { RejectedError, UnavailableError } from '../topology/index.ts';
-import { kafkaConnection, tlsOptions } from '../topology/connections/clients.ts';
+import { kafkaConnection, RejectedError, tlsOptions, UnavailableError } from '../topology/index.ts';
 import type { KafkaEndpoint, RedisEndpoint } from './services.ts';
 
 // One attempt each, bounded in time: callers decide how long to keep trying. A probe that succeeds
@@ -40,7 +39,7 @@ export function isRedisReplyError(error: unknown): error is RejectedError<RedisR
   return error instanceof RejectedError && (REDIS_REPLY_CODES as readonly string[]).includes(error.code);
 }
 
-export function redisReplyError(command: string, reply: string): RejectedError<RedisReplyCode> {
+function redisReplyError(command: string, reply: string): RejectedError<RedisReplyCode> {
   const code: RedisReplyCode = reply.startsWith('WRONGPASS')
     ? 'redis-wrongpass'
     : reply.startsWith('NOAUTH')

@@ -1,6 +1,15 @@
-import type { ServiceEndpoints, ServiceName } from '../topology/connections/endpoints.ts';
+import type { ServiceEndpoints, ServiceName } from '../topology/index.ts';
 
-export * from '../topology/connections/endpoints.ts';
+// The endpoint shapes are the connections' (topology); infra code and the infra index take them from here.
+export {
+  SERVICE_NAMES,
+  type ServiceName,
+  type TlsSettings,
+  type KafkaEndpoint,
+  type RedisEndpoint,
+  type QdrantEndpoint,
+  type ServiceEndpoints,
+} from '../topology/index.ts';
 
 /** Where an endpoint came from: the environment, a container, or a process started on this machine. */
 export type ProviderKind = 'env' | 'testcontainers' | 'local';

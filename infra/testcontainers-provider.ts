@@ -1,10 +1,10 @@
 import { closeOnce } from '../topology/index.ts';
 import type { KafkaEndpoint, QdrantEndpoint, RedisEndpoint, StartedService } from './services.ts';
 import { importOptional } from './optional-dependency.ts';
-import { freePort } from './local/ports.ts';
+import { freePort } from './local/index.ts';
 
 // Pinned images; the same versions the local provider runs (Kafka) or serves the API of (Qdrant).
-export const IMAGES = {
+const IMAGES = {
   kafka: 'apache/kafka:4.1.1',
   qdrant: 'qdrant/qdrant:v1.16.3',
   redis: 'redis:7.2.12-alpine',

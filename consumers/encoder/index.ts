@@ -1,3 +1,3 @@
-export { EncoderConsumer, type EncoderConsumerOptions } from './encoder-consumer.ts';
-export { indexDocuments, documentText, latestPerDocument, DEFAULT_GROUP_SIZE, type IndexContext, type IndexResult } from './index-documents.ts';
+export { EncoderConsumer } from './encoder-consumer.ts';
+export { indexDocuments, documentText, latestPerDocument } from './index-documents.ts';
 export { encodeAndWrite, inGroups } from './write-pipeline.ts';

@@ -72,7 +72,7 @@ export function formatComparison(comparison: RunComparison): string[] {
   });
 }
 
-export function formatP(p: number): string {
+function formatP(p: number): string {
   return p < 0.0001 ? p.toExponential(1) : p.toFixed(4);
 }
 

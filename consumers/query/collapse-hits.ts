@@ -9,7 +9,7 @@ export interface ScoredChunk {
 /** Payload fields the query consumer asks Qdrant for; the vector and bookkeeping stay behind. */
 export const HIT_PAYLOAD_FIELDS = ['doc_id', 'chunk', 'title', 'text', 'metadata', 'media', 'page'];
 
-export const SNIPPET_CHARS = 240;
+const SNIPPET_CHARS = 240;
 
 /**
  * Chunks in score order -> documents in score order, each with its best chunk, at most `topK`.

@@ -43,12 +43,15 @@ import {
   SECONDS_BUCKETS,
   silentLogger,
   BatchTrace,
+  type Counter,
   type DeadLetter,
   type Decoded,
+  type HandlerContext,
+  type Histogram,
   type Logger,
 } from '../runtime/index.ts';
 import { ShadowBoard } from '../quality/index.ts';
-import { handleSearchBatch, type ChunkQuery, type OutgoingReply, type QueryEncoder, type QueryMessage } from './handle-search-batch.ts';
+import { handleSearchBatch, type BatchReport, type ChunkQuery, type OutgoingReply, type QueryEncoder, type QueryMessage } from './handle-search-batch.ts';
 import type { MediaEncoder } from '../embedding/index.ts';
 import { ShadowMirror, type LiveAnswer } from './shadow-mirror.ts';
 import { hybridFusion } from './qdrant-query.ts';
@@ -73,6 +76,21 @@ export interface QueryConsumerOptions {
 /** Most chunks one request may pull from Qdrant while looking for topK distinct documents. */
 const MAX_CHUNKS_PER_QUERY = 1000;
 
+/** The query consumer's own series (BatchConsumer registers the runtime's). */
+interface QueryMetrics {
+  replies: Counter<'outcome'>;
+  expired: Counter;
+  unreplyable: Counter;
+  searchSeconds: Histogram;
+  latency: Histogram<'outcome'>;
+}
+
+interface RequestLimits {
+  maxTopK: number;
+  replyChannelPrefix: string;
+  mediaInlineMaxBytes: number;
+}
+
 export class QueryConsumer {
   private readonly runtime: BatchConsumer<QueryMessage>;
   private readonly logger: Logger;
@@ -81,95 +99,21 @@ export class QueryConsumer {
   readonly metrics: MetricsRegistry;
   readonly resolver: CollectionResolver;
   private readonly shadow: ShadowMirror;
+  private readonly series: QueryMetrics;
+  private readonly limits: RequestLimits;
+  /** With int8 quantization every search asks Qdrant to rescore its candidates on the original vectors. */
+  private readonly params: ReturnType<typeof searchParams>;
 
   constructor(private readonly options: QueryConsumerOptions) {
-    const { topology, config, redis } = options;
+    const { topology, config } = options;
     const logger = options.logger ?? silentLogger;
     this.logger = logger;
     this.metrics = options.metrics ?? new MetricsRegistry();
     this.resolver = new CollectionResolver(options.qdrant, topology.qdrant.alias, config.query.aliasCacheTtlMs);
-    const limits = { maxTopK: config.query.maxTopK, replyChannelPrefix: topology.redis.replyChannel(''), mediaInlineMaxBytes: config.media.inlineMaxBytes };
-    const replies = this.metrics.counter('searchbus_search_replies_total', 'Search replies published, by outcome', ['outcome']);
-    const expired = this.metrics.counter('searchbus_search_expired_total', 'Search requests skipped because their deadline had passed');
-    const unreplyable = this.metrics.counter('searchbus_search_unreplyable_total', 'Bad search requests without a usable reply channel');
-    const searchSeconds = this.metrics.histogram('searchbus_search_batch_seconds', 'Time to answer a batch of search requests', SECONDS_BUCKETS);
-    const latency = this.metrics.histogram(
-      'searchbus_search_latency_seconds',
-      'Search request published (record timestamp) to its reply published on Redis, by outcome',
-      SECONDS_BUCKETS,
-      ['outcome'],
-    );
-
-    // `sentAt`: request id -> its record's timestamp, for the latency of each reply published.
-    const publish = async (outgoing: OutgoingReply[], sentAt?: ReadonlyMap<string, number>): Promise<void> => {
-      const pipeline = redis.pipeline();
-      for (const { channel, reply } of outgoing) pipeline.publish(channel, JSON.stringify(reply));
-      const results = (await pipeline.exec()) ?? [];
-      const failed = results.find(([error]) => error);
-      // Redis errors are transient from here (connection loss); the runtime retries the batch.
-      if (failed?.[0]) throw Object.assign(failed[0], { retriable: true });
-      const published = Date.now();
-      for (const { reply } of outgoing) {
-        const at = sentAt?.get(reply.id);
-        if (at !== undefined) latency.observe({ outcome: 'error' in reply ? reply.error.code : 'hits' }, Math.max(0, published - at) / 1000);
-      }
-    };
-
-    const search = async (collection: string, queries: ChunkQuery[]): Promise<ScoredChunk[][]> => {
-      const results = await options.qdrant.queryBatch(collection, { searches: queries });
-      return results.map((r) => r.points);
-    };
-    this.shadow = new ShadowMirror({
-      board: new ShadowBoard(redis, topology),
-      deps: {
-        encoder: options.encoder,
-        search,
-        now: Date.now,
-        oversampling: config.query.oversampling,
-        maxChunksPerQuery: MAX_CHUNKS_PER_QUERY,
-        fusion: hybridFusion(config.query),
-        // Queries by example are mirrored too, embedded with the target's own media models.
-        ...(options.media ? { media: options.media } : {}),
-      },
-      describe: (collection) => describeCollection(options.qdrant, collection),
-      liveCollection: async () => (await this.resolver.resolve()).collection,
-      refreshMs: Math.max(500, config.query.aliasCacheTtlMs),
-      metrics: this.metrics,
-      logger,
-    });
-
-    const decode = (message: KafkaMessage): QueryMessage => {
-      const result = decodeSearchRequest(message.value, limits);
-      if (result.ok) return { kind: 'search', request: result.request };
-      // Bytes that are not JSON at all are dead-lettered with the ContractError's code (`invalid-json`).
-      if (result.error.code === 'invalid-json') throw result.error;
-      return {
-        kind: 'invalid',
-        id: result.id ?? message.key?.toString('utf8') ?? '',
-        replyTo: result.replyTo ?? headerReplyTo(message, limits.replyChannelPrefix),
-        code: result.error.code,
-        message: result.error.message,
-      };
-    };
-
-    // Undecodable bytes: answer on the header's channel so the sender is not left waiting, then
-    // let the runtime dead-letter the record. A handler failure lands here too (`internal`).
-    const onPoison = async (letter: DeadLetter): Promise<void> => {
-      const channel = headerReplyTo(letter.message, limits.replyChannelPrefix);
-      if (channel === null) {
-        unreplyable.inc();
-        return;
-      }
-      const code: SearchErrorCode = letter.code === 'invalid-json' ? 'invalid-json' : 'internal';
-      const reply: SearchReplyV1 = { schemaVersion: SEARCH_SCHEMA_VERSION, id: letter.message.key?.toString('utf8') ?? '', error: { code, message: letter.reason } };
-      await publish([{ channel, reply }], new Map([[reply.id, Number(letter.message.timestamp)]]));
-      replies.inc({ outcome: code });
-    };
-
-    // With int8 quantization every search asks Qdrant to rescore its candidates on the original vectors.
-    const params = searchParams(config.qdrant);
-    const withSearchParams = (queries: ChunkQuery[]): ChunkQuery[] => (params ? queries.map((q) => ({ ...q, params })) : queries);
-
+    this.limits = { maxTopK: config.query.maxTopK, replyChannelPrefix: topology.redis.replyChannel(''), mediaInlineMaxBytes: config.media.inlineMaxBytes };
+    this.series = queryMetrics(this.metrics);
+    this.shadow = this.shadowMirror();
+    this.params = searchParams(config.qdrant);
     this.runtime = new BatchConsumer<QueryMessage>({
       kafka: options.kafka,
       groupId: options.groupId ?? topology.groups.query,
@@ -178,65 +122,9 @@ export class QueryConsumer {
       // "latest" happens after the group join, so a request sent right after start() could fall
       // before it and never be answered. Old requests cost little: they are expired and skipped.
       fromBeginning: true,
-      decode,
-      onPoison,
-      handle: async (batch, context) => {
-        const started = performance.now();
-        const sentAt = new Map(batch.map((b) => [requestId(b.value), Number(b.message.timestamp)]));
-        const spans = new BatchTrace('searchbus.query process', batch.map(traceOf), {
-          'messaging.system': 'kafka',
-          'messaging.destination.name': context.topic,
-          'messaging.batch.message_count': batch.length,
-        });
-        const messages = batch.map((b) => b.value);
-        const live = new Map<string, LiveAnswer>();
-        let report;
-        try {
-          report = await handleSearchBatch(
-            messages,
-            {
-              resolver: this.resolver,
-              encoder: async (modelId) => {
-                const encoder = await options.encoder(modelId);
-                return { modelId: encoder.modelId, embedQueries: (texts) => spans.step('embed', () => encoder.embedQueries(texts), { attributes: { 'searchbus.model': modelId, 'searchbus.texts': texts.length } }) };
-              },
-              search: (collection, queries: ChunkQuery[]) =>
-                spans.step(
-                  'qdrant query',
-                  async () => (await options.qdrant.queryBatch(collection, { searches: withSearchParams(queries) })).map((r) => r.points),
-                  { kind: SpanKind.CLIENT, attributes: { 'db.system': 'qdrant', 'db.collection.name': collection, 'db.operation.name': 'query_batch', 'searchbus.queries': queries.length } },
-                ),
-              publish: async (outgoing) => {
-                await spans.step('redis publish', () => publish(outgoing, sentAt), { kind: SpanKind.CLIENT, attributes: { 'db.system': 'redis', 'db.operation.name': 'PUBLISH', 'searchbus.replies': outgoing.length } });
-                for (const { reply } of outgoing) if ('hits' in reply) live.set(reply.id, { hits: reply.hits, ms: reply.tookMs });
-              },
-              now: Date.now,
-              oversampling: config.query.oversampling,
-              maxChunksPerQuery: MAX_CHUNKS_PER_QUERY,
-              fusion: hybridFusion(config.query),
-              ...(options.media ? { media: options.media } : {}),
-            },
-            context.signal,
-          );
-        } catch (error) {
-          spans.end(error);
-          throw error;
-        }
-        spans.setAttributes({ 'searchbus.answered': report.answered, 'searchbus.expired': report.expired });
-        spans.end();
-        searchSeconds.observe((performance.now() - started) / 1000);
-        this.shadow.offer(
-          messages.flatMap((m) => (m.kind === 'search' ? [m.request] : [])),
-          live,
-        );
-        if (report.answered > 0) replies.inc({ outcome: 'hits' }, report.answered);
-        for (const [code, count] of Object.entries(report.errors)) replies.inc({ outcome: code }, count);
-        if (report.expired > 0) expired.inc(report.expired);
-        if (report.unreplyable > 0) unreplyable.inc(report.unreplyable);
-        if (report.errors.internal || report.errors.unavailable) {
-          context.logger.warn('search requests failed', { internal: report.errors.internal ?? 0, unavailable: report.errors.unavailable ?? 0 });
-        }
-      },
+      decode: (message) => decodeQuery(message, this.limits),
+      onPoison: (letter) => this.answerPoison(letter),
+      handle: (batch, context) => this.handleBatch(batch, context),
       deadLetterTopic: topology.topics.deadLetter,
       maxBatchSize: config.query.maxBatchSize,
       // Every partition at once: a request must not wait for another partition's batch.
@@ -252,6 +140,133 @@ export class QueryConsumer {
       metrics: this.metrics,
       role: 'query',
     });
+  }
+
+  /** Compares a sample of answered requests against a rebuild's target while one is announced. */
+  private shadowMirror(): ShadowMirror {
+    const { options } = this;
+    const { config } = options;
+    const search = async (collection: string, queries: ChunkQuery[]): Promise<ScoredChunk[][]> => {
+      const results = await options.qdrant.queryBatch(collection, { searches: queries });
+      return results.map((r) => r.points);
+    };
+    return new ShadowMirror({
+      board: new ShadowBoard(options.redis, options.topology),
+      deps: {
+        encoder: options.encoder,
+        search,
+        now: Date.now,
+        oversampling: config.query.oversampling,
+        maxChunksPerQuery: MAX_CHUNKS_PER_QUERY,
+        fusion: hybridFusion(config.query),
+        // Queries by example are mirrored too, embedded with the target's own media models.
+        ...(options.media ? { media: options.media } : {}),
+      },
+      describe: (collection) => describeCollection(options.qdrant, collection),
+      liveCollection: async () => (await this.resolver.resolve()).collection,
+      refreshMs: Math.max(500, config.query.aliasCacheTtlMs),
+      metrics: this.metrics,
+      logger: this.logger,
+    });
+  }
+
+  // `sentAt`: request id -> its record's timestamp, for the latency of each reply published.
+  private async publish(outgoing: OutgoingReply[], sentAt?: ReadonlyMap<string, number>): Promise<void> {
+    const pipeline = this.options.redis.pipeline();
+    for (const { channel, reply } of outgoing) pipeline.publish(channel, JSON.stringify(reply));
+    const results = (await pipeline.exec()) ?? [];
+    const failed = results.find(([error]) => error);
+    // Redis errors are transient from here (connection loss); the runtime retries the batch.
+    if (failed?.[0]) throw Object.assign(failed[0], { retriable: true });
+    const published = Date.now();
+    for (const { reply } of outgoing) {
+      const at = sentAt?.get(reply.id);
+      if (at !== undefined) this.series.latency.observe({ outcome: 'error' in reply ? reply.error.code : 'hits' }, Math.max(0, published - at) / 1000);
+    }
+  }
+
+  // Undecodable bytes: answer on the header's channel so the sender is not left waiting, then
+  // let the runtime dead-letter the record. A handler failure lands here too (`internal`).
+  private async answerPoison(letter: DeadLetter): Promise<void> {
+    const channel = headerReplyTo(letter.message, this.limits.replyChannelPrefix);
+    if (channel === null) {
+      this.series.unreplyable.inc();
+      return;
+    }
+    const code: SearchErrorCode = letter.code === 'invalid-json' ? 'invalid-json' : 'internal';
+    const reply: SearchReplyV1 = { schemaVersion: SEARCH_SCHEMA_VERSION, id: letter.message.key?.toString('utf8') ?? '', error: { code, message: letter.reason } };
+    await this.publish([{ channel, reply }], new Map([[reply.id, Number(letter.message.timestamp)]]));
+    this.series.replies.inc({ outcome: code });
+  }
+
+  private withSearchParams(queries: ChunkQuery[]): ChunkQuery[] {
+    const { params } = this;
+    return params ? queries.map((q) => ({ ...q, params })) : queries;
+  }
+
+  private async handleBatch(batch: Decoded<QueryMessage>[], context: HandlerContext): Promise<void> {
+    const { options } = this;
+    const { config } = options;
+    const started = performance.now();
+    const sentAt = new Map(batch.map((b) => [requestId(b.value), Number(b.message.timestamp)]));
+    const spans = new BatchTrace('searchbus.query process', batch.map(traceOf), {
+      'messaging.system': 'kafka',
+      'messaging.destination.name': context.topic,
+      'messaging.batch.message_count': batch.length,
+    });
+    const messages = batch.map((b) => b.value);
+    const live = new Map<string, LiveAnswer>();
+    let report;
+    try {
+      report = await handleSearchBatch(
+        messages,
+        {
+          resolver: this.resolver,
+          encoder: async (modelId) => {
+            const encoder = await options.encoder(modelId);
+            return { modelId: encoder.modelId, embedQueries: (texts) => spans.step('embed', () => encoder.embedQueries(texts), { attributes: { 'searchbus.model': modelId, 'searchbus.texts': texts.length } }) };
+          },
+          search: (collection, queries: ChunkQuery[]) =>
+            spans.step(
+              'qdrant query',
+              async () => (await options.qdrant.queryBatch(collection, { searches: this.withSearchParams(queries) })).map((r) => r.points),
+              { kind: SpanKind.CLIENT, attributes: { 'db.system': 'qdrant', 'db.collection.name': collection, 'db.operation.name': 'query_batch', 'searchbus.queries': queries.length } },
+            ),
+          publish: async (outgoing) => {
+            await spans.step('redis publish', () => this.publish(outgoing, sentAt), { kind: SpanKind.CLIENT, attributes: { 'db.system': 'redis', 'db.operation.name': 'PUBLISH', 'searchbus.replies': outgoing.length } });
+            for (const { reply } of outgoing) if ('hits' in reply) live.set(reply.id, { hits: reply.hits, ms: reply.tookMs });
+          },
+          now: Date.now,
+          oversampling: config.query.oversampling,
+          maxChunksPerQuery: MAX_CHUNKS_PER_QUERY,
+          fusion: hybridFusion(config.query),
+          ...(options.media ? { media: options.media } : {}),
+        },
+        context.signal,
+      );
+    } catch (error) {
+      spans.end(error);
+      throw error;
+    }
+    spans.setAttributes({ 'searchbus.answered': report.answered, 'searchbus.expired': report.expired });
+    spans.end();
+    this.series.searchSeconds.observe((performance.now() - started) / 1000);
+    this.shadow.offer(
+      messages.flatMap((m) => (m.kind === 'search' ? [m.request] : [])),
+      live,
+    );
+    this.countReplies(report, context.logger);
+  }
+
+  private countReplies(report: BatchReport, logger: Logger): void {
+    const { replies, expired, unreplyable } = this.series;
+    if (report.answered > 0) replies.inc({ outcome: 'hits' }, report.answered);
+    for (const [code, count] of Object.entries(report.errors)) replies.inc({ outcome: code }, count);
+    if (report.expired > 0) expired.inc(report.expired);
+    if (report.unreplyable > 0) unreplyable.inc(report.unreplyable);
+    if (report.errors.internal || report.errors.unavailable) {
+      logger.warn('search requests failed', { internal: report.errors.internal ?? 0, unavailable: report.errors.unavailable ?? 0 });
+    }
   }
 
   get state(): LifecycleState {
@@ -283,6 +298,35 @@ export class QueryConsumer {
     ]);
     return this.closing;
   }
+}
+
+function queryMetrics(metrics: MetricsRegistry): QueryMetrics {
+  return {
+    replies: metrics.counter('searchbus_search_replies_total', 'Search replies published, by outcome', ['outcome']),
+    expired: metrics.counter('searchbus_search_expired_total', 'Search requests skipped because their deadline had passed'),
+    unreplyable: metrics.counter('searchbus_search_unreplyable_total', 'Bad search requests without a usable reply channel'),
+    searchSeconds: metrics.histogram('searchbus_search_batch_seconds', 'Time to answer a batch of search requests', SECONDS_BUCKETS),
+    latency: metrics.histogram(
+      'searchbus_search_latency_seconds',
+      'Search request published (record timestamp) to its reply published on Redis, by outcome',
+      SECONDS_BUCKETS,
+      ['outcome'],
+    ),
+  };
+}
+
+function decodeQuery(message: KafkaMessage, limits: RequestLimits): QueryMessage {
+  const result = decodeSearchRequest(message.value, limits);
+  if (result.ok) return { kind: 'search', request: result.request };
+  // Bytes that are not JSON at all are dead-lettered with the ContractError's code (`invalid-json`).
+  if (result.error.code === 'invalid-json') throw result.error;
+  return {
+    kind: 'invalid',
+    id: result.id ?? message.key?.toString('utf8') ?? '',
+    replyTo: result.replyTo ?? headerReplyTo(message, limits.replyChannelPrefix),
+    code: result.error.code,
+    message: result.error.message,
+  };
 }
 
 function requestId(message: QueryMessage): string {

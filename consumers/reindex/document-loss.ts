@@ -27,7 +27,7 @@ export interface UnwrittenRecord {
  * Documents kept in the job (in Redis) for the check before the swap. A replay that dead-letters
  * more is refused rather than swapped unchecked: a corpus that broken needs looking at first.
  */
-export const MAX_RECORDED_UNWRITTEN = 1000;
+const MAX_RECORDED_UNWRITTEN = 1000;
 const MAX_REASON_CHARS = 300;
 
 /** The document a dead letter held, or null when its key names none (it cannot be served either). */

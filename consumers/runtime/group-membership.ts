@@ -24,7 +24,7 @@ export function lostMembership(error: unknown): (Error & { type: string }) | nul
  * moved. kafkajs looks the coordinator up only when it joins, and keeps sending to the old one
  * (a broker that was killed) for minutes of retries; rejoining looks it up again.
  */
-export function coordinatorUnreachable(error: unknown): boolean {
+function coordinatorUnreachable(error: unknown): boolean {
   return findInChain(error, (e) => (typeof e.type === 'string' && COORDINATOR_MOVED.has(e.type)) || (typeof e.name === 'string' && CONNECTION_FAILED.has(e.name))) !== null;
 }
 

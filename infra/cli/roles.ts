@@ -8,12 +8,13 @@ import { ReindexWorker } from '../../consumers/reindex/index.ts';
 import { MetricsRegistry, RedisWriteFences, jsonLogger, type Logger } from '../../consumers/runtime/index.ts';
 import { displayHost, startGatewayService } from '../gateway/index.ts';
 import type { Redis } from 'ioredis';
-import { createKafka, createQdrant, createRedis, type Services } from '../index.ts';
+import { createKafka, createRedis, type Services } from '../index.ts';
+import { createQdrant } from '../../topology/connections/qdrant-client.ts';
 import { closeAll, closeOnce, getModelSpec, nextReady, quitGracefully, StartDeadline, type SearchbusConfig, type Topology } from '../../topology/index.ts';
 
 import type { RoleName } from './role-names.ts';
 
-export { ROLE_NAMES, isRoleName, type RoleName } from './role-names.ts';
+export { ROLE_NAMES, type RoleName } from './role-names.ts';
 
 export interface RoleContext {
   services: Services;

@@ -1,5 +1,6 @@
 import { startHealthServer } from '../../consumers/runtime/index.ts';
-import { createKafka, createQdrant, getServices, type Profile, type Services } from '../index.ts';
+import { createKafka, getServices, type Profile, type Services } from '../index.ts';
+import { createQdrant } from '../../topology/connections/qdrant-client.ts';
 import { applyTopology, closeAll, closeOnce, createTopology, loadConfig, type SearchbusConfig, type Topology } from '../../topology/index.ts';
 import type { Output } from './output.ts';
 import { createRoleContext, startRole, type RoleName, type RunningRole } from './roles.ts';

@@ -5,13 +5,14 @@ import { documentEncoder, type OnnxEncoder } from '../../consumers/embedding/ind
 import { loadEncoder } from '../models/index.ts';
 import { QueryConsumer, queryEncoder } from '../../consumers/query/index.ts';
 import { groupPosition, jsonLogger, MetricsRegistry } from '../../consumers/runtime/index.ts';
-import { createKafka, createQdrant, createRedis, type ServiceEndpoints } from '../index.ts';
+import { createKafka, createRedis, type ServiceEndpoints } from '../index.ts';
+import { createQdrant } from '../../topology/connections/qdrant-client.ts';
 import { writeFile } from 'node:fs/promises';
 import { RANKING_DEPTH, percentile, scoreRankings, type RunScores } from '../../consumers/quality/index.ts';
 import { applyTopology, DEFAULT_TENANT, getModelSpec, parseCollectionName, RejectedError, type SearchbusConfig, type SearchMode, type Topology } from '../../topology/index.ts';
 import { IngestProducer, openDocumentSource, type DocumentInput } from '../../producers/ingest/index.ts';
 import { SearchClient } from '../../producers/search-client/index.ts';
-import { judgementsOf, loadBeirSplit } from './beir-dataset.ts';
+import { judgementsOf, loadBeirSplit, type BeirSplit } from './beir-dataset.ts';
 
 export interface EvalOptions {
   dir: string;
@@ -69,16 +70,97 @@ const STALL_TIMEOUT_MS = 5 * 60_000;
 export async function runEval(options: EvalOptions): Promise<EvalReport> {
   const { config, topology, services, log } = options;
   const split = await loadBeirSplit(options.dir, options.split);
+  const documents = await readCorpus(options.dir, log);
+  const kafka = createKafka(services.kafka, 'searchbus-eval');
+  const qdrant = createQdrant(services.qdrant);
+  const { collection, modelId } = await servingCollection(options, kafka, qdrant);
+  const encoders = encoderCache(config, log);
+  const redis = createRedis(services.redis, 'searchbus-eval-replies');
+  const subscriber = createRedis(services.redis, 'searchbus-eval-client');
+  let queryConsumer: QueryConsumer | undefined;
+  let client: SearchClient | undefined;
+  try {
+    const indexStarted = performance.now();
+    const wanted = new Set(documents.map((d) => d.id));
+    const present = await indexedDocuments(qdrant, collection, DEFAULT_TENANT);
+    const resumedAt = [...wanted].filter((id) => present.has(id)).length;
+    const reusedIndex = resumedAt === wanted.size;
+    if (reusedIndex) {
+      log(`${collection} already holds all ${wanted.size} documents: reusing it`);
+    } else {
+      log(`${collection} holds ${resumedAt} of ${wanted.size} documents: ingesting the rest`);
+      await ingestAndWait({ ...options, documents, wanted, collection, qdrant, kafka, encoder: await encoders.get(modelId) });
+    }
+    const indexSeconds = (performance.now() - indexStarted) / 1000;
+
+    queryConsumer = new QueryConsumer({
+      kafka,
+      qdrant,
+      redis,
+      topology,
+      config,
+      encoder: async (id) => queryEncoder(await encoders.get(id)),
+      logger: jsonLogger('query'),
+      metrics: new MetricsRegistry(),
+    });
+    await queryConsumer.start();
+    client = new SearchClient({ kafka, redis: subscriber, topology, defaultTimeoutMs: options.timeoutMs });
+    await client.connect();
+
+    log(`Searching ${split.queries.length} queries of split "${split.split}" (${options.concurrency} at a time)…`);
+    const searched = await searchAll(client, split, options);
+    const { mode } = searched;
+    const scores = scoreRankings(split.queries, (id) => judgementsOf(split, id), searched.rankings);
+    if (options.perQueryFile) await writeFile(options.perQueryFile, `${JSON.stringify({ collection, model: modelId, mode, queries: scores.perQuery })}\n`);
+    const { latencies } = searched;
+    return {
+      ndcg_at_10: scores.ndcg_at_10,
+      recall_at_100: scores.recall_at_100,
+      mrr_at_10: scores.mrr_at_10,
+      queries: split.queries.length,
+      latency_ms: { p50: round(percentile(latencies, 50), 1), p95: round(percentile(latencies, 95), 1), p99: round(percentile(latencies, 99), 1) },
+      details: {
+        collection,
+        model: modelId,
+        reusedIndex,
+        documents: wanted.size,
+        indexSeconds,
+        ingestDocsPerSecond: reusedIndex ? null : round((wanted.size - resumedAt) / indexSeconds, 1),
+        resumedAt,
+        mode,
+        searchSeconds: searched.seconds,
+        failedQueries: searched.failedQueries,
+        scores,
+      },
+    };
+  } finally {
+    if (client) await client.close().catch(() => undefined);
+    else subscriber.disconnect();
+    await queryConsumer?.close().catch(() => undefined);
+    await redis.quit().catch(() => undefined);
+    await encoders.close();
+  }
+}
+
+function round(x: number, digits: number): number {
+  return Number(x.toFixed(digits));
+}
+
+/** The corpus's documents; lines the ingest schema rejects are counted and left out. */
+async function readCorpus(dir: string, log: (line: string) => void): Promise<DocumentInput[]> {
   const documents: DocumentInput[] = [];
   let rejected = 0;
-  for await (const record of openDocumentSource(options.dir).records()) {
+  for await (const record of openDocumentSource(dir).records()) {
     if ('document' in record) documents.push(record.document);
     else rejected += 1;
   }
   if (rejected > 0) log(`${rejected} corpus lines were rejected by the ingest schema and are not indexed`);
+  return documents;
+}
 
-  const kafka = createKafka(services.kafka, 'searchbus-eval');
-  const qdrant = createQdrant(services.qdrant);
+/** Applies the topology, then names the collection behind the alias and the model it was built with. */
+async function servingCollection(options: EvalOptions, kafka: ReturnType<typeof createKafka>, qdrant: QdrantClient): Promise<{ collection: string; modelId: string }> {
+  const { config, topology, log } = options;
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -99,113 +181,69 @@ export async function runEval(options: EvalOptions): Promise<EvalReport> {
       `namespace ${topology.namespace} serves ${collection}, built with ${modelId}, not ${options.expectModel}: give another --namespace, or rebuild it with \`searchbus reindex --model ${options.expectModel}\` in that namespace`,
     );
   }
+  return { collection, modelId };
+}
 
+/** One encoder per model id, loaded on first use and shared by the encoder and query consumers. */
+function encoderCache(config: SearchbusConfig, log: (line: string) => void): { get(id: string): Promise<OnnxEncoder>; close(): Promise<void> } {
   const encoders = new Map<string, Promise<OnnxEncoder>>();
-  const encoderFor = (id: string): Promise<OnnxEncoder> => {
-    let loading = encoders.get(id);
-    if (!loading) {
-      loading = loadEncoder(getModelSpec(id), {
-        intraOpThreads: config.encoder.intraOpThreads,
-        overlapTokens: config.encoder.chunkOverlapTokens,
-        graph: config.encoder.graph,
-        int8Source: config.encoder.int8Source,
-        log,
-      });
-      encoders.set(id, loading);
-    }
-    return loading;
-  };
-
-  const redis = createRedis(services.redis, 'searchbus-eval-replies');
-  const subscriber = createRedis(services.redis, 'searchbus-eval-client');
-  let queryConsumer: QueryConsumer | undefined;
-  let client: SearchClient | undefined;
-  try {
-    const indexStarted = performance.now();
-    const wanted = new Set(documents.map((d) => d.id));
-    const present = await indexedDocuments(qdrant, collection, DEFAULT_TENANT);
-    const resumedAt = [...wanted].filter((id) => present.has(id)).length;
-    const reusedIndex = resumedAt === wanted.size;
-    if (reusedIndex) {
-      log(`${collection} already holds all ${wanted.size} documents: reusing it`);
-    } else {
-      log(`${collection} holds ${resumedAt} of ${wanted.size} documents: ingesting the rest`);
-      await ingestAndWait({ ...options, documents, wanted, collection, qdrant, kafka, encoder: await encoderFor(modelId) });
-    }
-    const indexSeconds = (performance.now() - indexStarted) / 1000;
-
-    queryConsumer = new QueryConsumer({
-      kafka,
-      qdrant,
-      redis,
-      topology,
-      config,
-      encoder: async (id) => queryEncoder(await encoderFor(id)),
-      logger: jsonLogger('query'),
-      metrics: new MetricsRegistry(),
-    });
-    await queryConsumer.start();
-    client = new SearchClient({ kafka, redis: subscriber, topology, defaultTimeoutMs: options.timeoutMs });
-    await client.connect();
-
-    log(`Searching ${split.queries.length} queries of split "${split.split}" (${options.concurrency} at a time)…`);
-    const searchStarted = performance.now();
-    const rankings = new Map<string, string[]>();
-    const latencies: number[] = [];
-    let failedQueries = 0;
-    let mode: SearchMode | null = null;
-    let next = 0;
-    const searcher = client;
-    const worker = async (): Promise<void> => {
-      while (next < split.queries.length) {
-        options.signal?.throwIfAborted();
-        const query = split.queries[next++]!;
-        const started = performance.now();
-        try {
-          const result = await searcher.search({ text: query.text, topK: RANKING_DEPTH, ...(options.mode ? { mode: options.mode } : {}) });
-          latencies.push(performance.now() - started);
-          mode ??= result.mode ?? null;
-          rankings.set(query.id, result.hits.map((h) => h.docId));
-        } catch (error) {
-          failedQueries += 1;
-          log(`query ${query.id} failed: ${(error as Error).message}`);
-          rankings.set(query.id, []);
-        }
+  return {
+    get(id) {
+      let loading = encoders.get(id);
+      if (!loading) {
+        loading = loadEncoder(getModelSpec(id), {
+          intraOpThreads: config.encoder.intraOpThreads,
+          overlapTokens: config.encoder.chunkOverlapTokens,
+          graph: config.encoder.graph,
+          int8Source: config.encoder.int8Source,
+          log,
+        });
+        encoders.set(id, loading);
       }
-    };
-    await Promise.all(Array.from({ length: Math.max(1, options.concurrency) }, worker));
-    const searchSeconds = (performance.now() - searchStarted) / 1000;
+      return loading;
+    },
+    async close() {
+      for (const loading of encoders.values()) await loading.then((e) => e.close()).catch(() => undefined);
+    },
+  };
+}
 
-    const scores = scoreRankings(split.queries, (id) => judgementsOf(split, id), rankings);
-    if (options.perQueryFile) await writeFile(options.perQueryFile, `${JSON.stringify({ collection, model: modelId, mode, queries: scores.perQuery })}\n`);
-    const round = (x: number, digits: number): number => Number(x.toFixed(digits));
-    return {
-      ndcg_at_10: scores.ndcg_at_10,
-      recall_at_100: scores.recall_at_100,
-      mrr_at_10: scores.mrr_at_10,
-      queries: split.queries.length,
-      latency_ms: { p50: round(percentile(latencies, 50), 1), p95: round(percentile(latencies, 95), 1), p99: round(percentile(latencies, 99), 1) },
-      details: {
-        collection,
-        model: modelId,
-        reusedIndex,
-        documents: wanted.size,
-        indexSeconds,
-        ingestDocsPerSecond: reusedIndex ? null : round((wanted.size - resumedAt) / indexSeconds, 1),
-        resumedAt,
-        mode,
-        searchSeconds,
-        failedQueries,
-        scores,
-      },
-    };
-  } finally {
-    if (client) await client.close().catch(() => undefined);
-    else subscriber.disconnect();
-    await queryConsumer?.close().catch(() => undefined);
-    await redis.quit().catch(() => undefined);
-    for (const loading of encoders.values()) await loading.then((e) => e.close()).catch(() => undefined);
-  }
+interface SearchedQueries {
+  rankings: Map<string, string[]>;
+  latencies: number[];
+  failedQueries: number;
+  /** The mode the queries ran in, as the query consumer reported it. */
+  mode: SearchMode | null;
+  seconds: number;
+}
+
+/** Every query of the split through the search client, `options.concurrency` at a time; a failed query ranks nothing. */
+async function searchAll(searcher: SearchClient, split: BeirSplit, options: EvalOptions): Promise<SearchedQueries> {
+  const started = performance.now();
+  const rankings = new Map<string, string[]>();
+  const latencies: number[] = [];
+  let failedQueries = 0;
+  let mode: SearchMode | null = null;
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < split.queries.length) {
+      options.signal?.throwIfAborted();
+      const query = split.queries[next++]!;
+      const queryStarted = performance.now();
+      try {
+        const result = await searcher.search({ text: query.text, topK: RANKING_DEPTH, ...(options.mode ? { mode: options.mode } : {}) });
+        latencies.push(performance.now() - queryStarted);
+        mode ??= result.mode ?? null;
+        rankings.set(query.id, result.hits.map((h) => h.docId));
+      } catch (error) {
+        failedQueries += 1;
+        options.log(`query ${query.id} failed: ${(error as Error).message}`);
+        rankings.set(query.id, []);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, options.concurrency) }, worker));
+  return { rankings, latencies, failedQueries, mode, seconds: (performance.now() - started) / 1000 };
 }
 
 async function ingestAndWait(

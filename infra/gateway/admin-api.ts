@@ -51,9 +51,9 @@ export interface AdminContext {
   shadowSampleRate: number;
 }
 
-export const ADMIN_PREFIX = '/admin/';
+const ADMIN_PREFIX = '/admin/';
 /** A BEIR split's name: it becomes part of a file name (`qrels/<split>.tsv`), so no path separators. */
-export const SPLIT_PATTERN = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$/;
+const SPLIT_PATTERN = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$/;
 const JOB_ID_PATTERN = /^[A-Za-z0-9:_-]{1,128}$/;
 /** The longest shadow hold a request may ask for: a day. */
 const MAX_SHADOW_MS = 24 * 3600 * 1000;
@@ -197,7 +197,7 @@ function mayRead(principal: Principal, data: ReindexJobData): boolean {
 }
 
 /** A rebuild job as the gateway shows it: the request (without an inline set's queries), progress and result. */
-export function reindexJobView(job: ReindexJobSummary): Record<string, unknown> {
+function reindexJobView(job: ReindexJobSummary): Record<string, unknown> {
   const data = job.data as ReindexJobData;
   const gate = data.gate ? { set: data.gate.set, tenant: data.gate.tenant, maxNdcgDrop: data.gate.maxNdcgDrop, force: data.gate.force } : null;
   return {

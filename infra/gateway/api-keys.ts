@@ -19,7 +19,7 @@ export interface RateLimit {
 
 /** What a key may do beyond searching its tenants: `admin` opens the gateway's /admin/ endpoints for them. */
 export type ApiKeyScope = 'admin';
-export const API_KEY_SCOPES: readonly ApiKeyScope[] = ['admin'];
+const API_KEY_SCOPES: readonly ApiKeyScope[] = ['admin'];
 
 export interface ApiKeyEntry {
   id: string;

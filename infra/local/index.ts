@@ -1,7 +1,11 @@
 export { startKafka, ensureKafkaClasspath } from './kafka-process.ts';
-export { startKafkaCluster, type KafkaClusterNode, type KafkaClusterOptions, type LocalKafkaCluster } from './kafka-cluster.ts';
+export { startKafkaCluster, type LocalKafkaCluster } from './kafka-cluster.ts';
 export { startRedis, ensureRedisServer } from './redis-process.ts';
 export { startQdrant, ensureQdrantEdgeVenv } from './qdrant-process.ts';
-export { listEntries, ownerAlive, isAlive, type ProcessEntry } from './process-registry.ts';
+export { listEntries, isAlive, type ProcessEntry } from './process-registry.ts';
 export { stopProcess } from './spawn-service.ts';
 export { reapOrphans, findRunning } from './reaper.ts';
+export { freePort } from './ports.ts';
+export { runCommand } from './run-command.ts';
+export { requireJava, requireMaven } from './prerequisites.ts';
+export { ensurePythonVenv } from './python-venv.ts';

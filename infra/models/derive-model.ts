@@ -16,7 +16,7 @@ import {
   type Int8Source,
 } from '../../topology/model-variants.ts';
 import { cacheDir } from '../cache-dir.ts';
-import { runCommand } from '../local/run-command.ts';
+import { runCommand } from '../local/index.ts';
 import { ensureModel, sha256File, type ModelFiles } from './fetch-model.ts';
 import { ensureGraphToolsVenv, GRAPH_TOOLS_DIR } from './graph-tools-venv.ts';
 
@@ -77,7 +77,7 @@ export async function ensureAllEncoderFiles(spec: ModelSpec, options: EnsureEnco
   return out;
 }
 
-export function derivedPath(modelsDir: string, fp32Id: string, kind: DerivedKind, sha256: string): string {
+function derivedPath(modelsDir: string, fp32Id: string, kind: DerivedKind, sha256: string): string {
   return join(modelsDir, `${fp32Id}.derived`, `${kind}-${sha256.slice(0, 16)}.onnx`);
 }
 

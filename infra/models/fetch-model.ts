@@ -9,8 +9,7 @@ import { RejectedError, UnavailableError } from '../../topology/errors.ts';
 import type { ModelSpec } from '../../topology/models.ts';
 import { cacheDir } from '../cache-dir.ts';
 import { registryUnreachable, tail } from '../setup-failures.ts';
-import { requireJava, requireMaven } from '../local/prerequisites.ts';
-import { runCommand } from '../local/run-command.ts';
+import { requireJava, requireMaven, runCommand } from '../local/index.ts';
 import { extractZipEntry, listZipEntries } from './zip-reader.ts';
 
 // Pinned so that the goal's behaviour does not depend on whichever plugin version mvn picks.

@@ -3,7 +3,7 @@
 // runs on onnxruntime-node.
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensurePythonVenv } from '../local/python-venv.ts';
+import { ensurePythonVenv } from '../local/index.ts';
 
 export const GRAPH_TOOLS_DIR = fileURLToPath(new URL('./graph-tools/', import.meta.url));
 const REQUIREMENTS = join(GRAPH_TOOLS_DIR, 'requirements.txt');

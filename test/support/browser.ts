@@ -7,11 +7,11 @@ import { chromium, type Browser } from 'playwright-core';
 // root), or the executable SEARCHBUS_CHROMIUM names, driven by playwright-core. Playwright's own
 // browser downloads are never used.
 
-export class ChromiumMissingError extends Error {
+class ChromiumMissingError extends Error {
   override readonly name = 'ChromiumMissingError';
 }
 
-export function chromiumExecutable(): string {
+function chromiumExecutable(): string {
   const named = process.env.SEARCHBUS_CHROMIUM;
   if (named) {
     if (!existsSync(named)) throw new ChromiumMissingError(`SEARCHBUS_CHROMIUM=${named}: no such file`);

@@ -12,7 +12,7 @@ const ODD_CHARS = ['\u0000', '\u0001', '\ud800', '\udfff', '\udbff\udc00', '\ufe
 /** Keys with a special meaning to JavaScript objects, or to our contracts. */
 const SPECIAL_KEYS = ['__proto__', 'constructor', 'prototype', 'toString', 'valueOf', 'hasOwnProperty', '__defineGetter__', 'then', 'length', ''];
 /** Number tokens written into JSON text as they are: JSON.parse turns some into Infinity, -0 or a rounded integer. */
-export const RAW_NUMBER_TOKENS = ['1e308', '-1e308', '1e309', '-1e309', '1e-400', '-0', '0', '-0.0', '5e-324', '9007199254740993', '9007199254740992', '9007199254740991', '-9007199254740993', '1.0', '1.5', '0.1', '123456789012345678901234567890', '1E2', '2e0'];
+const RAW_NUMBER_TOKENS = ['1e308', '-1e308', '1e309', '-1e309', '1e-400', '-0', '0', '-0.0', '5e-324', '9007199254740993', '9007199254740992', '9007199254740991', '-9007199254740993', '1.0', '1.5', '0.1', '123456789012345678901234567890', '1E2', '2e0'];
 /** Strings that look like numbers or special values to a lax parser. */
 const NUMBERISH = ['NaN', 'Infinity', '-Infinity', '-0', '1e308', '0x10', '1_000', ' 1', '1 ', 'null', 'undefined', 'true', '[]', '{}', '9007199254740993'];
 
@@ -24,7 +24,7 @@ export const oddString: fc.Arbitrary<string> = fc.oneof(
 );
 
 /** A string around one of the limits that matter, of a character that is more than one UTF-8 byte or not. */
-export const longString: fc.Arbitrary<string> = fc
+const longString: fc.Arbitrary<string> = fc
   .tuple(
     fc.constantFrom(MAX_REQUEST_ID_LENGTH, MAX_ID_LENGTH, 256, MAX_QUERY_CHARS, MAX_SEARCH_REQUEST_BYTES, 200_000),
     fc.integer({ min: -2, max: 2 }),
@@ -32,7 +32,7 @@ export const longString: fc.Arbitrary<string> = fc
   )
   .map(([limit, delta, char]) => char.repeat(Math.max(0, Math.floor((limit + delta) / char.length))));
 
-export const limitNumber: fc.Arbitrary<number> = fc.oneof(
+const limitNumber: fc.Arbitrary<number> = fc.oneof(
   fc.constantFrom(1e308, -1e308, -0, 0, 2 ** 53 + 1, 2 ** 53, Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER, Number.MIN_VALUE, Number.EPSILON, 2 ** 31, -(2 ** 31), 2 ** 32, 1.5, -1, 1, 100, 101, NaN, Infinity, -Infinity),
   fc.double(),
   fc.integer(),
@@ -47,7 +47,7 @@ export const wildValue: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>((t
 })).value;
 
 /** `[[[...]]]` or `{"a":{"a":...}}` as JSON text, deeper than a recursive walker's stack. */
-export const deepJson: fc.Arbitrary<string> = fc
+const deepJson: fc.Arbitrary<string> = fc
   .tuple(fc.constantFrom('[', '{"a":', '{"__proto__":', '{"must":['), fc.integer({ min: 1, max: 60_000 }))
   .map(([open, depth]) => {
     const close = open === '[' ? ']' : open === '{"must":[' ? ']}' : '}';

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { QdrantClient } from '@qdrant/js-client-rest';
 import type { Admin, Kafka } from 'kafkajs';
 import { setTimeout as delay } from 'node:timers/promises';
-import { createKafka, createQdrant, getServices, type ServiceEndpoints, type ServiceName, type Services } from '../../infra/index.ts';
+import { createKafka, getServices, type ServiceEndpoints, type ServiceName, type Services } from '../../infra/index.ts';
+import { createQdrant } from '../../topology/connections/qdrant-client.ts';
 import { applyTopology, createTopology, loadConfig, topicSpecs, type SearchbusConfig, type Topology } from '../../topology/index.ts';
 
 // Integration tests get a namespace of their own (topics, groups, collection, alias), on the

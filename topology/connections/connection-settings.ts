@@ -32,7 +32,7 @@ const S = CONNECTION_SETTINGS;
 
 export const KAFKA_SECURITY_PROTOCOLS = ['plaintext', 'ssl', 'sasl_plaintext', 'sasl_ssl'] as const;
 export type KafkaSecurityProtocol = (typeof KAFKA_SECURITY_PROTOCOLS)[number];
-export const KAFKA_SASL_MECHANISMS: readonly KafkaSaslMechanism[] = ['plain', 'scram-sha-256', 'scram-sha-512'];
+const KAFKA_SASL_MECHANISMS: readonly KafkaSaslMechanism[] = ['plain', 'scram-sha-256', 'scram-sha-512'];
 
 /** The Kafka settings, or null when KAFKA_BROKERS is unset (searchbus then starts a plaintext broker). */
 export function kafkaSettings(env: NodeJS.ProcessEnv): KafkaEndpoint | null {

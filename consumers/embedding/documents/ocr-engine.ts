@@ -29,7 +29,7 @@ export interface OcrResult {
 }
 
 /** The directory holding eng.traineddata.gz: the LSTM-only integer model (fast, small). */
-export function engLangPath(): string {
+function engLangPath(): string {
   const dataPackage = require.resolve('@tesseract.js-data/eng/package.json');
   return join(dataPackage, '..', '4.0.0_best_int');
 }

@@ -24,7 +24,7 @@ export interface PdfOptions {
  * layer's words, against 92.6% at 100 dpi and 99.1% at 200 dpi for 10% more time
  * (test/bench/document-throughput.ts; README "Documents and OCR").
  */
-export const DEFAULT_OCR_DPI = 150;
+const DEFAULT_OCR_DPI = 150;
 
 export async function pdfPages(bytes: Uint8Array, options: PdfOptions = {}): Promise<PageText[]> {
   // Loaded on first use (2 MB of JavaScript): a process that never sees a PDF never parses it.

@@ -23,7 +23,7 @@ export function meanPool(embeddings: TokenEmbeddings, attentionMask: ArrayLike<n
  * meanPool written into `out` (batchSize x dimension, back to back): the inference worker pools
  * straight into the buffer it transfers, with one accumulator for the whole batch.
  */
-export function meanPoolInto(embeddings: TokenEmbeddings, attentionMask: ArrayLike<number | bigint>, out: Float32Array): Float32Array {
+function meanPoolInto(embeddings: TokenEmbeddings, attentionMask: ArrayLike<number | bigint>, out: Float32Array): Float32Array {
   const { data, batchSize, sequenceLength, dimension } = embeddings;
   checkShape(embeddings, attentionMask, out);
   // Accumulate in float64: the reference sums in float32, but the difference is far below the
@@ -53,7 +53,7 @@ export function clsPool(embeddings: TokenEmbeddings): Float32Array[] {
   return split(clsPoolInto(embeddings, new Float32Array(embeddings.batchSize * embeddings.dimension)), embeddings);
 }
 
-export function clsPoolInto(embeddings: TokenEmbeddings, out: Float32Array): Float32Array {
+function clsPoolInto(embeddings: TokenEmbeddings, out: Float32Array): Float32Array {
   const { data, batchSize, sequenceLength, dimension } = embeddings;
   checkShape(embeddings, undefined, out);
   for (let row = 0; row < batchSize; row++) {

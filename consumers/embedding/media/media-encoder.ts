@@ -44,7 +44,7 @@ export interface MediaEncoder {
 }
 
 /** Defaults of SEARCHBUS_MEDIA_VIDEO_FRAME_INTERVAL_MS and SEARCHBUS_MEDIA_VIDEO_MAX_FRAMES. */
-export const DEFAULT_FRAME_SAMPLING: FrameSampling = { intervalMs: 1_000, maxFrames: 300 };
+const DEFAULT_FRAME_SAMPLING: FrameSampling = { intervalMs: 1_000, maxFrames: 300 };
 
 /**
  * Where the image and audio model files come from: fetched and verified by whoever composes the

@@ -35,7 +35,7 @@ export interface Chunk {
 
 export const DEFAULT_OVERLAP_TOKENS = 32;
 
-export function windowCapacity(options: ChunkingOptions): number {
+function windowCapacity(options: ChunkingOptions): number {
   return options.maxTokens - 2 - (options.prefixIds?.length ?? 0);
 }
 

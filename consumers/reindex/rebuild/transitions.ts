@@ -71,12 +71,8 @@ export function isFenced(phase: RebuildPhase): boolean {
   return FENCED.has(phase);
 }
 
-export function isRebuildPhase(value: unknown): value is RebuildPhase {
+function isRebuildPhase(value: unknown): value is RebuildPhase {
   return (REBUILD_PHASES as readonly unknown[]).includes(value);
-}
-
-export function isRebuildEnd(step: RebuildStep): step is RebuildEnd {
-  return (REBUILD_ENDS as readonly string[]).includes(step);
 }
 
 /**

@@ -50,7 +50,7 @@ export function parseGatewayKeyArgs(argv: string[], env: NodeJS.ProcessEnv = pro
   }
 }
 
-export async function gatewayKeyCommand(out: Output, args: GatewayKeyArgs): Promise<number> {
+async function gatewayKeyCommand(out: Output, args: GatewayKeyArgs): Promise<number> {
   const { file } = args;
   switch (args.sub) {
     case 'add': {

@@ -1,10 +1,8 @@
 import { jsonLogger } from '../../../consumers/runtime/index.ts';
-// The modules rather than the infra index, which would load the Qdrant client too (cold start).
-import { createKafka, createRedis } from '../../../topology/connections/clients.ts';
 import { getServices } from '../../get-services.ts';
 import type { Services } from '../../index.ts';
 import { displayHost, startGatewayService } from '../../gateway/index.ts';
-import { ContractError, closeOnce, createTopology, loadConfig } from '../../../topology/index.ts';
+import { ContractError, closeOnce, createKafka, createRedis, createTopology, loadConfig } from '../../../topology/index.ts';
 import { defineCommand } from '../command.ts';
 import type { Output } from '../output.ts';
 import { parseQueryArgs } from '../query-args.ts';

@@ -1,9 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
-// The modules rather than the infra index, which would load the Qdrant client too (cold start).
-import { createKafka, createRedis } from '../../../topology/connections/clients.ts';
 import { getServices } from '../../get-services.ts';
-import { ContractError, createTopology, hasErrorCode, loadConfig, MEDIA_EXTENSIONS, modalityOf, QUERY_MEDIA_EXTENSIONS, type MediaQuery, type SearchMode } from '../../../topology/index.ts';
+import { ContractError, createKafka, createRedis, createTopology, hasErrorCode, loadConfig, MEDIA_EXTENSIONS, modalityOf, QUERY_MEDIA_EXTENSIONS, type MediaQuery, type SearchMode } from '../../../topology/index.ts';
 import { parseFilterArgs, SearchClient, type SearchResult } from '../../../producers/search-client/index.ts';
 import { defineCommand } from '../command.ts';
 import type { Output } from '../output.ts';

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import { createKafka, createQdrant, getServices } from '../../index.ts';
+import { createKafka, getServices } from '../../index.ts';
+import { createQdrant } from '../../../topology/connections/qdrant-client.ts';
 import { ContractError, applyTopology, collectionLayout, collectionParams, createTopology, layoutFor, loadConfig, searchParams, topicSpecs, PAYLOAD_INDEXES } from '../../../topology/index.ts';
 import { defineCommand } from '../command.ts';
 import type { Output } from '../output.ts';

@@ -1,7 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { createKafka, createQdrant } from '../../index.ts';
+import { createKafka } from '../../index.ts';
+import { createQdrant } from '../../../topology/connections/qdrant-client.ts';
 import { DEFAULT_TENANT } from '../../../topology/index.ts';
 import { IngestProducer, openDocumentSource, type DocumentInput } from '../../../producers/ingest/index.ts';
 import { defineCommand } from '../command.ts';

@@ -1,4 +1,3 @@
-export { crdToJsonSchemas, type CrdSchema } from './crd-schemas.ts';
-export { crdSchemaDir, kubernetesSchemaDir, KUBERNETES_SCHEMAS } from './kubernetes-schemas.ts';
-export { CRD_MODULES, ensureGoTool, K8S_TOOLS } from './toolchain.ts';
-export { K8S_DIR, KUSTOMIZATIONS, render, validate, type ResourceResult, type ValidationReport } from './validate-manifests.ts';
+export { crdToJsonSchemas } from './crd-schemas.ts';
+export { KUBERNETES_SCHEMAS } from './kubernetes-schemas.ts';
+export { K8S_DIR, KUSTOMIZATIONS, render, validate } from './validate-manifests.ts';

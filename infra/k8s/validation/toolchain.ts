@@ -69,7 +69,7 @@ export async function ensureGoTool(tool: keyof typeof K8S_TOOLS): Promise<string
 }
 
 /** The extracted source tree of a pinned module (read-only files in the module cache). */
-export async function goModuleDir(name: keyof typeof CRD_MODULES): Promise<string> {
+async function goModuleDir(name: keyof typeof CRD_MODULES): Promise<string> {
   const { module, version } = CRD_MODULES[name];
   const out = await go(['mod', 'download', '-json', `${module}@${version}`]);
   const info = JSON.parse(out) as { Dir?: string; Error?: string };

@@ -64,7 +64,7 @@ async function run(command: string, args: string[], cwd?: string): Promise<strin
   return result.output;
 }
 
-export async function requireSpeechTools(): Promise<void> {
+async function requireSpeechTools(): Promise<void> {
   for (const [program, probe] of [['espeak-ng', '--version'], ['sox', '--version'], ['ffmpeg', '-version']] as const) {
     const ok = await runCommand(program, [probe]).then((r) => r.code === 0, () => false);
     if (!ok) throw missingPrerequisite(program, 'The spoken-phrase benchmark needs it (Debian: apt-get install -y espeak-ng sox ffmpeg).');
