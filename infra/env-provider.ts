@@ -46,7 +46,9 @@ export async function qdrantFromEnv(env: NodeJS.ProcessEnv): Promise<QdrantEndpo
   if (status === 401 || status === 403) {
     throw endpointRejected(
       S.qdrantApiKey,
-      endpoint.apiKey ? `the server at ${endpoint.url} refused the API key (HTTP ${status})` : `the server at ${endpoint.url} requires an API key (HTTP ${status})`,
+      endpoint.apiKey
+        ? `the server at ${endpoint.url} refused the API key (HTTP ${status})`
+        : `the server at ${endpoint.url} requires an API key (HTTP ${status})`,
     );
   }
   return endpoint;

@@ -12,12 +12,7 @@ import {
   type Services,
   type StartedService,
 } from './services.ts';
-import {
-  containerRuntimeAvailable,
-  startKafkaContainer,
-  startQdrantContainer,
-  startRedisContainer,
-} from './testcontainers-provider.ts';
+import { containerRuntimeAvailable, startKafkaContainer, startQdrantContainer, startRedisContainer } from './testcontainers-provider.ts';
 
 type Resolved<K extends ServiceName> = { kind: ProviderKind; service: StartedService<ServiceEndpoints[K]> };
 
@@ -45,10 +40,7 @@ export async function getServices(options: GetServicesOptions = {}): Promise<Ser
     return containers;
   };
   let reaped: Promise<unknown> | undefined;
-  const local = async <K extends ServiceName>(
-    name: K,
-    start: Start<K>,
-  ): Promise<Resolved<K>> => {
+  const local = async <K extends ServiceName>(name: K, start: Start<K>): Promise<Resolved<K>> => {
     reaped ??= reapOrphans(log);
     await reaped;
     if (profile === 'up') {
@@ -79,7 +71,9 @@ export async function getServices(options: GetServicesOptions = {}): Promise<Ser
   const started = settled.flatMap((s, i) => (s.status === 'fulfilled' ? [{ name: names[i]!, service: s.value.service }] : []));
   const stopAll = async (): Promise<void> => {
     const results = await Promise.allSettled(started.map((s) => s.service.close()));
-    const failures = results.flatMap((r, i) => (r.status === 'rejected' ? [{ step: `close ${started[i]!.name}`, error: r.reason as unknown }] : []));
+    const failures = results.flatMap((r, i) =>
+      r.status === 'rejected' ? [{ step: `close ${started[i]!.name}`, error: r.reason as unknown }] : [],
+    );
     if (failures.length > 0) throw new CleanupError('the services', failures, results.length);
   };
   const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
@@ -114,7 +108,11 @@ export async function getServices(options: GetServicesOptions = {}): Promise<Ser
   return services;
 }
 
-type Start<K extends ServiceName> = (o: { profile: Profile; env: NodeJS.ProcessEnv; log: (line: string) => void }) => Promise<StartedService<ServiceEndpoints[K]>>;
+type Start<K extends ServiceName> = (o: {
+  profile: Profile;
+  env: NodeJS.ProcessEnv;
+  log: (line: string) => void;
+}) => Promise<StartedService<ServiceEndpoints[K]>>;
 
 /** Each service's three providers, tried in this order by getServices. */
 const PROVIDERS: {

@@ -16,4 +16,14 @@ export {
   type LocalKafkaCluster,
   type ProcessEntry,
 } from './local/index.ts';
-export { createKafka, createRedis, SECRET_SETTINGS, endpointEnv, kafkaSettings, qdrantSettings, redactUrl, redisSettings, isWithin } from '../topology/index.ts';
+export {
+  createKafka,
+  createRedis,
+  SECRET_SETTINGS,
+  endpointEnv,
+  kafkaSettings,
+  qdrantSettings,
+  redactUrl,
+  redisSettings,
+  isWithin,
+} from '../topology/index.ts';

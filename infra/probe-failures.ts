@@ -21,7 +21,8 @@ const UNTRUSTED = new Set([
 ]);
 const EXPIRED = new Set(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID']);
 /** TLS alerts a server sends when it refuses (or wants) the client's certificate. */
-const CLIENT_CERT_REFUSED = /ALERT_(BAD_CERTIFICATE|CERTIFICATE_REQUIRED|UNKNOWN_CA|CERTIFICATE_UNKNOWN|UNSUPPORTED_CERTIFICATE|CERTIFICATE_REVOKED|CERTIFICATE_EXPIRED|ACCESS_DENIED)/;
+const CLIENT_CERT_REFUSED =
+  /ALERT_(BAD_CERTIFICATE|CERTIFICATE_REQUIRED|UNKNOWN_CA|CERTIFICATE_UNKNOWN|UNSUPPORTED_CERTIFICATE|CERTIFICATE_REVOKED|CERTIFICATE_EXPIRED|ACCESS_DENIED)/;
 const NOT_TLS = /WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|UNKNOWN_PROTOCOL|before secure TLS connection was established/;
 
 export function kafkaProbeFailure(error: unknown, endpoint: KafkaEndpoint): ConfigError | UnavailableError {
@@ -41,10 +42,21 @@ export function kafkaProbeFailure(error: unknown, endpoint: KafkaEndpoint): Conf
       error,
     );
   }
-  const tls = tlsFailure(chain, { service: 'broker', where, tls: endpoint.tls, ca: S.kafkaSslCaFile, cert: S.kafkaSslCertFile, address: S.kafkaBrokers });
+  const tls = tlsFailure(chain, {
+    service: 'broker',
+    where,
+    tls: endpoint.tls,
+    ca: S.kafkaSslCaFile,
+    cert: S.kafkaSslCertFile,
+    address: S.kafkaBrokers,
+  });
   if (tls) return tls;
   if (chain.some((e) => (e as { type?: string }).type === 'ILLEGAL_SASL_STATE')) {
-    return endpointRejected(S.kafkaSecurityProtocol, `is ${protocol}, but the listener at ${where} does not use SASL; use ${endpoint.tls ? 'ssl' : 'plaintext'}`, error);
+    return endpointRejected(
+      S.kafkaSecurityProtocol,
+      `is ${protocol}, but the listener at ${where} does not use SASL; use ${endpoint.tls ? 'ssl' : 'plaintext'}`,
+      error,
+    );
   }
   if (chain.some((e) => e.name === 'KafkaJSConnectionClosedError')) {
     const others = KAFKA_SECURITY_PROTOCOLS.filter((p) => p !== protocol).join(', ');
@@ -64,10 +76,18 @@ export function redisProbeFailure(error: unknown, endpoint: RedisEndpoint): Conf
     const user = endpoint.username ?? 'default';
     const passwordSetting = endpoint.password?.setting ?? S.redisPassword;
     if (code === 'redis-wrongpass') {
-      return endpointRejected(passwordSetting, `authentication failed for user '${user}' at ${where}; check ${passwordSetting === S.redisUrl ? 'the user and password in REDIS_URL' : `${S.redisUsername} and ${passwordSetting}`} (${error.message})`, error);
+      return endpointRejected(
+        passwordSetting,
+        `authentication failed for user '${user}' at ${where}; check ${passwordSetting === S.redisUrl ? 'the user and password in REDIS_URL' : `${S.redisUsername} and ${passwordSetting}`} (${error.message})`,
+        error,
+      );
     }
     if (code === 'redis-noauth') {
-      return endpointRejected(S.redisPassword, `the server at ${where} requires a password: set ${S.redisUsername} and ${S.redisPassword} (or ${S.redisPasswordFile}), or put them in REDIS_URL (rediss://user:password@host:port)`, error);
+      return endpointRejected(
+        S.redisPassword,
+        `the server at ${where} requires a password: set ${S.redisUsername} and ${S.redisPassword} (or ${S.redisPasswordFile}), or put them in REDIS_URL (rediss://user:password@host:port)`,
+        error,
+      );
     }
     if (code === 'redis-auth-refused') {
       return endpointRejected(passwordSetting, `the server at ${where} refused AUTH for user '${user}': ${error.message}`, error);
@@ -78,7 +98,14 @@ export function redisProbeFailure(error: unknown, endpoint: RedisEndpoint): Conf
     return endpointUnreachable(S.redisUrl, where, error);
   }
   const chain = errorChain(error);
-  const tls = tlsFailure(chain, { service: 'server', where, tls: endpoint.tls, ca: S.redisTlsCaFile, cert: S.redisTlsCertFile, address: S.redisUrl });
+  const tls = tlsFailure(chain, {
+    service: 'server',
+    where,
+    tls: endpoint.tls,
+    ca: S.redisTlsCaFile,
+    cert: S.redisTlsCertFile,
+    address: S.redisUrl,
+  });
   if (tls) return tls;
   const reset = chain.some((e) => (e as NodeJS.ErrnoException).code === 'ECONNRESET');
   if (hasErrorCode(error, 'connection-closed') || (reset && !endpoint.tls)) {
@@ -102,17 +129,31 @@ function tlsFailure(
   const coded = chain.map((e) => ({ error: e, code: errorCode(e) }));
   const cause = chain[0];
   const hit = (test: (code: string, message: string) => boolean): boolean => coded.some(({ error, code }) => test(code, error.message));
-  const trustedBy = names.tls.ca ? `the CA in ${names.ca} ("${names.tls.ca.file}")` : `Node's built-in CA certificates; set ${names.ca} to the CA that signed it`;
+  const trustedBy = names.tls.ca
+    ? `the CA in ${names.ca} ("${names.tls.ca.file}")`
+    : `Node's built-in CA certificates; set ${names.ca} to the CA that signed it`;
   const found = coded.find(({ code }) => UNTRUSTED.has(code) || EXPIRED.has(code));
   if (found && UNTRUSTED.has(found.code)) {
-    return endpointRejected(names.ca, `the ${names.service}'s certificate at ${names.where} is not trusted by ${trustedBy} (${found.code})`, cause);
+    return endpointRejected(
+      names.ca,
+      `the ${names.service}'s certificate at ${names.where} is not trusted by ${trustedBy} (${found.code})`,
+      cause,
+    );
   }
   if (found) {
-    return endpointRejected(names.ca, `the ${names.service}'s certificate at ${names.where} is outside its validity period (${found.code})`, cause);
+    return endpointRejected(
+      names.ca,
+      `the ${names.service}'s certificate at ${names.where} is outside its validity period (${found.code})`,
+      cause,
+    );
   }
   if (hit((code) => code === 'ERR_TLS_CERT_ALTNAME_INVALID')) {
     const detail = coded.find(({ code }) => code === 'ERR_TLS_CERT_ALTNAME_INVALID')?.error.message ?? '';
-    return endpointRejected(names.address, `the ${names.service}'s certificate does not name the host in ${names.address} (${names.where}): ${stripPrefix(detail)}`, cause);
+    return endpointRejected(
+      names.address,
+      `the ${names.service}'s certificate does not name the host in ${names.address} (${names.where}): ${stripPrefix(detail)}`,
+      cause,
+    );
   }
   if (hit((code, message) => CLIENT_CERT_REFUSED.test(code) || /alert (bad certificate|certificate required|unknown ca)/i.test(message))) {
     return endpointRejected(
@@ -124,7 +165,11 @@ function tlsFailure(
     );
   }
   if (hit((code, message) => NOT_TLS.test(code) || NOT_TLS.test(message))) {
-    return endpointRejected(names.address, `the ${names.service} at ${names.where} does not speak TLS on that port, but TLS is configured`, cause);
+    return endpointRejected(
+      names.address,
+      `the ${names.service} at ${names.where} does not speak TLS on that port, but TLS is configured`,
+      cause,
+    );
   }
   return undefined;
 }

@@ -96,7 +96,9 @@ export async function probeRedis(endpoint: RedisEndpoint, timeoutMs: number): Pr
     });
     socket.on('error', (error) => finish(error));
     // The server closed the connection before answering (for instance plaintext sent to a TLS port).
-    socket.on('close', () => finish(new UnavailableError('connection-closed', 'the server closed the connection before answering', { retriable: false })));
+    socket.on('close', () =>
+      finish(new UnavailableError('connection-closed', 'the server closed the connection before answering', { retriable: false })),
+    );
   });
 }
 

@@ -6,12 +6,19 @@ import { ConfigError, UnavailableError } from '../topology/errors.ts';
 
 /** A program the local provider needs is not installed (Java, Python, Maven, redis-server): `missing-prerequisite`. */
 export function missingPrerequisite(program: string, howToInstall: string, cause?: unknown): UnavailableError {
-  return new UnavailableError('missing-prerequisite', `${program} is required to run searchbus services locally but was not found. ${howToInstall}`, { cause, retriable: false });
+  return new UnavailableError(
+    'missing-prerequisite',
+    `${program} is required to run searchbus services locally but was not found. ${howToInstall}`,
+    { cause, retriable: false },
+  );
 }
 
 /** A package registry (Maven Central, PyPI, Debian, npm) could not be reached or refused a download: `registry-unreachable`, retriable. */
 export function registryUnreachable(registry: string, what: string, output: string): UnavailableError {
-  return new UnavailableError('registry-unreachable', `Could not download ${what} from ${registry}. Check network access to ${registry}.\n${tail(output, 15)}`);
+  return new UnavailableError(
+    'registry-unreachable',
+    `Could not download ${what} from ${registry}. Check network access to ${registry}.\n${tail(output, 15)}`,
+  );
 }
 
 /** An endpoint given in the environment does not answer: `endpoint-unreachable`, retriable. */
@@ -34,7 +41,10 @@ export function endpointRejected(setting: string, message: string, cause?: unkno
 
 /** A service process exited or never became ready: `service-start-failed`. */
 export function serviceStartFailed(service: string, message: string, logFile?: string, cause?: unknown): UnavailableError {
-  return new UnavailableError('service-start-failed', `${service} did not start: ${message}${logFile ? ` (log: ${logFile})` : ''}`, { cause, retriable: false });
+  return new UnavailableError('service-start-failed', `${service} did not start: ${message}${logFile ? ` (log: ${logFile})` : ''}`, {
+    cause,
+    retriable: false,
+  });
 }
 
 /** A port a service must listen on is already in use: a ConfigError `port-in-use` naming the port's setting. */

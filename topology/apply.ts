@@ -1,6 +1,17 @@
 import type { QdrantClient } from '@qdrant/js-client-rest';
 import kafkajs, { type Admin } from 'kafkajs';
-import { collectionDrift, collectionLayout, collectionParams, DEFAULT_COLLECTION_SETTINGS, layoutFor, layoutOf, PAYLOAD_INDEXES, vectorParams, vectorsJson, type CollectionSettings } from './collection.ts';
+import {
+  collectionDrift,
+  collectionLayout,
+  collectionParams,
+  DEFAULT_COLLECTION_SETTINGS,
+  layoutFor,
+  layoutOf,
+  PAYLOAD_INDEXES,
+  vectorParams,
+  vectorsJson,
+  type CollectionSettings,
+} from './collection.ts';
 import { DEFAULT_ANALYZER_ID, getAnalyzerSpec, type AnalyzerSpec } from './analyzers.ts';
 import { COLLECTION_SETTING_NAMES, SETTINGS, type SearchbusConfig } from './config.ts';
 import type { ModelSpec } from './models.ts';
@@ -132,7 +143,13 @@ async function applyCollection(
         `alias ${alias} serves ${current}, built with ${served}; SEARCHBUS_MODEL is ${config.model.id}: run \`searchbus reindex --model ${config.model.id}\` to rebuild with it`,
       );
     }
-    await ensureCollection(qdrant, current, config.model, { report, dryRun, create: false, settings: config.qdrant, analyzer: config.sparseAnalyzer });
+    await ensureCollection(qdrant, current, config.model, {
+      report,
+      dryRun,
+      create: false,
+      settings: config.qdrant,
+      analyzer: config.sparseAnalyzer,
+    });
     return;
   }
   const collection = topology.qdrant.collection(config.model.id, 1);
@@ -170,7 +187,9 @@ export async function ensureCollection(
     }
     if (!dryRun) {
       const params = collectionParams(model, layout);
-      const vectors = Object.fromEntries(Object.entries(params.vectors).map(([vector, p]) => [vector, { ...p, on_disk: settings.vectorsOnDisk }]));
+      const vectors = Object.fromEntries(
+        Object.entries(params.vectors).map(([vector, p]) => [vector, { ...p, on_disk: settings.vectorsOnDisk }]),
+      );
       await qdrant.createCollection(name, { ...params, vectors, ...collectionLayout(settings) });
     }
     report.actions.push(
@@ -180,15 +199,19 @@ export async function ensureCollection(
     const info = await qdrant.getCollection(name);
     const vectors = info.config.params.vectors as Record<string, { size?: number; distance?: string } | number | string> | undefined;
     const existing = layoutOf(info);
-    const dense = (typeof existing === 'string' ? undefined : existing.dense === '' ? vectors : vectors?.[existing.dense]) as { size?: number; distance?: string } | undefined;
+    const dense = (typeof existing === 'string' ? undefined : existing.dense === '' ? vectors : vectors?.[existing.dense]) as
+      { size?: number; distance?: string } | undefined;
     if (dense?.size !== wanted.size || dense.distance !== wanted.distance) {
       report.drift.push(
         `collection ${name} has vectors ${vectorsJson(vectors)}, model ${model.id} needs ${JSON.stringify(wanted)}: rebuild it with \`searchbus reindex\``,
       );
     } else if (typeof existing !== 'string' && (existing.dense === '' || existing.sparse?.name !== layout.sparse?.name)) {
-      const has = existing.dense === '' ? 'one unnamed dense vector' : existing.sparse ? `sparse vector ${existing.sparse.name}` : 'no sparse vector';
+      const has =
+        existing.dense === '' ? 'one unnamed dense vector' : existing.sparse ? `sparse vector ${existing.sparse.name}` : 'no sparse vector';
       const needs = layout.sparse ? `named vectors ${layout.dense} and ${layout.sparse.name}` : `a named vector ${layout.dense}`;
-      report.drift.push(`collection ${name} has ${has}; the settings want ${needs}: it is served as it is until \`searchbus reindex\` rebuilds it`);
+      report.drift.push(
+        `collection ${name} has ${has}; the settings want ${needs}: it is served as it is until \`searchbus reindex\` rebuilds it`,
+      );
     }
     // Shards and replicas cannot be changed in place (Qdrant moves replicas only on request), and
     // storage, quantization and HNSW changes rebuild segments: a rebuild does all of it while

@@ -33,13 +33,7 @@ export interface ChunkPayload {
   ingested_at: string;
 }
 
-export type PayloadIndexSchema =
-  | 'keyword'
-  | 'integer'
-  | 'float'
-  | 'bool'
-  | 'datetime'
-  | { type: 'keyword'; is_tenant: true };
+export type PayloadIndexSchema = 'keyword' | 'integer' | 'float' | 'bool' | 'datetime' | { type: 'keyword'; is_tenant: true };
 
 /** Indexes every collection gets: lookups by document (deletes), per-tenant filtering, chunk ranges. */
 export const PAYLOAD_INDEXES: ReadonlyArray<{ field: string; schema: PayloadIndexSchema }> = [
@@ -109,7 +103,9 @@ export function collectionLayout(settings: CollectionSettings): {
     hnsw_config: { m: settings.hnswM, ef_construct: settings.hnswEfConstruct },
     // The quantized copy stays in RAM even when the originals are on disk: it is what the HNSW
     // search reads, and the originals are only touched to rescore the best candidates.
-    ...(settings.quantization === 'int8' ? { quantization_config: { scalar: { type: 'int8' as const, quantile: INT8_QUANTILE, always_ram: true } } } : {}),
+    ...(settings.quantization === 'int8'
+      ? { quantization_config: { scalar: { type: 'int8' as const, quantile: INT8_QUANTILE, always_ram: true } } }
+      : {}),
   };
 }
 
@@ -136,7 +132,12 @@ export interface CollectionConfigView {
  * setting. Vector on-disk is read from the unnamed vector or from every named dense vector, in
  * topology's order (`vectorNamesInOrder`), whatever order the server lists them in.
  */
-export function collectionDrift(name: string, config: CollectionConfigView, settings: CollectionSettings, settingNames: Record<keyof CollectionSettings, string>): string[] {
+export function collectionDrift(
+  name: string,
+  config: CollectionConfigView,
+  settings: CollectionSettings,
+  settingNames: Record<keyof CollectionSettings, string>,
+): string[] {
   const wanted = collectionLayout(settings);
   const differences: string[] = [];
   const check = (field: string, actual: unknown, want: unknown, setting: string): void => {
@@ -147,13 +148,23 @@ export function collectionDrift(name: string, config: CollectionConfigView, sett
   const params = config.params;
   check('shard_number', params.shard_number ?? 1, wanted.shard_number, settingNames.shardNumber);
   check('replication_factor', params.replication_factor ?? 1, wanted.replication_factor, settingNames.replicationFactor);
-  check('write_consistency_factor', params.write_consistency_factor ?? 1, wanted.write_consistency_factor, settingNames.writeConsistencyFactor);
+  check(
+    'write_consistency_factor',
+    params.write_consistency_factor ?? 1,
+    wanted.write_consistency_factor,
+    settingNames.writeConsistencyFactor,
+  );
   check('on_disk_payload', params.on_disk_payload ?? true, wanted.on_disk_payload, settingNames.payloadOnDisk);
   for (const [vector, onDisk] of vectorsOnDisk(params.vectors)) {
     check(vector === '' ? 'vectors.on_disk' : `vectors.${vector}.on_disk`, onDisk, settings.vectorsOnDisk, settingNames.vectorsOnDisk);
   }
   check('hnsw_config.m', config.hnsw_config?.m ?? null, wanted.hnsw_config.m, settingNames.hnswM);
-  check('hnsw_config.ef_construct', config.hnsw_config?.ef_construct ?? null, wanted.hnsw_config.ef_construct, settingNames.hnswEfConstruct);
+  check(
+    'hnsw_config.ef_construct',
+    config.hnsw_config?.ef_construct ?? null,
+    wanted.hnsw_config.ef_construct,
+    settingNames.hnswEfConstruct,
+  );
   check('quantization', quantizationKind(config.quantization_config), settings.quantization, settingNames.quantization);
   return differences;
 }
@@ -190,7 +201,9 @@ export function sparseVectorName(analyzer: AnalyzerSpec): string {
 
 /** Every vector name topology defines, in its order: `text`, the media vectors, one sparse vector per analyzer. */
 const TOPOLOGY_VECTOR_ORDER: ReadonlyMap<string, number> = new Map(
-  [VECTOR_NAMES.text, ...MODALITIES.map((modality) => VECTOR_NAMES[modality]), ...analyzerIds().map((id) => `${SPARSE_PREFIX}${id}`)].map((name, i) => [name, i]),
+  [VECTOR_NAMES.text, ...MODALITIES.map((modality) => VECTOR_NAMES[modality]), ...analyzerIds().map((id) => `${SPARSE_PREFIX}${id}`)].map(
+    (name, i) => [name, i],
+  ),
 );
 
 /**
@@ -213,7 +226,9 @@ function namedInOrder<T>(vectors: Record<string, T>): Array<[string, T]> {
 export function vectorsJson(vectors: unknown): string {
   if (!isRecord(vectors) || typeof vectors.size === 'number') return JSON.stringify(vectors);
   // Built by hand: an object would list integer-like names first, whatever their order.
-  return `{${namedInOrder(vectors).map(([name, params]) => `${JSON.stringify(name)}:${JSON.stringify(params)}`).join(',')}}`;
+  return `{${namedInOrder(vectors)
+    .map(([name, params]) => `${JSON.stringify(name)}:${JSON.stringify(params)}`)
+    .join(',')}}`;
 }
 
 /**
@@ -244,7 +259,8 @@ export interface CollectionCreateParams {
 /** What a new collection is created with: named dense `text`, and the sparse vector with Qdrant's IDF modifier. */
 export function collectionParams(model: ModelSpec, layout: CollectionLayout): CollectionCreateParams {
   const params: CollectionCreateParams = { vectors: { [layout.dense || VECTOR_NAMES.text]: vectorParams(model) } };
-  for (const vector of Object.values(layout.media ?? {})) params.vectors[vector.name] = { size: vector.model.dimension, distance: 'Cosine' };
+  for (const vector of Object.values(layout.media ?? {}))
+    params.vectors[vector.name] = { size: vector.model.dimension, distance: 'Cosine' };
   if (layout.sparse) params.sparse_vectors = { [layout.sparse.name]: { modifier: 'idf' } };
   return params;
 }
@@ -264,7 +280,8 @@ export function layoutOf(info: CollectionVectorsInfo): CollectionLayout | string
   let dense: string;
   if (typeof vectors.size === 'number') dense = '';
   else if (VECTOR_NAMES.text in vectors) dense = VECTOR_NAMES.text;
-  else return `it has no dense vector named "${VECTOR_NAMES.text}" (vectors: ${vectorNamesInOrder(Object.keys(vectors)).join(', ') || 'none'})`;
+  else
+    return `it has no dense vector named "${VECTOR_NAMES.text}" (vectors: ${vectorNamesInOrder(Object.keys(vectors)).join(', ') || 'none'})`;
   const sparseVectors = info.config.params.sparse_vectors;
   let sparse: CollectionLayout['sparse'] = null;
   if (isRecord(sparseVectors)) {

@@ -3,11 +3,23 @@ import { isAbsolute } from 'node:path';
 import { DEFAULT_COLLECTION_SETTINGS, type CollectionSettings } from './collection.ts';
 import { ConfigError } from './errors.ts';
 import { DEFAULT_MODEL_ID, getModelSpec, type ModelSpec } from './models.ts';
-import { DEFAULT_ENCODER_GRAPH, DEFAULT_INT8_SOURCE, ENCODER_GRAPHS, INT8_SOURCES, type EncoderGraph, type Int8Source } from './model-variants.ts';
+import {
+  DEFAULT_ENCODER_GRAPH,
+  DEFAULT_INT8_SOURCE,
+  ENCODER_GRAPHS,
+  INT8_SOURCES,
+  type EncoderGraph,
+  type Int8Source,
+} from './model-variants.ts';
 import { DEFAULT_ANALYZER_ID, getAnalyzerSpec, type AnalyzerSpec } from './analyzers.ts';
 import { DEFAULT_NAMESPACE, isValidNamespace } from './names.ts';
 import ipaddr from 'ipaddr.js';
-import { DEFAULT_MEDIA_INLINE_MAX_BYTES, DEFAULT_MEDIA_URL_HOSTS, DEFAULT_OCR_MIN_CONFIDENCE, MAX_MEDIA_INLINE_MAX_BYTES } from './media.ts';
+import {
+  DEFAULT_MEDIA_INLINE_MAX_BYTES,
+  DEFAULT_MEDIA_URL_HOSTS,
+  DEFAULT_OCR_MIN_CONFIDENCE,
+  MAX_MEDIA_INLINE_MAX_BYTES,
+} from './media.ts';
 
 // All settings, read and checked once at start-up. A bad value fails here, naming its variable,
 // instead of surfacing as a timeout deep inside a consumer.
@@ -283,7 +295,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SearchbusConfi
       fileRoots: fileRoots(env, SETTINGS.mediaFileRoots),
       urlHosts: urlHosts(env, SETTINGS.mediaUrlHosts),
       urlAllowNetworks: networks(env, SETTINGS.mediaUrlAllowNetworks),
-      ocr: { enabled: bool(env, SETTINGS.ocrImages, true), minConfidence: int(env, SETTINGS.ocrMinConfidence, DEFAULT_OCR_MIN_CONFIDENCE, 0, 100) },
+      ocr: {
+        enabled: bool(env, SETTINGS.ocrImages, true),
+        minConfidence: int(env, SETTINGS.ocrMinConfidence, DEFAULT_OCR_MIN_CONFIDENCE, 0, 100),
+      },
       videoFrameIntervalMs: int(env, SETTINGS.mediaVideoFrameIntervalMs, 1_000, 40, 3_600_000),
       videoMaxFrames: int(env, SETTINGS.mediaVideoMaxFrames, 300, 1, 10_000),
     },
@@ -439,7 +454,10 @@ function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
   }
   const keysFile = env[SETTINGS.gatewayKeysFile]?.trim() || null;
   if (auth.includes('api-keys') && keysFile === null) {
-    throw new ConfigError(SETTINGS.gatewayKeysFile, `must name the API keys file when ${SETTINGS.gatewayAuth} includes api-keys (create one with \`searchbus gateway key add\`)`);
+    throw new ConfigError(
+      SETTINGS.gatewayKeysFile,
+      `must name the API keys file when ${SETTINGS.gatewayAuth} includes api-keys (create one with \`searchbus gateway key add\`)`,
+    );
   }
   const ratePerSecond = int(env, SETTINGS.gatewayRatePerSecond, 20, 0, 1_000_000);
   return {
@@ -461,7 +479,10 @@ function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
 
 /** A comma-separated list of absolute paths (none when unset). */
 function absoluteDirs(env: NodeJS.ProcessEnv, setting: string): string[] {
-  const parts = (env[setting] ?? '').split(',').map((p) => p.trim()).filter((p) => p !== '');
+  const parts = (env[setting] ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
   const relative = parts.find((p) => !isAbsolute(p));
   if (relative !== undefined) throw new ConfigError(setting, `must list absolute folders, separated by commas; "${relative}" is relative`);
   return parts;
@@ -480,7 +501,10 @@ function loadJwtConfig(env: NodeJS.ProcessEnv): GatewayJwtConfig {
     );
   }
   if (secret !== null && Buffer.byteLength(secret, 'utf8') < MIN_JWT_SECRET_BYTES) {
-    throw new ConfigError(SETTINGS.gatewayJwtSecret, `must be at least ${MIN_JWT_SECRET_BYTES} bytes for HS256, got ${Buffer.byteLength(secret, 'utf8')}`);
+    throw new ConfigError(
+      SETTINGS.gatewayJwtSecret,
+      `must be at least ${MIN_JWT_SECRET_BYTES} bytes for HS256, got ${Buffer.byteLength(secret, 'utf8')}`,
+    );
   }
   if (jwksUrl !== null) {
     let url: URL;
@@ -515,7 +539,10 @@ function loadJwtConfig(env: NodeJS.ProcessEnv): GatewayJwtConfig {
 function fileRoots(env: NodeJS.ProcessEnv, setting: string): readonly string[] {
   const raw = env[setting];
   if (raw === undefined) return [homedir(), tmpdir()];
-  const roots = raw.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  const roots = raw
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
   for (const root of roots) if (!isAbsolute(root)) throw new ConfigError(setting, `must list absolute directories, got "${root}"`);
   return roots;
 }
@@ -524,17 +551,26 @@ function fileRoots(env: NodeJS.ProcessEnv, setting: string): readonly string[] {
 function urlHosts(env: NodeJS.ProcessEnv, setting: string): readonly string[] {
   const raw = env[setting];
   if (raw === undefined) return DEFAULT_MEDIA_URL_HOSTS;
-  const hosts = raw.split(',').map((h) => h.trim().toLowerCase()).filter((h) => h !== '');
+  const hosts = raw
+    .split(',')
+    .map((h) => h.trim().toLowerCase())
+    .filter((h) => h !== '');
   for (const host of hosts) {
-    if (!/^(\*|(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])$/.test(host)) throw new ConfigError(setting, `must list host names, *.domain or *, got "${host}"`);
+    if (!/^(\*|(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])$/.test(host))
+      throw new ConfigError(setting, `must list host names, *.domain or *, got "${host}"`);
   }
   return hosts;
 }
 
 /** A comma-separated list of IP addresses or CIDR ranges. */
 function networks(env: NodeJS.ProcessEnv, setting: string): readonly string[] {
-  const list = (env[setting] ?? '').split(',').map((n) => n.trim()).filter((n) => n !== '');
-  for (const network of list) if (!ipaddr.isValid(network) && !ipaddr.isValidCIDR(network)) throw new ConfigError(setting, `must list IP addresses or CIDR ranges, got "${network}"`);
+  const list = (env[setting] ?? '')
+    .split(',')
+    .map((n) => n.trim())
+    .filter((n) => n !== '');
+  for (const network of list)
+    if (!ipaddr.isValid(network) && !ipaddr.isValidCIDR(network))
+      throw new ConfigError(setting, `must list IP addresses or CIDR ranges, got "${network}"`);
   return list;
 }
 
@@ -559,7 +595,8 @@ function fraction(env: NodeJS.ProcessEnv, setting: string, fallback: number): nu
   const raw = env[setting]?.trim();
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!/^(0|1|0?\.\d+|1\.0*)$/.test(raw) || !(value >= 0 && value <= 1)) throw new ConfigError(setting, `must be a number from 0 to 1, got "${raw}"`);
+  if (!/^(0|1|0?\.\d+|1\.0*)$/.test(raw) || !(value >= 0 && value <= 1))
+    throw new ConfigError(setting, `must be a number from 0 to 1, got "${raw}"`);
   return value;
 }
 
@@ -572,6 +609,7 @@ function otlpEndpoint(env: NodeJS.ProcessEnv): string | null {
   } catch {
     throw new ConfigError(SETTINGS.otlpEndpoint, `must be an http(s) URL such as http://collector:4318, got "${raw}"`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(SETTINGS.otlpEndpoint, `must be an http(s) URL, got "${raw}"`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new ConfigError(SETTINGS.otlpEndpoint, `must be an http(s) URL, got "${raw}"`);
   return raw;
 }

@@ -29,8 +29,13 @@ export function isValidDocumentId(id: unknown): id is string {
 
 /** The Kafka key of a document: `<tenant>/<id>`. Throws ContractError('invalid-key') for a bad tenant or id. */
 export function documentKey(tenant: string, id: string): string {
-  if (!isValidTenant(tenant)) throw new ContractError<SchemaErrorCode>('invalid-key', `tenant ${quote(tenant)} must match ${String(TENANT_PATTERN)}`);
-  if (!isValidDocumentId(id)) throw new ContractError<SchemaErrorCode>('invalid-key', `id ${quote(id)} must be 1–${MAX_ID_LENGTH} characters without surrounding spaces`);
+  if (!isValidTenant(tenant))
+    throw new ContractError<SchemaErrorCode>('invalid-key', `tenant ${quote(tenant)} must match ${String(TENANT_PATTERN)}`);
+  if (!isValidDocumentId(id))
+    throw new ContractError<SchemaErrorCode>(
+      'invalid-key',
+      `id ${quote(id)} must be 1–${MAX_ID_LENGTH} characters without surrounding spaces`,
+    );
   // A lone surrogate has no UTF-8 encoding: the key would name another id.
   if (/\p{Cs}/u.test(id)) throw new ContractError<SchemaErrorCode>('invalid-key', 'id must be well-formed Unicode (no lone surrogates)');
   return `${tenant}${DOCUMENT_KEY_SEPARATOR}${id}`;
@@ -58,9 +63,16 @@ export function parseDocumentKey(key: Buffer | string | null | undefined): Docum
   }
   const tenant = text.slice(0, at);
   const id = text.slice(at + 1);
-  if (!isValidTenant(tenant)) throw new ContractError<SchemaErrorCode>('invalid-key', `key ${quote(text)}: tenant ${quote(tenant)} must match ${String(TENANT_PATTERN)}`);
+  if (!isValidTenant(tenant))
+    throw new ContractError<SchemaErrorCode>(
+      'invalid-key',
+      `key ${quote(text)}: tenant ${quote(tenant)} must match ${String(TENANT_PATTERN)}`,
+    );
   if (!isValidDocumentId(id)) {
-    throw new ContractError<SchemaErrorCode>('invalid-key', `key ${quote(text)}: id ${quote(id)} must be 1–${MAX_ID_LENGTH} characters without surrounding spaces`);
+    throw new ContractError<SchemaErrorCode>(
+      'invalid-key',
+      `key ${quote(text)}: id ${quote(id)} must be 1–${MAX_ID_LENGTH} characters without surrounding spaces`,
+    );
   }
   return { tenant, id };
 }

@@ -33,7 +33,8 @@ export interface DocumentLimits {
 }
 
 /** A decoded ingest record; `tenant` and `id` are the document's identity. */
-export type IngestMessage = { kind: 'upsert'; tenant: string; id: string; document: DocumentV1 } | { kind: 'delete'; tenant: string; id: string };
+export type IngestMessage =
+  { kind: 'upsert'; tenant: string; id: string; document: DocumentV1 } | { kind: 'delete'; tenant: string; id: string };
 
 /** The tenant a document belongs to: its `tenant` field, or the default tenant. */
 export function tenantOf(document: { tenant?: string }): string {
@@ -50,7 +51,10 @@ export function encodeDocument(document: Omit<DocumentV1, 'schemaVersion'>, limi
   validateDocument(envelope, limits);
   const bytes = Buffer.from(JSON.stringify(envelope), 'utf8');
   if (bytes.length > MAX_DOCUMENT_BYTES) {
-    throw new ContractError<SchemaErrorCode>('oversized', `document ${document.id} is ${bytes.length} bytes; the limit is ${MAX_DOCUMENT_BYTES}`);
+    throw new ContractError<SchemaErrorCode>(
+      'oversized',
+      `document ${document.id} is ${bytes.length} bytes; the limit is ${MAX_DOCUMENT_BYTES}`,
+    );
   }
   return bytes;
 }
@@ -80,7 +84,10 @@ export function decodeIngestMessage(key: Buffer | null, value: Buffer | null, li
   if (!key.equals(Buffer.from(expected, 'utf8'))) {
     const keyText = key.toString('utf8');
     const legacy = keyText === document.id ? ' (a bare id is the key format before tenants were part of the identity)' : '';
-    throw new ContractError<SchemaErrorCode>('key-mismatch', `key "${truncate(keyText)}" differs from the document's key "${truncate(expected)}" (<tenant>/<id>)${legacy}`);
+    throw new ContractError<SchemaErrorCode>(
+      'key-mismatch',
+      `key "${truncate(keyText)}" differs from the document's key "${truncate(expected)}" (<tenant>/<id>)${legacy}`,
+    );
   }
   return { kind: 'upsert', tenant, id: document.id, document };
 }
@@ -92,11 +99,17 @@ export function validateDocument(input: unknown, limits: DocumentLimits = {}): D
   const doc = input as Record<string, unknown>;
   if (!('schemaVersion' in doc)) throw new ContractError<SchemaErrorCode>('missing-schema-version', 'schemaVersion is required (1)');
   if (doc.schemaVersion !== DOCUMENT_SCHEMA_VERSION) {
-    throw new ContractError<SchemaErrorCode>('unsupported-schema-version', `schemaVersion ${describeValue(doc.schemaVersion)} is not supported (expected 1)`);
+    throw new ContractError<SchemaErrorCode>(
+      'unsupported-schema-version',
+      `schemaVersion ${describeValue(doc.schemaVersion)} is not supported (expected 1)`,
+    );
   }
   if (doc.id === undefined || doc.id === null || doc.id === '') throw new ContractError<SchemaErrorCode>('missing-id', 'id is required');
   if (!isValidDocumentId(doc.id)) {
-    throw new ContractError<SchemaErrorCode>('invalid-id', `id must be a string of at most ${MAX_ID_LENGTH} characters without surrounding spaces`);
+    throw new ContractError<SchemaErrorCode>(
+      'invalid-id',
+      `id must be a string of at most ${MAX_ID_LENGTH} characters without surrounding spaces`,
+    );
   }
   // A lone surrogate cannot be encoded as the UTF-8 key, so the key would never equal the id.
   if (!isWellFormed(doc.id)) throw new ContractError<SchemaErrorCode>('invalid-id', 'id must be well-formed Unicode (no lone surrogates)');
@@ -113,7 +126,8 @@ export function validateDocument(input: unknown, limits: DocumentLimits = {}): D
   const title = (doc.title as string | undefined) ?? '';
   const text = (doc.text as string | undefined) ?? '';
   if (doc.media !== undefined) validateDocumentMedia(doc.media, limits.mediaInlineMaxBytes ?? DEFAULT_MEDIA_INLINE_MAX_BYTES);
-  else if (title.trim() === '' && text.trim() === '') throw new ContractError<SchemaErrorCode>('empty-text', `document ${truncate(doc.id)} has no title, text or media`);
+  else if (title.trim() === '' && text.trim() === '')
+    throw new ContractError<SchemaErrorCode>('empty-text', `document ${truncate(doc.id)} has no title, text or media`);
   if (doc.tenant !== undefined && (typeof doc.tenant !== 'string' || !TENANT.test(doc.tenant))) {
     throw new ContractError<SchemaErrorCode>('invalid-field', `tenant must match ${String(TENANT)}`);
   }
@@ -129,12 +143,21 @@ function validateMetadata(metadata: unknown): void {
     throw new ContractError<SchemaErrorCode>('invalid-field', 'metadata must be an object');
   }
   const entries = Object.entries(metadata);
-  if (entries.length > MAX_METADATA_KEYS) throw new ContractError<SchemaErrorCode>('invalid-field', `metadata has more than ${MAX_METADATA_KEYS} keys`);
+  if (entries.length > MAX_METADATA_KEYS)
+    throw new ContractError<SchemaErrorCode>('invalid-field', `metadata has more than ${MAX_METADATA_KEYS} keys`);
   for (const [key, value] of entries) {
-    if (!METADATA_KEY.test(key)) throw new ContractError<SchemaErrorCode>('invalid-field', `metadata key "${truncate(key)}" must match ${String(METADATA_KEY)}`);
+    if (!METADATA_KEY.test(key))
+      throw new ContractError<SchemaErrorCode>('invalid-field', `metadata key "${truncate(key)}" must match ${String(METADATA_KEY)}`);
     const values = Array.isArray(value) ? value : [value];
-    if (!values.every((v) => (typeof v === 'string' && isWellFormed(v)) || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v)))) {
-      throw new ContractError<SchemaErrorCode>('invalid-field', `metadata.${key} must be a string (well-formed Unicode), number, boolean or an array of them`);
+    if (
+      !values.every(
+        (v) => (typeof v === 'string' && isWellFormed(v)) || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v)),
+      )
+    ) {
+      throw new ContractError<SchemaErrorCode>(
+        'invalid-field',
+        `metadata.${key} must be a string (well-formed Unicode), number, boolean or an array of them`,
+      );
     }
   }
 }

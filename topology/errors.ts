@@ -258,7 +258,12 @@ const TRANSIENT_CODES: ReadonlySet<string> = new Set([
  * Errors known by `name` that mean "not now": the DOMExceptions of an AbortSignal.timeout() or an
  * abort, and the Qdrant client's own timeout and rate limit (which carry neither code nor status).
  */
-const TRANSIENT_NAMES: ReadonlySet<string> = new Set(['TimeoutError', 'AbortError', 'QdrantClientTimeoutError', 'QdrantClientResourceExhaustedError']);
+const TRANSIENT_NAMES: ReadonlySet<string> = new Set([
+  'TimeoutError',
+  'AbortError',
+  'QdrantClientTimeoutError',
+  'QdrantClientResourceExhaustedError',
+]);
 
 const MAX_CAUSE_DEPTH = 8;
 
@@ -284,6 +289,11 @@ function retriable(error: unknown, depth: number): boolean {
   if (typeof e.code === 'string' && TRANSIENT_CODES.has(e.code)) return true;
   if (typeof e.status === 'number') return e.status >= 500 || e.status === 429 || e.status === 408;
   if (typeof e.name === 'string' && TRANSIENT_NAMES.has(e.name)) return true;
-  if (error instanceof AggregateError && Array.isArray(e.errors) && e.errors.some((member) => member !== error && retriable(member, depth + 1))) return true;
+  if (
+    error instanceof AggregateError &&
+    Array.isArray(e.errors) &&
+    e.errors.some((member) => member !== error && retriable(member, depth + 1))
+  )
+    return true;
   return e.cause !== undefined && e.cause !== error && retriable(e.cause, depth + 1);
 }

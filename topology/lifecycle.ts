@@ -90,7 +90,8 @@ export class StartDeadline {
     let timer: NodeJS.Timeout | undefined;
     let onAbort: (() => void) | undefined;
     const giveUp = new Promise<never>((_, reject) => {
-      const timedOut = (): void => reject(startTimeoutError(this.component, waitingFor, this.timeoutMs, typeof hint === 'function' ? hint() : hint));
+      const timedOut = (): void =>
+        reject(startTimeoutError(this.component, waitingFor, this.timeoutMs, typeof hint === 'function' ? hint() : hint));
       timer = setTimeout(timedOut, Math.max(0, this.endsAt - Date.now()));
       onAbort = () => reject(startAbortedError(this.component, waitingFor));
       this.signal?.addEventListener('abort', onAbort, { once: true });
@@ -109,7 +110,9 @@ export class StartDeadline {
  * waited for; what start() had opened is closed by then. Retriable: the dependency may come back.
  */
 export function startTimeoutError(component: string, waitingFor: string, timeoutMs: number, hint?: string): TimeoutError {
-  return new TimeoutError('start-timeout', `${component} did not ${waitingFor} within ${timeoutMs} ms${hint ? `: ${hint}` : ''}`, { timeoutMs });
+  return new TimeoutError('start-timeout', `${component} did not ${waitingFor} within ${timeoutMs} ms${hint ? `: ${hint}` : ''}`, {
+    timeoutMs,
+  });
 }
 
 /**
@@ -215,7 +218,11 @@ export async function quitGracefully(client: QuittableClient, graceMs = 2_000): 
   if (status() === 'end') return;
   const ended = new Promise<void>((resolve) => client.once('end', resolve));
   const wasReady = status() === 'ready';
-  if (wasReady) await within(client.quit().catch(() => undefined), graceMs);
+  if (wasReady)
+    await within(
+      client.quit().catch(() => undefined),
+      graceMs,
+    );
   if (status() === 'end') return;
   // Waiting to reconnect (or never connected): no socket, only a timer, which disconnect() clears;
   // ioredis then never reports 'end'.

@@ -101,7 +101,10 @@ export type MediaModel = ImageModelSpec | AudioModelSpec;
 /** The model new collections get per modality. */
 export const MEDIA_MODELS = { image: IMAGE_MODEL, audio: AUDIO_MODEL } as const;
 
-const MEDIA_REGISTRY: { readonly image: readonly ImageModelSpec[]; readonly audio: readonly AudioModelSpec[] } = { image: [IMAGE_MODEL], audio: [AUDIO_MODEL] };
+const MEDIA_REGISTRY: { readonly image: readonly ImageModelSpec[]; readonly audio: readonly AudioModelSpec[] } = {
+  image: [IMAGE_MODEL],
+  audio: [AUDIO_MODEL],
+};
 
 /**
  * The model a collection's `image` or `audio` vector was built with, recorded by its dimension: the

@@ -84,7 +84,9 @@ export const MEDIA_EXTENSIONS: Readonly<Record<string, string>> = {
 };
 
 /** The extensions of files a query by example may be (images and recordings, not videos). */
-export const QUERY_MEDIA_EXTENSIONS: readonly string[] = Object.keys(MEDIA_EXTENSIONS).filter((extension) => MEDIA_TYPES[MEDIA_EXTENSIONS[extension]!] !== 'video');
+export const QUERY_MEDIA_EXTENSIONS: readonly string[] = Object.keys(MEDIA_EXTENSIONS).filter(
+  (extension) => MEDIA_TYPES[MEDIA_EXTENSIONS[extension]!] !== 'video',
+);
 
 /** Default of SEARCHBUS_MEDIA_INLINE_MAX_BYTES: decoded bytes of inline data (base64 is 4/3 of it). */
 export const DEFAULT_MEDIA_INLINE_MAX_BYTES = 512 * 1024;
@@ -148,29 +150,39 @@ function validateMediaRef<K extends MediaKind>(
   const media = input as Record<string, unknown>;
   const unknown = Object.keys(media).filter((k) => k !== 'type' && k !== 'data' && k !== 'uri');
   if (unknown.length > 0) throw new ContractError<SchemaErrorCode>('invalid-media', `${path} has unknown field(s): ${unknown.join(', ')}`);
-  if (typeof media.type !== 'string' || media.type.trim() === '') throw new ContractError<SchemaErrorCode>('invalid-media', `${path}.type must be a MIME type`);
+  if (typeof media.type !== 'string' || media.type.trim() === '')
+    throw new ContractError<SchemaErrorCode>('invalid-media', `${path}.type must be a MIME type`);
   const kind = kindOf(media.type);
   if (!kind) {
-    throw new ContractError<SchemaErrorCode>('unsupported-media-type', `${path}.type ${JSON.stringify(media.type.slice(0, 100))} is not supported; supported: ${supported.join(', ')}`);
+    throw new ContractError<SchemaErrorCode>(
+      'unsupported-media-type',
+      `${path}.type ${JSON.stringify(media.type.slice(0, 100))} is not supported; supported: ${supported.join(', ')}`,
+    );
   }
-  if ((media.data === undefined) === (media.uri === undefined)) throw new ContractError<SchemaErrorCode>('invalid-media', `${path} needs exactly one of data (base64) and uri`);
+  if ((media.data === undefined) === (media.uri === undefined))
+    throw new ContractError<SchemaErrorCode>('invalid-media', `${path} needs exactly one of data (base64) and uri`);
   if (media.data !== undefined) {
     if (typeof media.data !== 'string' || media.data.length === 0 || media.data.length % 4 === 1 || !BASE64.test(media.data)) {
       throw new ContractError<SchemaErrorCode>('invalid-media', `${path}.data must be non-empty base64`);
     }
     const bytes = base64Bytes(media.data);
     if (bytes > inlineMaxBytes) {
-      throw new ContractError<SchemaErrorCode>('media-too-large', `${path}.data holds ${bytes} bytes; inline media is limited to ${inlineMaxBytes} bytes: publish it by uri instead`);
+      throw new ContractError<SchemaErrorCode>(
+        'media-too-large',
+        `${path}.data holds ${bytes} bytes; inline media is limited to ${inlineMaxBytes} bytes: publish it by uri instead`,
+      );
     }
     return { media: { type: media.type, data: media.data }, kind };
   }
-  if (typeof media.uri !== 'string' || media.uri.length > MAX_URI_CHARS) throw new ContractError<SchemaErrorCode>('invalid-media', `${path}.uri must be a string of at most ${MAX_URI_CHARS} characters`);
+  if (typeof media.uri !== 'string' || media.uri.length > MAX_URI_CHARS)
+    throw new ContractError<SchemaErrorCode>('invalid-media', `${path}.uri must be a string of at most ${MAX_URI_CHARS} characters`);
   let url: URL;
   try {
     url = new URL(media.uri);
   } catch {
     throw new ContractError<SchemaErrorCode>('invalid-media', `${path}.uri is not a URL`);
   }
-  if (!['file:', 'http:', 'https:'].includes(url.protocol)) throw new ContractError<SchemaErrorCode>('invalid-media', `${path}.uri must be file://, http:// or https://, got ${url.protocol}`);
+  if (!['file:', 'http:', 'https:'].includes(url.protocol))
+    throw new ContractError<SchemaErrorCode>('invalid-media', `${path}.uri must be file://, http:// or https://, got ${url.protocol}`);
   return { media: { type: media.type, uri: media.uri }, kind };
 }

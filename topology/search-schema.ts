@@ -187,35 +187,75 @@ export function decodeSearchRequest(value: Buffer | null, limits: SearchRequestL
       ok: false,
       id: null,
       replyTo: null,
-      error: new ContractError<SearchErrorCode>('invalid-request', `the request is ${value.length} bytes; the limit is ${MAX_SEARCH_REQUEST_BYTES} (${MAX_MEDIA_SEARCH_REQUEST_BYTES} with inline media)`),
+      error: new ContractError<SearchErrorCode>(
+        'invalid-request',
+        `the request is ${value.length} bytes; the limit is ${MAX_SEARCH_REQUEST_BYTES} (${MAX_MEDIA_SEARCH_REQUEST_BYTES} with inline media)`,
+      ),
     };
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(value.toString('utf8'));
   } catch (error) {
-    return { ok: false, id: null, replyTo: null, error: new ContractError<SearchErrorCode>('invalid-json', `the request is not JSON: ${(error as Error).message}`) };
+    return {
+      ok: false,
+      id: null,
+      replyTo: null,
+      error: new ContractError<SearchErrorCode>('invalid-json', `the request is not JSON: ${(error as Error).message}`),
+    };
   }
   const decoded = parseSearchRequest(parsed, limits);
   if (decoded.ok && 'text' in decoded.request.query && value.length > MAX_SEARCH_REQUEST_BYTES) {
     const { id, replyTo } = decoded.request;
-    return { ok: false, id, replyTo, error: new ContractError<SearchErrorCode>('invalid-request', `the request is ${value.length} bytes; the limit is ${MAX_SEARCH_REQUEST_BYTES}`) };
+    return {
+      ok: false,
+      id,
+      replyTo,
+      error: new ContractError<SearchErrorCode>(
+        'invalid-request',
+        `the request is ${value.length} bytes; the limit is ${MAX_SEARCH_REQUEST_BYTES}`,
+      ),
+    };
   }
   return decoded;
 }
 
-const REQUEST_FIELDS = new Set(['schemaVersion', 'id', 'query', 'topK', 'filter', 'tenant', 'mode', 'replyTo', 'deadline', ...TRACE_HEADERS]);
+const REQUEST_FIELDS = new Set([
+  'schemaVersion',
+  'id',
+  'query',
+  'topK',
+  'filter',
+  'tenant',
+  'mode',
+  'replyTo',
+  'deadline',
+  ...TRACE_HEADERS,
+]);
 
 export function parseSearchRequest(input: unknown, limits: SearchRequestLimits): DecodedSearchRequest {
   if (!isPlainObject(input)) {
-    return { ok: false, id: null, replyTo: null, error: new ContractError<SearchErrorCode>('invalid-request', 'a search request must be a JSON object') };
+    return {
+      ok: false,
+      id: null,
+      replyTo: null,
+      error: new ContractError<SearchErrorCode>('invalid-request', 'a search request must be a JSON object'),
+    };
   }
   const id = validId(input.id) ? input.id : null;
   const replyTo = validReplyTo(input.replyTo, limits.replyChannelPrefix) ? input.replyTo : null;
-  const fail = (code: SearchErrorCode, message: string): DecodedSearchRequest => ({ ok: false, id, replyTo, error: new ContractError<SearchErrorCode>(code, message) });
+  const fail = (code: SearchErrorCode, message: string): DecodedSearchRequest => ({
+    ok: false,
+    id,
+    replyTo,
+    error: new ContractError<SearchErrorCode>(code, message),
+  });
 
   if (input.schemaVersion !== SEARCH_SCHEMA_VERSION) {
-    return fail('invalid-request', `schemaVersion ${input.schemaVersion === undefined ? 'is missing' : describeValue(input.schemaVersion)}; expected ${SEARCH_SCHEMA_VERSION}`);
+    return fail(
+      'invalid-request',
+      `schemaVersion ${input.schemaVersion === undefined ? 'is missing' : describeValue(input.schemaVersion)}; expected ${SEARCH_SCHEMA_VERSION}`,
+    );
   }
   const unknown = Object.keys(input).filter((k) => !REQUEST_FIELDS.has(k));
   if (unknown.length > 0) return fail('invalid-request', `unknown field(s): ${unknown.join(', ')}`);
@@ -245,7 +285,8 @@ export function parseSearchRequest(input: unknown, limits: SearchRequestLimits):
     parsedQuery = { text: query.text };
   } else {
     const media = query[kind];
-    const typed = isPlainObject(media) && media.type === undefined ? { ...media, type: kind === 'image' ? 'image/jpeg' : 'audio/wav' } : media;
+    const typed =
+      isPlainObject(media) && media.type === undefined ? { ...media, type: kind === 'image' ? 'image/jpeg' : 'audio/wav' } : media;
     try {
       const checked = validateMedia(typed, limits.mediaInlineMaxBytes ?? DEFAULT_MEDIA_INLINE_MAX_BYTES, `query.${kind}`);
       if (checked.modality !== kind) return fail('invalid-request', `query.${kind}.type is ${checked.media.type}, not an ${kind} type`);
@@ -348,7 +389,11 @@ function parseMatch(input: unknown, path: string): MatchCondition {
   if (keys[0] === 'value') {
     const value = input.value;
     // Qdrant matches keywords, integers and booleans exactly; a float would never match reliably.
-    if ((typeof value === 'string' && isWellFormed(value)) || typeof value === 'boolean' || (typeof value === 'number' && Number.isSafeInteger(value))) {
+    if (
+      (typeof value === 'string' && isWellFormed(value)) ||
+      typeof value === 'boolean' ||
+      (typeof value === 'number' && Number.isSafeInteger(value))
+    ) {
       return { value };
     }
     throw filterError(`${path}.value`, 'must be a string (well-formed Unicode), a whole number or a boolean');
@@ -402,7 +447,8 @@ export function decodeSearchReply(text: string): SearchReplyV1 {
   }
   if (isPlainObject(parsed.error)) {
     const { code, message } = parsed.error;
-    if (typeof code !== 'string' || typeof message !== 'string') throw new ContractError<SearchErrorCode>('invalid-request', 'reply error lacks code or message');
+    if (typeof code !== 'string' || typeof message !== 'string')
+      throw new ContractError<SearchErrorCode>('invalid-request', 'reply error lacks code or message');
     return parsed as unknown as SearchErrorReplyV1;
   }
   if (!Array.isArray(parsed.hits) || typeof parsed.model !== 'string' || typeof parsed.tookMs !== 'number') {

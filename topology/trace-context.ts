@@ -96,6 +96,12 @@ export async function inSpan<T>(name: string, kind: SpanKind, attributes: Attrib
  * server span continuing a caller's trace (an HTTP request's traceparent), or a root span when the
  * caller sent none. Ends it either way.
  */
-export function inSpanUnder<T>(parent: Context, name: string, kind: SpanKind, attributes: Attributes, fn: (span: Span) => Promise<T>): Promise<T> {
+export function inSpanUnder<T>(
+  parent: Context,
+  name: string,
+  kind: SpanKind,
+  attributes: Attributes,
+  fn: (span: Span) => Promise<T>,
+): Promise<T> {
   return context.with(parent, () => inSpan(name, kind, attributes, fn));
 }

@@ -14,6 +14,13 @@ export { cleanText, DOCUMENT_EXTRACTORS, extractDocument, type TextSegment } fro
 export { renderPage } from './documents/pdf-text.ts';
 export { OcrEngine } from './documents/ocr-engine.ts';
 export { imageThumbnail, THUMBNAIL_MAX_SIDE } from './media/image-thumbnail.ts';
-export { mediaEncoder, mediaEncoderSettings, mediaModality, type MediaEncoder, type MediaEncoderOptions, type MediaModelFiles } from './media/media-encoder.ts';
+export {
+  mediaEncoder,
+  mediaEncoderSettings,
+  mediaModality,
+  type MediaEncoder,
+  type MediaEncoderOptions,
+  type MediaModelFiles,
+} from './media/media-encoder.ts';
 export { parseProbe, parseShowinfoTimes, probeVideo, sampleFrames, samplingIntervalSeconds } from './media/video-frames.ts';
 export { videoTimeline } from './media/video-timeline.ts';

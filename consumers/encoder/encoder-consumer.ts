@@ -10,7 +10,18 @@
 // its record timestamp gives the freshness histogram once the writes are acknowledged.
 import type { QdrantClient } from '@qdrant/js-client-rest';
 import type { Admin, Kafka } from 'kafkajs';
-import { ContractError, contextFromHeaders, decodeIngestMessage, parseCollectionName, SpanKind, UnavailableError, type IngestMessage, type LifecycleState, type SearchbusConfig, type Topology } from '../../topology/index.ts';
+import {
+  ContractError,
+  contextFromHeaders,
+  decodeIngestMessage,
+  parseCollectionName,
+  SpanKind,
+  UnavailableError,
+  type IngestMessage,
+  type LifecycleState,
+  type SearchbusConfig,
+  type Topology,
+} from '../../topology/index.ts';
 import {
   BatchConsumer,
   BatchTrace,
@@ -121,32 +132,41 @@ export class EncoderConsumer {
         // A rebuild fixes its target; only alias followers meet a hand-over in progress.
         const admitted = gate ? await gate.admit(collection, context) : null;
         await options.guard?.();
-        const mine = batch.flatMap((b) => (passesFence(admitted?.fence ?? null, b.partition, b.offset) && applies(b.value) ? [{ ...b, value: b.value }] : []));
+        const mine = batch.flatMap((b) =>
+          passesFence(admitted?.fence ?? null, b.partition, b.offset) && applies(b.value) ? [{ ...b, value: b.value }] : [],
+        );
         if (mine.length === 0) {
           await admitted?.written();
           return;
         }
         const encoder = await options.encoder(modelId);
-        const spans = new BatchTrace('searchbus.encode process', mine.map((b) => contextFromHeaders(b.message.headers)), {
-          'messaging.system': 'kafka',
-          'messaging.destination.name': context.topic,
-          'messaging.batch.message_count': mine.length,
-          'searchbus.role': role,
-          'db.collection.name': collection,
-        });
+        const spans = new BatchTrace(
+          'searchbus.encode process',
+          mine.map((b) => contextFromHeaders(b.message.headers)),
+          {
+            'messaging.system': 'kafka',
+            'messaging.destination.name': context.topic,
+            'messaging.batch.message_count': mine.length,
+            'searchbus.role': role,
+            'db.collection.name': collection,
+          },
+        );
         const attributes = { 'searchbus.model': modelId, 'db.system': 'qdrant', 'db.collection.name': collection };
         let result;
         try {
-          result = await indexDocuments(mine.map((b) => b.value), {
-            qdrant: options.qdrant,
-            collection,
-            encoder,
-            layout,
-            signal: context.signal,
-            step: (name, run) => spans.step(name, run, { kind: name === 'embed' ? SpanKind.INTERNAL : SpanKind.CLIENT, attributes }),
-            ...(options.media ? { media: options.media } : {}),
-            ...(modality === 'all' ? {} : { sources: mine.map((b) => ({ partition: b.partition, offset: b.offset })) }),
-          });
+          result = await indexDocuments(
+            mine.map((b) => b.value),
+            {
+              qdrant: options.qdrant,
+              collection,
+              encoder,
+              layout,
+              signal: context.signal,
+              step: (name, run) => spans.step(name, run, { kind: name === 'embed' ? SpanKind.INTERNAL : SpanKind.CLIENT, attributes }),
+              ...(options.media ? { media: options.media } : {}),
+              ...(modality === 'all' ? {} : { sources: mine.map((b) => ({ partition: b.partition, offset: b.offset })) }),
+            },
+          );
           spans.end();
         } catch (error) {
           spans.end(error);
@@ -155,7 +175,8 @@ export class EncoderConsumer {
           // failing document is alone).
           // The model, not the message, failed (e.g. its inference worker died): keep the batch
           // uncommitted and retry it, readiness turns false, instead of dead-lettering good documents.
-          if (error instanceof UnavailableError) throw new UnavailableError('encoder-failed', `the ${modelId} encoder failed: ${error.message}`, { cause: error });
+          if (error instanceof UnavailableError)
+            throw new UnavailableError('encoder-failed', `the ${modelId} encoder failed: ${error.message}`, { cause: error });
           // The collection was dropped after an alias swap: resolve again and redo the batch there.
           if ((error as { status?: unknown }).status === 404) {
             target.invalidate();

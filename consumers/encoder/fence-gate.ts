@@ -28,12 +28,16 @@ export class FenceGate {
     if (fence?.state === 'closed' && this.fences.takeOverLapsed) {
       fence = await this.fences.takeOverLapsed(collection, (groupId) => this.offsetsOf(collection, groupId));
     }
-    if (fence?.state === 'closed') throw new UnavailableError('fence-closed', `writes to ${collection} wait for the re-index hand-over to finish`);
+    if (fence?.state === 'closed')
+      throw new UnavailableError('fence-closed', `writes to ${collection} wait for the re-index hand-over to finish`);
     const key = `${collection}/${batch.partition}`;
     const rewind = rewindAction(fence, batch.partition, batch.firstOffset, this.sought.get(key));
     if (rewind && 'seek' in rewind) {
       this.sought.set(key, rewind.seek);
-      throw new RewindError(rewind.seek, `${collection} was taken over from a rebuild that stopped at offset ${rewind.seek} of partition ${batch.partition}`);
+      throw new RewindError(
+        rewind.seek,
+        `${collection} was taken over from a rebuild that stopped at offset ${rewind.seek} of partition ${batch.partition}`,
+      );
     }
     if (rewind && 'clear' in rewind) await this.fences.clearRewind?.(collection, batch.partition, rewind.clear);
     return {

@@ -1,7 +1,28 @@
 import type { QdrantClient } from '@qdrant/js-client-rest';
-import { DOCUMENT_EXTRACTORS, imageThumbnail, mediaModality, sparseAnalyzer, videoTimeline, type DocumentEncoder, type MediaEncoder, type SparseAnalyzer, type TextSegment } from '../embedding/index.ts';
+import {
+  DOCUMENT_EXTRACTORS,
+  imageThumbnail,
+  mediaModality,
+  sparseAnalyzer,
+  videoTimeline,
+  type DocumentEncoder,
+  type MediaEncoder,
+  type SparseAnalyzer,
+  type TextSegment,
+} from '../embedding/index.ts';
 import { encodeAndWrite, inGroups } from './write-pipeline.ts';
-import { ContractError, documentFormatOf, documentKey, isMediaContentError, pointId, type ChunkPayload, type CollectionLayout, type IngestMessage, type MediaErrorCode, type MediaRef } from '../../topology/index.ts';
+import {
+  ContractError,
+  documentFormatOf,
+  documentKey,
+  isMediaContentError,
+  pointId,
+  type ChunkPayload,
+  type CollectionLayout,
+  type IngestMessage,
+  type MediaErrorCode,
+  type MediaRef,
+} from '../../topology/index.ts';
 
 export interface IndexContext {
   qdrant: QdrantClient;
@@ -87,20 +108,30 @@ export async function indexDocuments(messages: IngestMessage[], context: IndexCo
   // The model encodes the next group while Qdrant writes this one; writes stay in order, one at a
   // time, and all are acknowledged before this returns (so before the offsets commit).
   const step = context.step ?? ((_name, run) => run());
-  const sparse = context.layout.sparse ? { name: context.layout.sparse.name, analyzer: sparseAnalyzer(context.layout.sparse.analyzer) } : null;
+  const sparse = context.layout.sparse
+    ? { name: context.layout.sparse.name, analyzer: sparseAnalyzer(context.layout.sparse.analyzer) }
+    : null;
   let points = 0;
   const encodedGroups = await encodeAndWrite(
     inGroups(upserts, context.groupSize ?? DEFAULT_GROUP_SIZE),
     (group) => encodeGroup(group, context, step),
     async (group, encoded) => {
-      const batch = toPoints(group, encoded, { modelId: context.encoder.modelId, ingestedAt, dense: context.layout.dense, sparse, offsets });
+      const batch = toPoints(group, encoded, {
+        modelId: context.encoder.modelId,
+        ingestedAt,
+        dense: context.layout.dense,
+        sparse,
+        offsets,
+      });
       points += batch.length;
       if (batch.length > 0) await step('qdrant upsert', () => context.qdrant.upsert(context.collection, { wait: true, points: batch }));
     },
   );
   const encoded = encodedGroups.flat();
 
-  const staleChunks = upserts.map((u, i) => ({ must: [...documentConditions(u.tenant, [u.id]), { key: 'chunk', range: { gte: pointCount(encoded[i]) } }] }));
+  const staleChunks = upserts.map((u, i) => ({
+    must: [...documentConditions(u.tenant, [u.id]), { key: 'chunk', range: { gte: pointCount(encoded[i]) } }],
+  }));
   const should = [...deletedDocuments(deletes), ...staleChunks];
   if (should.length > 0) await step('qdrant delete', () => context.qdrant.delete(context.collection, { wait: true, filter: { should } }));
 
@@ -173,7 +204,12 @@ function textParts(u: Upsert, extracted: TextSegment[] | null): TextPart[] {
   if (!extracted) return own === '' ? [] : [{ text: own, extracted: false, prefix: 0 }];
   return extracted.map((segment, k) => {
     const prefix = k === 0 && own !== '' ? `${own}\n\n` : '';
-    return { text: prefix + segment.text, ...(segment.page !== undefined ? { page: segment.page } : {}), extracted: true, prefix: prefix.length };
+    return {
+      text: prefix + segment.text,
+      ...(segment.page !== undefined ? { page: segment.page } : {}),
+      extracted: true,
+      prefix: prefix.length,
+    };
   });
 }
 
@@ -252,7 +288,8 @@ async function embedMedia(upserts: Upsert[], context: IndexContext): Promise<Arr
       try {
         return await readMedium(media, u, context);
       } catch (error) {
-        if (isMediaContentError(error)) throw new ContractError(error.code, `document ${u.tenant}/${u.id}: ${error.message}`, { cause: error });
+        if (isMediaContentError(error))
+          throw new ContractError(error.code, `document ${u.tenant}/${u.id}: ${error.message}`, { cause: error });
         throw error;
       }
     }),
@@ -265,7 +302,11 @@ async function readMedium(media: MediaRef, u: Upsert, context: IndexContext): Pr
   // A video's frames go to the image vector (required) and its audio track to the audio vector (if any).
   const modality = kind === 'document' ? null : kind === 'video' ? 'image' : kind;
   const target = modality ? context.layout.media?.[modality] : null;
-  if (modality && !target) throw new ContractError<MediaErrorCode>('media-undecodable', `collection ${context.collection} has no ${modality} vector (rebuild it with \`searchbus reindex\`)`);
+  if (modality && !target)
+    throw new ContractError<MediaErrorCode>(
+      'media-undecodable',
+      `collection ${context.collection} has no ${modality} vector (rebuild it with \`searchbus reindex\`)`,
+    );
   if (!context.media) throw new ContractError<MediaErrorCode>('media-undecodable', 'this consumer embeds no media');
   const bytes = await context.media.read(media);
   if (kind === 'document') {
@@ -282,7 +323,10 @@ async function readMedium(media: MediaRef, u: Upsert, context: IndexContext): Pr
   const thumbnail = await imageThumbnail(bytes);
   // An image's text (a screenshot, a scan) joins the text path; a photo usually has none.
   const ocr = await context.media.ocr(bytes);
-  return { medium: { payload: { ...payload, ...(thumbnail !== null ? { thumbnail } : {}) }, points }, text: ocr && ocr.text !== '' ? [{ text: ocr.text }] : null };
+  return {
+    medium: { payload: { ...payload, ...(thumbnail !== null ? { thumbnail } : {}) }, points },
+    text: ocr && ocr.text !== '' ? [{ text: ocr.text }] : null,
+  };
 }
 
 /** A video's moments, in time order, each with the vectors of its frame and/or audio segment. */
@@ -303,7 +347,11 @@ async function embedVideo(media: MediaEncoder, layout: CollectionLayout, bytes: 
 }
 
 /** Upserts whose document already has a point written from a later offset (by the other group). */
-async function olderThanStored(latest: IngestMessage[], offsets: Map<IngestMessage, string>, context: IndexContext): Promise<Set<IngestMessage>> {
+async function olderThanStored(
+  latest: IngestMessage[],
+  offsets: Map<IngestMessage, string>,
+  context: IndexContext,
+): Promise<Set<IngestMessage>> {
   const upserts = latest.filter((m): m is Upsert => m.kind === 'upsert' && offsets.has(m));
   if (upserts.length === 0) return new Set();
   const ids = upserts.map((u) => pointId(u.tenant, u.id, 0));
@@ -318,7 +366,10 @@ async function olderThanStored(latest: IngestMessage[], offsets: Map<IngestMessa
 }
 
 function documentConditions(tenant: string, ids: string[]): Condition[] {
-  return [{ key: 'tenant', match: { value: tenant } }, ids.length === 1 ? { key: 'doc_id', match: { value: ids[0] } } : { key: 'doc_id', match: { any: ids } }];
+  return [
+    { key: 'tenant', match: { value: tenant } },
+    ids.length === 1 ? { key: 'doc_id', match: { value: ids[0] } } : { key: 'doc_id', match: { any: ids } },
+  ];
 }
 
 /** One condition per tenant: its tenant and any of its deleted ids. */

@@ -6,7 +6,11 @@
  * operation still in flight is awaited (nothing is left running behind the caller's back), and the
  * first error is thrown.
  */
-export async function encodeAndWrite<G, E>(groups: readonly G[], encode: (group: G) => Promise<E>, write: (group: G, encoded: E) => Promise<void>): Promise<E[]> {
+export async function encodeAndWrite<G, E>(
+  groups: readonly G[],
+  encode: (group: G) => Promise<E>,
+  write: (group: G, encoded: E) => Promise<void>,
+): Promise<E[]> {
   const results: E[] = [];
   let writing: Promise<void> = Promise.resolve();
   for (const group of groups) {

@@ -47,7 +47,8 @@ export class EvalSetStore {
 
   /** Adds or replaces a set; returns whether one of that name was replaced. */
   async add(set: EvalSet): Promise<boolean> {
-    if (!EVAL_SET_NAME_PATTERN.test(set.name)) throw new ContractError('invalid-eval-set', `eval set name "${set.name}" must match ${String(EVAL_SET_NAME_PATTERN)}`);
+    if (!EVAL_SET_NAME_PATTERN.test(set.name))
+      throw new ContractError('invalid-eval-set', `eval set name "${set.name}" must match ${String(EVAL_SET_NAME_PATTERN)}`);
     if (set.queries.length === 0) throw new ContractError('invalid-eval-set', `eval set ${set.name} has no judged queries`);
     return (await this.redis.hset(this.key(set.tenant), set.name, JSON.stringify(set))) === 0;
   }

@@ -33,7 +33,12 @@ export function scoreRankings(
   const perQuery = queries.map(({ id }) => {
     const ranking = rankings.get(id) ?? [];
     const judged = judgementsOf(id);
-    return { id, ndcg_at_10: ndcgAtK(ranking, judged, 10), recall_at_100: recallAtK(ranking, judged, 100), mrr_at_10: reciprocalRankAtK(ranking, judged, 10) };
+    return {
+      id,
+      ndcg_at_10: ndcgAtK(ranking, judged, 10),
+      recall_at_100: recallAtK(ranking, judged, 100),
+      mrr_at_10: reciprocalRankAtK(ranking, judged, 10),
+    };
   });
   return {
     ndcg_at_10: round(mean(perQuery.map((q) => q.ndcg_at_10))),

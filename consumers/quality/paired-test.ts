@@ -40,15 +40,25 @@ const DEFAULTS = { permutations: 10_000, seed: 0x5eed, exactUpTo: 16, tieToleran
 
 /** Compares per-query scores of system b against system a (same queries, same order). */
 export function pairedRandomizationTest(a: readonly number[], b: readonly number[], options: PairedTestOptions = {}): PairedComparison {
-  if (a.length !== b.length) throw new ContractError('paired-input', `paired scores need the same queries: ${a.length} against ${b.length}`);
-  for (const value of [...a, ...b]) if (!Number.isFinite(value)) throw new ContractError('paired-input', `scores must be finite numbers, got ${value}`);
+  if (a.length !== b.length)
+    throw new ContractError('paired-input', `paired scores need the same queries: ${a.length} against ${b.length}`);
+  for (const value of [...a, ...b])
+    if (!Number.isFinite(value)) throw new ContractError('paired-input', `scores must be finite numbers, got ${value}`);
   const { permutations, seed, exactUpTo, tieTolerance } = { ...DEFAULTS, ...options };
   const differences = b.map((value, i) => value - (a[i] ?? 0));
   const differing = differences.filter((d) => Math.abs(d) > tieTolerance);
   const wins = differing.filter((d) => d > 0).length;
   const meanA = mean(a);
   const meanB = mean(b);
-  const base = { queries: a.length, wins, losses: differing.length - wins, ties: a.length - differing.length, meanA, meanB, meanDifference: meanB - meanA };
+  const base = {
+    queries: a.length,
+    wins,
+    losses: differing.length - wins,
+    ties: a.length - differing.length,
+    meanA,
+    meanB,
+    meanDifference: meanB - meanA,
+  };
   if (differing.length === 0) return { ...base, pValue: 1, method: 'exact', permutations: 1 };
 
   // Ties add zero to every assignment's sum, so the sum over the differing queries decides.
@@ -72,7 +82,7 @@ export function pairedRandomizationTest(a: readonly number[], b: readonly number
     let bits = 0;
     for (let i = 0; i < differing.length; i++) {
       if (i % 32 === 0) bits = random();
-      s += (bits >>> i % 32) & 1 ? -differing[i]! : differing[i]!;
+      s += (bits >>> (i % 32)) & 1 ? -differing[i]! : differing[i]!;
     }
     if (Math.abs(s) >= atLeast) extreme += 1;
   }

@@ -76,8 +76,16 @@ export class ShadowBoard {
     const pipeline = this.redis.pipeline();
     pipeline.hincrby(sums, 'samples', samples.length);
     pipeline.hincrby(sums, 'errors', errors);
-    pipeline.hincrbyfloat(sums, 'overlap', samples.reduce((s, x) => s + x.overlapAt10, 0));
-    pipeline.hincrbyfloat(sums, 'rbo', samples.reduce((s, x) => s + x.rbo, 0));
+    pipeline.hincrbyfloat(
+      sums,
+      'overlap',
+      samples.reduce((s, x) => s + x.overlapAt10, 0),
+    );
+    pipeline.hincrbyfloat(
+      sums,
+      'rbo',
+      samples.reduce((s, x) => s + x.rbo, 0),
+    );
     pipeline.expire(sums, STATS_TTL_SECONDS);
     for (const [part, values] of [
       ['live-ms', samples.map((s) => s.liveMs)],

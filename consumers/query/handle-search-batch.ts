@@ -76,7 +76,11 @@ export interface BatchReport {
  * out. Throws only when publishing fails (retriable: the runtime retries the batch) or `signal`
  * aborts.
  */
-export async function handleSearchBatch(messages: readonly QueryMessage[], deps: SearchDependencies, signal: AbortSignal): Promise<BatchReport> {
+export async function handleSearchBatch(
+  messages: readonly QueryMessage[],
+  deps: SearchDependencies,
+  signal: AbortSignal,
+): Promise<BatchReport> {
   const started = deps.now();
   const report: BatchReport = { answered: 0, errors: {}, expired: 0, unreplyable: 0, model: null };
   const replies: OutgoingReply[] = [];
@@ -111,7 +115,10 @@ export async function handleSearchBatch(messages: readonly QueryMessage[], deps:
         } else {
           report.answered += 1;
           const mode = modes[i]!;
-          replies.push({ channel: request.replyTo, reply: { schemaVersion: SEARCH_SCHEMA_VERSION, id: request.id, hits: result ?? [], model, tookMs, mode } });
+          replies.push({
+            channel: request.replyTo,
+            reply: { schemaVersion: SEARCH_SCHEMA_VERSION, id: request.id, hits: result ?? [], model, tookMs, mode },
+          });
         }
       });
     } catch (error) {
@@ -127,7 +134,10 @@ export async function handleSearchBatch(messages: readonly QueryMessage[], deps:
 
 type HitsOrError = ReturnType<typeof collapseToDocuments> | Error;
 
-async function searchOnce(requests: SearchRequestV1[], deps: SearchDependencies): Promise<{ model: string; modes: SearchMode[]; results: HitsOrError[] }> {
+async function searchOnce(
+  requests: SearchRequestV1[],
+  deps: SearchDependencies,
+): Promise<{ model: string; modes: SearchMode[]; results: HitsOrError[] }> {
   const resolved = await deps.resolver.resolve();
   const { layout } = resolved;
   const results: HitsOrError[] = new Array<HitsOrError>(requests.length);
@@ -136,10 +146,21 @@ async function searchOnce(requests: SearchRequestV1[], deps: SearchDependencies)
     const query = requests[i]!.query;
     if (!('text' in query)) {
       const modality = 'image' in query ? 'image' : 'audio';
-      if (mode !== 'dense') results[i] = new ContractError<SearchErrorCode>('invalid-mode', `an ${modality} query is searched by its embedding only (mode dense), not ${mode}`);
-      else if (!layout.media?.[modality]) results[i] = new ContractError<SearchErrorCode>('invalid-media', `${resolved.collection} has no ${modality} vectors (rebuild it with \`searchbus reindex\` to add them)`);
+      if (mode !== 'dense')
+        results[i] = new ContractError<SearchErrorCode>(
+          'invalid-mode',
+          `an ${modality} query is searched by its embedding only (mode dense), not ${mode}`,
+        );
+      else if (!layout.media?.[modality])
+        results[i] = new ContractError<SearchErrorCode>(
+          'invalid-media',
+          `${resolved.collection} has no ${modality} vectors (rebuild it with \`searchbus reindex\` to add them)`,
+        );
     } else if (mode !== 'dense' && !layout.sparse) {
-      results[i] = new ContractError<SearchErrorCode>('invalid-mode', `mode ${mode} needs sparse vectors, and ${resolved.collection} has none (rebuild it with \`searchbus reindex\` to add them)`);
+      results[i] = new ContractError<SearchErrorCode>(
+        'invalid-mode',
+        `mode ${mode} needs sparse vectors, and ${resolved.collection} has none (rebuild it with \`searchbus reindex\` to add them)`,
+      );
     }
   });
   const vectors = await queryVectors(requests, modes, results, resolved, deps);
@@ -151,7 +172,8 @@ async function searchOnce(requests: SearchRequestV1[], deps: SearchDependencies)
   while (open.length > 0) {
     const queries = open.map(({ request, index, limit }) => {
       // A query by example searches its modality's named vector, with the same tenant condition and filter.
-      const searched = 'text' in request.query ? layout : { ...layout, dense: layout.media![('image' in request.query ? 'image' : 'audio')]!.name };
+      const searched =
+        'text' in request.query ? layout : { ...layout, dense: layout.media!['image' in request.query ? 'image' : 'audio']!.name };
       return chunkQuery(modes[index]!, searched, vectors[index]!, toQdrantFilter(request.filter, request.tenant), limit, fusion);
     });
     const pages = await searchIsolating(resolved, queries, deps);
@@ -208,7 +230,13 @@ async function queryVectors(
  * Queries by example, each with the model that built the collection's vector of its modality. A
  * medium that cannot be read or decoded settles its own request with `invalid-media`.
  */
-async function embedExamples(requests: SearchRequestV1[], settled: HitsOrError[], vectors: QueryVectors[], resolved: ResolvedCollection, deps: SearchDependencies): Promise<void> {
+async function embedExamples(
+  requests: SearchRequestV1[],
+  settled: HitsOrError[],
+  vectors: QueryVectors[],
+  resolved: ResolvedCollection,
+  deps: SearchDependencies,
+): Promise<void> {
   await Promise.all(
     requests.map(async (request, i) => {
       const query = request.query;
@@ -237,7 +265,11 @@ async function embedExamples(requests: SearchRequestV1[], settled: HitsOrError[]
  * cannot run fails by itself. A 404 means the resolved collection was dropped after a swap:
  * forget it and let the retry resolve the alias again.
  */
-async function searchIsolating(resolved: ResolvedCollection, queries: ChunkQuery[], deps: SearchDependencies): Promise<Array<ScoredChunk[] | Error>> {
+async function searchIsolating(
+  resolved: ResolvedCollection,
+  queries: ChunkQuery[],
+  deps: SearchDependencies,
+): Promise<Array<ScoredChunk[] | Error>> {
   try {
     return await deps.search(resolved.collection, queries);
   } catch (error) {

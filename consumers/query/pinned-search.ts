@@ -18,7 +18,8 @@ export async function searchPinned(
 ): Promise<Map<string, SearchHit[] | Error>> {
   const answers = new Map<string, SearchHit[] | Error>();
   const capture = (replies: OutgoingReply[]): Promise<void> => {
-    for (const { reply } of replies) answers.set(reply.id, 'hits' in reply ? reply.hits : new Error(`${reply.error.code}: ${reply.error.message}`));
+    for (const { reply } of replies)
+      answers.set(reply.id, 'hits' in reply ? reply.hits : new Error(`${reply.error.code}: ${reply.error.message}`));
     return Promise.resolve();
   };
   await handleSearchBatch(

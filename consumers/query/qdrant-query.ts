@@ -66,7 +66,8 @@ export function chunkQuery(
     return layout.dense === '' ? { query: vectors.dense } : { query: vectors.dense, using: layout.dense };
   };
   const sparse = (): { query: SparseVector; using: string } => {
-    if (!layout.sparse || !vectors.sparse) throw new TypeError(`a ${mode} query needs a collection with sparse vectors and the query's terms`);
+    if (!layout.sparse || !vectors.sparse)
+      throw new TypeError(`a ${mode} query needs a collection with sparse vectors and the query's terms`);
     return { query: vectors.sparse, using: layout.sparse.name };
   };
   switch (mode) {

@@ -51,7 +51,14 @@ import {
   type Logger,
 } from '../runtime/index.ts';
 import { ShadowBoard } from '../quality/index.ts';
-import { handleSearchBatch, type BatchReport, type ChunkQuery, type OutgoingReply, type QueryEncoder, type QueryMessage } from './handle-search-batch.ts';
+import {
+  handleSearchBatch,
+  type BatchReport,
+  type ChunkQuery,
+  type OutgoingReply,
+  type QueryEncoder,
+  type QueryMessage,
+} from './handle-search-batch.ts';
 import type { MediaEncoder } from '../embedding/index.ts';
 import { ShadowMirror, type LiveAnswer } from './shadow-mirror.ts';
 import { hybridFusion } from './qdrant-query.ts';
@@ -110,7 +117,11 @@ export class QueryConsumer {
     this.logger = logger;
     this.metrics = options.metrics ?? new MetricsRegistry();
     this.resolver = new CollectionResolver(options.qdrant, topology.qdrant.alias, config.query.aliasCacheTtlMs);
-    this.limits = { maxTopK: config.query.maxTopK, replyChannelPrefix: topology.redis.replyChannel(''), mediaInlineMaxBytes: config.media.inlineMaxBytes };
+    this.limits = {
+      maxTopK: config.query.maxTopK,
+      replyChannelPrefix: topology.redis.replyChannel(''),
+      mediaInlineMaxBytes: config.media.inlineMaxBytes,
+    };
     this.series = queryMetrics(this.metrics);
     this.shadow = this.shadowMirror();
     this.params = searchParams(config.qdrant);
@@ -128,7 +139,8 @@ export class QueryConsumer {
       deadLetterTopic: topology.topics.deadLetter,
       maxBatchSize: config.query.maxBatchSize,
       // Every partition at once: a request must not wait for another partition's batch.
-      partitionsConsumedConcurrently: topicSpecs(topology, config).find((t) => t.topic === topology.topics.searchRequests)?.numPartitions ?? 1,
+      partitionsConsumedConcurrently:
+        topicSpecs(topology, config).find((t) => t.topic === topology.topics.searchRequests)?.numPartitions ?? 1,
       maxWaitMs: config.query.maxWaitMs,
       // The reply is out before the commit; waiting for the broker's answer would only hold the
       // next request back (test/bench/bus-overhead.ts). A batch whose commit is lost is answered
@@ -181,7 +193,8 @@ export class QueryConsumer {
     const published = Date.now();
     for (const { reply } of outgoing) {
       const at = sentAt?.get(reply.id);
-      if (at !== undefined) this.series.latency.observe({ outcome: 'error' in reply ? reply.error.code : 'hits' }, Math.max(0, published - at) / 1000);
+      if (at !== undefined)
+        this.series.latency.observe({ outcome: 'error' in reply ? reply.error.code : 'hits' }, Math.max(0, published - at) / 1000);
     }
   }
 
@@ -194,7 +207,11 @@ export class QueryConsumer {
       return;
     }
     const code: SearchErrorCode = letter.code === 'invalid-json' ? 'invalid-json' : 'internal';
-    const reply: SearchReplyV1 = { schemaVersion: SEARCH_SCHEMA_VERSION, id: letter.message.key?.toString('utf8') ?? '', error: { code, message: letter.reason } };
+    const reply: SearchReplyV1 = {
+      schemaVersion: SEARCH_SCHEMA_VERSION,
+      id: letter.message.key?.toString('utf8') ?? '',
+      error: { code, message: letter.reason },
+    };
     await this.publish([{ channel, reply }], new Map([[reply.id, Number(letter.message.timestamp)]]));
     this.series.replies.inc({ outcome: code });
   }
@@ -224,16 +241,33 @@ export class QueryConsumer {
           resolver: this.resolver,
           encoder: async (modelId) => {
             const encoder = await options.encoder(modelId);
-            return { modelId: encoder.modelId, embedQueries: (texts) => spans.step('embed', () => encoder.embedQueries(texts), { attributes: { 'searchbus.model': modelId, 'searchbus.texts': texts.length } }) };
+            return {
+              modelId: encoder.modelId,
+              embedQueries: (texts) =>
+                spans.step('embed', () => encoder.embedQueries(texts), {
+                  attributes: { 'searchbus.model': modelId, 'searchbus.texts': texts.length },
+                }),
+            };
           },
           search: (collection, queries: ChunkQuery[]) =>
             spans.step(
               'qdrant query',
               async () => (await options.qdrant.queryBatch(collection, { searches: this.withSearchParams(queries) })).map((r) => r.points),
-              { kind: SpanKind.CLIENT, attributes: { 'db.system': 'qdrant', 'db.collection.name': collection, 'db.operation.name': 'query_batch', 'searchbus.queries': queries.length } },
+              {
+                kind: SpanKind.CLIENT,
+                attributes: {
+                  'db.system': 'qdrant',
+                  'db.collection.name': collection,
+                  'db.operation.name': 'query_batch',
+                  'searchbus.queries': queries.length,
+                },
+              },
             ),
           publish: async (outgoing) => {
-            await spans.step('redis publish', () => this.publish(outgoing, sentAt), { kind: SpanKind.CLIENT, attributes: { 'db.system': 'redis', 'db.operation.name': 'PUBLISH', 'searchbus.replies': outgoing.length } });
+            await spans.step('redis publish', () => this.publish(outgoing, sentAt), {
+              kind: SpanKind.CLIENT,
+              attributes: { 'db.system': 'redis', 'db.operation.name': 'PUBLISH', 'searchbus.replies': outgoing.length },
+            });
             for (const { reply } of outgoing) if ('hits' in reply) live.set(reply.id, { hits: reply.hits, ms: reply.tookMs });
           },
           now: Date.now,

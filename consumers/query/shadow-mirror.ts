@@ -49,10 +49,27 @@ export class ShadowMirror {
   constructor(private readonly options: ShadowMirrorOptions) {
     this.logger = options.logger ?? silentLogger;
     const m = options.metrics;
-    this.outcomes = m.counter('searchbus_shadow_searches_total', 'Live searches mirrored to a rebuild target, by outcome (compared, error, skipped)', ['outcome']);
-    this.overlap = m.histogram('searchbus_shadow_overlap_at_10', 'Share of the live top 10 also in the rebuild target top 10, per mirrored search', RATIO_BUCKETS);
-    this.rbo = m.histogram('searchbus_shadow_rbo', 'Rank-biased overlap (p = 0.9, depth 10) of live and rebuild target answers, per mirrored search', RATIO_BUCKETS);
-    this.seconds = m.histogram('searchbus_shadow_search_seconds', 'Time to answer a mirrored search, live and on the rebuild target (side)', SECONDS_BUCKETS, ['side']);
+    this.outcomes = m.counter(
+      'searchbus_shadow_searches_total',
+      'Live searches mirrored to a rebuild target, by outcome (compared, error, skipped)',
+      ['outcome'],
+    );
+    this.overlap = m.histogram(
+      'searchbus_shadow_overlap_at_10',
+      'Share of the live top 10 also in the rebuild target top 10, per mirrored search',
+      RATIO_BUCKETS,
+    );
+    this.rbo = m.histogram(
+      'searchbus_shadow_rbo',
+      'Rank-biased overlap (p = 0.9, depth 10) of live and rebuild target answers, per mirrored search',
+      RATIO_BUCKETS,
+    );
+    this.seconds = m.histogram(
+      'searchbus_shadow_search_seconds',
+      'Time to answer a mirrored search, live and on the rebuild target (side)',
+      SECONDS_BUCKETS,
+      ['side'],
+    );
   }
 
   /** Picks this batch's sample and mirrors it in the background. Never throws. */
@@ -61,7 +78,10 @@ export class ShadowMirror {
     const answered = requests.filter((r) => live.has(r.id));
     if (answered.length === 0) return;
     if (this.inFlight) {
-      void this.currentTarget().then((t) => t && this.outcomes.inc({ outcome: 'skipped' }, answered.length), () => undefined);
+      void this.currentTarget().then(
+        (t) => t && this.outcomes.inc({ outcome: 'skipped' }, answered.length),
+        () => undefined,
+      );
       return;
     }
     this.inFlight = this.mirror(answered, live)

@@ -38,11 +38,21 @@ export function unwrittenDocument(letter: DeadLetter): UnwrittenDocument | null 
   } catch {
     return null;
   }
-  return { ...identity, code: letter.code, reason: letter.reason.slice(0, MAX_REASON_CHARS), partition: letter.partition, offset: letter.message.offset };
+  return {
+    ...identity,
+    code: letter.code,
+    reason: letter.reason.slice(0, MAX_REASON_CHARS),
+    partition: letter.partition,
+    offset: letter.message.offset,
+  };
 }
 
 /** Adds a document to the record (replacing an earlier letter of the same document). */
-export function recordUnwritten(record: UnwrittenRecord | undefined, document: UnwrittenDocument, max = MAX_RECORDED_UNWRITTEN): UnwrittenRecord {
+export function recordUnwritten(
+  record: UnwrittenRecord | undefined,
+  document: UnwrittenDocument,
+  max = MAX_RECORDED_UNWRITTEN,
+): UnwrittenRecord {
   const documents = (record?.documents ?? []).filter((d) => d.tenant !== document.tenant || d.id !== document.id);
   const overflow = record?.overflow ?? 0;
   if (documents.length >= max) return { documents: record?.documents ?? [], overflow: overflow + 1 };
@@ -54,7 +64,12 @@ export function recordUnwritten(record: UnwrittenRecord | undefined, document: U
  * would lose. A document the target holds after all (a later version was written) or that the
  * live collection never had (it was dead-lettered there too) is no loss.
  */
-export async function documentsLost(qdrant: Pick<QdrantClient, 'retrieve'>, live: string, target: string, unwritten: readonly UnwrittenDocument[]): Promise<UnwrittenDocument[]> {
+export async function documentsLost(
+  qdrant: Pick<QdrantClient, 'retrieve'>,
+  live: string,
+  target: string,
+  unwritten: readonly UnwrittenDocument[],
+): Promise<UnwrittenDocument[]> {
   if (unwritten.length === 0) return [];
   const ids = unwritten.map((d) => pointId(d.tenant, d.id, 0));
   const held = async (collection: string): Promise<Set<string>> => {

@@ -1,4 +1,12 @@
-import { compareRuns, judgementsFor, RANKING_DEPTH, scoreRankings, type EvalSet, type RunComparison, type RunScores } from '../quality/index.ts';
+import {
+  compareRuns,
+  judgementsFor,
+  RANKING_DEPTH,
+  scoreRankings,
+  type EvalSet,
+  type RunComparison,
+  type RunScores,
+} from '../quality/index.ts';
 import { searchPinned, type PinnedDependencies } from '../query/index.ts';
 import type { ResolvedCollection } from '../runtime/index.ts';
 import { SEARCH_SCHEMA_VERSION, UnavailableError, type SearchRequestV1 } from '../../topology/index.ts';
@@ -53,13 +61,25 @@ export interface GateDependencies extends PinnedDependencies {
   signal: AbortSignal;
 }
 
-export async function runGate(request: GateRequest, set: EvalSet, live: ResolvedCollection, candidate: ResolvedCollection, deps: GateDependencies): Promise<GateReport> {
+export async function runGate(
+  request: GateRequest,
+  set: EvalSet,
+  live: ResolvedCollection,
+  candidate: ResolvedCollection,
+  deps: GateDependencies,
+): Promise<GateReport> {
   const started = Date.now();
   const [a, b] = [await scoreCollection(set, live, deps), await scoreCollection(set, candidate, deps)];
   const ndcgDrop = Number((a.ndcg_at_10 - b.ndcg_at_10).toFixed(5));
   // A drop equal to the margin passes; rounding to 5 digits keeps float noise out of the decision.
   const passed = ndcgDrop <= request.maxNdcgDrop;
-  const side = (c: ResolvedCollection, s: RunScores): GateSide => ({ collection: c.collection, model: c.modelId, ndcg_at_10: s.ndcg_at_10, recall_at_100: s.recall_at_100, mrr_at_10: s.mrr_at_10 });
+  const side = (c: ResolvedCollection, s: RunScores): GateSide => ({
+    collection: c.collection,
+    model: c.modelId,
+    ndcg_at_10: s.ndcg_at_10,
+    recall_at_100: s.recall_at_100,
+    mrr_at_10: s.mrr_at_10,
+  });
   return {
     set: request.set,
     tenant: set.tenant,
@@ -95,8 +115,12 @@ async function scoreCollection(set: EvalSet, collection: ResolvedCollection, dep
     }));
     const answers = await searchPinned(requests, collection, deps, deps.signal);
     for (const [id, answer] of answers) {
-      if (answer instanceof Error) throw new UnavailableError('gate-query-failed', `the gate's query ${id} failed on ${collection.collection}: ${answer.message}`);
-      rankings.set(id, answer.map((hit) => hit.docId));
+      if (answer instanceof Error)
+        throw new UnavailableError('gate-query-failed', `the gate's query ${id} failed on ${collection.collection}: ${answer.message}`);
+      rankings.set(
+        id,
+        answer.map((hit) => hit.docId),
+      );
     }
   }
   return scoreRankings(set.queries, (id) => judgementsFor(set, id), rankings);
@@ -104,7 +128,8 @@ async function scoreCollection(set: EvalSet, collection: ResolvedCollection, dep
 
 /** Two lines for logs and `--watch`. */
 export function formatGate(report: GateReport): string {
-  const verdict = report.decision === 'accepted' ? 'accepted' : report.decision === 'forced' ? 'refused, swapped anyway (--force)' : 'refused';
+  const verdict =
+    report.decision === 'accepted' ? 'accepted' : report.decision === 'forced' ? 'refused, swapped anyway (--force)' : 'refused';
   const n = report.comparison.ndcg_at_10;
   return (
     `gate ${report.set} (tenant ${report.tenant}, ${report.queries} queries): nDCG@10 ${report.live.ndcg_at_10.toFixed(4)} live (${report.live.model}) -> ${report.candidate.ndcg_at_10.toFixed(4)} new (${report.candidate.model}), ` +

@@ -57,14 +57,22 @@ export async function reconcile(context: ReconcileContext): Promise<ReconcileRep
 
   for (const [collection, fence] of fenceList.fences) {
     const ownerLive = owners.targets.has(collection) && (fence.state !== 'closed' || !fence.lease || owners.jobIds.has(fence.lease.jobId));
-    const action = planFence({ fence, nowMs: fenceList.nowMs, exists: existing.has(collection), served: served.has(collection), ownerLive });
+    const action = planFence({
+      fence,
+      nowMs: fenceList.nowMs,
+      exists: existing.has(collection),
+      served: served.has(collection),
+      ownerLive,
+    });
     const groupId = (fence.state === 'closed' ? fence.lease?.groupId : undefined) || topology.groups.reindex(collection);
     if (action === 'remove') {
       await fences.remove(collection);
       report.push(`removed the write fence of ${collection}, which no longer exists`);
     } else if (action === 'reopen') {
       const outcome = await abandonRebuild(context, collection, groupId, alias);
-      report.push(`reopened the write fence of ${collection} where group ${groupId} stopped (${outcome}; its rebuild is over or its lease lapsed)`);
+      report.push(
+        `reopened the write fence of ${collection} where group ${groupId} stopped (${outcome}; its rebuild is over or its lease lapsed)`,
+      );
       gone.add(groupId);
     } else if (action === 'discard') {
       await discardTarget(context, collection, groupId, alias);
@@ -74,7 +82,13 @@ export async function reconcile(context: ReconcileContext): Promise<ReconcileRep
     }
   }
 
-  const servedVersion = Math.max(0, ...[...served].map((c) => parseCollectionName(c)).filter((p) => p?.alias === alias).map((p) => p?.version ?? 0));
+  const servedVersion = Math.max(
+    0,
+    ...[...served]
+      .map((c) => parseCollectionName(c))
+      .filter((p) => p?.alias === alias)
+      .map((p) => p?.version ?? 0),
+  );
   for (const collection of existing) {
     const parsed = parseCollectionName(collection);
     const partial = isPartialCollection({

@@ -1,7 +1,14 @@
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { SearchbusConfig, Topology } from '../../topology/index.ts';
-import { JOB_NAMES, type DropCollectionJobData, type ReindexJobData, type ReindexProgress, type ReindexRequest, type ReindexResult } from './reindex-types.ts';
+import {
+  JOB_NAMES,
+  type DropCollectionJobData,
+  type ReindexJobData,
+  type ReindexProgress,
+  type ReindexRequest,
+  type ReindexResult,
+} from './reindex-types.ts';
 
 export interface ReindexJobSummary {
   id: string;
@@ -28,9 +35,7 @@ export function cancelKey(topology: Topology, jobId: string): string {
 export class ReindexQueue {
   readonly queue: Queue<ReindexJobData | DropCollectionJobData>;
 
-  constructor(
-    private readonly options: { connection: ConnectionOptions; redis: Redis; topology: Topology; config: SearchbusConfig },
-  ) {
+  constructor(private readonly options: { connection: ConnectionOptions; redis: Redis; topology: Topology; config: SearchbusConfig }) {
     this.queue = new Queue(options.topology.queues.reindex, { connection: options.connection });
   }
 
@@ -72,7 +77,9 @@ export class ReindexQueue {
   private validate(request: ReindexRequest): void {
     const ttl = this.options.config.query.aliasCacheTtlMs;
     if (request.graceMs !== undefined && request.graceMs < 2 * ttl) {
-      throw new RangeError(`grace period ${request.graceMs} ms is shorter than twice the alias cache lifetime (${ttl} ms, SEARCHBUS_QUERY_ALIAS_CACHE_TTL_MS)`);
+      throw new RangeError(
+        `grace period ${request.graceMs} ms is shorter than twice the alias cache lifetime (${ttl} ms, SEARCHBUS_QUERY_ALIAS_CACHE_TTL_MS)`,
+      );
     }
   }
 
@@ -123,7 +130,17 @@ export class ReindexQueue {
 }
 
 function summarise(
-  job: { id?: string | undefined; name: string; data: unknown; progress: unknown; returnvalue: unknown; failedReason?: string; attemptsMade: number; timestamp: number; finishedOn?: number | undefined },
+  job: {
+    id?: string | undefined;
+    name: string;
+    data: unknown;
+    progress: unknown;
+    returnvalue: unknown;
+    failedReason?: string;
+    attemptsMade: number;
+    timestamp: number;
+    finishedOn?: number | undefined;
+  },
   state: string,
 ): ReindexJobSummary {
   const progress = typeof job.progress === 'object' && job.progress !== null ? (job.progress as ReindexProgress) : null;

@@ -13,7 +13,16 @@ import type { QdrantClient } from '@qdrant/js-client-rest';
 import { DelayedError, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Admin, Kafka } from 'kafkajs';
-import { closeAll, ConnectionScope, ContractError, hasErrorCode, StartDeadline, type LifecycleState, type SearchbusConfig, type Topology } from '../../topology/index.ts';
+import {
+  closeAll,
+  ConnectionScope,
+  ContractError,
+  hasErrorCode,
+  StartDeadline,
+  type LifecycleState,
+  type SearchbusConfig,
+  type Topology,
+} from '../../topology/index.ts';
 import type { DocumentEncoder, MediaEncoder } from '../embedding/index.ts';
 import { EvalSetStore, ShadowBoard } from '../quality/index.ts';
 import { hybridFusion, type QueryEncoder } from '../query/index.ts';
@@ -79,7 +88,8 @@ export class ReindexWorker {
    * (timeout, close() meanwhile) it closes what it had opened before rejecting.
    */
   async start(): Promise<void> {
-    if (this.stateValue !== 'idle') throw new ContractError('invalid-lifecycle-state', `cannot start a reindex worker that is ${this.stateValue}`);
+    if (this.stateValue !== 'idle')
+      throw new ContractError('invalid-lifecycle-state', `cannot start a reindex worker that is ${this.stateValue}`);
     this.stateValue = 'starting';
     const deadline = new StartDeadline('the reindex worker', this.options.config.startTimeoutMs, this.closeSignal.signal);
     this.starting = this.connections.run(() => this.connect(deadline));
@@ -96,9 +106,18 @@ export class ReindexWorker {
   private async connect(deadline: StartDeadline): Promise<void> {
     const admin = (this.admin = this.options.kafka.admin());
     await deadline.step('connect its admin client to Kafka', () => admin.connect(), 'check that Kafka answers at KAFKA_BROKERS');
-    this.drops = new ReindexQueue({ connection: this.options.connection, redis: this.options.redis, topology: this.options.topology, config: this.options.config });
+    this.drops = new ReindexQueue({
+      connection: this.options.connection,
+      redis: this.options.redis,
+      topology: this.options.topology,
+      config: this.options.config,
+    });
     // Bounded like every other start step: with Redis away its commands wait for a reconnect forever.
-    await deadline.step('reconcile fences, rebuild groups and partial collections', () => this.reconcile(true), 'check that Redis answers at REDIS_URL and Qdrant at QDRANT_URL');
+    await deadline.step(
+      'reconcile fences, rebuild groups and partial collections',
+      () => this.reconcile(true),
+      'check that Redis answers at REDIS_URL and Qdrant at QDRANT_URL',
+    );
     const worker = (this.worker = new Worker<ReindexJobData | DropCollectionJobData, ReindexResult | string>(
       this.options.topology.queues.reindex,
       (job, token) => this.process(job, token),
@@ -124,8 +143,10 @@ export class ReindexWorker {
     });
     worker.on('error', onError);
     this.drops.queue.on('error', onError);
-    await deadline.step(`connect its BullMQ worker to Redis (queue ${this.options.topology.queues.reindex})`, () => worker.waitUntilReady(), () =>
-      `check that Redis answers at REDIS_URL${lastRedisError ? ` (last error: ${lastRedisError})` : ''}`,
+    await deadline.step(
+      `connect its BullMQ worker to Redis (queue ${this.options.topology.queues.reindex})`,
+      () => worker.waitUntilReady(),
+      () => `check that Redis answers at REDIS_URL${lastRedisError ? ` (last error: ${lastRedisError})` : ''}`,
     );
     // Again later: a dead worker's group cannot be deleted until its session expires, and a
     // cleanup that failed (Qdrant or Kafka briefly away) must not wait for the next restart.
@@ -176,7 +197,13 @@ export class ReindexWorker {
     await drops.queue.add(
       JOB_NAMES.dropCollection,
       { collection, alias },
-      { delay: delayMs, attempts: 10, backoff: { type: 'exponential', delay: 5_000 }, removeOnComplete: { count: 50 }, removeOnFail: { count: 50 } },
+      {
+        delay: delayMs,
+        attempts: 10,
+        backoff: { type: 'exponential', delay: 5_000 },
+        removeOnComplete: { count: 50 },
+        removeOnFail: { count: 50 },
+      },
     );
   }
 
@@ -192,7 +219,8 @@ export class ReindexWorker {
         topology: this.options.topology,
         queue: drops.queue,
         logger: this.logger,
-        scheduleDrop: (collection) => this.scheduleDrop(drops, collection, this.options.topology.qdrant.alias, this.options.config.reindex.graceMs),
+        scheduleDrop: (collection) =>
+          this.scheduleDrop(drops, collection, this.options.topology.qdrant.alias, this.options.config.reindex.graceMs),
       });
       for (const line of report) this.logger.info(`reconciled: ${line}`);
       if (atStart || report.length > 0) this.logger.info('reindex reconciliation done', { changes: report.length, atStart });
@@ -217,7 +245,8 @@ export class ReindexWorker {
           admin,
           fences: this.fences,
           topology: this.options.topology,
-          scheduleDrop: (collection) => this.scheduleDrop(drops, collection, job.data.alias, job.data.graceMs ?? this.options.config.reindex.graceMs),
+          scheduleDrop: (collection) =>
+            this.scheduleDrop(drops, collection, job.data.alias, job.data.graceMs ?? this.options.config.reindex.graceMs),
         },
         state.target,
         state.groupId,
@@ -248,7 +277,10 @@ export class ReindexWorker {
     };
   }
 
-  private async process(job: Job<ReindexJobData | DropCollectionJobData, ReindexResult | string>, token: string | undefined): Promise<ReindexResult | string> {
+  private async process(
+    job: Job<ReindexJobData | DropCollectionJobData, ReindexResult | string>,
+    token: string | undefined,
+  ): Promise<ReindexResult | string> {
     const { qdrant } = this.options;
     if (job.name === JOB_NAMES.dropCollection) {
       const { collection, alias } = job.data as DropCollectionJobData;

@@ -90,7 +90,10 @@ export class BatchConsumer<T> {
   private closing: Promise<void> | undefined;
   private retrying = false;
   /** commitInBackground: the latest offset to commit per partition, and the commit loop running. */
-  private readonly toCommit = new Map<string, { topic: string; partition: number; offset: string; commit: EachBatchPayload['commitOffsetsIfNecessary'] }>();
+  private readonly toCommit = new Map<
+    string,
+    { topic: string; partition: number; offset: string; commit: EachBatchPayload['commitOffsetsIfNecessary'] }
+  >();
   private committing: Promise<void> | undefined;
   private readonly processed;
   private readonly deadLettered;
@@ -114,15 +117,26 @@ export class BatchConsumer<T> {
       // start() is closing it), or it would reconnect what was just closed.
       retry: { retries: 10, maxRetryTime: 2_000, restartOnFailure: () => Promise.resolve(!this.closeRequested) },
     });
-    this.producer = options.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+    this.producer = options.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
     const m = options.metrics;
     this.processed = m.counter('searchbus_messages_processed_total', 'Messages handled and committed', ['role', 'topic']);
     this.deadLettered = m.counter('searchbus_messages_dead_lettered_total', 'Messages sent to the dead-letter topic', ['role', 'topic']);
     this.retries = m.counter('searchbus_retries_total', 'Handler retries after a retriable failure', ['role']);
-    this.rewinds = m.counter('searchbus_rewinds_total', 'Partitions read again from an earlier offset (a take-over from a dead rebuild)', ['role', 'topic']);
+    this.rewinds = m.counter('searchbus_rewinds_total', 'Partitions read again from an earlier offset (a take-over from a dead rebuild)', [
+      'role',
+      'topic',
+    ]);
     this.batchSize = m.histogram('searchbus_batch_size', 'Messages per handler call', SIZE_BUCKETS, ['role']);
     this.handleSeconds = m.histogram('searchbus_handle_seconds', 'Handler time per batch', SECONDS_BUCKETS, ['role']);
-    this.lag = m.gauge('searchbus_consumer_lag', 'Messages behind the end of the partition at the last fetch', ['role', 'topic', 'partition']);
+    this.lag = m.gauge('searchbus_consumer_lag', 'Messages behind the end of the partition at the last fetch', [
+      'role',
+      'topic',
+      'partition',
+    ]);
     this.consumer.on(this.consumer.events.CRASH, (event) => {
       if (this.closeRequested) return;
       if (!event.payload.restart) this.stateValue = 'failed';
@@ -152,7 +166,8 @@ export class BatchConsumer<T> {
    * meanwhile, a broker error) everything opened so far is closed before it rejects.
    */
   async start(): Promise<void> {
-    if (this.stateValue !== 'idle') throw new ContractError('invalid-lifecycle-state', `cannot start ${this.component}: it is ${this.stateValue}`);
+    if (this.stateValue !== 'idle')
+      throw new ContractError('invalid-lifecycle-state', `cannot start ${this.component}: it is ${this.stateValue}`);
     this.stateValue = 'starting';
     const deadline = new StartDeadline(this.component, this.options.startTimeoutMs ?? 60_000, this.startAbort.signal);
     this.starting = this.connections.run(() => this.connectAndJoin(deadline));
@@ -175,7 +190,11 @@ export class BatchConsumer<T> {
     const unreachable = 'check that Kafka answers at KAFKA_BROKERS';
     await deadline.step('connect its dead-letter producer to Kafka', () => this.producer.connect(), unreachable);
     await deadline.step('connect to Kafka', () => this.consumer.connect(), unreachable);
-    await deadline.step(`subscribe to topic ${topic}`, () => this.consumer.subscribe({ topic, fromBeginning: this.options.fromBeginning }), 'does the topic exist (searchbus topology apply)?');
+    await deadline.step(
+      `subscribe to topic ${topic}`,
+      () => this.consumer.subscribe({ topic, fromBeginning: this.options.fromBeginning }),
+      'does the topic exist (searchbus topology apply)?',
+    );
     const offs: Array<() => void> = [];
     // run() resolves once joined, but also when the join crashed (kafkajs then restarts it), so
     // the join is what is awaited; a crash kafkajs will not retry fails the start at once.
@@ -303,7 +322,12 @@ export class BatchConsumer<T> {
             // Uncommitted; the next fetch starts at the earlier offset.
             this.retrying = false;
             this.rewinds.inc({ role: o.role, topic });
-            o.logger.warn('reading a partition again from an earlier offset', { topic, partition, offset: error.offset, reason: error.message });
+            o.logger.warn('reading a partition again from an earlier offset', {
+              topic,
+              partition,
+              offset: error.offset,
+              reason: error.message,
+            });
             this.consumer.seek({ topic, partition, offset: error.offset });
             return;
           }
@@ -325,7 +349,14 @@ export class BatchConsumer<T> {
         for (const letter of poison) await o.onPoison?.(letter).catch((error: unknown) => o.logger.warn('onPoison failed', { error }));
         await retry(() => sendDeadLetters(this.producer, o.deadLetterTopic, o.groupId, poison));
         this.deadLettered.inc({ role: o.role, topic }, poison.length);
-        for (const letter of poison) o.logger.warn('dead-lettered a message', { topic, partition, offset: letter.message.offset, code: letter.code, reason: letter.reason });
+        for (const letter of poison)
+          o.logger.warn('dead-lettered a message', {
+            topic,
+            partition,
+            offset: letter.message.offset,
+            code: letter.code,
+            reason: letter.reason,
+          });
       }
       this.handleSeconds.observe({ role: o.role }, (performance.now() - started) / 1000);
       this.batchSize.observe({ role: o.role }, slice.length);
@@ -347,7 +378,11 @@ export class BatchConsumer<T> {
       // coordinator died, rejoins: the batch stays uncommitted and is redone (idempotent writes).
       try {
         await retry(() =>
-          groupCall('commit', () => payload.commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: next }] }] }), coordinatorFailures),
+          groupCall(
+            'commit',
+            () => payload.commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: next }] }] }),
+            coordinatorFailures,
+          ),
         );
       } catch (error) {
         if (error instanceof RejoinGroupError) o.logger.warn('rejoining the consumer group', { error, topic, partition });

@@ -25,7 +25,12 @@ export function lostMembership(error: unknown): (Error & { type: string }) | nul
  * (a broker that was killed) for minutes of retries; rejoining looks it up again.
  */
 function coordinatorUnreachable(error: unknown): boolean {
-  return findInChain(error, (e) => (typeof e.type === 'string' && COORDINATOR_MOVED.has(e.type)) || (typeof e.name === 'string' && CONNECTION_FAILED.has(e.name))) !== null;
+  return (
+    findInChain(
+      error,
+      (e) => (typeof e.type === 'string' && COORDINATOR_MOVED.has(e.type)) || (typeof e.name === 'string' && CONNECTION_FAILED.has(e.name)),
+    ) !== null
+  );
 }
 
 /**
@@ -62,7 +67,9 @@ export async function groupCall<T>(what: string, fn: () => Promise<T>, failures:
     if (lost) throw new RejoinGroupError(lost.type, `${what}: ${lost.message}`, { cause: error });
     if (coordinatorUnreachable(error) && ++failures.count >= COORDINATOR_FAILURES_BEFORE_REJOIN) {
       failures.count = 0;
-      throw new RejoinGroupError('NOT_COORDINATOR_FOR_GROUP', `${what}: the group coordinator is unreachable; looking it up again`, { cause: error });
+      throw new RejoinGroupError('NOT_COORDINATOR_FOR_GROUP', `${what}: the group coordinator is unreachable; looking it up again`, {
+        cause: error,
+      });
     }
     throw error;
   }

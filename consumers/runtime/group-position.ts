@@ -11,7 +11,11 @@ export interface PartitionPosition {
 }
 
 /** Where a consumer group stands on each partition of a topic, and how far behind it is in all. */
-export async function groupPosition(admin: Admin, groupId: string, topic: string): Promise<{ partitions: PartitionPosition[]; lag: number }> {
+export async function groupPosition(
+  admin: Admin,
+  groupId: string,
+  topic: string,
+): Promise<{ partitions: PartitionPosition[]; lag: number }> {
   const [ends, offsets] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
   const committed = new Map((offsets[0]?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
   const partitions = ends.map((end) => {

@@ -20,7 +20,8 @@ export async function startHealthServer(options: {
     if (path === '/metrics') {
       options.metrics.render().then(
         (text) => response.writeHead(200, { 'content-type': options.metrics.contentType }).end(text),
-        (error: unknown) => response.writeHead(500, { 'content-type': 'text/plain' }).end(`collecting metrics failed: ${(error as Error).message}\n`),
+        (error: unknown) =>
+          response.writeHead(500, { 'content-type': 'text/plain' }).end(`collecting metrics failed: ${(error as Error).message}\n`),
       );
     } else if (path === '/healthz' || path === '/livez') {
       const ok = options.health.live();

@@ -6,8 +6,10 @@ export interface Logger {
 
 /** One JSON object per line on stderr, so logs can be shipped as they are. */
 export function jsonLogger(component: string, write: (line: string) => void = (l) => process.stderr.write(l)): Logger {
-  const log = (level: string) => (message: string, fields: Record<string, unknown> = {}) =>
-    write(`${JSON.stringify({ time: new Date().toISOString(), level, component, message, ...serialise(fields) })}\n`);
+  const log =
+    (level: string) =>
+    (message: string, fields: Record<string, unknown> = {}) =>
+      write(`${JSON.stringify({ time: new Date().toISOString(), level, component, message, ...serialise(fields) })}\n`);
   return { info: log('info'), warn: log('warn'), error: log('error') };
 }
 
@@ -44,7 +46,8 @@ export function serialiseError(error: Error, depth = 0, ancestors: Set<unknown> 
   if (error.stack !== undefined) out.stack = error.stack;
   const nested = (value: unknown): unknown => {
     if (ancestors.has(value)) return '[circular]';
-    if (value instanceof Error) return depth + 1 >= MAX_ERROR_DEPTH ? { name: value.name, message: value.message } : serialiseError(value, depth + 1, ancestors);
+    if (value instanceof Error)
+      return depth + 1 >= MAX_ERROR_DEPTH ? { name: value.name, message: value.message } : serialiseError(value, depth + 1, ancestors);
     return value;
   };
   if (error.cause !== undefined) out.cause = nested(error.cause);

@@ -35,15 +35,32 @@ export class MetricsRegistry {
   }
 
   counter<L extends string = string>(name: string, help: string, labelNames: readonly L[] = []): Counter<L> {
-    return this.declare(name, 'counter', labelNames, undefined, () => new Counter<L>({ name, help, labelNames, registers: [this.registry] }));
+    return this.declare(
+      name,
+      'counter',
+      labelNames,
+      undefined,
+      () => new Counter<L>({ name, help, labelNames, registers: [this.registry] }),
+    );
   }
 
   gauge<L extends string = string>(name: string, help: string, labelNames: readonly L[] = []): Gauge<L> {
     return this.declare(name, 'gauge', labelNames, undefined, () => new Gauge<L>({ name, help, labelNames, registers: [this.registry] }));
   }
 
-  histogram<L extends string = string>(name: string, help: string, buckets: readonly number[], labelNames: readonly L[] = []): Histogram<L> {
-    return this.declare(name, 'histogram', labelNames, buckets, () => new Histogram<L>({ name, help, labelNames, buckets: [...buckets], registers: [this.registry] }));
+  histogram<L extends string = string>(
+    name: string,
+    help: string,
+    buckets: readonly number[],
+    labelNames: readonly L[] = [],
+  ): Histogram<L> {
+    return this.declare(
+      name,
+      'histogram',
+      labelNames,
+      buckets,
+      () => new Histogram<L>({ name, help, labelNames, buckets: [...buckets], registers: [this.registry] }),
+    );
   }
 
   /** The text exposition format, as /metrics serves it. */
@@ -78,14 +95,21 @@ export class MetricsRegistry {
     return [...this.declared.entries()].map(([name, d]) => ({ name, type: d.type, labelNames: d.labelNames }));
   }
 
-  private declare<M extends Metric>(name: string, type: MetricType, labelNames: readonly string[], buckets: readonly number[] | undefined, make: () => M): M {
+  private declare<M extends Metric>(
+    name: string,
+    type: MetricType,
+    labelNames: readonly string[],
+    buckets: readonly number[] | undefined,
+    make: () => M,
+  ): M {
     const existing = this.declared.get(name);
     if (existing) {
       if (existing.type !== type) throw conflict(name, `is already registered as a ${existing.type}, not a ${type}`);
       if (!sameList(existing.labelNames, labelNames)) {
         throw conflict(name, `is already registered with labels [${existing.labelNames.join(', ')}], not [${labelNames.join(', ')}]`);
       }
-      if (buckets && existing.buckets && !sameList(existing.buckets, buckets)) throw conflict(name, 'is already registered with other buckets');
+      if (buckets && existing.buckets && !sameList(existing.buckets, buckets))
+        throw conflict(name, 'is already registered with other buckets');
       return existing.metric as M;
     }
     if (this.registry.getSingleMetric(name)) throw conflict(name, 'is already registered (a default metric)');

@@ -50,7 +50,11 @@ export class BatchTrace {
     } finally {
       const endTime = now();
       for (const parent of this.spans) {
-        const span = tracer().startSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, startTime, ...(options.attributes ? { attributes: options.attributes } : {}) }, trace.setSpan(ROOT_CONTEXT, parent));
+        const span = tracer().startSpan(
+          name,
+          { kind: options.kind ?? SpanKind.INTERNAL, startTime, ...(options.attributes ? { attributes: options.attributes } : {}) },
+          trace.setSpan(ROOT_CONTEXT, parent),
+        );
         if (failed) recordFailure(span, failure);
         span.end(endTime);
       }
@@ -68,4 +72,3 @@ export class BatchTrace {
     }
   }
 }
-

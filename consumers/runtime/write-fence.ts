@@ -176,7 +176,17 @@ export class RedisWriteFences implements WriteFences {
    * the fence is open and `mayCloseOpen` is false (`open`: live encoders took the collection over).
    */
   async acquire(collection: string, lease: Omit<FenceLease, 'expiresAt'>, leaseMs: number, mayCloseOpen: boolean): Promise<AcquireResult> {
-    const [outcome, raw] = (await this.redis.eval(ACQUIRE, 1, this.key, collection, lease.owner, lease.jobId, lease.groupId, String(leaseMs), mayCloseOpen ? '1' : '0')) as [string, string];
+    const [outcome, raw] = (await this.redis.eval(
+      ACQUIRE,
+      1,
+      this.key,
+      collection,
+      lease.owner,
+      lease.jobId,
+      lease.groupId,
+      String(leaseMs),
+      mayCloseOpen ? '1' : '0',
+    )) as [string, string];
     if (outcome === 'open') return { outcome: 'open' };
     const fence = parseFence(raw);
     if (fence.state !== 'closed' || !fence.lease) throw new Error(`write fence of ${collection} is malformed: ${raw}`);
@@ -201,7 +211,13 @@ export class RedisWriteFences implements WriteFences {
    * Opens a closed fence at `offsets`: `owner` mode if the caller holds it, `lapsed` mode if the
    * lease of `owner` ran out, `any` for a fence whose job is known to be over. True if it opened it.
    */
-  async reopen(collection: string, offsets: Record<string, string>, mode: 'owner' | 'lapsed' | 'any', owner = '', rewind = mode !== 'owner'): Promise<boolean> {
+  async reopen(
+    collection: string,
+    offsets: Record<string, string>,
+    mode: 'owner' | 'lapsed' | 'any',
+    owner = '',
+    rewind = mode !== 'owner',
+  ): Promise<boolean> {
     // Only the rebuild's release after its complete drain needs no rewind; any other reopening asks
     // live encoders to read again from where the rebuild group stopped.
     const open = JSON.stringify({ state: 'open', offsets, ...(rewind ? { rewind: offsets } : {}) } satisfies WriteFence);

@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 module.enableCompileCache?.();
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const fromSources = existsSync(new URL('./main.ts', import.meta.url)) && (await import('../build/dist-state.mjs')).distState(root) !== 'fresh';
+const fromSources =
+  existsSync(new URL('./main.ts', import.meta.url)) && (await import('../build/dist-state.mjs')).distState(root) !== 'fresh';
 
 if (!fromSources) {
   await import('../../dist/infra/cli/main.js');
@@ -20,7 +21,9 @@ if (!fromSources) {
   try {
     tsx = await import('tsx/esm/api');
   } catch {
-    console.error('searchbus: dist/ is missing or stale and tsx is not installed; run `npm run build` (or `npm ci` for the dev dependencies)');
+    console.error(
+      'searchbus: dist/ is missing or stale and tsx is not installed; run `npm run build` (or `npm ci` for the dev dependencies)',
+    );
     process.exitCode = 1;
   }
   if (tsx) {

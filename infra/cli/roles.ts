@@ -10,7 +10,16 @@ import { displayHost, startGatewayService } from '../gateway/index.ts';
 import type { Redis } from 'ioredis';
 import { createKafka, createRedis, type Services } from '../index.ts';
 import { createQdrant } from '../../topology/connections/qdrant-client.ts';
-import { closeAll, closeOnce, getModelSpec, nextReady, quitGracefully, StartDeadline, type SearchbusConfig, type Topology } from '../../topology/index.ts';
+import {
+  closeAll,
+  closeOnce,
+  getModelSpec,
+  nextReady,
+  quitGracefully,
+  StartDeadline,
+  type SearchbusConfig,
+  type Topology,
+} from '../../topology/index.ts';
 
 import type { RoleName } from './role-names.ts';
 
@@ -126,7 +135,9 @@ export async function startRole(name: RoleName, context: RoleContext): Promise<R
         config,
         logger: context.logger('gateway'),
       });
-      context.announce(`gateway: http://${displayHost(config.gateway.host)}:${gateway.port}/search?q=… (${gateway.auth}); search page: http://${displayHost(config.gateway.host)}:${gateway.port}/`);
+      context.announce(
+        `gateway: http://${displayHost(config.gateway.host)}:${gateway.port}/search?q=… (${gateway.auth}); search page: http://${displayHost(config.gateway.host)}:${gateway.port}/`,
+      );
       // Ready while Kafka answers and the reply subscription on Redis is up.
       return { name, ready: () => gateway.ready(), close: () => gateway.close() };
     }
@@ -157,7 +168,11 @@ async function withRedis(
   const deadline = new StartDeadline(`the ${name} role`, context.config.startTimeoutMs);
   try {
     await unit.start();
-    await deadline.step('connect to Redis', () => redisReady(redis), () => `check that Redis answers at REDIS_URL${lastRedisError ? ` (last error: ${lastRedisError})` : ''}`);
+    await deadline.step(
+      'connect to Redis',
+      () => redisReady(redis),
+      () => `check that Redis answers at REDIS_URL${lastRedisError ? ` (last error: ${lastRedisError})` : ''}`,
+    );
   } catch (error) {
     await close().catch((cleanup: unknown) => context.logger(name).error('closing after a failed start failed', { error: cleanup }));
     throw error;
@@ -170,7 +185,12 @@ function redisReady(redis: Redis): Promise<void> {
   return nextReady(redis, () => new Error('the Redis connection was closed'));
 }
 
-export function createRoleContext(services: Services, config: SearchbusConfig, topology: Topology, log: (line: string) => void): RoleContext & { close(): Promise<void> } {
+export function createRoleContext(
+  services: Services,
+  config: SearchbusConfig,
+  topology: Topology,
+  log: (line: string) => void,
+): RoleContext & { close(): Promise<void> } {
   const encoders = new Map<string, Promise<OnnxEncoder>>();
   const media = cachedMediaEncoder({
     ...mediaEncoderSettings(config.media),

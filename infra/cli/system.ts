@@ -1,7 +1,15 @@
 import { startHealthServer } from '../../consumers/runtime/index.ts';
 import { createKafka, getServices, type Profile, type Services } from '../index.ts';
 import { createQdrant } from '../../topology/connections/qdrant-client.ts';
-import { applyTopology, closeAll, closeOnce, createTopology, loadConfig, type SearchbusConfig, type Topology } from '../../topology/index.ts';
+import {
+  applyTopology,
+  closeAll,
+  closeOnce,
+  createTopology,
+  loadConfig,
+  type SearchbusConfig,
+  type Topology,
+} from '../../topology/index.ts';
 import type { Output } from './output.ts';
 import { createRoleContext, startRole, type RoleName, type RunningRole } from './roles.ts';
 import { startTelemetry } from './telemetry.ts';

@@ -17,7 +17,8 @@ export async function loadBeirSplit(dir: string, split: string): Promise<BeirSpl
   const qrelsPath = join(dir, 'qrels', `${split}.tsv`);
   const queriesPath = join(dir, 'queries.jsonl');
   for (const path of [qrelsPath, queriesPath, join(dir, 'corpus.jsonl')]) {
-    if (!existsSync(path)) throw new ContractError('beir-format', `${path} is missing; a BEIR folder has corpus.jsonl, queries.jsonl and qrels/<split>.tsv`);
+    if (!existsSync(path))
+      throw new ContractError('beir-format', `${path} is missing; a BEIR folder has corpus.jsonl, queries.jsonl and qrels/<split>.tsv`);
   }
   return parseBeirSplit(split, { lines: lines(qrelsPath), source: qrelsPath }, { lines: lines(queriesPath), source: queriesPath });
 }

@@ -9,7 +9,16 @@ import { createKafka, createRedis, type ServiceEndpoints } from '../index.ts';
 import { createQdrant } from '../../topology/connections/qdrant-client.ts';
 import { writeFile } from 'node:fs/promises';
 import { RANKING_DEPTH, percentile, scoreRankings, type RunScores } from '../../consumers/quality/index.ts';
-import { applyTopology, DEFAULT_TENANT, getModelSpec, parseCollectionName, RejectedError, type SearchbusConfig, type SearchMode, type Topology } from '../../topology/index.ts';
+import {
+  applyTopology,
+  DEFAULT_TENANT,
+  getModelSpec,
+  parseCollectionName,
+  RejectedError,
+  type SearchbusConfig,
+  type SearchMode,
+  type Topology,
+} from '../../topology/index.ts';
 import { IngestProducer, openDocumentSource, type DocumentInput } from '../../producers/ingest/index.ts';
 import { SearchClient } from '../../producers/search-client/index.ts';
 import { judgementsOf, loadBeirSplit, type BeirSplit } from './beir-dataset.ts';
@@ -111,14 +120,19 @@ export async function runEval(options: EvalOptions): Promise<EvalReport> {
     const searched = await searchAll(client, split, options);
     const { mode } = searched;
     const scores = scoreRankings(split.queries, (id) => judgementsOf(split, id), searched.rankings);
-    if (options.perQueryFile) await writeFile(options.perQueryFile, `${JSON.stringify({ collection, model: modelId, mode, queries: scores.perQuery })}\n`);
+    if (options.perQueryFile)
+      await writeFile(options.perQueryFile, `${JSON.stringify({ collection, model: modelId, mode, queries: scores.perQuery })}\n`);
     const { latencies } = searched;
     return {
       ndcg_at_10: scores.ndcg_at_10,
       recall_at_100: scores.recall_at_100,
       mrr_at_10: scores.mrr_at_10,
       queries: split.queries.length,
-      latency_ms: { p50: round(percentile(latencies, 50), 1), p95: round(percentile(latencies, 95), 1), p99: round(percentile(latencies, 99), 1) },
+      latency_ms: {
+        p50: round(percentile(latencies, 50), 1),
+        p95: round(percentile(latencies, 95), 1),
+        p99: round(percentile(latencies, 99), 1),
+      },
       details: {
         collection,
         model: modelId,
@@ -159,7 +173,11 @@ async function readCorpus(dir: string, log: (line: string) => void): Promise<Doc
 }
 
 /** Applies the topology, then names the collection behind the alias and the model it was built with. */
-async function servingCollection(options: EvalOptions, kafka: ReturnType<typeof createKafka>, qdrant: QdrantClient): Promise<{ collection: string; modelId: string }> {
+async function servingCollection(
+  options: EvalOptions,
+  kafka: ReturnType<typeof createKafka>,
+  qdrant: QdrantClient,
+): Promise<{ collection: string; modelId: string }> {
   const { config, topology, log } = options;
   const admin = kafka.admin();
   await admin.connect();
@@ -185,7 +203,10 @@ async function servingCollection(options: EvalOptions, kafka: ReturnType<typeof 
 }
 
 /** One encoder per model id, loaded on first use and shared by the encoder and query consumers. */
-function encoderCache(config: SearchbusConfig, log: (line: string) => void): { get(id: string): Promise<OnnxEncoder>; close(): Promise<void> } {
+function encoderCache(
+  config: SearchbusConfig,
+  log: (line: string) => void,
+): { get(id: string): Promise<OnnxEncoder>; close(): Promise<void> } {
   const encoders = new Map<string, Promise<OnnxEncoder>>();
   return {
     get(id) {
@@ -234,7 +255,10 @@ async function searchAll(searcher: SearchClient, split: BeirSplit, options: Eval
         const result = await searcher.search({ text: query.text, topK: RANKING_DEPTH, ...(options.mode ? { mode: options.mode } : {}) });
         latencies.push(performance.now() - queryStarted);
         mode ??= result.mode ?? null;
-        rankings.set(query.id, result.hits.map((h) => h.docId));
+        rankings.set(
+          query.id,
+          result.hits.map((h) => h.docId),
+        );
       } catch (error) {
         failedQueries += 1;
         options.log(`query ${query.id} failed: ${(error as Error).message}`);
@@ -280,7 +304,9 @@ async function ingestAndWait(
         await producer.close();
       }
     }
-    log(`Published ${missing.length} documents to ${topology.topics.ingest} (${options.documents.length - missing.length} already indexed); encoding…`);
+    log(
+      `Published ${missing.length} documents to ${topology.topics.ingest} (${options.documents.length - missing.length} already indexed); encoding…`,
+    );
     let last = -1;
     let lastProgressAt = Date.now();
     const started = performance.now();
@@ -299,7 +325,8 @@ async function ingestAndWait(
         const missing = [...wanted].filter((id) => !present.has(id));
         if (missing.length === 0) return;
       }
-      if (Date.now() - lastProgressAt > STALL_TIMEOUT_MS) throw new Error(`indexing made no progress for ${STALL_TIMEOUT_MS / 1000} s (at ${count}/${wanted.size})`);
+      if (Date.now() - lastProgressAt > STALL_TIMEOUT_MS)
+        throw new Error(`indexing made no progress for ${STALL_TIMEOUT_MS / 1000} s (at ${count}/${wanted.size})`);
       await delay(1_000);
     }
   } finally {
@@ -308,7 +335,9 @@ async function ingestAndWait(
 }
 
 /** Waits until the encoder group has consumed every record already on the ingest topic (none on a fresh namespace). */
-async function drainBacklog(options: EvalOptions & { kafka: ReturnType<typeof createKafka>; qdrant: QdrantClient; collection: string; consumer: EncoderConsumer }): Promise<void> {
+async function drainBacklog(
+  options: EvalOptions & { kafka: ReturnType<typeof createKafka>; qdrant: QdrantClient; collection: string; consumer: EncoderConsumer },
+): Promise<void> {
   const { topology, log, qdrant, collection, consumer } = options;
   const admin = options.kafka.admin();
   await admin.connect();
@@ -327,7 +356,8 @@ async function drainBacklog(options: EvalOptions & { kafka: ReturnType<typeof cr
         lastProgressAt = Date.now();
         log(`indexed ${count} documents, ${position.lag} records to go`);
       }
-      if (Date.now() - lastProgressAt > STALL_TIMEOUT_MS) throw new Error(`indexing made no progress for ${STALL_TIMEOUT_MS / 1000} s (${position.lag} records to go)`);
+      if (Date.now() - lastProgressAt > STALL_TIMEOUT_MS)
+        throw new Error(`indexing made no progress for ${STALL_TIMEOUT_MS / 1000} s (${position.lag} records to go)`);
       await delay(1_000);
       position = await groupPosition(admin, topology.groups.encoder, topology.topics.ingest);
     }
@@ -337,7 +367,12 @@ async function drainBacklog(options: EvalOptions & { kafka: ReturnType<typeof cr
 }
 
 function firstChunks(tenant: string): { must: Array<{ key: string; match: { value: string | number } }> } {
-  return { must: [{ key: 'chunk', match: { value: 0 } }, { key: 'tenant', match: { value: tenant } }] };
+  return {
+    must: [
+      { key: 'chunk', match: { value: 0 } },
+      { key: 'tenant', match: { value: tenant } },
+    ],
+  };
 }
 
 /** Ids of the documents of a tenant present in the collection (one first chunk each). */

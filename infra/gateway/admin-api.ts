@@ -26,7 +26,8 @@ export type EvalSetSource =
   | { name: string; tenant: string; split: string; path: string }
   | { name: string; tenant: string; split: string; queries: string; qrels: string };
 
-export type AdminRoute = { name: 'list-eval-sets' } | { name: 'add-eval-set' } | { name: 'request-reindex' } | { name: 'get-reindex-job'; jobId: string };
+export type AdminRoute =
+  { name: 'list-eval-sets' } | { name: 'add-eval-set' } | { name: 'request-reindex' } | { name: 'get-reindex-job'; jobId: string };
 
 export type AdminRouteMatch = { ok: true; route: AdminRoute } | { ok: false; status: 404 } | { ok: false; status: 405; allow: string[] };
 
@@ -125,7 +126,8 @@ const ANSWERS: ReadonlyMap<string, [number, AdminErrorCode]> = new Map<string, [
 
 async function listEvalSets(call: AdminCall, { backend }: AdminContext): Promise<AdminAnswer> {
   const unknown = [...new Set(call.params.keys())].filter((k) => k !== 'tenant');
-  if (unknown.length > 0) throw invalid(`unknown parameter(s) ${unknown.map((k) => JSON.stringify(k.slice(0, 64))).join(', ')}; expected tenant`);
+  if (unknown.length > 0)
+    throw invalid(`unknown parameter(s) ${unknown.map((k) => JSON.stringify(k.slice(0, 64))).join(', ')}; expected tenant`);
   if (call.params.getAll('tenant').length > 1) throw invalid('tenant is given more than once');
   const tenant = tenantOf(call.principal, call.params.get('tenant'));
   return { status: 200, body: { tenant, sets: await backend.listEvalSets(tenant) } };
@@ -146,7 +148,8 @@ async function addEvalSet(call: AdminCall, { backend }: AdminContext): Promise<A
     if (queries !== undefined || qrels !== undefined) throw invalid('give either path, or queries and qrels, not both');
     source = { name, tenant, split, path };
   } else {
-    if (queries === undefined || qrels === undefined) throw invalid('give path (a BEIR folder on the gateway), or queries (queries.jsonl) and qrels (qrels/<split>.tsv) as text');
+    if (queries === undefined || qrels === undefined)
+      throw invalid('give path (a BEIR folder on the gateway), or queries (queries.jsonl) and qrels (qrels/<split>.tsv) as text');
     source = { name, tenant, split, queries, qrels };
   }
   const { summary, replaced } = await backend.addEvalSet(source);
@@ -171,7 +174,10 @@ async function requestReindex(call: AdminCall, { backend, shadowSampleRate }: Ad
   if (gate !== undefined) {
     const tenant = tenantOf(call.principal, optionalString(body, 'tenant') ?? null);
     if (!(await backend.hasEvalSet(tenant, gate))) {
-      throw new ContractError('unknown-eval-set', `no eval set ${JSON.stringify(gate.slice(0, 64))} for tenant ${tenant} (GET /admin/eval-sets lists them)`);
+      throw new ContractError(
+        'unknown-eval-set',
+        `no eval set ${JSON.stringify(gate.slice(0, 64))} for tenant ${tenant} (GET /admin/eval-sets lists them)`,
+      );
     }
     request.gate = { set: gate, tenant, maxNdcgDrop: maxNdcgDrop ?? DEFAULT_MAX_NDCG_DROP, force: force ?? false };
   } else if (body.tenant !== undefined) {
@@ -199,7 +205,9 @@ function mayRead(principal: Principal, data: ReindexJobData): boolean {
 /** A rebuild job as the gateway shows it: the request (without an inline set's queries), progress and result. */
 function reindexJobView(job: ReindexJobSummary): Record<string, unknown> {
   const data = job.data as ReindexJobData;
-  const gate = data.gate ? { set: data.gate.set, tenant: data.gate.tenant, maxNdcgDrop: data.gate.maxNdcgDrop, force: data.gate.force } : null;
+  const gate = data.gate
+    ? { set: data.gate.set, tenant: data.gate.tenant, maxNdcgDrop: data.gate.maxNdcgDrop, force: data.gate.force }
+    : null;
   return {
     id: job.id,
     state: job.state,
@@ -226,7 +234,8 @@ function objectBody(body: unknown, fields: string[]): Record<string, unknown> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalid('the body must be a JSON object');
   const record = body as Record<string, unknown>;
   const unknown = Object.keys(record).filter((k) => !fields.includes(k));
-  if (unknown.length > 0) throw invalid(`unknown field(s) ${unknown.map((k) => JSON.stringify(k.slice(0, 64))).join(', ')}; expected ${fields.join(', ')}`);
+  if (unknown.length > 0)
+    throw invalid(`unknown field(s) ${unknown.map((k) => JSON.stringify(k.slice(0, 64))).join(', ')}; expected ${fields.join(', ')}`);
   return record;
 }
 

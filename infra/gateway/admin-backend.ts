@@ -86,12 +86,15 @@ export function resolveEvalSetDirs(dirs: readonly string[], setting: string): Pr
  */
 export async function allowedEvalSetFolder(path: string, split: string, roots: readonly string[]): Promise<string> {
   if (roots.length === 0) {
-    throw pathRefused('this gateway reads no eval set from its own disk (SEARCHBUS_GATEWAY_EVAL_SET_DIRS is empty): upload queries and qrels instead');
+    throw pathRefused(
+      'this gateway reads no eval set from its own disk (SEARCHBUS_GATEWAY_EVAL_SET_DIRS is empty): upload queries and qrels instead',
+    );
   }
   if (!isAbsolute(path)) throw pathRefused(`path must be absolute, got ${JSON.stringify(path.slice(0, 256))}`);
   const inside = (candidate: string): string | undefined => roots.find((root) => isWithin(root, candidate));
   const lexical = resolve(path);
-  const refused = (): RejectedError => pathRefused(`${lexical} is not inside a folder this gateway reads eval sets from (SEARCHBUS_GATEWAY_EVAL_SET_DIRS)`);
+  const refused = (): RejectedError =>
+    pathRefused(`${lexical} is not inside a folder this gateway reads eval sets from (SEARCHBUS_GATEWAY_EVAL_SET_DIRS)`);
   if (!inside(lexical)) throw refused();
   const real = await realpath(lexical).catch(() => {
     throw new ContractError('invalid-eval-set', `${lexical} does not exist`);

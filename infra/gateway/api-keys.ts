@@ -39,7 +39,12 @@ export interface NewApiKey {
   entry: ApiKeyEntry;
 }
 
-export async function createApiKey(options: { tenants: string[]; scopes?: ApiKeyScope[]; rateLimit?: RateLimit; label?: string }): Promise<NewApiKey> {
+export async function createApiKey(options: {
+  tenants: string[];
+  scopes?: ApiKeyScope[];
+  rateLimit?: RateLimit;
+  label?: string;
+}): Promise<NewApiKey> {
   if (options.tenants.length === 0) throw new Error('an API key needs at least one tenant');
   for (const tenant of options.tenants) {
     if (!TENANT_PATTERN.test(tenant)) throw new Error(`tenant "${tenant}" must match ${String(TENANT_PATTERN)}`);
@@ -86,15 +91,26 @@ export function parseKeysFile(text: string, source: string, setting: string): Ap
     if (typeof entry.hash !== 'string' || parseHash(entry.hash) === null) fail('hash must be scrypt$N$r$p$salt$hash');
     if (!Array.isArray(entry.tenants) || entry.tenants.length === 0) fail('tenants must be a non-empty array');
     for (const tenant of entry.tenants as unknown[]) {
-      if (typeof tenant !== 'string' || !TENANT_PATTERN.test(tenant)) fail(`tenant ${JSON.stringify(tenant)} must match ${String(TENANT_PATTERN)}`);
+      if (typeof tenant !== 'string' || !TENANT_PATTERN.test(tenant))
+        fail(`tenant ${JSON.stringify(tenant)} must match ${String(TENANT_PATTERN)}`);
     }
-    if (entry.scopes !== undefined && (!Array.isArray(entry.scopes) || !(entry.scopes as unknown[]).every((scope) => (API_KEY_SCOPES as readonly unknown[]).includes(scope)))) {
+    if (
+      entry.scopes !== undefined &&
+      (!Array.isArray(entry.scopes) ||
+        !(entry.scopes as unknown[]).every((scope) => (API_KEY_SCOPES as readonly unknown[]).includes(scope)))
+    ) {
       fail(`scopes must be an array of ${API_KEY_SCOPES.map((scope) => JSON.stringify(scope)).join(', ')}`);
     }
     if (entry.rateLimit !== undefined) {
       const limit = entry.rateLimit as Record<string, unknown> | null;
       const positive = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v > 0;
-      if (typeof limit !== 'object' || limit === null || !positive(limit.perSecond) || !positive(limit.burst) || (limit.burst as number) < 1) {
+      if (
+        typeof limit !== 'object' ||
+        limit === null ||
+        !positive(limit.perSecond) ||
+        !positive(limit.burst) ||
+        (limit.burst as number) < 1
+      ) {
         fail('rateLimit must be { perSecond: number > 0, burst: number >= 1 }');
       }
     }
@@ -120,8 +136,14 @@ export async function readKeysFile(path: string, setting: string): Promise<ApiKe
     text = await readFile(path, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new ConfigError(setting, `the keys file ${path} does not exist (create a key with \`searchbus gateway key add\`)`, { code: 'keys-file-missing' });
-    throw new ConfigError(setting, `cannot read the keys file ${path}: ${(error as Error).message}`, { code: 'keys-file-unreadable', cause: error });
+    if (code === 'ENOENT')
+      throw new ConfigError(setting, `the keys file ${path} does not exist (create a key with \`searchbus gateway key add\`)`, {
+        code: 'keys-file-missing',
+      });
+    throw new ConfigError(setting, `cannot read the keys file ${path}: ${(error as Error).message}`, {
+      code: 'keys-file-unreadable',
+      cause: error,
+    });
   }
   return parseKeysFile(text, path, setting);
 }

@@ -61,13 +61,22 @@ export function credentialAuthenticator(options: { apiKeys: ApiKeyStore | null; 
     async authenticate(headers) {
       const found = presentedCredential(headers);
       if (!found.ok) return { ok: false, status: 401, message: found.message, error: 'invalid_request' };
-      if (found.credential === null) return { ok: false, status: 401, message: `this gateway needs ${accepted}: send Authorization: Bearer <credential>` };
+      if (found.credential === null)
+        return { ok: false, status: 401, message: `this gateway needs ${accepted}: send Authorization: Bearer <credential>` };
       const credential = found.credential;
       if (credential.startsWith(API_KEY_PREFIX) || found.from === 'x-api-key') {
         if (!options.apiKeys) return refused('this gateway does not accept API keys');
         const entry = await options.apiKeys.verify(credential);
         if (!entry) return refused('unknown or revoked API key');
-        return { ok: true, principal: { id: `key:${entry.id}`, tenants: entry.tenants, rateLimit: entry.rateLimit ?? null, admin: entry.scopes?.includes('admin') ?? false } };
+        return {
+          ok: true,
+          principal: {
+            id: `key:${entry.id}`,
+            tenants: entry.tenants,
+            rateLimit: entry.rateLimit ?? null,
+            admin: entry.scopes?.includes('admin') ?? false,
+          },
+        };
       }
       if (!options.jwt) return refused('this gateway does not accept JWTs');
       return verifyJwt(credential, options.jwt);
@@ -84,18 +93,21 @@ type Presented = { ok: true; credential: string | null; from: 'authorization' | 
 export function presentedCredential(headers: IncomingHttpHeaders): Presented {
   const authorization = headers.authorization;
   const apiKey = headers['x-api-key'];
-  if (authorization !== undefined && apiKey !== undefined) return { ok: false, message: 'send one credential: Authorization or X-Api-Key, not both' };
+  if (authorization !== undefined && apiKey !== undefined)
+    return { ok: false, message: 'send one credential: Authorization or X-Api-Key, not both' };
   if (authorization !== undefined) {
     const match = /^Bearer +(\S+) *$/i.exec(authorization);
     if (!match) return { ok: false, message: 'Authorization must be "Bearer <credential>"' };
     const credential = match[1]!;
-    if (credential.length > MAX_CREDENTIAL_CHARS) return { ok: false, message: `the credential is longer than ${MAX_CREDENTIAL_CHARS} characters` };
+    if (credential.length > MAX_CREDENTIAL_CHARS)
+      return { ok: false, message: `the credential is longer than ${MAX_CREDENTIAL_CHARS} characters` };
     return { ok: true, credential, from: 'authorization' };
   }
   if (apiKey !== undefined) {
     // Node joins repeated X-Api-Key headers with ", ": two keys are refused, not guessed between.
     const key = (Array.isArray(apiKey) ? apiKey.join(', ') : apiKey).trim();
-    if (key === '' || /[\s,]/.test(key) || key.length > MAX_CREDENTIAL_CHARS) return { ok: false, message: 'X-Api-Key must hold exactly one API key' };
+    if (key === '' || /[\s,]/.test(key) || key.length > MAX_CREDENTIAL_CHARS)
+      return { ok: false, message: 'X-Api-Key must hold exactly one API key' };
     return { ok: true, credential: key, from: 'x-api-key' };
   }
   return { ok: true, credential: null, from: null };
@@ -112,7 +124,9 @@ async function verifyJwt(token: string, verifier: JwtVerifier): Promise<AuthOutc
       ...(verifier.audience !== null ? { audience: verifier.audience } : {}),
     };
     // Two call shapes, so TypeScript picks the right overload of jwtVerify.
-    payload = (typeof verifier.key === 'function' ? await jwtVerify(token, verifier.key, options) : await jwtVerify(token, verifier.key, options)).payload;
+    payload = (
+      typeof verifier.key === 'function' ? await jwtVerify(token, verifier.key, options) : await jwtVerify(token, verifier.key, options)
+    ).payload;
   } catch (error) {
     if (error instanceof joseErrors.JWKSTimeout) return { ok: false, status: 503, message: 'the JWKS could not be fetched in time' };
     if (error instanceof joseErrors.JOSEError) return refused(`invalid token: ${jwtReason(error)}`);
@@ -122,7 +136,15 @@ async function verifyJwt(token: string, verifier: JwtVerifier): Promise<AuthOutc
   const tenants = claimTenants(payload, verifier.tenantClaim);
   if (!tenants.ok) return refused(`invalid token: ${tenants.message}`);
   const subject = typeof payload.sub === 'string' ? payload.sub : `token-${createHash('sha256').update(token).digest('hex').slice(0, 16)}`;
-  return { ok: true, principal: { id: `jwt:${payload.iss ?? ''}:${subject}`, tenants: tenants.tenants, rateLimit: null, admin: claimScopes(payload).includes(GATEWAY_ADMIN_SCOPE) } };
+  return {
+    ok: true,
+    principal: {
+      id: `jwt:${payload.iss ?? ''}:${subject}`,
+      tenants: tenants.tenants,
+      rateLimit: null,
+      admin: claimScopes(payload).includes(GATEWAY_ADMIN_SCOPE),
+    },
+  };
 }
 
 /**
@@ -140,7 +162,8 @@ export function claimScopes(payload: Record<string, unknown>): string[] {
 
 function jwtReason(error: InstanceType<typeof joseErrors.JOSEError>): string {
   if (error instanceof joseErrors.JWTExpired) return 'it has expired';
-  if (error instanceof joseErrors.JWTClaimValidationFailed) return `claim "${error.claim}" ${error.reason === 'missing' ? 'is missing' : 'check failed'}`;
+  if (error instanceof joseErrors.JWTClaimValidationFailed)
+    return `claim "${error.claim}" ${error.reason === 'missing' ? 'is missing' : 'check failed'}`;
   if (error instanceof joseErrors.JWSSignatureVerificationFailed) return 'the signature does not verify';
   if (error instanceof joseErrors.JOSEAlgNotAllowed) return 'its algorithm is not accepted';
   if (error instanceof joseErrors.JWKSNoMatchingKey) return 'no key of the JWKS matches it';
@@ -151,10 +174,21 @@ function jwtReason(error: InstanceType<typeof joseErrors.JOSEError>): string {
  * The tenants a JWT grants, from its claim: a string or an array of strings. A claim name with
  * dots that is not itself a top-level claim is followed as a path (`org.tenant`).
  */
-export function claimTenants(payload: Record<string, unknown>, claim: string): { ok: true; tenants: string[] } | { ok: false; message: string } {
+export function claimTenants(
+  payload: Record<string, unknown>,
+  claim: string,
+): { ok: true; tenants: string[] } | { ok: false; message: string } {
   let value: unknown = Object.hasOwn(payload, claim) ? payload[claim] : undefined;
   if (value === undefined && claim.includes('.')) {
-    value = claim.split('.').reduce<unknown>((node, part) => (typeof node === 'object' && node !== null && !Array.isArray(node) && Object.hasOwn(node, part) ? (node as Record<string, unknown>)[part] : undefined), payload);
+    value = claim
+      .split('.')
+      .reduce<unknown>(
+        (node, part) =>
+          typeof node === 'object' && node !== null && !Array.isArray(node) && Object.hasOwn(node, part)
+            ? (node as Record<string, unknown>)[part]
+            : undefined,
+        payload,
+      );
   }
   if (value === undefined) return { ok: false, message: `it carries no "${claim}" claim` };
   const list = typeof value === 'string' ? [value] : Array.isArray(value) ? value : null;
@@ -170,8 +204,14 @@ export type TenantChoice = { ok: true; tenant: string | undefined } | { ok: fals
 export function chooseTenant(principal: Principal, requested: string | null): TenantChoice {
   if (principal.tenants === 'any') return { ok: true, tenant: requested ?? undefined };
   if (requested !== null) {
-    return principal.tenants.includes(requested) ? { ok: true, tenant: requested } : { ok: false, status: 403, message: `this credential may not search tenant ${JSON.stringify(requested)}` };
+    return principal.tenants.includes(requested)
+      ? { ok: true, tenant: requested }
+      : { ok: false, status: 403, message: `this credential may not search tenant ${JSON.stringify(requested)}` };
   }
   if (principal.tenants.length === 1) return { ok: true, tenant: principal.tenants[0] };
-  return { ok: false, status: 400, message: `this credential may search several tenants (${principal.tenants.join(', ')}): name one with tenant` };
+  return {
+    ok: false,
+    status: 400,
+    message: `this credential may search several tenants (${principal.tenants.join(', ')}): name one with tenant`,
+  };
 }

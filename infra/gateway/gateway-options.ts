@@ -22,7 +22,11 @@ export interface GatewayLimits {
   maxUploadBytes?: number;
 }
 
-export const DEFAULT_GATEWAY_LIMITS: GatewayLimits = { maxBodyBytes: 64 * 1024, maxUrlBytes: 8 * 1024, maxUploadBytes: DEFAULT_MEDIA_INLINE_MAX_BYTES };
+export const DEFAULT_GATEWAY_LIMITS: GatewayLimits = {
+  maxBodyBytes: 64 * 1024,
+  maxUrlBytes: 8 * 1024,
+  maxUploadBytes: DEFAULT_MEDIA_INLINE_MAX_BYTES,
+};
 
 export interface GatewayOptions {
   searcher: GatewaySearcher;

@@ -1,5 +1,16 @@
 import type { IncomingMessage } from 'node:http';
-import { ContractError, isSearchContractError, isSearchMode, MAX_QUERY_CHARS, parseSearchFilter, SEARCH_MODES, type MediaQuery, type SearchErrorCode, type SearchFilter, type SearchMode } from '../../topology/index.ts';
+import {
+  ContractError,
+  isSearchContractError,
+  isSearchMode,
+  MAX_QUERY_CHARS,
+  parseSearchFilter,
+  SEARCH_MODES,
+  type MediaQuery,
+  type SearchErrorCode,
+  type SearchFilter,
+  type SearchMode,
+} from '../../topology/index.ts';
 import { parseFilterArgs } from '../../producers/search-client/index.ts';
 import { multipartBodyLimit, uploadLimit, type GatewayLimits } from './gateway-options.ts';
 import { invalid, type GatewayError } from './gateway-responses.ts';
@@ -24,17 +35,28 @@ const BODY_FIELDS = new Set(['q', 'k', 'filter', 'tenant', 'mode', 'image', 'aud
 
 export function queryParams(params: URLSearchParams): SearchParams | GatewayError {
   const unknown = [...new Set(params.keys())].filter((k) => !SEARCH_PARAMS.has(k));
-  if (unknown.length > 0) return invalid('invalid-request', `unknown parameter(s) ${unknown.map((k) => JSON.stringify(k)).join(', ')}; expected q, k, filter, tenant, mode`);
+  if (unknown.length > 0)
+    return invalid(
+      'invalid-request',
+      `unknown parameter(s) ${unknown.map((k) => JSON.stringify(k)).join(', ')}; expected q, k, filter, tenant, mode`,
+    );
   for (const name of ['q', 'k', 'tenant', 'mode']) {
     if (params.getAll(name).length > 1) return invalid('invalid-request', `${name} is given more than once`);
   }
   const kRaw = params.get('k');
   let topK: number | undefined;
   if (kRaw !== null && kRaw !== '') {
-    if (!/^-?\d{1,16}$/.test(kRaw.trim())) return invalid('invalid-top-k', `k must be a whole number, got ${JSON.stringify(kRaw.slice(0, 64))}`);
+    if (!/^-?\d{1,16}$/.test(kRaw.trim()))
+      return invalid('invalid-top-k', `k must be a whole number, got ${JSON.stringify(kRaw.slice(0, 64))}`);
     topK = Number(kRaw);
   }
-  return finish(params.get('q') ?? '', topK, () => parseFilterArgs(params.getAll('filter')), params.get('tenant'), params.get('mode') ?? undefined);
+  return finish(
+    params.get('q') ?? '',
+    topK,
+    () => parseFilterArgs(params.getAll('filter')),
+    params.get('tenant'),
+    params.get('mode') ?? undefined,
+  );
 }
 
 export async function bodyParams(request: IncomingMessage, limits: GatewayLimits): Promise<SearchParams | GatewayError> {
@@ -44,14 +66,25 @@ export async function bodyParams(request: IncomingMessage, limits: GatewayLimits
   if (typeof json !== 'object' || json === null || Array.isArray(json)) return invalid('invalid-request', 'the body must be a JSON object');
   const fields = json as Record<string, unknown>;
   const unknown = Object.keys(fields).filter((k) => !BODY_FIELDS.has(k));
-  if (unknown.length > 0) return invalid('invalid-request', `unknown field(s) ${unknown.map((k) => JSON.stringify(k.slice(0, 64))).join(', ')}; expected q, k, filter, tenant, mode`);
+  if (unknown.length > 0)
+    return invalid(
+      'invalid-request',
+      `unknown field(s) ${unknown.map((k) => JSON.stringify(k.slice(0, 64))).join(', ')}; expected q, k, filter, tenant, mode`,
+    );
   const { q, k, filter, tenant, mode, image, audio } = fields;
   let example: SearchParams['example'];
   if (image !== undefined || audio !== undefined) {
     const kind = image !== undefined ? 'image' : 'audio';
     const given = (image ?? audio) as Record<string, unknown> | null;
-    if ([q, image, audio].filter((v) => v !== undefined).length !== 1) return invalid('invalid-request', 'give exactly one of q, image and audio');
-    if (typeof given !== 'object' || given === null || Array.isArray(given) || typeof given.data !== 'string' || Object.keys(given).some((f) => f !== 'data' && f !== 'type')) {
+    if ([q, image, audio].filter((v) => v !== undefined).length !== 1)
+      return invalid('invalid-request', 'give exactly one of q, image and audio');
+    if (
+      typeof given !== 'object' ||
+      given === null ||
+      Array.isArray(given) ||
+      typeof given.data !== 'string' ||
+      Object.keys(given).some((f) => f !== 'data' && f !== 'type')
+    ) {
       return invalid('invalid-request', `${kind} must be { data: <base64>, type?: <MIME type> } (no uri through the gateway)`);
     }
     if (given.type !== undefined && typeof given.type !== 'string') return invalid('invalid-request', `${kind}.type must be a MIME type`);
@@ -64,7 +97,8 @@ export async function bodyParams(request: IncomingMessage, limits: GatewayLimits
   const parseFilter = (): SearchFilter | undefined => {
     if (filter === undefined || filter === null) return undefined;
     if (Array.isArray(filter)) {
-      if (!filter.every((f): f is string => typeof f === 'string')) throw new ContractError<SearchErrorCode>('invalid-filter', 'filter must be an object or an array of "key=value" strings');
+      if (!filter.every((f): f is string => typeof f === 'string'))
+        throw new ContractError<SearchErrorCode>('invalid-filter', 'filter must be an object or an array of "key=value" strings');
       return parseFilterArgs(filter);
     }
     return parseSearchFilter(filter);
@@ -82,7 +116,11 @@ export async function formParams(request: IncomingMessage, limits: GatewayLimits
   });
   if ('kind' in form) return formFailure(form, limits);
   const unknown = [...form.fields.keys()].filter((k) => !FORM_FIELDS.has(k));
-  if (unknown.length > 0) return invalid('invalid-request', `unknown form field(s) ${unknown.map((k) => JSON.stringify(k.slice(0, 64))).join(', ')}; expected q or file, k, filter, tenant, mode`);
+  if (unknown.length > 0)
+    return invalid(
+      'invalid-request',
+      `unknown form field(s) ${unknown.map((k) => JSON.stringify(k.slice(0, 64))).join(', ')}; expected q or file, k, filter, tenant, mode`,
+    );
   for (const name of ['q', 'k', 'tenant', 'mode']) {
     if ((form.fields.get(name)?.length ?? 0) > 1) return invalid('invalid-request', `${name} is given more than once`);
   }
@@ -93,13 +131,20 @@ export async function formParams(request: IncomingMessage, limits: GatewayLimits
   const kRaw = one('k');
   let topK: number | undefined;
   if (kRaw !== undefined && kRaw.trim() !== '') {
-    if (!/^-?\d{1,16}$/.test(kRaw.trim())) return invalid('invalid-top-k', `k must be a whole number, got ${JSON.stringify(kRaw.slice(0, 64))}`);
+    if (!/^-?\d{1,16}$/.test(kRaw.trim()))
+      return invalid('invalid-top-k', `k must be a whole number, got ${JSON.stringify(kRaw.slice(0, 64))}`);
     topK = Number(kRaw);
   }
   const filters = (form.fields.get('filter') ?? []).filter((f) => f.trim() !== '');
   const mode = one('mode');
   const tenant = one('tenant');
-  const params = finish(form.file ? 'example' : (q ?? ''), topK, () => parseFilterArgs(filters), tenant === undefined || tenant === '' ? null : tenant, mode === '' ? undefined : mode);
+  const params = finish(
+    form.file ? 'example' : (q ?? ''),
+    topK,
+    () => parseFilterArgs(filters),
+    tenant === undefined || tenant === '' ? null : tenant,
+    mode === '' ? undefined : mode,
+  );
   if (!form.file || 'status' in params) return params;
   const media: MediaQuery = { data: form.file.bytes.toString('base64'), type: form.file.type };
   return { ...params, example: form.file.modality === 'image' ? { image: media } : { audio: media } };
@@ -108,7 +153,11 @@ export async function formParams(request: IncomingMessage, limits: GatewayLimits
 function formFailure(failure: MultipartFailure, limits: GatewayLimits): GatewayError {
   switch (failure.kind) {
     case 'too-large':
-      return { status: 413, code: 'payload-too-large', message: `${failure.message} (a query file may be up to ${uploadLimit(limits)} bytes)` };
+      return {
+        status: 413,
+        code: 'payload-too-large',
+        message: `${failure.message} (a query file may be up to ${uploadLimit(limits)} bytes)`,
+      };
     case 'unsupported-type':
       return { status: 415, code: 'unsupported-media-type', message: failure.message };
     case 'invalid':
@@ -136,11 +185,21 @@ function finish(
 }
 
 /** A JSON request body within `max` bytes, or the error to answer (415, 413, 400). */
-export async function jsonBody(request: IncomingMessage, max: number, what: string, orElse = ''): Promise<{ ok: true; value: unknown } | { ok: false; error: GatewayError }> {
+export async function jsonBody(
+  request: IncomingMessage,
+  max: number,
+  what: string,
+  orElse = '',
+): Promise<{ ok: true; value: unknown } | { ok: false; error: GatewayError }> {
   const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  if (type !== 'application/json') return { ok: false, error: { status: 415, code: 'unsupported-media-type', message: `${what} takes Content-Type: application/json${orElse}` } };
+  if (type !== 'application/json')
+    return {
+      ok: false,
+      error: { status: 415, code: 'unsupported-media-type', message: `${what} takes Content-Type: application/json${orElse}` },
+    };
   const body = await readBody(request, max);
-  if (body === null) return { ok: false, error: { status: 413, code: 'payload-too-large', message: `the body is larger than ${max} bytes` } };
+  if (body === null)
+    return { ok: false, error: { status: 413, code: 'payload-too-large', message: `the body is larger than ${max} bytes` } };
   try {
     return { ok: true, value: JSON.parse(body.toString('utf8')) };
   } catch (error) {

@@ -35,7 +35,12 @@ export function notFound(pathname: string): GatewayError {
 }
 
 export function methodNotAllowed(pathname: string, allow: readonly string[]): GatewayError {
-  return { status: 405, code: 'method-not-allowed', message: `${pathname} supports ${allow.join(', ')}`, headers: { allow: allow.join(', ') } };
+  return {
+    status: 405,
+    code: 'method-not-allowed',
+    message: `${pathname} supports ${allow.join(', ')}`,
+    headers: { allow: allow.join(', ') },
+  };
 }
 
 export function tooLarge(response: ServerResponse, max: number): number {
@@ -92,7 +97,9 @@ export function writeRaw(socket: Duplex, status: number, payload: unknown, heade
     return;
   }
   const body = JSON.stringify(payload);
-  const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+  const extra = Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${extra}connection: close\r\n\r\n${body}`,
   );

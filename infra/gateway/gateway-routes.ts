@@ -1,5 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { contextFromValues, inSpanUnder, isSearchErrorCode, RejectedError, SpanKind, TimeoutError, UnavailableError } from '../../topology/index.ts';
+import {
+  contextFromValues,
+  inSpanUnder,
+  isSearchErrorCode,
+  RejectedError,
+  SpanKind,
+  TimeoutError,
+  UnavailableError,
+} from '../../topology/index.ts';
 import { handleAdmin, isAdminPath, matchAdminRoute } from './admin-api.ts';
 import type { RateLimit } from './api-keys.ts';
 import { chooseTenant, openAuthenticator, type Principal } from './authenticator.ts';
@@ -111,17 +119,28 @@ async function search({ request, response, url }: Exchange, gateway: GatewayCont
         : await bodyParams(request, gateway.limits);
   if ('status' in parsed) return fail(response, parsed);
   const tenant = chooseTenant(principal, parsed.tenant);
-  if (!tenant.ok) return fail(response, { status: tenant.status, code: tenant.status === 403 ? 'forbidden' : 'invalid-request', message: tenant.message });
+  if (!tenant.ok)
+    return fail(response, {
+      status: tenant.status,
+      code: tenant.status === 403 ? 'forbidden' : 'invalid-request',
+      message: tenant.message,
+    });
 
   const topK = parsed.topK ?? gateway.options.defaultTopK ?? 10;
   // The caller's W3C trace context (if any) is the parent of this request's server span, so its
   // trace continues through the search client, the query consumer and Qdrant.
   const caller = contextFromValues({ traceparent: request.headers.traceparent, tracestate: request.headers.tracestate });
-  return inSpanUnder(caller, 'searchbus.gateway search', SpanKind.SERVER, { 'http.request.method': request.method ?? 'GET', 'url.path': url.pathname }, async (span) => {
-    const status = await searchAndRespond(response, gateway.options, parsed, tenant.tenant, topK);
-    span.setAttribute('http.response.status_code', status);
-    return status;
-  });
+  return inSpanUnder(
+    caller,
+    'searchbus.gateway search',
+    SpanKind.SERVER,
+    { 'http.request.method': request.method ?? 'GET', 'url.path': url.pathname },
+    async (span) => {
+      const status = await searchAndRespond(response, gateway.options, parsed, tenant.tenant, topK);
+      span.setAttribute('http.response.status_code', status);
+      return status;
+    },
+  );
 }
 
 async function searchAndRespond(
@@ -145,7 +164,8 @@ async function searchAndRespond(
     return send(response, 200, result);
   } catch (error) {
     // The query consumer's error reply (its message starts with its code), no reply in time, or no way to ask.
-    if (error instanceof RejectedError && isSearchErrorCode(error.code)) return fail(response, searchError(error.code, error.message.replace(/^[a-z-]+: /, '')));
+    if (error instanceof RejectedError && isSearchErrorCode(error.code))
+      return fail(response, searchError(error.code, error.message.replace(/^[a-z-]+: /, '')));
     if (error instanceof TimeoutError) return fail(response, { status: 504, code: 'unavailable', message: error.message });
     if (error instanceof UnavailableError) return fail(response, { status: 503, code: 'unavailable', message: error.message });
     throw error;
@@ -159,7 +179,12 @@ async function admin({ request, response, url, method, maxBody }: Exchange, gate
   if (!matched.ok) return fail(response, matched.status === 404 ? notFound(url.pathname) : methodNotAllowed(url.pathname, matched.allow));
   const principal = await authorize(request, gateway);
   if ('status' in principal) return fail(response, principal);
-  if (!principal.admin) return fail(response, { status: 403, code: 'forbidden', message: 'this credential may search but not use /admin/ (an API key needs the admin scope, a JWT the searchbus:admin scope)' });
+  if (!principal.admin)
+    return fail(response, {
+      status: 403,
+      code: 'forbidden',
+      message: 'this credential may search but not use /admin/ (an API key needs the admin scope, a JWT the searchbus:admin scope)',
+    });
   const body = method === 'POST' ? await jsonBody(request, maxBody, `POST ${url.pathname}`) : { ok: true as const, value: undefined };
   if (!body.ok) return fail(response, body.error);
   const answer = await handleAdmin({ route: matched.route, principal, params: url.searchParams, body: body.value }, settings);

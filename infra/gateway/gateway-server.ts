@@ -35,7 +35,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const gateway: GatewayContext = { options, limits, limiter: new RateLimiter(), page };
   const server = createServer({ requestTimeout: REQUEST_TIMEOUT_MS }, (request, response) => {
     const started = performance.now();
-    void route(request, response, gateway).then((status) => options.onRequest?.({ path: safePath(request.url), status, ms: performance.now() - started }));
+    void route(request, response, gateway).then((status) =>
+      options.onRequest?.({ path: safePath(request.url), status, ms: performance.now() - started }),
+    );
   });
   // Requests Node's parser refuses (oversized heads, broken framing, timeouts) get a JSON error too.
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => answerClientError(error, socket, REQUEST_TIMEOUT_MS));

@@ -3,11 +3,28 @@ import { createLocalJWKSet, createRemoteJWKSet, type JSONWebKeySet } from 'jose'
 import type { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from '../../consumers/runtime/index.ts';
-import { closeAll, closeOnce, ConfigError, quitGracefully, SETTINGS, type CleanupStep, type GatewayConfig, type SearchbusConfig, type Topology } from '../../topology/index.ts';
+import {
+  closeAll,
+  closeOnce,
+  ConfigError,
+  quitGracefully,
+  SETTINGS,
+  type CleanupStep,
+  type GatewayConfig,
+  type SearchbusConfig,
+  type Topology,
+} from '../../topology/index.ts';
 import { SearchClient } from '../../producers/search-client/index.ts';
 import { RedisAdminBackend, resolveEvalSetDirs } from './admin-backend.ts';
 import { ApiKeyStore, loadAndWatchKeysFile } from './api-keys.ts';
-import { ASYMMETRIC_ALGORITHMS, credentialAuthenticator, HMAC_ALGORITHMS, openAuthenticator, type Authenticator, type JwtVerifier } from './authenticator.ts';
+import {
+  ASYMMETRIC_ALGORITHMS,
+  credentialAuthenticator,
+  HMAC_ALGORITHMS,
+  openAuthenticator,
+  type Authenticator,
+  type JwtVerifier,
+} from './authenticator.ts';
 import { startGateway, type RunningGateway } from './gateway-server.ts';
 import { KafkaProbe } from './kafka-probe.ts';
 
@@ -72,12 +89,19 @@ export async function startGatewayService(options: GatewayServiceOptions): Promi
         host: config.gateway.host,
         authenticator: auth.authenticator,
         rateLimit: config.gateway.ratePerSecond > 0 ? { perSecond: config.gateway.ratePerSecond, burst: config.gateway.rateBurst } : null,
-        limits: { maxBodyBytes: config.gateway.maxBodyBytes, maxUrlBytes: config.gateway.maxUrlBytes, maxUploadBytes: config.media.inlineMaxBytes },
+        limits: {
+          maxBodyBytes: config.gateway.maxBodyBytes,
+          maxUrlBytes: config.gateway.maxUrlBytes,
+          maxUploadBytes: config.media.inlineMaxBytes,
+        },
         admin: { backend: admin, maxEvalSetBytes: config.gateway.maxEvalSetBytes, shadowSampleRate: config.reindex.shadowSampleRate },
         ready,
       });
     } catch (error) {
-      throw new ConfigError(SETTINGS.gatewayPort, `the HTTP gateway cannot listen on ${config.gateway.host}:${port}: ${(error as Error).message}`);
+      throw new ConfigError(
+        SETTINGS.gatewayPort,
+        `the HTTP gateway cannot listen on ${config.gateway.host}:${port}: ${(error as Error).message}`,
+      );
     }
     cleanups.push({ name: 'close the HTTP server', run: () => gateway.close() });
     return { port: gateway.port, ready, auth: auth.description, close };
@@ -111,7 +135,11 @@ async function buildAuthenticator(
         `SECURITY: the gateway listens on ${config.host} with ${SETTINGS.gatewayAuth}=none: anyone who reaches it can search every tenant. Only run it so behind something that authenticates callers and sets their tenant.`,
       );
     }
-    return { authenticator: openAuthenticator, description: `no authentication (${SETTINGS.gatewayAuth}=none): the tenant parameter is trusted`, close: () => undefined };
+    return {
+      authenticator: openAuthenticator,
+      description: `no authentication (${SETTINGS.gatewayAuth}=none): the tenant parameter is trusted`,
+      close: () => undefined,
+    };
   }
   let apiKeys: ApiKeyStore | null = null;
   let watcher: { close(): void } | null = null;
@@ -124,7 +152,11 @@ async function buildAuthenticator(
       store,
       intervalMs: keysReloadMs,
       onReload: (count) => logger.info('gateway keys file reloaded', { file: config.keysFile, keys: count }),
-      onError: (error) => logger.error('gateway keys file not reloaded; the keys loaded before stay in force', { file: config.keysFile, error: error.message }),
+      onError: (error) =>
+        logger.error('gateway keys file not reloaded; the keys loaded before stay in force', {
+          file: config.keysFile,
+          error: error.message,
+        }),
     });
     if (store.size === 0) logger.warn('the gateway keys file holds no key: every search will get 401', { file: config.keysFile });
   }

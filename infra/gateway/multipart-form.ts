@@ -24,9 +24,7 @@ export interface MultipartForm {
 }
 
 export type MultipartFailure =
-  | { kind: 'too-large'; message: string }
-  | { kind: 'unsupported-type'; message: string }
-  | { kind: 'invalid'; message: string };
+  { kind: 'too-large'; message: string } | { kind: 'unsupported-type'; message: string } | { kind: 'invalid'; message: string };
 
 export interface MultipartLimits {
   /** Largest file, in bytes (SEARCHBUS_MEDIA_INLINE_MAX_BYTES: the query travels inline). */
@@ -51,13 +49,24 @@ export function isMultipart(contentType: string | undefined): boolean {
  * encoders do not decode, is a MultipartFailure. The stream is drained (or left paused past the
  * body limit, for the caller to close the connection).
  */
-export function readMultipartForm(headers: IncomingHttpHeaders, body: Readable, limits: MultipartLimits): Promise<MultipartForm | MultipartFailure> {
+export function readMultipartForm(
+  headers: IncomingHttpHeaders,
+  body: Readable,
+  limits: MultipartLimits,
+): Promise<MultipartForm | MultipartFailure> {
   return new Promise((resolve) => {
     let parser: busboy.Busboy;
     try {
       parser = busboy({
         headers,
-        limits: { fileSize: limits.maxFileBytes, files: 1, fields: MAX_FIELDS, parts: MAX_FIELDS + 1, fieldSize: limits.maxFieldBytes, headerPairs: 16 },
+        limits: {
+          fileSize: limits.maxFileBytes,
+          files: 1,
+          fields: MAX_FIELDS,
+          parts: MAX_FIELDS + 1,
+          fieldSize: limits.maxFieldBytes,
+          headerPairs: 16,
+        },
       });
     } catch (error) {
       // busboy throws on a missing or malformed boundary.
@@ -92,7 +101,8 @@ export function readMultipartForm(headers: IncomingHttpHeaders, body: Readable, 
     // busboy hands over an empty field name (`name=""`) as undefined, whatever its types say.
     parser.on('field', (rawName: string | undefined, value, info) => {
       const name = rawName ?? '';
-      if (info.nameTruncated || info.valueTruncated) fail({ kind: 'invalid', message: `form field ${JSON.stringify(name.slice(0, 64))} is longer than ${limits.maxFieldBytes} bytes` });
+      if (info.nameTruncated || info.valueTruncated)
+        fail({ kind: 'invalid', message: `form field ${JSON.stringify(name.slice(0, 64))} is longer than ${limits.maxFieldBytes} bytes` });
       const values = fields.get(name) ?? [];
       values.push(value);
       fields.set(name, values);
@@ -106,15 +116,24 @@ export function readMultipartForm(headers: IncomingHttpHeaders, body: Readable, 
         chunks.push(chunk);
       });
       // A body cut short ends the file part with an error too; the parser's own error answers it.
-      stream.on('error', (error: Error) => fail({ kind: 'invalid', message: `the multipart body cannot be read: ${error.message.slice(0, 200)}` }));
+      stream.on('error', (error: Error) =>
+        fail({ kind: 'invalid', message: `the multipart body cannot be read: ${error.message.slice(0, 200)}` }),
+      );
       stream.on('limit', () => fail({ kind: 'too-large', message: `the file is larger than ${limits.maxFileBytes} bytes` }));
       stream.on('end', () => {
-        if (name !== FILE_FIELD) return fail({ kind: 'invalid', message: `unexpected file field ${JSON.stringify(name.slice(0, 64))}; send the query file as "${FILE_FIELD}"` });
+        if (name !== FILE_FIELD)
+          return fail({
+            kind: 'invalid',
+            message: `unexpected file field ${JSON.stringify(name.slice(0, 64))}; send the query file as "${FILE_FIELD}"`,
+          });
         if (size === 0) return fail({ kind: 'invalid', message: 'the file is empty' });
         const type = fileType(info.mimeType, info.filename ?? '');
         const modality = type === null ? undefined : modalityOf(type);
         if (type === null || !modality) {
-          return fail({ kind: 'unsupported-type', message: `the file's type ${JSON.stringify((info.mimeType || 'unknown').slice(0, 100))} is not an image or recording searchbus decodes (${QUERY_MEDIA_EXTENSIONS.join(', ')})` });
+          return fail({
+            kind: 'unsupported-type',
+            message: `the file's type ${JSON.stringify((info.mimeType || 'unknown').slice(0, 100))} is not an image or recording searchbus decodes (${QUERY_MEDIA_EXTENSIONS.join(', ')})`,
+          });
         }
         file = { bytes: Buffer.concat(chunks), type, modality, filename: info.filename ?? '' };
       });

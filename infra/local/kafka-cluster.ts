@@ -49,7 +49,8 @@ export interface KafkaClusterOptions {
  */
 export async function startKafkaCluster(options: KafkaClusterOptions): Promise<LocalKafkaCluster> {
   const count = options.nodes;
-  if (!Number.isInteger(count) || count < 1 || count > 9) throw new ContractError('invalid-option', `a local Kafka cluster has 1 to 9 nodes, got ${count}`);
+  if (!Number.isInteger(count) || count < 1 || count > 9)
+    throw new ContractError('invalid-option', `a local Kafka cluster has 1 to 9 nodes, got ${count}`);
   const log = options.log ?? (() => undefined);
   const java = await requireJava(17);
   const libs = await ensureKafkaClasspath(log);
@@ -68,10 +69,34 @@ export async function startKafkaCluster(options: KafkaClusterOptions): Promise<L
       const logDirs = join(dir, 'data');
       await mkdir(logDirs, { recursive: true });
       const configFile = join(dir, 'server.properties');
-      await writeFile(configFile, nodeConfig({ id, voters, port: ports[i]!.broker, controllerPort: ports[i]!.controller, logDirs, replication, minIsr, sessionTimeoutMs: options.brokerSessionTimeoutMs ?? 9_000 }));
+      await writeFile(
+        configFile,
+        nodeConfig({
+          id,
+          voters,
+          port: ports[i]!.broker,
+          controllerPort: ports[i]!.controller,
+          logDirs,
+          replication,
+          minIsr,
+          sessionTimeoutMs: options.brokerSessionTimeoutMs ?? 9_000,
+        }),
+      );
       if (!existsSync(join(logDirs, 'meta.properties'))) {
-        const format = await runCommand(java, [...jvm, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, '--config', configFile]);
-        if (format.code !== 0) throw new UnavailableError('kafka-format-failed', `Formatting Kafka storage of node ${id} failed:\n${format.output.slice(-2000)}`, { retriable: false });
+        const format = await runCommand(java, [
+          ...jvm,
+          'kafka.tools.StorageTool',
+          'format',
+          `--cluster-id=${clusterId}`,
+          '--config',
+          configFile,
+        ]);
+        if (format.code !== 0)
+          throw new UnavailableError(
+            'kafka-format-failed',
+            `Formatting Kafka storage of node ${id} failed:\n${format.output.slice(-2000)}`,
+            { retriable: false },
+          );
       }
       return { id, dir, configFile, broker: `127.0.0.1:${ports[i]!.broker}` };
     }),
@@ -125,7 +150,16 @@ export async function startKafkaCluster(options: KafkaClusterOptions): Promise<L
   };
 }
 
-function nodeConfig(o: { id: number; voters: string; port: number; controllerPort: number; logDirs: string; replication: number; minIsr: number; sessionTimeoutMs: number }): string {
+function nodeConfig(o: {
+  id: number;
+  voters: string;
+  port: number;
+  controllerPort: number;
+  logDirs: string;
+  replication: number;
+  minIsr: number;
+  sessionTimeoutMs: number;
+}): string {
   return [
     'process.roles=broker,controller',
     `node.id=${o.id}`,

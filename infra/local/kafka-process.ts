@@ -11,7 +11,13 @@ import { probeKafka } from '../probes.ts';
 import type { KafkaEndpoint, Profile, StartedService } from '../services.ts';
 import { assertPortFree, freePort, portFromEnv } from './ports.ts';
 import { requireJava, requireMaven } from './prerequisites.ts';
-import { scramFormatArgs, secureListener, secureListenerProperties, SECURE_LISTENER_NAME, type KafkaSecureListenerOptions } from './kafka-secure-listener.ts';
+import {
+  scramFormatArgs,
+  secureListener,
+  secureListenerProperties,
+  SECURE_LISTENER_NAME,
+  type KafkaSecureListenerOptions,
+} from './kafka-secure-listener.ts';
 import { runCommand } from './run-command.ts';
 import { startServiceProcess } from './service-process.ts';
 
@@ -31,7 +37,13 @@ export async function ensureKafkaClasspath(log: (line: string) => void = () => u
   await mkdir(cacheDir('kafka', key), { recursive: true });
   const staging = await mkdtemp(join(cacheDir('kafka', key), 'staging-'));
   const result = await runCommand(mvn, [
-    '-B', '-q', '-f', POM, 'dependency:copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${staging}`,
+    '-B',
+    '-q',
+    '-f',
+    POM,
+    'dependency:copy-dependencies',
+    '-DincludeScope=runtime',
+    `-DoutputDirectory=${staging}`,
   ]);
   if (result.code !== 0) {
     await rm(staging, { recursive: true, force: true });
@@ -109,26 +121,39 @@ export async function startKafka(options: {
   const classpath = `${libs}/*`;
   const jvm = ['-cp', classpath, `-Dlog4j2.configurationFile=${LOG4J_CONFIG}`, '-Djava.awt.headless=true'];
   if (!existsSync(join(logDirs, 'meta.properties'))) {
-    const format = await runCommand(java, [...jvm, 'kafka.tools.StorageTool', 'format', `--cluster-id=${newClusterId()}`, '--config', configFile, ...(secure ? scramFormatArgs(secure) : [])]);
+    const format = await runCommand(java, [
+      ...jvm,
+      'kafka.tools.StorageTool',
+      'format',
+      `--cluster-id=${newClusterId()}`,
+      '--config',
+      configFile,
+      ...(secure ? scramFormatArgs(secure) : []),
+    ]);
     if (format.code !== 0) {
-      throw new UnavailableError('kafka-format-failed', `Formatting Kafka storage in ${logDirs} failed:\n${format.output.slice(-2000)}`, { retriable: false });
+      throw new UnavailableError('kafka-format-failed', `Formatting Kafka storage in ${logDirs} failed:\n${format.output.slice(-2000)}`, {
+        retriable: false,
+      });
     }
   }
 
   const brokers = [`127.0.0.1:${port}`];
   log(`Starting Kafka on 127.0.0.1:${port}…`);
   const heap = profile === 'test' ? ['-Xms256m', '-Xmx768m'] : ['-Xms512m', '-Xmx1g'];
-  const node = await startServiceProcess({
-    service: 'kafka',
-    profile,
-    command: java,
-    args: [...heap, '-XX:+UseG1GC', ...jvm, 'kafka.Kafka', configFile],
-    logFile: join(home, 'broker.log'),
-    endpoint: brokers.join(','),
-    scratchDir: scratch,
-    probe: () => probeKafka({ brokers }, 1_000),
-    readyTimeoutMs: 90_000,
-  }, { graceMs: profile === 'test' ? 5_000 : 30_000 });
+  const node = await startServiceProcess(
+    {
+      service: 'kafka',
+      profile,
+      command: java,
+      args: [...heap, '-XX:+UseG1GC', ...jvm, 'kafka.Kafka', configFile],
+      logFile: join(home, 'broker.log'),
+      endpoint: brokers.join(','),
+      scratchDir: scratch,
+      probe: () => probeKafka({ brokers }, 1_000),
+      readyTimeoutMs: 90_000,
+    },
+    { graceMs: profile === 'test' ? 5_000 : 30_000 },
+  );
   return {
     endpoint: { brokers },
     ...(securePort !== undefined && { secureBrokers: [`127.0.0.1:${securePort}`] }),

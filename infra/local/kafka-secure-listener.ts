@@ -39,7 +39,11 @@ export function secureListenerProperties(options: KafkaSecureListenerOptions): s
     `${prefix}.ssl.keystore.type=PEM`,
     `${prefix}.ssl.keystore.location=${options.keystoreFile}`,
     ...(options.clientCaFile
-      ? [`${prefix}.ssl.truststore.type=PEM`, `${prefix}.ssl.truststore.location=${options.clientCaFile}`, `${prefix}.ssl.client.auth=required`]
+      ? [
+          `${prefix}.ssl.truststore.type=PEM`,
+          `${prefix}.ssl.truststore.location=${options.clientCaFile}`,
+          `${prefix}.ssl.client.auth=required`,
+        ]
       : [`${prefix}.ssl.client.auth=none`]),
   ];
 }

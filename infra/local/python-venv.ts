@@ -38,9 +38,22 @@ async function createVenv(name: string, requirementsPath: string, log: (line: st
   await mkdir(cacheDir('venvs'), { recursive: true });
   const create = await runCommand(systemPython, ['-m', 'venv', venv]);
   if (create.code !== 0) {
-    throw new UnavailableError('venv-failed', `Creating a Python venv failed (Debian: \`apt-get install -y python3-venv\`):\n${create.output.slice(-1500)}`, { retriable: false });
+    throw new UnavailableError(
+      'venv-failed',
+      `Creating a Python venv failed (Debian: \`apt-get install -y python3-venv\`):\n${create.output.slice(-1500)}`,
+      { retriable: false },
+    );
   }
-  const install = await runCommand(python, ['-m', 'pip', 'install', '-q', '--disable-pip-version-check', '--only-binary=:all:', '-r', requirementsPath]);
+  const install = await runCommand(python, [
+    '-m',
+    'pip',
+    'install',
+    '-q',
+    '--disable-pip-version-check',
+    '--only-binary=:all:',
+    '-r',
+    requirementsPath,
+  ]);
   if (install.code !== 0) {
     await rm(venv, { recursive: true, force: true });
     throw registryUnreachable('PyPI', `the packages of ${requirementsPath}`, install.output);

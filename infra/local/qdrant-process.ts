@@ -34,9 +34,13 @@ export async function ensureQdrantEdgeVenv(log: (line: string) => void = () => u
   await mkdir(cacheDir('qdrant-edge'), { recursive: true });
   const create = await runCommand(systemPython, ['-m', 'venv', venv]);
   if (create.code !== 0) {
-    throw new UnavailableError('venv-failed', `Creating a Python venv failed (Debian: \`apt-get install -y python3-venv\`):\n${create.output.slice(-1500)}`, {
-      retriable: false,
-    });
+    throw new UnavailableError(
+      'venv-failed',
+      `Creating a Python venv failed (Debian: \`apt-get install -y python3-venv\`):\n${create.output.slice(-1500)}`,
+      {
+        retriable: false,
+      },
+    );
   }
   const install = await runCommand(python, ['-m', 'pip', 'install', '-q', '--disable-pip-version-check', '-r', REQUIREMENTS]);
   if (install.code !== 0) {
@@ -69,22 +73,31 @@ export async function startQdrant(options: {
   await mkdir(storage, { recursive: true });
   const url = `http://127.0.0.1:${port}`;
   log(`Starting Qdrant (Edge engine) on 127.0.0.1:${port}…`);
-  const qdrant = await startServiceProcess({
-    service: 'qdrant',
-    profile,
-    command: python,
-    args: [
-      join(SERVER_DIR, 'server.py'), '--host', '127.0.0.1', '--port', String(port), '--storage', storage,
-      // A test run that is killed takes its Qdrant with it; `up` services outlive the CLI by design.
-      ...(profile === 'test' ? ['--exit-with-parent'] : []),
-      ...(apiKey ? ['--api-key', apiKey] : []),
-    ],
-    env: { ...process.env, PYTHONUNBUFFERED: '1' },
-    logFile: join(home, 'qdrant.log'),
-    endpoint: url,
-    scratchDir: scratch,
-    probe: () => probeQdrant(url, undefined, 1_000),
-    readyTimeoutMs: 30_000,
-  }, { graceMs: 10_000 });
+  const qdrant = await startServiceProcess(
+    {
+      service: 'qdrant',
+      profile,
+      command: python,
+      args: [
+        join(SERVER_DIR, 'server.py'),
+        '--host',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--storage',
+        storage,
+        // A test run that is killed takes its Qdrant with it; `up` services outlive the CLI by design.
+        ...(profile === 'test' ? ['--exit-with-parent'] : []),
+        ...(apiKey ? ['--api-key', apiKey] : []),
+      ],
+      env: { ...process.env, PYTHONUNBUFFERED: '1' },
+      logFile: join(home, 'qdrant.log'),
+      endpoint: url,
+      scratchDir: scratch,
+      probe: () => probeQdrant(url, undefined, 1_000),
+      readyTimeoutMs: 30_000,
+    },
+    { graceMs: 10_000 },
+  );
   return { endpoint: apiKey ? { url, apiKey } : { url }, close: () => qdrant.close(), process: qdrant };
 }

@@ -57,21 +57,36 @@ export async function startRedis(options: {
   const home = scratch ?? dataDir('redis');
   await mkdir(home, { recursive: true });
   // Tests want no disk writes; `up` keeps an append-only file so queued re-index jobs survive restarts.
-  const persistence = profile === 'test' ? ['--save', '', '--appendonly', 'no'] : ['--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec'];
+  const persistence =
+    profile === 'test' ? ['--save', '', '--appendonly', 'no'] : ['--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec'];
   const url = `${secure ? 'rediss' : 'redis'}://127.0.0.1:${port}`;
   const endpoint: RedisEndpoint = secure ? secureEndpoint(url, secure) : { url };
   log(`Starting Redis on 127.0.0.1:${port}${secure ? ' (TLS, ACL)' : ''}…`);
-  const redis = await startServiceProcess({
-    service: 'redis',
-    profile,
-    command: server,
-    args: [...(secure ? secureArgs(port, secure) : ['--port', String(port)]), '--bind', '127.0.0.1', '--dir', home, '--daemonize', 'no', '--logfile', '', ...persistence],
-    logFile: join(home, 'redis.log'),
-    endpoint: url,
-    scratchDir: scratch,
-    probe: () => probeRedis(endpoint, 1_000),
-    readyTimeoutMs: 20_000,
-  }, { graceMs: 10_000 });
+  const redis = await startServiceProcess(
+    {
+      service: 'redis',
+      profile,
+      command: server,
+      args: [
+        ...(secure ? secureArgs(port, secure) : ['--port', String(port)]),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        home,
+        '--daemonize',
+        'no',
+        '--logfile',
+        '',
+        ...persistence,
+      ],
+      logFile: join(home, 'redis.log'),
+      endpoint: url,
+      scratchDir: scratch,
+      probe: () => probeRedis(endpoint, 1_000),
+      readyTimeoutMs: 20_000,
+    },
+    { graceMs: 10_000 },
+  );
   return { endpoint, close: () => redis.close(), process: redis };
 }
 
@@ -87,13 +102,31 @@ export interface RedisSecureOptions {
 
 function secureArgs(port: number, secure: RedisSecureOptions): string[] {
   const { username, password } = secure.user;
-  if (!/^[\w-]+$/.test(username) || !/^[\w-]+$/.test(password)) throw new Error('the ACL user needs a name and password of letters, digits, _ and -');
+  if (!/^[\w-]+$/.test(username) || !/^[\w-]+$/.test(password))
+    throw new Error('the ACL user needs a name and password of letters, digits, _ and -');
   return [
-    '--port', '0', '--tls-port', String(port),
-    '--tls-cert-file', secure.certFile, '--tls-key-file', secure.keyFile, '--tls-ca-cert-file', secure.caFile,
-    '--tls-auth-clients', secure.authClients,
-    '--user', 'default', 'off',
-    '--user', username, 'on', `>${password}`, '~*', '&*', '+@all',
+    '--port',
+    '0',
+    '--tls-port',
+    String(port),
+    '--tls-cert-file',
+    secure.certFile,
+    '--tls-key-file',
+    secure.keyFile,
+    '--tls-ca-cert-file',
+    secure.caFile,
+    '--tls-auth-clients',
+    secure.authClients,
+    '--user',
+    'default',
+    'off',
+    '--user',
+    username,
+    'on',
+    `>${password}`,
+    '~*',
+    '&*',
+    '+@all',
   ];
 }
 

@@ -68,9 +68,7 @@ export async function spawnService(spec: SpawnSpec): Promise<ProcessEntry> {
     if (exited !== null || spawnError !== null) {
       const log = await readFile(spec.logFile, 'utf8').catch(() => '');
       await stopProcess(entry, 0);
-      const how = spawnError
-        ? String(spawnError)
-        : `exited with ${(exited as { code: number | null } | null)?.code ?? 'a signal'}`;
+      const how = spawnError ? String(spawnError) : `exited with ${(exited as { code: number | null } | null)?.code ?? 'a signal'}`;
       throw serviceStartFailed(spec.service, `${how}\n${tail(log, 20)}`, spec.logFile);
     }
     try {
@@ -81,12 +79,7 @@ export async function spawnService(spec: SpawnSpec): Promise<ProcessEntry> {
     }
     if (Date.now() > deadline) {
       await stopProcess(entry, 2_000);
-      throw serviceStartFailed(
-        spec.service,
-        `not ready after ${spec.readyTimeoutMs} ms: ${String(lastError)}`,
-        spec.logFile,
-        lastError,
-      );
+      throw serviceStartFailed(spec.service, `not ready after ${spec.readyTimeoutMs} ms: ${String(lastError)}`, spec.logFile, lastError);
     }
     await delay(PROBE_INTERVAL_MS);
   }

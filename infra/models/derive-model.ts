@@ -89,7 +89,11 @@ function ensureDerived(fp32: ModelSpec, files: ModelFiles, kind: DerivedKind, op
   const pin = DERIVED_MODEL_PINS[fp32.id]?.[kind];
   if (!pin) {
     return Promise.reject(
-      new UnavailableError('model-variant-unavailable', `Model ${fp32.id} has no pinned ${kind} file in topology/model-variants.ts; use the stock/registry file.`, { retriable: false }),
+      new UnavailableError(
+        'model-variant-unavailable',
+        `Model ${fp32.id} has no pinned ${kind} file in topology/model-variants.ts; use the stock/registry file.`,
+        { retriable: false },
+      ),
     );
   }
   const target = derivedPath(options.modelsDir ?? cacheDir('models'), fp32.id, kind, pin.sha256);
@@ -118,7 +122,12 @@ async function derive(
   const staging = `${target}.staging-${randomBytes(4).toString('hex')}`;
   try {
     const result = await runCommand(python, [join(GRAPH_TOOLS_DIR, 'derive.py'), ACTIONS[kind], files.onnxPath, staging]);
-    if (result.code !== 0) throw new UnavailableError('model-derivation-failed', `Deriving the ${kind} file of ${fp32.id} failed:\n${result.output.slice(-2000)}`, { retriable: false });
+    if (result.code !== 0)
+      throw new UnavailableError(
+        'model-derivation-failed',
+        `Deriving the ${kind} file of ${fp32.id} failed:\n${result.output.slice(-2000)}`,
+        { retriable: false },
+      );
     const sha256 = await sha256File(staging);
     if (sha256 !== pin.sha256) {
       throw new RejectedError(

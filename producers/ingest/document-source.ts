@@ -55,7 +55,8 @@ export function parseLine(text: string, line: number, tenant?: string): SourceRe
   if (typeof candidate.id === 'number') candidate.id = String(candidate.id);
   if (tenant !== undefined) candidate.tenant = tenant;
   // BEIR corpora carry an empty metadata object; drop empties so they are not indexed as fields.
-  if (candidate.metadata && typeof candidate.metadata === 'object' && Object.keys(candidate.metadata).length === 0) delete candidate.metadata;
+  if (candidate.metadata && typeof candidate.metadata === 'object' && Object.keys(candidate.metadata).length === 0)
+    delete candidate.metadata;
   try {
     const { schemaVersion: _v, ...document } = validateDocument(candidate);
     return { line, document };

@@ -5,7 +5,15 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, extname, join, relative, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { DEFAULT_MEDIA_INLINE_MAX_BYTES, DOCUMENT_EXTENSIONS, documentFormatOf, MEDIA_EXTENSIONS, mediaKindOf, ContractError, validateDocument } from '../../topology/index.ts';
+import {
+  DEFAULT_MEDIA_INLINE_MAX_BYTES,
+  DOCUMENT_EXTENSIONS,
+  documentFormatOf,
+  MEDIA_EXTENSIONS,
+  mediaKindOf,
+  ContractError,
+  validateDocument,
+} from '../../topology/index.ts';
 import type { DocumentInput } from './ingest-producer.ts';
 
 /** Text files, published as they are; their type when too large to go inline. */
@@ -39,7 +47,11 @@ export async function listFiles(dir: string): Promise<Array<{ path: string; byte
 }
 
 /** One file as a document: its id is its path relative to the folder (with `/`), its title its name. */
-export async function fileDocument(dir: string, file: { path: string; bytes: number }, options: FolderSourceOptions = {}): Promise<FolderRecord> {
+export async function fileDocument(
+  dir: string,
+  file: { path: string; bytes: number },
+  options: FolderSourceOptions = {},
+): Promise<FolderRecord> {
   const extension = extname(file.path).toLowerCase();
   const id = relative(dir, file.path).split(sep).join('/');
   const base = { id, title: basename(file.path), ...(options.tenant !== undefined ? { tenant: options.tenant } : {}) };
@@ -56,7 +68,10 @@ export async function fileDocument(dir: string, file: { path: string; bytes: num
     const type = textType ?? MEDIA_EXTENSIONS[extension] ?? DOCUMENT_EXTENSIONS[extension];
     const kind: FileKind | undefined = textType ? 'text' : type ? fileKindOf(type) : undefined;
     if (!type || !kind) return skip(`${extension || 'no extension'}: not a supported type (${SUPPORTED})`);
-    const media = file.bytes <= inlineMaxBytes ? { type, data: (await readFile(file.path)).toString('base64') } : { type, uri: pathToFileURL(file.path).href };
+    const media =
+      file.bytes <= inlineMaxBytes
+        ? { type, data: (await readFile(file.path)).toString('base64') }
+        : { type, uri: pathToFileURL(file.path).href };
     const document = { ...base, media };
     validateDocument({ schemaVersion: 1, ...document }, { mediaInlineMaxBytes: inlineMaxBytes });
     return { ...file, kind, document };
@@ -66,7 +81,9 @@ export async function fileDocument(dir: string, file: { path: string; bytes: num
   }
 }
 
-const SUPPORTED = [...Object.keys(TEXT_EXTENSIONS), ...Object.keys(MEDIA_EXTENSIONS), ...Object.keys(DOCUMENT_EXTENSIONS)].map((e) => e.slice(1)).join(', ');
+const SUPPORTED = [...Object.keys(TEXT_EXTENSIONS), ...Object.keys(MEDIA_EXTENSIONS), ...Object.keys(DOCUMENT_EXTENSIONS)]
+  .map((e) => e.slice(1))
+  .join(', ');
 
 function fileKindOf(type: string): FileKind | undefined {
   const kind = mediaKindOf(type);

@@ -1,5 +1,17 @@
 import { CompressionTypes, Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
-import { ConnectionScope, DEFAULT_TENANT, documentKey, encodeDocument, inSpan, keyOf, SpanKind, UnavailableError, StartDeadline, traceHeaders, type DocumentV1 } from '../../topology/index.ts';
+import {
+  ConnectionScope,
+  DEFAULT_TENANT,
+  documentKey,
+  encodeDocument,
+  inSpan,
+  keyOf,
+  SpanKind,
+  UnavailableError,
+  StartDeadline,
+  traceHeaders,
+  type DocumentV1,
+} from '../../topology/index.ts';
 
 import { unacknowledged } from './unacknowledged.ts';
 
@@ -65,11 +77,9 @@ export class IngestProducer {
   /** Connects within `startTimeoutMs`; on failure (or close() meanwhile) the producer closes itself. */
   async connect(): Promise<void> {
     this.connected ??= this.connections.run(() =>
-      new StartDeadline('the ingest producer', this.options.startTimeoutMs ?? 60_000, this.closeSignal.signal).step(
-        'connect to Kafka',
-        () => this.producer.connect(),
-        'check that Kafka answers at KAFKA_BROKERS',
-      ).finally(() => (this.connectSettled = true)),
+      new StartDeadline('the ingest producer', this.options.startTimeoutMs ?? 60_000, this.closeSignal.signal)
+        .step('connect to Kafka', () => this.producer.connect(), 'check that Kafka answers at KAFKA_BROKERS')
+        .finally(() => (this.connectSettled = true)),
     );
     try {
       await this.connected;
@@ -101,7 +111,12 @@ export class IngestProducer {
   }
 
   private traced(op: 'upsert' | 'delete', count: number, publish: (headers: Record<string, string>) => Promise<void>): Promise<void> {
-    const attributes = { 'messaging.system': 'kafka', 'messaging.destination.name': this.options.topic, 'messaging.batch.message_count': count, 'searchbus.op': op };
+    const attributes = {
+      'messaging.system': 'kafka',
+      'messaging.destination.name': this.options.topic,
+      'messaging.batch.message_count': count,
+      'searchbus.op': op,
+    };
     return inSpan('searchbus.publish', SpanKind.PRODUCER, attributes, () => publish(traceHeaders()));
   }
 
@@ -143,7 +158,10 @@ export class IngestProducer {
       pending = unacknowledged(pending, (m) => this.partitionOf.get(m), acks);
       if (pending.length === 0) return;
       if (round >= MAX_RESENDS) {
-        throw new UnavailableError('unacknowledged', `${pending.length} messages were not acknowledged by their partitions after ${MAX_RESENDS} re-sends`);
+        throw new UnavailableError(
+          'unacknowledged',
+          `${pending.length} messages were not acknowledged by their partitions after ${MAX_RESENDS} re-sends`,
+        );
       }
       this.resent += pending.length;
     }

@@ -97,7 +97,8 @@ async function readLatestRecords(kafka: Kafka, admin: Admin, topic: string): Pro
       autoCommit: false,
       eachBatch: async ({ batch }) => {
         for (const message of batch.messages) {
-          if (message.key !== null && BigInt(message.offset) < (ends.get(batch.partition) ?? 0n)) latest.set(message.key.toString('utf8'), message.value);
+          if (message.key !== null && BigInt(message.offset) < (ends.get(batch.partition) ?? 0n))
+            latest.set(message.key.toString('utf8'), message.value);
         }
         if (BigInt(batch.lastOffset()) + 1n >= (ends.get(batch.partition) ?? 0n)) pending.delete(batch.partition);
         if (pending.size === 0) finished();

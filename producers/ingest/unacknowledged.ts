@@ -11,7 +11,11 @@ export interface PartitionAck {
  * leader of the dead one's partition. Its answer then lists no result for that partition, and
  * this finds the messages that were routed there, to be sent again.
  */
-export function unacknowledged<M>(messages: readonly M[], partitionOf: (message: M) => number | undefined, acks: readonly PartitionAck[]): M[] {
+export function unacknowledged<M>(
+  messages: readonly M[],
+  partitionOf: (message: M) => number | undefined,
+  acks: readonly PartitionAck[],
+): M[] {
   const acknowledged = new Set(acks.filter((a) => a.errorCode === 0).map((a) => a.partition));
   return messages.filter((m) => {
     const partition = partitionOf(m);

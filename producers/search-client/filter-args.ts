@@ -39,7 +39,11 @@ export function parseFilterArgs(args: readonly string[]): SearchFilter | undefin
 
 function parseCondition(arg: string): { clause: 'must' | 'mustNot'; condition: unknown } {
   const match = /^([^=!<>]+)(!=|>=|<=|=|>|<)(.*)$/s.exec(arg);
-  if (!match) throw new ContractError<SearchErrorCode>('invalid-filter', `filter "${arg}" needs an operator: key=value, key!=value, key>n, key>=n, key<n or key<=n`);
+  if (!match)
+    throw new ContractError<SearchErrorCode>(
+      'invalid-filter',
+      `filter "${arg}" needs an operator: key=value, key!=value, key>n, key>=n, key<n or key<=n`,
+    );
   const key = (match[1] ?? '').trim();
   const operator = match[2];
   const raw = match[3] ?? '';

@@ -176,7 +176,11 @@ export class SearchClient {
       this.stateValue = 'starting';
       const deadline = new StartDeadline('the search client', this.options.startTimeoutMs ?? 60_000, this.closeSignal.signal);
       try {
-        await deadline.step(`subscribe to its reply channel ${this.replyChannel} on Redis`, () => untilReady(this.options.redis).then(() => this.options.redis.subscribe(this.replyChannel)), 'check that Redis answers at REDIS_URL');
+        await deadline.step(
+          `subscribe to its reply channel ${this.replyChannel} on Redis`,
+          () => untilReady(this.options.redis).then(() => this.options.redis.subscribe(this.replyChannel)),
+          'check that Redis answers at REDIS_URL',
+        );
         this.markSubscribed();
         await deadline.step('connect its producer to Kafka', () => this.producer.connect(), 'check that Kafka answers at KAFKA_BROKERS');
       } catch (error) {
@@ -195,11 +199,16 @@ export class SearchClient {
    * trace context rides the request's headers and envelope to the query consumer.
    */
   search(query: SearchQuery, options: SearchOptions = {}): Promise<SearchResult> {
-    return inSpan('searchbus.search', SpanKind.CLIENT, { 'messaging.system': 'kafka', 'messaging.destination.name': this.options.topology.topics.searchRequests }, async (span) => {
-      const result = await this.searchOnce(query, options, traceHeaders());
-      span.setAttributes({ 'searchbus.request_id': result.id, 'searchbus.hits': result.hits.length });
-      return result;
-    });
+    return inSpan(
+      'searchbus.search',
+      SpanKind.CLIENT,
+      { 'messaging.system': 'kafka', 'messaging.destination.name': this.options.topology.topics.searchRequests },
+      async (span) => {
+        const result = await this.searchOnce(query, options, traceHeaders());
+        span.setAttributes({ 'searchbus.request_id': result.id, 'searchbus.hits': result.hits.length });
+        return result;
+      },
+    );
   }
 
   private async searchOnce(query: SearchQuery, options: SearchOptions, trace: Record<string, string>): Promise<SearchResult> {
@@ -268,7 +277,14 @@ export class SearchClient {
       });
       this.statsValue.sent += 1;
     } catch (error) {
-      this.settle(id, (p) => p.reject(new UnavailableError('publish-failed', `publishing search ${id} failed: ${(error as Error).message}`, { cause: error, retriable: false })));
+      this.settle(id, (p) =>
+        p.reject(
+          new UnavailableError('publish-failed', `publishing search ${id} failed: ${(error as Error).message}`, {
+            cause: error,
+            retriable: false,
+          }),
+        ),
+      );
     }
   }
 

@@ -46,8 +46,13 @@ for (const id of analyzerIds) {
       .filter((d) => d.score > 0)
       .sort((a, b) => b.score - a.score)
       .slice(0, RANKING_DEPTH);
-    rankings.set(q.id, ranked.map((d) => d.id));
+    rankings.set(
+      q.id,
+      ranked.map((d) => d.id),
+    );
   }
   const scores = scoreRankings(judged.queries, (queryId) => judgementsOf(judged, queryId), rankings);
-  console.log(`${id}: nDCG@10 ${scores.ndcg_at_10.toFixed(4)}  recall@100 ${scores.recall_at_100.toFixed(4)}  MRR@10 ${scores.mrr_at_10.toFixed(4)}  (${scores.queries} queries, ${docs.length} documents)`);
+  console.log(
+    `${id}: nDCG@10 ${scores.ndcg_at_10.toFixed(4)}  recall@100 ${scores.recall_at_100.toFixed(4)}  MRR@10 ${scores.mrr_at_10.toFixed(4)}  (${scores.queries} queries, ${docs.length} documents)`,
+  );
 }

@@ -16,14 +16,33 @@ import { parseArgs } from 'node:util';
 import kafkajs, { type Consumer, type ConsumerRunConfig, type Kafka, type Producer } from 'kafkajs';
 import type { QdrantClient } from '@qdrant/js-client-rest';
 import type { Redis } from 'ioredis';
-import { collapseToDocuments, chunkQuery, HIT_PAYLOAD_FIELDS, hybridFusion, initialLimit, QueryConsumer, queryEncoder, toQdrantFilter, type QueryEncoder } from '../../consumers/query/index.ts';
+import {
+  collapseToDocuments,
+  chunkQuery,
+  HIT_PAYLOAD_FIELDS,
+  hybridFusion,
+  initialLimit,
+  QueryConsumer,
+  queryEncoder,
+  toQdrantFilter,
+  type QueryEncoder,
+} from '../../consumers/query/index.ts';
 import { loadEncoder } from '../../infra/models/index.ts';
 import { MetricsRegistry } from '../../consumers/runtime/index.ts';
 import { createKafka, createRedis, getServices } from '../../infra/index.ts';
 import { createQdrant } from '../../topology/connections/qdrant-client.ts';
 import { percentile } from '../../infra/eval/index.ts';
 import { SearchClient } from '../../producers/search-client/index.ts';
-import { applyTopology, createTopology, DEFAULT_TENANT, layoutFor, loadConfig, pointId, topicSpecs, VECTOR_NAMES } from '../../topology/index.ts';
+import {
+  applyTopology,
+  createTopology,
+  DEFAULT_TENANT,
+  layoutFor,
+  loadConfig,
+  pointId,
+  topicSpecs,
+  VECTOR_NAMES,
+} from '../../topology/index.ts';
 import { readScifact, readScifactQueries, SCIFACT_DIR } from '../support/corpus.ts';
 
 const { values } = parseArgs({
@@ -145,12 +164,12 @@ function tracedPublisher(redis: Redis): Redis {
         return () => {
           const pipeline = target.pipeline();
           const exec = pipeline.exec.bind(pipeline);
-          pipeline.exec = (async () => {
+          pipeline.exec = async () => {
             mark('publishStart');
             const result = await exec();
             mark('publishEnd');
             return result;
-          });
+          };
           return pipeline;
         };
       }
@@ -173,7 +192,13 @@ await applyTopology({ admin, qdrant, topology, config });
 // The broker stamps each request with its append time: the "broker append" hop.
 await admin.alterConfigs({
   validateOnly: false,
-  resources: [{ type: kafkajs.ConfigResourceTypes.TOPIC, name: topology.topics.searchRequests, configEntries: [{ name: 'message.timestamp.type', value: 'LogAppendTime' }] }],
+  resources: [
+    {
+      type: kafkajs.ConfigResourceTypes.TOPIC,
+      name: topology.topics.searchRequests,
+      configEntries: [{ name: 'message.timestamp.type', value: 'LogAppendTime' }],
+    },
+  ],
 });
 const collection = topology.qdrant.collection(config.model.id, 1);
 const encoder = await loadEncoder(config.model, { intraOpThreads: config.encoder.intraOpThreads });
@@ -199,14 +224,27 @@ try {
   const docs = await readScifact(DOCUMENTS, values.dataset);
   for (let from = 0; from < docs.length; from += 64) {
     const slice = docs.slice(from, from + 64);
-    const chunks = await encoder.embedChunks(slice.map((d) => `${d.title} ${d.text}`), { inputType: 'document' });
+    const chunks = await encoder.embedChunks(
+      slice.map((d) => `${d.title} ${d.text}`),
+      { inputType: 'document' },
+    );
     await qdrant.upsert(collection, {
       wait: true,
       points: slice.flatMap((d, i) =>
         chunks[i]!.map((c, chunk) => ({
           id: pointId(DEFAULT_TENANT, d.id, chunk),
           vector: { [VECTOR_NAMES.text]: Array.from(c.vector) },
-          payload: { doc_id: d.id, chunk, chunks: chunks[i]!.length, title: d.title, text: c.text, metadata: {}, tenant: DEFAULT_TENANT, model: config.model.id, ingested_at: new Date().toISOString() },
+          payload: {
+            doc_id: d.id,
+            chunk,
+            chunks: chunks[i]!.length,
+            title: d.title,
+            text: c.text,
+            metadata: {},
+            tenant: DEFAULT_TENANT,
+            model: config.model.id,
+            ingested_at: new Date().toISOString(),
+          },
         })),
       ),
     });
@@ -218,7 +256,14 @@ try {
   const viaBus = async (text: string): Promise<string[]> => (await client.search({ text, topK: TOP_K })).hits.map((h) => h.docId);
   const direct = async (text: string): Promise<string[]> => {
     const [vector] = await encoder.embed([text], { inputType: 'query' });
-    const request = chunkQuery('dense', layoutFor(null), { dense: Array.from(vector!), sparse: null }, toQdrantFilter(undefined, undefined), initialLimit(TOP_K, config.query.oversampling, 1000), hybridFusion(config.query));
+    const request = chunkQuery(
+      'dense',
+      layoutFor(null),
+      { dense: Array.from(vector!), sparse: null },
+      toQdrantFilter(undefined, undefined),
+      initialLimit(TOP_K, config.query.oversampling, 1000),
+      hybridFusion(config.query),
+    );
     const { points } = await qdrant.query(collection, { ...request, with_payload: HIT_PAYLOAD_FIELDS });
     return collapseToDocuments(points, TOP_K).map((h) => h.docId);
   };
@@ -320,15 +365,23 @@ try {
   };
 
   const f = (x: number): string => x.toFixed(2).padStart(8);
-  console.log(`\none search, hop by hop (${traces.length} searches at concurrency 1, ${docs.length} docs, ${config.model.id}, ${availableParallelism()} cores, load ${loadavg()[0]!.toFixed(1)})`);
+  console.log(
+    `\none search, hop by hop (${traces.length} searches at concurrency 1, ${docs.length} docs, ${config.model.id}, ${availableParallelism()} cores, load ${loadavg()[0]!.toFixed(1)})`,
+  );
   console.log(`${'hop'.padEnd(46)}   p50 ms   p90 ms   p99 ms`);
   for (const r of traceRows) console.log(`${r.hop.padEnd(46)} ${f(r.p50)} ${f(r.p90)} ${f(r.p99)}`);
-  console.log(`direct (in-process embed + Qdrant + collapse), paired: p50 ${traceDirect.p50.toFixed(2)} p99 ${traceDirect.p99.toFixed(2)} ms`);
+  console.log(
+    `direct (in-process embed + Qdrant + collapse), paired: p50 ${traceDirect.p50.toFixed(2)} p99 ${traceDirect.p99.toFixed(2)} ms`,
+  );
   console.log(`\n${'conc'.padStart(4)}  bus p50/p99 ms      direct p50/p99 ms   bus req/s  direct req/s  ratio`);
   for (const l of levels) {
-    console.log(`${String(l.concurrency).padStart(4)}  ${f(l.bus.p50)} ${f(l.bus.p99)}   ${f(l.direct.p50)} ${f(l.direct.p99)}   ${f(l.bus.qps)}  ${f(l.direct.qps)}  ${(l.bus.qps / l.direct.qps).toFixed(2)}x`);
+    console.log(
+      `${String(l.concurrency).padStart(4)}  ${f(l.bus.p50)} ${f(l.bus.p99)}   ${f(l.direct.p50)} ${f(l.direct.p99)}   ${f(l.bus.qps)}  ${f(l.direct.qps)}  ${(l.bus.qps / l.direct.qps).toFixed(2)}x`,
+    );
   }
-  console.log(`bus overhead c1: p50 +${result.bus_overhead_ms.c1.p50.toFixed(2)} ms, p99 +${result.bus_overhead_ms.c1.p99.toFixed(2)} ms; total ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  console.log(
+    `bus overhead c1: p50 +${result.bus_overhead_ms.c1.p50.toFixed(2)} ms, p99 +${result.bus_overhead_ms.c1.p99.toFixed(2)} ms; total ${((performance.now() - started) / 1000).toFixed(0)} s`,
+  );
   if (values.json) await writeFile(values.json, `${JSON.stringify(result, null, 2)}\n`);
 } finally {
   await client.close().catch(() => undefined);

@@ -14,13 +14,16 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { endpointEnv, getServices } from '../../infra/index.ts';
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '9' }, before: { type: 'string' }, json: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: { runs: { type: 'string', default: '9' }, before: { type: 'string' }, json: { type: 'boolean', default: false } },
+});
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const QUERY = 'how do stars die';
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 
 // The compiled variants measure dist/ as built from these sources.
-if (spawnSync(process.execPath, [join(ROOT, 'infra/build/build.mjs'), '--if-stale'], { stdio: 'inherit' }).status !== 0) throw new Error('the build failed');
+if (spawnSync(process.execPath, [join(ROOT, 'infra/build/build.mjs'), '--if-stale'], { stdio: 'inherit' }).status !== 0)
+  throw new Error('the build failed');
 const services = await getServices({ log });
 const env: NodeJS.ProcessEnv = {
   ...process.env,
@@ -41,14 +44,29 @@ interface Variant {
 const searchArgs = ['search', QUERY, '--k', '3', '--json'];
 const variants: Variant[] = [
   { name: 'node -e 0 (baseline)', command: process.execPath, args: ['-e', '0'], search: false },
-  { name: 'node infra/cli/bin.mjs (dist/)', command: process.execPath, args: [join(ROOT, 'infra/cli/bin.mjs'), ...searchArgs], search: true },
+  {
+    name: 'node infra/cli/bin.mjs (dist/)',
+    command: process.execPath,
+    args: [join(ROOT, 'infra/cli/bin.mjs'), ...searchArgs],
+    search: true,
+  },
   { name: 'npx searchbus (dist/)', command: 'npx', args: ['--no', 'searchbus', ...searchArgs], search: true },
-  { name: 'tsx, sources', command: process.execPath, args: ['--import', 'tsx', join(ROOT, 'infra/cli/main.ts'), ...searchArgs], search: true },
+  {
+    name: 'tsx, sources',
+    command: process.execPath,
+    args: ['--import', 'tsx', join(ROOT, 'infra/cli/main.ts'), ...searchArgs],
+    search: true,
+  },
 ];
 if (values.before) {
   const before = values.before;
   if (!existsSync(join(before, 'infra/cli/bin.mjs'))) throw new Error(`--before ${before} is not a searchbus checkout`);
-  variants.push({ name: `before (${before})`, command: process.execPath, args: [join(before, 'infra/cli/bin.mjs'), ...searchArgs], search: true });
+  variants.push({
+    name: `before (${before})`,
+    command: process.execPath,
+    args: [join(before, 'infra/cli/bin.mjs'), ...searchArgs],
+    search: true,
+  });
 }
 
 const up = spawn(process.execPath, [join(ROOT, 'infra/cli/bin.mjs'), 'up'], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -90,13 +108,22 @@ const rows = variants.map((v) => {
   const wallMs = median(s.map((x) => x.wallMs));
   const searchMs = median(s.map((x) => x.searchMs));
   const overheadMs = median(s.map((x) => x.wallMs - x.searchMs));
-  return { variant: v.name, wallMs: round(wallMs), searchMs: round(searchMs), startOnTopOfSearchMs: round(overheadMs), ratioToBareNode: round(overheadMs / baselineMs) };
+  return {
+    variant: v.name,
+    wallMs: round(wallMs),
+    searchMs: round(searchMs),
+    startOnTopOfSearchMs: round(overheadMs),
+    ratioToBareNode: round(overheadMs / baselineMs),
+  };
 });
 const report = { runs, node: process.version, loadAverage: loadavg().map(round), rows };
 if (values.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 else {
   log(`cold start of \`searchbus search\` (median of ${runs}, ${process.version}, load ${report.loadAverage.join(' ')})`);
-  for (const r of rows) log(`  ${r.variant.padEnd(40)} wall ${r.wallMs} ms, search ${r.searchMs} ms, start on top ${r.startOnTopOfSearchMs} ms (${r.ratioToBareNode}x bare node)`);
+  for (const r of rows)
+    log(
+      `  ${r.variant.padEnd(40)} wall ${r.wallMs} ms, search ${r.searchMs} ms, start on top ${r.startOnTopOfSearchMs} ms (${r.ratioToBareNode}x bare node)`,
+    );
 }
 
 function round(x: number): number {

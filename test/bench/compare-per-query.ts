@@ -22,8 +22,15 @@ const read = async (path: string): Promise<PerQueryFile> => JSON.parse(await rea
 const [a, b] = await Promise.all([read(fileA), read(fileB)]);
 
 function run(perQuery: QueryScores[]): RunScores {
-  const mean = (metric: keyof Omit<QueryScores, 'id'>): number => perQuery.reduce((sum, q) => sum + q[metric], 0) / Math.max(1, perQuery.length);
-  return { ndcg_at_10: mean('ndcg_at_10'), recall_at_100: mean('recall_at_100'), mrr_at_10: mean('mrr_at_10'), queries: perQuery.length, perQuery };
+  const mean = (metric: keyof Omit<QueryScores, 'id'>): number =>
+    perQuery.reduce((sum, q) => sum + q[metric], 0) / Math.max(1, perQuery.length);
+  return {
+    ndcg_at_10: mean('ndcg_at_10'),
+    recall_at_100: mean('recall_at_100'),
+    mrr_at_10: mean('mrr_at_10'),
+    queries: perQuery.length,
+    perQuery,
+  };
 }
 
 function report(label: string, keep: (id: string) => boolean): void {

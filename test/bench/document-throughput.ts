@@ -47,8 +47,12 @@ async function rate(label: string, unit: string, items: number, run: () => Promi
   return { label, unit, perSecond: (items * rounds) / ((performance.now() - started) / 1000) };
 }
 
-const load = loadavg().map((l) => l.toFixed(2)).join(' ');
-const baseline = await rate(`embed the extracted pages (${DEFAULT_MODEL_ID}, chunked)`, 'pages/s', pages.length, () => text.encodeDocuments(pages.map((p) => p.text)));
+const load = loadavg()
+  .map((l) => l.toFixed(2))
+  .join(' ');
+const baseline = await rate(`embed the extracted pages (${DEFAULT_MODEL_ID}, chunked)`, 'pages/s', pages.length, () =>
+  text.encodeDocuments(pages.map((p) => p.text)),
+);
 const results = [
   baseline,
   await rate('PDF text layer (pdfjs-dist, 17-page spec)', 'pages/s', pages.length, () => extractDocument('application/pdf', pdf)),
@@ -77,9 +81,15 @@ for (const dpi of resolutions) {
 await ocr.close();
 await onnx.close();
 
-process.stdout.write(`load average at start: ${load}; after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}; rounds: ${rounds}\n`);
+process.stdout.write(
+  `load average at start: ${load}; after: ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}; rounds: ${rounds}\n`,
+);
 for (const r of results) {
-  process.stdout.write(`${r.label.padEnd(72)} ${r.perSecond.toFixed(2).padStart(8)} ${r.unit.padEnd(9)} ${(r.perSecond / baseline.perSecond).toFixed(2)}x embedding\n`);
+  process.stdout.write(
+    `${r.label.padEnd(72)} ${r.perSecond.toFixed(2).padStart(8)} ${r.unit.padEnd(9)} ${(r.perSecond / baseline.perSecond).toFixed(2)}x embedding\n`,
+  );
 }
 for (const line of accuracy) process.stdout.write(`OCR of the scans at ${line}\n`);
 

@@ -18,10 +18,28 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { AutoModel, AutoTokenizer, env, mean_pooling, type PreTrainedModel, type PreTrainedTokenizer, type Tensor } from '@huggingface/transformers';
+import {
+  AutoModel,
+  AutoTokenizer,
+  env,
+  mean_pooling,
+  type PreTrainedModel,
+  type PreTrainedTokenizer,
+  type Tensor,
+} from '@huggingface/transformers';
 import { documentText } from '../../consumers/encoder/index.ts';
 import * as ort from 'onnxruntime-node';
-import { cosineSimilarity, DEFAULT_BATCH_SIZE, DEFAULT_MAX_BATCH_TOKENS, longestTextsFirst, padBatch, sessionOptions, streamedBatches, WordPieceTokenizer, type OnnxEncoder } from '../../consumers/embedding/index.ts';
+import {
+  cosineSimilarity,
+  DEFAULT_BATCH_SIZE,
+  DEFAULT_MAX_BATCH_TOKENS,
+  longestTextsFirst,
+  padBatch,
+  sessionOptions,
+  streamedBatches,
+  WordPieceTokenizer,
+  type OnnxEncoder,
+} from '../../consumers/embedding/index.ts';
 import { loadEncoder } from '../../infra/models/index.ts';
 import { ensureEncoderFiles, ensureModel, type ModelFiles } from '../../infra/models/index.ts';
 import { DEFAULT_INT8_SOURCE, getModelSpec, type EncoderGraph, type Int8Source, type ModelSpec } from '../../topology/index.ts';
@@ -113,7 +131,10 @@ const truncatedTokens = truncatedIds.reduce((sum, ids) => sum + ids.length, 0);
 // whole padded batch, so batched int8 vectors depend on what they were batched with.
 const SAMPLE_SIZE = Math.min(16, texts.length);
 const byLength = texts.map((_, i) => i).sort((a, b) => truncatedIds[a]!.length - truncatedIds[b]!.length);
-const sampleIndices = Array.from({ length: SAMPLE_SIZE }, (_, k) => byLength[Math.round((k * (texts.length - 1)) / Math.max(1, SAMPLE_SIZE - 1))]!);
+const sampleIndices = Array.from(
+  { length: SAMPLE_SIZE },
+  (_, k) => byLength[Math.round((k * (texts.length - 1)) / Math.max(1, SAMPLE_SIZE - 1))]!,
+);
 
 const modelRoot = await mkdtemp(join(tmpdir(), 'searchbus-bench-hf-'));
 const results = new Map<string, Measurement>();
@@ -127,21 +148,33 @@ try {
   // Nothing is downloaded, so there is nothing to cache (and its default cache is inside node_modules).
   env.useFSCache = false;
   env.useBrowserCache = false;
-  env.fetch = (input: string | URL) => Promise.reject(new Error(`offline bench: @huggingface/transformers tried to fetch ${String(input)}`));
+  env.fetch = (input: string | URL) =>
+    Promise.reject(new Error(`offline bench: @huggingface/transformers tried to fetch ${String(input)}`));
 
   const cores = availableParallelism();
   loadStart = loadavg();
-  console.log(`load average at start: ${loadavg().map((x) => x.toFixed(2)).join(' ')} (${cores} cores; figures are only as quiet as the machine)`);
-  console.log(`encoder throughput: ${texts.length} SciFact docs (title + text), ${truncatedTokens} tokens after truncation to ${FP32.maxTokens}`);
-  console.log(`baseline: @huggingface/transformers ${env.version} (onnxruntime-node ${env.backends.onnx.versions?.node ?? '?'}), AutoTokenizer + AutoModel as its feature-extraction pipeline, mean pooling + normalize, batches of ${baselineBatch} in corpus order`);
-  console.log(`threads: "default" leaves intraOpNumThreads unset on both sides (onnxruntime picks, ${cores} cores here); "1 thread" sets it to 1 on both`);
+  console.log(
+    `load average at start: ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')} (${cores} cores; figures are only as quiet as the machine)`,
+  );
+  console.log(
+    `encoder throughput: ${texts.length} SciFact docs (title + text), ${truncatedTokens} tokens after truncation to ${FP32.maxTokens}`,
+  );
+  console.log(
+    `baseline: @huggingface/transformers ${env.version} (onnxruntime-node ${env.backends.onnx.versions?.node ?? '?'}), AutoTokenizer + AutoModel as its feature-extraction pipeline, mean pooling + normalize, batches of ${baselineBatch} in corpus order`,
+  );
+  console.log(
+    `threads: "default" leaves intraOpNumThreads unset on both sides (onnxruntime picks, ${cores} cores here); "1 thread" sets it to 1 on both`,
+  );
 
   const hfToken = await compareTokenization(fp32Id);
   console.log(
     `tokenization: our ids equal transformers.js ids for ${hfToken.same}/${texts.length} texts ` +
       `(${overLimit} texts are over ${FP32.maxTokens} tokens: transformers.js cuts their final [SEP], the baseline here puts it back)`,
   );
-  if (hfToken.same !== texts.length) failures.push(`tokenizers disagree on ${texts.length - hfToken.same} texts, e.g. #${hfToken.firstDiff}`);
+  if (hfToken.same !== texts.length)
+    failures.push(`tokenizers disagree on ${texts.length - hfToken.same} texts, e.g. #${hfToken.firstDiff}`);
   console.log('');
 
   const pcInt8 = await ensureEncoderFiles(INT8, { int8Source: 'per-channel' }, { log });
@@ -156,7 +189,10 @@ try {
         () => baselineRunner('base-fp32', 'transformers.js fp32 stock', fp32Id, undefined),
         () => oursRunner('ours-fp32-opt', 'ours     fp32 optimised graph', FP32, 'truncated', undefined, { graph: 'optimized' }),
         () => oursRunner('ours-int8-registry', 'ours     int8 registry file', INT8, 'truncated', undefined, { int8Source: 'registry' }),
-        () => oursRunner('ours-int8-per-channel', 'ours     int8 per-channel (ours)', INT8, 'truncated', undefined, { int8Source: 'per-channel' }),
+        () =>
+          oursRunner('ours-int8-per-channel', 'ours     int8 per-channel (ours)', INT8, 'truncated', undefined, {
+            int8Source: 'per-channel',
+          }),
         () => bareRunner('bare-int8-per-channel', 'bare session.run int8 per-channel', pcInt8.onnxPath, undefined),
       ],
     },
@@ -181,7 +217,11 @@ try {
     });
   }
   for (const group of groups) {
-    console.log(`-- ${group.title} (load ${loadavg().map((x) => x.toFixed(2)).join(' ')})`);
+    console.log(
+      `-- ${group.title} (load ${loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' ')})`,
+    );
     for (const measurement of await measureGroup(group.load)) {
       results.set(measurement.key, measurement);
       console.log(formatLine(measurement));
@@ -199,7 +239,9 @@ const get = (key: string): Measurement => {
 const pairs = [
   { name: 'fp32 vs transformers.js', ours: get('ours-fp32'), baseline: get('base-fp32'), batchedIsExact: true },
   { name: 'fp32 optimised vs stock', ours: get('ours-fp32-opt'), baseline: get('ours-fp32'), batchedIsExact: true },
-  ...(values['single-thread'] ? [{ name: 'fp32 1 thread', ours: get('ours-fp32-1t'), baseline: get('base-fp32-1t'), batchedIsExact: true }] : []),
+  ...(values['single-thread']
+    ? [{ name: 'fp32 1 thread', ours: get('ours-fp32-1t'), baseline: get('base-fp32-1t'), batchedIsExact: true }]
+    : []),
 ];
 console.log('');
 const agreement: Record<string, { sampleMin: number; batchedMin: number; batchedMean: number }> = {};
@@ -212,13 +254,16 @@ for (const { name, ours, baseline, batchedIsExact } of pairs) {
       `all ${batched.length} timed (batched) vectors: min ${Math.min(...batched).toFixed(6)}, mean ${mean(batched).toFixed(6)}`,
   );
   if (!(Math.min(...sample) >= MIN_COSINE)) failures.push(`${name}: sample min cosine ${Math.min(...sample).toFixed(6)} < ${MIN_COSINE}`);
-  if (batchedIsExact && !(Math.min(...batched) >= MIN_COSINE)) failures.push(`${name}: timed vectors min cosine ${Math.min(...batched).toFixed(6)} < ${MIN_COSINE}`);
+  if (batchedIsExact && !(Math.min(...batched) >= MIN_COSINE))
+    failures.push(`${name}: timed vectors min cosine ${Math.min(...batched).toFixed(6)} < ${MIN_COSINE}`);
 }
 const int8Agreement: Record<string, { min: number; mean: number }> = {};
 for (const source of ['registry', 'per-channel'] as const) {
   const cosines = get(`ours-int8-${source}`).sample.map((vector, k) => cosineSimilarity(vector, get('ours-fp32').sample[k]!));
   int8Agreement[source] = { min: Math.min(...cosines), mean: mean(cosines) };
-  console.log(`int8 ${source.padEnd(11)} vs fp32, sample texts one at a time: cosine min ${Math.min(...cosines).toFixed(4)}, mean ${mean(cosines).toFixed(4)} (quantisation error)`);
+  console.log(
+    `int8 ${source.padEnd(11)} vs fp32, sample texts one at a time: cosine min ${Math.min(...cosines).toFixed(4)}, mean ${mean(cosines).toFixed(4)} (quantisation error)`,
+  );
 }
 
 console.log('');
@@ -232,7 +277,9 @@ const figures = {
 console.log(`ours fp32 vs transformers.js (same file, texts, threads): ${figures.encoder_vs_transformersjs.toFixed(3)}x docs/s`);
 console.log(`ours fp32 vs bare session.run on the same batches:       ${figures.encoder_vs_session_run.toFixed(3)}x`);
 console.log(`fp32 optimised graph vs stock graph (ours):               ${ratio(get('ours-fp32-opt'), fp32).toFixed(3)}x`);
-console.log(`int8 speed-up vs fp32 (ours): registry ${ratio(get('ours-int8-registry'), fp32).toFixed(3)}x, per-channel ${ratio(get('ours-int8-per-channel'), fp32).toFixed(3)}x (default: ${DEFAULT_INT8_SOURCE})`);
+console.log(
+  `int8 speed-up vs fp32 (ours): registry ${ratio(get('ours-int8-registry'), fp32).toFixed(3)}x, per-channel ${ratio(get('ours-int8-per-channel'), fp32).toFixed(3)}x (default: ${DEFAULT_INT8_SOURCE})`,
+);
 const overhead = sessionRunOverhead(fp32, get('bare-fp32'), get('bare-fp32-control'));
 console.log(
   `  paired by slice: median ${overhead.median_slice_ratio.toFixed(3)}x; CPU seconds (all threads) bare/ours ${overhead.cpu_ratio.toFixed(3)}; ` +
@@ -241,7 +288,9 @@ console.log(
 if (values.chunks) {
   const chunks = get('ours-fp32-chunks');
   const truncated = get('ours-fp32-truncated');
-  console.log(`ours fp32 embedChunks (whole docs, ${chunks.tokens} tokens): ${(texts.length / chunks.seconds).toFixed(1)} docs/s vs truncated ${(texts.length / truncated.seconds).toFixed(1)} docs/s`);
+  console.log(
+    `ours fp32 embedChunks (whole docs, ${chunks.tokens} tokens): ${(texts.length / chunks.seconds).toFixed(1)} docs/s vs truncated ${(texts.length / truncated.seconds).toFixed(1)} docs/s`,
+  );
 }
 const loadEnd = loadavg();
 console.log(`load average at end: ${loadEnd.map((x) => x.toFixed(2)).join(' ')}`);
@@ -268,7 +317,10 @@ if (values.json) {
       docs_per_s: Object.fromEntries([...results.values()].map((m) => [m.key, texts.length / m.seconds])),
       encoder_vs_session_run: overhead,
       optimized_vs_stock: ratio(get('ours-fp32-opt'), fp32),
-      int8_speedup_by_source: { registry: ratio(get('ours-int8-registry'), fp32), 'per-channel': ratio(get('ours-int8-per-channel'), fp32) },
+      int8_speedup_by_source: {
+        registry: ratio(get('ours-int8-registry'), fp32),
+        'per-channel': ratio(get('ours-int8-per-channel'), fp32),
+      },
       int8_source: DEFAULT_INT8_SOURCE,
       int8_cosine_vs_fp32: int8Agreement,
       agreement,
@@ -324,7 +376,11 @@ async function measureNdcgLoss(dir: string): Promise<Record<'fp32' | Int8Source,
   ];
   const out: Partial<Record<'fp32' | Int8Source, number>> = {};
   for (const [key, model, source] of variants) {
-    console.log(`nDCG@10: searchbus eval ${dir} --split train with ${model} (${key}); load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+    console.log(
+      `nDCG@10: searchbus eval ${dir} --split train with ${model} (${key}); load ${loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' ')}`,
+    );
     const stdout = await runCli(['eval', dir, '--split', 'train', '--json', '--namespace', `bench-ndcg-${key}`], {
       SEARCHBUS_MODEL: model,
       SEARCHBUS_INT8_SOURCE: source,
@@ -406,7 +462,8 @@ async function oursRunner(
     key,
     label,
     run: (batch) => runOurs(encoder, batch, mode),
-    tokens: () => (mode === 'chunks' ? texts.reduce((sum, text) => sum + encoder.chunk(text).reduce((n, c) => n + c.ids.length, 0), 0) : truncatedTokens),
+    tokens: () =>
+      mode === 'chunks' ? texts.reduce((sum, text) => sum + encoder.chunk(text).reduce((n, c) => n + c.ids.length, 0), 0) : truncatedTokens,
     sample: async () => {
       const sample: Float32Array[] = [];
       if (mode === 'truncated') for (const i of sampleIndices) sample.push(...(await encoder.embed([texts[i]!])));
@@ -421,18 +478,33 @@ async function oursRunner(
  * encoder forms (length-sorted, token budget), tokenised and padded before the clock starts.
  */
 async function bareRunner(key: string, label: string, onnxPath: string, threads: number | undefined): Promise<Runner> {
-  const session = await ort.InferenceSession.create(onnxPath, sessionOptions({ allowSpinning: false, ...(threads && { intraOpNumThreads: threads }) }));
+  const session = await ort.InferenceSession.create(
+    onnxPath,
+    sessionOptions({ allowSpinning: false, ...(threads && { intraOpNumThreads: threads }) }),
+  );
   const prepared = new Map<string, Array<Record<string, ort.Tensor>>>();
   const feedsFor = (batch: readonly string[]): Array<Record<string, ort.Tensor>> => {
     const sequences = batch.map((text) => counter.encode(text, { maxTokens: FP32.maxTokens }).ids);
     const limits = { batchSize: DEFAULT_BATCH_SIZE, maxBatchTokens: DEFAULT_MAX_BATCH_TOKENS };
     // The batches our encoder releases for this call (texts tokenised longest first by characters).
-    return streamedBatches(longestTextsFirst(batch), sequences.map((ids) => ids.length), limits).map((rows) => {
-      const padded = padBatch(rows.map((row) => sequences[row]!), counter.padId);
+    return streamedBatches(
+      longestTextsFirst(batch),
+      sequences.map((ids) => ids.length),
+      limits,
+    ).map((rows) => {
+      const padded = padBatch(
+        rows.map((row) => sequences[row]!),
+        counter.padId,
+      );
       const shape = [padded.batchSize, padded.sequenceLength];
       const feeds: Record<string, ort.Tensor> = {};
       for (const name of session.inputNames) {
-        const data = name === 'input_ids' ? padded.inputIds : name === 'attention_mask' ? padded.attentionMask : new BigInt64Array(padded.inputIds.length);
+        const data =
+          name === 'input_ids'
+            ? padded.inputIds
+            : name === 'attention_mask'
+              ? padded.attentionMask
+              : new BigInt64Array(padded.inputIds.length);
         feeds[name] = new ort.Tensor('int64', data, shape);
       }
       return feeds;

@@ -14,13 +14,25 @@ import { DEFAULT_TENANT, pointId } from '../../topology/index.ts';
 import { createHarness } from '../support/harness.ts';
 import { readScifact, SCIFACT_DIR } from '../support/corpus.ts';
 
-const { values } = parseArgs({ options: { dataset: { type: 'string', default: SCIFACT_DIR }, docs: { type: 'string', default: 'all' }, fresh: { type: 'string', default: '100' } } });
+const { values } = parseArgs({
+  options: {
+    dataset: { type: 'string', default: SCIFACT_DIR },
+    docs: { type: 'string', default: 'all' },
+    fresh: { type: 'string', default: '100' },
+  },
+});
 const docCount = values.docs === 'all' ? Infinity : Number(values.docs);
 const freshCount = Number(values.fresh);
 
 const h = await createHarness({ need: ['kafka', 'qdrant'] });
 const encoder = await loadEncoder(h.config.model);
-const consumer = new EncoderConsumer({ kafka: h.kafka, qdrant: h.qdrant, topology: h.topology, config: h.config, encoder: () => Promise.resolve(documentEncoder(encoder)) });
+const consumer = new EncoderConsumer({
+  kafka: h.kafka,
+  qdrant: h.qdrant,
+  topology: h.topology,
+  config: h.config,
+  encoder: () => Promise.resolve(documentEncoder(encoder)),
+});
 const producer = new IngestProducer({ kafka: h.kafka, topic: h.topology.topics.ingest });
 try {
   await consumer.start();
@@ -42,13 +54,17 @@ try {
     await delay(100);
   }
   const seconds = (performance.now() - started) / 1000;
-  console.log(`e2e ingest: ${docs.length} docs (${chunks} chunks) publish->searchable in ${seconds.toFixed(1)} s = ${(docs.length / seconds).toFixed(1)} docs/s, ${(chunks / seconds).toFixed(1)} chunks/s (publish alone ${((published - started) / 1000).toFixed(2)} s)`);
+  console.log(
+    `e2e ingest: ${docs.length} docs (${chunks} chunks) publish->searchable in ${seconds.toFixed(1)} s = ${(docs.length / seconds).toFixed(1)} docs/s, ${(chunks / seconds).toFixed(1)} chunks/s (publish alone ${((published - started) / 1000).toFixed(2)} s)`,
+  );
 
   const latencies: number[] = [];
   for (let i = 0; i < freshCount; i++) {
     const id = `fresh-${i}`;
     const t0 = performance.now();
-    await producer.upsert([{ id, title: `Freshness probe ${i}`, text: 'A short document published on its own to time how soon it becomes searchable.' }]);
+    await producer.upsert([
+      { id, title: `Freshness probe ${i}`, text: 'A short document published on its own to time how soon it becomes searchable.' },
+    ]);
     for (;;) {
       const found = await h.qdrant.retrieve(alias, { ids: [pointId(DEFAULT_TENANT, id, 0)], with_payload: false });
       if (found.length > 0) break;
@@ -58,7 +74,9 @@ try {
   }
   latencies.sort((a, b) => a - b);
   const pct = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
-  console.log(`freshness (publish -> retrievable, ${freshCount} sequential docs, maxWaitMs=${h.config.encoder.maxWaitMs}): p50 ${pct(50).toFixed(0)} ms, p99 ${pct(99).toFixed(0)} ms, max ${latencies.at(-1)?.toFixed(0)} ms`);
+  console.log(
+    `freshness (publish -> retrievable, ${freshCount} sequential docs, maxWaitMs=${h.config.encoder.maxWaitMs}): p50 ${pct(50).toFixed(0)} ms, p99 ${pct(99).toFixed(0)} ms, max ${latencies.at(-1)?.toFixed(0)} ms`,
+  );
 } finally {
   await producer.close();
   await consumer.close();

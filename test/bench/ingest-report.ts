@@ -72,7 +72,11 @@ async function histogramTotals(port: number): Promise<Map<string, { sum: number;
   return totals;
 }
 /** Mean of a histogram over an interval: the change of its sum over the change of its count. */
-function meanBetween(before: Map<string, { sum: number; count: number }>, after: Map<string, { sum: number; count: number }>, key: string): { mean: number; count: number } {
+function meanBetween(
+  before: Map<string, { sum: number; count: number }>,
+  after: Map<string, { sum: number; count: number }>,
+  key: string,
+): { mean: number; count: number } {
   const a = after.get(key) ?? { sum: 0, count: 0 };
   const b = before.get(key) ?? { sum: 0, count: 0 };
   const count = a.count - b.count;
@@ -91,7 +95,12 @@ async function freePort(): Promise<number> {
 const h = await createHarness();
 const encoder = await loadEncoder(h.config.model);
 const producer = new IngestProducer({ kafka: h.kafka, topic: h.topology.topics.ingest });
-const client = new SearchClient({ kafka: h.kafka, redis: createRedis(h.services.redis, 'ingest-report-client'), topology: h.topology, defaultTimeoutMs: 30_000 });
+const client = new SearchClient({
+  kafka: h.kafka,
+  redis: createRedis(h.services.redis, 'ingest-report-client'),
+  topology: h.topology,
+  defaultTimeoutMs: 30_000,
+});
 const roles: Array<{ name: string; child: ChildProcess; port: number }> = [];
 try {
   for (const name of ['encoder', 'query']) {
@@ -101,10 +110,15 @@ try {
     roles.push({ name, child, port });
   }
   for (const role of roles) {
-    await waitFor(`${role.name} ready`, async () => {
-      if (role.child.exitCode !== null) throw new Error(`${role.name} exited with ${role.child.exitCode}`);
-      return (await fetch(`http://127.0.0.1:${role.port}/readyz`).catch(() => undefined))?.status === 200 ? true : undefined;
-    }, 300_000, 250);
+    await waitFor(
+      `${role.name} ready`,
+      async () => {
+        if (role.child.exitCode !== null) throw new Error(`${role.name} exited with ${role.child.exitCode}`);
+        return (await fetch(`http://127.0.0.1:${role.port}/readyz`).catch(() => undefined))?.status === 200 ? true : undefined;
+      },
+      300_000,
+      250,
+    );
   }
   await client.connect();
 
@@ -117,7 +131,8 @@ try {
   ]);
   const processes = new Map<string, number>(roles.map((r) => [r.name, r.child.pid!]));
   for (const entry of await listEntries()) {
-    for (const [service, endpoint] of endpoints) if (entry.service === service && endpoint.includes(entry.endpoint.replace(/^[a-z]+:\/\//, ''))) processes.set(service, entry.pid);
+    for (const [service, endpoint] of endpoints)
+      if (entry.service === service && endpoint.includes(entry.endpoint.replace(/^[a-z]+:\/\//, ''))) processes.set(service, entry.pid);
   }
   processes.set('bench (producer, client)', process.pid);
   log(`watching ${[...processes].map(([n, p]) => `${n} ${p}`).join(', ')}`);
@@ -147,7 +162,11 @@ try {
     if (slice.length === 0) break;
     const cpu0 = process.cpuUsage();
     const a0 = performance.now();
-    for (const group of inGroups(slice.map((d) => documentText(d)), h.config.encoder.maxBatchSize)) await doc.encodeDocuments(group);
+    for (const group of inGroups(
+      slice.map((d) => documentText(d)),
+      h.config.encoder.maxBatchSize,
+    ))
+      await doc.encodeDocuments(group);
     aloneSeconds += (performance.now() - a0) / 1000;
     const used = process.cpuUsage(cpu0);
     aloneCpuSeconds += (used.user + used.system) / 1e6;
@@ -156,15 +175,24 @@ try {
     const before = new Map([...processes].map(([n, p]) => [n, cpuTicks(p)]));
     const i0 = performance.now();
     await producer.upsert(slice);
-    await waitFor('every chunk indexed', async () => ((await h.qdrant.count(h.topology.qdrant.alias, { exact: true })).count >= expectedChunks ? true : undefined), 3_600_000, 50);
+    await waitFor(
+      'every chunk indexed',
+      async () => ((await h.qdrant.count(h.topology.qdrant.alias, { exact: true })).count >= expectedChunks ? true : undefined),
+      3_600_000,
+      50,
+    );
     ingestSeconds += (performance.now() - i0) / 1000;
     for (const [n, p] of processes) ticks.set(n, ticks.get(n)! + cpuTicks(p) - before.get(n)!);
-    log(`round ${round + 1}/${ROUNDS}: encoder alone ${aloneSeconds.toFixed(1)} s, ingest ${ingestSeconds.toFixed(1)} s so far; load ${loadavg()[0]!.toFixed(1)}`);
+    log(
+      `round ${round + 1}/${ROUNDS}: encoder alone ${aloneSeconds.toFixed(1)} s, ingest ${ingestSeconds.toFixed(1)} s so far; load ${loadavg()[0]!.toFixed(1)}`,
+    );
   }
   const alone = docs.length / aloneSeconds;
   const ingestRate = docs.length / ingestSeconds;
   const cpu = Object.fromEntries([...processes].map(([n]) => [n, { cores: ticks.get(n)! / TICKS_PER_SECOND / ingestSeconds }]));
-  log(`encoder alone ${alone.toFixed(2)} docs/s, ingest ${ingestRate.toFixed(2)} docs/s (${docs.length} docs, ${chunks} chunks); CPU ${JSON.stringify(cpu)}`);
+  log(
+    `encoder alone ${alone.toFixed(2)} docs/s, ingest ${ingestRate.toFixed(2)} docs/s (${docs.length} docs, ${chunks} chunks); CPU ${JSON.stringify(cpu)}`,
+  );
 
   // 3. Freshness at half of the measured peak, with searches running.
   const rate = ingestRate / 2;
@@ -175,7 +203,10 @@ try {
     while (polling || pending.size > 0) {
       const ids = [...pending.keys()];
       if (ids.length > 0) {
-        const found = await h.qdrant.retrieve(h.topology.qdrant.alias, { ids: ids.map((id) => pointId(DEFAULT_TENANT, id, 0)), with_payload: ['doc_id'] });
+        const found = await h.qdrant.retrieve(h.topology.qdrant.alias, {
+          ids: ids.map((id) => pointId(DEFAULT_TENANT, id, 0)),
+          with_payload: ['doc_id'],
+        });
         const at = performance.now();
         for (const p of found) {
           const id = String(p.payload?.doc_id);
@@ -231,7 +262,12 @@ try {
   for (let i = 0; i < 20; i++) {
     const batch = Array.from({ length: probeSize }, (_, j) => {
       const source = docs[(i * probeSize + j) % docs.length]!;
-      return { kind: 'upsert' as const, tenant: DEFAULT_TENANT, id: `probe-${i}-${j}`, document: { schemaVersion: 1 as const, id: `probe-${i}-${j}`, title: source.title, text: source.text } };
+      return {
+        kind: 'upsert' as const,
+        tenant: DEFAULT_TENANT,
+        id: `probe-${i}-${j}`,
+        document: { schemaVersion: 1 as const, id: `probe-${i}-${j}`, title: source.title, text: source.text },
+      };
     });
     const t0 = performance.now();
     await indexDocuments(batch, {
@@ -250,15 +286,20 @@ try {
     });
     phases.batch!.push(performance.now() - t0);
   }
-  const smallBatch = { documents: probeSize, ...Object.fromEntries(Object.entries(phases).map(([name, xs]) => [`${name.replace(' ', '_')}_p50_ms`, percentile(xs, 50)])) };
+  const smallBatch = {
+    documents: probeSize,
+    ...Object.fromEntries(Object.entries(phases).map(([name, xs]) => [`${name.replace(' ', '_')}_p50_ms`, percentile(xs, 50)])),
+  };
   log(`one small batch, by phase: ${JSON.stringify(smallBatch)}`);
 
   // The query role at work, for its peak memory: 16 searches at a time, 320 in all.
   const queries = await readScifactQueries(Infinity, values.dataset);
   let next = 0;
-  await Promise.all(Array.from({ length: 16 }, async () => {
-    while (next < 320) await client.search({ text: queries[next++ % queries.length]!, topK: 10 });
-  }));
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (next < 320) await client.search({ text: queries[next++ % queries.length]!, topK: 10 });
+    }),
+  );
   clearInterval(sampler);
   for (const [n, p] of processes) rssPeak[n] = Math.max(rssPeak[n] ?? 0, rssBytes(p) / MB);
 
@@ -273,7 +314,12 @@ try {
     ingest_docs_per_s: ingestRate,
     ingest_vs_encoder: ingestRate / alone,
     cpu_cores_during_ingest: cpu,
-    freshness_ms: { p50: percentile(freshness, 50), p99: percentile(freshness, 99), load_docs_per_s: published / (freshMs / 1000), documents: freshness.length },
+    freshness_ms: {
+      p50: percentile(freshness, 50),
+      p99: percentile(freshness, 99),
+      load_docs_per_s: published / (freshMs / 1000),
+      documents: freshness.length,
+    },
     freshness_hops: { ...freshnessHops, small_batch: smallBatch },
     rss_mb: Object.fromEntries([...processes].map(([n]) => [n, { idle: rssIdle[n], peak: rssPeak[n] }])),
   };

@@ -22,14 +22,19 @@ export interface Exchange {
 export function tapSocket(socket: net.Socket, exchanges: Exchange[]): void {
   const byId = new Map<number, Exchange>();
   const write = socket.write.bind(socket) as (chunk: unknown, ...rest: unknown[]) => boolean;
-  socket.write = ((chunk: unknown, ...rest: unknown[]) => {
+  socket.write = (chunk: unknown, ...rest: unknown[]) => {
     if (Buffer.isBuffer(chunk) && chunk.length >= 12) {
-      const e: Exchange = { api: API[chunk.readInt16BE(4)] ?? `api${chunk.readInt16BE(4)}`, version: chunk.readInt16BE(6), correlationId: chunk.readInt32BE(8), written: now() };
+      const e: Exchange = {
+        api: API[chunk.readInt16BE(4)] ?? `api${chunk.readInt16BE(4)}`,
+        version: chunk.readInt16BE(6),
+        correlationId: chunk.readInt32BE(8),
+        written: now(),
+      };
       byId.set(e.correlationId, e);
       exchanges.push(e);
     }
     return write(chunk, ...rest);
-  });
+  };
   // Response framing: 4-byte size, then the body, whose first 4 bytes are the correlation id.
   let header = Buffer.alloc(0);
   let remaining = 0;

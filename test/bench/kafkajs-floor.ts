@@ -30,7 +30,9 @@ import { ensureKafkaClasspath } from '../../infra/local/index.ts';
 import { percentile } from '../../infra/eval/index.ts';
 import { fetchBefore, tapSocket, type Exchange } from './kafka-socket-tap.ts';
 
-const { values } = parseArgs({ options: { json: { type: 'string' }, messages: { type: 'string', default: '150' }, 'idle-seconds': { type: 'string', default: '3' } } });
+const { values } = parseArgs({
+  options: { json: { type: 'string' }, messages: { type: 'string', default: '150' }, 'idle-seconds': { type: 'string', default: '3' } },
+});
 const MESSAGES = Number(values.messages);
 const IDLE_MS = Number(values['idle-seconds']) * 1000;
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
@@ -39,7 +41,10 @@ interface QueueInstance {
   pending: unknown[];
 }
 interface RequestQueueClass {
-  prototype: QueueInstance & { checkPendingRequests: (this: QueueInstance) => void; scheduleCheckPendingRequests: (this: QueueInstance) => void };
+  prototype: QueueInstance & {
+    checkPendingRequests: (this: QueueInstance) => void;
+    scheduleCheckPendingRequests: (this: QueueInstance) => void;
+  };
 }
 const RequestQueue = createRequire(import.meta.url)('kafkajs/src/network/requestQueue/index.js') as RequestQueueClass;
 const original = RequestQueue.prototype.scheduleCheckPendingRequests;
@@ -69,14 +74,22 @@ const socketFactory =
     return socket;
   };
 const bareKafka = (noDelay: boolean, exchanges?: Exchange[]): Kafka =>
-  new Kafka({ clientId: 'bench-kafkajs-floor', brokers: services.kafka.brokers, socketFactory: socketFactory(noDelay, exchanges), logLevel: logLevel.NOTHING });
+  new Kafka({
+    clientId: 'bench-kafkajs-floor',
+    brokers: services.kafka.brokers,
+    socketFactory: socketFactory(noDelay, exchanges),
+    logLevel: logLevel.NOTHING,
+  });
 const kafka = bareKafka(false);
 const admin = kafka.admin();
 await admin.connect();
 const topic = `bench-floor-${randomUUID().slice(0, 8)}`;
 /** A 3-partition LogAppendTime topic, once every partition has a leader. */
 async function createTopic(name: string): Promise<void> {
-  await admin.createTopics({ waitForLeaders: false, topics: [{ topic: name, numPartitions: 3, configEntries: [{ name: 'message.timestamp.type', value: 'LogAppendTime' }] }] });
+  await admin.createTopics({
+    waitForLeaders: false,
+    topics: [{ topic: name, numPartitions: 3, configEntries: [{ name: 'message.timestamp.type', value: 'LogAppendTime' }] }],
+  });
   // kafkajs' own waitForLeaders throws when the broker does not know the topic yet.
   for (let attempt = 1; ; attempt++) {
     const ready = await admin.fetchTopicMetadata({ topics: [name] }).then(
@@ -163,7 +176,15 @@ async function rig(variant: Variant): Promise<Rig> {
     },
   });
   await joined;
-  const r: Rig = { variant, topic, producer, consumer, waiting, exchanges, samples: { total: [], toBroker: [], fromBroker: [], acked: [], parked: 0 } };
+  const r: Rig = {
+    variant,
+    topic,
+    producer,
+    consumer,
+    waiting,
+    exchanges,
+    samples: { total: [], toBroker: [], fromBroker: [], acked: [], parked: 0 },
+  };
   // The first fetch of every partition has happened once a record went through. A topic just
   // created may not be in every broker cache yet: the first sends may be refused.
   for (let attempt = 1; ; attempt++) {
@@ -193,7 +214,13 @@ async function roundTrip(r: Rig, key: string, record = true): Promise<void> {
   const offset = Date.now() - performance.now();
   const sent = performance.now();
   let ackedAt = NaN;
-  const ack = r.producer.send({ topic: r.topic, acks: r.variant.acks, messages: [{ key, value: JSON.stringify({ key, text: 'a search request of about this size' }) }] }).then(() => (ackedAt = performance.now()));
+  const ack = r.producer
+    .send({
+      topic: r.topic,
+      acks: r.variant.acks,
+      messages: [{ key, value: JSON.stringify({ key, text: 'a search request of about this size' }) }],
+    })
+    .then(() => (ackedAt = performance.now()));
   // A failed send rejects at once (the record never arrives).
   const [{ fetched, appended }] = await Promise.all([arrived, ack]).finally(() => r.waiting.delete(key));
   if (!record) return;
@@ -215,21 +242,48 @@ const baseTopic = `bench-floor-${randomUUID().slice(0, 8)}`;
 async function javaBaseline(maxWaitMs: string, records: number): Promise<Record<string, unknown>> {
   const libs = await ensureKafkaClasspath(log);
   const source = fileURLToPath(new URL('./java/KafkaEndToEnd.java', import.meta.url));
-  const { stdout } = await promisify(execFile)('java', ['-cp', `${libs}/*`, source, services.kafka.brokers.join(','), javaTopic, String(records), maxWaitMs], { timeout: 300_000 });
+  const { stdout } = await promisify(execFile)(
+    'java',
+    ['-cp', `${libs}/*`, source, services.kafka.brokers.join(','), javaTopic, String(records), maxWaitMs],
+    { timeout: 300_000 },
+  );
   const line = stdout.split('\n').find((l) => l.startsWith('{'));
   if (!line) throw new Error(`no result from the Java client: ${stdout.slice(-500)}`);
   return JSON.parse(line) as Record<string, unknown>;
 }
 
 const variants: Variant[] = [
-  { name: 'query consumer settings (maxWait 20 ms, minBytes 1, 3 partitions at once, acks -1, no commit awaited)', consumer: { maxWaitTimeInMs: 20, minBytes: 1 }, partitionsConsumedConcurrently: 3, acks: -1 },
-  { name: 'kafkajs default autoCommit (an OffsetCommit awaited after every batch, before the next Fetch)', autoCommit: true, consumer: { maxWaitTimeInMs: 20, minBytes: 1 }, partitionsConsumedConcurrently: 3, acks: -1 },
+  {
+    name: 'query consumer settings (maxWait 20 ms, minBytes 1, 3 partitions at once, acks -1, no commit awaited)',
+    consumer: { maxWaitTimeInMs: 20, minBytes: 1 },
+    partitionsConsumedConcurrently: 3,
+    acks: -1,
+  },
+  {
+    name: 'kafkajs default autoCommit (an OffsetCommit awaited after every batch, before the next Fetch)',
+    autoCommit: true,
+    consumer: { maxWaitTimeInMs: 20, minBytes: 1 },
+    partitionsConsumedConcurrently: 3,
+    acks: -1,
+  },
   { name: 'maxWait 500 ms', consumer: { maxWaitTimeInMs: 500, minBytes: 1 }, partitionsConsumedConcurrently: 3, acks: -1 },
   { name: 'maxWait 5 ms', consumer: { maxWaitTimeInMs: 5, minBytes: 1 }, partitionsConsumedConcurrently: 3, acks: -1 },
   { name: 'acks 1', consumer: { maxWaitTimeInMs: 20, minBytes: 1 }, partitionsConsumedConcurrently: 3, acks: 1 },
   { name: 'one partition at a time', consumer: { maxWaitTimeInMs: 20, minBytes: 1 }, partitionsConsumedConcurrently: 1, acks: -1 },
-  { name: 'TCP_NODELAY on the client sockets', noDelay: true, consumer: { maxWaitTimeInMs: 20, minBytes: 1 }, partitionsConsumedConcurrently: 3, acks: -1 },
-  { name: 'timer armed only while requests are pending', timerFix: true, consumer: { maxWaitTimeInMs: 20, minBytes: 1 }, partitionsConsumedConcurrently: 3, acks: -1 },
+  {
+    name: 'TCP_NODELAY on the client sockets',
+    noDelay: true,
+    consumer: { maxWaitTimeInMs: 20, minBytes: 1 },
+    partitionsConsumedConcurrently: 3,
+    acks: -1,
+  },
+  {
+    name: 'timer armed only while requests are pending',
+    timerFix: true,
+    consumer: { maxWaitTimeInMs: 20, minBytes: 1 },
+    partitionsConsumedConcurrently: 3,
+    acks: -1,
+  },
 ];
 
 const rigs: Rig[] = [];
@@ -251,7 +305,9 @@ try {
       for (let i = 0; i < perTurn; i++) await roundTrip(r, `r${round}-${i}-${randomUUID().slice(0, 6)}`);
     }
     RequestQueue.prototype.scheduleCheckPendingRequests = original;
-    javaRuns.push(await javaBaseline('500', perTurn).catch((error: unknown) => ({ error: error instanceof Error ? error.message : String(error) })));
+    javaRuns.push(
+      await javaBaseline('500', perTurn).catch((error: unknown) => ({ error: error instanceof Error ? error.message : String(error) })),
+    );
     log(`round ${round + 1}/${ROUNDS} done; load ${loadavg()[0]!.toFixed(1)}`);
   }
   const latency = rigs.map((r) => ({
@@ -263,7 +319,11 @@ try {
     /** Records returned by a Fetch written in an earlier millisecond than their append (parked in the broker). */
     fetch_parked_at_append: r.samples.parked,
   }));
-  const javaSamples = javaRuns.flatMap((j) => ((j as { samples?: { total: number[]; toAppend: number[]; fromAppend: number[] } }).samples ? [j as { samples: { total: number[]; toAppend: number[]; fromAppend: number[] } }] : []));
+  const javaSamples = javaRuns.flatMap((j) =>
+    (j as { samples?: { total: number[]; toAppend: number[]; fromAppend: number[] } }).samples
+      ? [j as { samples: { total: number[]; toAppend: number[]; fromAppend: number[] } }]
+      : [],
+  );
   const java = {
     client: 'kafka-clients (Java), fetch.max.wait.ms 500, acks all',
     runs: javaRuns.length,
@@ -273,7 +333,15 @@ try {
     append_to_poll_ms: stats(javaSamples.flatMap((j) => j.samples.fromAppend)),
   };
 
-  const result = { kafkajs: (createRequire(import.meta.url)('kafkajs/package.json') as { version: string }).version, messages_per_variant: perTurn * ROUNDS, rounds: ROUNDS, load_average: loadavg(), idle, java_baseline: java, latency };
+  const result = {
+    kafkajs: (createRequire(import.meta.url)('kafkajs/package.json') as { version: string }).version,
+    messages_per_variant: perTurn * ROUNDS,
+    rounds: ROUNDS,
+    load_average: loadavg(),
+    idle,
+    java_baseline: java,
+    latency,
+  };
   console.log(JSON.stringify(result, null, 2));
   if (values.json) await writeFile(values.json, `${JSON.stringify(result, null, 2)}\n`);
 } finally {

@@ -24,7 +24,9 @@ import { getServices } from '../../infra/index.ts';
 import { percentile } from '../../infra/eval/index.ts';
 import { now, tapSocket, type Exchange } from './kafka-socket-tap.ts';
 
-const { values } = parseArgs({ options: { json: { type: 'string' }, messages: { type: 'string', default: '150' }, 'idle-consumers': { type: 'string', default: '0' } } });
+const { values } = parseArgs({
+  options: { json: { type: 'string' }, messages: { type: 'string', default: '150' }, 'idle-consumers': { type: 'string', default: '0' } },
+});
 /** Extra consumers, each of its own group and topic, long-polling (maxWait 20 ms) with nothing to read. */
 const IDLE_CONSUMERS = Number(values['idle-consumers']);
 const MESSAGES = Number(values.messages);
@@ -78,7 +80,10 @@ await admin.connect();
 const topics: string[] = [];
 
 async function createTopic(name: string): Promise<void> {
-  await admin.createTopics({ waitForLeaders: false, topics: [{ topic: name, numPartitions: 3, configEntries: [{ name: 'message.timestamp.type', value: 'LogAppendTime' }] }] });
+  await admin.createTopics({
+    waitForLeaders: false,
+    topics: [{ topic: name, numPartitions: 3, configEntries: [{ name: 'message.timestamp.type', value: 'LogAppendTime' }] }],
+  });
   for (let attempt = 1; ; attempt++) {
     const ready = await admin.fetchTopicMetadata({ topics: [name] }).then(
       ({ topics: [t] }) => t !== undefined && t.partitions.length === 3 && t.partitions.every((p) => p.leader >= 0),
@@ -97,7 +102,12 @@ async function rig(variant: Variant): Promise<Rig> {
   const exchanges: Exchange[] = [];
   const producer = plain.producer({ allowAutoTopicCreation: false });
   // The consumer alone on a tapped client, so its socket carries nothing but its own requests.
-  const consumer = new Kafka({ clientId: 'bench-kafkajs-hops-consumer', brokers: services.kafka.brokers, socketFactory: tappedSocketFactory(exchanges), logLevel: logLevel.NOTHING }).consumer({
+  const consumer = new Kafka({
+    clientId: 'bench-kafkajs-hops-consumer',
+    brokers: services.kafka.brokers,
+    socketFactory: tappedSocketFactory(exchanges),
+    logLevel: logLevel.NOTHING,
+  }).consumer({
     groupId: `hops-${randomUUID().slice(0, 8)}`,
     maxWaitTimeInMs: 20,
     minBytes: 1,
@@ -144,7 +154,11 @@ async function roundTrip(r: Rig, key: string, record = true): Promise<void> {
     while (Date.now() === edge);
   }
   const sent = now();
-  const ack = r.producer.send({ topic: r.topic, acks: -1, messages: [{ key, value: JSON.stringify({ key, text: 'a search request of about this size' }) }] });
+  const ack = r.producer.send({
+    topic: r.topic,
+    acks: -1,
+    messages: [{ key, value: JSON.stringify({ key, text: 'a search request of about this size' }) }],
+  });
   const [{ delivered, appended }] = await Promise.all([arrived, ack]).finally(() => r.waiting.delete(key));
   const previous = r.lastDelivered;
   r.lastDelivered = delivered;
@@ -217,7 +231,12 @@ try {
         append_to_each_batch_ms: col((s) => s.appendToEachBatch),
         fetch_parked_at_append: parked.length,
         fetch_written_after_append: late.length,
-        parked: parked.length ? { append_to_response_ms: col((s) => s.appendToFirstByte, parked), response_to_each_batch_ms: col((s) => s.lastByteToEachBatch, parked) } : null,
+        parked: parked.length
+          ? {
+              append_to_response_ms: col((s) => s.appendToFirstByte, parked),
+              response_to_each_batch_ms: col((s) => s.lastByteToEachBatch, parked),
+            }
+          : null,
         written_after_append: late.length
           ? {
               append_to_fetch_written_ms: col((s) => s.appendToFetchWritten, late),

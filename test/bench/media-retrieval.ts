@@ -94,7 +94,16 @@ const text = await loadEncoder(h.config.model);
 const encoderMedia = testMediaEncoder(h, { ocr: false });
 const queryMedia = testMediaEncoder(h, { ocr: false });
 const consumers = (['text', 'media'] as const).map(
-  (modality) => new EncoderConsumer({ kafka: h.kafka, qdrant: h.qdrant, topology: h.topology, config: h.config, encoder: () => Promise.resolve(documentEncoder(text)), modality, media: encoderMedia }),
+  (modality) =>
+    new EncoderConsumer({
+      kafka: h.kafka,
+      qdrant: h.qdrant,
+      topology: h.topology,
+      config: h.config,
+      encoder: () => Promise.resolve(documentEncoder(text)),
+      modality,
+      media: encoderMedia,
+    }),
 );
 const producer = new IngestProducer({ kafka: h.kafka, topic: h.topology.topics.ingest });
 const scratch = await mkdtemp(join(tmpdir(), 'searchbus-media-bench-'));
@@ -150,7 +159,12 @@ async function ingest(h: Harness, documents: DocumentInput[], points: number): P
 }
 
 /** Runs queries by example through the bus, `concurrency` at a time; where each target landed. */
-async function searchAll(stack: QueryStack, modality: 'image' | 'audio', type: string, queries: Query[]): Promise<{ runs: QueryRun[]; throughput: Throughput }> {
+async function searchAll(
+  stack: QueryStack,
+  modality: 'image' | 'audio',
+  type: string,
+  queries: Query[],
+): Promise<{ runs: QueryRun[]; throughput: Throughput }> {
   const runs: QueryRun[] = new Array<QueryRun>(queries.length);
   let next = 0;
   let answered = 0;
@@ -161,14 +175,22 @@ async function searchAll(stack: QueryStack, modality: 'image' | 'audio', type: s
       const q = queries[i]!;
       const bytes = await stat(q.path);
       // Small copies inline, larger ones by file:// uri (the claim check), as the ingest does.
-      const medium = bytes.size <= h.config.media.inlineMaxBytes ? { type, data: (await readFile(q.path)).toString('base64') } : { type, uri: pathToFileURL(q.path).href };
+      const medium =
+        bytes.size <= h.config.media.inlineMaxBytes
+          ? { type, data: (await readFile(q.path)).toString('base64') }
+          : { type, uri: pathToFileURL(q.path).href };
       const result = await stack.client.search({ [modality]: medium, topK: CUTOFF });
       const rank = result.hits.findIndex((hit) => hit.docId === q.target);
       runs[i] = { variant: q.variant, placement: placementOfRank(rank === -1 ? null : rank + 1) };
       if (++answered % 100 === 0) {
         // Interim figures, so that a run cut short on a loaded machine still says something.
-        const sofar = score(runs.filter(Boolean).map((r) => r.placement), CUTOFF);
-        log(`  ${answered}/${queries.length} ${modality} queries answered; so far recall@1 ${sofar.recallAt1.toFixed(3)}, MRR ${sofar.mrr.toFixed(3)} (load ${load().join(' ')})`);
+        const sofar = score(
+          runs.filter(Boolean).map((r) => r.placement),
+          CUTOFF,
+        );
+        log(
+          `  ${answered}/${queries.length} ${modality} queries answered; so far recall@1 ${sofar.recallAt1.toFixed(3)}, MRR ${sofar.mrr.toFixed(3)} (load ${load().join(' ')})`,
+        );
       }
     }
   };
@@ -178,7 +200,12 @@ async function searchAll(stack: QueryStack, modality: 'image' | 'audio', type: s
 }
 
 /** The baselines' placements per method, from baselines.py on the same candidate and query files. */
-async function baselines(python: string, kind: 'image' | 'audio', candidates: Array<{ id: string; path: string }>, queries: Query[]): Promise<{ libraries: Record<string, string>; methods: Record<string, { placements: Placement[]; seconds: number }> }> {
+async function baselines(
+  python: string,
+  kind: 'image' | 'audio',
+  candidates: Array<{ id: string; path: string }>,
+  queries: Query[],
+): Promise<{ libraries: Record<string, string>; methods: Record<string, { placements: Placement[]; seconds: number }> }> {
   const manifest = join(scratch, `${kind}-manifest.json`);
   const output = join(scratch, `${kind}-baselines.json`);
   await writeFile(manifest, JSON.stringify({ kind, candidates, queries, workers: 2, dtw: !values['no-dtw'] }));
@@ -192,14 +219,22 @@ async function baselines(python: string, kind: 'image' | 'audio', candidates: Ar
 }
 
 /** Scores per variant (and over all), for the pipeline and each baseline method. */
-function table(variants: string[], pipeline: QueryRun[], others: Record<string, { placements: Placement[]; seconds: number }>): Record<string, Record<string, RetrievalScore>> {
+function table(
+  variants: string[],
+  pipeline: QueryRun[],
+  others: Record<string, { placements: Placement[]; seconds: number }>,
+): Record<string, Record<string, RetrievalScore>> {
   const systems: Record<string, QueryRun[]> = { pipeline };
-  for (const [name, method] of Object.entries(others)) systems[name] = method.placements.map((placement, i) => ({ variant: pipeline[i]!.variant, placement }));
+  for (const [name, method] of Object.entries(others))
+    systems[name] = method.placements.map((placement, i) => ({ variant: pipeline[i]!.variant, placement }));
   const out: Record<string, Record<string, RetrievalScore>> = {};
   for (const variant of [...variants, 'all']) {
     out[variant] = {};
     for (const [name, runs] of Object.entries(systems)) {
-      out[variant][name] = score(runs.filter((r) => variant === 'all' || r.variant === variant).map((r) => r.placement), CUTOFF);
+      out[variant][name] = score(
+        runs.filter((r) => variant === 'all' || r.variant === variant).map((r) => r.placement),
+        CUTOFF,
+      );
     }
   }
   return out;
@@ -234,7 +269,12 @@ async function imageBenchmark(h: Harness, stack: QueryStack, python: string): Pr
   }
   log(`images: ${queries.length} queries by example through the bus`);
   const search = await searchAll(stack, 'image', 'image/jpeg', queries);
-  const base = await baselines(python, 'image', set.photos.map((id) => ({ id, path: join(set.dir, id) })), queries);
+  const base = await baselines(
+    python,
+    'image',
+    set.photos.map((id) => ({ id, path: join(set.dir, id) })),
+    queries,
+  );
   return {
     model: IMAGE_MODEL.id,
     photos: set.photos.length,
@@ -257,7 +297,11 @@ async function speechBenchmark(h: Harness, stack: QueryStack, python: string): P
   const documents: DocumentInput[] = [];
   for (const [i, id] of set.indexed.entries()) {
     const path = join(set.dir, id);
-    const record = await fileDocument(set.dir, { path, bytes: (await stat(path)).size }, { mediaInlineMaxBytes: h.config.media.inlineMaxBytes });
+    const record = await fileDocument(
+      set.dir,
+      { path, bytes: (await stat(path)).size },
+      { mediaInlineMaxBytes: h.config.media.inlineMaxBytes },
+    );
     if (record.kind !== 'audio') throw new Error(`${id} was not taken as audio: ${JSON.stringify(record)}`);
     // The title is the file name, as the folder ingest gives it: the phrase itself is never indexed as text.
     documents.push(record.document);
@@ -267,10 +311,17 @@ async function speechBenchmark(h: Harness, stack: QueryStack, python: string): P
   const throughput = await ingest(h, documents, documents.length);
   log(`speech: ${throughput.perSecond.toFixed(2)} clips/s publish -> searchable`);
 
-  const queries: Query[] = Object.entries(set.queries).flatMap(([variant, paths]) => paths.map((p, i) => ({ target: set.indexed[i]!, variant, path: join(set.dir, p) })));
+  const queries: Query[] = Object.entries(set.queries).flatMap(([variant, paths]) =>
+    paths.map((p, i) => ({ target: set.indexed[i]!, variant, path: join(set.dir, p) })),
+  );
   log(`speech: ${queries.length} queries by example through the bus`);
   const search = await searchAll(stack, 'audio', 'audio/wav', queries);
-  const base = await baselines(python, 'audio', set.indexed.map((id) => ({ id, path: join(set.dir, id) })), queries);
+  const base = await baselines(
+    python,
+    'audio',
+    set.indexed.map((id) => ({ id, path: join(set.dir, id) })),
+    queries,
+  );
   const seconds = await Promise.all(set.indexed.map(async (id) => ((await stat(join(set.dir, id))).size - 44) / 32_000));
   return {
     model: AUDIO_MODEL.id,
@@ -299,7 +350,9 @@ async function phrasesFromTitles(wanted: number): Promise<string[]> {
     phrases.push(title.trim());
     if (phrases.length === wanted) return phrases;
   }
-  throw new Error(`only ${phrases.length} distinct titles of ${PHRASE_WORDS.min}-${PHRASE_WORDS.max} words in the SciFact fixture, ${wanted} wanted`);
+  throw new Error(
+    `only ${phrases.length} distinct titles of ${PHRASE_WORDS.min}-${PHRASE_WORDS.max} words in the SciFact fixture, ${wanted} wanted`,
+  );
 }
 
 /** Text documents through the same bus, for the ratio of media to text throughput. */
@@ -307,7 +360,11 @@ async function textThroughput(h: Harness, encoder: OnnxEncoder): Promise<Through
   const docs = await readScifact(Number(values['text-docs']));
   const chunks = docs.reduce((sum, d) => sum + encoder.chunk(documentText(d)).length, 0);
   log(`text: ingesting ${docs.length} SciFact abstracts (${chunks} chunks) through the bus`);
-  const throughput = await ingest(h, docs.map((d) => ({ id: `scifact-${d.id}`, title: d.title, text: d.text })), chunks);
+  const throughput = await ingest(
+    h,
+    docs.map((d) => ({ id: `scifact-${d.id}`, title: d.title, text: d.text })),
+    chunks,
+  );
   log(`text: ${throughput.perSecond.toFixed(1)} docs/s publish -> searchable`);
   return { ...throughput, chunks, model: encoder.spec.id };
 }
@@ -318,17 +375,30 @@ async function writeFileDeep(path: string, data: Buffer): Promise<void> {
 }
 
 function render(r: Record<string, unknown>): string {
-  const lines: string[] = [`media retrieval benchmark, ${String(r.commit).slice(0, 10)}, ${String(r.cpu)}, load ${JSON.stringify(r.load_at_start)} -> ${JSON.stringify(r.load_at_end)}`];
+  const lines: string[] = [
+    `media retrieval benchmark, ${String(r.commit).slice(0, 10)}, ${String(r.cpu)}, load ${JSON.stringify(r.load_at_start)} -> ${JSON.stringify(r.load_at_end)}`,
+  ];
   const fmt = (s: RetrievalScore | undefined): string => (s ? `${s.recallAt1.toFixed(3)} / ${s.mrr.toFixed(3)}` : '-');
   for (const part of ['images', 'speech'] as const) {
     const p = r[part] as { scores: Record<string, Record<string, RetrievalScore>>; ingest: Throughput; search: Throughput } | undefined;
     if (!p) continue;
     const systems = Object.keys(p.scores.all ?? {});
-    lines.push('', `${part}: recall@1 / MRR@${CUTOFF}`, `| variant | ${systems.join(' | ')} |`, `|---|${systems.map(() => '---|').join('')}`);
+    lines.push(
+      '',
+      `${part}: recall@1 / MRR@${CUTOFF}`,
+      `| variant | ${systems.join(' | ')} |`,
+      `|---|${systems.map(() => '---|').join('')}`,
+    );
     for (const [variant, row] of Object.entries(p.scores)) lines.push(`| ${variant} | ${systems.map((s) => fmt(row[s])).join(' | ')} |`);
-    lines.push(`${part} ingest: ${p.ingest.items} in ${p.ingest.seconds.toFixed(1)} s = ${p.ingest.perSecond.toFixed(2)}/s (load ${p.ingest.load.join(' ')}); queries: ${p.search.perSecond.toFixed(2)}/s at concurrency ${concurrency} (load ${p.search.load.join(' ')})`);
+    lines.push(
+      `${part} ingest: ${p.ingest.items} in ${p.ingest.seconds.toFixed(1)} s = ${p.ingest.perSecond.toFixed(2)}/s (load ${p.ingest.load.join(' ')}); queries: ${p.search.perSecond.toFixed(2)}/s at concurrency ${concurrency} (load ${p.search.load.join(' ')})`,
+    );
   }
   const t = (r.text as { throughput: Throughput & { chunks: number } } | undefined)?.throughput;
-  if (t) lines.push('', `text ingest: ${t.items} docs (${t.chunks} chunks) in ${t.seconds.toFixed(1)} s = ${t.perSecond.toFixed(2)} docs/s (load ${t.load.join(' ')})`);
+  if (t)
+    lines.push(
+      '',
+      `text ingest: ${t.items} docs (${t.chunks} chunks) in ${t.seconds.toFixed(1)} s = ${t.perSecond.toFixed(2)} docs/s (load ${t.load.join(' ')})`,
+    );
   return `${lines.join('\n')}\n`;
 }

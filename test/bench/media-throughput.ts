@@ -12,7 +12,9 @@ import { readScifact } from '../support/corpus.ts';
 import { makeVideoFixture, SCENE_SECONDS, VIDEO_SCENES } from '../support/video-fixture.ts';
 
 const fixtures = new URL('../fixtures/media/', import.meta.url);
-const photos = await Promise.all(['dogs', 'ladybird', 'mountain', 'paintbrushes', 'stream', 'yellow-flower'].map((p) => readFile(new URL(`photos/${p}.jpg`, fixtures))));
+const photos = await Promise.all(
+  ['dogs', 'ladybird', 'mountain', 'paintbrushes', 'stream', 'yellow-flower'].map((p) => readFile(new URL(`photos/${p}.jpg`, fixtures))),
+);
 const clips = await Promise.all([1, 2, 3].map((p) => readFile(new URL(`speech/phrase${p}-voice1.wav`, fixtures))));
 const texts = (await readScifact(96)).map((d) => `${d.title} ${d.text}`);
 const scratch = await mkdtemp(join(tmpdir(), 'searchbus-bench-video-'));
@@ -33,7 +35,9 @@ async function rate(label: string, items: number, run: () => Promise<unknown>): 
   return { label, perSecond: (items * rounds) / seconds };
 }
 
-const load = loadavg().map((l) => l.toFixed(2)).join(' ');
+const load = loadavg()
+  .map((l) => l.toFixed(2))
+  .join(' ');
 const results = [
   await rate(`text documents (SciFact, ${DEFAULT_MODEL_ID}, chunked)`, texts.length, () => text.encodeDocuments(texts)),
   await rate(`images (${IMAGE_MODEL.id}, 400 px JPEG: decode + resize + embed)`, photos.length * 4, async () => {
@@ -48,6 +52,10 @@ const results = [
 ];
 await rm(scratch, { recursive: true, force: true });
 await media.close();
-process.stdout.write(`load average at start: ${load}; after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
+process.stdout.write(
+  `load average at start: ${load}; after: ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}\n`,
+);
 for (const r of results) process.stdout.write(`${r.label.padEnd(70)} ${r.perSecond.toFixed(1)} items/s\n`);
 await onnx.close();

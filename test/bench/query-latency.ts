@@ -6,14 +6,32 @@
 import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import { collapseToDocuments, chunkQuery, HIT_PAYLOAD_FIELDS, hybridFusion, initialLimit, QueryConsumer, queryEncoder, toQdrantFilter } from '../../consumers/query/index.ts';
+import {
+  collapseToDocuments,
+  chunkQuery,
+  HIT_PAYLOAD_FIELDS,
+  hybridFusion,
+  initialLimit,
+  QueryConsumer,
+  queryEncoder,
+  toQdrantFilter,
+} from '../../consumers/query/index.ts';
 import { loadEncoder } from '../../infra/models/index.ts';
 import { MetricsRegistry } from '../../consumers/runtime/index.ts';
 import { createKafka, createRedis, getServices } from '../../infra/index.ts';
 import { createQdrant } from '../../topology/connections/qdrant-client.ts';
 import { percentile } from '../../infra/eval/index.ts';
 import { SearchClient } from '../../producers/search-client/index.ts';
-import { applyTopology, createTopology, DEFAULT_TENANT, layoutFor, loadConfig, pointId, topicSpecs, VECTOR_NAMES } from '../../topology/index.ts';
+import {
+  applyTopology,
+  createTopology,
+  DEFAULT_TENANT,
+  layoutFor,
+  loadConfig,
+  pointId,
+  topicSpecs,
+  VECTOR_NAMES,
+} from '../../topology/index.ts';
 import { readScifact, readScifactQueries, SCIFACT_DIR } from '../support/corpus.ts';
 
 const { values } = parseArgs({ options: { dataset: { type: 'string', default: SCIFACT_DIR } } });
@@ -41,7 +59,15 @@ const collection = topology.qdrant.collection(config.model.id, 1);
 const encoder = await loadEncoder(config.model, { intraOpThreads: config.encoder.intraOpThreads });
 
 const redis = createRedis(services.redis, 'bench-query-publisher');
-const consumer = new QueryConsumer({ kafka, qdrant, redis, topology, config, encoder: () => Promise.resolve(queryEncoder(encoder)), metrics: new MetricsRegistry() });
+const consumer = new QueryConsumer({
+  kafka,
+  qdrant,
+  redis,
+  topology,
+  config,
+  encoder: () => Promise.resolve(queryEncoder(encoder)),
+  metrics: new MetricsRegistry(),
+});
 const client = new SearchClient({ kafka, redis: createRedis(services.redis, 'bench-query-client'), topology, defaultTimeoutMs: 30_000 });
 
 try {
@@ -50,14 +76,27 @@ try {
   const indexStarted = performance.now();
   for (let from = 0; from < docs.length; from += 64) {
     const slice = docs.slice(from, from + 64);
-    const chunks = await encoder.embedChunks(slice.map((d) => `${d.title} ${d.text}`), { inputType: 'document' });
+    const chunks = await encoder.embedChunks(
+      slice.map((d) => `${d.title} ${d.text}`),
+      { inputType: 'document' },
+    );
     await qdrant.upsert(collection, {
       wait: true,
       points: slice.flatMap((d, i) =>
         chunks[i]!.map((c, chunk) => ({
           id: pointId(DEFAULT_TENANT, d.id, chunk),
           vector: { [VECTOR_NAMES.text]: Array.from(c.vector) },
-          payload: { doc_id: d.id, chunk, chunks: chunks[i]!.length, title: d.title, text: c.text, metadata: {}, tenant: DEFAULT_TENANT, model: config.model.id, ingested_at: new Date().toISOString() },
+          payload: {
+            doc_id: d.id,
+            chunk,
+            chunks: chunks[i]!.length,
+            title: d.title,
+            text: c.text,
+            metadata: {},
+            tenant: DEFAULT_TENANT,
+            model: config.model.id,
+            ingested_at: new Date().toISOString(),
+          },
         })),
       ),
     });
@@ -70,11 +109,19 @@ try {
   await consumer.start();
   await client.connect();
 
-  const viaBus = async (text: string): Promise<string[]> => (await client.search({ text, topK: TOP_K, mode: 'dense' })).hits.map((h) => h.docId);
+  const viaBus = async (text: string): Promise<string[]> =>
+    (await client.search({ text, topK: TOP_K, mode: 'dense' })).hits.map((h) => h.docId);
   const direct = async (text: string): Promise<string[]> => {
     const [vector] = await encoder.embed([text], { inputType: 'query' });
     const limit = initialLimit(TOP_K, config.query.oversampling, 1000);
-    const request = chunkQuery('dense', layoutFor(null), { dense: Array.from(vector!), sparse: null }, toQdrantFilter(undefined, undefined), limit, hybridFusion(config.query));
+    const request = chunkQuery(
+      'dense',
+      layoutFor(null),
+      { dense: Array.from(vector!), sparse: null },
+      toQdrantFilter(undefined, undefined),
+      limit,
+      hybridFusion(config.query),
+    );
     const { points } = await qdrant.query(collection, { ...request, with_payload: HIT_PAYLOAD_FIELDS });
     return collapseToDocuments(points, TOP_K).map((h) => h.docId);
   };
@@ -121,14 +168,21 @@ try {
   }
 
   const f = (x: number): string => x.toFixed(1).padStart(8);
-  console.log(`\nquery latency, ${docs.length} SciFact documents (${count} chunks), top ${TOP_K}, model ${config.model.id}, ${availableParallelism()} CPU cores`);
+  console.log(
+    `\nquery latency, ${docs.length} SciFact documents (${count} chunks), top ${TOP_K}, model ${config.model.id}, ${availableParallelism()} CPU cores`,
+  );
   console.log('path     conc  requests    p50 ms    p95 ms    p99 ms     req/s');
-  for (const r of rows) console.log(`${r.path.padEnd(8)} ${String(r.concurrency).padStart(4)} ${String(r.requests).padStart(9)} ${f(r.p50)}  ${f(r.p95)}  ${f(r.p99)}  ${f(r.qps)}`);
+  for (const r of rows)
+    console.log(
+      `${r.path.padEnd(8)} ${String(r.concurrency).padStart(4)} ${String(r.requests).padStart(9)} ${f(r.p50)}  ${f(r.p95)}  ${f(r.p99)}  ${f(r.qps)}`,
+    );
   console.log('\nbus overhead (bus - direct), ms:');
   for (const level of LEVELS) {
     const bus = rows.find((r) => r.path === 'bus' && r.concurrency === level.concurrency)!;
     const dir = rows.find((r) => r.path === 'direct' && r.concurrency === level.concurrency)!;
-    console.log(`  c=${String(level.concurrency).padEnd(3)} p50 ${(bus.p50 - dir.p50).toFixed(1)}  p95 ${(bus.p95 - dir.p95).toFixed(1)}  p99 ${(bus.p99 - dir.p99).toFixed(1)}  throughput ${(bus.qps / dir.qps).toFixed(2)}x`);
+    console.log(
+      `  c=${String(level.concurrency).padEnd(3)} p50 ${(bus.p50 - dir.p50).toFixed(1)}  p95 ${(bus.p95 - dir.p95).toFixed(1)}  p99 ${(bus.p99 - dir.p99).toFixed(1)}  throughput ${(bus.qps / dir.qps).toFixed(2)}x`,
+    );
   }
   console.log(`\ntotal ${((performance.now() - started) / 1000).toFixed(0)} s`);
 } finally {
@@ -142,4 +196,3 @@ try {
   await admin.disconnect();
   await services.close();
 }
-

@@ -18,7 +18,12 @@ import { SCIFACT_DIR, readScifact, readScifactQueries } from '../support/corpus.
 import { startQueryStack } from '../support/query-stack.ts';
 
 const { values } = parseArgs({
-  options: { from: { type: 'string', default: 'all-minilm-l6-v2-q' }, to: { type: 'string', default: 'all-minilm-l6-v2' }, docs: { type: 'string', default: 'all' }, dataset: { type: 'string', default: SCIFACT_DIR } },
+  options: {
+    from: { type: 'string', default: 'all-minilm-l6-v2-q' },
+    to: { type: 'string', default: 'all-minilm-l6-v2' },
+    docs: { type: 'string', default: 'all' },
+    dataset: { type: 'string', default: SCIFACT_DIR },
+  },
 });
 const h = await createHarness({ env: { SEARCHBUS_MODEL: values.from, SEARCHBUS_REINDEX_GRACE_MS: '5000' } });
 const encoders: OnnxEncoder[] = await Promise.all([loadEncoder(getModelSpec(values.from)), loadEncoder(getModelSpec(values.to))]);
@@ -27,10 +32,26 @@ const encoderFor = (id: string): Promise<ReturnType<typeof documentEncoder>> => 
   return e ? Promise.resolve(documentEncoder(e)) : Promise.reject(new Error(`no encoder ${id}`));
 };
 const redis = createRedis(h.services.redis, 'bench-reindex');
-const live = new EncoderConsumer({ kafka: h.kafka, qdrant: h.qdrant, topology: h.topology, config: h.config, encoder: encoderFor, fences: new RedisWriteFences(redis, h.topology) });
+const live = new EncoderConsumer({
+  kafka: h.kafka,
+  qdrant: h.qdrant,
+  topology: h.topology,
+  config: h.config,
+  encoder: encoderFor,
+  fences: new RedisWriteFences(redis, h.topology),
+});
 const stack = await startQueryStack(h, encoders, { timeoutMs: 30_000 });
 const media = cachedMediaEncoder(mediaEncoderSettings(h.config.media));
-const worker = new ReindexWorker({ connection: redis, redis, kafka: h.kafka, qdrant: h.qdrant, topology: h.topology, config: h.config, encoder: encoderFor, media });
+const worker = new ReindexWorker({
+  connection: redis,
+  redis,
+  kafka: h.kafka,
+  qdrant: h.qdrant,
+  topology: h.topology,
+  config: h.config,
+  encoder: encoderFor,
+  media,
+});
 const queue = new ReindexQueue({ connection: redis, redis, topology: h.topology, config: h.config });
 const producer = new IngestProducer({ kafka: h.kafka, topic: h.topology.topics.ingest });
 try {
@@ -42,7 +63,9 @@ try {
   await producer.upsert(docs);
   while ((await h.qdrant.count(h.topology.qdrant.alias, { exact: true })).count < chunks) await delay(250);
   const ingestSeconds = (performance.now() - t0) / 1000;
-  console.log(`initial index with ${values.from}: ${docs.length} docs, ${chunks} chunks in ${ingestSeconds.toFixed(1)} s (${(docs.length / ingestSeconds).toFixed(1)} docs/s)`);
+  console.log(
+    `initial index with ${values.from}: ${docs.length} docs, ${chunks} chunks in ${ingestSeconds.toFixed(1)} s (${(docs.length / ingestSeconds).toFixed(1)} docs/s)`,
+  );
 
   const queries = await readScifactQueries(Infinity, values.dataset);
   const outcome = { searches: 0, errors: 0, empty: 0, byModel: new Map<string, number>(), errorSamples: [] as string[] };
@@ -72,7 +95,9 @@ try {
     if (job?.state === 'failed') throw new Error(`rebuild failed: ${job.failedReason ?? ''}`);
     if (job?.state === 'completed') {
       const r = job.result;
-      console.log(`rebuild ${values.from} -> ${values.to}: ${r?.points} points into ${r?.target} in ${r?.seconds.toFixed(1)} s (${((docs.length / (r?.seconds ?? 1))).toFixed(1)} docs/s)`);
+      console.log(
+        `rebuild ${values.from} -> ${values.to}: ${r?.points} points into ${r?.target} in ${r?.seconds.toFixed(1)} s (${(docs.length / (r?.seconds ?? 1)).toFixed(1)} docs/s)`,
+      );
       break;
     }
     await delay(1000);

@@ -38,7 +38,12 @@ interface Percentiles {
 export interface BusOutput {
   bus_overhead_ms: { c1: Percentiles; c16: Percentiles };
   bus_throughput_ratio: { c16: number; c64: number };
-  trace: { hops: Array<{ hop: string; p50: number; p90: number; p99: number }>; bus_ms: Percentiles; direct_ms: Percentiles; searches: number };
+  trace: {
+    hops: Array<{ hop: string; p50: number; p90: number; p99: number }>;
+    bus_ms: Percentiles;
+    direct_ms: Percentiles;
+    searches: number;
+  };
   levels: Array<{ concurrency: number; bus: Percentiles & { qps: number }; direct: Percentiles & { qps: number } }>;
   load_average: number[];
 }
@@ -57,7 +62,13 @@ export interface IngestOutput {
     encoder_handle_per_batch: { mean_ms: number; count: number };
     encoder_batch_size_mean: number;
     /** The encoder's indexing code on batches of that size in the benchmark's process, by phase. */
-    small_batch?: { documents: number; embed_p50_ms: number; qdrant_upsert_p50_ms: number; qdrant_delete_p50_ms: number; batch_p50_ms: number };
+    small_batch?: {
+      documents: number;
+      embed_p50_ms: number;
+      qdrant_upsert_p50_ms: number;
+      qdrant_delete_p50_ms: number;
+      batch_p50_ms: number;
+    };
   };
   rss_mb: Record<string, { idle: number; peak: number }>;
   load_average: number[];
@@ -87,7 +98,8 @@ const finite = (x: unknown): x is number => typeof x === 'number' && Number.isFi
 export function buildReport(stamp: Stamp, parts: Parts): Report {
   const notMeasured: Record<string, string> = {};
   const missing = (keys: readonly string[], part: unknown, name: string): void => {
-    const reason = part === undefined ? `${name} did not run` : failed(part) ? `${name} failed: ${part.failed}` : `${name} did not report it`;
+    const reason =
+      part === undefined ? `${name} did not run` : failed(part) ? `${name} failed: ${part.failed}` : `${name} did not report it`;
     for (const key of keys) notMeasured[key] = reason;
   };
 
@@ -95,14 +107,16 @@ export function buildReport(stamp: Stamp, parts: Parts): Report {
   if (!bus) missing(['bus_overhead_ms', 'bus_throughput_ratio'], parts.bus, 'test/bench/bus-overhead.ts');
 
   const ingest = parts.ingest && !failed(parts.ingest) ? parts.ingest : undefined;
-  if (!ingest) missing(['ingest_vs_encoder', 'freshness_ms', 'rss_mb', 'cpu_cores_during_ingest'], parts.ingest, 'test/bench/ingest-report.ts');
+  if (!ingest)
+    missing(['ingest_vs_encoder', 'freshness_ms', 'rss_mb', 'cpu_cores_during_ingest'], parts.ingest, 'test/bench/ingest-report.ts');
 
   const encoder = parts.encoder && !failed(parts.encoder) ? parts.encoder : undefined;
   const encoderFigures: Record<string, number | null> = {};
   for (const key of ENCODER_KEYS) {
     const value = encoder?.[key];
     encoderFigures[key] = finite(value) ? value : null;
-    if (!finite(value)) missing([key], parts.encoder, "the encoder-speed benchmark (a test/bench script naming these keys, run with --json)");
+    if (!finite(value))
+      missing([key], parts.encoder, 'the encoder-speed benchmark (a test/bench script naming these keys, run with --json)');
     // A benchmark that knows why it left a key out (and where the figure was measured) says so.
     const own = encoder?.[`${key}_not_measured`];
     if (!finite(value) && typeof own === 'string') notMeasured[key] = own;
@@ -115,11 +129,15 @@ export function buildReport(stamp: Stamp, parts: Parts): Report {
     encoder_vs_transformersjs: encoderFigures.encoder_vs_transformersjs ?? null,
     encoder_vs_session_run: encoderFigures.encoder_vs_session_run ?? null,
     ingest_vs_encoder: ingest ? ingest.ingest_vs_encoder : null,
-    freshness_ms: ingest ? { p50: ingest.freshness_ms.p50, p99: ingest.freshness_ms.p99, load_docs_per_s: ingest.freshness_ms.load_docs_per_s } : null,
+    freshness_ms: ingest
+      ? { p50: ingest.freshness_ms.p50, p99: ingest.freshness_ms.p99, load_docs_per_s: ingest.freshness_ms.load_docs_per_s }
+      : null,
     int8_speedup: encoderFigures.int8_speedup ?? null,
     int8_ndcg_loss: encoderFigures.int8_ndcg_loss ?? null,
     rss_mb: ingest ? ingest.rss_mb : null,
-    cpu_cores_during_ingest: ingest ? Object.fromEntries(Object.entries(ingest.cpu_cores_during_ingest).map(([k, v]) => [k, v.cores])) : null,
+    cpu_cores_during_ingest: ingest
+      ? Object.fromEntries(Object.entries(ingest.cpu_cores_during_ingest).map(([k, v]) => [k, v.cores]))
+      : null,
     not_measured: notMeasured,
     details: parts,
   };
@@ -137,7 +155,8 @@ export function reportProblems(report: unknown): string[] {
   const r = report as Record<string, unknown>;
   const notMeasured = (r.not_measured ?? {}) as Record<string, unknown>;
   const stamp = r.stamp as Record<string, unknown> | undefined;
-  for (const key of ['commit', 'date', 'cpu_model', 'cores', 'load_average']) if (stamp?.[key] === undefined) problems.push(`stamp.${key} is missing`);
+  for (const key of ['commit', 'date', 'cpu_model', 'cores', 'load_average'])
+    if (stamp?.[key] === undefined) problems.push(`stamp.${key} is missing`);
   const numbers = (key: string, paths: string[][]): void => {
     if (!(key in r)) return void problems.push(`${key} is missing`);
     if (r[key] === null) {
@@ -145,11 +164,19 @@ export function reportProblems(report: unknown): string[] {
       return;
     }
     for (const path of paths) {
-      const value = path.reduce<unknown>((v, k) => (typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[k] : undefined), r[key]);
+      const value = path.reduce<unknown>(
+        (v, k) => (typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[k] : undefined),
+        r[key],
+      );
       if (!finite(value)) problems.push(`${[key, ...path].join('.')} is not a finite number`);
     }
   };
-  numbers('bus_overhead_ms', [['c1', 'p50'], ['c1', 'p99'], ['c16', 'p50'], ['c16', 'p99']]);
+  numbers('bus_overhead_ms', [
+    ['c1', 'p50'],
+    ['c1', 'p99'],
+    ['c16', 'p50'],
+    ['c16', 'p99'],
+  ]);
   numbers('bus_throughput_ratio', [['c16'], ['c64']]);
   for (const key of [...ENCODER_KEYS, 'ingest_vs_encoder']) numbers(key, [[]]);
   numbers('freshness_ms', [['p50'], ['p99'], ['load_docs_per_s']]);
@@ -176,8 +203,10 @@ const f = (x: number | null | undefined, digits = 2): string => (finite(x) ? x.t
 function int8NdcgCell(report: Report): string {
   if (finite(report.int8_ndcg_loss)) return f(report.int8_ndcg_loss, 4);
   const encoder = report.details.encoder;
-  const reference = encoder && !failed(encoder) ? (encoder.int8_ndcg_loss_reference as { value?: unknown; what?: unknown } | undefined) : undefined;
-  if (reference && finite(reference.value)) return `not in this run; ${reference.value.toFixed(4)} measured separately (${String(reference.what)}, see below)`;
+  const reference =
+    encoder && !failed(encoder) ? (encoder.int8_ndcg_loss_reference as { value?: unknown; what?: unknown } | undefined) : undefined;
+  if (reference && finite(reference.value))
+    return `not in this run; ${reference.value.toFixed(4)} measured separately (${String(reference.what)}, see below)`;
   return 'not measured';
 }
 
@@ -189,11 +218,19 @@ function int8NdcgCell(report: Report): string {
 export function renderSection(report: Report, options: { chart?: string } = {}): string {
   const s = report.stamp;
   const lines: string[] = [];
-  lines.push(`Commit \`${s.commit}\`, ${s.date}, ${s.cpu_model}, ${s.cores} cores, Node ${s.node}; load average ${s.load_average.start.map((x) => x.toFixed(1)).join(' / ')} at the start, ${s.load_average.end.map((x) => x.toFixed(1)).join(' / ')} at the end (1/5/15 min). Dataset: ${s.dataset}.`);
-  lines.push('', 'Each ratio compares two paths measured side by side in this run (alternating where they can), so the load of the shared machine reaches both; absolute times are only as good as that load.', '');
+  lines.push(
+    `Commit \`${s.commit}\`, ${s.date}, ${s.cpu_model}, ${s.cores} cores, Node ${s.node}; load average ${s.load_average.start.map((x) => x.toFixed(1)).join(' / ')} at the start, ${s.load_average.end.map((x) => x.toFixed(1)).join(' / ')} at the end (1/5/15 min). Dataset: ${s.dataset}.`,
+  );
+  lines.push(
+    '',
+    'Each ratio compares two paths measured side by side in this run (alternating where they can), so the load of the shared machine reaches both; absolute times are only as good as that load.',
+    '',
+  );
   lines.push('| Figure | Value | Goal (issue 11) |', '|---|---|---|');
   const bus = report.bus_overhead_ms;
-  lines.push(`| bus overhead, concurrency 1 (bus − direct), p50 / p99 | ${bus ? `${f(bus.c1.p50)} / ${f(bus.c1.p99)} ms` : 'not measured'} | ≤ 3 ms / ≤ 10 ms |`);
+  lines.push(
+    `| bus overhead, concurrency 1 (bus − direct), p50 / p99 | ${bus ? `${f(bus.c1.p50)} / ${f(bus.c1.p99)} ms` : 'not measured'} | ≤ 3 ms / ≤ 10 ms |`,
+  );
   lines.push(`| bus overhead, concurrency 16, p50 / p99 | ${bus ? `${f(bus.c16.p50)} / ${f(bus.c16.p99)} ms` : 'not measured'} | — |`);
   const t = report.bus_throughput_ratio;
   lines.push(`| throughput bus / direct, concurrency 16 / 64 | ${t ? `${f(t.c16)}× / ${f(t.c64)}×` : 'not measured'} | ≥ 1.0× |`);
@@ -201,20 +238,29 @@ export function renderSection(report: Report, options: { chart?: string } = {}):
   lines.push(`| encoder vs bare session.run | ${f(report.encoder_vs_session_run)} | ≥ 0.95× |`);
   lines.push(`| whole-corpus ingest vs the encoder alone | ${f(report.ingest_vs_encoder)} | ≥ 0.85× |`);
   const fr = report.freshness_ms;
-  lines.push(`| freshness publish → searchable, p50 / p99 (at ${f(fr?.load_docs_per_s)} docs/s) | ${fr ? `${f(fr.p50, 0)} / ${f(fr.p99, 0)} ms` : 'not measured'} | ≤ 150 / ≤ 500 ms at half of peak ingest |`);
+  lines.push(
+    `| freshness publish → searchable, p50 / p99 (at ${f(fr?.load_docs_per_s)} docs/s) | ${fr ? `${f(fr.p50, 0)} / ${f(fr.p99, 0)} ms` : 'not measured'} | ≤ 150 / ≤ 500 ms at half of peak ingest |`,
+  );
   lines.push(`| int8 vs fp32 speed | ${f(report.int8_speedup)} | ≥ 1.6× |`);
   lines.push(`| int8 nDCG@10 loss, SciFact train | ${int8NdcgCell(report)} | ≤ 0.005 |`);
   if (options.chart) lines.push('', `![The ratios of the table against their goals, drawn from report.json](${options.chart})`);
   if (report.rss_mb) {
-    lines.push('', '**Resident memory (MB) and CPU (cores) during ingest, per process**', '', '| Process | RSS idle | RSS peak | CPU during ingest |', '|---|---|---|---|');
-    for (const [role, m] of Object.entries(report.rss_mb)) lines.push(`| ${role} | ${f(m.idle, 0)} | ${f(m.peak, 0)} | ${f(report.cpu_cores_during_ingest?.[role])} |`);
+    lines.push(
+      '',
+      '**Resident memory (MB) and CPU (cores) during ingest, per process**',
+      '',
+      '| Process | RSS idle | RSS peak | CPU during ingest |',
+      '|---|---|---|---|',
+    );
+    for (const [role, m] of Object.entries(report.rss_mb))
+      lines.push(`| ${role} | ${f(m.idle, 0)} | ${f(m.peak, 0)} | ${f(report.cpu_cores_during_ingest?.[role])} |`);
   }
   const ingestPart = report.details.ingest;
   const hops = ingestPart && !failed(ingestPart) ? ingestPart.freshness_hops : undefined;
   if (hops) {
     lines.push(
       '',
-      '**Freshness, hop by hop** (means over the freshness run; the encoder\'s side from its own histograms)',
+      "**Freshness, hop by hop** (means over the freshness run; the encoder's side from its own histograms)",
       '',
       '| Hop | mean ms |',
       '|---|---|',
@@ -232,28 +278,73 @@ export function renderSection(report: Report, options: { chart?: string } = {}):
   }
   const busPart = report.details.bus;
   if (busPart && !failed(busPart)) {
-    lines.push('', `**One search, hop by hop** (${busPart.trace.searches} searches at concurrency 1, each paired with a direct one)`, '', '| Hop | p50 ms | p90 ms | p99 ms |', '|---|---|---|---|');
+    lines.push(
+      '',
+      `**One search, hop by hop** (${busPart.trace.searches} searches at concurrency 1, each paired with a direct one)`,
+      '',
+      '| Hop | p50 ms | p90 ms | p99 ms |',
+      '|---|---|---|---|',
+    );
     for (const h of busPart.trace.hops) lines.push(`| ${h.hop} | ${f(h.p50)} | ${f(h.p90)} | ${f(h.p99)} |`);
-    lines.push(`| direct (embed + Qdrant + collapse in-process) | ${f(busPart.trace.direct_ms.p50)} | | ${f(busPart.trace.direct_ms.p99)} |`);
-    lines.push('', '| Concurrency | bus p50 / p99 ms | direct p50 / p99 ms | bus req/s | direct req/s | ratio |', '|---|---|---|---|---|---|');
-    for (const l of busPart.levels) lines.push(`| ${l.concurrency} | ${f(l.bus.p50)} / ${f(l.bus.p99)} | ${f(l.direct.p50)} / ${f(l.direct.p99)} | ${f(l.bus.qps, 1)} | ${f(l.direct.qps, 1)} | ${f(l.bus.qps / l.direct.qps)}× |`);
+    lines.push(
+      `| direct (embed + Qdrant + collapse in-process) | ${f(busPart.trace.direct_ms.p50)} | | ${f(busPart.trace.direct_ms.p99)} |`,
+    );
+    lines.push(
+      '',
+      '| Concurrency | bus p50 / p99 ms | direct p50 / p99 ms | bus req/s | direct req/s | ratio |',
+      '|---|---|---|---|---|---|',
+    );
+    for (const l of busPart.levels)
+      lines.push(
+        `| ${l.concurrency} | ${f(l.bus.p50)} / ${f(l.bus.p99)} | ${f(l.direct.p50)} / ${f(l.direct.p99)} | ${f(l.bus.qps, 1)} | ${f(l.direct.qps, 1)} | ${f(l.bus.qps / l.direct.qps)}× |`,
+      );
   }
   const k = report.details.kafkajs;
   if (k && !failed(k)) {
     const idle = (k.idle ?? []) as Array<{ label: string; timer_callbacks_per_s: number; cpu_ms_per_s: number }>;
-    const latency = (k.latency ?? []) as Array<{ variant: string; produce_to_each_batch_ms: Percentiles; send_to_append_ms: Percentiles; append_to_each_batch_ms: Percentiles; produce_ack_ms: Percentiles }>;
-    const java = k.java_baseline as { produce_to_poll_ms?: Percentiles; send_to_append_ms?: Percentiles; append_to_poll_ms?: Percentiles } | undefined;
-    lines.push('', '**kafkajs on its own** (test/bench/kafkajs-floor.ts: bare kafkajs, no searchbus code)', '', '| Idle process, producer + consumer connected | timer callbacks/s | CPU ms/s |', '|---|---|---|');
+    const latency = (k.latency ?? []) as Array<{
+      variant: string;
+      produce_to_each_batch_ms: Percentiles;
+      send_to_append_ms: Percentiles;
+      append_to_each_batch_ms: Percentiles;
+      produce_ack_ms: Percentiles;
+    }>;
+    const java = k.java_baseline as
+      { produce_to_poll_ms?: Percentiles; send_to_append_ms?: Percentiles; append_to_poll_ms?: Percentiles } | undefined;
+    lines.push(
+      '',
+      '**kafkajs on its own** (test/bench/kafkajs-floor.ts: bare kafkajs, no searchbus code)',
+      '',
+      '| Idle process, producer + consumer connected | timer callbacks/s | CPU ms/s |',
+      '|---|---|---|',
+    );
     for (const i of idle) lines.push(`| ${i.label} | ${f(i.timer_callbacks_per_s, 0)} | ${f(i.cpu_ms_per_s, 1)} |`);
-    lines.push('', '| Produce → consume, one record at a time | total p50 / p99 ms | send → broker append p50 | append → delivered p50 | produce ack p50 |', '|---|---|---|---|---|');
-    for (const l of latency) lines.push(`| kafkajs: ${l.variant} | ${f(l.produce_to_each_batch_ms.p50)} / ${f(l.produce_to_each_batch_ms.p99)} | ${f(l.send_to_append_ms.p50)} | ${f(l.append_to_each_batch_ms.p50)} | ${f(l.produce_ack_ms.p50)} |`);
-    if (java?.produce_to_poll_ms) lines.push(`| Java kafka-clients (the broker's own client) | ${f(java.produce_to_poll_ms.p50)} / ${f(java.produce_to_poll_ms.p99)} | ${f(java.send_to_append_ms?.p50)} | ${f(java.append_to_poll_ms?.p50)} | — |`);
+    lines.push(
+      '',
+      '| Produce → consume, one record at a time | total p50 / p99 ms | send → broker append p50 | append → delivered p50 | produce ack p50 |',
+      '|---|---|---|---|---|',
+    );
+    for (const l of latency)
+      lines.push(
+        `| kafkajs: ${l.variant} | ${f(l.produce_to_each_batch_ms.p50)} / ${f(l.produce_to_each_batch_ms.p99)} | ${f(l.send_to_append_ms.p50)} | ${f(l.append_to_each_batch_ms.p50)} | ${f(l.produce_ack_ms.p50)} |`,
+      );
+    if (java?.produce_to_poll_ms)
+      lines.push(
+        `| Java kafka-clients (the broker's own client) | ${f(java.produce_to_poll_ms.p50)} / ${f(java.produce_to_poll_ms.p99)} | ${f(java.send_to_append_ms?.p50)} | ${f(java.append_to_poll_ms?.p50)} | — |`,
+      );
   }
   const e = report.details.edge;
   if (e && !failed(e)) {
     const rows = (e.rows ?? {}) as Record<string, { before_ms: number; after_ms: number; speedup: number }>;
-    lines.push('', `**Qdrant Edge server hot path** (test/bench/edge-hot-path.py, ${String(e.points)} points × ${String(e.dims)} floats; before = the previous code, kept in the benchmark)`, '', '| Step | before ms | after ms | speed-up |', '|---|---|---|---|');
-    for (const [name, row] of Object.entries(rows)) lines.push(`| ${name} | ${f(row.before_ms, 3)} | ${f(row.after_ms, 3)} | ${f(row.speedup, 1)}× |`);
+    lines.push(
+      '',
+      `**Qdrant Edge server hot path** (test/bench/edge-hot-path.py, ${String(e.points)} points × ${String(e.dims)} floats; before = the previous code, kept in the benchmark)`,
+      '',
+      '| Step | before ms | after ms | speed-up |',
+      '|---|---|---|---|',
+    );
+    for (const [name, row] of Object.entries(rows))
+      lines.push(`| ${name} | ${f(row.before_ms, 3)} | ${f(row.after_ms, 3)} | ${f(row.speedup, 1)}× |`);
   }
   if (Object.keys(report.not_measured).length > 0) {
     lines.push('', '**Not measured in this run**', '');
@@ -326,27 +417,39 @@ export function renderRatioChart(report: Report): string {
   const n = (v: number): string => v.toFixed(1);
   const title = `Ratios against their goals: commit ${report.stamp.commit.slice(0, 7)}, ${report.stamp.date.slice(0, 10)}, load ${report.stamp.load_average.start[0]?.toFixed(1) ?? '?'} at the start`;
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-labelledby="title" font-family="sans-serif" font-size="13">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-labelledby="title" font-family="sans-serif" font-size="13">`,
+  );
   out.push(`  <title id="title">${xml(title)}</title>`);
   out.push(`  <rect width="${width}" height="${height}" fill="#ffffff"/>`);
   out.push(`  <text x="10" y="22" font-size="15" font-weight="bold" fill="#222222">${xml(title)}</text>`);
   for (let tick = 0; tick <= scaleMax + 1e-9; tick += 0.5) {
     out.push(`  <line x1="${n(x(tick))}" y1="${top - 8}" x2="${n(x(tick))}" y2="${top + rows.length * rowHeight}" stroke="#dddddd"/>`);
-    out.push(`  <text x="${n(x(tick))}" y="${top + rows.length * rowHeight + 16}" text-anchor="middle" fill="#555555">${tick.toFixed(1)}×</text>`);
+    out.push(
+      `  <text x="${n(x(tick))}" y="${top + rows.length * rowHeight + 16}" text-anchor="middle" fill="#555555">${tick.toFixed(1)}×</text>`,
+    );
   }
   rows.forEach((row, i) => {
     const y = top + i * rowHeight;
     out.push(`  <text x="${labelRight}" y="${y + 18}" text-anchor="end" fill="#222222">${xml(row.label)}</text>`);
     if (finite(row.value)) {
       const met = row.value >= row.goal;
-      out.push(`  <rect x="${barLeft}" y="${y + 6}" width="${n(x(row.value) - barLeft)}" height="16" fill="${met ? '#2e7d32' : '#c62828'}"/>`);
-      out.push(`  <text x="${n(Math.max(x(row.value), x(row.goal)) + 6)}" y="${y + 18}" fill="#222222">${row.value.toFixed(2)}× (goal ${row.goal.toFixed(2)}×, ${met ? 'met' : 'missed'})</text>`);
+      out.push(
+        `  <rect x="${barLeft}" y="${y + 6}" width="${n(x(row.value) - barLeft)}" height="16" fill="${met ? '#2e7d32' : '#c62828'}"/>`,
+      );
+      out.push(
+        `  <text x="${n(Math.max(x(row.value), x(row.goal)) + 6)}" y="${y + 18}" fill="#222222">${row.value.toFixed(2)}× (goal ${row.goal.toFixed(2)}×, ${met ? 'met' : 'missed'})</text>`,
+      );
     } else {
       out.push(`  <text x="${n(x(row.goal) + 6)}" y="${y + 18}" fill="#555555">not measured (goal ${row.goal.toFixed(2)}×)</text>`);
     }
-    out.push(`  <line x1="${n(x(row.goal))}" y1="${y + 2}" x2="${n(x(row.goal))}" y2="${y + 26}" stroke="#222222" stroke-width="2" stroke-dasharray="3,2"/>`);
+    out.push(
+      `  <line x1="${n(x(row.goal))}" y1="${y + 2}" x2="${n(x(row.goal))}" y2="${y + 26}" stroke="#222222" stroke-width="2" stroke-dasharray="3,2"/>`,
+    );
   });
-  out.push(`  <text x="10" y="${height - 10}" fill="#555555">Bars: measured side by side in one run (test/bench/report.json); dashed marks: the goals. Green: met, red: missed.</text>`);
+  out.push(
+    `  <text x="10" y="${height - 10}" fill="#555555">Bars: measured side by side in one run (test/bench/report.json); dashed marks: the goals. Green: met, red: missed.</text>`,
+  );
   out.push('</svg>');
   return `${out.join('\n')}\n`;
 }
@@ -377,5 +480,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   // Re-render the page section and the chart from the committed report.json.
   const report = JSON.parse(await readFile(REPORT_PATHS.json, 'utf8')) as Report;
   await writeReportOutputs(report, { page: REPORT_PATHS.page, chart: REPORT_PATHS.chart });
-  process.stderr.write(`rendered ${relative(ROOT, REPORT_PATHS.page)} (between the bench:report markers) and ${relative(ROOT, REPORT_PATHS.chart)} from ${relative(ROOT, REPORT_PATHS.json)}\n`);
+  process.stderr.write(
+    `rendered ${relative(ROOT, REPORT_PATHS.page)} (between the bench:report markers) and ${relative(ROOT, REPORT_PATHS.chart)} from ${relative(ROOT, REPORT_PATHS.json)}\n`,
+  );
 }

@@ -20,7 +20,15 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { ensureQdrantEdgeVenv } from '../../infra/local/index.ts';
 import { SCIFACT_DIR } from '../support/corpus.ts';
-import { buildReport, REPORT_PATHS, REPORT_SECTION_END, REPORT_SECTION_START, reportProblems, writeReportOutputs, type Parts } from './report.ts';
+import {
+  buildReport,
+  REPORT_PATHS,
+  REPORT_SECTION_END,
+  REPORT_SECTION_START,
+  reportProblems,
+  writeReportOutputs,
+  type Parts,
+} from './report.ts';
 
 const { values } = parseArgs({
   options: {
@@ -53,7 +61,10 @@ async function part(name: string, command: string, args: string[]): Promise<Reco
 }
 const failure = (error: unknown): { failed: string } => ({ failed: error instanceof Error ? error.message : String(error) });
 const wanted = (name: string): boolean => only === null || only.has(name);
-const tsx = (file: string, ...args: string[]): [string, string[]] => [process.execPath, ['--import', 'tsx', join(BENCH_DIR, file), ...args]];
+const tsx = (file: string, ...args: string[]): [string, string[]] => [
+  process.execPath,
+  ['--import', 'tsx', join(BENCH_DIR, file), ...args],
+];
 
 /** The encoder-speed benchmark: a script here that names the report keys and takes --json. */
 async function encoderScript(): Promise<string | null> {
@@ -65,15 +76,26 @@ async function encoderScript(): Promise<string | null> {
   return null;
 }
 
-const commit = await run('git', ['rev-parse', 'HEAD'], { cwd: ROOT }).then((r) => r.stdout.trim(), () => 'unknown');
-const dirty = await run('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: ROOT }).then((r) => r.stdout.trim() !== '', () => false);
+const commit = await run('git', ['rev-parse', 'HEAD'], { cwd: ROOT }).then(
+  (r) => r.stdout.trim(),
+  () => 'unknown',
+);
+const dirty = await run('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: ROOT }).then(
+  (r) => r.stdout.trim() !== '',
+  () => false,
+);
 const loadStart = loadavg();
 const dataset = relative(ROOT, values.dataset) || values.dataset;
 const parts: Parts = {};
 
-if (wanted('bus')) parts.bus = await part('bus', ...tsx('bus-overhead.ts', '--dataset', values.dataset)).then((r) => r as unknown as Parts['bus'], failure);
+if (wanted('bus'))
+  parts.bus = await part('bus', ...tsx('bus-overhead.ts', '--dataset', values.dataset)).then((r) => r as unknown as Parts['bus'], failure);
 if (wanted('kafkajs')) parts.kafkajs = await part('kafkajs', ...tsx('kafkajs-floor.ts')).catch(failure);
-if (wanted('ingest')) parts.ingest = await part('ingest', ...tsx('ingest-report.ts', '--dataset', values.dataset, '--docs', values.docs)).then((r) => r as unknown as Parts['ingest'], failure);
+if (wanted('ingest'))
+  parts.ingest = await part('ingest', ...tsx('ingest-report.ts', '--dataset', values.dataset, '--docs', values.docs)).then(
+    (r) => r as unknown as Parts['ingest'],
+    failure,
+  );
 if (wanted('edge')) {
   parts.edge = await ensureQdrantEdgeVenv(log)
     .then((python) => part('edge', python, [join(BENCH_DIR, 'edge-hot-path.py')]))
@@ -81,7 +103,10 @@ if (wanted('edge')) {
 }
 if (wanted('encoder')) {
   const script = await encoderScript();
-  parts.encoder = script === null ? { failed: 'no test/bench script names encoder_vs_session_run and takes --json on this branch' } : await part('encoder', ...tsx(script, '--dataset', values.dataset)).catch(failure);
+  parts.encoder =
+    script === null
+      ? { failed: 'no test/bench script names encoder_vs_session_run and takes --json on this branch' }
+      : await part('encoder', ...tsx(script, '--dataset', values.dataset)).catch(failure);
 }
 
 const report = buildReport(

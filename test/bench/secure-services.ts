@@ -23,12 +23,23 @@ const kafkaUser = { username: 'searchbus', password: randomBytes(12).toString('h
 const redisUser = { username: 'searchbus', password: randomBytes(12).toString('hex') };
 await writeFile(join(dir, 'kafka-password'), kafkaUser.password, { mode: 0o600 });
 const [kafka, redis, qdrant] = await Promise.all([
-  startKafka({ profile: 'test', env: {}, log, secure: { keystoreFile: certs.serverKeystoreFile, clientCaFile: certs.caFile, users: [kafkaUser] } }),
+  startKafka({
+    profile: 'test',
+    env: {},
+    log,
+    secure: { keystoreFile: certs.serverKeystoreFile, clientCaFile: certs.caFile, users: [kafkaUser] },
+  }),
   startRedis({
     profile: 'test',
     env: {},
     log,
-    secure: { certFile: certs.serverCertFile, keyFile: certs.serverKeyFile, caFile: certs.caFile, authClients: 'optional', user: redisUser },
+    secure: {
+      certFile: certs.serverCertFile,
+      keyFile: certs.serverKeyFile,
+      caFile: certs.caFile,
+      authClients: 'optional',
+      user: redisUser,
+    },
   }),
   getServices({ need: ['qdrant'], log }),
 ]);

@@ -41,7 +41,12 @@ const concurrency = Number(values.concurrency);
 const sampleMs = Number(values['sample-seconds']) * 1000;
 const warmupMs = Number(values['warmup-seconds']) * 1000;
 const peakDocs = Number(values['peak-docs']);
-for (const [name, v] of [['--minutes', minutes], ['--concurrency', concurrency], ['--sample-seconds', sampleMs], ['--peak-docs', peakDocs]] as const) {
+for (const [name, v] of [
+  ['--minutes', minutes],
+  ['--concurrency', concurrency],
+  ['--sample-seconds', sampleMs],
+  ['--peak-docs', peakDocs],
+] as const) {
   if (!Number.isFinite(v) || v <= 0) throw new Error(`${name} must be a positive number`);
 }
 
@@ -77,7 +82,12 @@ const h = await createHarness();
 const roles: Role[] = [];
 const encoder = await loadEncoder(h.config.model); // only to count the chunks each document should get
 const producer = new IngestProducer({ kafka: h.kafka, topic: h.topology.topics.ingest });
-const client = new SearchClient({ kafka: h.kafka, redis: createRedis(h.services.redis, 'soak-client'), topology: h.topology, defaultTimeoutMs: 30_000 });
+const client = new SearchClient({
+  kafka: h.kafka,
+  redis: createRedis(h.services.redis, 'soak-client'),
+  topology: h.topology,
+  defaultTimeoutMs: 30_000,
+});
 try {
   for (const name of ['encoder', 'query']) {
     const port = await freePort();
@@ -87,10 +97,15 @@ try {
     roles.push({ name, child, port, logPath });
   }
   for (const role of roles) {
-    await waitFor(`${role.name} ready (log: ${role.logPath})`, async () => {
-      if (role.child.exitCode !== null) throw new Error(`${role.name} exited with ${role.child.exitCode}; see ${role.logPath}`);
-      return (await fetch(`http://127.0.0.1:${role.port}/readyz`).catch(() => undefined))?.status === 200 ? true : undefined;
-    }, 300_000, 250);
+    await waitFor(
+      `${role.name} ready (log: ${role.logPath})`,
+      async () => {
+        if (role.child.exitCode !== null) throw new Error(`${role.name} exited with ${role.child.exitCode}; see ${role.logPath}`);
+        return (await fetch(`http://127.0.0.1:${role.port}/readyz`).catch(() => undefined))?.status === 200 ? true : undefined;
+      },
+      300_000,
+      250,
+    );
   }
   await client.connect();
   log(`roles up: ${roles.map((r) => `${r.name} pid ${r.child.pid}`).join(', ')}; namespace ${h.namespace}`);
@@ -102,7 +117,12 @@ try {
   const nextDocuments = (count: number, prefix: string): DocumentInput[] =>
     Array.from({ length: count }, () => {
       const source = sources[sequence % sources.length]!;
-      const doc: DocumentInput = { id: `${prefix}-${sequence}`, title: `${source.title} (${sequence})`, text: source.text, metadata: { source: source.id } };
+      const doc: DocumentInput = {
+        id: `${prefix}-${sequence}`,
+        title: `${source.title} (${sequence})`,
+        text: source.text,
+        metadata: { source: source.id },
+      };
       sequence++;
       expected.set(doc.id, encoder.chunk(documentText(doc)).length);
       return doc;
@@ -165,13 +185,24 @@ try {
       lastReport = elapsed();
       recordLoad(`${(lastReport / 60_000).toFixed(0)} min`);
       const latest = samples.at(-1)?.rss ?? {};
-      log(`${(lastReport / 60_000).toFixed(1)} min: ${published} published, ${await indexedChunks()}/${expectedChunks()} chunks indexed, ${searches.ok} searches ok, ${searches.failed} failed; RSS ${Object.entries(latest).map(([k, v]) => `${k} ${(v / 2 ** 20).toFixed(0)} MB`).join(', ')}; load ${loadavg()[0]?.toFixed(1)}`);
+      log(
+        `${(lastReport / 60_000).toFixed(1)} min: ${published} published, ${await indexedChunks()}/${expectedChunks()} chunks indexed, ${searches.ok} searches ok, ${searches.failed} failed; RSS ${Object.entries(
+          latest,
+        )
+          .map(([k, v]) => `${k} ${(v / 2 ** 20).toFixed(0)} MB`)
+          .join(', ')}; load ${loadavg()[0]?.toFixed(1)}`,
+      );
     }
     await delay(100);
   }
   const soakSeconds = elapsed() / 1000;
   log(`publishing stopped after ${soakSeconds.toFixed(0)} s; waiting for the encoder to catch up`);
-  await waitFor('every published chunk indexed', async () => ((await indexedChunks()) >= expectedChunks() ? true : undefined), 1_800_000, 500);
+  await waitFor(
+    'every published chunk indexed',
+    async () => ((await indexedChunks()) >= expectedChunks() ? true : undefined),
+    1_800_000,
+    500,
+  );
   const catchUpSeconds = elapsed() / 1000 - soakSeconds;
   searching = false;
   await Promise.all(loops);
@@ -214,7 +245,18 @@ try {
       const meanMb = series.reduce((s, p) => s + p.mb, 0) / series.length;
       const slope = series.reduce((s, p) => s + (p.t - meanT) * (p.mb - meanMb), 0) / series.reduce((s, p) => s + (p.t - meanT) ** 2, 0);
       const round = (x: number): number => Math.round(x * 10) / 10;
-      return [name, { firstMb: round(first), lastMb: round(last), maxMb: round(Math.max(...series.map((p) => p.mb))), growthMb: round(last - first), growthPct: round(((last - first) / first) * 100), slopeMbPerMin: round(slope), samples: series.length }];
+      return [
+        name,
+        {
+          firstMb: round(first),
+          lastMb: round(last),
+          maxMb: round(Math.max(...series.map((p) => p.mb))),
+          growthMb: round(last - first),
+          growthPct: round(((last - first) / first) * 100),
+          slopeMbPerMin: round(slope),
+          samples: series.length,
+        },
+      ];
     }),
   );
 
@@ -224,7 +266,16 @@ try {
     peakDocsPerSecond: Math.round(peak * 100) / 100,
     targetDocsPerSecond: Math.round(rate * 100) / 100,
     achievedDocsPerSecond: Math.round((published / soakSeconds) * 100) / 100,
-    documents: { published: expected.size, soak: published, points, expectedPoints: expectedChunks(), lost, wrongChunks, duplicated, catchUpSeconds: Math.round(catchUpSeconds) },
+    documents: {
+      published: expected.size,
+      soak: published,
+      points,
+      expectedPoints: expectedChunks(),
+      lost,
+      wrongChunks,
+      duplicated,
+      catchUpSeconds: Math.round(catchUpSeconds),
+    },
     searches: {
       concurrency,
       ok: searches.ok,
@@ -237,14 +288,28 @@ try {
       errors: Object.fromEntries(searches.errors),
     },
     memory,
-    loadAverage: loads.map((l) => ({ ...l, load1: Math.round(l.load1 * 10) / 10, load5: Math.round(l.load5 * 10) / 10, load15: Math.round(l.load15 * 10) / 10 })),
+    loadAverage: loads.map((l) => ({
+      ...l,
+      load1: Math.round(l.load1 * 10) / 10,
+      load5: Math.round(l.load5 * 10) / 10,
+      load15: Math.round(l.load15 * 10) / 10,
+    })),
   };
   if (values.json) console.log(JSON.stringify(report, null, 2));
   else {
-    console.log(`soak ${report.minutes} min at ${report.achievedDocsPerSecond} docs/s (half of peak ${report.peakDocsPerSecond} docs/s), searches at concurrency ${concurrency}`);
-    console.log(`documents: ${report.documents.published} published, ${points}/${report.documents.expectedPoints} points; lost ${lost}, wrong chunks ${wrongChunks}, duplicated ${duplicated}; caught up ${report.documents.catchUpSeconds} s after publishing stopped`);
-    console.log(`searches: ${searches.ok} ok, ${searches.failed} failed, ${searches.empty} empty; ${report.searches.perSecond}/s; p50 ${report.searches.p50Ms} ms, p95 ${report.searches.p95Ms} ms, p99 ${report.searches.p99Ms} ms`);
-    for (const [name, m] of Object.entries(memory)) console.log(`RSS ${name.padEnd(8)} ${m.firstMb} -> ${m.lastMb} MB (medians of the first and last minute after warm-up; max ${m.maxMb}; growth ${m.growthMb} MB = ${m.growthPct}%, trend ${m.slopeMbPerMin} MB/min over ${m.samples} samples)`);
+    console.log(
+      `soak ${report.minutes} min at ${report.achievedDocsPerSecond} docs/s (half of peak ${report.peakDocsPerSecond} docs/s), searches at concurrency ${concurrency}`,
+    );
+    console.log(
+      `documents: ${report.documents.published} published, ${points}/${report.documents.expectedPoints} points; lost ${lost}, wrong chunks ${wrongChunks}, duplicated ${duplicated}; caught up ${report.documents.catchUpSeconds} s after publishing stopped`,
+    );
+    console.log(
+      `searches: ${searches.ok} ok, ${searches.failed} failed, ${searches.empty} empty; ${report.searches.perSecond}/s; p50 ${report.searches.p50Ms} ms, p95 ${report.searches.p95Ms} ms, p99 ${report.searches.p99Ms} ms`,
+    );
+    for (const [name, m] of Object.entries(memory))
+      console.log(
+        `RSS ${name.padEnd(8)} ${m.firstMb} -> ${m.lastMb} MB (medians of the first and last minute after warm-up; max ${m.maxMb}; growth ${m.growthMb} MB = ${m.growthPct}%, trend ${m.slopeMbPerMin} MB/min over ${m.samples} samples)`,
+      );
     console.log(`load average (1/5/15 min): ${report.loadAverage.map((l) => `${l.at} ${l.load1}/${l.load5}/${l.load15}`).join('; ')}`);
     if (searches.errors.size) console.log(`search errors: ${JSON.stringify(report.searches.errors)}`);
   }

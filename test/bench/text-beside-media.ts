@@ -38,7 +38,10 @@ const { values } = parseArgs({
   },
 });
 const intervalMs = Number(values['interval-ms']);
-const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
+const load = (): string =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 const log = (line: string): void => void process.stderr.write(`[text-beside-media ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 
 type Arrangement = 'split' | 'single';
@@ -69,7 +72,11 @@ class Arrivals {
   private async poll(): Promise<void> {
     while (this.pending.size > 0) {
       const ids = [...this.pending.keys()];
-      const found = await this.h.qdrant.retrieve(this.h.topology.qdrant.alias, { ids: ids.map((id) => pointId(DEFAULT_TENANT, id, 0)), with_payload: true, with_vector: false });
+      const found = await this.h.qdrant.retrieve(this.h.topology.qdrant.alias, {
+        ids: ids.map((id) => pointId(DEFAULT_TENANT, id, 0)),
+        with_payload: true,
+        with_vector: false,
+      });
       for (const point of found) {
         const id = String(point.payload?.doc_id);
         this.pending.get(id)?.();
@@ -80,12 +87,26 @@ class Arrivals {
   }
 }
 
-async function run(arrangement: Arrangement, text: OnnxEncoder, scanUris: readonly string[], texts: readonly DocumentInput[]): Promise<Outcome> {
+async function run(
+  arrangement: Arrangement,
+  text: OnnxEncoder,
+  scanUris: readonly string[],
+  texts: readonly DocumentInput[],
+): Promise<Outcome> {
   const h = await createHarness();
   const media = testMediaEncoder(h); // OCR on, as by default
   const modalities = arrangement === 'split' ? (['text', 'media'] as const) : (['all'] as const);
   const consumers = modalities.map(
-    (modality) => new EncoderConsumer({ kafka: h.kafka, qdrant: h.qdrant, topology: h.topology, config: h.config, encoder: () => Promise.resolve(documentEncoder(text)), modality, media }),
+    (modality) =>
+      new EncoderConsumer({
+        kafka: h.kafka,
+        qdrant: h.qdrant,
+        topology: h.topology,
+        config: h.config,
+        encoder: () => Promise.resolve(documentEncoder(text)),
+        modality,
+        media,
+      }),
   );
   const producer = new IngestProducer({ kafka: h.kafka, topic: h.topology.topics.ingest });
   const arrivals = new Arrivals(h);
@@ -99,7 +120,9 @@ async function run(arrangement: Arrangement, text: OnnxEncoder, scanUris: readon
     const start = load();
     const backlogStarted = performance.now();
     await producer.upsert(scanUris.map((uri, i) => scan(`scan-${i}`, uri)));
-    const backlog = Promise.all(scanUris.map((_, i) => arrivals.indexed(`scan-${i}`))).then(() => (performance.now() - backlogStarted) / 1000);
+    const backlog = Promise.all(scanUris.map((_, i) => arrivals.indexed(`scan-${i}`))).then(
+      () => (performance.now() - backlogStarted) / 1000,
+    );
     const freshness: Array<Promise<number>> = [];
     for (const document of texts) {
       const published = performance.now();
@@ -110,7 +133,13 @@ async function run(arrangement: Arrangement, text: OnnxEncoder, scanUris: readon
     const times = (await Promise.all(freshness)).sort((a, b) => a - b);
     const backlogSeconds = await backlog;
     const at = (q: number): number => times[Math.min(times.length - 1, Math.floor(q * times.length))]!;
-    return { arrangement, textFreshnessMs: { p50: at(0.5), p95: at(0.95), max: times.at(-1)! }, backlogSeconds, pagesPerSecond: scanUris.length / backlogSeconds, load: { start, end: load() } };
+    return {
+      arrangement,
+      textFreshnessMs: { p50: at(0.5), p95: at(0.95), max: times.at(-1)! },
+      backlogSeconds,
+      pagesPerSecond: scanUris.length / backlogSeconds,
+      load: { start, end: load() },
+    };
   } finally {
     await producer.close().catch(() => undefined);
     for (const consumer of consumers) await consumer.close().catch(() => undefined);
@@ -134,7 +163,9 @@ const text = await loadEncoder(getModelSpec(TEST_MODEL_ID));
 const outcomes: Outcome[] = [];
 try {
   for (const arrangement of ['split', 'single'] as const) {
-    log(`${arrangement}: ${scans.length} scanned pages (${values.dpi} dpi), then ${texts.length} texts every ${intervalMs} ms; load ${load()}`);
+    log(
+      `${arrangement}: ${scans.length} scanned pages (${values.dpi} dpi), then ${texts.length} texts every ${intervalMs} ms; load ${load()}`,
+    );
     outcomes.push(await run(arrangement, text, scanUris, texts));
   }
 } finally {
@@ -150,5 +181,16 @@ for (const o of outcomes) {
   );
 }
 const [split, single] = outcomes;
-if (split && single) process.stdout.write(`text freshness p50, single group / split groups: ${(single.textFreshnessMs.p50 / split.textFreshnessMs.p50).toFixed(1)}x\n`);
-if (values.json) await writeFile(values.json, JSON.stringify({ model: TEST_MODEL_ID, pages: scans.length, dpi: Number(values.dpi), texts: texts.length, intervalMs, outcomes }, null, 2));
+if (split && single)
+  process.stdout.write(
+    `text freshness p50, single group / split groups: ${(single.textFreshnessMs.p50 / split.textFreshnessMs.p50).toFixed(1)}x\n`,
+  );
+if (values.json)
+  await writeFile(
+    values.json,
+    JSON.stringify(
+      { model: TEST_MODEL_ID, pages: scans.length, dpi: Number(values.dpi), texts: texts.length, intervalMs, outcomes },
+      null,
+      2,
+    ),
+  );

@@ -52,15 +52,25 @@ async function measure(label: string): Promise<{ label: string; baselineNs: numb
   return { label, baselineNs: Math.round(baselineNs), hooksNs: Math.round(hooksNs), overheadNs: Math.round(hooksNs - baselineNs) };
 }
 
-const load = loadavg().map((l) => l.toFixed(2)).join(' ');
+const load = loadavg()
+  .map((l) => l.toFixed(2))
+  .join(' ');
 const results = [await measure('no SDK (OTEL_EXPORTER_OTLP_ENDPOINT unset)')];
 {
   const { NodeSDK } = await import('@opentelemetry/sdk-node');
   // Records every span, exports none: the SDK's own cost without the network.
   const drop = { onStart: () => undefined, onEnd: () => undefined, forceFlush: () => Promise.resolve(), shutdown: () => Promise.resolve() };
-  const sdk = new NodeSDK({ spanProcessors: [drop], autoDetectResources: false, instrumentations: [], metricReaders: [], logRecordProcessors: [] });
+  const sdk = new NodeSDK({
+    spanProcessors: [drop],
+    autoDetectResources: false,
+    instrumentations: [],
+    metricReaders: [],
+    logRecordProcessors: [],
+  });
   sdk.start();
   results.push(await measure(`SDK started, ${BATCH} traced records per batch`));
   await sdk.shutdown();
 }
-process.stdout.write(`${JSON.stringify({ batch: BATCH, batches: BATCHES, rounds: ROUNDS, loadavg: load, node: process.version, results }, null, 2)}\n`);
+process.stdout.write(
+  `${JSON.stringify({ batch: BATCH, batches: BATCHES, rounds: ROUNDS, loadavg: load, node: process.version, results }, null, 2)}\n`,
+);

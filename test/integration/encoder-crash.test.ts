@@ -42,10 +42,15 @@ describe('encoder crash', () => {
 
     const first = startEncoderProcess();
     const alias = h.topology.qdrant.alias;
-    const partial = await waitFor('the first encoder to write some points', async () => {
-      const { count } = await h.qdrant.count(alias, { exact: true });
-      return count >= 50 ? count : undefined;
-    }, 180_000, 100);
+    const partial = await waitFor(
+      'the first encoder to write some points',
+      async () => {
+        const { count } = await h.qdrant.count(alias, { exact: true });
+        return count >= 50 ? count : undefined;
+      },
+      180_000,
+      100,
+    );
     first.kill('SIGKILL');
     await once(first, 'exit');
     const atKill = (await h.qdrant.count(alias, { exact: true })).count;
@@ -53,10 +58,15 @@ describe('encoder crash', () => {
     assert.ok(atKill < total, 'the kill must land mid-stream for this test to mean anything');
 
     startEncoderProcess();
-    await waitFor('every chunk indexed after the restart', async () => {
-      const { count } = await h.qdrant.count(alias, { exact: true });
-      return count >= total ? true : undefined;
-    }, 600_000, 250);
+    await waitFor(
+      'every chunk indexed after the restart',
+      async () => {
+        const { count } = await h.qdrant.count(alias, { exact: true });
+        return count >= total ? true : undefined;
+      },
+      600_000,
+      250,
+    );
 
     const byDoc = new Map<string, number[]>();
     for (const p of await allPoints(h.qdrant, alias)) {
@@ -65,7 +75,11 @@ describe('encoder crash', () => {
     }
     assert.equal(byDoc.size, docs.length, 'no document lost');
     for (const [id, chunks] of expected) {
-      assert.deepEqual((byDoc.get(id) ?? []).sort((a, b) => a - b), Array.from({ length: chunks }, (_, i) => i), `chunks of ${id}`);
+      assert.deepEqual(
+        (byDoc.get(id) ?? []).sort((a, b) => a - b),
+        Array.from({ length: chunks }, (_, i) => i),
+        `chunks of ${id}`,
+      );
     }
   });
 
@@ -80,10 +94,18 @@ describe('encoder crash', () => {
     await producer.upsert(docs.map((d) => ({ ...d, id: `term-${d.id}` })));
     await producer.close();
     const alias = h.topology.qdrant.alias;
-    await waitFor('the encoder to write some points', async () => {
-      const { count } = await h.qdrant.count(alias, { exact: true, filter: { must: [{ key: 'doc_id', match: { any: docs.map((d) => `term-${d.id}`) } }] } });
-      return count > 0 ? true : undefined;
-    }, 180_000, 100);
+    await waitFor(
+      'the encoder to write some points',
+      async () => {
+        const { count } = await h.qdrant.count(alias, {
+          exact: true,
+          filter: { must: [{ key: 'doc_id', match: { any: docs.map((d) => `term-${d.id}`) } }] },
+        });
+        return count > 0 ? true : undefined;
+      },
+      180_000,
+      100,
+    );
     const started = Date.now();
     child.kill('SIGTERM');
     const [code] = (await once(child, 'exit')) as [number | null];

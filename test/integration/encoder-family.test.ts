@@ -17,9 +17,7 @@ interface Reference {
 for (const modelId of ['e5-small-v2', 'bge-small-en-v1.5']) {
   describe(`${modelId} encoder against the independent reference`, () => {
     const spec = getModelSpec(modelId);
-    const reference = JSON.parse(
-      readFileSync(new URL(`../fixtures/${modelId}.reference.json`, import.meta.url), 'utf8'),
-    ) as Reference;
+    const reference = JSON.parse(readFileSync(new URL(`../fixtures/${modelId}.reference.json`, import.meta.url), 'utf8')) as Reference;
     let encoder: OnnxEncoder;
 
     before(async () => {

@@ -25,8 +25,19 @@ describe('encoder during a Qdrant outage', () => {
     const target = new URL(h.services.qdrant.url);
     proxy = new TcpProxy(target.hostname, Number(target.port));
     await proxy.start();
-    const viaProxy = new QdrantClient({ url: `http://127.0.0.1:${proxy.port}`, port: proxy.port, ...(h.services.qdrant.apiKey ? { apiKey: h.services.qdrant.apiKey } : {}) });
-    consumer = new EncoderConsumer({ kafka: h.kafka, qdrant: viaProxy, topology: h.topology, config: h.config, encoder: () => Promise.resolve(documentEncoder(encoder)), metrics });
+    const viaProxy = new QdrantClient({
+      url: `http://127.0.0.1:${proxy.port}`,
+      port: proxy.port,
+      ...(h.services.qdrant.apiKey ? { apiKey: h.services.qdrant.apiKey } : {}),
+    });
+    consumer = new EncoderConsumer({
+      kafka: h.kafka,
+      qdrant: viaProxy,
+      topology: h.topology,
+      config: h.config,
+      encoder: () => Promise.resolve(documentEncoder(encoder)),
+      metrics,
+    });
     await consumer.start();
   });
 
@@ -50,13 +61,23 @@ describe('encoder during a Qdrant outage', () => {
     const producer = new IngestProducer({ kafka: h.kafka, topic: h.topology.topics.ingest });
     await producer.upsert(docs);
     await producer.close();
-    await waitFor('the encoder to retry against the unreachable Qdrant', async () => ((await retries()) >= 3 ? true : undefined), 120_000, 50);
+    await waitFor(
+      'the encoder to retry against the unreachable Qdrant',
+      async () => ((await retries()) >= 3 ? true : undefined),
+      120_000,
+      50,
+    );
     assert.equal(await committed(), 0, 'no offset is committed while nothing could be written');
     assert.equal(consumer.stalled, true, 'readiness reports the stalled batch');
     assert.equal((await h.qdrant.count(h.topology.qdrant.alias, { exact: true })).count, 0);
 
     proxy.restore();
-    await waitFor('every chunk written after the outage', async () => ((await h.qdrant.count(h.topology.qdrant.alias, { exact: true })).count === chunks ? true : undefined), 180_000, 200);
+    await waitFor(
+      'every chunk written after the outage',
+      async () => ((await h.qdrant.count(h.topology.qdrant.alias, { exact: true })).count === chunks ? true : undefined),
+      180_000,
+      200,
+    );
     await waitFor('offsets committed after the writes', async () => ((await committed()) === docs.length ? true : undefined), 60_000, 200);
     assert.equal(consumer.state, 'running');
     assert.equal(consumer.stalled, false);

@@ -103,14 +103,19 @@ describe('all-MiniLM-L6-v2 encoder against the independent reference', () => {
       }
     }
     const { min, mean } = summary(cosines);
-    ctx.diagnostic(`fp32 vs reference: min cosine 1 - ${(1 - min).toExponential(2)}, mean 1 - ${(1 - mean).toExponential(2)} over ${cosines.length} vectors`);
+    ctx.diagnostic(
+      `fp32 vs reference: min cosine 1 - ${(1 - min).toExponential(2)}, mean 1 - ${(1 - mean).toExponential(2)} over ${cosines.length} vectors`,
+    );
   });
 
   it('keeps every text with its vector when batches are released while the call is still tokenising', async (ctx) => {
     // Enough texts of mixed lengths, in a scrambled order, that the encoder releases batches before
     // it has tokenised the whole call (its look-ahead is eight batches), and queries too (prefix path).
     const texts = Array.from({ length: 120 }, (_, i) => reference.texts[(i * 7) % reference.texts.length]!);
-    const [vectors, chunked] = await Promise.all([encoder.embed(texts.map((t) => t.text)), encoder.embedChunks(texts.slice(0, 40).map((t) => t.text))]);
+    const [vectors, chunked] = await Promise.all([
+      encoder.embed(texts.map((t) => t.text)),
+      encoder.embedChunks(texts.slice(0, 40).map((t) => t.text)),
+    ]);
     const cosines = texts.map((t, i) => cosineSimilarity(vectors[i]!, t.vector));
     for (const [i, cosine] of cosines.entries()) assert.ok(cosine >= 0.9999, `#${i} ${texts[i]!.name}: cosine ${cosine}`);
     for (const [i, chunks] of chunked.entries()) {
@@ -209,7 +214,9 @@ describe('all-MiniLM-L6-v2 optimised graph (onnxruntime transformer optimizer, d
       }
     }
     const { min, mean } = summary(cosines);
-    ctx.diagnostic(`optimised fp32 vs reference: min cosine 1 - ${(1 - min).toExponential(2)}, mean 1 - ${(1 - mean).toExponential(2)} over ${cosines.length} vectors`);
+    ctx.diagnostic(
+      `optimised fp32 vs reference: min cosine 1 - ${(1 - min).toExponential(2)}, mean 1 - ${(1 - mean).toExponential(2)} over ${cosines.length} vectors`,
+    );
   });
 });
 
@@ -218,7 +225,9 @@ describe('all-MiniLM-L6-v2 int8, per-channel quantisation of the fp32 file (deri
 
   before(async () => {
     const quantized = getModelSpec('all-minilm-l6-v2-q');
-    encoder = await OnnxEncoder.load(quantized, await ensureEncoderFiles(quantized, { int8Source: 'per-channel' }), { intraOpNumThreads: 1 });
+    encoder = await OnnxEncoder.load(quantized, await ensureEncoderFiles(quantized, { int8Source: 'per-channel' }), {
+      intraOpNumThreads: 1,
+    });
   });
 
   after(async () => {

@@ -6,7 +6,17 @@ import { documentEncoder, type OnnxEncoder } from '../../consumers/embedding/ind
 import { loadEncoder } from '../../infra/models/index.ts';
 import { startKafkaCluster, type LocalKafkaCluster } from '../../infra/index.ts';
 import { IngestProducer } from '../../producers/ingest/index.ts';
-import { assertSearchableExactlyOnce, assertTypedFailures, expectedChunks, faultDocs, publishWithRetry, report, SearchLoad, since, waitIndexed } from '../support/faults.ts';
+import {
+  assertSearchableExactlyOnce,
+  assertTypedFailures,
+  expectedChunks,
+  faultDocs,
+  publishWithRetry,
+  report,
+  SearchLoad,
+  since,
+  waitIndexed,
+} from '../support/faults.ts';
 import { createHarness, waitFor, type Harness } from '../support/harness.ts';
 import { startQueryStack, type QueryStack } from '../support/query-stack.ts';
 
@@ -40,7 +50,13 @@ describe('fault: kill -9 of a partition leader in a 3-broker cluster', () => {
       },
     });
     encoder = await loadEncoder(h.config.model);
-    consumer = new EncoderConsumer({ kafka: h.kafka, qdrant: h.qdrant, topology: h.topology, config: h.config, encoder: () => Promise.resolve(documentEncoder(encoder)) });
+    consumer = new EncoderConsumer({
+      kafka: h.kafka,
+      qdrant: h.qdrant,
+      topology: h.topology,
+      config: h.config,
+      encoder: () => Promise.resolve(documentEncoder(encoder)),
+    });
     await consumer.start();
     queryEncoder = await loadEncoder(h.config.model);
     stack = await startQueryStack(h, [queryEncoder]);
@@ -64,20 +80,30 @@ describe('fault: kill -9 of a partition leader in a 3-broker cluster', () => {
   async function restartAndResync(nodeId: number, topics = [h.topology.topics.ingest, h.topology.topics.searchRequests]): Promise<number> {
     const started = performance.now();
     await cluster.node(nodeId).process.restart();
-    await waitFor(`node ${nodeId} in sync again`, async () => {
-      for (const topic of topics) if ((await partitions(topic)).some((p) => !p.isr.includes(nodeId))) return undefined;
-      return true;
-    }, 180_000, 250);
+    await waitFor(
+      `node ${nodeId} in sync again`,
+      async () => {
+        for (const topic of topics) if ((await partitions(topic)).some((p) => !p.isr.includes(nodeId))) return undefined;
+        return true;
+      },
+      180_000,
+      250,
+    );
     return Math.round(performance.now() - started);
   }
 
   /** Time until the controllers moved leadership of `partition` away from the killed node. */
   async function newLeader(topic: string, partition: number, killed: number): Promise<{ leader: number; ms: number }> {
     const started = performance.now();
-    const leader = await waitFor(`a new leader for ${topic}[${partition}]`, async () => {
-      const p = (await partitions(topic)).find((x) => x.partitionId === partition);
-      return p && p.leader !== killed && p.leader >= 0 ? p.leader : undefined;
-    }, 120_000, 100);
+    const leader = await waitFor(
+      `a new leader for ${topic}[${partition}]`,
+      async () => {
+        const p = (await partitions(topic)).find((x) => x.partitionId === partition);
+        return p && p.leader !== killed && p.leader >= 0 ? p.leader : undefined;
+      },
+      120_000,
+      100,
+    );
     return { leader, ms: Math.round(performance.now() - started) };
   }
 
@@ -103,37 +129,58 @@ describe('fault: kill -9 of a partition leader in a 3-broker cluster', () => {
     for (let round = 0; round < 3; round++) {
       const topic = `${h.topology.topics.ingest}.acks-${round}`;
       // Creating is idempotent; a retry covers metadata that has not reached every broker yet.
-      await waitFor(`${topic} created`, async () => {
-        await h.admin.createTopics({
-          waitForLeaders: true,
-          topics: [{ topic, numPartitions: 3, replicationFactor: 3, configEntries: [{ name: 'min.insync.replicas', value: '2' }] }],
-        });
-        return true;
-      }, 60_000, 250);
+      await waitFor(
+        `${topic} created`,
+        async () => {
+          await h.admin.createTopics({
+            waitForLeaders: true,
+            topics: [{ topic, numPartitions: 3, replicationFactor: 3, configEntries: [{ name: 'min.insync.replicas', value: '2' }] }],
+          });
+          return true;
+        },
+        60_000,
+        250,
+      );
       const producer = new IngestProducer({ kafka: h.kafka, topic });
       let killed: number | undefined;
       try {
         for (let batch = 0; batch < 20; batch++) {
           if (batch === 5) {
             // Metadata of a new topic reaches every broker shortly after creation: wait for it.
-            killed = await waitFor(`the leader of ${topic}[${round % 3}]`, async () => {
-              const leader = (await partitions(topic)).find((p) => p.partitionId === round % 3)?.leader;
-              return leader !== undefined && leader > 0 ? leader : undefined;
-            }, 60_000, 100);
+            killed = await waitFor(
+              `the leader of ${topic}[${round % 3}]`,
+              async () => {
+                const leader = (await partitions(topic)).find((p) => p.partitionId === round % 3)?.leader;
+                return leader !== undefined && leader > 0 ? leader : undefined;
+              },
+              60_000,
+              100,
+            );
             await cluster.node(killed).process.halt('kill');
           }
-          await producer.upsert(Array.from({ length: 30 }, (_, i) => ({ id: `r${round}-b${batch}-${i}`, text: 'acknowledged means written' })));
+          await producer.upsert(
+            Array.from({ length: 30 }, (_, i) => ({ id: `r${round}-b${batch}-${i}`, text: 'acknowledged means written' })),
+          );
         }
         const offsets = await waitFor(`the offsets of ${topic}`, () => h.admin.fetchTopicOffsets(topic), 60_000, 100);
-        assert.equal(offsets.reduce((sum, p) => sum + Number(p.high), 0) >= 600, true, `round ${round}: every acknowledged message is in the topic`);
+        assert.equal(
+          offsets.reduce((sum, p) => sum + Number(p.high), 0) >= 600,
+          true,
+          `round ${round}: every acknowledged message is in the topic`,
+        );
         resent += producer.resentMessages;
       } finally {
         await producer.close();
         if (killed !== undefined) await restartAndResync(killed, [topic]);
-        await waitFor(`${topic} deleted`, async () => {
-          await h.admin.deleteTopics({ topics: [topic] });
-          return true;
-        }, 60_000, 250);
+        await waitFor(
+          `${topic} deleted`,
+          async () => {
+            await h.admin.deleteTopics({ topics: [topic] });
+            return true;
+          },
+          60_000,
+          250,
+        );
       }
     }
     report('Kafka cluster, publishes across leader kills', { rounds: 3, messagesPerRound: 600, resentMessages: resent });
@@ -157,7 +204,12 @@ describe('fault: kill -9 of a partition leader in a 3-broker cluster', () => {
         assert.ok(leader !== undefined && leader > 0, 'the busiest partition has a leader');
         await cluster.node(leader).process.halt('kill');
         // Publishing goes on at once: the producer retries until the new leader takes over.
-        kill = newLeader(h.topology.topics.ingest, busiest.partition, leader).then(({ ms }) => ({ node: leader, partition: busiest.partition, atPublished: published, failoverMs: ms }));
+        kill = newLeader(h.topology.topics.ingest, busiest.partition, leader).then(({ ms }) => ({
+          node: leader,
+          partition: busiest.partition,
+          atPublished: published,
+          failoverMs: ms,
+        }));
       },
     });
     assert.ok(kill, 'a leader was killed mid-ingest');
@@ -169,7 +221,14 @@ describe('fault: kill -9 of a partition leader in a 3-broker cluster', () => {
     const resyncMs = await restartAndResync(fault.node);
     const outcomes = await load.close();
 
-    report('Kafka cluster, ingest leader killed', { ...fault, failedSends, resentMessages: producer.resentMessages, allIndexedMsAfterFailover: indexedMs, killedNodeResyncedMs: resyncMs, searches: outcomes });
+    report('Kafka cluster, ingest leader killed', {
+      ...fault,
+      failedSends,
+      resentMessages: producer.resentMessages,
+      allIndexedMsAfterFailover: indexedMs,
+      killedNodeResyncedMs: resyncMs,
+      searches: outcomes,
+    });
     assert.equal(outcomes.overdue, 0, `no search outlived its deadline (slowest ${outcomes.slowestMs} ms)`);
     assertTypedFailures(outcomes);
     await assertSearchableExactlyOnce(h, stack.client, 'kleader', docs, expected);

@@ -3,7 +3,19 @@ import { after, before, describe, it } from 'node:test';
 import type { OnnxEncoder } from '../../consumers/embedding/index.ts';
 import { startKafka, type ServiceProcess, type StartedService, type KafkaEndpoint } from '../../infra/index.ts';
 import { IngestProducer } from '../../producers/ingest/index.ts';
-import { assertSearchableExactlyOnce, startFaultStack, type FaultStack, assertTypedFailures, expectedChunks, faultDocs, publishWithRetry, report, SearchLoad, since, waitIndexed } from '../support/faults.ts';
+import {
+  assertSearchableExactlyOnce,
+  startFaultStack,
+  type FaultStack,
+  assertTypedFailures,
+  expectedChunks,
+  faultDocs,
+  publishWithRetry,
+  report,
+  SearchLoad,
+  since,
+  waitIndexed,
+} from '../support/faults.ts';
 import type { Harness } from '../support/harness.ts';
 import type { QueryStack } from '../support/query-stack.ts';
 
@@ -22,7 +34,11 @@ describe('fault: the Kafka broker restarted mid-ingest', () => {
     kafka = await startKafka({ profile: 'test', env: process.env, log: () => undefined });
     assert.ok(kafka.process, 'a local broker process');
     broker = kafka.process;
-    faultStack = await startFaultStack({ own: { kafka: kafka.endpoint }, env: { SEARCHBUS_MAX_RETRY_DELAY_MS: '1000', SEARCHBUS_ENCODER_MAX_BATCH_SIZE: '16' }, withEncoder: true });
+    faultStack = await startFaultStack({
+      own: { kafka: kafka.endpoint },
+      env: { SEARCHBUS_MAX_RETRY_DELAY_MS: '1000', SEARCHBUS_ENCODER_MAX_BATCH_SIZE: '16' },
+      withEncoder: true,
+    });
     ({ h, encoder, stack } = faultStack);
   });
 
@@ -38,7 +54,14 @@ describe('fault: the Kafka broker restarted mid-ingest', () => {
     const load = new SearchLoad(stack.client, { concurrency: 2, timeoutMs: 3_000 });
     await load.answeredMore(5, 'searches answered before the fault');
 
-    let restart: Promise<{ downMs: number; atPublished: number; before: ReturnType<SearchLoad['snapshot']>; during: ReturnType<SearchLoad['snapshot']> }> | undefined;
+    let restart:
+      | Promise<{
+          downMs: number;
+          atPublished: number;
+          before: ReturnType<SearchLoad['snapshot']>;
+          during: ReturnType<SearchLoad['snapshot']>;
+        }>
+      | undefined;
     const { failedSends } = await publishWithRetry(producer, docs, {
       batchSize: 20,
       onBatch: (published) => {

@@ -3,7 +3,19 @@ import { after, before, describe, it } from 'node:test';
 import type { OnnxEncoder } from '../../consumers/embedding/index.ts';
 import { startQdrant, type QdrantEndpoint, type ServiceProcess, type StartedService } from '../../infra/index.ts';
 import { IngestProducer } from '../../producers/ingest/index.ts';
-import { assertSearchableExactlyOnce, startFaultStack, type FaultStack, assertTypedFailures, expectedChunks, faultDocs, publishWithRetry, report, SearchLoad, since, waitIndexed } from '../support/faults.ts';
+import {
+  assertSearchableExactlyOnce,
+  startFaultStack,
+  type FaultStack,
+  assertTypedFailures,
+  expectedChunks,
+  faultDocs,
+  publishWithRetry,
+  report,
+  SearchLoad,
+  since,
+  waitIndexed,
+} from '../support/faults.ts';
 import { waitFor, type Harness } from '../support/harness.ts';
 import type { QueryStack } from '../support/query-stack.ts';
 
@@ -22,7 +34,11 @@ describe('fault: Qdrant restarted during ingest and searches', () => {
     qdrant = await startQdrant({ profile: 'test', env: process.env, log: () => undefined });
     assert.ok(qdrant.process, 'a local Qdrant process');
     server = qdrant.process;
-    faultStack = await startFaultStack({ own: { qdrant: qdrant.endpoint }, env: { SEARCHBUS_MAX_RETRY_DELAY_MS: '500', SEARCHBUS_ENCODER_MAX_BATCH_SIZE: '16' }, withEncoder: true });
+    faultStack = await startFaultStack({
+      own: { qdrant: qdrant.endpoint },
+      env: { SEARCHBUS_MAX_RETRY_DELAY_MS: '500', SEARCHBUS_ENCODER_MAX_BATCH_SIZE: '16' },
+      withEncoder: true,
+    });
     ({ h, encoder, stack } = faultStack);
   });
 
@@ -40,17 +56,27 @@ describe('fault: Qdrant restarted during ingest and searches', () => {
     await load.answeredMore(5, 'searches answered before the fault');
 
     await publishWithRetry(producer, docs.slice(0, 100));
-    await waitFor('the encoder to write some of the documents', async () => {
-      const { count } = await h.qdrant.count(h.topology.qdrant.alias, { exact: true });
-      return count > 0 ? true : undefined;
-    }, 180_000, 100);
+    await waitFor(
+      'the encoder to write some of the documents',
+      async () => {
+        const { count } = await h.qdrant.count(h.topology.qdrant.alias, { exact: true });
+        return count > 0 ? true : undefined;
+      },
+      180_000,
+      100,
+    );
     const before = load.snapshot();
     const retriesBefore = await retries();
     const stopped = performance.now();
     await server.halt('graceful');
     // Publishing goes on; the outage lasts until the encoder has retried and searches have failed.
     await publishWithRetry(producer, docs.slice(100, 200));
-    await waitFor('the encoder to retry against the stopped Qdrant', async () => ((await retries()) >= retriesBefore + 2 ? true : undefined), 120_000, 50);
+    await waitFor(
+      'the encoder to retry against the stopped Qdrant',
+      async () => ((await retries()) >= retriesBefore + 2 ? true : undefined),
+      120_000,
+      50,
+    );
     await load.erroredMore(3, 'searches to fail while Qdrant is down');
     await server.restart();
     const downMs = Math.round(performance.now() - stopped);
@@ -73,7 +99,11 @@ describe('fault: Qdrant restarted during ingest and searches', () => {
       allIndexedMsAfterRestart: indexedMs,
       searchesTotal: outcomes,
     });
-    assert.deepEqual(Object.keys(outcomes.errorReplies).filter((code) => code !== 'unavailable'), [], 'the only error replies are `unavailable`');
+    assert.deepEqual(
+      Object.keys(outcomes.errorReplies).filter((code) => code !== 'unavailable'),
+      [],
+      'the only error replies are `unavailable`',
+    );
     assert.ok((outage.errorReplies.unavailable ?? 0) > 0, 'searches during the outage were told Qdrant is unavailable');
     assert.equal(outcomes.overdue, 0, `no search outlived its deadline (slowest ${outcomes.slowestMs} ms)`);
     assertTypedFailures(outcomes);

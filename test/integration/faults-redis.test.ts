@@ -4,7 +4,19 @@ import { EncoderConsumer } from '../../consumers/encoder/index.ts';
 import { documentEncoder, type OnnxEncoder } from '../../consumers/embedding/index.ts';
 import { startRedis, type RedisEndpoint, type ServiceProcess, type StartedService } from '../../infra/index.ts';
 import { IngestProducer } from '../../producers/ingest/index.ts';
-import { assertSearchableExactlyOnce, startFaultStack, type FaultStack, assertTypedFailures, expectedChunks, faultDocs, publishWithRetry, report, SearchLoad, since, waitIndexed } from '../support/faults.ts';
+import {
+  assertSearchableExactlyOnce,
+  startFaultStack,
+  type FaultStack,
+  assertTypedFailures,
+  expectedChunks,
+  faultDocs,
+  publishWithRetry,
+  report,
+  SearchLoad,
+  since,
+  waitIndexed,
+} from '../support/faults.ts';
 import { waitFor, type Harness } from '../support/harness.ts';
 import type { QueryStack } from '../support/query-stack.ts';
 
@@ -35,7 +47,13 @@ describe('fault: Redis restarted during a stream of searches', () => {
   it('answers or fails every search by its deadline, re-subscribes and keeps publishing', async () => {
     const docs = faultDocs('redis', 150);
     const expected = expectedChunks(encoder, docs);
-    const consumer = new EncoderConsumer({ kafka: h.kafka, qdrant: h.qdrant, topology: h.topology, config: h.config, encoder: () => Promise.resolve(documentEncoder(encoder)) });
+    const consumer = new EncoderConsumer({
+      kafka: h.kafka,
+      qdrant: h.qdrant,
+      topology: h.topology,
+      config: h.config,
+      encoder: () => Promise.resolve(documentEncoder(encoder)),
+    });
     await consumer.start();
     const producer = new IngestProducer({ kafka: h.kafka, topic: h.topology.topics.ingest });
     await publishWithRetry(producer, docs);

@@ -6,7 +6,17 @@ import { type OnnxEncoder } from '../../consumers/embedding/index.ts';
 import { loadEncoder } from '../../infra/models/index.ts';
 import { startKafka, type KafkaEndpoint, type ServiceProcess, type StartedService } from '../../infra/index.ts';
 import { IngestProducer } from '../../producers/ingest/index.ts';
-import { assertSearchableExactlyOnce, assertTypedFailures, expectedChunks, faultDocs, publishWithRetry, report, SearchLoad, since, waitIndexed } from '../support/faults.ts';
+import {
+  assertSearchableExactlyOnce,
+  assertTypedFailures,
+  expectedChunks,
+  faultDocs,
+  publishWithRetry,
+  report,
+  SearchLoad,
+  since,
+  waitIndexed,
+} from '../support/faults.ts';
 import { createHarness, waitFor, type Harness } from '../support/harness.ts';
 import { startQueryStack, type QueryStack } from '../support/query-stack.ts';
 import { startRoleProcess } from '../support/role-process.ts';
@@ -79,15 +89,25 @@ describe('fault: processes frozen with SIGSTOP and resumed', () => {
 
     const producer = new IngestProducer({ kafka: h.kafka, topic: h.topology.topics.ingest });
     await publishWithRetry(producer, docs.slice(0, 150));
-    await waitFor('the encoders to write some points', async () => {
-      const { count } = await h.qdrant.count(h.topology.qdrant.alias, { exact: true });
-      return count >= 20 ? true : undefined;
-    }, 180_000, 100);
+    await waitFor(
+      'the encoders to write some points',
+      async () => {
+        const { count } = await h.qdrant.count(h.topology.qdrant.alias, { exact: true });
+        return count >= 20 ? true : undefined;
+      },
+      180_000,
+      100,
+    );
 
     frozen.kill('SIGSTOP');
     const stoppedAt = performance.now();
     // Kafka notices a silent member after its session timeout and gives its partitions to the other.
-    await waitFor('the frozen encoder to be rebalanced out of the group', async () => ((await members()) === 1 ? true : undefined), 180_000, 250);
+    await waitFor(
+      'the frozen encoder to be rebalanced out of the group',
+      async () => ((await members()) === 1 ? true : undefined),
+      180_000,
+      250,
+    );
     const rebalancedOutMs = Math.round(performance.now() - stoppedAt);
     await publishWithRetry(producer, docs.slice(150));
     await waitIndexed(h, docs);
@@ -95,7 +115,10 @@ describe('fault: processes frozen with SIGSTOP and resumed', () => {
 
     frozen.kill('SIGCONT');
     const resumedAt = performance.now();
-    await explain(frozen, waitFor('the resumed encoder to rejoin the group', async () => ((await members()) === 2 ? true : undefined), 120_000, 250));
+    await explain(
+      frozen,
+      waitFor('the resumed encoder to rejoin the group', async () => ((await members()) === 2 ? true : undefined), 120_000, 250),
+    );
     const rejoinedMs = Math.round(performance.now() - resumedAt);
     assert.equal(frozen.exitCode, null, 'the resumed encoder process is still running');
     await producer.close();

@@ -50,7 +50,10 @@ interface JobView {
 
 /** The first `count` judged queries of the fixture's train split, their judged abstracts and some others, as a BEIR folder's texts. */
 async function miniScifact(): Promise<{ docs: DocumentInput[]; queries: string; qrels: string; texts: string[] }> {
-  const qrelLines = (await readFile(join(SCIFACT_DIR, 'qrels', 'train.tsv'), 'utf8')).split('\n').slice(1).filter((l) => l.trim());
+  const qrelLines = (await readFile(join(SCIFACT_DIR, 'qrels', 'train.tsv'), 'utf8'))
+    .split('\n')
+    .slice(1)
+    .filter((l) => l.trim());
   const queryIds: string[] = [];
   const kept: string[] = [];
   for (const line of qrelLines) {
@@ -64,7 +67,9 @@ async function miniScifact(): Promise<{ docs: DocumentInput[]; queries: string; 
   const judged = new Set(kept.map((l) => l.split('\t')[1]!));
   const corpus = await readScifact();
   const docs = [...corpus.filter((d) => judged.has(d.id)), ...corpus.filter((d) => !judged.has(d.id)).slice(0, DISTRACTORS)];
-  const queryLines = (await readFile(join(SCIFACT_DIR, 'queries.jsonl'), 'utf8')).split('\n').filter((l) => l.trim() && queryIds.includes(String((JSON.parse(l) as { _id: string })._id)));
+  const queryLines = (await readFile(join(SCIFACT_DIR, 'queries.jsonl'), 'utf8'))
+    .split('\n')
+    .filter((l) => l.trim() && queryIds.includes(String((JSON.parse(l) as { _id: string })._id)));
   return {
     docs: docs.map((d) => ({ ...d, tenant: 'acme' })),
     queries: `${queryLines.join('\n')}\n`,
@@ -94,7 +99,11 @@ describe('gateway admin endpoints: eval sets and gated rebuilds', () => {
 
   before(async () => {
     h = await createHarness({
-      env: { SEARCHBUS_REINDEX_GRACE_MS: '60000', SEARCHBUS_REINDEX_PROGRESS_INTERVAL_MS: '200', SEARCHBUS_QUERY_ALIAS_CACHE_TTL_MS: '500' },
+      env: {
+        SEARCHBUS_REINDEX_GRACE_MS: '60000',
+        SEARCHBUS_REINDEX_PROGRESS_INTERVAL_MS: '200',
+        SEARCHBUS_QUERY_ALIAS_CACHE_TTL_MS: '500',
+      },
     });
     encoders = await Promise.all([MINILM, INT8].map((id) => loadEncoder(getModelSpec(id))));
     mini = await miniScifact();
@@ -106,7 +115,10 @@ describe('gateway admin endpoints: eval sets and gated rebuilds', () => {
     // The folder the gateway may read eval sets from, holding the same set as a BEIR folder.
     allowed = join(dir, 'eval-sets');
     await mkdir(join(allowed, 'scifact-mini', 'qrels'), { recursive: true });
-    await writeFile(join(allowed, 'scifact-mini', 'corpus.jsonl'), mini.docs.map((d) => JSON.stringify({ _id: d.id, title: d.title, text: d.text })).join('\n'));
+    await writeFile(
+      join(allowed, 'scifact-mini', 'corpus.jsonl'),
+      mini.docs.map((d) => JSON.stringify({ _id: d.id, title: d.title, text: d.text })).join('\n'),
+    );
     await writeFile(join(allowed, 'scifact-mini', 'queries.jsonl'), mini.queries);
     await writeFile(join(allowed, 'scifact-mini', 'qrels', 'train.tsv'), mini.qrels);
     const keysFile = join(dir, 'keys.jsonl');
@@ -116,7 +128,11 @@ describe('gateway admin endpoints: eval sets and gated rebuilds', () => {
       return key;
     };
     // The operator's way: `searchbus gateway key add --admin`.
-    const cli = await promisify(execFile)(process.execPath, [CLI, 'gateway', 'key', 'add', '--tenant', 'acme', '--admin', '--file', keysFile, '--json'], { env: { ...process.env, ...h.env } });
+    const cli = await promisify(execFile)(
+      process.execPath,
+      [CLI, 'gateway', 'key', 'add', '--tenant', 'acme', '--admin', '--file', keysFile, '--json'],
+      { env: { ...process.env, ...h.env } },
+    );
     const created = JSON.parse(cli.stdout) as { key: string; tenants: string[]; scopes: string[] };
     assert.deepEqual([created.tenants, created.scopes], [['acme'], ['admin']]);
     keys.acmeAdmin = created.key;
@@ -129,7 +145,12 @@ describe('gateway admin endpoints: eval sets and gated rebuilds', () => {
       SEARCHBUS_GATEWAY_RATE_PER_SECOND: '0',
       SEARCHBUS_QUERY_TIMEOUT_MS: '30000',
     });
-    await waitFor('the gateway to be ready', async () => ((await fetch(gateway.url('/readyz'))).status === 200 ? true : undefined), 120_000, 200);
+    await waitFor(
+      'the gateway to be ready',
+      async () => ((await fetch(gateway.url('/readyz'))).status === 200 ? true : undefined),
+      120_000,
+      200,
+    );
   });
 
   after(async () => {
@@ -141,7 +162,12 @@ describe('gateway admin endpoints: eval sets and gated rebuilds', () => {
   });
 
   it("stores a tenant's eval sets, uploaded or read from an allowed folder, and shows them to that tenant's admin keys only", async () => {
-    const uploaded = await call(keys.acmeAdmin, 'POST', '/admin/eval-sets', { name: 'claims', split: 'train', queries: mini.queries, qrels: mini.qrels });
+    const uploaded = await call(keys.acmeAdmin, 'POST', '/admin/eval-sets', {
+      name: 'claims',
+      split: 'train',
+      queries: mini.queries,
+      qrels: mini.qrels,
+    });
     assert.equal(uploaded.status, 201, JSON.stringify(uploaded.body));
     assert.equal(uploaded.body.queries, QUERIES);
     assert.equal(uploaded.body.tenant, 'acme');
@@ -149,16 +175,33 @@ describe('gateway admin endpoints: eval sets and gated rebuilds', () => {
     const judgements = uploaded.body.judgements as number;
     assert.ok(judgements >= QUERIES);
 
-    const byPath = await call(keys.acmeAdmin, 'POST', '/admin/eval-sets', { name: 'claims-folder', split: 'train', path: join(allowed, 'scifact-mini') });
+    const byPath = await call(keys.acmeAdmin, 'POST', '/admin/eval-sets', {
+      name: 'claims-folder',
+      split: 'train',
+      path: join(allowed, 'scifact-mini'),
+    });
     assert.equal(byPath.status, 201, JSON.stringify(byPath.body));
     assert.deepEqual([byPath.body.queries, byPath.body.judgements], [QUERIES, judgements], 'the same set, read from the folder');
 
     const listed = await call(keys.acmeAdmin, 'GET', '/admin/eval-sets');
-    assert.deepEqual((listed.body.sets as Array<{ name: string }>).map((s) => s.name), ['claims', 'claims-folder']);
+    assert.deepEqual(
+      (listed.body.sets as Array<{ name: string }>).map((s) => s.name),
+      ['claims', 'claims-folder'],
+    );
     // Tenant isolation: beta's admin sees none of acme's sets and may not name acme.
     assert.deepEqual((await call(keys.betaAdmin, 'GET', '/admin/eval-sets')).body, { tenant: 'beta', sets: [] });
     assert.equal((await call(keys.betaAdmin, 'GET', '/admin/eval-sets?tenant=acme')).status, 403);
-    assert.equal((await call(keys.betaAdmin, 'POST', '/admin/eval-sets', { name: 'x', tenant: 'acme', path: join(allowed, 'scifact-mini'), split: 'train' })).status, 403);
+    assert.equal(
+      (
+        await call(keys.betaAdmin, 'POST', '/admin/eval-sets', {
+          name: 'x',
+          tenant: 'acme',
+          path: join(allowed, 'scifact-mini'),
+          split: 'train',
+        })
+      ).status,
+      403,
+    );
     // A key that may search acme may not administer it.
     const searchOnly = await call(keys.acmeSearch, 'GET', '/admin/eval-sets');
     assert.equal(searchOnly.status, 403);
@@ -169,11 +212,20 @@ describe('gateway admin endpoints: eval sets and gated rebuilds', () => {
       assert.equal(refused.status, 403, path);
       assert.equal(refused.body.error?.code, 'forbidden');
     }
-    const orphan = await call(keys.acmeAdmin, 'POST', '/admin/eval-sets', { name: 'broken', split: 'train', queries: mini.queries, qrels: 'query-id\tcorpus-id\tscore\nnope\td1\t1\n' });
+    const orphan = await call(keys.acmeAdmin, 'POST', '/admin/eval-sets', {
+      name: 'broken',
+      split: 'train',
+      queries: mini.queries,
+      qrels: 'query-id\tcorpus-id\tscore\nnope\td1\t1\n',
+    });
     assert.equal(orphan.status, 400);
     assert.equal(orphan.body.error?.code, 'invalid-eval-set');
     assert.match(orphan.body.error?.message ?? '', /query nope/);
-    assert.deepEqual(((await call(keys.acmeAdmin, 'GET', '/admin/eval-sets')).body.sets as unknown[]).length, 2, 'nothing refused was stored');
+    assert.deepEqual(
+      ((await call(keys.acmeAdmin, 'GET', '/admin/eval-sets')).body.sets as unknown[]).length,
+      2,
+      'nothing refused was stored',
+    );
   });
 
   it('runs a gated rebuild requested over HTTP, showing shadow overlap while it tails and the gate figures at the end, with 0 failed searches', async () => {
@@ -200,7 +252,14 @@ describe('gateway admin endpoints: eval sets and gated rebuilds', () => {
       assert.equal(unknownSet.body.error?.code, 'unknown-eval-set');
       assert.equal((await call(keys.acmeSearch, 'POST', '/admin/reindex', { model: INT8 })).status, 403);
 
-      const queued = await call(keys.acmeAdmin, 'POST', '/admin/reindex', { model: INT8, gate: 'claims', maxNdcgDrop: MARGIN, shadowRate: 1, shadowMs: 600_000, shadowSamples: 5 });
+      const queued = await call(keys.acmeAdmin, 'POST', '/admin/reindex', {
+        model: INT8,
+        gate: 'claims',
+        maxNdcgDrop: MARGIN,
+        shadowRate: 1,
+        shadowMs: 600_000,
+        shadowSamples: 5,
+      });
       assert.equal(queued.status, 202, JSON.stringify(queued.body));
       const statusPath = queued.body.status as string;
       assert.equal(statusPath, `/admin/reindex/${queued.body.jobId as string}`);
@@ -222,21 +281,36 @@ describe('gateway admin endpoints: eval sets and gated rebuilds', () => {
         600_000,
         250,
       );
-      assert.equal(shadowing.state, 'active', `shadow figures were shown before the rebuild ended (${shadowing.state}: ${shadowing.failedReason ?? ''})`);
+      assert.equal(
+        shadowing.state,
+        'active',
+        `shadow figures were shown before the rebuild ended (${shadowing.state}: ${shadowing.failedReason ?? ''})`,
+      );
       assert.deepEqual(shadowing.gate, { set: 'claims', tenant: 'acme', maxNdcgDrop: MARGIN, force: false });
       assert.ok(['shadowing', 'gating'].includes(shadowing.progress?.phase ?? ''), `phase ${shadowing.progress?.phase ?? '?'}`);
       const live = shadowing.progress!.shadow!;
       assert.ok(live.overlapAt10 !== null && live.overlapAt10 >= 0 && live.overlapAt10 <= 1);
       assert.ok(live.rbo !== null && live.rbo >= 0 && live.rbo <= 1);
 
-      const done = await waitFor('the rebuild to finish', async () => {
-        const view = await job();
-        return ended(view) ? view : undefined;
-      }, 900_000, 250);
+      const done = await waitFor(
+        'the rebuild to finish',
+        async () => {
+          const view = await job();
+          return ended(view) ? view : undefined;
+        },
+        900_000,
+        250,
+      );
       assert.equal(done.state, 'completed', `the rebuild failed: ${done.failedReason ?? ''}`);
       const result = done.result!;
       const gate = result.gate as GateReport;
-      report('gateway gated rebuild', { live: gate.live, candidate: gate.candidate, drop: gate.ndcgDrop, ndcg: gate.comparison.ndcg_at_10, shadow: result.shadow });
+      report('gateway gated rebuild', {
+        live: gate.live,
+        candidate: gate.candidate,
+        drop: gate.ndcgDrop,
+        ndcg: gate.comparison.ndcg_at_10,
+        shadow: result.shadow,
+      });
       assert.equal(result.outcome, 'swapped');
       assert.equal(result.forced, false);
       assert.equal(gate.decision, 'accepted');

@@ -51,7 +51,13 @@ describe('gateway authentication', () => {
     encoder = await loadEncoder(h.config.model);
     (await readScifact(24)).forEach((d, i) => {
       const tenant = i % 2 === 0 ? 'tenant-a' : 'tenant-b';
-      (i % 2 === 0 ? aDocs : bDocs).push({ id: `${tenant === 'tenant-a' ? 'a' : 'b'}-${i}`, title: d.title, text: d.text, tenant, metadata: { tenant, group: 'shared' } });
+      (i % 2 === 0 ? aDocs : bDocs).push({
+        id: `${tenant === 'tenant-a' ? 'a' : 'b'}-${i}`,
+        title: d.title,
+        text: d.text,
+        tenant,
+        metadata: { tenant, group: 'shared' },
+      });
     });
     await indexThroughBus(h, encoder, [...aDocs, ...bDocs]);
     stack = await startQueryStack(h, [encoder]);
@@ -102,7 +108,10 @@ describe('gateway authentication', () => {
     return { status: response.status, headers: response.headers, body: (await response.json()) as Answer['body'] };
   }
   const q = (text: string): string => encodeURIComponent(text);
-  const token = (claims: Record<string, unknown>, options: { audience?: string; secret?: string; expired?: boolean } = {}): Promise<string> =>
+  const token = (
+    claims: Record<string, unknown>,
+    options: { audience?: string; secret?: string; expired?: boolean } = {},
+  ): Promise<string> =>
     new SignJWT(claims)
       .setProtectedHeader({ alg: 'HS256' })
       .setIssuer(ISSUER)
@@ -120,7 +129,11 @@ describe('gateway authentication', () => {
     assert.equal(wrong.status, 401);
     assert.equal(wrong.headers.get('www-authenticate'), 'Bearer realm="searchbus", error="invalid_token"');
     for (const bad of ['sbk_nope', 'x.y.z', 'Basic-looking']) assert.equal((await call(`/search?q=${q('cells')}`, bad)).status, 401, bad);
-    assert.equal((await fetch(gateway.url('/search?q=cells'), { headers: { authorization: `Basic ${Buffer.from('u:p').toString('base64')}` } })).status, 401);
+    assert.equal(
+      (await fetch(gateway.url('/search?q=cells'), { headers: { authorization: `Basic ${Buffer.from('u:p').toString('base64')}` } }))
+        .status,
+      401,
+    );
     assert.equal((await fetch(gateway.url('/healthz'))).status, 200);
     assert.equal((await fetch(gateway.url('/readyz'))).status, 200);
   });
@@ -131,14 +144,20 @@ describe('gateway authentication', () => {
       assert.equal(answer.status, 200, `${JSON.stringify(answer.body)}\n${gateway.stderr()}\n${JSON.stringify(stack.client.stats)}`);
       assert.equal(answer.body.hits?.[0]?.docId, doc.id);
     }
-    const viaHeader = await fetch(gateway.url(`/search?q=${q(aDocs[0]!.title ?? '')}&k=1&tenant=tenant-a`), { headers: { 'x-api-key': keys.a } });
+    const viaHeader = await fetch(gateway.url(`/search?q=${q(aDocs[0]!.title ?? '')}&k=1&tenant=tenant-a`), {
+      headers: { 'x-api-key': keys.a },
+    });
     assert.equal(viaHeader.status, 200);
     for (const tenant of ['tenant-b', 'TENANT-A', 'tenant-a ', 'tenant-a\u0000', 'default', '*']) {
       const answer = await call(`/search?q=${q('cells')}&tenant=${q(tenant)}`, keys.a);
       assert.equal(answer.status, 403, tenant);
       assert.equal(answer.body.error?.code, 'forbidden');
     }
-    const post = await call('/search', keys.a, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ q: 'cells', tenant: 'tenant-b' }) });
+    const post = await call('/search', keys.a, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ q: 'cells', tenant: 'tenant-b' }),
+    });
     assert.equal(post.status, 403);
   });
 
@@ -150,9 +169,26 @@ describe('gateway authentication', () => {
       [`/search?q=${q(title)}&k=20&filter=${q(JSON.stringify({ should: [{ key: 'tenant', match: { value: 'tenant-b' } }] }))}`],
       [`/search?q=${q(title)}&k=20&filter=${q(JSON.stringify({ must: [{ key: 'tenant', match: { any: ['tenant-a', 'tenant-b'] } }] }))}`],
       [`/search?q=${q(title)}&k=20&filter=${q(JSON.stringify({ mustNot: [{ key: 'tenant', match: { value: 'tenant-a' } }] }))}`],
-      [`/search?q=${q(title)}&k=20`, { headers: { 'x-searchbus-tenant': 'tenant-b', 'x-tenant': 'tenant-b', forwarded: 'tenant=tenant-b' } }],
-      ['/search', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ q: title, k: 20, filter: { should: [{ key: 'tenant', match: { value: 'tenant-b' } }] } }) }],
-      ['/search', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ q: title, k: 20, filter: ['tenant!=tenant-a'] }) }],
+      [
+        `/search?q=${q(title)}&k=20`,
+        { headers: { 'x-searchbus-tenant': 'tenant-b', 'x-tenant': 'tenant-b', forwarded: 'tenant=tenant-b' } },
+      ],
+      [
+        '/search',
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ q: title, k: 20, filter: { should: [{ key: 'tenant', match: { value: 'tenant-b' } }] } }),
+        },
+      ],
+      [
+        '/search',
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ q: title, k: 20, filter: ['tenant!=tenant-a'] }),
+        },
+      ],
     ];
     let searched = 0;
     for (const doc of bDocs) {
@@ -165,7 +201,11 @@ describe('gateway authentication', () => {
       }
     }
     // Parameters the gateway does not define are refused rather than ignored or passed on.
-    for (const path of [`/search?q=cells&tenant[]=tenant-b`, `/search?q=cells&tenant=tenant-a&tenant=tenant-b`, `/search?q=cells&replyTo=x`]) {
+    for (const path of [
+      `/search?q=cells&tenant[]=tenant-b`,
+      `/search?q=cells&tenant=tenant-a&tenant=tenant-b`,
+      `/search?q=cells&replyTo=x`,
+    ]) {
       assert.equal((await call(path, keys.a)).status, 400, path);
     }
     assert.ok(searched >= 100);
@@ -218,19 +258,31 @@ describe('gateway authentication', () => {
     const long = await call(`/search?q=${'x'.repeat(2100)}`, keys.a);
     assert.equal(long.status, 414);
     assert.equal(long.body.error?.code, 'uri-too-long');
-    const big = await call('/search', keys.a, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ q: 'y'.repeat(5000) }) });
+    const big = await call('/search', keys.a, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ q: 'y'.repeat(5000) }),
+    });
     assert.equal(big.status, 413);
     assert.equal(big.body.error?.code, 'payload-too-large');
     const text = await call('/search', keys.a, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'q=cells' });
     assert.equal(text.status, 415);
-    const json = await call('/search', keys.a, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ q: aDocs[2]!.title, k: 1 }) });
+    const json = await call('/search', keys.a, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ q: aDocs[2]!.title, k: 1 }),
+    });
     assert.equal(json.body.hits?.[0]?.docId, aDocs[2]!.id);
   });
 
   it('stops accepting a revoked key without a restart', async () => {
     assert.equal((await call('/search?q=', keys.doomed)).status, 400, 'accepted before');
     assert.equal(await revokeKey(keysFile, doomedId, 'SEARCHBUS_GATEWAY_KEYS_FILE'), true);
-    await waitFor('the revoked key refused', async () => ((await call('/search?q=', keys.doomed)).status === 401 ? true : undefined), 60_000);
+    await waitFor(
+      'the revoked key refused',
+      async () => ((await call('/search?q=', keys.doomed)).status === 401 ? true : undefined),
+      60_000,
+    );
     assert.equal((await call('/search?q=', keys.a)).status, 400, 'the other keys still work');
     assert.match(gateway.stderr(), /gateway keys file reloaded/);
   });

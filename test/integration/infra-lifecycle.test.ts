@@ -8,13 +8,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import {
-  ensureKafkaClasspath,
-  getServices,
-  isAlive,
-  reapOrphans,
-  type ProcessEntry,
-} from '../../infra/index.ts';
+import { ensureKafkaClasspath, getServices, isAlive, reapOrphans, type ProcessEntry } from '../../infra/index.ts';
 import { requireJava, requirePython } from '../../infra/local/prerequisites.ts';
 import { startRedis } from '../../infra/local/redis-process.ts';
 import { listEntries, processStartTicks, register, unregister } from '../../infra/local/process-registry.ts';
@@ -32,7 +26,10 @@ describe('infra lifecycle', () => {
     exited.catch(() => undefined);
     const entries = JSON.parse(line) as ProcessEntry[];
     assert.deepEqual(entries.map((e) => e.service).sort(), ['kafka', 'qdrant', 'redis']);
-    assert.ok(entries.every((e) => isAlive(e.pid, e.startTicks)), 'services run while their owner lives');
+    assert.ok(
+      entries.every((e) => isAlive(e.pid, e.startTicks)),
+      'services run while their owner lives',
+    );
 
     child.kill('SIGKILL');
     await once(child, 'exit');
@@ -63,7 +60,10 @@ describe('infra lifecycle', () => {
     });
     try {
       await reapOrphans();
-      assert.ok((await listEntries()).some((e) => e.id === id), 'the entry is still registered');
+      assert.ok(
+        (await listEntries()).some((e) => e.id === id),
+        'the entry is still registered',
+      );
       await assert.doesNotReject(mkdir(join(scratch, 'still-here')), 'the scratch directory is still there');
     } finally {
       await unregister(id);
@@ -77,7 +77,10 @@ describe('infra errors name what to install or set', () => {
     const saved = process.env.JAVA_HOME;
     process.env.JAVA_HOME = '/nonexistent/jdk';
     try {
-      await assert.rejects(requireJava(17), (e: unknown) => hasErrorCode(e, 'missing-prerequisite') && /Java 17\+/.test(e.message) && /KAFKA_BROKERS/.test(e.message));
+      await assert.rejects(
+        requireJava(17),
+        (e: unknown) => hasErrorCode(e, 'missing-prerequisite') && /Java 17\+/.test(e.message) && /KAFKA_BROKERS/.test(e.message),
+      );
     } finally {
       if (saved === undefined) delete process.env.JAVA_HOME;
       else process.env.JAVA_HOME = saved;
@@ -88,7 +91,10 @@ describe('infra errors name what to install or set', () => {
     const saved = process.env.SEARCHBUS_PYTHON;
     process.env.SEARCHBUS_PYTHON = '/nonexistent/python3';
     try {
-      await assert.rejects(requirePython(), (e: unknown) => hasErrorCode(e, 'missing-prerequisite') && /Python 3\.10\+/.test(e.message) && /QDRANT_URL/.test(e.message));
+      await assert.rejects(
+        requirePython(),
+        (e: unknown) => hasErrorCode(e, 'missing-prerequisite') && /Python 3\.10\+/.test(e.message) && /QDRANT_URL/.test(e.message),
+      );
     } finally {
       if (saved === undefined) delete process.env.SEARCHBUS_PYTHON;
       else process.env.SEARCHBUS_PYTHON = saved;
@@ -102,7 +108,8 @@ describe('infra errors name what to install or set', () => {
     try {
       await assert.rejects(
         startRedis({ profile: 'up', env: { SEARCHBUS_REDIS_PORT: String(port) }, log: () => undefined }),
-        (e: unknown) => e instanceof ConfigError && e.code === 'port-in-use' && e.setting === 'SEARCHBUS_REDIS_PORT' && e.message.includes(String(port)),
+        (e: unknown) =>
+          e instanceof ConfigError && e.code === 'port-in-use' && e.setting === 'SEARCHBUS_REDIS_PORT' && e.message.includes(String(port)),
       );
     } finally {
       server.close();
@@ -121,9 +128,16 @@ describe('infra errors name what to install or set', () => {
     process.env.MAVEN_OPTS = `${saved.opts ?? ''} -Duser.home=${home}`;
     process.env.SEARCHBUS_CACHE_DIR = join(home, 'cache');
     try {
-      await assert.rejects(ensureKafkaClasspath(), (e: unknown) => e instanceof UnavailableError && e.code === 'registry-unreachable' && e.retriable && /Maven Central/.test(e.message));
+      await assert.rejects(
+        ensureKafkaClasspath(),
+        (e: unknown) =>
+          e instanceof UnavailableError && e.code === 'registry-unreachable' && e.retriable && /Maven Central/.test(e.message),
+      );
     } finally {
-      for (const [key, value] of [['MAVEN_OPTS', saved.opts], ['SEARCHBUS_CACHE_DIR', saved.cache]] as const) {
+      for (const [key, value] of [
+        ['MAVEN_OPTS', saved.opts],
+        ['SEARCHBUS_CACHE_DIR', saved.cache],
+      ] as const) {
         if (value === undefined) delete process.env[key];
         else process.env[key] = value;
       }
@@ -140,7 +154,8 @@ describe('infra errors name what to install or set', () => {
     for (const c of cases) {
       await assert.rejects(
         getServices({ env: c.env, need: [c.need] }),
-        (e: unknown) => e instanceof UnavailableError && e.code === 'endpoint-unreachable' && e.retriable && e.message.startsWith(`${c.setting}=`),
+        (e: unknown) =>
+          e instanceof UnavailableError && e.code === 'endpoint-unreachable' && e.retriable && e.message.startsWith(`${c.setting}=`),
       );
     }
   });

@@ -20,7 +20,13 @@ describe('ingest path', () => {
   before(async () => {
     h = await createHarness({ need: ['kafka', 'qdrant'] });
     encoder = await loadEncoder(h.config.model);
-    consumer = new EncoderConsumer({ kafka: h.kafka, qdrant: h.qdrant, topology: h.topology, config: h.config, encoder: () => Promise.resolve(documentEncoder(encoder)) });
+    consumer = new EncoderConsumer({
+      kafka: h.kafka,
+      qdrant: h.qdrant,
+      topology: h.topology,
+      config: h.config,
+      encoder: () => Promise.resolve(documentEncoder(encoder)),
+    });
     await consumer.start();
     producer = new IngestProducer({ kafka: h.kafka, topic: h.topology.topics.ingest });
   });
@@ -34,8 +40,10 @@ describe('ingest path', () => {
 
   const alias = (): string => h.topology.qdrant.alias;
   const chunksOf = async (docId: string): Promise<number[]> =>
-    (await h.qdrant.scroll(alias(), { filter: { must: [{ key: 'doc_id', match: { value: docId } }] }, limit: 100, with_payload: true }))
-      .points.map((p) => Number((p.payload as { chunk: number }).chunk))
+    (
+      await h.qdrant.scroll(alias(), { filter: { must: [{ key: 'doc_id', match: { value: docId } }] }, limit: 100, with_payload: true })
+    ).points
+      .map((p) => Number((p.payload as { chunk: number }).chunk))
       .sort((a, b) => a - b);
 
   it('makes 1,000 published documents searchable: one point per chunk, own title at rank 1 for >= 95%', async () => {
@@ -43,19 +51,33 @@ describe('ingest path', () => {
     assert.equal(docs.length, 1000);
     const expectedChunks = docs.reduce((sum, d) => sum + encoder.chunk(documentText(d)).length, 0);
     await producer.upsert(docs);
-    const count = await waitFor('all chunks indexed', async () => {
-      const { count } = await h.qdrant.count(alias(), { exact: true });
-      return count >= expectedChunks ? count : undefined;
-    }, 600_000, 500);
+    const count = await waitFor(
+      'all chunks indexed',
+      async () => {
+        const { count } = await h.qdrant.count(alias(), { exact: true });
+        return count >= expectedChunks ? count : undefined;
+      },
+      600_000,
+      500,
+    );
     assert.equal(count, expectedChunks, 'points == chunks');
     const perDoc = new Map<string, number>();
-    for (const p of await allPoints(h.qdrant, alias())) perDoc.set(String(p.payload.doc_id), (perDoc.get(String(p.payload.doc_id)) ?? 0) + 1);
+    for (const p of await allPoints(h.qdrant, alias()))
+      perDoc.set(String(p.payload.doc_id), (perDoc.get(String(p.payload.doc_id)) ?? 0) + 1);
     assert.equal(perDoc.size, docs.length, 'every document has points');
 
-    const titles = await encoder.embed(docs.map((d) => d.title), { inputType: 'query' });
+    const titles = await encoder.embed(
+      docs.map((d) => d.title),
+      { inputType: 'query' },
+    );
     let rankOne = 0;
     for (let i = 0; i < docs.length; i++) {
-      const { points } = await h.qdrant.query(alias(), { query: Array.from(titles[i]!), using: VECTOR_NAMES.text, limit: 1, with_payload: ['doc_id'] });
+      const { points } = await h.qdrant.query(alias(), {
+        query: Array.from(titles[i]!),
+        using: VECTOR_NAMES.text,
+        limit: 1,
+        with_payload: ['doc_id'],
+      });
       if ((points[0]?.payload as { doc_id?: string } | undefined)?.doc_id === docs[i]!.id) rankOne++;
     }
     const share = rankOne / docs.length;
@@ -131,12 +153,21 @@ describe('ingest path', () => {
         'unsupported-schema-version',
       ]);
       const mismatches = letters.filter((l) => l.code === 'key-mismatch').map((l) => l.reason);
-      assert.ok(mismatches.every((r) => r.includes('"default/poison-key"') || r.includes('"other/poison-key"')), `the expected key is named: ${mismatches.join(' | ')}`);
+      assert.ok(
+        mismatches.every((r) => r.includes('"default/poison-key"') || r.includes('"other/poison-key"')),
+        `the expected key is named: ${mismatches.join(' | ')}`,
+      );
       const [point] = await h.qdrant.retrieve(alias(), { ids: [pointId(DEFAULT_TENANT, id, 0)], with_payload: true });
       assert.equal((point?.payload as { text: string }).text, 'the good message after the poison', 'no dead-lettered message was written');
-      assert.equal((await h.qdrant.count(alias(), { exact: true, filter: { must: [{ key: 'tenant', match: { value: 'other' } }] } })).count, 0);
+      assert.equal(
+        (await h.qdrant.count(alias(), { exact: true, filter: { must: [{ key: 'tenant', match: { value: 'other' } }] } })).count,
+        0,
+      );
       assert.ok(letters.every((l) => l.source === h.topology.topics.ingest));
-      assert.ok(letters.some((l) => l.value === '{not json'), 'original bytes are kept');
+      assert.ok(
+        letters.some((l) => l.value === '{not json'),
+        'original bytes are kept',
+      );
     } finally {
       await dlq.disconnect();
     }

@@ -76,7 +76,17 @@ for (const kustomization of KUSTOMIZATIONS) {
         assert.deepEqual(report.failures, []);
         assert.equal(report.resources.length, resources.length);
         const kinds = new Set(report.resources.map((r) => r.kind));
-        for (const kind of ['Deployment', 'Job', 'PodDisruptionBudget', 'ServiceMonitor', 'ScaledObject', 'TriggerAuthentication', 'Secret', 'ConfigMap', 'Service']) {
+        for (const kind of [
+          'Deployment',
+          'Job',
+          'PodDisruptionBudget',
+          'ServiceMonitor',
+          'ScaledObject',
+          'TriggerAuthentication',
+          'Secret',
+          'ConfigMap',
+          'Service',
+        ]) {
           assert.ok(kinds.has(kind), `a ${kind} is rendered and validated`);
         }
       });
@@ -120,7 +130,9 @@ for (const kustomization of KUSTOMIZATIONS) {
         assert.ok(container.resources?.requests?.cpu && container.resources.requests.memory, `${role} requests CPU and memory`);
         assert.equal(deployment.spec?.template?.spec.securityContext?.runAsNonRoot, true);
         assert.equal(deployment.spec?.selector?.matchLabels?.['app.kubernetes.io/component'], role);
-        const pdb = resources.find((r) => r.kind === 'PodDisruptionBudget' && r.spec?.selector?.matchLabels?.['app.kubernetes.io/component'] === role);
+        const pdb = resources.find(
+          (r) => r.kind === 'PodDisruptionBudget' && r.spec?.selector?.matchLabels?.['app.kubernetes.io/component'] === role,
+        );
         assert.ok(pdb, `a PodDisruptionBudget covers ${role}`);
       }
       assert.deepEqual(containerOf(find(resources, 'Job', 'searchbus-topology')).args, ['topology', 'apply']);
@@ -142,7 +154,9 @@ for (const kustomization of KUSTOMIZATIONS) {
       assert.ok(redisSettings(env), 'REDIS_URL is set');
       assert.ok(qdrantSettings(env), 'QDRANT_URL is set');
       for (const role of ROLE_NAMES) {
-        const refs = (containerOf(find(resources, 'Deployment', `searchbus-${role}`)).envFrom ?? []).map((e) => e.secretRef?.name).filter(Boolean);
+        const refs = (containerOf(find(resources, 'Deployment', `searchbus-${role}`)).envFrom ?? [])
+          .map((e) => e.secretRef?.name)
+          .filter(Boolean);
         assert.deepEqual(refs.sort(), ['searchbus-kafka', 'searchbus-qdrant', 'searchbus-redis']);
       }
     });
@@ -199,7 +213,10 @@ spec:
     const report = await validate(broken, KUBERNETES_SCHEMAS.kubernetes[0]);
     assert.equal(report.resources.length, 4);
     assert.equal(report.failures.length, 4, report.failures.join('\n'));
-    assert.ok(report.failures.every((f) => f.includes('statusInvalid')), report.failures.join('\n'));
+    assert.ok(
+      report.failures.every((f) => f.includes('statusInvalid')),
+      report.failures.join('\n'),
+    );
     assert.ok(report.failures.some((f) => f.startsWith('ScaledObject/broken') && f.includes('maxReplicaCounts')));
     assert.ok(report.failures.some((f) => f.startsWith('ServiceMonitor/broken') && f.includes('intervall')));
   });

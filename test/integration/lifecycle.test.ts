@@ -90,7 +90,12 @@ describe('lifecycles on real Kafka and Redis', () => {
   }
 
   async function noConnectionsLeftSince(before: Set<string>, what: string): Promise<void> {
-    await waitFor(`${what} to leave no connection to the broker`, () => Promise.resolve(opened(before, connectionsTo(kafkaPort)).length === 0 ? true : undefined), 30_000, 100);
+    await waitFor(
+      `${what} to leave no connection to the broker`,
+      () => Promise.resolve(opened(before, connectionsTo(kafkaPort)).length === 0 ? true : undefined),
+      30_000,
+      100,
+    );
   }
 
   it('keeps its group membership through a handler slower than the session timeout, handling the batch once', async () => {
@@ -134,10 +139,15 @@ describe('lifecycles on real Kafka and Redis', () => {
       await done;
       // Committed past the slow message by the same member, without a rejoin and a second run.
       const end = await admin.fetchTopicOffsets(topic);
-      await waitFor('the slow batch to be committed', async () => {
-        const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
-        return committed?.partitions.every((p) => p.offset === end.find((e) => e.partition === p.partition)?.offset) ? true : undefined;
-      }, 60_000, 200);
+      await waitFor(
+        'the slow batch to be committed',
+        async () => {
+          const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+          return committed?.partitions.every((p) => p.offset === end.find((e) => e.partition === p.partition)?.offset) ? true : undefined;
+        },
+        60_000,
+        200,
+      );
       assert.equal(calls, 1, 'the slow batch was handled once');
     } finally {
       await consumer.close();
@@ -151,7 +161,12 @@ describe('lifecycles on real Kafka and Redis', () => {
     const consumer = consumerOf(groupId, topic, 8_000);
     await assert.rejects(consumer.start(), (error: unknown) => {
       assert.ok(error instanceof TimeoutError && error.code === 'start-timeout', `got ${String(error)}`);
-      assert.match(error.message, new RegExp(`^the lifecycle-test consumer \\(group ${groupId.replace(/\./g, '\\.')}\\) did not join consumer group ${groupId.replace(/\./g, '\\.')} within 8000 ms: `));
+      assert.match(
+        error.message,
+        new RegExp(
+          `^the lifecycle-test consumer \\(group ${groupId.replace(/\./g, '\\.')}\\) did not join consumer group ${groupId.replace(/\./g, '\\.')} within 8000 ms: `,
+        ),
+      );
       assert.equal(error.retriable, true);
       return true;
     });
@@ -200,7 +215,10 @@ describe('lifecycles on real Kafka and Redis', () => {
     try {
       await assert.rejects(startRole('query', context), (error: unknown) => {
         assert.ok(error instanceof TimeoutError && error.code === 'start-timeout', `got ${String(error)}`);
-        assert.match(error.message, /^the query role did not connect to Redis within 30000 ms: check that Redis answers at REDIS_URL \(last error: .*ECONNREFUSED/);
+        assert.match(
+          error.message,
+          /^the query role did not connect to Redis within 30000 ms: check that Redis answers at REDIS_URL \(last error: .*ECONNREFUSED/,
+        );
         return true;
       });
       await noConnectionsLeftSince(baseline, 'the failed query role');
@@ -220,7 +238,10 @@ describe('lifecycles on real Kafka and Redis', () => {
     try {
       await assert.rejects(startRole('reindex', context), (error: unknown) => {
         assert.ok(error instanceof TimeoutError && error.code === 'start-timeout', `got ${String(error)}`);
-        assert.match(error.message, /^the reindex worker did not reconcile fences, rebuild groups and partial collections within 5000 ms: check that Redis answers at REDIS_URL/);
+        assert.match(
+          error.message,
+          /^the reindex worker did not reconcile fences, rebuild groups and partial collections within 5000 ms: check that Redis answers at REDIS_URL/,
+        );
         return true;
       });
       await noConnectionsLeftSince(baseline, 'the failed reindex role');
@@ -246,7 +267,13 @@ describe('lifecycles on real Kafka and Redis', () => {
       const redis = createRedis({ url: frozenUrl }, 'lifecycle-test');
       redis.on('error', () => undefined);
       const client = new SearchClient({ kafka: h.kafka, redis, topology: h.topology, startTimeoutMs: 3_000 });
-      await assert.rejects(client.connect(), (error: unknown) => error instanceof TimeoutError && error.code === 'start-timeout' && /^the search client did not subscribe to its reply channel .* within 3000 ms/.test(error.message));
+      await assert.rejects(
+        client.connect(),
+        (error: unknown) =>
+          error instanceof TimeoutError &&
+          error.code === 'start-timeout' &&
+          /^the search client did not subscribe to its reply channel .* within 3000 ms/.test(error.message),
+      );
       assert.equal(client.state, 'closed');
       assert.equal(redis.status, 'end');
       await waitFor('the frozen Redis to see its connection closed', () => Promise.resolve(held.size === 0 ? true : undefined), 30_000, 50);
@@ -270,7 +297,10 @@ describe('lifecycles on real Kafka and Redis', () => {
 
   it('cleanup with a throwing step still runs the others and reports the failure', async () => {
     const baseline = connectionsTo(kafkaPort);
-    const producers = [h.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner }), h.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner })];
+    const producers = [
+      h.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner }),
+      h.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner }),
+    ];
     const disconnected: number[] = [];
     producers.forEach((p, i) => p.on(p.events.DISCONNECT, () => disconnected.push(i)));
     for (const p of producers) await p.connect();

@@ -45,15 +45,20 @@ describe('a folder of everything: documents, a screenshot, photos and recordings
     ({ producer, query: stack } = mediaStack);
 
     // The demo corpus as distractors: 50 short texts on other subjects.
-    const corpus = (await readFile(SAMPLE_CORPUS, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as { id: string; title: string; text: string });
+    const corpus = (await readFile(SAMPLE_CORPUS, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { id: string; title: string; text: string });
     await producer.upsert(corpus.map((d) => ({ id: d.id, title: d.title, text: d.text })));
 
     folder = await mkdtemp(join(tmpdir(), 'searchbus-documents-'));
-    for (const sub of ['manuals', 'letters', 'web', 'screenshots', 'notes', 'photos', 'recordings', 'broken']) await mkdir(join(folder, sub));
+    for (const sub of ['manuals', 'letters', 'web', 'screenshots', 'notes', 'photos', 'recordings', 'broken'])
+      await mkdir(join(folder, sub));
     await copyFile(new URL('shared-mime-info-spec.pdf', FIXTURES), join(folder, 'manuals', 'shared-mime-info-spec.pdf'));
     await copyFile(new URL('backup-error.png', FIXTURES), join(folder, 'screenshots', 'backup-error.png'));
     for (const photo of PHOTOS) await copyFile(new URL(`photos/${photo}.jpg`, MEDIA_FIXTURES), join(folder, 'photos', `${photo}.jpg`));
-    for (const phrase of PHRASES) await copyFile(new URL(`speech/phrase${phrase}-voice1.wav`, MEDIA_FIXTURES), join(folder, 'recordings', `phrase${phrase}.wav`));
+    for (const phrase of PHRASES)
+      await copyFile(new URL(`speech/phrase${phrase}-voice1.wav`, MEDIA_FIXTURES), join(folder, 'recordings', `phrase${phrase}.wav`));
     await writeFile(
       join(folder, 'letters', 'bees.docx'),
       await docxFile([
@@ -70,9 +75,15 @@ describe('a folder of everything: documents, a screenshot, photos and recordings
         'Kept in the fridge, it only needs feeding once a week.',
       ]),
     );
-    await writeFile(join(folder, 'notes', 'bicycle.md'), '# Bicycle care\n\nOil the chain every 300 kilometres, and after every ride in the rain; wipe off what is left.\n');
+    await writeFile(
+      join(folder, 'notes', 'bicycle.md'),
+      '# Bicycle care\n\nOil the chain every 300 kilometres, and after every ride in the rain; wipe off what is left.\n',
+    );
     // Broken files: cut short, password-protected, a scan without a text layer, a DOCX that is not one.
-    await writeFile(join(folder, 'broken', 'truncated.pdf'), (await readFile(new URL('shared-mime-info-spec.pdf', FIXTURES))).subarray(0, 600));
+    await writeFile(
+      join(folder, 'broken', 'truncated.pdf'),
+      (await readFile(new URL('shared-mime-info-spec.pdf', FIXTURES))).subarray(0, 600),
+    );
     await writeFile(join(folder, 'broken', 'locked.pdf'), pdfFile([['Board minutes, strictly confidential.']], { encrypted: true }));
     await writeFile(join(folder, 'broken', 'scan.pdf'), pdfFile([[], []]));
     await writeFile(join(folder, 'broken', 'renamed.docx'), 'a text file renamed to .docx');
@@ -91,15 +102,26 @@ describe('a folder of everything: documents, a screenshot, photos and recordings
   const alias = (): string => h.topology.qdrant.alias;
   const pointsOf = async (id: string): Promise<Array<Record<string, unknown>>> =>
     (await allPoints(h.qdrant, alias())).filter((p) => p.payload.doc_id === id).map((p) => p.payload);
-  const search = async (query: string, mode?: 'dense' | 'hybrid'): Promise<SearchHit[]> => (await stack.client.search({ text: query, topK: 5, ...(mode ? { mode } : {}) })).hits;
+  const search = async (query: string, mode?: 'dense' | 'hybrid'): Promise<SearchHit[]> =>
+    (await stack.client.search({ text: query, topK: 5, ...(mode ? { mode } : {}) })).hits;
   const show = (hits: SearchHit[]): string => JSON.stringify(hits.map((hit) => [hit.docId, hit.page, hit.score.toFixed(3)]));
 
   it('`searchbus ingest <folder>` publishes each file with its type; the encoders index document text page by page, photos and recordings as vectors', async () => {
     const { stdout } = await promisify(execFile)(process.execPath, [CLI, 'ingest', folder, '--json'], {
-      env: { ...process.env, ...h.env, KAFKA_BROKERS: h.services.kafka.brokers.join(','), REDIS_URL: h.services.redis.url, QDRANT_URL: h.services.qdrant.url },
+      env: {
+        ...process.env,
+        ...h.env,
+        KAFKA_BROKERS: h.services.kafka.brokers.join(','),
+        REDIS_URL: h.services.redis.url,
+        QDRANT_URL: h.services.qdrant.url,
+      },
       maxBuffer: 16 * 1024 * 1024,
     });
-    const summary = JSON.parse(stdout.trim().split('\n').at(-1)!) as { published: number; byType: Record<string, { published: number; skipped: number }>; skipped: Array<{ path: string; reason: string }> };
+    const summary = JSON.parse(stdout.trim().split('\n').at(-1)!) as {
+      published: number;
+      byType: Record<string, { published: number; skipped: number }>;
+      skipped: Array<{ path: string; reason: string }>;
+    };
     assert.deepEqual(summary.byType, {
       pdf: { published: 4, skipped: 0 },
       docx: { published: 2, skipped: 0 },
@@ -112,17 +134,25 @@ describe('a folder of everything: documents, a screenshot, photos and recordings
 
     const spec = 'manuals/shared-mime-info-spec.pdf';
     const media = [...PHOTOS.map((p) => `photos/${p}.jpg`), ...PHRASES.map((p) => `recordings/phrase${p}.wav`)];
-    await waitFor('every good file indexed', async () => {
-      for (const id of [spec, 'letters/bees.docx', 'web/sourdough.html', 'screenshots/backup-error.png', 'notes/bicycle.md', ...media]) {
-        const [p] = await h.qdrant.retrieve(alias(), { ids: [pointId(DEFAULT_TENANT, id, 0)] });
-        if (!p) return undefined;
-      }
-      return true;
-    }, 600_000, 500);
+    await waitFor(
+      'every good file indexed',
+      async () => {
+        for (const id of [spec, 'letters/bees.docx', 'web/sourdough.html', 'screenshots/backup-error.png', 'notes/bicycle.md', ...media]) {
+          const [p] = await h.qdrant.retrieve(alias(), { ids: [pointId(DEFAULT_TENANT, id, 0)] });
+          if (!p) return undefined;
+        }
+        return true;
+      },
+      600_000,
+      500,
+    );
 
     const pdf = await pointsOf(spec);
     // Every one of the 17 pages has chunks, each recording its page; the PDF went by uri.
-    assert.deepEqual([...new Set(pdf.map((p) => p.page))].sort((a, b) => Number(a) - Number(b)), Array.from({ length: 17 }, (_, i) => i + 1));
+    assert.deepEqual(
+      [...new Set(pdf.map((p) => p.page))].sort((a, b) => Number(a) - Number(b)),
+      Array.from({ length: 17 }, (_, i) => i + 1),
+    );
     for (const p of pdf) {
       assert.deepEqual(Object.keys(p.media as object).sort(), ['modality', 'model', 'type', 'uri']);
       assert.equal((p.media as { modality: string }).modality, 'document');
@@ -130,16 +160,31 @@ describe('a folder of everything: documents, a screenshot, photos and recordings
       assert.ok(position.start >= 0 && position.end > position.start, JSON.stringify(p.position));
     }
     const html = await pointsOf('web/sourdough.html');
-    assert.ok(html.every((p) => !/volcanic|window\.banner/.test(String(p.text))), 'no script, style or noscript text was indexed');
-    const [shot] = await h.qdrant.retrieve(alias(), { ids: [pointId(DEFAULT_TENANT, 'screenshots/backup-error.png', 0)], with_payload: true, with_vector: true });
-    assert.ok(VECTOR_NAMES.image in (shot!.vector as object) && VECTOR_NAMES.text in (shot!.vector as object), 'the screenshot has its image vector and its text');
+    assert.ok(
+      html.every((p) => !/volcanic|window\.banner/.test(String(p.text))),
+      'no script, style or noscript text was indexed',
+    );
+    const [shot] = await h.qdrant.retrieve(alias(), {
+      ids: [pointId(DEFAULT_TENANT, 'screenshots/backup-error.png', 0)],
+      with_payload: true,
+      with_vector: true,
+    });
+    assert.ok(
+      VECTOR_NAMES.image in (shot!.vector as object) && VECTOR_NAMES.text in (shot!.vector as object),
+      'the screenshot has its image vector and its text',
+    );
     assert.match(String((shot!.payload as { text: string }).text), /LIGHTHOUSE is full/);
     const vectorsOf = async (id: string): Promise<string[]> => {
       const [p] = await h.qdrant.retrieve(alias(), { ids: [pointId(DEFAULT_TENANT, id, 0)], with_vector: true });
       return Object.keys(p!.vector as object);
     };
-    for (const photo of PHOTOS) assert.ok((await vectorsOf(`photos/${photo}.jpg`)).includes(VECTOR_NAMES.image), `${photo}.jpg has its image vector`);
-    for (const phrase of PHRASES) assert.ok((await vectorsOf(`recordings/phrase${phrase}.wav`)).includes(VECTOR_NAMES.audio), `phrase${phrase}.wav has its audio vector`);
+    for (const photo of PHOTOS)
+      assert.ok((await vectorsOf(`photos/${photo}.jpg`)).includes(VECTOR_NAMES.image), `${photo}.jpg has its image vector`);
+    for (const phrase of PHRASES)
+      assert.ok(
+        (await vectorsOf(`recordings/phrase${phrase}.wav`)).includes(VECTOR_NAMES.audio),
+        `phrase${phrase}.wav has its audio vector`,
+      );
   });
 
   it('a text query finds each passage: the PDF at its page, the DOCX, the HTML page and the screenshot', async () => {
@@ -181,7 +226,10 @@ describe('a folder of everything: documents, a screenshot, photos and recordings
     await dlq.subscribe({ topic: h.topology.topics.deadLetter, fromBeginning: true });
     await dlq.run({
       eachMessage: ({ message }) => {
-        letters.set(message.key?.toString() ?? '', { code: message.headers?.[HEADERS.errorCode]?.toString() ?? '', reason: message.headers?.[HEADERS.errorMessage]?.toString() ?? '' });
+        letters.set(message.key?.toString() ?? '', {
+          code: message.headers?.[HEADERS.errorCode]?.toString() ?? '',
+          reason: message.headers?.[HEADERS.errorMessage]?.toString() ?? '',
+        });
         return Promise.resolve();
       },
     });
@@ -194,22 +242,48 @@ describe('a folder of everything: documents, a screenshot, photos and recordings
         'default/broken/renamed.docx': 'document-undecodable',
       });
       // OCR is on, so the pages without a text layer were rendered and read: nothing on them either.
-      assert.match(letters.get('default/broken/scan.pdf')!.reason, /default\/broken\/scan\.pdf: the pdf file has no text to index \(no text layer, and OCR found no text on its pages\)/);
+      assert.match(
+        letters.get('default/broken/scan.pdf')!.reason,
+        /default\/broken\/scan\.pdf: the pdf file has no text to index \(no text layer, and OCR found no text on its pages\)/,
+      );
       assert.match(letters.get('default/broken/locked.pdf')!.reason, /password-protected/);
-      for (const id of ['broken/truncated.pdf', 'broken/locked.pdf', 'broken/scan.pdf', 'broken/renamed.docx']) assert.deepEqual(await pointsOf(id), [], `${id} was not written`);
+      for (const id of ['broken/truncated.pdf', 'broken/locked.pdf', 'broken/scan.pdf', 'broken/renamed.docx'])
+        assert.deepEqual(await pointsOf(id), [], `${id} was not written`);
     } finally {
       await dlq.disconnect();
     }
   });
 
   it('updates and deletes document files like any document: a new version replaces the passages, a tombstone removes every page', async () => {
-    const docx = await docxFile(['# Winter hives', 'Nothing about fondant any more: this letter is now about bottling plum jam in September.']);
-    await producer.upsert([{ id: 'letters/bees.docx', title: 'bees.docx', media: { type: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document', data: docx.toString('base64') } }]);
-    await waitFor('the new version indexed', async () => ((await pointsOf('letters/bees.docx')).some((p) => /plum jam/.test(String(p.text))) ? true : undefined), 300_000, 500);
-    assert.ok((await pointsOf('letters/bees.docx')).every((p) => !/fifteen kilograms/.test(String(p.text))), 'no chunk of the old version is left');
+    const docx = await docxFile([
+      '# Winter hives',
+      'Nothing about fondant any more: this letter is now about bottling plum jam in September.',
+    ]);
+    await producer.upsert([
+      {
+        id: 'letters/bees.docx',
+        title: 'bees.docx',
+        media: { type: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document', data: docx.toString('base64') },
+      },
+    ]);
+    await waitFor(
+      'the new version indexed',
+      async () => ((await pointsOf('letters/bees.docx')).some((p) => /plum jam/.test(String(p.text))) ? true : undefined),
+      300_000,
+      500,
+    );
+    assert.ok(
+      (await pointsOf('letters/bees.docx')).every((p) => !/fifteen kilograms/.test(String(p.text))),
+      'no chunk of the old version is left',
+    );
 
     await producer.delete([{ id: 'manuals/shared-mime-info-spec.pdf' }]);
-    await waitFor('every page of the PDF deleted', async () => ((await pointsOf('manuals/shared-mime-info-spec.pdf')).length === 0 ? true : undefined), 300_000, 500);
+    await waitFor(
+      'every page of the PDF deleted',
+      async () => ((await pointsOf('manuals/shared-mime-info-spec.pdf')).length === 0 ? true : undefined),
+      300_000,
+      500,
+    );
     const hits = await search('how can a program tell that a directory is a mount point');
     assert.ok(!hits.some((hit) => hit.docId === 'manuals/shared-mime-info-spec.pdf'), show(hits));
   });

@@ -41,7 +41,8 @@ describe('media pipeline', () => {
     await mkdir(join(folder, 'photos'));
     await mkdir(join(folder, 'speech'));
     for (const photo of PHOTOS) await copyFile(new URL(`photos/${photo}.jpg`, FIXTURES), join(folder, 'photos', `${photo}.jpg`));
-    for (const phrase of [1, 2, 3]) await copyFile(new URL(`speech/phrase${phrase}-voice1.wav`, FIXTURES), join(folder, 'speech', `phrase${phrase}.wav`));
+    for (const phrase of [1, 2, 3])
+      await copyFile(new URL(`speech/phrase${phrase}-voice1.wav`, FIXTURES), join(folder, 'speech', `phrase${phrase}.wav`));
     await writeFile(join(folder, 'notes.md'), '# Garden notes\nWater the tomatoes every morning and mulch the beds.');
     await writeFile(join(folder, 'stars.txt'), 'A supernova is the explosion of a massive star at the end of its life.');
     await writeFile(join(folder, 'movie.mkv'), 'not really a film');
@@ -64,20 +65,36 @@ describe('media pipeline', () => {
   const base64 = async (url: URL): Promise<string> => (await readFile(url)).toString('base64');
 
   it('ingests a folder of photos, recordings and text: each point carries the vectors its content has', async () => {
-    records = await Promise.all((await listFiles(folder)).map((file) => fileDocument(folder, file, { mediaInlineMaxBytes: INLINE_MAX_BYTES })));
+    records = await Promise.all(
+      (await listFiles(folder)).map((file) => fileDocument(folder, file, { mediaInlineMaxBytes: INLINE_MAX_BYTES })),
+    );
     const kinds = records.map((r) => r.kind).sort();
     assert.deepEqual(kinds, ['audio', 'audio', 'audio', 'image', 'image', 'image', 'image', 'image', 'image', 'skipped', 'text', 'text']);
     const skipped = records.find((r) => r.kind === 'skipped');
-    assert.ok(skipped && skipped.kind === 'skipped' && /\.mkv: not a supported type/.test(skipped.reason), 'the unknown type is skipped with a reason');
+    assert.ok(
+      skipped && skipped.kind === 'skipped' && /\.mkv: not a supported type/.test(skipped.reason),
+      'the unknown type is skipped with a reason',
+    );
     const documents = records.flatMap((r) => (r.kind === 'skipped' ? [] : [r.document]));
     const byUri = documents.filter((d) => d.media?.uri !== undefined).map((d) => d.id);
     assert.ok(byUri.includes('photos/stream.jpg') && byUri.includes('speech/phrase1.wav'), `large media go by uri: ${byUri.join(', ')}`);
-    assert.ok(documents.some((d) => d.media?.data !== undefined), 'small media go inline');
+    assert.ok(
+      documents.some((d) => d.media?.data !== undefined),
+      'small media go inline',
+    );
     await producer.upsert(documents);
 
-    await waitFor('every file indexed', async () => ((await h.qdrant.count(alias(), { exact: true })).count >= documents.length ? true : undefined), 600_000, 500);
+    await waitFor(
+      'every file indexed',
+      async () => ((await h.qdrant.count(alias(), { exact: true })).count >= documents.length ? true : undefined),
+      600_000,
+      500,
+    );
     const photo = await point('photos/ladybird.jpg');
-    assert.deepEqual(Object.keys(photo!.vector).sort(), [VECTOR_NAMES.image, VECTOR_NAMES.text, ...Object.keys(photo!.vector).filter((k) => k.startsWith('text-bm25-'))].sort());
+    assert.deepEqual(
+      Object.keys(photo!.vector).sort(),
+      [VECTOR_NAMES.image, VECTOR_NAMES.text, ...Object.keys(photo!.vector).filter((k) => k.startsWith('text-bm25-'))].sort(),
+    );
     assert.equal((photo!.vector[VECTOR_NAMES.image] as number[]).length, 1280);
     const { thumbnail, ...medium } = photo!.payload.media as { thumbnail?: string };
     assert.deepEqual(medium, { type: 'image/jpeg', modality: 'image', model: 'efficientnet-lite0' });
@@ -93,13 +110,20 @@ describe('media pipeline', () => {
     const copy = await transformedPhoto('ladybird');
     const result = await stack.client.search({ image: { type: 'image/jpeg', data: copy }, topK: 3 });
     assert.equal(result.hits[0]?.docId, 'photos/ladybird.jpg', JSON.stringify(result.hits.map((hit) => [hit.docId, hit.score])));
-    assert.ok(result.hits.every((hit) => hit.media?.modality === 'image'), 'an image query finds only images');
+    assert.ok(
+      result.hits.every((hit) => hit.media?.modality === 'image'),
+      'an image query finds only images',
+    );
     assert.equal(result.mode, 'dense');
     // Tenant isolation holds for queries by example: another tenant sees none of these photos.
     const other = await stack.client.search({ image: { data: copy }, topK: 3, tenant: 'someone-else' });
     assert.deepEqual(other.hits, []);
     // And filters apply: a metadata condition nothing matches leaves nothing.
-    const filtered = await stack.client.search({ image: { data: copy }, topK: 3, filter: { must: [{ key: 'album', match: { value: 'none' } }] } });
+    const filtered = await stack.client.search({
+      image: { data: copy },
+      topK: 3,
+      filter: { must: [{ key: 'album', match: { value: 'none' } }] },
+    });
     assert.deepEqual(filtered.hits, []);
   });
 
@@ -113,10 +137,21 @@ describe('media pipeline', () => {
   });
 
   it('serves queries by example on the gateway: POST /search with a JSON body', async () => {
-    const gateway = await startGateway({ searcher: stack.client, port: 0, host: '127.0.0.1', limits: { maxBodyBytes: 1024 * 1024, maxUrlBytes: 8192 } });
+    const gateway = await startGateway({
+      searcher: stack.client,
+      port: 0,
+      host: '127.0.0.1',
+      limits: { maxBodyBytes: 1024 * 1024, maxUrlBytes: 8192 },
+    });
     try {
-      const post = async (body: unknown): Promise<{ status: number; json: { hits?: Array<{ docId: string }>; error?: { code: string } } }> => {
-        const response = await fetch(`http://127.0.0.1:${gateway.port}/search`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const post = async (
+        body: unknown,
+      ): Promise<{ status: number; json: { hits?: Array<{ docId: string }>; error?: { code: string } } }> => {
+        const response = await fetch(`http://127.0.0.1:${gateway.port}/search`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
         return { status: response.status, json: (await response.json()) as { hits?: Array<{ docId: string }>; error?: { code: string } } };
       };
       const found = await post({ image: { type: 'image/jpeg', data: await base64(new URL('photos/paintbrushes.jpg', FIXTURES)) }, k: 2 });
@@ -133,9 +168,16 @@ describe('media pipeline', () => {
 
   it('answers a bad query by example with an error, never a timeout', async () => {
     const expectError = async (query: Parameters<typeof stack.client.search>[0], code: string, pattern: RegExp): Promise<void> => {
-      await assert.rejects(stack.client.search(query), (error: unknown) => error instanceof RejectedError && error.code === code && pattern.test(error.message));
+      await assert.rejects(
+        stack.client.search(query),
+        (error: unknown) => error instanceof RejectedError && error.code === code && pattern.test(error.message),
+      );
     };
-    await expectError({ image: { data: Buffer.from('this is not an image').toString('base64') }, topK: 3 }, 'invalid-media', /query\.image/);
+    await expectError(
+      { image: { data: Buffer.from('this is not an image').toString('base64') }, topK: 3 },
+      'invalid-media',
+      /query\.image/,
+    );
     await expectError({ audio: { uri: MISSING_UNDER_ROOTS }, topK: 3 }, 'invalid-media', /cannot read/);
     await expectError({ image: { uri: 'file:///etc/hostname' }, topK: 3 }, 'invalid-media', /outside SEARCHBUS_MEDIA_FILE_ROOTS/);
     await expectError({ image: { type: 'text/plain', data: 'aGVsbG8=' }, topK: 3 }, 'invalid-request', /not supported/);
@@ -145,8 +187,18 @@ describe('media pipeline', () => {
   it('updates and deletes media documents, across the text and media groups, in publication order', async () => {
     const id = 'photos/dogs.jpg';
     // A new version with another photo (media group), then as text only (text group), then gone.
-    await producer.upsert([{ id, title: 'now a flower', media: { type: 'image/jpeg', data: await base64(new URL('photos/yellow-flower.jpg', FIXTURES)) }, metadata: { version: 2 } }]);
-    await waitFor('the new photo replaces the old', async () => ((await point(id))?.payload.metadata as { version?: number } | undefined)?.version === 2 || undefined);
+    await producer.upsert([
+      {
+        id,
+        title: 'now a flower',
+        media: { type: 'image/jpeg', data: await base64(new URL('photos/yellow-flower.jpg', FIXTURES)) },
+        metadata: { version: 2 },
+      },
+    ]);
+    await waitFor(
+      'the new photo replaces the old',
+      async () => ((await point(id))?.payload.metadata as { version?: number } | undefined)?.version === 2 || undefined,
+    );
     await producer.upsert([{ id, title: 'dogs, described', text: 'Two dogs run across a meadow.', metadata: { version: 3 } }]);
     const textual = await waitFor('the text version replaces the photo', async () => {
       const p = await point(id);
@@ -186,9 +238,21 @@ describe('media pipeline', () => {
         poison(6, { type: 'image/jpeg', uri: 'http://169.254.169.254/latest/meta-data/photo.jpg' }),
         poison(3, { type: 'video/x-matroska', data: 'AAAA' }),
         poison(4, { type: 'image/jpeg', data: 'A'.repeat(4 * 20_100) }),
-        { key: documentKey(DEFAULT_TENANT, 'after-poison'), value: JSON.stringify({ schemaVersion: 1, id: 'after-poison', media: { type: 'image/jpeg', data: await base64(new URL('photos/ladybird.jpg', FIXTURES)) } }) },
+        {
+          key: documentKey(DEFAULT_TENANT, 'after-poison'),
+          value: JSON.stringify({
+            schemaVersion: 1,
+            id: 'after-poison',
+            media: { type: 'image/jpeg', data: await base64(new URL('photos/ladybird.jpg', FIXTURES)) },
+          }),
+        },
       ]);
-      await waitFor('the good medium after the poison is indexed', async () => ((await point('after-poison'))?.payload.media ? true : undefined), 300_000, 500);
+      await waitFor(
+        'the good medium after the poison is indexed',
+        async () => ((await point('after-poison'))?.payload.media ? true : undefined),
+        300_000,
+        500,
+      );
       await waitFor('six dead letters', () => Promise.resolve(letters.length >= 6 ? true : undefined), 300_000, 500);
       assert.equal(letters.length, 6, `each poison dead-lettered once: ${JSON.stringify(letters)}`);
       assert.deepEqual(Object.fromEntries(letters.map((l) => [l.key, l.code])), {
@@ -201,11 +265,19 @@ describe('media pipeline', () => {
       });
       const reason = (n: number): string => letters.find((l) => l.key === documentKey(DEFAULT_TENANT, `poison-${n}`))!.reason;
       assert.match(reason(5), /file:\/\/\/etc\/hostname is outside SEARCHBUS_MEDIA_FILE_ROOTS/);
-      assert.match(reason(6), /169\.254\.169\.254 is a loopback, private, link-local or reserved address, outside SEARCHBUS_MEDIA_URL_ALLOW_NETWORKS/);
+      assert.match(
+        reason(6),
+        /169\.254\.169\.254 is a loopback, private, link-local or reserved address, outside SEARCHBUS_MEDIA_URL_ALLOW_NETWORKS/,
+      );
       for (const n of [1, 2, 3, 4, 5, 6]) assert.equal(await point(`poison-${n}`), undefined, 'no poison was written');
       // Fixed and published again, a dead-lettered document is indexed.
       await producer.upsert([{ id: 'poison-2', media: { type: 'audio/wav', uri: new URL('speech/phrase1-voice1.wav', FIXTURES).href } }]);
-      await waitFor('the fixed document is indexed', async () => ((await point('poison-2'))?.payload.media ? true : undefined), 300_000, 500);
+      await waitFor(
+        'the fixed document is indexed',
+        async () => ((await point('poison-2'))?.payload.media ? true : undefined),
+        300_000,
+        500,
+      );
       assert.ok(reason(2).includes(MISSING_UNDER_ROOTS), 'the reason names the uri');
     } finally {
       await dlq.disconnect();

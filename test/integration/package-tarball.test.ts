@@ -67,15 +67,26 @@ describe('the npm package, installed from its tarball into an empty folder', () 
     assert.ok(tarball, packed.stdout);
     const { filename } = tarball;
     const paths = tarball.files.map((f) => f.path);
-    assert.ok(paths.includes('dist/infra/cli/main.js') && paths.includes('dist/producers/index.d.ts') && paths.includes('dist/producers/index.js.map'));
+    assert.ok(
+      paths.includes('dist/infra/cli/main.js') &&
+        paths.includes('dist/producers/index.d.ts') &&
+        paths.includes('dist/producers/index.js.map'),
+    );
     // The README links into docs/: the pages ship with it, so the links resolve in an installed package.
     assert.ok(paths.includes('docs/README.md') && paths.includes('docs/contracts.md'), 'the package carries docs/');
-    assert.ok(!paths.some((p) => p.endsWith('.ts') && !p.endsWith('.d.ts')), `the tarball carries TypeScript sources: ${paths.filter((p) => p.endsWith('.ts')).join(', ')}`);
+    assert.ok(
+      !paths.some((p) => p.endsWith('.ts') && !p.endsWith('.d.ts')),
+      `the tarball carries TypeScript sources: ${paths.filter((p) => p.endsWith('.ts')).join(', ')}`,
+    );
     assert.ok(!paths.some((p) => p.startsWith('test/')), 'the tarball carries tests');
 
     await writeFile(join(folder, 'package.json'), JSON.stringify({ name: 'searchbus-user', private: true, type: 'module' }));
     // The CUDA provider files onnxruntime-node would fetch from NuGet are not needed on CPU.
-    await run('npm', ['install', '--no-audit', '--no-fund', '--onnxruntime-node-install=skip', join(folder, filename)], { cwd: folder, env, maxBuffer: 16 << 20 });
+    await run('npm', ['install', '--no-audit', '--no-fund', '--onnxruntime-node-install=skip', join(folder, filename)], {
+      cwd: folder,
+      env,
+      maxBuffer: 16 << 20,
+    });
     // (typescript does get installed: @qdrant/js-client-rest declares it as a peer dependency.)
     for (const devOnly of ['tsx', 'testcontainers', 'eslint']) {
       assert.ok(!existsSync(join(folder, 'node_modules', devOnly)), `${devOnly} was installed with the package`);
@@ -87,7 +98,8 @@ describe('the npm package, installed from its tarball into an empty folder', () 
       const onData = (): void => {
         if (upLog.includes('searchbus is up')) done(resolve);
       };
-      const onExit = (code: number | null): void => done(() => reject(new Error(`searchbus up exited (${code}) before it was up:\n${upLog}`)));
+      const onExit = (code: number | null): void =>
+        done(() => reject(new Error(`searchbus up exited (${code}) before it was up:\n${upLog}`)));
       const done = (settle: () => void): void => {
         up!.stderr!.off('data', onData);
         up!.off('exit', onExit);
@@ -125,7 +137,12 @@ try {
 `,
     );
     const script = await run(process.execPath, ['search.mjs', query.query], { cwd: folder, env });
-    assert.deepEqual(JSON.parse(script.stdout), { top: query.expect, ingestTopic: h.topology.topics.ingest, producer: 'function', encoded: 'function' });
+    assert.deepEqual(JSON.parse(script.stdout), {
+      top: query.expect,
+      ingestTopic: h.topology.topics.ingest,
+      producer: 'function',
+      encoded: 'function',
+    });
 
     // The typed entry points: a TypeScript user sees real types (a wrong call does not compile).
     await writeFile(
@@ -144,7 +161,10 @@ export const wrong: SearchQuery = { text: 42 };
     );
     await writeFile(
       join(folder, 'tsconfig.json'),
-      JSON.stringify({ compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', strict: true, noEmit: true, skipLibCheck: true, types: [] }, files: ['check.ts'] }),
+      JSON.stringify({
+        compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', strict: true, noEmit: true, skipLibCheck: true, types: [] },
+        files: ['check.ts'],
+      }),
     );
     await run(process.execPath, [TSC, '-p', 'tsconfig.json'], { cwd: folder, env }).catch((error: Error & { stdout?: string }) =>
       assert.fail(`the typed API does not check:\n${error.stdout ?? error.message}`),

@@ -100,10 +100,12 @@ function assertTopOf(actual: Scored[], expected: Map<number, number>, limit: num
   for (let i = 1; i < actual.length; i++) assert.ok(actual[i - 1]!.score >= actual[i]!.score - TOLERANCE, 'scores descend');
   const returned = new Set(actual.map((p) => p.id));
   const lowest = Math.min(...actual.map((p) => p.score));
-  for (const [id, score] of expected) if (!returned.has(id)) assert.ok(score <= lowest + TOLERANCE, `point ${id} (${score}) should have made the top ${limit}`);
+  for (const [id, score] of expected)
+    if (!returned.has(id)) assert.ok(score <= lowest + TOLERANCE, `point ${id} (${score}) should have made the top ${limit}`);
 }
 
-const scored = (points: Array<{ id: string | number; score: number }>): Scored[] => points.map((p) => ({ id: Number(p.id), score: p.score }));
+const scored = (points: Array<{ id: string | number; score: number }>): Scored[] =>
+  points.map((p) => ({ id: Number(p.id), score: p.score }));
 const tenantFilter = (tenant: string) => ({ must: [{ key: 'tenant', match: { value: tenant } }] });
 
 function statusOf(error: unknown): number | undefined {
@@ -117,17 +119,25 @@ describe('Qdrant conformance: sparse vectors, prefetch and fusion', () => {
   const docs = makeDocs(12);
   const idf = idfOf(docs);
   const next = seededUnit(99);
-  const queries = Array.from({ length: 5 }, () => ({ dense: Array.from({ length: DIM }, () => next() * 2 - 1), sparse: randomSparse(next, 4) }));
+  const queries = Array.from({ length: 5 }, () => ({
+    dense: Array.from({ length: DIM }, () => next() * 2 - 1),
+    sparse: randomSparse(next, 4),
+  }));
 
   before(async () => {
     services = await getServices({ need: ['qdrant'] });
     client = new QdrantClient({ url: services.qdrant.url, apiKey: services.qdrant.apiKey });
-    await client.createCollection(name, { vectors: { [DENSE]: { size: DIM, distance: 'Cosine' } }, sparse_vectors: { [SPARSE]: { modifier: 'idf' } } });
+    await client.createCollection(name, {
+      vectors: { [DENSE]: { size: DIM, distance: 'Cosine' } },
+      sparse_vectors: { [SPARSE]: { modifier: 'idf' } },
+    });
     await client.createPayloadIndex(name, { field_name: 'tenant', field_schema: 'keyword', wait: true });
     for (let from = 0; from < docs.length; from += 100) {
       await client.upsert(name, {
         wait: true,
-        points: docs.slice(from, from + 100).map((d) => ({ id: d.id, vector: { [DENSE]: d.dense, [SPARSE]: d.sparse }, payload: { tenant: d.tenant } })),
+        points: docs
+          .slice(from, from + 100)
+          .map((d) => ({ id: d.id, vector: { [DENSE]: d.dense, [SPARSE]: d.sparse }, payload: { tenant: d.tenant } })),
       });
     }
   });
@@ -169,10 +179,18 @@ describe('Qdrant conformance: sparse vectors, prefetch and fusion', () => {
       const keep = docs.filter((d) => d.tenant === tenant);
       // Each candidate list is checked against brute force, then fused here from the server's own
       // lists, so that a tie broken the other way in f32 cannot pass for a fusion error.
-      const denseList = scored((await client.query(name, { query: q.dense, using: DENSE, filter: tenantFilter(tenant), limit: 30 })).points);
-      const sparseList = scored((await client.query(name, { query: q.sparse, using: SPARSE, filter: tenantFilter(tenant), limit: 30 })).points);
+      const denseList = scored(
+        (await client.query(name, { query: q.dense, using: DENSE, filter: tenantFilter(tenant), limit: 30 })).points,
+      );
+      const sparseList = scored(
+        (await client.query(name, { query: q.sparse, using: SPARSE, filter: tenantFilter(tenant), limit: 30 })).points,
+      );
       assertTopOf(denseList, new Map(keep.map((d) => [d.id, cosine(q.dense, d.dense)])), 30);
-      assertTopOf(sparseList, new Map(keep.map((d) => [d.id, sparseScore(q.sparse, d.sparse, idf)] as const).filter(([, score]) => score > 0)), 30);
+      assertTopOf(
+        sparseList,
+        new Map(keep.map((d) => [d.id, sparseScore(q.sparse, d.sparse, idf)] as const).filter(([, score]) => score > 0)),
+        30,
+      );
       for (const [query, k] of [
         [{ fusion: 'rrf' as const }, 2],
         [{ rrf: { k: 60 } }, 60],
@@ -186,7 +204,10 @@ describe('Qdrant conformance: sparse vectors, prefetch and fusion', () => {
           limit: 15,
           with_payload: ['tenant'],
         });
-        assert.ok(points.every((p) => p.payload?.tenant === tenant), 'no point of another tenant');
+        assert.ok(
+          points.every((p) => p.payload?.tenant === tenant),
+          'no point of another tenant',
+        );
         assertTopOf(scored(points), bruteRrf([denseList, sparseList], k), 15);
       }
     }
@@ -210,8 +231,16 @@ describe('Qdrant conformance: sparse vectors, prefetch and fusion', () => {
 
   it('re-scores prefetched candidates with a nearest query', async () => {
     const q = queries[1]!;
-    const sparseList = top(docs.map((d) => ({ id: d.id, score: sparseScore(q.sparse, d.sparse, idf) })).filter((s) => s.score > 0), 25);
-    const { points } = await client.query(name, { prefetch: { query: q.sparse, using: SPARSE, limit: 25 }, query: q.dense, using: DENSE, limit: 5 });
+    const sparseList = top(
+      docs.map((d) => ({ id: d.id, score: sparseScore(q.sparse, d.sparse, idf) })).filter((s) => s.score > 0),
+      25,
+    );
+    const { points } = await client.query(name, {
+      prefetch: { query: q.sparse, using: SPARSE, limit: 25 },
+      query: q.dense,
+      using: DENSE,
+      limit: 5,
+    });
     const expected = new Map(sparseList.map((s) => [s.id, cosine(q.dense, docs[s.id - 1]!.dense)]));
     assertTopOf(scored(points), expected, 5);
   });

@@ -154,27 +154,31 @@ describe('Qdrant conformance through @qdrant/js-client-rest', () => {
     it('counts every point, exactly and with filters', async () => {
       assert.deepEqual(await client.count(name, { exact: true }), { count: POINT_COUNT });
       const greens = docs.filter((d) => d.payload.group === 'green').length;
-      assert.deepEqual(
-        await client.count(name, { exact: true, filter: { must: [{ key: 'group', match: { value: 'green' } }] } }),
-        { count: greens },
-      );
+      assert.deepEqual(await client.count(name, { exact: true, filter: { must: [{ key: 'group', match: { value: 'green' } }] } }), {
+        count: greens,
+      });
       const inRange = docs.filter((d) => d.payload.n >= 100 && d.payload.n < 250).length;
-      assert.deepEqual(
-        await client.count(name, { filter: { must: [{ key: 'n', range: { gte: 100, lt: 250 } }] } }),
-        { count: inRange },
-      );
+      assert.deepEqual(await client.count(name, { filter: { must: [{ key: 'n', range: { gte: 100, lt: 250 } }] } }), { count: inRange });
     });
 
     const cases: { label: string; filter: Filter; keep: (d: Doc) => boolean }[] = [
       {
         label: 'must match + range',
-        filter: { must: [{ key: 'group', match: { value: 'red' } }, { key: 'n', range: { gte: 100 } }] },
+        filter: {
+          must: [
+            { key: 'group', match: { value: 'red' } },
+            { key: 'n', range: { gte: 100 } },
+          ],
+        },
         keep: (d) => d.payload.group === 'red' && d.payload.n >= 100,
       },
       {
         label: 'should + must_not',
         filter: {
-          should: [{ key: 'group', match: { value: 'green' } }, { key: 'group', match: { value: 'blue' } }],
+          should: [
+            { key: 'group', match: { value: 'green' } },
+            { key: 'group', match: { value: 'blue' } },
+          ],
           must_not: [{ key: 'n', range: { lt: 500 } }],
         },
         keep: (d) => d.payload.group !== 'red' && d.payload.n >= 500,
@@ -356,10 +360,7 @@ describe('Qdrant conformance through @qdrant/js-client-rest', () => {
     // The swap the re-indexer performs: one request, both actions.
     assert.equal(
       await client.updateCollectionAliases({
-        actions: [
-          { delete_alias: { alias_name: alias } },
-          { create_alias: { collection_name: newName, alias_name: alias } },
-        ],
+        actions: [{ delete_alias: { alias_name: alias } }, { create_alias: { collection_name: newName, alias_name: alias } }],
       }),
       true,
     );
@@ -382,7 +383,9 @@ describe('Qdrant conformance through @qdrant/js-client-rest', () => {
     );
 
     await assertFailsWith(
-      client.updateCollectionAliases({ actions: [{ create_alias: { collection_name: uniqueName('missing'), alias_name: uniqueName('a') } }] }),
+      client.updateCollectionAliases({
+        actions: [{ create_alias: { collection_name: uniqueName('missing'), alias_name: uniqueName('a') } }],
+      }),
       404,
     );
 
@@ -401,7 +404,10 @@ describe('Qdrant conformance through @qdrant/js-client-rest', () => {
       vector: [next(), next(), next(), next()],
       payload: { group: GROUPS[i % 3] ?? 'red', n: i },
     }));
-    await client.upsert(name, { wait: true, batch: { ids: points.map((p) => p.id), vectors: points.map((p) => p.vector), payloads: points.map((p) => p.payload) } });
+    await client.upsert(name, {
+      wait: true,
+      batch: { ids: points.map((p) => p.id), vectors: points.map((p) => p.vector), payloads: points.map((p) => p.payload) },
+    });
     assert.deepEqual(await client.count(name), { count: 300 });
 
     const deleted = await client.delete(name, { wait: true, filter: { must: [{ key: 'group', match: { value: 'blue' } }] } });
@@ -432,10 +438,7 @@ describe('Qdrant conformance through @qdrant/js-client-rest', () => {
     await assertFailsWith(client.upsert(name, { wait: true, points: [{ id: 'not-a-uuid', vector: [1, 0, 0, 0] }] }), 400);
     await assertFailsWith(client.query(name, { query: [1, 0, 0, 0], limit: 0 }), 422);
     // Filter rejects unknown fields (serde deny_unknown_fields) instead of ignoring a typo.
-    await assertFailsWith(
-      client.count(name, { filter: { mustt: [] } as unknown as Filter }),
-      400,
-    );
+    await assertFailsWith(client.count(name, { filter: { mustt: [] } as unknown as Filter }), 400);
     assert.deepEqual(await client.count(name), { count: 0 });
     await dropCollection(name);
   });

@@ -64,8 +64,16 @@ describe('query path: bad requests', () => {
     ['k = 0', { text: 'cells', topK: 0 }, 'invalid-top-k'],
     ['k above the maximum', { text: 'cells', topK: 1000 }, 'invalid-top-k'],
     ['a fractional k', { text: 'cells', topK: 2.5 }, 'invalid-top-k'],
-    ['an unknown filter operator', { text: 'cells', filter: { must: [{ key: 'year', near: 2000 }] } as unknown as SearchFilter }, 'invalid-filter'],
-    ['an unknown range bound', { text: 'cells', filter: { must: [{ key: 'year', range: { between: [1, 2] } }] } as unknown as SearchFilter }, 'invalid-filter'],
+    [
+      'an unknown filter operator',
+      { text: 'cells', filter: { must: [{ key: 'year', near: 2000 }] } as unknown as SearchFilter },
+      'invalid-filter',
+    ],
+    [
+      'an unknown range bound',
+      { text: 'cells', filter: { must: [{ key: 'year', range: { between: [1, 2] } }] } as unknown as SearchFilter },
+      'invalid-filter',
+    ],
     ['a tenant with a space', { text: 'cells', tenant: 'a b' }, 'invalid-request'],
   ];
   for (const [what, query, code] of cases) {
@@ -88,7 +96,13 @@ describe('query path: bad requests', () => {
     const started = performance.now();
     await raw.send({
       topic: h.topology.topics.searchRequests,
-      messages: [{ key: id, value: '{"schemaVersion": 1, "id": "x", "query": {"text": "cells"', headers: { [HEADERS.replyTo]: h.topology.redis.replyChannel(channel) } }],
+      messages: [
+        {
+          key: id,
+          value: '{"schemaVersion": 1, "id": "x", "query": {"text": "cells"',
+          headers: { [HEADERS.replyTo]: h.topology.redis.replyChannel(channel) },
+        },
+      ],
     });
     const reply = await waitFor('the invalid-json reply', () => Promise.resolve(replies.get(id)), QUICK_MS, 10);
     assert.ok(performance.now() - started < QUICK_MS);
@@ -104,7 +118,12 @@ describe('query path: bad requests', () => {
     try {
       await dlq.subscribe({ topic: h.topology.topics.deadLetter, fromBeginning: true });
       const letters: Array<{ key: string; code: string }> = [];
-      await dlq.run({ eachMessage: ({ message }) => Promise.resolve(void letters.push({ key: message.key?.toString() ?? '', code: message.headers?.[HEADERS.errorCode]?.toString() ?? '' })) });
+      await dlq.run({
+        eachMessage: ({ message }) =>
+          Promise.resolve(
+            void letters.push({ key: message.key?.toString() ?? '', code: message.headers?.[HEADERS.errorCode]?.toString() ?? '' }),
+          ),
+      });
       const letter = await waitFor('the dead letter', () => Promise.resolve(letters.find((l) => l.key === id)), 30_000, 50);
       assert.equal(letter.code, 'invalid-json');
     } finally {
@@ -118,7 +137,9 @@ describe('query path: bad requests', () => {
       topic: h.topology.topics.searchRequests,
       messages: [{ key: id, value: '[1, 2, 3]', headers: { [HEADERS.replyTo]: h.topology.redis.replyChannel(channel) } }],
     });
-    const reply = JSON.parse(await waitFor('the reply', () => Promise.resolve(replies.get(id)), QUICK_MS, 10)) as { error: { code: string } };
+    const reply = JSON.parse(await waitFor('the reply', () => Promise.resolve(replies.get(id)), QUICK_MS, 10)) as {
+      error: { code: string };
+    };
     assert.equal(reply.error.code, 'invalid-request');
   });
 
@@ -129,25 +150,47 @@ describe('query path: bad requests', () => {
     const replyTo = h.topology.redis.replyChannel(channel);
     await raw.send({
       topic: h.topology.topics.searchRequests,
-      messages: [{ key: id, value: JSON.stringify({ schemaVersion: 1, id, query: { text: 'cells' }, topK: 3, replyTo, deadline: Date.now() - 1 }), headers: { [HEADERS.replyTo]: replyTo } }],
+      messages: [
+        {
+          key: id,
+          value: JSON.stringify({ schemaVersion: 1, id, query: { text: 'cells' }, topK: 3, replyTo, deadline: Date.now() - 1 }),
+          headers: { [HEADERS.replyTo]: replyTo },
+        },
+      ],
     });
     await waitFor('the expired request to be counted', async () => ((await expired()) > before ? true : undefined), 10_000, 20);
     // A request sent after it is answered, so by then any reply to the expired one would be here too.
     const later = randomUUID();
     await raw.send({
       topic: h.topology.topics.searchRequests,
-      messages: [{ key: later, value: JSON.stringify({ schemaVersion: 1, id: later, query: { text: 'cells' }, topK: 3, replyTo, deadline: Date.now() + 10_000 }), headers: { [HEADERS.replyTo]: replyTo } }],
+      messages: [
+        {
+          key: later,
+          value: JSON.stringify({ schemaVersion: 1, id: later, query: { text: 'cells' }, topK: 3, replyTo, deadline: Date.now() + 10_000 }),
+          headers: { [HEADERS.replyTo]: replyTo },
+        },
+      ],
     });
     await waitFor('the later reply', () => Promise.resolve(replies.get(later)), QUICK_MS, 10);
     assert.equal(replies.has(id), false, 'no reply to an expired request');
   });
 
   it('answers many concurrent searches, good and bad mixed, each with its own reply', async () => {
-    const good = docs.slice(0, 16).map((d) => stack.client.search({ text: d.title ?? '', topK: 1 }).then((r) => ({ want: d.id, got: r.hits[0]?.docId })));
-    const bad = Array.from({ length: 8 }, (_, i) => stack.client.search({ text: '', topK: i + 1 }).then(() => 'answered', (e: unknown) => (e as RejectedError).code));
+    const good = docs
+      .slice(0, 16)
+      .map((d) => stack.client.search({ text: d.title ?? '', topK: 1 }).then((r) => ({ want: d.id, got: r.hits[0]?.docId })));
+    const bad = Array.from({ length: 8 }, (_, i) =>
+      stack.client.search({ text: '', topK: i + 1 }).then(
+        () => 'answered',
+        (e: unknown) => (e as RejectedError).code,
+      ),
+    );
     const results = await Promise.all(good);
     for (const r of results) assert.equal(r.got, r.want);
-    assert.deepEqual(await Promise.all(bad), Array.from({ length: 8 }, () => 'empty-query'));
+    assert.deepEqual(
+      await Promise.all(bad),
+      Array.from({ length: 8 }, () => 'empty-query'),
+    );
     assert.equal(stack.client.stats.unknownReplies, 0);
   });
 });

@@ -24,10 +24,17 @@ describe('query path: HTTP gateway', () => {
   before(async () => {
     h = await createHarness();
     encoder = await loadEncoder(h.config.model);
-    (await readScifact(12)).forEach((d, i) => docs.push({ id: d.id, title: d.title, text: d.text, metadata: { lang: i % 2 ? 'en' : 'de', year: 2000 + i } }));
+    (await readScifact(12)).forEach((d, i) =>
+      docs.push({ id: d.id, title: d.title, text: d.text, metadata: { lang: i % 2 ? 'en' : 'de', year: 2000 + i } }),
+    );
     await indexThroughBus(h, encoder, docs);
     stack = await startQueryStack(h, [encoder]);
-    client = new SearchClient({ kafka: h.kafka, redis: createRedis(h.services.redis, `test-${h.namespace}-gw`), topology: h.topology, defaultTimeoutMs: 10_000 });
+    client = new SearchClient({
+      kafka: h.kafka,
+      redis: createRedis(h.services.redis, `test-${h.namespace}-gw`),
+      topology: h.topology,
+      defaultTimeoutMs: 10_000,
+    });
     gateway = await startGateway({ searcher: client, port: 0 });
   });
 
@@ -57,11 +64,16 @@ describe('query path: HTTP gateway', () => {
     assert.equal(body.hits[0]?.docId, doc.id);
     assert.equal(body.model, 'all-minilm-l6-v2');
 
-    const filtered = (await (await fetch(url(`/search?q=${encodeURIComponent(doc.title ?? '')}&k=10&filter=lang%3Dde&filter=year%3E%3D2004`))).json()) as {
+    const filtered = (await (
+      await fetch(url(`/search?q=${encodeURIComponent(doc.title ?? '')}&k=10&filter=lang%3Dde&filter=year%3E%3D2004`))
+    ).json()) as {
       hits: Array<{ docId: string; metadata: { lang: string; year: number } }>;
     };
     assert.ok(filtered.hits.length > 0);
-    assert.ok(filtered.hits.every((h) => h.metadata.lang === 'de' && h.metadata.year >= 2004), JSON.stringify(filtered.hits.map((h) => h.metadata)));
+    assert.ok(
+      filtered.hits.every((h) => h.metadata.lang === 'de' && h.metadata.year >= 2004),
+      JSON.stringify(filtered.hits.map((h) => h.metadata)),
+    );
     assert.ok(!filtered.hits.some((h) => h.docId === doc.id), 'doc 3 is lang=en');
   });
 
@@ -70,10 +82,17 @@ describe('query path: HTTP gateway', () => {
     const byDefault = (await (await fetch(url(`/search?q=${encodeURIComponent(doc.title ?? '')}&k=1`))).json()) as { mode: string };
     assert.equal(byDefault.mode, 'hybrid');
     for (const mode of ['dense', 'sparse', 'hybrid']) {
-      const got = (await (await fetch(url(`/search?q=${encodeURIComponent(doc.title ?? '')}&k=1&mode=${mode}`))).json()) as { mode: string; hits: Array<{ docId: string }> };
+      const got = (await (await fetch(url(`/search?q=${encodeURIComponent(doc.title ?? '')}&k=1&mode=${mode}`))).json()) as {
+        mode: string;
+        hits: Array<{ docId: string }>;
+      };
       assert.equal(got.mode, mode);
       assert.equal(got.hits[0]?.docId, doc.id, `${mode}: found by its title`);
-      const posted = await fetch(url('/search'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ q: doc.title, k: 1, mode }) });
+      const posted = await fetch(url('/search'), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ q: doc.title, k: 1, mode }),
+      });
       assert.equal(((await posted.json()) as { mode: string }).mode, mode);
     }
   });

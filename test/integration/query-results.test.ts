@@ -27,13 +27,23 @@ describe('query path: same results as Qdrant directly', () => {
     encoder = await loadEncoder(h.config.model);
     const scifact = await readScifact(156);
     scifact.slice(0, 138).forEach((d, i) =>
-      docs.push({ id: d.id, title: d.title, text: d.text, metadata: { group: i % 3 === 0 ? 'b' : 'a', year: 2000 + (i % 20), tags: [`t${i % 4}`, `t${i % 5}`] } }),
+      docs.push({
+        id: d.id,
+        title: d.title,
+        text: d.text,
+        metadata: { group: i % 3 === 0 ? 'b' : 'a', year: 2000 + (i % 20), tags: [`t${i % 4}`, `t${i % 5}`] },
+      }),
     );
     // Three documents of six abstracts each: many chunks apiece, all about the same few topics.
     for (let k = 0; k < 3; k++) {
       const parts = scifact.slice(138 + k * 6, 144 + k * 6);
       longParts.push(parts.map((p) => p.title));
-      docs.push({ id: `long-${k}`, title: `Long ${k}`, text: parts.map((p) => `${p.title}. ${p.text}`).join('\n\n'), metadata: { group: 'long', year: 1990 } });
+      docs.push({
+        id: `long-${k}`,
+        title: `Long ${k}`,
+        text: parts.map((p) => `${p.title}. ${p.text}`).join('\n\n'),
+        metadata: { group: 'long', year: 1990 },
+      });
     }
     await indexThroughBus(h, encoder, docs);
     const { aliases } = await h.qdrant.getAliases();
@@ -60,7 +70,13 @@ describe('query path: same results as Qdrant directly', () => {
   ): Promise<Array<{ docId: string; chunk: number; score: number }>> {
     const [vector] = await model.embed([text], { inputType: 'query' });
     const { count } = await h.qdrant.count(target, { exact: true });
-    const { points } = await h.qdrant.query(target, { query: Array.from(vector!), using: VECTOR_NAMES.text, filter, limit: count, with_payload: ['doc_id', 'chunk'] });
+    const { points } = await h.qdrant.query(target, {
+      query: Array.from(vector!),
+      using: VECTOR_NAMES.text,
+      filter,
+      limit: count,
+      with_payload: ['doc_id', 'chunk'],
+    });
     const seen = new Set<string>();
     const out: Array<{ docId: string; chunk: number; score: number }> = [];
     for (const p of points) {
@@ -72,10 +88,24 @@ describe('query path: same results as Qdrant directly', () => {
     return out.slice(0, topK);
   }
 
-  function assertSame(bus: Array<{ docId: string; chunk: number; score: number }>, expected: Array<{ docId: string; chunk: number; score: number }>, label: string): void {
-    assert.deepEqual(bus.map((h) => h.docId), expected.map((h) => h.docId), `${label}: same documents in the same order`);
-    assert.deepEqual(bus.map((h) => h.chunk), expected.map((h) => h.chunk), `${label}: same best chunks`);
-    bus.forEach((hit, i) => assert.ok(Math.abs(hit.score - expected[i]!.score) < 1e-5, `${label}: score ${hit.score} vs ${expected[i]!.score}`));
+  function assertSame(
+    bus: Array<{ docId: string; chunk: number; score: number }>,
+    expected: Array<{ docId: string; chunk: number; score: number }>,
+    label: string,
+  ): void {
+    assert.deepEqual(
+      bus.map((h) => h.docId),
+      expected.map((h) => h.docId),
+      `${label}: same documents in the same order`,
+    );
+    assert.deepEqual(
+      bus.map((h) => h.chunk),
+      expected.map((h) => h.chunk),
+      `${label}: same best chunks`,
+    );
+    bus.forEach((hit, i) =>
+      assert.ok(Math.abs(hit.score - expected[i]!.score) < 1e-5, `${label}: score ${hit.score} vs ${expected[i]!.score}`),
+    );
   }
 
   const tenantCondition = { key: 'tenant', match: { value: DEFAULT_TENANT } };
@@ -92,7 +122,13 @@ describe('query path: same results as Qdrant directly', () => {
       const expected = await direct(text, 10, tenantOnly);
       assertSame(result.hits, expected, text);
       const [vector] = await encoder.embed([text], { inputType: 'query' });
-      const { points } = await h.qdrant.query(collection, { query: Array.from(vector!), using: VECTOR_NAMES.text, filter: tenantOnly, limit: 10, with_payload: ['doc_id'] });
+      const { points } = await h.qdrant.query(collection, {
+        query: Array.from(vector!),
+        using: VECTOR_NAMES.text,
+        filter: tenantOnly,
+        limit: 10,
+        with_payload: ['doc_id'],
+      });
       if (new Set(points.map((p) => (p.payload as { doc_id: string }).doc_id)).size < 10) multiChunkQueries += 1;
     }
     // The long documents' own titles pull several of their chunks into the top 10.
@@ -117,13 +153,30 @@ describe('query path: same results as Qdrant directly', () => {
       [{ must: [{ key: 'group', match: { value: 'b' } }] }, { must: [tenantCondition, { key: 'metadata.group', match: { value: 'b' } }] }],
       [
         { must: [{ key: 'year', range: { gte: 2005, lt: 2010 } }], mustNot: [{ key: 'group', match: { value: 'a' } }] },
-        { must: [tenantCondition, { key: 'metadata.year', range: { gte: 2005, lt: 2010 } }], must_not: [{ key: 'metadata.group', match: { value: 'a' } }] },
+        {
+          must: [tenantCondition, { key: 'metadata.year', range: { gte: 2005, lt: 2010 } }],
+          must_not: [{ key: 'metadata.group', match: { value: 'a' } }],
+        },
       ],
       [
-        { should: [{ key: 'tags', match: { any: ['t1', 't3'] } }, { key: 'group', match: { value: 'long' } }] },
-        { must: [tenantCondition], should: [{ key: 'metadata.tags', match: { any: ['t1', 't3'] } }, { key: 'metadata.group', match: { value: 'long' } }] },
+        {
+          should: [
+            { key: 'tags', match: { any: ['t1', 't3'] } },
+            { key: 'group', match: { value: 'long' } },
+          ],
+        },
+        {
+          must: [tenantCondition],
+          should: [
+            { key: 'metadata.tags', match: { any: ['t1', 't3'] } },
+            { key: 'metadata.group', match: { value: 'long' } },
+          ],
+        },
       ],
-      [{ must: [{ key: 'year', match: { any: [2001, 2002, 1990] } }] }, { must: [tenantCondition, { key: 'metadata.year', match: { any: [2001, 2002, 1990] } }] }],
+      [
+        { must: [{ key: 'year', match: { any: [2001, 2002, 1990] } }] },
+        { must: [tenantCondition, { key: 'metadata.year', match: { any: [2001, 2002, 1990] } }] },
+      ],
     ];
     const text = longParts[0]![0]!;
     for (const [filter, qdrantFilter] of cases) {
@@ -140,27 +193,51 @@ describe('query path: same results as Qdrant directly', () => {
       const target = h.topology.qdrant.collection('all-minilm-l6-v2-q', 2);
       await ensureCollection(h.qdrant, target, quantized.spec);
       const subset = docs.slice(0, 40);
-      const embedded = await quantized.embedChunks(subset.map((d) => `${d.title} ${d.text}`), { inputType: 'document' });
+      const embedded = await quantized.embedChunks(
+        subset.map((d) => `${d.title} ${d.text}`),
+        { inputType: 'document' },
+      );
       await h.qdrant.upsert(target, {
         wait: true,
         points: subset.flatMap((d, i) =>
           embedded[i]!.map((c, chunk) => ({
             id: pointId(DEFAULT_TENANT, d.id, chunk),
             vector: { [VECTOR_NAMES.text]: Array.from(c.vector) },
-            payload: { doc_id: d.id, chunk, chunks: embedded[i]!.length, title: d.title, text: c.text, metadata: d.metadata, tenant: DEFAULT_TENANT, model: quantized.spec.id, ingested_at: new Date().toISOString() },
+            payload: {
+              doc_id: d.id,
+              chunk,
+              chunks: embedded[i]!.length,
+              title: d.title,
+              text: c.text,
+              metadata: d.metadata,
+              tenant: DEFAULT_TENANT,
+              model: quantized.spec.id,
+              ingested_at: new Date().toISOString(),
+            },
           })),
         ),
       });
       await h.qdrant.updateCollectionAliases({
-        actions: [{ delete_alias: { alias_name: h.topology.qdrant.alias } }, { create_alias: { alias_name: h.topology.qdrant.alias, collection_name: target } }],
+        actions: [
+          { delete_alias: { alias_name: h.topology.qdrant.alias } },
+          { create_alias: { alias_name: h.topology.qdrant.alias, collection_name: target } },
+        ],
       });
       const text = subset[3]!.title!;
-      const result = await waitFor('a reply embedded with the new model', async () => {
-        const r = await stack.client.search({ text, topK: 10, mode: 'dense' });
-        return r.model === 'all-minilm-l6-v2-q' ? r : undefined;
-      }, 10_000, 50);
+      const result = await waitFor(
+        'a reply embedded with the new model',
+        async () => {
+          const r = await stack.client.search({ text, topK: 10, mode: 'dense' });
+          return r.model === 'all-minilm-l6-v2-q' ? r : undefined;
+        },
+        10_000,
+        50,
+      );
       assertSame(result.hits, await direct(text, 10, tenantOnly, quantized, target), 'after the swap');
-      assert.ok(result.hits.every((hit) => subset.some((d) => d.id === hit.docId)), 'hits come from the new collection');
+      assert.ok(
+        result.hits.every((hit) => subset.some((d) => d.id === hit.docId)),
+        'hits come from the new collection',
+      );
       assert.ok(stack.modelsRequested.includes('all-minilm-l6-v2-q'));
       // Once a reply used the new model, no later one uses the old one.
       for (let i = 0; i < 5; i++) assert.equal((await stack.client.search({ text, topK: 3 })).model, 'all-minilm-l6-v2-q');

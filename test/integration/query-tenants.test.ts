@@ -63,14 +63,26 @@ describe('query path: tenant isolation', () => {
     }
     const unscoped = await stack.client.search({ text: defaultDocs[0]!.title ?? '', topK: 100 });
     assert.ok(unscoped.hits.length > 0);
-    assert.ok(unscoped.hits.every((hit) => defaultDocs.some((d) => d.id === hit.docId)), 'no tenant = the default tenant only');
+    assert.ok(
+      unscoped.hits.every((hit) => defaultDocs.some((d) => d.id === hit.docId)),
+      'no tenant = the default tenant only',
+    );
   });
 
   const attacks: Array<[string, SearchFilter | undefined, 'some' | 'none']> = [
     ['no filter', undefined, 'some'],
     ['should naming tenant A on the metadata key "tenant"', { should: [{ key: 'tenant', match: { value: 'tenant-a' } }] }, 'none'],
     ['must naming tenant A on the metadata key "tenant"', { must: [{ key: 'tenant', match: { value: 'tenant-a' } }] }, 'none'],
-    ['should with a condition every document meets', { should: [{ key: 'group', match: { value: 'shared' } }, { key: 'tenant', match: { any: ['tenant-a', 'tenant-b', 'default'] } }] }, 'some'],
+    [
+      'should with a condition every document meets',
+      {
+        should: [
+          { key: 'group', match: { value: 'shared' } },
+          { key: 'tenant', match: { any: ['tenant-a', 'tenant-b', 'default'] } },
+        ],
+      },
+      'some',
+    ],
     ['mustNot excluding B', { mustNot: [{ key: 'tenant', match: { value: 'tenant-b' } }] }, 'none'],
     ['mustNot on a field nobody has', { mustNot: [{ key: 'nothing', match: { value: 'x' } }] }, 'some'],
     ['a range matching every year', { must: [{ key: 'year', range: { gte: 0 } }], should: [{ key: 'year', range: { lt: 1e9 } }] }, 'some'],
@@ -87,11 +99,20 @@ describe('query path: tenant isolation', () => {
     let answered = 0;
     for (const doc of aDocs.slice(0, 6)) {
       // A's own title: the best possible match for an A document, and the most hits allowed.
-      const result = await stack.client.search({ text: doc.title ?? '', topK: 100, tenant: 'tenant-b', mode, ...(filter ? { filter } : {}) });
+      const result = await stack.client.search({
+        text: doc.title ?? '',
+        topK: 100,
+        tenant: 'tenant-b',
+        mode,
+        ...(filter ? { filter } : {}),
+      });
       assert.equal(result.mode, mode);
       const leaked = result.hits.filter((hit) => aIds().has(hit.docId));
       assert.deepEqual(leaked, [], `B received A's documents with ${what} (${mode})`);
-      assert.ok(result.hits.every((hit) => bDocs.some((d) => d.id === hit.docId)), `only B documents (${mode})`);
+      assert.ok(
+        result.hits.every((hit) => bDocs.some((d) => d.id === hit.docId)),
+        `only B documents (${mode})`,
+      );
       answered += result.hits.length;
     }
     if (expected === 'none') assert.equal(answered, 0, `the filter selects only what B may not see (${mode})`);
@@ -143,7 +164,11 @@ describe('query path: tenant isolation', () => {
         ],
       });
       const reply = await waitFor('the error reply', () => Promise.resolve(replies[0]), 10_000, 20);
-      assert.deepEqual(JSON.parse(reply), { schemaVersion: 1, id, error: { code: 'invalid-request', message: 'unknown field(s): tenants' } });
+      assert.deepEqual(JSON.parse(reply), {
+        schemaVersion: 1,
+        id,
+        error: { code: 'invalid-request', message: 'unknown field(s): tenants' },
+      });
     } finally {
       await subscriber.quit();
     }

@@ -71,7 +71,12 @@ describe('re-index quality gate', () => {
     await producer.close();
     const bge = await reindexing.encoderOf(BGE);
     const chunks = docs.reduce((s, d) => s + bge.chunk(documentText(d)).length, 0);
-    await waitFor('the live bge-small index to hold the fixture', async () => ((await h.qdrant.count(h.topology.qdrant.alias, { exact: true })).count === chunks ? true : undefined), 1_800_000, 1_000);
+    await waitFor(
+      'the live bge-small index to hold the fixture',
+      async () => ((await h.qdrant.count(h.topology.qdrant.alias, { exact: true })).count === chunks ? true : undefined),
+      1_800_000,
+      1_000,
+    );
 
     const store = new EvalSetStore(redis, h.topology);
     await store.add(await readEvalSet('scifact', SCIFACT_DIR, 'train', 'default'));
@@ -87,7 +92,10 @@ describe('re-index quality gate', () => {
 
   it('stores eval sets per tenant', async () => {
     const store = new EvalSetStore(redis, h.topology);
-    assert.deepEqual((await store.list('default')).map((s) => [s.name, s.queries, s.judgements]), [['scifact', 200, 225]]);
+    assert.deepEqual(
+      (await store.list('default')).map((s) => [s.name, s.queries, s.judgements]),
+      [['scifact', 200, 225]],
+    );
     assert.deepEqual(await store.list('acme'), [], "another tenant sees none of default's sets");
     assert.equal(await store.get('acme', 'scifact'), null);
   });
@@ -98,13 +106,21 @@ describe('re-index quality gate', () => {
     const start = load.snapshot();
     const { jobId } = await queue.request(gated(MINILM, { shadow: { rate: 1, holdMs: 600_000, minSamples: 20 } }));
 
-    const shadowing = await waitFor('shadow figures in the job while it tails the topic', async () => {
-      const job = await queue.get(jobId);
-      if (job?.state !== 'active') throw new Error(`the rebuild ended (${job?.state ?? 'gone'}) before it reported shadow figures`);
-      const shadow = job.progress?.shadow;
-      return shadow && shadow.samples > 0 ? { ...shadow, phase: job.progress?.phase } : undefined;
-    }, 900_000, 250);
-    assert.ok(shadowing.phase === 'shadowing' || shadowing.phase === 'gating', `shown while it tails the topic (phase ${shadowing.phase ?? '?'})`);
+    const shadowing = await waitFor(
+      'shadow figures in the job while it tails the topic',
+      async () => {
+        const job = await queue.get(jobId);
+        if (job?.state !== 'active') throw new Error(`the rebuild ended (${job?.state ?? 'gone'}) before it reported shadow figures`);
+        const shadow = job.progress?.shadow;
+        return shadow && shadow.samples > 0 ? { ...shadow, phase: job.progress?.phase } : undefined;
+      },
+      900_000,
+      250,
+    );
+    assert.ok(
+      shadowing.phase === 'shadowing' || shadowing.phase === 'gating',
+      `shown while it tails the topic (phase ${shadowing.phase ?? '?'})`,
+    );
     assert.ok(shadowing.overlapAt10 !== null && shadowing.overlapAt10 >= 0 && shadowing.overlapAt10 <= 1);
     assert.ok(shadowing.rbo !== null && shadowing.rbo >= 0 && shadowing.rbo <= 1);
     assert.ok((shadowing.liveMs.p50 ?? 0) > 0 && (shadowing.shadowMs.p50 ?? 0) > 0);
@@ -115,7 +131,13 @@ describe('re-index quality gate', () => {
     assert.equal(result?.outcome, 'refused-by-gate');
     const gate = result.gate;
     assert.ok(gate);
-    report('gate refused', { live: gate.live, candidate: gate.candidate, drop: gate.ndcgDrop, comparison: gate.comparison.ndcg_at_10, shadow: result.shadow });
+    report('gate refused', {
+      live: gate.live,
+      candidate: gate.candidate,
+      drop: gate.ndcgDrop,
+      comparison: gate.comparison.ndcg_at_10,
+      shadow: result.shadow,
+    });
     report('gate line', { line: formatGate(gate) });
     assert.equal(gate.decision, 'refused');
     assert.equal(gate.queries, 200);
@@ -151,7 +173,9 @@ describe('re-index quality gate', () => {
   // 0.03 the MiniLM rebuild above loses, which must still be refused.
   const INT8_MARGIN = 0.015;
   it('swaps to the int8 model when its nDCG@10 drop is within the margin', async () => {
-    const { jobId } = await queue.request(gated(INT8, { gate: { set: 'scifact', tenant: 'default', maxNdcgDrop: INT8_MARGIN, force: false } }));
+    const { jobId } = await queue.request(
+      gated(INT8, { gate: { set: 'scifact', tenant: 'default', maxNdcgDrop: INT8_MARGIN, force: false } }),
+    );
     const result = (await finished(jobId)).result;
     report('gate accepted', { live: result?.gate?.live, candidate: result?.gate?.candidate, drop: result?.gate?.ndcgDrop });
     assert.equal(result?.outcome, 'swapped');

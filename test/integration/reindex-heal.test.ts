@@ -34,11 +34,16 @@ describe('write fence leases (Redis)', () => {
   });
 
   const lapse = (collection: string): Promise<true> =>
-    waitFor(`the lease on ${collection} to lapse`, async () => {
-      const { fences: all, nowMs } = await fences.list();
-      const fence = all.get(collection);
-      return fence?.state === 'closed' && fence.lease && fence.lease.expiresAt <= nowMs ? true : undefined;
-    }, 30_000, 20);
+    waitFor(
+      `the lease on ${collection} to lapse`,
+      async () => {
+        const { fences: all, nowMs } = await fences.list();
+        const fence = all.get(collection);
+        return fence?.state === 'closed' && fence.lease && fence.lease.expiresAt <= nowMs ? true : undefined;
+      },
+      30_000,
+      20,
+    );
 
   it('grants one owner at a time, renews it, and lets another in only once it lapses', async () => {
     const c = `${h.namespace}-a`;
@@ -47,7 +52,11 @@ describe('write fence leases (Redis)', () => {
     const second = await fences.acquire(c, { owner: 'tok-2', jobId: '1', groupId: 'g' }, 60_000, true);
     assert.equal(second.outcome, 'held');
     assert.equal(second.outcome === 'held' && second.lease.owner, 'tok-1');
-    assert.equal((await fences.acquire(c, { owner: 'tok-1', jobId: '1', groupId: 'g' }, 60_000, true)).outcome, 'acquired', 'the holder re-acquires');
+    assert.equal(
+      (await fences.acquire(c, { owner: 'tok-1', jobId: '1', groupId: 'g' }, 60_000, true)).outcome,
+      'acquired',
+      'the holder re-acquires',
+    );
     assert.equal(await fences.renew(c, 'tok-1', 60_000), true);
     assert.equal(await fences.renew(c, 'tok-2', 60_000), false, 'only the holder renews');
     assert.equal(await fences.holds(c, 'tok-1', 30_000), true);
@@ -56,12 +65,20 @@ describe('write fence leases (Redis)', () => {
 
     await fences.acquire(c, { owner: 'tok-1', jobId: '1', groupId: 'g' }, 100, true);
     await lapse(c);
-    assert.equal((await fences.acquire(c, { owner: 'tok-2', jobId: '1', groupId: 'g' }, 60_000, true)).outcome, 'acquired', 'a lapsed lease is taken');
+    assert.equal(
+      (await fences.acquire(c, { owner: 'tok-2', jobId: '1', groupId: 'g' }, 60_000, true)).outcome,
+      'acquired',
+      'a lapsed lease is taken',
+    );
     assert.equal(await fences.renew(c, 'tok-1', 60_000), false, 'the old holder has lost it');
     assert.equal(await fences.reopen(c, { '0': '5' }, 'owner', 'tok-1'), false);
     assert.equal(await fences.reopen(c, { '0': '5' }, 'owner', 'tok-2'), true);
     assert.deepEqual(await fences.get(c), { state: 'open', offsets: { '0': '5' } }, 'the holder releases without a rewind');
-    assert.equal((await fences.acquire(c, { owner: 'tok-3', jobId: '2', groupId: 'g' }, 60_000, false)).outcome, 'open', 'a taken-over fence is not closed again');
+    assert.equal(
+      (await fences.acquire(c, { owner: 'tok-3', jobId: '2', groupId: 'g' }, 60_000, false)).outcome,
+      'open',
+      'a taken-over fence is not closed again',
+    );
   });
 
   it('lets exactly one of many racing encoders reopen a lapsed fence, with a rewind', async () => {
@@ -74,8 +91,13 @@ describe('write fence leases (Redis)', () => {
     assert.deepEqual(await fences.get(c), { state: 'open', offsets: { '0': winner }, rewind: { '0': winner } });
 
     const groups: string[] = [];
-    const taken = await Promise.all(Array.from({ length: 4 }, () => fences.takeOverLapsed(c, (g) => Promise.resolve((groups.push(g), { '0': '99' })))));
-    assert.ok(taken.every((f) => f?.state === 'open' && f.offsets['0'] === winner), 'an open fence is left as it is');
+    const taken = await Promise.all(
+      Array.from({ length: 4 }, () => fences.takeOverLapsed(c, (g) => Promise.resolve((groups.push(g), { '0': '99' })))),
+    );
+    assert.ok(
+      taken.every((f) => f?.state === 'open' && f.offsets['0'] === winner),
+      'an open fence is left as it is',
+    );
     assert.equal(groups.length, 0);
   });
 
@@ -89,9 +111,13 @@ describe('write fence leases (Redis)', () => {
     assert.deepEqual(fence, { state: 'open', offsets: { '0': '10', '1': '20' }, rewind: { '0': '10', '1': '20' } });
     await fences.clearRewind(c, 0, '11');
     await fences.markCaught(c, 0, '11', '30');
-    assert.deepEqual(await fences.get(c), { state: 'open', offsets: { '0': '10', '1': '20' }, rewind: { '0': '10', '1': '20' } }, 'stale updates change nothing');
+    assert.deepEqual(
+      await fences.get(c),
+      { state: 'open', offsets: { '0': '10', '1': '20' }, rewind: { '0': '10', '1': '20' } },
+      'stale updates change nothing',
+    );
     await fences.markCaught(c, 0, '10', '30');
-    assert.deepEqual((await fences.get(c) as Extract<WriteFence, { state: 'open' }>).caught, { '0': '30' });
+    assert.deepEqual(((await fences.get(c)) as Extract<WriteFence, { state: 'open' }>).caught, { '0': '30' });
     await fences.clearRewind(c, 0, '10');
     assert.deepEqual(await fences.get(c), { state: 'open', offsets: { '0': '10', '1': '20' }, rewind: { '1': '20' } });
     await fences.clearRewind(c, 1, '20');
@@ -203,13 +229,18 @@ describe('re-index worker killed at each phase until BullMQ gives up', () => {
 
   /** The collection behind the alias holds exactly the latest version of every published document. */
   async function indexComplete(what: string): Promise<string> {
-    return waitFor(what, async () => {
-      const collection = await aliasTarget();
-      if (!collection) return undefined;
-      const model = parseCollectionName(collection)?.modelId ?? FP32;
-      const expected = [...published.values()].reduce((s, d) => s + encoderOf(model).chunk(documentText(d)).length, 0);
-      return (await h.qdrant.count(collection, { exact: true })).count === expected ? collection : undefined;
-    }, 300_000, 250);
+    return waitFor(
+      what,
+      async () => {
+        const collection = await aliasTarget();
+        if (!collection) return undefined;
+        const model = parseCollectionName(collection)?.modelId ?? FP32;
+        const expected = [...published.values()].reduce((s, d) => s + encoderOf(model).chunk(documentText(d)).length, 0);
+        return (await h.qdrant.count(collection, { exact: true })).count === expected ? collection : undefined;
+      },
+      300_000,
+      250,
+    );
   }
 
   async function assertExact(collection: string): Promise<void> {
@@ -225,18 +256,36 @@ describe('re-index worker killed at each phase until BullMQ gives up', () => {
     for (const d of published.values()) {
       const chunks = encoder.chunk(documentText(d));
       const got = (byDoc.get(d.id) ?? []).sort((a, b) => a.chunk - b.chunk);
-      assert.deepEqual(got.map((g) => g.chunk), chunks.map((_, i) => i), `chunks of ${d.id}, each once`);
+      assert.deepEqual(
+        got.map((g) => g.chunk),
+        chunks.map((_, i) => i),
+        `chunks of ${d.id}, each once`,
+      );
       assert.equal(got[0]?.text, chunks[0]?.text, `${d.id} holds its latest version`);
     }
   }
 
-  type Snapshot = { state: string; attemptsStarted: number; progress: ReindexProgress | null; data: ReindexJobData; logs: string[]; failedReason: string };
+  type Snapshot = {
+    state: string;
+    attemptsStarted: number;
+    progress: ReindexProgress | null;
+    data: ReindexJobData;
+    logs: string[];
+    failedReason: string;
+  };
   async function snapshot(jobId: string): Promise<Snapshot> {
     const job = await queue.queue.getJob(jobId);
     assert.ok(job, `job ${jobId} exists`);
     const { logs } = await queue.queue.getJobLogs(jobId);
     const progress = typeof job.progress === 'object' && job.progress !== null ? (job.progress as ReindexProgress) : null;
-    return { state: await job.getState(), attemptsStarted: job.attemptsStarted, progress, data: job.data as ReindexJobData, logs, failedReason: job.failedReason ?? '' };
+    return {
+      state: await job.getState(),
+      attemptsStarted: job.attemptsStarted,
+      progress,
+      data: job.data as ReindexJobData,
+      logs,
+      failedReason: job.failedReason ?? '',
+    };
   }
 
   /**
@@ -248,30 +297,35 @@ describe('re-index worker killed at each phase until BullMQ gives up', () => {
     const child = startWorker();
     const seenLogs = previous?.logs.length ?? 0;
     const seenAttempts = previous?.attemptsStarted ?? 0;
-    const at = await waitFor(`attempt ${seenAttempts + 1} of job ${jobId} to be ${phase}`, async () => {
-      const s = await snapshot(jobId);
-      if (s.state !== 'active' || s.attemptsStarted <= seenAttempts) return undefined;
-      const mine = s.logs.slice(seenLogs);
-      const resumed = mine.some((l) => l.startsWith('resuming'));
-      if (phase === 'replaying') {
-        if (s.data.state?.phase !== 'replaying') return undefined;
-        // A resumed attempt's progress is its predecessor's until it reports: go by its log.
-        if (seenAttempts > 0) return resumed ? s : undefined;
-        return s.progress?.phase === 'replaying' && s.progress.processed > 0 ? s : undefined;
-      }
-      if (phase === 'swapping') {
-        // A first attempt passes through swapping in a moment: kill it once it holds the fence. A
-        // resumed one waits there for the dead attempt's lease (unless that lapsed already).
-        if (!resumed) {
-          const target = s.data.state?.target;
-          const fence = target ? await fences.get(target) : null;
-          return fence?.state === 'closed' && s.progress?.phase !== 'replaying' ? s : undefined;
+    const at = await waitFor(
+      `attempt ${seenAttempts + 1} of job ${jobId} to be ${phase}`,
+      async () => {
+        const s = await snapshot(jobId);
+        if (s.state !== 'active' || s.attemptsStarted <= seenAttempts) return undefined;
+        const mine = s.logs.slice(seenLogs);
+        const resumed = mine.some((l) => l.startsWith('resuming'));
+        if (phase === 'replaying') {
+          if (s.data.state?.phase !== 'replaying') return undefined;
+          // A resumed attempt's progress is its predecessor's until it reports: go by its log.
+          if (seenAttempts > 0) return resumed ? s : undefined;
+          return s.progress?.phase === 'replaying' && s.progress.processed > 0 ? s : undefined;
         }
-        return mine.some((l) => l.startsWith('waiting for the write fence lease') || l.includes('now points at')) ? s : undefined;
-      }
-      if (!resumed) return s.progress?.phase === 'draining' ? s : undefined;
-      return mine.some((l) => l.includes('now points at')) && s.progress?.phase === 'draining' ? s : undefined;
-    }, 300_000, 10);
+        if (phase === 'swapping') {
+          // A first attempt passes through swapping in a moment: kill it once it holds the fence. A
+          // resumed one waits there for the dead attempt's lease (unless that lapsed already).
+          if (!resumed) {
+            const target = s.data.state?.target;
+            const fence = target ? await fences.get(target) : null;
+            return fence?.state === 'closed' && s.progress?.phase !== 'replaying' ? s : undefined;
+          }
+          return mine.some((l) => l.startsWith('waiting for the write fence lease') || l.includes('now points at')) ? s : undefined;
+        }
+        if (!resumed) return s.progress?.phase === 'draining' ? s : undefined;
+        return mine.some((l) => l.includes('now points at')) && s.progress?.phase === 'draining' ? s : undefined;
+      },
+      300_000,
+      10,
+    );
     await kill(child);
     const after = await snapshot(jobId);
     const fence = after.data.state ? await fences.get(after.data.state.target) : null;
@@ -283,7 +337,9 @@ describe('re-index worker killed at each phase until BullMQ gives up', () => {
   }
 
   /** Kills the worker at `phase` until BullMQ has stalled the job more than maxStalledCount times. */
-  async function killUntilGivenUp(phase: 'replaying' | 'swapping' | 'draining'): Promise<{ jobId: string; state: RebuildState; previous: string | undefined }> {
+  async function killUntilGivenUp(
+    phase: 'replaying' | 'swapping' | 'draining',
+  ): Promise<{ jobId: string; state: RebuildState; previous: string | undefined }> {
     await killAll();
     const previous = await aliasTarget();
     const { jobId, created } = await queue.request({ modelId: INT8 });
@@ -299,25 +355,40 @@ describe('re-index worker killed at each phase until BullMQ gives up', () => {
   /** A worker started now finds the job stalled too often: BullMQ fails it there, and the worker cleans up. */
   async function letBullmqFail(jobId: string): Promise<ChildProcess> {
     const child = startWorker();
-    const failed = await waitFor(`BullMQ to fail job ${jobId}`, async () => {
-      const s = await snapshot(jobId);
-      return s.state === 'failed' ? s : undefined;
-    }, 300_000, 100);
+    const failed = await waitFor(
+      `BullMQ to fail job ${jobId}`,
+      async () => {
+        const s = await snapshot(jobId);
+        return s.state === 'failed' ? s : undefined;
+      },
+      300_000,
+      100,
+    );
     assert.match(failed.failedReason, /stalled more than allowable limit/);
     return child;
   }
 
   async function assertNoOrphans(state: RebuildState, previous: string | undefined): Promise<void> {
     const served = await aliasTarget();
-    await waitFor('no rebuild group left', async () => {
-      const { groups } = await h.admin.listGroups();
-      return groups.some((g) => g.groupId.startsWith(h.topology.groups.reindex(''))) ? undefined : true;
-    }, 120_000, 100);
-    await waitFor('only the served collection (and a previous one inside its grace period) left', async () => {
-      const { collections } = await h.qdrant.getCollections();
-      const mine = collections.map((c) => c.name).filter((n) => parseCollectionName(n)?.alias === h.topology.qdrant.alias);
-      return mine.every((n) => n === served || (n === previous && served === state.target)) ? true : undefined;
-    }, 120_000, 100);
+    await waitFor(
+      'no rebuild group left',
+      async () => {
+        const { groups } = await h.admin.listGroups();
+        return groups.some((g) => g.groupId.startsWith(h.topology.groups.reindex(''))) ? undefined : true;
+      },
+      120_000,
+      100,
+    );
+    await waitFor(
+      'only the served collection (and a previous one inside its grace period) left',
+      async () => {
+        const { collections } = await h.qdrant.getCollections();
+        const mine = collections.map((c) => c.name).filter((n) => parseCollectionName(n)?.alias === h.topology.qdrant.alias);
+        return mine.every((n) => n === served || (n === previous && served === state.target)) ? true : undefined;
+      },
+      120_000,
+      100,
+    );
     const fence = await fences.get(state.target);
     if (served === state.target) assert.equal(fence?.state, 'open', 'the served target is open to live writes');
     else assert.equal(fence, null, 'the discarded target left no fence');
@@ -330,7 +401,11 @@ describe('re-index worker killed at each phase until BullMQ gives up', () => {
     await publish([{ id: `${tag}-new`, title: `fresh ${tag}`, text: `${sample.text} (${tag})` }]);
     const collection = await indexComplete(`a document published after the failure (${tag}) to be indexed`);
     process.stderr.write(`${tag}: a document published now was indexed into ${collection} after ${Date.now() - started} ms\n`);
-    const points = await h.qdrant.scroll(collection, { filter: { must: [{ key: 'doc_id', match: { value: `${tag}-new` } }] }, limit: 10, with_payload: true });
+    const points = await h.qdrant.scroll(collection, {
+      filter: { must: [{ key: 'doc_id', match: { value: `${tag}-new` } }] },
+      limit: 10,
+      with_payload: true,
+    });
     assert.ok(points.points.length > 0, `${tag}-new is searchable in ${collection}`);
     return collection;
   }
@@ -372,10 +447,15 @@ describe('re-index worker killed at each phase until BullMQ gives up', () => {
         revisions++;
         // Paced by the rebuild: it swaps only once it has caught up, so wait until it has (or
         // no rebuild is replaying) before the next revision.
-        await waitFor('the rebuild to catch up', async () => {
-          const job = (await queue.list(5)).find((j) => j.name === 'rebuild' && j.state === 'active');
-          return !revising || !job?.progress || job.progress.phase !== 'replaying' || job.progress.lag === 0 ? true : undefined;
-        }, 300_000, 20);
+        await waitFor(
+          'the rebuild to catch up',
+          async () => {
+            const job = (await queue.list(5)).find((j) => j.name === 'rebuild' && j.state === 'active');
+            return !revising || !job?.progress || job.progress.phase !== 'replaying' || job.progress.lag === 0 ? true : undefined;
+          },
+          300_000,
+          20,
+        );
       }
     })();
     let given: Awaited<ReturnType<typeof killUntilGivenUp>>;
@@ -386,11 +466,12 @@ describe('re-index worker killed at each phase until BullMQ gives up', () => {
       await reviser;
     }
     process.stderr.write(`published ${revisions} revisions during the draining kills\n`);
-    const rewindsBefore = (await live.metrics.value('searchbus_rewinds_total', { role: 'encoder', topic: h.topology.topics.ingest }));
+    const rewindsBefore = await live.metrics.value('searchbus_rewinds_total', { role: 'encoder', topic: h.topology.topics.ingest });
     const { jobId, state, previous } = given;
     assert.equal(await aliasTarget(), state.target, 'the alias was swapped before the kills');
     await liveWritesFlow('draining-no-worker');
-    const rewinds = (await live.metrics.value('searchbus_rewinds_total', { role: 'encoder', topic: h.topology.topics.ingest })) - rewindsBefore;
+    const rewinds =
+      (await live.metrics.value('searchbus_rewinds_total', { role: 'encoder', topic: h.topology.topics.ingest })) - rewindsBefore;
     process.stderr.write(`the live encoder read ${rewinds} partition(s) again from where the dead rebuild stopped\n`);
     const fence = await fences.get(state.target);
     assert.equal(fence?.state, 'open', 'live encoders reopened the fence');
@@ -410,17 +491,30 @@ describe('re-index worker killed at each phase until BullMQ gives up', () => {
     assert.ok(state);
     // The job disappears (removed by an operator, or trimmed by removeOnFail) once its lock lapsed:
     // no failed event will ever run for it.
-    await waitFor('the dead attempt\'s lock to lapse', async () => ((await redis.exists(`bull:${h.topology.queues.reindex}:${jobId}:lock`)) === 0 ? true : undefined), 60_000, 50);
+    await waitFor(
+      "the dead attempt's lock to lapse",
+      async () => ((await redis.exists(`bull:${h.topology.queues.reindex}:${jobId}:lock`)) === 0 ? true : undefined),
+      60_000,
+      50,
+    );
     await queue.queue.remove(jobId);
     await queue.queue.removeDeduplicationKey(h.topology.qdrant.alias);
     assert.ok((await h.qdrant.collectionExists(state.target)).exists, 'the partial collection is still there');
     const logsBefore = workerLogs.length;
     const child = startWorker();
     await assertNoOrphans(state, original);
-    await waitFor('the reconciliation log', () => Promise.resolve(workerLogs.slice(logsBefore).some((l) => l.includes('reindex reconciliation done')) ? true : undefined), 60_000, 50);
+    await waitFor(
+      'the reconciliation log',
+      () => Promise.resolve(workerLogs.slice(logsBefore).some((l) => l.includes('reindex reconciliation done')) ? true : undefined),
+      60_000,
+      50,
+    );
     const lines = workerLogs.slice(logsBefore).filter((l) => l.includes('reconciled: '));
     process.stderr.write(`reconciliation:\n  ${lines.join('\n  ')}\n`);
-    assert.ok(lines.some((l) => l.includes(`discarded ${state.target}`)), 'the partial collection was discarded, and said so');
+    assert.ok(
+      lines.some((l) => l.includes(`discarded ${state.target}`)),
+      'the partial collection was discarded, and said so',
+    );
     await kill(child);
     assert.equal(await aliasTarget(), original);
     await assertExact(await liveWritesFlow('gone'));
@@ -440,7 +534,9 @@ describe('live encoder take-over with a rewind', () => {
   let producer: IngestProducer;
 
   before(async () => {
-    h = await createHarness({ env: { SEARCHBUS_QUERY_ALIAS_CACHE_TTL_MS: '300', SEARCHBUS_MAX_RETRY_DELAY_MS: '300', SEARCHBUS_ENCODER_MAX_BATCH_SIZE: '8' } });
+    h = await createHarness({
+      env: { SEARCHBUS_QUERY_ALIAS_CACHE_TTL_MS: '300', SEARCHBUS_MAX_RETRY_DELAY_MS: '300', SEARCHBUS_ENCODER_MAX_BATCH_SIZE: '8' },
+    });
     fp32 = await loadEncoder(getModelSpec('all-minilm-l6-v2'));
     redis = createRedis(h.services.redis, `test-${h.namespace}-rewind`);
     fences = new RedisWriteFences(redis, h.topology);
@@ -469,19 +565,30 @@ describe('live encoder take-over with a rewind', () => {
     const docs = await readScifact(40);
     await producer.upsert(docs);
     const chunks = (ds: CorpusDoc[]): number => ds.reduce((s, d) => s + fp32.chunk(documentText(d)).length, 0);
-    await waitFor('the live index', async () => ((await h.qdrant.count(alias, { exact: true })).count === chunks(docs) ? true : undefined), 300_000, 100);
+    await waitFor(
+      'the live index',
+      async () => ((await h.qdrant.count(alias, { exact: true })).count === chunks(docs) ? true : undefined),
+      300_000,
+      100,
+    );
 
     const target = h.topology.qdrant.collection('all-minilm-l6-v2', 2);
     const groupId = h.topology.groups.reindex(target);
     await ensureCollection(h.qdrant, target, getModelSpec('all-minilm-l6-v2'));
     const ends = await h.admin.fetchTopicOffsets(h.topology.topics.ingest);
-    await h.admin.setOffsets({ groupId, topic: h.topology.topics.ingest, partitions: ends.map((p) => ({ partition: p.partition, offset: p.low })) });
+    await h.admin.setOffsets({
+      groupId,
+      topic: h.topology.topics.ingest,
+      partitions: ends.map((p) => ({ partition: p.partition, offset: p.low })),
+    });
     await fences.acquire(target, { owner: 'dead-attempt', jobId: 'gone', groupId }, 100, true);
     const { aliases } = await h.qdrant.getAliases();
     const previous = aliases.find((a) => a.alias_name === alias)?.collection_name;
-    await h.qdrant.updateCollectionAliases({ actions: [{ delete_alias: { alias_name: alias } }, { create_alias: { alias_name: alias, collection_name: target } }] });
+    await h.qdrant.updateCollectionAliases({
+      actions: [{ delete_alias: { alias_name: alias } }, { create_alias: { alias_name: alias, collection_name: target } }],
+    });
 
-    const rewindsBefore = (await live.metrics.value('searchbus_rewinds_total', { role: 'encoder', topic: h.topology.topics.ingest }));
+    const rewindsBefore = await live.metrics.value('searchbus_rewinds_total', { role: 'encoder', topic: h.topology.topics.ingest });
     // A partition is read again when its next message arrives: publish until every partition got one.
     const more = (await readScifact(80)).slice(40);
     const later: CorpusDoc[] = [];
@@ -491,9 +598,17 @@ describe('live encoder take-over with a rewind', () => {
       const now = await h.admin.fetchTopicOffsets(h.topology.topics.ingest);
       if (now.every((p) => BigInt(p.high) > BigInt(ends.find((e) => e.partition === p.partition)?.high ?? p.high))) break;
     }
-    await waitFor('the new collection to hold every document', async () => ((await h.qdrant.count(target, { exact: true })).count === chunks([...docs, ...later]) ? true : undefined), 300_000, 100);
-    const rewinds = (await live.metrics.value('searchbus_rewinds_total', { role: 'encoder', topic: h.topology.topics.ingest })) - rewindsBefore;
-    process.stderr.write(`after a take-over at the log start, the live encoder read ${rewinds} partition(s) again; ${later.length} documents published after it\n`);
+    await waitFor(
+      'the new collection to hold every document',
+      async () => ((await h.qdrant.count(target, { exact: true })).count === chunks([...docs, ...later]) ? true : undefined),
+      300_000,
+      100,
+    );
+    const rewinds =
+      (await live.metrics.value('searchbus_rewinds_total', { role: 'encoder', topic: h.topology.topics.ingest })) - rewindsBefore;
+    process.stderr.write(
+      `after a take-over at the log start, the live encoder read ${rewinds} partition(s) again; ${later.length} documents published after it\n`,
+    );
     assert.ok(rewinds >= 1, 'the live encoder sought back');
     const ids = new Set((await allPoints(h.qdrant, target)).map((p) => String(p.payload.doc_id)));
     assert.equal(ids.size, docs.length + later.length, 'every document, the ones before the take-over included');

@@ -38,26 +38,53 @@ describe('re-indexing a dense-only (legacy) collection into a hybrid one', () =>
     // The layout every collection had before this release.
     legacy = h.topology.qdrant.collection(h.config.model.id, 1);
     await h.qdrant.createCollection(legacy, { vectors: vectorParams(h.config.model) });
-    for (const index of PAYLOAD_INDEXES) await h.qdrant.createPayloadIndex(legacy, { field_name: index.field, field_schema: index.schema, wait: true });
-    await h.qdrant.updateCollectionAliases({ actions: [{ create_alias: { alias_name: h.topology.qdrant.alias, collection_name: legacy } }] });
+    for (const index of PAYLOAD_INDEXES)
+      await h.qdrant.createPayloadIndex(legacy, { field_name: index.field, field_schema: index.schema, wait: true });
+    await h.qdrant.updateCollectionAliases({
+      actions: [{ create_alias: { alias_name: h.topology.qdrant.alias, collection_name: legacy } }],
+    });
     const report = await applyTopology({ admin: h.admin, qdrant: h.qdrant, topology: h.topology, config: h.config });
-    assert.ok(report.drift.some((d) => d.includes('one unnamed dense vector')), 'topology apply reports the legacy layout as drift');
+    assert.ok(
+      report.drift.some((d) => d.includes('one unnamed dense vector')),
+      'topology apply reports the legacy layout as drift',
+    );
 
     encoder = await loadEncoder(h.config.model);
     const encoderFor = (): Promise<ReturnType<typeof documentEncoder>> => Promise.resolve(documentEncoder(encoder));
     redis = createRedis(h.services.redis, `test-${h.namespace}-reindex`);
-    live = new EncoderConsumer({ kafka: h.kafka, qdrant: h.qdrant, topology: h.topology, config: h.config, encoder: encoderFor, fences: new RedisWriteFences(redis, h.topology) });
+    live = new EncoderConsumer({
+      kafka: h.kafka,
+      qdrant: h.qdrant,
+      topology: h.topology,
+      config: h.config,
+      encoder: encoderFor,
+      fences: new RedisWriteFences(redis, h.topology),
+    });
     await live.start();
     stack = await startQueryStack(h, [encoder]);
     media = cachedMediaEncoder(mediaEncoderSettings(h.config.media));
-    worker = new ReindexWorker({ connection: redis, redis, kafka: h.kafka, qdrant: h.qdrant, topology: h.topology, config: h.config, encoder: encoderFor, media });
+    worker = new ReindexWorker({
+      connection: redis,
+      redis,
+      kafka: h.kafka,
+      qdrant: h.qdrant,
+      topology: h.topology,
+      config: h.config,
+      encoder: encoderFor,
+      media,
+    });
     await worker.start();
     queue = new ReindexQueue({ connection: redis, redis, topology: h.topology, config: h.config });
     producer = new IngestProducer({ kafka: h.kafka, topic: h.topology.topics.ingest });
     docs = await readScifact(60);
     await producer.upsert(docs);
     const chunks = docs.reduce((s, d) => s + encoder.chunk(documentText(d)).length, 0);
-    await waitFor('the legacy collection holds the corpus', async () => ((await h.qdrant.count(legacy, { exact: true })).count === chunks ? true : undefined), 300_000, 250);
+    await waitFor(
+      'the legacy collection holds the corpus',
+      async () => ((await h.qdrant.count(legacy, { exact: true })).count === chunks ? true : undefined),
+      300_000,
+      250,
+    );
   });
 
   after(async () => {
@@ -98,23 +125,38 @@ describe('re-indexing a dense-only (legacy) collection into a hybrid one', () =>
     })();
 
     const { jobId } = await queue.request({ modelId: h.config.model.id });
-    const done = await waitFor('the rebuild to complete', async () => {
-      const j = await queue.get(jobId);
-      if (j?.state === 'failed') throw new Error(`rebuild failed: ${j.failedReason ?? ''}`);
-      return j?.state === 'completed' ? j : undefined;
-    }, 300_000, 200);
+    const done = await waitFor(
+      'the rebuild to complete',
+      async () => {
+        const j = await queue.get(jobId);
+        if (j?.state === 'failed') throw new Error(`rebuild failed: ${j.failedReason ?? ''}`);
+        return j?.state === 'completed' ? j : undefined;
+      },
+      300_000,
+      200,
+    );
     const target = done.result?.target ?? '';
     assert.match(target, /__v2$/);
-    await waitFor('searches answered hybrid', () => Promise.resolve(outcome.modes.filter((m) => m === 'hybrid').length >= 5 ? true : undefined), 60_000, 100);
+    await waitFor(
+      'searches answered hybrid',
+      () => Promise.resolve(outcome.modes.filter((m) => m === 'hybrid').length >= 5 ? true : undefined),
+      60_000,
+      100,
+    );
     running = false;
     await searching;
 
-    process.stderr.write(`searches during the dense -> hybrid rebuild: ${outcome.searches}, errors ${outcome.errors.length}, empty ${outcome.empty}\n`);
+    process.stderr.write(
+      `searches during the dense -> hybrid rebuild: ${outcome.searches}, errors ${outcome.errors.length}, empty ${outcome.empty}\n`,
+    );
     assert.deepEqual(outcome.errors, [], 'no search failed');
     assert.equal(outcome.empty, 0, 'no search came back empty');
     assert.equal(outcome.modes[0], 'dense');
     const switched = outcome.modes.indexOf('hybrid');
-    assert.ok(outcome.modes.slice(switched).every((m) => m === 'hybrid'), 'once on the hybrid collection, searches never go back');
+    assert.ok(
+      outcome.modes.slice(switched).every((m) => m === 'hybrid'),
+      'once on the hybrid collection, searches never go back',
+    );
 
     const info = await h.qdrant.getCollection(target);
     // The new layout: named dense `text`, the media vectors beside it, and the BM25 sparse vector.

@@ -51,11 +51,16 @@ describe('re-indexing a collection that holds images, audio and a PDF', () => {
   const liveCollection = async (): Promise<string | undefined> =>
     (await h.qdrant.getAliases()).aliases.find((a) => a.alias_name === h.topology.qdrant.alias)?.collection_name;
   const finished = (jobId: string): Promise<ReindexJobSummary> =>
-    waitFor(`rebuild job ${jobId} to end`, async () => {
-      const j = await queue.get(jobId);
-      // The job and its state are two reads: wait until both say it ended.
-      return (j?.state === 'completed' && j.result) || (j?.state === 'failed' && j.failedReason) ? j : undefined;
-    }, 600_000, 200);
+    waitFor(
+      `rebuild job ${jobId} to end`,
+      async () => {
+        const j = await queue.get(jobId);
+        // The job and its state are two reads: wait until both say it ended.
+        return (j?.state === 'completed' && j.result) || (j?.state === 'failed' && j.failedReason) ? j : undefined;
+      },
+      600_000,
+      200,
+    );
   const mediaPoints = async (collection: string, modality: 'image' | 'audio'): Promise<number> =>
     (await h.qdrant.count(collection, { exact: true, filter: { must: [{ key: 'media.modality', match: { value: modality } }] } })).count;
 
@@ -76,11 +81,30 @@ describe('re-indexing a collection that holds images, audio and a PDF', () => {
     const fences = new RedisWriteFences(redis, h.topology);
     // As the encoder role runs them: a text group and a media group, both following the alias.
     consumers = (['text', 'media'] as const).map(
-      (modality) => new EncoderConsumer({ kafka: h.kafka, qdrant: h.qdrant, topology: h.topology, config: h.config, encoder: encoderFor, modality, media, fences }),
+      (modality) =>
+        new EncoderConsumer({
+          kafka: h.kafka,
+          qdrant: h.qdrant,
+          topology: h.topology,
+          config: h.config,
+          encoder: encoderFor,
+          modality,
+          media,
+          fences,
+        }),
     );
     for (const consumer of consumers) await consumer.start();
     stack = await startQueryStack(h, [fp32, int8], { media, timeoutMs: 60_000 });
-    worker = new ReindexWorker({ connection: redis, redis, kafka: h.kafka, qdrant: h.qdrant, topology: h.topology, config: h.config, encoder: encoderFor, media });
+    worker = new ReindexWorker({
+      connection: redis,
+      redis,
+      kafka: h.kafka,
+      qdrant: h.qdrant,
+      topology: h.topology,
+      config: h.config,
+      encoder: encoderFor,
+      media,
+    });
     await worker.start();
     queue = new ReindexQueue({ connection: redis, redis, topology: h.topology, config: h.config });
     producer = new IngestProducer({ kafka: h.kafka, topic: h.topology.topics.ingest });
@@ -89,14 +113,25 @@ describe('re-indexing a collection that holds images, audio and a PDF', () => {
     await mkdir(join(folder, 'photos'));
     await mkdir(join(folder, 'speech'));
     for (const photo of PHOTOS) await copyFile(new URL(`photos/${photo}.jpg`, FIXTURES), join(folder, 'photos', `${photo}.jpg`));
-    for (const phrase of [1, 2, 3]) await copyFile(new URL(`speech/phrase${phrase}-voice1.wav`, FIXTURES), join(folder, 'speech', `phrase${phrase}.wav`));
+    for (const phrase of [1, 2, 3])
+      await copyFile(new URL(`speech/phrase${phrase}-voice1.wav`, FIXTURES), join(folder, 'speech', `phrase${phrase}.wav`));
     await writeFile(join(folder, 'stars.txt'), 'A supernova is the explosion of a massive star at the end of its life.');
     // A document file: its text is extracted by the media group, and again by the rebuild.
-    await writeFile(join(folder, 'tides.pdf'), pdfFile([['Harbour notes, volume one.'], ['The lighthouse keeper logged the spring tide at dawn.']]));
-    const records = await Promise.all((await listFiles(folder)).map((file) => fileDocument(folder, file, { mediaInlineMaxBytes: INLINE_MAX_BYTES })));
+    await writeFile(
+      join(folder, 'tides.pdf'),
+      pdfFile([['Harbour notes, volume one.'], ['The lighthouse keeper logged the spring tide at dawn.']]),
+    );
+    const records = await Promise.all(
+      (await listFiles(folder)).map((file) => fileDocument(folder, file, { mediaInlineMaxBytes: INLINE_MAX_BYTES })),
+    );
     documents = records.flatMap((r) => (r.kind === 'skipped' ? [] : [r.document]));
     await producer.upsert(documents);
-    await waitFor('every file indexed', async () => ((await h.qdrant.count(h.topology.qdrant.alias, { exact: true })).count >= documents.length ? true : undefined), 600_000, 500);
+    await waitFor(
+      'every file indexed',
+      async () => ((await h.qdrant.count(h.topology.qdrant.alias, { exact: true })).count >= documents.length ? true : undefined),
+      600_000,
+      500,
+    );
   });
 
   after(async () => {
@@ -125,7 +160,10 @@ describe('re-indexing a collection that holds images, audio and a PDF', () => {
       const job = await finished(jobId);
       assert.equal(job.state, 'failed', 'the rebuild is refused');
       assert.match(job.failedReason ?? '', /lacks 1 document\(s\) that .* serves/, JSON.stringify({ ...job, data: undefined }));
-      assert.match(job.failedReason ?? '', /default\/photos\/stream\.jpg \(media-unreachable: .*cannot read file:\/\/.*stream\.jpg: ENOENT\)/);
+      assert.match(
+        job.failedReason ?? '',
+        /default\/photos\/stream\.jpg \(media-unreachable: .*cannot read file:\/\/.*stream\.jpg: ENOENT\)/,
+      );
       assert.equal(await liveCollection(), live, 'the alias still serves the live collection');
       // Its partial collection is discarded once the job failed for good.
       const target = job.progress?.target ?? '';
@@ -142,7 +180,10 @@ describe('re-indexing a collection that holds images, audio and a PDF', () => {
     const previous = await liveCollection();
     assert.match(previous ?? '', /__all-minilm-l6-v2__v1$/);
     // Read before the swap: the previous collection is dropped after its grace period.
-    const [oldStream] = await h.qdrant.retrieve(previous ?? '', { ids: [pointId(DEFAULT_TENANT, 'photos/stream.jpg', 0)], with_vector: true });
+    const [oldStream] = await h.qdrant.retrieve(previous ?? '', {
+      ids: [pointId(DEFAULT_TENANT, 'photos/stream.jpg', 0)],
+      with_vector: true,
+    });
     // A transformed copy of a photo (crop 70%, flip, JPEG q40) and a phrase in another voice.
     const [photo, speech] = await Promise.all([transformedPhoto('ladybird'), otherVoiceOgg(2)]);
     const queries = [
@@ -161,7 +202,8 @@ describe('re-indexing a collection that holds images, audio and a PDF', () => {
           outcome.searches++;
           if (swapped) outcome.afterSwap++;
           outcome.models.add(result.model);
-          if (result.hits[0]?.docId !== want) outcome.wrong.push(`${want}: ${JSON.stringify(result.hits.map((hit) => [hit.docId, hit.score]))}`);
+          if (result.hits[0]?.docId !== want)
+            outcome.wrong.push(`${want}: ${JSON.stringify(result.hits.map((hit) => [hit.docId, hit.score]))}`);
         } catch (error) {
           outcome.errors.push((error as Error).message);
         }
@@ -173,11 +215,18 @@ describe('re-indexing a collection that holds images, audio and a PDF', () => {
     assert.equal(job.state, 'completed', job.failedReason ?? '');
     swapped = true;
     // Enough searches after the swap to pass the query consumer's alias cache (500 ms) many times over.
-    await waitFor('searches on the new collection', () => Promise.resolve(outcome.afterSwap >= 10 && outcome.models.has(INT8) ? true : undefined), 120_000, 100);
+    await waitFor(
+      'searches on the new collection',
+      () => Promise.resolve(outcome.afterSwap >= 10 && outcome.models.has(INT8) ? true : undefined),
+      120_000,
+      100,
+    );
     running = false;
     await searching;
 
-    process.stderr.write(`queries by example during the media rebuild: ${outcome.searches}, errors ${outcome.errors.length}, wrong top hit ${outcome.wrong.length}\n`);
+    process.stderr.write(
+      `queries by example during the media rebuild: ${outcome.searches}, errors ${outcome.errors.length}, wrong top hit ${outcome.wrong.length}\n`,
+    );
     assert.deepEqual(outcome.errors, [], 'no search failed');
     assert.deepEqual(outcome.wrong, [], 'every search found its photo or recording first');
     const target = job.result?.target ?? '';

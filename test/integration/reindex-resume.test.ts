@@ -65,32 +65,53 @@ describe('re-index worker crash', () => {
     await producer.close();
     const chunks = docs.reduce((s, d) => s + fp32.chunk(documentText(d)).length, 0);
     const alias = h.topology.qdrant.alias;
-    await waitFor('the live index', async () => ((await h.qdrant.count(alias, { exact: true })).count === chunks ? true : undefined), 300_000, 250);
-    const liveCollection = async (): Promise<string | undefined> => (await h.qdrant.getAliases()).aliases.find((a) => a.alias_name === alias)?.collection_name;
+    await waitFor(
+      'the live index',
+      async () => ((await h.qdrant.count(alias, { exact: true })).count === chunks ? true : undefined),
+      300_000,
+      250,
+    );
+    const liveCollection = async (): Promise<string | undefined> =>
+      (await h.qdrant.getAliases()).aliases.find((a) => a.alias_name === alias)?.collection_name;
     const original = await liveCollection();
 
     const first = startWorkerProcess();
     const { jobId } = await queue.request({ modelId: 'all-minilm-l6-v2-q' });
-    const progress = await waitFor('the rebuild to replay part of the topic', async () => {
-      const p = (await queue.get(jobId))?.progress;
-      return p && p.phase === 'replaying' && p.processed > 20 ? p : undefined;
-    }, 300_000, 50);
+    const progress = await waitFor(
+      'the rebuild to replay part of the topic',
+      async () => {
+        const p = (await queue.get(jobId))?.progress;
+        return p && p.phase === 'replaying' && p.processed > 20 ? p : undefined;
+      },
+      300_000,
+      50,
+    );
     first.kill('SIGKILL');
     await once(first, 'exit');
     const partial = (await h.qdrant.count(progress.target, { exact: true })).count;
-    process.stderr.write(`killed the worker with ${progress.processed}/${progress.total} messages replayed (${partial} points in ${progress.target})\n`);
+    process.stderr.write(
+      `killed the worker with ${progress.processed}/${progress.total} messages replayed (${partial} points in ${progress.target})\n`,
+    );
     assert.ok(progress.processed < progress.total, 'the kill must land mid-rebuild');
     assert.equal(await liveCollection(), original, 'the live alias is untouched by a dead rebuild');
 
     startWorkerProcess();
-    const done = await waitFor('the resumed rebuild to complete', async () => {
-      const j = await queue.get(jobId);
-      if (j?.state === 'failed') throw new Error(`rebuild failed: ${j.failedReason ?? ''}`);
-      return j?.state === 'completed' ? j : undefined;
-    }, 300_000, 250);
+    const done = await waitFor(
+      'the resumed rebuild to complete',
+      async () => {
+        const j = await queue.get(jobId);
+        if (j?.state === 'failed') throw new Error(`rebuild failed: ${j.failedReason ?? ''}`);
+        return j?.state === 'completed' ? j : undefined;
+      },
+      300_000,
+      250,
+    );
     assert.equal(done.result?.target, progress.target, 'the same target collection was continued');
     const { logs } = await queue.queue.getJobLogs(jobId);
-    assert.ok(logs.some((l) => l.startsWith(`resuming ${progress.target}`)), `job log shows a resume: ${logs.join(' | ')}`);
+    assert.ok(
+      logs.some((l) => l.startsWith(`resuming ${progress.target}`)),
+      `job log shows a resume: ${logs.join(' | ')}`,
+    );
     assert.equal(await liveCollection(), progress.target);
 
     const byDoc = new Map<string, number[]>();
@@ -102,7 +123,11 @@ describe('re-index worker crash', () => {
     assert.equal(byDoc.size, docs.length, 'no document lost');
     for (const d of docs) {
       const n = int8.chunk(documentText(d)).length;
-      assert.deepEqual((byDoc.get(d.id) ?? []).sort((a, b) => a - b), Array.from({ length: n }, (_, i) => i), `chunks of ${d.id}`);
+      assert.deepEqual(
+        (byDoc.get(d.id) ?? []).sort((a, b) => a - b),
+        Array.from({ length: n }, (_, i) => i),
+        `chunks of ${d.id}`,
+      );
     }
   });
 });

@@ -29,9 +29,9 @@ describe('re-indexing', () => {
   const liveCollection = async (): Promise<string | undefined> =>
     (await h.qdrant.getAliases()).aliases.find((a) => a.alias_name === h.topology.qdrant.alias)?.collection_name;
   const docPoints = async (collection: string, docId: string): Promise<Array<Record<string, unknown>>> =>
-    (await h.qdrant.scroll(collection, { filter: { must: [{ key: 'doc_id', match: { value: docId } }] }, limit: 100, with_payload: true })).points.map(
-      (p) => p.payload ?? {},
-    );
+    (
+      await h.qdrant.scroll(collection, { filter: { must: [{ key: 'doc_id', match: { value: docId } }] }, limit: 100, with_payload: true })
+    ).points.map((p) => p.payload ?? {});
   const job = async (id: string): Promise<ReindexJobSummary> => {
     const summary = await queue.get(id);
     assert.ok(summary, `job ${id} exists`);
@@ -49,7 +49,12 @@ describe('re-indexing', () => {
     docs = await readScifact(240);
     await producer.upsert(docs);
     const chunks = docs.reduce((s, d) => s + fp32.chunk(documentText(d)).length, 0);
-    await waitFor('the live index holds the corpus', async () => ((await h.qdrant.count(h.topology.qdrant.alias, { exact: true })).count === chunks ? true : undefined), 300_000, 250);
+    await waitFor(
+      'the live index holds the corpus',
+      async () => ((await h.qdrant.count(h.topology.qdrant.alias, { exact: true })).count === chunks ? true : undefined),
+      300_000,
+      250,
+    );
   });
 
   after(async () => {
@@ -88,7 +93,9 @@ describe('re-indexing', () => {
     const churning = (async () => {
       while (running) {
         version++;
-        await producer.upsert([{ id: churned.id, title: `Churned version ${version}`, text: `Revision ${version} of a document updated without pause.` }]);
+        await producer.upsert([
+          { id: churned.id, title: `Churned version ${version}`, text: `Revision ${version} of a document updated without pause.` },
+        ]);
         await delay(50);
       }
     })();
@@ -98,38 +105,64 @@ describe('re-indexing', () => {
     const again = await queue.request({ modelId: INT8 });
     assert.deepEqual(again, { jobId, created: false }, 'at most one rebuild per alias');
 
-    await waitFor('the rebuild to be replaying', async () => ((await job(jobId)).progress?.phase === 'replaying' ? true : undefined), 120_000, 50);
+    await waitFor(
+      'the rebuild to be replaying',
+      async () => ((await job(jobId)).progress?.phase === 'replaying' ? true : undefined),
+      120_000,
+      50,
+    );
     const [updated, deleted] = [docs[3]!, docs[4]!];
     await producer.upsert([
-      { id: updated.id, title: 'Updated during the rebuild: zebra migration patterns', text: 'Zebras cross the Serengeti every year following the rains.' },
+      {
+        id: updated.id,
+        title: 'Updated during the rebuild: zebra migration patterns',
+        text: 'Zebras cross the Serengeti every year following the rains.',
+      },
       { id: 'added-during-rebuild', title: 'Added during the rebuild', text: 'A document that did not exist when the rebuild started.' },
     ]);
     await producer.delete([{ id: deleted.id }]);
 
-    const done = await waitFor('the rebuild to complete', async () => {
-      const j = await job(jobId);
-      if (j.state === 'failed') throw new Error(`rebuild failed: ${j.failedReason ?? ''}`);
-      return j.state === 'completed' ? j : undefined;
-    }, 300_000, 200);
+    const done = await waitFor(
+      'the rebuild to complete',
+      async () => {
+        const j = await job(jobId);
+        if (j.state === 'failed') throw new Error(`rebuild failed: ${j.failedReason ?? ''}`);
+        return j.state === 'completed' ? j : undefined;
+      },
+      300_000,
+      200,
+    );
     swapped = true;
     const target = done.result?.target ?? '';
     assert.match(target, /__all-minilm-l6-v2-q__v2$/);
     assert.equal(await liveCollection(), target);
 
     // Let searches run past the alias cache lifetime so some are answered by the new model.
-    await waitFor('searches answered with the new model', () => Promise.resolve(outcome.modelAfterSwap.filter((m) => m === INT8).length >= 5 ? true : undefined), 60_000, 100);
+    await waitFor(
+      'searches answered with the new model',
+      () => Promise.resolve(outcome.modelAfterSwap.filter((m) => m === INT8).length >= 5 ? true : undefined),
+      60_000,
+      100,
+    );
     running = false;
     await Promise.all([searching, churning]);
 
-    process.stderr.write(`searches during the rebuild: ${outcome.searches}, errors ${outcome.errors.length}, empty ${outcome.empty}; rebuild ${done.result?.seconds.toFixed(1)} s\n`);
+    process.stderr.write(
+      `searches during the rebuild: ${outcome.searches}, errors ${outcome.errors.length}, empty ${outcome.empty}; rebuild ${done.result?.seconds.toFixed(1)} s\n`,
+    );
     assert.deepEqual(outcome.errors, [], 'no search failed');
     assert.equal(outcome.empty, 0, 'no search came back empty');
     assert.deepEqual([...outcome.models].sort(), [FP32, INT8]);
     const afterSwitch = outcome.modelAfterSwap.slice(outcome.modelAfterSwap.indexOf(INT8));
-    assert.ok(afterSwitch.every((m) => m === INT8), 'once on the new model, queries never go back to the old one');
+    assert.ok(
+      afterSwitch.every((m) => m === INT8),
+      'once on the new model, queries never go back to the old one',
+    );
 
     // No lost update, no resurrected delete, and every vector in the new collection is the new model's.
-    await waitFor('the update in the new collection', async () => ((await docPoints(target, updated.id))[0]?.title === 'Updated during the rebuild: zebra migration patterns' ? true : undefined));
+    await waitFor('the update in the new collection', async () =>
+      (await docPoints(target, updated.id))[0]?.title === 'Updated during the rebuild: zebra migration patterns' ? true : undefined,
+    );
     assert.equal((await docPoints(target, 'added-during-rebuild')).length, 1);
     assert.equal((await docPoints(target, deleted.id)).length, 0, 'deleted during the rebuild stays deleted');
     await waitFor(`the last of ${version} rewrites in the new collection`, async () =>
@@ -143,21 +176,36 @@ describe('re-indexing', () => {
     assert.equal(zebra.model, INT8);
 
     // The previous collection goes after the grace period.
-    await waitFor('the previous collection to be dropped', async () => ((await h.qdrant.collectionExists(before ?? '')).exists ? undefined : true), 60_000, 250);
+    await waitFor(
+      'the previous collection to be dropped',
+      async () => ((await h.qdrant.collectionExists(before ?? '')).exists ? undefined : true),
+      60_000,
+      250,
+    );
   });
 
   it('cancels a rebuild: the live index is untouched and the partial collection removed', async () => {
     const liveBefore = await liveCollection();
     const { jobId } = await queue.request({ modelId: FP32 });
-    const progress = await waitFor('the rebuild to be replaying', async () => {
-      const p = (await job(jobId)).progress;
-      return p?.phase === 'replaying' ? p : undefined;
-    }, 120_000, 20);
+    const progress = await waitFor(
+      'the rebuild to be replaying',
+      async () => {
+        const p = (await job(jobId)).progress;
+        return p?.phase === 'replaying' ? p : undefined;
+      },
+      120_000,
+      20,
+    );
     assert.equal(await queue.cancel(jobId), 'active');
-    const failed = await waitFor('the rebuild to end', async () => {
-      const j = await job(jobId);
-      return j.state === 'failed' ? j : undefined;
-    }, 120_000, 100);
+    const failed = await waitFor(
+      'the rebuild to end',
+      async () => {
+        const j = await job(jobId);
+        return j.state === 'failed' ? j : undefined;
+      },
+      120_000,
+      100,
+    );
     assert.match(failed.failedReason ?? '', /cancelled/);
     assert.equal(failed.attemptsMade, 1, 'a cancelled rebuild is not retried');
     assert.equal(await liveCollection(), liveBefore);
@@ -173,14 +221,21 @@ describe('re-indexing', () => {
     assert.ok(partition, 'a partition with records');
     await h.admin.alterConfigs({
       validateOnly: false,
-      resources: [{ type: kafkajs.ConfigResourceTypes.TOPIC, name: topic, configEntries: [{ name: 'cleanup.policy', value: 'compact,delete' }] }],
+      resources: [
+        { type: kafkajs.ConfigResourceTypes.TOPIC, name: topic, configEntries: [{ name: 'cleanup.policy', value: 'compact,delete' }] },
+      ],
     });
     await h.admin.deleteTopicRecords({ topic, partitions: [{ partition: partition.partition, offset: '2' }] });
     const { jobId } = await queue.request({ modelId: INT8 });
-    const failed = await waitFor('the rebuild to be refused', async () => {
-      const j = await job(jobId);
-      return j.state === 'failed' ? j : undefined;
-    }, 60_000, 100);
+    const failed = await waitFor(
+      'the rebuild to be refused',
+      async () => {
+        const j = await job(jobId);
+        return j.state === 'failed' ? j : undefined;
+      },
+      60_000,
+      100,
+    );
     assert.match(failed.failedReason ?? '', new RegExp(`partition ${partition.partition} starts at offset 2`));
     assert.match(failed.failedReason ?? '', /cleanup\.policy=compact,delete/);
   });

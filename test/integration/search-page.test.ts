@@ -56,7 +56,11 @@ describe('search page', () => {
     const documents = corpus.length + photos.length;
     await waitFor(
       'every document indexed',
-      async () => ((await h.qdrant.count(h.topology.qdrant.alias, { exact: true, filter: { must: [{ key: 'chunk', match: { value: 0 } }] } })).count >= documents ? true : undefined),
+      async () =>
+        (await h.qdrant.count(h.topology.qdrant.alias, { exact: true, filter: { must: [{ key: 'chunk', match: { value: 0 } }] } })).count >=
+        documents
+          ? true
+          : undefined,
       600_000,
       500,
     );
@@ -110,7 +114,11 @@ describe('search page', () => {
   it('types a query and sees hits, once the API key is given where the page asks for it', async () => {
     await page.goto(base);
     await page.locator('html[data-ready="true"]').waitFor();
-    assert.equal(await page.locator('#access').getAttribute('open'), '', 'the gateway needs a credential, so the page opens its access section');
+    assert.equal(
+      await page.locator('#access').getAttribute('open'),
+      '',
+      'the gateway needs a credential, so the page opens its access section',
+    );
     await page.locator('#options summary').click();
     await page.locator('#mode').selectOption('dense');
     await page.locator('#q').fill('how do stars die');
@@ -134,7 +142,11 @@ describe('search page', () => {
     // A filter from the options: only the photos' album, which no text document has.
     await page.locator('#filters').fill('album=garden');
     await page.locator('#q').press('Enter');
-    await waitFor('the filtered results', async () => ((await titles()).every((t) => t.endsWith('.jpg')) && (await titles()).length > 0) || undefined, 120_000);
+    await waitFor(
+      'the filtered results',
+      async () => ((await titles()).every((t) => t.endsWith('.jpg')) && (await titles()).length > 0) || undefined,
+      120_000,
+    );
     await page.locator('#filters').fill('');
   });
 
@@ -178,7 +190,8 @@ describe('search page', () => {
     await page.locator('#hits li').first().waitFor();
 
     // Tab through the page, as someone without a mouse would, until a result has the focus.
-    const onResult = (): Promise<number> => inPage<number>("[...document.querySelectorAll('#hits .hit-title')].indexOf(document.activeElement)");
+    const onResult = (): Promise<number> =>
+      inPage<number>("[...document.querySelectorAll('#hits .hit-title')].indexOf(document.activeElement)");
     let tabs = 0;
     while ((await onResult()) < 0 && tabs < 40) {
       await page.keyboard.press('Tab');
@@ -221,7 +234,10 @@ describe('search page', () => {
   });
 
   it('answers multipart uploads with typed errors: no key, too large, wrong type, q and a file, another tenant, an undecodable image', async () => {
-    const post = async (fill: (form: FormData) => void, key: string | null = apiKey): Promise<{ status: number; code: string | undefined; message: string }> => {
+    const post = async (
+      fill: (form: FormData) => void,
+      key: string | null = apiKey,
+    ): Promise<{ status: number; code: string | undefined; message: string }> => {
       const form = new FormData();
       fill(form);
       const response = await fetch(`${base}search`, { method: 'POST', body: form, headers: key ? { authorization: `Bearer ${key}` } : {} });

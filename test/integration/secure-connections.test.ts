@@ -64,7 +64,13 @@ describe('secure connections: SCRAM+TLS Kafka, ACL+TLS Redis', () => {
         profile: 'test',
         env: {},
         log: () => undefined,
-        secure: { certFile: certs.serverCertFile, keyFile: certs.serverKeyFile, caFile: certs.caFile, authClients: 'optional', user: REDIS_USER },
+        secure: {
+          certFile: certs.serverCertFile,
+          keyFile: certs.serverKeyFile,
+          caFile: certs.caFile,
+          authClients: 'optional',
+          user: REDIS_USER,
+        },
       }),
       startQdrant({ profile: 'test', env: {}, log: () => undefined, apiKey: QDRANT_KEY }),
     ]);
@@ -126,7 +132,8 @@ describe('secure connections: SCRAM+TLS Kafka, ACL+TLS Redis', () => {
   }
 
   function assertNoSecret(text: string): void {
-    for (const secret of [KAFKA_USER.password, REDIS_USER.password, QDRANT_KEY, WRONG]) assert.ok(!text.includes(secret), `output prints a secret:\n${text}`);
+    for (const secret of [KAFKA_USER.password, REDIS_USER.password, QDRANT_KEY, WRONG])
+      assert.ok(!text.includes(secret), `output prints a secret:\n${text}`);
   }
 
   // The ranking asserted here is the dense one: this test shows that searches travel the secured
@@ -141,7 +148,10 @@ describe('secure connections: SCRAM+TLS Kafka, ACL+TLS Redis', () => {
   it('ingest, search and a re-index run end to end through every role', async () => {
     const metricsPort = await freePort();
     const gatewayPort = await freePort();
-    const up = spawnCli(['up', '--no-sample'], { SEARCHBUS_METRICS_PORT: String(metricsPort), SEARCHBUS_GATEWAY_PORT: String(gatewayPort) });
+    const up = spawnCli(['up', '--no-sample'], {
+      SEARCHBUS_METRICS_PORT: String(metricsPort),
+      SEARCHBUS_GATEWAY_PORT: String(gatewayPort),
+    });
     let upLog = '';
     up.stderr?.on('data', (chunk: Buffer) => (upLog += chunk.toString()));
     up.stdout?.resume();
@@ -165,7 +175,11 @@ describe('secure connections: SCRAM+TLS Kafka, ACL+TLS Redis', () => {
       assert.ok(previous, 'the alias points nowhere');
       const reindex = await cli(['reindex', '--model', 'all-minilm-l6-v2', '--watch', '--json']);
       assert.equal(reindex.code, 0, reindex.stderr);
-      const result = JSON.parse(reindex.stdout.trim().split('\n').at(-1) ?? '{}') as { target?: string; previous?: string; points?: number };
+      const result = JSON.parse(reindex.stdout.trim().split('\n').at(-1) ?? '{}') as {
+        target?: string;
+        previous?: string;
+        points?: number;
+      };
       assert.equal(result.previous, previous);
       assert.notEqual(result.target, previous);
       assert.equal(await aliasTarget(qdrant, topology.qdrant.alias), result.target);
@@ -199,7 +213,11 @@ describe('secure connections: SCRAM+TLS Kafka, ACL+TLS Redis', () => {
       REDIS_USERNAME: REDIS_USER.username,
       REDIS_PASSWORD: WRONG,
     };
-    await rejectsNaming(getServices({ env: separate, need: ['redis'] }), 'REDIS_PASSWORD', /authentication failed for user 'searchbus-app'/);
+    await rejectsNaming(
+      getServices({ env: separate, need: ['redis'] }),
+      'REDIS_PASSWORD',
+      /authentication failed for user 'searchbus-app'/,
+    );
     const { REDIS_PASSWORD: _, REDIS_USERNAME: __, ...noPassword } = separate;
     await rejectsNaming(getServices({ env: noPassword, need: ['redis'] }), 'REDIS_PASSWORD', /requires a password/);
   });
@@ -215,9 +233,16 @@ describe('secure connections: SCRAM+TLS Kafka, ACL+TLS Redis', () => {
   it('an untrusted certificate fails at start-up, naming the setting', async () => {
     const run = await cli(['run', 'query'], { KAFKA_SSL_CA_FILE: certs.otherCaFile });
     assert.equal(run.code, 1, run.stderr);
-    assert.match(run.stderr, /KAFKA_SSL_CA_FILE: the broker's certificate at 127\.0\.0\.1:\d+ is not trusted by the CA in KAFKA_SSL_CA_FILE/);
+    assert.match(
+      run.stderr,
+      /KAFKA_SSL_CA_FILE: the broker's certificate at 127\.0\.0\.1:\d+ is not trusted by the CA in KAFKA_SSL_CA_FILE/,
+    );
 
-    await rejectsNaming(getServices({ env: { ...env, REDIS_TLS_CA_FILE: certs.otherCaFile }, need: ['redis'] }), 'REDIS_TLS_CA_FILE', /server's certificate .* is not trusted/);
+    await rejectsNaming(
+      getServices({ env: { ...env, REDIS_TLS_CA_FILE: certs.otherCaFile }, need: ['redis'] }),
+      'REDIS_TLS_CA_FILE',
+      /server's certificate .* is not trusted/,
+    );
     const { KAFKA_SSL_CA_FILE: _, ...noCa } = env;
     await rejectsNaming(getServices({ env: noCa, need: ['kafka'] }), 'KAFKA_SSL_CA_FILE', /not trusted by Node's built-in CA certificates/);
   });
@@ -232,7 +257,10 @@ describe('secure connections: SCRAM+TLS Kafka, ACL+TLS Redis', () => {
       await admin.connect();
       try {
         const { brokers } = await admin.describeCluster();
-        assert.deepEqual(brokers.map((b) => `${b.host}:${b.port}`), kafka.secureBrokers);
+        assert.deepEqual(
+          brokers.map((b) => `${b.host}:${b.port}`),
+          kafka.secureBrokers,
+        );
       } finally {
         await admin.disconnect();
       }
@@ -240,11 +268,22 @@ describe('secure connections: SCRAM+TLS Kafka, ACL+TLS Redis', () => {
     }
     const { KAFKA_SSL_CERT_FILE: _c, KAFKA_SSL_KEY_FILE: _k, ...noClientCert } = env;
     await rejectsNaming(getServices({ env: noClientCert, need: ['kafka'] }), 'KAFKA_SSL_CERT_FILE', /requires a client certificate/);
-    await rejectsNaming(getServices({ env: { KAFKA_BROKERS: env.KAFKA_BROKERS! }, need: ['kafka'] }), 'KAFKA_SECURITY_PROTOCOL', /is plaintext/);
-    await rejectsNaming(getServices({ env: { ...env, KAFKA_BROKERS: kafka.endpoint.brokers.join(',') }, need: ['kafka'] }), 'KAFKA_BROKERS', /does not speak TLS/);
+    await rejectsNaming(
+      getServices({ env: { KAFKA_BROKERS: env.KAFKA_BROKERS! }, need: ['kafka'] }),
+      'KAFKA_SECURITY_PROTOCOL',
+      /is plaintext/,
+    );
+    await rejectsNaming(
+      getServices({ env: { ...env, KAFKA_BROKERS: kafka.endpoint.brokers.join(',') }, need: ['kafka'] }),
+      'KAFKA_BROKERS',
+      /does not speak TLS/,
+    );
 
     // Redis verifies a client certificate when one is given.
-    const withClientCert = await getServices({ env: { ...env, REDIS_TLS_CERT_FILE: certs.clientCertFile, REDIS_TLS_KEY_FILE: certs.clientKeyFile }, need: ['redis'] });
+    const withClientCert = await getServices({
+      env: { ...env, REDIS_TLS_CERT_FILE: certs.clientCertFile, REDIS_TLS_KEY_FILE: certs.clientKeyFile },
+      need: ['redis'],
+    });
     await withClientCert.close();
     const selfSigned = { ...env, REDIS_TLS_CERT_FILE: certs.otherCaFile, REDIS_TLS_KEY_FILE: join(certs.dir, 'other-ca.key') };
     await rejectsNaming(getServices({ env: selfSigned, need: ['redis'] }), 'REDIS_TLS_CERT_FILE', /refused the client certificate/);
@@ -253,11 +292,15 @@ describe('secure connections: SCRAM+TLS Kafka, ACL+TLS Redis', () => {
 
 async function rejectsNaming(promise: Promise<unknown>, setting: string, pattern: RegExp): Promise<void> {
   await assert.rejects(promise, (error: unknown) => {
-    assert.ok(error instanceof ConfigError && error.code === 'endpoint-rejected', `expected a ConfigError endpoint-rejected, got ${String(error)}`);
+    assert.ok(
+      error instanceof ConfigError && error.code === 'endpoint-rejected',
+      `expected a ConfigError endpoint-rejected, got ${String(error)}`,
+    );
     assert.equal(error.setting, setting, error.message);
     assert.ok(error.message.startsWith(`${setting}: `), error.message);
     assert.match(error.message, pattern);
-    for (const secret of [WRONG, KAFKA_USER.password, REDIS_USER.password, QDRANT_KEY]) assert.ok(!error.message.includes(secret), error.message);
+    for (const secret of [WRONG, KAFKA_USER.password, REDIS_USER.password, QDRANT_KEY])
+      assert.ok(!error.message.includes(secret), error.message);
     return true;
   });
 }
@@ -265,18 +308,26 @@ async function rejectsNaming(promise: Promise<unknown>, setting: string, pattern
 /** Waits for `url` to answer 200; fails at once, with the process' log, if the process exits first. */
 async function untilReady(child: ChildProcess, url: string, log: () => string): Promise<void> {
   for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) assert.fail(`searchbus up exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${log()}`);
-    const ok = await fetch(url).then((r) => r.ok, () => false);
+    if (child.exitCode !== null || child.signalCode !== null)
+      assert.fail(`searchbus up exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${log()}`);
+    const ok = await fetch(url).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return;
     await delay(250);
   }
 }
 
 async function untilIndexed(qdrant: QdrantClient, alias: string, documents: number): Promise<void> {
-  await waitFor(`${documents} documents in ${alias}`, async () => {
-    const { count } = await qdrant.count(alias, { exact: true, filter: { must: [{ key: 'chunk', match: { value: 0 } }] } });
-    return count >= documents ? true : undefined;
-  }, 600_000);
+  await waitFor(
+    `${documents} documents in ${alias}`,
+    async () => {
+      const { count } = await qdrant.count(alias, { exact: true, filter: { must: [{ key: 'chunk', match: { value: 0 } }] } });
+      return count >= documents ? true : undefined;
+    },
+    600_000,
+  );
 }
 
 async function aliasTarget(qdrant: QdrantClient, alias: string): Promise<string | undefined> {

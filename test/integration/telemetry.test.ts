@@ -56,7 +56,14 @@ describe('telemetry: traces across processes, metrics, dashboard', () => {
   before(async () => {
     h = await createHarness();
     receiver = await OtlpReceiver.start();
-    sdk = new NodeSDK({ serviceName: 'telemetry-test', spanProcessors: [processor], autoDetectResources: false, instrumentations: [], metricReaders: [], logRecordProcessors: [] });
+    sdk = new NodeSDK({
+      serviceName: 'telemetry-test',
+      spanProcessors: [processor],
+      autoDetectResources: false,
+      instrumentations: [],
+      metricReaders: [],
+      logRecordProcessors: [],
+    });
     sdk.start();
     const env = {
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
@@ -71,7 +78,12 @@ describe('telemetry: traces across processes, metrics, dashboard', () => {
     await Promise.all([ready(encoderRole, 'encoder'), ready(queryRole, 'query'), ready(gatewayRole, 'gateway')]);
     for (const d of await readScifact(4)) docs.push({ id: `tel-${d.id}`, title: d.title, text: d.text });
     producer = new IngestProducer({ kafka: h.kafka, topic: h.topology.topics.ingest });
-    client = new SearchClient({ kafka: h.kafka, redis: createRedis(h.services.redis, `test-${h.namespace}-client`), topology: h.topology, defaultTimeoutMs: 30_000 });
+    client = new SearchClient({
+      kafka: h.kafka,
+      redis: createRedis(h.services.redis, `test-${h.namespace}-client`),
+      topology: h.topology,
+      defaultTimeoutMs: 30_000,
+    });
     await client.connect();
     subscriber = createRedis(h.services.redis, `test-${h.namespace}-raw`);
   });
@@ -113,7 +125,8 @@ describe('telemetry: traces across processes, metrics, dashboard', () => {
     await waitFor(
       `the ${name} process to be ready`,
       async () => {
-        if (role.child.exitCode !== null) throw new Error(`the ${name} process exited (${role.child.exitCode}): ${role.stderr.slice(-10).join('\n')}`);
+        if (role.child.exitCode !== null)
+          throw new Error(`the ${name} process exited (${role.child.exitCode}): ${role.stderr.slice(-10).join('\n')}`);
         if (role.port === 0) return undefined;
         const response = await fetch(`http://127.0.0.1:${role.port}/readyz`);
         return response.ok ? true : undefined;
@@ -136,13 +149,19 @@ describe('telemetry: traces across processes, metrics, dashboard', () => {
 
   function assertConnected(rootSpanId: string, spans: Array<{ spanId: string; parentSpanId: string; name: string }>): void {
     const ids = new Set([rootSpanId, ...spans.map((s) => s.spanId)]);
-    for (const span of spans) assert.ok(ids.has(span.parentSpanId), `${span.name}'s parent ${span.parentSpanId || '(none)'} is a span of the trace`);
+    for (const span of spans)
+      assert.ok(ids.has(span.parentSpanId), `${span.name}'s parent ${span.parentSpanId || '(none)'} is a span of the trace`);
   }
 
   async function indexed(ids: string[]): Promise<number> {
     const { count } = await h.qdrant.count(h.topology.qdrant.alias, {
       exact: true,
-      filter: { must: [{ key: 'doc_id', match: { any: ids } }, { key: 'chunk', match: { value: 0 } }] },
+      filter: {
+        must: [
+          { key: 'doc_id', match: { any: ids } },
+          { key: 'chunk', match: { value: 0 } },
+        ],
+      },
     });
     return count;
   }
@@ -160,9 +179,17 @@ describe('telemetry: traces across processes, metrics, dashboard', () => {
     const upsert = spans.find((s) => s.name === 'qdrant upsert');
     assert.equal(upsert?.parentSpanId, processSpan.spanId);
     assert.equal(upsert?.attributes['db.system'], 'qdrant');
-    assert.ok(spans.some((s) => s.name === 'embed' && s.parentSpanId === processSpan.spanId), 'the embedding step is in the trace');
+    assert.ok(
+      spans.some((s) => s.name === 'embed' && s.parentSpanId === processSpan.spanId),
+      'the embedding step is in the trace',
+    );
     assertConnected(spanId, spans);
-    await waitFor('the documents to be indexed', async () => ((await indexed(docs.map((d) => d.id))) === docs.length ? true : undefined), 120_000, 100);
+    await waitFor(
+      'the documents to be indexed',
+      async () => ((await indexed(docs.map((d) => d.id))) === docs.length ? true : undefined),
+      120_000,
+      100,
+    );
   });
 
   it('yields one connected trace for one search: client, query consumer, embedding, Qdrant, Redis reply', async () => {
@@ -173,7 +200,9 @@ describe('telemetry: traces across processes, metrics, dashboard', () => {
     assert.ok(searchSpan, 'the client recorded its search span');
     const { traceId, spanId } = searchSpan.spanContext();
     assert.equal(searchSpan.parentSpanContext, undefined, 'the client span is the root');
-    const spans = await received(traceId, 'the query consumer spans of the search', (s) => ['searchbus.query process', 'embed', 'qdrant query', 'redis publish'].every((n) => s.some((x) => x.name === n)));
+    const spans = await received(traceId, 'the query consumer spans of the search', (s) =>
+      ['searchbus.query process', 'embed', 'qdrant query', 'redis publish'].every((n) => s.some((x) => x.name === n)),
+    );
     const consumer = spans.find((s) => s.name === 'searchbus.query process');
     assert.ok(consumer);
     assert.equal(consumer.parentSpanId, spanId, 'the query consumer span is a child of the client span');
@@ -184,7 +213,11 @@ describe('telemetry: traces across processes, metrics, dashboard', () => {
     assert.equal(spans.find((s) => s.name === 'qdrant query')?.attributes['db.system'], 'qdrant');
     assertConnected(spanId, spans);
     const local = (await clientSpans()).filter((s) => s.spanContext().traceId === traceId);
-    assert.deepEqual(local.map((s) => s.name), ['searchbus.search'], 'the client side of the trace is the search span');
+    assert.deepEqual(
+      local.map((s) => s.name),
+      ['searchbus.search'],
+      'the client side of the trace is the search span',
+    );
     assert.deepEqual(receiver.rejected, [], 'every export was OTLP JSON');
   });
 
@@ -192,12 +225,17 @@ describe('telemetry: traces across processes, metrics, dashboard', () => {
     await waitFor('the gateway to announce its port', () => Promise.resolve(gatewayRole.gatewayPort || undefined), 60_000, 100);
     const traceId = randomUUID().replaceAll('-', '');
     const callerSpanId = randomUUID().replaceAll('-', '').slice(0, 16);
-    const response = await fetch(`http://127.0.0.1:${gatewayRole.gatewayPort}/search?q=${encodeURIComponent(docs[1]!.title ?? 'protein')}&k=3`, {
-      headers: { traceparent: `00-${traceId}-${callerSpanId}-01` },
-    });
+    const response = await fetch(
+      `http://127.0.0.1:${gatewayRole.gatewayPort}/search?q=${encodeURIComponent(docs[1]!.title ?? 'protein')}&k=3`,
+      {
+        headers: { traceparent: `00-${traceId}-${callerSpanId}-01` },
+      },
+    );
     assert.equal(response.status, 200, await response.clone().text());
     assert.ok(((await response.json()) as { hits: unknown[] }).hits.length > 0, 'the search found documents');
-    const spans = await received(traceId, 'the gateway and query consumer spans of the search', (s) => ['searchbus.gateway search', 'searchbus.search', 'searchbus.query process'].every((n) => s.some((x) => x.name === n)));
+    const spans = await received(traceId, 'the gateway and query consumer spans of the search', (s) =>
+      ['searchbus.gateway search', 'searchbus.search', 'searchbus.query process'].every((n) => s.some((x) => x.name === n)),
+    );
     const server = spans.find((s) => s.name === 'searchbus.gateway search');
     const client = spans.find((s) => s.name === 'searchbus.search');
     const consumer = spans.find((s) => s.name === 'searchbus.query process');
@@ -218,15 +256,26 @@ describe('telemetry: traces across processes, metrics, dashboard', () => {
       await raw.send({
         topic: h.topology.topics.ingest,
         messages: [
-          { key: keyOf(bad[0]!), value: encodeDocument(bad[0]!), headers: { [HEADERS.traceparent]: 'not-a-traceparent', [HEADERS.tracestate]: '\u0000' } },
+          {
+            key: keyOf(bad[0]!),
+            value: encodeDocument(bad[0]!),
+            headers: { [HEADERS.traceparent]: 'not-a-traceparent', [HEADERS.tracestate]: '\u0000' },
+          },
           { key: keyOf(bad[1]!), value: encodeDocument(bad[1]!), headers: { [HEADERS.traceparent]: Buffer.from([0xff, 0x00, 0xfe]) } },
         ],
       });
-      await waitFor('the documents with malformed trace headers to be indexed', async () => ((await indexed(bad.map((d) => d.id))) === bad.length ? true : undefined), 120_000, 100);
+      await waitFor(
+        'the documents with malformed trace headers to be indexed',
+        async () => ((await indexed(bad.map((d) => d.id))) === bad.length ? true : undefined),
+        120_000,
+        100,
+      );
 
       const prefix = h.topology.redis.replyChannel('');
       const channel = `${prefix}raw-${randomUUID()}`;
-      const reply = new Promise<string>((resolve) => subscriber.on('message', (c: string, message: string) => c === channel && resolve(message)));
+      const reply = new Promise<string>((resolve) =>
+        subscriber.on('message', (c: string, message: string) => c === channel && resolve(message)),
+      );
       await subscriber.subscribe(channel);
       const id = randomUUID();
       await raw.send({
@@ -256,11 +305,17 @@ describe('telemetry: traces across processes, metrics, dashboard', () => {
     }
   });
 
-  it("exports process, event-loop, freshness and search latency metrics, and every metric the dashboard queries", async () => {
+  it('exports process, event-loop, freshness and search latency metrics, and every metric the dashboard queries', async () => {
     const [encoderText, queryText] = await Promise.all([scrape(encoderRole), scrape(queryRole)]);
     const sample = (text: string, pattern: RegExp): number => Number(pattern.exec(text)?.[1] ?? NaN);
-    assert.ok(sample(encoderText, /^searchbus_freshness_seconds_count\{role="encoder"\} (\d+)/m) >= docs.length, 'freshness observed per document');
-    assert.ok(sample(queryText, /^searchbus_search_latency_seconds_count\{outcome="hits"\} (\d+)/m) >= 2, 'search latency observed per reply');
+    assert.ok(
+      sample(encoderText, /^searchbus_freshness_seconds_count\{role="encoder"\} (\d+)/m) >= docs.length,
+      'freshness observed per document',
+    );
+    assert.ok(
+      sample(queryText, /^searchbus_search_latency_seconds_count\{outcome="hits"\} (\d+)/m) >= 2,
+      'search latency observed per reply',
+    );
     for (const text of [encoderText, queryText]) {
       for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_p99_seconds']) {
         assert.match(text, new RegExp(`^${name}(\\{[^}]*\\})? `, 'm'), name);
@@ -272,6 +327,10 @@ describe('telemetry: traces across processes, metrics, dashboard', () => {
     const exported = new Set([...exportedMetricNames(encoderText), ...exportedMetricNames(queryText)]);
     const used = await dashboardMetricNames();
     assert.ok(used.length >= 15, `the dashboard queries ${used.length} metrics`);
-    assert.deepEqual(used.filter((name) => !exported.has(name)), [], 'metrics the dashboard queries but no role exports');
+    assert.deepEqual(
+      used.filter((name) => !exported.has(name)),
+      [],
+      'metrics the dashboard queries but no role exports',
+    );
   });
 });

@@ -38,7 +38,17 @@ describe('tenant identity', () => {
   const firstChunk = async (collection: string, tenant: string, id: string): Promise<Record<string, unknown> | undefined> =>
     (await h.qdrant.retrieve(collection, { ids: [pointId(tenant, id, 0)], with_payload: true }))[0]?.payload ?? undefined;
   const documentsOf = async (collection: string, tenant: string): Promise<number> =>
-    (await h.qdrant.count(collection, { exact: true, filter: { must: [{ key: 'tenant', match: { value: tenant } }, { key: 'chunk', match: { value: 0 } }] } })).count;
+    (
+      await h.qdrant.count(collection, {
+        exact: true,
+        filter: {
+          must: [
+            { key: 'tenant', match: { value: tenant } },
+            { key: 'chunk', match: { value: 0 } },
+          ],
+        },
+      })
+    ).count;
   const alias = (): string => h.topology.qdrant.alias;
   const job = async (id: string): Promise<ReindexJobSummary> => (await queue.get(id)) ?? assert.fail(`job ${id} exists`);
 
@@ -57,7 +67,13 @@ describe('tenant identity', () => {
     const configs = { ...ingest.configs, 'segment.ms': '100', 'min.cleanable.dirty.ratio': '0.01' };
     await h.admin.alterConfigs({
       validateOnly: false,
-      resources: [{ type: kafkajs.ConfigResourceTypes.TOPIC, name: ingest.topic, configEntries: Object.entries(configs).map(([name, value]) => ({ name, value })) }],
+      resources: [
+        {
+          type: kafkajs.ConfigResourceTypes.TOPIC,
+          name: ingest.topic,
+          configEntries: Object.entries(configs).map(([name, value]) => ({ name, value })),
+        },
+      ],
     });
 
     const sample = readFileSync(SAMPLE_CORPUS, 'utf8')
@@ -84,7 +100,12 @@ describe('tenant identity', () => {
     await dlq.run({
       eachMessage: ({ message }) => {
         const header = (name: string): string => message.headers?.[name]?.toString() ?? '';
-        letters.push({ code: header(HEADERS.errorCode), reason: header(HEADERS.errorMessage), group: header(HEADERS.consumerGroup), key: message.key?.toString() ?? '' });
+        letters.push({
+          code: header(HEADERS.errorCode),
+          reason: header(HEADERS.errorMessage),
+          group: header(HEADERS.consumerGroup),
+          key: message.key?.toString() ?? '',
+        });
         return Promise.resolve();
       },
     });
@@ -100,10 +121,22 @@ describe('tenant identity', () => {
 
   it('keeps the same id in three tenants as three documents, each searchable only by its own tenant', async () => {
     for (const tenant of TENANTS) await producer.upsert([...(published.get(tenant)?.values() ?? [])]);
-    await waitFor('30 documents indexed', async () => ((await documentsOf(alias(), 'tenant-a')) + (await documentsOf(alias(), 'tenant-b')) + (await documentsOf(alias(), DEFAULT_TENANT)) === 30 ? true : undefined), 300_000, 250);
+    await waitFor(
+      '30 documents indexed',
+      async () =>
+        (await documentsOf(alias(), 'tenant-a')) +
+          (await documentsOf(alias(), 'tenant-b')) +
+          (await documentsOf(alias(), DEFAULT_TENANT)) ===
+        30
+          ? true
+          : undefined,
+      300_000,
+      250,
+    );
     for (const tenant of TENANTS) {
       assert.equal(await documentsOf(alias(), tenant), IDS.length, `${tenant} has all of its documents`);
-      for (const id of IDS) assert.equal((await firstChunk(alias(), tenant, id))?.title, doc(tenant, id).title, `${tenant}/${id} is its own document`);
+      for (const id of IDS)
+        assert.equal((await firstChunk(alias(), tenant, id))?.title, doc(tenant, id).title, `${tenant}/${id} is its own document`);
     }
 
     for (const tenant of TENANTS) {
@@ -116,18 +149,30 @@ describe('tenant identity', () => {
         const probe = doc(others[IDS.indexOf(id) % others.length] ?? assert.fail('other'), id);
         const result = await stack.client.search({ text: textOf(probe), topK: 100, tenant });
         assert.equal(result.hits.length, IDS.length, `${tenant} sees its ${IDS.length} documents and no more`);
-        assert.ok(result.hits.every((hit) => ownTitles.has(hit.title)), `${tenant} sees only its own documents`);
+        assert.ok(
+          result.hits.every((hit) => ownTitles.has(hit.title)),
+          `${tenant} sees only its own documents`,
+        );
       }
     }
   });
 
   it("leaves the other tenants' document of the same id when one tenant deletes or updates it", async () => {
     await producer.delete([{ tenant: 'tenant-a', id: 'report-0' }]);
-    const revised: DocumentInput = { tenant: 'tenant-b', id: 'report-1', title: 'Revised by tenant B: tidal locking of moons', text: 'A moon whose rotation matches its orbit always shows the same face to its planet.' };
+    const revised: DocumentInput = {
+      tenant: 'tenant-b',
+      id: 'report-1',
+      title: 'Revised by tenant B: tidal locking of moons',
+      text: 'A moon whose rotation matches its orbit always shows the same face to its planet.',
+    };
     await producer.upsert([revised]);
     published.get('tenant-b')?.set('report-1', revised);
-    await waitFor('the tombstone applied', async () => ((await firstChunk(alias(), 'tenant-a', 'report-0')) === undefined ? true : undefined));
-    await waitFor('the update applied', async () => ((await firstChunk(alias(), 'tenant-b', 'report-1'))?.title === revised.title ? true : undefined));
+    await waitFor('the tombstone applied', async () =>
+      (await firstChunk(alias(), 'tenant-a', 'report-0')) === undefined ? true : undefined,
+    );
+    await waitFor('the update applied', async () =>
+      (await firstChunk(alias(), 'tenant-b', 'report-1'))?.title === revised.title ? true : undefined,
+    );
     published.get('tenant-a')?.delete('report-0');
 
     assert.equal((await firstChunk(alias(), 'tenant-b', 'report-0'))?.title, doc('tenant-b', 'report-0').title);
@@ -142,7 +187,13 @@ describe('tenant identity', () => {
   });
 
   it('dead-letters a message whose key disagrees with its tenant, and keys that cannot be parsed, writing nothing', async () => {
-    const intruder = { schemaVersion: 1, id: 'report-x', tenant: 'tenant-a', title: 'Intruder', text: 'Published under tenant B’s key, claiming tenant A.' };
+    const intruder = {
+      schemaVersion: 1,
+      id: 'report-x',
+      tenant: 'tenant-a',
+      title: 'Intruder',
+      text: 'Published under tenant B’s key, claiming tenant A.',
+    };
     await producer.sendRaw([
       { key: documentKey('tenant-b', 'report-x'), value: JSON.stringify(intruder) },
       // Keys from before tenants were part of the identity: the bare id.
@@ -160,8 +211,17 @@ describe('tenant identity', () => {
     assert.match(byKey.get('report-8')?.reason ?? '', /<tenant>\/<id>/);
 
     for (const tenant of TENANTS) assert.equal(await firstChunk(alias(), tenant, 'report-x'), undefined, `nothing written to ${tenant}`);
-    assert.equal((await firstChunk(alias(), DEFAULT_TENANT, 'report-9'))?.title, doc(DEFAULT_TENANT, 'report-9').title, 'the legacy upsert changed nothing');
-    for (const tenant of TENANTS) assert.equal((await firstChunk(alias(), tenant, 'report-8'))?.title, doc(tenant, 'report-8').title, 'the legacy tombstone deleted nothing');
+    assert.equal(
+      (await firstChunk(alias(), DEFAULT_TENANT, 'report-9'))?.title,
+      doc(DEFAULT_TENANT, 'report-9').title,
+      'the legacy upsert changed nothing',
+    );
+    for (const tenant of TENANTS)
+      assert.equal(
+        (await firstChunk(alias(), tenant, 'report-8'))?.title,
+        doc(tenant, 'report-8').title,
+        'the legacy tombstone deleted nothing',
+      );
   });
 
   it('compacts to one record per (tenant, id): every tenant keeps its latest version of a shared id', async () => {
@@ -172,10 +232,15 @@ describe('tenant identity', () => {
     };
     // A record after the superseding ones rolls their segment, so that the cleaner may compact it.
     await producer.upsert([{ tenant: 'tenant-c', id: 'segment-roll', text: 'Rolls the active segment of the ingest topic.' }]);
-    const records = await waitFor('the log cleaner to compact the ingest topic', async () => {
-      const all = await readIngestTopic();
-      return wanted(all) ? all : undefined;
-    }, 300_000, 2_000);
+    const records = await waitFor(
+      'the log cleaner to compact the ingest topic',
+      async () => {
+        const all = await readIngestTopic();
+        return wanted(all) ? all : undefined;
+      },
+      300_000,
+      2_000,
+    );
     const byKey = new Map<string, Array<{ tombstone: boolean }>>();
     for (const r of records) byKey.set(r.key, [...(byKey.get(r.key) ?? []), { tombstone: r.tombstone }]);
     assert.deepEqual(byKey.get('tenant-a/report-0'), [{ tombstone: true }], "tenant A's report-0: only its tombstone");
@@ -190,11 +255,16 @@ describe('tenant identity', () => {
   it('rebuilds every tenant from the compacted topic: the same documents, under the same identities', async () => {
     const before = (await h.qdrant.getAliases()).aliases.find((a) => a.alias_name === alias())?.collection_name;
     const { jobId } = await queue.request({ modelId: h.config.model.id });
-    const done = await waitFor('the rebuild to complete', async () => {
-      const j = await job(jobId);
-      if (j.state === 'failed') throw new Error(`rebuild failed: ${j.failedReason ?? ''}`);
-      return j.state === 'completed' ? j : undefined;
-    }, 300_000, 200);
+    const done = await waitFor(
+      'the rebuild to complete',
+      async () => {
+        const j = await job(jobId);
+        if (j.state === 'failed') throw new Error(`rebuild failed: ${j.failedReason ?? ''}`);
+        return j.state === 'completed' ? j : undefined;
+      },
+      300_000,
+      200,
+    );
     const target = done.result?.target ?? assert.fail('the rebuild names its target');
     assert.notEqual(target, before);
     assert.equal((await h.qdrant.getAliases()).aliases.find((a) => a.alias_name === alias())?.collection_name, target);
@@ -212,20 +282,39 @@ describe('tenant identity', () => {
       }
     }
     // The rebuild decodes with the same rules: the bad records are dead-lettered again, by its own group.
-    const rebuildCodes = (): string[] => letters.filter((l) => l.group === h.topology.groups.reindex(target)).map((l) => `${l.key}:${l.code}`).sort();
-    await waitFor('the rebuild to dead-letter the bad records', () => Promise.resolve(rebuildCodes().length >= 3 ? true : undefined), 60_000);
+    const rebuildCodes = (): string[] =>
+      letters
+        .filter((l) => l.group === h.topology.groups.reindex(target))
+        .map((l) => `${l.key}:${l.code}`)
+        .sort();
+    await waitFor(
+      'the rebuild to dead-letter the bad records',
+      () => Promise.resolve(rebuildCodes().length >= 3 ? true : undefined),
+      60_000,
+    );
     assert.deepEqual(rebuildCodes(), ['report-8:invalid-key', 'report-9:key-mismatch', 'tenant-b/report-x:key-mismatch']);
 
     // Searches follow the alias to the rebuilt collection, still one tenant at a time.
-    await waitFor('searches answered from the rebuilt collection', async () => {
-      const result = await stack.client.search({ text: textOf(doc('tenant-b', 'report-1')), topK: 1, tenant: 'tenant-b' });
-      return result.hits[0]?.title === doc('tenant-b', 'report-1').title && (await h.qdrant.collectionExists(before ?? '')).exists === false ? true : undefined;
-    }, 60_000, 250);
+    await waitFor(
+      'searches answered from the rebuilt collection',
+      async () => {
+        const result = await stack.client.search({ text: textOf(doc('tenant-b', 'report-1')), topK: 1, tenant: 'tenant-b' });
+        return result.hits[0]?.title === doc('tenant-b', 'report-1').title &&
+          (await h.qdrant.collectionExists(before ?? '')).exists === false
+          ? true
+          : undefined;
+      },
+      60_000,
+      250,
+    );
     for (const tenant of TENANTS) {
       const result = await stack.client.search({ text: textOf(doc(tenant, 'report-1')), topK: 100, tenant });
       assert.equal(result.hits[0]?.title, doc(tenant, 'report-1').title);
       const own = new Set([...(published.get(tenant)?.values() ?? [])].map((d) => d.title));
-      assert.ok(result.hits.every((hit) => own.has(hit.title)), `${tenant} sees only its own documents after the rebuild`);
+      assert.ok(
+        result.hits.every((hit) => own.has(hit.title)),
+        `${tenant} sees only its own documents after the rebuild`,
+      );
     }
   });
 

@@ -41,7 +41,12 @@ describe('topology apply: cluster settings and drift', () => {
     const info = await h.qdrant.getCollection(await liveCollection(h.topology.qdrant.alias));
     const { params, hnsw_config: hnsw, quantization_config: quantization } = info.config;
     assert.deepEqual(
-      { shards: params.shard_number, rf: params.replication_factor, wcf: params.write_consistency_factor, payloadOnDisk: params.on_disk_payload },
+      {
+        shards: params.shard_number,
+        rf: params.replication_factor,
+        wcf: params.write_consistency_factor,
+        payloadOnDisk: params.on_disk_payload,
+      },
       { shards: 1, rf: 1, wcf: 1, payloadOnDisk: true },
     );
     // Named vectors since hybrid retrieval: the dense one is `text`.
@@ -62,7 +67,9 @@ describe('topology apply: cluster settings and drift', () => {
       'replication_factor 1, SEARCHBUS_QDRANT_REPLICATION_FACTOR wants 3',
       'write_consistency_factor 1, SEARCHBUS_QDRANT_WRITE_CONSISTENCY_FACTOR wants 2',
       // Every dense vector of the collection: text, and the media vectors beside it.
-      ...[VECTOR_NAMES.text, VECTOR_NAMES.image, VECTOR_NAMES.audio].map((name) => `vectors.${name}.on_disk false, SEARCHBUS_QDRANT_VECTORS_ON_DISK wants true`),
+      ...[VECTOR_NAMES.text, VECTOR_NAMES.image, VECTOR_NAMES.audio].map(
+        (name) => `vectors.${name}.on_disk false, SEARCHBUS_QDRANT_VECTORS_ON_DISK wants true`,
+      ),
       'hnsw_config.m 16, SEARCHBUS_QDRANT_HNSW_M wants 32',
       'hnsw_config.ef_construct 100, SEARCHBUS_QDRANT_HNSW_EF_CONSTRUCT wants 256',
       'quantization "none", SEARCHBUS_QDRANT_QUANTIZATION wants "int8"',
@@ -83,14 +90,23 @@ describe('topology apply: cluster settings and drift', () => {
     const report = await applyTopology({ admin: h.admin, qdrant: h.qdrant, topology, config });
     other = await liveCollection(topology.qdrant.alias);
     assert.ok(
-      report.actions.some((a) => a.includes('2 shards x 3 replicas (write consistency 2), vectors on disk, payload on disk, int8 quantization, rescoring x2, HNSW m=32 ef_construct=256')),
+      report.actions.some((a) =>
+        a.includes(
+          '2 shards x 3 replicas (write consistency 2), vectors on disk, payload on disk, int8 quantization, rescoring x2, HNSW m=32 ef_construct=256',
+        ),
+      ),
       report.actions.join('\n'),
     );
     assert.deepEqual(report.drift, []);
     const info = await h.qdrant.getCollection(other);
     const { params } = info.config;
     assert.deepEqual(
-      { shards: params.shard_number, rf: params.replication_factor, wcf: params.write_consistency_factor, payloadOnDisk: params.on_disk_payload },
+      {
+        shards: params.shard_number,
+        rf: params.replication_factor,
+        wcf: params.write_consistency_factor,
+        payloadOnDisk: params.on_disk_payload,
+      },
       { shards: 2, rf: 3, wcf: 2, payloadOnDisk: true },
     );
     assert.equal((params.vectors as Record<string, { on_disk?: boolean }>)[VECTOR_NAMES.text]?.on_disk, true);
@@ -99,10 +115,18 @@ describe('topology apply: cluster settings and drift', () => {
 
     const size = config.model.dimension;
     const unit = (axis: number): number[] => Array.from({ length: size }, (_, i) => (i === axis ? 1 : 0));
-    await h.qdrant.upsert(other, { wait: true, points: [1, 2, 3].map((id) => ({ id, vector: { [VECTOR_NAMES.text]: unit(id) }, payload: { tenant: 't' } })) });
+    await h.qdrant.upsert(other, {
+      wait: true,
+      points: [1, 2, 3].map((id) => ({ id, vector: { [VECTOR_NAMES.text]: unit(id) }, payload: { tenant: 't' } })),
+    });
     const params2 = searchParams(config.qdrant);
     assert.deepEqual(params2, { quantization: { rescore: true, oversampling: 2 } });
-    const found = await h.qdrant.query(other, { query: unit(2), using: VECTOR_NAMES.text, limit: 1, ...(params2 ? { params: params2 } : {}) });
+    const found = await h.qdrant.query(other, {
+      query: unit(2),
+      using: VECTOR_NAMES.text,
+      limit: 1,
+      ...(params2 ? { params: params2 } : {}),
+    });
     assert.equal(found.points[0]?.id, 2);
 
     const again = await applyTopology({ admin: h.admin, qdrant: h.qdrant, topology, config });
@@ -115,11 +139,17 @@ describe('topology apply: cluster settings and drift', () => {
     const report = await applyTopology({ admin: h.admin, qdrant: h.qdrant, topology: h.topology, config });
     for (const spec of topicSpecs(h.topology, config)) {
       assert.ok(
-        report.drift.some((d) => d.startsWith(`topic ${spec.topic} has 1 replicas per partition, SEARCHBUS_TOPIC_REPLICATION_FACTOR wants 3`)),
+        report.drift.some((d) =>
+          d.startsWith(`topic ${spec.topic} has 1 replicas per partition, SEARCHBUS_TOPIC_REPLICATION_FACTOR wants 3`),
+        ),
         `replication drift for ${spec.topic}: ${report.drift.join('\n')}`,
       );
       assert.ok(
-        report.drift.some((d) => d.startsWith(`topic ${spec.topic} has 1 replicas per partition, fewer than min.insync.replicas=2 (SEARCHBUS_TOPIC_MIN_INSYNC_REPLICAS)`)),
+        report.drift.some((d) =>
+          d.startsWith(
+            `topic ${spec.topic} has 1 replicas per partition, fewer than min.insync.replicas=2 (SEARCHBUS_TOPIC_MIN_INSYNC_REPLICAS)`,
+          ),
+        ),
         `min.insync drift for ${spec.topic}: ${report.drift.join('\n')}`,
       );
     }
@@ -140,7 +170,11 @@ describe('topology apply: cluster settings and drift', () => {
     const { brokers } = await h.admin.describeCluster();
     const described = await h.admin.describeConfigs({
       includeSynonyms: false,
-      resources: brokers.map((b) => ({ type: ConfigResourceTypes.BROKER, name: String(b.nodeId), configNames: ['group.coordinator.append.linger.ms'] })),
+      resources: brokers.map((b) => ({
+        type: ConfigResourceTypes.BROKER,
+        name: String(b.nodeId),
+        configNames: ['group.coordinator.append.linger.ms'],
+      })),
     });
     assert.deepEqual(
       described.resources.map((r) => r.configEntries.find((e) => e.configName === 'group.coordinator.append.linger.ms')?.configValue),

@@ -28,5 +28,8 @@ function run(args: string[]): void {
 }
 
 run([here('./check-image-model.py'), image.onnxPath, `${fixtures}photos.json`, '--write-reference', `${fixtures}image-reference.json`]);
-const clips = readdirSync(`${fixtures}speech`).filter((name) => name.endsWith('.wav')).sort().map((name) => `${fixtures}speech/${name}`);
+const clips = readdirSync(`${fixtures}speech`)
+  .filter((name) => name.endsWith('.wav'))
+  .sort()
+  .map((name) => `${fixtures}speech/${name}`);
 run([here('./make-audio-reference.py'), audio.melspectrogramPath, audio.embeddingPath, `${fixtures}speech-reference.json`, ...clips]);

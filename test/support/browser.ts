@@ -25,7 +25,9 @@ function chromiumExecutable(): string {
       // not on PATH; try the next name
     }
   }
-  throw new ChromiumMissingError('no Chromium found: install Debian\'s chromium (`bash infra/bootstrap.sh --tests` as root does) or set SEARCHBUS_CHROMIUM');
+  throw new ChromiumMissingError(
+    "no Chromium found: install Debian's chromium (`bash infra/bootstrap.sh --tests` as root does) or set SEARCHBUS_CHROMIUM",
+  );
 }
 
 export function launchChromium(): Promise<Browser> {

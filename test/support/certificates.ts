@@ -45,9 +45,24 @@ export async function generateCertificates(dir: string): Promise<TestCertificate
 
 async function makeCa(base: string, name: string): Promise<void> {
   await run('openssl', [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', '2',
-    '-keyout', `${base}.key`, '-out', `${base}.pem`, '-subj', `/CN=${name}`,
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-sha256',
+    '-days',
+    '2',
+    '-keyout',
+    `${base}.key`,
+    '-out',
+    `${base}.pem`,
+    '-subj',
+    `/CN=${name}`,
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
   ]);
 }
 
@@ -56,9 +71,35 @@ async function makeLeaf(dir: string, name: string, commonName: string, extension
   const base = join(dir, name);
   const extFile = `${base}.ext`;
   await writeFile(extFile, `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n${extensions}`);
-  await run('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-keyout', `${base}.key`, '-out', `${base}.csr`, '-subj', `/CN=${commonName}`]);
   await run('openssl', [
-    'x509', '-req', '-sha256', '-days', '2', '-in', `${base}.csr`, '-CA', join(dir, 'ca.pem'), '-CAkey', join(dir, 'ca.key'),
-    '-CAcreateserial', '-out', `${base}.pem`, '-extfile', extFile,
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-sha256',
+    '-keyout',
+    `${base}.key`,
+    '-out',
+    `${base}.csr`,
+    '-subj',
+    `/CN=${commonName}`,
+  ]);
+  await run('openssl', [
+    'x509',
+    '-req',
+    '-sha256',
+    '-days',
+    '2',
+    '-in',
+    `${base}.csr`,
+    '-CA',
+    join(dir, 'ca.pem'),
+    '-CAkey',
+    join(dir, 'ca.key'),
+    '-CAcreateserial',
+    '-out',
+    `${base}.pem`,
+    '-extfile',
+    extFile,
   ]);
 }

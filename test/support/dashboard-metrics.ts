@@ -6,7 +6,21 @@ import { fileURLToPath } from 'node:url';
 
 export const DASHBOARD_PATH = fileURLToPath(new URL('../../infra/grafana/searchbus.json', import.meta.url));
 
-const KEYWORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'bool', 'offset', 'and', 'or', 'unless', 'inf', 'nan']);
+const KEYWORDS = new Set([
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'bool',
+  'offset',
+  'and',
+  'or',
+  'unless',
+  'inf',
+  'nan',
+]);
 
 /** Metric names in one PromQL expression: identifiers that are not functions, keywords or labels. */
 export function promqlMetricNames(expr: string): string[] {
@@ -42,7 +56,8 @@ export function dashboardExpressions(dashboard: unknown): string[] {
   };
   const d = dashboard as { panels?: unknown; templating?: { list?: Array<{ type?: string; query?: unknown; definition?: unknown }> } };
   visit(d.panels, '');
-  for (const variable of d.templating?.list ?? []) if (variable.type === 'query') visit({ query: variable.query, definition: variable.definition }, '');
+  for (const variable of d.templating?.list ?? [])
+    if (variable.type === 'query') visit({ query: variable.query, definition: variable.definition }, '');
   return found.map((e) => e.replace(/^label_values\(\s*([^,)]+)\s*,[^)]*\)$/, '$1'));
 }
 

@@ -31,13 +31,24 @@ export interface FaultStack {
   close(): Promise<void>;
 }
 
-export async function startFaultStack(options: { own: Partial<ServiceEndpoints>; env?: Record<string, string>; withEncoder: boolean }): Promise<FaultStack> {
+export async function startFaultStack(options: {
+  own: Partial<ServiceEndpoints>;
+  env?: Record<string, string>;
+  withEncoder: boolean;
+}): Promise<FaultStack> {
   const h = await createHarness({ own: options.own, ...(options.env ? { env: options.env } : {}) });
   const metrics = new MetricsRegistry();
   const encoder = await loadEncoder(h.config.model);
   let consumer: EncoderConsumer | undefined;
   if (options.withEncoder) {
-    consumer = new EncoderConsumer({ kafka: h.kafka, qdrant: h.qdrant, topology: h.topology, config: h.config, encoder: () => Promise.resolve(documentEncoder(encoder)), metrics });
+    consumer = new EncoderConsumer({
+      kafka: h.kafka,
+      qdrant: h.qdrant,
+      topology: h.topology,
+      config: h.config,
+      encoder: () => Promise.resolve(documentEncoder(encoder)),
+      metrics,
+    });
     await consumer.start();
   }
   const stack = await startQueryStack(h, [encoder]);
@@ -119,13 +130,23 @@ async function chunksByDoc(h: Harness, prefix: string): Promise<Map<string, numb
 /** Waits until every document has its first chunk in the alias' collection. */
 export async function waitIndexed(h: Harness, docs: DocumentInput[], timeoutMs = 600_000): Promise<void> {
   const ids = docs.map((d) => d.id);
-  await waitFor(`${docs.length} documents indexed`, async () => {
-    const { count } = await h.qdrant.count(h.topology.qdrant.alias, {
-      exact: true,
-      filter: { must: [{ key: 'chunk', match: { value: 0 } }, { key: 'doc_id', match: { any: ids } }] },
-    });
-    return count === ids.length ? count : undefined;
-  }, timeoutMs, 500);
+  await waitFor(
+    `${docs.length} documents indexed`,
+    async () => {
+      const { count } = await h.qdrant.count(h.topology.qdrant.alias, {
+        exact: true,
+        filter: {
+          must: [
+            { key: 'chunk', match: { value: 0 } },
+            { key: 'doc_id', match: { any: ids } },
+          ],
+        },
+      });
+      return count === ids.length ? count : undefined;
+    },
+    timeoutMs,
+    500,
+  );
 }
 
 /**
@@ -133,11 +154,21 @@ export async function waitIndexed(h: Harness, docs: DocumentInput[], timeoutMs =
  * document of this prefix is there. Then each group, searched through the bus with a filter on
  * it, returns exactly its documents, each once.
  */
-export async function assertSearchableExactlyOnce(h: Harness, client: SearchClient, prefix: string, docs: DocumentInput[], expected: Map<string, number>): Promise<void> {
+export async function assertSearchableExactlyOnce(
+  h: Harness,
+  client: SearchClient,
+  prefix: string,
+  docs: DocumentInput[],
+  expected: Map<string, number>,
+): Promise<void> {
   const byDoc = await chunksByDoc(h, prefix);
   assert.deepEqual([...byDoc.keys()].sort(), [...expected.keys()].sort(), 'every published document is indexed, and nothing else');
   for (const [id, chunks] of expected) {
-    assert.deepEqual((byDoc.get(id) ?? []).sort((a, b) => a - b), Array.from({ length: chunks }, (_, i) => i), `chunks of ${id}, each once`);
+    assert.deepEqual(
+      (byDoc.get(id) ?? []).sort((a, b) => a - b),
+      Array.from({ length: chunks }, (_, i) => i),
+      `chunks of ${id}, each once`,
+    );
   }
   const groups = new Map<string, string[]>();
   for (const d of docs) {
@@ -145,7 +176,10 @@ export async function assertSearchableExactlyOnce(h: Harness, client: SearchClie
     groups.set(group, [...(groups.get(group) ?? []), d.id]);
   }
   for (const [group, ids] of groups) {
-    const result = await client.search({ text: 'harbor signal', topK: 100, filter: { must: [{ key: 'group', match: { value: group } }] } }, { timeoutMs: 30_000 });
+    const result = await client.search(
+      { text: 'harbor signal', topK: 100, filter: { must: [{ key: 'group', match: { value: group } }] } },
+      { timeoutMs: 30_000 },
+    );
     const found = result.hits.map((hit) => hit.docId);
     assert.equal(new Set(found).size, found.length, `no duplicate hits in ${group}`);
     assert.deepEqual([...found].sort(), [...ids].sort(), `a search of ${group} finds each of its documents`);
@@ -231,7 +265,10 @@ export class SearchLoad {
     for (let i = 0; this.running; i++) {
       const started = performance.now();
       try {
-        await this.client.search({ text: `${WORDS[(n * 7 + i) % WORDS.length]} ${WORDS[(i * 3) % WORDS.length]}`, topK: 5 }, { timeoutMs: this.options.timeoutMs });
+        await this.client.search(
+          { text: `${WORDS[(n * 7 + i) % WORDS.length]} ${WORDS[(i * 3) % WORDS.length]}`, topK: 5 },
+          { timeoutMs: this.options.timeoutMs },
+        );
         o.answered += 1;
         this.ended.push({ startedAt: started, answered: true });
       } catch (error) {
@@ -267,7 +304,8 @@ export function since(before: SearchOutcomes, after: SearchOutcomes): Omit<Searc
 
 /** Searches that did not end in hits ended in a typed searchbus error, never anything else. */
 export function assertTypedFailures(outcomes: Pick<SearchOutcomes, 'otherErrors'>): void {
-  for (const name of Object.keys(outcomes.otherErrors)) assert.equal(name, 'UnavailableError', `searches fail only with typed errors (a failed publish is an UnavailableError), got ${name}`);
+  for (const name of Object.keys(outcomes.otherErrors))
+    assert.equal(name, 'UnavailableError', `searches fail only with typed errors (a failed publish is an UnavailableError), got ${name}`);
 }
 
 /** One line for the test log: what a fault case measured. */

@@ -93,17 +93,26 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
     } catch (error) {
       last = error;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
     await delay(intervalMs);
   }
 }
 
 /** Every point of a collection, by scrolling. */
-export async function allPoints(qdrant: QdrantClient, collection: string): Promise<Array<{ id: string | number; payload: Record<string, unknown> }>> {
+export async function allPoints(
+  qdrant: QdrantClient,
+  collection: string,
+): Promise<Array<{ id: string | number; payload: Record<string, unknown> }>> {
   const points: Array<{ id: string | number; payload: Record<string, unknown> }> = [];
   let offset: string | number | undefined;
   for (;;) {
-    const page = await qdrant.scroll(collection, { limit: 1000, with_payload: true, with_vector: false, ...(offset !== undefined ? { offset } : {}) });
+    const page = await qdrant.scroll(collection, {
+      limit: 1000,
+      with_payload: true,
+      with_vector: false,
+      ...(offset !== undefined ? { offset } : {}),
+    });
     for (const p of page.points) points.push({ id: p.id, payload: p.payload ?? {} });
     const next = page.next_page_offset;
     if (next === undefined || next === null || typeof next === 'object') return points;

@@ -54,7 +54,15 @@ export async function startMediaStack(h: Harness, options: MediaStackOptions = {
     steps.push({ name: 'close the media encoder', run: () => media.close() });
     const consumers: EncoderConsumer[] = [];
     for (const modality of ['text', 'media'] as const) {
-      const consumer = new EncoderConsumer({ kafka: h.kafka, qdrant: h.qdrant, topology: h.topology, config: h.config, encoder: () => Promise.resolve(documentEncoder(text)), modality, media });
+      const consumer = new EncoderConsumer({
+        kafka: h.kafka,
+        qdrant: h.qdrant,
+        topology: h.topology,
+        config: h.config,
+        encoder: () => Promise.resolve(documentEncoder(text)),
+        modality,
+        media,
+      });
       steps.push({ name: `close the ${modality} encoder group`, run: () => consumer.close() });
       await consumer.start();
       consumers.push(consumer);

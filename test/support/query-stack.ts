@@ -20,7 +20,11 @@ export interface QueryStack {
   close(): Promise<void>;
 }
 
-export async function startQueryStack(h: Harness, encoders: OnnxEncoder[], options: { timeoutMs?: number; media?: MediaEncoder } = {}): Promise<QueryStack> {
+export async function startQueryStack(
+  h: Harness,
+  encoders: OnnxEncoder[],
+  options: { timeoutMs?: number; media?: MediaEncoder } = {},
+): Promise<QueryStack> {
   const publisher = createRedis(h.services.redis, `test-${h.namespace}-query`);
   const redis = createRedis(h.services.redis, `test-${h.namespace}-plain`);
   const metrics = new MetricsRegistry();

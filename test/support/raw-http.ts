@@ -28,7 +28,9 @@ export function rawRequest(port: number, request: Buffer | string, timeoutMs: nu
       const head = text.indexOf('\r\n\r\n');
       const match = /^HTTP\/1\.1 (\d{3})/.exec(text);
       if (head < 0 || !match) {
-        reject(new Error(`no HTTP answer (${chunks.length === 0 ? 'connection closed without a byte' : JSON.stringify(text.slice(0, 200))})`));
+        reject(
+          new Error(`no HTTP answer (${chunks.length === 0 ? 'connection closed without a byte' : JSON.stringify(text.slice(0, 200))})`),
+        );
         return;
       }
       const headers: Record<string, string> = {};

@@ -28,7 +28,11 @@ export interface ReindexStack {
   close(): Promise<void>;
 }
 
-export async function startReindexStack(h: Harness, encoders: readonly OnnxEncoder[], options: { live?: boolean; queryTimeoutMs?: number } = {}): Promise<ReindexStack> {
+export async function startReindexStack(
+  h: Harness,
+  encoders: readonly OnnxEncoder[],
+  options: { live?: boolean; queryTimeoutMs?: number } = {},
+): Promise<ReindexStack> {
   const encoderOf = (modelId: string): Promise<OnnxEncoder> => {
     const encoder = encoders.find((e) => e.spec.id === modelId);
     return encoder ? Promise.resolve(encoder) : Promise.reject(new Error(`the test loaded no encoder for ${modelId}`));
@@ -52,7 +56,11 @@ export async function startReindexStack(h: Harness, encoders: readonly OnnxEncod
       await consumer.start();
       live = consumer;
     }
-    const query = await startQueryStack(h, [...encoders], options.queryTimeoutMs !== undefined ? { timeoutMs: options.queryTimeoutMs } : {});
+    const query = await startQueryStack(
+      h,
+      [...encoders],
+      options.queryTimeoutMs !== undefined ? { timeoutMs: options.queryTimeoutMs } : {},
+    );
     steps.push({ name: 'close the query stack', run: () => query.close() });
     const media = cachedMediaEncoder(mediaEncoderSettings(h.config.media));
     steps.push({ name: 'close the media models', run: () => media.close() });

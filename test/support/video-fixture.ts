@@ -23,15 +23,40 @@ export interface VideoFixtureOptions {
 /** Writes the video to `path`. */
 export async function makeVideoFixture(path: string, options: VideoFixtureOptions = {}): Promise<void> {
   const container = options.container ?? 'mp4';
-  const inputs = VIDEO_SCENES.flatMap((scene) => ['-loop', '1', '-t', String(SCENE_SECONDS), '-i', fileURLToPath(new URL(`photos/${scene}.jpg`, FIXTURES))]);
+  const inputs = VIDEO_SCENES.flatMap((scene) => [
+    '-loop',
+    '1',
+    '-t',
+    String(SCENE_SECONDS),
+    '-i',
+    fileURLToPath(new URL(`photos/${scene}.jpg`, FIXTURES)),
+  ]);
   if (options.speech ?? true) inputs.push('-i', fileURLToPath(new URL('speech/phrase1-voice1.wav', FIXTURES)));
-  const scenes = VIDEO_SCENES.map((_, i) => `[${i}:v]scale=480:320:force_original_aspect_ratio=increase,crop=480:320,setsar=1,fps=10[s${i}]`);
+  const scenes = VIDEO_SCENES.map(
+    (_, i) => `[${i}:v]scale=480:320:force_original_aspect_ratio=increase,crop=480:320,setsar=1,fps=10[s${i}]`,
+  );
   const graph = `${scenes.join(';')};${VIDEO_SCENES.map((_, i) => `[s${i}]`).join('')}concat=n=${VIDEO_SCENES.length}:v=1:a=0,format=yuv420p[v]`;
-  const codecs = container === 'mp4' ? ['-c:v', 'mpeg4', '-q:v', '4', '-c:a', 'aac', '-b:a', '48k'] : ['-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '400k', '-c:a', 'libvorbis', '-q:a', '2'];
-  const audio = options.speech ?? true ? ['-map', `${VIDEO_SCENES.length}:a`] : [];
+  const codecs =
+    container === 'mp4'
+      ? ['-c:v', 'mpeg4', '-q:v', '4', '-c:a', 'aac', '-b:a', '48k']
+      : ['-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '400k', '-c:a', 'libvorbis', '-q:a', '2'];
+  const audio = (options.speech ?? true) ? ['-map', `${VIDEO_SCENES.length}:a`] : [];
   await run('ffmpeg', [
-    '-nostdin', '-loglevel', 'error', '-y', ...inputs,
-    '-filter_complex', graph, '-map', '[v]', ...audio, ...codecs,
-    '-t', String(SCENE_SECONDS * VIDEO_SCENES.length), '-f', container, path,
+    '-nostdin',
+    '-loglevel',
+    'error',
+    '-y',
+    ...inputs,
+    '-filter_complex',
+    graph,
+    '-map',
+    '[v]',
+    ...audio,
+    ...codecs,
+    '-t',
+    String(SCENE_SECONDS * VIDEO_SCENES.length),
+    '-f',
+    container,
+    path,
   ]);
 }

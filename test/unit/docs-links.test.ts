@@ -40,7 +40,10 @@ interface ParsedMarkdown {
 
 /** GitHub's slug of a heading's rendered text, before the repeat suffix. */
 export function githubSlug(renderedText: string): string {
-  return renderedText.toLowerCase().replace(/[^\p{L}\p{M}\p{Nd}\p{Nl}\p{Pc}\p{Alphabetic} -]/gu, '').replace(/ /g, '-');
+  return renderedText
+    .toLowerCase()
+    .replace(/[^\p{L}\p{M}\p{Nd}\p{Nl}\p{Pc}\p{Alphabetic} -]/gu, '')
+    .replace(/ /g, '-');
 }
 
 /** The text GitHub renders for a heading's markdown source (what the slug is made from). */
@@ -106,7 +109,13 @@ export function parseMarkdown(file: string, text: string): ParsedMarkdown {
     const atx = /^ {0,3}#{1,6}(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$/.exec(line);
     if (atx) return addHeading(atx[1] ?? '');
     const previous = proseLines[i - 1];
-    if (i > 0 && /^ {0,3}(=+|-+)[ \t]*$/.test(line) && previous !== undefined && /^ {0,3}[^\s#>|*+\-\d<`~]/.test(previous) && (proseLines[i - 2] ?? '').trim() === '') {
+    if (
+      i > 0 &&
+      /^ {0,3}(=+|-+)[ \t]*$/.test(line) &&
+      previous !== undefined &&
+      /^ {0,3}[^\s#>|*+\-\d<`~]/.test(previous) &&
+      (proseLines[i - 2] ?? '').trim() === ''
+    ) {
       addHeading(previous.trim());
     }
   });
@@ -194,7 +203,9 @@ export function checkLinks(root: string, files: readonly string[]): string[] {
           problems.push(`${where}: "${target}": no heading or id makes the anchor #${fragment} in ${relative(root, resolved)}`);
         }
       } else if (!/^L\d+(-L\d+)?$/.test(fragment)) {
-        problems.push(`${where}: "${target}": an anchor into ${relative(root, resolved)}, which is not a markdown file (only #L<line> anchors are checked there)`);
+        problems.push(
+          `${where}: "${target}": an anchor into ${relative(root, resolved)}, which is not a markdown file (only #L<line> anchors are checked there)`,
+        );
       }
     }
   }
@@ -234,12 +245,15 @@ describe('docs links', () => {
         if (path !== '') linked.add(relative(ROOT, resolve(ROOT, dirname(file), decodeURIComponent(path))));
       }
     }
-    assert.deepEqual(files.filter((f) => f !== 'README.md' && !linked.has(f)), []);
+    assert.deepEqual(
+      files.filter((f) => f !== 'README.md' && !linked.has(f)),
+      [],
+    );
   });
 });
 
 describe('the link checker itself', () => {
-  it('makes GitHub\'s slugs', () => {
+  it("makes GitHub's slugs", () => {
     const slug = (source: string): string => githubSlug(headingText(source));
     assert.equal(slug('Benchmark report (`npm run bench`)'), 'benchmark-report-npm-run-bench');
     assert.equal(slug('Media retrieval (`test/bench/media-retrieval.ts`)'), 'media-retrieval-testbenchmedia-retrievalts');
@@ -281,9 +295,27 @@ describe('the link checker itself', () => {
       );
       writeFileSync(
         join(root, 'docs', 'guide.md'),
-        ['# Guide', '', '## Set up quickly', '', '## Repeat', '', '## Repeat', '', 'Back [up](../README.md#title) or [broken](../README.md#titel).', '', 'Setext heading', '---', '', '<a id="custom"></a>[self](#custom) [setext](#setext-heading)'].join('\n'),
+        [
+          '# Guide',
+          '',
+          '## Set up quickly',
+          '',
+          '## Repeat',
+          '',
+          '## Repeat',
+          '',
+          'Back [up](../README.md#title) or [broken](../README.md#titel).',
+          '',
+          'Setext heading',
+          '---',
+          '',
+          '<a id="custom"></a>[self](#custom) [setext](#setext-heading)',
+        ].join('\n'),
       );
-      writeFileSync(join(root, 'docs', 'ops', 'config.md'), '# Config\n\n### The `X` setting\n\n[up](../../code.ts) [gone](../../gone.ts) [out](../../../outside.md)\n');
+      writeFileSync(
+        join(root, 'docs', 'ops', 'config.md'),
+        '# Config\n\n### The `X` setting\n\n[up](../../code.ts) [gone](../../gone.ts) [out](../../../outside.md)\n',
+      );
 
       const problems = checkLinks(root, docFiles(root));
       const expected = [

@@ -38,7 +38,12 @@ export function createKafka(endpoint: KafkaEndpoint, clientId: string): Kafka {
         // Expected and retried: coordinators loading after a broker start, rebalances, and the
         // idempotent producer's note on bounded retries (a failed send surfaces to the caller), and
         // the connections searchbus itself closes when a unit stops during its start.
-        if (/coordinator is (loading|not available)|not the correct coordinator|rebalanc|Limiting retries for the idempotent producer|(closed|refused) by searchbus/i.test(`${message} ${error}`)) return;
+        if (
+          /coordinator is (loading|not available)|not the correct coordinator|rebalanc|Limiting retries for the idempotent producer|(closed|refused) by searchbus/i.test(
+            `${message} ${error}`,
+          )
+        )
+          return;
         process.stderr.write(`[kafkajs] ${entry.namespace} ${message ?? ''}${error ? `: ${error}` : ''}\n`);
       }
     },
@@ -57,7 +62,12 @@ export function redisConnection(endpoint: RedisEndpoint): { username?: string; p
 export function createRedis(endpoint: RedisEndpoint, name: string): Redis {
   // maxRetriesPerRequest null: commands wait for the reconnect instead of failing; subscriptions
   // are renewed on it (ioredis' autoResubscribe).
-  const redis = new Redis(endpoint.url, { ...redisConnection(endpoint), connectionName: name, maxRetriesPerRequest: null, enableReadyCheck: true });
+  const redis = new Redis(endpoint.url, {
+    ...redisConnection(endpoint),
+    connectionName: name,
+    maxRetriesPerRequest: null,
+    enableReadyCheck: true,
+  });
   reportRedisErrors(redis, name);
   return redis;
 }

@@ -1,7 +1,16 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors.ts';
-import type { KafkaEndpoint, KafkaSasl, KafkaSaslMechanism, PemFile, QdrantEndpoint, RedisEndpoint, Secret, TlsSettings } from './endpoints.ts';
+import type {
+  KafkaEndpoint,
+  KafkaSasl,
+  KafkaSaslMechanism,
+  PemFile,
+  QdrantEndpoint,
+  RedisEndpoint,
+  Secret,
+  TlsSettings,
+} from './endpoints.ts';
 
 // How searchbus reaches services it did not start: every variable is read and checked here, once, at
 // start-up. A contradiction, a missing half of a pair or an unreadable file fails with a ConfigError
@@ -39,15 +48,30 @@ export function kafkaSettings(env: NodeJS.ProcessEnv): KafkaEndpoint | null {
   const get = reader(env);
   const raw = get(S.kafkaBrokers);
   if (!raw) {
-    refuseWithoutEndpoint(get, S.kafkaBrokers, [
-      S.kafkaSecurityProtocol, S.kafkaSaslMechanism, S.kafkaSaslUsername, S.kafkaSaslPassword, S.kafkaSaslPasswordFile,
-      S.kafkaSslCaFile, S.kafkaSslCertFile, S.kafkaSslKeyFile,
-    ], 'broker');
+    refuseWithoutEndpoint(
+      get,
+      S.kafkaBrokers,
+      [
+        S.kafkaSecurityProtocol,
+        S.kafkaSaslMechanism,
+        S.kafkaSaslUsername,
+        S.kafkaSaslPassword,
+        S.kafkaSaslPasswordFile,
+        S.kafkaSslCaFile,
+        S.kafkaSslCertFile,
+        S.kafkaSslKeyFile,
+      ],
+      'broker',
+    );
     return null;
   }
-  const brokers = raw.split(',').map((b) => b.trim()).filter(Boolean);
+  const brokers = raw
+    .split(',')
+    .map((b) => b.trim())
+    .filter(Boolean);
   for (const broker of brokers) {
-    if (!/^[^:\s]+:\d{1,5}$/.test(broker)) throw new ConfigError(S.kafkaBrokers, `must be a comma-separated list of host:port, got "${broker}"`);
+    if (!/^[^:\s]+:\d{1,5}$/.test(broker))
+      throw new ConfigError(S.kafkaBrokers, `must be a comma-separated list of host:port, got "${broker}"`);
   }
 
   const protocolRaw = get(S.kafkaSecurityProtocol)?.toLowerCase() ?? 'plaintext';
@@ -60,11 +84,19 @@ export function kafkaSettings(env: NodeJS.ProcessEnv): KafkaEndpoint | null {
 
   if (!usesSasl) {
     const stray = [S.kafkaSaslMechanism, S.kafkaSaslUsername, S.kafkaSaslPassword, S.kafkaSaslPasswordFile].find((name) => get(name));
-    if (stray) throw new ConfigError(S.kafkaSecurityProtocol, `is ${protocol}${get(S.kafkaSecurityProtocol) ? '' : ' (the default)'}, which does not use SASL, but ${stray} is set; use sasl_ssl (or sasl_plaintext)`);
+    if (stray)
+      throw new ConfigError(
+        S.kafkaSecurityProtocol,
+        `is ${protocol}${get(S.kafkaSecurityProtocol) ? '' : ' (the default)'}, which does not use SASL, but ${stray} is set; use sasl_ssl (or sasl_plaintext)`,
+      );
   }
   if (!usesTls) {
     const stray = [S.kafkaSslCaFile, S.kafkaSslCertFile, S.kafkaSslKeyFile].find((name) => get(name));
-    if (stray) throw new ConfigError(S.kafkaSecurityProtocol, `is ${protocol}${get(S.kafkaSecurityProtocol) ? '' : ' (the default)'}, which does not use TLS, but ${stray} is set; use ssl or sasl_ssl`);
+    if (stray)
+      throw new ConfigError(
+        S.kafkaSecurityProtocol,
+        `is ${protocol}${get(S.kafkaSecurityProtocol) ? '' : ' (the default)'}, which does not use TLS, but ${stray} is set; use ssl or sasl_ssl`,
+      );
   }
 
   const endpoint: KafkaEndpoint = { brokers };
@@ -75,7 +107,11 @@ export function kafkaSettings(env: NodeJS.ProcessEnv): KafkaEndpoint | null {
 
 function kafkaSasl(get: Get, protocol: KafkaSecurityProtocol): KafkaSasl {
   const mechanismRaw = get(S.kafkaSaslMechanism);
-  if (!mechanismRaw) throw new ConfigError(S.kafkaSaslMechanism, `is required with KAFKA_SECURITY_PROTOCOL=${protocol}: one of ${KAFKA_SASL_MECHANISMS.join(', ')}`);
+  if (!mechanismRaw)
+    throw new ConfigError(
+      S.kafkaSaslMechanism,
+      `is required with KAFKA_SECURITY_PROTOCOL=${protocol}: one of ${KAFKA_SASL_MECHANISMS.join(', ')}`,
+    );
   const mechanism = mechanismRaw.toLowerCase() as KafkaSaslMechanism;
   if (!KAFKA_SASL_MECHANISMS.includes(mechanism)) {
     throw new ConfigError(S.kafkaSaslMechanism, `must be one of ${KAFKA_SASL_MECHANISMS.join(', ')} (any case), got "${mechanismRaw}"`);
@@ -83,7 +119,8 @@ function kafkaSasl(get: Get, protocol: KafkaSecurityProtocol): KafkaSasl {
   const username = get(S.kafkaSaslUsername);
   if (!username) throw new ConfigError(S.kafkaSaslUsername, `is required with KAFKA_SASL_MECHANISM=${mechanism}`);
   const password = secret(get, S.kafkaSaslPassword, S.kafkaSaslPasswordFile);
-  if (!password) throw new ConfigError(S.kafkaSaslPassword, `(or ${S.kafkaSaslPasswordFile}) is required with KAFKA_SASL_MECHANISM=${mechanism}`);
+  if (!password)
+    throw new ConfigError(S.kafkaSaslPassword, `(or ${S.kafkaSaslPasswordFile}) is required with KAFKA_SASL_MECHANISM=${mechanism}`);
   return { mechanism, username, password };
 }
 
@@ -92,9 +129,12 @@ export function redisSettings(env: NodeJS.ProcessEnv): RedisEndpoint | null {
   const get = reader(env);
   const raw = get(S.redisUrl);
   if (!raw) {
-    refuseWithoutEndpoint(get, S.redisUrl, [
-      S.redisUsername, S.redisPassword, S.redisPasswordFile, S.redisTlsCaFile, S.redisTlsCertFile, S.redisTlsKeyFile,
-    ], 'redis-server');
+    refuseWithoutEndpoint(
+      get,
+      S.redisUrl,
+      [S.redisUsername, S.redisPassword, S.redisPasswordFile, S.redisTlsCaFile, S.redisTlsCertFile, S.redisTlsKeyFile],
+      'redis-server',
+    );
     return null;
   }
   let parsed: URL;
@@ -210,7 +250,10 @@ function reader(env: NodeJS.ProcessEnv): Get {
 function refuseWithoutEndpoint(get: Get, endpointSetting: string, dependents: readonly string[], local: string): void {
   const stray = dependents.find((name) => get(name));
   if (stray) {
-    throw new ConfigError(stray, `is set but ${endpointSetting} is not; without ${endpointSetting} searchbus starts a local ${local} that does not use it. Set ${endpointSetting} too, or unset ${stray}`);
+    throw new ConfigError(
+      stray,
+      `is set but ${endpointSetting} is not; without ${endpointSetting} searchbus starts a local ${local} that does not use it. Set ${endpointSetting} too, or unset ${stray}`,
+    );
   }
 }
 

@@ -31,9 +31,16 @@ export interface ExtractOptions {
 export async function extractDocument(type: string, bytes: Buffer, options: ExtractOptions = {}): Promise<TextSegment[]> {
   const format = documentFormatOf(type);
   if (!format) throw new ContractError<MediaErrorCode>('media-undecodable', `${type} is not a document type`);
-  const segments = (await segmentsOf(format, bytes, options)).map((s) => ({ ...s, text: cleanText(s.text) })).filter((s) => s.text.trim() !== '');
+  const segments = (await segmentsOf(format, bytes, options))
+    .map((s) => ({ ...s, text: cleanText(s.text) }))
+    .filter((s) => s.text.trim() !== '');
   if (segments.length === 0) {
-    const hint = format !== 'pdf' ? '' : options.ocr ? ' (no text layer, and OCR found no text on its pages)' : ' (a scanned PDF without a text layer? OCR is off)';
+    const hint =
+      format !== 'pdf'
+        ? ''
+        : options.ocr
+          ? ' (no text layer, and OCR found no text on its pages)'
+          : ' (a scanned PDF without a text layer? OCR is off)';
     throw new ContractError<MediaErrorCode>('document-no-text', `the ${format} file has no text to index${hint}`);
   }
   return segments;
@@ -60,7 +67,5 @@ async function segmentsOf(format: DocumentFormat, bytes: Buffer, options: Extrac
  * which Qdrant's JSON parser refuses, become U+FFFD. Line breaks and tabs stay.
  */
 export function cleanText(text: string): string {
-  return text
-    .replace(/(?![\n\t])\p{Cc}/gu, ' ')
-    .replace(/\p{Cs}/gu, '\ufffd');
+  return text.replace(/(?![\n\t])\p{Cc}/gu, ' ').replace(/\p{Cs}/gu, '\ufffd');
 }

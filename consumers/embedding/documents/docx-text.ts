@@ -7,7 +7,10 @@ const OLE_MAGIC = Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1]);
 
 export async function docxText(bytes: Buffer): Promise<string> {
   if (bytes.subarray(0, 8).equals(OLE_MAGIC)) {
-    throw new ContractError<MediaErrorCode>('document-undecodable', 'an OLE compound file (a legacy .doc, or a password-protected DOCX), not a DOCX');
+    throw new ContractError<MediaErrorCode>(
+      'document-undecodable',
+      'an OLE compound file (a legacy .doc, or a password-protected DOCX), not a DOCX',
+    );
   }
   // Loaded on first use, like every extractor.
   const mammoth = (await import('mammoth')).default;

@@ -24,5 +24,7 @@ const OPTIONS = {
 export async function htmlText(html: string): Promise<string> {
   // Loaded on first use, like every extractor.
   const { convert } = await import('html-to-text');
-  return convert(html, OPTIONS).replace(/\n{3,}/g, '\n\n').trim();
+  return convert(html, OPTIONS)
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
 }

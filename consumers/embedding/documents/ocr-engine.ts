@@ -11,7 +11,6 @@ import { ContractError, UnavailableError, type MediaErrorCode } from '../../../t
 
 const require = createRequire(import.meta.url);
 
-
 /** Longest side an image is OCR'd at: a 4K screenshot or an A4 page at 400 dpi fits. */
 const MAX_SIDE_PX = 5000;
 
@@ -50,9 +49,15 @@ export class OcrEngine {
     try {
       // Greyscale PNG: one decoder (sharp's) for every format, and what Tesseract reads best; huge
       // images are scaled down to a size the engine's WebAssembly memory holds.
-      png = await sharp(bytes).resize({ width: MAX_SIDE_PX, height: MAX_SIDE_PX, fit: 'inside', withoutEnlargement: true }).greyscale().png().toBuffer();
+      png = await sharp(bytes)
+        .resize({ width: MAX_SIDE_PX, height: MAX_SIDE_PX, fit: 'inside', withoutEnlargement: true })
+        .greyscale()
+        .png()
+        .toBuffer();
     } catch (error) {
-      throw new ContractError<MediaErrorCode>('media-undecodable', `not an image sharp can decode for OCR: ${(error as Error).message}`, { cause: error });
+      throw new ContractError<MediaErrorCode>('media-undecodable', `not an image sharp can decode for OCR: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
     const worker = await this.load();
     const recognized = this.queue.then(() => worker.recognize(png, {}, { text: false, blocks: true }));
@@ -63,7 +68,10 @@ export class OcrEngine {
     } catch (error) {
       // The image decoded, so the engine failed (its worker died): start a new one, retry the batch.
       if (this.worker) void this.close().catch(() => undefined);
-      throw new UnavailableError('encoder-failed', `OCR (tesseract.js) failed: ${(error as Error).message}`, { cause: error, retriable: false });
+      throw new UnavailableError('encoder-failed', `OCR (tesseract.js) failed: ${(error as Error).message}`, {
+        cause: error,
+        retriable: false,
+      });
     }
     const paragraphs = (data.blocks ?? []).flatMap((block) => block.paragraphs);
     let lines = 0;
@@ -83,7 +91,11 @@ export class OcrEngine {
   async close(): Promise<void> {
     const worker = this.worker;
     this.worker = undefined;
-    if (worker) await worker.then((w) => w.terminate(), () => undefined);
+    if (worker)
+      await worker.then(
+        (w) => w.terminate(),
+        () => undefined,
+      );
   }
 
   private keeps(line: Line): boolean {
@@ -97,7 +109,10 @@ export class OcrEngine {
     this.worker ??= import('tesseract.js')
       .then(({ createWorker, OEM }) => createWorker('eng', OEM.LSTM_ONLY, { langPath: engLangPath(), gzip: true, cacheMethod: 'none' }))
       .catch((error: unknown) => {
-        throw new UnavailableError('encoder-failed', `the OCR engine (tesseract.js) did not start: ${(error as Error).message}`, { cause: error, retriable: false });
+        throw new UnavailableError('encoder-failed', `the OCR engine (tesseract.js) did not start: ${(error as Error).message}`, {
+          cause: error,
+          retriable: false,
+        });
       });
     this.worker.catch(() => (this.worker = undefined));
     return this.worker;

@@ -30,14 +30,24 @@ export async function pdfPages(bytes: Uint8Array, options: PdfOptions = {}): Pro
   // Loaded on first use (2 MB of JavaScript): a process that never sees a PDF never parses it.
   const { getDocument } = await import('pdfjs-dist/legacy/build/pdf.mjs');
   // pdfjs takes ownership of (and detaches) the buffer it is given: hand it a copy.
-  const task = getDocument({ data: new Uint8Array(bytes), isEvalSupported: false, disableFontFace: true, useSystemFonts: false, stopAtErrors: false, verbosity: 0 });
+  const task = getDocument({
+    data: new Uint8Array(bytes),
+    isEvalSupported: false,
+    disableFontFace: true,
+    useSystemFonts: false,
+    stopAtErrors: false,
+    verbosity: 0,
+  });
   let document;
   try {
     document = await task.promise;
   } catch (error) {
     await task.destroy().catch(() => undefined);
     const name = (error as { name?: unknown }).name;
-    if (name === 'PasswordException') throw new ContractError<MediaErrorCode>('document-encrypted', `the PDF is password-protected: ${(error as Error).message}`, { cause: error });
+    if (name === 'PasswordException')
+      throw new ContractError<MediaErrorCode>('document-encrypted', `the PDF is password-protected: ${(error as Error).message}`, {
+        cause: error,
+      });
     throw new ContractError<MediaErrorCode>('document-undecodable', `not a readable PDF: ${(error as Error).message}`, { cause: error });
   }
   try {
@@ -45,13 +55,16 @@ export async function pdfPages(bytes: Uint8Array, options: PdfOptions = {}): Pro
     for (let page = 1; page <= document.numPages; page++) {
       const proxy = await document.getPage(page);
       const text = joinItems((await proxy.getTextContent()).items);
-      const scanned = text === '' && options.ocr ? await options.ocr(await renderPage(document, proxy, options.ocrDpi ?? DEFAULT_OCR_DPI)) : '';
+      const scanned =
+        text === '' && options.ocr ? await options.ocr(await renderPage(document, proxy, options.ocrDpi ?? DEFAULT_OCR_DPI)) : '';
       pages.push({ page, text: text || scanned, ...(scanned ? { ocr: true } : {}) });
     }
     return pages;
   } catch (error) {
     if (isMediaContentError(error)) throw error;
-    throw new ContractError<MediaErrorCode>('document-undecodable', `the PDF's text could not be read: ${(error as Error).message}`, { cause: error });
+    throw new ContractError<MediaErrorCode>('document-undecodable', `the PDF's text could not be read: ${(error as Error).message}`, {
+      cause: error,
+    });
   } finally {
     await document.destroy().catch(() => undefined);
   }
@@ -78,9 +91,16 @@ export async function renderPage(document: PDFDocumentProxy, page: PDFPageProxy,
   const viewport = page.getViewport({ scale: dpi / 72 });
   let drawn: NodeCanvas;
   try {
-    drawn = (document.canvasFactory as { create(width: number, height: number): NodeCanvas }).create(Math.ceil(viewport.width), Math.ceil(viewport.height));
+    drawn = (document.canvasFactory as { create(width: number, height: number): NodeCanvas }).create(
+      Math.ceil(viewport.width),
+      Math.ceil(viewport.height),
+    );
   } catch (error) {
-    throw new ContractError<MediaErrorCode>('document-undecodable', `a page without a text layer could not be rendered for OCR (is @napi-rs/canvas installed?): ${(error as Error).message}`, { cause: error });
+    throw new ContractError<MediaErrorCode>(
+      'document-undecodable',
+      `a page without a text layer could not be rendered for OCR (is @napi-rs/canvas installed?): ${(error as Error).message}`,
+      { cause: error },
+    );
   }
   await page.render({ canvasContext: drawn.context as never, viewport }).promise;
   return drawn.canvas.toBuffer('image/png');

@@ -43,7 +43,8 @@ interface Pending {
 }
 
 // The worker's module sits beside this one, compiled (.js, dist/) or not (.ts, sources under tsx).
-const WORKER_ENTRY = new URL(`./inference-worker${new URL(import.meta.url).pathname.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href;
+const WORKER_ENTRY = new URL(`./inference-worker${new URL(import.meta.url).pathname.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url)
+  .href;
 
 // Run from sources: Node 20 does not apply the parent's `--import tsx` hooks to worker threads (tsx registers itself
 // only on the main thread there), so a worker that cannot load its .ts entry registers tsx and
@@ -83,8 +84,12 @@ export class WorkerBackend implements InferenceBackend {
     readonly info: SessionInfo,
   ) {
     worker.on('message', (reply: WorkerReply) => this.onReply(reply));
-    worker.on('error', (error) => this.fail(new UnavailableError('encoder-failed', 'inference worker crashed', { cause: error, retriable: false })));
-    worker.on('exit', (code) => this.fail(new UnavailableError('encoder-closed', `inference worker exited (code ${code})`, { retriable: false })));
+    worker.on('error', (error) =>
+      this.fail(new UnavailableError('encoder-failed', 'inference worker crashed', { cause: error, retriable: false })),
+    );
+    worker.on('exit', (code) =>
+      this.fail(new UnavailableError('encoder-closed', `inference worker exited (code ${code})`, { retriable: false })),
+    );
     // An idle encoder must not keep the process alive; a busy one must.
     worker.unref();
   }
@@ -98,7 +103,9 @@ export class WorkerBackend implements InferenceBackend {
     return new Promise((resolve, reject) => {
       const onError = (error: Error): void => {
         cleanup();
-        reject(new UnavailableError('encoder-failed', `inference worker failed to start: ${error.message}`, { cause: error, retriable: false }));
+        reject(
+          new UnavailableError('encoder-failed', `inference worker failed to start: ${error.message}`, { cause: error, retriable: false }),
+        );
       };
       const onExit = (code: number): void => {
         cleanup();
@@ -156,7 +163,13 @@ export class WorkerBackend implements InferenceBackend {
     if (!pending) return;
     this.settled(reply.id);
     if (reply.type === 'result') pending.resolve(reply.vectors);
-    else pending.reject(new UnavailableError('encoder-failed', `inference failed: ${reply.error.message}`, { cause: revive(reply.error), retriable: false }));
+    else
+      pending.reject(
+        new UnavailableError('encoder-failed', `inference failed: ${reply.error.message}`, {
+          cause: revive(reply.error),
+          retriable: false,
+        }),
+      );
   }
 
   private settled(id: number): void {

@@ -33,7 +33,9 @@ const SUPPORTED_INPUTS = new Set(['input_ids', 'attention_mask', 'token_type_ids
 const PREFERRED_OUTPUTS = ['last_hidden_state', 'token_embeddings'];
 
 /** The onnxruntime options every encoder session uses (also the benchmark's bare session.run). */
-export function sessionOptions(config: Omit<SessionConfig, 'onnxPath' | 'dimension' | 'pooling' | 'normalize'>): ort.InferenceSession.SessionOptions {
+export function sessionOptions(
+  config: Omit<SessionConfig, 'onnxPath' | 'dimension' | 'pooling' | 'normalize'>,
+): ort.InferenceSession.SessionOptions {
   const spin = config.allowSpinning ? '1' : '0';
   const options: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: 'all',
@@ -77,7 +79,11 @@ export class PooledSession {
       (session.outputNames.length === 1 ? session.outputNames[0] : undefined);
     if (outputName === undefined) {
       await session.release();
-      throw new UnavailableError('encoder-failed', `${config.onnxPath}: cannot tell which of [${session.outputNames.join(', ')}] holds token embeddings`, { retriable: false });
+      throw new UnavailableError(
+        'encoder-failed',
+        `${config.onnxPath}: cannot tell which of [${session.outputNames.join(', ')}] holds token embeddings`,
+        { retriable: false },
+      );
     }
     return new PooledSession(session, config, { inputNames: [...session.inputNames], outputName });
   }
@@ -95,7 +101,11 @@ export class PooledSession {
     const results = await this.session.run(feeds, [this.info.outputName]);
     const output = results[this.info.outputName];
     if (!output || output.type !== 'float32' || output.dims.length !== 3) {
-      throw new UnavailableError('encoder-failed', `model output ${this.info.outputName} is not a float32 [batch, sequence, dimension] tensor`, { retriable: false });
+      throw new UnavailableError(
+        'encoder-failed',
+        `model output ${this.info.outputName} is not a float32 [batch, sequence, dimension] tensor`,
+        { retriable: false },
+      );
     }
     const [outBatch, outSequence, dimension] = output.dims as [number, number, number];
     if (outBatch !== batchSize || outSequence !== sequenceLength || dimension !== this.config.dimension) {

@@ -117,9 +117,7 @@ export function cosineSimilarity(a: ArrayLike<number>, b: ArrayLike<number>): nu
 function checkShape(embeddings: TokenEmbeddings, attentionMask?: ArrayLike<number | bigint>, out?: Float32Array): void {
   const { data, batchSize, sequenceLength, dimension } = embeddings;
   if (data.length !== batchSize * sequenceLength * dimension) {
-    throw new RangeError(
-      `token embeddings hold ${data.length} values, expected ${batchSize}x${sequenceLength}x${dimension}`,
-    );
+    throw new RangeError(`token embeddings hold ${data.length} values, expected ${batchSize}x${sequenceLength}x${dimension}`);
   }
   if (attentionMask && attentionMask.length !== batchSize * sequenceLength) {
     throw new RangeError(`attention mask holds ${attentionMask.length} values, expected ${batchSize}x${sequenceLength}`);

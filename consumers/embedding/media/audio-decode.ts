@@ -22,7 +22,23 @@ export function ffmpegMissingError(cause: unknown): UnavailableError {
 export function decodeAudio(input: Buffer | string, options: DecodeAudioOptions): Promise<Int16Array> {
   const { sampleRate, maxSeconds, ffmpegPath = 'ffmpeg' } = options;
   const source = typeof input === 'string' ? input : 'pipe:0';
-  const args = ['-nostdin', '-hide_banner', '-loglevel', 'error', '-i', source, '-vn', '-ac', '1', '-ar', String(sampleRate), '-f', 's16le', '-acodec', 'pcm_s16le'];
+  const args = [
+    '-nostdin',
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-i',
+    source,
+    '-vn',
+    '-ac',
+    '1',
+    '-ar',
+    String(sampleRate),
+    '-f',
+    's16le',
+    '-acodec',
+    'pcm_s16le',
+  ];
   // One second more than allowed, so that "too long" is told apart from "exactly the limit".
   if (maxSeconds !== undefined) args.push('-t', String(maxSeconds + 1));
   args.push('pipe:1');
@@ -35,7 +51,12 @@ export function decodeAudio(input: Buffer | string, options: DecodeAudioOptions)
     child.on('error', (error: NodeJS.ErrnoException) => reject(error.code === 'ENOENT' ? ffmpegMissingError(error) : error));
     child.on('close', (code) => {
       if (code !== 0) {
-        reject(new ContractError<MediaErrorCode>('media-undecodable', `ffmpeg could not decode the audio (exit ${code}): ${stderr.trim() || 'no message'}`));
+        reject(
+          new ContractError<MediaErrorCode>(
+            'media-undecodable',
+            `ffmpeg could not decode the audio (exit ${code}): ${stderr.trim() || 'no message'}`,
+          ),
+        );
         return;
       }
       const bytes = Buffer.concat(chunks);

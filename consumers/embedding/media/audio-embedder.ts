@@ -68,7 +68,11 @@ export class AudioEmbedder {
     private readonly settings: Settings,
   ) {}
 
-  static async create(paths: AudioModelPaths, options: AudioEmbedderOptions = {}, spec: AudioModelSpec = AUDIO_MODEL): Promise<AudioEmbedder> {
+  static async create(
+    paths: AudioModelPaths,
+    options: AudioEmbedderOptions = {},
+    spec: AudioModelSpec = AUDIO_MODEL,
+  ): Promise<AudioEmbedder> {
     const settings: Settings = {
       segmentSeconds: options.segmentSeconds ?? 10,
       batchSize: options.batchSize ?? 64,
@@ -80,7 +84,8 @@ export class AudioEmbedder {
       if (!(settings[key] > 0)) throw new ContractError('encoder-config', `audio ${key} must be positive, got ${settings[key]}`);
     }
     for (const key of ['batchSize', 'chunkFrames'] as const) {
-      if (!Number.isInteger(settings[key]) || settings[key] < 1) throw new ContractError('encoder-config', `audio ${key} must be a positive integer, got ${settings[key]}`);
+      if (!Number.isInteger(settings[key]) || settings[key] < 1)
+        throw new ContractError('encoder-config', `audio ${key} must be a positive integer, got ${settings[key]}`);
     }
     const mel = await createMediaSession(paths.melspectrogramPath, options);
     const embedding = await createMediaSession(paths.embeddingPath, options).catch(async (error: unknown) => {
@@ -92,7 +97,11 @@ export class AudioEmbedder {
 
   /** Any audio ffmpeg reads (WAV, MP3, Ogg, FLAC, the audio of MP4/WebM), as bytes or a file path. */
   async embed(input: Buffer | string): Promise<AudioEmbedding> {
-    const samples = await decodeAudio(input, { sampleRate: this.spec.sampleRate, maxSeconds: this.settings.maxSeconds, ffmpegPath: this.settings.ffmpegPath });
+    const samples = await decodeAudio(input, {
+      sampleRate: this.spec.sampleRate,
+      maxSeconds: this.settings.maxSeconds,
+      ffmpegPath: this.settings.ffmpegPath,
+    });
     return this.embedSamples(samples);
   }
 
@@ -114,7 +123,10 @@ export class AudioEmbedder {
       vector: vectors[i]!,
     }));
     return {
-      vector: meanVector(windows.map((w) => w.vector), this.spec.dimension),
+      vector: meanVector(
+        windows.map((w) => w.vector),
+        this.spec.dimension,
+      ),
       durationSeconds: samples.length / sampleRate,
       windows,
       segments: this.segments(windows),
@@ -135,7 +147,10 @@ export class AudioEmbedder {
       const slice = audio.subarray(start, start + (count - 1) * hopSamples + frameSamples);
       const outputs = await this.mel.run({ [this.mel.inputNames[0]!]: new ort.Tensor('float32', slice, [1, slice.length]) });
       const out = floatOutput(outputs, this.mel.outputNames[0]!);
-      if (out.length !== count * melBins) throw new UnavailableError('encoder-failed', `the mel model gave ${out.length / melBins} frames for ${count}`, { retriable: false });
+      if (out.length !== count * melBins)
+        throw new UnavailableError('encoder-failed', `the mel model gave ${out.length / melBins} frames for ${count}`, {
+          retriable: false,
+        });
       for (let i = 0; i < out.length; i++) data[first * melBins + i] = out[i]! * melScale + melOffset;
     }
     return { data, frames };
@@ -151,7 +166,10 @@ export class AudioEmbedder {
       batch.forEach((frame, i) => input.set(mel.subarray(frame * melBins, frame * melBins + size), i * size));
       const feeds = { [this.embedding.inputNames[0]!]: new ort.Tensor('float32', input, [batch.length, windowFrames, melBins, 1]) };
       const result = floatOutput(await this.embedding.run(feeds), this.embedding.outputNames[0]!);
-      if (result.length !== batch.length * dimension) throw new UnavailableError('encoder-failed', `the embedding model gave ${result.length} values for ${batch.length} windows`, { retriable: false });
+      if (result.length !== batch.length * dimension)
+        throw new UnavailableError('encoder-failed', `the embedding model gave ${result.length} values for ${batch.length} windows`, {
+          retriable: false,
+        });
       for (let i = 0; i < batch.length; i++) out.push(result.slice(i * dimension, (i + 1) * dimension));
     }
     return out;
@@ -168,7 +186,10 @@ export class AudioEmbedder {
     return [...groups.values()].map((group) => ({
       startSeconds: group[0]!.startSeconds,
       endSeconds: group[group.length - 1]!.endSeconds,
-      vector: meanVector(group.map((w) => w.vector), this.spec.dimension),
+      vector: meanVector(
+        group.map((w) => w.vector),
+        this.spec.dimension,
+      ),
       windows: group.length,
     }));
   }

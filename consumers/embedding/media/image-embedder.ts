@@ -30,7 +30,8 @@ export class ImageEmbedder {
 
   static async create(onnxPath: string, options: ImageEmbedderOptions = {}, spec: ImageModelSpec = IMAGE_MODEL): Promise<ImageEmbedder> {
     const batchSize = options.batchSize ?? 8;
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new ContractError('encoder-config', `image batchSize must be a positive integer, got ${batchSize}`);
+    if (!Number.isInteger(batchSize) || batchSize < 1)
+      throw new ContractError('encoder-config', `image batchSize must be a positive integer, got ${batchSize}`);
     const session = await createMediaSession(onnxPath, options);
     for (const name of [spec.embeddingOutput, spec.logitsOutput]) {
       if (!session.outputNames.includes(name)) {

@@ -30,12 +30,19 @@ export async function preprocessImage(input: Buffer | string, spec: ImageModelSp
       .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true });
     if (info.channels !== 3 || info.width !== crop || info.height !== crop) {
-      throw new ContractError<MediaErrorCode>('media-undecodable', `image decoded to ${info.width}x${info.height}x${info.channels}, expected ${crop}x${crop}x3`);
+      throw new ContractError<MediaErrorCode>(
+        'media-undecodable',
+        `image decoded to ${info.width}x${info.height}x${info.channels}, expected ${crop}x${crop}x3`,
+      );
     }
     return { pixels: normalise(data, crop, spec.mean, spec.scale), width, height };
   } catch (error) {
     if (isMediaContentError(error)) throw error;
-    throw new ContractError<MediaErrorCode>('media-undecodable', `not a readable image: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new ContractError<MediaErrorCode>(
+      'media-undecodable',
+      `not a readable image: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
   }
 }
 

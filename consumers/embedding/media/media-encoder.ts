@@ -6,7 +6,14 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mediaKindOf, type MediaKind, type MediaModel, type MediaRef, type Modality, type SearchbusConfig } from '../../../topology/index.ts';
+import {
+  mediaKindOf,
+  type MediaKind,
+  type MediaModel,
+  type MediaRef,
+  type Modality,
+  type SearchbusConfig,
+} from '../../../topology/index.ts';
 import { AudioEmbedder, type AudioModelPaths } from './audio-embedder.ts';
 import { ImageEmbedder } from './image-embedder.ts';
 import { extractDocument, type TextSegment } from '../documents/document-text.ts';
@@ -76,7 +83,15 @@ export interface MediaEncoderOptions extends MediaSourceLimits {
  */
 export function mediaEncoderSettings(media: SearchbusConfig['media']): Omit<MediaEncoderOptions, 'models'> {
   const { fetchMaxBytes, fetchTimeoutMs, fileRoots, urlHosts, urlAllowNetworks, ocr, videoFrameIntervalMs, videoMaxFrames } = media;
-  return { fetchMaxBytes, fetchTimeoutMs, fileRoots, urlHosts, urlAllowNetworks, ocr, video: { intervalMs: videoFrameIntervalMs, maxFrames: videoMaxFrames } };
+  return {
+    fetchMaxBytes,
+    fetchTimeoutMs,
+    fileRoots,
+    urlHosts,
+    urlAllowNetworks,
+    ocr,
+    video: { intervalMs: videoFrameIntervalMs, maxFrames: videoMaxFrames },
+  };
 }
 
 export function mediaEncoder(options: MediaEncoderOptions): MediaEncoder {
@@ -97,12 +112,20 @@ export function mediaEncoder(options: MediaEncoderOptions): MediaEncoder {
   };
   const imageEmbedder = async (model: MediaModel): Promise<ImageEmbedder> => {
     const embedder = await loadImage();
-    if (embedder.spec.id !== model.id) throw new ContractError<MediaErrorCode>('media-undecodable', `image model ${model.id} is not loaded (this build embeds images with ${embedder.spec.id})`);
+    if (embedder.spec.id !== model.id)
+      throw new ContractError<MediaErrorCode>(
+        'media-undecodable',
+        `image model ${model.id} is not loaded (this build embeds images with ${embedder.spec.id})`,
+      );
     return embedder;
   };
   const audioEmbedder = async (model: MediaModel): Promise<AudioEmbedder> => {
     const embedder = await loadAudio();
-    if (embedder.spec.id !== model.id) throw new ContractError<MediaErrorCode>('media-undecodable', `audio model ${model.id} is not loaded (this build embeds audio with ${embedder.spec.id})`);
+    if (embedder.spec.id !== model.id)
+      throw new ContractError<MediaErrorCode>(
+        'media-undecodable',
+        `audio model ${model.id} is not loaded (this build embeds audio with ${embedder.spec.id})`,
+      );
     return embedder;
   };
   const sampling = options.video ?? DEFAULT_FRAME_SAMPLING;
@@ -127,7 +150,11 @@ export function mediaEncoder(options: MediaEncoderOptions): MediaEncoder {
         const frames = sampled.map((f, i) => ({ atSeconds: f.atSeconds, vector: embedded[i]!.vector }));
         if (!probe.hasAudio || !models.audio) return { durationSeconds: probe.durationSeconds, frames, audio: [] };
         const track = await (await audioEmbedder(models.audio)).embed(path);
-        return { durationSeconds: probe.durationSeconds, frames, audio: track.segments.map((s) => ({ atSeconds: s.startSeconds, vector: s.vector })) };
+        return {
+          durationSeconds: probe.durationSeconds,
+          frames,
+          audio: track.segments.map((s) => ({ atSeconds: s.startSeconds, vector: s.vector })),
+        };
       } finally {
         await rm(dir, { recursive: true, force: true });
       }

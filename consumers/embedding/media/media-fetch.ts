@@ -35,7 +35,8 @@ export async function fetchMedia(url: URL, limits: MediaFetchLimits): Promise<Bu
     const next = redirectTarget(response, current);
     if (next === undefined) return readBody(response, current, limits, signal);
     response.resume();
-    if (hop === MAX_REDIRECTS) throw new ContractError<MediaErrorCode>('media-unreachable', `${where(url)} redirected more than ${MAX_REDIRECTS} times`);
+    if (hop === MAX_REDIRECTS)
+      throw new ContractError<MediaErrorCode>('media-unreachable', `${where(url)} redirected more than ${MAX_REDIRECTS} times`);
     current = next;
   }
 }
@@ -46,10 +47,14 @@ export function hostAllowed(host: string, patterns: readonly string[]): boolean 
 }
 
 function checkHost(url: URL, patterns: readonly string[]): void {
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ContractError<MediaErrorCode>('media-forbidden', `${where(url)}: only http and https are fetched`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new ContractError<MediaErrorCode>('media-forbidden', `${where(url)}: only http and https are fetched`);
   if (hostAllowed(url.hostname, patterns)) return;
   const allowed = patterns.length === 0 ? 'no host is allowed' : `allowed: ${patterns.join(', ')}`;
-  throw new ContractError<MediaErrorCode>('media-forbidden', `${where(url)}: host ${url.hostname} is not in SEARCHBUS_MEDIA_URL_HOSTS (${allowed})`);
+  throw new ContractError<MediaErrorCode>(
+    'media-forbidden',
+    `${where(url)}: host ${url.hostname} is not in SEARCHBUS_MEDIA_URL_HOSTS (${allowed})`,
+  );
 }
 
 function request(url: URL, limits: MediaFetchLimits, signal: AbortSignal): Promise<http.IncomingMessage> {
@@ -75,7 +80,11 @@ function requestError(error: Error, url: URL, limits: MediaFetchLimits, signal: 
     );
   }
   if (signal.aborted) return timedOut(url, limits, error);
-  return new ContractError<MediaErrorCode>('media-unreachable', `cannot fetch ${where(url)}: ${(error as NodeJS.ErrnoException).code ?? error.message}`, { cause: error });
+  return new ContractError<MediaErrorCode>(
+    'media-unreachable',
+    `cannot fetch ${where(url)}: ${(error as NodeJS.ErrnoException).code ?? error.message}`,
+    { cause: error },
+  );
 }
 
 function redirectTarget(response: http.IncomingMessage, from: URL): URL | undefined {
@@ -100,28 +109,41 @@ async function readBody(response: http.IncomingMessage, url: URL, limits: MediaF
   const declared = Number(response.headers['content-length'] ?? NaN);
   if (declared > maxBytes) {
     response.destroy();
-    throw new ContractError<MediaErrorCode>('media-too-large', `${where(url)} is ${declared} bytes; media are limited to ${maxBytes} bytes (SEARCHBUS_MEDIA_FETCH_MAX_BYTES)`);
+    throw new ContractError<MediaErrorCode>(
+      'media-too-large',
+      `${where(url)} is ${declared} bytes; media are limited to ${maxBytes} bytes (SEARCHBUS_MEDIA_FETCH_MAX_BYTES)`,
+    );
   }
   const chunks: Buffer[] = [];
   let total = 0;
   try {
     for await (const chunk of response) {
       total += (chunk as Buffer).length;
-      if (total > maxBytes) throw new ContractError<MediaErrorCode>('media-too-large', `${where(url)} is over ${maxBytes} bytes (SEARCHBUS_MEDIA_FETCH_MAX_BYTES)`);
+      if (total > maxBytes)
+        throw new ContractError<MediaErrorCode>(
+          'media-too-large',
+          `${where(url)} is over ${maxBytes} bytes (SEARCHBUS_MEDIA_FETCH_MAX_BYTES)`,
+        );
       chunks.push(chunk as Buffer);
     }
   } catch (error) {
     response.destroy();
     if (hasErrorCode(error, 'media-too-large')) throw error;
     if (signal.aborted) throw timedOut(url, limits, error);
-    throw new ContractError<MediaErrorCode>('media-unreachable', `reading ${where(url)} failed: ${(error as Error).message}`, { cause: error });
+    throw new ContractError<MediaErrorCode>('media-unreachable', `reading ${where(url)} failed: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   return Buffer.concat(chunks);
 }
 
 /** The whole fetch (redirects and body included) ran past its deadline, in the request or while reading the body. */
 function timedOut(url: URL, limits: MediaFetchLimits, cause: unknown): ContractError<MediaErrorCode> {
-  return new ContractError<MediaErrorCode>('media-unreachable', `fetching ${where(url)} took over ${limits.fetchTimeoutMs} ms (SEARCHBUS_MEDIA_FETCH_TIMEOUT_MS)`, { cause });
+  return new ContractError<MediaErrorCode>(
+    'media-unreachable',
+    `fetching ${where(url)} took over ${limits.fetchTimeoutMs} ms (SEARCHBUS_MEDIA_FETCH_TIMEOUT_MS)`,
+    { cause },
+  );
 }
 
 /** The URL without its query and credentials: those may carry signatures or secrets, and this text lands in dead letters and logs. */

@@ -26,6 +26,7 @@ export async function createMediaSession(onnxPath: string, options: MediaSession
 /** The output's data as a Float32Array, or an UnavailableError (`encoder-failed`) naming what the model returned instead. */
 export function floatOutput(outputs: ort.InferenceSession.OnnxValueMapType, name: string): Float32Array {
   const data = outputs[name]?.data;
-  if (!(data instanceof Float32Array)) throw new UnavailableError('encoder-failed', `the model has no float output ${name}`, { retriable: false });
+  if (!(data instanceof Float32Array))
+    throw new UnavailableError('encoder-failed', `the model has no float output ${name}`, { retriable: false });
   return data;
 }

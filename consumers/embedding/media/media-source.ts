@@ -26,7 +26,9 @@ async function readFileLimited(url: URL, limits: MediaSourceLimits): Promise<Buf
   try {
     path = fileURLToPath(url);
   } catch (error) {
-    throw new ContractError<MediaErrorCode>('media-unreachable', `${url.href} is not a local file URL: ${(error as Error).message}`, { cause: error });
+    throw new ContractError<MediaErrorCode>('media-unreachable', `${url.href} is not a local file URL: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   // Whoever can publish a document or a search could otherwise make a role read any file it can
   // (another tenant's media, mounted secrets). The real path is checked, so `..` and symlinks
@@ -36,7 +38,11 @@ async function readFileLimited(url: URL, limits: MediaSourceLimits): Promise<Buf
     real = await realpath(path);
   } catch (error) {
     if (!(await underRoots(path, limits.fileRoots))) throw forbidden(url, limits.fileRoots);
-    throw new ContractError<MediaErrorCode>('media-unreachable', `cannot read ${url.href}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
+    throw new ContractError<MediaErrorCode>(
+      'media-unreachable',
+      `cannot read ${url.href}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      { cause: error },
+    );
   }
   if (!(await underRoots(real, limits.fileRoots))) throw forbidden(url, limits.fileRoots);
   const maxBytes = limits.fetchMaxBytes;
@@ -44,15 +50,27 @@ async function readFileLimited(url: URL, limits: MediaSourceLimits): Promise<Buf
   try {
     handle = await open(real, 'r');
   } catch (error) {
-    throw new ContractError<MediaErrorCode>('media-unreachable', `cannot read ${url.href}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
+    throw new ContractError<MediaErrorCode>(
+      'media-unreachable',
+      `cannot read ${url.href}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      { cause: error },
+    );
   }
   try {
     const { size } = await handle.stat();
-    if (size > maxBytes) throw new ContractError<MediaErrorCode>('media-too-large', `${url.href} is ${size} bytes; media are limited to ${maxBytes} bytes (SEARCHBUS_MEDIA_FETCH_MAX_BYTES)`);
+    if (size > maxBytes)
+      throw new ContractError<MediaErrorCode>(
+        'media-too-large',
+        `${url.href} is ${size} bytes; media are limited to ${maxBytes} bytes (SEARCHBUS_MEDIA_FETCH_MAX_BYTES)`,
+      );
     return await handle.readFile();
   } catch (error) {
     if (hasErrorCode(error, 'media-too-large')) throw error;
-    throw new ContractError<MediaErrorCode>('media-unreachable', `cannot read ${url.href}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
+    throw new ContractError<MediaErrorCode>(
+      'media-unreachable',
+      `cannot read ${url.href}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      { cause: error },
+    );
   } finally {
     await handle.close();
   }
@@ -60,7 +78,10 @@ async function readFileLimited(url: URL, limits: MediaSourceLimits): Promise<Buf
 
 function forbidden(url: URL, roots: readonly string[]): ContractError<MediaErrorCode> {
   const allowed = roots.length === 0 ? 'no directory is allowed' : `allowed: ${roots.join(', ')}`;
-  return new ContractError<MediaErrorCode>('media-forbidden', `${url.href} is outside SEARCHBUS_MEDIA_FILE_ROOTS (${allowed}); file:// media are read only there`);
+  return new ContractError<MediaErrorCode>(
+    'media-forbidden',
+    `${url.href} is outside SEARCHBUS_MEDIA_FILE_ROOTS (${allowed}); file:// media are read only there`,
+  );
 }
 
 /** Whether `path` is one of the roots or inside one (roots compared by their real paths). */

@@ -50,37 +50,70 @@ export function parseProbe(json: string): VideoProbe {
   }
   const types = (parsed.streams ?? []).map((s) => s.codec_type);
   const duration = Number(parsed.format?.duration);
-  return { durationSeconds: Number.isFinite(duration) ? duration : NaN, hasVideo: types.includes('video'), hasAudio: types.includes('audio') };
+  return {
+    durationSeconds: Number.isFinite(duration) ? duration : NaN,
+    hasVideo: types.includes('video'),
+    hasAudio: types.includes('audio'),
+  };
 }
 
 /** The presentation times showinfo printed, one per frame it passed, in output order. */
 export function parseShowinfoTimes(stderr: string): number[] {
   const times: number[] = [];
   for (const match of stderr.matchAll(/\bn:\s*(\d+)\s+pts:\s*-?\d+\s+pts_time:\s*(-?[0-9.]+(?:e[-+]?\d+)?)/g)) {
-    if (Number(match[1]) !== times.length) throw new ContractError<MediaErrorCode>('media-undecodable', `ffmpeg reported frame ${match[1]} where frame ${times.length} was expected`);
+    if (Number(match[1]) !== times.length)
+      throw new ContractError<MediaErrorCode>(
+        'media-undecodable',
+        `ffmpeg reported frame ${match[1]} where frame ${times.length} was expected`,
+      );
     times.push(Number(match[2]));
   }
   return times;
 }
 
 export async function probeVideo(path: string, tools: VideoTools = {}): Promise<VideoProbe> {
-  const { stdout } = await run(tools.ffprobePath ?? 'ffprobe', ['-v', 'error', '-show_entries', 'format=duration:stream=codec_type', '-of', 'json', path], 'read the video');
+  const { stdout } = await run(
+    tools.ffprobePath ?? 'ffprobe',
+    ['-v', 'error', '-show_entries', 'format=duration:stream=codec_type', '-of', 'json', path],
+    'read the video',
+  );
   return parseProbe(stdout);
 }
 
 /** Samples the video's frames into `dir` (which must be empty): at most `sampling.maxFrames`, in time order. */
-export async function sampleFrames(path: string, dir: string, probe: VideoProbe, sampling: FrameSampling, tools: VideoTools = {}): Promise<SampledFrame[]> {
+export async function sampleFrames(
+  path: string,
+  dir: string,
+  probe: VideoProbe,
+  sampling: FrameSampling,
+  tools: VideoTools = {},
+): Promise<SampledFrame[]> {
   if (!probe.hasVideo) throw new ContractError<MediaErrorCode>('media-undecodable', 'the file holds no video stream');
   const interval = samplingIntervalSeconds(probe.durationSeconds, sampling);
   // `\,` keeps the comma inside the expression (the filter graph splits filters at commas).
   const select = `select=isnan(prev_selected_t)+gte(t-prev_selected_t\\,${interval.toFixed(3)}),showinfo`;
-  const args = ['-nostdin', '-hide_banner', '-nostats', '-loglevel', 'info', '-i', path, '-map', '0:v:0', '-vf', select, '-fps_mode', 'vfr'];
+  const args = [
+    '-nostdin',
+    '-hide_banner',
+    '-nostats',
+    '-loglevel',
+    'info',
+    '-i',
+    path,
+    '-map',
+    '0:v:0',
+    '-vf',
+    select,
+    '-fps_mode',
+    'vfr',
+  ];
   args.push('-frames:v', String(sampling.maxFrames), '-f', 'image2', join(dir, 'frame-%06d.png'));
   const { stderr } = await run(tools.ffmpegPath ?? 'ffmpeg', args, 'sample the video frames');
   const times = parseShowinfoTimes(stderr);
   const files = (await readdir(dir)).filter((f) => f.startsWith('frame-')).sort();
   if (files.length === 0) throw new ContractError<MediaErrorCode>('media-undecodable', 'ffmpeg found no frame in the video');
-  if (files.length !== times.length) throw new ContractError<MediaErrorCode>('media-undecodable', `ffmpeg wrote ${files.length} frames but timed ${times.length}`);
+  if (files.length !== times.length)
+    throw new ContractError<MediaErrorCode>('media-undecodable', `ffmpeg wrote ${files.length} frames but timed ${times.length}`);
   return files.map((file, i) => ({ atSeconds: Math.max(0, times[i]!), path: join(dir, file) }));
 }
 
@@ -96,7 +129,13 @@ function run(command: string, args: string[], what: string): Promise<{ stdout: s
     child.on('error', (error: NodeJS.ErrnoException) => reject(error.code === 'ENOENT' ? ffmpegMissingError(error) : error));
     child.on('close', (code) => {
       if (code === 0) resolve({ stdout, stderr });
-      else reject(new ContractError<MediaErrorCode>('media-undecodable', `${command} could not ${what} (exit ${code}): ${lastLines(stderr) || 'no message'}`));
+      else
+        reject(
+          new ContractError<MediaErrorCode>(
+            'media-undecodable',
+            `${command} could not ${what} (exit ${code}): ${lastLines(stderr) || 'no message'}`,
+          ),
+        );
     });
   });
 }

@@ -11,6 +11,8 @@ export function documentEncoder(encoder: OnnxEncoder): DocumentEncoder {
   return {
     modelId: encoder.spec.id,
     encodeDocuments: async (texts) =>
-      (await encoder.embedChunks(texts, { inputType: 'document' })).map((chunks) => chunks.map((c) => ({ text: c.text, vector: c.vector, start: c.charStart, end: c.charEnd }))),
+      (await encoder.embedChunks(texts, { inputType: 'document' })).map((chunks) =>
+        chunks.map((c) => ({ text: c.text, vector: c.vector, start: c.charStart, end: c.charEnd })),
+      ),
   };
 }

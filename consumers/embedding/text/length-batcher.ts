@@ -15,7 +15,11 @@ export interface BatchLimits {
  * Consecutive runs of `order` (longest first) within both the sequence and the token budget:
  * length-bucketed batches, so a batch pads only to the longest of texts of nearly its length.
  */
-export function* planBatches(order: readonly number[], sequences: readonly (readonly unknown[])[], limits: BatchLimits): Generator<number[]> {
+export function* planBatches(
+  order: readonly number[],
+  sequences: readonly (readonly unknown[])[],
+  limits: BatchLimits,
+): Generator<number[]> {
   yield* planByLength(order, (row) => sequences[row]!.length, limits);
 }
 

@@ -117,10 +117,7 @@ export class OnnxEncoder {
    * Splits each text into overlapping windows (a text that fits is one chunk) and embeds every
    * window. Texts are documents unless told otherwise, so e5 windows get its "passage: " prefix.
    */
-  async embedChunks(
-    texts: readonly string[],
-    options: { inputType?: InputType; overlapTokens?: number } = {},
-  ): Promise<EmbeddedChunk[][]> {
+  async embedChunks(texts: readonly string[], options: { inputType?: InputType; overlapTokens?: number } = {}): Promise<EmbeddedChunk[][]> {
     const perText: Chunk[][] = new Array<Chunk[]>(texts.length);
     const vectors = await this.run(longestTextsFirst(texts), (index) => {
       perText[index] = this.chunk(texts[index]!, options);
@@ -164,7 +161,12 @@ export class OnnxEncoder {
     let failure: Error | undefined;
     const dispatch = async (rows: number[]): Promise<void> => {
       const tracked: Promise<void> = this.backend
-        .run(padBatch(rows.map((row) => sequences[row]!), this.tokenizer.padId))
+        .run(
+          padBatch(
+            rows.map((row) => sequences[row]!),
+            this.tokenizer.padId,
+          ),
+        )
         .then((flat) => {
           rows.forEach((row, k) => (results[row] = flat.slice(k * dimension, (k + 1) * dimension)));
         })
@@ -257,7 +259,10 @@ function resolveConfig(spec: ModelSpec, options: OnnxEncoderOptions): OnnxEncode
     );
   }
   if (!Number.isInteger(config.maxTokens) || config.maxTokens > spec.maxTokens || config.maxTokens < 3) {
-    throw new ContractError('encoder-config', `maxTokens must be an integer in [3, ${spec.maxTokens}] for ${spec.id}, got ${config.maxTokens}`);
+    throw new ContractError(
+      'encoder-config',
+      `maxTokens must be an integer in [3, ${spec.maxTokens}] for ${spec.id}, got ${config.maxTokens}`,
+    );
   }
   return config;
 }

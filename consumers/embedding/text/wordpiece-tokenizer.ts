@@ -146,7 +146,8 @@ export class WordPieceTokenizer {
     const vocabObject = asRecord(model.vocab, 'model.vocab');
     const vocab: string[] = [];
     for (const [token, id] of Object.entries(vocabObject)) {
-      if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) throw new ContractError('tokenizer-config', `bad id for token ${token}`);
+      if (typeof id !== 'number' || !Number.isInteger(id) || id < 0)
+        throw new ContractError('tokenizer-config', `bad id for token ${token}`);
       vocab[id] = token;
     }
     for (let id = 0; id < vocab.length; id++) {
@@ -186,7 +187,10 @@ export class WordPieceTokenizer {
         );
       }
       if (vocab[Number(added.id)] !== content) {
-        throw new ContractError('tokenizer-config', `added token ${content} has id ${String(added.id)}, which the vocabulary gives to another token`);
+        throw new ContractError(
+          'tokenizer-config',
+          `added token ${content} has id ${String(added.id)}, which the vocabulary gives to another token`,
+        );
       }
       specialTokens.push(content);
     }
@@ -272,7 +276,7 @@ export class WordPieceTokenizer {
 
     // Tokens are only emitted when a word ends (its buffer then is empty), so stopping here never
     // cuts a word: the ids so far are a prefix of the whole text's.
-    for (let i = from; i < to && out.ids.length < limit; ) {
+    for (let i = from; i < to && out.ids.length < limit;) {
       const cp = text.codePointAt(i)!;
       const width = cp > 0xffff ? 2 : 1;
       const start = i;
@@ -317,7 +321,14 @@ export class WordPieceTokenizer {
         // Per code point: Rust's char::to_lowercase has no context, unlike String.toLowerCase (final sigma).
         for (const c of lowercase ? piece.toLowerCase() : piece) {
           const code = c.codePointAt(0)!;
-          const cls = code < 0x80 ? ASCII_CLASS[code]! : WHITESPACE.test(c) ? CharClass.Whitespace : PUNCTUATION.test(c) ? CharClass.Punctuation : CharClass.Plain;
+          const cls =
+            code < 0x80
+              ? ASCII_CLASS[code]!
+              : WHITESPACE.test(c)
+                ? CharClass.Whitespace
+                : PUNCTUATION.test(c)
+                  ? CharClass.Punctuation
+                  : CharClass.Plain;
           if (cls === CharClass.Whitespace) {
             flush();
           } else if (cls === CharClass.Punctuation) {

@@ -9,5 +9,7 @@ export async function refuseLoss(run: RebuildRun, live: string): Promise<void> {
   if (unwritten.overflow > 0) throw new RejectedError('rebuild-refused', describeOverflow(unwritten, run.target));
   const lost = await documentsLost(run.context.qdrant, live, run.target, unwritten.documents);
   if (lost.length > 0) throw new RejectedError('rebuild-refused', describeLoss(lost, live, run.target));
-  await run.context.log(`${unwritten.documents.length} document(s) dead-lettered by the replay; none is served by ${live}, so the swap loses nothing`);
+  await run.context.log(
+    `${unwritten.documents.length} document(s) dead-lettered by the replay; none is served by ${live}, so the swap loses nothing`,
+  );
 }

@@ -13,7 +13,10 @@ export async function reserveTarget(attempt: RebuildAttempt): Promise<RebuildSta
   if (!history.complete) {
     const message = `the ingest topic may no longer hold every document: ${history.problems.join('; ')}`;
     if (!data.allowIncompleteHistory) {
-      throw new RejectedError('rebuild-refused', `refusing to rebuild: ${message}. Re-publish the corpus, or pass --allow-incomplete-history to rebuild from what remains.`);
+      throw new RejectedError(
+        'rebuild-refused',
+        `refusing to rebuild: ${message}. Re-publish the corpus, or pass --allow-incomplete-history to rebuild from what remains.`,
+      );
     }
     await context.log(`warning: ${message}; rebuilding from what remains (--allow-incomplete-history)`);
   }
@@ -53,10 +56,19 @@ function ensureTarget(run: RebuildRun): Promise<unknown> {
  * group left by a discarded target (its dead member not yet expired) would otherwise be reused by
  * the next rebuild with its stale offsets, and that rebuild would skip what they cover.
  */
-async function nextVersion(context: Pick<RebuildContext, 'qdrant' | 'admin' | 'topology' | 'reserveVersion'>, alias: string): Promise<number> {
+async function nextVersion(
+  context: Pick<RebuildContext, 'qdrant' | 'admin' | 'topology' | 'reserveVersion'>,
+  alias: string,
+): Promise<number> {
   const [{ collections }, { groups }] = await Promise.all([context.qdrant.getCollections(), context.admin.listGroups()]);
   const prefix = context.topology.groups.reindex('');
-  const names = [...collections.map((c) => c.name), ...groups.filter((g) => g.groupId.startsWith(prefix)).map((g) => g.groupId.slice(prefix.length))];
-  const versions = names.map((n) => parseCollectionName(n)).filter((p) => p?.alias === alias).map((p) => p?.version ?? 0);
+  const names = [
+    ...collections.map((c) => c.name),
+    ...groups.filter((g) => g.groupId.startsWith(prefix)).map((g) => g.groupId.slice(prefix.length)),
+  ];
+  const versions = names
+    .map((n) => parseCollectionName(n))
+    .filter((p) => p?.alias === alias)
+    .map((p) => p?.version ?? 0);
   return context.reserveVersion(alias, Math.max(0, ...versions) + 1);
 }

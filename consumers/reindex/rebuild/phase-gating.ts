@@ -27,11 +27,18 @@ async function gate(run: RebuildRun, live: string): Promise<GateReport | null> {
   if (!context.gate) throw new RejectedError('rebuild-refused', 'this reindex worker cannot run a quality gate (no query encoder)');
   const request = data.gate;
   const set = request.inline ?? (await context.gate.evalSets.get(request.tenant, request.set));
-  if (!set) throw new RejectedError('rebuild-refused', `no evaluation set "${request.set}" for tenant ${request.tenant} (add it with \`searchbus eval-set add\`)`);
-  if (!parseCollectionName(live)?.modelId) throw new RejectedError('rebuild-refused', `the live collection ${live} does not name its model`);
+  if (!set)
+    throw new RejectedError(
+      'rebuild-refused',
+      `no evaluation set "${request.set}" for tenant ${request.tenant} (add it with \`searchbus eval-set add\`)`,
+    );
+  if (!parseCollectionName(live)?.modelId)
+    throw new RejectedError('rebuild-refused', `the live collection ${live} does not name its model`);
   const p = await position(run);
   await report(run, 'gating', p.lag, p.processed);
-  await context.log(`gate: searching ${set.queries.length} judged queries of ${request.set} (tenant ${set.tenant}) on ${live} and ${target}`);
+  await context.log(
+    `gate: searching ${set.queries.length} judged queries of ${request.set} (tenant ${set.tenant}) on ${live} and ${target}`,
+  );
   // Each side is searched with its own model and vector layout (a dense-only live index against a hybrid one).
   const [liveSide, targetSide] = await Promise.all([describeCollection(context.qdrant, live), describeCollection(context.qdrant, target)]);
   const verdict = await runGate(request, set, liveSide, targetSide, { ...context.gate.deps, signal: context.signal });

@@ -52,6 +52,9 @@ async function swapAlias(qdrant: QdrantClient, alias: string, target: string): P
   const previous = aliases.find((a) => a.alias_name === alias)?.collection_name ?? null;
   if (previous === target) return;
   await qdrant.updateCollectionAliases({
-    actions: [...(previous ? [{ delete_alias: { alias_name: alias } }] : []), { create_alias: { alias_name: alias, collection_name: target } }],
+    actions: [
+      ...(previous ? [{ delete_alias: { alias_name: alias } }] : []),
+      { create_alias: { alias_name: alias, collection_name: target } },
+    ],
   });
 }

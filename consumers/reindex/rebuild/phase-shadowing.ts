@@ -21,11 +21,19 @@ async function startShadow(run: RebuildRun, live: string): Promise<void> {
   const board = context.shadow;
   const intervalMs = context.config.reindex.progressIntervalMs;
   const ttlMs = Math.max(10_000, 3 * intervalMs);
-  const announcement = { collection: target, modelId: run.model.id, jobId: context.jobId, sampleRate: rate, since: new Date().toISOString() };
+  const announcement = {
+    collection: target,
+    modelId: run.model.id,
+    jobId: context.jobId,
+    sampleRate: rate,
+    since: new Date().toISOString(),
+  };
   await board.announce(announcement, ttlMs);
   run.shadow.active = true;
   run.shadow.renew = setInterval(() => {
-    board.announce(announcement, ttlMs).catch((error: unknown) => context.logger.warn('could not renew the shadow announcement', { error }));
+    board
+      .announce(announcement, ttlMs)
+      .catch((error: unknown) => context.logger.warn('could not renew the shadow announcement', { error }));
   }, intervalMs);
   await context.log(`mirroring ${Math.round(rate * 1000) / 10}% of live searches to ${target} (live: ${live})`);
 }

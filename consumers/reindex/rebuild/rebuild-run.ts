@@ -130,7 +130,10 @@ async function guardWrite(run: RebuildRun): Promise<void> {
 export async function closeRun(run: RebuildRun): Promise<void> {
   const { context } = run;
   clearInterval(run.shadow.renew);
-  if (run.shadow.active) await context.shadow?.withdraw(run.target).catch((error: unknown) => context.logger.warn('could not withdraw the shadow announcement', { error }));
+  if (run.shadow.active)
+    await context.shadow
+      ?.withdraw(run.target)
+      .catch((error: unknown) => context.logger.warn('could not withdraw the shadow announcement', { error }));
   await run.keeper.close();
   await run.group.close();
 }
@@ -153,7 +156,8 @@ export function wait(run: RebuildRun, ms: number): Promise<void> {
 }
 
 export async function throwIfCancelled(run: RebuildRun): Promise<void> {
-  if (await run.context.isCancelled()) throw new CancelledError('rebuild-cancelled', `rebuild of ${run.data.alias} into ${run.target} was cancelled`);
+  if (await run.context.isCancelled())
+    throw new CancelledError('rebuild-cancelled', `rebuild of ${run.data.alias} into ${run.target} was cancelled`);
 }
 
 /** The collection the alias served when the replay caught up: what the target is compared with. */

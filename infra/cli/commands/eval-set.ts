@@ -38,7 +38,11 @@ export async function evalSetCommand(out: Output, sub: 'add' | 'list', args: Eva
     const sets = await store.list(tenant);
     if (args.json) out.result(JSON.stringify(sets));
     else if (sets.length === 0) out.result(`no eval sets for tenant ${tenant}`);
-    else for (const s of sets) out.result(`${s.name.padEnd(24)} ${String(s.queries).padStart(6)} queries ${String(s.judgements).padStart(7)} judgements  split ${s.split}  added ${s.addedAt}  from ${s.source}`);
+    else
+      for (const s of sets)
+        out.result(
+          `${s.name.padEnd(24)} ${String(s.queries).padStart(6)} queries ${String(s.judgements).padStart(7)} judgements  split ${s.split}  added ${s.addedAt}  from ${s.source}`,
+        );
     return 0;
   } finally {
     redis.disconnect();

@@ -1,6 +1,16 @@
 import { basename, resolve } from 'node:path';
 import { getServices } from '../../get-services.ts';
-import { ContractError, createTopology, isSearchMode, isValidNamespace, loadConfig, modelIds, SEARCH_MODES, SETTINGS, type SearchMode } from '../../../topology/index.ts';
+import {
+  ContractError,
+  createTopology,
+  isSearchMode,
+  isValidNamespace,
+  loadConfig,
+  modelIds,
+  SEARCH_MODES,
+  SETTINGS,
+  type SearchMode,
+} from '../../../topology/index.ts';
 import { compareRuns, formatComparison, type RunComparison } from '../../../consumers/quality/index.ts';
 import { runEval, type EvalReport } from '../../eval/index.ts';
 import { defineCommand } from '../command.ts';
@@ -33,7 +43,11 @@ export interface EvalRunSpec {
 export function compareSpec(base: EvalRunSpec, value: string): EvalRunSpec {
   // Same model, same namespace: the second run searches the index the first one built.
   if (isSearchMode(value)) return { ...base, mode: value };
-  if (!modelIds().includes(value)) throw new ContractError('usage', `--compare takes a model (${modelIds().join(', ')}) or a mode (${SEARCH_MODES.join(', ')}), got "${value}"`);
+  if (!modelIds().includes(value))
+    throw new ContractError(
+      'usage',
+      `--compare takes a model (${modelIds().join(', ')}) or a mode (${SEARCH_MODES.join(', ')}), got "${value}"`,
+    );
   return { ...base, model: value };
 }
 
@@ -50,16 +64,25 @@ export interface EvalCommandResult {
  * second run and per-query wins, losses, ties and a paired randomization test between the two.
  */
 export async function evalCommand(out: Output, dir: string, options: EvalCommandOptions, signal?: AbortSignal): Promise<EvalCommandResult> {
-  const base: EvalRunSpec = { ...(options.model !== undefined && { model: options.model }), ...(options.mode !== undefined && { mode: options.mode }) };
-  if (base.model !== undefined && !modelIds().includes(base.model)) throw new ContractError('usage', `--model must be one of ${modelIds().join(', ')}, got "${base.model}"`);
+  const base: EvalRunSpec = {
+    ...(options.model !== undefined && { model: options.model }),
+    ...(options.mode !== undefined && { mode: options.mode }),
+  };
+  if (base.model !== undefined && !modelIds().includes(base.model))
+    throw new ContractError('usage', `--model must be one of ${modelIds().join(', ')}, got "${base.model}"`);
   const other = options.compare !== undefined ? compareSpec(base, options.compare) : undefined;
   const log = (line: string): void => out.info(line);
   const services = await getServices({ profile: 'up', start: false, log });
   try {
     const run = async (spec: EvalRunSpec): Promise<EvalReport> => {
       const namespace = specNamespace(dir, spec, options.namespace);
-      if (!isValidNamespace(namespace)) throw new ContractError('usage', `--namespace must be lowercase letters, digits and dashes, got "${namespace}"`);
-      const config = loadConfig({ ...process.env, [SETTINGS.namespace]: namespace, ...(spec.model !== undefined && { [SETTINGS.model]: spec.model }) });
+      if (!isValidNamespace(namespace))
+        throw new ContractError('usage', `--namespace must be lowercase letters, digits and dashes, got "${namespace}"`);
+      const config = loadConfig({
+        ...process.env,
+        [SETTINGS.namespace]: namespace,
+        ...(spec.model !== undefined && { [SETTINGS.model]: spec.model }),
+      });
       log(`run ${describeSpec(spec)} in namespace ${namespace}`);
       return runEval({
         dir,
@@ -90,7 +113,10 @@ export async function evalCommand(out: Output, dir: string, options: EvalCommand
 }
 
 function printEval(out: Output, dir: string, options: EvalCommandOptions, { report, compared }: EvalCommandResult): void {
-  const metrics = ({ details, ...figures }: EvalReport): Omit<EvalReport, 'details'> & { model: string } => ({ ...figures, model: details.model });
+  const metrics = ({ details, ...figures }: EvalReport): Omit<EvalReport, 'details'> & { model: string } => ({
+    ...figures,
+    model: details.model,
+  });
   if (options.json) {
     if (!compared) {
       const { details: _details, ...figures } = report;
@@ -101,24 +127,37 @@ function printEval(out: Output, dir: string, options: EvalCommandOptions, { repo
     out.result(JSON.stringify({ a: metrics(report), b: metrics(compared.report), comparison: compared.comparison, per_query: byQuery }));
     return;
   }
-  for (const [label, r] of compared ? ([['a', report], ['b', compared.report]] as const) : ([['', report]] as const)) {
+  for (const [label, r] of compared
+    ? ([
+        ['a', report],
+        ['b', compared.report],
+      ] as const)
+    : ([['', report]] as const)) {
     const { details } = r;
     const prefix = label ? `${label}: ` : '';
     out.result(`${prefix}dataset      ${resolve(dir)} (split ${options.split}, ${r.queries} queries, ${details.documents} documents)`);
-    out.result(`${prefix}collection   ${details.collection} (model ${details.model}${details.reusedIndex ? ', reused' : `, indexed in ${details.indexSeconds.toFixed(0)} s`})`);
+    out.result(
+      `${prefix}collection   ${details.collection} (model ${details.model}${details.reusedIndex ? ', reused' : `, indexed in ${details.indexSeconds.toFixed(0)} s`})`,
+    );
     if (!details.reusedIndex) {
       const resumed = details.resumedAt > 0 ? `, resumed with ${details.resumedAt} already indexed` : '';
-      out.result(`${prefix}ingest       ${details.ingestDocsPerSecond} docs/s (${details.documents - details.resumedAt} documents in ${details.indexSeconds.toFixed(1)} s${resumed})`);
+      out.result(
+        `${prefix}ingest       ${details.ingestDocsPerSecond} docs/s (${details.documents - details.resumedAt} documents in ${details.indexSeconds.toFixed(1)} s${resumed})`,
+      );
     }
     out.result(`${prefix}mode         ${details.mode ?? 'unknown'}`);
     out.result(`${prefix}nDCG@10      ${r.ndcg_at_10.toFixed(4)}`);
     out.result(`${prefix}recall@100   ${r.recall_at_100.toFixed(4)}`);
     out.result(`${prefix}MRR@10       ${r.mrr_at_10.toFixed(4)}`);
-    out.result(`${prefix}latency ms   p50 ${r.latency_ms.p50}  p95 ${r.latency_ms.p95}  p99 ${r.latency_ms.p99}  (${options.concurrency} in flight, ${(r.queries / details.searchSeconds).toFixed(1)} queries/s)`);
+    out.result(
+      `${prefix}latency ms   p50 ${r.latency_ms.p50}  p95 ${r.latency_ms.p95}  p99 ${r.latency_ms.p99}  (${options.concurrency} in flight, ${(r.queries / details.searchSeconds).toFixed(1)} queries/s)`,
+    );
     if (details.failedQueries > 0) out.info(`${prefix}${details.failedQueries} queries failed and count as finding nothing`);
   }
   if (compared) {
-    out.result(`b against a (${report.details.model} ${report.details.mode ?? ''} -> ${compared.report.details.model} ${compared.report.details.mode ?? ''}), per query; p: two-sided paired randomization test`);
+    out.result(
+      `b against a (${report.details.model} ${report.details.mode ?? ''} -> ${compared.report.details.model} ${compared.report.details.mode ?? ''}), per query; p: two-sided paired randomization test`,
+    );
     for (const line of formatComparison(compared.comparison)) out.result(`  ${line}`);
   }
 }
@@ -156,7 +195,8 @@ export const command = defineCommand({
     const dir = positionals[0];
     if (!dir) throw new ContractError('usage', 'eval needs a BEIR folder (corpus.jsonl, queries.jsonl, qrels/<split>.tsv)');
     const concurrency = Number(values.concurrency);
-    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) throw new ContractError('usage', '--concurrency must be a whole number from 1 to 256');
+    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256)
+      throw new ContractError('usage', '--concurrency must be a whole number from 1 to 256');
     return {
       dir,
       options: {

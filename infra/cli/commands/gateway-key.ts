@@ -8,7 +8,15 @@ import type { Output } from '../output.ts';
 // hashes only; a new key is printed once, on stdout, and cannot be shown again.
 
 export type GatewayKeyArgs =
-  | { sub: 'add'; file: string; tenants: string[]; rateLimit: RateLimit | undefined; admin: boolean; label: string | undefined; json: boolean }
+  | {
+      sub: 'add';
+      file: string;
+      tenants: string[];
+      rateLimit: RateLimit | undefined;
+      admin: boolean;
+      label: string | undefined;
+      json: boolean;
+    }
   | { sub: 'list'; file: string; json: boolean }
   | { sub: 'revoke'; file: string; id: string };
 
@@ -32,7 +40,8 @@ export function parseGatewayKeyArgs(argv: string[], env: NodeJS.ProcessEnv = pro
   switch (sub) {
     case 'add': {
       const tenants = values.tenant;
-      if (tenants.length === 0) throw new ContractError('usage', 'key add needs --tenant (repeat it for a key that may search several tenants)');
+      if (tenants.length === 0)
+        throw new ContractError('usage', 'key add needs --tenant (repeat it for a key that may search several tenants)');
       const bad = tenants.find((t) => !TENANT_PATTERN.test(t));
       if (bad !== undefined) throw new ContractError('usage', `--tenant "${bad}" must match ${String(TENANT_PATTERN)}`);
       const rateLimit = parseRateLimit(values['rate-per-second'], values.burst);
@@ -64,7 +73,9 @@ async function gatewayKeyCommand(out: Output, args: GatewayKeyArgs): Promise<num
       if (args.json) out.result(JSON.stringify({ key, id: entry.id, tenants: entry.tenants, scopes: entry.scopes ?? [], file }));
       else {
         out.result(key);
-        out.info(`key ${entry.id} for ${entry.tenants.join(', ')}${args.admin ? ' (admin)' : ''} added to ${file}. This is the only time the key is shown: store it now.`);
+        out.info(
+          `key ${entry.id} for ${entry.tenants.join(', ')}${args.admin ? ' (admin)' : ''} added to ${file}. This is the only time the key is shown: store it now.`,
+        );
       }
       return 0;
     }
@@ -74,7 +85,9 @@ async function gatewayKeyCommand(out: Output, args: GatewayKeyArgs): Promise<num
       else {
         for (const e of entries) {
           const limit = e.rateLimit ? `  ${e.rateLimit.perSecond}/s burst ${e.rateLimit.burst}` : '';
-          out.result(`${e.id}  ${e.tenants.join(',')}${e.scopes?.length ? `  [${e.scopes.join(',')}]` : ''}  ${e.created}${limit}${e.label ? `  ${e.label}` : ''}`);
+          out.result(
+            `${e.id}  ${e.tenants.join(',')}${e.scopes?.length ? `  [${e.scopes.join(',')}]` : ''}  ${e.created}${limit}${e.label ? `  ${e.label}` : ''}`,
+          );
         }
         out.info(`${entries.length} key(s) in ${file}`);
       }
@@ -97,7 +110,8 @@ function parseRateLimit(perSecondRaw: string | undefined, burstRaw: string | und
     return undefined;
   }
   const perSecond = Number(perSecondRaw);
-  if (!Number.isFinite(perSecond) || perSecond <= 0) throw new ContractError('usage', `--rate-per-second must be a number above 0, got "${perSecondRaw}"`);
+  if (!Number.isFinite(perSecond) || perSecond <= 0)
+    throw new ContractError('usage', `--rate-per-second must be a number above 0, got "${perSecondRaw}"`);
   const burst = burstRaw === undefined ? Math.max(1, Math.ceil(perSecond * 2)) : Number(burstRaw);
   if (!Number.isFinite(burst) || burst < 1) throw new ContractError('usage', `--burst must be a number of at least 1, got "${burstRaw}"`);
   return { perSecond, burst };

@@ -27,7 +27,9 @@ export async function gatewayCommand(out: Output, options: { port?: number }): P
       logger: jsonLogger('gateway'),
       ...(options.port !== undefined ? { port: options.port } : {}),
     });
-    out.info(`gateway on http://${displayHost(config.gateway.host)}:${gateway.port}/search?q=… (${gateway.auth}; search page: /; health: /healthz, /readyz)`);
+    out.info(
+      `gateway on http://${displayHost(config.gateway.host)}:${gateway.port}/search?q=… (${gateway.auth}; search page: /; health: /healthz, /readyz)`,
+    );
     return {
       close: closeOnce(async () => {
         await gateway.close();
@@ -49,7 +51,8 @@ export const command = defineCommand({
     if (argv[0] === 'key') return { key: argv.slice(1) };
     const { values } = parseQueryArgs(argv);
     const port = values.port === undefined ? undefined : Number(values.port);
-    if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) throw new ContractError('usage', '--port must be a port number');
+    if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535))
+      throw new ContractError('usage', '--port must be a port number');
     return port === undefined ? {} : { port };
   },
   async run(args, context) {

@@ -1,6 +1,16 @@
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { endpointEnv, getServices, isAlive, listEntries, reapOrphans, SECRET_SETTINGS, stopProcess, type Profile, type Services } from '../../index.ts';
+import {
+  endpointEnv,
+  getServices,
+  isAlive,
+  listEntries,
+  reapOrphans,
+  SECRET_SETTINGS,
+  stopProcess,
+  type Profile,
+  type Services,
+} from '../../index.ts';
 import { defineCommand } from '../command.ts';
 import type { Output } from '../output.ts';
 import { ContractError } from '../../../topology/errors.ts';
@@ -45,7 +55,9 @@ export async function infraStatusCommand(out: Output, json: boolean): Promise<vo
     return;
   }
   for (const r of rows) {
-    out.result(`${r.service.padEnd(7)} ${r.profile.padEnd(5)} pid ${String(r.pid).padEnd(8)} ${r.alive ? 'running' : 'dead   '} ${r.endpoint}  owner ${r.owner}  log ${r.log}`);
+    out.result(
+      `${r.service.padEnd(7)} ${r.profile.padEnd(5)} pid ${String(r.pid).padEnd(8)} ${r.alive ? 'running' : 'dead   '} ${r.endpoint}  owner ${r.owner}  log ${r.log}`,
+    );
   }
 }
 

@@ -42,8 +42,16 @@ export async function ingestFolderCommand(out: Output, dir: string, options: Ing
     );
   }
   const services = await getServices({ profile: 'up', need: ['kafka'], start: false, log: (l) => out.info(l) });
-  const producer = new IngestProducer({ kafka: createKafka(services.kafka, 'searchbus-cli'), topic: topology.topics.ingest, startTimeoutMs: config.startTimeoutMs });
-  const bar = new ProgressBar('ingest', files.reduce((sum, f) => sum + f.bytes, 0), 'B');
+  const producer = new IngestProducer({
+    kafka: createKafka(services.kafka, 'searchbus-cli'),
+    topic: topology.topics.ingest,
+    startTimeoutMs: config.startTimeoutMs,
+  });
+  const bar = new ProgressBar(
+    'ingest',
+    files.reduce((sum, f) => sum + f.bytes, 0),
+    'B',
+  );
   const summary: IngestSummary = { published: 0, rejected: [], seconds: 0, byType: {}, skipped: [] };
   const count = (type: string, field: 'published' | 'skipped'): void => {
     const entry = (summary.byType![type] ??= { published: 0, skipped: 0 });
@@ -62,7 +70,10 @@ export async function ingestFolderCommand(out: Output, dir: string, options: Ing
       pending = [];
     };
     for (const file of files) {
-      const record = await fileDocument(dir, file, { ...(options.tenant !== undefined ? { tenant: options.tenant } : {}), mediaInlineMaxBytes: config.media.inlineMaxBytes });
+      const record = await fileDocument(dir, file, {
+        ...(options.tenant !== undefined ? { tenant: options.tenant } : {}),
+        mediaInlineMaxBytes: config.media.inlineMaxBytes,
+      });
       if (record.kind === 'skipped') {
         count(record.type, 'skipped');
         summary.skipped!.push({ path: record.path, reason: record.reason });
@@ -95,7 +106,11 @@ export async function ingestCommand(out: Output, path: string, options: IngestOp
   const source = openDocumentSource(path, options.tenant !== undefined ? { tenant: options.tenant } : {});
   const services = await getServices({ profile: 'up', need: ['kafka'], start: false, log: (l) => out.info(l) });
   const telemetry = await startTelemetry(config, 'searchbus-cli');
-  const producer = new IngestProducer({ kafka: createKafka(services.kafka, 'searchbus-cli'), topic: topology.topics.ingest, startTimeoutMs: config.startTimeoutMs });
+  const producer = new IngestProducer({
+    kafka: createKafka(services.kafka, 'searchbus-cli'),
+    topic: topology.topics.ingest,
+    startTimeoutMs: config.startTimeoutMs,
+  });
   const bar = new ProgressBar('ingest', source.bytes, 'B');
   const summary: IngestSummary = { published: 0, rejected: [], seconds: 0 };
   const started = performance.now();
@@ -125,7 +140,9 @@ export async function ingestCommand(out: Output, path: string, options: IngestOp
   }
   summary.seconds = (performance.now() - started) / 1000;
   const rate = summary.seconds > 0 ? summary.published / summary.seconds : 0;
-  bar.done(`published ${summary.published} documents to ${topology.topics.ingest} in ${summary.seconds.toFixed(1)} s (${rate.toFixed(0)} docs/s); rejected ${summary.rejected.length}`);
+  bar.done(
+    `published ${summary.published} documents to ${topology.topics.ingest} in ${summary.seconds.toFixed(1)} s (${rate.toFixed(0)} docs/s); rejected ${summary.rejected.length}`,
+  );
   if (options.json) {
     out.result(JSON.stringify(summary));
   } else {

@@ -20,9 +20,14 @@ export async function migrateKeysCommand(out: Output, options: { dryRun: boolean
       out.result(JSON.stringify(result));
     } else {
       const verb = options.dryRun ? 'would publish' : 'published';
-      out.result(`${result.keys} keys: ${result.current} already <tenant>/<id>, ${result.tombstones} tombstones, ${result.invalid.length} not valid documents (left alone)`);
-      out.result(`${verb} ${result.republished} documents under <tenant>/<id> and ${result.retire.length} tombstones for their bare-id keys`);
-      if (result.superseded.length > 0) out.result(`${result.superseded.length} bare-id documents already had a newer record under their new key: not published again`);
+      out.result(
+        `${result.keys} keys: ${result.current} already <tenant>/<id>, ${result.tombstones} tombstones, ${result.invalid.length} not valid documents (left alone)`,
+      );
+      out.result(
+        `${verb} ${result.republished} documents under <tenant>/<id> and ${result.retire.length} tombstones for their bare-id keys`,
+      );
+      if (result.superseded.length > 0)
+        out.result(`${result.superseded.length} bare-id documents already had a newer record under their new key: not published again`);
       out.result(options.dryRun ? 'Nothing was published (--dry-run).' : 'Next: searchbus reindex --model <id> --watch');
     }
     return result;
@@ -35,7 +40,10 @@ export async function migrateKeysCommand(out: Output, options: { dryRun: boolean
 export const command = defineCommand({
   name: 'migrate-keys',
   parse(argv): { dryRun: boolean; json: boolean } {
-    const { values } = parseArgs({ args: argv, options: { 'dry-run': { type: 'boolean', default: false }, json: { type: 'boolean', default: false } } });
+    const { values } = parseArgs({
+      args: argv,
+      options: { 'dry-run': { type: 'boolean', default: false }, json: { type: 'boolean', default: false } },
+    });
     return { dryRun: values['dry-run'], json: values.json };
   },
   async run(options, { out }) {

@@ -3,7 +3,14 @@ import { basename } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { EvalSetStore, formatShadow } from '../../../consumers/quality/index.ts';
-import { DEFAULT_MAX_NDCG_DROP, formatGate, ReindexQueue, type GateRequest, type ReindexRequest, type ReindexResult } from '../../../consumers/reindex/index.ts';
+import {
+  DEFAULT_MAX_NDCG_DROP,
+  formatGate,
+  ReindexQueue,
+  type GateRequest,
+  type ReindexRequest,
+  type ReindexResult,
+} from '../../../consumers/reindex/index.ts';
 import { createRedis, getServices } from '../../index.ts';
 import { ContractError, createTopology, DEFAULT_TENANT, getModelSpec, loadConfig, type Topology } from '../../../topology/index.ts';
 import { readEvalSet } from '../../eval/index.ts';
@@ -35,7 +42,11 @@ export interface ReindexCommandOptions {
 /** Exit code of `reindex --watch` when the gate refused the swap. */
 export const REFUSED_BY_GATE_EXIT_CODE = 5;
 
-async function gateRequest(options: ReindexCommandOptions, redis: ReturnType<typeof createRedis>, topology: Topology): Promise<GateRequest | undefined> {
+async function gateRequest(
+  options: ReindexCommandOptions,
+  redis: ReturnType<typeof createRedis>,
+  topology: Topology,
+): Promise<GateRequest | undefined> {
   if (options.gate === undefined) return undefined;
   const tenant = options.tenant ?? DEFAULT_TENANT;
   const common = { tenant, maxNdcgDrop: options.maxNdcgDrop ?? DEFAULT_MAX_NDCG_DROP, force: options.force ?? false };
@@ -45,7 +56,10 @@ async function gateRequest(options: ReindexCommandOptions, redis: ReturnType<typ
     return { ...common, set: set.name, inline: set };
   }
   if (!(await new EvalSetStore(redis, topology).get(tenant, options.gate))) {
-    throw new ContractError('usage', `--gate ${options.gate}: no such folder, and no eval set of that name for tenant ${tenant} (see \`searchbus eval-set list --tenant ${tenant}\`)`);
+    throw new ContractError(
+      'usage',
+      `--gate ${options.gate}: no such folder, and no eval set of that name for tenant ${tenant} (see \`searchbus eval-set list --tenant ${tenant}\`)`,
+    );
   }
   return { ...common, set: options.gate };
 }
@@ -87,17 +101,30 @@ export async function reindexCommand(out: Output, options: ReindexCommandOptions
       modelId: options.model,
       ...(options.allowIncompleteHistory ? { allowIncompleteHistory: true } : {}),
       ...(options.graceMs !== undefined ? { graceMs: options.graceMs } : {}),
-      shadow: { rate: options.shadowRate ?? config.reindex.shadowSampleRate, holdMs: options.shadowMs ?? 0, minSamples: options.shadowSamples ?? 0 },
+      shadow: {
+        rate: options.shadowRate ?? config.reindex.shadowSampleRate,
+        holdMs: options.shadowMs ?? 0,
+        minSamples: options.shadowSamples ?? 0,
+      },
     };
     const gate = await gateRequest(options, redis, topology);
     if (gate) request.gate = gate;
     if (options.everyMs !== undefined || options.cron !== undefined) {
-      const id = await queue.schedule(request, { ...(options.everyMs !== undefined && { everyMs: options.everyMs }), ...(options.cron !== undefined && { cron: options.cron }) });
-      out.result(`scheduled ${id}: rebuild ${topology.qdrant.alias} with ${options.model} ${options.cron ? `on "${options.cron}"` : `every ${options.everyMs} ms`}`);
+      const id = await queue.schedule(request, {
+        ...(options.everyMs !== undefined && { everyMs: options.everyMs }),
+        ...(options.cron !== undefined && { cron: options.cron }),
+      });
+      out.result(
+        `scheduled ${id}: rebuild ${topology.qdrant.alias} with ${options.model} ${options.cron ? `on "${options.cron}"` : `every ${options.everyMs} ms`}`,
+      );
       return 0;
     }
     const { jobId, created } = await queue.request(request);
-    out.info(created ? `queued rebuild job ${jobId}: ${topology.qdrant.alias} with ${options.model}` : `a rebuild of ${topology.qdrant.alias} is already queued or running: job ${jobId}`);
+    out.info(
+      created
+        ? `queued rebuild job ${jobId}: ${topology.qdrant.alias} with ${options.model}`
+        : `a rebuild of ${topology.qdrant.alias} is already queued or running: job ${jobId}`,
+    );
     if (!options.watch) {
       out.result(options.json ? JSON.stringify({ jobId, created }) : jobId);
       return 0;
@@ -118,14 +145,21 @@ async function watch(out: Output, queue: ReindexQueue, jobId: string, json: bool
     const p = job.progress;
     if (p && p.total > 0) {
       bar ??= new ProgressBar(`reindex ${jobId}`, p.total, 'msg');
-      bar.update(p.processed, `${p.phase} lag ${p.lag}${p.etaSeconds !== null ? ` eta ${p.etaSeconds}s` : ''}${p.shadow ? `; ${formatShadow(p.shadow)}` : ''}`);
+      bar.update(
+        p.processed,
+        `${p.phase} lag ${p.lag}${p.etaSeconds !== null ? ` eta ${p.etaSeconds}s` : ''}${p.shadow ? `; ${formatShadow(p.shadow)}` : ''}`,
+      );
     }
     if (job.state === 'completed') {
       const r = job.result;
       if (r?.outcome === 'refused-by-gate') {
         bar?.done(`refused by the gate: ${r.alias} untouched; ${r.target} kept until ${r.dropTargetAt ?? '-'}`);
       } else {
-        bar?.done(r ? `done: ${r.alias} -> ${r.target} (${r.points} points, ${r.seconds.toFixed(1)} s); previous ${r.previous ?? 'none'} dropped at ${r.dropPreviousAt ?? '-'}` : 'done');
+        bar?.done(
+          r
+            ? `done: ${r.alias} -> ${r.target} (${r.points} points, ${r.seconds.toFixed(1)} s); previous ${r.previous ?? 'none'} dropped at ${r.dropPreviousAt ?? '-'}`
+            : 'done',
+        );
       }
       for (const line of resultLines(r)) out.info(line);
       if (json) out.result(JSON.stringify(r));
@@ -179,7 +213,8 @@ export const command = defineCommand({
     const shadowSamples = raw === undefined ? undefined : Number(raw);
     const maxNdcgDrop = fraction('--max-ndcg-drop', values['max-ndcg-drop']);
     const shadowRate = fraction('--shadow-rate', values['shadow-rate']);
-    if (values.gate === undefined && (maxNdcgDrop !== undefined || values.force)) throw new ContractError('usage', '--max-ndcg-drop and --force go with --gate');
+    if (values.gate === undefined && (maxNdcgDrop !== undefined || values.force))
+      throw new ContractError('usage', '--max-ndcg-drop and --force go with --gate');
     return {
       watch: values.watch,
       allowIncompleteHistory: values['allow-incomplete-history'],
@@ -211,6 +246,7 @@ function milliseconds(flag: string, raw: string | undefined): number | undefined
 function fraction(flag: string, raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined;
   const value = Number(raw);
-  if (raw.trim() === '' || !(value >= 0 && value <= 1)) throw new ContractError('usage', `${flag} must be a number from 0 to 1, got "${raw}"`);
+  if (raw.trim() === '' || !(value >= 0 && value <= 1))
+    throw new ContractError('usage', `${flag} must be a number from 0 to 1, got "${raw}"`);
   return value;
 }

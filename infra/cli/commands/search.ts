@@ -1,7 +1,19 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { getServices } from '../../get-services.ts';
-import { ContractError, createKafka, createRedis, createTopology, hasErrorCode, loadConfig, MEDIA_EXTENSIONS, modalityOf, QUERY_MEDIA_EXTENSIONS, type MediaQuery, type SearchMode } from '../../../topology/index.ts';
+import {
+  ContractError,
+  createKafka,
+  createRedis,
+  createTopology,
+  hasErrorCode,
+  loadConfig,
+  MEDIA_EXTENSIONS,
+  modalityOf,
+  QUERY_MEDIA_EXTENSIONS,
+  type MediaQuery,
+  type SearchMode,
+} from '../../../topology/index.ts';
 import { parseFilterArgs, SearchClient, type SearchResult } from '../../../producers/search-client/index.ts';
 import { defineCommand } from '../command.ts';
 import type { Output } from '../output.ts';
@@ -48,17 +60,26 @@ export async function searchCommand(out: Output, options: SearchCommandOptions):
     } else {
       result.hits.forEach((hit, i) => {
         const title = hit.title ? `  ${hit.title}` : '';
-        const where = [hit.page !== undefined ? `page ${hit.page}` : '', hit.chunk > 0 ? `chunk ${hit.chunk}` : ''].filter(Boolean).join(', ');
+        const where = [hit.page !== undefined ? `page ${hit.page}` : '', hit.chunk > 0 ? `chunk ${hit.chunk}` : '']
+          .filter(Boolean)
+          .join(', ');
         out.result(`${String(i + 1).padStart(3)}. ${hit.score.toFixed(4)}  ${hit.docId}${where ? ` (${where})` : ''}${title}`);
         if (hit.snippet) out.result(`     ${hit.snippet}`);
-        if (hit.media) out.result(`     [${hit.media.modality} ${hit.media.type}${hit.media.uri ? ` ${hit.media.uri}` : ''}${hit.media.at !== undefined ? ` at ${hit.media.at} s` : ''}]`);
+        if (hit.media)
+          out.result(
+            `     [${hit.media.modality} ${hit.media.type}${hit.media.uri ? ` ${hit.media.uri}` : ''}${hit.media.at !== undefined ? ` at ${hit.media.at} s` : ''}]`,
+          );
       });
-      out.info(`${result.hits.length} hits in ${result.latencyMs.toFixed(1)} ms (model ${result.model}${result.mode ? `, ${result.mode}` : ''}, ${result.tookMs} ms in the query consumer)`);
+      out.info(
+        `${result.hits.length} hits in ${result.latencyMs.toFixed(1)} ms (model ${result.model}${result.mode ? `, ${result.mode}` : ''}, ${result.tookMs} ms in the query consumer)`,
+      );
     }
     return result;
   } catch (error) {
     if (hasErrorCode(error, 'search-timeout')) {
-      throw new Error(`${error.message}. Is a query consumer running? Start one with \`searchbus up\` or \`searchbus run query\`.`, { cause: error });
+      throw new Error(`${error.message}. Is a query consumer running? Start one with \`searchbus up\` or \`searchbus run query\`.`, {
+        cause: error,
+      });
     }
     throw error;
   } finally {
@@ -69,16 +90,24 @@ export async function searchCommand(out: Output, options: SearchCommandOptions):
 }
 
 /** The words, or the file of a query by example read inline (its type from its extension). */
-async function queryOf(options: SearchCommandOptions, inlineMaxBytes: number): Promise<{ text: string } | { image: MediaQuery } | { audio: MediaQuery }> {
+async function queryOf(
+  options: SearchCommandOptions,
+  inlineMaxBytes: number,
+): Promise<{ text: string } | { image: MediaQuery } | { audio: MediaQuery }> {
   const kind = options.image !== undefined ? 'image' : options.audio !== undefined ? 'audio' : null;
   if (kind === null) return { text: options.text };
   const file = (kind === 'image' ? options.image : options.audio)!;
   const type = MEDIA_EXTENSIONS[extname(file).toLowerCase()];
-  if (!type || modalityOf(type) !== kind) throw new ContractError('usage', `--${kind} ${file}: not a supported ${kind} file (${QUERY_MEDIA_EXTENSIONS.join(', ')})`);
+  if (!type || modalityOf(type) !== kind)
+    throw new ContractError('usage', `--${kind} ${file}: not a supported ${kind} file (${QUERY_MEDIA_EXTENSIONS.join(', ')})`);
   const bytes = await readFile(file).catch((error: unknown) => {
     throw new ContractError('usage', `--${kind} ${file}: ${(error as Error).message}`);
   });
-  if (bytes.length > inlineMaxBytes) throw new ContractError('usage', `--${kind} ${file} is ${bytes.length} bytes; queries by example are limited to ${inlineMaxBytes} (SEARCHBUS_MEDIA_INLINE_MAX_BYTES)`);
+  if (bytes.length > inlineMaxBytes)
+    throw new ContractError(
+      'usage',
+      `--${kind} ${file} is ${bytes.length} bytes; queries by example are limited to ${inlineMaxBytes} (SEARCHBUS_MEDIA_INLINE_MAX_BYTES)`,
+    );
   const media = { type, data: bytes.toString('base64') };
   return kind === 'image' ? { image: media } : { audio: media };
 }
@@ -90,7 +119,8 @@ export const command = defineCommand({
     const mode = parseMode(values.mode);
     const text = positionals.join(' ');
     const given = [text.trim() !== '', values.image !== undefined, values.audio !== undefined].filter(Boolean).length;
-    if (given !== 1) throw new ContractError('usage', 'search needs exactly one of: the text to search for, --image <file>, --audio <file>');
+    if (given !== 1)
+      throw new ContractError('usage', 'search needs exactly one of: the text to search for, --image <file>, --audio <file>');
     return {
       text,
       ...(values.image !== undefined && { image: values.image }),

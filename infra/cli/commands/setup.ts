@@ -16,7 +16,9 @@ export async function setupCommand(out: Output): Promise<void> {
     ensureImageModel({ log }),
     ensureAudioModel({ log }),
   ]);
-  out.info(`Kafka, Redis, the Qdrant Edge engine, the ${model.id} model (with its optimised and per-channel int8 files) and the image and audio models are installed.`);
+  out.info(
+    `Kafka, Redis, the Qdrant Edge engine, the ${model.id} model (with its optimised and per-channel int8 files) and the image and audio models are installed.`,
+  );
 }
 
 /**
@@ -39,7 +41,10 @@ export async function setupModelsCommand(out: Output, modelIds: readonly string[
 export const command = defineCommand({
   name: 'setup',
   parse(argv): { modelsOnly: boolean; models: string[] } {
-    const { values } = parseArgs({ args: argv, options: { 'models-only': { type: 'boolean', default: false }, model: { type: 'string', multiple: true, default: [] } } });
+    const { values } = parseArgs({
+      args: argv,
+      options: { 'models-only': { type: 'boolean', default: false }, model: { type: 'string', multiple: true, default: [] } },
+    });
     return { modelsOnly: values['models-only'], models: values.model };
   },
   async run({ modelsOnly, models }, { out }) {

@@ -26,7 +26,12 @@ export async function statusCommand(out: Output, options: { json: boolean }): Pr
       topicSpecs(topology, config).map(async (spec) => {
         if (!existing.has(spec.topic)) return { topic: spec.topic, exists: false, partitions: 0, messages: 0 };
         const offsets = await admin.fetchTopicOffsets(spec.topic);
-        return { topic: spec.topic, exists: true, partitions: offsets.length, messages: offsets.reduce((s, o) => s + Number(BigInt(o.high) - BigInt(o.low)), 0) };
+        return {
+          topic: spec.topic,
+          exists: true,
+          partitions: offsets.length,
+          messages: offsets.reduce((s, o) => s + Number(BigInt(o.high) - BigInt(o.low)), 0),
+        };
       }),
     );
     const groupIds = [topology.groups.encoder, topology.groups.query];
@@ -46,22 +51,40 @@ export async function statusCommand(out: Output, options: { json: boolean }): Pr
     const collections = await Promise.all(
       all
         .filter((c) => parseCollectionName(c.name)?.alias === topology.qdrant.alias)
-        .map(async (c) => ({ name: c.name, model: parseCollectionName(c.name)?.modelId ?? null, points: (await qdrant.count(c.name, { exact: true })).count, live: c.name === live })),
+        .map(async (c) => ({
+          name: c.name,
+          model: parseCollectionName(c.name)?.modelId ?? null,
+          points: (await qdrant.count(c.name, { exact: true })).count,
+          live: c.name === live,
+        })),
     );
     const jobs = await queue.list(10);
     const schedulers = await queue.schedulers();
-    const status = { namespace: topology.namespace, alias: topology.qdrant.alias, liveCollection: live, topics, groups, collections, jobs, schedulers };
+    const status = {
+      namespace: topology.namespace,
+      alias: topology.qdrant.alias,
+      liveCollection: live,
+      topics,
+      groups,
+      collections,
+      jobs,
+      schedulers,
+    };
     if (options.json) {
       out.result(JSON.stringify(status, null, 2));
       return 0;
     }
     out.result(`namespace ${status.namespace}; alias ${status.alias} -> ${live ?? '(none)'}`);
     out.result('topics:');
-    for (const t of topics) out.result(`  ${t.topic.padEnd(40)} ${t.exists ? `${t.partitions} partitions, ${t.messages} messages` : 'missing (run `searchbus topology apply`)'}`);
+    for (const t of topics)
+      out.result(
+        `  ${t.topic.padEnd(40)} ${t.exists ? `${t.partitions} partitions, ${t.messages} messages` : 'missing (run `searchbus topology apply`)'}`,
+      );
     out.result('consumer groups:');
     for (const g of groups) out.result(`  ${g.groupId.padEnd(40)} ${g.members} members (${g.state}), lag ${g.lag ?? '-'}`);
     out.result('collections:');
-    for (const c of collections) out.result(`  ${c.live ? '*' : ' '} ${c.name.padEnd(55)} ${String(c.points).padStart(8)} points  model ${c.model ?? '?'}`);
+    for (const c of collections)
+      out.result(`  ${c.live ? '*' : ' '} ${c.name.padEnd(55)} ${String(c.points).padStart(8)} points  model ${c.model ?? '?'}`);
     out.result('rebuild jobs:');
     if (jobs.length === 0) out.result('  none');
     for (const j of jobs) out.result(`  ${formatJob(j)}`);
@@ -77,7 +100,10 @@ export async function statusCommand(out: Output, options: { json: boolean }): Pr
 
 function formatJob(job: ReindexJobSummary): string {
   const p = job.progress;
-  const what = job.name === 'rebuild' ? `rebuild with ${(job.data as { modelId?: string }).modelId ?? '?'}` : `${job.name} ${(job.data as { collection?: string }).collection ?? ''}`;
+  const what =
+    job.name === 'rebuild'
+      ? `rebuild with ${(job.data as { modelId?: string }).modelId ?? '?'}`
+      : `${job.name} ${(job.data as { collection?: string }).collection ?? ''}`;
   const detail =
     job.state === 'active' && p
       ? `${p.phase} ${p.processed}/${p.total} (${p.messagesPerSecond} msg/s${p.etaSeconds !== null ? `, eta ${p.etaSeconds}s` : ''})`
@@ -88,7 +114,13 @@ function formatJob(job: ReindexJobSummary): string {
             ? `refused-by-gate: ${job.result.target} kept until ${job.result.dropTargetAt ?? '-'}`
             : `-> ${job.result.target} in ${job.result.seconds.toFixed(1)} s${job.result.forced ? ' (forced past the gate)' : ''}`
           : '';
-  const extra = job.name === 'rebuild' ? [...(p?.shadow && job.state === 'active' ? [formatShadow(p.shadow)] : []), ...resultLines(job.state === 'completed' ? job.result : null)] : [];
+  const extra =
+    job.name === 'rebuild'
+      ? [
+          ...(p?.shadow && job.state === 'active' ? [formatShadow(p.shadow)] : []),
+          ...resultLines(job.state === 'completed' ? job.result : null),
+        ]
+      : [];
   return [`#${job.id} ${what} [${job.state}] ${detail} (created ${job.createdAt})`, ...extra.map((line) => `      ${line}`)].join('\n');
 }
 

@@ -1,7 +1,18 @@
 import { parseArgs } from 'node:util';
 import { createKafka, getServices } from '../../index.ts';
 import { createQdrant } from '../../../topology/connections/qdrant-client.ts';
-import { ContractError, applyTopology, collectionLayout, collectionParams, createTopology, layoutFor, loadConfig, searchParams, topicSpecs, PAYLOAD_INDEXES } from '../../../topology/index.ts';
+import {
+  ContractError,
+  applyTopology,
+  collectionLayout,
+  collectionParams,
+  createTopology,
+  layoutFor,
+  loadConfig,
+  searchParams,
+  topicSpecs,
+  PAYLOAD_INDEXES,
+} from '../../../topology/index.ts';
 import { defineCommand } from '../command.ts';
 import type { Output } from '../output.ts';
 

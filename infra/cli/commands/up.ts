@@ -63,10 +63,17 @@ async function ingestSample(out: Output, system: RunningSystem): Promise<void> {
   for (;;) {
     const { count } = await qdrant.count(system.topology.qdrant.alias, {
       exact: true,
-      filter: { must: [{ key: 'chunk', match: { value: 0 } }, { key: 'tenant', match: { value: DEFAULT_TENANT } }, { key: 'doc_id', match: { any: ids } }] },
+      filter: {
+        must: [
+          { key: 'chunk', match: { value: 0 } },
+          { key: 'tenant', match: { value: DEFAULT_TENANT } },
+          { key: 'doc_id', match: { any: ids } },
+        ],
+      },
     });
     if (count >= ids.length) return;
-    if (Date.now() > deadline) throw new Error(`only ${count} of ${ids.length} sample documents became searchable in ${SEARCHABLE_TIMEOUT_MS / 1000} s`);
+    if (Date.now() > deadline)
+      throw new Error(`only ${count} of ${ids.length} sample documents became searchable in ${SEARCHABLE_TIMEOUT_MS / 1000} s`);
     await delay(250);
   }
 }

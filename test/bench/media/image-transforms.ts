@@ -25,7 +25,10 @@ export async function transformImage(original: Buffer, transform: ImageTransform
   switch (transform) {
     case 'crop-70': {
       const [w, h] = [Math.round(width * 0.7), Math.round(height * 0.7)];
-      return image.extract({ left: Math.floor((width - w) / 2), top: Math.floor((height - h) / 2), width: w, height: h }).jpeg({ quality: QUERY_JPEG_QUALITY }).toBuffer();
+      return image
+        .extract({ left: Math.floor((width - w) / 2), top: Math.floor((height - h) / 2), width: w, height: h })
+        .jpeg({ quality: QUERY_JPEG_QUALITY })
+        .toBuffer();
     }
     case 'flip':
       return image.flop().jpeg({ quality: QUERY_JPEG_QUALITY }).toBuffer();
@@ -36,6 +39,9 @@ export async function transformImage(original: Buffer, transform: ImageTransform
     case 'darker-25':
       return image.linear(0.75, 0).jpeg({ quality: QUERY_JPEG_QUALITY }).toBuffer();
     case 'half-size':
-      return image.resize(Math.max(1, Math.round(width / 2)), Math.max(1, Math.round(height / 2)), { kernel: 'lanczos3', fit: 'fill' }).jpeg({ quality: QUERY_JPEG_QUALITY }).toBuffer();
+      return image
+        .resize(Math.max(1, Math.round(width / 2)), Math.max(1, Math.round(height / 2)), { kernel: 'lanczos3', fit: 'fill' })
+        .jpeg({ quality: QUERY_JPEG_QUALITY })
+        .toBuffer();
   }
 }

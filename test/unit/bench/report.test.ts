@@ -1,12 +1,36 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { buildReport, linkFrom, ratioRows, renderRatioChart, renderSection, REPORT_PATHS, REPORT_SECTION_END, REPORT_SECTION_START, reportProblems, sectionOf, spliceSection, type Parts, type Report, type Stamp } from '../../bench/report.ts';
+import {
+  buildReport,
+  linkFrom,
+  ratioRows,
+  renderRatioChart,
+  renderSection,
+  REPORT_PATHS,
+  REPORT_SECTION_END,
+  REPORT_SECTION_START,
+  reportProblems,
+  sectionOf,
+  spliceSection,
+  type Parts,
+  type Report,
+  type Stamp,
+} from '../../bench/report.ts';
 
 // The report's shape, built from what the benchmarks wrote in real runs (test/fixtures/bench/):
 // nothing here is timed.
-const fixture = (name: string): Record<string, unknown> => JSON.parse(readFileSync(new URL(`../../fixtures/bench/${name}.json`, import.meta.url), 'utf8')) as Record<string, unknown>;
-const stamp: Stamp = { commit: 'abc', date: '2026-11-29T19:00:00.000Z', cpu_model: 'cpu', cores: 2, load_average: { start: [1, 2, 3], end: [1, 2, 3] }, dataset: 'test/fixtures/scifact', node: 'v20' };
+const fixture = (name: string): Record<string, unknown> =>
+  JSON.parse(readFileSync(new URL(`../../fixtures/bench/${name}.json`, import.meta.url), 'utf8')) as Record<string, unknown>;
+const stamp: Stamp = {
+  commit: 'abc',
+  date: '2026-11-29T19:00:00.000Z',
+  cpu_model: 'cpu',
+  cores: 2,
+  load_average: { start: [1, 2, 3], end: [1, 2, 3] },
+  dataset: 'test/fixtures/scifact',
+  node: 'v20',
+};
 const realParts = (): Parts => ({
   bus: fixture('bus-overhead') as unknown as Parts['bus'],
   ingest: fixture('ingest-report') as unknown as Parts['ingest'],
@@ -32,7 +56,10 @@ describe('benchmark report', () => {
   });
 
   it('takes the encoder figures from the encoder benchmark, and refuses a non-number instead of inventing one', () => {
-    const report = buildReport(stamp, { ...realParts(), encoder: { encoder_vs_transformersjs: 1.2, encoder_vs_session_run: 0.97, int8_speedup: 1.7, int8_ndcg_loss: 'n/a' } });
+    const report = buildReport(stamp, {
+      ...realParts(),
+      encoder: { encoder_vs_transformersjs: 1.2, encoder_vs_session_run: 0.97, int8_speedup: 1.7, int8_ndcg_loss: 'n/a' },
+    });
     assert.equal(report.encoder_vs_transformersjs, 1.2);
     assert.equal(report.encoder_vs_session_run, 0.97);
     assert.equal(report.int8_speedup, 1.7);
@@ -41,7 +68,7 @@ describe('benchmark report', () => {
     assert.deepEqual(reportProblems(report), []);
   });
 
-  it('gives the encoder benchmark\'s own reason for a key it left out, and shows a figure measured elsewhere as such', () => {
+  it("gives the encoder benchmark's own reason for a key it left out, and shows a figure measured elsewhere as such", () => {
     const encoder = {
       encoder_vs_transformersjs: 1.2,
       encoder_vs_session_run: 0.97,
@@ -55,7 +82,10 @@ describe('benchmark report', () => {
     assert.equal(report.not_measured.int8_ndcg_loss, 'not re-measured in this run; measured in session 3');
     assert.deepEqual(reportProblems(report), []);
     const markdown = renderSection(report);
-    assert.match(markdown, /\| int8 nDCG@10 loss, SciFact train \| not in this run; 0\.0012 measured separately \(per-channel int8, SciFact train, see below\) \|/);
+    assert.match(
+      markdown,
+      /\| int8 nDCG@10 loss, SciFact train \| not in this run; 0\.0012 measured separately \(per-channel int8, SciFact train, see below\) \|/,
+    );
     assert.match(markdown, /- `int8_ndcg_loss`: not re-measured in this run; measured in session 3/);
   });
 
@@ -74,7 +104,13 @@ describe('benchmark report', () => {
 
   it('finds what is wrong with a malformed report', () => {
     const report = buildReport(stamp, realParts()) as unknown as Record<string, unknown>;
-    const broken = { ...report, bus_overhead_ms: { c1: { p50: 'fast' } }, freshness_ms: null, not_measured: {}, rss_mb: { encoder: { idle: 1, peak: 2 } } };
+    const broken = {
+      ...report,
+      bus_overhead_ms: { c1: { p50: 'fast' } },
+      freshness_ms: null,
+      not_measured: {},
+      rss_mb: { encoder: { idle: 1, peak: 2 } },
+    };
     delete (broken as Record<string, unknown>).int8_speedup;
     const problems = reportProblems(broken);
     assert.ok(problems.includes('bus_overhead_ms.c1.p50 is not a finite number'), problems.join('\n'));
@@ -106,9 +142,38 @@ describe('benchmark report', () => {
   });
 
   it('replaces only what lies between the markers, keeps the rest of the page, and gives the same page when run twice', () => {
-    const page = ['# Benchmarks', '', 'Hand-written text.', '', REPORT_SECTION_START, 'old figures', REPORT_SECTION_END, '', '## After', 'More text.', ''].join('\n');
+    const page = [
+      '# Benchmarks',
+      '',
+      'Hand-written text.',
+      '',
+      REPORT_SECTION_START,
+      'old figures',
+      REPORT_SECTION_END,
+      '',
+      '## After',
+      'More text.',
+      '',
+    ].join('\n');
     const once = spliceSection(page, '| new | figures |\n');
-    assert.equal(once, ['# Benchmarks', '', 'Hand-written text.', '', REPORT_SECTION_START, '', '| new | figures |', '', REPORT_SECTION_END, '', '## After', 'More text.', ''].join('\n'));
+    assert.equal(
+      once,
+      [
+        '# Benchmarks',
+        '',
+        'Hand-written text.',
+        '',
+        REPORT_SECTION_START,
+        '',
+        '| new | figures |',
+        '',
+        REPORT_SECTION_END,
+        '',
+        '## After',
+        'More text.',
+        '',
+      ].join('\n'),
+    );
     assert.equal(spliceSection(once, '| new | figures |'), once);
     assert.equal(sectionOf(once), '| new | figures |');
     assert.equal(sectionOf('no markers'), null);
@@ -116,12 +181,18 @@ describe('benchmark report', () => {
 
   it('refuses a page whose markers are missing, repeated or out of order', () => {
     assert.throws(() => spliceSection('# Benchmarks\n', 'x'), /exactly once \(found 0\)/);
-    assert.throws(() => spliceSection(`${REPORT_SECTION_START}\n${REPORT_SECTION_END}\n${REPORT_SECTION_END}\n`, 'x'), /exactly once \(found 2\)/);
+    assert.throws(
+      () => spliceSection(`${REPORT_SECTION_START}\n${REPORT_SECTION_END}\n${REPORT_SECTION_END}\n`, 'x'),
+      /exactly once \(found 2\)/,
+    );
     assert.throws(() => spliceSection(`${REPORT_SECTION_END}\n${REPORT_SECTION_START}\n`, 'x'), /comes before/);
   });
 
   it('draws every ratio against its goal as well-formed SVG, met and missed told in words, "not measured" for a null', () => {
-    const report = buildReport(stamp, { ...realParts(), encoder: { encoder_vs_transformersjs: 1.1, encoder_vs_session_run: 0.97, int8_speedup: null } });
+    const report = buildReport(stamp, {
+      ...realParts(),
+      encoder: { encoder_vs_transformersjs: 1.1, encoder_vs_session_run: 0.97, int8_speedup: null },
+    });
     const svg = renderRatioChart(report);
     assert.ok(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"'));
     assert.deepEqual(unbalancedTags(svg), []);

@@ -34,7 +34,10 @@ describe('the kafkajs negative timeout warning', () => {
   });
 
   it('does not recognise the same warning from anywhere else, nor another warning from kafkajs', () => {
-    const ours = KAFKAJS_STACK.replace(/\/app\/node_modules\/kafkajs\/src\/network\/requestQueue\/index\.js/g, '/app/dist/consumers/runtime/retry.js');
+    const ours = KAFKAJS_STACK.replace(
+      /\/app\/node_modules\/kafkajs\/src\/network\/requestQueue\/index\.js/g,
+      '/app/dist/consumers/runtime/retry.js',
+    );
     assert.equal(isKafkajsNegativeTimeout(warning('TimeoutNegativeWarning', '-5 is a negative number.', ours)), false);
     assert.equal(isKafkajsNegativeTimeout(warning('DeprecationWarning', 'old API', KAFKAJS_STACK)), false);
   });
@@ -43,7 +46,10 @@ describe('the kafkajs negative timeout warning', () => {
     const { proc, written, defaultPrinted } = fakeProcess();
     filterKafkajsNegativeTimeoutWarnings(proc);
     proc.emit('warning', warning('TimeoutNegativeWarning', '-1795970000000 is a negative number.', KAFKAJS_STACK));
-    proc.emit('warning', warning('TimeoutNegativeWarning', '-5 is a negative number.', 'TimeoutNegativeWarning: -5\n    at elsewhere (/app/x.js:1:1)'));
+    proc.emit(
+      'warning',
+      warning('TimeoutNegativeWarning', '-5 is a negative number.', 'TimeoutNegativeWarning: -5\n    at elsewhere (/app/x.js:1:1)'),
+    );
     assert.deepEqual(defaultPrinted, []);
     assert.deepEqual(written, ['(node:42) TimeoutNegativeWarning: -5 is a negative number.\n']);
   });

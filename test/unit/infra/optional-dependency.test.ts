@@ -26,6 +26,9 @@ describe('importOptional', () => {
 
   it('lets any other failure of the module through unchanged', async () => {
     const broken = new SyntaxError('Unexpected token');
-    await assert.rejects(importOptional('x', 'a test', () => Promise.reject(broken)), (error: unknown) => error === broken);
+    await assert.rejects(
+      importOptional('x', 'a test', () => Promise.reject(broken)),
+      (error: unknown) => error === broken,
+    );
   });
 });

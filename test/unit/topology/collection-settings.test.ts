@@ -59,8 +59,14 @@ describe('collection settings', () => {
 
   it('refuse bad values naming the setting', () => {
     const refused = (env: Record<string, string>, setting: string): void =>
-      assert.throws(() => loadConfig(env), (e: unknown) => e instanceof ConfigError && e.setting === setting);
-    refused({ SEARCHBUS_QDRANT_REPLICATION_FACTOR: '2', SEARCHBUS_QDRANT_WRITE_CONSISTENCY_FACTOR: '3' }, 'SEARCHBUS_QDRANT_WRITE_CONSISTENCY_FACTOR');
+      assert.throws(
+        () => loadConfig(env),
+        (e: unknown) => e instanceof ConfigError && e.setting === setting,
+      );
+    refused(
+      { SEARCHBUS_QDRANT_REPLICATION_FACTOR: '2', SEARCHBUS_QDRANT_WRITE_CONSISTENCY_FACTOR: '3' },
+      'SEARCHBUS_QDRANT_WRITE_CONSISTENCY_FACTOR',
+    );
     refused({ SEARCHBUS_QDRANT_QUANTIZATION: 'binary' }, 'SEARCHBUS_QDRANT_QUANTIZATION');
     refused({ SEARCHBUS_QDRANT_VECTORS_ON_DISK: 'yes' }, 'SEARCHBUS_QDRANT_VECTORS_ON_DISK');
     refused({ SEARCHBUS_QDRANT_SHARDS: '0' }, 'SEARCHBUS_QDRANT_SHARDS');
@@ -72,15 +78,37 @@ describe('collectionDrift', () => {
   const asQdrantReports = (s: CollectionSettings, vectors: unknown): Parameters<typeof collectionDrift>[1] => {
     const layout = collectionLayout(s);
     return {
-      params: { vectors, shard_number: layout.shard_number, replication_factor: layout.replication_factor, write_consistency_factor: layout.write_consistency_factor, on_disk_payload: layout.on_disk_payload },
+      params: {
+        vectors,
+        shard_number: layout.shard_number,
+        replication_factor: layout.replication_factor,
+        write_consistency_factor: layout.write_consistency_factor,
+        on_disk_payload: layout.on_disk_payload,
+      },
       hnsw_config: { ...layout.hnsw_config },
       quantization_config: layout.quantization_config ?? null,
     };
   };
 
   it('finds nothing when the collection matches, for an unnamed vector and for named ones', () => {
-    assert.deepEqual(collectionDrift('c', asQdrantReports(production, { size: 384, distance: 'Cosine', on_disk: true }), production, COLLECTION_SETTING_NAMES), []);
-    assert.deepEqual(collectionDrift('c', asQdrantReports(production, { text: { size: 384, distance: 'Cosine', on_disk: true } }), production, COLLECTION_SETTING_NAMES), []);
+    assert.deepEqual(
+      collectionDrift(
+        'c',
+        asQdrantReports(production, { size: 384, distance: 'Cosine', on_disk: true }),
+        production,
+        COLLECTION_SETTING_NAMES,
+      ),
+      [],
+    );
+    assert.deepEqual(
+      collectionDrift(
+        'c',
+        asQdrantReports(production, { text: { size: 384, distance: 'Cosine', on_disk: true } }),
+        production,
+        COLLECTION_SETTING_NAMES,
+      ),
+      [],
+    );
   });
 
   it('names each differing field and its setting; a rescoring factor is a search setting, never drift', () => {
@@ -95,29 +123,60 @@ describe('collectionDrift', () => {
       'collection c has quantization "none", SEARCHBUS_QDRANT_QUANTIZATION wants "int8"',
     ]);
     const otherOversampling = { ...production, rescoreOversampling: 8 };
-    assert.deepEqual(collectionDrift('c', asQdrantReports(production, { size: 384, distance: 'Cosine', on_disk: true }), otherOversampling, COLLECTION_SETTING_NAMES), []);
+    assert.deepEqual(
+      collectionDrift(
+        'c',
+        asQdrantReports(production, { size: 384, distance: 'Cosine', on_disk: true }),
+        otherOversampling,
+        COLLECTION_SETTING_NAMES,
+      ),
+      [],
+    );
   });
 
   it("walks named vectors in topology's order, whatever the server's map order (issue 24)", () => {
     // Qdrant 1.19 lists named vectors sorted by name (a BTreeMap); topology defines text, image, audio.
     const inRam = { size: 4, distance: 'Cosine', on_disk: false };
     const sorted = { audio: inRam, image: inRam, text: inRam, 'z-extra': inRam, 'a-extra': inRam };
-    const onDiskLines = collectionDrift('c', asQdrantReports(production, sorted), production, COLLECTION_SETTING_NAMES).filter((line) => line.includes('.on_disk'));
+    const onDiskLines = collectionDrift('c', asQdrantReports(production, sorted), production, COLLECTION_SETTING_NAMES).filter((line) =>
+      line.includes('.on_disk'),
+    );
     assert.deepEqual(
       onDiskLines.map((line) => /vectors\.(\S+)\.on_disk/.exec(line)?.[1]),
       ['text', 'image', 'audio', 'a-extra', 'z-extra'],
     );
-    assert.equal(vectorsJson(sorted), `{"text":${JSON.stringify(inRam)},"image":${JSON.stringify(inRam)},"audio":${JSON.stringify(inRam)},"a-extra":${JSON.stringify(inRam)},"z-extra":${JSON.stringify(inRam)}}`);
+    assert.equal(
+      vectorsJson(sorted),
+      `{"text":${JSON.stringify(inRam)},"image":${JSON.stringify(inRam)},"audio":${JSON.stringify(inRam)},"a-extra":${JSON.stringify(inRam)},"z-extra":${JSON.stringify(inRam)}}`,
+    );
     assert.equal(vectorsJson({ size: 4, distance: 'Cosine' }), '{"size":4,"distance":"Cosine"}');
   });
 
   it('orders dense and sparse vector names as topology defines them, then the rest sorted', () => {
     const v1 = sparseVectorName(getAnalyzerSpec('en-porter-v1'));
     const v2 = sparseVectorName(getAnalyzerSpec('en-porter-v2'));
-    assert.deepEqual(vectorNamesInOrder(['audio', 'b', v2, 'image', '10', v1, 'text', '9', 'B']), ['text', 'image', 'audio', v1, v2, '10', '9', 'B', 'b']);
+    assert.deepEqual(vectorNamesInOrder(['audio', 'b', v2, 'image', '10', v1, 'text', '9', 'B']), [
+      'text',
+      'image',
+      'audio',
+      v1,
+      v2,
+      '10',
+      '9',
+      'B',
+      'b',
+    ]);
   });
 
   it('reads what a server left unset as Qdrant defaults it', () => {
-    assert.deepEqual(collectionDrift('c', { params: { vectors: { size: 4, distance: 'Cosine' } }, hnsw_config: { m: 16, ef_construct: 100 } }, DEFAULT_COLLECTION_SETTINGS, COLLECTION_SETTING_NAMES), []);
+    assert.deepEqual(
+      collectionDrift(
+        'c',
+        { params: { vectors: { size: 4, distance: 'Cosine' } }, hnsw_config: { m: 16, ef_construct: 100 } },
+        DEFAULT_COLLECTION_SETTINGS,
+        COLLECTION_SETTING_NAMES,
+      ),
+      [],
+    );
   });
 });

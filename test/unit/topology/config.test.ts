@@ -55,9 +55,15 @@ describe('re-index lease settings', () => {
   it('refuse a lease shorter than three progress intervals, naming the setting', () => {
     assert.throws(
       () => loadConfig({ SEARCHBUS_FENCE_LEASE_MS: '2000', SEARCHBUS_REINDEX_PROGRESS_INTERVAL_MS: '1000' }),
-      (error: unknown) => error instanceof ConfigError && error.setting === 'SEARCHBUS_FENCE_LEASE_MS' && /three times SEARCHBUS_REINDEX_PROGRESS_INTERVAL_MS/.test(error.message),
+      (error: unknown) =>
+        error instanceof ConfigError &&
+        error.setting === 'SEARCHBUS_FENCE_LEASE_MS' &&
+        /three times SEARCHBUS_REINDEX_PROGRESS_INTERVAL_MS/.test(error.message),
     );
-    assert.equal(loadConfig({ SEARCHBUS_FENCE_LEASE_MS: '3000', SEARCHBUS_REINDEX_PROGRESS_INTERVAL_MS: '1000' }).reindex.fenceLeaseMs, 3000);
+    assert.equal(
+      loadConfig({ SEARCHBUS_FENCE_LEASE_MS: '3000', SEARCHBUS_REINDEX_PROGRESS_INTERVAL_MS: '1000' }).reindex.fenceLeaseMs,
+      3000,
+    );
   });
 
   it('refuse malformed values', () => {
@@ -66,7 +72,10 @@ describe('re-index lease settings', () => {
       [{ SEARCHBUS_FENCE_LEASE_MS: 'soon' }, 'SEARCHBUS_FENCE_LEASE_MS'],
       [{ SEARCHBUS_REINDEX_MAX_STALLED_COUNT: '-1' }, 'SEARCHBUS_REINDEX_MAX_STALLED_COUNT'],
     ] as const) {
-      assert.throws(() => loadConfig(env), (error: unknown) => error instanceof ConfigError && error.setting === setting);
+      assert.throws(
+        () => loadConfig(env),
+        (error: unknown) => error instanceof ConfigError && error.setting === setting,
+      );
     }
   });
 });
@@ -97,7 +106,11 @@ describe('topology names', () => {
     const t = createTopology('t-1');
     assert.equal(t.topics.ingest, 't-1.documents');
     assert.equal(t.qdrant.alias, 't-1-documents');
-    assert.deepEqual(parseCollectionName(t.qdrant.collection('all-minilm-l6-v2-q', 3)), { alias: 't-1-documents', modelId: 'all-minilm-l6-v2-q', version: 3 });
+    assert.deepEqual(parseCollectionName(t.qdrant.collection('all-minilm-l6-v2-q', 3)), {
+      alias: 't-1-documents',
+      modelId: 'all-minilm-l6-v2-q',
+      version: 3,
+    });
     assert.equal(parseCollectionName('plain-collection'), null);
   });
 });
@@ -108,7 +121,11 @@ describe('tracing endpoint', () => {
     assert.equal(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: ' ' }).otlpEndpoint, null);
     assert.equal(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }).otlpEndpoint, 'http://collector:4318');
     for (const bad of ['collector:4318x', 'not a url', 'ftp://collector']) {
-      assert.throws(() => loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: bad }), (error: unknown) => error instanceof ConfigError && error.setting === 'OTEL_EXPORTER_OTLP_ENDPOINT', bad);
+      assert.throws(
+        () => loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: bad }),
+        (error: unknown) => error instanceof ConfigError && error.setting === 'OTEL_EXPORTER_OTLP_ENDPOINT',
+        bad,
+      );
     }
   });
 });

@@ -32,7 +32,20 @@ import {
 // the README contract (checked here by an oracle written from the README, not from the decoder), or
 // throws / returns its typed schema error: never another exception, never a prototype change.
 
-const SCHEMA_ERROR_CODES = new Set(['invalid-json', 'not-an-object', 'missing-schema-version', 'unsupported-schema-version', 'missing-id', 'invalid-id', 'missing-key', 'invalid-key', 'key-mismatch', 'empty-text', 'oversized', 'invalid-field']);
+const SCHEMA_ERROR_CODES = new Set([
+  'invalid-json',
+  'not-an-object',
+  'missing-schema-version',
+  'unsupported-schema-version',
+  'missing-id',
+  'invalid-id',
+  'missing-key',
+  'invalid-key',
+  'key-mismatch',
+  'empty-text',
+  'oversized',
+  'invalid-field',
+]);
 /** Codes a request decoder may give; the others are the consumer's (outages, handler failures). */
 const REQUEST_ERROR_CODES = new Set<string>(SEARCH_ERROR_CODES.filter((c) => c !== 'internal' && c !== 'unavailable' && c !== 'expired'));
 const PREFIX = 'fz:reply:';
@@ -41,18 +54,24 @@ const NOW = Date.UTC(2026, 0, 1);
 const RUNS = Number(process.env.FUZZ_RUNS ?? 2500);
 const tried = { ingest: 0, search: 0 };
 
-const isPlain = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype;
+const isPlain = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype;
 const wellFormed = (s: string): boolean => !/\p{Cs}/u.test(s);
-const isScalar = (v: unknown): boolean => (typeof v === 'string' && wellFormed(v)) || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
+const isScalar = (v: unknown): boolean =>
+  (typeof v === 'string' && wellFormed(v)) || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
 const TENANT = /^[A-Za-z0-9_.-]{1,64}$/;
 const METADATA_KEY = /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/;
 
 /** The README's ingest contract, as an independent check of what the decoder let through. */
 function assertContractDocument(doc: DocumentV1, key: string): void {
   assert.ok(isPlain(doc), 'a plain object');
-  for (const k of Object.keys(doc)) assert.ok(['schemaVersion', 'id', 'title', 'text', 'metadata', 'tenant'].includes(k), `known field ${k}`);
+  for (const k of Object.keys(doc))
+    assert.ok(['schemaVersion', 'id', 'title', 'text', 'metadata', 'tenant'].includes(k), `known field ${k}`);
   assert.equal(doc.schemaVersion, 1);
-  assert.ok(typeof doc.id === 'string' && doc.id.length >= 1 && doc.id.length <= 512 && doc.id.trim() === doc.id && wellFormed(doc.id), 'id');
+  assert.ok(
+    typeof doc.id === 'string' && doc.id.length >= 1 && doc.id.length <= 512 && doc.id.trim() === doc.id && wellFormed(doc.id),
+    'id',
+  );
   assert.equal(key, `${doc.tenant ?? 'default'}/${doc.id}`, 'the key is <tenant>/<id> of the document');
   for (const f of ['title', 'text'] as const) assert.ok(doc[f] === undefined || (typeof doc[f] === 'string' && wellFormed(doc[f])), f);
   assert.ok((doc.title ?? '').trim() !== '' || (doc.text ?? '').trim() !== '', 'title or text');
@@ -74,7 +93,10 @@ function checkIngest(key: Buffer | null, value: Buffer | null): void {
   try {
     result = decodeIngestMessage(key, value);
   } catch (error) {
-    assert.ok(error instanceof ContractError, `only ContractError, got ${(error as Error)?.name}: ${(error as Error)?.message?.slice(0, 200)}`);
+    assert.ok(
+      error instanceof ContractError,
+      `only ContractError, got ${(error as Error)?.name}: ${(error as Error)?.message?.slice(0, 200)}`,
+    );
     assert.ok(SCHEMA_ERROR_CODES.has(error.code), `known code ${error.code}`);
     assert.equal(error.retriable, false);
     return;
@@ -101,7 +123,10 @@ function checkSearch(value: Buffer | null): DecodedSearchRequest {
     assert.ok(result.error instanceof ContractError, 'a ContractError');
     assert.ok(REQUEST_ERROR_CODES.has(result.error.code), `decoder code ${result.error.code}`);
     assert.ok(result.id === null || (typeof result.id === 'string' && result.id.length >= 1 && result.id.length <= 128), 'salvaged id');
-    assert.ok(result.replyTo === null || (result.replyTo.startsWith(PREFIX) && result.replyTo.length <= 256 && !/\s/.test(result.replyTo)), 'salvaged replyTo');
+    assert.ok(
+      result.replyTo === null || (result.replyTo.startsWith(PREFIX) && result.replyTo.length <= 256 && !/\s/.test(result.replyTo)),
+      'salvaged replyTo',
+    );
     return result;
   }
   const r = result.request;
@@ -109,7 +134,11 @@ function checkSearch(value: Buffer | null): DecodedSearchRequest {
   assert.equal(r.schemaVersion, 1);
   assert.ok(r.id.length >= 1 && r.id.length <= 128 && r.id.trim() === r.id, 'id');
   const q = r.query;
-  assert.ok(isPlain(q) && (!('text' in q) || (Object.keys(q).join() === 'text' && q.text.trim() !== '' && q.text.length <= 4096 && wellFormed(q.text))), 'query');
+  assert.ok(
+    isPlain(q) &&
+      (!('text' in q) || (Object.keys(q).join() === 'text' && q.text.trim() !== '' && q.text.length <= 4096 && wellFormed(q.text))),
+    'query',
+  );
   assert.ok(Number.isInteger(r.topK) && r.topK >= 1 && r.topK <= LIMITS.maxTopK, 'topK');
   assert.ok(Number.isSafeInteger(r.deadline) && r.deadline > 0, 'deadline');
   assert.ok(r.replyTo.startsWith(PREFIX) && r.replyTo.length <= 256 && !/\s/.test(r.replyTo), 'replyTo');
@@ -125,8 +154,19 @@ function checkSearch(value: Buffer | null): DecodedSearchRequest {
         assert.ok(isPlain(c) && METADATA_KEY.test(c.key), 'condition key');
         if ('match' in c) {
           const m = c.match;
-          if ('value' in m) assert.ok((typeof m.value === 'string' && wellFormed(m.value)) || typeof m.value === 'boolean' || Number.isSafeInteger(m.value), 'match.value');
-          else assert.ok(m.any.length >= 1 && m.any.length <= 256 && ((m.any as unknown[]).every((x) => typeof x === 'string' && wellFormed(x)) || (m.any as unknown[]).every((x) => Number.isSafeInteger(x))), 'match.any');
+          if ('value' in m)
+            assert.ok(
+              (typeof m.value === 'string' && wellFormed(m.value)) || typeof m.value === 'boolean' || Number.isSafeInteger(m.value),
+              'match.value',
+            );
+          else
+            assert.ok(
+              m.any.length >= 1 &&
+                m.any.length <= 256 &&
+                ((m.any as unknown[]).every((x) => typeof x === 'string' && wellFormed(x)) ||
+                  (m.any as unknown[]).every((x) => Number.isSafeInteger(x))),
+              'match.any',
+            );
         } else {
           const bounds = Object.entries(c.range);
           assert.ok(bounds.length >= 1 && bounds.every(([b, v]) => ['gt', 'gte', 'lt', 'lte'].includes(b) && Number.isFinite(v)), 'range');
@@ -146,18 +186,30 @@ function assertNoPollution(): void {
   assert.equal(Object.getPrototypeOf({}), Object.prototype);
 }
 
-const keyBytes: fc.Arbitrary<Buffer | null> = fc.oneof(fc.constant(null), oddString.map((s) => Buffer.from(s, 'utf8')), fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b)));
+const keyBytes: fc.Arbitrary<Buffer | null> = fc.oneof(
+  fc.constant(null),
+  oddString.map((s) => Buffer.from(s, 'utf8')),
+  fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b)),
+);
 
 describe('ingest decoder under adversarial input', () => {
   after(() => process.stderr.write(`ingest decoder: ${tried.ingest} inputs tried\n`));
 
   it('raw bytes, any key: a contract document or a ContractError', () => {
-    fc.assert(fc.property(keyBytes, fc.option(rawBytes, { freq: 20 }), (key, value) => checkIngest(key, value === null ? null : Buffer.from(value))), { numRuns: RUNS });
+    fc.assert(
+      fc.property(keyBytes, fc.option(rawBytes, { freq: 20 }), (key, value) =>
+        checkIngest(key, value === null ? null : Buffer.from(value)),
+      ),
+      { numRuns: RUNS },
+    );
     assertNoPollution();
   });
 
   it('any JSON value as the envelope', () => {
-    fc.assert(fc.property(keyBytes, wildValue, (key, value) => checkIngest(key, Buffer.from(JSON.stringify(value) ?? 'null'))), { numRuns: RUNS });
+    fc.assert(
+      fc.property(keyBytes, wildValue, (key, value) => checkIngest(key, Buffer.from(JSON.stringify(value) ?? 'null'))),
+      { numRuns: RUNS },
+    );
     assertNoPollution();
   });
 
@@ -165,7 +217,10 @@ describe('ingest decoder under adversarial input', () => {
     fc.assert(
       fc.property(validDocument, mutation(DOCUMENT_PATHS), fc.boolean(), (doc, m, withKey) => {
         // The key of the document before its mutation: what a client would have keyed it with.
-        checkIngest(withKey ? Buffer.from(`${typeof doc.tenant === 'string' ? doc.tenant : 'default'}/${String(doc.id)}`) : null, Buffer.from(applyMutation(doc, m), 'utf8'));
+        checkIngest(
+          withKey ? Buffer.from(`${typeof doc.tenant === 'string' ? doc.tenant : 'default'}/${String(doc.id)}`) : null,
+          Buffer.from(applyMutation(doc, m), 'utf8'),
+        );
       }),
       { numRuns: RUNS * 2 },
     );
@@ -206,9 +261,18 @@ describe('ingest decoder under adversarial input', () => {
 
   it('limits: a value over 1 MiB, tombstones with and without a key', () => {
     checkIngest(Buffer.from('default/k'), OVERSIZED_DOCUMENT());
-    assert.throws(() => decodeIngestMessage(Buffer.from('default/k'), OVERSIZED_DOCUMENT()), (e: unknown) => e instanceof ContractError && e.code === 'oversized');
-    assert.throws(() => decodeIngestMessage(null, null), (e: unknown) => e instanceof ContractError && e.code === 'missing-key');
-    assert.throws(() => decodeIngestMessage(Buffer.from('doc-1'), null), (e: unknown) => e instanceof ContractError && e.code === 'invalid-key');
+    assert.throws(
+      () => decodeIngestMessage(Buffer.from('default/k'), OVERSIZED_DOCUMENT()),
+      (e: unknown) => e instanceof ContractError && e.code === 'oversized',
+    );
+    assert.throws(
+      () => decodeIngestMessage(null, null),
+      (e: unknown) => e instanceof ContractError && e.code === 'missing-key',
+    );
+    assert.throws(
+      () => decodeIngestMessage(Buffer.from('doc-1'), null),
+      (e: unknown) => e instanceof ContractError && e.code === 'invalid-key',
+    );
     assert.deepEqual(decodeIngestMessage(Buffer.from('default/doc-1'), null), { kind: 'delete', tenant: 'default', id: 'doc-1' });
   });
 
@@ -220,7 +284,11 @@ describe('ingest decoder under adversarial input', () => {
       assert.equal(Object.getPrototypeOf(decoded.document.metadata), Object.prototype);
       assert.deepEqual(Object.keys(decoded.document.metadata ?? {}), ['__proto__', 'constructor']);
     }
-    assert.throws(() => decodeIngestMessage(Buffer.from('default/p'), Buffer.from('{"__proto__":{"polluted":1},"schemaVersion":1,"id":"p","text":"t"}')), ContractError);
+    assert.throws(
+      () =>
+        decodeIngestMessage(Buffer.from('default/p'), Buffer.from('{"__proto__":{"polluted":1},"schemaVersion":1,"id":"p","text":"t"}')),
+      ContractError,
+    );
     assertNoPollution();
   });
 });
@@ -229,17 +297,30 @@ describe('search-request decoder under adversarial input', () => {
   after(() => process.stderr.write(`search-request decoder: ${tried.search} inputs tried\n`));
 
   it('raw bytes: a contract request or a ContractError, never a throw', () => {
-    fc.assert(fc.property(fc.option(rawBytes, { freq: 20 }), (value) => void checkSearch(value === null ? null : Buffer.from(value))), { numRuns: RUNS });
+    fc.assert(
+      fc.property(fc.option(rawBytes, { freq: 20 }), (value) => void checkSearch(value === null ? null : Buffer.from(value))),
+      { numRuns: RUNS },
+    );
     assertNoPollution();
   });
 
   it('any JSON value as the request', () => {
-    fc.assert(fc.property(wildValue, (value) => void checkSearch(Buffer.from(JSON.stringify(value) ?? 'null'))), { numRuns: RUNS });
+    fc.assert(
+      fc.property(wildValue, (value) => void checkSearch(Buffer.from(JSON.stringify(value) ?? 'null'))),
+      { numRuns: RUNS },
+    );
     assertNoPollution();
   });
 
   it('a valid request with one field made adversarial', () => {
-    fc.assert(fc.property(validRequest(PREFIX, NOW), mutation(REQUEST_PATHS), (request, m) => void checkSearch(Buffer.from(applyMutation(request, m), 'utf8'))), { numRuns: RUNS * 2 });
+    fc.assert(
+      fc.property(
+        validRequest(PREFIX, NOW),
+        mutation(REQUEST_PATHS),
+        (request, m) => void checkSearch(Buffer.from(applyMutation(request, m), 'utf8')),
+      ),
+      { numRuns: RUNS * 2 },
+    );
     assertNoPollution();
   });
 

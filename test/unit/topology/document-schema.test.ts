@@ -17,7 +17,10 @@ function codeOf(fn: () => unknown): string {
 
 describe('decodeIngestMessage', () => {
   it('decodes a valid envelope', () => {
-    const message = decodeIngestMessage(buf('acme/d1'), buf({ schemaVersion: 1, id: 'd1', title: 'T', text: 'body', metadata: { lang: 'en', year: 2024, tags: ['a', 'b'] }, tenant: 'acme' }));
+    const message = decodeIngestMessage(
+      buf('acme/d1'),
+      buf({ schemaVersion: 1, id: 'd1', title: 'T', text: 'body', metadata: { lang: 'en', year: 2024, tags: ['a', 'b'] }, tenant: 'acme' }),
+    );
     assert.equal(message.kind, 'upsert');
     assert.equal(message.id, 'd1');
     assert.equal(message.tenant, 'acme');
@@ -27,11 +30,17 @@ describe('decodeIngestMessage', () => {
   it('gives a document without a tenant the default tenant, keyed default/<id>', () => {
     const message = decodeIngestMessage(buf('default/d1'), buf({ schemaVersion: 1, id: 'd1', text: 'body' }));
     assert.deepEqual({ kind: message.kind, tenant: message.tenant, id: message.id }, { kind: 'upsert', tenant: 'default', id: 'd1' });
-    assert.equal(decodeIngestMessage(buf('default/d1'), buf({ schemaVersion: 1, id: 'd1', text: 'body', tenant: 'default' })).tenant, 'default');
+    assert.equal(
+      decodeIngestMessage(buf('default/d1'), buf({ schemaVersion: 1, id: 'd1', text: 'body', tenant: 'default' })).tenant,
+      'default',
+    );
   });
 
   it('takes an id containing "/" whole, after the tenant', () => {
-    const message = decodeIngestMessage(buf('acme/reports/2024/q1'), buf({ schemaVersion: 1, id: 'reports/2024/q1', tenant: 'acme', text: 'body' }));
+    const message = decodeIngestMessage(
+      buf('acme/reports/2024/q1'),
+      buf({ schemaVersion: 1, id: 'reports/2024/q1', tenant: 'acme', text: 'body' }),
+    );
     assert.deepEqual({ tenant: message.tenant, id: message.id }, { tenant: 'acme', id: 'reports/2024/q1' });
   });
 
@@ -42,11 +51,27 @@ describe('decodeIngestMessage', () => {
   });
 
   it('dead-letters a tombstone whose key cannot be parsed', () => {
-    assert.equal(codeOf(() => decodeIngestMessage(null, null)), 'missing-key');
-    assert.equal(codeOf(() => decodeIngestMessage(buf(''), null)), 'missing-key');
-    assert.equal(codeOf(() => decodeIngestMessage(buf('d1'), null)), 'invalid-key', 'a bare id from before tenants');
-    assert.equal(codeOf(() => decodeIngestMessage(buf('no tenant!/d1'), null)), 'invalid-key');
-    assert.equal(codeOf(() => decodeIngestMessage(buf('acme/'), null)), 'invalid-key');
+    assert.equal(
+      codeOf(() => decodeIngestMessage(null, null)),
+      'missing-key',
+    );
+    assert.equal(
+      codeOf(() => decodeIngestMessage(buf(''), null)),
+      'missing-key',
+    );
+    assert.equal(
+      codeOf(() => decodeIngestMessage(buf('d1'), null)),
+      'invalid-key',
+      'a bare id from before tenants',
+    );
+    assert.equal(
+      codeOf(() => decodeIngestMessage(buf('no tenant!/d1'), null)),
+      'invalid-key',
+    );
+    assert.equal(
+      codeOf(() => decodeIngestMessage(buf('acme/'), null)),
+      'invalid-key',
+    );
   });
 
   it("dead-letters an upsert whose key is not its document's key, naming the expected key", () => {
@@ -76,24 +101,71 @@ describe('decodeIngestMessage', () => {
   });
 
   it('rejects each kind of poison with its own code', () => {
-    assert.equal(codeOf(() => decodeIngestMessage(buf('default/k'), buf('{not json'))), 'invalid-json');
-    assert.equal(codeOf(() => decodeIngestMessage(buf('default/k'), buf('[1,2]'))), 'not-an-object');
-    assert.equal(codeOf(() => decodeIngestMessage(buf('default/k'), buf({ id: 'k', text: 'x' }))), 'missing-schema-version');
-    assert.equal(codeOf(() => decodeIngestMessage(buf('default/k'), buf({ schemaVersion: 2, id: 'k', text: 'x' }))), 'unsupported-schema-version');
-    assert.equal(codeOf(() => decodeIngestMessage(buf('default/k'), buf({ schemaVersion: 1, text: 'x' }))), 'missing-id');
-    assert.equal(codeOf(() => decodeIngestMessage(buf('default/k'), buf({ schemaVersion: 1, id: 7, text: 'x' }))), 'invalid-id');
-    assert.equal(codeOf(() => decodeIngestMessage(buf('default/k'), buf({ schemaVersion: 1, id: 'other', text: 'x' }))), 'key-mismatch');
-    assert.equal(codeOf(() => decodeIngestMessage(buf('default/k'), buf({ schemaVersion: 1, id: 'k', tenant: 'other', text: 'x' }))), 'key-mismatch');
-    assert.equal(codeOf(() => decodeIngestMessage(buf('default/k'), buf({ schemaVersion: 1, id: 'k', text: '  ', title: '' }))), 'empty-text');
-    assert.equal(codeOf(() => decodeIngestMessage(buf('default/k'), buf({ schemaVersion: 1, id: 'k', text: 'x', extra: 1 }))), 'invalid-field');
-    assert.equal(codeOf(() => decodeIngestMessage(buf('default/k'), buf({ schemaVersion: 1, id: 'k', text: 'x', metadata: { nested: { a: 1 } } }))), 'invalid-field');
-    assert.equal(codeOf(() => decodeIngestMessage(buf('default/k'), buf({ schemaVersion: 1, id: 'k', text: 'x', tenant: 'a b' }))), 'invalid-field');
-    assert.equal(codeOf(() => decodeIngestMessage(buf('default/k'), Buffer.alloc(MAX_DOCUMENT_BYTES + 1, 'a'))), 'oversized');
+    assert.equal(
+      codeOf(() => decodeIngestMessage(buf('default/k'), buf('{not json'))),
+      'invalid-json',
+    );
+    assert.equal(
+      codeOf(() => decodeIngestMessage(buf('default/k'), buf('[1,2]'))),
+      'not-an-object',
+    );
+    assert.equal(
+      codeOf(() => decodeIngestMessage(buf('default/k'), buf({ id: 'k', text: 'x' }))),
+      'missing-schema-version',
+    );
+    assert.equal(
+      codeOf(() => decodeIngestMessage(buf('default/k'), buf({ schemaVersion: 2, id: 'k', text: 'x' }))),
+      'unsupported-schema-version',
+    );
+    assert.equal(
+      codeOf(() => decodeIngestMessage(buf('default/k'), buf({ schemaVersion: 1, text: 'x' }))),
+      'missing-id',
+    );
+    assert.equal(
+      codeOf(() => decodeIngestMessage(buf('default/k'), buf({ schemaVersion: 1, id: 7, text: 'x' }))),
+      'invalid-id',
+    );
+    assert.equal(
+      codeOf(() => decodeIngestMessage(buf('default/k'), buf({ schemaVersion: 1, id: 'other', text: 'x' }))),
+      'key-mismatch',
+    );
+    assert.equal(
+      codeOf(() => decodeIngestMessage(buf('default/k'), buf({ schemaVersion: 1, id: 'k', tenant: 'other', text: 'x' }))),
+      'key-mismatch',
+    );
+    assert.equal(
+      codeOf(() => decodeIngestMessage(buf('default/k'), buf({ schemaVersion: 1, id: 'k', text: '  ', title: '' }))),
+      'empty-text',
+    );
+    assert.equal(
+      codeOf(() => decodeIngestMessage(buf('default/k'), buf({ schemaVersion: 1, id: 'k', text: 'x', extra: 1 }))),
+      'invalid-field',
+    );
+    assert.equal(
+      codeOf(() => decodeIngestMessage(buf('default/k'), buf({ schemaVersion: 1, id: 'k', text: 'x', metadata: { nested: { a: 1 } } }))),
+      'invalid-field',
+    );
+    assert.equal(
+      codeOf(() => decodeIngestMessage(buf('default/k'), buf({ schemaVersion: 1, id: 'k', text: 'x', tenant: 'a b' }))),
+      'invalid-field',
+    );
+    assert.equal(
+      codeOf(() => decodeIngestMessage(buf('default/k'), Buffer.alloc(MAX_DOCUMENT_BYTES + 1, 'a'))),
+      'oversized',
+    );
   });
 
   it('round-trips what encodeDocument writes', () => {
     const bytes = encodeDocument({ id: 'x', text: 'hello' });
-    assert.deepEqual(decodeIngestMessage(buf('default/x'), bytes), { kind: 'upsert', tenant: 'default', id: 'x', document: { schemaVersion: 1, id: 'x', text: 'hello' } });
-    assert.equal(codeOf(() => encodeDocument({ id: 'x', text: '' })), 'empty-text');
+    assert.deepEqual(decodeIngestMessage(buf('default/x'), bytes), {
+      kind: 'upsert',
+      tenant: 'default',
+      id: 'x',
+      document: { schemaVersion: 1, id: 'x', text: 'hello' },
+    });
+    assert.equal(
+      codeOf(() => encodeDocument({ id: 'x', text: '' })),
+      'empty-text',
+    );
   });
 });

@@ -22,7 +22,14 @@ import {
   UnavailableError,
 } from '../../../topology/index.ts';
 import { RejoinGroupError } from '../../../consumers/runtime/group-membership.ts';
-import { endpointRejected, endpointUnreachable, missingPrerequisite, portInUse, registryUnreachable, serviceStartFailed } from '../../../infra/setup-failures.ts';
+import {
+  endpointRejected,
+  endpointUnreachable,
+  missingPrerequisite,
+  portInUse,
+  registryUnreachable,
+  serviceStartFailed,
+} from '../../../infra/setup-failures.ts';
 
 const { KafkaJSConnectionError, KafkaJSNonRetriableError, KafkaJSProtocolError } = kafkajs;
 
@@ -52,10 +59,22 @@ describe('the error kinds', () => {
       [new ConfigError('SEARCHBUS_X', 'must be a number'), ConfigError, 'ConfigError', 'invalid-config', false],
       [new ContractError('missing-id', 'no id'), ContractError, 'ContractError', 'missing-id', false],
       [new UnavailableError('transient-failure', 'Qdrant down'), UnavailableError, 'UnavailableError', 'transient-failure', true],
-      [new UnavailableError('missing-prerequisite', 'no java', { retriable: false }), UnavailableError, 'UnavailableError', 'missing-prerequisite', false],
+      [
+        new UnavailableError('missing-prerequisite', 'no java', { retriable: false }),
+        UnavailableError,
+        'UnavailableError',
+        'missing-prerequisite',
+        false,
+      ],
       [new TimeoutError('search-timeout', 'no reply', { timeoutMs: 100 }), TimeoutError, 'TimeoutError', 'search-timeout', true],
       [new RejectedError('rebuild-refused', 'incomplete history'), RejectedError, 'RejectedError', 'rebuild-refused', false],
-      [new RejectedError('unavailable', 'unavailable: Qdrant down', { retriable: true }), RejectedError, 'RejectedError', 'unavailable', true],
+      [
+        new RejectedError('unavailable', 'unavailable: Qdrant down', { retriable: true }),
+        RejectedError,
+        'RejectedError',
+        'unavailable',
+        true,
+      ],
       [new CancelledError('rebuild-cancelled', 'cancelled'), CancelledError, 'CancelledError', 'rebuild-cancelled', false],
       [new RewindError('42', 'read again'), RewindError, 'RewindError', 'rewind', false],
       [new CleanupError('x', [{ step: 'a', error: new Error('e') }], 1), CleanupError, 'CleanupError', 'cleanup-failed', false],
@@ -81,7 +100,9 @@ describe('the error kinds', () => {
       new RejectedError('c', 'x'),
       new CancelledError('c', 'x'),
     ];
-    samples.forEach((sample, i) => kinds.forEach((kind, j) => assert.equal(sample instanceof kind, i === j, `${sample.name} instanceof ${kind.name}`)));
+    samples.forEach((sample, i) =>
+      kinds.forEach((kind, j) => assert.equal(sample instanceof kind, i === j, `${sample.name} instanceof ${kind.name}`)),
+    );
   });
 
   it('keep the cause given', () => {
@@ -104,7 +125,10 @@ describe('the error kinds', () => {
     assert.equal(config.message, 'SEARCHBUS_X: must be a number');
     const rejected = endpointRejected('REDIS_PASSWORD', 'authentication failed');
     assert.ok(rejected instanceof ConfigError);
-    assert.deepEqual([rejected.code, rejected.setting, rejected.message, rejected.retriable], ['endpoint-rejected', 'REDIS_PASSWORD', 'REDIS_PASSWORD: authentication failed', false]);
+    assert.deepEqual(
+      [rejected.code, rejected.setting, rejected.message, rejected.retriable],
+      ['endpoint-rejected', 'REDIS_PASSWORD', 'REDIS_PASSWORD: authentication failed', false],
+    );
     const port = portInUse(9092, 'Kafka', 'SEARCHBUS_KAFKA_PORT');
     assert.ok(port instanceof ConfigError);
     assert.equal(port.code, 'port-in-use');
@@ -114,10 +138,30 @@ describe('the error kinds', () => {
 
   it('the setup failures say what to do, with their codes and retriability', () => {
     const cases: Array<[SearchbusError, string, boolean, RegExp]> = [
-      [missingPrerequisite('java', 'apt-get install openjdk-17-jre'), 'missing-prerequisite', false, /^java is required .* apt-get install openjdk-17-jre$/],
-      [registryUnreachable('Maven Central', 'kafka', 'a\nb'), 'registry-unreachable', true, /^Could not download kafka from Maven Central\. Check network access to Maven Central\.\na\nb$/],
-      [endpointUnreachable('REDIS_URL', 'redis://x', new Error('refused')), 'endpoint-unreachable', true, /^REDIS_URL=redis:\/\/x is configured but does not answer: refused\./],
-      [serviceStartFailed('redis', 'exited', '/tmp/redis.log'), 'service-start-failed', false, /^redis did not start: exited \(log: \/tmp\/redis\.log\)$/],
+      [
+        missingPrerequisite('java', 'apt-get install openjdk-17-jre'),
+        'missing-prerequisite',
+        false,
+        /^java is required .* apt-get install openjdk-17-jre$/,
+      ],
+      [
+        registryUnreachable('Maven Central', 'kafka', 'a\nb'),
+        'registry-unreachable',
+        true,
+        /^Could not download kafka from Maven Central\. Check network access to Maven Central\.\na\nb$/,
+      ],
+      [
+        endpointUnreachable('REDIS_URL', 'redis://x', new Error('refused')),
+        'endpoint-unreachable',
+        true,
+        /^REDIS_URL=redis:\/\/x is configured but does not answer: refused\./,
+      ],
+      [
+        serviceStartFailed('redis', 'exited', '/tmp/redis.log'),
+        'service-start-failed',
+        false,
+        /^redis did not start: exited \(log: \/tmp\/redis\.log\)$/,
+      ],
     ];
     for (const [error, code, retriable, message] of cases) {
       assert.ok(error instanceof UnavailableError, code);
@@ -137,7 +181,10 @@ describe('the error kinds', () => {
     assert.equal(startTimeoutError('c', 'connect', 5).message, 'c did not connect within 5 ms');
     const aborted = startAbortedError('the worker', 'connect to Redis');
     assert.ok(aborted instanceof CancelledError);
-    assert.deepEqual([aborted.code, aborted.message, aborted.retriable], ['start-aborted', 'the worker was stopped while it was starting (waiting to connect to Redis)', false]);
+    assert.deepEqual(
+      [aborted.code, aborted.message, aborted.retriable],
+      ['start-aborted', 'the worker was stopped while it was starting (waiting to connect to Redis)', false],
+    );
   });
 
   it('ContractError types its code when asked to', () => {
@@ -149,14 +196,21 @@ describe('the error kinds', () => {
   it('CleanupError lists every failed step, like AggregateError', () => {
     const a = new Error('producer gone');
     const b = new UnavailableError('transient-failure', 'Redis down');
-    const error = new CleanupError('the encoder role', [
-      { step: 'disconnect the producer', error: a },
-      { step: 'quit Redis', error: b },
-    ], 3);
+    const error = new CleanupError(
+      'the encoder role',
+      [
+        { step: 'disconnect the producer', error: a },
+        { step: 'quit Redis', error: b },
+      ],
+      3,
+    );
     assert.equal(error.code, 'cleanup-failed');
     assert.deepEqual(error.errors, [a, b]);
     assert.equal(error.cause, a);
-    assert.equal(error.message, '2 of 3 cleanup steps failed while closing the encoder role: disconnect the producer: producer gone; quit Redis: Redis down');
+    assert.equal(
+      error.message,
+      '2 of 3 cleanup steps failed while closing the encoder role: disconnect the producer: producer gone; quit Redis: Redis down',
+    );
     // Not retriable as a whole, though a member is.
     assert.equal(isRetriable(error), false);
   });
@@ -187,7 +241,11 @@ describe('the error kinds', () => {
 describe('isRetriable', () => {
   it('reads an explicit retriable flag first: SearchbusError and kafkajs errors', () => {
     assert.equal(isRetriable(new UnavailableError('x', 'down')), true);
-    assert.equal(isRetriable(new ContractError('x', 'bad', { cause: Object.assign(new Error('reset'), { code: 'ECONNRESET' }) })), false, 'the flag wins over the cause');
+    assert.equal(
+      isRetriable(new ContractError('x', 'bad', { cause: Object.assign(new Error('reset'), { code: 'ECONNRESET' }) })),
+      false,
+      'the flag wins over the cause',
+    );
     assert.equal(isRetriable(new KafkaJSConnectionError('Connection error: connect ECONNREFUSED')), true);
     assert.equal(isRetriable(new KafkaJSProtocolError('This server does not host this topic-partition')), true);
     const wrapped = new KafkaJSNonRetriableError(new KafkaJSConnectionError('Connection error'));
@@ -197,14 +255,28 @@ describe('isRetriable', () => {
   });
 
   it('reads Node and undici error codes, never the message', () => {
-    for (const code of ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']) {
+    for (const code of [
+      'ECONNREFUSED',
+      'ECONNRESET',
+      'ETIMEDOUT',
+      'EPIPE',
+      'EAI_AGAIN',
+      'ENOTFOUND',
+      'EHOSTUNREACH',
+      'ENETUNREACH',
+      'UND_ERR_SOCKET',
+      'UND_ERR_CONNECT_TIMEOUT',
+      'UND_ERR_HEADERS_TIMEOUT',
+      'UND_ERR_BODY_TIMEOUT',
+    ]) {
       assert.equal(isRetriable(Object.assign(new Error('whatever'), { code })), true, code);
     }
     for (const code of ['ENOENT', 'EACCES', 'ERR_TLS_CERT_ALTNAME_INVALID', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'ERR_INVALID_URL']) {
       assert.equal(isRetriable(Object.assign(new Error('network socket hang up fetch failed'), { code })), false, code);
     }
     // The words the old regular expression looked for no longer decide anything.
-    for (const message of ['fetch failed', 'socket hang up', 'network error']) assert.equal(isRetriable(new Error(message)), false, message);
+    for (const message of ['fetch failed', 'socket hang up', 'network error'])
+      assert.equal(isRetriable(new Error(message)), false, message);
   });
 
   it('reads an HTTP status: 5xx, 429 and 408 are retriable, other statuses not', () => {

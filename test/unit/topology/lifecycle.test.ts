@@ -2,7 +2,17 @@ import assert from 'node:assert/strict';
 import { EventEmitter, once } from 'node:events';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
-import { CancelledError, CleanupError, closeAll, closeOnce, ConnectionScope, quitGracefully, StartDeadline, TimeoutError, trackSocket } from '../../../topology/index.ts';
+import {
+  CancelledError,
+  CleanupError,
+  closeAll,
+  closeOnce,
+  ConnectionScope,
+  quitGracefully,
+  StartDeadline,
+  TimeoutError,
+  trackSocket,
+} from '../../../topology/index.ts';
 
 describe('closeAll', () => {
   it('runs every step, in order, when none throws', async () => {
@@ -40,7 +50,10 @@ describe('closeAll', () => {
       error.failures.map((f) => f.step),
       ['disconnect the producer', 'quit Redis'],
     );
-    assert.match(error.message, /^2 of 4 cleanup steps failed while closing the query role: disconnect the producer: producer disconnect failed; quit Redis: redis quit failed$/);
+    assert.match(
+      error.message,
+      /^2 of 4 cleanup steps failed while closing the query role: disconnect the producer: producer disconnect failed; quit Redis: redis quit failed$/,
+    );
   });
 
   it('skips steps for things never opened', async () => {
@@ -92,19 +105,25 @@ describe('StartDeadline', () => {
     const deadline = new StartDeadline('the thing', 60_000);
     assert.equal(await deadline.step('connect', Promise.resolve(7)), 7);
     const own = new Error('refused');
-    await assert.rejects(deadline.step('connect', () => Promise.reject(own)), (e) => e === own);
+    await assert.rejects(
+      deadline.step('connect', () => Promise.reject(own)),
+      (e) => e === own,
+    );
   });
 
   it('fails a phase that never ends with a TimeoutError `start-timeout` naming what it waited for', async () => {
     const deadline = new StartDeadline('the encoder consumer', 20);
-    await assert.rejects(deadline.step('join consumer group g', new Promise(() => undefined), () => 'is a member stuck?'), (e: unknown) => {
-      assert.ok(e instanceof TimeoutError);
-      assert.equal(e.code, 'start-timeout');
-      assert.equal(e.timeoutMs, 20);
-      assert.equal(e.message, 'the encoder consumer did not join consumer group g within 20 ms: is a member stuck?');
-      assert.equal(e.retriable, true);
-      return true;
-    });
+    await assert.rejects(
+      deadline.step('join consumer group g', new Promise(() => undefined), () => 'is a member stuck?'),
+      (e: unknown) => {
+        assert.ok(e instanceof TimeoutError);
+        assert.equal(e.code, 'start-timeout');
+        assert.equal(e.timeoutMs, 20);
+        assert.equal(e.message, 'the encoder consumer did not join consumer group g within 20 ms: is a member stuck?');
+        assert.equal(e.retriable, true);
+        return true;
+      },
+    );
   });
 
   it('gives up at once when stopped, and refuses later phases', async () => {
@@ -112,7 +131,13 @@ describe('StartDeadline', () => {
     const deadline = new StartDeadline('the worker', 3_600_000, stop.signal);
     const pending = deadline.step('connect to Redis', new Promise(() => undefined));
     stop.abort();
-    await assert.rejects(pending, (e: unknown) => e instanceof CancelledError && e.code === 'start-aborted' && e.message === 'the worker was stopped while it was starting (waiting to connect to Redis)');
+    await assert.rejects(
+      pending,
+      (e: unknown) =>
+        e instanceof CancelledError &&
+        e.code === 'start-aborted' &&
+        e.message === 'the worker was stopped while it was starting (waiting to connect to Redis)',
+    );
     let called = false;
     await assert.rejects(
       deadline.step('connect to Kafka', () => {
@@ -134,7 +159,6 @@ async function server(): Promise<{ server: Server; port: number; accepted: Socke
 }
 
 describe('ConnectionScope', () => {
-
   function open(port: number): Socket {
     const socket = connect(port, '127.0.0.1');
     trackSocket(socket);

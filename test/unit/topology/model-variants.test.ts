@@ -6,7 +6,9 @@ import { listModelSpecs } from '../../../topology/models.ts';
 
 describe('encoder model variants', () => {
   it('pins both derived files of every fp32 registry model, and only of those', () => {
-    const fp32 = listModelSpecs().filter((spec) => !spec.quantized).map((spec) => spec.id);
+    const fp32 = listModelSpecs()
+      .filter((spec) => !spec.quantized)
+      .map((spec) => spec.id);
     assert.deepEqual(Object.keys(DERIVED_MODEL_PINS).sort(), [...fp32].sort());
     for (const [id, pins] of Object.entries(DERIVED_MODEL_PINS)) {
       for (const [kind, pin] of Object.entries(pins)) {
@@ -28,12 +30,15 @@ describe('encoder model variants', () => {
   });
 
   it('refuses an unknown value, naming the setting', () => {
-    assert.throws(() => loadConfig({ [SETTINGS.encoderGraph]: 'fast' }), (error: unknown) => {
-      assert.ok(error instanceof ConfigError);
-      assert.match(error.message, /SEARCHBUS_ENCODER_GRAPH/);
-      assert.match(error.message, /stock, optimized/);
-      return true;
-    });
+    assert.throws(
+      () => loadConfig({ [SETTINGS.encoderGraph]: 'fast' }),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.match(error.message, /SEARCHBUS_ENCODER_GRAPH/);
+        assert.match(error.message, /stock, optimized/);
+        return true;
+      },
+    );
     assert.throws(() => loadConfig({ [SETTINGS.int8Source]: 'per-tensor' }), /SEARCHBUS_INT8_SOURCE/);
   });
 });

@@ -37,7 +37,10 @@ describe('pointId', () => {
   });
 
   it('refuses what is not an identity', () => {
-    assert.throws(() => pointId('a/b', 'x', 0), (e: unknown) => e instanceof ContractError && e.code === 'invalid-key');
+    assert.throws(
+      () => pointId('a/b', 'x', 0),
+      (e: unknown) => e instanceof ContractError && e.code === 'invalid-key',
+    );
     assert.throws(() => pointId('', 'x', 0), ContractError);
     assert.throws(() => pointId('a', '', 0), ContractError);
     assert.throws(() => pointId('a', 'x', -1), TypeError);

@@ -35,7 +35,8 @@ describe('search request decoding', () => {
     }
     const absent = parseSearchRequest(valid, limits);
     assert.ok(absent.ok && !('mode' in absent.request), 'no mode: the collection decides');
-    for (const mode of ['Hybrid', 'bm25', 1, null]) assert.equal(errorOf(parseSearchRequest({ ...valid, mode }, limits)).code, 'invalid-mode');
+    for (const mode of ['Hybrid', 'bm25', 1, null])
+      assert.equal(errorOf(parseSearchRequest({ ...valid, mode }, limits)).code, 'invalid-mode');
   });
 
   it('refuses bytes that are not JSON with invalid-json', () => {
@@ -89,7 +90,10 @@ describe('search filter language', () => {
   it('accepts match value, match any and range on metadata keys', () => {
     const filter = {
       must: [{ key: 'year', range: { gte: 2000, lt: 2010.5 } }],
-      should: [{ key: 'lang', match: { any: ['en', 'de'] } }, { key: 'n', match: { any: [1, 2] } }],
+      should: [
+        { key: 'lang', match: { any: ['en', 'de'] } },
+        { key: 'n', match: { any: [1, 2] } },
+      ],
       mustNot: [{ key: 'draft', match: { value: true } }],
     };
     assert.deepEqual(parseSearchFilter(filter), filter);
@@ -117,7 +121,10 @@ describe('search filter language', () => {
   ];
   for (const [what, filter] of refused) {
     it(`refuses ${what} with invalid-filter`, () => {
-      assert.throws(() => parseSearchFilter(filter), (e: unknown) => e instanceof ContractError && e.code === 'invalid-filter');
+      assert.throws(
+        () => parseSearchFilter(filter),
+        (e: unknown) => e instanceof ContractError && e.code === 'invalid-filter',
+      );
       assert.equal(errorOf(parseSearchRequest({ ...valid, filter }, limits)).code, 'invalid-filter');
     });
   }

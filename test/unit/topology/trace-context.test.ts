@@ -4,7 +4,16 @@ import { context, ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { BatchTrace } from '../../../consumers/runtime/index.ts';
-import { contextFromHeaders, contextFromValues, HEADERS, inSpan, isTraced, parseSearchRequest, SpanKind, traceHeaders } from '../../../topology/index.ts';
+import {
+  contextFromHeaders,
+  contextFromValues,
+  HEADERS,
+  inSpan,
+  isTraced,
+  parseSearchRequest,
+  SpanKind,
+  traceHeaders,
+} from '../../../topology/index.ts';
 
 const VALID = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
 const limits = { maxTopK: 100, replyChannelPrefix: 'ns:reply:' };
@@ -42,7 +51,13 @@ describe('trace context', () => {
   });
 
   it('with an SDK injects the active span as traceparent and extracts it from Buffer, string or array headers', async () => {
-    sdk = new NodeSDK({ spanProcessors: [processor], autoDetectResources: false, instrumentations: [], metricReaders: [], logRecordProcessors: [] });
+    sdk = new NodeSDK({
+      spanProcessors: [processor],
+      autoDetectResources: false,
+      instrumentations: [],
+      metricReaders: [],
+      logRecordProcessors: [],
+    });
     sdk.start();
     const headers = await inSpan('publish', SpanKind.PRODUCER, {}, () => Promise.resolve(traceHeaders()));
     const [span] = await finishedSpans();
@@ -56,8 +71,17 @@ describe('trace context', () => {
   });
 
   it('ignores malformed traceparent headers', () => {
-    const bad = ['', 'garbage', '00-zzzz-b7ad6b7169203331-01', '00-00000000000000000000000000000000-b7ad6b7169203331-01', Buffer.from([0xff, 0xfe, 0x00]), 'x'.repeat(10_000), 12 as unknown as string];
-    for (const value of bad) assert.equal(isTraced(contextFromHeaders({ [HEADERS.traceparent]: value })), false, String(value).slice(0, 40));
+    const bad = [
+      '',
+      'garbage',
+      '00-zzzz-b7ad6b7169203331-01',
+      '00-00000000000000000000000000000000-b7ad6b7169203331-01',
+      Buffer.from([0xff, 0xfe, 0x00]),
+      'x'.repeat(10_000),
+      12 as unknown as string,
+    ];
+    for (const value of bad)
+      assert.equal(isTraced(contextFromHeaders({ [HEADERS.traceparent]: value })), false, String(value).slice(0, 40));
     assert.equal(isTraced(contextFromHeaders(undefined)), false);
     assert.equal(isTraced(contextFromValues({ traceparent: 'nope', tracestate: 'k=v' })), false);
   });
@@ -68,11 +92,17 @@ describe('trace context', () => {
     const b = contextFromValues({ traceparent: '00-11111111111111111111111111111111-2222222222222222-01' });
     const spans = new BatchTrace('process', [a, b, a, contextFromHeaders({ [HEADERS.traceparent]: 'bad' })]);
     await spans.step('embed', () => Promise.resolve());
-    await assert.rejects(spans.step('qdrant', () => Promise.reject(new Error('down'))), /down/);
+    await assert.rejects(
+      spans.step('qdrant', () => Promise.reject(new Error('down'))),
+      /down/,
+    );
     spans.end();
     const finished = await finishedSpans();
     const processes = finished.filter((s) => s.name === 'process');
-    assert.deepEqual(processes.map((s) => s.spanContext().traceId).sort(), ['0af7651916cd43dd8448eb211c80319c', '11111111111111111111111111111111']);
+    assert.deepEqual(processes.map((s) => s.spanContext().traceId).sort(), [
+      '0af7651916cd43dd8448eb211c80319c',
+      '11111111111111111111111111111111',
+    ]);
     for (const p of processes) {
       const children = finished.filter((s) => s.parentSpanContext?.spanId === p.spanContext().spanId);
       assert.deepEqual(children.map((c) => c.name).sort(), ['embed', 'qdrant']);

@@ -29,7 +29,12 @@ function fakes(options: { ocrText?: string } = {}) {
       Promise.resolve(
         texts.map((text) => {
           encoded.push(text);
-          return [...text.matchAll(/[^.]+\./g)].map((m) => ({ text: m[0], vector: new Float32Array([1]), start: m.index, end: m.index + m[0].length }));
+          return [...text.matchAll(/[^.]+\./g)].map((m) => ({
+            text: m[0],
+            vector: new Float32Array([1]),
+            start: m.index,
+            end: m.index + m[0].length,
+          }));
         }),
       ),
   };
@@ -44,19 +49,27 @@ function fakes(options: { ocrText?: string } = {}) {
   return { written, qdrant, encoder, media, encoded };
 }
 
-const upsert = (id: string, fields: Record<string, unknown>): IngestMessage => ({ kind: 'upsert', tenant: 'default', id, document: { schemaVersion: 1, id, ...fields } });
+const upsert = (id: string, fields: Record<string, unknown>): IngestMessage => ({
+  kind: 'upsert',
+  tenant: 'default',
+  id,
+  document: { schemaVersion: 1, id, ...fields },
+});
 
 describe('indexDocuments with document files and OCR', () => {
   it("chunks a PDF page by page: each point records its page and its place in that page's text; no media vector", async () => {
     const f = fakes();
     const pdf = pdfFile([['Ferries leave at dawn. Tickets on board.'], [], ['Dogs travel free.']]);
-    const result = await indexDocuments([upsert('timetable.pdf', { title: 'Timetable', media: { type: 'application/pdf', data: pdf.toString('base64') } })], {
-      qdrant: f.qdrant,
-      collection: 'c',
-      encoder: f.encoder,
-      media: f.media,
-      layout: layoutFor(null),
-    });
+    const result = await indexDocuments(
+      [upsert('timetable.pdf', { title: 'Timetable', media: { type: 'application/pdf', data: pdf.toString('base64') } })],
+      {
+        qdrant: f.qdrant,
+        collection: 'c',
+        encoder: f.encoder,
+        media: f.media,
+        layout: layoutFor(null),
+      },
+    );
     assert.deepEqual(result, { upserted: 1, deleted: 0, points: 3 });
     // The title leads the first page's text; positions are in the page's own extracted text.
     assert.deepEqual(f.encoded, ['Timetable\n\nFerries leave at dawn. Tickets on board.', 'Dogs travel free.']);
@@ -74,10 +87,16 @@ describe('indexDocuments with document files and OCR', () => {
     }
   });
 
-  it("gives an image its OCR text beside its image vector, after its title; a photo without text stays title-only", async () => {
+  it('gives an image its OCR text beside its image vector, after its title; a photo without text stays title-only', async () => {
     const shot = fakes({ ocrText: 'Backup failed. The drive is full.' });
     const image = { type: 'image/png', uri: 'file:///shots/backup.png' };
-    await indexDocuments([upsert('backup.png', { title: 'Backup dialog', media: image })], { qdrant: shot.qdrant, collection: 'c', encoder: shot.encoder, media: shot.media, layout: layoutFor(null) });
+    await indexDocuments([upsert('backup.png', { title: 'Backup dialog', media: image })], {
+      qdrant: shot.qdrant,
+      collection: 'c',
+      encoder: shot.encoder,
+      media: shot.media,
+      layout: layoutFor(null),
+    });
     assert.deepEqual(shot.encoded, ['Backup dialog\n\nBackup failed. The drive is full.']);
     assert.deepEqual(
       shot.written.map((p) => [Object.keys(p.vector), p.payload.text, p.payload.position, p.payload.page]),
@@ -89,7 +108,13 @@ describe('indexDocuments with document files and OCR', () => {
     assert.equal(shot.written[0]!.payload.media?.modality, 'image');
 
     const photo = fakes({ ocrText: '' });
-    await indexDocuments([upsert('dog.jpg', { title: 'A dog.', media: { type: 'image/jpeg', data: 'AAAA' } })], { qdrant: photo.qdrant, collection: 'c', encoder: photo.encoder, media: photo.media, layout: layoutFor(null) });
+    await indexDocuments([upsert('dog.jpg', { title: 'A dog.', media: { type: 'image/jpeg', data: 'AAAA' } })], {
+      qdrant: photo.qdrant,
+      collection: 'c',
+      encoder: photo.encoder,
+      media: photo.media,
+      layout: layoutFor(null),
+    });
     assert.deepEqual(photo.encoded, ['A dog.']);
     assert.equal(photo.written.length, 1);
     assert.equal(photo.written[0]!.payload.position, undefined);
@@ -99,7 +124,13 @@ describe('indexDocuments with document files and OCR', () => {
     const f = fakes();
     const empty = pdfFile([[]]);
     await assert.rejects(
-      indexDocuments([upsert('scan.pdf', { media: { type: 'application/pdf', data: empty.toString('base64') } })], { qdrant: f.qdrant, collection: 'c', encoder: f.encoder, media: f.media, layout: layoutFor(null) }),
+      indexDocuments([upsert('scan.pdf', { media: { type: 'application/pdf', data: empty.toString('base64') } })], {
+        qdrant: f.qdrant,
+        collection: 'c',
+        encoder: f.encoder,
+        media: f.media,
+        layout: layoutFor(null),
+      }),
       errorOf(ContractError, 'document-no-text', /default\/scan\.pdf: the pdf file has no text/),
     );
     assert.equal(f.written.length, 0);
@@ -108,7 +139,13 @@ describe('indexDocuments with document files and OCR', () => {
   it('extracts document files into a collection without media vectors (they need none)', async () => {
     const f = fakes();
     const layout = { dense: 'text', sparse: null };
-    await indexDocuments([upsert('notes.md', { media: { type: 'text/markdown', data: Buffer.from('Tides turn twice a day.').toString('base64') } })], { qdrant: f.qdrant, collection: 'c', encoder: f.encoder, media: f.media, layout });
-    assert.deepEqual(f.written.map((p) => [p.payload.text, p.payload.position]), [['Tides turn twice a day.', { start: 0, end: 23 }]]);
+    await indexDocuments(
+      [upsert('notes.md', { media: { type: 'text/markdown', data: Buffer.from('Tides turn twice a day.').toString('base64') } })],
+      { qdrant: f.qdrant, collection: 'c', encoder: f.encoder, media: f.media, layout },
+    );
+    assert.deepEqual(
+      f.written.map((p) => [p.payload.text, p.payload.position]),
+      [['Tides turn twice a day.', { start: 0, end: 23 }]],
+    );
   });
 });

@@ -16,7 +16,10 @@ function fakes(chunksPerText: (text: string) => number) {
   } as unknown as QdrantClient;
   const encoder: DocumentEncoder = {
     modelId: 'm',
-    encodeDocuments: (texts) => Promise.resolve(texts.map((t) => Array.from({ length: chunksPerText(t) }, (_, i) => ({ text: `${t}#${i}`, vector: new Float32Array([i, 1]) })))),
+    encodeDocuments: (texts) =>
+      Promise.resolve(
+        texts.map((t) => Array.from({ length: chunksPerText(t) }, (_, i) => ({ text: `${t}#${i}`, vector: new Float32Array([i, 1]) }))),
+      ),
   };
   return { calls, qdrant, encoder };
 }
@@ -28,7 +31,10 @@ const upsert = (id: string, text: string, tenant = 'default'): IngestMessage => 
   document: { schemaVersion: 1, id, text, ...(tenant === 'default' ? {} : { tenant }) },
 });
 const tombstone = (id: string, tenant = 'default'): IngestMessage => ({ kind: 'delete', tenant, id });
-const inTenant = (tenant: string, id: string): unknown[] => [{ key: 'tenant', match: { value: tenant } }, { key: 'doc_id', match: { value: id } }];
+const inTenant = (tenant: string, id: string): unknown[] => [
+  { key: 'tenant', match: { value: tenant } },
+  { key: 'doc_id', match: { value: id } },
+];
 
 describe('indexDocuments', () => {
   it('writes named vectors: the embedding as text, and the BM25 sparse vector of the chunk text', async () => {
@@ -52,14 +58,39 @@ describe('indexDocuments', () => {
 
   it('writes one point per chunk with deterministic ids, then deletes stale chunks', async () => {
     const { calls, qdrant, encoder } = fakes((t) => t.length);
-    const result = await indexDocuments([upsert('a', 'xx'), upsert('b', 'yyy')], { qdrant, collection: 'c', encoder, layout: LEGACY, now: () => new Date(0) });
+    const result = await indexDocuments([upsert('a', 'xx'), upsert('b', 'yyy')], {
+      qdrant,
+      collection: 'c',
+      encoder,
+      layout: LEGACY,
+      now: () => new Date(0),
+    });
     assert.deepEqual(result, { upserted: 2, deleted: 0, points: 5 });
     const [write, remove] = calls;
     assert.equal(write?.op, 'upsert');
-    const points = (write?.body as { wait: boolean; points: Array<{ id: string; payload: Record<string, unknown> }> });
+    const points = write?.body as { wait: boolean; points: Array<{ id: string; payload: Record<string, unknown> }> };
     assert.equal(points.wait, true);
-    assert.deepEqual(points.points.map((p) => p.id), [pointId('default', 'a', 0), pointId('default', 'a', 1), pointId('default', 'b', 0), pointId('default', 'b', 1), pointId('default', 'b', 2)]);
-    assert.deepEqual(points.points[2]?.payload, { doc_id: 'b', chunk: 0, chunks: 3, title: '', text: 'yyy#0', metadata: {}, tenant: 'default', model: 'm', ingested_at: '1970-01-01T00:00:00.000Z' });
+    assert.deepEqual(
+      points.points.map((p) => p.id),
+      [
+        pointId('default', 'a', 0),
+        pointId('default', 'a', 1),
+        pointId('default', 'b', 0),
+        pointId('default', 'b', 1),
+        pointId('default', 'b', 2),
+      ],
+    );
+    assert.deepEqual(points.points[2]?.payload, {
+      doc_id: 'b',
+      chunk: 0,
+      chunks: 3,
+      title: '',
+      text: 'yyy#0',
+      metadata: {},
+      tenant: 'default',
+      model: 'm',
+      ingested_at: '1970-01-01T00:00:00.000Z',
+    });
     assert.equal(remove?.op, 'delete');
     assert.deepEqual((remove?.body as { filter: unknown }).filter, {
       should: [
@@ -71,10 +102,18 @@ describe('indexDocuments', () => {
 
   it('keeps only the last message per document, as compaction would', async () => {
     const { calls, qdrant, encoder } = fakes(() => 1);
-    const result = await indexDocuments([upsert('a', 'old'), tombstone('a'), upsert('b', 'x'), tombstone('b'), upsert('a', 'new')], { qdrant, collection: 'c', encoder, layout: LEGACY });
+    const result = await indexDocuments([upsert('a', 'old'), tombstone('a'), upsert('b', 'x'), tombstone('b'), upsert('a', 'new')], {
+      qdrant,
+      collection: 'c',
+      encoder,
+      layout: LEGACY,
+    });
     assert.deepEqual(result, { upserted: 1, deleted: 1, points: 1 });
     const points = (calls[0]?.body as { points: Array<{ payload: { text: string } }> }).points;
-    assert.deepEqual(points.map((p) => p.payload.text), ['new#0']);
+    assert.deepEqual(
+      points.map((p) => p.payload.text),
+      ['new#0'],
+    );
     const filter = (calls[1]?.body as { filter: { should: unknown[] } }).filter;
     assert.deepEqual(filter.should[0], { must: inTenant('default', 'b') });
   });
@@ -82,18 +121,29 @@ describe('indexDocuments', () => {
   it('only deletes for a batch of tombstones', async () => {
     const { calls, qdrant, encoder } = fakes(() => 1);
     await indexDocuments([tombstone('x')], { qdrant, collection: 'c', encoder, layout: LEGACY });
-    assert.deepEqual(calls.map((c) => c.op), ['delete']);
+    assert.deepEqual(
+      calls.map((c) => c.op),
+      ['delete'],
+    );
   });
 
   it('keeps the same id in two tenants as two documents: two point sets, tenant on every point', async () => {
     const { calls, qdrant, encoder } = fakes(() => 1);
-    const result = await indexDocuments([upsert('report-1', 'from a', 'a'), upsert('report-1', 'from b', 'b')], { qdrant, collection: 'c', encoder, layout: LEGACY });
+    const result = await indexDocuments([upsert('report-1', 'from a', 'a'), upsert('report-1', 'from b', 'b')], {
+      qdrant,
+      collection: 'c',
+      encoder,
+      layout: LEGACY,
+    });
     assert.deepEqual(result, { upserted: 2, deleted: 0, points: 2 });
     const points = (calls[0]?.body as { points: Array<{ id: string; payload: { tenant: string; doc_id: string; text: string } }> }).points;
-    assert.deepEqual(points.map((p) => [p.id, p.payload.tenant, p.payload.doc_id, p.payload.text]), [
-      [pointId('a', 'report-1', 0), 'a', 'report-1', 'from a#0'],
-      [pointId('b', 'report-1', 0), 'b', 'report-1', 'from b#0'],
-    ]);
+    assert.deepEqual(
+      points.map((p) => [p.id, p.payload.tenant, p.payload.doc_id, p.payload.text]),
+      [
+        [pointId('a', 'report-1', 0), 'a', 'report-1', 'from a#0'],
+        [pointId('b', 'report-1', 0), 'b', 'report-1', 'from b#0'],
+      ],
+    );
     const filter = (calls[1]?.body as { filter: { should: unknown[] } }).filter;
     assert.deepEqual(filter.should, [
       { must: [...inTenant('a', 'report-1'), { key: 'chunk', range: { gte: 1 } }] },
@@ -103,11 +153,19 @@ describe('indexDocuments', () => {
 
   it("deletes only the tombstoned tenant's document, grouping the ids of each tenant", async () => {
     const { calls, qdrant, encoder } = fakes(() => 1);
-    const result = await indexDocuments([tombstone('report-1', 'a'), tombstone('x', 'a'), upsert('report-1', 'stays', 'b'), tombstone('y', 'c')], { qdrant, collection: 'c', encoder, layout: LEGACY });
+    const result = await indexDocuments(
+      [tombstone('report-1', 'a'), tombstone('x', 'a'), upsert('report-1', 'stays', 'b'), tombstone('y', 'c')],
+      { qdrant, collection: 'c', encoder, layout: LEGACY },
+    );
     assert.deepEqual(result, { upserted: 1, deleted: 3, points: 1 });
     const filter = (calls[1]?.body as { filter: { should: unknown[] } }).filter;
     assert.deepEqual(filter.should, [
-      { must: [{ key: 'tenant', match: { value: 'a' } }, { key: 'doc_id', match: { any: ['report-1', 'x'] } }] },
+      {
+        must: [
+          { key: 'tenant', match: { value: 'a' } },
+          { key: 'doc_id', match: { any: ['report-1', 'x'] } },
+        ],
+      },
       { must: inTenant('c', 'y') },
       { must: [...inTenant('b', 'report-1'), { key: 'chunk', range: { gte: 1 } }] },
     ]);
@@ -116,7 +174,13 @@ describe('indexDocuments', () => {
 
 describe('latestPerDocument', () => {
   it('groups by (tenant, id): the last message of each document wins, in order of last appearance', () => {
-    const latest = latestPerDocument([upsert('r', 'a1', 'a'), upsert('r', 'b1', 'b'), tombstone('r', 'a'), upsert('r', 'd1'), upsert('r', 'b2', 'b')]);
+    const latest = latestPerDocument([
+      upsert('r', 'a1', 'a'),
+      upsert('r', 'b1', 'b'),
+      tombstone('r', 'a'),
+      upsert('r', 'd1'),
+      upsert('r', 'b2', 'b'),
+    ]);
     assert.deepEqual(
       latest.map((m) => [m.tenant, m.id, m.kind === 'upsert' ? m.document.text : 'deleted']),
       [

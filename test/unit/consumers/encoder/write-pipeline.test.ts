@@ -42,7 +42,15 @@ function controlled() {
     await gate(writes, group[0]!).promise;
     events.push(`write ${group[0]} end`);
   };
-  return { events, encode, write, encodeDone: (g: number) => gate(encodes, g).resolve(), writeDone: (g: number) => gate(writes, g).resolve(), writeFails: (g: number, e: Error) => gate(writes, g).reject(e), encodeFails: (g: number, e: Error) => gate(encodes, g).reject(e) };
+  return {
+    events,
+    encode,
+    write,
+    encodeDone: (g: number) => gate(encodes, g).resolve(),
+    writeDone: (g: number) => gate(writes, g).resolve(),
+    writeFails: (g: number, e: Error) => gate(writes, g).reject(e),
+    encodeFails: (g: number, e: Error) => gate(encodes, g).reject(e),
+  };
 }
 
 describe('encodeAndWrite', () => {
@@ -85,8 +93,14 @@ describe('encodeAndWrite', () => {
     assert.equal(settled, false, 'rejected while group 1 was still being encoded');
     c.encodeDone(1);
     await assert.rejects(run, /qdrant down/);
-    assert.equal(c.events.some((e) => e.startsWith('write 1')), false);
-    assert.equal(c.events.some((e) => e.startsWith('encode 2')), false);
+    assert.equal(
+      c.events.some((e) => e.startsWith('write 1')),
+      false,
+    );
+    assert.equal(
+      c.events.some((e) => e.startsWith('encode 2')),
+      false,
+    );
   });
 
   it('waits for the write in flight when an encode fails, then rejects with the encode error', async () => {
@@ -100,18 +114,31 @@ describe('encodeAndWrite', () => {
     assert.equal(settled, false, 'rejected while group 0 was still being written');
     c.writeDone(0);
     await assert.rejects(run, /model died/);
-    assert.deepEqual(c.events.filter((e) => e.startsWith('write')), ['write 0 start (v0)', 'write 0 end']);
+    assert.deepEqual(
+      c.events.filter((e) => e.startsWith('write')),
+      ['write 0 start (v0)', 'write 0 end'],
+    );
   });
 
   it('turns a synchronous throw of encode into a rejection', async () => {
     const encode = (): Promise<string> => {
       throw new Error('sync');
     };
-    await assert.rejects(encodeAndWrite([[0]], encode, () => Promise.resolve()), /sync/);
+    await assert.rejects(
+      encodeAndWrite([[0]], encode, () => Promise.resolve()),
+      /sync/,
+    );
   });
 
   it('does nothing for no groups', async () => {
-    assert.deepEqual(await encodeAndWrite([], () => Promise.reject(new Error('no')), () => Promise.reject(new Error('no'))), []);
+    assert.deepEqual(
+      await encodeAndWrite(
+        [],
+        () => Promise.reject(new Error('no')),
+        () => Promise.reject(new Error('no')),
+      ),
+      [],
+    );
   });
 });
 
@@ -129,12 +156,18 @@ describe('indexDocuments with groups', () => {
   it('writes each group in document order, deletes stale chunks only after every upsert, and keeps the last version of a repeated document', async () => {
     const calls: string[] = [];
     const qdrant = {
-      upsert: (_c: string, body: { points: Array<{ payload: { doc_id: string; text: string } }> }) => (calls.push(`upsert ${body.points.map((p) => p.payload.text).join(',')}`), Promise.resolve({})),
+      upsert: (_c: string, body: { points: Array<{ payload: { doc_id: string; text: string } }> }) => (
+        calls.push(`upsert ${body.points.map((p) => p.payload.text).join(',')}`),
+        Promise.resolve({})
+      ),
       delete: () => (calls.push('delete'), Promise.resolve({})),
     } as unknown as QdrantClient;
     const encoder: DocumentEncoder = {
       modelId: 'm',
-      encodeDocuments: (texts) => (calls.push(`encode ${texts.join(',')}`), Promise.resolve(texts.map((t) => [{ text: t, vector: new Float32Array([1]) }]))),
+      encodeDocuments: (texts) => (
+        calls.push(`encode ${texts.join(',')}`),
+        Promise.resolve(texts.map((t) => [{ text: t, vector: new Float32Array([1]) }]))
+      ),
     };
     const messages = ['a', 'b', 'c', 'd', 'e'].map(upsert);
     messages.push({ kind: 'upsert', tenant: 'default', id: 'b', document: { schemaVersion: 1, id: 'b', text: 'b2' } });
@@ -150,7 +183,10 @@ describe('indexDocuments with groups', () => {
 
   it("embeds a group's media in its encode phase, overlapping the previous write; the medium sits on the first point, with each point's source offset", async () => {
     const events: string[] = [];
-    const written: Array<{ vector: Record<string, unknown>; payload: { doc_id: string; text: string; source_offset?: string; media?: unknown } }> = [];
+    const written: Array<{
+      vector: Record<string, unknown>;
+      payload: { doc_id: string; text: string; source_offset?: string; media?: unknown };
+    }> = [];
     const firstWrite = deferred();
     let writes = 0;
     const qdrant = {
@@ -165,7 +201,10 @@ describe('indexDocuments with groups', () => {
       },
       delete: () => (events.push('delete'), Promise.resolve({})),
     } as unknown as QdrantClient;
-    const encoder: DocumentEncoder = { modelId: 'm', encodeDocuments: (texts) => Promise.resolve(texts.map((t) => [{ text: t, vector: new Float32Array([1]) }])) };
+    const encoder: DocumentEncoder = {
+      modelId: 'm',
+      encodeDocuments: (texts) => Promise.resolve(texts.map((t) => [{ text: t, vector: new Float32Array([1]) }])),
+    };
     const media: MediaEncoder = {
       read: (ref) => (events.push(`read ${ref.data}`), Promise.resolve(Buffer.from(ref.data ?? ''))),
       embed: (modality) => Promise.resolve(new Float32Array([modality === 'image' ? 2 : 3])),
@@ -174,7 +213,12 @@ describe('indexDocuments with groups', () => {
       embedVideo: () => Promise.reject(new Error('no video here')),
       close: () => Promise.resolve(),
     };
-    const doc = (id: string, fields: Record<string, unknown>): IngestMessage => ({ kind: 'upsert', tenant: 'default', id, document: { schemaVersion: 1, id, ...fields } });
+    const doc = (id: string, fields: Record<string, unknown>): IngestMessage => ({
+      kind: 'upsert',
+      tenant: 'default',
+      id,
+      document: { schemaVersion: 1, id, ...fields },
+    });
     const messages = [
       doc('a', { text: 'a' }),
       doc('p', { media: { type: 'image/png', data: 'cA' } }),
@@ -193,7 +237,10 @@ describe('indexDocuments with groups', () => {
     assert.deepEqual(byDoc.get('p')!.vector, { image: [2] });
     assert.equal(byDoc.get('p')!.payload.text, '');
     assert.deepEqual(byDoc.get('q')!.vector, { text: [1], audio: [3] });
-    assert.deepEqual(written.map((p) => p.payload.source_offset), ['10', '11', '12']);
+    assert.deepEqual(
+      written.map((p) => p.payload.source_offset),
+      ['10', '11', '12'],
+    );
     assert.equal((byDoc.get('q')!.payload.media as { modality: string }).modality, 'audio');
   });
 
@@ -203,7 +250,10 @@ describe('indexDocuments with groups', () => {
       upsert: () => (calls.push('upsert'), Promise.resolve({})),
       delete: () => (calls.push('delete'), Promise.resolve({})),
     } as unknown as QdrantClient;
-    const encoder: DocumentEncoder = { modelId: 'm', encodeDocuments: (texts) => Promise.resolve(texts.map((t) => [{ text: t, vector: new Float32Array([1]) }])) };
+    const encoder: DocumentEncoder = {
+      modelId: 'm',
+      encodeDocuments: (texts) => Promise.resolve(texts.map((t) => [{ text: t, vector: new Float32Array([1]) }])),
+    };
     const media: MediaEncoder = {
       read: (ref) => Promise.resolve(Buffer.from(ref.data ?? '')),
       embed: () => Promise.reject(new ContractError('media-undecodable', 'not an image')),
@@ -224,14 +274,21 @@ describe('indexDocuments with groups', () => {
     // The first group was written (a redelivery rewrites it); stale chunks are only deleted after every write.
     assert.deepEqual(calls, ['upsert']);
   });
-  it("writes a video as its moments: a point per frame (image) and audio segment (audio), each with its time; the title on the first; stale points past the last moment deleted", async () => {
-    const written: Array<{ id: string; vector: Record<string, unknown>; payload: { chunk: number; chunks: number; text: string; media?: { modality: string; at?: number; uri?: string } } }> = [];
+  it('writes a video as its moments: a point per frame (image) and audio segment (audio), each with its time; the title on the first; stale points past the last moment deleted', async () => {
+    const written: Array<{
+      id: string;
+      vector: Record<string, unknown>;
+      payload: { chunk: number; chunks: number; text: string; media?: { modality: string; at?: number; uri?: string } };
+    }> = [];
     const deletes: unknown[] = [];
     const qdrant = {
       upsert: (_c: string, body: { points: typeof written }) => (written.push(...body.points), Promise.resolve({})),
       delete: (_c: string, body: unknown) => (deletes.push(body), Promise.resolve({})),
     } as unknown as QdrantClient;
-    const encoder: DocumentEncoder = { modelId: 'm', encodeDocuments: (texts) => Promise.resolve(texts.map((t) => [{ text: t, vector: new Float32Array([1]) }])) };
+    const encoder: DocumentEncoder = {
+      modelId: 'm',
+      encodeDocuments: (texts) => Promise.resolve(texts.map((t) => [{ text: t, vector: new Float32Array([1]) }])),
+    };
     const models: string[] = [];
     const media: MediaEncoder = {
       read: (ref) => Promise.resolve(Buffer.from(ref.uri ?? '')),
@@ -247,7 +304,7 @@ describe('indexDocuments with groups', () => {
       },
       // A video is neither a document file nor an image to OCR.
       extract: () => Promise.reject(new Error('a video has no text to extract')),
-      ocr: () => Promise.reject(new Error('a video is not OCR\'d')),
+      ocr: () => Promise.reject(new Error("a video is not OCR'd")),
       close: () => Promise.resolve(),
     };
     const message: IngestMessage = {
@@ -256,7 +313,11 @@ describe('indexDocuments with groups', () => {
       id: 'v',
       document: { schemaVersion: 1, id: 'v', title: 'holiday', media: { type: 'video/mp4', uri: 'file:///media/holiday.mp4' } },
     };
-    assert.deepEqual(await indexDocuments([message], { qdrant, collection: 'c', encoder, media, layout: layoutFor(null) }), { upserted: 1, deleted: 0, points: 4 });
+    assert.deepEqual(await indexDocuments([message], { qdrant, collection: 'c', encoder, media, layout: layoutFor(null) }), {
+      upserted: 1,
+      deleted: 0,
+      points: 4,
+    });
     assert.deepEqual(models, ['efficientnet-lite0', 'speech-embedding']);
     assert.deepEqual(
       written.map((p) => [p.payload.chunk, p.payload.chunks, p.payload.text, p.payload.media?.at, Object.keys(p.vector).sort().join('+')]),

@@ -39,12 +39,21 @@ describe('EvalSetStore', () => {
     assert.equal(await store.add(set('claims', 'acme')), false);
     assert.equal(await store.add(set('claims', 'acme')), true, 'a second add replaces');
     await store.add(set('other', 'globex'));
-    assert.deepEqual((await store.list('acme')).map((s) => [s.name, s.tenant, s.queries, s.judgements]), [['claims', 'acme', 1, 2]]);
-    assert.deepEqual((await store.list('globex')).map((s) => s.name), ['other']);
+    assert.deepEqual(
+      (await store.list('acme')).map((s) => [s.name, s.tenant, s.queries, s.judgements]),
+      [['claims', 'acme', 1, 2]],
+    );
+    assert.deepEqual(
+      (await store.list('globex')).map((s) => s.name),
+      ['other'],
+    );
     assert.equal(await store.get('globex', 'claims'), null);
     assert.deepEqual([...redis.hashes.keys()].sort(), ['ns:eval-sets:acme', 'ns:eval-sets:globex']);
     const loaded = await store.get('acme', 'claims');
-    assert.deepEqual(loaded && [...judgementsFor(loaded, 'q1')], [['d1', 2], ['d2', 0]]);
+    assert.deepEqual(loaded && [...judgementsFor(loaded, 'q1')], [
+      ['d1', 2],
+      ['d2', 0],
+    ]);
   });
 
   it('refuses bad names, bad tenants and empty sets', async () => {

@@ -4,7 +4,8 @@ import { compareRuns, pairedRandomizationTest, scoreRankings } from '../../../..
 import { ContractError } from '../../../../topology/index.ts';
 import { errorOf } from '../../../support/error-kinds.ts';
 
-const close = (actual: number, expected: number, tolerance = 1e-9): void => assert.ok(Math.abs(actual - expected) <= tolerance, `${actual} != ${expected}`);
+const close = (actual: number, expected: number, tolerance = 1e-9): void =>
+  assert.ok(Math.abs(actual - expected) <= tolerance, `${actual} != ${expected}`);
 /** Scores of a and b whose differences b - a are `differences`. */
 const pairs = (differences: number[]): [number[], number[]] => [differences.map(() => 0.5), differences.map((d) => 0.5 + d)];
 
@@ -83,10 +84,31 @@ describe('scoreRankings and compareRuns', () => {
   const judged = (id: string): Map<string, number> => judgements.get(id) ?? new Map<string, number>();
 
   it('scores each query and compares two systems query by query', () => {
-    const a = scoreRankings(queries, judged, new Map([['q1', ['d1']], ['q2', ['x', 'd2']], ['q3', ['x']]]));
-    assert.deepEqual(a.perQuery.map((q) => q.mrr_at_10), [1, 0.5, 0]);
-    const b = scoreRankings(queries, judged, new Map([['q1', ['d1']], ['q2', ['d2']]]));
-    assert.deepEqual(b.perQuery.map((q) => q.mrr_at_10), [1, 1, 0]);
+    const a = scoreRankings(
+      queries,
+      judged,
+      new Map([
+        ['q1', ['d1']],
+        ['q2', ['x', 'd2']],
+        ['q3', ['x']],
+      ]),
+    );
+    assert.deepEqual(
+      a.perQuery.map((q) => q.mrr_at_10),
+      [1, 0.5, 0],
+    );
+    const b = scoreRankings(
+      queries,
+      judged,
+      new Map([
+        ['q1', ['d1']],
+        ['q2', ['d2']],
+      ]),
+    );
+    assert.deepEqual(
+      b.perQuery.map((q) => q.mrr_at_10),
+      [1, 1, 0],
+    );
     const comparison = compareRuns(a, b);
     assert.deepEqual([comparison.mrr_at_10.wins, comparison.mrr_at_10.losses, comparison.mrr_at_10.ties], [1, 0, 2]);
     close(comparison.mrr_at_10.meanDifference, 0.5 / 3);

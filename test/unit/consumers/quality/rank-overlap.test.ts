@@ -18,7 +18,14 @@ describe('rankBiasedOverlap', () => {
   it('is 1 for identical rankings and 0 for disjoint ones', () => {
     const ranking = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j'];
     close(rankBiasedOverlap(ranking, [...ranking], 10), 1);
-    close(rankBiasedOverlap(ranking, ranking.map((id) => `${id}2`), 10), 0);
+    close(
+      rankBiasedOverlap(
+        ranking,
+        ranking.map((id) => `${id}2`),
+        10,
+      ),
+      0,
+    );
   });
 
   it('matches RBO_EXT worked by hand: a b c against b a c at p = 0.9 is 0.9', () => {

@@ -71,7 +71,10 @@ describe('percentile (nearest rank)', () => {
   });
   it('p99 of 1..100 is 99, p95 is 95, p50 is 50', () => {
     const hundred = Array.from({ length: 100 }, (_, i) => 100 - i);
-    assert.deepEqual([50, 95, 99].map((p) => percentile(hundred, p)), [50, 95, 99]);
+    assert.deepEqual(
+      [50, 95, 99].map((p) => percentile(hundred, p)),
+      [50, 95, 99],
+    );
   });
   it('is NaN for no values and refuses p outside (0, 100]', () => {
     assert.ok(Number.isNaN(percentile([], 50)));

@@ -30,8 +30,12 @@ describe('collapseToDocuments', () => {
   });
 
   it("gives a video hit the moment of its best frame or audio segment, and a photo's medium without one", () => {
-    const video = (chunk: number, at: number, score: number) => point('v', chunk, score, { media: { type: 'video/mp4', modality: 'video', model: 'm', uri: 'file:///v.mp4', at } });
-    const hits = collapseToDocuments([video(3, 3.04, 0.9), point('p', 0, 0.8, { media: { type: 'image/jpeg', modality: 'image', model: 'm' } }), video(0, 0, 0.7)], 10);
+    const video = (chunk: number, at: number, score: number) =>
+      point('v', chunk, score, { media: { type: 'video/mp4', modality: 'video', model: 'm', uri: 'file:///v.mp4', at } });
+    const hits = collapseToDocuments(
+      [video(3, 3.04, 0.9), point('p', 0, 0.8, { media: { type: 'image/jpeg', modality: 'image', model: 'm' } }), video(0, 0, 0.7)],
+      10,
+    );
     assert.deepEqual(
       hits.map((h) => [h.docId, h.chunk, h.media]),
       [
@@ -49,7 +53,14 @@ describe('collapseToDocuments', () => {
   });
 
   it('skips points without a document id and fills missing fields', () => {
-    const hits = collapseToDocuments([{ score: 1, payload: { chunk: 0 } }, { score: 0.5, payload: { doc_id: 'x' } }, { score: 0.1, payload: null }], 5);
+    const hits = collapseToDocuments(
+      [
+        { score: 1, payload: { chunk: 0 } },
+        { score: 0.5, payload: { doc_id: 'x' } },
+        { score: 0.1, payload: null },
+      ],
+      5,
+    );
     assert.deepEqual(hits, [{ docId: 'x', chunk: 0, score: 0.5, title: '', snippet: '', metadata: {} }]);
   });
 });
@@ -60,7 +71,9 @@ describe('collapseToDocuments: media', () => {
     const [photo, clip] = collapseToDocuments(
       [
         point('p', 0, 0.9, { media: { type: 'image/jpeg', modality: 'image', model: 'efficientnet-lite0', thumbnail, source: 'x' } }),
-        point('c', 0, 0.8, { media: { type: 'audio/wav', modality: 'audio', model: 'speech-embedding', uri: 'https://media.example/c.wav' } }),
+        point('c', 0, 0.8, {
+          media: { type: 'audio/wav', modality: 'audio', model: 'speech-embedding', uri: 'https://media.example/c.wav' },
+        }),
       ],
       10,
     );

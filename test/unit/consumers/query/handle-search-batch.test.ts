@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { handleSearchBatch, type ChunkQuery, type OutgoingReply, type QueryMessage, type SearchDependencies } from '../../../../consumers/query/index.ts';
+import {
+  handleSearchBatch,
+  type ChunkQuery,
+  type OutgoingReply,
+  type QueryMessage,
+  type SearchDependencies,
+} from '../../../../consumers/query/index.ts';
 import { getAnalyzerSpec, layoutFor, type SearchRequestV1 } from '../../../../topology/index.ts';
 
 const DENSE_ONLY = layoutFor(null);
@@ -12,12 +18,18 @@ const HYBRID = layoutFor(getAnalyzerSpec('en-porter-v1'));
 const NOW = 1_000_000;
 
 function request(id: string, extra: Partial<SearchRequestV1> = {}): QueryMessage {
-  return { kind: 'search', request: { schemaVersion: 1, id, query: { text: `q-${id}` }, topK: 2, replyTo: `ns:reply:${id}`, deadline: NOW + 5_000, ...extra } };
+  return {
+    kind: 'search',
+    request: { schemaVersion: 1, id, query: { text: `q-${id}` }, topK: 2, replyTo: `ns:reply:${id}`, deadline: NOW + 5_000, ...extra },
+  };
 }
 
 /** Chunks of documents in score order: [doc, chunk] pairs. */
 function page(pairs: Array<[string, number]>): Array<{ score: number; payload: Record<string, unknown> }> {
-  return pairs.map(([doc, chunk], i) => ({ score: 1 - i / 100, payload: { doc_id: doc, chunk, title: doc, text: `${doc}#${chunk}`, metadata: {} } }));
+  return pairs.map(([doc, chunk], i) => ({
+    score: 1 - i / 100,
+    payload: { doc_id: doc, chunk, title: doc, text: `${doc}#${chunk}`, metadata: {} },
+  }));
 }
 
 function deps(overrides: Partial<SearchDependencies> & { pages?: (query: ChunkQuery) => ReturnType<typeof page> } = {}) {
@@ -26,11 +38,27 @@ function deps(overrides: Partial<SearchDependencies> & { pages?: (query: ChunkQu
   let clock = NOW;
   let invalidations = 0;
   const d: SearchDependencies = {
-    resolver: { resolve: () => Promise.resolve({ collection: 'c__all-minilm-l6-v2__v1', modelId: 'all-minilm-l6-v2', layout: DENSE_ONLY }), invalidate: () => void (invalidations += 1) },
-    encoder: (modelId) => Promise.resolve({ modelId, embedQueries: (texts: string[]) => Promise.resolve(texts.map(() => new Float32Array([1, 0]))) }),
+    resolver: {
+      resolve: () => Promise.resolve({ collection: 'c__all-minilm-l6-v2__v1', modelId: 'all-minilm-l6-v2', layout: DENSE_ONLY }),
+      invalidate: () => void (invalidations += 1),
+    },
+    encoder: (modelId) =>
+      Promise.resolve({ modelId, embedQueries: (texts: string[]) => Promise.resolve(texts.map(() => new Float32Array([1, 0]))) }),
     search: (_collection, queries) => {
       searches.push(queries);
-      return Promise.resolve(queries.map((q) => (overrides.pages ?? (() => page([['a', 0], ['b', 0], ['c', 0]])))(q)));
+      return Promise.resolve(
+        queries.map((q) =>
+          (
+            overrides.pages ??
+            (() =>
+              page([
+                ['a', 0],
+                ['b', 0],
+                ['c', 0],
+              ]))
+          )(q),
+        ),
+      );
     },
     publish: (replies) => {
       published.push(...replies);
@@ -73,9 +101,16 @@ describe('handleSearchBatch', () => {
       ['ns:reply:bad', 'ns:reply:ok'],
     );
     const ok = t.published[1]!.reply as { hits: Array<{ docId: string }>; model: string };
-    assert.deepEqual(ok.hits.map((h) => h.docId), ['a', 'b']);
+    assert.deepEqual(
+      ok.hits.map((h) => h.docId),
+      ['a', 'b'],
+    );
     assert.equal(ok.model, 'all-minilm-l6-v2');
-    assert.deepEqual(t.published[0]!.reply, { schemaVersion: 1, id: 'bad', error: { code: 'empty-query', message: 'query.text is empty' } });
+    assert.deepEqual(t.published[0]!.reply, {
+      schemaVersion: 1,
+      id: 'bad',
+      error: { code: 'empty-query', message: 'query.text is empty' },
+    });
     assert.equal(t.searches.length, 1, 'one batch query');
   });
 
@@ -91,17 +126,45 @@ describe('handleSearchBatch', () => {
 
   it('asks again with a larger limit when a full page collapses to fewer than topK documents', async () => {
     // Chunks of `a` fill the first page (limit 2); the second page (limit 8) reaches `b`.
-    const t = deps({ pages: (q) => page([['a', 0], ['a', 1], ['a', 2], ['b', 0], ['c', 0]]).slice(0, q.limit) });
+    const t = deps({
+      pages: (q) =>
+        page([
+          ['a', 0],
+          ['a', 1],
+          ['a', 2],
+          ['b', 0],
+          ['c', 0],
+        ]).slice(0, q.limit),
+    });
     await handleSearchBatch([request('x')], t.d, signal);
-    assert.deepEqual(t.searches.map((s) => s.map((q) => q.limit)), [[2], [8]]);
+    assert.deepEqual(
+      t.searches.map((s) => s.map((q) => q.limit)),
+      [[2], [8]],
+    );
     const hits = (t.published[0]!.reply as { hits: Array<{ docId: string; chunk: number }> }).hits;
-    assert.deepEqual(hits.map((h) => [h.docId, h.chunk]), [['a', 0], ['b', 0]]);
+    assert.deepEqual(
+      hits.map((h) => [h.docId, h.chunk]),
+      [
+        ['a', 0],
+        ['b', 0],
+      ],
+    );
   });
 
   it('stops asking when the collection has no more chunks', async () => {
-    const t = deps({ pages: (q) => page([['a', 0], ['a', 1], ['a', 2]]).slice(0, q.limit) });
+    const t = deps({
+      pages: (q) =>
+        page([
+          ['a', 0],
+          ['a', 1],
+          ['a', 2],
+        ]).slice(0, q.limit),
+    });
     await handleSearchBatch([request('x')], t.d, signal);
-    assert.deepEqual(t.searches.map((s) => s.map((q) => q.limit)), [[2], [8]]);
+    assert.deepEqual(
+      t.searches.map((s) => s.map((q) => q.limit)),
+      [[2], [8]],
+    );
     assert.equal((t.published[0]!.reply as { hits: unknown[] }).hits.length, 1);
   });
 
@@ -109,7 +172,8 @@ describe('handleSearchBatch', () => {
     let calls = 0;
     const t = deps();
     const search = t.d.search;
-    t.d.search = (collection, queries) => (++calls === 1 ? Promise.reject(Object.assign(new Error('ECONNRESET'), { code: 'ECONNRESET' })) : search(collection, queries));
+    t.d.search = (collection, queries) =>
+      ++calls === 1 ? Promise.reject(Object.assign(new Error('ECONNRESET'), { code: 'ECONNRESET' })) : search(collection, queries);
     const report = await handleSearchBatch([request('x')], t.d, signal);
     assert.equal(report.answered, 1);
     assert.equal(calls, 2);
@@ -130,13 +194,20 @@ describe('handleSearchBatch', () => {
     let resolved = 0;
     const t = deps();
     t.d.resolver = {
-      resolve: () => Promise.resolve(++resolved === 1 ? { collection: 'old__m__v1', modelId: 'm', layout: DENSE_ONLY } : { collection: 'new__m__v2', modelId: 'm', layout: DENSE_ONLY }),
+      resolve: () =>
+        Promise.resolve(
+          ++resolved === 1
+            ? { collection: 'old__m__v1', modelId: 'm', layout: DENSE_ONLY }
+            : { collection: 'new__m__v2', modelId: 'm', layout: DENSE_ONLY },
+        ),
       invalidate: () => undefined,
     };
     const seen: string[] = [];
     t.d.search = (collection, queries) => {
       seen.push(collection);
-      return collection === 'old__m__v1' ? Promise.reject(Object.assign(new Error('Not found'), { status: 404 })) : Promise.resolve(queries.map(() => page([['a', 0]])));
+      return collection === 'old__m__v1'
+        ? Promise.reject(Object.assign(new Error('Not found'), { status: 404 }))
+        : Promise.resolve(queries.map(() => page([['a', 0]])));
     };
     const report = await handleSearchBatch([request('x')], t.d, signal);
     assert.deepEqual(seen, ['old__m__v1', 'new__m__v2']);
@@ -146,7 +217,16 @@ describe('handleSearchBatch', () => {
   it('isolates a query Qdrant refuses: the others are answered, it gets internal', async () => {
     const t = deps();
     t.d.search = (_c, queries) =>
-      queries.some((q) => q.limit === 6) ? Promise.reject(Object.assign(new Error('Bad Request'), { status: 400 })) : Promise.resolve(queries.map(() => page([['a', 0], ['b', 0]])));
+      queries.some((q) => q.limit === 6)
+        ? Promise.reject(Object.assign(new Error('Bad Request'), { status: 400 }))
+        : Promise.resolve(
+            queries.map(() =>
+              page([
+                ['a', 0],
+                ['b', 0],
+              ]),
+            ),
+          );
     const report = await handleSearchBatch([request('x'), request('y', { topK: 6 }), request('z')], t.d, signal);
     assert.deepEqual(report.errors, { internal: 1 });
     assert.equal(report.answered, 2);
@@ -169,7 +249,10 @@ describe('handleSearchBatch', () => {
 
   it('searches hybrid by default where the collection has sparse vectors: tenant and filter inside every prefetch', async () => {
     const t = deps();
-    t.d.resolver = { resolve: () => Promise.resolve({ collection: 'c__m__v2', modelId: 'm', layout: HYBRID }), invalidate: () => undefined };
+    t.d.resolver = {
+      resolve: () => Promise.resolve({ collection: 'c__m__v2', modelId: 'm', layout: HYBRID }),
+      invalidate: () => undefined,
+    };
     const filter = { must: [{ key: 'topic', match: { value: 'genes' } }] };
     await handleSearchBatch([request('x', { tenant: 'acme', filter })], t.d, signal);
     const query = t.searches[0]![0]!;
@@ -179,7 +262,12 @@ describe('handleSearchBatch', () => {
     assert.equal(dense!.using, 'text');
     assert.equal(sparse!.using, HYBRID.sparse!.name);
     for (const stage of [query, dense!, sparse!]) {
-      assert.deepEqual(stage.filter, { must: [{ key: 'tenant', match: { value: 'acme' } }, { key: 'metadata.topic', match: { value: 'genes' } }] });
+      assert.deepEqual(stage.filter, {
+        must: [
+          { key: 'tenant', match: { value: 'acme' } },
+          { key: 'metadata.topic', match: { value: 'genes' } },
+        ],
+      });
     }
     assert.equal((t.published[0]!.reply as { mode: string }).mode, 'hybrid');
   });
@@ -187,10 +275,17 @@ describe('handleSearchBatch', () => {
   it('fuses with the configured RRF k and sparse weight, dense first, weights sent only when they differ from 1', async () => {
     const hybrid = async (fusion: SearchDependencies['fusion']) => {
       const t = deps({ fusion });
-      t.d.resolver = { resolve: () => Promise.resolve({ collection: 'c__m__v2', modelId: 'm', layout: HYBRID }), invalidate: () => undefined };
+      t.d.resolver = {
+        resolve: () => Promise.resolve({ collection: 'c__m__v2', modelId: 'm', layout: HYBRID }),
+        invalidate: () => undefined,
+      };
       await handleSearchBatch([request('h')], t.d, signal);
       const query = t.searches[0]![0]!;
-      assert.deepEqual(query.prefetch?.map((p) => p.using), ['text', HYBRID.sparse!.name], 'weights follow the prefetch order');
+      assert.deepEqual(
+        query.prefetch?.map((p) => p.using),
+        ['text', HYBRID.sparse!.name],
+        'weights follow the prefetch order',
+      );
       return query.query;
     };
     assert.deepEqual(await hybrid({ method: 'rrf', rrfK: 2, sparseWeight: 0.5 }), { rrf: { k: 2, weights: [1, 0.5] } });
@@ -201,9 +296,20 @@ describe('handleSearchBatch', () => {
   it('runs the mode asked for: dense by the embedding only, sparse by the terms only (no embedding), dbsf when configured', async () => {
     const t = deps({ fusion: { method: 'dbsf', rrfK: 60, sparseWeight: 1 } });
     let embedded = 0;
-    t.d.resolver = { resolve: () => Promise.resolve({ collection: 'c__m__v2', modelId: 'm', layout: HYBRID }), invalidate: () => undefined };
-    t.d.encoder = (modelId) => Promise.resolve({ modelId, embedQueries: (texts: string[]) => ((embedded += texts.length), Promise.resolve(texts.map(() => new Float32Array([1, 0])))) });
-    await handleSearchBatch([request('d', { mode: 'dense' }), request('s', { mode: 'sparse' }), request('h', { mode: 'hybrid' })], t.d, signal);
+    t.d.resolver = {
+      resolve: () => Promise.resolve({ collection: 'c__m__v2', modelId: 'm', layout: HYBRID }),
+      invalidate: () => undefined,
+    };
+    t.d.encoder = (modelId) =>
+      Promise.resolve({
+        modelId,
+        embedQueries: (texts: string[]) => ((embedded += texts.length), Promise.resolve(texts.map(() => new Float32Array([1, 0])))),
+      });
+    await handleSearchBatch(
+      [request('d', { mode: 'dense' }), request('s', { mode: 'sparse' }), request('h', { mode: 'hybrid' })],
+      t.d,
+      signal,
+    );
     const [dense, sparse, hybrid] = t.searches[0]!;
     assert.deepEqual(dense!.query, [1, 0]);
     assert.equal(dense!.using, 'text');
@@ -211,12 +317,18 @@ describe('handleSearchBatch', () => {
     assert.ok('indices' in (sparse!.query as object));
     assert.deepEqual(hybrid!.query, { fusion: 'dbsf' });
     assert.equal(embedded, 2, 'the sparse request is not embedded');
-    assert.deepEqual(t.published.map((p) => (p.reply as { mode: string }).mode), ['dense', 'sparse', 'hybrid']);
+    assert.deepEqual(
+      t.published.map((p) => (p.reply as { mode: string }).mode),
+      ['dense', 'sparse', 'hybrid'],
+    );
   });
 
   it('searches a legacy collection (unnamed vector) dense, and refuses sparse and hybrid there with invalid-mode', async () => {
     const t = deps();
-    t.d.resolver = { resolve: () => Promise.resolve({ collection: 'c__m__v1', modelId: 'm', layout: { dense: '', sparse: null } }), invalidate: () => undefined };
+    t.d.resolver = {
+      resolve: () => Promise.resolve({ collection: 'c__m__v1', modelId: 'm', layout: { dense: '', sparse: null } }),
+      invalidate: () => undefined,
+    };
     const report = await handleSearchBatch([request('d'), request('s', { mode: 'sparse' }), request('h', { mode: 'hybrid' })], t.d, signal);
     assert.equal(report.answered, 1);
     assert.deepEqual(report.errors, { 'invalid-mode': 2 });

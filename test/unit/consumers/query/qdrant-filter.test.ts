@@ -30,7 +30,11 @@ describe('toQdrantFilter', () => {
 
   it('never lets a user condition name a top-level payload field', () => {
     const filter = toQdrantFilter(
-      { must: [{ key: 'tenant', match: { value: 'a' } }], should: [{ key: 'doc_id', match: { value: 'x' } }], mustNot: [{ key: 'model', match: { value: 'm' } }] },
+      {
+        must: [{ key: 'tenant', match: { value: 'a' } }],
+        should: [{ key: 'doc_id', match: { value: 'x' } }],
+        mustNot: [{ key: 'model', match: { value: 'm' } }],
+      },
       'b',
     );
     const clauses = [filter.must, filter.should, filter.must_not] as Array<Array<{ key: string }> | undefined>;

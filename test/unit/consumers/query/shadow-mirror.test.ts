@@ -8,7 +8,14 @@ import { layoutFor, type SearchHit, type SearchRequestV1 } from '../../../../top
 // Shadow comparison with the board and the query path replaced by in-memory stand-ins.
 
 const hit = (docId: string): SearchHit => ({ docId, chunk: 0, score: 1, title: docId, snippet: '', metadata: {} });
-const req = (id: string): SearchRequestV1 => ({ schemaVersion: 1, id, query: { text: id }, topK: 10, replyTo: 'ns:reply:c', deadline: Date.now() - 1 });
+const req = (id: string): SearchRequestV1 => ({
+  schemaVersion: 1,
+  id,
+  query: { text: id },
+  topK: 10,
+  replyTo: 'ns:reply:c',
+  deadline: Date.now() - 1,
+});
 const TARGET: ShadowTarget = { collection: 'a__all-minilm-l6-v2__v2', modelId: 'all-minilm-l6-v2', jobId: '1', sampleRate: 1, since: '' };
 
 function setup(target: ShadowTarget | null, liveCollection = 'a__bge-small-en-v1.5__v1', random?: () => number) {
@@ -16,13 +23,25 @@ function setup(target: ShadowTarget | null, liveCollection = 'a__bge-small-en-v1
   const searchedIn: string[] = [];
   const metrics = new MetricsRegistry();
   const mirror = new ShadowMirror({
-    board: { target: () => Promise.resolve(target), record: (collection, samples, errors) => Promise.resolve(void recorded.push({ collection, samples, errors })) },
+    board: {
+      target: () => Promise.resolve(target),
+      record: (collection, samples, errors) => Promise.resolve(void recorded.push({ collection, samples, errors })),
+    },
     deps: {
-      encoder: (modelId) => Promise.resolve({ modelId, embedQueries: (texts: string[]) => Promise.resolve(texts.map(() => new Float32Array([1]))) }),
+      encoder: (modelId) =>
+        Promise.resolve({ modelId, embedQueries: (texts: string[]) => Promise.resolve(texts.map(() => new Float32Array([1]))) }),
       search: (collection, queries) => {
         searchedIn.push(collection);
         // The new collection answers b, a, c for every query.
-        return Promise.resolve(queries.map(() => ['b', 'a', 'c'].map((doc, i) => ({ id: doc, score: 1 - i / 10, payload: { doc_id: doc, chunk: 0, title: doc, text: doc, metadata: {} } }))));
+        return Promise.resolve(
+          queries.map(() =>
+            ['b', 'a', 'c'].map((doc, i) => ({
+              id: doc,
+              score: 1 - i / 10,
+              payload: { doc_id: doc, chunk: 0, title: doc, text: doc, metadata: {} },
+            })),
+          ),
+        );
       },
       now: Date.now,
       oversampling: 1,

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { describeLoss, documentsLost, recordUnwritten, unwrittenDocument, type UnwrittenDocument } from '../../../../consumers/reindex/document-loss.ts';
+import {
+  describeLoss,
+  documentsLost,
+  recordUnwritten,
+  unwrittenDocument,
+  type UnwrittenDocument,
+} from '../../../../consumers/reindex/document-loss.ts';
 import type { DeadLetter } from '../../../../consumers/runtime/index.ts';
 import { pointId } from '../../../../topology/index.ts';
 
@@ -12,7 +18,14 @@ const letter = (key: string | null, offset: string, code = 'media-unreachable'):
   reason: `cannot read file:///photos/${offset}.jpg: ENOENT`,
 });
 
-const doc = (id: string, tenant = 'default'): UnwrittenDocument => ({ tenant, id, code: 'media-unreachable', reason: 'gone', partition: 0, offset: '1' });
+const doc = (id: string, tenant = 'default'): UnwrittenDocument => ({
+  tenant,
+  id,
+  code: 'media-unreachable',
+  reason: 'gone',
+  partition: 0,
+  offset: '1',
+});
 
 describe('unwrittenDocument', () => {
   it('reads the document identity, reason and position of a dead letter', () => {
@@ -52,7 +65,10 @@ describe('recordUnwritten', () => {
     record = recordUnwritten(record, doc('b'), 2);
     record = recordUnwritten(record, doc('c'), 2);
     record = recordUnwritten(record, doc('d'), 2);
-    assert.deepEqual(record.documents.map((d) => d.id), ['a', 'b']);
+    assert.deepEqual(
+      record.documents.map((d) => d.id),
+      ['a', 'b'],
+    );
     assert.equal(record.overflow, 2);
   });
 });
@@ -66,7 +82,12 @@ describe('documentsLost', () => {
   const first = (d: UnwrittenDocument): string => pointId(d.tenant, d.id, 0);
 
   it('is what the live collection serves and the target lacks', async () => {
-    const [gone, alsoPoisonLive, rewritten, otherTenant] = [doc('gone.jpg'), doc('never.jpg'), doc('later-ok.jpg'), doc('gone.jpg', 'acme')];
+    const [gone, alsoPoisonLive, rewritten, otherTenant] = [
+      doc('gone.jpg'),
+      doc('never.jpg'),
+      doc('later-ok.jpg'),
+      doc('gone.jpg', 'acme'),
+    ];
     const client = qdrant({ live: [first(gone), first(rewritten)], target: [first(rewritten), first(otherTenant)] });
     const lost = await documentsLost(client, 'live', 'target', [gone, alsoPoisonLive, rewritten, otherTenant]);
     assert.deepEqual(lost, [gone]);

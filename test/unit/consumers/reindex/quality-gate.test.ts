@@ -18,16 +18,30 @@ const set: EvalSet = {
 };
 
 /** The query index is its embedding; `rankings[collection][i]` answers query i. */
-function deps(rankings: Record<string, string[][]>, seen: { collections: string[]; models: string[]; tenants: unknown[] }): GateDependencies {
+function deps(
+  rankings: Record<string, string[][]>,
+  seen: { collections: string[]; models: string[]; tenants: unknown[] },
+): GateDependencies {
   return {
     encoder: (modelId) => {
       seen.models.push(modelId);
-      return Promise.resolve({ modelId, embedQueries: (texts: string[]) => Promise.resolve(texts.map((t) => new Float32Array([Number(t.split(' ')[1])]))) });
+      return Promise.resolve({
+        modelId,
+        embedQueries: (texts: string[]) => Promise.resolve(texts.map((t) => new Float32Array([Number(t.split(' ')[1])]))),
+      });
     },
     search: (collection, queries) => {
       seen.collections.push(collection);
       seen.tenants.push(...queries.map((q) => JSON.stringify(q.filter)));
-      return Promise.resolve(queries.map((q) => (rankings[collection]?.[(q.query as number[])[0] ?? -1] ?? []).map((doc, rank) => ({ id: `${doc}-0`, score: 1 - rank / 100, payload: { doc_id: doc, chunk: 0, title: doc, text: doc, metadata: {} } }))));
+      return Promise.resolve(
+        queries.map((q) =>
+          (rankings[collection]?.[(q.query as number[])[0] ?? -1] ?? []).map((doc, rank) => ({
+            id: `${doc}-0`,
+            score: 1 - rank / 100,
+            payload: { doc_id: doc, chunk: 0, title: doc, text: doc, metadata: {} },
+          })),
+        ),
+      );
     },
     now: Date.now,
     oversampling: 1,
@@ -38,7 +52,13 @@ function deps(rankings: Record<string, string[][]>, seen: { collections: string[
   };
 }
 
-const request = (extra: Partial<GateRequest> = {}): GateRequest => ({ set: 'mini', tenant: 'acme', maxNdcgDrop: 0.005, force: false, ...extra });
+const request = (extra: Partial<GateRequest> = {}): GateRequest => ({
+  set: 'mini',
+  tenant: 'acme',
+  maxNdcgDrop: 0.005,
+  force: false,
+  ...extra,
+});
 const LIVE = { collection: 'a__bge-small-en-v1.5__v1', modelId: 'bge-small-en-v1.5', layout: layoutFor(null) };
 const NEW = { collection: 'a__all-minilm-l6-v2__v2', modelId: 'all-minilm-l6-v2', layout: layoutFor(null) };
 
@@ -55,10 +75,16 @@ describe('runGate', () => {
     const expected = (1 + 1 / Math.log2(3) + 0 + 1) / 4;
     assert.ok(Math.abs(report.candidate.ndcg_at_10 - Number(expected.toFixed(5))) < 1e-9);
     assert.equal(report.ndcgDrop, Number((1 - Number(expected.toFixed(5))).toFixed(5)));
-    assert.deepEqual([report.comparison.ndcg_at_10.wins, report.comparison.ndcg_at_10.losses, report.comparison.ndcg_at_10.ties], [0, 2, 2]);
+    assert.deepEqual(
+      [report.comparison.ndcg_at_10.wins, report.comparison.ndcg_at_10.losses, report.comparison.ndcg_at_10.ties],
+      [0, 2, 2],
+    );
     assert.deepEqual(new Set(seen.models), new Set([LIVE.modelId, NEW.modelId]));
     assert.deepEqual(new Set(seen.collections), new Set([LIVE.collection, NEW.collection]));
-    assert.ok(seen.tenants.every((f) => typeof f === 'string' && f.includes('"acme"')), 'every query carries the set tenant');
+    assert.ok(
+      seen.tenants.every((f) => typeof f === 'string' && f.includes('"acme"')),
+      'every query carries the set tenant',
+    );
   });
 
   it('accepts a drop within the margin (equal counts as within) and records a forced swap', async () => {
@@ -68,10 +94,22 @@ describe('runGate', () => {
     assert.equal(accepted.decision, 'accepted');
     assert.equal(accepted.ndcgDrop, 0);
     const worse = [['x'], ['d1'], ['d2'], ['d3']];
-    const lenient = await runGate(request({ maxNdcgDrop: 0.25 }), set, LIVE, NEW, deps({ [LIVE.collection]: same, [NEW.collection]: worse }, seen));
+    const lenient = await runGate(
+      request({ maxNdcgDrop: 0.25 }),
+      set,
+      LIVE,
+      NEW,
+      deps({ [LIVE.collection]: same, [NEW.collection]: worse }, seen),
+    );
     assert.equal(lenient.ndcgDrop, 0.25);
     assert.equal(lenient.decision, 'accepted');
-    const forced = await runGate(request({ force: true }), set, LIVE, NEW, deps({ [LIVE.collection]: same, [NEW.collection]: worse }, seen));
+    const forced = await runGate(
+      request({ force: true }),
+      set,
+      LIVE,
+      NEW,
+      deps({ [LIVE.collection]: same, [NEW.collection]: worse }, seen),
+    );
     assert.equal(forced.passed, false);
     assert.equal(forced.decision, 'forced');
   });
@@ -80,6 +118,9 @@ describe('runGate', () => {
     const seen = { collections: [] as string[], models: [] as string[], tenants: [] as unknown[] };
     const broken = deps({}, seen);
     broken.search = () => Promise.reject(Object.assign(new Error('qdrant says no'), { status: 400 }));
-    await assert.rejects(runGate(request(), set, LIVE, NEW, broken), (error: Error & { retriable?: boolean }) => error.retriable === true && /failed/.test(error.message));
+    await assert.rejects(
+      runGate(request(), set, LIVE, NEW, broken),
+      (error: Error & { retriable?: boolean }) => error.retriable === true && /failed/.test(error.message),
+    );
   });
 });

@@ -15,7 +15,16 @@ interface FakeRun {
   saved: RebuildState[];
 }
 
-const RESULT: ReindexResult = { outcome: 'swapped', alias: 'a', target: 't', previous: 'p', modelId: 'm', points: 3, seconds: 1, dropPreviousAt: null };
+const RESULT: ReindexResult = {
+  outcome: 'swapped',
+  alias: 'a',
+  target: 't',
+  previous: 'p',
+  modelId: 'm',
+  points: 3,
+  seconds: 1,
+  dropPreviousAt: null,
+};
 
 const HAPPY: { [P in RebuildPhase]: PhaseOutcome } = {
   creating: { next: 'replaying' },
@@ -37,10 +46,12 @@ function fakeRun(phase: RebuildPhase): FakeRun {
 }
 
 function fakeDriver(overrides: Partial<{ [P in RebuildPhase]: (run: FakeRun) => Promise<PhaseOutcome> }> = {}): PhaseDriver<FakeRun> {
-  const phase = (name: RebuildPhase) => (run: FakeRun): Promise<PhaseOutcome> => {
-    run.log.push(`${name} (persisted ${run.state.phase})`);
-    return overrides[name]?.(run) ?? Promise.resolve(HAPPY[name]);
-  };
+  const phase =
+    (name: RebuildPhase) =>
+    (run: FakeRun): Promise<PhaseOutcome> => {
+      run.log.push(`${name} (persisted ${run.state.phase})`);
+      return overrides[name]?.(run) ?? Promise.resolve(HAPPY[name]);
+    };
   return {
     phases: Object.fromEntries(REBUILD_PHASES.map((name) => [name, phase(name)])) as PhaseDriver<FakeRun>['phases'],
     load: (run) => run.state,
@@ -60,8 +71,14 @@ describe('rebuild driver', () => {
   it('runs a new job through every phase, persisting each before it runs', async () => {
     const run = fakeRun('creating');
     assert.equal(await drivePhases(run, fakeDriver(), undefined), RESULT);
-    assert.deepEqual(run.log, REBUILD_PHASES.map((p) => `${p} (persisted ${p})`));
-    assert.deepEqual(run.saved.map((s) => s.phase), REBUILD_PHASES.slice(1));
+    assert.deepEqual(
+      run.log,
+      REBUILD_PHASES.map((p) => `${p} (persisted ${p})`),
+    );
+    assert.deepEqual(
+      run.saved.map((s) => s.phase),
+      REBUILD_PHASES.slice(1),
+    );
     assert.equal(run.saved.find((s) => s.phase === 'shadowing')?.previous, 'live', 'a patch is persisted with the phase');
     assert.equal(run.state.previous, 'live', 'and later phases see it');
   });
@@ -73,8 +90,14 @@ describe('rebuild driver', () => {
       const entry = RESUME_AT[persisted];
       assert.deepEqual(run.log.slice(0, 2), [`resume (persisted ${persisted})`, `${entry} (persisted ${persisted})`]);
       const rest = REBUILD_PHASES.slice(REBUILD_PHASES.indexOf(entry) + 1);
-      assert.deepEqual(run.log.slice(2), rest.map((p) => `${p} (persisted ${p})`));
-      assert.deepEqual(run.saved.map((s) => s.phase), rest);
+      assert.deepEqual(
+        run.log.slice(2),
+        rest.map((p) => `${p} (persisted ${p})`),
+      );
+      assert.deepEqual(
+        run.saved.map((s) => s.phase),
+        rest,
+      );
     });
   }
 
@@ -95,13 +118,19 @@ describe('rebuild driver', () => {
       handover: () => Promise.resolve({ next: 'finishing' }),
     });
     await drivePhases(run, driver, undefined);
-    assert.deepEqual(run.saved.map((s) => s.phase), ['replaying', 'handover', 'finishing']);
+    assert.deepEqual(
+      run.saved.map((s) => s.phase),
+      ['replaying', 'handover', 'finishing'],
+    );
   });
 
   it('ends with a refusal result without persisting an end', async () => {
     const refused: ReindexResult = { ...RESULT, outcome: 'refused-by-gate' };
     const run = fakeRun('creating');
-    assert.equal(await drivePhases(run, fakeDriver({ gating: () => Promise.resolve({ next: 'refused', result: refused }) }), undefined), refused);
+    assert.equal(
+      await drivePhases(run, fakeDriver({ gating: () => Promise.resolve({ next: 'refused', result: refused }) }), undefined),
+      refused,
+    );
     assert.equal(run.state.phase, 'gating');
     assert.ok(!run.log.some((l) => l.startsWith('handover')));
   });
@@ -110,7 +139,8 @@ describe('rebuild driver', () => {
     const run = fakeRun('creating');
     await assert.rejects(
       drivePhases(run, fakeDriver({ replaying: () => Promise.resolve({ next: 'draining' }) }), undefined),
-      (error: unknown) => error instanceof ContractError && error.code === 'illegal-transition' && error.message.includes('from replaying to draining'),
+      (error: unknown) =>
+        error instanceof ContractError && error.code === 'illegal-transition' && error.message.includes('from replaying to draining'),
     );
     assert.equal(run.state.phase, 'replaying');
     assert.ok(!run.log.some((l) => l.startsWith('draining')));
@@ -119,11 +149,17 @@ describe('rebuild driver', () => {
   it('rethrows what a phase throws where the table allows that end, and leaves its phase persisted', async () => {
     const cancelled = new CancelledError('rebuild-cancelled', 'cancelled');
     const run = fakeRun('creating');
-    await assert.rejects(drivePhases(run, fakeDriver({ shadowing: () => Promise.reject(cancelled) }), undefined), (error: unknown) => error === cancelled);
+    await assert.rejects(
+      drivePhases(run, fakeDriver({ shadowing: () => Promise.reject(cancelled) }), undefined),
+      (error: unknown) => error === cancelled,
+    );
     assert.equal(run.state.phase, 'shadowing');
     const outage = new Error('qdrant is away');
     const failed = fakeRun('creating');
-    await assert.rejects(drivePhases(failed, fakeDriver({ draining: () => Promise.reject(outage) }), undefined), (error: unknown) => error === outage);
+    await assert.rejects(
+      drivePhases(failed, fakeDriver({ draining: () => Promise.reject(outage) }), undefined),
+      (error: unknown) => error === outage,
+    );
     assert.equal(failed.state.phase, 'draining', 'the next attempt resumes from here');
   });
 
@@ -133,13 +169,19 @@ describe('rebuild driver', () => {
     await assert.rejects(
       drivePhases(run, fakeDriver({ draining: () => Promise.reject(cancelled) }), run.state),
       (error: unknown) =>
-        error instanceof ContractError && error.code === 'illegal-transition' && error.message.includes('from draining to cancelled') && error.cause === cancelled,
+        error instanceof ContractError &&
+        error.code === 'illegal-transition' &&
+        error.message.includes('from draining to cancelled') &&
+        error.cause === cancelled,
     );
   });
 
   it('runs nothing for an unknown persisted phase', async () => {
     const run = fakeRun('creating');
-    await assert.rejects(drivePhases(run, fakeDriver(), { phase: 'swapping' }), (error: unknown) => error instanceof ContractError && error.code === 'illegal-transition');
+    await assert.rejects(
+      drivePhases(run, fakeDriver(), { phase: 'swapping' }),
+      (error: unknown) => error instanceof ContractError && error.code === 'illegal-transition',
+    );
     assert.deepEqual(run.log, []);
     assert.deepEqual(run.saved, []);
   });

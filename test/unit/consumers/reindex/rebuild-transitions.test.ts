@@ -68,8 +68,14 @@ describe('rebuild transition table', () => {
 
   it('lets every phase fail (the next attempt resumes), and honours cancellation only before the gate', () => {
     for (const phase of REBUILD_PHASES) assert.equal(canFollow(phase, 'failed'), true, phase);
-    assert.deepEqual(REBUILD_PHASES.filter((p) => canFollow(p, 'cancelled')), ['replaying', 'shadowing']);
-    assert.deepEqual(REBUILD_PHASES.filter((p) => canFollow(p, 'done')), ['finishing']);
+    assert.deepEqual(
+      REBUILD_PHASES.filter((p) => canFollow(p, 'cancelled')),
+      ['replaying', 'shadowing'],
+    );
+    assert.deepEqual(
+      REBUILD_PHASES.filter((p) => canFollow(p, 'done')),
+      ['finishing'],
+    );
   });
 
   it('throws a ContractError `illegal-transition` for an illegal transition', () => {
@@ -90,11 +96,7 @@ describe('rebuild transition table', () => {
     ];
     for (const [from, to] of illegal) {
       assert.equal(canFollow(from, to), false, `${from} -> ${to}`);
-      assert.throws(
-        () => assertTransition(from, to),
-        illegalTransition(from, to),
-        `${from} -> ${to}`,
-      );
+      assert.throws(() => assertTransition(from, to), illegalTransition(from, to), `${from} -> ${to}`);
     }
   });
 

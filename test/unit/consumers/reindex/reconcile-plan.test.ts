@@ -40,7 +40,14 @@ describe('planFence', () => {
 });
 
 describe('isPartialCollection', () => {
-  const facts = { name: 'ns-documents__m__v2', alias: 'ns-documents', ownAlias: 'ns-documents', served: false, owned: false, dropPending: false };
+  const facts = {
+    name: 'ns-documents__m__v2',
+    alias: 'ns-documents',
+    ownAlias: 'ns-documents',
+    served: false,
+    owned: false,
+    dropPending: false,
+  };
 
   it('is a collection of this alias that nothing serves, owns or is about to drop', () => {
     assert.equal(isPartialCollection(facts), true);
@@ -52,7 +59,7 @@ describe('isPartialCollection', () => {
     assert.equal(isPartialCollection({ ...facts, dropPending: true }), false);
   });
 
-  it('never is another namespace\'s collection or one searchbus did not name', () => {
+  it("never is another namespace's collection or one searchbus did not name", () => {
     assert.equal(isPartialCollection({ ...facts, alias: 'other-documents' }), false);
     assert.equal(isPartialCollection({ ...facts, alias: null }), false);
   });

@@ -91,7 +91,7 @@ describe('BatchConsumer lifecycle', () => {
     seen.push(consumer.state);
     const first = consumer.close();
     seen.push(consumer.state);
-    assert.equal(consumer.close(), first, 'a second close() gets the first one\'s promise');
+    assert.equal(consumer.close(), first, "a second close() gets the first one's promise");
     await first;
     seen.push(consumer.state);
     assert.deepEqual(seen, ['idle', 'starting', 'running', 'closing', 'closed']);

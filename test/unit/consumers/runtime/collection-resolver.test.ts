@@ -5,9 +5,14 @@ import { UnavailableError } from '../../../../topology/index.ts';
 import { errorOf } from '../../../support/error-kinds.ts';
 
 /** The alias' collection cannot be resolved: an UnavailableError `collection-unresolved`, retriable or not. */
-const unresolved = (retriable: boolean) => (e: unknown) => errorOf(UnavailableError, 'collection-unresolved')(e) && (e as UnavailableError).retriable === retriable;
+const unresolved = (retriable: boolean) => (e: unknown) =>
+  errorOf(UnavailableError, 'collection-unresolved')(e) && (e as UnavailableError).retriable === retriable;
 
-const NAMED = { config: { params: { vectors: { text: { size: 384, distance: 'Cosine' } }, sparse_vectors: { 'text-bm25-en-porter-v1': { modifier: 'idf' } } } } };
+const NAMED = {
+  config: {
+    params: { vectors: { text: { size: 384, distance: 'Cosine' } }, sparse_vectors: { 'text-bm25-en-porter-v1': { modifier: 'idf' } } },
+  },
+};
 
 function aliases(target: () => string | undefined, info: (collection: string) => unknown = () => NAMED) {
   let calls = 0;
@@ -33,30 +38,54 @@ function aliases(target: () => string | undefined, info: (collection: string) =>
 
 describe('CollectionResolver', () => {
   it('reads the model from the collection name behind the alias', async () => {
-    const resolver = new CollectionResolver(aliases(() => 'ns-documents__e5-small-v2-q__v3'), 'ns-documents', 1000);
+    const resolver = new CollectionResolver(
+      aliases(() => 'ns-documents__e5-small-v2-q__v3'),
+      'ns-documents',
+      1000,
+    );
     const resolved = await resolver.resolve();
-    assert.deepEqual({ collection: resolved.collection, modelId: resolved.modelId }, { collection: 'ns-documents__e5-small-v2-q__v3', modelId: 'e5-small-v2-q' });
+    assert.deepEqual(
+      { collection: resolved.collection, modelId: resolved.modelId },
+      { collection: 'ns-documents__e5-small-v2-q__v3', modelId: 'e5-small-v2-q' },
+    );
   });
 
   it('reads the vector layout from the collection config: named text + analyzer sparse, or a legacy unnamed vector', async () => {
-    const named = await new CollectionResolver(aliases(() => 'ns-documents__m__v2'), 'ns-documents', 1000).resolve();
+    const named = await new CollectionResolver(
+      aliases(() => 'ns-documents__m__v2'),
+      'ns-documents',
+      1000,
+    ).resolve();
     assert.equal(named.layout.dense, 'text');
     assert.equal(named.layout.sparse?.name, 'text-bm25-en-porter-v1');
     assert.equal(named.layout.sparse?.analyzer.id, 'en-porter-v1');
     const legacy = await new CollectionResolver(
-      aliases(() => 'ns-documents__m__v1', () => ({ config: { params: { vectors: { size: 384, distance: 'Cosine' } } } })),
+      aliases(
+        () => 'ns-documents__m__v1',
+        () => ({ config: { params: { vectors: { size: 384, distance: 'Cosine' } } } }),
+      ),
       'ns-documents',
       1000,
     ).resolve();
     assert.deepEqual(legacy.layout, { dense: '', sparse: null });
     const unknownAnalyzer = await new CollectionResolver(
-      aliases(() => 'ns-documents__m__v3', () => ({ config: { params: { vectors: { text: { size: 384, distance: 'Cosine' } }, sparse_vectors: { 'text-bm25-xx-v9': {} } } } })),
+      aliases(
+        () => 'ns-documents__m__v3',
+        () => ({ config: { params: { vectors: { text: { size: 384, distance: 'Cosine' } }, sparse_vectors: { 'text-bm25-xx-v9': {} } } } }),
+      ),
       'ns-documents',
       1000,
     ).resolve();
     assert.equal(unknownAnalyzer.layout.sparse, null, 'a sparse vector of an unknown analyzer is not searched');
     await assert.rejects(
-      new CollectionResolver(aliases(() => 'ns-documents__m__v4', () => ({ config: { params: { vectors: { image: { size: 4, distance: 'Cosine' } } } } })), 'ns-documents', 1000).resolve(),
+      new CollectionResolver(
+        aliases(
+          () => 'ns-documents__m__v4',
+          () => ({ config: { params: { vectors: { image: { size: 4, distance: 'Cosine' } } } } }),
+        ),
+        'ns-documents',
+        1000,
+      ).resolve(),
       unresolved(false),
     );
   });
@@ -89,7 +118,11 @@ describe('CollectionResolver', () => {
 
   it('resolves again at once after invalidate()', async () => {
     let target = 'ns-documents__all-minilm-l6-v2__v1';
-    const resolver = new CollectionResolver(aliases(() => target), 'ns-documents', 60_000);
+    const resolver = new CollectionResolver(
+      aliases(() => target),
+      'ns-documents',
+      60_000,
+    );
     await resolver.resolve();
     target = 'ns-documents__all-minilm-l6-v2__v2';
     resolver.invalidate();
@@ -104,7 +137,21 @@ describe('CollectionResolver', () => {
   });
 
   it('fails retriably without an alias and for good on a name without a model', async () => {
-    await assert.rejects(new CollectionResolver(aliases(() => undefined), 'ns-documents', 1000).resolve(), unresolved(true));
-    await assert.rejects(new CollectionResolver(aliases(() => 'handmade'), 'ns-documents', 1000).resolve(), unresolved(false));
+    await assert.rejects(
+      new CollectionResolver(
+        aliases(() => undefined),
+        'ns-documents',
+        1000,
+      ).resolve(),
+      unresolved(true),
+    );
+    await assert.rejects(
+      new CollectionResolver(
+        aliases(() => 'handmade'),
+        'ns-documents',
+        1000,
+      ).resolve(),
+      unresolved(false),
+    );
   });
 });

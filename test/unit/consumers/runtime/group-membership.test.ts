@@ -1,12 +1,22 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import kafkajs from 'kafkajs';
-import { COORDINATOR_FAILURES_BEFORE_REJOIN, groupCall, lostMembership, RejoinGroupError } from '../../../../consumers/runtime/group-membership.ts';
+import {
+  COORDINATOR_FAILURES_BEFORE_REJOIN,
+  groupCall,
+  lostMembership,
+  RejoinGroupError,
+} from '../../../../consumers/runtime/group-membership.ts';
 
 const { KafkaJSNonRetriableError, KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError } = kafkajs;
 
 const protocolError = (type: string): InstanceType<typeof KafkaJSProtocolError> =>
-  new KafkaJSProtocolError({ message: `${type} happened`, type, code: 25, retriable: type === 'REBALANCE_IN_PROGRESS' } as unknown as Error);
+  new KafkaJSProtocolError({
+    message: `${type} happened`,
+    type,
+    code: 25,
+    retriable: type === 'REBALANCE_IN_PROGRESS',
+  } as unknown as Error);
 
 describe('lostMembership', () => {
   it('unwraps the protocol error kafkajs hides in a KafkaJSNonRetriableError', () => {
@@ -52,7 +62,10 @@ describe('groupCall', () => {
     for (let i = 1; i < COORDINATOR_FAILURES_BEFORE_REJOIN; i++) {
       await assert.rejects(groupCall('heartbeat', down, failures), (error: unknown) => error instanceof KafkaJSConnectionError);
     }
-    await assert.rejects(groupCall('heartbeat', down, failures), (error: unknown) => error instanceof RejoinGroupError && error.type === 'NOT_COORDINATOR_FOR_GROUP');
+    await assert.rejects(
+      groupCall('heartbeat', down, failures),
+      (error: unknown) => error instanceof RejoinGroupError && error.type === 'NOT_COORDINATOR_FOR_GROUP',
+    );
     assert.equal(failures.count, 0, 'the count starts again after a rejoin');
   });
 
@@ -64,6 +77,9 @@ describe('groupCall', () => {
 
   it('passes other failures through untouched', async () => {
     const other = new Error('disk full');
-    await assert.rejects(groupCall('commit', () => Promise.reject(other), { count: 0 }), (error: unknown) => error === other);
+    await assert.rejects(
+      groupCall('commit', () => Promise.reject(other), { count: 0 }),
+      (error: unknown) => error === other,
+    );
   });
 });

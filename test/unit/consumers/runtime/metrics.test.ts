@@ -56,14 +56,24 @@ describe('metrics', () => {
     for (const [name, type, labels] of [...BEFORE_PROM_CLIENT, ...ADDED]) {
       assert.deepEqual(declared.get(name), [type, labels], name);
     }
-    assert.equal(declared.size, BEFORE_PROM_CLIENT.length + ADDED.length, `no metric beyond the known ones: ${[...declared.keys()].join(', ')}`);
+    assert.equal(
+      declared.size,
+      BEFORE_PROM_CLIENT.length + ADDED.length,
+      `no metric beyond the known ones: ${[...declared.keys()].join(', ')}`,
+    );
     const text = await metrics.render();
     for (const [name, type] of [...BEFORE_PROM_CLIENT, ...ADDED]) assert.match(text, new RegExp(`^# TYPE ${name} ${type}$`, 'm'));
   });
 
   it('adds prom-client default process, event-loop and GC metrics to a process registry', async () => {
     const text = await new MetricsRegistry({ defaultMetrics: true }).render();
-    for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes', 'nodejs_gc_duration_seconds']) {
+    for (const name of [
+      'process_cpu_seconds_total',
+      'process_resident_memory_bytes',
+      'nodejs_eventloop_lag_seconds',
+      'nodejs_heap_size_used_bytes',
+      'nodejs_gc_duration_seconds',
+    ]) {
       assert.match(text, new RegExp(`^# TYPE ${name} `, 'm'), name);
     }
     assert.doesNotMatch(await new MetricsRegistry().render(), /process_cpu/, 'a bare registry has none');
@@ -84,8 +94,14 @@ describe('metrics', () => {
     const metrics = new MetricsRegistry({ defaultMetrics: true });
     metrics.counter('searchbus_messages_processed_total', 'x', ['role', 'topic']);
     metrics.histogram('h_seconds', 'h', [0.1, 1]);
-    assert.throws(() => metrics.gauge('searchbus_messages_processed_total', 'x', ['role', 'topic']), errorOf(ContractError, 'metric-conflict', /already registered as a counter, not a gauge/));
-    assert.throws(() => metrics.histogram('searchbus_messages_processed_total', 'x', [1], ['role', 'topic']), errorOf(ContractError, 'metric-conflict'));
+    assert.throws(
+      () => metrics.gauge('searchbus_messages_processed_total', 'x', ['role', 'topic']),
+      errorOf(ContractError, 'metric-conflict', /already registered as a counter, not a gauge/),
+    );
+    assert.throws(
+      () => metrics.histogram('searchbus_messages_processed_total', 'x', [1], ['role', 'topic']),
+      errorOf(ContractError, 'metric-conflict'),
+    );
     assert.throws(() => metrics.counter('searchbus_messages_processed_total', 'x', ['role']), /labels \[role, topic\], not \[role\]/);
     assert.throws(() => metrics.histogram('h_seconds', 'h', [0.5]), /other buckets/);
     assert.throws(() => metrics.gauge('process_cpu_seconds_total', 'x'), /default metric/);

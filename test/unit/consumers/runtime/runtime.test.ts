@@ -34,7 +34,10 @@ describe('retryWithBackoff', () => {
 
   it('does not retry a permanent failure', async () => {
     let calls = 0;
-    await assert.rejects(retryWithBackoff(() => (calls++, Promise.reject(new Error('permanent'))), { signal: new AbortController().signal, maxDelayMs: 1 }), /permanent/);
+    await assert.rejects(
+      retryWithBackoff(() => (calls++, Promise.reject(new Error('permanent'))), { signal: new AbortController().signal, maxDelayMs: 1 }),
+      /permanent/,
+    );
     assert.equal(calls, 1);
   });
 
@@ -53,7 +56,20 @@ describe('retryWithBackoff', () => {
 describe('deadLetterRecord', () => {
   it('keeps the original bytes and names the error and source', () => {
     const record = deadLetterRecord(
-      { message: { key: Buffer.from('k'), value: Buffer.from('{bad'), offset: '42', headers: { trace: 'abc' }, timestamp: '0', attributes: 0 }, topic: 'src', partition: 3, code: 'invalid-json', reason: 'nope' },
+      {
+        message: {
+          key: Buffer.from('k'),
+          value: Buffer.from('{bad'),
+          offset: '42',
+          headers: { trace: 'abc' },
+          timestamp: '0',
+          attributes: 0,
+        },
+        topic: 'src',
+        partition: 3,
+        code: 'invalid-json',
+        reason: 'nope',
+      },
       'group-1',
     );
     assert.equal(record.value?.toString(), '{bad');
@@ -74,7 +90,10 @@ describe('MetricsRegistry', () => {
     m.histogram('h_seconds', 'a histogram', [0.1, 1]).observe(0.5);
     const text = await m.render();
     assert.match(text, /# TYPE c_total counter\nc_total\{role="x"\} 2/);
-    assert.match(text, /h_seconds_bucket\{le="0.1"\} 0\nh_seconds_bucket\{le="1"\} 1\nh_seconds_bucket\{le="\+Inf"\} 1\nh_seconds_sum 0.5\nh_seconds_count 1/);
+    assert.match(
+      text,
+      /h_seconds_bucket\{le="0.1"\} 0\nh_seconds_bucket\{le="1"\} 1\nh_seconds_bucket\{le="\+Inf"\} 1\nh_seconds_sum 0.5\nh_seconds_count 1/,
+    );
   });
 });
 

@@ -26,7 +26,12 @@ function sources(dir: string): string[] {
 function runtimePaths(): Array<{ from: string; path: string }> {
   return SOURCE_DIRS.flatMap((dir) => sources(join(ROOT, dir))).flatMap((file) =>
     [...readFileSync(file, 'utf8').matchAll(RELATIVE_URL)]
-      .map((match) => ({ from: relative(ROOT, file), path: relative(ROOT, join(dirname(file), match[1]!)).split(sep).join('/') }))
+      .map((match) => ({
+        from: relative(ROOT, file),
+        path: relative(ROOT, join(dirname(file), match[1]!))
+          .split(sep)
+          .join('/'),
+      }))
       .filter(({ path }) => path !== '' && !path.startsWith('..') && !/\.(ts|js|mjs)$/.test(path)),
   );
 }
@@ -34,8 +39,16 @@ function runtimePaths(): Array<{ from: string; path: string }> {
 describe('build assets', () => {
   it('copies every file or folder the compiled code reads relative to itself', () => {
     const paths = runtimePaths();
-    assert.ok(paths.some((p) => p.path === 'infra/models/graph-tools'), `the scan finds the known paths: ${JSON.stringify(paths)}`);
-    const covered = (path: string): boolean => ASSETS.some((asset) => path === asset || path.startsWith(`${asset}/`) || asset.startsWith(`${path}/`));
-    assert.deepEqual(paths.filter((p) => !covered(p.path)), [], 'paths read at run time that npm run build does not copy into dist/');
+    assert.ok(
+      paths.some((p) => p.path === 'infra/models/graph-tools'),
+      `the scan finds the known paths: ${JSON.stringify(paths)}`,
+    );
+    const covered = (path: string): boolean =>
+      ASSETS.some((asset) => path === asset || path.startsWith(`${asset}/`) || asset.startsWith(`${path}/`));
+    assert.deepEqual(
+      paths.filter((p) => !covered(p.path)),
+      [],
+      'paths read at run time that npm run build does not copy into dist/',
+    );
   });
 });

@@ -20,12 +20,30 @@ const usage = (message: string) => (error: unknown) => hasErrorCode(error, 'usag
 function captured(): { context: CommandContext; results: string[] } {
   const results: string[] = [];
   const ignore = (): void => undefined;
-  return { results, context: { out: { result: (line) => results.push(line), info: ignore, error: ignore }, untilSignal: () => new Promise(ignore) } };
+  return {
+    results,
+    context: { out: { result: (line) => results.push(line), info: ignore, error: ignore }, untilSignal: () => new Promise(ignore) },
+  };
 }
 
 describe('the command table', () => {
   it('finds every command under its own name', async () => {
-    for (const name of ['up', 'run', 'ingest', 'search', 'gateway', 'eval', 'reindex', 'eval-set', 'status', 'migrate-keys', 'topology', 'setup', 'infra', 'help']) {
+    for (const name of [
+      'up',
+      'run',
+      'ingest',
+      'search',
+      'gateway',
+      'eval',
+      'reindex',
+      'eval-set',
+      'status',
+      'migrate-keys',
+      'topology',
+      'setup',
+      'infra',
+      'help',
+    ]) {
       assert.equal((await findCommand(name)).name, name);
     }
   });
@@ -72,7 +90,10 @@ describe('command lines', () => {
       mode: 'hybrid',
       json: false,
     });
-    assert.throws(() => search.parse(['--image', 'a.png', 'words']), usage('search needs exactly one of: the text to search for, --image <file>, --audio <file>'));
+    assert.throws(
+      () => search.parse(['--image', 'a.png', 'words']),
+      usage('search needs exactly one of: the text to search for, --image <file>, --audio <file>'),
+    );
     assert.throws(() => search.parse(['--k', 'x', 'words']), usage('--k must be a whole number, got "x"'));
   });
 
@@ -85,20 +106,26 @@ describe('command lines', () => {
 
   it('gateway key: the keys file first, then the subcommand', () => {
     assert.throws(() => parseGatewayKeyArgs(['bogus'], {}), usage('name the keys file with --file or SEARCHBUS_GATEWAY_KEYS_FILE'));
-    assert.deepEqual(parseGatewayKeyArgs(['add', '--tenant', 'acme', '--rate-per-second', '2.5'], { SEARCHBUS_GATEWAY_KEYS_FILE: '/k.json' }), {
-      sub: 'add',
-      file: '/k.json',
-      tenants: ['acme'],
-      rateLimit: { perSecond: 2.5, burst: 5 },
-      admin: false,
-      label: undefined,
-      json: false,
-    });
+    assert.deepEqual(
+      parseGatewayKeyArgs(['add', '--tenant', 'acme', '--rate-per-second', '2.5'], { SEARCHBUS_GATEWAY_KEYS_FILE: '/k.json' }),
+      {
+        sub: 'add',
+        file: '/k.json',
+        tenants: ['acme'],
+        rateLimit: { perSecond: 2.5, burst: 5 },
+        admin: false,
+        label: undefined,
+        json: false,
+      },
+    );
     assert.throws(() => parseGatewayKeyArgs(['revoke', '--file', 'k.json'], {}), usage('key revoke needs the key id (see key list)'));
   });
 
   it('eval: a folder and a concurrency from 1 to 256', () => {
-    assert.deepEqual(evalCommand.parse(['beir/scifact', '--compare', 'hybrid']), { dir: 'beir/scifact', options: { split: 'test', json: false, concurrency: 8, compare: 'hybrid' } });
+    assert.deepEqual(evalCommand.parse(['beir/scifact', '--compare', 'hybrid']), {
+      dir: 'beir/scifact',
+      options: { split: 'test', json: false, concurrency: 8, compare: 'hybrid' },
+    });
     assert.throws(() => evalCommand.parse([]), usage('eval needs a BEIR folder (corpus.jsonl, queries.jsonl, qrels/<split>.tsv)'));
     assert.throws(() => evalCommand.parse(['d', '--concurrency', '0']), usage('--concurrency must be a whole number from 1 to 256'));
   });

@@ -15,6 +15,10 @@ describe('eval --compare', () => {
   });
 
   it('refuses what is neither a model nor a mode, naming both lists', () => {
-    assert.throws(() => compareSpec({}, 'gpt-5'), (error: unknown) => error instanceof ContractError && error.code === 'usage' && /model/.test(error.message) && /hybrid/.test(error.message));
+    assert.throws(
+      () => compareSpec({}, 'gpt-5'),
+      (error: unknown) =>
+        error instanceof ContractError && error.code === 'usage' && /model/.test(error.message) && /hybrid/.test(error.message),
+    );
   });
 });

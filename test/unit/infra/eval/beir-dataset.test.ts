@@ -26,10 +26,13 @@ describe('loadBeirSplit', () => {
       { id: '2', text: 'second' },
       { id: '1', text: 'first' },
     ]);
-    assert.deepEqual([...(split.qrels.get('2') ?? [])], [
-      ['d1', 1],
-      ['d2', 2],
-    ]);
+    assert.deepEqual(
+      [...(split.qrels.get('2') ?? [])],
+      [
+        ['d1', 1],
+        ['d2', 2],
+      ],
+    );
     assert.deepEqual([...(split.qrels.get('1') ?? [])], [['d3', 0]]);
   });
 
@@ -48,8 +51,25 @@ describe('loadBeirSplit', () => {
       { id: '1', text: 'first' },
     ]);
     const set = toEvalSet('claims', 'acme', 'upload', split);
-    assert.deepEqual({ ...set, addedAt: '' }, { name: 'claims', tenant: 'acme', split: 'train', source: 'upload', addedAt: '', queries: split.queries, qrels: { '2': { d1: 1 }, '1': { d3: 0 } } });
-    await assert.rejects(parseBeirSplit('t', { lines: ['1\td1'], source: 'the uploaded qrels' }, queries), /the uploaded qrels:1: expected/);
-    await assert.rejects(parseBeirSplit('t', { lines: ['9\td1\t1'], source: 'the uploaded qrels' }, queries), /query 9 of the uploaded qrels is not in the uploaded queries/);
+    assert.deepEqual(
+      { ...set, addedAt: '' },
+      {
+        name: 'claims',
+        tenant: 'acme',
+        split: 'train',
+        source: 'upload',
+        addedAt: '',
+        queries: split.queries,
+        qrels: { '2': { d1: 1 }, '1': { d3: 0 } },
+      },
+    );
+    await assert.rejects(
+      parseBeirSplit('t', { lines: ['1\td1'], source: 'the uploaded qrels' }, queries),
+      /the uploaded qrels:1: expected/,
+    );
+    await assert.rejects(
+      parseBeirSplit('t', { lines: ['9\td1\t1'], source: 'the uploaded qrels' }, queries),
+      /query 9 of the uploaded qrels is not in the uploaded queries/,
+    );
   });
 });

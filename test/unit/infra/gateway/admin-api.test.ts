@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { EvalSetSummary, ShadowStats } from '../../../../consumers/quality/index.ts';
 import type { ReindexJobSummary, ReindexRequest, ReindexResult } from '../../../../consumers/reindex/index.ts';
-import { handleAdmin, matchAdminRoute, type AdminBackend, type AdminRoute, type EvalSetSource, type Principal } from '../../../../infra/gateway/index.ts';
+import {
+  handleAdmin,
+  matchAdminRoute,
+  type AdminBackend,
+  type AdminRoute,
+  type EvalSetSource,
+  type Principal,
+} from '../../../../infra/gateway/index.ts';
 import { ContractError, RejectedError } from '../../../../topology/index.ts';
 
 // The /admin/ endpoints' logic over an in-memory backend: routing, validation, tenant choice and
@@ -23,7 +30,15 @@ class MemoryBackend implements AdminBackend {
     this.added.push(source);
     const key = `${source.tenant}/${source.name}`;
     const replaced = this.sets.has(key);
-    const summary: EvalSetSummary = { name: source.name, tenant: source.tenant, split: source.split, source: 'path' in source ? source.path : 'upload', addedAt: 'now', queries: 2, judgements: 3 };
+    const summary: EvalSetSummary = {
+      name: source.name,
+      tenant: source.tenant,
+      split: source.split,
+      source: 'path' in source ? source.path : 'upload',
+      addedAt: 'now',
+      queries: 2,
+      judgements: 3,
+    };
     this.sets.set(key, summary);
     return Promise.resolve({ summary, replaced });
   }
@@ -50,9 +65,18 @@ function route(method: string, path: string): AdminRoute {
   return matched.route;
 }
 
-async function call(backend: MemoryBackend, principal: Principal, method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+async function call(
+  backend: MemoryBackend,
+  principal: Principal,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: Record<string, unknown> }> {
   const url = new URL(path, 'http://gateway');
-  const answer = await handleAdmin({ route: route(method, url.pathname), principal, params: url.searchParams, body }, { backend, shadowSampleRate: 0.05 });
+  const answer = await handleAdmin(
+    { route: route(method, url.pathname), principal, params: url.searchParams, body },
+    { backend, shadowSampleRate: 0.05 },
+  );
   return answer as { status: number; body: Record<string, unknown> };
 }
 
@@ -68,7 +92,25 @@ function job(id: string, tenant: string | null, extra: Partial<ReindexJobSummary
     data: {
       modelId: 'all-minilm-l6-v2-q',
       alias: 'ns.docs',
-      ...(tenant !== null ? { gate: { set: 'claims', tenant, maxNdcgDrop: 0.01, force: false, inline: { name: 'claims', tenant, split: 'test', source: 's', addedAt: 'now', queries: [{ id: 'q', text: 'secret query' }], qrels: {} } } } : {}),
+      ...(tenant !== null
+        ? {
+            gate: {
+              set: 'claims',
+              tenant,
+              maxNdcgDrop: 0.01,
+              force: false,
+              inline: {
+                name: 'claims',
+                tenant,
+                split: 'test',
+                source: 's',
+                addedAt: 'now',
+                queries: [{ id: 'q', text: 'secret query' }],
+                qrels: {},
+              },
+            },
+          }
+        : {}),
     },
     progress: null,
     result: null,
@@ -89,7 +131,14 @@ describe('gateway /admin/ endpoints', () => {
     assert.deepEqual(matchAdminRoute('GET', '/admin/reindex/42'), { ok: true, route: { name: 'get-reindex-job', jobId: '42' } });
     assert.deepEqual(matchAdminRoute('DELETE', '/admin/eval-sets'), { ok: false, status: 405, allow: ['GET', 'HEAD', 'POST'] });
     assert.deepEqual(matchAdminRoute('GET', '/admin/reindex'), { ok: false, status: 405, allow: ['POST'] });
-    for (const path of ['/admin', '/admin/', '/admin/reindex/a/b', '/admin/reindex/%E0%A4%A', '/admin/reindex/a%20b', '/admin/eval-sets/x']) {
+    for (const path of [
+      '/admin',
+      '/admin/',
+      '/admin/reindex/a/b',
+      '/admin/reindex/%E0%A4%A',
+      '/admin/reindex/a%20b',
+      '/admin/eval-sets/x',
+    ]) {
       assert.deepEqual(matchAdminRoute('GET', path), { ok: false, status: 404 }, path);
     }
   });
@@ -101,8 +150,14 @@ describe('gateway /admin/ endpoints', () => {
     const own = await call(backend, acmeAdmin, 'GET', '/admin/eval-sets');
     assert.equal(own.status, 200);
     assert.equal(own.body.tenant, 'acme');
-    assert.deepEqual((own.body.sets as EvalSetSummary[]).map((s) => s.name), ['claims']);
-    assert.deepEqual(((await call(backend, betaAdmin, 'GET', '/admin/eval-sets')).body.sets as EvalSetSummary[]).map((s) => s.name), ['other']);
+    assert.deepEqual(
+      (own.body.sets as EvalSetSummary[]).map((s) => s.name),
+      ['claims'],
+    );
+    assert.deepEqual(
+      ((await call(backend, betaAdmin, 'GET', '/admin/eval-sets')).body.sets as EvalSetSummary[]).map((s) => s.name),
+      ['other'],
+    );
     const forbidden = await call(backend, betaAdmin, 'GET', '/admin/eval-sets?tenant=acme');
     assert.equal(forbidden.status, 403);
     assert.equal(errorCode(forbidden), 'forbidden');
@@ -174,7 +229,15 @@ describe('gateway /admin/ endpoints', () => {
       shadow: { rate: 0.05, holdMs: 0, minSamples: 0 },
       gate: { set: 'claims', tenant: 'acme', maxNdcgDrop: 0.005, force: false },
     });
-    const again = await call(backend, acmeAdmin, 'POST', '/admin/reindex', { model: 'bge-small-en-v1.5', gate: 'claims', maxNdcgDrop: 0.02, force: true, shadowRate: 1, shadowMs: 60_000, shadowSamples: 20 });
+    const again = await call(backend, acmeAdmin, 'POST', '/admin/reindex', {
+      model: 'bge-small-en-v1.5',
+      gate: 'claims',
+      maxNdcgDrop: 0.02,
+      force: true,
+      shadowRate: 1,
+      shadowMs: 60_000,
+      shadowSamples: 20,
+    });
     assert.equal(again.status, 200, 'a rebuild already queued: its job, not a new one');
     assert.deepEqual(backend.requests[1], {
       modelId: 'bge-small-en-v1.5',
@@ -216,8 +279,27 @@ describe('gateway /admin/ endpoints', () => {
 
   it("shows a rebuild job with its figures, hides the inline set's queries, and hides jobs gated on another tenant's set", async () => {
     const backend = new MemoryBackend();
-    const shadow: ShadowStats = { collection: 't', samples: 7, errors: 0, overlapAt10: 0.5, rbo: 0.4, liveMs: { p50: 10, p95: 20 }, shadowMs: { p50: 5, p95: 9 } };
-    const result: ReindexResult = { outcome: 'refused-by-gate', alias: 'ns.docs', target: 't', previous: 'p', modelId: 'all-minilm-l6-v2-q', points: 3, seconds: 1, dropPreviousAt: null, dropTargetAt: 'later', shadow };
+    const shadow: ShadowStats = {
+      collection: 't',
+      samples: 7,
+      errors: 0,
+      overlapAt10: 0.5,
+      rbo: 0.4,
+      liveMs: { p50: 10, p95: 20 },
+      shadowMs: { p50: 5, p95: 9 },
+    };
+    const result: ReindexResult = {
+      outcome: 'refused-by-gate',
+      alias: 'ns.docs',
+      target: 't',
+      previous: 'p',
+      modelId: 'all-minilm-l6-v2-q',
+      points: 3,
+      seconds: 1,
+      dropPreviousAt: null,
+      dropTargetAt: 'later',
+      shadow,
+    };
     backend.jobs.set('1', job('1', 'acme', { result }));
     backend.jobs.set('2', job('2', null));
     backend.jobs.set('3', { ...job('3', null), name: 'drop-collection' });

@@ -4,13 +4,30 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { EvalSetSummary } from '../../../../consumers/quality/index.ts';
-import { allowedEvalSetFolder, ApiKeyStore, createApiKey, credentialAuthenticator, resolveEvalSetDirs, startGateway, type AdminBackend, type RunningGateway } from '../../../../infra/gateway/index.ts';
+import {
+  allowedEvalSetFolder,
+  ApiKeyStore,
+  createApiKey,
+  credentialAuthenticator,
+  resolveEvalSetDirs,
+  startGateway,
+  type AdminBackend,
+  type RunningGateway,
+} from '../../../../infra/gateway/index.ts';
 import { ConfigError, RejectedError } from '../../../../topology/index.ts';
 
 // The HTTP side of /admin/ (in process, no services): who may call it, body limits and content
 // types, and which folders a server-side eval set may be read from.
 
-const summary = (name: string, tenant: string): EvalSetSummary => ({ name, tenant, split: 'test', source: 'upload', addedAt: 'now', queries: 1, judgements: 1 });
+const summary = (name: string, tenant: string): EvalSetSummary => ({
+  name,
+  tenant,
+  split: 'test',
+  source: 'upload',
+  addedAt: 'now',
+  queries: 1,
+  judgements: 1,
+});
 
 const backend: AdminBackend = {
   listEvalSets: (tenant) => Promise.resolve([summary('claims', tenant)]),
@@ -47,13 +64,25 @@ describe('gateway /admin/ over HTTP', () => {
     await bare?.close();
   });
 
-  const ask = async (path: string, init: { method?: string; key?: string; body?: string; type?: string } = {}, port = gateway.port): Promise<{ status: number; headers: Headers; body: { error?: { code: string; message: string } } & Record<string, unknown> }> => {
+  const ask = async (
+    path: string,
+    init: { method?: string; key?: string; body?: string; type?: string } = {},
+    port = gateway.port,
+  ): Promise<{ status: number; headers: Headers; body: { error?: { code: string; message: string } } & Record<string, unknown> }> => {
     const headers: Record<string, string> = {};
     if (init.key) headers.authorization = `Bearer ${init.key}`;
     if (init.body !== undefined) headers['content-type'] = init.type ?? 'application/json';
-    const response = await fetch(`http://127.0.0.1:${port}${path}`, { method: init.method ?? 'GET', headers, ...(init.body !== undefined ? { body: init.body } : {}) });
+    const response = await fetch(`http://127.0.0.1:${port}${path}`, {
+      method: init.method ?? 'GET',
+      headers,
+      ...(init.body !== undefined ? { body: init.body } : {}),
+    });
     const text = await response.text();
-    return { status: response.status, headers: response.headers, body: text ? (JSON.parse(text) as { error?: { code: string; message: string } }) : {} };
+    return {
+      status: response.status,
+      headers: response.headers,
+      body: text ? (JSON.parse(text) as { error?: { code: string; message: string } }) : {},
+    };
   };
 
   it('needs a credential (401), and one with the admin scope (403 for a search-only key)', async () => {
@@ -86,9 +115,18 @@ describe('gateway /admin/ over HTTP', () => {
     const tooLarge = await ask('/admin/eval-sets', { method: 'POST', key: keys.admin, body: upload(5000) });
     assert.equal(tooLarge.status, 413);
     assert.equal(tooLarge.body.error?.code, 'payload-too-large');
-    const reindexTooLarge = await ask('/admin/reindex', { method: 'POST', key: keys.admin, body: JSON.stringify({ model: 'x'.repeat(1000) }) });
+    const reindexTooLarge = await ask('/admin/reindex', {
+      method: 'POST',
+      key: keys.admin,
+      body: JSON.stringify({ model: 'x'.repeat(1000) }),
+    });
     assert.equal(reindexTooLarge.status, 413, 'other bodies keep the gateway body limit');
-    const form = await ask('/admin/reindex', { method: 'POST', key: keys.admin, body: 'model=x', type: 'application/x-www-form-urlencoded' });
+    const form = await ask('/admin/reindex', {
+      method: 'POST',
+      key: keys.admin,
+      body: 'model=x',
+      type: 'application/x-www-form-urlencoded',
+    });
     assert.equal(form.status, 415);
     const broken = await ask('/admin/reindex', { method: 'POST', key: keys.admin, body: '{"model":' });
     assert.equal(broken.status, 400);
@@ -106,7 +144,8 @@ describe('server-side eval set folders', () => {
     const base = await mkdtemp(join(tmpdir(), 'sb-eval-dirs-'));
     root = join(base, 'allowed');
     outside = join(base, 'outside');
-    for (const dir of [join(root, 'good', 'qrels'), join(root, 'sneaky', 'qrels'), join(outside, 'qrels')]) await mkdir(dir, { recursive: true });
+    for (const dir of [join(root, 'good', 'qrels'), join(root, 'sneaky', 'qrels'), join(outside, 'qrels')])
+      await mkdir(dir, { recursive: true });
     await writeFile(join(root, 'good', 'queries.jsonl'), '');
     await writeFile(join(outside, 'queries.jsonl'), '');
     await writeFile(join(outside, 'qrels', 'test.tsv'), '');
@@ -120,12 +159,27 @@ describe('server-side eval set folders', () => {
     const roots = await resolveEvalSetDirs([root], 'S');
     assert.equal(await allowedEvalSetFolder(join(root, 'good'), 'test', roots), join(roots[0]!, 'good'));
     assert.equal(await allowedEvalSetFolder(`${root}/good/../good/`, 'test', roots), join(roots[0]!, 'good'));
-    const refusals = [join(root, '..', 'outside'), `${root}/../outside`, outside, '/etc', join(root, 'link'), join(root, 'sneaky'), 'relative/path'];
+    const refusals = [
+      join(root, '..', 'outside'),
+      `${root}/../outside`,
+      outside,
+      '/etc',
+      join(root, 'link'),
+      join(root, 'sneaky'),
+      'relative/path',
+    ];
     for (const path of refusals) {
-      await assert.rejects(allowedEvalSetFolder(path, 'test', roots), (e: unknown) => e instanceof RejectedError && e.code === 'eval-set-path-refused', path);
+      await assert.rejects(
+        allowedEvalSetFolder(path, 'test', roots),
+        (e: unknown) => e instanceof RejectedError && e.code === 'eval-set-path-refused',
+        path,
+      );
     }
     await assert.rejects(allowedEvalSetFolder(join(root, 'missing'), 'test', roots), /does not exist/);
     await assert.rejects(allowedEvalSetFolder(join(root, 'good'), 'test', []), /SEARCHBUS_GATEWAY_EVAL_SET_DIRS is empty/);
-    await assert.rejects(resolveEvalSetDirs([join(root, 'nope')], 'SEARCHBUS_GATEWAY_EVAL_SET_DIRS'), (e: unknown) => e instanceof ConfigError && /SEARCHBUS_GATEWAY_EVAL_SET_DIRS/.test(e.message));
+    await assert.rejects(
+      resolveEvalSetDirs([join(root, 'nope')], 'SEARCHBUS_GATEWAY_EVAL_SET_DIRS'),
+      (e: unknown) => e instanceof ConfigError && /SEARCHBUS_GATEWAY_EVAL_SET_DIRS/.test(e.message),
+    );
   });
 });

@@ -3,7 +3,15 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ApiKeyStore, appendKey, createApiKey, parseApiKey, parseKeysFile, readKeysFile, revokeKey } from '../../../../infra/gateway/index.ts';
+import {
+  ApiKeyStore,
+  appendKey,
+  createApiKey,
+  parseApiKey,
+  parseKeysFile,
+  readKeysFile,
+  revokeKey,
+} from '../../../../infra/gateway/index.ts';
 import { ConfigError } from '../../../../topology/index.ts';
 
 describe('gateway API keys', () => {
@@ -35,7 +43,8 @@ describe('gateway API keys', () => {
     // The secret of one key under the id of another.
     assert.equal(await store.verify(`sbk_${entry.id}_${parseApiKey(other.key)!.secret}`), null);
     assert.equal(await store.verify(`sbk_${'0'.repeat(16)}_${parseApiKey(key)!.secret}`), null);
-    for (const bad of ['', 'sbk_', key.slice(0, -1), `${key}x`, key.toUpperCase(), ` ${key}`]) assert.equal(await store.verify(bad), null, bad);
+    for (const bad of ['', 'sbk_', key.slice(0, -1), `${key}x`, key.toUpperCase(), ` ${key}`])
+      assert.equal(await store.verify(bad), null, bad);
   });
 
   it('stops accepting a key once it is removed or its hash changes', async () => {
@@ -85,14 +94,17 @@ describe('gateway API keys', () => {
       ['[]', /must be a JSON object/],
     ];
     for (const [text, message] of cases) {
-      assert.throws(() => parseKeysFile(text, 'keys.jsonl', 'SEARCHBUS_GATEWAY_KEYS_FILE'), (error: Error) => {
-        assert.ok(error instanceof ConfigError);
-        assert.equal(error.code, 'invalid-keys-file');
-        assert.equal(error.setting, 'SEARCHBUS_GATEWAY_KEYS_FILE');
-        assert.match(error.message, /^SEARCHBUS_GATEWAY_KEYS_FILE: keys\.jsonl /);
-        assert.match(error.message, message);
-        return true;
-      });
+      assert.throws(
+        () => parseKeysFile(text, 'keys.jsonl', 'SEARCHBUS_GATEWAY_KEYS_FILE'),
+        (error: Error) => {
+          assert.ok(error instanceof ConfigError);
+          assert.equal(error.code, 'invalid-keys-file');
+          assert.equal(error.setting, 'SEARCHBUS_GATEWAY_KEYS_FILE');
+          assert.match(error.message, /^SEARCHBUS_GATEWAY_KEYS_FILE: keys\.jsonl /);
+          assert.match(error.message, message);
+          return true;
+        },
+      );
     }
     assert.deepEqual(parseKeysFile(`# comment\n\n${good}\n`, 'f', 'S'), [entry]);
     await writeFile(join(dir, 'broken.jsonl'), '{');

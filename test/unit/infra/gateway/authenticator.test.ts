@@ -1,11 +1,23 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { SignJWT, exportJWK, generateKeyPair, createLocalJWKSet } from 'jose';
-import { ApiKeyStore, chooseTenant, claimScopes, claimTenants, createApiKey, credentialAuthenticator, presentedCredential, type Principal } from '../../../../infra/gateway/index.ts';
+import {
+  ApiKeyStore,
+  chooseTenant,
+  claimScopes,
+  claimTenants,
+  createApiKey,
+  credentialAuthenticator,
+  presentedCredential,
+  type Principal,
+} from '../../../../infra/gateway/index.ts';
 
 const SECRET = new TextEncoder().encode('a-shared-secret-of-at-least-32-bytes!!');
 
-function jwt(claims: Record<string, unknown>, options: { expiresIn?: string | number; issuer?: string; audience?: string; key?: Uint8Array } = {}): Promise<string> {
+function jwt(
+  claims: Record<string, unknown>,
+  options: { expiresIn?: string | number; issuer?: string; audience?: string; key?: Uint8Array } = {},
+): Promise<string> {
   let token = new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setIssuedAt().setSubject('user-1');
   token = token.setExpirationTime(options.expiresIn ?? '5m');
   if (options.issuer) token = token.setIssuer(options.issuer);
@@ -19,7 +31,14 @@ describe('gateway credentials', () => {
     assert.deepEqual(presentedCredential({ authorization: 'Bearer abc' }), { ok: true, credential: 'abc', from: 'authorization' });
     assert.deepEqual(presentedCredential({ authorization: 'bearer  abc ' }), { ok: true, credential: 'abc', from: 'authorization' });
     assert.deepEqual(presentedCredential({ 'x-api-key': 'abc' }), { ok: true, credential: 'abc', from: 'x-api-key' });
-    for (const headers of [{ authorization: 'Basic dTpw' }, { authorization: 'Bearer a b' }, { authorization: 'Bearer' }, { authorization: 'Bearer x', 'x-api-key': 'y' }, { 'x-api-key': 'a, b' }, { 'x-api-key': ' ' }]) {
+    for (const headers of [
+      { authorization: 'Basic dTpw' },
+      { authorization: 'Bearer a b' },
+      { authorization: 'Bearer' },
+      { authorization: 'Bearer x', 'x-api-key': 'y' },
+      { 'x-api-key': 'a, b' },
+      { 'x-api-key': ' ' },
+    ]) {
       assert.equal(presentedCredential(headers).ok, false, JSON.stringify(headers));
     }
   });
@@ -29,7 +48,15 @@ describe('gateway credentials', () => {
     assert.deepEqual(claimTenants({ tenants: ['a', 'b', 'a'] }, 'tenants'), { ok: true, tenants: ['a', 'b'] });
     assert.deepEqual(claimTenants({ org: { tenant: 'acme' } }, 'org.tenant'), { ok: true, tenants: ['acme'] });
     assert.deepEqual(claimTenants({ 'https://x.example/tenant': 'acme' }, 'https://x.example/tenant'), { ok: true, tenants: ['acme'] });
-    for (const payload of [{}, { tenant: '' }, { tenant: [] }, { tenant: 7 }, { tenant: ['ok', 5] }, { tenant: 'has space' }, { tenant: { a: 1 } }]) {
+    for (const payload of [
+      {},
+      { tenant: '' },
+      { tenant: [] },
+      { tenant: 7 },
+      { tenant: ['ok', 5] },
+      { tenant: 'has space' },
+      { tenant: { a: 1 } },
+    ]) {
       assert.equal(claimTenants(payload, 'tenant').ok, false, JSON.stringify(payload));
     }
     // A path never walks into the prototype.
@@ -59,7 +86,10 @@ describe('gateway credentials', () => {
       jwt: { key: SECRET, algorithms: ['HS256'], issuer: 'https://idp.example/', audience: 'searchbus', tenantClaim: 'tenant' },
     });
     const byKey = await auth.authenticate({ authorization: `Bearer ${key}` });
-    assert.deepEqual(byKey, { ok: true, principal: { id: `key:${entry.id}`, tenants: ['acme'], rateLimit: { perSecond: 1, burst: 2 }, admin: false } });
+    assert.deepEqual(byKey, {
+      ok: true,
+      principal: { id: `key:${entry.id}`, tenants: ['acme'], rateLimit: { perSecond: 1, burst: 2 }, admin: false },
+    });
     assert.equal((await auth.authenticate({ 'x-api-key': key })).ok, true);
 
     const good = await jwt({ tenant: ['a', 'b'] }, { issuer: 'https://idp.example/', audience: 'searchbus' });
@@ -76,11 +106,30 @@ describe('gateway credentials', () => {
     };
     await refused({}, /needs an API key or a JWT/);
     await refused({ authorization: `Bearer ${key.slice(0, -2)}xx` }, /unknown or revoked API key/);
-    await refused({ authorization: `Bearer ${await jwt({ tenant: 'a' }, { issuer: 'https://idp.example/', audience: 'other' })}` }, /claim "aud"/);
-    await refused({ authorization: `Bearer ${await jwt({ tenant: 'a' }, { issuer: 'https://evil.example/', audience: 'searchbus' })}` }, /claim "iss"/);
-    await refused({ authorization: `Bearer ${await jwt({ tenant: 'a' }, { issuer: 'https://idp.example/', audience: 'searchbus', expiresIn: Math.floor(Date.now() / 1000) - 60 })}` }, /expired/);
-    await refused({ authorization: `Bearer ${await jwt({ tenant: 'a' }, { issuer: 'https://idp.example/', audience: 'searchbus', key: new TextEncoder().encode('another-secret-of-at-least-32-bytes!!!') })}` }, /signature/);
-    await refused({ authorization: `Bearer ${await jwt({ org: 'a' }, { issuer: 'https://idp.example/', audience: 'searchbus' })}` }, /no "tenant" claim/);
+    await refused(
+      { authorization: `Bearer ${await jwt({ tenant: 'a' }, { issuer: 'https://idp.example/', audience: 'other' })}` },
+      /claim "aud"/,
+    );
+    await refused(
+      { authorization: `Bearer ${await jwt({ tenant: 'a' }, { issuer: 'https://evil.example/', audience: 'searchbus' })}` },
+      /claim "iss"/,
+    );
+    await refused(
+      {
+        authorization: `Bearer ${await jwt({ tenant: 'a' }, { issuer: 'https://idp.example/', audience: 'searchbus', expiresIn: Math.floor(Date.now() / 1000) - 60 })}`,
+      },
+      /expired/,
+    );
+    await refused(
+      {
+        authorization: `Bearer ${await jwt({ tenant: 'a' }, { issuer: 'https://idp.example/', audience: 'searchbus', key: new TextEncoder().encode('another-secret-of-at-least-32-bytes!!!') })}`,
+      },
+      /signature/,
+    );
+    await refused(
+      { authorization: `Bearer ${await jwt({ org: 'a' }, { issuer: 'https://idp.example/', audience: 'searchbus' })}` },
+      /no "tenant" claim/,
+    );
     // alg=none: an unsigned token must never pass.
     const [, body] = good.split('.');
     const unsigned = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url')}.${body}.`;
@@ -100,7 +149,8 @@ describe('gateway credentials', () => {
       assert.ok(outcome.ok, JSON.stringify(outcome));
       return outcome.principal.admin;
     };
-    const token = (claims: Record<string, unknown>): Promise<string> => jwt({ tenant: 'a', ...claims }, { issuer: 'https://idp.example/', audience: 'searchbus' });
+    const token = (claims: Record<string, unknown>): Promise<string> =>
+      jwt({ tenant: 'a', ...claims }, { issuer: 'https://idp.example/', audience: 'searchbus' });
     assert.equal(await isAdmin(admin.key), true);
     assert.equal(await isAdmin(plain.key), false);
     assert.equal(await isAdmin(await token({ scope: 'openid searchbus:admin' })), true);
@@ -125,7 +175,12 @@ describe('gateway credentials', () => {
     };
     assert.equal((await auth.authenticate({ authorization: `Bearer ${await sign({ tenant: 't' }, true)}` })).ok, true);
     assert.equal((await auth.authenticate({ authorization: `Bearer ${await sign({ tenant: 't' }, false)}` })).ok, false, 'no exp');
-    const hs = await new SignJWT({ tenant: 't' }).setProtectedHeader({ alg: 'HS256', kid: 'k1' }).setIssuer('i').setAudience('a').setExpirationTime('1m').sign(SECRET);
+    const hs = await new SignJWT({ tenant: 't' })
+      .setProtectedHeader({ alg: 'HS256', kid: 'k1' })
+      .setIssuer('i')
+      .setAudience('a')
+      .setExpirationTime('1m')
+      .sign(SECRET);
     assert.equal((await auth.authenticate({ authorization: `Bearer ${hs}` })).ok, false, 'HS256 against a JWKS');
     const keysOnly = credentialAuthenticator({ apiKeys: null, jwt: null });
     assert.equal((await keysOnly.authenticate({ authorization: 'Bearer sbk_x' })).ok, false);

@@ -18,13 +18,19 @@ describe('gateway settings', () => {
   });
 
   it('read the folders eval sets may be read from, and the upload limit', () => {
-    const { gateway } = loadConfig({ SEARCHBUS_GATEWAY_EVAL_SET_DIRS: ' /srv/beir, /data/eval ,', SEARCHBUS_GATEWAY_MAX_EVAL_SET_BYTES: '2048' });
+    const { gateway } = loadConfig({
+      SEARCHBUS_GATEWAY_EVAL_SET_DIRS: ' /srv/beir, /data/eval ,',
+      SEARCHBUS_GATEWAY_MAX_EVAL_SET_BYTES: '2048',
+    });
     assert.deepEqual(gateway.evalSetDirs, ['/srv/beir', '/data/eval']);
     assert.equal(gateway.maxEvalSetBytes, 2048);
   });
 
   it('refuse an open gateway on a non-loopback address unless none is set explicitly', () => {
-    assert.throws(() => loadConfig({ SEARCHBUS_GATEWAY_HOST: '0.0.0.0' }), (e: unknown) => e instanceof ConfigError && e.setting === 'SEARCHBUS_GATEWAY_AUTH');
+    assert.throws(
+      () => loadConfig({ SEARCHBUS_GATEWAY_HOST: '0.0.0.0' }),
+      (e: unknown) => e instanceof ConfigError && e.setting === 'SEARCHBUS_GATEWAY_AUTH',
+    );
     const explicit = loadConfig({ SEARCHBUS_GATEWAY_HOST: '0.0.0.0', SEARCHBUS_GATEWAY_AUTH: 'none' }).gateway;
     assert.equal(explicit.unauthenticatedOnPublicHost, true);
     assert.equal(loadConfig({ SEARCHBUS_GATEWAY_HOST: '127.0.0.5' }).gateway.auth.length, 0);
@@ -32,7 +38,11 @@ describe('gateway settings', () => {
   });
 
   it('read api-keys, jwt, or both', () => {
-    const keys = loadConfig({ SEARCHBUS_GATEWAY_AUTH: 'api-keys', SEARCHBUS_GATEWAY_KEYS_FILE: '/k.jsonl', SEARCHBUS_GATEWAY_HOST: '0.0.0.0' }).gateway;
+    const keys = loadConfig({
+      SEARCHBUS_GATEWAY_AUTH: 'api-keys',
+      SEARCHBUS_GATEWAY_KEYS_FILE: '/k.jsonl',
+      SEARCHBUS_GATEWAY_HOST: '0.0.0.0',
+    }).gateway;
     assert.deepEqual(keys.auth, ['api-keys']);
     assert.equal(keys.keysFile, '/k.jsonl');
     const both = loadConfig({
@@ -61,8 +71,19 @@ describe('gateway settings', () => {
       [jwt, 'SEARCHBUS_GATEWAY_JWT_SECRET'],
       [{ ...jwt, SEARCHBUS_GATEWAY_JWT_SECRET: 'short' }, 'SEARCHBUS_GATEWAY_JWT_SECRET'],
       [{ ...jwt, SEARCHBUS_GATEWAY_JWT_SECRET: SECRET, SEARCHBUS_GATEWAY_JWT_JWKS_FILE: '/jwks.json' }, 'SEARCHBUS_GATEWAY_JWT_SECRET'],
-      [{ ...jwt, SEARCHBUS_GATEWAY_JWT_JWKS_URL: 'http://idp.example/jwks', SEARCHBUS_GATEWAY_JWT_ISSUER: 'i', SEARCHBUS_GATEWAY_JWT_AUDIENCE: 'a' }, 'SEARCHBUS_GATEWAY_JWT_JWKS_URL'],
-      [{ ...jwt, SEARCHBUS_GATEWAY_JWT_JWKS_URL: 'not a url', SEARCHBUS_GATEWAY_JWT_ISSUER: 'i', SEARCHBUS_GATEWAY_JWT_AUDIENCE: 'a' }, 'SEARCHBUS_GATEWAY_JWT_JWKS_URL'],
+      [
+        {
+          ...jwt,
+          SEARCHBUS_GATEWAY_JWT_JWKS_URL: 'http://idp.example/jwks',
+          SEARCHBUS_GATEWAY_JWT_ISSUER: 'i',
+          SEARCHBUS_GATEWAY_JWT_AUDIENCE: 'a',
+        },
+        'SEARCHBUS_GATEWAY_JWT_JWKS_URL',
+      ],
+      [
+        { ...jwt, SEARCHBUS_GATEWAY_JWT_JWKS_URL: 'not a url', SEARCHBUS_GATEWAY_JWT_ISSUER: 'i', SEARCHBUS_GATEWAY_JWT_AUDIENCE: 'a' },
+        'SEARCHBUS_GATEWAY_JWT_JWKS_URL',
+      ],
       [{ ...jwt, SEARCHBUS_GATEWAY_JWT_JWKS_FILE: '/jwks.json', SEARCHBUS_GATEWAY_JWT_AUDIENCE: 'a' }, 'SEARCHBUS_GATEWAY_JWT_ISSUER'],
       [{ ...jwt, SEARCHBUS_GATEWAY_JWT_JWKS_FILE: '/jwks.json', SEARCHBUS_GATEWAY_JWT_ISSUER: 'i' }, 'SEARCHBUS_GATEWAY_JWT_AUDIENCE'],
       [{ SEARCHBUS_GATEWAY_RATE_PER_SECOND: 'fast' }, 'SEARCHBUS_GATEWAY_RATE_PER_SECOND'],

@@ -36,7 +36,11 @@ describe('readMultipartForm', () => {
     // handler, outside any promise, and took the gateway process down.
     const raw = (parts: string[]): Buffer => Buffer.from(`${parts.map((p) => `--XyZ\r\n${p}\r\n`).join('')}--XyZ--\r\n`);
     const headers = { 'content-type': 'multipart/form-data; boundary=XyZ' };
-    const file = await readMultipartForm(headers, Readable.from([raw(['Content-Disposition: form-data; name=""; filename="b.WAV"\r\nContent-Type: audio/wav\r\n\r\ndense'])]), LIMITS);
+    const file = await readMultipartForm(
+      headers,
+      Readable.from([raw(['Content-Disposition: form-data; name=""; filename="b.WAV"\r\nContent-Type: audio/wav\r\n\r\ndense'])]),
+      LIMITS,
+    );
     assert.deepEqual(file, { kind: 'invalid', message: 'unexpected file field ""; send the query file as "file"' });
     const field = await readMultipartForm(headers, Readable.from([raw(['Content-Disposition: form-data; name=""\r\n\r\ncells'])]), LIMITS);
     assert.ok(!('kind' in field), JSON.stringify(field));
@@ -93,7 +97,13 @@ describe('readMultipartForm', () => {
 
   it('refuses two files, an empty file, a file under another name and an overlong field', async () => {
     const cases: Array<[(form: FormData) => void, RegExp]> = [
-      [(f) => (f.append('file', new Blob([JPEG], { type: 'image/jpeg' }), 'a.jpg'), f.append('file', new Blob([JPEG], { type: 'image/jpeg' }), 'b.jpg')), /one file/],
+      [
+        (f) => (
+          f.append('file', new Blob([JPEG], { type: 'image/jpeg' }), 'a.jpg'),
+          f.append('file', new Blob([JPEG], { type: 'image/jpeg' }), 'b.jpg')
+        ),
+        /one file/,
+      ],
       [(f) => f.append('file', new Blob([], { type: 'image/jpeg' }), 'empty.jpg'), /the file is empty/],
       [(f) => f.append('image', new Blob([JPEG], { type: 'image/jpeg' }), 'a.jpg'), /unexpected file field "image"/],
       [(f) => f.append('q', 'y'.repeat(201)), /form field "q" is longer than 200 bytes/],

@@ -21,6 +21,9 @@ describe('search page assets', () => {
   });
 
   it('fills only the known placeholders', () => {
-    assert.equal(withSettings('{{uploadMaxBytes}} {{credential}} {{other}}', { uploadMaxBytes: 10, credentialRequired: false }), '10 none {{other}}');
+    assert.equal(
+      withSettings('{{uploadMaxBytes}} {{credential}} {{other}}', { uploadMaxBytes: 10, credentialRequired: false }),
+      '10 none {{other}}',
+    );
   });
 });

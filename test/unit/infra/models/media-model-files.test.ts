@@ -32,7 +32,10 @@ describe('media model fetch', () => {
   it('refuses an npm tarball or an extracted file that does not match its pin, and installs nothing', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'searchbus-media-refused-'));
     try {
-      await assert.rejects(ensureAudioModel({ modelsDir: dir }, { ...AUDIO_MODEL, tarballSha256: WRONG }), errorOf(RejectedError, 'model-integrity', / tarball has sha256 [0-9a-f]{64}, but /));
+      await assert.rejects(
+        ensureAudioModel({ modelsDir: dir }, { ...AUDIO_MODEL, tarballSha256: WRONG }),
+        errorOf(RejectedError, 'model-integrity', / tarball has sha256 [0-9a-f]{64}, but /),
+      );
       const badFile = { ...AUDIO_MODEL, files: { ...AUDIO_MODEL.files, embedding: { ...AUDIO_MODEL.files.embedding, sha256: WRONG } } };
       await assert.rejects(ensureAudioModel({ modelsDir: dir }, badFile), (error: unknown) => {
         return errorOf(RejectedError, 'model-integrity', /: embedding_model\.onnx has sha256 [0-9a-f]{64}, but /)(error);
@@ -50,7 +53,10 @@ describe('media model fetch', () => {
     try {
       await assert.rejects(ensureImageModel({ modelsDir: dir }, { ...IMAGE_MODEL, onnxSha256: WRONG }), (error: unknown) => {
         errorOf(RejectedError, 'model-integrity')(error);
-        assert.ok((error as Error).message.includes(`has sha256 ${IMAGE_MODEL.onnxSha256}, but`), 'the conversion is deterministic: it wrote the pinned bytes');
+        assert.ok(
+          (error as Error).message.includes(`has sha256 ${IMAGE_MODEL.onnxSha256}, but`),
+          'the conversion is deterministic: it wrote the pinned bytes',
+        );
         return true;
       });
       assert.deepEqual(readdirSync(dir), []);

@@ -19,18 +19,33 @@ describe('fileDocument: document files', () => {
     await writeFile(join(dir, 'big.txt'), 'word '.repeat(40));
     await writeFile(join(dir, 'legacy.doc'), 'OLE');
     records = new Map();
-    for (const file of await listFiles(dir)) records.set(file.path.slice(dir.length + 1), await fileDocument(dir, file, { mediaInlineMaxBytes: 100 }));
+    for (const file of await listFiles(dir))
+      records.set(file.path.slice(dir.length + 1), await fileDocument(dir, file, { mediaInlineMaxBytes: 100 }));
   });
   after(() => rm(dir, { recursive: true, force: true }));
 
   it('publishes PDF, DOCX and HTML files as document media with their MIME type, counted by format', () => {
     const kinds = Object.fromEntries([...records].map(([path, r]) => [path, r.kind]));
-    assert.deepEqual(kinds, { 'big.txt': 'text', 'legacy.doc': 'skipped', 'letter.docx': 'docx', 'notes.md': 'text', 'old.htm': 'html', 'page.html': 'html', 'spec.pdf': 'pdf' });
+    assert.deepEqual(kinds, {
+      'big.txt': 'text',
+      'legacy.doc': 'skipped',
+      'letter.docx': 'docx',
+      'notes.md': 'text',
+      'old.htm': 'html',
+      'page.html': 'html',
+      'spec.pdf': 'pdf',
+    });
     const pdf = records.get('spec.pdf')!;
     assert.ok(pdf.kind !== 'skipped');
-    assert.deepEqual(pdf.document, { id: 'spec.pdf', title: 'spec.pdf', media: { type: 'application/pdf', data: Buffer.from('%PDF-1.4 …').toString('base64') } });
+    assert.deepEqual(pdf.document, {
+      id: 'spec.pdf',
+      title: 'spec.pdf',
+      media: { type: 'application/pdf', data: Buffer.from('%PDF-1.4 …').toString('base64') },
+    });
     const docx = records.get('letter.docx')!;
-    assert.ok(docx.kind !== 'skipped' && docx.document.media?.type === 'application/vnd.openxmlformats-officedocument.wordprocessingml.document');
+    assert.ok(
+      docx.kind !== 'skipped' && docx.document.media?.type === 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+    );
   });
 
   it('keeps Markdown and text as text, and sends a text file over the inline limit by uri (text/plain)', () => {
@@ -44,6 +59,9 @@ describe('fileDocument: document files', () => {
 
   it('skips a legacy .doc with a reason naming the supported types', () => {
     const doc = records.get('legacy.doc')!;
-    assert.ok(doc.kind === 'skipped' && /\.doc: not a supported type \(txt, md, markdown, jpg, .*pdf, docx, html, htm, xhtml\)/.test(doc.reason), JSON.stringify(doc));
+    assert.ok(
+      doc.kind === 'skipped' && /\.doc: not a supported type \(txt, md, markdown, jpg, .*pdf, docx, html, htm, xhtml\)/.test(doc.reason),
+      JSON.stringify(doc),
+    );
   });
 });

@@ -8,7 +8,12 @@ describe('planKeyMigration', () => {
   it('re-keys bare-id documents to <tenant>/<id>, value unchanged, and retires their bare keys', () => {
     const a = doc({ id: 'report-1', tenant: 'a' });
     const plain = doc({ id: 'report-2' });
-    const plan = planKeyMigration(new Map([['report-1', a], ['report-2', plain]]));
+    const plan = planKeyMigration(
+      new Map([
+        ['report-1', a],
+        ['report-2', plain],
+      ]),
+    );
     assert.deepEqual(plan.republish, [
       { from: 'report-1', key: 'a/report-1', value: a },
       { from: 'report-2', key: 'default/report-2', value: plain },
@@ -40,7 +45,12 @@ describe('planKeyMigration', () => {
 
   it('never overwrites a document already published under its new key, but still retires the bare key', () => {
     const newer = doc({ id: 'r', tenant: 'a', title: 'newer' });
-    const plan = planKeyMigration(new Map([['r', doc({ id: 'r', tenant: 'a', title: 'older' })], ['a/r', newer]]));
+    const plan = planKeyMigration(
+      new Map([
+        ['r', doc({ id: 'r', tenant: 'a', title: 'older' })],
+        ['a/r', newer],
+      ]),
+    );
     assert.deepEqual(plan.republish, []);
     assert.deepEqual(plan.superseded, ['r']);
     assert.deepEqual(plan.retire, ['r']);
@@ -51,7 +61,12 @@ describe('planKeyMigration', () => {
     // Bare id "a/b" (default tenant) and bare id "b" of tenant "a": the latter's new key is "a/b".
     const slashId = doc({ id: 'a/b' });
     const tenantA = doc({ id: 'b', tenant: 'a' });
-    const plan = planKeyMigration(new Map([['a/b', slashId], ['b', tenantA]]));
+    const plan = planKeyMigration(
+      new Map([
+        ['a/b', slashId],
+        ['b', tenantA],
+      ]),
+    );
     assert.deepEqual(
       plan.republish.map((r) => [r.from, r.key]),
       [
@@ -64,13 +79,23 @@ describe('planKeyMigration', () => {
 
   it('re-keys even when the new key holds a bare-id record of another document', () => {
     // Bare id "default/x" and bare id "x" of the default tenant, whose new key is "default/x".
-    const plan = planKeyMigration(new Map([['default/x', doc({ id: 'default/x' })], ['x', doc({ id: 'x' })]]));
+    const plan = planKeyMigration(
+      new Map([
+        ['default/x', doc({ id: 'default/x' })],
+        ['x', doc({ id: 'x' })],
+      ]),
+    );
     assert.deepEqual(plan.republish.map((r) => r.key).sort(), ['default/default/x', 'default/x']);
     assert.deepEqual(plan.superseded, []);
   });
 
   it('finds nothing to do once migrated', () => {
-    const plan = planKeyMigration(new Map<string, Buffer | null>([['r', null], ['a/r', doc({ id: 'r', tenant: 'a' })]]));
+    const plan = planKeyMigration(
+      new Map<string, Buffer | null>([
+        ['r', null],
+        ['a/r', doc({ id: 'r', tenant: 'a' })],
+      ]),
+    );
     assert.deepEqual([plan.republish.length, plan.retire.length, plan.current, plan.tombstones], [0, 0, 1, 1]);
   });
 });

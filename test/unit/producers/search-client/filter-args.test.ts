@@ -46,7 +46,10 @@ describe('parseFilterArgs', () => {
 
   for (const bad of ['noequals', 'a.b=1', 'year>=soon', 'year>', '{"must":[{"key":"a","exists":true}]}', '{not json']) {
     it(`refuses ${bad} with invalid-filter`, () => {
-      assert.throws(() => parseFilterArgs([bad]), (e: unknown) => e instanceof ContractError && e.code === 'invalid-filter');
+      assert.throws(
+        () => parseFilterArgs([bad]),
+        (e: unknown) => e instanceof ContractError && e.code === 'invalid-filter',
+      );
     });
   }
 });

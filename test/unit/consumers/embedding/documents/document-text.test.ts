@@ -12,7 +12,7 @@ const DOCX = 'application/vnd.openxmlformats-officedocument.wordprocessingml.doc
 const rejectsWith = (code: string) => errorOf(ContractError, code);
 
 describe('extractDocument: PDF (pdfjs-dist)', () => {
-  it('gives one segment per page of a real PDF, each with its page number and that page\'s text', async () => {
+  it("gives one segment per page of a real PDF, each with its page number and that page's text", async () => {
     const segments = await extractDocument('application/pdf', await readFile(SPEC_PDF));
     assert.deepEqual(
       segments.map((s) => s.page),
@@ -43,7 +43,10 @@ describe('extractDocument: PDF (pdfjs-dist)', () => {
   });
 
   it('refuses a password-protected PDF as document-encrypted', async () => {
-    await assert.rejects(extractDocument('application/pdf', pdfFile([['secret minutes']], { encrypted: true })), rejectsWith('document-encrypted'));
+    await assert.rejects(
+      extractDocument('application/pdf', pdfFile([['secret minutes']], { encrypted: true })),
+      rejectsWith('document-encrypted'),
+    );
   });
 
   it('refuses bytes that are not a PDF, and a PDF cut short, as document-undecodable', async () => {
@@ -55,17 +58,27 @@ describe('extractDocument: PDF (pdfjs-dist)', () => {
 
 describe('extractDocument: DOCX (mammoth)', () => {
   it('gives the paragraphs of a DOCX, one per line, as one segment without a page', async () => {
-    const docx = await docxFile(['# Wintering bees', 'Insulate the hive & leave it 15 kg of honey.', 'Check the entrance <weekly> for dead bees.']);
+    const docx = await docxFile([
+      '# Wintering bees',
+      'Insulate the hive & leave it 15 kg of honey.',
+      'Check the entrance <weekly> for dead bees.',
+    ]);
     const segments = await extractDocument(DOCX, docx);
     assert.equal(segments.length, 1);
     assert.equal(segments[0]!.page, undefined);
-    assert.equal(segments[0]!.text, 'Wintering bees\n\nInsulate the hive & leave it 15 kg of honey.\n\nCheck the entrance <weekly> for dead bees.');
+    assert.equal(
+      segments[0]!.text,
+      'Wintering bees\n\nInsulate the hive & leave it 15 kg of honey.\n\nCheck the entrance <weekly> for dead bees.',
+    );
   });
 
   it('refuses a file that is not a DOCX (not a zip, a zip without a document, an OLE file) as document-undecodable', async () => {
     await assert.rejects(extractDocument(DOCX, Buffer.from('plain words, not a zip')), rejectsWith('document-undecodable'));
     const ole = Buffer.concat([Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1]), Buffer.alloc(504)]);
-    await assert.rejects(extractDocument(DOCX, ole), errorOf(ContractError, 'document-undecodable', /legacy \.doc, or a password-protected DOCX/));
+    await assert.rejects(
+      extractDocument(DOCX, ole),
+      errorOf(ContractError, 'document-undecodable', /legacy \.doc, or a password-protected DOCX/),
+    );
   });
 
   it('refuses a DOCX with an empty body as document-no-text', async () => {
@@ -75,7 +88,10 @@ describe('extractDocument: DOCX (mammoth)', () => {
 
 describe('extractDocument: HTML (html-to-text)', () => {
   it('keeps the headings and paragraphs, drops scripts, styles, noscript and link targets, decodes entities', async () => {
-    const html = htmlPage('Feeding a sourdough starter', ['Feed it equal weights of flour & water every day.', 'Keep it at 24 °C; discard half before feeding.']);
+    const html = htmlPage('Feeding a sourdough starter', [
+      'Feed it equal weights of flour & water every day.',
+      'Keep it at 24 °C; discard half before feeding.',
+    ]);
     const [segment] = await extractDocument('text/html; charset=utf-8', Buffer.from(html));
     const text = segment!.text;
     assert.match(text, /Feeding a sourdough starter/);
@@ -86,7 +102,10 @@ describe('extractDocument: HTML (html-to-text)', () => {
   });
 
   it('refuses HTML that is not UTF-8 as document-undecodable', async () => {
-    await assert.rejects(extractDocument('text/html', Buffer.from([0x3c, 0x70, 0x3e, 0xe9, 0x74, 0xe9])), rejectsWith('document-undecodable'));
+    await assert.rejects(
+      extractDocument('text/html', Buffer.from([0x3c, 0x70, 0x3e, 0xe9, 0x74, 0xe9])),
+      rejectsWith('document-undecodable'),
+    );
   });
 });
 

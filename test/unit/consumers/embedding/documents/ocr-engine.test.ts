@@ -15,7 +15,10 @@ describe('OcrEngine (tesseract.js)', () => {
     const result = await engine.recognize(await readFile(new URL('documents/backup-error.png', FIXTURES)));
     // Whole lines; a neighbouring sidebar word may be read into the same line (the heading is).
     const lines = result.text.split('\n');
-    assert.ok(lines.some((line) => line.endsWith('Backup failed at 02:14')), result.text);
+    assert.ok(
+      lines.some((line) => line.endsWith('Backup failed at 02:14')),
+      result.text,
+    );
     for (const expected of [
       'The nightly backup of the photo library could not be written:',
       'the external drive LIGHTHOUSE is full (0 bytes free of 2 TB).',

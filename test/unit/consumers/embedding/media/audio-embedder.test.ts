@@ -117,7 +117,10 @@ describe('AudioEmbedder (real speech_embedding)', () => {
         assert.ok(segment.startSeconds >= previousEnd - 0.782);
         previousEnd = segment.endSeconds;
       }
-      assert.equal(out.segments.reduce((n, s) => n + s.windows, 0), out.windows.length);
+      assert.equal(
+        out.segments.reduce((n, s) => n + s.windows, 0),
+        out.windows.length,
+      );
       // The first segment is the first clip's windows only: the same phrase as that clip.
       const first = await segmented.embed(parts[0]!);
       assert.ok(cosineSimilarity(out.segments[0]!.vector, first.vector) > 0.99);

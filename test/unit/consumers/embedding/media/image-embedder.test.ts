@@ -38,7 +38,10 @@ const TRANSFORMS: Record<string, (input: Buffer) => Promise<Buffer>> = {
     const { width = 0, height = 0 } = await sharp(input).metadata();
     const w = Math.round(width * 0.7);
     const h = Math.round(height * 0.7);
-    return sharp(input).extract({ left: Math.floor((width - w) / 2), top: Math.floor((height - h) / 2), width: w, height: h }).jpeg().toBuffer();
+    return sharp(input)
+      .extract({ left: Math.floor((width - w) / 2), top: Math.floor((height - h) / 2), width: w, height: h })
+      .jpeg()
+      .toBuffer();
   },
   'horizontal flip': (input) => sharp(input).flop().jpeg().toBuffer(),
   'JPEG quality 30': (input) => sharp(input).jpeg({ quality: 30 }).toBuffer(),
@@ -46,7 +49,10 @@ const TRANSFORMS: Record<string, (input: Buffer) => Promise<Buffer>> = {
   'brightness -25%': (input) => sharp(input).modulate({ brightness: 0.75 }).jpeg().toBuffer(),
   'resize to half': async (input) => {
     const { width = 0 } = await sharp(input).metadata();
-    return sharp(input).resize(Math.round(width / 2)).png().toBuffer();
+    return sharp(input)
+      .resize(Math.round(width / 2))
+      .png()
+      .toBuffer();
   },
 };
 
@@ -125,7 +131,9 @@ describe('ImageEmbedder (real EfficientNet-Lite0)', () => {
       .toColourspace('b-w')
       .png()
       .toBuffer();
-    const tiny = await sharp({ create: { width: 3, height: 2, channels: 3, background: '#336699' } }).png().toBuffer();
+    const tiny = await sharp({ create: { width: 3, height: 2, channels: 3, background: '#336699' } })
+      .png()
+      .toBuffer();
     const out = await embedder.embed([grey, tiny]);
     for (const { vector } of out) assert.ok(vector.every(Number.isFinite));
   });

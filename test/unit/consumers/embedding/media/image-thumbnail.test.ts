@@ -20,12 +20,18 @@ describe('imageThumbnail', () => {
     const meta = await decode(url!);
     assert.equal(meta.format, 'webp');
     assert.equal(Math.max(meta.width, meta.height), THUMBNAIL_MAX_SIDE);
-    assert.ok(Math.abs(meta.width / meta.height - original.width / original.height) < 0.03, `aspect ${meta.width}x${meta.height} vs ${original.width}x${original.height}`);
+    assert.ok(
+      Math.abs(meta.width / meta.height - original.width / original.height) < 0.03,
+      `aspect ${meta.width}x${meta.height} vs ${original.width}x${original.height}`,
+    );
     assert.ok(url!.length < 12_000, `small enough to travel in every reply: ${url!.length} characters`);
   });
 
   it('never enlarges a small image, and applies EXIF orientation (a sideways photo is upright)', async () => {
-    const small = await sharp({ create: { width: 40, height: 20, channels: 3, background: '#c33' } }).jpeg().withMetadata({ orientation: 6 }).toBuffer();
+    const small = await sharp({ create: { width: 40, height: 20, channels: 3, background: '#c33' } })
+      .jpeg()
+      .withMetadata({ orientation: 6 })
+      .toBuffer();
     const meta = await decode((await imageThumbnail(small))!);
     assert.deepEqual([meta.width, meta.height], [20, 40]);
   });

@@ -34,7 +34,12 @@ describe('file:// media are read only under SEARCHBUS_MEDIA_FILE_ROOTS', () => {
   });
 
   it('refuses a file outside every root, and escapes through .. and symlinks', async () => {
-    for (const path of [join(outside, 'secret.png'), `${root}/../outside/secret.png`, join(root, 'link-out.png'), join(root, 'dir-out', 'secret.png')]) {
+    for (const path of [
+      join(outside, 'secret.png'),
+      `${root}/../outside/secret.png`,
+      join(root, 'link-out.png'),
+      join(root, 'dir-out', 'secret.png'),
+    ]) {
       await assert.rejects(readMedia(uri(path), limits), errorOf(ContractError, 'media-forbidden', /SEARCHBUS_MEDIA_FILE_ROOTS/), path);
     }
   });
@@ -49,7 +54,10 @@ describe('file:// media are read only under SEARCHBUS_MEDIA_FILE_ROOTS', () => {
   });
 
   it('still applies the size limit inside a root', async () => {
-    await assert.rejects(readMedia(uri(join(root, 'sub', 'inside.png')), { ...limits, fetchMaxBytes: 3 }), errorOf(ContractError, 'media-too-large'));
+    await assert.rejects(
+      readMedia(uri(join(root, 'sub', 'inside.png')), { ...limits, fetchMaxBytes: 3 }),
+      errorOf(ContractError, 'media-too-large'),
+    );
   });
 
   it('reads the roots from the setting: unset is home and temp, empty is none, a relative path fails naming it', () => {

@@ -6,7 +6,16 @@ import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { cosineSimilarity, parseProbe, parseShowinfoTimes, probeVideo, sampleFrames, samplingIntervalSeconds, videoTimeline, type MediaEncoder } from '../../../../../consumers/embedding/index.ts';
+import {
+  cosineSimilarity,
+  parseProbe,
+  parseShowinfoTimes,
+  probeVideo,
+  sampleFrames,
+  samplingIntervalSeconds,
+  videoTimeline,
+  type MediaEncoder,
+} from '../../../../../consumers/embedding/index.ts';
 import { cachedMediaEncoder } from '../../../../../infra/models/index.ts';
 import { AUDIO_MODEL, IMAGE_MODEL } from '../../../../../topology/media-models.ts';
 import { makeVideoFixture, SCENE_SECONDS, VIDEO_SCENES } from '../../../../support/video-fixture.ts';
@@ -37,7 +46,11 @@ describe('video parsing and timeline', () => {
       hasVideo: true,
       hasAudio: true,
     });
-    assert.deepEqual(parseProbe('{"streams":[{"codec_type":"audio"}],"format":{}}'), { durationSeconds: NaN, hasVideo: false, hasAudio: true });
+    assert.deepEqual(parseProbe('{"streams":[{"codec_type":"audio"}],"format":{}}'), {
+      durationSeconds: NaN,
+      hasVideo: false,
+      hasAudio: true,
+    });
     assert.throws(() => parseProbe('not json'), UNDECODABLE);
   });
 
@@ -79,7 +92,13 @@ describe('video frames and embeddings (real ffmpeg and EfficientNet-Lite0)', () 
     await mkdir(scratch);
     clip = join(dir, 'clip.mp4');
     await makeVideoFixture(clip);
-    media = cachedMediaEncoder({ fetchMaxBytes: 1 << 26, fetchTimeoutMs: 10_000, fileRoots: [], video: { intervalMs: 1000, maxFrames: 300 }, scratchDir: scratch });
+    media = cachedMediaEncoder({
+      fetchMaxBytes: 1 << 26,
+      fetchTimeoutMs: 10_000,
+      fileRoots: [],
+      video: { intervalMs: 1000, maxFrames: 300 },
+      scratchDir: scratch,
+    });
   });
 
   after(async () => {
@@ -94,15 +113,23 @@ describe('video frames and embeddings (real ffmpeg and EfficientNet-Lite0)', () 
     assert.ok(Math.abs(probe.durationSeconds - SCENE_SECONDS * VIDEO_SCENES.length) < 0.1, String(probe.durationSeconds));
     await mkdir(join(dir, 'every-second'));
     const frames = await sampleFrames(clip, join(dir, 'every-second'), probe, { intervalMs: 1000, maxFrames: 300 });
-    assert.deepEqual(frames.map((f) => f.atSeconds), [0, 1, 2, 3, 4, 5]);
+    assert.deepEqual(
+      frames.map((f) => f.atSeconds),
+      [0, 1, 2, 3, 4, 5],
+    );
     await mkdir(join(dir, 'limited'));
     const limited = await sampleFrames(clip, join(dir, 'limited'), probe, { intervalMs: 100, maxFrames: 3 });
-    assert.deepEqual(limited.map((f) => f.atSeconds), [0, 2, 4]);
+    assert.deepEqual(
+      limited.map((f) => f.atSeconds),
+      [0, 2, 4],
+    );
   });
 
   it('embeds each sampled frame nearest the photo on screen at its time, and the audio track by segment', async () => {
     const video = await media.embedVideo({ image: IMAGE_MODEL, audio: AUDIO_MODEL }, await readFile(clip));
-    const photos = await Promise.all(VIDEO_SCENES.map(async (scene) => media.embed('image', IMAGE_MODEL, await readFile(new URL(`photos/${scene}.jpg`, FIXTURES)))));
+    const photos = await Promise.all(
+      VIDEO_SCENES.map(async (scene) => media.embed('image', IMAGE_MODEL, await readFile(new URL(`photos/${scene}.jpg`, FIXTURES)))),
+    );
     const nearest = video.frames.map((frame) => {
       const scores = photos.map((photo) => cosineSimilarity(frame.vector, photo));
       return VIDEO_SCENES[scores.indexOf(Math.max(...scores))];

@@ -17,7 +17,10 @@ describe('LengthBatcher (batches released while tokenising)', () => {
           // A shuffled arrival order: the character-length proxy can be wrong in any way.
           const order = lengths.map((_, i) => i).sort((a, b) => ((a * 7919 + seed) % 97) - ((b * 7919 + seed) % 97));
           const batches = streamedBatches(order, lengths, { batchSize, maxBatchTokens });
-          assert.deepEqual(batches.flat().sort((a, b) => a - b), lengths.map((_, i) => i));
+          assert.deepEqual(
+            batches.flat().sort((a, b) => a - b),
+            lengths.map((_, i) => i),
+          );
           for (const rows of batches) {
             assert.ok(rows.length >= 1 && rows.length <= batchSize);
             assert.ok(rows.length === 1 || padded(rows, lengths) <= maxBatchTokens, `${rows.length} rows pad to ${padded(rows, lengths)}`);
@@ -36,7 +39,9 @@ describe('LengthBatcher (batches released while tokenising)', () => {
         (lengths, batchSize, maxBatchTokens) => {
           const sorted = lengths.map((_, i) => i).sort((a, b) => lengths[b]! - lengths[a]! || a - b);
           const sequences = lengths.map((n) => new Array<number>(n).fill(7));
-          assert.deepEqual(streamedBatches(sorted, lengths, { batchSize, maxBatchTokens }), [...planBatches(sorted, sequences, { batchSize, maxBatchTokens })]);
+          assert.deepEqual(streamedBatches(sorted, lengths, { batchSize, maxBatchTokens }), [
+            ...planBatches(sorted, sequences, { batchSize, maxBatchTokens }),
+          ]);
         },
       ),
     );
@@ -61,8 +66,15 @@ describe('LengthBatcher (batches released while tokenising)', () => {
 
   it('keeps a late, longer row out of batches already released (it is padded with its own kind)', () => {
     const lengths = [...new Array<number>(40).fill(100), 300];
-    const batches = streamedBatches(lengths.map((_, i) => i), lengths, { batchSize: 4, maxBatchTokens: 512 });
-    assert.deepEqual(batches.flat().sort((a, b) => a - b), lengths.map((_, i) => i));
+    const batches = streamedBatches(
+      lengths.map((_, i) => i),
+      lengths,
+      { batchSize: 4, maxBatchTokens: 512 },
+    );
+    assert.deepEqual(
+      batches.flat().sort((a, b) => a - b),
+      lengths.map((_, i) => i),
+    );
     const late = batches.find((rows) => rows.includes(40))!;
     assert.equal(late.length, 1, 'a 300-token row fits only alone under a 512-token budget');
   });

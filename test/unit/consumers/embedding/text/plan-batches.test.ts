@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { padBatch, planBatches } from '../../../../../consumers/embedding/index.ts';
 
-const longestFirst = (sequences: number[][]): number[] => sequences.map((_, i) => i).sort((a, b) => sequences[b]!.length - sequences[a]!.length);
+const longestFirst = (sequences: number[][]): number[] =>
+  sequences.map((_, i) => i).sort((a, b) => sequences[b]!.length - sequences[a]!.length);
 
 describe('length-bucketed batches', () => {
   it('partition the longest-first order into runs within the row and padded-token budgets', () => {
@@ -32,16 +33,29 @@ describe('length-bucketed batches', () => {
     // Lengths alternating short and long: arrival-order batches pad every short one to the long one.
     const sequences = Array.from({ length: 64 }, (_, i) => Array.from({ length: i % 2 === 0 ? 20 : 200 }, () => 7));
     const real = sequences.reduce((n, s) => n + s.length, 0);
-    const cost = (batches: number[][]): number => batches.reduce((n, rows) => n + rows.length * Math.max(...rows.map((r) => sequences[r]!.length)), 0);
+    const cost = (batches: number[][]): number =>
+      batches.reduce((n, rows) => n + rows.length * Math.max(...rows.map((r) => sequences[r]!.length)), 0);
     const config = { batchSize: 64, maxBatchTokens: 512 };
     const bucketed = cost([...planBatches(longestFirst(sequences), sequences, config)]);
-    const arrival = cost([...planBatches(sequences.map((_, i) => i), sequences, config)]);
+    const arrival = cost([
+      ...planBatches(
+        sequences.map((_, i) => i),
+        sequences,
+        config,
+      ),
+    ]);
     assert.equal(bucketed, real);
     assert.ok(arrival > 1.5 * real, `arrival order padded ${arrival} tokens for ${real}`);
   });
 
   it('pads ids with the pad id and masks only real tokens', () => {
-    const batch = padBatch([[101, 7, 102], [101, 102]], 0);
+    const batch = padBatch(
+      [
+        [101, 7, 102],
+        [101, 102],
+      ],
+      0,
+    );
     assert.equal(batch.batchSize, 2);
     assert.equal(batch.sequenceLength, 3);
     assert.deepEqual([...batch.inputIds], [101n, 7n, 102n, 101n, 102n, 0n]);

@@ -62,7 +62,7 @@ describe('SparseAnalyzer en-porter-v2 (Snowball English stop words)', () => {
   });
 
   it('reads a typographic apostrophe as an ASCII one, so contractions are stop words either way', () => {
-    assert.deepEqual(v2.terms('it doesn’t and it doesn\'t'), []);
+    assert.deepEqual(v2.terms("it doesn’t and it doesn't"), []);
     // v1 keeps its behaviour: a changed setting is a new analyzer id, never a changed one.
     assert.deepEqual(v1.terms('doesn’t'), [stemOfV1('doesn’t')]);
   });

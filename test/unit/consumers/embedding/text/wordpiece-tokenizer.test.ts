@@ -133,7 +133,11 @@ describe('WordPieceTokenizer', () => {
     for (const text of texts) {
       const whole = tokenizer.encode(text).ids.length;
       for (let maxTokens = 2; maxTokens <= whole + 2; maxTokens++) {
-        assert.deepEqual(tokenizer.encodeIds(text, maxTokens), tokenizer.encode(text, { maxTokens }).ids, `${JSON.stringify(text)} at ${maxTokens}`);
+        assert.deepEqual(
+          tokenizer.encodeIds(text, maxTokens),
+          tokenizer.encode(text, { maxTokens }).ids,
+          `${JSON.stringify(text)} at ${maxTokens}`,
+        );
       }
     }
     assert.throws(() => tokenizer.encodeIds('the', 1), RangeError);
@@ -151,7 +155,11 @@ describe('WordPieceTokenizer.fromTokenizerJson', () => {
     pre_tokenizer: { type: 'BertPreTokenizer' },
     post_processor: {
       type: 'TemplateProcessing',
-      single: [{ SpecialToken: { id: '[CLS]', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '[SEP]', type_id: 0 } }],
+      single: [
+        { SpecialToken: { id: '[CLS]', type_id: 0 } },
+        { Sequence: { id: 'A', type_id: 0 } },
+        { SpecialToken: { id: '[SEP]', type_id: 0 } },
+      ],
     },
     added_tokens: [{ id: 3, content: '[SEP]', single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }],
     model: {
