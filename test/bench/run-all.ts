@@ -13,7 +13,7 @@
 // (`npm run bench` wraps this in `searchbus infra run`, so local services start once for all.)
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -126,7 +126,11 @@ const jsonPath = resolve(values.out, 'report.json');
 const committed = jsonPath === REPORT_PATHS.json;
 const page = committed ? REPORT_PATHS.page : join(values.out, 'report-section.md');
 const chart = committed ? REPORT_PATHS.chart : join(values.out, 'report-ratios.svg');
-if (!committed) await writeFile(page, `${REPORT_SECTION_START}\n${REPORT_SECTION_END}\n`);
+if (!committed) {
+  // --out names a folder of its own: make it, so a long run does not fail at its last step.
+  await mkdir(values.out, { recursive: true });
+  await writeFile(page, `${REPORT_SECTION_START}\n${REPORT_SECTION_END}\n`);
+}
 await writeReportOutputs(report, { json: jsonPath, page, chart });
 log(`wrote ${jsonPath}, ${page} and ${chart}${problems.length > 0 ? `; shape problems: ${problems.join('; ')}` : ''}`);
 for (const [key, reason] of Object.entries(report.not_measured)) log(`not measured: ${key}: ${reason}`);
