@@ -20,6 +20,7 @@ import {
   DEFAULT_OCR_MIN_CONFIDENCE,
   MAX_MEDIA_INLINE_MAX_BYTES,
 } from './media.ts';
+import { DEFAULT_SPEECH_MODEL_SIZE, SPEECH_MODEL_SIZES, SPEECH_MODELS, type SpeechModelSpec } from './media-models.ts';
 
 // All settings, read and checked once at start-up. A bad value fails here, naming its variable,
 // instead of surfacing as a timeout deep inside a consumer.
@@ -72,6 +73,8 @@ export interface SearchbusConfig {
     videoFrameIntervalMs: number;
     /** ...and at most this many per video: a longer video is sampled more sparsely. */
     videoMaxFrames: number;
+    /** The Moonshine model (tiny or base) that turns speech into text. */
+    speechModel: SpeechModelSpec;
   };
   query: {
     maxTopK: number;
@@ -167,6 +170,7 @@ export const SETTINGS = {
   ocrMinConfidence: 'SEARCHBUS_OCR_MIN_CONFIDENCE',
   mediaVideoFrameIntervalMs: 'SEARCHBUS_MEDIA_VIDEO_FRAME_INTERVAL_MS',
   mediaVideoMaxFrames: 'SEARCHBUS_MEDIA_VIDEO_MAX_FRAMES',
+  speechModel: 'SEARCHBUS_SPEECH_MODEL',
   encoderMaxWaitMs: 'SEARCHBUS_ENCODER_MAX_WAIT_MS',
   chunkOverlapTokens: 'SEARCHBUS_CHUNK_OVERLAP_TOKENS',
   intraOpThreads: 'SEARCHBUS_ENCODER_THREADS',
@@ -301,6 +305,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SearchbusConfi
       },
       videoFrameIntervalMs: int(env, SETTINGS.mediaVideoFrameIntervalMs, 1_000, 40, 3_600_000),
       videoMaxFrames: int(env, SETTINGS.mediaVideoMaxFrames, 300, 1, 10_000),
+      speechModel: SPEECH_MODELS[oneOf(env, SETTINGS.speechModel, SPEECH_MODEL_SIZES, DEFAULT_SPEECH_MODEL_SIZE)],
     },
     query: {
       maxTopK: int(env, SETTINGS.maxTopK, 100, 1, 1000),

