@@ -1,13 +1,13 @@
 import { parseArgs } from 'node:util';
 import { ensureKafkaClasspath, ensureQdrantEdgeVenv, ensureRedisServer } from '../../index.ts';
-import { ensureAllEncoderFiles, ensureAudioModel, ensureImageModel } from '../../models/index.ts';
+import { ensureAllEncoderFiles, ensureAudioModel, ensureImageModel, ensureSpeechModel } from '../../models/index.ts';
 import { getModelSpec, loadConfig } from '../../../topology/index.ts';
 import { defineCommand } from '../command.ts';
 import type { Output } from '../output.ts';
 
 export async function setupCommand(out: Output): Promise<void> {
   const log = (line: string): void => out.info(line);
-  const { model } = loadConfig();
+  const { model, media } = loadConfig();
   await Promise.all([
     ensureKafkaClasspath(log),
     ensureQdrantEdgeVenv(log),
@@ -15,16 +15,18 @@ export async function setupCommand(out: Output): Promise<void> {
     ensureAllEncoderFiles(model, { log }),
     ensureImageModel({ log }),
     ensureAudioModel({ log }),
+    ensureSpeechModel({ log }, media.speechModel),
   ]);
   out.info(
-    `Kafka, Redis, the Qdrant Edge engine, the ${model.id} model (with its optimised and per-channel int8 files) and the image and audio models are installed.`,
+    `Kafka, Redis, the Qdrant Edge engine, the ${model.id} model (with its optimised and per-channel int8 files), the image and audio models and the ${media.speechModel.id} speech model are installed.`,
   );
 }
 
 /**
  * Only the models (default: SEARCHBUS_MODEL), each verified against its sha256 pin, with their
- * derived files (optimised graph, per-channel int8), and the image and audio models: what an image
- * bakes in, so that a read-only image never needs Python to derive a file at run time.
+ * derived files (optimised graph, per-channel int8), the image and audio models and the speech model
+ * (SEARCHBUS_SPEECH_MODEL): what an image bakes in, so that a read-only image never needs Python to
+ * derive a file at run time.
  */
 export async function setupModelsCommand(out: Output, modelIds: readonly string[]): Promise<void> {
   const log = (line: string): void => out.info(line);
@@ -33,9 +35,14 @@ export async function setupModelsCommand(out: Output, modelIds: readonly string[
     const files = await ensureAllEncoderFiles(spec, { log });
     for (const f of files) out.result(`${f.modelId} (${f.variant}): ${f.onnxPath}`);
   }
-  const [image, audio] = await Promise.all([ensureImageModel({ log }), ensureAudioModel({ log })]);
+  const [image, audio, speech] = await Promise.all([
+    ensureImageModel({ log }),
+    ensureAudioModel({ log }),
+    ensureSpeechModel({ log }, loadConfig().media.speechModel),
+  ]);
   out.result(`${image.modelId} (image): ${image.onnxPath}`);
   out.result(`${audio.modelId} (audio): ${audio.melspectrogramPath}, ${audio.embeddingPath}`);
+  out.result(`${speech.modelId} (speech to text): ${speech.encoderPath}, ${speech.decoderPath}, ${speech.tokenizerPath}`);
 }
 
 export const command = defineCommand({
