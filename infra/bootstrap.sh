@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what searchbus needs on a fresh machine, idempotently: the npm packages from the
 # lockfile and, as root on Debian, redis-server, Maven and ffmpeg when they are missing (with
-# `--tests`, chromium too). Java 17 and Python 3 are checked with a clear message (searchbus does
+# `--tests`, chromium and espeak-ng too). Java 17 and Python 3 are checked with a clear message (searchbus does
 # not replace a machine's runtimes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,6 +40,17 @@ if [[ " $* " == *" --tests "* ]] && ! command -v chromium >/dev/null 2>&1; then
     apt-get install -y -q --no-install-recommends chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends chromium >/dev/null; }
   else
     echo "bootstrap: chromium not found; the search page's browser test needs it (Debian: sudo apt-get install -y chromium, or set SEARCHBUS_CHROMIUM to a Chromium executable)" >&2
+  fi
+fi
+# espeak-ng speaks the sentences the speech-to-text test transcribes
+# (test/unit/consumers/embedding/media/speech-transcriber.test.ts); only the test suite needs it.
+if [[ " $* " == *" --tests "* ]] && ! command -v espeak-ng >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "bootstrap: installing espeak-ng from Debian packages (for the speech-to-text test)" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -q --no-install-recommends espeak-ng >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends espeak-ng >/dev/null; }
+  else
+    echo "bootstrap: espeak-ng not found; the speech-to-text test needs it (Debian: sudo apt-get install -y espeak-ng)" >&2
   fi
 fi
 command -v java >/dev/null 2>&1 || echo "bootstrap: Java 17+ not found; local Kafka needs it (apt-get install -y openjdk-17-jre-headless) unless KAFKA_BROKERS is set" >&2
