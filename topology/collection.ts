@@ -27,6 +27,9 @@ export interface ChunkPayload {
    * text extracted from its page (or from the whole file), as UTF-16 offsets [start, end).
    */
   position?: { start: number; end: number };
+  /** Speech transcribed from a recording (SEARCHBUS_SPEECH_TO_TEXT): the segment the chunk comes from, in ms from its start. */
+  start_ms?: number;
+  end_ms?: number;
   metadata: Record<string, unknown>;
   tenant: string;
   model: string;

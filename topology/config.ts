@@ -75,6 +75,8 @@ export interface SearchbusConfig {
     videoMaxFrames: number;
     /** The Moonshine model (tiny or base) that turns speech into text. */
     speechModel: SpeechModelSpec;
+    /** Whether an audio document's speech is transcribed into text chunks (with their times) beside its audio vector. */
+    speechToText: boolean;
   };
   query: {
     maxTopK: number;
@@ -171,6 +173,7 @@ export const SETTINGS = {
   mediaVideoFrameIntervalMs: 'SEARCHBUS_MEDIA_VIDEO_FRAME_INTERVAL_MS',
   mediaVideoMaxFrames: 'SEARCHBUS_MEDIA_VIDEO_MAX_FRAMES',
   speechModel: 'SEARCHBUS_SPEECH_MODEL',
+  speechToText: 'SEARCHBUS_SPEECH_TO_TEXT',
   encoderMaxWaitMs: 'SEARCHBUS_ENCODER_MAX_WAIT_MS',
   chunkOverlapTokens: 'SEARCHBUS_CHUNK_OVERLAP_TOKENS',
   intraOpThreads: 'SEARCHBUS_ENCODER_THREADS',
@@ -306,6 +309,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SearchbusConfi
       videoFrameIntervalMs: int(env, SETTINGS.mediaVideoFrameIntervalMs, 1_000, 40, 3_600_000),
       videoMaxFrames: int(env, SETTINGS.mediaVideoMaxFrames, 300, 1, 10_000),
       speechModel: SPEECH_MODELS[oneOf(env, SETTINGS.speechModel, SPEECH_MODEL_SIZES, DEFAULT_SPEECH_MODEL_SIZE)],
+      speechToText: bool(env, SETTINGS.speechToText, false),
     },
     query: {
       maxTopK: int(env, SETTINGS.maxTopK, 100, 1, 1000),

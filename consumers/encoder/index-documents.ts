@@ -160,6 +160,8 @@ interface EncodedChunk {
   /** Text extracted from a file: its page, and where the chunk lies in that page's extracted text. */
   page?: number;
   position?: { start: number; end: number };
+  /** Speech transcribed from a recording: the times of its segment. */
+  times?: { startMs: number; endMs: number };
 }
 
 /**
@@ -169,6 +171,7 @@ interface EncodedChunk {
 interface TextPart {
   text: string;
   page?: number;
+  times?: { startMs: number; endMs: number };
   extracted: boolean;
   prefix: number;
 }
@@ -207,6 +210,9 @@ function textParts(u: Upsert, extracted: TextSegment[] | null): TextPart[] {
     return {
       text: prefix + segment.text,
       ...(segment.page !== undefined ? { page: segment.page } : {}),
+      ...(segment.startMs !== undefined && segment.endMs !== undefined
+        ? { times: { startMs: segment.startMs, endMs: segment.endMs } }
+        : {}),
       extracted: true,
       prefix: prefix.length,
     };
@@ -217,6 +223,7 @@ function encodedChunk(part: TextPart, chunk: { text: string; vector: Float32Arra
   const encoded: EncodedChunk = { text: chunk.text, vector: chunk.vector };
   if (!part.extracted) return encoded;
   if (part.page !== undefined) encoded.page = part.page;
+  if (part.times) encoded.times = part.times;
   const start = chunk.start ?? part.text.indexOf(chunk.text);
   if (start >= 0) {
     const end = chunk.end ?? start + chunk.text.length;
@@ -248,6 +255,7 @@ function toPoints(upserts: Upsert[], encoded: EncodedDocument[], { modelId, inge
         ...(medium ? { media: moment?.at === undefined ? medium.payload : { ...medium.payload, at: moment.at } } : {}),
         ...(chunk.page !== undefined ? { page: chunk.page } : {}),
         ...(chunk.position ? { position: chunk.position } : {}),
+        ...(chunk.times ? { start_ms: chunk.times.startMs, end_ms: chunk.times.endMs } : {}),
       };
       const offset = offsets.get(u);
       const record = offset === undefined ? payload : { ...payload, source_offset: offset };
@@ -273,7 +281,7 @@ interface EmbeddedMedium {
   points: Array<{ vectors: Record<string, number[]>; at?: number }>;
 }
 
-/** What a document's medium gave: its media vector (image, audio) and the text read from it (document file, OCR). */
+/** What a document's medium gave: its media vector (image, audio) and the text read from it (document file, OCR, speech). */
 interface ReadMedium {
   medium: EmbeddedMedium;
   text: TextSegment[] | null;
@@ -318,7 +326,11 @@ async function readMedium(media: MediaRef, u: Upsert, context: IndexContext): Pr
   if (kind === 'video') return { medium: { payload, points: await embedVideo(context.media, context.layout, bytes) }, text: null };
   const vector = await context.media.embed(kind, target!.model, bytes);
   const points = [{ vectors: { [target!.name]: Array.from(vector) } }];
-  if (kind === 'audio') return { medium: { payload, points }, text: null };
+  // A recording's speech joins the text path, one part per utterance with its times (SEARCHBUS_SPEECH_TO_TEXT).
+  if (kind === 'audio') {
+    const speech = await context.media.transcribe(bytes);
+    return { medium: { payload, points }, text: speech && speech.length > 0 ? speech : null };
+  }
   // Photos keep a small preview for result lists (the bytes themselves are never stored).
   const thumbnail = await imageThumbnail(bytes);
   // An image's text (a screenshot, a scan) joins the text path; a photo usually has none.

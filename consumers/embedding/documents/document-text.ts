@@ -11,6 +11,9 @@ import { utf8Text } from './plain-text.ts';
 export interface TextSegment {
   /** The 1-based page of a paged format (PDF). */
   page?: number;
+  /** Speech transcribed from a recording: where the segment lies in it, in ms from its start. */
+  startMs?: number;
+  endMs?: number;
   text: string;
 }
 

@@ -1,8 +1,8 @@
 // One vector per medium, by modality: images through EfficientNet-Lite0, audio through the speech
 // embedding (pooled over the whole clip); a video gives one image vector per sampled frame and one
 // audio vector per segment of its audio track, each with its time. Document files give text instead
-// (extracted per page), and images may give OCR text too. The models and the OCR engine load on
-// first use, so a process that never sees a medium never loads them.
+// (extracted per page), and images may give OCR text too, recordings their transcribed speech. The
+// models and the OCR engine load on first use, so a process that never sees a medium never loads them.
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,8 @@ import {
   type Modality,
   type SearchbusConfig,
 } from '../../../topology/index.ts';
+import type { SpeechModelSpec } from '../../../topology/media-models.ts';
+import { SpeechTranscriber, type SpeechModelPaths } from './speech-transcriber.ts';
 import { AudioEmbedder, type AudioModelPaths } from './audio-embedder.ts';
 import { ImageEmbedder } from './image-embedder.ts';
 import { extractDocument, type TextSegment } from '../documents/document-text.ts';
@@ -47,6 +49,8 @@ export interface MediaEncoder {
   extract(type: string, bytes: Buffer): Promise<TextSegment[]>;
   /** The text inside an image, or null when OCR is off (SEARCHBUS_OCR_IMAGES=false). */
   ocr(bytes: Buffer): Promise<OcrResult | null>;
+  /** The speech in a recording, one segment per utterance with its times (none: nothing said), or null when speech to text is off. */
+  transcribe(bytes: Buffer): Promise<TextSegment[] | null>;
   close(): Promise<void>;
 }
 
@@ -60,6 +64,7 @@ const DEFAULT_FRAME_SAMPLING: FrameSampling = { intervalMs: 1_000, maxFrames: 30
 export interface MediaModelFiles {
   image(options: { log?: (line: string) => void }): Promise<{ readonly onnxPath: string }>;
   audio(options: { log?: (line: string) => void }): Promise<AudioModelPaths>;
+  speech(spec: SpeechModelSpec, options: { log?: (line: string) => void }): Promise<SpeechModelPaths>;
 }
 
 export interface MediaEncoderOptions extends MediaSourceLimits {
@@ -71,6 +76,8 @@ export interface MediaEncoderOptions extends MediaSourceLimits {
   readonly ocr?: { readonly enabled: boolean; readonly minConfidence: number };
   /** How video frames are sampled. */
   readonly video?: FrameSampling;
+  /** The model that transcribes recordings (SEARCHBUS_SPEECH_TO_TEXT, SEARCHBUS_SPEECH_MODEL); none: no transcripts. */
+  readonly speech?: SpeechModelSpec | null;
   readonly tools?: VideoTools;
   /** Where a video and its frames are written while they are embedded (default: the OS temp directory). */
   readonly scratchDir?: string;
@@ -84,6 +91,7 @@ export interface MediaEncoderOptions extends MediaSourceLimits {
 export function mediaEncoderSettings(media: SearchbusConfig['media']): Omit<MediaEncoderOptions, 'models'> {
   const { fetchMaxBytes, fetchTimeoutMs, fileRoots, urlHosts, urlAllowNetworks, ocr, videoFrameIntervalMs, videoMaxFrames } = media;
   return {
+    speech: media.speechToText ? media.speechModel : null,
     fetchMaxBytes,
     fetchTimeoutMs,
     fileRoots,
@@ -128,6 +136,12 @@ export function mediaEncoder(options: MediaEncoderOptions): MediaEncoder {
       );
     return embedder;
   };
+  let transcriber: Promise<SpeechTranscriber> | undefined;
+  const loadTranscriber = (spec: SpeechModelSpec): Promise<SpeechTranscriber> => {
+    transcriber ??= options.models.speech(spec, log).then((files) => SpeechTranscriber.create(files, session, spec));
+    transcriber.catch(() => (transcriber = undefined));
+    return transcriber;
+  };
   const sampling = options.video ?? DEFAULT_FRAME_SAMPLING;
   return {
     async embed(modality, model, bytes) {
@@ -163,8 +177,13 @@ export function mediaEncoder(options: MediaEncoderOptions): MediaEncoder {
     // Scanned PDF pages are OCR'd when OCR is on.
     extract: (type, bytes) => extractDocument(type, bytes, ocr ? { ocr: async (png) => (await ocr.recognize(png)).text } : {}),
     ocr: async (bytes) => (ocr ? ocr.recognize(bytes) : null),
+    async transcribe(bytes) {
+      if (!options.speech) return null;
+      const transcript = await (await loadTranscriber(options.speech)).transcribe(bytes);
+      return transcript.segments.map((s) => ({ text: s.text, startMs: s.startMs, endMs: s.endMs }));
+    },
     async close() {
-      const loaded = await Promise.allSettled([image, audio]);
+      const loaded = await Promise.allSettled([image, audio, transcriber]);
       const results = await Promise.allSettled([
         ...loaded.flatMap((l) => (l.status === 'fulfilled' && l.value ? [l.value.close()] : [])),
         ...(ocr ? [ocr.close()] : []),

@@ -12,9 +12,11 @@ describe('loadConfig', () => {
     assert.equal(loadConfig({ SEARCHBUS_START_TIMEOUT_MS: '5000' }).startTimeoutMs, 5000);
   });
 
-  it('picks the speech model, tiny unless SEARCHBUS_SPEECH_MODEL says base', () => {
+  it('picks the speech model, tiny unless SEARCHBUS_SPEECH_MODEL says base, and transcribes only when SEARCHBUS_SPEECH_TO_TEXT is true', () => {
     assert.equal(loadConfig({}).media.speechModel.id, 'moonshine-tiny-en');
     assert.equal(loadConfig({ SEARCHBUS_SPEECH_MODEL: 'base' }).media.speechModel.id, 'moonshine-base-en');
+    assert.equal(loadConfig({}).media.speechToText, false);
+    assert.equal(loadConfig({ SEARCHBUS_SPEECH_TO_TEXT: 'true' }).media.speechToText, true);
   });
 
   it('reads the hybrid fusion settings', () => {
@@ -41,6 +43,7 @@ describe('loadConfig', () => {
       [{ SEARCHBUS_QUERY_SPARSE_WEIGHT: 'half' }, 'SEARCHBUS_QUERY_SPARSE_WEIGHT'],
       [{ SEARCHBUS_SPARSE_ANALYZER: 'en-porter-v9' }, 'SEARCHBUS_SPARSE_ANALYZER'],
       [{ SEARCHBUS_SPEECH_MODEL: 'large' }, 'SEARCHBUS_SPEECH_MODEL'],
+      [{ SEARCHBUS_SPEECH_TO_TEXT: 'yes' }, 'SEARCHBUS_SPEECH_TO_TEXT'],
     ];
     for (const [env, setting] of cases) {
       assert.throws(

@@ -2,20 +2,21 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { QdrantClient } from '@qdrant/js-client-rest';
 import { indexDocuments } from '../../../../consumers/encoder/index.ts';
-import { extractDocument, type DocumentEncoder, type MediaEncoder } from '../../../../consumers/embedding/index.ts';
+import { extractDocument, type DocumentEncoder, type MediaEncoder, type TextSegment } from '../../../../consumers/embedding/index.ts';
 import { ContractError, layoutFor, type ChunkPayload, type IngestMessage } from '../../../../topology/index.ts';
 import { errorOf } from '../../../support/error-kinds.ts';
 import { pdfFile } from '../../../support/documents.ts';
 
 // Extracted text on the text path, with fakes for Qdrant, the text model (one chunk per sentence,
-// with its offsets, like the real chunker's windows) and the media models; the PDF extractor is real.
+// with its offsets, like the real chunker's windows) and the media models (OCR and speech to text
+// give the text they are told to); the PDF extractor is real.
 
 interface Written {
   vector: Record<string, unknown>;
   payload: ChunkPayload;
 }
 
-function fakes(options: { ocrText?: string } = {}) {
+function fakes(options: { ocrText?: string; speech?: TextSegment[] } = {}) {
   const written: Written[] = [];
   const qdrant = {
     retrieve: () => Promise.resolve([]),
@@ -44,6 +45,7 @@ function fakes(options: { ocrText?: string } = {}) {
     embedVideo: () => Promise.reject(new Error('no video here')),
     extract: extractDocument,
     ocr: () => Promise.resolve(options.ocrText === undefined ? null : { text: options.ocrText, lines: 1, kept: 1 }),
+    transcribe: () => Promise.resolve(options.speech ?? null),
     close: () => Promise.resolve(),
   };
   return { written, qdrant, encoder, media, encoded };
@@ -56,7 +58,7 @@ const upsert = (id: string, fields: Record<string, unknown>): IngestMessage => (
   document: { schemaVersion: 1, id, ...fields },
 });
 
-describe('indexDocuments with document files and OCR', () => {
+describe('indexDocuments with document files, OCR and transcribed speech', () => {
   it("chunks a PDF page by page: each point records its page and its place in that page's text; no media vector", async () => {
     const f = fakes();
     const pdf = pdfFile([['Ferries leave at dawn. Tickets on board.'], [], ['Dogs travel free.']]);
@@ -118,6 +120,47 @@ describe('indexDocuments with document files and OCR', () => {
     assert.deepEqual(photo.encoded, ['A dog.']);
     assert.equal(photo.written.length, 1);
     assert.equal(photo.written[0]!.payload.position, undefined);
+  });
+
+  it("gives a recording its transcribed speech as text chunks with their segment's times, the audio vector on the first", async () => {
+    const speech = [
+      { text: 'Ferries leave at dawn.', startMs: 480, endMs: 2130 },
+      { text: 'Dogs travel free. Bikes pay.', startMs: 3300, endMs: 5670 },
+    ];
+    const f = fakes({ speech });
+    const recording = { type: 'audio/wav', uri: 'file:///talks/harbour.wav' };
+    await indexDocuments([upsert('harbour.wav', { title: 'Harbour notice', media: recording })], {
+      qdrant: f.qdrant,
+      collection: 'c',
+      encoder: f.encoder,
+      media: f.media,
+      layout: layoutFor(null),
+    });
+    assert.deepEqual(f.encoded, ['Harbour notice\n\nFerries leave at dawn.', 'Dogs travel free. Bikes pay.']);
+    assert.deepEqual(
+      f.written.map((p) => [Object.keys(p.vector), p.payload.text, p.payload.start_ms, p.payload.end_ms]),
+      [
+        [['text', 'audio'], 'Harbour notice\n\nFerries leave at dawn.', 480, 2130],
+        [['text'], 'Dogs travel free.', 3300, 5670],
+        [['text'], ' Bikes pay.', 3300, 5670],
+      ],
+    );
+    assert.equal(f.written[0]!.payload.media?.modality, 'audio');
+
+    // Nothing said (or speech to text off): the recording stays as it was, its title and its audio vector.
+    const quiet = fakes({ speech: [] });
+    await indexDocuments([upsert('rain.wav', { title: 'Rain.', media: { type: 'audio/wav', data: 'AAAA' } })], {
+      qdrant: quiet.qdrant,
+      collection: 'c',
+      encoder: quiet.encoder,
+      media: quiet.media,
+      layout: layoutFor(null),
+    });
+    assert.deepEqual(quiet.encoded, ['Rain.']);
+    assert.deepEqual(
+      quiet.written.map((p) => [Object.keys(p.vector), p.payload.start_ms]),
+      [[['text', 'audio'], undefined]],
+    );
   });
 
   it('fails with the typed error of a document without text, naming the document, and writes nothing of it', async () => {

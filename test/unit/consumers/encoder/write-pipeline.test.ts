@@ -210,6 +210,7 @@ describe('indexDocuments with groups', () => {
       embed: (modality) => Promise.resolve(new Float32Array([modality === 'image' ? 2 : 3])),
       extract: () => Promise.reject(new Error('no document files here')),
       ocr: () => Promise.resolve(null),
+      transcribe: () => Promise.resolve(null),
       embedVideo: () => Promise.reject(new Error('no video here')),
       close: () => Promise.resolve(),
     };
@@ -259,6 +260,7 @@ describe('indexDocuments with groups', () => {
       embed: () => Promise.reject(new ContractError('media-undecodable', 'not an image')),
       extract: () => Promise.reject(new Error('no document files here')),
       ocr: () => Promise.resolve(null),
+      transcribe: () => Promise.resolve(null),
       embedVideo: () => Promise.reject(new ContractError('media-undecodable', 'not a video')),
       close: () => Promise.resolve(),
     };
@@ -305,6 +307,7 @@ describe('indexDocuments with groups', () => {
       // A video is neither a document file nor an image to OCR.
       extract: () => Promise.reject(new Error('a video has no text to extract')),
       ocr: () => Promise.reject(new Error("a video is not OCR'd")),
+      transcribe: () => Promise.reject(new Error('a video is not transcribed')),
       close: () => Promise.resolve(),
     };
     const message: IngestMessage = {
