@@ -126,6 +126,9 @@ export interface SearchHit {
   media?: { type: string; modality: string; uri?: string; at?: number; thumbnail?: string };
   /** The page of the best chunk, for text extracted from a paged file (PDF). */
   page?: number;
+  /** Where the best chunk was said, for speech transcribed from a recording: ms from its start. */
+  startMs?: number;
+  endMs?: number;
 }
 
 export interface SearchHitsReplyV1 {

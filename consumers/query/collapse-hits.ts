@@ -7,7 +7,7 @@ export interface ScoredChunk {
 }
 
 /** Payload fields the query consumer asks Qdrant for; the vector and bookkeeping stay behind. */
-export const HIT_PAYLOAD_FIELDS = ['doc_id', 'chunk', 'title', 'text', 'metadata', 'media', 'page'];
+export const HIT_PAYLOAD_FIELDS = ['doc_id', 'chunk', 'title', 'text', 'metadata', 'media', 'page', 'start_ms', 'end_ms'];
 
 const SNIPPET_CHARS = 240;
 
@@ -43,6 +43,9 @@ export function collapseToDocuments(points: readonly ScoredChunk[], topK: number
           }
         : {}),
       ...(typeof payload.page === 'number' ? { page: payload.page } : {}),
+      ...(typeof payload.start_ms === 'number' && typeof payload.end_ms === 'number'
+        ? { startMs: payload.start_ms, endMs: payload.end_ms }
+        : {}),
     });
   }
   return hits;

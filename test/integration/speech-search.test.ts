@@ -12,7 +12,7 @@ import { startMediaStack, type MediaStack } from '../support/media-stack.ts';
 // Recordings found by what is said in them, end to end on real Kafka, Redis, the Qdrant engine, the
 // real text model and Moonshine tiny (SEARCHBUS_SPEECH_TO_TEXT=true): two recordings espeak-ng
 // speaks here, with no title, among the demo corpus; a text query for a sentence of one finds that
-// recording, and its best chunk carries the times of the sentence in the recording.
+// recording, and the hit (like its best chunk) carries the times of that sentence in the recording.
 const SAMPLE_CORPUS = new URL('../../infra/demo/sample-corpus.jsonl', import.meta.url);
 const RECORDINGS = {
   tavern: ['The stale smell of old beer lingers.', 'The juice of lemons makes fine punch.'],
@@ -123,6 +123,8 @@ describe('speech to text: recordings found by what is said in them', () => {
       });
       const payload = best?.payload as { start_ms?: unknown; end_ms?: unknown } | undefined;
       assert.ok(typeof payload?.start_ms === 'number' && typeof payload.end_ms === 'number', JSON.stringify(payload));
+      // The hit carries the times of the sentence it matched.
+      assert.deepEqual([hits[0]!.startMs, hits[0]!.endMs], [payload.start_ms, payload.end_ms]);
     }
   });
 });

@@ -29,6 +29,16 @@ describe('collapseToDocuments', () => {
     assert.equal('page' in collapseToDocuments([point('a', 0, 1)], 1)[0]!, false);
   });
 
+  it("gives a recording's hit the times of its best chunk's speech, and other hits none", () => {
+    const media = { type: 'audio/wav', modality: 'audio', model: 'speech-embedding' };
+    const [hit] = collapseToDocuments(
+      [point('talk.wav', 2, 0.9, { start_ms: 4200, end_ms: 7830, media }), point('talk.wav', 0, 0.5, { start_ms: 0, end_ms: 2100, media })],
+      10,
+    );
+    assert.deepEqual([hit!.startMs, hit!.endMs], [4200, 7830]);
+    assert.equal('startMs' in collapseToDocuments([point('a', 0, 1)], 1)[0]!, false);
+  });
+
   it("gives a video hit the moment of its best frame or audio segment, and a photo's medium without one", () => {
     const video = (chunk: number, at: number, score: number) =>
       point('v', chunk, score, { media: { type: 'video/mp4', modality: 'video', model: 'm', uri: 'file:///v.mp4', at } });
