@@ -2,6 +2,7 @@ import type { QdrantClient } from '@qdrant/js-client-rest';
 import {
   DOCUMENT_EXTRACTORS,
   imageThumbnail,
+  labelText,
   mediaModality,
   sparseAnalyzer,
   videoTimeline,
@@ -22,6 +23,7 @@ import {
   type IngestMessage,
   type MediaErrorCode,
   type MediaRef,
+  type TextSource,
 } from '../../topology/index.ts';
 
 export interface IndexContext {
@@ -160,6 +162,7 @@ interface EncodedChunk {
   /** Text extracted from a file: its page, and where the chunk lies in that page's extracted text. */
   page?: number;
   position?: { start: number; end: number };
+  source?: TextSource;
 }
 
 /**
@@ -169,6 +172,7 @@ interface EncodedChunk {
 interface TextPart {
   text: string;
   page?: number;
+  source?: TextSource;
   extracted: boolean;
   prefix: number;
 }
@@ -207,6 +211,7 @@ function textParts(u: Upsert, extracted: TextSegment[] | null): TextPart[] {
     return {
       text: prefix + segment.text,
       ...(segment.page !== undefined ? { page: segment.page } : {}),
+      ...(segment.source !== undefined ? { source: segment.source } : {}),
       extracted: true,
       prefix: prefix.length,
     };
@@ -217,6 +222,7 @@ function encodedChunk(part: TextPart, chunk: { text: string; vector: Float32Arra
   const encoded: EncodedChunk = { text: chunk.text, vector: chunk.vector };
   if (!part.extracted) return encoded;
   if (part.page !== undefined) encoded.page = part.page;
+  if (part.source !== undefined) encoded.source = part.source;
   const start = chunk.start ?? part.text.indexOf(chunk.text);
   if (start >= 0) {
     const end = chunk.end ?? start + chunk.text.length;
@@ -248,6 +254,7 @@ function toPoints(upserts: Upsert[], encoded: EncodedDocument[], { modelId, inge
         ...(medium ? { media: moment?.at === undefined ? medium.payload : { ...medium.payload, at: moment.at } } : {}),
         ...(chunk.page !== undefined ? { page: chunk.page } : {}),
         ...(chunk.position ? { position: chunk.position } : {}),
+        ...(chunk.source ? { text_source: chunk.source } : {}),
       };
       const offset = offsets.get(u);
       const record = offset === undefined ? payload : { ...payload, source_offset: offset };
@@ -316,16 +323,29 @@ async function readMedium(media: MediaRef, u: Upsert, context: IndexContext): Pr
   }
   const payload = { type: media.type, modality: kind, model: target!.model.id, ...uri };
   if (kind === 'video') return { medium: { payload, points: await embedVideo(context.media, context.layout, bytes) }, text: null };
-  const vector = await context.media.embed(kind, target!.model, bytes);
+  if (kind === 'audio') {
+    const vector = await context.media.embed(kind, target!.model, bytes);
+    return { medium: { payload, points: [{ vectors: { [target!.name]: Array.from(vector) } }] }, text: null };
+  }
+  const { vector, labels } = await context.media.embedImage(target!.model, bytes);
   const points = [{ vectors: { [target!.name]: Array.from(vector) } }];
-  if (kind === 'audio') return { medium: { payload, points }, text: null };
   // Photos keep a small preview for result lists (the bytes themselves are never stored).
   const thumbnail = await imageThumbnail(bytes);
-  // An image's text (a screenshot, a scan) joins the text path; a photo usually has none.
+  // Any text in the image (a screenshot, a scan), then what the model saw in it, join the text path:
+  // a text query finds the photo by its content, not only by its title. The text an author put in
+  // the image leads, beside the title; the labels are the model's guess.
   const ocr = await context.media.ocr(bytes);
+  const text: TextSegment[] = [
+    ...(ocr && ocr.text !== '' ? [{ text: ocr.text, source: 'ocr' as const }] : []),
+    ...(labels.length > 0 ? [{ text: labelText(labels), source: 'labels' as const }] : []),
+  ];
+  const described = labels.map((l) => ({ name: l.name, score: Math.round(l.score * 1000) / 1000 }));
   return {
-    medium: { payload: { ...payload, ...(thumbnail !== null ? { thumbnail } : {}) }, points },
-    text: ocr && ocr.text !== '' ? [{ text: ocr.text }] : null,
+    medium: {
+      payload: { ...payload, ...(thumbnail !== null ? { thumbnail } : {}), ...(described.length > 0 ? { labels: described } : {}) },
+      points,
+    },
+    text: text.length > 0 ? text : null,
   };
 }
 
