@@ -4,6 +4,18 @@ import { mediaModelFor, MEDIA_MODELS, type MediaModel } from './media-models.ts'
 import { MODALITIES, type MediaKind, type Modality } from './media.ts';
 
 // What a searchbus collection holds: one point per chunk, with this payload.
+/**
+ * Where a chunk's text came from when it is not the document's own or its file's: `labels`, the
+ * classes the image model saw in a photo; `ocr`, the text read in an image.
+ */
+export type TextSource = 'labels' | 'ocr';
+
+/** One class the image model saw in a photo, with its probability (0-1). */
+export interface MediaLabel {
+  name: string;
+  score: number;
+}
+
 export interface ChunkPayload {
   doc_id: string;
   chunk: number;
@@ -17,9 +29,12 @@ export interface ChunkPayload {
    * bytes); `model` is the media model, or for a document file the extractor that read its text.
    * A video's points each hold a sampled frame (`image` vector) and/or a segment of its audio track
    * (`audio` vector); `at` is that moment, in seconds from the start of the video. For an image, a
-   * small WebP preview as a data: URL (`thumbnail`, at most 160 px).
+   * small WebP preview as a data: URL (`thumbnail`, at most 160 px), and what the image model saw in
+   * it (`labels`, most probable first; absent when labels are off or none was confident).
    */
-  media?: { type: string; uri?: string; modality: MediaKind; model: string; at?: number; thumbnail?: string };
+  media?: { type: string; uri?: string; modality: MediaKind; model: string; at?: number; thumbnail?: string; labels?: MediaLabel[] };
+  /** Where the chunk's text came from, when it was read from a medium rather than written. */
+  text_source?: TextSource;
   /** Text extracted from a file: the 1-based page of a PDF the chunk comes from. */
   page?: number;
   /**

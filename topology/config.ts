@@ -17,6 +17,7 @@ import ipaddr from 'ipaddr.js';
 import {
   DEFAULT_MEDIA_INLINE_MAX_BYTES,
   DEFAULT_MEDIA_URL_HOSTS,
+  DEFAULT_IMAGE_LABELS,
   DEFAULT_OCR_MIN_CONFIDENCE,
   MAX_MEDIA_INLINE_MAX_BYTES,
 } from './media.ts';
@@ -69,6 +70,11 @@ export interface SearchbusConfig {
     urlAllowNetworks: readonly string[];
     /** OCR of images: their text (screenshots, scans) joins the text path; lines below minConfidence (0-100) are dropped. */
     ocr: { enabled: boolean; minConfidence: number };
+    /**
+     * What is in a photo, from the image model's ImageNet classes: at most `max` labels (0: none)
+     * whose probability is at least `minPercent`, stored with the image and indexed as its text.
+     */
+    labels: { max: number; minPercent: number };
     /** A video frame is sampled (into an `image` vector) every this many milliseconds... */
     videoFrameIntervalMs: number;
     /** ...and at most this many per video: a longer video is sampled more sparsely. */
@@ -170,6 +176,8 @@ export const SETTINGS = {
   mediaUrlAllowNetworks: 'SEARCHBUS_MEDIA_URL_ALLOW_NETWORKS',
   ocrImages: 'SEARCHBUS_OCR_IMAGES',
   ocrMinConfidence: 'SEARCHBUS_OCR_MIN_CONFIDENCE',
+  imageLabelsMax: 'SEARCHBUS_IMAGE_LABELS_MAX',
+  imageLabelsMinPercent: 'SEARCHBUS_IMAGE_LABELS_MIN_PERCENT',
   mediaVideoFrameIntervalMs: 'SEARCHBUS_MEDIA_VIDEO_FRAME_INTERVAL_MS',
   mediaVideoMaxFrames: 'SEARCHBUS_MEDIA_VIDEO_MAX_FRAMES',
   speechModel: 'SEARCHBUS_SPEECH_MODEL',
@@ -306,6 +314,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SearchbusConfi
         enabled: bool(env, SETTINGS.ocrImages, true),
         minConfidence: int(env, SETTINGS.ocrMinConfidence, DEFAULT_OCR_MIN_CONFIDENCE, 0, 100),
       },
+      labels: imageLabelSettings(env),
       videoFrameIntervalMs: int(env, SETTINGS.mediaVideoFrameIntervalMs, 1_000, 40, 3_600_000),
       videoMaxFrames: int(env, SETTINGS.mediaVideoMaxFrames, 300, 1, 10_000),
       speechModel: SPEECH_MODELS[oneOf(env, SETTINGS.speechModel, SPEECH_MODEL_SIZES, DEFAULT_SPEECH_MODEL_SIZE)],
@@ -378,6 +387,13 @@ function loadCollectionSettings(env: NodeJS.ProcessEnv): CollectionSettings {
     // m = 0 turns the HNSW graph off (exact search), as in Qdrant.
     hnswM: int(env, SETTINGS.qdrantHnswM, d.hnswM, 0, 256),
     hnswEfConstruct: int(env, SETTINGS.qdrantHnswEfConstruct, d.hnswEfConstruct, 4, 4096),
+  };
+}
+
+function imageLabelSettings(env: NodeJS.ProcessEnv): SearchbusConfig['media']['labels'] {
+  return {
+    max: int(env, SETTINGS.imageLabelsMax, DEFAULT_IMAGE_LABELS.max, 0, 10),
+    minPercent: int(env, SETTINGS.imageLabelsMinPercent, DEFAULT_IMAGE_LABELS.minPercent, 1, 100),
   };
 }
 

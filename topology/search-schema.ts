@@ -4,6 +4,7 @@ import { ContractError } from './errors.ts';
 import { DEFAULT_MEDIA_INLINE_MAX_BYTES, validateMedia } from './media.ts';
 import { TRACE_HEADERS } from './names.ts';
 import { traceValue } from './trace-context.ts';
+import type { MediaLabel, TextSource } from './collection.ts';
 
 // The public search contract. Any Kafka client may publish a request (key = request id) and any
 // Redis client may listen for the reply, so both are plain, versioned JSON, validated strictly:
@@ -123,9 +124,14 @@ export interface SearchHit {
    * small preview as a `data:image/webp;base64,` URL), when it has one. For a video, `at`: the
    * moment (seconds from its start) of the best-scoring frame or audio segment.
    */
-  media?: { type: string; modality: string; uri?: string; at?: number; thumbnail?: string };
+  media?: { type: string; modality: string; uri?: string; at?: number; thumbnail?: string; labels?: MediaLabel[] };
   /** The page of the best chunk, for text extracted from a paged file (PDF). */
   page?: number;
+  /**
+   * Why the best chunk matched when its text was read from the medium: `labels`, what the image model
+   * saw in the photo (`media.labels`); `ocr`, text in the image.
+   */
+  textSource?: TextSource;
   /** Where the best chunk was said, for speech transcribed from a recording: ms from its start. */
   startMs?: number;
   endMs?: number;

@@ -7,6 +7,7 @@ export { documentEncoder, type DocumentEncoder } from './text/document-encoder.t
 export { sessionOptions } from './inference/pooled-session.ts';
 export { SparseAnalyzer, sparseAnalyzer, type SparseVector } from './text/sparse-analyzer.ts';
 export { ImageEmbedder } from './media/image-embedder.ts';
+export { imageLabels, labelText, type ImageLabel } from './media/image-labels.ts';
 export { normalise } from './media/image-preprocess.ts';
 export { AudioEmbedder, meanVector } from './media/audio-embedder.ts';
 export { decodeAudio } from './media/audio-decode.ts';

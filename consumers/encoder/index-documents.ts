@@ -2,6 +2,7 @@ import type { QdrantClient } from '@qdrant/js-client-rest';
 import {
   DOCUMENT_EXTRACTORS,
   imageThumbnail,
+  labelText,
   mediaModality,
   sparseAnalyzer,
   videoTimeline,
@@ -22,6 +23,7 @@ import {
   type IngestMessage,
   type MediaErrorCode,
   type MediaRef,
+  type TextSource,
 } from '../../topology/index.ts';
 
 export interface IndexContext {
@@ -160,6 +162,7 @@ interface EncodedChunk {
   /** Text extracted from a file: its page, and where the chunk lies in that page's extracted text. */
   page?: number;
   position?: { start: number; end: number };
+  source?: TextSource;
   /** Speech transcribed from a recording: the times of its segment. */
   times?: { startMs: number; endMs: number };
 }
@@ -171,6 +174,7 @@ interface EncodedChunk {
 interface TextPart {
   text: string;
   page?: number;
+  source?: TextSource;
   times?: { startMs: number; endMs: number };
   extracted: boolean;
   prefix: number;
@@ -210,6 +214,7 @@ function textParts(u: Upsert, extracted: TextSegment[] | null): TextPart[] {
     return {
       text: prefix + segment.text,
       ...(segment.page !== undefined ? { page: segment.page } : {}),
+      ...(segment.source !== undefined ? { source: segment.source } : {}),
       ...(segment.startMs !== undefined && segment.endMs !== undefined
         ? { times: { startMs: segment.startMs, endMs: segment.endMs } }
         : {}),
@@ -223,6 +228,7 @@ function encodedChunk(part: TextPart, chunk: { text: string; vector: Float32Arra
   const encoded: EncodedChunk = { text: chunk.text, vector: chunk.vector };
   if (!part.extracted) return encoded;
   if (part.page !== undefined) encoded.page = part.page;
+  if (part.source !== undefined) encoded.source = part.source;
   if (part.times) encoded.times = part.times;
   const start = chunk.start ?? part.text.indexOf(chunk.text);
   if (start >= 0) {
@@ -255,6 +261,7 @@ function toPoints(upserts: Upsert[], encoded: EncodedDocument[], { modelId, inge
         ...(medium ? { media: moment?.at === undefined ? medium.payload : { ...medium.payload, at: moment.at } } : {}),
         ...(chunk.page !== undefined ? { page: chunk.page } : {}),
         ...(chunk.position ? { position: chunk.position } : {}),
+        ...(chunk.source ? { text_source: chunk.source } : {}),
         ...(chunk.times ? { start_ms: chunk.times.startMs, end_ms: chunk.times.endMs } : {}),
       };
       const offset = offsets.get(u);
@@ -324,20 +331,32 @@ async function readMedium(media: MediaRef, u: Upsert, context: IndexContext): Pr
   }
   const payload = { type: media.type, modality: kind, model: target!.model.id, ...uri };
   if (kind === 'video') return { medium: { payload, points: await embedVideo(context.media, context.layout, bytes) }, text: null };
-  const vector = await context.media.embed(kind, target!.model, bytes);
-  const points = [{ vectors: { [target!.name]: Array.from(vector) } }];
-  // A recording's speech joins the text path, one part per utterance with its times (SEARCHBUS_SPEECH_TO_TEXT).
   if (kind === 'audio') {
+    const vector = await context.media.embed(kind, target!.model, bytes);
+    // A recording's speech joins the text path, one part per utterance with its times (SEARCHBUS_SPEECH_TO_TEXT).
     const speech = await context.media.transcribe(bytes);
+    const points = [{ vectors: { [target!.name]: Array.from(vector) } }];
     return { medium: { payload, points }, text: speech && speech.length > 0 ? speech : null };
   }
+  const { vector, labels } = await context.media.embedImage(target!.model, bytes);
+  const points = [{ vectors: { [target!.name]: Array.from(vector) } }];
   // Photos keep a small preview for result lists (the bytes themselves are never stored).
   const thumbnail = await imageThumbnail(bytes);
-  // An image's text (a screenshot, a scan) joins the text path; a photo usually has none.
+  // Any text in the image (a screenshot, a scan), then what the model saw in it, join the text path:
+  // a text query finds the photo by its content, not only by its title. The text an author put in
+  // the image leads, beside the title; the labels are the model's guess.
   const ocr = await context.media.ocr(bytes);
+  const text: TextSegment[] = [
+    ...(ocr && ocr.text !== '' ? [{ text: ocr.text, source: 'ocr' as const }] : []),
+    ...(labels.length > 0 ? [{ text: labelText(labels), source: 'labels' as const }] : []),
+  ];
+  const described = labels.map((l) => ({ name: l.name, score: Math.round(l.score * 1000) / 1000 }));
   return {
-    medium: { payload: { ...payload, ...(thumbnail !== null ? { thumbnail } : {}) }, points },
-    text: ocr && ocr.text !== '' ? [{ text: ocr.text }] : null,
+    medium: {
+      payload: { ...payload, ...(thumbnail !== null ? { thumbnail } : {}), ...(described.length > 0 ? { labels: described } : {}) },
+      points,
+    },
+    text: text.length > 0 ? text : null,
   };
 }
 

@@ -1,4 +1,4 @@
-import type { SearchHit } from '../../topology/index.ts';
+import type { MediaLabel, SearchHit } from '../../topology/index.ts';
 
 /** The fields of a scored chunk the reply is built from (a subset of Qdrant's ScoredPoint). */
 export interface ScoredChunk {
@@ -7,7 +7,7 @@ export interface ScoredChunk {
 }
 
 /** Payload fields the query consumer asks Qdrant for; the vector and bookkeeping stay behind. */
-export const HIT_PAYLOAD_FIELDS = ['doc_id', 'chunk', 'title', 'text', 'metadata', 'media', 'page', 'start_ms', 'end_ms'];
+export const HIT_PAYLOAD_FIELDS = ['doc_id', 'chunk', 'title', 'text', 'metadata', 'media', 'page', 'text_source', 'start_ms', 'end_ms'];
 
 const SNIPPET_CHARS = 240;
 
@@ -39,10 +39,12 @@ export function collapseToDocuments(points: readonly ScoredChunk[], topK: number
               ...(typeof payload.media.uri === 'string' ? { uri: payload.media.uri } : {}),
               ...(typeof payload.media.at === 'number' ? { at: payload.media.at } : {}),
               ...(typeof payload.media.thumbnail === 'string' ? { thumbnail: payload.media.thumbnail } : {}),
+              ...labelsOf(payload.media.labels),
             },
           }
         : {}),
       ...(typeof payload.page === 'number' ? { page: payload.page } : {}),
+      ...(payload.text_source === 'labels' || payload.text_source === 'ocr' ? { textSource: payload.text_source } : {}),
       ...(typeof payload.start_ms === 'number' && typeof payload.end_ms === 'number'
         ? { startMs: payload.start_ms, endMs: payload.end_ms }
         : {}),
@@ -76,6 +78,12 @@ export function nextLimit(limit: number, maxLimit: number): number | null {
 /** Whether a result page may hide more documents: it was full and still collapsed to too few. */
 export function needsMore(returned: number, limit: number, documents: number, topK: number): boolean {
   return documents < topK && returned >= limit;
+}
+
+function labelsOf(value: unknown): { labels?: MediaLabel[] } {
+  if (!Array.isArray(value)) return {};
+  const labels = value.filter((l): l is MediaLabel => isRecord(l) && typeof l.name === 'string' && typeof l.score === 'number');
+  return labels.length > 0 ? { labels: labels.map((l) => ({ name: l.name, score: l.score })) } : {};
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

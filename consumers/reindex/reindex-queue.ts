@@ -104,15 +104,21 @@ export class ReindexQueue {
     return state;
   }
 
+  // The state is read before the job hash: BullMQ writes a job's return value in the same script
+  // that moves it to completed, so a later read of the hash always holds the result of a state
+  // already seen as finished. Read the other way round, a job finishing between the two reads came
+  // back 'completed' with no result (the quality-gate test caught it once in CI).
   async get(jobId: string): Promise<ReindexJobSummary | null> {
+    const state = await this.queue.getJobState(jobId);
+    if (state === 'unknown') return null;
     const job = await this.queue.getJob(jobId);
-    return job ? summarise(job, await job.getState()) : null;
+    return job ? summarise(job, state) : null;
   }
 
   async list(limit = 10): Promise<ReindexJobSummary[]> {
     const types = ['active', 'waiting', 'delayed', 'prioritized', 'completed', 'failed'] as const;
     const jobs = await this.queue.getJobs([...types], 0, limit - 1, false);
-    return Promise.all(jobs.filter((j) => j.id).map(async (j) => summarise(j, await this.queue.getJobState(j.id ?? ''))));
+    return (await Promise.all(jobs.filter((j) => j.id).map((j) => this.get(j.id ?? '')))).filter((j) => j !== null);
   }
 
   async schedulers(): Promise<Array<{ id: string; every: number | null; pattern: string | null; next: string | null }>> {

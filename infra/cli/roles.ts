@@ -1,7 +1,6 @@
 import type { OnnxEncoder } from '../../consumers/embedding/index.ts';
 import { documentEncoder, mediaEncoderSettings, type MediaEncoder } from '../../consumers/embedding/index.ts';
-import { cachedMediaEncoder } from '../models/index.ts';
-import { loadEncoder } from '../models/index.ts';
+import { cachedMediaEncoder, encoderCache } from '../models/index.ts';
 import { EncoderConsumer } from '../../consumers/encoder/index.ts';
 import { QueryConsumer, queryEncoder } from '../../consumers/query/index.ts';
 import { ReindexWorker } from '../../consumers/reindex/index.ts';
@@ -13,7 +12,6 @@ import { createQdrant } from '../../topology/connections/qdrant-client.ts';
 import {
   closeAll,
   closeOnce,
-  getModelSpec,
   nextReady,
   quitGracefully,
   StartDeadline,
@@ -191,7 +189,7 @@ export function createRoleContext(
   topology: Topology,
   log: (line: string) => void,
 ): RoleContext & { close(): Promise<void> } {
-  const encoders = new Map<string, Promise<OnnxEncoder>>();
+  const encoders = encoderCache(config, log);
   const media = cachedMediaEncoder({
     ...mediaEncoderSettings(config.media),
     ...(config.encoder.intraOpThreads ? { intraOpNumThreads: config.encoder.intraOpThreads } : {}),
@@ -205,24 +203,11 @@ export function createRoleContext(
     metrics: new MetricsRegistry({ defaultMetrics: true }),
     announce: log,
     logger: (component) => jsonLogger(component),
-    encoder(modelId) {
-      let loading = encoders.get(modelId);
-      if (!loading) {
-        loading = loadEncoder(getModelSpec(modelId), {
-          intraOpThreads: config.encoder.intraOpThreads,
-          overlapTokens: config.encoder.chunkOverlapTokens,
-          graph: config.encoder.graph,
-          int8Source: config.encoder.int8Source,
-          log,
-        });
-        encoders.set(modelId, loading);
-      }
-      return loading;
-    },
+    encoder: (modelId) => encoders.get(modelId),
     /** Closes the models loaded so far. Idempotent. */
     close: closeOnce(() =>
       closeAll('the models', [
-        ...[...encoders.entries()].map(([id, loading]) => ({ name: `close model ${id}`, run: async () => (await loading).close() })),
+        { name: 'close the text models', run: () => encoders.close() },
         { name: 'close the media models', run: () => media.close() },
       ]),
     ),

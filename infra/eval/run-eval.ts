@@ -2,7 +2,7 @@ import type { QdrantClient } from '@qdrant/js-client-rest';
 import { setTimeout as delay } from 'node:timers/promises';
 import { EncoderConsumer } from '../../consumers/encoder/index.ts';
 import { documentEncoder, type OnnxEncoder } from '../../consumers/embedding/index.ts';
-import { loadEncoder } from '../models/index.ts';
+import { encoderCache } from '../models/index.ts';
 import { QueryConsumer, queryEncoder } from '../../consumers/query/index.ts';
 import { groupPosition, jsonLogger, MetricsRegistry } from '../../consumers/runtime/index.ts';
 import { createKafka, createRedis, type ServiceEndpoints } from '../index.ts';
@@ -12,7 +12,6 @@ import { RANKING_DEPTH, percentile, scoreRankings, type RunScores } from '../../
 import {
   applyTopology,
   DEFAULT_TENANT,
-  getModelSpec,
   parseCollectionName,
   RejectedError,
   type SearchbusConfig,
@@ -152,7 +151,7 @@ export async function runEval(options: EvalOptions): Promise<EvalReport> {
     else subscriber.disconnect();
     await queryConsumer?.close().catch(() => undefined);
     await redis.quit().catch(() => undefined);
-    await encoders.close();
+    await encoders.close().catch(() => undefined);
   }
 }
 
@@ -200,33 +199,6 @@ async function servingCollection(
     );
   }
   return { collection, modelId };
-}
-
-/** One encoder per model id, loaded on first use and shared by the encoder and query consumers. */
-function encoderCache(
-  config: SearchbusConfig,
-  log: (line: string) => void,
-): { get(id: string): Promise<OnnxEncoder>; close(): Promise<void> } {
-  const encoders = new Map<string, Promise<OnnxEncoder>>();
-  return {
-    get(id) {
-      let loading = encoders.get(id);
-      if (!loading) {
-        loading = loadEncoder(getModelSpec(id), {
-          intraOpThreads: config.encoder.intraOpThreads,
-          overlapTokens: config.encoder.chunkOverlapTokens,
-          graph: config.encoder.graph,
-          int8Source: config.encoder.int8Source,
-          log,
-        });
-        encoders.set(id, loading);
-      }
-      return loading;
-    },
-    async close() {
-      for (const loading of encoders.values()) await loading.then((e) => e.close()).catch(() => undefined);
-    },
-  };
 }
 
 interface SearchedQueries {

@@ -7,8 +7,10 @@ import {
   type MediaEncoderOptions,
   type MediaModelFiles,
 } from '../../consumers/embedding/index.ts';
+import type { SearchbusConfig } from '../../topology/config.ts';
+import { closeAll } from '../../topology/lifecycle.ts';
 import type { EncoderGraph, Int8Source } from '../../topology/model-variants.ts';
-import type { ModelSpec } from '../../topology/models.ts';
+import { getModelSpec, type ModelSpec } from '../../topology/models.ts';
 import { ensureEncoderFiles } from './derive-model.ts';
 import { ensureAudioModel, ensureImageModel, ensureSpeechModel } from './media-model-files.ts';
 
@@ -44,4 +46,40 @@ export async function loadEncoder(
     ...(options.intraOpThreads ? { intraOpNumThreads: options.intraOpThreads } : {}),
     ...(options.overlapTokens !== undefined ? { overlapTokens: options.overlapTokens } : {}),
   });
+}
+
+interface EncoderCache {
+  /** The model, fetched and loaded on first use; later calls share the same instance. */
+  get(modelId: string): Promise<OnnxEncoder>;
+  /** Closes every model loaded so far, each even when another fails. */
+  close(): Promise<void>;
+}
+
+/**
+ * One encoder per model id for a process, with the config's threads, overlap and file variant:
+ * the encoder and query consumers of one process (and a rebuild to another model) share it.
+ */
+export function encoderCache(config: SearchbusConfig, log?: (line: string) => void): EncoderCache {
+  const encoders = new Map<string, Promise<OnnxEncoder>>();
+  return {
+    get(modelId) {
+      let loading = encoders.get(modelId);
+      if (!loading) {
+        loading = loadEncoder(getModelSpec(modelId), {
+          intraOpThreads: config.encoder.intraOpThreads,
+          overlapTokens: config.encoder.chunkOverlapTokens,
+          graph: config.encoder.graph,
+          int8Source: config.encoder.int8Source,
+          ...(log && { log }),
+        });
+        encoders.set(modelId, loading);
+      }
+      return loading;
+    },
+    close: () =>
+      closeAll(
+        'the models',
+        [...encoders.entries()].map(([id, loading]) => ({ name: `close model ${id}`, run: async () => (await loading).close() })),
+      ),
+  };
 }

@@ -96,8 +96,9 @@ describe('media pipeline', () => {
       [VECTOR_NAMES.image, VECTOR_NAMES.text, ...Object.keys(photo!.vector).filter((k) => k.startsWith('text-bm25-'))].sort(),
     );
     assert.equal((photo!.vector[VECTOR_NAMES.image] as number[]).length, 1280);
-    const { thumbnail, ...medium } = photo!.payload.media as { thumbnail?: string };
+    const { thumbnail, labels, ...medium } = photo!.payload.media as { thumbnail?: string; labels?: { name: string }[] };
     assert.deepEqual(medium, { type: 'image/jpeg', modality: 'image', model: 'efficientnet-lite0' });
+    assert.equal(labels?.[0]?.name, 'ladybug', 'what the image model saw in the photo');
     assert.match(String(thumbnail), /^data:image\/webp;base64,/, 'a photo keeps a small preview for result lists');
     const recording = await point('speech/phrase1.wav');
     assert.equal((recording!.vector[VECTOR_NAMES.audio] as number[]).length, 96);

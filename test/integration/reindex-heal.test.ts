@@ -274,12 +274,14 @@ describe('re-index worker killed at each phase until BullMQ gives up', () => {
     failedReason: string;
   };
   async function snapshot(jobId: string): Promise<Snapshot> {
+    // State first: a job that finishes between the two reads then still shows its final hash.
+    const state = await queue.queue.getJobState(jobId);
     const job = await queue.queue.getJob(jobId);
     assert.ok(job, `job ${jobId} exists`);
     const { logs } = await queue.queue.getJobLogs(jobId);
     const progress = typeof job.progress === 'object' && job.progress !== null ? (job.progress as ReindexProgress) : null;
     return {
-      state: await job.getState(),
+      state,
       attemptsStarted: job.attemptsStarted,
       progress,
       data: job.data as ReindexJobData,

@@ -1,7 +1,7 @@
 // The text of a document file, as segments that keep where each came from: one per PDF page, one
 // for a whole DOCX, HTML, Markdown or plain-text file. Each segment is chunked on its own, so every
 // chunk lies on one page and records it.
-import { documentFormatOf, type DocumentFormat } from '../../../topology/index.ts';
+import { documentFormatOf, type DocumentFormat, type TextSource } from '../../../topology/index.ts';
 import { docxText } from './docx-text.ts';
 import { htmlText } from './html-text.ts';
 import { ContractError, type MediaErrorCode } from '../../../topology/errors.ts';
@@ -15,6 +15,8 @@ export interface TextSegment {
   startMs?: number;
   endMs?: number;
   text: string;
+  /** Text read from a medium (an image's labels or OCR text) rather than a file's own text. */
+  source?: TextSource;
 }
 
 /** The extractor of each format and its version: recorded in every point's payload (`media.model`). */

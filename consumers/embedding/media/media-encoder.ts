@@ -18,6 +18,7 @@ import type { SpeechModelSpec } from '../../../topology/media-models.ts';
 import { SpeechTranscriber, type SpeechModelPaths } from './speech-transcriber.ts';
 import { AudioEmbedder, type AudioModelPaths } from './audio-embedder.ts';
 import { ImageEmbedder } from './image-embedder.ts';
+import { imageLabels, type ImageLabel, type ImageLabelOptions } from './image-labels.ts';
 import { extractDocument, type TextSegment } from '../documents/document-text.ts';
 import { ContractError, type MediaErrorCode } from '../../../topology/errors.ts';
 import { readMedia, type MediaSourceLimits } from './media-source.ts';
@@ -41,6 +42,8 @@ export interface VideoEmbedding {
 export interface MediaEncoder {
   /** The L2-normalised embedding of one medium's bytes with the given registry model. */
   embed(modality: Modality, model: MediaModel, bytes: Buffer): Promise<Float32Array>;
+  /** An image's embedding and what is in it: its confident ImageNet classes (none when labels are off). */
+  embedImage(model: MediaModel, bytes: Buffer): Promise<{ vector: Float32Array; labels: ImageLabel[] }>;
   /** A video's sampled frames through the image model and its audio track through the audio model (null: frames only). */
   embedVideo(models: { readonly image: MediaModel; readonly audio: MediaModel | null }, bytes: Buffer): Promise<VideoEmbedding>;
   /** The medium's bytes: inline, or read from its uri. */
@@ -74,6 +77,8 @@ export interface MediaEncoderOptions extends MediaSourceLimits {
   readonly log?: (line: string) => void;
   /** OCR of images (SEARCHBUS_OCR_IMAGES, SEARCHBUS_OCR_MIN_CONFIDENCE); off when absent. */
   readonly ocr?: { readonly enabled: boolean; readonly minConfidence: number };
+  /** Labels of images (SEARCHBUS_IMAGE_LABELS_*); none when absent. */
+  readonly labels?: ImageLabelOptions;
   /** How video frames are sampled. */
   readonly video?: FrameSampling;
   /** The model that transcribes recordings (SEARCHBUS_SPEECH_TO_TEXT, SEARCHBUS_SPEECH_MODEL); none: no transcripts. */
@@ -89,7 +94,7 @@ export interface MediaEncoderOptions extends MediaSourceLimits {
  * roots, OCRs and samples video alike.
  */
 export function mediaEncoderSettings(media: SearchbusConfig['media']): Omit<MediaEncoderOptions, 'models'> {
-  const { fetchMaxBytes, fetchTimeoutMs, fileRoots, urlHosts, urlAllowNetworks, ocr, videoFrameIntervalMs, videoMaxFrames } = media;
+  const { fetchMaxBytes, fetchTimeoutMs, fileRoots, urlHosts, urlAllowNetworks, ocr, labels, videoFrameIntervalMs, videoMaxFrames } = media;
   return {
     speech: media.speechToText ? media.speechModel : null,
     fetchMaxBytes,
@@ -98,6 +103,7 @@ export function mediaEncoderSettings(media: SearchbusConfig['media']): Omit<Medi
     urlHosts,
     urlAllowNetworks,
     ocr,
+    labels,
     video: { intervalMs: videoFrameIntervalMs, maxFrames: videoMaxFrames },
   };
 }
@@ -150,6 +156,10 @@ export function mediaEncoder(options: MediaEncoderOptions): MediaEncoder {
         return result!.vector;
       }
       return (await (await audioEmbedder(model)).embed(bytes)).vector;
+    },
+    async embedImage(model, bytes) {
+      const [result] = await (await imageEmbedder(model)).embed([bytes]);
+      return { vector: result!.vector, labels: options.labels ? imageLabels(result!.logits, options.labels) : [] };
     },
     async embedVideo(models, bytes) {
       // ffmpeg and ffprobe seek in a file (an MP4's index may sit at its end); frames go beside it.

@@ -12,6 +12,7 @@ import {
   modalityOf,
   QUERY_MEDIA_EXTENSIONS,
   type MediaQuery,
+  type SearchHit,
   type SearchMode,
 } from '../../../topology/index.ts';
 import { parseFilterArgs, SearchClient, type SearchResult } from '../../../producers/search-client/index.ts';
@@ -60,7 +61,7 @@ export async function searchCommand(out: Output, options: SearchCommandOptions):
     } else {
       result.hits.forEach((hit, i) => {
         const title = hit.title ? `  ${hit.title}` : '';
-        const where = [hit.page !== undefined ? `page ${hit.page}` : '', hit.chunk > 0 ? `chunk ${hit.chunk}` : '']
+        const where = [hit.page !== undefined ? `page ${hit.page}` : '', hit.chunk > 0 ? `chunk ${hit.chunk}` : '', matchedBy(hit)]
           .filter(Boolean)
           .join(', ');
         out.result(`${String(i + 1).padStart(3)}. ${hit.score.toFixed(4)}  ${hit.docId}${where ? ` (${where})` : ''}${title}`);
@@ -137,3 +138,10 @@ export const command = defineCommand({
     return 0;
   },
 });
+
+/** Why a hit matched when its text was read from its medium, as the list says it. */
+function matchedBy(hit: SearchHit): string {
+  if (hit.textSource === 'labels') return `label: ${hit.media?.labels?.map((l) => l.name).join(', ') ?? '?'}`;
+  if (hit.textSource === 'ocr') return 'text in image';
+  return '';
+}

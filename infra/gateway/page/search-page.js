@@ -279,6 +279,7 @@ function renderHit(hit, index) {
     media ? media.modality : null,
     page !== undefined && page !== null ? `page ${page}` : null,
     typeof media?.at === 'number' ? `at ${clock(media.at)}` : null,
+    matchedBy(hit),
     hit.docId,
   ]
     .filter(Boolean)
@@ -378,3 +379,10 @@ if (initial) {
   void search();
 }
 document.documentElement.dataset.ready = 'true';
+
+/** Why a hit matched when its text was read from its medium. */
+function matchedBy(hit) {
+  if (hit.textSource === 'labels') return `label: ${(hit.media?.labels ?? []).map((l) => l.name).join(', ')}`;
+  if (hit.textSource === 'ocr') return 'text in image';
+  return null;
+}

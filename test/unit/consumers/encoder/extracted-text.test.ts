@@ -2,7 +2,15 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { QdrantClient } from '@qdrant/js-client-rest';
 import { indexDocuments } from '../../../../consumers/encoder/index.ts';
-import { extractDocument, type DocumentEncoder, type MediaEncoder, type TextSegment } from '../../../../consumers/embedding/index.ts';
+import {
+  extractDocument,
+  imageLabels,
+  labelText,
+  type DocumentEncoder,
+  type ImageLabel,
+  type MediaEncoder,
+  type TextSegment,
+} from '../../../../consumers/embedding/index.ts';
 import { ContractError, layoutFor, type ChunkPayload, type IngestMessage } from '../../../../topology/index.ts';
 import { errorOf } from '../../../support/error-kinds.ts';
 import { pdfFile } from '../../../support/documents.ts';
@@ -16,7 +24,7 @@ interface Written {
   payload: ChunkPayload;
 }
 
-function fakes(options: { ocrText?: string; speech?: TextSegment[] } = {}) {
+function fakes(options: { ocrText?: string; labels?: ImageLabel[]; speech?: TextSegment[] } = {}) {
   const written: Written[] = [];
   const qdrant = {
     retrieve: () => Promise.resolve([]),
@@ -42,6 +50,7 @@ function fakes(options: { ocrText?: string; speech?: TextSegment[] } = {}) {
   const media: MediaEncoder = {
     read: (ref) => Promise.resolve(Buffer.from(ref.data ?? '', 'base64')),
     embed: () => Promise.resolve(new Float32Array([7])),
+    embedImage: () => Promise.resolve({ vector: new Float32Array([7]), labels: options.labels ?? [] }),
     embedVideo: () => Promise.reject(new Error('no video here')),
     extract: extractDocument,
     ocr: () => Promise.resolve(options.ocrText === undefined ? null : { text: options.ocrText, lines: 1, kept: 1 }),
@@ -120,6 +129,34 @@ describe('indexDocuments with document files, OCR and transcribed speech', () =>
     assert.deepEqual(photo.encoded, ['A dog.']);
     assert.equal(photo.written.length, 1);
     assert.equal(photo.written[0]!.payload.position, undefined);
+  });
+
+  it("indexes what the model saw in a photo as its text (after any OCR text), marks each chunk's source, and keeps the labels with the image", async () => {
+    const logits = new Float32Array(1000).fill(-5);
+    logits[301] = 6; // ladybug
+    logits[304] = 4.5; // leaf beetle, the runner-up
+    const labels = imageLabels(logits, { max: 3, minPercent: 10 });
+    const indexPhoto = async (ocrText: string, id: string): Promise<ReturnType<typeof fakes>> => {
+      const f = fakes({ ocrText, labels });
+      const document = upsert(`${id}.jpg`, { title: id, media: { type: 'image/jpeg', data: 'AAAA' } });
+      await indexDocuments([document], { qdrant: f.qdrant, collection: 'c', encoder: f.encoder, media: f.media, layout: layoutFor(null) });
+      return f;
+    };
+    const photo = await indexPhoto('Spring 2008.', 'img-07');
+    assert.deepEqual(photo.encoded, ['img-07\n\nSpring 2008.', labelText(labels)]);
+    assert.match(photo.encoded[1]!, /ladybird/, 'the synonyms are indexed too');
+    assert.deepEqual(
+      photo.written.map((p) => p.payload.text_source),
+      ['ocr', 'labels', 'labels'],
+    );
+
+    const plain = await indexPhoto('', 'img-08');
+    assert.deepEqual(plain.encoded, [`img-08\n\n${labelText(labels)}`], 'without OCR text the labels follow the title');
+    assert.deepEqual(
+      photo.written[0]!.payload.media?.labels?.map((l) => l.name),
+      labels.map((l) => l.name),
+    );
+    assert.equal(photo.written[0]!.payload.media?.labels?.[0]?.name, 'ladybug');
   });
 
   it("gives a recording its transcribed speech as text chunks with their segment's times, the audio vector on the first", async () => {

@@ -208,6 +208,7 @@ describe('indexDocuments with groups', () => {
     const media: MediaEncoder = {
       read: (ref) => (events.push(`read ${ref.data}`), Promise.resolve(Buffer.from(ref.data ?? ''))),
       embed: (modality) => Promise.resolve(new Float32Array([modality === 'image' ? 2 : 3])),
+      embedImage: () => Promise.resolve({ vector: new Float32Array([2]), labels: [] }),
       extract: () => Promise.reject(new Error('no document files here')),
       ocr: () => Promise.resolve(null),
       transcribe: () => Promise.resolve(null),
@@ -258,6 +259,7 @@ describe('indexDocuments with groups', () => {
     const media: MediaEncoder = {
       read: (ref) => Promise.resolve(Buffer.from(ref.data ?? '')),
       embed: () => Promise.reject(new ContractError('media-undecodable', 'not an image')),
+      embedImage: () => Promise.reject(new ContractError('media-undecodable', 'not an image')),
       extract: () => Promise.reject(new Error('no document files here')),
       ocr: () => Promise.resolve(null),
       transcribe: () => Promise.resolve(null),
@@ -295,6 +297,7 @@ describe('indexDocuments with groups', () => {
     const media: MediaEncoder = {
       read: (ref) => Promise.resolve(Buffer.from(ref.uri ?? '')),
       embed: () => Promise.reject(new Error('a video is not embedded as one image')),
+      embedImage: () => Promise.reject(new Error('a video is not embedded as one image')),
       // Frames at 0, 1 and 2 s; audio segments from 0 s (joins the first frame) and 10.3 s (its own point).
       embedVideo: (m) => {
         models.push(m.image.id, m.audio?.id ?? 'none');
