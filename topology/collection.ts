@@ -6,9 +6,10 @@ import { MODALITIES, type MediaKind, type Modality } from './media.ts';
 // What a searchbus collection holds: one point per chunk, with this payload.
 /**
  * Where a chunk's text came from when it is not the document's own or its file's: `labels`, the
- * classes the image model saw in a photo; `ocr`, the text read in an image.
+ * classes the image model saw in a photo; `ocr`, the text read in an image; `transcript`, the speech
+ * in a recording (with the chunk's `start_ms`/`end_ms`).
  */
-export type TextSource = 'labels' | 'ocr';
+export type TextSource = 'labels' | 'ocr' | 'transcript';
 
 /** One class the image model saw in a photo, with its probability (0-1). */
 export interface MediaLabel {

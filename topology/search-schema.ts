@@ -129,7 +129,8 @@ export interface SearchHit {
   page?: number;
   /**
    * Why the best chunk matched when its text was read from the medium: `labels`, what the image model
-   * saw in the photo (`media.labels`); `ocr`, text in the image.
+   * saw in the photo (`media.labels`); `ocr`, text in the image; `transcript`, what was said in the
+   * recording between `startMs` and `endMs`.
    */
   textSource?: TextSource;
   /** Where the best chunk was said, for speech transcribed from a recording: ms from its start. */

@@ -44,7 +44,9 @@ export function collapseToDocuments(points: readonly ScoredChunk[], topK: number
           }
         : {}),
       ...(typeof payload.page === 'number' ? { page: payload.page } : {}),
-      ...(payload.text_source === 'labels' || payload.text_source === 'ocr' ? { textSource: payload.text_source } : {}),
+      ...(payload.text_source === 'labels' || payload.text_source === 'ocr' || payload.text_source === 'transcript'
+        ? { textSource: payload.text_source }
+        : {}),
       ...(typeof payload.start_ms === 'number' && typeof payload.end_ms === 'number'
         ? { startMs: payload.start_ms, endMs: payload.end_ms }
         : {}),

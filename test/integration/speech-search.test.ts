@@ -125,6 +125,7 @@ describe('speech to text: recordings found by what is said in them', () => {
       assert.ok(typeof payload?.start_ms === 'number' && typeof payload.end_ms === 'number', JSON.stringify(payload));
       // The hit carries the times of the sentence it matched.
       assert.deepEqual([hits[0].startMs, hits[0].endMs], [payload.start_ms, payload.end_ms]);
+      assert.equal(hits[0].textSource, 'transcript', 'the hit says it matched what was said');
     }
   });
 });

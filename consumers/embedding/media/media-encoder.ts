@@ -190,7 +190,7 @@ export function mediaEncoder(options: MediaEncoderOptions): MediaEncoder {
     async transcribe(bytes) {
       if (!options.speech) return null;
       const transcript = await (await loadTranscriber(options.speech)).transcribe(bytes);
-      return transcript.segments.map((s) => ({ text: s.text, startMs: s.startMs, endMs: s.endMs }));
+      return transcript.segments.map((s) => ({ text: s.text, startMs: s.startMs, endMs: s.endMs, source: 'transcript' as const }));
     },
     async close() {
       const loaded = await Promise.allSettled([image, audio, transcriber]);

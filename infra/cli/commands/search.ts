@@ -143,5 +143,14 @@ export const command = defineCommand({
 function matchedBy(hit: SearchHit): string {
   if (hit.textSource === 'labels') return `label: ${hit.media?.labels?.map((l) => l.name).join(', ') ?? '?'}`;
   if (hit.textSource === 'ocr') return 'text in image';
+  if (hit.textSource === 'transcript' && hit.startMs !== undefined) return `transcript at ${clock(hit.startMs)}`;
   return '';
+}
+
+/** 83,400 ms -> "1:23"; an hour or more -> "1:02:03". */
+function clock(ms: number): string {
+  const total = Math.floor(ms / 1000);
+  const [h, m, s] = [Math.floor(total / 3600), Math.floor((total % 3600) / 60), total % 60];
+  const mmss = `${h > 0 ? String(m).padStart(2, '0') : m}:${String(s).padStart(2, '0')}`;
+  return h > 0 ? `${h}:${mmss}` : mmss;
 }

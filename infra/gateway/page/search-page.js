@@ -297,7 +297,8 @@ function renderHit(hit, index) {
     const player = document.createElement('audio');
     player.controls = true;
     player.preload = 'none';
-    player.src = media.uri;
+    // A transcript hit plays from what was said (a media fragment: the browser seeks before playing).
+    player.src = typeof hit.startMs === 'number' ? `${media.uri}#t=${(hit.startMs / 1000).toFixed(1)}` : media.uri;
     player.setAttribute('aria-label', `play ${hit.title || hit.docId}`);
     body.append(player);
   }
@@ -384,5 +385,6 @@ document.documentElement.dataset.ready = 'true';
 function matchedBy(hit) {
   if (hit.textSource === 'labels') return `label: ${(hit.media?.labels ?? []).map((l) => l.name).join(', ')}`;
   if (hit.textSource === 'ocr') return 'text in image';
+  if (hit.textSource === 'transcript' && typeof hit.startMs === 'number') return `transcript at ${clock(hit.startMs / 1000)}`;
   return null;
 }
