@@ -84,6 +84,11 @@ export interface SearchbusConfig {
     oversampling: number;
     /** How long an alias -> collection (and so model) resolution is reused; bounds how stale a swap can be seen. */
     aliasCacheTtlMs: number;
+    /**
+     * While a search with `after` waits for the index, how often the encoder groups' committed
+     * offsets are read again (one read at a time, shared by every waiting request).
+     */
+    positionPollMs: number;
     /** How hybrid searches fuse the dense and sparse candidate lists in Qdrant. */
     fusion: FusionMethod;
     /** RRF's k: a document at rank r of a list (from 0) gets weight / (k + r) from it. */
@@ -179,6 +184,7 @@ export const SETTINGS = {
   queryMaxWaitMs: 'SEARCHBUS_QUERY_MAX_WAIT_MS',
   queryOversampling: 'SEARCHBUS_QUERY_OVERSAMPLING',
   queryAliasCacheTtlMs: 'SEARCHBUS_QUERY_ALIAS_CACHE_TTL_MS',
+  queryPositionPollMs: 'SEARCHBUS_QUERY_POSITION_POLL_MS',
   gatewayPort: 'SEARCHBUS_GATEWAY_PORT',
   gatewayHost: 'SEARCHBUS_GATEWAY_HOST',
   gatewayAuth: 'SEARCHBUS_GATEWAY_AUTH',
@@ -309,6 +315,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SearchbusConfi
       maxWaitMs: int(env, SETTINGS.queryMaxWaitMs, 20, 0, 10_000),
       oversampling: int(env, SETTINGS.queryOversampling, 3, 1, 100),
       aliasCacheTtlMs,
+      positionPollMs: int(env, SETTINGS.queryPositionPollMs, 20, 1, 10_000),
       fusion: fusionRaw as FusionMethod,
       rrfK: int(env, SETTINGS.queryRrfK, DEFAULT_RRF_K, 1, 1000),
       sparseWeight: fraction(env, SETTINGS.querySparseWeight, DEFAULT_SPARSE_WEIGHT),
