@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import type { Redis } from 'ioredis';
+import { EncoderConsumer } from '../../consumers/encoder/index.ts';
+import { documentEncoder, type OnnxEncoder } from '../../consumers/embedding/index.ts';
+import { RedisWriteFences } from '../../consumers/runtime/index.ts';
+import { createRedis } from '../../infra/index.ts';
+import { loadEncoder } from '../../infra/models/index.ts';
+import { IngestProducer } from '../../producers/ingest/index.ts';
+import { decodePosition, encodePosition, positionOf, RejectedError, type SearchErrorCode } from '../../topology/index.ts';
+import { createHarness, type Harness } from '../support/harness.ts';
+import { startQueryStack, type QueryStack } from '../support/query-stack.ts';
+
+// Read your writes on real Kafka, Redis, Qdrant and the real model: a search carrying the position
+// its document was published at finds it on the first try; one the index cannot reach in time gets
+// not-yet-indexed with the lag; a malformed position is refused at once. The encoders run as the
+// encoder role runs them: a text group and a media group, each with the write fences.
+describe('read your writes', () => {
+  let h: Harness;
+  let model: OnnxEncoder;
+  let redis: Redis;
+  let producer: IngestProducer;
+  let query: QueryStack;
+  let encoders: EncoderConsumer[] = [];
+
+  const startEncoders = async (): Promise<void> => {
+    encoders = (['text', 'media'] as const).map(
+      (modality) =>
+        new EncoderConsumer({
+          kafka: h.kafka,
+          qdrant: h.qdrant,
+          topology: h.topology,
+          config: h.config,
+          encoder: () => Promise.resolve(documentEncoder(model)),
+          modality,
+          fences: new RedisWriteFences(redis, h.topology),
+        }),
+    );
+    for (const e of encoders) await e.start();
+  };
+  const stopEncoders = async (): Promise<void> => {
+    for (const e of encoders) await e.close();
+    encoders = [];
+  };
+
+  before(async () => {
+    h = await createHarness();
+    model = await loadEncoder(h.config.model);
+    redis = createRedis(h.services.redis, `test-${h.namespace}-fences`);
+    await startEncoders();
+    producer = new IngestProducer({ kafka: h.kafka, topic: h.topology.topics.ingest });
+    query = await startQueryStack(h, [model], { timeoutMs: 15_000 });
+  });
+
+  after(async () => {
+    await query?.close();
+    await producer?.close();
+    await stopEncoders();
+    await redis?.quit();
+    await model?.close();
+    await h?.close();
+  });
+
+  /** A document alone in a tenant of its own: a search of that tenant finds it iff it is indexed. */
+  const publishOne = async (): Promise<{ tenant: string; id: string; text: string; position: string }> => {
+    const tenant = `rw-${randomUUID().slice(0, 8)}`;
+    const id = `doc-${randomUUID().slice(0, 8)}`;
+    const text = `A note about ${tenant}: the lighthouse keeper logs the tide at dawn.`;
+    const position = await producer.upsert([{ id, tenant, text }]);
+    return { tenant, id, text, position };
+  };
+
+  const rejected = async (search: Promise<unknown>): Promise<RejectedError<SearchErrorCode>> => {
+    const error = await search.then(
+      () => assert.fail('the search was answered with hits'),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof RejectedError, `expected a RejectedError, got ${String(error)}`);
+    return error as RejectedError<SearchErrorCode>;
+  };
+
+  it('finds a document searched at once with after, on the first try, 50 out of 50', async () => {
+    const misses: string[] = [];
+    for (let i = 0; i < 50; i++) {
+      const doc = await publishOne();
+      const position = decodePosition(doc.position);
+      assert.equal(position.topic, h.topology.topics.ingest);
+      assert.equal(position.offsets.size, 1);
+      const result = await query.client.search({ text: doc.text, tenant: doc.tenant, topK: 3, after: doc.position });
+      if (result.hits[0]?.docId !== doc.id) misses.push(doc.id);
+    }
+    assert.deepEqual(misses, []);
+    // Searched at once, most were not indexed yet when they arrived: the wait is what found them.
+    const waited = await query.metrics.value('searchbus_search_after_total', { outcome: 'waited' });
+    const covered = await query.metrics.value('searchbus_search_after_total', { outcome: 'covered' });
+    assert.equal(waited + covered, 50);
+    assert.ok(waited > 0, `${waited} of 50 waited for the index`);
+  });
+
+  it('answers a request already covered without reading the offsets again', async () => {
+    const doc = await publishOne();
+    await query.client.search({ text: doc.text, tenant: doc.tenant, topK: 3, after: doc.position });
+    const reads = query.consumer.positions.reads;
+    for (let i = 0; i < 5; i++) {
+      const result = await query.client.search({ text: doc.text, tenant: doc.tenant, topK: 3, after: doc.position });
+      assert.equal(result.hits[0]?.docId, doc.id);
+    }
+    assert.equal(query.consumer.positions.reads, reads);
+  });
+
+  it('refuses a malformed position, or one of another topic, at once with invalid-position', async () => {
+    const started = performance.now();
+    const malformed = await rejected(query.client.search({ text: 'tide', after: 'p1.not a token' }, { timeoutMs: 10_000 }));
+    assert.equal(malformed.code, 'invalid-position');
+    const foreign = encodePosition(positionOf(`${h.namespace}.other`, [{ partition: 0, offset: 0n }]));
+    const elsewhere = await rejected(query.client.search({ text: 'tide', after: foreign }, { timeoutMs: 10_000 }));
+    assert.equal(elsewhere.code, 'invalid-position');
+    assert.match(elsewhere.message, /this index follows/);
+    assert.ok(performance.now() - started < 5_000, 'both were answered long before their deadline');
+  });
+
+  it('answers not-yet-indexed with the lag before the deadline while the encoders are stopped, then finds it after they restart', async () => {
+    await stopEncoders();
+    const doc = await publishOne();
+    const [partition] = [...decodePosition(doc.position).offsets.keys()];
+    const timeoutMs = 3_000;
+    const started = performance.now();
+    const error = await rejected(query.client.search({ text: doc.text, tenant: doc.tenant, topK: 3, after: doc.position }, { timeoutMs }));
+    const took = performance.now() - started;
+    assert.equal(error.code, 'not-yet-indexed');
+    assert.equal(error.retriable, true);
+    assert.deepEqual(error.details, { lag: { [String(partition)]: 1 } });
+    assert.ok(took < timeoutMs, `answered in ${took.toFixed(0)} ms, before the ${timeoutMs} ms deadline`);
+    assert.ok(took > timeoutMs / 2, `it waited for the index (${took.toFixed(0)} ms)`);
+
+    // An encoder restart: the same groups go on from their committed offsets.
+    await startEncoders();
+    const result = await query.client.search({ text: doc.text, tenant: doc.tenant, topK: 3, after: doc.position });
+    assert.equal(result.hits[0]?.docId, doc.id);
+  });
+});
