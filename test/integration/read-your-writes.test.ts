@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import { EncoderConsumer } from '../../consumers/encoder/index.ts';
 import { documentEncoder, type OnnxEncoder } from '../../consumers/embedding/index.ts';
 import { RedisWriteFences } from '../../consumers/runtime/index.ts';
+import { startGateway, type RunningGateway } from '../../infra/gateway/index.ts';
 import { createRedis } from '../../infra/index.ts';
 import { loadEncoder } from '../../infra/models/index.ts';
 import { IngestProducer } from '../../producers/ingest/index.ts';
@@ -23,6 +24,8 @@ describe('read your writes', () => {
   let producer: IngestProducer;
   let query: QueryStack;
   let encoders: EncoderConsumer[] = [];
+  let gateway: RunningGateway;
+  const GATEWAY_TIMEOUT_MS = 3_000;
 
   const startEncoders = async (): Promise<void> => {
     encoders = (['text', 'media'] as const).map(
@@ -51,9 +54,11 @@ describe('read your writes', () => {
     await startEncoders();
     producer = new IngestProducer({ kafka: h.kafka, topic: h.topology.topics.ingest });
     query = await startQueryStack(h, [model], { timeoutMs: 15_000 });
+    gateway = await startGateway({ searcher: query.client, port: 0, timeoutMs: GATEWAY_TIMEOUT_MS });
   });
 
   after(async () => {
+    await gateway?.close();
     await query?.close();
     await producer?.close();
     await stopEncoders();
@@ -69,6 +74,23 @@ describe('read your writes', () => {
     const text = `A note about ${tenant}: the lighthouse keeper logs the tide at dawn.`;
     const position = await producer.upsert([{ id, tenant, text }]);
     return { tenant, id, text, position };
+  };
+
+  /** GET /search on the gateway, `after` as a parameter or in the X-Searchbus-After header. */
+  const gatewaySearch = async (
+    doc: { text: string; tenant: string },
+    after: { param?: string; header?: string },
+  ): Promise<{ status: number; json: { hits?: Array<{ docId: string }>; error?: { code: string; lag?: Record<string, number> } } }> => {
+    const query = new URLSearchParams({
+      q: doc.text,
+      tenant: doc.tenant,
+      k: '3',
+      ...(after.param !== undefined ? { after: after.param } : {}),
+    });
+    const response = await fetch(`http://127.0.0.1:${gateway.port}/search?${query.toString()}`, {
+      headers: after.header !== undefined ? { 'x-searchbus-after': after.header } : {},
+    });
+    return { status: response.status, json: (await response.json()) as never };
   };
 
   const rejected = async (search: Promise<unknown>): Promise<RejectedError<SearchErrorCode>> => {
@@ -120,6 +142,20 @@ describe('read your writes', () => {
     assert.ok(performance.now() - started < 5_000, 'both were answered long before their deadline');
   });
 
+  it('takes after on the gateway, as a parameter or the X-Searchbus-After header; a malformed one is a 400', async () => {
+    const doc = await publishOne();
+    const byParam = await gatewaySearch(doc, { param: doc.position });
+    assert.equal(byParam.status, 200, JSON.stringify(byParam.json));
+    assert.equal(byParam.json.hits?.[0]?.docId, doc.id);
+    const next = await publishOne();
+    const byHeader = await gatewaySearch(next, { header: next.position });
+    assert.equal(byHeader.status, 200, JSON.stringify(byHeader.json));
+    assert.equal(byHeader.json.hits?.[0]?.docId, next.id);
+    const malformed = await gatewaySearch(doc, { header: 'p1.###' });
+    assert.equal(malformed.status, 400);
+    assert.equal(malformed.json.error?.code, 'invalid-position');
+  });
+
   it('answers not-yet-indexed with the lag before the deadline while the encoders are stopped, then finds it after they restart', async () => {
     await stopEncoders();
     const doc = await publishOne();
@@ -133,6 +169,10 @@ describe('read your writes', () => {
     assert.deepEqual(error.details, { lag: { [String(partition)]: 1 } });
     assert.ok(took < timeoutMs, `answered in ${took.toFixed(0)} ms, before the ${timeoutMs} ms deadline`);
     assert.ok(took > timeoutMs / 2, `it waited for the index (${took.toFixed(0)} ms)`);
+    const overHttp = await gatewaySearch(doc, { header: doc.position });
+    assert.equal(overHttp.status, 503);
+    assert.equal(overHttp.json.error?.code, 'not-yet-indexed');
+    assert.deepEqual(overHttp.json.error?.lag, { [String(partition)]: 1 });
 
     // An encoder restart: the same groups go on from their committed offsets.
     await startEncoders();
