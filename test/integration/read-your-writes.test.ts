@@ -1,5 +1,11 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
 import { EncoderConsumer } from '../../consumers/encoder/index.ts';
@@ -12,6 +18,8 @@ import { IngestProducer } from '../../producers/ingest/index.ts';
 import { decodePosition, encodePosition, positionOf, RejectedError, type SearchErrorCode } from '../../topology/index.ts';
 import { createHarness, type Harness } from '../support/harness.ts';
 import { startQueryStack, type QueryStack } from '../support/query-stack.ts';
+
+const CLI = fileURLToPath(new URL('../../infra/cli/bin.mjs', import.meta.url));
 
 // Read your writes on real Kafka, Redis, Qdrant and the real model: a search carrying the position
 // its document was published at finds it on the first try; one the index cannot reach in time gets
@@ -154,6 +162,56 @@ describe('read your writes', () => {
     const malformed = await gatewaySearch(doc, { header: 'p1.###' });
     assert.equal(malformed.status, 400);
     assert.equal(malformed.json.error?.code, 'invalid-position');
+  });
+
+  it('searchbus ingest --json prints the position, and search --after finds what it published', async () => {
+    const cli = async (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
+      const env = {
+        ...process.env,
+        ...h.env,
+        KAFKA_BROKERS: h.services.kafka.brokers.join(','),
+        REDIS_URL: h.services.redis.url,
+        QDRANT_URL: h.services.qdrant.url,
+      };
+      return promisify(execFile)(process.execPath, [CLI, ...args], { env }).then(
+        ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+        (error: { code?: number; stdout?: string; stderr?: string }) => ({
+          code: error.code ?? 1,
+          stdout: error.stdout ?? '',
+          stderr: error.stderr ?? '',
+        }),
+      );
+    };
+    const dir = await mkdtemp(join(tmpdir(), 'ryw-'));
+    try {
+      const tenant = `cli-${randomUUID().slice(0, 8)}`;
+      const lines = ['a', 'b', 'c'].map((id) => JSON.stringify({ id, text: `Tide table ${id} kept by the harbour master of ${tenant}.` }));
+      await writeFile(join(dir, 'docs.jsonl'), `${lines.join('\n')}\n`);
+      const ingest = await cli(['ingest', join(dir, 'docs.jsonl'), '--tenant', tenant, '--json']);
+      assert.equal(ingest.code, 0, ingest.stderr);
+      const summary = JSON.parse(ingest.stdout.trim().split('\n').at(-1)!) as { published: number; position: string };
+      assert.equal(summary.published, 3);
+      const position = decodePosition(summary.position);
+      assert.equal(position.topic, h.topology.topics.ingest);
+      assert.ok(position.offsets.size >= 1);
+      const search = await cli([
+        'search',
+        `Tide table c kept by the harbour master of ${tenant}`,
+        '--tenant',
+        tenant,
+        '--after',
+        summary.position,
+        '--json',
+      ]);
+      assert.equal(search.code, 0, search.stderr);
+      const result = JSON.parse(search.stdout.trim().split('\n').at(-1)!) as { hits: Array<{ docId: string }> };
+      assert.deepEqual(result.hits.map((hit) => hit.docId).sort(), ['a', 'b', 'c']);
+      const bad = await cli(['search', 'tide', '--after', 'p1.***']);
+      assert.notEqual(bad.code, 0);
+      assert.match(bad.stderr, /invalid-position/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('answers not-yet-indexed with the lag before the deadline while the encoders are stopped, then finds it after they restart', async () => {
