@@ -235,10 +235,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SearchbusConfi
       throw new ConfigError(SETTINGS.sparseAnalyzer, `${(error as Error).message} Or none for dense-only collections.`);
     }
   }
-  const fusionRaw = env[SETTINGS.queryFusion]?.trim().toLowerCase() || 'rrf';
-  if (!(FUSION_METHODS as readonly string[]).includes(fusionRaw)) {
-    throw new ConfigError(SETTINGS.queryFusion, `must be ${FUSION_METHODS.join(' or ')}, got "${fusionRaw}"`);
-  }
+  const fusion = queryFusion(env);
   const chunkOverlapTokens = int(env, SETTINGS.chunkOverlapTokens, 32, 0, 1024);
   // Each window holds [CLS] and [SEP] and must advance by at least one token.
   if (chunkOverlapTokens >= model.maxTokens - 2) {
@@ -316,7 +313,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SearchbusConfi
       oversampling: int(env, SETTINGS.queryOversampling, 3, 1, 100),
       aliasCacheTtlMs,
       positionPollMs: int(env, SETTINGS.queryPositionPollMs, 20, 1, 10_000),
-      fusion: fusionRaw as FusionMethod,
+      fusion,
       rrfK: int(env, SETTINGS.queryRrfK, DEFAULT_RRF_K, 1, 1000),
       sparseWeight: fraction(env, SETTINGS.querySparseWeight, DEFAULT_SPARSE_WEIGHT),
     },
@@ -349,6 +346,14 @@ export const COLLECTION_SETTING_NAMES: Record<keyof CollectionSettings, string> 
   hnswM: SETTINGS.qdrantHnswM,
   hnswEfConstruct: SETTINGS.qdrantHnswEfConstruct,
 };
+
+function queryFusion(env: NodeJS.ProcessEnv): FusionMethod {
+  const raw = env[SETTINGS.queryFusion]?.trim().toLowerCase() || 'rrf';
+  if (!(FUSION_METHODS as readonly string[]).includes(raw)) {
+    throw new ConfigError(SETTINGS.queryFusion, `must be ${FUSION_METHODS.join(' or ')}, got "${raw}"`);
+  }
+  return raw as FusionMethod;
+}
 
 function loadCollectionSettings(env: NodeJS.ProcessEnv): CollectionSettings {
   const d = DEFAULT_COLLECTION_SETTINGS;
