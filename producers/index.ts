@@ -28,6 +28,8 @@ export type { KafkaEndpoint, RedisEndpoint, QdrantEndpoint } from '../topology/c
 // Contracts: the document and search message schemas, their codecs and types, and the error base.
 export * from '../topology/document-schema.ts';
 export * from '../topology/search-schema.ts';
+// Positions publishing returns and a search may carry as `after`: decode, merge, encode.
+export * from '../topology/read-position.ts';
 export * from '../topology/document-identity.ts';
 export { createTopology, loadConfig, type Topology, type SearchbusConfig, type LifecycleState } from '../topology/index.ts';
 // The error root and its kinds: branch on `instanceof` a kind and on `code`, retry on `isRetriable`.

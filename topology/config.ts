@@ -95,6 +95,11 @@ export interface SearchbusConfig {
     oversampling: number;
     /** How long an alias -> collection (and so model) resolution is reused; bounds how stale a swap can be seen. */
     aliasCacheTtlMs: number;
+    /**
+     * While a search with `after` waits for the index, how often the encoder groups' committed
+     * offsets are read again (one read at a time, shared by every waiting request).
+     */
+    positionPollMs: number;
     /** How hybrid searches fuse the dense and sparse candidate lists in Qdrant. */
     fusion: FusionMethod;
     /** RRF's k: a document at rank r of a list (from 0) gets weight / (k + r) from it. */
@@ -194,6 +199,7 @@ export const SETTINGS = {
   queryMaxWaitMs: 'SEARCHBUS_QUERY_MAX_WAIT_MS',
   queryOversampling: 'SEARCHBUS_QUERY_OVERSAMPLING',
   queryAliasCacheTtlMs: 'SEARCHBUS_QUERY_ALIAS_CACHE_TTL_MS',
+  queryPositionPollMs: 'SEARCHBUS_QUERY_POSITION_POLL_MS',
   gatewayPort: 'SEARCHBUS_GATEWAY_PORT',
   gatewayHost: 'SEARCHBUS_GATEWAY_HOST',
   gatewayAuth: 'SEARCHBUS_GATEWAY_AUTH',
@@ -244,10 +250,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SearchbusConfi
       throw new ConfigError(SETTINGS.sparseAnalyzer, `${(error as Error).message} Or none for dense-only collections.`);
     }
   }
-  const fusionRaw = env[SETTINGS.queryFusion]?.trim().toLowerCase() || 'rrf';
-  if (!(FUSION_METHODS as readonly string[]).includes(fusionRaw)) {
-    throw new ConfigError(SETTINGS.queryFusion, `must be ${FUSION_METHODS.join(' or ')}, got "${fusionRaw}"`);
-  }
+  const fusion = queryFusion(env);
   const chunkOverlapTokens = int(env, SETTINGS.chunkOverlapTokens, 32, 0, 1024);
   // Each window holds [CLS] and [SEP] and must advance by at least one token.
   if (chunkOverlapTokens >= model.maxTokens - 2) {
@@ -327,7 +330,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SearchbusConfi
       maxWaitMs: int(env, SETTINGS.queryMaxWaitMs, 20, 0, 10_000),
       oversampling: int(env, SETTINGS.queryOversampling, 3, 1, 100),
       aliasCacheTtlMs,
-      fusion: fusionRaw as FusionMethod,
+      positionPollMs: int(env, SETTINGS.queryPositionPollMs, 20, 1, 10_000),
+      fusion,
       rrfK: int(env, SETTINGS.queryRrfK, DEFAULT_RRF_K, 1, 1000),
       sparseWeight: fraction(env, SETTINGS.querySparseWeight, DEFAULT_SPARSE_WEIGHT),
     },
@@ -360,6 +364,14 @@ export const COLLECTION_SETTING_NAMES: Record<keyof CollectionSettings, string> 
   hnswM: SETTINGS.qdrantHnswM,
   hnswEfConstruct: SETTINGS.qdrantHnswEfConstruct,
 };
+
+function queryFusion(env: NodeJS.ProcessEnv): FusionMethod {
+  const raw = env[SETTINGS.queryFusion]?.trim().toLowerCase() || 'rrf';
+  if (!(FUSION_METHODS as readonly string[]).includes(raw)) {
+    throw new ConfigError(SETTINGS.queryFusion, `must be ${FUSION_METHODS.join(' or ')}, got "${raw}"`);
+  }
+  return raw as FusionMethod;
+}
 
 function loadCollectionSettings(env: NodeJS.ProcessEnv): CollectionSettings {
   const d = DEFAULT_COLLECTION_SETTINGS;

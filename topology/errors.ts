@@ -118,8 +118,11 @@ export class TimeoutError extends SearchbusError {
 export class RejectedError<C extends string = string> extends SearchbusError {
   override readonly name: string = 'RejectedError';
   declare readonly code: C;
-  constructor(code: C, message: string, options: KindOptions = {}) {
+  /** What the refusal said besides its message (a reply `not-yet-indexed`: `lag` per partition). */
+  readonly details: Readonly<Record<string, unknown>> | undefined;
+  constructor(code: C, message: string, options: KindOptions & { details?: Record<string, unknown> } = {}) {
     super(message, { code, cause: options.cause, retriable: options.retriable ?? false });
+    this.details = options.details;
   }
 
   /** Plain `instanceof`, typed (see ContractError). */

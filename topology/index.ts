@@ -14,6 +14,7 @@ export * from './media.ts';
 export { applyTopology, ensureCollection, type ApplyReport } from './apply.ts';
 export * from './point-id.ts';
 export * from './search-schema.ts';
+export * from './read-position.ts';
 export * from './trace-context.ts';
 export * from './connections/index.ts';
 export { isWithin } from './path-within.ts';

@@ -1,6 +1,7 @@
 import { TENANT_PATTERN } from './document-identity.ts';
 import { describeValue, isWellFormed, METADATA_KEY_PATTERN } from './document-schema.ts';
 import { ContractError } from './errors.ts';
+import { decodePosition } from './read-position.ts';
 import { DEFAULT_MEDIA_INLINE_MAX_BYTES, validateMedia } from './media.ts';
 import { TRACE_HEADERS } from './names.ts';
 import { traceValue } from './trace-context.ts';
@@ -33,6 +34,10 @@ export type SearchErrorCode =
   | 'invalid-media'
   /** Not sent by the query consumer (expired requests are skipped); clients use it for a deadline already past. */
   | 'expired'
+  /** `after` is not a position token (read-position.ts), or names another topic than the one indexed. */
+  | 'invalid-position'
+  /** The index did not reach the request's `after` position before its deadline; `error.lag` says how far behind it was. */
+  | 'not-yet-indexed'
   | 'internal'
   | 'unavailable';
 
@@ -45,6 +50,8 @@ export const SEARCH_ERROR_CODES: readonly SearchErrorCode[] = [
   'invalid-mode',
   'invalid-media',
   'expired',
+  'invalid-position',
+  'not-yet-indexed',
   'internal',
   'unavailable',
 ];
@@ -104,6 +111,11 @@ export interface SearchRequestV1 {
   /** Epoch milliseconds after which nobody waits for the answer. */
   deadline: number;
   /**
+   * A position token (what publishing returned): answer only once the index holds every record
+   * up to it, waiting until shortly before `deadline`, else reply `not-yet-indexed`.
+   */
+  after?: string;
+  /**
    * W3C trace context of the client's search span (also in the record headers, which a proxy may
    * drop). Optional; a malformed value is ignored, never a reason to refuse the request.
    */
@@ -153,7 +165,12 @@ export interface SearchHitsReplyV1 {
 export interface SearchErrorReplyV1 {
   schemaVersion: 1;
   id: string;
-  error: { code: SearchErrorCode; message: string };
+  error: {
+    code: SearchErrorCode;
+    message: string;
+    /** With `not-yet-indexed`: per partition of the position, records the index still had to apply. */
+    lag?: Record<string, number>;
+  };
 }
 
 export type SearchReplyV1 = SearchHitsReplyV1 | SearchErrorReplyV1;
@@ -240,6 +257,7 @@ const REQUEST_FIELDS = new Set([
   'mode',
   'replyTo',
   'deadline',
+  'after',
   ...TRACE_HEADERS,
 ]);
 
@@ -276,6 +294,14 @@ export function parseSearchRequest(input: unknown, limits: SearchRequestLimits):
   }
   if (input.tenant !== undefined && (typeof input.tenant !== 'string' || !TENANT_PATTERN.test(input.tenant))) {
     return fail('invalid-request', `tenant must match ${String(TENANT_PATTERN)}`);
+  }
+  if (input.after !== undefined) {
+    try {
+      decodePosition(input.after);
+    } catch (error) {
+      if (isSearchContractError(error)) return fail(error.code, `after: ${error.message}`);
+      throw error;
+    }
   }
   if (input.mode !== undefined && !isSearchMode(input.mode)) {
     return fail('invalid-mode', `mode must be one of ${SEARCH_MODES.join(', ')}, got ${describeValue(input.mode)}`);
@@ -330,6 +356,7 @@ export function parseSearchRequest(input: unknown, limits: SearchRequestLimits):
     ...(input.mode !== undefined ? { mode: input.mode } : {}),
     replyTo,
     deadline: input.deadline,
+    ...(typeof input.after === 'string' ? { after: input.after } : {}),
     ...traceFields(input),
   };
   return { ok: true, request };

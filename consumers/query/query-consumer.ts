@@ -11,12 +11,19 @@
 // embed, Qdrant and Redis steps (no-ops without an OpenTelemetry SDK).
 // While a rebuild announces its target, a sample of answered requests is also searched there
 // (shadow comparison, shadow-mirror.ts); those answers are compared and recorded, never published.
+// A request with `after` (a position on the ingest topic) is answered only once the collection it
+// searches holds everything up to that position (indexed-positions.ts): at once when the offsets
+// last read cover it, else it waits beside the batch (the partition moves on and is committed) and
+// is answered when covered, or `not-yet-indexed` just before its deadline. A crash loses such a
+// waiting request (its offset is committed): the client times out, it never gets a silent miss.
 import type { QdrantClient } from '@qdrant/js-client-rest';
 import type { Redis } from 'ioredis';
 import type { Context } from '@opentelemetry/api';
 import type { Kafka, KafkaMessage } from 'kafkajs';
+import type { Admin } from 'kafkajs';
 import {
   closeAll,
+  decodePosition,
   decodeSearchRequest,
   contextFromHeaders,
   contextFromValues,
@@ -32,7 +39,9 @@ import {
   type SearchbusConfig,
   type SearchErrorCode,
   type LifecycleState,
+  type ReadPosition,
   type SearchReplyV1,
+  type SearchRequestV1,
   type Topology,
 } from '../../topology/index.ts';
 import {
@@ -40,6 +49,7 @@ import {
   CollectionResolver,
   describeCollection,
   MetricsRegistry,
+  RedisWriteFences,
   SECONDS_BUCKETS,
   silentLogger,
   BatchTrace,
@@ -49,7 +59,9 @@ import {
   type HandlerContext,
   type Histogram,
   type Logger,
+  type ResolvedCollection,
 } from '../runtime/index.ts';
+import { IndexedPositions } from './indexed-positions.ts';
 import { ShadowBoard } from '../quality/index.ts';
 import {
   handleSearchBatch,
@@ -90,7 +102,11 @@ interface QueryMetrics {
   unreplyable: Counter;
   searchSeconds: Histogram;
   latency: Histogram<'outcome'>;
+  after: Counter<'outcome'>;
 }
+
+/** A request waiting for the index stops waiting this long before its deadline, so its reply still arrives in time. */
+const AFTER_REPLY_MARGIN_MS = 100;
 
 interface RequestLimits {
   maxTopK: number;
@@ -110,6 +126,14 @@ export class QueryConsumer {
   private readonly limits: RequestLimits;
   /** With int8 quantization every search asks Qdrant to rescore its candidates on the original vectors. */
   private readonly params: ReturnType<typeof searchParams>;
+  /** How far the index is, for requests with `after`. */
+  readonly positions: IndexedPositions;
+  /** Requests with `after` waiting for the index. */
+  private readonly waiting = new Set<Promise<void>>();
+  /** Requests that waited for the index and are checked again (counted once, as `waited`). */
+  private readonly rechecked = new WeakSet<Decoded<QueryMessage>>();
+  /** Connected on the first request that is not covered at once. */
+  private admin: Promise<Admin> | undefined;
 
   constructor(private readonly options: QueryConsumerOptions) {
     const { topology, config } = options;
@@ -125,6 +149,12 @@ export class QueryConsumer {
     this.series = queryMetrics(this.metrics);
     this.shadow = this.shadowMirror();
     this.params = searchParams(config.qdrant);
+    this.positions = new IndexedPositions({
+      admin: () => this.connectAdmin(),
+      fences: new RedisWriteFences(options.redis, topology),
+      topology,
+      pollMs: config.query.positionPollMs,
+    });
     this.runtime = new BatchConsumer<QueryMessage>({
       kafka: options.kafka,
       groupId: options.groupId ?? topology.groups.query,
@@ -221,9 +251,119 @@ export class QueryConsumer {
     return params ? queries.map((q) => ({ ...q, params })) : queries;
   }
 
-  private async handleBatch(batch: Decoded<QueryMessage>[], context: HandlerContext): Promise<void> {
+  /**
+   * The batch minus the requests with `after` that the index does not cover yet, which wait beside
+   * it; and the collection they were checked against, which the batch then searches.
+   */
+  private async admitAfter(
+    batch: Decoded<QueryMessage>[],
+    context: HandlerContext,
+  ): Promise<{ ready: Decoded<QueryMessage>[]; pinned?: ResolvedCollection }> {
+    const now = Date.now();
+    const after = (m: QueryMessage): m is { kind: 'search'; request: SearchRequestV1 & { after: string } } =>
+      m.kind === 'search' && m.request.after !== undefined && m.request.deadline > now;
+    if (!batch.some((b) => after(b.value))) return { ready: batch };
+    let pinned: ResolvedCollection;
+    try {
+      pinned = await this.resolver.resolve();
+    } catch {
+      // No collection to check against: the search itself answers `unavailable`.
+      return { ready: batch };
+    }
+    const ingest = this.options.topology.topics.ingest;
+    const ready: Decoded<QueryMessage>[] = [];
+    for (const item of batch) {
+      const message = item.value;
+      if (!after(message)) {
+        ready.push(item);
+        continue;
+      }
+      const { request } = message;
+      const position = decodePosition(request.after); // checked when the request was decoded
+      if (position.topic !== ingest) {
+        const invalid = `after is a position on ${position.topic}; this index follows ${ingest}`;
+        ready.push({
+          ...item,
+          value: { kind: 'invalid', id: request.id, replyTo: request.replyTo, code: 'invalid-position', message: invalid },
+        });
+      } else if (this.positions.known(position, pinned.collection)?.covered) {
+        if (!this.rechecked.has(item)) this.series.after.inc({ outcome: 'covered' });
+        ready.push(item);
+      } else {
+        this.park(item, position, pinned.collection, context);
+      }
+    }
+    return { ready, pinned };
+  }
+
+  /** Answers `item` once `collection` holds `position`, or `not-yet-indexed` shortly before its deadline. */
+  private park(item: Decoded<QueryMessage>, position: ReadPosition, collection: string, context: HandlerContext): void {
+    if (item.value.kind !== 'search') return;
+    const { request } = item.value;
+    const waiting = (async () => {
+      const until = request.deadline - AFTER_REPLY_MARGIN_MS;
+      const coverage = await this.positions.waitFor(position, collection, until, this.closed.signal);
+      if (coverage.covered) {
+        this.series.after.inc({ outcome: 'waited' });
+        this.rechecked.add(item);
+        // Checked again against the collection behind the alias now: a swap meanwhile waits anew.
+        await this.handleBatch([item], context);
+        return;
+      }
+      this.series.after.inc({ outcome: 'not-yet-indexed' });
+      const lag = Object.fromEntries([...coverage.lag].map(([partition, behind]) => [String(partition), Number(behind)]));
+      const where = Object.entries(lag)
+        .map(([partition, behind]) => `${behind} on partition ${partition}`)
+        .join(', ');
+      await this.publishError(
+        item,
+        'not-yet-indexed',
+        `the index had not reached the position by the deadline (records to go: ${where})`,
+        lag,
+      );
+    })()
+      .catch(async (error: unknown) => {
+        const closing = this.closed.signal.aborted;
+        if (!closing) context.logger.warn('a search waiting for the index failed', { error, id: request.id });
+        const message = closing ? 'the query consumer closed while the search waited for the index' : (error as Error).message;
+        await this.publishError(item, 'unavailable', message).catch(() => undefined);
+      })
+      .finally(() => this.waiting.delete(waiting));
+    this.waiting.add(waiting);
+  }
+
+  private async publishError(
+    item: Decoded<QueryMessage>,
+    code: SearchErrorCode,
+    message: string,
+    lag?: Record<string, number>,
+  ): Promise<void> {
+    if (item.value.kind !== 'search') return;
+    const { id, replyTo } = item.value.request;
+    const reply: SearchReplyV1 = { schemaVersion: SEARCH_SCHEMA_VERSION, id, error: { code, message, ...(lag ? { lag } : {}) } };
+    await this.publish([{ channel: replyTo, reply }], new Map([[id, Number(item.message.timestamp)]]));
+    this.series.replies.inc({ outcome: code });
+  }
+
+  private connectAdmin(): Promise<Admin> {
+    this.admin ??= (async () => {
+      const admin = this.options.kafka.admin();
+      await admin.connect();
+      return admin;
+    })();
+    const connecting = this.admin;
+    // A failed connection is tried again by the next read, not cached.
+    connecting.catch(() => {
+      if (this.admin === connecting) this.admin = undefined;
+    });
+    return connecting;
+  }
+
+  private async handleBatch(all: Decoded<QueryMessage>[], context: HandlerContext): Promise<void> {
     const { options } = this;
     const { config } = options;
+    const { ready: batch, pinned } = await this.admitAfter(all, context);
+    if (batch.length === 0) return;
     const started = performance.now();
     const sentAt = new Map(batch.map((b) => [requestId(b.value), Number(b.message.timestamp)]));
     const spans = new BatchTrace('searchbus.query process', batch.map(traceOf), {
@@ -238,7 +378,8 @@ export class QueryConsumer {
       report = await handleSearchBatch(
         messages,
         {
-          resolver: this.resolver,
+          // Requests with `after` were checked against this collection: the batch searches it.
+          resolver: pinned ? { resolve: () => Promise.resolve(pinned), invalidate: () => this.resolver.invalidate() } : this.resolver,
           encoder: async (modelId) => {
             const encoder = await options.encoder(modelId);
             return {
@@ -328,7 +469,17 @@ export class QueryConsumer {
     this.closed.abort();
     this.closing ??= closeAll('the query consumer', [
       { name: 'close the consumer', run: () => this.runtime.close() },
+      // Aborted above: each is answered `unavailable` now.
+      { name: 'answer the searches waiting for the index', run: async () => void (await Promise.allSettled([...this.waiting])) },
       { name: 'abandon the shadow comparison in flight', run: () => this.shadow.close() },
+      {
+        name: 'disconnect the admin client',
+        run: async () => {
+          const admin = this.admin;
+          this.admin = undefined;
+          if (admin) await (await admin.catch(() => null))?.disconnect();
+        },
+      },
     ]);
     return this.closing;
   }
@@ -340,6 +491,11 @@ function queryMetrics(metrics: MetricsRegistry): QueryMetrics {
     expired: metrics.counter('searchbus_search_expired_total', 'Search requests skipped because their deadline had passed'),
     unreplyable: metrics.counter('searchbus_search_unreplyable_total', 'Bad search requests without a usable reply channel'),
     searchSeconds: metrics.histogram('searchbus_search_batch_seconds', 'Time to answer a batch of search requests', SECONDS_BUCKETS),
+    after: metrics.counter(
+      'searchbus_search_after_total',
+      'Search requests with `after`, by outcome: covered (answered at once), waited (answered once indexed), not-yet-indexed',
+      ['outcome'],
+    ),
     latency: metrics.histogram(
       'searchbus_search_latency_seconds',
       'Search request published (record timestamp) to its reply published on Redis, by outcome',

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import {
   ContractError,
+  decodePosition,
   isSearchContractError,
   isSearchMode,
   MAX_QUERY_CHARS,
@@ -27,20 +28,42 @@ export interface SearchParams {
   filter: SearchFilter | undefined;
   tenant: string | null;
   mode: SearchMode | undefined;
+  /** A position token: answer once the index holds everything up to it (parameter, field, or the X-Searchbus-After header). */
+  after?: string;
 }
 
-const SEARCH_PARAMS = new Set(['q', 'k', 'filter', 'tenant', 'mode']);
+/** The header that may carry `after` instead of the parameter (a client that adds it to every request after a write). */
+export const AFTER_HEADER = 'x-searchbus-after';
+
+const SEARCH_PARAMS = new Set(['q', 'k', 'filter', 'tenant', 'mode', 'after']);
 const FORM_FIELDS = new Set([...SEARCH_PARAMS, FILE_FIELD]);
-const BODY_FIELDS = new Set(['q', 'k', 'filter', 'tenant', 'mode', 'image', 'audio']);
+const BODY_FIELDS = new Set(['q', 'k', 'filter', 'tenant', 'mode', 'after', 'image', 'audio']);
+const EXPECTED = 'expected q, k, filter, tenant, mode, after';
+
+/**
+ * Adds `after` (the parameter, else the header) to parsed parameters, checked here so that a
+ * malformed token is a 400 at once, not a trip over the bus.
+ */
+export function withAfter(params: SearchParams, fromParams: unknown, header: string | string[] | undefined): SearchParams | GatewayError {
+  if (Array.isArray(header)) return invalid('invalid-request', `the ${AFTER_HEADER} header is given more than once`);
+  const token = fromParams ?? header;
+  if (token === undefined || token === '') return params;
+  if (fromParams !== undefined && header !== undefined && fromParams !== header)
+    return invalid('invalid-request', `after and the ${AFTER_HEADER} header disagree`);
+  try {
+    decodePosition(token);
+  } catch (error) {
+    if (isSearchContractError(error)) return invalid(error.code, `after: ${error.message}`);
+    throw error;
+  }
+  return { ...params, after: token as string };
+}
 
 export function queryParams(params: URLSearchParams): SearchParams | GatewayError {
   const unknown = [...new Set(params.keys())].filter((k) => !SEARCH_PARAMS.has(k));
   if (unknown.length > 0)
-    return invalid(
-      'invalid-request',
-      `unknown parameter(s) ${unknown.map((k) => JSON.stringify(k)).join(', ')}; expected q, k, filter, tenant, mode`,
-    );
-  for (const name of ['q', 'k', 'tenant', 'mode']) {
+    return invalid('invalid-request', `unknown parameter(s) ${unknown.map((k) => JSON.stringify(k)).join(', ')}; ${EXPECTED}`);
+  for (const name of ['q', 'k', 'tenant', 'mode', 'after']) {
     if (params.getAll(name).length > 1) return invalid('invalid-request', `${name} is given more than once`);
   }
   const kRaw = params.get('k');
@@ -50,13 +73,14 @@ export function queryParams(params: URLSearchParams): SearchParams | GatewayErro
       return invalid('invalid-top-k', `k must be a whole number, got ${JSON.stringify(kRaw.slice(0, 64))}`);
     topK = Number(kRaw);
   }
-  return finish(
+  const parsed = finish(
     params.get('q') ?? '',
     topK,
     () => parseFilterArgs(params.getAll('filter')),
     params.get('tenant'),
     params.get('mode') ?? undefined,
   );
+  return 'status' in parsed ? parsed : withAfter(parsed, params.get('after') ?? undefined, undefined);
 }
 
 export async function bodyParams(request: IncomingMessage, limits: GatewayLimits): Promise<SearchParams | GatewayError> {
@@ -67,11 +91,9 @@ export async function bodyParams(request: IncomingMessage, limits: GatewayLimits
   const fields = json as Record<string, unknown>;
   const unknown = Object.keys(fields).filter((k) => !BODY_FIELDS.has(k));
   if (unknown.length > 0)
-    return invalid(
-      'invalid-request',
-      `unknown field(s) ${unknown.map((k) => JSON.stringify(k.slice(0, 64))).join(', ')}; expected q, k, filter, tenant, mode`,
-    );
-  const { q, k, filter, tenant, mode, image, audio } = fields;
+    return invalid('invalid-request', `unknown field(s) ${unknown.map((k) => JSON.stringify(k.slice(0, 64))).join(', ')}; ${EXPECTED}`);
+  const { q, k, filter, tenant, mode, after, image, audio } = fields;
+  if (after !== undefined && typeof after !== 'string') return invalid('invalid-position', 'after must be a position token (a string)');
   let example: SearchParams['example'];
   if (image !== undefined || audio !== undefined) {
     const kind = image !== undefined ? 'image' : 'audio';
@@ -103,7 +125,8 @@ export async function bodyParams(request: IncomingMessage, limits: GatewayLimits
     }
     return parseSearchFilter(filter);
   };
-  const params = finish(example ? 'example' : (q ?? ''), k, parseFilter, tenant ?? null, mode);
+  const finished = finish(example ? 'example' : (q ?? ''), k, parseFilter, tenant ?? null, mode);
+  const params = 'status' in finished ? finished : withAfter(finished, after, undefined);
   return example && !('status' in params) ? { ...params, example } : params;
 }
 
@@ -119,9 +142,9 @@ export async function formParams(request: IncomingMessage, limits: GatewayLimits
   if (unknown.length > 0)
     return invalid(
       'invalid-request',
-      `unknown form field(s) ${unknown.map((k) => JSON.stringify(k.slice(0, 64))).join(', ')}; expected q or file, k, filter, tenant, mode`,
+      `unknown form field(s) ${unknown.map((k) => JSON.stringify(k.slice(0, 64))).join(', ')}; expected q or file, k, filter, tenant, mode, after`,
     );
-  for (const name of ['q', 'k', 'tenant', 'mode']) {
+  for (const name of ['q', 'k', 'tenant', 'mode', 'after']) {
     if ((form.fields.get(name)?.length ?? 0) > 1) return invalid('invalid-request', `${name} is given more than once`);
   }
   const one = (name: string): string | undefined => form.fields.get(name)?.[0];
@@ -138,13 +161,14 @@ export async function formParams(request: IncomingMessage, limits: GatewayLimits
   const filters = (form.fields.get('filter') ?? []).filter((f) => f.trim() !== '');
   const mode = one('mode');
   const tenant = one('tenant');
-  const params = finish(
+  const finished = finish(
     form.file ? 'example' : (q ?? ''),
     topK,
     () => parseFilterArgs(filters),
     tenant === undefined || tenant === '' ? null : tenant,
     mode === '' ? undefined : mode,
   );
+  const params = 'status' in finished ? finished : withAfter(finished, one('after'), undefined);
   if (!form.file || 'status' in params) return params;
   const media: MediaQuery = { data: form.file.bytes.toString('base64'), type: form.file.type };
   return { ...params, example: form.file.modality === 'image' ? { image: media } : { audio: media } };

@@ -20,14 +20,24 @@ export type GatewayErrorCode =
   | 'request-timeout';
 
 /** An answer still to be written as `{ error: { code, message } }`. */
-export type GatewayError = { status: number; code: GatewayErrorCode; message: string; headers?: Record<string, string> };
+export type GatewayError = {
+  status: number;
+  code: GatewayErrorCode;
+  message: string;
+  headers?: Record<string, string>;
+  /** `not-yet-indexed`: records still to be applied, per partition. */
+  lag?: Record<string, number>;
+};
 
 export function invalid(code: SearchErrorCode | AdminErrorCode, message: string): GatewayError {
   return { status: 400, code, message };
 }
 
-export function searchError(code: SearchErrorCode, message: string): GatewayError {
-  return { status: code === 'unavailable' ? 503 : code === 'internal' ? 500 : 400, code, message };
+export function searchError(code: SearchErrorCode, message: string, details?: Readonly<Record<string, unknown>>): GatewayError {
+  // Not yet indexed is no fault of the request: the index is behind, and may catch up (retry).
+  const status = code === 'unavailable' || code === 'not-yet-indexed' ? 503 : code === 'internal' ? 500 : 400;
+  const lag = code === 'not-yet-indexed' && details?.lag ? { lag: details.lag as Record<string, number> } : {};
+  return { status, code, message, ...lag };
 }
 
 export function notFound(pathname: string): GatewayError {
@@ -50,7 +60,8 @@ export function tooLarge(response: ServerResponse, max: number): number {
 export function fail(response: ServerResponse, error: GatewayError): number {
   // After 413 the unread rest of the body would be parsed as the next request: close instead.
   const headers = error.status === 413 ? { ...error.headers, connection: 'close' } : (error.headers ?? {});
-  return send(response, error.status, { error: { code: error.code, message: error.message } }, headers);
+  const lag = error.lag !== undefined ? { lag: error.lag } : {};
+  return send(response, error.status, { error: { code: error.code, message: error.message, ...lag } }, headers);
 }
 
 export function send(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): number {

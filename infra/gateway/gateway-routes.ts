@@ -12,7 +12,7 @@ import { handleAdmin, isAdminPath, matchAdminRoute } from './admin-api.ts';
 import type { RateLimit } from './api-keys.ts';
 import { chooseTenant, openAuthenticator, type Principal } from './authenticator.ts';
 import { multipartBodyLimit, type GatewayLimits, type GatewayOptions } from './gateway-options.ts';
-import { bodyParams, formParams, jsonBody, queryParams, type SearchParams } from './gateway-parameters.ts';
+import { AFTER_HEADER, bodyParams, formParams, jsonBody, queryParams, withAfter, type SearchParams } from './gateway-parameters.ts';
 import { fail, methodNotAllowed, notFound, searchError, send, sendAsset, tooLarge, type GatewayError } from './gateway-responses.ts';
 import { isMultipart } from './multipart-form.ts';
 import type { RateLimiter } from './rate-limiter.ts';
@@ -118,6 +118,8 @@ async function search({ request, response, url }: Exchange, gateway: GatewayCont
         ? await formParams(request, gateway.limits)
         : await bodyParams(request, gateway.limits);
   if ('status' in parsed) return fail(response, parsed);
+  const withHeader = withAfter(parsed, parsed.after, request.headers[AFTER_HEADER]);
+  if ('status' in withHeader) return fail(response, withHeader);
   const tenant = chooseTenant(principal, parsed.tenant);
   if (!tenant.ok)
     return fail(response, {
@@ -136,7 +138,7 @@ async function search({ request, response, url }: Exchange, gateway: GatewayCont
     SpanKind.SERVER,
     { 'http.request.method': request.method ?? 'GET', 'url.path': url.pathname },
     async (span) => {
-      const status = await searchAndRespond(response, gateway.options, parsed, tenant.tenant, topK);
+      const status = await searchAndRespond(response, gateway.options, withHeader, tenant.tenant, topK);
       span.setAttribute('http.response.status_code', status);
       return status;
     },
@@ -158,6 +160,7 @@ async function searchAndRespond(
         ...(parsed.filter ? { filter: parsed.filter } : {}),
         ...(tenant !== undefined ? { tenant } : {}),
         ...(parsed.mode !== undefined ? { mode: parsed.mode } : {}),
+        ...(parsed.after !== undefined ? { after: parsed.after } : {}),
       },
       options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {},
     );
@@ -165,7 +168,7 @@ async function searchAndRespond(
   } catch (error) {
     // The query consumer's error reply (its message starts with its code), no reply in time, or no way to ask.
     if (error instanceof RejectedError && isSearchErrorCode(error.code))
-      return fail(response, searchError(error.code, error.message.replace(/^[a-z-]+: /, '')));
+      return fail(response, searchError(error.code, error.message.replace(/^[a-z-]+: /, ''), error.details));
     if (error instanceof TimeoutError) return fail(response, { status: 504, code: 'unavailable', message: error.message });
     if (error instanceof UnavailableError) return fail(response, { status: 503, code: 'unavailable', message: error.message });
     throw error;

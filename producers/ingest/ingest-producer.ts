@@ -4,8 +4,10 @@ import {
   DEFAULT_TENANT,
   documentKey,
   encodeDocument,
+  encodePosition,
   inSpan,
   keyOf,
+  positionOf,
   SpanKind,
   UnavailableError,
   StartDeadline,
@@ -35,7 +37,9 @@ export interface IngestProducerOptions {
  * Publishes documents to the ingest topic, keyed `<tenant>/<id>` (topology/document-identity.ts) so
  * that every version of a document lands on one partition in order and compaction keeps its latest. Idempotent producer: a retried send never duplicates.
  * `upsert` resolves once the broker acknowledged (acks=all), which is the back-pressure: a caller
- * that awaits it cannot outrun the broker.
+ * that awaits it cannot outrun the broker. Every send resolves with the position it wrote up to: a
+ * token a search may carry as `after` to be answered only once the index holds these documents
+ * (topology/read-position.ts; `decodePosition` and `mergePositions` combine several).
  */
 /** Rounds of re-sending messages a send resolved without writing, before giving up. */
 const MAX_RESENDS = 10;
@@ -93,24 +97,24 @@ export class IngestProducer {
    * Validates locally (throws a ContractError for a bad document) and publishes, as one producer span
    * of the active trace whose context rides each record's headers to the encoder.
    */
-  upsert(documents: DocumentInput[]): Promise<void> {
-    return this.traced('upsert', documents.length, async (headers) => {
+  upsert(documents: DocumentInput[]): Promise<string> {
+    return this.traced('upsert', documents.length, (headers) => {
       const messages = documents.map((d) => {
         const value = encodeDocument(d); // validates the document, so a bad tenant or id is reported as such
         return { key: keyOf(d), value, headers };
       });
-      await this.sendAll(messages);
+      return this.sendAll(messages);
     });
   }
 
   /** Publishes tombstones: each document, (tenant, id), loses all of its chunks; other tenants' documents of the same id stay. */
-  delete(documents: DocumentRef[]): Promise<void> {
+  delete(documents: DocumentRef[]): Promise<string> {
     return this.traced('delete', documents.length, (headers) =>
       this.sendAll(documents.map((d) => ({ key: documentKey(d.tenant ?? DEFAULT_TENANT, d.id), value: null, headers }))),
     );
   }
 
-  private traced(op: 'upsert' | 'delete', count: number, publish: (headers: Record<string, string>) => Promise<void>): Promise<void> {
+  private traced(op: 'upsert' | 'delete', count: number, publish: (headers: Record<string, string>) => Promise<string>): Promise<string> {
     const attributes = {
       'messaging.system': 'kafka',
       'messaging.destination.name': this.options.topic,
@@ -121,8 +125,8 @@ export class IngestProducer {
   }
 
   /** Publishes raw records as they are; for tools that forward bytes (replay from dead letters). */
-  async sendRaw(messages: Array<{ key: string | Buffer | null; value: Buffer | string | null }>): Promise<void> {
-    await this.sendAll(messages);
+  sendRaw(messages: Array<{ key: string | Buffer | null; value: Buffer | string | null }>): Promise<string> {
+    return this.sendAll(messages);
   }
 
   /** Disconnects; safe to call twice, and returns promptly while connect() is in progress. */
@@ -143,20 +147,33 @@ export class IngestProducer {
     return this.closed;
   }
 
-  private async sendAll(messages: Message[]): Promise<void> {
+  /** Resolves with the position token of the last record written to each partition. */
+  private async sendAll(messages: Message[]): Promise<string> {
     if (this.closed) throw new UnavailableError('producer-closed', 'the ingest producer is closed', { retriable: false });
     await this.connect();
     const max = this.options.maxBatchSize ?? 500;
-    for (let i = 0; i < messages.length; i += max) await this.sendBatch(messages.slice(i, i + max));
+    const written: Array<{ partition: number; offset: bigint }> = [];
+    for (let i = 0; i < messages.length; i += max) written.push(...(await this.sendBatch(messages.slice(i, i + max))));
+    return encodePosition(positionOf(this.options.topic, written));
   }
 
-  /** One send, then again for whatever it resolved without writing, until every partition acknowledged. */
-  private async sendBatch(batch: Message[]): Promise<void> {
+  /**
+   * One send, then again for whatever it resolved without writing, until every partition
+   * acknowledged. Returns the offset of the last record each acknowledged answer wrote: the
+   * idempotent producer writes a partition's messages of one request as one batch, from its base offset.
+   */
+  private async sendBatch(batch: Message[]): Promise<Array<{ partition: number; offset: bigint }>> {
     let pending = batch;
+    const written: Array<{ partition: number; offset: bigint }> = [];
     for (let round = 0; ; round++) {
       const acks = await this.producer.send({ topic: this.options.topic, acks: -1, compression: CompressionTypes.GZIP, messages: pending });
+      for (const ack of acks) {
+        const sent = pending.filter((m) => this.partitionOf.get(m) === ack.partition).length;
+        if (ack.errorCode === 0 && sent > 0 && ack.baseOffset !== undefined)
+          written.push({ partition: ack.partition, offset: BigInt(ack.baseOffset) + BigInt(sent - 1) });
+      }
       pending = unacknowledged(pending, (m) => this.partitionOf.get(m), acks);
-      if (pending.length === 0) return;
+      if (pending.length === 0) return written;
       if (round >= MAX_RESENDS) {
         throw new UnavailableError(
           'unacknowledged',

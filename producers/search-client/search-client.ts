@@ -53,6 +53,12 @@ export interface SearchQuery {
   tenant?: string;
   /** dense, sparse or hybrid; default: hybrid where the collection has sparse vectors, else dense. */
   mode?: SearchMode;
+  /**
+   * A position token, as IngestProducer's sends resolve with: the reply waits (within the
+   * timeout) until the index holds every document published up to it, else the search fails with
+   * a RejectedError `not-yet-indexed` whose `details.lag` says how far behind each partition was.
+   */
+  after?: string;
 }
 
 export interface SearchOptions {
@@ -266,6 +272,7 @@ export class SearchClient {
               ...(query.filter !== undefined ? { filter: query.filter } : {}),
               ...(query.tenant !== undefined ? { tenant: query.tenant } : {}),
               ...(query.mode !== undefined ? { mode: query.mode } : {}),
+              ...(query.after !== undefined ? { after: query.after } : {}),
               replyTo: this.replyChannel,
               deadline,
               ...trace,
@@ -347,7 +354,7 @@ export class SearchClient {
     const matched = this.settle(reply.id, (p) => {
       if (isErrorReply(reply)) {
         this.statsValue.errorReplies += 1;
-        p.reject(searchRejected(reply.error.code, reply.error.message));
+        p.reject(searchRejected(reply.error.code, reply.error.message, reply.error.lag));
       } else {
         this.statsValue.answered += 1;
         p.resolve({
@@ -402,8 +409,12 @@ async function untilReady(redis: Redis): Promise<void> {
  * The query consumer answered with an error: a RejectedError with the reply's code, `unavailable`
  * retriable, the others not (the same request fails the same way).
  */
-function searchRejected(code: SearchErrorCode, message: string): RejectedError<SearchErrorCode> {
-  return new RejectedError(code, `${code}: ${message}`, { retriable: code === 'unavailable' });
+function searchRejected(code: SearchErrorCode, message: string, lag?: Record<string, number>): RejectedError<SearchErrorCode> {
+  // Not yet indexed may pass by itself: the index catches up.
+  return new RejectedError(code, `${code}: ${message}`, {
+    retriable: code === 'unavailable' || code === 'not-yet-indexed',
+    ...(lag !== undefined ? { details: { lag } } : {}),
+  });
 }
 
 /** The client was closed before the search completed, or was used after close (UnavailableError `client-closed`). */

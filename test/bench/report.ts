@@ -27,6 +27,8 @@ export interface Parts {
   ingest?: IngestOutput | Failure;
   edge?: Record<string, unknown> | Failure;
   encoder?: Record<string, unknown> | Failure;
+  /** read-your-writes.ts: kept in the details only (no headline key). */
+  after?: Record<string, unknown> | Failure;
 }
 export interface Failure {
   failed: string;

@@ -7,6 +7,7 @@
 //   kafkajs-floor.ts   bare kafkajs: the idle timer loop, produce -> consume vs the Java client
 //   ingest-report.ts   ingest vs the encoder alone, CPU and RSS per process, freshness at half peak
 //   edge-hot-path.py   the Qdrant Edge server's hot path, before and after
+//   read-your-writes.ts  (`after`) publish-then-search misses with and without `after`, and its added latency
 //   the encoder-speed benchmark, when the branch has one: the test/bench script that names the
 //   keys encoder_vs_session_run etc. and takes --json (else those keys are "not measured")
 // Run: npm run bench [-- --dataset <beir-dir>] [-- --only bus,ingest] [-- --out <dir>]
@@ -101,6 +102,7 @@ if (wanted('edge')) {
     .then((python) => part('edge', python, [join(BENCH_DIR, 'edge-hot-path.py')]))
     .catch(failure);
 }
+if (wanted('after')) parts.after = await part('after', ...tsx('read-your-writes.ts')).catch(failure);
 if (wanted('encoder')) {
   const script = await encoderScript();
   parts.encoder =

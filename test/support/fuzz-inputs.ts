@@ -355,6 +355,7 @@ export const REQUEST_PATHS = [
   'tenant',
   'replyTo',
   'deadline',
+  'after',
   '__proto__',
   'constructor',
   'extra',

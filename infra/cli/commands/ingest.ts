@@ -1,4 +1,12 @@
-import { ContractError, loadConfig, createTopology } from '../../../topology/index.ts';
+import {
+  ContractError,
+  loadConfig,
+  createTopology,
+  decodePosition,
+  encodePosition,
+  mergePositions,
+  type ReadPosition,
+} from '../../../topology/index.ts';
 import { createKafka, getServices, isWithin } from '../../index.ts';
 import { existsSync } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
@@ -17,6 +25,23 @@ export interface IngestSummary {
   /** A folder of files: published and skipped files by type (text, image, audio, pdf, docx, html, or the skipped extension). */
   byType?: Record<string, { published: number; skipped: number }>;
   skipped?: Array<{ path: string; reason: string }>;
+  /**
+   * The position token covering every partition this command wrote to: `searchbus search --after`
+   * with it is answered once the index holds all of it. Absent when nothing was published.
+   */
+  position?: string;
+}
+
+/** Folds each send's position into one covering them all. */
+function positionTracker(): { add(token: string): void; token(): string | undefined } {
+  let merged: ReadPosition | undefined;
+  return {
+    add: (token) => {
+      const next = decodePosition(token);
+      merged = merged ? mergePositions(merged, next) : next;
+    },
+    token: () => (merged && merged.offsets.size > 0 ? encodePosition(merged) : undefined),
+  };
 }
 
 export interface IngestOptions {
@@ -58,13 +83,14 @@ export async function ingestFolderCommand(out: Output, dir: string, options: Ing
     entry[field] += 1;
   };
   const started = performance.now();
+  const position = positionTracker();
   let bytesRead = 0;
   try {
     // Media documents are up to the inline limit each: a few per send keeps a request small.
     let pending: Array<{ document: DocumentInput; kind: string }> = [];
     const flush = async (): Promise<void> => {
       if (pending.length === 0) return;
-      await producer.upsert(pending.map((p) => p.document));
+      position.add(await producer.upsert(pending.map((p) => p.document)));
       for (const p of pending) count(p.kind, 'published');
       summary.published += pending.length;
       pending = [];
@@ -90,6 +116,8 @@ export async function ingestFolderCommand(out: Output, dir: string, options: Ing
     await services.close();
   }
   summary.seconds = (performance.now() - started) / 1000;
+  const folderPosition = position.token();
+  if (folderPosition !== undefined) summary.position = folderPosition;
   const types = Object.entries(summary.byType!)
     .map(([type, c]) => `${type} ${c.published}${c.skipped > 0 ? ` (${c.skipped} skipped)` : ''}`)
     .join(', ');
@@ -114,11 +142,12 @@ export async function ingestCommand(out: Output, path: string, options: IngestOp
   const bar = new ProgressBar('ingest', source.bytes, 'B');
   const summary: IngestSummary = { published: 0, rejected: [], seconds: 0 };
   const started = performance.now();
+  const position = positionTracker();
   try {
     let pending: DocumentInput[] = [];
     const flush = async (): Promise<void> => {
       if (pending.length === 0) return;
-      await producer.upsert(pending);
+      position.add(await producer.upsert(pending));
       summary.published += pending.length;
       pending = [];
     };
@@ -139,6 +168,8 @@ export async function ingestCommand(out: Output, path: string, options: IngestOp
     await telemetry?.close();
   }
   summary.seconds = (performance.now() - started) / 1000;
+  const written = position.token();
+  if (written !== undefined) summary.position = written;
   const rate = summary.seconds > 0 ? summary.published / summary.seconds : 0;
   bar.done(
     `published ${summary.published} documents to ${topology.topics.ingest} in ${summary.seconds.toFixed(1)} s (${rate.toFixed(0)} docs/s); rejected ${summary.rejected.length}`,

@@ -32,6 +32,8 @@ export interface SearchCommandOptions {
   mode?: SearchMode;
   json: boolean;
   timeoutMs?: number;
+  /** A position token (`ingest --json` prints one): answered once the index holds everything up to it. */
+  after?: string;
 }
 
 /** One search through the bus; needs running services and a query consumer (`searchbus up`). */
@@ -55,6 +57,7 @@ export async function searchCommand(out: Output, options: SearchCommandOptions):
       ...(filter ? { filter } : {}),
       ...(options.tenant !== undefined ? { tenant: options.tenant } : {}),
       ...(options.mode !== undefined ? { mode: options.mode } : {}),
+      ...(options.after !== undefined ? { after: options.after } : {}),
     });
     if (options.json) {
       out.result(JSON.stringify(result));
@@ -130,6 +133,7 @@ export const command = defineCommand({
       filters: values.filter,
       ...(values.tenant !== undefined && { tenant: values.tenant }),
       ...(mode !== undefined && { mode }),
+      ...(values.after !== undefined && { after: values.after }),
       json: values.json,
     };
   },

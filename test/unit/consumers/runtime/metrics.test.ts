@@ -35,6 +35,8 @@ const ADDED = [
   ['searchbus_shadow_overlap_at_10', 'histogram', ''],
   ['searchbus_shadow_rbo', 'histogram', ''],
   ['searchbus_shadow_search_seconds', 'histogram', 'side'],
+  // Read your writes (issue 22).
+  ['searchbus_search_after_total', 'counter', 'outcome'],
 ] as const;
 
 function buildRoles(metrics: MetricsRegistry): void {

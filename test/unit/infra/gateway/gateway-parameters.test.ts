@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import { describe, it } from 'node:test';
-import { bodyParams, jsonBody, queryParams } from '../../../../infra/gateway/gateway-parameters.ts';
+import { bodyParams, jsonBody, queryParams, withAfter, type SearchParams } from '../../../../infra/gateway/gateway-parameters.ts';
+import { encodePosition, positionOf } from '../../../../topology/index.ts';
 import { DEFAULT_GATEWAY_LIMITS } from '../../../../infra/gateway/gateway-options.ts';
 
 // The search parameters of a query string and of a JSON body, read without a server: each reader
@@ -27,7 +28,7 @@ describe('queryParams', () => {
     assert.deepEqual(queryParams(new URLSearchParams('q=a&x=1')), {
       status: 400,
       code: 'invalid-request',
-      message: 'unknown parameter(s) "x"; expected q, k, filter, tenant, mode',
+      message: 'unknown parameter(s) "x"; expected q, k, filter, tenant, mode, after',
     });
     assert.deepEqual(queryParams(new URLSearchParams('q=a&q=b')), {
       status: 400,
@@ -76,5 +77,37 @@ describe('bodyParams and jsonBody', () => {
     });
     const broken = await jsonBody(request('{"q"'), 100, 'POST /x');
     assert.ok(!broken.ok && broken.error.status === 400 && broken.error.code === 'invalid-json');
+  });
+});
+
+describe('after', () => {
+  const token = encodePosition(positionOf('gw.documents', [{ partition: 0, offset: 12n }]));
+
+  it('is read from the query string, a JSON body, or the X-Searchbus-After header', async () => {
+    const fromQuery = queryParams(new URLSearchParams({ q: 'a', after: token }));
+    assert.equal('after' in fromQuery && fromQuery.after, token);
+    const fromBody = await bodyParams(request(JSON.stringify({ q: 'a', after: token })), DEFAULT_GATEWAY_LIMITS);
+    assert.equal('after' in fromBody && fromBody.after, token);
+    const plain = queryParams(new URLSearchParams({ q: 'a' })) as SearchParams;
+    assert.equal(plain.after, undefined);
+    const fromHeader = withAfter(plain, undefined, token);
+    assert.equal('after' in fromHeader && fromHeader.after, token);
+  });
+
+  it('refuses a malformed token at once with a 400 invalid-position', async () => {
+    const bad = queryParams(new URLSearchParams({ q: 'a', after: 'p1.%%%' }));
+    assert.equal('status' in bad && bad.status, 400);
+    assert.equal('code' in bad && bad.code, 'invalid-position');
+    const badBody = await bodyParams(request(JSON.stringify({ q: 'a', after: 7 })), DEFAULT_GATEWAY_LIMITS);
+    assert.equal('code' in badBody && badBody.code, 'invalid-position');
+    const badHeader = withAfter(queryParams(new URLSearchParams({ q: 'a' })) as SearchParams, undefined, 'nope');
+    assert.equal('code' in badHeader && badHeader.code, 'invalid-position');
+  });
+
+  it('refuses a header that disagrees with the parameter, or is repeated', () => {
+    const parsed = queryParams(new URLSearchParams({ q: 'a', after: token })) as SearchParams;
+    const other = encodePosition(positionOf('gw.documents', [{ partition: 0, offset: 13n }]));
+    assert.equal((withAfter(parsed, parsed.after, other) as { code: string }).code, 'invalid-request');
+    assert.equal((withAfter(parsed, parsed.after, [token, token]) as { code: string }).code, 'invalid-request');
   });
 });
