@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { DEFAULT_TENANT, pointId, type SearchHit, type SearchMode } from '../../topology/index.ts';
 import { createHarness, waitFor, type Harness } from '../support/harness.ts';
@@ -10,6 +13,7 @@ import { startMediaStack, type MediaStack } from '../support/media-stack.ts';
 // six fixture photos under names that say nothing (img-01.jpg…), their labels from EfficientNet-Lite0's
 // ImageNet classes indexed as their text; text queries written as a person would describe the photo.
 const PHOTOS = ['dogs', 'ladybird', 'mountain', 'paintbrushes', 'stream', 'yellow-flower'];
+const CLI = fileURLToPath(new URL('../../infra/cli/bin.mjs', import.meta.url));
 const opaque = (photo: string): string => `img-${String(PHOTOS.indexOf(photo) + 1).padStart(2, '0')}.jpg`;
 
 describe('image labels: photos found by their content', () => {
@@ -79,5 +83,24 @@ describe('image labels: photos found by their content', () => {
       const hits = await search(query);
       assert.equal(hits[0]?.docId, opaque(photo), `${query}: ${JSON.stringify(hits.map((h) => [h.docId, h.media?.labels]))}`);
     }
+  });
+
+  it('searchbus status shows the media group beside the text and query groups, with its lag', async () => {
+    const env = {
+      ...process.env,
+      ...h.env,
+      KAFKA_BROKERS: h.services.kafka.brokers.join(','),
+      REDIS_URL: h.services.redis.url,
+      QDRANT_URL: h.services.qdrant.url,
+    };
+    const { stdout } = await promisify(execFile)(process.execPath, [CLI, 'status', '--json'], { env });
+    const status = JSON.parse(stdout) as { groups: Array<{ groupId: string; members: number; lag: number | null }> };
+    const media = status.groups.find((g) => g.groupId === h.topology.groups.mediaEncoder);
+    assert.deepEqual(
+      status.groups.map((g) => g.groupId),
+      [h.topology.groups.encoder, h.topology.groups.mediaEncoder, h.topology.groups.query],
+    );
+    assert.ok(media && media.members >= 1, JSON.stringify(media));
+    assert.equal(media.lag, 0, 'the six photos are indexed, so the media group has caught up');
   });
 });

@@ -34,11 +34,12 @@ export async function statusCommand(out: Output, options: { json: boolean }): Pr
         };
       }),
     );
-    const groupIds = [topology.groups.encoder, topology.groups.query];
+    // The media group's lag is where an OCR or transcription backlog shows; text never waits on it.
+    const groupIds = [topology.groups.encoder, topology.groups.mediaEncoder, topology.groups.query];
     const { groups: described } = await admin.describeGroups(groupIds);
     const groups = await Promise.all(
       groupIds.map(async (groupId) => {
-        const topic = groupId === topology.groups.encoder ? topology.topics.ingest : topology.topics.searchRequests;
+        const topic = groupId === topology.groups.query ? topology.topics.searchRequests : topology.topics.ingest;
         if (!existing.has(topic)) return { groupId, members: 0, state: 'none', lag: null };
         const { lag } = await groupPosition(admin, groupId, topic);
         const group = described.find((g) => g.groupId === groupId);

@@ -43,7 +43,12 @@ export function topologyDescribeCommand(out: Output): void {
       {
         namespace: topology.namespace,
         topics: topicSpecs(topology, config),
-        groups: { encoder: topology.groups.encoder, query: topology.groups.query, reindex: topology.groups.reindex('<collection>') },
+        groups: {
+          encoder: topology.groups.encoder,
+          mediaEncoder: topology.groups.mediaEncoder,
+          query: topology.groups.query,
+          reindex: topology.groups.reindex('<collection>'),
+        },
         redis: { keyPrefix: topology.redis.keyPrefix, replyChannel: topology.redis.replyChannel('<client-id>') },
         queues: topology.queues,
         qdrant: {
