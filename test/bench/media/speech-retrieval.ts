@@ -376,8 +376,12 @@ const conditions: Condition[] = [
   { name: 'title only (speech to text off)', env: { SEARCHBUS_SPEECH_TO_TEXT: 'false' }, documents: (h) => speechDocuments(h, recordings) },
 ];
 const measured: Record<string, Record<string, unknown>> = {};
-for (const c of conditions) measured[c.name] = await runCondition(c, claims, recordings);
 results.conditions = measured;
+for (const c of conditions) {
+  measured[c.name] = await runCondition(c, claims, recordings);
+  // Written after each condition, so a run cut short keeps what it measured.
+  if (values.json) await writeFile(values.json, `${JSON.stringify(results, null, 2)}\n`);
+}
 results.load_at_end = load();
 results.finished = new Date().toISOString();
 if (values.json) await writeFile(values.json, `${JSON.stringify(results, null, 2)}\n`);
