@@ -1,4 +1,4 @@
-// Recall@1 and MRR of a retrieval run, from where each query's target landed. A ranking may tie
+// Recall@1, recall@10 and MRR of a retrieval run, from where each query's target landed. A ranking may tie
 // (a perceptual hash's Hamming distances often do): a tie is scored as the expectation over a
 // random order of the tied items, so neither side gains from how its sort breaks ties.
 
@@ -33,22 +33,53 @@ export function firstHit(p: Placement): number {
   return p.closer === 0 ? 1 / (p.tied + 1) : 0;
 }
 
+/** Expected recall@k: the share of the target's equally likely positions (closer+1 … closer+tied+1) that lie within the top k. */
+export function hitWithin(p: Placement, k: number): number {
+  if (p.closer >= k) return 0;
+  return Math.min(k - p.closer, p.tied + 1) / (p.tied + 1);
+}
+
 export interface RetrievalScore {
   queries: number;
   recallAt1: number;
+  recallAt10: number;
   mrr: number;
 }
 
 export function score(placements: readonly Placement[], cutoff: number): RetrievalScore {
-  if (placements.length === 0) return { queries: 0, recallAt1: Number.NaN, mrr: Number.NaN };
+  if (placements.length === 0) return { queries: 0, recallAt1: Number.NaN, recallAt10: Number.NaN, mrr: Number.NaN };
   const mean = (f: (p: Placement) => number): number => placements.reduce((sum, p) => sum + f(p), 0) / placements.length;
-  return { queries: placements.length, recallAt1: mean(firstHit), mrr: mean((p) => reciprocalRank(p, cutoff)) };
+  return {
+    queries: placements.length,
+    recallAt1: mean(firstHit),
+    recallAt10: mean((p) => hitWithin(p, 10)),
+    mrr: mean((p) => reciprocalRank(p, cutoff)),
+  };
 }
 
-/** Expected recall@k of a query with one right answer: the share of random orders of the tied items that put it within k. */
-export function hitWithin(p: Placement, k: number): number {
-  if (p.closer >= k) return 0;
-  return Math.min(p.tied + 1, k - p.closer) / (p.tied + 1);
+/**
+ * What a ranking that knows nothing scores: each query's targets (`targets[i]` of them, any one
+ * counts) among `candidates` items in a uniformly random order. The first target lands at rank r with
+ * probability P(the r-1 before it are all non-targets) x m/(n-r+1).
+ */
+export function chanceScore(candidates: number, targets: readonly number[], cutoff: number): RetrievalScore {
+  const one = (m: number): { at1: number; at10: number; rr: number } => {
+    if (!Number.isInteger(m) || m < 1 || m > candidates) throw new RangeError(`targets must be 1..${candidates}, got ${m}`);
+    let noneYet = 1;
+    const out = { at1: 0, at10: 0, rr: 0 };
+    for (let r = 1; r <= Math.min(cutoff, candidates - m + 1); r++) {
+      const p = noneYet * (m / (candidates - r + 1));
+      if (r === 1) out.at1 += p;
+      if (r <= 10) out.at10 += p;
+      out.rr += p / r;
+      noneYet *= (candidates - m - (r - 1)) / (candidates - (r - 1));
+    }
+    return out;
+  };
+  if (targets.length === 0) return { queries: 0, recallAt1: Number.NaN, recallAt10: Number.NaN, mrr: Number.NaN };
+  const each = targets.map(one);
+  const mean = (f: (x: { at1: number; at10: number; rr: number }) => number): number => each.reduce((s, x) => s + f(x), 0) / each.length;
+  return { queries: targets.length, recallAt1: mean((x) => x.at1), recallAt10: mean((x) => x.at10), mrr: mean((x) => x.rr) };
 }
 
 /**

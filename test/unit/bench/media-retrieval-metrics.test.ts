@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { firstHit, NOT_FOUND, placementOfRank, reciprocalRank, score } from '../../bench/media/retrieval-metrics.ts';
+import {
+  chanceScore,
+  firstHit,
+  hitWithin,
+  NOT_FOUND,
+  placementOfRank,
+  reciprocalRank,
+  score,
+} from '../../bench/media/retrieval-metrics.ts';
 
 describe('media benchmark retrieval metrics', () => {
   it('scores a plain ranked list: recall@1 counts first places, MRR the mean of 1/rank, misses count 0', () => {
@@ -8,6 +16,7 @@ describe('media benchmark retrieval metrics', () => {
     const s = score(placements, 100);
     assert.equal(s.queries, 4);
     assert.equal(s.recallAt1, 0.25);
+    assert.equal(s.recallAt10, 0.75);
     assert.ok(Math.abs(s.mrr - (1 + 0.5 + 0.25 + 0) / 4) < 1e-12);
   });
 
@@ -35,5 +44,27 @@ describe('media benchmark retrieval metrics', () => {
     assert.throws(() => placementOfRank(0), RangeError);
     assert.throws(() => placementOfRank(1.5), RangeError);
     assert.ok(Number.isNaN(score([], 10).mrr));
+  });
+
+  it('counts recall@k over the tied positions within the top k', () => {
+    assert.equal(hitWithin({ closer: 9, tied: 0 }, 10), 1);
+    assert.equal(hitWithin({ closer: 10, tied: 0 }, 10), 0);
+    // Rank 9, 10, 11 or 12 equally likely: half of them within the top 10.
+    assert.equal(hitWithin({ closer: 8, tied: 3 }, 10), 0.5);
+    assert.equal(hitWithin(NOT_FOUND, 10), 0);
+  });
+
+  it('gives chance figures of a random order: 1/n first, k/n within the top k, and more with more targets', () => {
+    const harmonic = (k: number): number => Array.from({ length: k }, (_, i) => 1 / (i + 1)).reduce((a, b) => a + b, 0);
+    const one = chanceScore(200, [1, 1], 100);
+    assert.ok(Math.abs(one.recallAt1 - 1 / 200) < 1e-12);
+    assert.ok(Math.abs(one.recallAt10 - 10 / 200) < 1e-12);
+    assert.ok(Math.abs(one.mrr - harmonic(100) / 200) < 1e-12);
+    // Two targets among four: first with chance 1/2; else second with chance 2/3 x 1/2 ... : E[1/rank] = 1/2 + 1/3 x 1/2 + 1/6 x 1/3.
+    const two = chanceScore(4, [2], 100);
+    assert.ok(Math.abs(two.recallAt1 - 0.5) < 1e-12);
+    assert.ok(Math.abs(two.mrr - (1 / 2 + 1 / 3 / 2 + 1 / 6 / 3)) < 1e-12);
+    assert.ok(Math.abs(two.recallAt10 - 1) < 1e-12);
+    assert.throws(() => chanceScore(4, [5], 100), RangeError);
   });
 });

@@ -12,11 +12,11 @@ describe('loadConfig', () => {
     assert.equal(loadConfig({ SEARCHBUS_START_TIMEOUT_MS: '5000' }).startTimeoutMs, 5000);
   });
 
-  it('picks the speech model, tiny unless SEARCHBUS_SPEECH_MODEL says base, and transcribes unless SEARCHBUS_SPEECH_TO_TEXT is false', () => {
+  it('picks the speech model, tiny unless SEARCHBUS_SPEECH_MODEL says base, and transcribes only when SEARCHBUS_SPEECH_TO_TEXT is true', () => {
     assert.equal(loadConfig({}).media.speechModel.id, 'moonshine-tiny-en');
     assert.equal(loadConfig({ SEARCHBUS_SPEECH_MODEL: 'base' }).media.speechModel.id, 'moonshine-base-en');
-    assert.equal(loadConfig({}).media.speechToText, true);
-    assert.equal(loadConfig({ SEARCHBUS_SPEECH_TO_TEXT: 'false' }).media.speechToText, false);
+    assert.equal(loadConfig({}).media.speechToText, false);
+    assert.equal(loadConfig({ SEARCHBUS_SPEECH_TO_TEXT: 'true' }).media.speechToText, true);
   });
 
   it('reads the hybrid fusion settings', () => {
