@@ -9,7 +9,7 @@
 // Each record's trace headers parent a consumer span with the batch's embed and Qdrant steps, and
 // its record timestamp gives the freshness histogram once the writes are acknowledged.
 import type { QdrantClient } from '@qdrant/js-client-rest';
-import type { Admin, Kafka } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import {
   ContractError,
   contextFromHeaders,
@@ -28,6 +28,7 @@ import {
   CollectionResolver,
   describeCollection,
   FRESHNESS_BUCKETS,
+  LazyAdmin,
   MetricsRegistry,
   handoverOffsets,
   passesFence,
@@ -87,11 +88,12 @@ export class EncoderConsumer {
   private readonly runtime: BatchConsumer<IngestMessage | null>;
   readonly metrics: MetricsRegistry;
   /** Connected on the first lapsed fence only: reads the rebuild group's offsets. */
-  private admin: Promise<Admin> | undefined;
+  private readonly admin: LazyAdmin;
   private closing: Promise<void> | undefined;
 
   constructor(options: EncoderConsumerOptions) {
     const { topology, config } = options;
+    this.admin = new LazyAdmin(options.kafka);
     this.metrics = options.metrics ?? new MetricsRegistry();
     const target = targetOf(options);
     const points = this.metrics.counter('searchbus_points_written_total', 'Chunks upserted into Qdrant', ['collection']);
@@ -106,7 +108,7 @@ export class EncoderConsumer {
     const gate =
       options.collection === undefined && options.fences
         ? new FenceGate(options.fences, async (collection, groupId) =>
-            handoverOffsets(await this.connectAdmin(options.kafka), groupId || topology.groups.reindex(collection), topology.topics.ingest),
+            handoverOffsets(await this.admin.get(), groupId || topology.groups.reindex(collection), topology.topics.ingest),
           )
         : null;
     const modality = options.modality ?? 'all';
@@ -222,26 +224,10 @@ export class EncoderConsumer {
       try {
         await this.runtime.close();
       } finally {
-        const admin = this.admin;
-        this.admin = undefined;
-        if (admin) await admin.then((a) => a.disconnect()).catch(() => undefined);
+        await this.admin.disconnect().catch(() => undefined);
       }
     })();
     return this.closing;
-  }
-
-  private connectAdmin(kafka: Kafka): Promise<Admin> {
-    this.admin ??= (async () => {
-      const admin = kafka.admin();
-      await admin.connect();
-      return admin;
-    })();
-    const connecting = this.admin;
-    // A failed connection is retried by the next batch, not cached.
-    connecting.catch(() => {
-      if (this.admin === connecting) this.admin = undefined;
-    });
-    return connecting;
   }
 }
 

@@ -20,7 +20,6 @@ import type { QdrantClient } from '@qdrant/js-client-rest';
 import type { Redis } from 'ioredis';
 import type { Context } from '@opentelemetry/api';
 import type { Kafka, KafkaMessage } from 'kafkajs';
-import type { Admin } from 'kafkajs';
 import {
   closeAll,
   decodePosition,
@@ -48,6 +47,7 @@ import {
   BatchConsumer,
   CollectionResolver,
   describeCollection,
+  LazyAdmin,
   MetricsRegistry,
   RedisWriteFences,
   SECONDS_BUCKETS,
@@ -133,13 +133,14 @@ export class QueryConsumer {
   /** Requests that waited for the index and are checked again (counted once, as `waited`). */
   private readonly rechecked = new WeakSet<Decoded<QueryMessage>>();
   /** Connected on the first request that is not covered at once. */
-  private admin: Promise<Admin> | undefined;
+  private readonly admin: LazyAdmin;
 
   constructor(private readonly options: QueryConsumerOptions) {
     const { topology, config } = options;
     const logger = options.logger ?? silentLogger;
     this.logger = logger;
     this.metrics = options.metrics ?? new MetricsRegistry();
+    this.admin = new LazyAdmin(options.kafka);
     this.resolver = new CollectionResolver(options.qdrant, topology.qdrant.alias, config.query.aliasCacheTtlMs);
     this.limits = {
       maxTopK: config.query.maxTopK,
@@ -150,7 +151,7 @@ export class QueryConsumer {
     this.shadow = this.shadowMirror();
     this.params = searchParams(config.qdrant);
     this.positions = new IndexedPositions({
-      admin: () => this.connectAdmin(),
+      admin: () => this.admin.get(),
       fences: new RedisWriteFences(options.redis, topology),
       topology,
       pollMs: config.query.positionPollMs,
@@ -345,20 +346,6 @@ export class QueryConsumer {
     this.series.replies.inc({ outcome: code });
   }
 
-  private connectAdmin(): Promise<Admin> {
-    this.admin ??= (async () => {
-      const admin = this.options.kafka.admin();
-      await admin.connect();
-      return admin;
-    })();
-    const connecting = this.admin;
-    // A failed connection is tried again by the next read, not cached.
-    connecting.catch(() => {
-      if (this.admin === connecting) this.admin = undefined;
-    });
-    return connecting;
-  }
-
   private async handleBatch(all: Decoded<QueryMessage>[], context: HandlerContext): Promise<void> {
     const { options } = this;
     const { config } = options;
@@ -474,11 +461,7 @@ export class QueryConsumer {
       { name: 'abandon the shadow comparison in flight', run: () => this.shadow.close() },
       {
         name: 'disconnect the admin client',
-        run: async () => {
-          const admin = this.admin;
-          this.admin = undefined;
-          if (admin) await (await admin.catch(() => null))?.disconnect();
-        },
+        run: () => this.admin.disconnect(),
       },
     ]);
     return this.closing;

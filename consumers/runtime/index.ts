@@ -9,3 +9,4 @@ export { CollectionResolver, describeCollection, type ResolvedCollection } from 
 export { RedisWriteFences, leaseLapsed, passesFence, rewindAction, type WriteFence, type WriteFences } from './write-fence.ts';
 export { groupPosition, handoverOffsets } from './group-position.ts';
 export { BatchTrace } from './tracing.ts';
+export { LazyAdmin } from './lazy-admin.ts';
