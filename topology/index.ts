@@ -18,3 +18,4 @@ export * from './read-position.ts';
 export * from './trace-context.ts';
 export * from './connections/index.ts';
 export { isWithin } from './path-within.ts';
+export * from './index-feed.ts';
