@@ -19,3 +19,4 @@ export * from './trace-context.ts';
 export * from './connections/index.ts';
 export { isWithin } from './path-within.ts';
 export * from './index-feed.ts';
+export * from './watch-schema.ts';

@@ -4,6 +4,7 @@ import { cachedMediaEncoder, encoderCache } from '../models/index.ts';
 import { EncoderConsumer } from '../../consumers/encoder/index.ts';
 import { QueryConsumer, queryEncoder } from '../../consumers/query/index.ts';
 import { ReindexWorker } from '../../consumers/reindex/index.ts';
+import { WatchMatcher } from '../../consumers/watch/index.ts';
 import { MetricsRegistry, RedisWriteFences, jsonLogger, type Logger } from '../../consumers/runtime/index.ts';
 import { displayHost, startGatewayService } from '../gateway/index.ts';
 import type { Redis } from 'ioredis';
@@ -122,6 +123,26 @@ export async function startRole(name: RoleName, context: RoleContext): Promise<R
           metrics: context.metrics,
         });
         return { unit: worker, ready: () => worker.state === 'running' };
+      });
+    }
+    case 'watch': {
+      const { config, topology, services } = context;
+      return withRedis(name, context, (redis) => {
+        const matcher = new WatchMatcher({
+          kafka: createKafka(services.kafka, 'searchbus-watch'),
+          qdrant: createQdrant(services.qdrant),
+          redis,
+          topology,
+          config,
+          embedQueries: async (modelId) => {
+            const encoder = queryEncoder(await context.encoder(modelId));
+            return (texts: string[]) => encoder.embedQueries(texts);
+          },
+          media: context.media,
+          logger: context.logger('watch'),
+          metrics: context.metrics,
+        });
+        return { unit: matcher, ready: () => matcher.state === 'running' && !matcher.stalled };
       });
     }
     case 'gateway': {
