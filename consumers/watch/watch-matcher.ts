@@ -49,6 +49,8 @@ export interface WatchMatcherOptions {
   media?: Pick<MediaEncoder, 'embed'>;
   /** Default false: a new matcher group starts at the end of the feed, not a week back. */
   fromBeginning?: boolean;
+  /** Default: the namespace's matcher group; a benchmark replays the feed in a group of its own. */
+  groupId?: string;
   logger?: Logger;
   metrics?: MetricsRegistry;
 }
@@ -77,7 +79,7 @@ export class WatchMatcher {
     };
     this.runtime = new BatchConsumer<IndexedEventV1>({
       kafka: options.kafka,
-      groupId: topology.groups.watchMatcher,
+      groupId: options.groupId ?? topology.groups.watchMatcher,
       topic: topology.topics.indexed,
       fromBeginning: options.fromBeginning ?? false,
       decode: (message) => decodeIndexedEvent(message.value),

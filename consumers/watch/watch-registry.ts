@@ -40,22 +40,29 @@ export class WatchRegistry {
   /** `{ query, tenant?, filter?, threshold? }` -> the stored watch with its new id; bad input is a ContractError (WatchErrorCode). */
   async add(input: unknown): Promise<Watch> {
     const spec = parseWatchSpec(input);
-    const { modelId, layout } = await this.resolver.resolve();
-    const collection = await this.store.ensure(modelId, layout);
-    const media = this.options.media;
-    const vectors = await embedWatch(spec.query, layout, {
-      embedQueries: await this.options.embedQueries(modelId),
-      ...(media ? { media } : {}),
-    });
+    const { collection, embed } = await this.target();
     const watch: Watch = { ...spec, id: randomUUID(), createdAt: new Date().toISOString() };
-    await this.store.put(collection, watch, vectors);
+    await this.store.put(collection, watch, await embed(watch));
     return watch;
+  }
+
+  /**
+   * The watch collection of the model behind the alias, brought up to the watches of other models'
+   * collections first (a swap to another model: they are embedded again, as the matcher does).
+   */
+  private async target(): Promise<{ collection: string; embed: (watch: Watch) => Promise<Record<string, number[]>> }> {
+    const { modelId, layout } = await this.resolver.resolve();
+    const media = this.options.media;
+    // The model loads only when a watch is embedded (`watch list` loads none).
+    const embed = async (watch: Watch): Promise<Record<string, number[]>> =>
+      embedWatch(watch.query, layout, { embedQueries: await this.options.embedQueries(modelId), ...(media ? { media } : {}) });
+    await this.store.sync(modelId, layout, embed);
+    return { collection: this.store.collectionOf(modelId), embed };
   }
 
   /** The watches of a tenant (all tenants when omitted), oldest first. */
   async list(tenant?: string): Promise<Watch[]> {
-    const { modelId, layout } = await this.resolver.resolve();
-    return this.store.list(await this.store.ensure(modelId, layout), tenant);
+    return this.store.list((await this.target()).collection, tenant);
   }
 
   /** Removes a watch (of `tenant`, when given); a ContractError `watch-not-found` when there is none. */

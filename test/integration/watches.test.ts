@@ -209,6 +209,38 @@ describe('watches (standing queries) and the index change feed', () => {
     assert.ok(matchesOf(watch.id)[0]!.score > 0.99, 'the same photo: the same vector');
   });
 
+  it("a watch held only by another model's collection (before a swap) is embedded again with the live model and matches", async () => {
+    const tenant = tenantName();
+    const old = h.topology.qdrant.watchCollection('old-model');
+    await h.qdrant.createCollection(old, { vectors: { text: { size: 3, distance: 'Cosine' } } });
+    const id = randomUUID();
+    await h.qdrant.upsert(old, {
+      wait: true,
+      points: [
+        {
+          id,
+          vector: { text: [1, 0, 0] },
+          payload: {
+            watch_id: id,
+            tenant,
+            query: { text: 'volcanic eruptions' },
+            filter: null,
+            threshold: TEXT_THRESHOLD,
+            created_at: new Date().toISOString(),
+          },
+        },
+      ],
+    });
+    assert.deepEqual(
+      (await client.list(tenant)).map((w) => w.id),
+      [id],
+    );
+    await ingest([{ id: 'lava', tenant, text: 'Molten lava poured down the slopes of the volcano after the eruption.' }]);
+    await until('the re-embedded watch matched', () => matchesOf(id).length === 1);
+    await client.remove(id, tenant);
+    assert.deepEqual(await client.list(tenant), [], "removed from every model's collection, so not copied back");
+  });
+
   it('bad watches are refused with typed errors', async () => {
     const refused = async (input: unknown, code: string): Promise<void> => {
       await assert.rejects(client.add(input), (error: unknown) => error instanceof ContractError && error.code === code);
