@@ -420,7 +420,7 @@ function loadWatchSettings(env: NodeJS.ProcessEnv): SearchbusConfig['watches'] {
   return {
     feedRetentionMs: int(env, SETTINGS.feedRetentionMs, week, 60_000, Number.MAX_SAFE_INTEGER),
     dedupeTtlMs: int(env, SETTINGS.watchDedupeTtlMs, week, 1_000, Number.MAX_SAFE_INTEGER),
-    maxMatchesPerDocument: int(env, SETTINGS.watchMaxMatchesPerDocument, 1_000, 1, 100_000),
+    maxMatchesPerDocument: int(env, SETTINGS.watchMaxMatchesPerDocument, 100, 1, 100_000),
   };
 }
 

@@ -4,7 +4,8 @@ import { cachedMediaEncoder, encoderCache } from '../models/index.ts';
 import { EncoderConsumer } from '../../consumers/encoder/index.ts';
 import { QueryConsumer, queryEncoder } from '../../consumers/query/index.ts';
 import { ReindexWorker } from '../../consumers/reindex/index.ts';
-import { WatchMatcher } from '../../consumers/watch/index.ts';
+import { WatchMatcher, WatchRegistry } from '../../consumers/watch/index.ts';
+import { WatchClient } from '../../producers/watch-client/index.ts';
 import { MetricsRegistry, RedisWriteFences, jsonLogger, type Logger } from '../../consumers/runtime/index.ts';
 import { displayHost, startGatewayService } from '../gateway/index.ts';
 import type { Redis } from 'ioredis';
@@ -134,10 +135,7 @@ export async function startRole(name: RoleName, context: RoleContext): Promise<R
           redis,
           topology,
           config,
-          embedQueries: async (modelId) => {
-            const encoder = queryEncoder(await context.encoder(modelId));
-            return (texts: string[]) => encoder.embedQueries(texts);
-          },
+          embedQueries: queryEmbedder(context),
           media: context.media,
           logger: context.logger('watch'),
           metrics: context.metrics,
@@ -147,7 +145,15 @@ export async function startRole(name: RoleName, context: RoleContext): Promise<R
     }
     case 'gateway': {
       const { config, topology, services } = context;
+      const registry = new WatchRegistry({
+        qdrant: createQdrant(services.qdrant),
+        topology,
+        config,
+        embedQueries: queryEmbedder(context),
+        media: context.media,
+      });
       const gateway = await startGatewayService({
+        watches: new WatchClient({ kafka: createKafka(services.kafka, 'searchbus-gateway-watches'), topology, registry }),
         kafka: createKafka(services.kafka, 'searchbus-gateway'),
         redis: createRedis(services.redis, 'searchbus-gateway'),
         topology,
@@ -161,6 +167,16 @@ export async function startRole(name: RoleName, context: RoleContext): Promise<R
       return { name, ready: () => gateway.ready(), close: () => gateway.close() };
     }
   }
+}
+
+/** Embeds texts as queries with a model of the process's cache (watches are embedded as searches are). */
+export function queryEmbedder(
+  context: Pick<RoleContext, 'encoder'>,
+): (modelId: string) => Promise<(texts: string[]) => Promise<Float32Array[]>> {
+  return async (modelId) => {
+    const encoder = queryEncoder(await context.encoder(modelId));
+    return (texts) => encoder.embedQueries(texts);
+  };
 }
 
 /**

@@ -8,6 +8,7 @@ import { Partitioners, type Consumer, type KafkaMessage } from 'kafkajs';
 import { queryEncoder } from '../../consumers/query/index.ts';
 import { MetricsRegistry } from '../../consumers/runtime/index.ts';
 import { WatchMatcher, WatchRegistry } from '../../consumers/watch/index.ts';
+import { startGateway } from '../../infra/gateway/index.ts';
 import { createRedis } from '../../infra/index.ts';
 import { WatchClient } from '../../producers/watch-client/index.ts';
 import { ContractError, decodeIndexedEvent, decodePosition, type IndexedEventV1, type MatchEventV1 } from '../../topology/index.ts';
@@ -239,6 +240,76 @@ describe('watches (standing queries) and the index change feed', () => {
     await until('the re-embedded watch matched', () => matchesOf(id).length === 1);
     await client.remove(id, tenant);
     assert.deepEqual(await client.list(tenant), [], "removed from every model's collection, so not copied back");
+  });
+
+  it('the gateway: POST, GET and DELETE /watches, matches over Server-Sent Events, typed 400s', async () => {
+    const gateway = await startGateway({
+      searcher: { search: () => Promise.reject(new Error('no searches here')), isReady: () => true },
+      port: 0,
+      watches: client,
+    });
+    const base = `http://127.0.0.1:${gateway.port}`;
+    const abort = new AbortController();
+    try {
+      const tenant = tenantName();
+      const post = async (body: unknown): Promise<{ status: number; json: { id?: string; error?: { code: string } } }> => {
+        const response = await fetch(`${base}/watches`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+        return { status: response.status, json: (await response.json()) as never };
+      };
+      for (const [body, code] of [
+        [{ query: { text: ' ' }, tenant }, 'empty-query'],
+        [{ query: { text: 'lava' }, tenant, threshold: 'high' }, 'invalid-threshold'],
+        [{ query: { text: 'lava' }, tenant, filter: [] }, 'invalid-filter'],
+        [{ tenant }, 'invalid-watch'],
+      ] as const) {
+        const refused = await post(body);
+        assert.equal(refused.status, 400, JSON.stringify(refused.json));
+        assert.equal(refused.json.error?.code, code);
+      }
+      const unknown = await fetch(`${base}/watches/${randomUUID()}`, { method: 'DELETE' });
+      assert.equal(unknown.status, 404);
+      assert.equal(((await unknown.json()) as { error: { code: string } }).error.code, 'watch-not-found');
+
+      const created = await post({ query: { text: 'volcanic eruptions' }, tenant, threshold: TEXT_THRESHOLD });
+      assert.equal(created.status, 201);
+      const id = created.json.id!;
+      const listed = (await (await fetch(`${base}/watches?tenant=${tenant}`)).json()) as { watches: Array<{ id: string }> };
+      assert.deepEqual(
+        listed.watches.map((w) => w.id),
+        [id],
+      );
+
+      const events = await fetch(`${base}/watches/${id}/events?tenant=${tenant}`, { signal: abort.signal });
+      assert.equal(events.status, 200);
+      assert.match(events.headers.get('content-type') ?? '', /text\/event-stream/);
+      const reader = events.body!.getReader();
+      let text = '';
+      const readUntil = async (pattern: RegExp): Promise<void> => {
+        while (!pattern.test(text)) {
+          const chunk = (await reader.read()) as { done: boolean; value?: Uint8Array };
+          if (chunk.done) assert.fail(`the stream ended before ${String(pattern)}: ${text}`);
+          text += Buffer.from(chunk.value ?? new Uint8Array()).toString('utf8');
+        }
+      };
+      await readUntil(/: following/);
+      await ingest([{ id: 'lava', tenant, text: 'Molten lava poured down the slopes of the volcano after the eruption.' }]);
+      await readUntil(/event: match\ndata: .*\n\n|event: match\nid: .*\ndata: .*\n\n/);
+      const data = JSON.parse(/data: (.*)\n/.exec(text)![1]!) as MatchEventV1;
+      assert.equal(data.watchId, id);
+      assert.equal(data.id, 'lava');
+      abort.abort();
+
+      const removed = await fetch(`${base}/watches/${id}?tenant=${tenant}`, { method: 'DELETE' });
+      assert.equal(removed.status, 200);
+      assert.deepEqual(((await (await fetch(`${base}/watches?tenant=${tenant}`)).json()) as { watches: unknown[] }).watches, []);
+    } finally {
+      abort.abort();
+      await gateway.close();
+    }
   });
 
   it('bad watches are refused with typed errors', async () => {

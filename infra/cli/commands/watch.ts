@@ -1,5 +1,4 @@
 import { parseArgs } from 'node:util';
-import { queryEncoder } from '../../../consumers/query/index.ts';
 import { WatchRegistry } from '../../../consumers/watch/index.ts';
 import { parseFilterArgs } from '../../../producers/search-client/index.ts';
 import { WatchClient } from '../../../producers/watch-client/index.ts';
@@ -9,7 +8,7 @@ import { ContractError, createTopology, loadConfig, type MatchEventV1, type Watc
 import { defineCommand, type CommandContext } from '../command.ts';
 import { readExampleFile } from '../example-file.ts';
 import type { Output } from '../output.ts';
-import { createRoleContext } from '../roles.ts';
+import { createRoleContext, queryEmbedder } from '../roles.ts';
 
 type Sub = 'add' | 'list' | 'remove' | 'tail';
 
@@ -36,10 +35,7 @@ export async function watchCommand(out: Output, options: WatchCommandOptions, un
     qdrant: createQdrant(services.qdrant),
     topology,
     config,
-    embedQueries: async (modelId) => {
-      const encoder = queryEncoder(await models.encoder(modelId));
-      return (texts: string[]) => encoder.embedQueries(texts);
-    },
+    embedQueries: queryEmbedder(models),
     media: models.media,
   });
   const client = new WatchClient({ kafka: createKafka(services.kafka, 'searchbus-cli-watch'), topology, registry });
