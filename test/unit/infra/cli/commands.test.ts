@@ -139,6 +139,6 @@ describe('command lines', () => {
 
   it('run: one of the roles', () => {
     assert.equal(run.parse(['query']), 'query');
-    assert.throws(() => run.parse(['bogus']), usage('run needs a role: encoder, query, reindex, gateway'));
+    assert.throws(() => run.parse(['bogus']), usage('run needs a role: encoder, query, reindex, watch, gateway'));
   });
 });
