@@ -173,6 +173,7 @@ export class QueryConsumer {
       partitionsConsumedConcurrently:
         topicSpecs(topology, config).find((t) => t.topic === topology.topics.searchRequests)?.numPartitions ?? 1,
       maxWaitMs: config.query.maxWaitMs,
+      sessionTimeoutMs: config.query.sessionTimeoutMs,
       // The reply is out before the commit; waiting for the broker's answer would only hold the
       // next request back (test/bench/bus-overhead.ts). A batch whose commit is lost is answered
       // again, and the client drops the second reply.
