@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import kafkajs from 'kafkajs';
-import { EncoderConsumer } from '../../consumers/encoder/index.ts';
-import { documentEncoder, type OnnxEncoder } from '../../consumers/embedding/index.ts';
-import { loadEncoder } from '../../infra/models/index.ts';
-import { startKafkaCluster, type LocalKafkaCluster } from '../../infra/index.ts';
+import type { OnnxEncoder } from '../../consumers/embedding/index.ts';
+import type { LocalKafkaCluster } from '../../infra/index.ts';
 import { IngestProducer } from '../../producers/ingest/index.ts';
 import {
   assertSearchableExactlyOnce,
@@ -17,78 +15,39 @@ import {
   since,
   waitIndexed,
 } from '../support/faults.ts';
-import { createHarness, waitFor, type Harness } from '../support/harness.ts';
-import { startQueryStack, type QueryStack } from '../support/query-stack.ts';
+import { startClusterFaultStack, type ClusterFaultStack } from '../support/cluster-stack.ts';
+import { waitFor, type Harness } from '../support/harness.ts';
+import type { QueryStack } from '../support/query-stack.ts';
 
 const { ConfigResourceTypes } = kafkajs;
 /** After a partition leader is killed, the time within which every search is answered again (see the request-leader case). */
 const RECOVERY_BOUND_MS = 45_000;
 
-// A 3-node KRaft cluster (each node a broker and a controller voter), topics with replication
-// factor 3 and min.insync.replicas 2, every producer on acks=all. The leader of the busiest ingest
+// A 3-node KRaft cluster (test/support/cluster-stack.ts), every producer on acks=all. The leader of the busiest ingest
 // partition is killed with kill -9 mid-ingest, and later the leader of a request partition
 // mid-search: nothing acknowledged is lost, and searches keep being answered.
 describe('fault: kill -9 of a partition leader in a 3-broker cluster', () => {
+  let f: ClusterFaultStack;
   let cluster: LocalKafkaCluster;
   let h: Harness;
   let encoder: OnnxEncoder;
-  /** The query consumer's own model instance, as in a separate query process: searches do not queue behind document batches. */
-  let queryEncoder: OnnxEncoder;
-  let consumer: EncoderConsumer;
   let stack: QueryStack;
+  let partitions: ClusterFaultStack['partitions'];
 
   before(async () => {
-    // Controllers fence a silent broker after 3 s (Kafka's default is 9 s), so failovers stay short.
-    cluster = await startKafkaCluster({ nodes: 3, brokerSessionTimeoutMs: 3_000 });
-    h = await createHarness({
-      own: { kafka: cluster.endpoint },
-      env: {
-        SEARCHBUS_TOPIC_REPLICATION_FACTOR: '3',
-        SEARCHBUS_TOPIC_MIN_INSYNC_REPLICAS: '2',
-        SEARCHBUS_MAX_RETRY_DELAY_MS: '1000',
-        SEARCHBUS_ENCODER_MAX_BATCH_SIZE: '16',
-      },
-    });
-    encoder = await loadEncoder(h.config.model);
-    consumer = new EncoderConsumer({
-      kafka: h.kafka,
-      qdrant: h.qdrant,
-      topology: h.topology,
-      config: h.config,
-      encoder: () => Promise.resolve(documentEncoder(encoder)),
-    });
-    await consumer.start();
-    queryEncoder = await loadEncoder(h.config.model);
-    stack = await startQueryStack(h, [queryEncoder]);
+    f = await startClusterFaultStack();
+    ({ cluster, h, encoder, stack, partitions } = f);
   });
 
   after(async () => {
-    await stack?.close().catch(() => undefined);
-    await consumer?.close().catch(() => undefined);
-    await encoder?.close();
-    await queryEncoder?.close();
-    await h?.close().catch(() => undefined);
-    await cluster?.close();
+    await f?.close();
   });
-
-  async function partitions(topic: string): Promise<Array<{ partitionId: number; leader: number; replicas: number[]; isr: number[] }>> {
-    const metadata = await h.admin.fetchTopicMetadata({ topics: [topic] });
-    return metadata.topics[0]?.partitions ?? [];
-  }
 
   /** Waits until the node is back in the in-sync replicas of every partition: full redundancy again. */
   async function restartAndResync(nodeId: number, topics = [h.topology.topics.ingest, h.topology.topics.searchRequests]): Promise<number> {
     const started = performance.now();
     await cluster.node(nodeId).process.restart();
-    await waitFor(
-      `node ${nodeId} in sync again`,
-      async () => {
-        for (const topic of topics) if ((await partitions(topic)).some((p) => !p.isr.includes(nodeId))) return undefined;
-        return true;
-      },
-      180_000,
-      250,
-    );
+    await f.waitInSync(nodeId, topics);
     return Math.round(performance.now() - started);
   }
 
