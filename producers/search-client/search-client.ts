@@ -148,7 +148,14 @@ export class SearchClient {
     // A lost connection loses the subscription. ioredis subscribes again once it reconnects, but
     // reports "ready" before Redis has confirmed that; subscribing here too (a repeat is harmless)
     // tells us when replies can be heard again, and searches wait for it before sending.
-    options.redis.on('close', () => (this.subscribed = false));
+    options.redis.on('close', () => {
+      this.subscribed = false;
+      // Replies published while the connection is down are lost (pub/sub keeps nothing), so the
+      // searches waiting for one fail now, typed, instead of waiting out their timeouts.
+      if (this.stateValue === 'running')
+        for (const id of [...this.pending.keys()])
+          this.settle(id, (p) => p.reject(redisUnavailable(`the Redis connection carrying the reply to search ${id} was lost`)));
+    });
     options.redis.on('ready', () => {
       if (this.stateValue !== 'running') return;
       this.options.redis.subscribe(this.replyChannel).then(
@@ -221,6 +228,9 @@ export class SearchClient {
     if (this.closing) throw clientClosed('search client is closed');
     await this.connect();
     options.signal?.throwIfAborted();
+    // No reply can be heard while Redis is down; after a reconnect, the search waits (within its
+    // timeout) for the subscription to be confirmed.
+    if (!redisUsable(this.options.redis.status)) throw redisUnavailable(`Redis is unreachable (${this.options.redis.status})`);
     const timeoutMs = options.timeoutMs ?? this.options.defaultTimeoutMs ?? 5_000;
     const id = randomUUID();
     const startedAt = performance.now();
@@ -415,6 +425,16 @@ function searchRejected(code: SearchErrorCode, message: string, lag?: Record<str
     retriable: code === 'unavailable' || code === 'not-yet-indexed',
     ...(lag !== undefined ? { details: { lag } } : {}),
   });
+}
+
+/** Connected, or past TCP connect and running ioredis' ready check: a reply can be heard soon. */
+function redisUsable(status: Redis['status']): boolean {
+  return status === 'ready' || status === 'connect';
+}
+
+/** Replies travel over Redis: without it a search fails at once (UnavailableError `redis-unavailable`, retriable). */
+function redisUnavailable(message: string): UnavailableError {
+  return new UnavailableError('redis-unavailable', `${message}; check that Redis answers at REDIS_URL`, { retriable: true });
 }
 
 /** The client was closed before the search completed, or was used after close (UnavailableError `client-closed`). */
