@@ -56,6 +56,12 @@ export interface BatchConsumerOptions<T> {
   maxRetryDelayMs: number;
   sessionTimeoutMs?: number;
   /**
+   * How old the consumer's cluster metadata may get before a fetch refreshes it (kafkajs' default
+   * is 5 minutes). A fetch to a dead partition leader is retried against the metadata in hand, so
+   * only fresh metadata moves the consumer to the new leader before kafkajs' retries run out.
+   */
+  metadataMaxAgeMs?: number;
+  /**
    * Partitions handled at once (default 1). Batches of different partitions are independent, so a
    * latency-bound role (queries) need not make one partition's requests wait behind another's.
    */
@@ -109,6 +115,7 @@ export class BatchConsumer<T> {
       sessionTimeout: options.sessionTimeoutMs ?? 30_000,
       heartbeatInterval: heartbeatIntervalMs(options.sessionTimeoutMs),
       maxWaitTimeInMs: options.maxWaitMs,
+      ...(options.metadataMaxAgeMs !== undefined ? { metadataMaxAge: options.metadataMaxAgeMs } : {}),
       minBytes: 1,
       // kafkajs retries a dead broker (a fetch leader, the coordinator) this many times before the
       // consumer restarts and looks them up again. Backoff capped at 2 s: about 16 s in all,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { Partitioners, type Kafka, type Producer } from 'kafkajs';
+import type { Kafka, Producer } from 'kafkajs';
 import {
   closeAll,
   ConnectionScope,
@@ -26,6 +26,7 @@ import {
   UnavailableError,
   type SearchErrorCode,
 } from '../../topology/index.ts';
+import { LiveLeaderPartitioner } from './live-leader-partitioner.ts';
 
 export interface SearchClientOptions {
   kafka: Kafka;
@@ -112,6 +113,8 @@ export class SearchClient {
   readonly clientId: string;
   readonly replyChannel: string;
   private readonly producer: Producer;
+  /** A retried send goes to a partition another broker leads (live-leader-partitioner.ts). */
+  private readonly partitioner = new LiveLeaderPartitioner();
   private readonly pending = new Map<string, Pending>();
   private readonly timedOut = new Map<string, number>();
   private readonly statsValue: SearchClientStats = {
@@ -139,7 +142,7 @@ export class SearchClient {
   constructor(private readonly options: SearchClientOptions) {
     this.clientId = options.clientId ?? randomUUID();
     this.replyChannel = options.topology.redis.replyChannel(this.clientId);
-    this.producer = options.kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+    this.producer = options.kafka.producer({ allowAutoTopicCreation: false, createPartitioner: this.partitioner.create });
     this.producer.on(this.producer.events.CONNECT, () => (this.producerConnected = true));
     this.producer.on(this.producer.events.DISCONNECT, () => (this.producerConnected = false));
     options.redis.on('message', (channel: string, message: string) => {
@@ -302,6 +305,8 @@ export class SearchClient {
           }),
         ),
       );
+    } finally {
+      this.partitioner.done(id);
     }
   }
 
