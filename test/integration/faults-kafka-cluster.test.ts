@@ -212,12 +212,7 @@ describe('fault: kill -9 of a partition leader in a 3-broker cluster', () => {
     // dead node until kafkajs restarts the consumer (about 16 s; before these changes searches sent
     // up to 26 s after the failover timed out). Every search sent after the window is answered.
     const windowMs = h.config.query.sessionTimeoutMs + FAILURE_WINDOW_SLACK_MS;
-    await waitFor(
-      'a full round of searches sent after the failure window answered',
-      () => Promise.resolve(load.startedSince(killedAt + windowMs).answered >= 40 ? true : undefined),
-      180_000,
-      50,
-    );
+    await load.answeredSince(killedAt + windowMs, 40, 'a full round of searches sent after the failure window answered');
     const after = load.snapshot();
     const firstAnswerMs = await firstAnswer;
     const resyncMs = await restartAndResync(victim.leader);

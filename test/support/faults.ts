@@ -237,6 +237,11 @@ export class SearchLoad {
     await waitFor(what, () => Promise.resolve(this.outcomes.answered >= target ? true : undefined), timeoutMs, 50);
   }
 
+  /** Resolves once `count` searches started at or after `at` (a performance.now() value) have been answered. */
+  async answeredSince(at: number, count: number, what: string, timeoutMs = 180_000): Promise<void> {
+    await waitFor(what, () => Promise.resolve(this.startedSince(at).answered >= count ? true : undefined), timeoutMs, 50);
+  }
+
   /** Resolves once `more` further searches have ended in an error of any kind. */
   async erroredMore(more: number, what: string, timeoutMs = 180_000): Promise<void> {
     const target = this.errors + more;
