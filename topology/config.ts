@@ -130,6 +130,15 @@ export interface SearchbusConfig {
     /** Share of live searches mirrored to a rebuild's target once it tails the topic (reindex --shadow-rate). */
     shadowSampleRate: number;
   };
+  /** The index change feed and the watches matched against it. */
+  watches: {
+    /** How long the `<namespace>.indexed` and `<namespace>.matches` topics keep events. */
+    feedRetentionMs: number;
+    /** How long the matcher remembers a (watch, document version) it already announced; a redelivery within it gives no second event. */
+    dedupeTtlMs: number;
+    /** Watches one reverse search returns at most per document, best first; more matching watches than this are cut. */
+    maxMatchesPerDocument: number;
+  };
   gateway: GatewayConfig;
   /**
    * The longest any consumer, worker or client may take to start (connect, join its group); past
@@ -205,6 +214,9 @@ export const SETTINGS = {
   queryMaxWaitMs: 'SEARCHBUS_QUERY_MAX_WAIT_MS',
   querySessionTimeoutMs: 'SEARCHBUS_QUERY_SESSION_TIMEOUT_MS',
   queryOversampling: 'SEARCHBUS_QUERY_OVERSAMPLING',
+  feedRetentionMs: 'SEARCHBUS_FEED_RETENTION_MS',
+  watchDedupeTtlMs: 'SEARCHBUS_WATCH_DEDUPE_TTL_MS',
+  watchMaxMatchesPerDocument: 'SEARCHBUS_WATCH_MAX_MATCHES_PER_DOCUMENT',
   queryAliasCacheTtlMs: 'SEARCHBUS_QUERY_ALIAS_CACHE_TTL_MS',
   queryPositionPollMs: 'SEARCHBUS_QUERY_POSITION_POLL_MS',
   gatewayPort: 'SEARCHBUS_GATEWAY_PORT',
@@ -353,6 +365,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SearchbusConfi
       maxStalledCount: int(env, SETTINGS.reindexMaxStalledCount, 3, 0, 100),
       shadowSampleRate: fraction(env, SETTINGS.shadowSampleRate, 0.05),
     },
+    watches: loadWatchSettings(env),
     gateway: loadGatewayConfig(env),
     startTimeoutMs: int(env, SETTINGS.startTimeoutMs, 60_000, 100, 3_600_000),
     otlpEndpoint: otlpEndpoint(env),
@@ -408,6 +421,15 @@ function loadCollectionSettings(env: NodeJS.ProcessEnv): CollectionSettings {
     // m = 0 turns the HNSW graph off (exact search), as in Qdrant.
     hnswM: int(env, SETTINGS.qdrantHnswM, d.hnswM, 0, 256),
     hnswEfConstruct: int(env, SETTINGS.qdrantHnswEfConstruct, d.hnswEfConstruct, 4, 4096),
+  };
+}
+
+function loadWatchSettings(env: NodeJS.ProcessEnv): SearchbusConfig['watches'] {
+  const week = 7 * 24 * 3600 * 1000;
+  return {
+    feedRetentionMs: int(env, SETTINGS.feedRetentionMs, week, 60_000, Number.MAX_SAFE_INTEGER),
+    dedupeTtlMs: int(env, SETTINGS.watchDedupeTtlMs, week, 1_000, Number.MAX_SAFE_INTEGER),
+    maxMatchesPerDocument: int(env, SETTINGS.watchMaxMatchesPerDocument, 100, 1, 100_000),
   };
 }
 

@@ -18,3 +18,5 @@ export * from './read-position.ts';
 export * from './trace-context.ts';
 export * from './connections/index.ts';
 export { isWithin } from './path-within.ts';
+export * from './index-feed.ts';
+export * from './watch-schema.ts';

@@ -10,12 +10,18 @@ export interface Topology {
     readonly deadLetter: string;
     /** Search requests keyed by request id. */
     readonly searchRequests: string;
+    /** The index change feed: one event per document a live encoder indexed or deleted, keyed `<tenant>/<id>`. */
+    readonly indexed: string;
+    /** One event per (watch, document version) that matched, keyed by watch id. */
+    readonly matches: string;
   };
   readonly groups: {
     readonly encoder: string;
     /** Live encoders of documents with media (images, audio), beside the text group on the same topic. */
     readonly mediaEncoder: string;
     readonly query: string;
+    /** The watch matcher, reading the index change feed. */
+    readonly watchMatcher: string;
     /** One group per rebuild, so a rebuild replays from the earliest offset without touching live offsets. */
     reindex(targetCollection: string): string;
   };
@@ -36,6 +42,12 @@ export interface Topology {
      * with, atomically with the swap and on any Qdrant version.
      */
     collection(modelId: string, version: number): string;
+    /**
+     * `<namespace>-watches__<model>`: the stored queries (watches) embedded with that model, one
+     * collection per model, beside the documents' collections; the matcher uses the one of the
+     * model behind the alias.
+     */
+    watchCollection(modelId: string): string;
   };
 }
 
@@ -57,11 +69,14 @@ export function createTopology(namespace: string = DEFAULT_NAMESPACE): Topology 
       ingest: `${namespace}.documents`,
       deadLetter: `${namespace}.documents.dlq`,
       searchRequests: `${namespace}.search.requests`,
+      indexed: `${namespace}.indexed`,
+      matches: `${namespace}.matches`,
     },
     groups: {
       encoder: `${namespace}.encoder`,
       mediaEncoder: `${namespace}.encoder.media`,
       query: `${namespace}.query`,
+      watchMatcher: `${namespace}.watch-matcher`,
       reindex: (targetCollection) => `${namespace}.reindex.${targetCollection}`,
     },
     redis: {
@@ -72,6 +87,7 @@ export function createTopology(namespace: string = DEFAULT_NAMESPACE): Topology 
     qdrant: {
       alias,
       collection: (modelId, version) => `${alias}__${modelId}__v${version}`,
+      watchCollection: (modelId) => `${namespace}-watches__${modelId}`,
     },
   };
 }

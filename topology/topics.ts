@@ -13,6 +13,10 @@ export interface TopicSpec {
  * The ingest topic is compacted: it keeps the latest version of every document forever, which is
  * what a rebuild replays. Tombstones stay for `deleteRetentionMs` so that a consumer (or rebuild)
  * that is behind still sees the delete. Requests are ephemeral; dead letters are kept a month.
+ * The index change feed and the matches are events, not state: deleted after
+ * SEARCHBUS_FEED_RETENTION_MS (a week by default, room for a consumer to be down over a weekend).
+ * The feed has as many partitions as the ingest topic and the same key, so a document's events
+ * stay in order and a feed consumer scales like the encoders.
  */
 export function topicSpecs(topology: Topology, config: SearchbusConfig): TopicSpec[] {
   const { replicationFactor, minInsyncReplicas } = config.topics;
@@ -38,6 +42,16 @@ export function topicSpecs(topology: Topology, config: SearchbusConfig): TopicSp
       topic: topology.topics.searchRequests,
       numPartitions: 3,
       configs: { 'cleanup.policy': 'delete', 'retention.ms': String(3600 * 1000) },
+    },
+    {
+      topic: topology.topics.indexed,
+      numPartitions: config.ingest.partitions,
+      configs: { 'cleanup.policy': 'delete', 'retention.ms': String(config.watches.feedRetentionMs) },
+    },
+    {
+      topic: topology.topics.matches,
+      numPartitions: config.ingest.partitions,
+      configs: { 'cleanup.policy': 'delete', 'retention.ms': String(config.watches.feedRetentionMs) },
     },
   ];
   return specs.map((s) => ({ ...s, replicationFactor, configs: { ...s.configs, ...durability } }));

@@ -6,17 +6,25 @@
 // (so a swap to a new model never mixes vectors); a rebuild writes to its own new collection.
 // Offsets commit per batch, only after Qdrant acknowledged the batch's writes. Poison messages go to
 // the dead-letter topic (and are committed past); Qdrant outages are retried with backoff, uncommitted.
+// Live consumers (no fixed target collection) also publish the index change feed: after Qdrant
+// acknowledged the writes and before the commit, one event per document indexed or deleted on
+// `<namespace>.indexed` (deletes by the text group only, so a delete is announced once).
 // Each record's trace headers parent a consumer span with the batch's embed and Qdrant steps, and
 // its record timestamp gives the freshness histogram once the writes are acknowledged.
 import type { QdrantClient } from '@qdrant/js-client-rest';
-import type { Kafka } from 'kafkajs';
+import type { Kafka, Message } from 'kafkajs';
 import {
   ContractError,
   contextFromHeaders,
   decodeIngestMessage,
+  documentKey,
+  encodePosition,
+  INDEXED_EVENT_SCHEMA_VERSION,
   parseCollectionName,
+  positionOf,
   SpanKind,
   UnavailableError,
+  type IndexedEventV1,
   type IngestMessage,
   type LifecycleState,
   type SearchbusConfig,
@@ -40,7 +48,7 @@ import {
 } from '../runtime/index.ts';
 import type { DocumentEncoder, MediaEncoder } from '../embedding/index.ts';
 import { FenceGate } from './fence-gate.ts';
-import { indexDocuments } from './index-documents.ts';
+import { indexDocuments, type AppliedDocument } from './index-documents.ts';
 
 export interface EncoderConsumerOptions {
   kafka: Kafka;
@@ -75,6 +83,11 @@ export interface EncoderConsumerOptions {
   media?: MediaEncoder;
   /** Called for each message before it is dead-lettered (a rebuild records what it could not write). */
   onPoison?: (letter: DeadLetter) => Promise<void>;
+  /**
+   * Publish the index change feed (`<namespace>.indexed`). Default: on for live consumers, off for
+   * a rebuild (it re-applies history into a new collection; nothing is new to subscribers).
+   */
+  indexedFeed?: boolean;
   /** Metric label. */
   role?: string;
   /** Defaults to the live encoder group; a rebuild uses a group of its own. */
@@ -90,6 +103,7 @@ export class EncoderConsumer {
   /** Connected on the first lapsed fence only: reads the rebuild group's offsets. */
   private readonly admin: LazyAdmin;
   private closing: Promise<void> | undefined;
+  private readonly feedTopic: string;
 
   constructor(options: EncoderConsumerOptions) {
     const { topology, config } = options;
@@ -112,6 +126,8 @@ export class EncoderConsumer {
           )
         : null;
     const modality = options.modality ?? 'all';
+    const feed = options.indexedFeed ?? options.collection === undefined;
+    this.feedTopic = topology.topics.indexed;
     const applies = (m: IngestMessage | null): m is IngestMessage =>
       m !== null && (modality === 'all' || m.kind === 'delete' || (modality === 'media') === (m.document.media !== undefined));
     this.runtime = new BatchConsumer<IngestMessage | null>({
@@ -186,6 +202,7 @@ export class EncoderConsumer {
           }
           throw error;
         }
+        if (feed) await this.publishFeed(feedEvents(result.applied, mine, { topic: context.topic, collection, modelId, modality }));
         await admitted?.written();
         const written = Date.now();
         for (const b of mine) freshness.observe({ role }, Math.max(0, written - Number(b.message.timestamp)) / 1000);
@@ -203,6 +220,18 @@ export class EncoderConsumer {
       metrics: this.metrics,
       role,
     });
+  }
+
+  /** A failure to publish keeps the batch uncommitted and retried: its Qdrant writes are idempotent. */
+  private async publishFeed(messages: Message[]): Promise<void> {
+    try {
+      await this.runtime.send(this.feedTopic, messages);
+    } catch (error) {
+      throw new UnavailableError('feed-unavailable', `publishing to ${this.feedTopic} failed: ${(error as Error).message}`, {
+        cause: error,
+        retriable: true,
+      });
+    }
   }
 
   get state(): LifecycleState {
@@ -249,4 +278,36 @@ function targetOf(options: EncoderConsumerOptions): { resolve(): Promise<Resolve
     },
     invalidate: () => undefined,
   };
+}
+
+/**
+ * The feed records of what a batch applied, each with its source record's partition and offset. A
+ * media group leaves deletes to the text group, which applies every tombstone too.
+ */
+export function feedEvents(
+  applied: readonly AppliedDocument[],
+  sources: ReadonlyArray<{ value: IngestMessage; partition: number; offset: string }>,
+  at: { topic: string; collection: string; modelId: string; modality: 'all' | 'text' | 'media'; now?: Date },
+): Message[] {
+  const sourceOf = new Map(sources.map((s) => [s.value, s]));
+  const indexedAt = (at.now ?? new Date()).toISOString();
+  return applied.flatMap((a) => {
+    const source = sourceOf.get(a.message);
+    if (!source || (a.op === 'deleted' && at.modality === 'media')) return [];
+    const event: IndexedEventV1 = {
+      schemaVersion: INDEXED_EVENT_SCHEMA_VERSION,
+      op: a.op,
+      tenant: a.message.tenant,
+      id: a.message.id,
+      partition: source.partition,
+      offset: source.offset,
+      position: encodePosition(positionOf(at.topic, [source])),
+      modality: a.modality,
+      chunks: a.chunks,
+      collection: at.collection,
+      model: at.modelId,
+      indexedAt,
+    };
+    return [{ key: documentKey(event.tenant, event.id), value: JSON.stringify(event) }];
+  });
 }

@@ -17,11 +17,13 @@ import {
   documentFormatOf,
   documentKey,
   isMediaContentError,
+  mediaKindOf,
   pointId,
   type ChunkPayload,
   type CollectionLayout,
   type IngestMessage,
   type MediaErrorCode,
+  type MediaKind,
   type MediaRef,
   type TextSource,
 } from '../../topology/index.ts';
@@ -65,6 +67,17 @@ export interface IndexResult {
   upserted: number;
   deleted: number;
   points: number;
+  /** What was written, document by document (a stale upsert the other group superseded is not): the index change feed. */
+  applied: AppliedDocument[];
+}
+
+export interface AppliedDocument {
+  message: IngestMessage;
+  op: 'indexed' | 'deleted';
+  /** `text`, or the kind of the document's medium; null for a delete. */
+  modality: 'text' | MediaKind | null;
+  /** Points written; 0 for a delete. */
+  chunks: number;
 }
 
 /** The text a document is embedded from: title, then body. */
@@ -137,7 +150,16 @@ export async function indexDocuments(messages: IngestMessage[], context: IndexCo
   const should = [...deletedDocuments(deletes), ...staleChunks];
   if (should.length > 0) await step('qdrant delete', () => context.qdrant.delete(context.collection, { wait: true, filter: { should } }));
 
-  return { upserted: upserts.length, deleted: deletes.length, points };
+  const applied: AppliedDocument[] = [
+    ...upserts.map((u, i) => ({
+      message: u,
+      op: 'indexed' as const,
+      modality: u.document.media ? (mediaKindOf(u.document.media.type) ?? null) : ('text' as const),
+      chunks: pointCount(encoded[i]),
+    })),
+    ...deletes.map((d) => ({ message: d, op: 'deleted' as const, modality: null, chunks: 0 })),
+  ];
+  return { upserted: upserts.length, deleted: deletes.length, points, applied };
 }
 
 interface PointShape {

@@ -1,4 +1,4 @@
-import { Partitioners, type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
+import { Partitioners, type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage, type Message, type Producer } from 'kafkajs';
 import { closeAll, ConnectionScope, ContractError, StartDeadline, type LifecycleState } from '../../topology/index.ts';
 import { RewindError, isRetriable } from '../../topology/index.ts';
 import { sendDeadLetters, type DeadLetter } from './dead-letter.ts';
@@ -271,6 +271,15 @@ export class BatchConsumer<T> {
       }
     });
     return this.closing;
+  }
+
+  /**
+   * Sends records with this consumer's idempotent producer (acks=all), from a handler: what it sends
+   * is acknowledged before the batch's offsets commit, so a crash redelivers rather than loses it.
+   */
+  async send(topic: string, messages: Message[]): Promise<void> {
+    if (messages.length === 0) return;
+    await this.producer.send({ topic, acks: -1, messages });
   }
 
   /** Kafka sockets of this consumer still open; 0 once close() (or a failed start()) has returned. */

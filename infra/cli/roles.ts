@@ -4,6 +4,8 @@ import { cachedMediaEncoder, encoderCache } from '../models/index.ts';
 import { EncoderConsumer } from '../../consumers/encoder/index.ts';
 import { QueryConsumer, queryEncoder } from '../../consumers/query/index.ts';
 import { ReindexWorker } from '../../consumers/reindex/index.ts';
+import { WatchMatcher, WatchRegistry } from '../../consumers/watch/index.ts';
+import { WatchClient } from '../../producers/watch-client/index.ts';
 import { MetricsRegistry, RedisWriteFences, jsonLogger, type Logger } from '../../consumers/runtime/index.ts';
 import { displayHost, startGatewayService } from '../gateway/index.ts';
 import type { Redis } from 'ioredis';
@@ -124,9 +126,34 @@ export async function startRole(name: RoleName, context: RoleContext): Promise<R
         return { unit: worker, ready: () => worker.state === 'running' };
       });
     }
+    case 'watch': {
+      const { config, topology, services } = context;
+      return withRedis(name, context, (redis) => {
+        const matcher = new WatchMatcher({
+          kafka: createKafka(services.kafka, 'searchbus-watch'),
+          qdrant: createQdrant(services.qdrant),
+          redis,
+          topology,
+          config,
+          embedQueries: queryEmbedder(context),
+          media: context.media,
+          logger: context.logger('watch'),
+          metrics: context.metrics,
+        });
+        return { unit: matcher, ready: () => matcher.state === 'running' && !matcher.stalled };
+      });
+    }
     case 'gateway': {
       const { config, topology, services } = context;
+      const registry = new WatchRegistry({
+        qdrant: createQdrant(services.qdrant),
+        topology,
+        config,
+        embedQueries: queryEmbedder(context),
+        media: context.media,
+      });
       const gateway = await startGatewayService({
+        watches: new WatchClient({ kafka: createKafka(services.kafka, 'searchbus-gateway-watches'), topology, registry }),
         kafka: createKafka(services.kafka, 'searchbus-gateway'),
         redis: createRedis(services.redis, 'searchbus-gateway'),
         topology,
@@ -140,6 +167,16 @@ export async function startRole(name: RoleName, context: RoleContext): Promise<R
       return { name, ready: () => gateway.ready(), close: () => gateway.close() };
     }
   }
+}
+
+/** Embeds texts as queries with a model of the process's cache (watches are embedded as searches are). */
+export function queryEmbedder(
+  context: Pick<RoleContext, 'encoder'>,
+): (modelId: string) => Promise<(texts: string[]) => Promise<Float32Array[]>> {
+  return async (modelId) => {
+    const encoder = queryEncoder(await context.encoder(modelId));
+    return (texts) => encoder.embedQueries(texts);
+  };
 }
 
 /**

@@ -1,4 +1,4 @@
-import { DEFAULT_MEDIA_INLINE_MAX_BYTES } from '../../topology/index.ts';
+import { DEFAULT_MEDIA_INLINE_MAX_BYTES, type MatchEventV1, type Watch } from '../../topology/index.ts';
 import type { SearchOptions, SearchQuery, SearchResult } from '../../producers/search-client/index.ts';
 import type { AdminBackend } from './admin-api.ts';
 import type { RateLimit } from './api-keys.ts';
@@ -8,6 +8,17 @@ import type { Authenticator } from './authenticator.ts';
 export interface GatewaySearcher {
   search(query: SearchQuery, options?: SearchOptions): Promise<SearchResult>;
   isReady(): boolean;
+}
+
+/** What the gateway needs from a WatchClient (producers/watch-client). */
+export interface GatewayWatches {
+  add(input: unknown): Promise<Watch>;
+  list(tenant?: string): Promise<Watch[]>;
+  remove(id: string, tenant?: string): Promise<void>;
+  tail(
+    filter: { watchId?: string; tenant?: string },
+    onMatch: (match: MatchEventV1) => void,
+  ): { ready: Promise<void>; close(): Promise<void> };
 }
 
 export interface GatewayLimits {
@@ -44,6 +55,8 @@ export interface GatewayOptions {
   ready?: () => boolean;
   /** Called once per request, after the response was written. */
   onRequest?: (entry: { path: string; status: number; ms: number }) => void;
+  /** The /watches endpoints (standing queries and their matches over SSE); absent: they answer 404. */
+  watches?: GatewayWatches;
   /** The /admin/ endpoints (eval sets, gated rebuilds); absent: /admin/ answers 404. */
   admin?: GatewayAdmin;
 }

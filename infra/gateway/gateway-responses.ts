@@ -1,6 +1,6 @@
 import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { SearchErrorCode } from '../../topology/index.ts';
+import type { SearchErrorCode, WatchErrorCode } from '../../topology/index.ts';
 import type { AdminErrorCode } from './admin-api.ts';
 import type { PageAsset } from './search-page.ts';
 
@@ -8,6 +8,7 @@ import type { PageAsset } from './search-page.ts';
 export type GatewayErrorCode =
   | SearchErrorCode
   | AdminErrorCode
+  | WatchErrorCode
   | 'unauthorized'
   | 'forbidden'
   | 'rate-limited'

@@ -11,7 +11,8 @@ import {
 import { handleAdmin, isAdminPath, matchAdminRoute } from './admin-api.ts';
 import type { RateLimit } from './api-keys.ts';
 import { chooseTenant, openAuthenticator, type Principal } from './authenticator.ts';
-import { multipartBodyLimit, type GatewayLimits, type GatewayOptions } from './gateway-options.ts';
+import { multipartBodyLimit, uploadLimit, type GatewayLimits, type GatewayOptions } from './gateway-options.ts';
+import { handleWatches, isWatchesPath } from './watches-api.ts';
 import { AFTER_HEADER, bodyParams, formParams, jsonBody, queryParams, withAfter, type SearchParams } from './gateway-parameters.ts';
 import { fail, methodNotAllowed, notFound, searchError, send, sendAsset, tooLarge, type GatewayError } from './gateway-responses.ts';
 import { isMultipart } from './multipart-form.ts';
@@ -79,6 +80,7 @@ async function dispatch(request: IncomingMessage, response: ServerResponse, gate
   if (declared > maxBody) return tooLarge(response, maxBody);
   const exchange: Exchange = { request, response, target, url, method, maxBody };
   if (isAdminPath(url.pathname)) return await admin(exchange, gateway);
+  if (isWatchesPath(url.pathname)) return await watches(exchange, gateway);
   const matched = ROUTES.get(url.pathname);
   const allowed = matched?.methods ?? READ_ONLY;
   if (!allowed.includes(method)) return fail(response, methodNotAllowed(url.pathname, allowed));
@@ -87,6 +89,8 @@ async function dispatch(request: IncomingMessage, response: ServerResponse, gate
 
 function bodyLimit(request: IncomingMessage, method: string, url: URL, { options, limits }: GatewayContext): number {
   if (method === 'POST' && url.pathname === '/admin/eval-sets' && options.admin) return options.admin.maxEvalSetBytes;
+  // A watch by example carries its medium inline, base64.
+  if (method === 'POST' && url.pathname === '/watches') return Math.ceil((uploadLimit(limits) * 4) / 3) + limits.maxBodyBytes;
   return isMultipart(request.headers['content-type']) ? multipartBodyLimit(limits) : limits.maxBodyBytes;
 }
 
@@ -173,6 +177,14 @@ async function searchAndRespond(
     if (error instanceof UnavailableError) return fail(response, { status: 503, code: 'unavailable', message: error.message });
     throw error;
   }
+}
+
+async function watches(exchange: Exchange, gateway: GatewayContext): Promise<number> {
+  const backend = gateway.options.watches;
+  if (!backend) return fail(exchange.response, notFound(exchange.url.pathname));
+  const principal = await authorize(exchange.request, gateway);
+  if ('status' in principal) return fail(exchange.response, principal);
+  return handleWatches(exchange, principal, backend);
 }
 
 async function admin({ request, response, url, method, maxBody }: Exchange, gateway: GatewayContext): Promise<number> {

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { createLocalJWKSet, createRemoteJWKSet, type JSONWebKeySet } from 'jose';
 import type { Redis } from 'ioredis';
+import type { GatewayWatches } from './gateway-options.ts';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from '../../consumers/runtime/index.ts';
 import {
@@ -45,6 +46,8 @@ export interface GatewayServiceOptions {
   probe?: { intervalMs: number; staleMs: number };
   /** How often the keys file is checked for changes. */
   keysReloadMs?: number;
+  /** The /watches endpoints; absent (a gateway without models) they answer 404. */
+  watches?: GatewayWatches;
 }
 
 export interface GatewayService {
@@ -94,6 +97,7 @@ export async function startGatewayService(options: GatewayServiceOptions): Promi
           maxUrlBytes: config.gateway.maxUrlBytes,
           maxUploadBytes: config.media.inlineMaxBytes,
         },
+        ...(options.watches ? { watches: options.watches } : {}),
         admin: { backend: admin, maxEvalSetBytes: config.gateway.maxEvalSetBytes, shadowSampleRate: config.reindex.shadowSampleRate },
         ready,
       });

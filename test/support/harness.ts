@@ -75,7 +75,9 @@ export async function createHarness(
       const existing = new Set(await admin.listTopics());
       await admin.deleteTopics({ topics: topics.filter((t) => existing.has(t)) }).catch(() => undefined);
       const { collections } = await qdrant.getCollections();
-      for (const c of collections.filter((c) => c.name.startsWith(topology.qdrant.alias))) await qdrant.deleteCollection(c.name);
+      const watches = topology.qdrant.watchCollection('');
+      for (const c of collections.filter((c) => c.name.startsWith(topology.qdrant.alias) || c.name.startsWith(watches)))
+        await qdrant.deleteCollection(c.name);
       await admin.disconnect();
       await services.close();
     },

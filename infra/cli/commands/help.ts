@@ -13,6 +13,10 @@ Usage:
                                        publish documents to the ingest topic
   searchbus search "<text>" | --image <file> | --audio <file> [--k 10] [--filter key=value …] [--tenant T] [--mode dense|sparse|hybrid] [--json]
                                        search through the bus (filters: key=v, key!=v, key>=n, key<n, or JSON)
+  searchbus watch add "<text>" | --image <file> | --audio <file> [--filter key=value …] [--tenant T] [--threshold 0.6] [--json]
+                                       store a standing query; prints its id. Every newly indexed document it matches is an event
+  searchbus watch list [--tenant T] [--json] | watch remove <id> [--tenant T]
+  searchbus watch tail [<id>] [--tenant T] [--json]   print match events as they come (JSON lines with --json) until Ctrl-C
   searchbus gateway [--port 8080]      HTTP front: GET|POST /search (q, k, filter, tenant, mode), /healthz, /readyz; /admin/eval-sets, /admin/reindex
   searchbus gateway key add --tenant T [--tenant T2 …] [--rate-per-second N] [--burst N] [--label L] [--admin] [--file F] [--json]
                                        create an API key (printed once); its salted hash goes to the keys file

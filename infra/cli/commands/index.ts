@@ -12,6 +12,7 @@ const COMMANDS: Readonly<Record<string, LoadCommand>> = {
   run: async () => (await import('./run.ts')).command,
   ingest: async () => (await import('./ingest.ts')).command,
   search: async () => (await import('./search.ts')).command,
+  watch: async () => (await import('./watch.ts')).command,
   gateway: async () => (await import('./gateway.ts')).command,
   eval: async () => (await import('./eval.ts')).command,
   reindex: async () => (await import('./reindex.ts')).command,

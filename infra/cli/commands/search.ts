@@ -1,5 +1,3 @@
-import { readFile } from 'node:fs/promises';
-import { extname } from 'node:path';
 import { getServices } from '../../get-services.ts';
 import {
   ContractError,
@@ -8,9 +6,6 @@ import {
   createTopology,
   hasErrorCode,
   loadConfig,
-  MEDIA_EXTENSIONS,
-  modalityOf,
-  QUERY_MEDIA_EXTENSIONS,
   type MediaQuery,
   type SearchHit,
   type SearchMode,
@@ -20,6 +15,7 @@ import { defineCommand } from '../command.ts';
 import type { Output } from '../output.ts';
 import { parseMode, parseQueryArgs, parseTopK } from '../query-args.ts';
 import { startTelemetry } from '../telemetry.ts';
+import { readExampleFile } from '../example-file.ts';
 
 export interface SearchCommandOptions {
   text: string;
@@ -100,19 +96,7 @@ async function queryOf(
 ): Promise<{ text: string } | { image: MediaQuery } | { audio: MediaQuery }> {
   const kind = options.image !== undefined ? 'image' : options.audio !== undefined ? 'audio' : null;
   if (kind === null) return { text: options.text };
-  const file = (kind === 'image' ? options.image : options.audio)!;
-  const type = MEDIA_EXTENSIONS[extname(file).toLowerCase()];
-  if (!type || modalityOf(type) !== kind)
-    throw new ContractError('usage', `--${kind} ${file}: not a supported ${kind} file (${QUERY_MEDIA_EXTENSIONS.join(', ')})`);
-  const bytes = await readFile(file).catch((error: unknown) => {
-    throw new ContractError('usage', `--${kind} ${file}: ${(error as Error).message}`);
-  });
-  if (bytes.length > inlineMaxBytes)
-    throw new ContractError(
-      'usage',
-      `--${kind} ${file} is ${bytes.length} bytes; queries by example are limited to ${inlineMaxBytes} (SEARCHBUS_MEDIA_INLINE_MAX_BYTES)`,
-    );
-  const media = { type, data: bytes.toString('base64') };
+  const media = await readExampleFile(kind, (kind === 'image' ? options.image : options.audio)!, inlineMaxBytes);
   return kind === 'image' ? { image: media } : { audio: media };
 }
 

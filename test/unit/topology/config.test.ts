@@ -108,7 +108,7 @@ describe('topic replication', () => {
   it('gives every topic the replication factor and min.insync.replicas set', () => {
     const config = loadConfig({ SEARCHBUS_TOPIC_REPLICATION_FACTOR: '3', SEARCHBUS_TOPIC_MIN_INSYNC_REPLICAS: '2' });
     const specs = topicSpecs(createTopology('t-1'), config);
-    assert.equal(specs.length, 3);
+    assert.equal(specs.length, 5);
     for (const spec of specs) {
       assert.equal(spec.replicationFactor, 3, spec.topic);
       assert.equal(spec.configs['min.insync.replicas'], '2', spec.topic);

@@ -65,7 +65,7 @@ describe('indexDocuments', () => {
       layout: LEGACY,
       now: () => new Date(0),
     });
-    assert.deepEqual(result, { upserted: 2, deleted: 0, points: 5 });
+    assert.deepEqual(countsOf(result), { upserted: 2, deleted: 0, points: 5 });
     const [write, remove] = calls;
     assert.equal(write?.op, 'upsert');
     const points = write?.body as { wait: boolean; points: Array<{ id: string; payload: Record<string, unknown> }> };
@@ -108,7 +108,15 @@ describe('indexDocuments', () => {
       encoder,
       layout: LEGACY,
     });
-    assert.deepEqual(result, { upserted: 1, deleted: 1, points: 1 });
+    assert.deepEqual(countsOf(result), { upserted: 1, deleted: 1, points: 1 });
+    // The feed announces what was applied: the last version of a, and b's delete.
+    assert.deepEqual(
+      result.applied.map((a) => [a.message.id, a.op, a.modality, a.chunks]),
+      [
+        ['a', 'indexed', 'text', 1],
+        ['b', 'deleted', null, 0],
+      ],
+    );
     const points = (calls[0]?.body as { points: Array<{ payload: { text: string } }> }).points;
     assert.deepEqual(
       points.map((p) => p.payload.text),
@@ -135,7 +143,7 @@ describe('indexDocuments', () => {
       encoder,
       layout: LEGACY,
     });
-    assert.deepEqual(result, { upserted: 2, deleted: 0, points: 2 });
+    assert.deepEqual(countsOf(result), { upserted: 2, deleted: 0, points: 2 });
     const points = (calls[0]?.body as { points: Array<{ id: string; payload: { tenant: string; doc_id: string; text: string } }> }).points;
     assert.deepEqual(
       points.map((p) => [p.id, p.payload.tenant, p.payload.doc_id, p.payload.text]),
@@ -157,7 +165,7 @@ describe('indexDocuments', () => {
       [tombstone('report-1', 'a'), tombstone('x', 'a'), upsert('report-1', 'stays', 'b'), tombstone('y', 'c')],
       { qdrant, collection: 'c', encoder, layout: LEGACY },
     );
-    assert.deepEqual(result, { upserted: 1, deleted: 3, points: 1 });
+    assert.deepEqual(countsOf(result), { upserted: 1, deleted: 3, points: 1 });
     const filter = (calls[1]?.body as { filter: { should: unknown[] } }).filter;
     assert.deepEqual(filter.should, [
       {
@@ -196,3 +204,8 @@ describe('latestPerDocument', () => {
     assert.equal(latest.length, 4);
   });
 });
+
+/** The counts of an index result (the applied documents are checked where they matter). */
+function countsOf(result: { upserted: number; deleted: number; points: number }): { upserted: number; deleted: number; points: number } {
+  return { upserted: result.upserted, deleted: result.deleted, points: result.points };
+}

@@ -10,6 +10,7 @@ import { command as infra } from '../../../../infra/cli/commands/infra.ts';
 import { command as reindex } from '../../../../infra/cli/commands/reindex.ts';
 import { command as run } from '../../../../infra/cli/commands/run.ts';
 import { command as search } from '../../../../infra/cli/commands/search.ts';
+import { command as watch } from '../../../../infra/cli/commands/watch.ts';
 import { hasErrorCode } from '../../../../topology/index.ts';
 
 // The command table and each command's parse, without services: what main dispatches to and what
@@ -137,8 +138,39 @@ describe('command lines', () => {
     assert.throws(() => infra.parse([]), usage('unknown infra command ""'));
   });
 
+  it('watch: add one of words, --image, --audio, with its options; remove needs an id; tail an optional one', () => {
+    assert.deepEqual(
+      watch.parse(['add', 'volcanic', 'eruptions', '--threshold', '0.7', '--tenant', 'acme', '--filter', 'year>=2020', '--json']),
+      {
+        sub: 'add',
+        text: 'volcanic eruptions',
+        filters: ['year>=2020'],
+        json: true,
+        tenant: 'acme',
+        threshold: 0.7,
+      },
+    );
+    assert.equal(watch.parse(['add', '--image', 'photo.jpg']).image, 'photo.jpg');
+    assert.deepEqual(watch.parse(['tail']), { sub: 'tail', text: '', filters: [], json: false });
+    assert.equal(watch.parse(['tail', 'abc', '--json']).text, 'abc');
+    assert.throws(
+      () => watch.parse(['add']),
+      usage('watch add needs exactly one of: the text to watch for, --image <file>, --audio <file>'),
+    );
+    assert.throws(
+      () => watch.parse(['add', 'x', '--image', 'a.jpg']),
+      usage('watch add needs exactly one of: the text to watch for, --image <file>, --audio <file>'),
+    );
+    assert.throws(() => watch.parse(['add', 'x', '--threshold', 'high']), usage('--threshold must be a number from -1 to 1, got "high"'));
+    assert.throws(() => watch.parse(['remove']), usage('watch remove needs the watch id'));
+    assert.throws(
+      () => watch.parse(['watch']),
+      usage('watch needs add "<text>" | --image <file> | --audio <file>, list, remove <id> or tail [<id>]'),
+    );
+  });
+
   it('run: one of the roles', () => {
     assert.equal(run.parse(['query']), 'query');
-    assert.throws(() => run.parse(['bogus']), usage('run needs a role: encoder, query, reindex, gateway'));
+    assert.throws(() => run.parse(['bogus']), usage('run needs a role: encoder, query, reindex, watch, gateway'));
   });
 });

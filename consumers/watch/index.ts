@@ -1,0 +1,4 @@
+export { WatchMatcher } from './watch-matcher.ts';
+export { WatchRegistry } from './watch-registry.ts';
+export { matchIndexed, type MatchDependencies } from './match-documents.ts';
+export { passesFilter } from './metadata-filter.ts';

@@ -1,0 +1,1 @@
+export { WatchClient } from './watch-client.ts';

@@ -1,0 +1,210 @@
+// Watches: match latency from publish to match event (p50/p99), and how fast the matcher goes
+// through the index change feed with many watches, against how fast the encoders fill it.
+// Run: node --import tsx test/bench/watch-matching.ts [--watches 100000] [--latency 200] [--documents 2000] [--json <file>]
+//   (under `searchbus infra run -- …`, or it starts local services)
+// The watches: a few real ones ("volcanic eruptions" and others, through WatchRegistry) among
+// `--watches` synthetic ones of the same tenant (random unit vectors, threshold 0.9: they cost a
+// reverse search as real ones do, and match next to nothing), written to the watch collection in bulk.
+import { randomUUID } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { availableParallelism, loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import { EncoderConsumer } from '../../consumers/encoder/index.ts';
+import { documentEncoder } from '../../consumers/embedding/index.ts';
+import { queryEncoder } from '../../consumers/query/index.ts';
+import { MetricsRegistry, RedisWriteFences } from '../../consumers/runtime/index.ts';
+import { WatchMatcher, WatchRegistry } from '../../consumers/watch/index.ts';
+import { percentile } from '../../infra/eval/index.ts';
+import { createKafka, createRedis, getServices } from '../../infra/index.ts';
+import { loadEncoder } from '../../infra/models/index.ts';
+import { IngestProducer } from '../../producers/ingest/index.ts';
+import { WatchClient } from '../../producers/watch-client/index.ts';
+import { createQdrant } from '../../topology/connections/qdrant-client.ts';
+import { applyTopology, closeAll, createTopology, loadConfig, topicSpecs, type MatchEventV1 } from '../../topology/index.ts';
+
+const { values } = parseArgs({
+  options: {
+    watches: { type: 'string', default: '100000' },
+    latency: { type: 'string', default: '200' },
+    documents: { type: 'string', default: '2000' },
+    json: { type: 'string' },
+  },
+});
+const WATCHES = Number(values.watches);
+const LATENCY_SAMPLES = Number(values.latency);
+const DOCUMENTS = Number(values.documents);
+const log = (line: string): void => void process.stderr.write(`${line}\n`);
+
+const namespace = `bench-${randomUUID().slice(0, 8)}`;
+const config = loadConfig({ ...process.env, SEARCHBUS_NAMESPACE: namespace });
+const topology = createTopology(namespace);
+const services = await getServices({ log });
+const kafka = createKafka(services.kafka, 'bench-watch');
+const qdrant = createQdrant(services.qdrant);
+const admin = kafka.admin();
+await admin.connect();
+await applyTopology({ admin, qdrant, topology, config });
+const model = await loadEncoder(config.model, { intraOpThreads: config.encoder.intraOpThreads });
+const redis = createRedis(services.redis, 'bench-watch-fences');
+const dedupe = createRedis(services.redis, 'bench-watch-dedupe');
+const metrics = new MetricsRegistry();
+const encoders = (['text', 'media'] as const).map(
+  (modality) =>
+    new EncoderConsumer({
+      kafka,
+      qdrant,
+      topology,
+      config,
+      encoder: () => Promise.resolve(documentEncoder(model)),
+      modality,
+      fences: new RedisWriteFences(redis, topology),
+      metrics,
+    }),
+);
+for (const e of encoders) await e.start();
+const embedQueries = (): Promise<(texts: string[]) => Promise<Float32Array[]>> => {
+  const encoder = queryEncoder(model);
+  return Promise.resolve((texts) => encoder.embedQueries(texts));
+};
+const matcherOptions = { kafka, qdrant, redis: dedupe, topology, config, embedQueries, fromBeginning: true };
+const matcher = new WatchMatcher({ ...matcherOptions, metrics });
+await matcher.start();
+const registry = new WatchRegistry({ qdrant, topology, config, embedQueries });
+const client = new WatchClient({ kafka, topology, registry });
+const producer = new IngestProducer({ kafka, topic: topology.topics.ingest });
+
+const TENANT = 'bench';
+const topics = ['volcanic eruptions', 'baking bread', 'football results', 'stock markets', 'rain forecast'];
+const real = await Promise.all(topics.map((text) => client.add({ query: { text }, tenant: TENANT, threshold: 0.7 })));
+const volcano = real[0]!;
+
+// Synthetic watches, written in bulk beside the real ones.
+const collection = topology.qdrant.watchCollection(config.model.id);
+const dimension = config.model.dimension;
+const loadStarted = performance.now();
+for (let done = 0; done < WATCHES;) {
+  const size = Math.min(1000, WATCHES - done);
+  const points = Array.from({ length: size }, () => {
+    const id = randomUUID();
+    const v = Array.from({ length: dimension }, () => Math.random() - 0.5);
+    const norm = Math.hypot(...v);
+    return {
+      id,
+      vector: { text: v.map((x) => x / norm) },
+      payload: {
+        watch_id: id,
+        tenant: TENANT,
+        query: { text: 'synthetic' },
+        filter: null,
+        threshold: 0.9,
+        created_at: new Date().toISOString(),
+      },
+    };
+  });
+  await qdrant.upsert(collection, { wait: true, points });
+  done += size;
+  if (done % 20_000 === 0 || done === WATCHES) log(`  ${done} synthetic watches written`);
+}
+const loadSeconds = (performance.now() - loadStarted) / 1000;
+
+// Latency: one lava document at a time, publish -> its match event on the tail.
+const arrived = new Map<string, number>();
+const allMatches: MatchEventV1[] = [];
+const tail = client.tail({ tenant: TENANT }, (m) => {
+  allMatches.push(m);
+  if (m.watchId === volcano.id && !arrived.has(m.id)) arrived.set(m.id, performance.now());
+});
+await tail.ready;
+const waitFor = async (check: () => boolean, timeoutMs: number): Promise<boolean> => {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  return true;
+};
+const latencies: number[] = [];
+let missed = 0;
+for (let i = 0; i < LATENCY_SAMPLES; i++) {
+  const id = `lava-${i}`;
+  const started = performance.now();
+  await producer.upsert([{ id, tenant: TENANT, text: `Eruption ${i}: molten lava poured down the slopes of the volcano.` }]);
+  if (await waitFor(() => arrived.has(id), 30_000)) latencies.push(arrived.get(id)! - started);
+  else missed++;
+}
+const volcanoScores = allMatches.filter((m) => m.watchId === volcano.id).map((m) => m.score);
+
+// Throughput: DOCUMENTS documents at once; how long the encoders take to put them on the feed, and
+// how long a matcher (a fresh group replaying the whole feed) takes to match them.
+const feedEnd = async (): Promise<number> =>
+  (await admin.fetchTopicOffsets(topology.topics.indexed)).reduce((sum, p) => sum + Number(p.offset), 0);
+const feedBefore = await feedEnd();
+const ingestStarted = performance.now();
+const docs = Array.from({ length: DOCUMENTS }, (_, i) => ({
+  id: `doc-${i}`,
+  tenant: TENANT,
+  text: `${['Lava', 'Bread', 'Goals', 'Shares', 'Clouds'][i % 5]} report number ${i}: a paragraph of news about ${topics[i % 5]}.`,
+}));
+for (let i = 0; i < docs.length; i += 500) await producer.upsert(docs.slice(i, i + 500));
+const feedTarget = feedBefore + DOCUMENTS;
+while ((await feedEnd()) < feedTarget) await new Promise((resolve) => setTimeout(resolve, 50));
+const ingestSeconds = (performance.now() - ingestStarted) / 1000;
+const totalFeed = await feedEnd();
+const replayMetrics = new MetricsRegistry();
+const replay = new WatchMatcher({ ...matcherOptions, metrics: replayMetrics, groupId: `${namespace}.bench-replay` });
+// Same dedupe keys: it finds every match already announced and publishes none (the redelivery
+// path); it reads, searches and checks as the live matcher did.
+await replay.start();
+// Timed from the join on: the group join is a one-off, not matching.
+const replayStarted = performance.now();
+const processedByReplay = (): Promise<number> =>
+  replayMetrics.value('searchbus_messages_processed_total', { role: 'watch-matcher', topic: topology.topics.indexed });
+while ((await processedByReplay()) < totalFeed) await new Promise((resolve) => setTimeout(resolve, 50));
+const replaySeconds = (performance.now() - replayStarted) / 1000;
+
+const report = {
+  date: new Date().toISOString(),
+  model: config.model.id,
+  cores: availableParallelism(),
+  load: loadavg().map((l) => Math.round(l * 100) / 100),
+  watches: WATCHES + real.length,
+  watchLoadSeconds: Math.round(loadSeconds * 10) / 10,
+  latency: {
+    samples: latencies.length,
+    missed,
+    p50Ms: Math.round(percentile(latencies, 50)),
+    p99Ms: Math.round(percentile(latencies, 99)),
+    volcanoScores: { min: Math.min(...volcanoScores), max: Math.max(...volcanoScores) },
+  },
+  throughput: {
+    documents: DOCUMENTS,
+    encodersDocsPerSecond: Math.round(DOCUMENTS / ingestSeconds),
+    matcherFeedEvents: totalFeed,
+    matcherEventsPerSecond: Math.round(totalFeed / replaySeconds),
+    matchEvents: allMatches.length,
+  },
+};
+log(JSON.stringify(report, null, 2));
+if (values.json) await writeFile(values.json, `${JSON.stringify(report, null, 2)}\n`);
+
+await closeAll('the watch benchmark', [
+  { name: 'tail', run: () => tail.close() },
+  { name: 'replay matcher', run: () => replay.close() },
+  { name: 'matcher', run: () => matcher.close() },
+  ...encoders.map((e, i) => ({ name: `encoder ${i}`, run: () => e.close() })),
+  { name: 'producer', run: () => producer.close() },
+  { name: 'redis', run: async () => void (await redis.quit()) },
+  { name: 'dedupe redis', run: async () => void (await dedupe.quit()) },
+  { name: 'model', run: () => model.close() },
+  { name: 'topics', run: () => admin.deleteTopics({ topics: topicSpecs(topology, config).map((t) => t.topic) }) },
+  {
+    name: 'collections',
+    run: async () => {
+      for (const c of (await qdrant.getCollections()).collections)
+        if (c.name.startsWith(topology.qdrant.alias) || c.name.startsWith(topology.qdrant.watchCollection('')))
+          await qdrant.deleteCollection(c.name);
+    },
+  },
+  { name: 'admin', run: () => admin.disconnect() },
+  { name: 'services', run: () => services.close() },
+]);
