@@ -176,7 +176,8 @@ async function searchOnce(
       const searched = isTextualQuery(request.query)
         ? layout
         : { ...layout, dense: layout.media!['image' in request.query ? 'image' : 'audio']!.name };
-      return chunkQuery(modes[index]!, searched, vectors[index]!, toQdrantFilter(request.filter, request.tenant), limit, fusion);
+      const filter = toQdrantFilter(request.filter, request.tenant);
+      return chunkQuery(modes[index]!, searched, vectors[index]!, filter, limit, fusion, 'code' in request.query);
     });
     const pages = await searchIsolating(resolved, queries, deps);
     const again: typeof open = [];
