@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { SearchHit } from '../../topology/index.ts';
-import { DEFAULT_TENANT, HEADERS, pointId, VECTOR_NAMES } from '../../topology/index.ts';
+import { DEFAULT_TENANT, pointId, VECTOR_NAMES } from '../../topology/index.ts';
 import { deadLetters } from '../support/dead-letters.ts';
 import { docxFile, htmlPage, pdfFile } from '../support/documents.ts';
 import { allPoints, createHarness, waitFor, type Harness } from '../support/harness.ts';
