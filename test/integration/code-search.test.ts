@@ -10,13 +10,14 @@ import { DEFAULT_TENANT, pointId } from '../../topology/index.ts';
 import { deadLetters } from '../support/dead-letters.ts';
 import { allPoints, createHarness, waitFor, type Harness } from '../support/harness.ts';
 import { startMediaStack, type MediaStack } from '../support/media-stack.ts';
+import { jobEnded, startReindexStack } from '../support/reindex-stack.ts';
 
 // Code as documents, end to end on real Kafka, Redis, Qdrant, the text model and tree-sitter: a
 // folder of source files (kafkajs's utilities from node_modules, a Python module and a Go file
 // written here, a binary named .py) goes through `searchbus ingest <folder>`; each function is a
 // point with its language, symbol and lines; `searchbus search --code` with a renamed, reformatted
 // copy of one function finds that function first and prints its symbol and lines; the binary is
-// dead-lettered with its reason.
+// dead-lettered with its reason; a rebuild parses the files again and carries the functions over.
 const CLI = fileURLToPath(new URL('../../infra/cli/bin.mjs', import.meta.url));
 const KAFKAJS_UTILS = fileURLToPath(new URL('../../node_modules/kafkajs/src/utils/', import.meta.url));
 
@@ -84,7 +85,9 @@ describe('code: a folder of source files, searched by code', () => {
   let env: NodeJS.ProcessEnv;
 
   before(async () => {
-    h = await createHarness();
+    h = await createHarness({
+      env: { SEARCHBUS_REINDEX_GRACE_MS: '3000', SEARCHBUS_REINDEX_PROGRESS_INTERVAL_MS: '200', SEARCHBUS_QUERY_ALIAS_CACHE_TTL_MS: '500' },
+    });
     stack = await startMediaStack(h, { ocr: false });
     folder = await mkdtemp(join(tmpdir(), 'searchbus-code-'));
     await mkdir(join(folder, 'kafkajs'));
@@ -178,5 +181,29 @@ describe('code: a folder of source files, searched by code', () => {
       (await allPoints(h.qdrant, alias())).filter((p) => p.payload.doc_id === 'logo.py'),
       [],
     );
+  });
+
+  it('a rebuild parses the source files again: the new collection holds the same functions, and search --code still finds them', async () => {
+    // Its own worker and queue (and media encoder, as the role makes it); the live encoders stay the media stack's.
+    const rebuild = await startReindexStack(h, [stack.text], { live: false });
+    const live = async (): Promise<string | undefined> =>
+      (await h.qdrant.getAliases()).aliases.find((a) => a.alias_name === alias())?.collection_name;
+    try {
+      const before = await live();
+      const { jobId } = await rebuild.queue.request({ modelId: h.config.model.id });
+      const job = await jobEnded(rebuild.queue, jobId);
+      assert.equal(job.state, 'completed', job.failedReason ?? '');
+      const after = await live();
+      assert.ok(after && after !== before, `the alias moved from ${before} to ${after}`);
+      const symbols = (await allPoints(h.qdrant, after))
+        .filter((p) => p.payload.doc_id === 'headers.py' && p.payload.symbol !== undefined)
+        .map((p) => p.payload.symbol)
+        .sort();
+      assert.deepEqual(symbols, ['HeaderBlock', 'HeaderBlock.__init__', 'HeaderBlock.add_lines', 'parse_header']);
+      const stdout = await cli(['search', '--code', queryFile, '--k', '3']);
+      assert.match(stdout.split('\n')[0] ?? '', /headers\.py \(parse_header\(\) lines 8–16\)/, stdout);
+    } finally {
+      await rebuild.close();
+    }
   });
 });
