@@ -83,3 +83,13 @@ export function findAnalyzerSpec(id: string): AnalyzerSpec | undefined {
 export function analyzerIds(): string[] {
   return SPECS.map((spec) => spec.id);
 }
+
+/**
+ * How a code chunk's sparse terms are made (consumers/embedding/code/code-terms.ts): identifiers
+ * split at camelCase, snake_case and digits, lowercased and stemmed like words; comments and string
+ * text through the collection's word analyzer; keywords and punctuation dropped; plus structure
+ * terms from the syntax tree (parent>child node types, each node's shape of child types), which
+ * survive renaming. Code terms share the collection's sparse vector and BM25 weighting, so words
+ * find code too; changing this means a new id and a rebuild, like a word analyzer.
+ */
+export const CODE_ANALYZER_ID = 'code-v1';

@@ -1,3 +1,4 @@
+import type { CodeLanguage } from './code-languages.ts';
 import { analyzerIds, findAnalyzerSpec, type AnalyzerSpec } from './analyzers.ts';
 import type { ModelSpec } from './models.ts';
 import { mediaModelFor, MEDIA_MODELS, type MediaModel } from './media-models.ts';
@@ -46,6 +47,11 @@ export interface ChunkPayload {
   /** Speech transcribed from a recording (SEARCHBUS_SPEECH_TO_TEXT): the segment the chunk comes from, in ms from its start. */
   start_ms?: number;
   end_ms?: number;
+  /** Source code: the file's language, the chunk's function or class (`Class.method`) and its 1-based lines. */
+  language?: CodeLanguage;
+  symbol?: string;
+  start_line?: number;
+  end_line?: number;
   metadata: Record<string, unknown>;
   tenant: string;
   model: string;

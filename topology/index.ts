@@ -11,6 +11,7 @@ export * from './model-variants.ts';
 export * from './analyzers.ts';
 export * from './media-models.ts';
 export * from './media.ts';
+export * from './code-languages.ts';
 export { applyTopology, ensureCollection, type ApplyReport } from './apply.ts';
 export * from './point-id.ts';
 export * from './search-schema.ts';

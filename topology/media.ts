@@ -1,3 +1,4 @@
+import { CODE_TYPES } from './code-languages.ts';
 import { ContractError, type SchemaErrorCode } from './errors.ts';
 
 // Media in the public contracts (ingest and search): a MIME type plus the bytes, either inline
@@ -8,11 +9,11 @@ import { ContractError, type SchemaErrorCode } from './errors.ts';
 export type Modality = 'image' | 'audio';
 export const MODALITIES: readonly Modality[] = ['image', 'audio'];
 /**
- * Documents whose text is extracted (PDF, DOCX, HTML, and Markdown or plain text too large to
+ * Documents whose text is extracted (PDF, DOCX, HTML, source code, and Markdown or plain text too large to
  * publish inline as `text`): their text joins the text path, chunked per page, and they have no
  * media vector. Only ingested documents may carry them; a query by example cannot.
  */
-export type DocumentFormat = 'pdf' | 'docx' | 'html' | 'markdown' | 'plain';
+export type DocumentFormat = 'pdf' | 'docx' | 'html' | 'markdown' | 'plain' | 'code';
 /**
  * What a document's medium is: an image or audio clip (a media vector); a video, whose sampled
  * frames fill `image` vectors and whose audio track fills `audio` vectors; or a document file
@@ -27,6 +28,8 @@ export const DOCUMENT_TYPES: Readonly<Record<string, DocumentFormat>> = {
   'application/xhtml+xml': 'html',
   'text/markdown': 'markdown',
   'text/plain': 'plain',
+  // Source files: parsed, chunked at function and class boundaries (topology/code-languages.ts).
+  ...Object.fromEntries(Object.values(CODE_TYPES).map((type) => [type, 'code' as const])),
 };
 
 /** Default of SEARCHBUS_MEDIA_URL_HOSTS: any host, on public addresses only (consumers/embedding/media/media-fetch.ts). */

@@ -6,6 +6,7 @@ import { DEFAULT_MEDIA_INLINE_MAX_BYTES, validateMedia } from './media.ts';
 import { TRACE_HEADERS } from './names.ts';
 import { traceValue } from './trace-context.ts';
 import type { MediaLabel, TextSource } from './collection.ts';
+import { CODE_LANGUAGES, isCodeLanguage, type CodeLanguage } from './code-languages.ts';
 
 // The public search contract. Any Kafka client may publish a request (key = request id) and any
 // Redis client may listen for the reply, so both are plain, versioned JSON, validated strictly:
@@ -18,6 +19,8 @@ export const MAX_SEARCH_REQUEST_BYTES = 64 * 1024;
 export const MAX_MEDIA_SEARCH_REQUEST_BYTES = 1024 * 1024;
 export const MAX_REQUEST_ID_LENGTH = 128;
 export const MAX_QUERY_CHARS = 4096;
+/** A code query (a function or a file) may be longer than words; the request still fits MAX_SEARCH_REQUEST_BYTES. */
+export const MAX_CODE_QUERY_CHARS = 32 * 1024;
 /** Conditions over must + should + mustNot; bounds the work one request can ask of Qdrant. */
 export const MAX_FILTER_CONDITIONS = 32;
 export const MAX_MATCH_ANY_VALUES = 256;
@@ -95,8 +98,19 @@ export interface MediaQuery {
   uri?: string;
 }
 
-/** Words (searched against `text` vectors), or an image or a recording (against `image` / `audio`). */
-export type SearchQuery = { text: string } | { image: MediaQuery } | { audio: MediaQuery };
+/** Source code as a query: parsed like an ingested file of `language`, its code terms and its embedding searched. */
+export interface CodeQuery {
+  text: string;
+  language: CodeLanguage;
+}
+
+/** Words or code (searched against `text` vectors), or an image or a recording (against `image` / `audio`). */
+export type SearchQuery = { text: string } | { code: CodeQuery } | { image: MediaQuery } | { audio: MediaQuery };
+
+/** A query searched against the text vectors (words or code), rather than by an example medium. */
+export function isTextualQuery(query: SearchQuery): query is { text: string } | { code: CodeQuery } {
+  return 'text' in query || 'code' in query;
+}
 
 export interface SearchRequestV1 {
   schemaVersion: 1;
@@ -148,6 +162,8 @@ export interface SearchHit {
   /** Where the best chunk was said, for speech transcribed from a recording: ms from its start. */
   startMs?: number;
   endMs?: number;
+  /** Source code: the best chunk's language, function or class (`Class.method`) and 1-based lines. */
+  code?: { language: CodeLanguage; symbol?: string; startLine: number; endLine: number };
 }
 
 export interface SearchHitsReplyV1 {
@@ -232,7 +248,7 @@ export function decodeSearchRequest(value: Buffer | null, limits: SearchRequestL
     };
   }
   const decoded = parseSearchRequest(parsed, limits);
-  if (decoded.ok && 'text' in decoded.request.query && value.length > MAX_SEARCH_REQUEST_BYTES) {
+  if (decoded.ok && isTextualQuery(decoded.request.query) && value.length > MAX_SEARCH_REQUEST_BYTES) {
     const { id, replyTo } = decoded.request;
     return {
       ok: false,
@@ -309,11 +325,28 @@ export function parseSearchRequest(input: unknown, limits: SearchRequestLimits):
   const query = input.query;
   const kinds = isPlainObject(query) ? Object.keys(query) : [];
   const kind = kinds[0];
-  if (!isPlainObject(query) || kinds.length !== 1 || (kind !== 'text' && kind !== 'image' && kind !== 'audio')) {
-    return fail('invalid-request', 'query must be one of { text: string }, { image: { data | uri } }, { audio: { data | uri } }');
+  if (!isPlainObject(query) || kinds.length !== 1 || (kind !== 'text' && kind !== 'code' && kind !== 'image' && kind !== 'audio')) {
+    return fail(
+      'invalid-request',
+      'query must be one of { text: string }, { code: { text, language } }, { image: { data | uri } }, { audio: { data | uri } }',
+    );
   }
   let parsedQuery: SearchQuery;
-  if (kind === 'text') {
+  if (kind === 'code') {
+    const code = query.code;
+    if (!isPlainObject(code) || typeof code.text !== 'string')
+      return fail('invalid-request', 'query.code must be an object { text, language }');
+    if (!isCodeLanguage(code.language))
+      return fail(
+        'invalid-request',
+        `query.code.language must be one of ${CODE_LANGUAGES.join(', ')}, got ${describeValue(code.language)}`,
+      );
+    if (code.text.trim() === '') return fail('empty-query', 'query.code.text is empty');
+    if (!isWellFormed(code.text)) return fail('invalid-request', 'query.code.text must be well-formed Unicode (no lone surrogates)');
+    if (code.text.length > MAX_CODE_QUERY_CHARS)
+      return fail('invalid-request', `query.code.text is longer than ${MAX_CODE_QUERY_CHARS} characters`);
+    parsedQuery = { code: { text: code.text, language: code.language } };
+  } else if (kind === 'text') {
     if (typeof query.text !== 'string') return fail('invalid-request', 'query must be an object { text: string }');
     if (query.text.trim() === '') return fail('empty-query', 'query.text is empty');
     if (!isWellFormed(query.text)) return fail('invalid-request', 'query.text must be well-formed Unicode (no lone surrogates)');

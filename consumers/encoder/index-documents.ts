@@ -1,5 +1,6 @@
 import type { QdrantClient } from '@qdrant/js-client-rest';
 import {
+  codeTerms,
   DOCUMENT_EXTRACTORS,
   imageThumbnail,
   labelText,
@@ -9,6 +10,7 @@ import {
   type DocumentEncoder,
   type MediaEncoder,
   type SparseAnalyzer,
+  type CodeSpan,
   type TextSegment,
 } from '../embedding/index.ts';
 import { encodeAndWrite, inGroups } from './write-pipeline.ts';
@@ -187,6 +189,9 @@ interface EncodedChunk {
   source?: TextSource;
   /** Speech transcribed from a recording: the times of its segment. */
   times?: { startMs: number; endMs: number };
+  /** Source code: the chunk's language, symbol and lines, and its code terms for the sparse vector. */
+  code?: CodeSpan;
+  codeTerms?: string[];
 }
 
 /**
@@ -198,6 +203,7 @@ interface TextPart {
   page?: number;
   source?: TextSource;
   times?: { startMs: number; endMs: number };
+  code?: CodeSpan;
   extracted: boolean;
   prefix: number;
 }
@@ -218,10 +224,19 @@ async function encodeGroup(group: Upsert[], context: IndexContext, step: NonNull
   const flat = parts.flat();
   const embedded = flat.length > 0 ? await step('embed', () => context.encoder.encodeDocuments(flat.map((p) => p.text))) : [];
   let next = 0;
-  return group.map((_, i) => {
+  const documents = group.map((_, i) => {
     const chunks = (parts[i] ?? []).flatMap((part) => (embedded[next++] ?? []).map((chunk) => encodedChunk(part, chunk)));
     return { chunks: chunks.length > 0 ? chunks : [{ text: '', vector: null }], medium: media[i]?.medium ?? null };
   });
+  if (context.layout.sparse) await addCodeTerms(documents, sparseAnalyzer(context.layout.sparse.analyzer));
+  return documents;
+}
+
+/** Each code chunk's terms, from its own syntax tree (a window of a long function parses as a fragment). */
+async function addCodeTerms(documents: EncodedDocument[], words: SparseAnalyzer): Promise<void> {
+  for (const chunk of documents.flatMap((d) => d.chunks)) {
+    if (chunk.code && chunk.text !== '') chunk.codeTerms = await codeTerms(chunk.code.language, chunk.text, words);
+  }
 }
 
 /**
@@ -240,6 +255,7 @@ function textParts(u: Upsert, extracted: TextSegment[] | null): TextPart[] {
       ...(segment.startMs !== undefined && segment.endMs !== undefined
         ? { times: { startMs: segment.startMs, endMs: segment.endMs } }
         : {}),
+      ...(segment.code ? { code: segment.code } : {}),
       extracted: true,
       prefix: prefix.length,
     };
@@ -257,7 +273,18 @@ function encodedChunk(part: TextPart, chunk: { text: string; vector: Float32Arra
     const end = chunk.end ?? start + chunk.text.length;
     encoded.position = { start: Math.max(0, start - part.prefix), end: Math.max(0, end - part.prefix) };
   }
+  if (part.code) encoded.code = chunkLines(part.code, part.text, encoded.position ?? null, part.prefix);
   return encoded;
+}
+
+/** A window of a long function covers only some of its lines: those its text spans. */
+function chunkLines(span: CodeSpan, text: string, position: { start: number; end: number } | null, prefix: number): CodeSpan {
+  if (!position) return span;
+  const body = text.slice(prefix);
+  const linesBefore = (offset: number): number => body.slice(0, offset).split('\n').length - 1;
+  const startLine = span.startLine + linesBefore(position.start);
+  const endLine = span.startLine + linesBefore(Math.max(position.start, position.end - 1));
+  return { ...span, startLine, endLine: Math.min(endLine, span.endLine) };
 }
 
 // Runs on the main thread (the sparse analyzer too) while the inference worker embeds the next group.
@@ -285,6 +312,7 @@ function toPoints(upserts: Upsert[], encoded: EncodedDocument[], { modelId, inge
         ...(chunk.position ? { position: chunk.position } : {}),
         ...(chunk.source ? { text_source: chunk.source } : {}),
         ...(chunk.times ? { start_ms: chunk.times.startMs, end_ms: chunk.times.endMs } : {}),
+        ...(chunk.code ? codePayload(chunk.code) : {}),
       };
       const offset = offsets.get(u);
       const record = offset === undefined ? payload : { ...payload, source_offset: offset };
@@ -296,12 +324,26 @@ function toPoints(upserts: Upsert[], encoded: EncodedDocument[], { modelId, inge
           ? (embedding ?? [])
           : {
               ...(embedding ? { [dense]: embedding } : {}),
-              ...(sparse && chunk.text !== '' ? { [sparse.name]: sparse.analyzer.document(chunk.text) } : {}),
+              ...(sparse && chunk.text !== '' ? { [sparse.name]: sparseVector(sparse.analyzer, chunk) } : {}),
               ...(moment?.vectors ?? {}),
             };
       return { id: pointId(u.tenant, u.id, index), vector, payload: record as unknown as Record<string, unknown> };
     });
   });
+}
+
+/** A code chunk's sparse vector holds its code terms; any other chunk's, its words. */
+function sparseVector(analyzer: SparseAnalyzer, chunk: EncodedChunk) {
+  return chunk.codeTerms ? analyzer.documentOf(chunk.codeTerms) : analyzer.document(chunk.text);
+}
+
+function codePayload(code: CodeSpan): Pick<ChunkPayload, 'language' | 'symbol' | 'start_line' | 'end_line'> {
+  return {
+    language: code.language,
+    ...(code.symbol !== undefined ? { symbol: code.symbol } : {}),
+    start_line: code.startLine,
+    end_line: code.endLine,
+  };
 }
 
 interface EmbeddedMedium {

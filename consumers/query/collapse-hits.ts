@@ -1,4 +1,4 @@
-import type { MediaLabel, SearchHit } from '../../topology/index.ts';
+import { isCodeLanguage, type MediaLabel, type SearchHit } from '../../topology/index.ts';
 
 /** The fields of a scored chunk the reply is built from (a subset of Qdrant's ScoredPoint). */
 export interface ScoredChunk {
@@ -7,7 +7,22 @@ export interface ScoredChunk {
 }
 
 /** Payload fields the query consumer asks Qdrant for; the vector and bookkeeping stay behind. */
-export const HIT_PAYLOAD_FIELDS = ['doc_id', 'chunk', 'title', 'text', 'metadata', 'media', 'page', 'text_source', 'start_ms', 'end_ms'];
+export const HIT_PAYLOAD_FIELDS = [
+  'doc_id',
+  'chunk',
+  'title',
+  'text',
+  'metadata',
+  'media',
+  'page',
+  'text_source',
+  'start_ms',
+  'end_ms',
+  'language',
+  'symbol',
+  'start_line',
+  'end_line',
+];
 
 const SNIPPET_CHARS = 240;
 
@@ -50,6 +65,7 @@ export function collapseToDocuments(points: readonly ScoredChunk[], topK: number
       ...(typeof payload.start_ms === 'number' && typeof payload.end_ms === 'number'
         ? { startMs: payload.start_ms, endMs: payload.end_ms }
         : {}),
+      ...codeOf(payload),
     });
   }
   return hits;
@@ -80,6 +96,12 @@ export function nextLimit(limit: number, maxLimit: number): number | null {
 /** Whether a result page may hide more documents: it was full and still collapsed to too few. */
 export function needsMore(returned: number, limit: number, documents: number, topK: number): boolean {
   return documents < topK && returned >= limit;
+}
+
+function codeOf(payload: Record<string, unknown>): Pick<SearchHit, 'code'> {
+  const { language, symbol, start_line: startLine, end_line: endLine } = payload;
+  if (!isCodeLanguage(language) || typeof startLine !== 'number' || typeof endLine !== 'number') return {};
+  return { code: { language, ...(typeof symbol === 'string' ? { symbol } : {}), startLine, endLine } };
 }
 
 function labelsOf(value: unknown): { labels?: MediaLabel[] } {

@@ -4,6 +4,7 @@ import {
   hasErrorCode,
   isMediaContentError,
   isSearchContractError,
+  isTextualQuery,
   SEARCH_SCHEMA_VERSION,
   UnavailableError,
   type SearchErrorCode,
@@ -11,7 +12,7 @@ import {
   type SearchReplyV1,
   type SearchRequestV1,
 } from '../../topology/index.ts';
-import { sparseAnalyzer, type MediaEncoder } from '../embedding/index.ts';
+import { codeTerms, sparseAnalyzer, type MediaEncoder } from '../embedding/index.ts';
 import { isRetriable } from '../runtime/index.ts';
 import { collapseToDocuments, initialLimit, needsMore, nextLimit, type ScoredChunk } from './collapse-hits.ts';
 import type { ResolvedCollection } from '../runtime/index.ts';
@@ -141,10 +142,10 @@ async function searchOnce(
   const resolved = await deps.resolver.resolve();
   const { layout } = resolved;
   const results: HitsOrError[] = new Array<HitsOrError>(requests.length);
-  const modes = requests.map((r) => ('text' in r.query ? effectiveMode(r.mode, layout) : (r.mode ?? 'dense')));
+  const modes = requests.map((r) => (isTextualQuery(r.query) ? effectiveMode(r.mode, layout) : (r.mode ?? 'dense')));
   modes.forEach((mode, i) => {
     const query = requests[i]!.query;
-    if (!('text' in query)) {
+    if (!isTextualQuery(query)) {
       const modality = 'image' in query ? 'image' : 'audio';
       if (mode !== 'dense')
         results[i] = new ContractError<SearchErrorCode>(
@@ -172,9 +173,11 @@ async function searchOnce(
   while (open.length > 0) {
     const queries = open.map(({ request, index, limit }) => {
       // A query by example searches its modality's named vector, with the same tenant condition and filter.
-      const searched =
-        'text' in request.query ? layout : { ...layout, dense: layout.media!['image' in request.query ? 'image' : 'audio']!.name };
-      return chunkQuery(modes[index]!, searched, vectors[index]!, toQdrantFilter(request.filter, request.tenant), limit, fusion);
+      const searched = isTextualQuery(request.query)
+        ? layout
+        : { ...layout, dense: layout.media!['image' in request.query ? 'image' : 'audio']!.name };
+      const filter = toQdrantFilter(request.filter, request.tenant);
+      return chunkQuery(modes[index]!, searched, vectors[index]!, filter, limit, fusion, 'code' in request.query);
     });
     const pages = await searchIsolating(resolved, queries, deps);
     const again: typeof open = [];
@@ -206,7 +209,7 @@ async function queryVectors(
   const live = (i: number): boolean => settled[i] === undefined;
   const textOf = (i: number): string | null => {
     const query = requests[i]!.query;
-    return 'text' in query ? query.text : null;
+    return 'text' in query ? query.text : 'code' in query ? query.code.text : null;
   };
   const embed = requests.map((_, i) => i).filter((i) => live(i) && modes[i] !== 'sparse' && textOf(i) !== null);
   if (embed.length > 0) {
@@ -218,10 +221,13 @@ async function queryVectors(
   const sparse = resolved.layout.sparse;
   if (sparse) {
     const analyzer = sparseAnalyzer(sparse.analyzer);
-    requests.forEach((_, i) => {
+    for (const [i, request] of requests.entries()) {
       const text = textOf(i);
-      if (live(i) && modes[i] !== 'dense' && text !== null) vectors[i]!.sparse = analyzer.query(text);
-    });
+      if (!live(i) || modes[i] === 'dense' || text === null) continue;
+      // Code is analysed as an ingested code chunk is: identifiers, words and structure terms.
+      const query = request.query;
+      vectors[i]!.sparse = 'code' in query ? analyzer.queryOf(await codeTerms(query.code.language, text, analyzer)) : analyzer.query(text);
+    }
   }
   return vectors;
 }
@@ -240,7 +246,7 @@ async function embedExamples(
   await Promise.all(
     requests.map(async (request, i) => {
       const query = request.query;
-      if (settled[i] !== undefined || 'text' in query) return;
+      if (settled[i] !== undefined || isTextualQuery(query)) return;
       const modality = 'image' in query ? 'image' : 'audio';
       const example = 'image' in query ? query.image : query.audio;
       const target = resolved.layout.media?.[modality];

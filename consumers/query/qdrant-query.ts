@@ -1,5 +1,12 @@
 import type { Schemas } from '@qdrant/js-client-rest';
-import { DEFAULT_RRF_K, DEFAULT_SPARSE_WEIGHT, type CollectionLayout, type FusionMethod, type SearchMode } from '../../topology/index.ts';
+import {
+  DEFAULT_CODE_DENSE_WEIGHT,
+  DEFAULT_RRF_K,
+  DEFAULT_SPARSE_WEIGHT,
+  type CollectionLayout,
+  type FusionMethod,
+  type SearchMode,
+} from '../../topology/index.ts';
 import type { SparseVector } from '../embedding/index.ts';
 import { HIT_PAYLOAD_FIELDS } from './collapse-hits.ts';
 import type { toQdrantFilter } from './qdrant-filter.ts';
@@ -27,19 +34,27 @@ export interface HybridFusion {
   rrfK: number;
   /** RRF: the sparse list's weight, the dense list's being 1. */
   sparseWeight: number;
+  /** RRF, a query by code: the dense list's weight, the sparse list's being 1. */
+  codeDenseWeight: number;
 }
 
-export const DEFAULT_FUSION: HybridFusion = { method: 'rrf', rrfK: DEFAULT_RRF_K, sparseWeight: DEFAULT_SPARSE_WEIGHT };
+export const DEFAULT_FUSION: HybridFusion = {
+  method: 'rrf',
+  rrfK: DEFAULT_RRF_K,
+  sparseWeight: DEFAULT_SPARSE_WEIGHT,
+  codeDenseWeight: DEFAULT_CODE_DENSE_WEIGHT,
+};
 
 /** The fusion a configuration asks for. */
-export function hybridFusion(query: { fusion: FusionMethod; rrfK: number; sparseWeight: number }): HybridFusion {
-  return { method: query.fusion, rrfK: query.rrfK, sparseWeight: query.sparseWeight };
+export function hybridFusion(query: { fusion: FusionMethod; rrfK: number; sparseWeight: number; codeDenseWeight: number }): HybridFusion {
+  return { method: query.fusion, rrfK: query.rrfK, sparseWeight: query.sparseWeight, codeDenseWeight: query.codeDenseWeight };
 }
 
 /** Qdrant's fusion stage; weights are sent only when they differ, so servers without weighted RRF still take the default. */
-function fusionQuery(fusion: HybridFusion): Schemas['QueryInterface'] {
+function fusionQuery(fusion: HybridFusion, code: boolean): Schemas['QueryInterface'] {
   if (fusion.method === 'dbsf') return { fusion: 'dbsf' };
-  return { rrf: { k: fusion.rrfK, ...(fusion.sparseWeight !== 1 && { weights: [1, fusion.sparseWeight] }) } };
+  const weights = code ? [fusion.codeDenseWeight, 1] : [1, fusion.sparseWeight];
+  return { rrf: { k: fusion.rrfK, ...((weights[0] !== 1 || weights[1] !== 1) && { weights }) } };
 }
 
 /** The mode a request runs in: its own, or hybrid where the collection has sparse vectors, else dense. */
@@ -59,6 +74,8 @@ export function chunkQuery(
   filter: ReturnType<typeof toQdrantFilter>,
   limit: number,
   fusion: HybridFusion,
+  /** A query by code, fused with the code weights. */
+  code = false,
 ): ChunkQuery {
   const base = { filter, limit, with_payload: HIT_PAYLOAD_FIELDS };
   const dense = (): { query: number[]; using?: string } => {
@@ -82,7 +99,7 @@ export function chunkQuery(
           { ...dense(), filter, limit },
           { ...sparse(), filter, limit },
         ],
-        query: fusionQuery(fusion),
+        query: fusionQuery(fusion, code),
       };
   }
 }

@@ -24,6 +24,7 @@ export function parseQueryArgs(argv: string[]) {
       'per-query': { type: 'string' },
       image: { type: 'string' },
       audio: { type: 'string' },
+      code: { type: 'string' },
       after: { type: 'string' },
     },
   });

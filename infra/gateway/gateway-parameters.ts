@@ -7,6 +7,7 @@ import {
   MAX_QUERY_CHARS,
   parseSearchFilter,
   SEARCH_MODES,
+  type CodeQuery,
   type MediaQuery,
   type SearchErrorCode,
   type SearchFilter,
@@ -22,8 +23,11 @@ import { FILE_FIELD, readMultipartForm, type MultipartFailure } from './multipar
 
 export interface SearchParams {
   text: string;
-  /** A query by example from a JSON body: inline base64 only (a uri would let a caller make the query consumer read its files). */
-  example?: { image: MediaQuery } | { audio: MediaQuery };
+  /**
+   * A query by example from a JSON body: inline base64 only (a uri would let a caller make the query
+   * consumer read its files); or source code (`{ code: { text, language } }`, checked by the query consumer).
+   */
+  example?: { image: MediaQuery } | { audio: MediaQuery } | { code: CodeQuery };
   topK: number | undefined;
   filter: SearchFilter | undefined;
   tenant: string | null;
@@ -37,7 +41,7 @@ export const AFTER_HEADER = 'x-searchbus-after';
 
 const SEARCH_PARAMS = new Set(['q', 'k', 'filter', 'tenant', 'mode', 'after']);
 const FORM_FIELDS = new Set([...SEARCH_PARAMS, FILE_FIELD]);
-const BODY_FIELDS = new Set(['q', 'k', 'filter', 'tenant', 'mode', 'after', 'image', 'audio']);
+const BODY_FIELDS = new Set(['q', 'k', 'filter', 'tenant', 'mode', 'after', 'image', 'audio', 'code']);
 const EXPECTED = 'expected q, k, filter, tenant, mode, after';
 
 /**
@@ -92,10 +96,16 @@ export async function bodyParams(request: IncomingMessage, limits: GatewayLimits
   const unknown = Object.keys(fields).filter((k) => !BODY_FIELDS.has(k));
   if (unknown.length > 0)
     return invalid('invalid-request', `unknown field(s) ${unknown.map((k) => JSON.stringify(k.slice(0, 64))).join(', ')}; ${EXPECTED}`);
-  const { q, k, filter, tenant, mode, after, image, audio } = fields;
+  const { q, k, filter, tenant, mode, after, image, audio, code } = fields;
   if (after !== undefined && typeof after !== 'string') return invalid('invalid-position', 'after must be a position token (a string)');
   let example: SearchParams['example'];
-  if (image !== undefined || audio !== undefined) {
+  if (code !== undefined) {
+    if ([q, image, audio].some((v) => v !== undefined)) return invalid('invalid-request', 'give exactly one of q, image, audio and code');
+    const given = code as Record<string, unknown> | null;
+    if (typeof given !== 'object' || given === null || typeof given.text !== 'string' || typeof given.language !== 'string')
+      return invalid('invalid-request', 'code must be { text: <source code>, language: <typescript, python, …> }');
+    example = { code: { text: given.text, language: given.language as CodeQuery['language'] } };
+  } else if (image !== undefined || audio !== undefined) {
     const kind = image !== undefined ? 'image' : 'audio';
     const given = (image ?? audio) as Record<string, unknown> | null;
     if ([q, image, audio].filter((v) => v !== undefined).length !== 1)

@@ -1,11 +1,12 @@
-// A folder of mixed files -> documents: text and Markdown as text, images, audio, video and document
-// files (PDF, DOCX, HTML) as media (inline up to the inline limit, else by file:// uri: the claim
+// A folder of mixed files -> documents: text and Markdown as text, images, audio, video, document
+// files (PDF, DOCX, HTML) and source code (parsed into functions by the encoders) as media (inline up to the inline limit, else by file:// uri: the claim
 // check); the encoders extract a document file's text. A text file over the inline limit goes by
 // uri too, as text/plain or text/markdown. Anything else is skipped with a reason, never guessed at.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, extname, join, relative, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
+  CODE_EXTENSIONS,
   DEFAULT_MEDIA_INLINE_MAX_BYTES,
   DOCUMENT_EXTENSIONS,
   documentFormatOf,
@@ -20,7 +21,7 @@ import type { DocumentInput } from './ingest-producer.ts';
 const TEXT_EXTENSIONS: Readonly<Record<string, string>> = { '.txt': 'text/plain', '.md': 'text/markdown', '.markdown': 'text/markdown' };
 
 /** What a file was published as: its media kind, or its document format (the summary counts by it). */
-export type FileKind = 'text' | 'image' | 'audio' | 'video' | 'pdf' | 'docx' | 'html';
+export type FileKind = 'text' | 'image' | 'audio' | 'video' | 'pdf' | 'docx' | 'html' | 'code';
 
 export type FolderRecord =
   | { path: string; bytes: number; kind: FileKind; document: DocumentInput }
@@ -65,7 +66,7 @@ export async function fileDocument(
       validateDocument({ schemaVersion: 1, ...document });
       return { ...file, kind: 'text', document };
     }
-    const type = textType ?? MEDIA_EXTENSIONS[extension] ?? DOCUMENT_EXTENSIONS[extension];
+    const type = textType ?? MEDIA_EXTENSIONS[extension] ?? DOCUMENT_EXTENSIONS[extension] ?? CODE_EXTENSIONS[extension];
     const kind: FileKind | undefined = textType ? 'text' : type ? fileKindOf(type) : undefined;
     if (!type || !kind) return skip(`${extension || 'no extension'}: not a supported type (${SUPPORTED})`);
     const media =
@@ -81,7 +82,12 @@ export async function fileDocument(
   }
 }
 
-const SUPPORTED = [...Object.keys(TEXT_EXTENSIONS), ...Object.keys(MEDIA_EXTENSIONS), ...Object.keys(DOCUMENT_EXTENSIONS)]
+const SUPPORTED = [
+  ...Object.keys(TEXT_EXTENSIONS),
+  ...Object.keys(MEDIA_EXTENSIONS),
+  ...Object.keys(DOCUMENT_EXTENSIONS),
+  ...Object.keys(CODE_EXTENSIONS),
+]
   .map((e) => e.slice(1))
   .join(', ');
 
@@ -89,5 +95,5 @@ function fileKindOf(type: string): FileKind | undefined {
   const kind = mediaKindOf(type);
   if (kind !== 'document') return kind;
   const format = documentFormatOf(type);
-  return format === 'pdf' || format === 'docx' || format === 'html' ? format : undefined;
+  return format === 'pdf' || format === 'docx' || format === 'html' || format === 'code' ? format : undefined;
 }

@@ -13,6 +13,7 @@ import {
   SpanKind,
   traceHeaders,
   isErrorReply,
+  type CodeQuery,
   type MediaQuery,
   type SearchRequestV1,
   nextReady,
@@ -44,8 +45,9 @@ export interface SearchClientOptions {
 }
 
 export interface SearchQuery {
-  /** Exactly one of text, image and audio: words, or a query by example (inline base64 or a uri). */
+  /** Exactly one of text, code, image and audio: words, source code, or a query by example (inline base64 or a uri). */
   text?: string;
+  code?: CodeQuery;
   image?: MediaQuery;
   audio?: MediaQuery;
   /** Documents wanted; default 10. The query consumer refuses values above its maxTopK. */
@@ -451,8 +453,9 @@ function toError(reason: unknown): Error {
   return reason instanceof Error ? reason : new Error(typeof reason === 'string' ? reason : 'search aborted');
 }
 
-/** The envelope's `query`: the one of text, image and audio the caller gave (the consumer checks it). */
+/** The envelope's `query`: the one of text, code, image and audio the caller gave (the consumer checks it). */
 function requestQuery(query: SearchQuery): SearchRequestV1['query'] {
+  if (query.code !== undefined) return { code: query.code };
   if (query.image !== undefined) return { image: query.image };
   if (query.audio !== undefined) return { audio: query.audio };
   return { text: query.text ?? '' };

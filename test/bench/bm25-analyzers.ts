@@ -5,7 +5,8 @@
 // its sparse figures differ somewhat.
 // Usage: node --import tsx test/bench/bm25-analyzers.ts <beir-dir> <split> <analyzer-id>...
 import { readFile } from 'node:fs/promises';
-import { SparseAnalyzer, type SparseVector } from '../../consumers/embedding/index.ts';
+import { SparseAnalyzer } from '../../consumers/embedding/index.ts';
+import { bm25Score, idfOver } from '../support/brute-force-bm25.ts';
 import { RANKING_DEPTH, scoreRankings } from '../../consumers/quality/index.ts';
 import { judgementsOf, loadBeirSplit } from '../../infra/eval/beir-dataset.ts';
 import { getAnalyzerSpec } from '../../topology/index.ts';
@@ -19,30 +20,15 @@ const corpus = (await readFile(`${dir}/corpus.jsonl`, 'utf8'))
   .map((line) => JSON.parse(line) as { _id: string; title?: string; text: string });
 const judged = await loadBeirSplit(dir, split);
 
-function score(query: SparseVector, doc: SparseVector, idf: (index: number) => number): number {
-  let total = 0;
-  let j = 0;
-  for (const index of query.indices) {
-    while (j < doc.indices.length && doc.indices[j]! < index) j++;
-    if (doc.indices[j] === index) total += idf(index) * doc.values[j]!;
-  }
-  return total;
-}
-
 for (const id of analyzerIds) {
   const analyzer = new SparseAnalyzer(getAnalyzerSpec(id));
   const docs = corpus.map((d) => ({ id: d._id, vector: analyzer.document(`${d.title ?? ''}\n${d.text}`) }));
-  const df = new Map<number, number>();
-  for (const d of docs) for (const index of d.vector.indices) df.set(index, (df.get(index) ?? 0) + 1);
-  const idf = (index: number): number => {
-    const n = df.get(index) ?? 0;
-    return Math.log(1 + (docs.length - n + 0.5) / (n + 0.5));
-  };
+  const idf = idfOver(docs.map((d) => d.vector));
   const rankings = new Map<string, string[]>();
   for (const q of judged.queries) {
     const vector = analyzer.query(q.text);
     const ranked = docs
-      .map((d) => ({ id: d.id, score: score(vector, d.vector, idf) }))
+      .map((d) => ({ id: d.id, score: bm25Score(vector, d.vector, idf) }))
       .filter((d) => d.score > 0)
       .sort((a, b) => b.score - a.score)
       .slice(0, RANKING_DEPTH);

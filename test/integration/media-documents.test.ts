@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import type { Consumer } from 'kafkajs';
 import type { SearchHit } from '../../topology/index.ts';
-import { DEFAULT_TENANT, HEADERS, pointId, VECTOR_NAMES } from '../../topology/index.ts';
+import { DEFAULT_TENANT, pointId, VECTOR_NAMES } from '../../topology/index.ts';
+import { deadLetters } from '../support/dead-letters.ts';
 import { docxFile, htmlPage, pdfFile } from '../support/documents.ts';
 import { allPoints, createHarness, waitFor, type Harness } from '../support/harness.ts';
 import { MEDIA_FIXTURES, otherVoiceOgg, transformedPhoto } from '../support/media-queries.ts';
@@ -220,38 +220,21 @@ describe('a folder of everything: documents, a screenshot, photos and recordings
   });
 
   it('dead-letters broken files with a typed reason each, and writes nothing of them', async () => {
-    const dlq: Consumer = h.kafka.consumer({ groupId: `${h.namespace}.dlq-reader` });
-    const letters = new Map<string, { code: string; reason: string }>();
-    await dlq.connect();
-    await dlq.subscribe({ topic: h.topology.topics.deadLetter, fromBeginning: true });
-    await dlq.run({
-      eachMessage: ({ message }) => {
-        letters.set(message.key?.toString() ?? '', {
-          code: message.headers?.[HEADERS.errorCode]?.toString() ?? '',
-          reason: message.headers?.[HEADERS.errorMessage]?.toString() ?? '',
-        });
-        return Promise.resolve();
-      },
+    const letters = await deadLetters(h, 4, 300_000);
+    assert.deepEqual(Object.fromEntries([...letters].map(([key, l]) => [key, l.code])), {
+      'default/broken/truncated.pdf': 'document-undecodable',
+      'default/broken/locked.pdf': 'document-encrypted',
+      'default/broken/scan.pdf': 'document-no-text',
+      'default/broken/renamed.docx': 'document-undecodable',
     });
-    try {
-      await waitFor('four dead letters', () => Promise.resolve(letters.size >= 4 ? true : undefined), 300_000, 500);
-      assert.deepEqual(Object.fromEntries([...letters].map(([key, l]) => [key, l.code])), {
-        'default/broken/truncated.pdf': 'document-undecodable',
-        'default/broken/locked.pdf': 'document-encrypted',
-        'default/broken/scan.pdf': 'document-no-text',
-        'default/broken/renamed.docx': 'document-undecodable',
-      });
-      // OCR is on, so the pages without a text layer were rendered and read: nothing on them either.
-      assert.match(
-        letters.get('default/broken/scan.pdf')!.reason,
-        /default\/broken\/scan\.pdf: the pdf file has no text to index \(no text layer, and OCR found no text on its pages\)/,
-      );
-      assert.match(letters.get('default/broken/locked.pdf')!.reason, /password-protected/);
-      for (const id of ['broken/truncated.pdf', 'broken/locked.pdf', 'broken/scan.pdf', 'broken/renamed.docx'])
-        assert.deepEqual(await pointsOf(id), [], `${id} was not written`);
-    } finally {
-      await dlq.disconnect();
-    }
+    // OCR is on, so the pages without a text layer were rendered and read: nothing on them either.
+    assert.match(
+      letters.get('default/broken/scan.pdf')!.reason,
+      /default\/broken\/scan\.pdf: the pdf file has no text to index \(no text layer, and OCR found no text on its pages\)/,
+    );
+    assert.match(letters.get('default/broken/locked.pdf')!.reason, /password-protected/);
+    for (const id of ['broken/truncated.pdf', 'broken/locked.pdf', 'broken/scan.pdf', 'broken/renamed.docx'])
+      assert.deepEqual(await pointsOf(id), [], `${id} was not written`);
   });
 
   it('updates and deletes document files like any document: a new version replaces the passages, a tombstone removes every page', async () => {

@@ -2,12 +2,12 @@ import type { Redis } from 'ioredis';
 import { EncoderConsumer } from '../../consumers/encoder/index.ts';
 import { documentEncoder, mediaEncoderSettings, type OnnxEncoder } from '../../consumers/embedding/index.ts';
 import { queryEncoder } from '../../consumers/query/index.ts';
-import { ReindexQueue, ReindexWorker } from '../../consumers/reindex/index.ts';
+import { ReindexQueue, ReindexWorker, type ReindexJobSummary } from '../../consumers/reindex/index.ts';
 import { RedisWriteFences } from '../../consumers/runtime/index.ts';
 import { createRedis } from '../../infra/index.ts';
 import { cachedMediaEncoder } from '../../infra/models/index.ts';
 import { closeAll, type CleanupStep } from '../../topology/index.ts';
-import type { Harness } from './harness.ts';
+import { waitFor, type Harness } from './harness.ts';
 import { startQueryStack, type QueryStack } from './query-stack.ts';
 
 // What every re-index test runs on one namespace: a live encoder writing through the write fences a
@@ -90,4 +90,17 @@ export async function startReindexStack(
     await close().catch(() => undefined);
     throw error;
   }
+}
+
+/** A rebuild job once it ended, completed with its result or failed with its reason (the job and its state are two reads). */
+export function jobEnded(queue: ReindexQueue, jobId: string, timeoutMs = 600_000): Promise<ReindexJobSummary> {
+  return waitFor(
+    `rebuild job ${jobId} to end`,
+    async () => {
+      const j = await queue.get(jobId);
+      return (j?.state === 'completed' && j.result) || (j?.state === 'failed' && j.failedReason) ? j : undefined;
+    },
+    timeoutMs,
+    200,
+  );
 }

@@ -57,7 +57,11 @@ export class SparseAnalyzer {
 
   /** A document chunk's sparse vector: BM25's term-frequency part, k1 and b from the spec. */
   document(text: string): SparseVector {
-    const terms = this.terms(text);
+    return this.documentOf(this.terms(text));
+  }
+
+  /** Terms made elsewhere (a code chunk's, consumers/embedding/code) weighted as a document's. */
+  documentOf(terms: readonly string[]): SparseVector {
     const counts = countTerms(terms);
     const { k1, b, averageTerms } = this.spec;
     const norm = k1 * (1 - b + (b * terms.length) / averageTerms);
@@ -66,7 +70,12 @@ export class SparseAnalyzer {
 
   /** A query's sparse vector: each distinct term once; Qdrant weighs it by its IDF. */
   query(text: string): SparseVector {
-    return this.vector(countTerms(this.terms(text)), () => 1);
+    return this.queryOf(this.terms(text));
+  }
+
+  /** Terms made elsewhere (a code query's) weighted as a query's. */
+  queryOf(terms: readonly string[]): SparseVector {
+    return this.vector(countTerms(terms), () => 1);
   }
 
   /** Term -> sparse index: the first 32 bits of its SHA-1 (collisions in 2^32 are negligible for a vocabulary). */

@@ -1,11 +1,16 @@
+import { readFile } from 'node:fs/promises';
+import { extname } from 'node:path';
 import { getServices } from '../../get-services.ts';
 import {
+  CODE_EXTENSIONS,
+  codeLanguageOf,
   ContractError,
   createKafka,
   createRedis,
   createTopology,
   hasErrorCode,
   loadConfig,
+  type CodeQuery,
   type MediaQuery,
   type SearchHit,
   type SearchMode,
@@ -22,6 +27,8 @@ export interface SearchCommandOptions {
   /** Query by example: a file whose content is sent inline (up to SEARCHBUS_MEDIA_INLINE_MAX_BYTES). */
   image?: string;
   audio?: string;
+  /** Query by code: a source file, parsed as its extension says. */
+  code?: string;
   topK: number;
   filters: string[];
   tenant?: string;
@@ -60,7 +67,11 @@ export async function searchCommand(out: Output, options: SearchCommandOptions):
     } else {
       result.hits.forEach((hit, i) => {
         const title = hit.title ? `  ${hit.title}` : '';
-        const where = [hit.page !== undefined ? `page ${hit.page}` : '', hit.chunk > 0 ? `chunk ${hit.chunk}` : '', matchedBy(hit)]
+        const where = [
+          hit.page !== undefined ? `page ${hit.page}` : '',
+          hit.code ? codeWhere(hit.code) : hit.chunk > 0 ? `chunk ${hit.chunk}` : '',
+          matchedBy(hit),
+        ]
           .filter(Boolean)
           .join(', ');
         out.result(`${String(i + 1).padStart(3)}. ${hit.score.toFixed(4)}  ${hit.docId}${where ? ` (${where})` : ''}${title}`);
@@ -93,11 +104,24 @@ export async function searchCommand(out: Output, options: SearchCommandOptions):
 async function queryOf(
   options: SearchCommandOptions,
   inlineMaxBytes: number,
-): Promise<{ text: string } | { image: MediaQuery } | { audio: MediaQuery }> {
+): Promise<{ text: string } | { code: CodeQuery } | { image: MediaQuery } | { audio: MediaQuery }> {
+  if (options.code !== undefined) return { code: await codeQuery(options.code) };
   const kind = options.image !== undefined ? 'image' : options.audio !== undefined ? 'audio' : null;
   if (kind === null) return { text: options.text };
   const media = await readExampleFile(kind, (kind === 'image' ? options.image : options.audio)!, inlineMaxBytes);
   return kind === 'image' ? { image: media } : { audio: media };
+}
+
+/** A source file as a code query: its language from its extension, its text as it is. */
+async function codeQuery(file: string): Promise<CodeQuery> {
+  const type = CODE_EXTENSIONS[extname(file).toLowerCase()];
+  const language = type ? codeLanguageOf(type) : undefined;
+  if (!language)
+    throw new ContractError('usage', `--code ${file}: not a supported source file (${Object.keys(CODE_EXTENSIONS).join(', ')})`);
+  const text = await readFile(file, 'utf8').catch((error: unknown) => {
+    throw new ContractError('usage', `--code ${file}: ${(error as Error).message}`);
+  });
+  return { text, language };
 }
 
 export const command = defineCommand({
@@ -106,13 +130,19 @@ export const command = defineCommand({
     const { values, positionals } = parseQueryArgs(argv);
     const mode = parseMode(values.mode);
     const text = positionals.join(' ');
-    const given = [text.trim() !== '', values.image !== undefined, values.audio !== undefined].filter(Boolean).length;
+    const given = [text.trim() !== '', values.image !== undefined, values.audio !== undefined, values.code !== undefined].filter(
+      Boolean,
+    ).length;
     if (given !== 1)
-      throw new ContractError('usage', 'search needs exactly one of: the text to search for, --image <file>, --audio <file>');
+      throw new ContractError(
+        'usage',
+        'search needs exactly one of: the text to search for, --image <file>, --audio <file>, --code <file>',
+      );
     return {
       text,
       ...(values.image !== undefined && { image: values.image }),
       ...(values.audio !== undefined && { audio: values.audio }),
+      ...(values.code !== undefined && { code: values.code }),
       topK: parseTopK(values.k, 10),
       filters: values.filter,
       ...(values.tenant !== undefined && { tenant: values.tenant }),
@@ -126,6 +156,12 @@ export const command = defineCommand({
     return 0;
   },
 });
+
+/** `parseHeader() lines 12–40` (a symbol-less chunk: only its lines). */
+function codeWhere(code: NonNullable<SearchHit['code']>): string {
+  const lines = code.startLine === code.endLine ? `line ${code.startLine}` : `lines ${code.startLine}–${code.endLine}`;
+  return code.symbol !== undefined ? `${code.symbol}() ${lines}` : lines;
+}
 
 /** Why a hit matched when its text was read from its medium, as the list says it. */
 function matchedBy(hit: SearchHit): string {

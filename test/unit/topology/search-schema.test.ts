@@ -39,6 +39,22 @@ describe('search request decoding', () => {
       assert.equal(errorOf(parseSearchRequest({ ...valid, mode }, limits)).code, 'invalid-mode');
   });
 
+  it('takes a code query of a known language, and names what is wrong with any other', () => {
+    const code = { text: 'def f(x):\n    return x', language: 'python' };
+    const ok = parseSearchRequest({ ...valid, query: { code } }, limits);
+    assert.ok(ok.ok && 'code' in ok.request.query && ok.request.query.code.language === 'python');
+    assert.match(
+      errorOf(parseSearchRequest({ ...valid, query: { code: { ...code, language: 'cobol' } } }, limits)).message,
+      /query\.code\.language must be one of typescript/,
+    );
+    assert.equal(errorOf(parseSearchRequest({ ...valid, query: { code: { ...code, text: ' ' } } }, limits)).code, 'empty-query');
+    assert.equal(errorOf(parseSearchRequest({ ...valid, query: { code: 'def f(): pass' } }, limits)).code, 'invalid-request');
+    assert.equal(
+      errorOf(parseSearchRequest({ ...valid, query: { code: { ...code, text: 'x'.repeat(40_000) } } }, limits)).code,
+      'invalid-request',
+    );
+  });
+
   it('refuses bytes that are not JSON with invalid-json', () => {
     assert.equal(errorOf(decodeSearchRequest(Buffer.from('{"id": '), limits)).code, 'invalid-json');
     assert.equal(errorOf(decodeSearchRequest(null, limits)).code, 'invalid-json');

@@ -29,6 +29,24 @@ describe('collapseToDocuments', () => {
     assert.equal('page' in collapseToDocuments([point('a', 0, 1)], 1)[0]!, false);
   });
 
+  it("gives a code hit its best chunk's language, symbol and lines", () => {
+    const media = { type: 'text/x-python', modality: 'document', model: 'web-tree-sitter-0.25.10' };
+    const [hit] = collapseToDocuments(
+      [
+        point('headers.py', 2, 0.9, { media, language: 'python', symbol: 'parse_header', start_line: 8, end_line: 16 }),
+        point('headers.py', 0, 0.5, { media, language: 'python', start_line: 1, end_line: 7 }),
+      ],
+      10,
+    );
+    assert.deepEqual(hit!.code, { language: 'python', symbol: 'parse_header', startLine: 8, endLine: 16 });
+    assert.deepEqual(collapseToDocuments([point('m.py', 0, 1, { language: 'python', start_line: 1, end_line: 7 })], 1)[0]!.code, {
+      language: 'python',
+      startLine: 1,
+      endLine: 7,
+    });
+    assert.equal('code' in collapseToDocuments([point('a', 0, 1, { language: 'cobol', start_line: 1, end_line: 2 })], 1)[0]!, false);
+  });
+
   it("gives a recording's hit the times of its best chunk's speech, and other hits none", () => {
     const media = { type: 'audio/wav', modality: 'audio', model: 'speech-embedding' };
     const [hit] = collapseToDocuments(

@@ -272,6 +272,34 @@ describe('handleSearchBatch', () => {
     assert.equal((t.published[0]!.reply as { mode: string }).mode, 'hybrid');
   });
 
+  it('searches a code query hybrid: its text embedded, its sparse terms made by the code analyzer (structure terms included)', async () => {
+    const embedded: string[] = [];
+    const t = deps({
+      encoder: (modelId) =>
+        Promise.resolve({
+          modelId,
+          embedQueries: (texts: string[]) => {
+            embedded.push(...texts);
+            return Promise.resolve(texts.map(() => new Float32Array([1, 0])));
+          },
+        }),
+    });
+    t.d.resolver = {
+      resolve: () => Promise.resolve({ collection: 'c__m__v2', modelId: 'm', layout: HYBRID }),
+      invalidate: () => undefined,
+    };
+    const source = 'def parse_header(line):\n    return line.split(":")';
+    const asCode = await handleSearchBatch([request('c', { query: { code: { text: source, language: 'python' } } })], t.d, signal);
+    const asText = await handleSearchBatch([request('t', { query: { text: source } })], t.d, signal);
+    assert.deepEqual([asCode.answered, asText.answered], [1, 1]);
+    // The code query leans on its terms: the dense list at half weight (SEARCHBUS_QUERY_CODE_DENSE_WEIGHT).
+    assert.deepEqual(t.searches[0]![0]!.query, { rrf: { k: 2, weights: [0.5, 1] } });
+    assert.deepEqual(t.searches[1]![0]!.query, { rrf: { k: 2, weights: [1, 0.5] } });
+    assert.deepEqual(embedded, [source, source]);
+    const terms = (i: number): number => (t.searches[i]![0]!.prefetch![1]!.query as { indices: number[] }).indices.length;
+    assert.ok(terms(0) > terms(1) + 5, `code terms ${terms(0)}, word terms ${terms(1)}`);
+  });
+
   it('fuses with the configured RRF k and sparse weight, dense first, weights sent only when they differ from 1', async () => {
     const hybrid = async (fusion: SearchDependencies['fusion']) => {
       const t = deps({ fusion });
@@ -288,13 +316,15 @@ describe('handleSearchBatch', () => {
       );
       return query.query;
     };
-    assert.deepEqual(await hybrid({ method: 'rrf', rrfK: 2, sparseWeight: 0.5 }), { rrf: { k: 2, weights: [1, 0.5] } });
-    assert.deepEqual(await hybrid({ method: 'rrf', rrfK: 60, sparseWeight: 1 }), { rrf: { k: 60 } });
-    assert.deepEqual(await hybrid({ method: 'dbsf', rrfK: 2, sparseWeight: 0.5 }), { fusion: 'dbsf' });
+    assert.deepEqual(await hybrid({ method: 'rrf', rrfK: 2, sparseWeight: 0.5, codeDenseWeight: 0.5 }), {
+      rrf: { k: 2, weights: [1, 0.5] },
+    });
+    assert.deepEqual(await hybrid({ method: 'rrf', rrfK: 60, sparseWeight: 1, codeDenseWeight: 1 }), { rrf: { k: 60 } });
+    assert.deepEqual(await hybrid({ method: 'dbsf', rrfK: 2, sparseWeight: 0.5, codeDenseWeight: 0.5 }), { fusion: 'dbsf' });
   });
 
   it('runs the mode asked for: dense by the embedding only, sparse by the terms only (no embedding), dbsf when configured', async () => {
-    const t = deps({ fusion: { method: 'dbsf', rrfK: 60, sparseWeight: 1 } });
+    const t = deps({ fusion: { method: 'dbsf', rrfK: 60, sparseWeight: 1, codeDenseWeight: 1 } });
     let embedded = 0;
     t.d.resolver = {
       resolve: () => Promise.resolve({ collection: 'c__m__v2', modelId: 'm', layout: HYBRID }),

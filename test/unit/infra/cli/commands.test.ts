@@ -93,7 +93,7 @@ describe('command lines', () => {
     });
     assert.throws(
       () => search.parse(['--image', 'a.png', 'words']),
-      usage('search needs exactly one of: the text to search for, --image <file>, --audio <file>'),
+      usage('search needs exactly one of: the text to search for, --image <file>, --audio <file>, --code <file>'),
     );
     assert.throws(() => search.parse(['--k', 'x', 'words']), usage('--k must be a whole number, got "x"'));
   });

@@ -62,6 +62,17 @@ describe('bodyParams and jsonBody', () => {
     });
   });
 
+  it('reads a JSON body with a query by code, and refuses one beside q or without a language', async () => {
+    const code = { text: 'def f(): pass', language: 'python' };
+    const parsed = await bodyParams(request(JSON.stringify({ code, k: 3 })), DEFAULT_GATEWAY_LIMITS);
+    assert.ok(!('status' in parsed) && parsed.topK === 3);
+    assert.deepEqual(!('status' in parsed) && parsed.example, { code });
+    for (const body of [{ code, q: 'x' }, { code: { text: 'def f(): pass' } }, { code: 'def f(): pass' }]) {
+      const refused = await bodyParams(request(JSON.stringify(body)), DEFAULT_GATEWAY_LIMITS);
+      assert.ok('status' in refused && refused.status === 400, JSON.stringify(refused));
+    }
+  });
+
   it('answers 415 for another content type, 413 past the limit and 400 for broken JSON', async () => {
     assert.deepEqual(await jsonBody(request('{}', 'text/plain'), 100, 'POST /search', ' or multipart/form-data'), {
       ok: false,

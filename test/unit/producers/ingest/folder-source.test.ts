@@ -18,6 +18,8 @@ describe('fileDocument: document files', () => {
     await writeFile(join(dir, 'notes.md'), '# Notes');
     await writeFile(join(dir, 'big.txt'), 'word '.repeat(40));
     await writeFile(join(dir, 'legacy.doc'), 'OLE');
+    await writeFile(join(dir, 'parse.py'), 'def f():\n    pass\n');
+    await writeFile(join(dir, 'Main.java'), 'class Main {}');
     records = new Map();
     for (const file of await listFiles(dir))
       records.set(file.path.slice(dir.length + 1), await fileDocument(dir, file, { mediaInlineMaxBytes: 100 }));
@@ -30,9 +32,11 @@ describe('fileDocument: document files', () => {
       'big.txt': 'text',
       'legacy.doc': 'skipped',
       'letter.docx': 'docx',
+      'Main.java': 'code',
       'notes.md': 'text',
       'old.htm': 'html',
       'page.html': 'html',
+      'parse.py': 'code',
       'spec.pdf': 'pdf',
     });
     const pdf = records.get('spec.pdf')!;
@@ -48,6 +52,14 @@ describe('fileDocument: document files', () => {
     );
   });
 
+  it('publishes source files as code media, typed by their language', () => {
+    const python = records.get('parse.py')!;
+    assert.ok(python.kind === 'code');
+    assert.deepEqual(python.document.media, { type: 'text/x-python', data: Buffer.from('def f():\n    pass\n').toString('base64') });
+    const java = records.get('Main.java')!;
+    assert.ok(java.kind === 'code' && java.document.media?.type === 'text/x-java');
+  });
+
   it('keeps Markdown and text as text, and sends a text file over the inline limit by uri (text/plain)', () => {
     const md = records.get('notes.md')!;
     assert.ok(md.kind === 'text' && md.document.text === '# Notes' && md.document.media === undefined);
@@ -60,7 +72,10 @@ describe('fileDocument: document files', () => {
   it('skips a legacy .doc with a reason naming the supported types', () => {
     const doc = records.get('legacy.doc')!;
     assert.ok(
-      doc.kind === 'skipped' && /\.doc: not a supported type \(txt, md, markdown, jpg, .*pdf, docx, html, htm, xhtml\)/.test(doc.reason),
+      doc.kind === 'skipped' &&
+        /\.doc: not a supported type \(txt, md, markdown, jpg, .*pdf, docx, html, htm, xhtml, ts, .*py, go, rs, java, c, .*cpp.*\)/.test(
+          doc.reason,
+        ),
       JSON.stringify(doc),
     );
   });
