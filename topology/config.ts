@@ -278,7 +278,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SearchbusConfi
       throw new ConfigError(SETTINGS.sparseAnalyzer, `${(error as Error).message} Or none for dense-only collections.`);
     }
   }
-  const fusion = queryFusion(env);
   const chunkOverlapTokens = int(env, SETTINGS.chunkOverlapTokens, 32, 0, 1024);
   // Each window holds [CLS] and [SEP] and must advance by at least one token.
   if (chunkOverlapTokens >= model.maxTokens - 2) {
@@ -351,21 +350,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SearchbusConfi
       speechModel: SPEECH_MODELS[oneOf(env, SETTINGS.speechModel, SPEECH_MODEL_SIZES, DEFAULT_SPEECH_MODEL_SIZE)],
       speechToText: bool(env, SETTINGS.speechToText, false),
     },
-    query: {
-      maxTopK: int(env, SETTINGS.maxTopK, 100, 1, 1000),
-      defaultTimeoutMs: int(env, SETTINGS.queryTimeoutMs, 5_000, 10, 600_000),
-      maxBatchSize: int(env, SETTINGS.queryMaxBatchSize, 32, 1, 1024),
-      maxWaitMs: int(env, SETTINGS.queryMaxWaitMs, 20, 0, 10_000),
-      // Kafka's own bounds for a group session (group.min/max.session.timeout.ms may narrow them).
-      sessionTimeoutMs: int(env, SETTINGS.querySessionTimeoutMs, 10_000, 1_000, 1_800_000),
-      oversampling: int(env, SETTINGS.queryOversampling, 3, 1, 100),
-      aliasCacheTtlMs,
-      positionPollMs: int(env, SETTINGS.queryPositionPollMs, 20, 1, 10_000),
-      fusion,
-      rrfK: int(env, SETTINGS.queryRrfK, DEFAULT_RRF_K, 1, 1000),
-      sparseWeight: fraction(env, SETTINGS.querySparseWeight, DEFAULT_SPARSE_WEIGHT),
-      codeDenseWeight: fraction(env, SETTINGS.queryCodeDenseWeight, DEFAULT_CODE_DENSE_WEIGHT),
-    },
+    query: querySettings(env, aliasCacheTtlMs),
     reindex: {
       graceMs,
       lockDurationMs: int(env, SETTINGS.reindexLockDurationMs, 30_000, 1_000, 600_000),
@@ -690,4 +675,22 @@ function otlpEndpoint(env: NodeJS.ProcessEnv): string | null {
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
     throw new ConfigError(SETTINGS.otlpEndpoint, `must be an http(s) URL, got "${raw}"`);
   return raw;
+}
+
+function querySettings(env: NodeJS.ProcessEnv, aliasCacheTtlMs: number): SearchbusConfig['query'] {
+  return {
+    maxTopK: int(env, SETTINGS.maxTopK, 100, 1, 1000),
+    defaultTimeoutMs: int(env, SETTINGS.queryTimeoutMs, 5_000, 10, 600_000),
+    maxBatchSize: int(env, SETTINGS.queryMaxBatchSize, 32, 1, 1024),
+    maxWaitMs: int(env, SETTINGS.queryMaxWaitMs, 20, 0, 10_000),
+    // Kafka's own bounds for a group session (group.min/max.session.timeout.ms may narrow them).
+    sessionTimeoutMs: int(env, SETTINGS.querySessionTimeoutMs, 10_000, 1_000, 1_800_000),
+    oversampling: int(env, SETTINGS.queryOversampling, 3, 1, 100),
+    aliasCacheTtlMs,
+    positionPollMs: int(env, SETTINGS.queryPositionPollMs, 20, 1, 10_000),
+    fusion: queryFusion(env),
+    rrfK: int(env, SETTINGS.queryRrfK, DEFAULT_RRF_K, 1, 1000),
+    sparseWeight: fraction(env, SETTINGS.querySparseWeight, DEFAULT_SPARSE_WEIGHT),
+    codeDenseWeight: fraction(env, SETTINGS.queryCodeDenseWeight, DEFAULT_CODE_DENSE_WEIGHT),
+  };
 }
