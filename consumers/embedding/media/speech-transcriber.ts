@@ -113,7 +113,6 @@ export class SpeechTranscriber {
   /** Greedy decoding of one segment: the token ids between the start and the end token. */
   private async generate(samples: Float32Array): Promise<number[]> {
     const hidden = await this.encode(samples);
-    const frames = hidden.dims[1]!;
     const maxTokens = Math.max(1, Math.ceil((samples.length / this.spec.sampleRate) * this.spec.maxTokensPerSecond));
     const { layers, kvHeads, headDim } = this.spec;
     const empty = new ort.Tensor('float32', new Float32Array(0), [1, kvHeads, 0, headDim]);
@@ -123,7 +122,10 @@ export class SpeechTranscriber {
         for (const kind of ['key', 'value']) past[`past_key_values.${layer}.${part}.${kind}`] = empty;
     }
     const fixed: Feeds = { encoder_hidden_states: hidden };
-    if (this.decoderMask) fixed.encoder_attention_mask = ones(frames);
+    // The decoder takes the encoder's mask over samples, not over its output frames: the graph keeps
+    // every 384th entry (the encoder's strides 64 × 3 × 2) and cuts to the frame count. A mask over the
+    // frames left ⌈frames / 384⌉ entries, which broadcast only while that was 1 (segments under ~9 s).
+    if (this.decoderMask) fixed.encoder_attention_mask = ones(samples.length);
 
     const ids: number[] = [];
     let token = this.spec.startTokenId;

@@ -29,6 +29,13 @@ const SENTENCES = [
   'The wide road shimmered in the hot sun.',
   'We talked of the side show in the circus.',
 ];
+const MORE_SENTENCES = [
+  'The fish twisted and turned on the bent hook.',
+  'Press the pants and sew a button on the vest.',
+  'The swan dive was far short of perfect.',
+  'The beauty of the view stunned the young boy.',
+  'Two blue fish swam in the tank.',
+];
 
 function run(command: string, args: string[]): void {
   const result = spawnSync(command, args);
@@ -81,6 +88,20 @@ describe('SpeechTranscriber (real Moonshine models)', () => {
     assert.ok(previousEnd <= transcript.durationMs);
     // Each sentence is followed by one second of silence: the last segment ends within its padding of the end of speech.
     assert.ok(transcript.durationMs - previousEnd > 500, `${previousEnd} of ${transcript.durationMs} ms`);
+  });
+
+  it('transcribes a recording of over 20 s spoken without a pause, as one segment, within the bound', async () => {
+    // Before the decoder was fed its encoder mask over samples, every segment over ~9 s failed in
+    // onnxruntime (a broadcast error in the cross-attention): this one is one segment of ~26 s.
+    const sentences = [...SENTENCES, ...MORE_SENTENCES];
+    const path = join(work, 'long.wav');
+    run('espeak-ng', ['-v', 'en-us', '-s', '160', '-w', path, sentences.join(' ')]);
+    const transcript = await tiny.transcribe(path);
+    assert.ok(transcript.durationMs > 20_000, `${transcript.durationMs} ms`);
+    const longest = Math.max(...transcript.segments.map((segment) => segment.endMs - segment.startMs));
+    assert.ok(longest > 20_000, JSON.stringify(transcript.segments));
+    const wer = wordErrorRate([{ reference: sentences.join(' '), hypothesis: transcript.text }]);
+    assert.ok(wer < WER_BOUND, `WER ${wer.toFixed(3)} on "${transcript.text}"`);
   });
 
   it('takes the same audio as bytes, and the base model transcribes it too', async () => {
