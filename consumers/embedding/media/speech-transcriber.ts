@@ -41,6 +41,27 @@ export interface SpeechTranscriberOptions extends MediaSessionOptions {
 
 type Feeds = Record<string, ort.Tensor>;
 
+/** Which model of the pair failed on the input: the label of searchbus_transcription_failures_total. */
+export type TranscriptionFailureReason = 'encoder-error' | 'decoder-error';
+
+/**
+ * onnxruntime refused to run the model on this input (a shape it cannot take, say): the same audio
+ * fails the same way again, so it is not retried; the recording is indexed without its transcript.
+ * A run that could not allocate memory is no such failure: it stays a retriable `encoder-failed`.
+ */
+export class TranscriptionFailure extends UnavailableError {
+  override readonly name: string = 'TranscriptionFailure';
+  constructor(
+    readonly reason: TranscriptionFailureReason,
+    message: string,
+    cause: unknown,
+  ) {
+    super('transcription-failed', message, { cause, retriable: false });
+  }
+}
+
+const OUT_OF_MEMORY = /alloc|out of memory/i;
+
 export class SpeechTranscriber {
   private closed = false;
   // The tiny export takes attention masks, the base export does not: fed only where the graph has them.
@@ -161,7 +182,7 @@ export class SpeechTranscriber {
     try {
       outputs = await this.encoder.run(feeds);
     } catch (error) {
-      throw this.modelError('the speech encoder failed', error);
+      throw this.runError('encoder-error', 'the speech encoder failed', error);
     }
     const hidden = outputs.last_hidden_state;
     if (!hidden) throw this.modelError('the speech encoder has no output last_hidden_state');
@@ -172,8 +193,14 @@ export class SpeechTranscriber {
     try {
       return await this.decoder.run(feeds);
     } catch (error) {
-      throw this.modelError('the speech decoder failed', error);
+      throw this.runError('decoder-error', 'the speech decoder failed', error);
     }
+  }
+
+  private runError(reason: TranscriptionFailureReason, message: string, error: unknown): UnavailableError {
+    const text = `${this.spec.id}: ${message}: ${error instanceof Error ? error.message : String(error)}`;
+    if (OUT_OF_MEMORY.test(text)) return new UnavailableError('encoder-failed', text, { cause: error });
+    return new TranscriptionFailure(reason, text, error);
   }
 
   private modelError(message: string, cause?: unknown): UnavailableError {

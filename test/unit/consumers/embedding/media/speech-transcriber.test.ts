@@ -9,7 +9,6 @@
 // of such a rate is about 7.5 points, so 45 % is two of them above it; a broken decoder, feature
 // scaling or segmenting gets most words wrong or returns none, and fails it.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,27 +19,13 @@ import { SPEECH_MODELS } from '../../../../../topology/media-models.ts';
 import { ContractError, UnavailableError } from '../../../../../topology/errors.ts';
 import { errorOf } from '../../../../support/error-kinds.ts';
 import { wordErrorRate } from '../../../../support/word-error-rate.ts';
+import { runTool, SPOKEN_SENTENCES } from '../../../../support/speech-fixtures.ts';
 
 const WER_BOUND = 0.45;
-const SENTENCES = [
-  'The stale smell of old beer lingers.',
-  'The small pup gnawed a hole in the sock.',
-  'Wipe the grease off his dirty face.',
-  'The wide road shimmered in the hot sun.',
-  'We talked of the side show in the circus.',
-];
-const MORE_SENTENCES = [
-  'The fish twisted and turned on the bent hook.',
-  'Press the pants and sew a button on the vest.',
-  'The swan dive was far short of perfect.',
-  'The beauty of the view stunned the young boy.',
-  'Two blue fish swam in the tank.',
-];
+const SENTENCES = SPOKEN_SENTENCES.slice(0, 5);
+const MORE_SENTENCES = SPOKEN_SENTENCES.slice(5);
 
-function run(command: string, args: string[]): void {
-  const result = spawnSync(command, args);
-  assert.equal(result.status, 0, `${command} failed: ${result.stderr?.toString()}`);
-}
+const run = runTool;
 
 function ffmpeg(args: string[]): void {
   run('ffmpeg', ['-nostdin', '-loglevel', 'error', '-y', ...args]);
