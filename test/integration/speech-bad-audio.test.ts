@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { Consumer } from 'kafkajs';
 import { DEFAULT_TENANT, documentKey, HEADERS } from '../../topology/index.ts';
@@ -35,8 +36,9 @@ describe('speech to text: bad and long audio never stall a partition', () => {
     h = await createHarness({
       env: { SEARCHBUS_SPEECH_TO_TEXT: 'true', SEARCHBUS_SPEECH_MODEL: 'tiny', SEARCHBUS_INGEST_PARTITIONS: '1' },
     });
-    mediaStack = await startMediaStack(h, { ocr: false });
     work = mkdtempSync(join(tmpdir(), 'searchbus-bad-audio-'));
+    // The long recording (~1.1 MB of WAV) is over the inline limit: it is published by uri.
+    mediaStack = await startMediaStack(h, { ocr: false, extraFileRoots: [work] });
     dlq = h.kafka.consumer({ groupId: `${h.namespace}.dlq-reader` });
     await dlq.connect();
     await dlq.subscribe({ topic: h.topology.topics.deadLetter, fromBeginning: true });
@@ -54,7 +56,7 @@ describe('speech to text: bad and long audio never stall a partition', () => {
       { id: id('silence'), title: 'Quiet reading room', media: wav(lavfi(work, 'silence', 'anullsrc=r=16000:cl=mono')) },
       { id: id('noise'), title: 'Static on the line', media: wav(lavfi(work, 'noise', 'anoisesrc=r=16000:c=white:a=0.3:seed=5')) },
       { id: id('corrupt'), title: 'Broken file', media: wav(Buffer.from('RIFF\u0000\u0000\u0000\u0000WAVEnot a wave file at all')) },
-      { id: id('long'), media: wav(readFileSync(longPath)) },
+      { id: id('long'), media: { type: 'audio/wav', uri: pathToFileURL(longPath).href } },
       { id: id('after'), title: 'Harbour timetable', text: 'Ferries to the islands leave at dawn from the north pier.' },
     ]);
   });
