@@ -1,4 +1,5 @@
 import type { QdrantClient } from '@qdrant/js-client-rest';
+import { setTimeout as delay } from 'node:timers/promises';
 import kafkajs, { type Admin } from 'kafkajs';
 import {
   collectionDrift,
@@ -14,6 +15,7 @@ import {
 } from './collection.ts';
 import { DEFAULT_ANALYZER_ID, getAnalyzerSpec, type AnalyzerSpec } from './analyzers.ts';
 import { COLLECTION_SETTING_NAMES, SETTINGS, type SearchbusConfig } from './config.ts';
+import { TimeoutError } from './errors.ts';
 import type { ModelSpec } from './models.ts';
 import { parseCollectionName, type Topology } from './names.ts';
 import { topicSpecs, type TopicSpec } from './topics.ts';
@@ -42,6 +44,30 @@ export async function applyTopology(options: {
   return report;
 }
 
+/** How long new topics may take to get a leader on every partition, as kafkajs' own wait. */
+const LEADERS_TIMEOUT_MS = 30_000;
+
+async function untilLeaders(admin: Admin, topics: string[]): Promise<void> {
+  const deadline = Date.now() + LEADERS_TIMEOUT_MS;
+  for (;;) {
+    try {
+      const { topics: found } = await admin.fetchTopicMetadata({ topics });
+      if (found.length === topics.length && found.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+    }
+    if (Date.now() > deadline)
+      throw new TimeoutError(
+        'topic-leaders-timeout',
+        `topics ${topics.join(', ')} had no leader on every partition after ${LEADERS_TIMEOUT_MS} ms`,
+        {
+          timeoutMs: LEADERS_TIMEOUT_MS,
+        },
+      );
+    await delay(200);
+  }
+}
+
 async function applyTopics(
   { admin, topology, config, dryRun = false }: { admin: Admin; topology: Topology; config: SearchbusConfig; dryRun?: boolean },
   report: ApplyReport,
@@ -51,15 +77,25 @@ async function applyTopics(
   const missing = specs.filter((s) => !existing.has(s.topic));
   if (missing.length > 0) {
     if (!dryRun) {
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: missing.map((s) => ({
-          topic: s.topic,
-          numPartitions: s.numPartitions,
-          ...(s.replicationFactor !== null ? { replicationFactor: s.replicationFactor } : {}),
-          configEntries: Object.entries(s.configs).map(([name, value]) => ({ name, value })),
-        })),
-      });
+      try {
+        await admin.createTopics({
+          waitForLeaders: true,
+          topics: missing.map((s) => ({
+            topic: s.topic,
+            numPartitions: s.numPartitions,
+            ...(s.replicationFactor !== null ? { replicationFactor: s.replicationFactor } : {}),
+            configEntries: Object.entries(s.configs).map(([name, value]) => ({ name, value })),
+          })),
+        });
+      } catch (error) {
+        // In a cluster, the broker kafkajs asks for the new topics' leaders may not have heard of
+        // them yet; kafkajs waits out LEADER_NOT_AVAILABLE only. The topics were created.
+        if ((error as { type?: unknown }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw error;
+        await untilLeaders(
+          admin,
+          missing.map((s) => s.topic),
+        );
+      }
     }
     for (const s of missing) {
       const replicas = s.replicationFactor !== null ? `, replication factor ${s.replicationFactor}` : '';

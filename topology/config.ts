@@ -91,6 +91,12 @@ export interface SearchbusConfig {
     maxBatchSize: number;
     /** Longest a fetch waits on an idle topic; a request arriving meanwhile ends the wait at once. */
     maxWaitMs: number;
+    /**
+     * The query group's session timeout: how long the group coordinator keeps the partitions of a
+     * member that stopped heartbeating (a crashed or frozen query process) before it hands them to
+     * the others. Shorter than the encoder's, since searches wait on it.
+     */
+    sessionTimeoutMs: number;
     /** Chunks fetched per wanted document (limit = topK x this), so collapsing chunks still leaves topK documents. */
     oversampling: number;
     /** How long an alias -> collection (and so model) resolution is reused; bounds how stale a swap can be seen. */
@@ -197,6 +203,7 @@ export const SETTINGS = {
   queryTimeoutMs: 'SEARCHBUS_QUERY_TIMEOUT_MS',
   queryMaxBatchSize: 'SEARCHBUS_QUERY_MAX_BATCH_SIZE',
   queryMaxWaitMs: 'SEARCHBUS_QUERY_MAX_WAIT_MS',
+  querySessionTimeoutMs: 'SEARCHBUS_QUERY_SESSION_TIMEOUT_MS',
   queryOversampling: 'SEARCHBUS_QUERY_OVERSAMPLING',
   queryAliasCacheTtlMs: 'SEARCHBUS_QUERY_ALIAS_CACHE_TTL_MS',
   queryPositionPollMs: 'SEARCHBUS_QUERY_POSITION_POLL_MS',
@@ -328,6 +335,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SearchbusConfi
       defaultTimeoutMs: int(env, SETTINGS.queryTimeoutMs, 5_000, 10, 600_000),
       maxBatchSize: int(env, SETTINGS.queryMaxBatchSize, 32, 1, 1024),
       maxWaitMs: int(env, SETTINGS.queryMaxWaitMs, 20, 0, 10_000),
+      // Kafka's own bounds for a group session (group.min/max.session.timeout.ms may narrow them).
+      sessionTimeoutMs: int(env, SETTINGS.querySessionTimeoutMs, 10_000, 1_000, 1_800_000),
       oversampling: int(env, SETTINGS.queryOversampling, 3, 1, 100),
       aliasCacheTtlMs,
       positionPollMs: int(env, SETTINGS.queryPositionPollMs, 20, 1, 10_000),

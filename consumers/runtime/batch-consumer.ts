@@ -56,6 +56,12 @@ export interface BatchConsumerOptions<T> {
   maxRetryDelayMs: number;
   sessionTimeoutMs?: number;
   /**
+   * How old the consumer's cluster metadata may get before a fetch refreshes it (kafkajs' default
+   * is 5 minutes). A fetch to a dead partition leader is retried against the metadata in hand, so
+   * only fresh metadata moves the consumer to the new leader before kafkajs' retries run out.
+   */
+  metadataMaxAgeMs?: number;
+  /**
    * Partitions handled at once (default 1). Batches of different partitions are independent, so a
    * latency-bound role (queries) need not make one partition's requests wait behind another's.
    */
@@ -107,8 +113,9 @@ export class BatchConsumer<T> {
     this.consumer = options.kafka.consumer({
       groupId: options.groupId,
       sessionTimeout: options.sessionTimeoutMs ?? 30_000,
-      heartbeatInterval: HEARTBEAT_INTERVAL_MS,
+      heartbeatInterval: heartbeatIntervalMs(options.sessionTimeoutMs),
       maxWaitTimeInMs: options.maxWaitMs,
+      ...(options.metadataMaxAgeMs !== undefined ? { metadataMaxAge: options.metadataMaxAgeMs } : {}),
       minBytes: 1,
       // kafkajs retries a dead broker (a fetch leader, the coordinator) this many times before the
       // consumer restarts and looks them up again. Backoff capped at 2 s: about 16 s in all,
@@ -316,7 +323,7 @@ export class BatchConsumer<T> {
       const started = performance.now();
       if (good.length > 0) {
         try {
-          await keepingMembership(payload, () => retry(() => o.handle(good, context)));
+          await keepingMembership(payload, heartbeatIntervalMs(o.sessionTimeoutMs), () => retry(() => o.handle(good, context)));
         } catch (error) {
           if (error instanceof RewindError) {
             // Uncommitted; the next fetch starts at the earlier offset.
@@ -337,7 +344,7 @@ export class BatchConsumer<T> {
           o.logger.warn('batch failed; isolating the failing message', { error, topic, partition });
           for (const item of good) {
             try {
-              await keepingMembership(payload, () => retry(() => o.handle([item], context)));
+              await keepingMembership(payload, heartbeatIntervalMs(o.sessionTimeoutMs), () => retry(() => o.handle([item], context)));
             } catch (single) {
               if (this.abort.signal.aborted || isRetriable(single) || single instanceof RejoinGroupError) throw single;
               poison.push(toLetter(item.message, topic, partition, single));
@@ -430,7 +437,10 @@ function toLetter(message: KafkaMessage, topic: string, partition: number, error
   return { message, topic, partition, code, reason };
 }
 
-const HEARTBEAT_INTERVAL_MS = 3_000;
+/** A third of the session (Kafka's advice), at most 3 s: a member misses two heartbeats before it is dropped. */
+function heartbeatIntervalMs(sessionTimeoutMs = 30_000): number {
+  return Math.min(3_000, Math.floor(sessionTimeoutMs / 3));
+}
 
 /**
  * Heartbeats while a handler runs. kafkajs heartbeats only when asked, between batches; a batch
@@ -439,8 +449,8 @@ const HEARTBEAT_INTERVAL_MS = 3_000;
  * handler's heavy work runs off the event loop (inference worker, I/O), so a timer still fires.
  * A failed heartbeat is left to the awaited one after the batch, which rejoins if it must.
  */
-async function keepingMembership<R>(payload: EachBatchPayload, handle: () => Promise<R>): Promise<R> {
-  const timer = setInterval(() => void payload.heartbeat().catch(() => undefined), HEARTBEAT_INTERVAL_MS);
+async function keepingMembership<R>(payload: EachBatchPayload, intervalMs: number, handle: () => Promise<R>): Promise<R> {
+  const timer = setInterval(() => void payload.heartbeat().catch(() => undefined), intervalMs);
   try {
     return await handle();
   } finally {

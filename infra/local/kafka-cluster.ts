@@ -40,6 +40,11 @@ export interface KafkaClusterOptions {
    * leaderships: the outage a kill -9 of a leader causes. Kafka's default is 9000.
    */
   brokerSessionTimeoutMs?: number;
+  /**
+   * How long a node's halt('graceful') waits after SIGTERM (a controlled shutdown, which moves its
+   * leaderships first) before it sends SIGKILL. Default 5000.
+   */
+  stopGraceMs?: number;
 }
 
 /**
@@ -122,7 +127,7 @@ export async function startKafkaCluster(options: KafkaClusterOptions): Promise<L
           probe: () => probeKafka({ brokers: [c.broker] }, 1_000),
           readyTimeoutMs: 120_000,
         },
-        { label: `kafka node ${c.id}`, graceMs: 5_000 },
+        { label: `kafka node ${c.id}`, graceMs: options.stopGraceMs ?? 5_000 },
       ),
     ),
   );

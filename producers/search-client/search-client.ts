@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { Partitioners, type Kafka, type Producer } from 'kafkajs';
+import type { Kafka, Producer } from 'kafkajs';
 import {
   closeAll,
   ConnectionScope,
@@ -26,6 +26,7 @@ import {
   UnavailableError,
   type SearchErrorCode,
 } from '../../topology/index.ts';
+import { LiveLeaderPartitioner } from './live-leader-partitioner.ts';
 
 export interface SearchClientOptions {
   kafka: Kafka;
@@ -112,6 +113,8 @@ export class SearchClient {
   readonly clientId: string;
   readonly replyChannel: string;
   private readonly producer: Producer;
+  /** A retried send goes to a partition another broker leads (live-leader-partitioner.ts). */
+  private readonly partitioner = new LiveLeaderPartitioner();
   private readonly pending = new Map<string, Pending>();
   private readonly timedOut = new Map<string, number>();
   private readonly statsValue: SearchClientStats = {
@@ -139,7 +142,7 @@ export class SearchClient {
   constructor(private readonly options: SearchClientOptions) {
     this.clientId = options.clientId ?? randomUUID();
     this.replyChannel = options.topology.redis.replyChannel(this.clientId);
-    this.producer = options.kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+    this.producer = options.kafka.producer({ allowAutoTopicCreation: false, createPartitioner: this.partitioner.create });
     this.producer.on(this.producer.events.CONNECT, () => (this.producerConnected = true));
     this.producer.on(this.producer.events.DISCONNECT, () => (this.producerConnected = false));
     options.redis.on('message', (channel: string, message: string) => {
@@ -148,7 +151,14 @@ export class SearchClient {
     // A lost connection loses the subscription. ioredis subscribes again once it reconnects, but
     // reports "ready" before Redis has confirmed that; subscribing here too (a repeat is harmless)
     // tells us when replies can be heard again, and searches wait for it before sending.
-    options.redis.on('close', () => (this.subscribed = false));
+    options.redis.on('close', () => {
+      this.subscribed = false;
+      // Replies published while the connection is down are lost (pub/sub keeps nothing), so the
+      // searches waiting for one fail now, typed, instead of waiting out their timeouts.
+      if (this.stateValue === 'running')
+        for (const id of [...this.pending.keys()])
+          this.settle(id, (p) => p.reject(redisUnavailable(`the Redis connection carrying the reply to search ${id} was lost`)));
+    });
     options.redis.on('ready', () => {
       if (this.stateValue !== 'running') return;
       this.options.redis.subscribe(this.replyChannel).then(
@@ -221,6 +231,9 @@ export class SearchClient {
     if (this.closing) throw clientClosed('search client is closed');
     await this.connect();
     options.signal?.throwIfAborted();
+    // No reply can be heard while Redis is down; after a reconnect, the search waits (within its
+    // timeout) for the subscription to be confirmed.
+    if (!redisUsable(this.options.redis.status)) throw redisUnavailable(`Redis is unreachable (${this.options.redis.status})`);
     const timeoutMs = options.timeoutMs ?? this.options.defaultTimeoutMs ?? 5_000;
     const id = randomUUID();
     const startedAt = performance.now();
@@ -292,6 +305,8 @@ export class SearchClient {
           }),
         ),
       );
+    } finally {
+      this.partitioner.done(id);
     }
   }
 
@@ -415,6 +430,16 @@ function searchRejected(code: SearchErrorCode, message: string, lag?: Record<str
     retriable: code === 'unavailable' || code === 'not-yet-indexed',
     ...(lag !== undefined ? { details: { lag } } : {}),
   });
+}
+
+/** Connected, or past TCP connect and running ioredis' ready check: a reply can be heard soon. */
+function redisUsable(status: Redis['status']): boolean {
+  return status === 'ready' || status === 'connect';
+}
+
+/** Replies travel over Redis: without it a search fails at once (UnavailableError `redis-unavailable`, retriable). */
+function redisUnavailable(message: string): UnavailableError {
+  return new UnavailableError('redis-unavailable', `${message}; check that Redis answers at REDIS_URL`, { retriable: true });
 }
 
 /** The client was closed before the search completed, or was used after close (UnavailableError `client-closed`). */

@@ -4,6 +4,7 @@ import { EncoderConsumer } from '../../consumers/encoder/index.ts';
 import { documentEncoder, type OnnxEncoder } from '../../consumers/embedding/index.ts';
 import { startRedis, type RedisEndpoint, type ServiceProcess, type StartedService } from '../../infra/index.ts';
 import { IngestProducer } from '../../producers/ingest/index.ts';
+import { UnavailableError } from '../../topology/index.ts';
 import {
   assertSearchableExactlyOnce,
   startFaultStack,
@@ -21,8 +22,9 @@ import { waitFor, type Harness } from '../support/harness.ts';
 import type { QueryStack } from '../support/query-stack.ts';
 
 // Redis, which carries every search reply, is stopped and started again while searches stream.
-// Searches in flight end by their deadline (a timeout or an error reply, never a hang); the client
-// subscribes again on the new connection and the query consumer keeps publishing replies.
+// While it is down, searches fail at once with a typed `redis-unavailable` (those in flight too: their
+// replies cannot arrive), never by waiting out their timeout; the client subscribes again on the new
+// connection and the query consumer keeps publishing replies.
 describe('fault: Redis restarted during a stream of searches', () => {
   let redis: StartedService<RedisEndpoint>;
   let server: ServiceProcess;
@@ -71,6 +73,18 @@ describe('fault: Redis restarted during a stream of searches', () => {
     // The outage lasts until searches have felt it: some have ended without an answer.
     await load.erroredMore(4, 'searches to fail while Redis is down');
     assert.equal(stack.client.isReady(), false, 'the client knows its subscription is gone');
+    // No reply can arrive while Redis is down: a search fails at once, typed, not at its timeout.
+    const asked = performance.now();
+    const refused = await stack.client.search({ text: 'harbor signal' }, { timeoutMs: 3_000 }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    const failFastMs = Math.round(performance.now() - asked);
+    assert.ok(
+      refused instanceof UnavailableError && refused.code === 'redis-unavailable',
+      `a typed redis-unavailable error, got ${String(refused)}`,
+    );
+    assert.ok(failFastMs < 1_000, `the search failed within 1 s (${failFastMs} ms)`);
     await server.restart();
     const downMs = Math.round(performance.now() - stopped);
     const during = load.snapshot();
@@ -86,6 +100,7 @@ describe('fault: Redis restarted during a stream of searches', () => {
 
     report('Redis restart', {
       redisDownMs: downMs,
+      searchFailedMsWhileDown: failFastMs,
       searchesDuringOutage: since(before, during),
       resubscribedMsAfterRestart: resubscribedMs,
       firstAnswerMsAfterRestart: firstAnswerMs,
@@ -95,6 +110,7 @@ describe('fault: Redis restarted during a stream of searches', () => {
     });
     assert.ok((await hitsPublished()) > publishedAtRestart, 'the query consumer publishes replies after Redis came back');
     assert.equal(outcomes.overdue, 0, `no search outlived its deadline (slowest ${outcomes.slowestMs} ms)`);
+    assert.equal(since(before, during).timedOut, 0, 'no search waited out its timeout: each failed at once while Redis was down');
     assertTypedFailures(outcomes);
     await assertSearchableExactlyOnce(h, stack.client, 'redis', docs, expected);
   });

@@ -207,11 +207,17 @@ export class SearchLoad {
   private running = true;
   private readonly loops: Promise<void>[];
   /** When each search started (performance.now()) and whether it was answered with hits. */
-  private readonly ended: Array<{ startedAt: number; answered: boolean }> = [];
+  private readonly ended: Array<{ startedAt: number; answered: boolean; tookMs: number }> = [];
 
   constructor(
     private readonly client: SearchClient,
-    private readonly options: { concurrency: number; timeoutMs: number; slackMs?: number },
+    private readonly options: {
+      concurrency: number;
+      timeoutMs: number;
+      slackMs?: number;
+      /** Searches started per second across the loops (each loop paced); default: no pause. */
+      perSecond?: number;
+    },
   ) {
     this.loops = Array.from({ length: options.concurrency }, (_, i) => this.loop(i));
   }
@@ -231,6 +237,11 @@ export class SearchLoad {
     await waitFor(what, () => Promise.resolve(this.outcomes.answered >= target ? true : undefined), timeoutMs, 50);
   }
 
+  /** Resolves once `count` searches started at or after `at` (a performance.now() value) have been answered. */
+  async answeredSince(at: number, count: number, what: string, timeoutMs = 180_000): Promise<void> {
+    await waitFor(what, () => Promise.resolve(this.startedSince(at).answered >= count ? true : undefined), timeoutMs, 50);
+  }
+
   /** Resolves once `more` further searches have ended in an error of any kind. */
   async erroredMore(more: number, what: string, timeoutMs = 180_000): Promise<void> {
     const target = this.errors + more;
@@ -242,6 +253,14 @@ export class SearchLoad {
     const mine = this.ended.filter((e) => e.startedAt >= at);
     const answered = mine.filter((e) => e.answered).length;
     return { answered, failed: mine.length - answered };
+  }
+
+  /** Latency percentiles (ms) of the searches started at or after `at` that have ended. */
+  latencySince(at: number): { p50: number; p99: number; max: number } {
+    const took = this.ended.filter((e) => e.startedAt >= at).map((e) => e.tookMs);
+    took.sort((a, b) => a - b);
+    const pick = (q: number): number => Math.round(took[Math.min(took.length - 1, Math.floor(q * took.length))] ?? 0);
+    return { p50: pick(0.5), p99: pick(0.99), max: Math.round(took[took.length - 1] ?? 0) };
   }
 
   /**
@@ -262,6 +281,9 @@ export class SearchLoad {
 
   private async loop(n: number): Promise<void> {
     const o = this.outcomes;
+    const periodMs = this.options.perSecond ? (this.options.concurrency * 1000) / this.options.perSecond : 0;
+    // Spread the paced loops over one period so the searches do not start in bursts.
+    if (periodMs > 0) await delay((n * periodMs) / this.options.concurrency);
     for (let i = 0; this.running; i++) {
       const started = performance.now();
       try {
@@ -270,9 +292,9 @@ export class SearchLoad {
           { timeoutMs: this.options.timeoutMs },
         );
         o.answered += 1;
-        this.ended.push({ startedAt: started, answered: true });
+        this.ended.push({ startedAt: started, answered: true, tookMs: performance.now() - started });
       } catch (error) {
-        this.ended.push({ startedAt: started, answered: false });
+        this.ended.push({ startedAt: started, answered: false, tookMs: performance.now() - started });
         if (error instanceof RejectedError) o.errorReplies[error.code] = (o.errorReplies[error.code] ?? 0) + 1;
         else if (error instanceof TimeoutError) o.timedOut += 1;
         else {
@@ -285,6 +307,7 @@ export class SearchLoad {
       const took = performance.now() - started;
       o.slowestMs = Math.max(o.slowestMs, Math.round(took));
       if (took > this.options.timeoutMs + (this.options.slackMs ?? 2_000)) o.overdue += 1;
+      if (periodMs > took && this.running) await delay(periodMs - took);
     }
   }
 }

@@ -25,6 +25,11 @@ describe('loadConfig', () => {
     assert.equal(loadConfig({ SEARCHBUS_SPARSE_ANALYZER: 'en-porter-v1' }).sparseAnalyzer?.id, 'en-porter-v1');
   });
 
+  it('gives the query group a 10 s session unless SEARCHBUS_QUERY_SESSION_TIMEOUT_MS says otherwise', () => {
+    assert.equal(loadConfig({}).query.sessionTimeoutMs, 10_000);
+    assert.equal(loadConfig({ SEARCHBUS_QUERY_SESSION_TIMEOUT_MS: '6000' }).query.sessionTimeoutMs, 6_000);
+  });
+
   it('fails naming the setting', () => {
     const cases: Array<[Record<string, string>, string]> = [
       [{ SEARCHBUS_ENCODER_MAX_BATCH_SIZE: 'lots' }, 'SEARCHBUS_ENCODER_MAX_BATCH_SIZE'],
@@ -44,6 +49,8 @@ describe('loadConfig', () => {
       [{ SEARCHBUS_SPARSE_ANALYZER: 'en-porter-v9' }, 'SEARCHBUS_SPARSE_ANALYZER'],
       [{ SEARCHBUS_SPEECH_MODEL: 'large' }, 'SEARCHBUS_SPEECH_MODEL'],
       [{ SEARCHBUS_SPEECH_TO_TEXT: 'yes' }, 'SEARCHBUS_SPEECH_TO_TEXT'],
+      [{ SEARCHBUS_QUERY_SESSION_TIMEOUT_MS: '999' }, 'SEARCHBUS_QUERY_SESSION_TIMEOUT_MS'],
+      [{ SEARCHBUS_QUERY_SESSION_TIMEOUT_MS: '10s' }, 'SEARCHBUS_QUERY_SESSION_TIMEOUT_MS'],
     ];
     for (const [env, setting] of cases) {
       assert.throws(

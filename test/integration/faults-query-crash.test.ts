@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { after, before, describe, it } from 'node:test';
+import { createRedis } from '../../infra/index.ts';
+import { SearchClient } from '../../producers/search-client/index.ts';
+import { assertTypedFailures, report, SearchLoad } from '../support/faults.ts';
+import { createHarness, waitFor, type Harness } from '../support/harness.ts';
+import { startRoleProcess } from '../support/role-process.ts';
+
+/** Slack on top of the query group's session timeout for the window in which searches may fail. */
+const FAILURE_WINDOW_SLACK_MS = 2_000;
+
+// Query processes (`searchbus run query`) killed with kill -9, as a crash or an OOM kill does: the
+// dead member leaves its group only when its session times out (SEARCHBUS_QUERY_SESSION_TIMEOUT_MS),
+// and its request partitions wait until then. One process killed and restarted at once: how soon
+// the new one answers. Two processes, one killed: searches fail only within the session timeout
+// plus 2 s of the kill, each with a typed error by its deadline.
+describe('fault: a query process killed with kill -9', () => {
+  let h: Harness;
+  let client: SearchClient;
+  const children: ChildProcess[] = [];
+
+  before(async () => {
+    h = await createHarness();
+    client = new SearchClient({
+      kafka: h.kafka,
+      redis: createRedis(h.services.redis, `test-${h.namespace}-client`),
+      topology: h.topology,
+    });
+    await client.connect();
+  });
+
+  after(async () => {
+    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await client?.close().catch(() => undefined);
+    await h?.close().catch(() => undefined);
+  });
+
+  const queryProcess = (): ChildProcess => {
+    const child = startRoleProcess(h, 'query');
+    children.push(child);
+    return child;
+  };
+
+  const kill = async (child: ChildProcess): Promise<void> => {
+    const exited = once(child, 'exit');
+    child.kill('SIGKILL');
+    await exited;
+  };
+
+  it('answers again after a lone query process is killed and restarted at once', async () => {
+    const first = queryProcess();
+    const load = new SearchLoad(client, { concurrency: 2, timeoutMs: h.config.query.defaultTimeoutMs, perSecond: 20 });
+    await load.answeredMore(20, 'searches answered by the first query process');
+    await kill(first);
+    queryProcess();
+    const restartedAt = performance.now();
+    await load.answeredMore(1, 'a search answered after the restart', 120_000);
+    const firstAnswerMs = Math.round(performance.now() - restartedAt);
+    await load.answeredMore(20, 'searches answered by the restarted process');
+    const outcomes = await load.close();
+    report('query process killed and restarted', {
+      firstAnswerMsAfterRestart: firstAnswerMs,
+      querySessionTimeoutMs: h.config.query.sessionTimeoutMs,
+      searches: outcomes,
+    });
+    assert.ok(
+      firstAnswerMs < h.config.query.sessionTimeoutMs + 10_000,
+      `answers within the session timeout and a process start of the restart (${firstAnswerMs} ms)`,
+    );
+    assert.equal(outcomes.overdue, 0, 'no search outlived its deadline');
+    assertTypedFailures(outcomes);
+  });
+
+  it('with two query processes, fails searches only within the session timeout + 2 s of one being killed', async () => {
+    const survivor = queryProcess();
+    const victim = queryProcess();
+    const load = new SearchLoad(client, { concurrency: 2, timeoutMs: h.config.query.defaultTimeoutMs, perSecond: 20 });
+    // Every live process (the restarted one of the first case too) in the group, each with some of
+    // the request partitions.
+    const live = children.filter((c) => c.exitCode === null && c.signalCode === null).length;
+    await waitFor(
+      `${live} members in the query group`,
+      async () => {
+        const { groups } = await h.admin.describeGroups([h.topology.groups.query]);
+        return groups[0]?.state === 'Stable' && groups[0].members.length === live ? true : undefined;
+      },
+      120_000,
+      250,
+    );
+    await load.answeredMore(20, 'searches answered by the query processes');
+    await kill(victim);
+    const killedAt = performance.now();
+    const windowMs = h.config.query.sessionTimeoutMs + FAILURE_WINDOW_SLACK_MS;
+    await load.answeredSince(killedAt + windowMs, 40, 'searches sent after the failure window answered');
+    const outcomes = await load.close();
+    report('one of two query processes killed', {
+      sinceKill: load.startedSince(killedAt),
+      failingUntilMsAfterKill: load.failingUntilMs(killedAt),
+      failureWindowMs: windowMs,
+      searches: outcomes,
+    });
+    assert.equal(load.startedSince(killedAt + windowMs).failed, 0, `every search sent ${windowMs} ms after the kill is answered`);
+    assert.equal(outcomes.overdue, 0, 'no search outlived its deadline');
+    assertTypedFailures(outcomes);
+    assert.equal(survivor.exitCode, null, 'the other query process runs on');
+  });
+});
