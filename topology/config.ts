@@ -348,7 +348,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SearchbusConfi
       videoFrameIntervalMs: int(env, SETTINGS.mediaVideoFrameIntervalMs, 1_000, 40, 3_600_000),
       videoMaxFrames: int(env, SETTINGS.mediaVideoMaxFrames, 300, 1, 10_000),
       speechModel: SPEECH_MODELS[oneOf(env, SETTINGS.speechModel, SPEECH_MODEL_SIZES, DEFAULT_SPEECH_MODEL_SIZE)],
-      speechToText: bool(env, SETTINGS.speechToText, false),
+      speechToText: bool(env, SETTINGS.speechToText, true),
     },
     query: querySettings(env, aliasCacheTtlMs),
     reindex: {

@@ -11,7 +11,7 @@ export { imageLabels, labelText, type ImageLabel } from './media/image-labels.ts
 export { normalise } from './media/image-preprocess.ts';
 export { AudioEmbedder, meanVector } from './media/audio-embedder.ts';
 export { decodeAudio } from './media/audio-decode.ts';
-export { SpeechTranscriber } from './media/speech-transcriber.ts';
+export { SpeechTranscriber, TranscriptionFailure } from './media/speech-transcriber.ts';
 export { SpeechTokenizer } from './media/speech-tokenizer.ts';
 export { energyEnvelope, speechSegments, DEFAULT_SEGMENT_OPTIONS } from './media/speech-segments.ts';
 export { cleanText, DOCUMENT_EXTRACTORS, extractDocument, type CodeSpan, type TextSegment } from './documents/document-text.ts';

@@ -112,6 +112,12 @@ export class EncoderConsumer {
     const target = targetOf(options);
     const points = this.metrics.counter('searchbus_points_written_total', 'Chunks upserted into Qdrant', ['collection']);
     const documents = this.metrics.counter('searchbus_documents_total', 'Documents applied, by operation', ['op']);
+    const transcriptionFailures = this.metrics.counter(
+      'searchbus_transcription_failures_total',
+      'Recordings indexed without a transcript because the speech model failed on them, by reason (encoder-error, decoder-error)',
+      ['reason'],
+    );
+    const logger = options.logger ?? silentLogger;
     const freshness = this.metrics.histogram(
       'searchbus_freshness_seconds',
       'Document published (record timestamp) to written in Qdrant, per applied message, by role (encoder = live, reindex = rebuild)',
@@ -182,6 +188,14 @@ export class EncoderConsumer {
               signal: context.signal,
               step: (name, run) => spans.step(name, run, { kind: name === 'embed' ? SpanKind.INTERNAL : SpanKind.CLIENT, attributes }),
               ...(options.media ? { media: options.media } : {}),
+              transcriptionFailed: (failure, documentId) => {
+                transcriptionFailures.inc({ reason: failure.reason });
+                logger.warn('indexed a recording without its transcript: the speech model failed on it', {
+                  document: documentId,
+                  reason: failure.reason,
+                  error: failure.message,
+                });
+              },
               ...(modality === 'all' ? {} : { sources: mine.map((b) => ({ partition: b.partition, offset: b.offset })) }),
             },
           );
@@ -216,7 +230,7 @@ export class EncoderConsumer {
       maxWaitMs: config.encoder.maxWaitMs,
       maxRetryDelayMs: config.encoder.maxRetryDelayMs,
       startTimeoutMs: config.startTimeoutMs,
-      logger: options.logger ?? silentLogger,
+      logger,
       metrics: this.metrics,
       role,
     });

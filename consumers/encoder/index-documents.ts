@@ -12,6 +12,7 @@ import {
   type SparseAnalyzer,
   type CodeSpan,
   type TextSegment,
+  TranscriptionFailure,
 } from '../embedding/index.ts';
 import { encodeAndWrite, inGroups } from './write-pipeline.ts';
 import {
@@ -57,6 +58,8 @@ export interface IndexContext {
   groupSize?: number;
   /** Wraps each phase (embed, Qdrant upsert, Qdrant delete), e.g. to record it as a trace span. */
   step?: <T>(name: 'embed' | 'qdrant upsert' | 'qdrant delete', run: () => Promise<T>) => Promise<T>;
+  /** Told of each recording indexed without its transcript because the speech model failed on it (e.g. to count it). */
+  transcriptionFailed?: (failure: TranscriptionFailure, documentId: string) => void;
 }
 
 /**
@@ -398,7 +401,7 @@ async function readMedium(media: MediaRef, u: Upsert, context: IndexContext): Pr
   if (kind === 'audio') {
     const vector = await context.media.embed(kind, target!.model, bytes);
     // A recording's speech joins the text path, one part per utterance with its times (SEARCHBUS_SPEECH_TO_TEXT).
-    const speech = await context.media.transcribe(bytes);
+    const speech = await transcribeOrSkip(context, bytes, u);
     const points = [{ vectors: { [target!.name]: Array.from(vector) } }];
     return { medium: { payload, points }, text: speech && speech.length > 0 ? speech : null };
   }
@@ -422,6 +425,21 @@ async function readMedium(media: MediaRef, u: Upsert, context: IndexContext): Pr
     },
     text: text.length > 0 ? text : null,
   };
+}
+
+/**
+ * The recording's speech; none when the speech model fails on this input in a way that would fail
+ * again (TranscriptionFailure): the recording is then indexed by its title and audio vector, as a
+ * silent one, rather than retried for ever while its partition waits. Other errors go on.
+ */
+async function transcribeOrSkip(context: IndexContext, bytes: Buffer, u: Upsert): Promise<TextSegment[] | null> {
+  try {
+    return await context.media!.transcribe(bytes);
+  } catch (error) {
+    if (!(error instanceof TranscriptionFailure)) throw error;
+    context.transcriptionFailed?.(error, u.document.id);
+    return null;
+  }
 }
 
 /** A video's moments, in time order, each with the vectors of its frame and/or audio segment. */

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DEFAULT_TENANT, pointId, type SearchHit } from '../../topology/index.ts';
-import { allPoints, createHarness, waitFor, type Harness } from '../support/harness.ts';
+import { createHarness, waitFor, type Harness } from '../support/harness.ts';
+import { payloadsOf } from '../support/speech-fixtures.ts';
 import { startMediaStack, type MediaStack } from '../support/media-stack.ts';
 
 // Recordings found by what is said in them, end to end on real Kafka, Redis, the Qdrant engine, the
@@ -82,8 +83,7 @@ describe('speech to text: recordings found by what is said in them', () => {
     }
   });
 
-  const pointsOf = async (docId: string): Promise<Array<Record<string, unknown>>> =>
-    (await allPoints(h.qdrant, h.topology.qdrant.alias)).filter((p) => p.payload.doc_id === docId).map((p) => p.payload);
+  const pointsOf = (docId: string): Promise<Array<Record<string, unknown>>> => payloadsOf(h, docId);
 
   it('indexes each recording as its audio vector and one text chunk per sentence, with start_ms and end_ms', async () => {
     const points = await waitFor(

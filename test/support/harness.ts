@@ -38,8 +38,14 @@ export async function createHarness(
   } = {},
 ): Promise<Harness> {
   const namespace = uniqueNamespace();
-  // Tests pin all-MiniLM-L6-v2 (the fastest model) rather than follow the default model.
-  const env = { SEARCHBUS_NAMESPACE: namespace, SEARCHBUS_MODEL: TEST_MODEL_ID, ...(options.env ?? {}) };
+  // Tests pin all-MiniLM-L6-v2 (the fastest model) rather than follow the default model, and turn
+  // speech to text off (on by default) unless they test it: their recordings keep the points they expect.
+  const env = {
+    SEARCHBUS_NAMESPACE: namespace,
+    SEARCHBUS_MODEL: TEST_MODEL_ID,
+    SEARCHBUS_SPEECH_TO_TEXT: 'false',
+    ...(options.env ?? {}),
+  };
   const config = loadConfig(env);
   const topology = createTopology(namespace);
   const own = options.own ?? {};

@@ -41,6 +41,27 @@ export interface SpeechTranscriberOptions extends MediaSessionOptions {
 
 type Feeds = Record<string, ort.Tensor>;
 
+/** Which model of the pair failed on the input: the label of searchbus_transcription_failures_total. */
+export type TranscriptionFailureReason = 'encoder-error' | 'decoder-error';
+
+/**
+ * onnxruntime refused to run the model on this input (a shape it cannot take, say): the same audio
+ * fails the same way again, so it is not retried; the recording is indexed without its transcript.
+ * A run that could not allocate memory is no such failure: it stays a retriable `encoder-failed`.
+ */
+export class TranscriptionFailure extends UnavailableError {
+  override readonly name: string = 'TranscriptionFailure';
+  constructor(
+    readonly reason: TranscriptionFailureReason,
+    message: string,
+    cause: unknown,
+  ) {
+    super('transcription-failed', message, { cause, retriable: false });
+  }
+}
+
+const OUT_OF_MEMORY = /alloc|out of memory/i;
+
 export class SpeechTranscriber {
   private closed = false;
   // The tiny export takes attention masks, the base export does not: fed only where the graph has them.
@@ -113,7 +134,6 @@ export class SpeechTranscriber {
   /** Greedy decoding of one segment: the token ids between the start and the end token. */
   private async generate(samples: Float32Array): Promise<number[]> {
     const hidden = await this.encode(samples);
-    const frames = hidden.dims[1]!;
     const maxTokens = Math.max(1, Math.ceil((samples.length / this.spec.sampleRate) * this.spec.maxTokensPerSecond));
     const { layers, kvHeads, headDim } = this.spec;
     const empty = new ort.Tensor('float32', new Float32Array(0), [1, kvHeads, 0, headDim]);
@@ -123,7 +143,10 @@ export class SpeechTranscriber {
         for (const kind of ['key', 'value']) past[`past_key_values.${layer}.${part}.${kind}`] = empty;
     }
     const fixed: Feeds = { encoder_hidden_states: hidden };
-    if (this.decoderMask) fixed.encoder_attention_mask = ones(frames);
+    // The decoder takes the encoder's mask over samples, not over its output frames: the graph keeps
+    // every 384th entry (the encoder's strides 64 × 3 × 2) and cuts to the frame count. A mask over the
+    // frames left ⌈frames / 384⌉ entries, which broadcast only while that was 1 (segments under ~9 s).
+    if (this.decoderMask) fixed.encoder_attention_mask = ones(samples.length);
 
     const ids: number[] = [];
     let token = this.spec.startTokenId;
@@ -159,7 +182,7 @@ export class SpeechTranscriber {
     try {
       outputs = await this.encoder.run(feeds);
     } catch (error) {
-      throw this.modelError('the speech encoder failed', error);
+      throw this.runError('encoder-error', 'the speech encoder failed', error);
     }
     const hidden = outputs.last_hidden_state;
     if (!hidden) throw this.modelError('the speech encoder has no output last_hidden_state');
@@ -170,8 +193,14 @@ export class SpeechTranscriber {
     try {
       return await this.decoder.run(feeds);
     } catch (error) {
-      throw this.modelError('the speech decoder failed', error);
+      throw this.runError('decoder-error', 'the speech decoder failed', error);
     }
+  }
+
+  private runError(reason: TranscriptionFailureReason, message: string, error: unknown): UnavailableError {
+    const text = `${this.spec.id}: ${message}: ${error instanceof Error ? error.message : String(error)}`;
+    if (OUT_OF_MEMORY.test(text)) return new UnavailableError('encoder-failed', text, { cause: error });
+    return new TranscriptionFailure(reason, text, error);
   }
 
   private modelError(message: string, cause?: unknown): UnavailableError {

@@ -157,6 +157,15 @@ const conditions: Array<{ name: string; clips: Clip[] }> = [
     clips: set.queries[variant as keyof typeof QUERY_VARIANTS].map((path, i) => ({ path: join(set.dir, path), reference: sentences[i]! })),
   })),
 ];
+// Long recordings: the same sentences, ten to a recording (about 28 s each), in the indexed voice,
+// so the segmenter's long windows and the decoder's cross-attention over them are measured too.
+const longTexts: string[] = [];
+for (let i = 0; i < sentences.length; i += 10) longTexts.push(sentences.slice(i, i + 10).join(' '));
+const longSet = await ensureSpeechSet(longTexts, log, { queryPhrases: 0 });
+const long = {
+  name: `${describeVoicing(INDEXED_VOICING)}, ten sentences a recording`,
+  clips: longSet.indexed.map((path, i) => ({ path: join(longSet.dir, path), reference: longTexts[i]! })),
+};
 const human = await humanRecordings();
 
 const rows: string[] = [];
@@ -166,13 +175,13 @@ for (const size of sizes) {
   const transcriber = await SpeechTranscriber.create(await ensureSpeechModel({ log }, spec), { intraOpNumThreads: 1 }, spec);
   results[spec.id] = {};
   const all: Score = { words: 0, edits: 0, audioMs: 0, computeMs: 0, cpuMs: 0 };
-  for (const condition of [...conditions, { name: 'human recordings (moonshine-voice wheel)', clips: human }]) {
+  for (const condition of [...conditions, long, { name: 'human recordings (moonshine-voice wheel)', clips: human }]) {
     log(`${spec.id}: ${condition.name}`);
     const s = await score(transcriber, condition.clips, condition.clips === human);
     const entry = { wer: s.edits / s.words, words: s.words, cpuRtf: s.cpuMs / s.audioMs, wallRtf: s.computeMs / s.audioMs };
     results[spec.id]![condition.name] = entry;
     rows.push(row(spec.id, condition.name, s));
-    if (condition.clips !== human) for (const key of Object.keys(all) as Array<keyof Score>) all[key] += s[key];
+    if (conditions.includes(condition)) for (const key of Object.keys(all) as Array<keyof Score>) all[key] += s[key];
   }
   rows.push(row(spec.id, '**all espeak-ng speech**', all));
   await transcriber.close();

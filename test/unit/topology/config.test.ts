@@ -15,8 +15,8 @@ describe('loadConfig', () => {
   it('picks the speech model, tiny unless SEARCHBUS_SPEECH_MODEL says base, and transcribes only when SEARCHBUS_SPEECH_TO_TEXT is true', () => {
     assert.equal(loadConfig({}).media.speechModel.id, 'moonshine-tiny-en');
     assert.equal(loadConfig({ SEARCHBUS_SPEECH_MODEL: 'base' }).media.speechModel.id, 'moonshine-base-en');
-    assert.equal(loadConfig({}).media.speechToText, false);
-    assert.equal(loadConfig({ SEARCHBUS_SPEECH_TO_TEXT: 'true' }).media.speechToText, true);
+    assert.equal(loadConfig({}).media.speechToText, true);
+    assert.equal(loadConfig({ SEARCHBUS_SPEECH_TO_TEXT: 'false' }).media.speechToText, false);
   });
 
   it('reads the hybrid fusion settings', () => {

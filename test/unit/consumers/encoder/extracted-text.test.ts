@@ -10,8 +10,9 @@ import {
   type ImageLabel,
   type MediaEncoder,
   type TextSegment,
+  TranscriptionFailure,
 } from '../../../../consumers/embedding/index.ts';
-import { ContractError, layoutFor, type ChunkPayload, type IngestMessage } from '../../../../topology/index.ts';
+import { ContractError, UnavailableError, layoutFor, type ChunkPayload, type IngestMessage } from '../../../../topology/index.ts';
 import { errorOf } from '../../../support/error-kinds.ts';
 import { pdfFile } from '../../../support/documents.ts';
 
@@ -24,7 +25,7 @@ interface Written {
   payload: ChunkPayload;
 }
 
-function fakes(options: { ocrText?: string; labels?: ImageLabel[]; speech?: TextSegment[] } = {}) {
+function fakes(options: { ocrText?: string; labels?: ImageLabel[]; speech?: TextSegment[] | Error } = {}) {
   const written: Written[] = [];
   const qdrant = {
     retrieve: () => Promise.resolve([]),
@@ -54,7 +55,7 @@ function fakes(options: { ocrText?: string; labels?: ImageLabel[]; speech?: Text
     embedVideo: () => Promise.reject(new Error('no video here')),
     extract: extractDocument,
     ocr: () => Promise.resolve(options.ocrText === undefined ? null : { text: options.ocrText, lines: 1, kept: 1 }),
-    transcribe: () => Promise.resolve(options.speech ?? null),
+    transcribe: () => (options.speech instanceof Error ? Promise.reject(options.speech) : Promise.resolve(options.speech ?? null)),
     close: () => Promise.resolve(),
   };
   return { written, qdrant, encoder, media, encoded };
@@ -198,6 +199,41 @@ describe('indexDocuments with document files, OCR and transcribed speech', () =>
       quiet.written.map((p) => [Object.keys(p.vector), p.payload.start_ms]),
       [[['text', 'audio'], undefined]],
     );
+  });
+
+  it('indexes a recording the speech model fails on without its transcript and says so; a transient failure still fails the batch', async () => {
+    const failure = new TranscriptionFailure('decoder-error', 'moonshine-tiny-en: the speech decoder failed: a shape', new Error('ort'));
+    const f = fakes({ speech: failure });
+    const told: Array<[string, string]> = [];
+    await indexDocuments([upsert('long.wav', { title: 'Long talk.', media: { type: 'audio/wav', data: 'AAAA' } })], {
+      qdrant: f.qdrant,
+      collection: 'c',
+      encoder: f.encoder,
+      media: f.media,
+      layout: layoutFor(null),
+      transcriptionFailed: (error, id) => told.push([error.reason, id]),
+    });
+    assert.deepEqual(f.encoded, ['Long talk.']);
+    assert.deepEqual(
+      f.written.map((p) => Object.keys(p.vector)),
+      [['text', 'audio']],
+    );
+    assert.deepEqual(told, [['decoder-error', 'long.wav']]);
+
+    // Out of memory, or a session gone: the same audio may work later, so the batch fails and is retried.
+    const transient = fakes({ speech: new UnavailableError('encoder-failed', 'Failed to allocate memory') });
+    await assert.rejects(
+      indexDocuments([upsert('long.wav', { title: 'Long talk.', media: { type: 'audio/wav', data: 'AAAA' } })], {
+        qdrant: transient.qdrant,
+        collection: 'c',
+        encoder: transient.encoder,
+        media: transient.media,
+        layout: layoutFor(null),
+        transcriptionFailed: () => assert.fail('a transient failure is no transcription failure'),
+      }),
+      errorOf(UnavailableError, 'encoder-failed'),
+    );
+    assert.deepEqual(transient.written, []);
   });
 
   it('fails with the typed error of a document without text, naming the document, and writes nothing of it', async () => {

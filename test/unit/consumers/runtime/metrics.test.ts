@@ -37,6 +37,8 @@ const ADDED = [
   ['searchbus_shadow_search_seconds', 'histogram', 'side'],
   // Read your writes (issue 22).
   ['searchbus_search_after_total', 'counter', 'outcome'],
+  // Recordings indexed without their transcript (issue 20).
+  ['searchbus_transcription_failures_total', 'counter', 'reason'],
 ] as const;
 
 function buildRoles(metrics: MetricsRegistry): void {
