@@ -48,7 +48,7 @@ import {
 } from '../runtime/index.ts';
 import type { DocumentEncoder, MediaEncoder } from '../embedding/index.ts';
 import { FenceGate } from './fence-gate.ts';
-import { indexDocuments, type AppliedDocument } from './index-documents.ts';
+import { indexDocuments, type AppliedDocument, type IndexContext } from './index-documents.ts';
 
 export interface EncoderConsumerOptions {
   kafka: Kafka;
@@ -112,12 +112,8 @@ export class EncoderConsumer {
     const target = targetOf(options);
     const points = this.metrics.counter('searchbus_points_written_total', 'Chunks upserted into Qdrant', ['collection']);
     const documents = this.metrics.counter('searchbus_documents_total', 'Documents applied, by operation', ['op']);
-    const transcriptionFailures = this.metrics.counter(
-      'searchbus_transcription_failures_total',
-      'Recordings indexed without a transcript because the speech model failed on them, by reason (encoder-error, decoder-error)',
-      ['reason'],
-    );
     const logger = options.logger ?? silentLogger;
+    const transcriptionFailed = transcriptionFailureReporter(this.metrics, logger);
     const freshness = this.metrics.histogram(
       'searchbus_freshness_seconds',
       'Document published (record timestamp) to written in Qdrant, per applied message, by role (encoder = live, reindex = rebuild)',
@@ -188,14 +184,7 @@ export class EncoderConsumer {
               signal: context.signal,
               step: (name, run) => spans.step(name, run, { kind: name === 'embed' ? SpanKind.INTERNAL : SpanKind.CLIENT, attributes }),
               ...(options.media ? { media: options.media } : {}),
-              transcriptionFailed: (failure, documentId) => {
-                transcriptionFailures.inc({ reason: failure.reason });
-                logger.warn('indexed a recording without its transcript: the speech model failed on it', {
-                  document: documentId,
-                  reason: failure.reason,
-                  error: failure.message,
-                });
-              },
+              transcriptionFailed,
               ...(modality === 'all' ? {} : { sources: mine.map((b) => ({ partition: b.partition, offset: b.offset })) }),
             },
           );
@@ -324,4 +313,21 @@ export function feedEvents(
     };
     return [{ key: documentKey(event.tenant, event.id), value: JSON.stringify(event) }];
   });
+}
+
+/** Counts and logs a recording indexed without its transcript (the speech model failed on it). */
+function transcriptionFailureReporter(metrics: MetricsRegistry, logger: Logger): NonNullable<IndexContext['transcriptionFailed']> {
+  const failures = metrics.counter(
+    'searchbus_transcription_failures_total',
+    'Recordings indexed without a transcript because the speech model failed on them, by reason (encoder-error, decoder-error)',
+    ['reason'],
+  );
+  return (failure, documentId) => {
+    failures.inc({ reason: failure.reason });
+    logger.warn('indexed a recording without its transcript: the speech model failed on it', {
+      document: documentId,
+      reason: failure.reason,
+      error: failure.message,
+    });
+  };
 }
