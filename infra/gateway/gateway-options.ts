@@ -53,6 +53,8 @@ export interface GatewayOptions {
   limits?: GatewayLimits;
   /** /readyz; default: the searcher's isReady(). */
   ready?: () => boolean;
+  /** /readyz names each dependency and whether it answers, so an operator sees which one is down. */
+  checks?: () => Record<string, boolean>;
   /** Called once per request, after the response was written. */
   onRequest?: (entry: { path: string; status: number; ms: number }) => void;
   /** The /watches endpoints (standing queries and their matches over SSE); absent: they answer 404. */

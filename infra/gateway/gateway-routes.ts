@@ -100,7 +100,7 @@ function healthz({ response }: Exchange): number {
 
 function readyz({ response }: Exchange, { options }: GatewayContext): number {
   const ready = (options.ready ?? (() => options.searcher.isReady()))();
-  return send(response, ready ? 200 : 503, { ok: ready });
+  return send(response, ready ? 200 : 503, { ok: ready, ...(options.checks ? { checks: options.checks() } : {}) });
 }
 
 function page({ response, target, url }: Exchange, gateway: GatewayContext): number {

@@ -83,6 +83,10 @@ export async function startGatewayService(options: GatewayServiceOptions): Promi
     await client.connect();
     await probe.start();
     const ready = (): boolean => client.isReady() && probe.isReady();
+    const checks = (): Record<string, boolean> => {
+      const connections = client.readiness();
+      return { kafka: connections.kafka && probe.isReady(), redis: connections.redis };
+    };
     let gateway: RunningGateway;
     const port = options.port ?? config.gateway.port;
     try {
@@ -100,6 +104,7 @@ export async function startGatewayService(options: GatewayServiceOptions): Promi
         ...(options.watches ? { watches: options.watches } : {}),
         admin: { backend: admin, maxEvalSetBytes: config.gateway.maxEvalSetBytes, shadowSampleRate: config.reindex.shadowSampleRate },
         ready,
+        checks,
       });
     } catch (error) {
       throw new ConfigError(

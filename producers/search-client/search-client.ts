@@ -181,7 +181,13 @@ export class SearchClient {
 
   /** Connected to Kafka and subscribed on Redis: a search sent now can be answered. */
   isReady(): boolean {
-    return this.stateValue === 'running' && this.producerConnected && this.subscribed && this.options.redis.status === 'ready';
+    const { kafka, redis } = this.readiness();
+    return this.stateValue === 'running' && kafka && redis;
+  }
+
+  /** Each connection a search needs, and whether it is up: what /readyz names when it is not ready. */
+  readiness(): { kafka: boolean; redis: boolean } {
+    return { kafka: this.producerConnected, redis: this.subscribed && this.options.redis.status === 'ready' };
   }
 
   /**

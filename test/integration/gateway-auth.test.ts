@@ -312,6 +312,7 @@ describe('gateway authentication', () => {
     let service: GatewayService;
     const url = (path: string): string => `http://127.0.0.1:${service.port}${path}`;
     const status = async (path: string): Promise<number> => (await fetch(url(path))).status;
+    const readyzBody = async (): Promise<unknown> => (await fetch(url('/readyz'))).json();
 
     before(async () => {
       // Every Kafka connection (bootstrap and the broker it advertises) goes through one proxy.
@@ -359,6 +360,7 @@ describe('gateway authentication', () => {
       await waitFor('ready', async () => ((await status('/readyz')) === 200 ? true : undefined));
       redisProxy.cut();
       await waitFor('not ready without Redis', async () => ((await status('/readyz')) === 503 ? true : undefined));
+      assert.deepEqual(await readyzBody(), { ok: false, checks: { kafka: true, redis: false } }, 'names Redis as the one down');
       assert.equal(await status('/healthz'), 200, 'still live');
       redisProxy.restore();
       await waitFor('ready again', async () => ((await status('/readyz')) === 200 ? true : undefined));
@@ -369,6 +371,7 @@ describe('gateway authentication', () => {
       await waitFor('ready', async () => ((await status('/readyz')) === 200 ? true : undefined));
       kafkaProxy.cut();
       await waitFor('not ready without Kafka', async () => ((await status('/readyz')) === 503 ? true : undefined));
+      assert.deepEqual(await readyzBody(), { ok: false, checks: { kafka: false, redis: true } }, 'names Kafka as the one down');
       kafkaProxy.restore();
       await waitFor('ready again', async () => ((await status('/readyz')) === 200 ? true : undefined));
       await waitFor('a search answered again', async () => {
