@@ -8,60 +8,20 @@ import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { EncoderConsumer } from '../../consumers/encoder/index.ts';
-import { documentEncoder } from '../../consumers/embedding/index.ts';
 import { QueryConsumer, queryEncoder } from '../../consumers/query/index.ts';
-import { MetricsRegistry, RedisWriteFences } from '../../consumers/runtime/index.ts';
+import { startEncoderStack } from './encoder-stack.ts';
 import { percentile } from '../../infra/eval/index.ts';
-import { createKafka, createRedis, getServices } from '../../infra/index.ts';
-import { loadEncoder } from '../../infra/models/index.ts';
+import { createRedis } from '../../infra/index.ts';
 import { IngestProducer } from '../../producers/ingest/index.ts';
 import { SearchClient } from '../../producers/search-client/index.ts';
-import { createQdrant } from '../../topology/connections/qdrant-client.ts';
-import {
-  applyTopology,
-  closeAll,
-  createTopology,
-  decodePosition,
-  encodePosition,
-  isCovered,
-  loadConfig,
-  positionOf,
-  topicSpecs,
-} from '../../topology/index.ts';
+import { closeAll, decodePosition, encodePosition, isCovered, positionOf } from '../../topology/index.ts';
 
 const { values } = parseArgs({ options: { pairs: { type: 'string', default: '1000' }, json: { type: 'string' } } });
 const PAIRS = Number(values.pairs);
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 
-const namespace = `bench-${randomUUID().slice(0, 8)}`;
-const config = loadConfig({ ...process.env, SEARCHBUS_NAMESPACE: namespace });
-const topology = createTopology(namespace);
-const services = await getServices({ log });
-const kafka = createKafka(services.kafka, 'bench-ryw');
-const qdrant = createQdrant(services.qdrant);
-const admin = kafka.admin();
-await admin.connect();
-await applyTopology({ admin, qdrant, topology, config });
-const model = await loadEncoder(config.model, { intraOpThreads: config.encoder.intraOpThreads });
-const redis = createRedis(services.redis, 'bench-ryw-fences');
+const { namespace, config, topology, services, kafka, qdrant, model, metrics, closers } = await startEncoderStack('ryw', log);
 const publisher = createRedis(services.redis, 'bench-ryw-publish');
-const metrics = new MetricsRegistry();
-// As the encoder role runs them: a text group and a media group.
-const encoders = (['text', 'media'] as const).map(
-  (modality) =>
-    new EncoderConsumer({
-      kafka,
-      qdrant,
-      topology,
-      config,
-      encoder: () => Promise.resolve(documentEncoder(model)),
-      modality,
-      fences: new RedisWriteFences(redis, topology),
-      metrics,
-    }),
-);
-for (const e of encoders) await e.start();
 const consumer = new QueryConsumer({
   kafka,
   qdrant,
@@ -203,17 +163,6 @@ await closeAll('the read-your-writes bench', [
   { name: 'close the search client', run: () => client.close() },
   { name: 'close the producer', run: () => producer.close() },
   { name: 'close the query consumer', run: () => consumer.close() },
-  ...encoders.map((e, i) => ({ name: `close encoder ${i}`, run: () => e.close() })),
-  { name: 'quit Redis', run: async () => void (await Promise.all([redis.quit(), publisher.quit()])) },
-  {
-    name: 'remove the namespace',
-    run: async () => {
-      await admin.deleteTopics({ topics: topicSpecs(topology, config).map((t) => t.topic) }).catch(() => undefined);
-      const { collections } = await qdrant.getCollections();
-      for (const c of collections.filter((c) => c.name.startsWith(topology.qdrant.alias))) await qdrant.deleteCollection(c.name);
-      await admin.disconnect();
-    },
-  },
-  { name: 'close the model', run: () => model.close() },
-  { name: 'stop the services', run: () => services.close() },
+  { name: 'quit the publishing Redis', run: async () => void (await publisher.quit()) },
+  ...closers,
 ]);

@@ -9,18 +9,15 @@ import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { EncoderConsumer } from '../../consumers/encoder/index.ts';
-import { documentEncoder } from '../../consumers/embedding/index.ts';
 import { queryEncoder } from '../../consumers/query/index.ts';
-import { MetricsRegistry, RedisWriteFences } from '../../consumers/runtime/index.ts';
+import { MetricsRegistry } from '../../consumers/runtime/index.ts';
 import { WatchMatcher, WatchRegistry } from '../../consumers/watch/index.ts';
+import { startEncoderStack } from './encoder-stack.ts';
 import { percentile } from '../../infra/eval/index.ts';
-import { createKafka, createRedis, getServices } from '../../infra/index.ts';
-import { loadEncoder } from '../../infra/models/index.ts';
+import { createRedis } from '../../infra/index.ts';
 import { IngestProducer } from '../../producers/ingest/index.ts';
 import { WatchClient } from '../../producers/watch-client/index.ts';
-import { createQdrant } from '../../topology/connections/qdrant-client.ts';
-import { applyTopology, closeAll, createTopology, loadConfig, topicSpecs, type MatchEventV1 } from '../../topology/index.ts';
+import { closeAll, type MatchEventV1 } from '../../topology/index.ts';
 
 const { values } = parseArgs({
   options: {
@@ -35,33 +32,8 @@ const LATENCY_SAMPLES = Number(values.latency);
 const DOCUMENTS = Number(values.documents);
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 
-const namespace = `bench-${randomUUID().slice(0, 8)}`;
-const config = loadConfig({ ...process.env, SEARCHBUS_NAMESPACE: namespace });
-const topology = createTopology(namespace);
-const services = await getServices({ log });
-const kafka = createKafka(services.kafka, 'bench-watch');
-const qdrant = createQdrant(services.qdrant);
-const admin = kafka.admin();
-await admin.connect();
-await applyTopology({ admin, qdrant, topology, config });
-const model = await loadEncoder(config.model, { intraOpThreads: config.encoder.intraOpThreads });
-const redis = createRedis(services.redis, 'bench-watch-fences');
+const { namespace, config, topology, services, kafka, qdrant, admin, model, metrics, closers } = await startEncoderStack('watch', log);
 const dedupe = createRedis(services.redis, 'bench-watch-dedupe');
-const metrics = new MetricsRegistry();
-const encoders = (['text', 'media'] as const).map(
-  (modality) =>
-    new EncoderConsumer({
-      kafka,
-      qdrant,
-      topology,
-      config,
-      encoder: () => Promise.resolve(documentEncoder(model)),
-      modality,
-      fences: new RedisWriteFences(redis, topology),
-      metrics,
-    }),
-);
-for (const e of encoders) await e.start();
 const embedQueries = (): Promise<(texts: string[]) => Promise<Float32Array[]>> => {
   const encoder = queryEncoder(model);
   return Promise.resolve((texts) => encoder.embedQueries(texts));
@@ -191,20 +163,7 @@ await closeAll('the watch benchmark', [
   { name: 'tail', run: () => tail.close() },
   { name: 'replay matcher', run: () => replay.close() },
   { name: 'matcher', run: () => matcher.close() },
-  ...encoders.map((e, i) => ({ name: `encoder ${i}`, run: () => e.close() })),
   { name: 'producer', run: () => producer.close() },
-  { name: 'redis', run: async () => void (await redis.quit()) },
   { name: 'dedupe redis', run: async () => void (await dedupe.quit()) },
-  { name: 'model', run: () => model.close() },
-  { name: 'topics', run: () => admin.deleteTopics({ topics: topicSpecs(topology, config).map((t) => t.topic) }) },
-  {
-    name: 'collections',
-    run: async () => {
-      for (const c of (await qdrant.getCollections()).collections)
-        if (c.name.startsWith(topology.qdrant.alias) || c.name.startsWith(topology.qdrant.watchCollection('')))
-          await qdrant.deleteCollection(c.name);
-    },
-  },
-  { name: 'admin', run: () => admin.disconnect() },
-  { name: 'services', run: () => services.close() },
+  ...closers,
 ]);
