@@ -33,7 +33,7 @@ describe('encoder crash', () => {
   }
 
   it('loses no document and duplicates no point after kill -9 and restart', async () => {
-    const docs = await readScifact(400);
+    const docs = await readScifact(200);
     const expected = new Map(docs.map((d) => [d.id, encoder.chunk(documentText(d)).length]));
     const total = [...expected.values()].reduce((a, b) => a + b, 0);
     const producer = new IngestProducer({ kafka: h.kafka, topic: h.topology.topics.ingest });
