@@ -8,6 +8,9 @@ const STALE_MS = 10_000;
 /** An instance whose members all stopped refreshing is forgotten after this. */
 const KEY_TTL_MS = 24 * 60 * 60_000;
 
+/** Member ids this process holds now: another consumer of the same group in this process is alive, though its pid is ours. */
+const heldHere = new Set<string>();
+
 interface MemberEntry {
   host: string;
   pid: number;
@@ -31,7 +34,7 @@ export interface GroupMemberRegistryOptions {
  * once (evict-members.ts), instead of waiting out its session while its partitions go unread.
  *
  * A recorded member is dead when it ran on this host and its process is gone, or its process id
- * is ours (a container restarted in its own process namespace), or, on another host (a shared
+ * is ours but no consumer of this process holds it (a container restarted in its own process namespace), or, on another host (a shared
  * SEARCHBUS_INSTANCE_ID), when it has not refreshed its entry for 10 s. A live sibling on the same
  * host is never taken for dead, however long its event loop stalls.
  */
@@ -54,7 +57,7 @@ export class GroupMemberRegistry {
   async deadMembers(): Promise<string[]> {
     const entries = await this.options.redis.hgetall(this.options.key);
     return Object.entries(entries)
-      .filter(([id, raw]) => id !== this.memberId && this.isDead(parseEntry(raw)))
+      .filter(([id, raw]) => !heldHere.has(id) && this.isDead(parseEntry(raw)))
       .map(([id]) => id);
   }
 
@@ -67,7 +70,11 @@ export class GroupMemberRegistry {
   joined(memberId: string): void {
     const previous = this.memberId;
     this.memberId = memberId;
-    if (previous !== undefined && previous !== memberId) void this.forget([previous]).catch(() => undefined);
+    heldHere.add(memberId);
+    if (previous !== undefined && previous !== memberId) {
+      heldHere.delete(previous);
+      void this.forget([previous]).catch(() => undefined);
+    }
     void this.refresh();
     this.timer ??= setInterval(() => void this.refresh(), REFRESH_MS).unref();
   }
@@ -78,7 +85,9 @@ export class GroupMemberRegistry {
     this.timer = undefined;
     const memberId = this.memberId;
     this.memberId = undefined;
-    if (memberId !== undefined) await this.forget([memberId]);
+    if (memberId === undefined) return;
+    heldHere.delete(memberId);
+    await this.forget([memberId]);
   }
 
   private async refresh(): Promise<void> {

@@ -63,4 +63,14 @@ describe('GroupMemberRegistry', () => {
     await registry.close();
     assert.equal(hash.size, 0);
   });
+
+  it('never takes another consumer of this process for dead, though it shares the pid', async () => {
+    const { redis } = fakeRedis();
+    const first = new GroupMemberRegistry({ redis, key: 'k', pid: 7, host: 'h1', now: () => 1 });
+    const second = new GroupMemberRegistry({ redis, key: 'k', pid: 7, host: 'h1', now: () => 1 });
+    first.joined('a');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(await second.deadMembers(), []);
+    await first.close();
+  });
 });
