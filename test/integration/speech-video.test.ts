@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { SearchHit } from '../../topology/index.ts';
 import { createHarness, waitFor, type Harness } from '../support/harness.ts';
-import { payloadsOf, runTool } from '../support/speech-fixtures.ts';
+import { payloadsOf, spokenWav, talkingVideo } from '../support/speech-fixtures.ts';
 import { startMediaStack, type MediaStack } from '../support/media-stack.ts';
 
 // A video found by what is said in it, on real Kafka, Redis, the Qdrant engine, the real text model
@@ -18,59 +18,6 @@ const PHOTO = fileURLToPath(new URL('../fixtures/media/photos/mountain.jpg', imp
 const SENTENCES = ['The fish twisted and turned on the bent hook.', 'Press the pants and sew a button on the vest.'] as const;
 const LEAD_SECONDS = 2;
 
-/** The sentences after LEAD_SECONDS of silence, 1.5 s apart, as a 16 kHz mono WAV file. */
-function soundtrack(work: string): string {
-  const parts = SENTENCES.map((sentence, i) => {
-    const path = join(work, `sentence-${i}.wav`);
-    runTool('espeak-ng', ['-v', 'en-us', '-s', '160', '-w', path, sentence]);
-    return path;
-  });
-  const lead = `aevalsrc=0:d=${LEAD_SECONDS}:s=16000[lead];`;
-  const chain = parts.map((_, i) => `[${i}:a]aresample=16000,apad=pad_dur=1.5[a${i}];`).join('');
-  const graph = `${lead}${chain}[lead]${parts.map((_, i) => `[a${i}]`).join('')}concat=n=${parts.length + 1}:v=0:a=1[out]`;
-  const out = join(work, 'soundtrack.wav');
-  runTool('ffmpeg', [
-    '-nostdin',
-    '-loglevel',
-    'error',
-    '-y',
-    ...parts.flatMap((p) => ['-i', p]),
-    '-filter_complex',
-    graph,
-    '-map',
-    '[out]',
-    out,
-  ]);
-  return out;
-}
-
-/** The photo at 2 frames a second for as long as the soundtrack (or 3 s without one), as an MP4. */
-function video(work: string, name: string, track: string | null): Buffer {
-  const out = join(work, name);
-  const audio = track ? ['-i', track, '-map', '0:v', '-map', '1:a', '-c:a', 'aac', '-b:a', '48k', '-shortest'] : ['-t', '3'];
-  runTool('ffmpeg', [
-    '-nostdin',
-    '-loglevel',
-    'error',
-    '-y',
-    '-loop',
-    '1',
-    '-framerate',
-    '2',
-    '-i',
-    PHOTO,
-    ...audio,
-    '-vf',
-    'scale=320:240,format=yuv420p',
-    '-c:v',
-    'mpeg4',
-    '-q:v',
-    '6',
-    out,
-  ]);
-  return readFileSync(out);
-}
-
 describe('speech to text: a video found by what is said in it', () => {
   let h: Harness;
   let mediaStack: MediaStack;
@@ -81,8 +28,8 @@ describe('speech to text: a video found by what is said in it', () => {
     h = await createHarness({ env: { SEARCHBUS_SPEECH_TO_TEXT: 'true', SEARCHBUS_SPEECH_MODEL: 'tiny' } });
     mediaStack = await startMediaStack(h, { ocr: false });
     work = mkdtempSync(join(tmpdir(), 'searchbus-speech-video-'));
-    const talk = video(work, 'talk.mp4', soundtrack(work));
-    const silent = video(work, 'silent.mp4', null);
+    const talk = talkingVideo(work, 'talk.mp4', PHOTO, spokenWav(work, 'soundtrack', SENTENCES, LEAD_SECONDS));
+    const silent = talkingVideo(work, 'silent.mp4', PHOTO, null);
     await mediaStack.producer.upsert([
       { id: id('talk'), media: { type: 'video/mp4', data: talk.toString('base64') } },
       { id: id('silent'), media: { type: 'video/mp4', data: silent.toString('base64') } },
