@@ -278,7 +278,8 @@ function renderHit(hit, index) {
     `score ${Number(hit.score).toFixed(3)}`,
     media ? media.modality : null,
     page !== undefined && page !== null ? `page ${page}` : null,
-    typeof media?.at === 'number' ? `at ${clock(media.at)}` : null,
+    // A transcript hit's moment is what was said (matchedBy), not the frame stored beside it.
+    typeof media?.at === 'number' && hit.textSource !== 'transcript' ? `at ${clock(media.at)}` : null,
     matchedBy(hit),
     hit.docId,
   ]
@@ -293,8 +294,8 @@ function renderHit(hit, index) {
     snippet.textContent = text;
     body.append(snippet);
   }
-  if (media?.modality === 'audio' && typeof media.uri === 'string' && /^https?:\/\//.test(media.uri)) {
-    const player = document.createElement('audio');
+  if ((media?.modality === 'audio' || media?.modality === 'video') && typeof media.uri === 'string' && /^https?:\/\//.test(media.uri)) {
+    const player = document.createElement(media.modality);
     player.controls = true;
     player.preload = 'none';
     // A transcript hit plays from what was said (a media fragment: the browser seeks before playing).
