@@ -180,8 +180,10 @@ describe('read your writes across a rewind with split encoder groups', () => {
       (result) => result.hits.map((x) => x.docId),
       (error: unknown) => (error as { code?: string }).code ?? String(error),
     );
+    // On a loaded machine the not-yet-indexed reply, sent 100 ms before the deadline, can arrive
+    // after the client gave up: a timeout is no answer either, and never hits without the document.
     assert.ok(
-      answer === 'not-yet-indexed' || (Array.isArray(answer) && answer[0] === 'b-doc'),
+      answer === 'not-yet-indexed' || answer === 'search-timeout' || (Array.isArray(answer) && answer[0] === 'b-doc'),
       `a search with after must find the document or answer not-yet-indexed; it answered ${JSON.stringify(answer)}`,
     );
 
@@ -195,7 +197,7 @@ describe('read your writes across a rewind with split encoder groups', () => {
           const result = await query.client.search({ text: docText, tenant, topK: 3, after: position }, { timeoutMs: 4_000 });
           return result.hits[0]?.docId === 'b-doc' ? result : undefined;
         } catch (error) {
-          if ((error as { code?: string }).code === 'not-yet-indexed') return undefined;
+          if (['not-yet-indexed', 'search-timeout'].includes((error as { code?: string }).code ?? '')) return undefined;
           throw error;
         }
       },
