@@ -8,13 +8,14 @@ import type { CorpusDoc } from '../../support/corpus.ts';
 import { waitFor } from '../../support/harness.ts';
 
 /** Tenants the points are spread over; searches filter on one of them. */
-export const TENANTS = 10;
+const TENANTS = 10;
 export const tenantOf = (i: number): string => `tenant-${i % TENANTS}`;
 
 /** Per-dimension noise: with 384 unit-length dimensions this keeps a copy at cosine ~0.98 of its seed. */
 const NOISE_SIGMA = 0.01;
 const BATCH = 256;
 const WRITERS = 2;
+const PROGRESS_EVERY = 50_000;
 
 type Sparse = { indices: number[]; values: number[] };
 export interface Seed {
@@ -103,8 +104,10 @@ export async function loadDirect(
   seeds: Seed[],
   range: { from: number; to: number },
   sparseName: string | null,
+  progress: (written: number, perSecond: number) => void = () => undefined,
 ): Promise<number> {
   const started = performance.now();
+  const rate = (): number => (next - range.from) / ((performance.now() - started) / 1000);
   let next = range.from;
   const point = (i: number) => {
     const seed = seeds[i % seeds.length]!;
@@ -122,10 +125,11 @@ export async function loadDirect(
         next = Math.min(range.to, next + BATCH);
         const points = Array.from({ length: next - from }, (_, k) => point(from + k));
         await qdrant.upsert(collection, { wait: true, points });
+        if (Math.floor(next / PROGRESS_EVERY) > Math.floor(from / PROGRESS_EVERY)) progress(next, rate());
       }
     }),
   );
-  return (range.to - range.from) / ((performance.now() - started) / 1000);
+  return rate();
 }
 
 /** Writes the seeds themselves, unchanged (a second pass starts from the sample the first one encoded). */

@@ -2,7 +2,8 @@
 // each size in turn, and at each size measure search latency through the bus, the Qdrant engine's
 // memory and disk, its vector index, and the write rate; then the same with scalar int8 quantization.
 // Run: npm run bench:scale [-- --sizes 10000,100000,1000000 --sample 1000 --searches 200 --burst 100]
-// Writes test/bench/scale-report.json, docs/benchmarks/scale.svg and the table in docs/benchmarks/scale.md.
+// Writes test/bench/scale-report.json, docs/benchmarks/scale.svg and the table in docs/benchmarks/scale.md;
+// `node --import tsx test/bench/scale/main.ts --render` only re-renders the last two from the report.
 import { execFileSync } from 'node:child_process';
 import { availableParallelism, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -17,8 +18,8 @@ import { startEncoderStack } from '../encoder-stack.ts';
 import { ingestThroughBus, loadDirect, readSeeds, tenantOf, writeSeeds, type Seed } from './fill.ts';
 import { engineState, searchLatency, untilIndexed } from './measure.ts';
 import { writePlot } from './plot.ts';
-import { findQdrantProcess } from './qdrant-process.ts';
-import { writeReport, type Figures, type ScaleReport } from './report.ts';
+import { findQdrantProcess, residentMb } from './qdrant-process.ts';
+import { readReport, writeReport, type Figures, type ScaleReport } from './report.ts';
 
 const { values } = parseArgs({
   options: {
@@ -27,9 +28,19 @@ const { values } = parseArgs({
     searches: { type: 'string', default: '200' },
     burst: { type: 'string', default: '100' },
     variants: { type: 'string', default: 'none,int8' },
+    merge: { type: 'boolean', default: false },
+    render: { type: 'boolean', default: false },
     dataset: { type: 'string', default: fileURLToPath(new URL('../../../../shared/data/scifact-train/', import.meta.url)) },
   },
 });
+if (values.render) {
+  // Only re-render the page section and the plot from the report on disk (after editing report.ts or plot.ts).
+  const saved = await readReport();
+  if (!saved) throw new Error('test/bench/scale-report.json does not exist yet: run the benchmark first');
+  await writeReport(saved);
+  await writePlot(saved);
+  process.exit(0);
+}
 const SIZES = values.sizes.split(',').map(Number);
 const SAMPLE = Number(values.sample);
 const SEARCHES = Number(values.searches);
@@ -85,7 +96,20 @@ async function runVariant(variant: 'none' | 'int8', stage: number[]): Promise<Ma
     } else await writeSeeds(qdrant, collection, seeds, sparse);
     for (const size of stage) {
       const before = (await engineState(qdrant, collection, engine)).points;
-      const loader = before < size ? await loadDirect(qdrant, collection, seeds, { from: before, to: size }, sparse) : 0;
+      const loader =
+        before < size
+          ? await loadDirect(
+              qdrant,
+              collection,
+              seeds,
+              { from: before, to: size },
+              sparse,
+              (n, r) =>
+                void (engine ? residentMb(engine.pid) : Promise.resolve(NaN)).then((rss) =>
+                  log(`${variant}: ${n} points, ${r.toFixed(0)} points/s, Qdrant RSS ${rss.toFixed(0)} MiB`),
+                ),
+            )
+          : 0;
       const indexWait = await untilIndexed(qdrant, collection, size);
       log(
         `${variant} ${size}: loaded ${size - before} points directly at ${loader.toFixed(0)} points/s; index ready after ${indexWait} ms`,
@@ -105,12 +129,15 @@ async function runVariant(variant: 'none' | 'int8', stage: number[]): Promise<Ma
         search_ms: { dense: { p50: dense.p50, p99: dense.p99 }, hybrid: { p50: hybrid.p50, p99: hybrid.p99 } },
         search_errors: dense.errors + hybrid.errors,
         qdrant_rss_mb: state.rss_mb,
+        qdrant_rss_file_mb: state.rss_file_mb,
         qdrant_disk_mb: state.disk_mb,
         write_docs_per_s: Number(burst.toFixed(1)),
         loader_points_per_s: Math.round(loader),
         points: state.points,
         indexed_vectors: state.indexed_vectors,
         index_wait_ms: indexWait,
+        measured_at: new Date().toISOString(),
+        load: loadavg().map((x) => Number(x.toFixed(1))),
       };
       log(
         `${variant} ${size}: ${JSON.stringify(figures)}; load ${loadavg()
@@ -143,9 +170,14 @@ for (const stage of stages) {
   }
 }
 
-/** Written after every pass, so what was measured survives a run stopped later. */
+/**
+ * Written after every pass, so what was measured survives a run stopped later. With --merge, the
+ * sizes of the report on disk that this run does not measure are kept (each size carries its own
+ * date and load).
+ */
 async function saveReport(): Promise<void> {
-  const sizes: ScaleReport['sizes'] = {};
+  const previous = values.merge ? await readReport() : null;
+  const sizes: ScaleReport['sizes'] = { ...previous?.sizes };
   for (const size of SIZES) {
     const plain = byVariant.get('none')?.get(size);
     if (plain) sizes[String(size)] = { ...plain, quantized: byVariant.get('int8')?.get(size) ?? null };
@@ -160,7 +192,7 @@ async function saveReport(): Promise<void> {
     sample_documents: SAMPLE,
     searches_per_figure: SEARCHES,
     burst_documents: BURST,
-    notes,
+    notes: [...(previous?.notes ?? []), ...notes],
   };
   await writeReport(report);
   await writePlot(report);

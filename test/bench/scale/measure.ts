@@ -6,7 +6,12 @@ import type { SearchClient } from '../../../producers/search-client/index.ts';
 import type { SearchMode } from '../../../topology/index.ts';
 import { waitFor } from '../../support/harness.ts';
 import { tenantOf } from './fill.ts';
-import { diskMb, residentMb, type QdrantProcess } from './qdrant-process.ts';
+import { diskMb, memory, type QdrantProcess } from './qdrant-process.ts';
+
+async function rss(pid: number): Promise<{ rss_mb: number; rss_file_mb: number }> {
+  const { total, file } = await memory(pid);
+  return { rss_mb: round(total, 0), rss_file_mb: round(file, 0) };
+}
 
 export interface Latency {
   p50: number;
@@ -47,6 +52,7 @@ export interface EngineState {
   indexed_vectors: number;
   status: string;
   rss_mb: number | null;
+  rss_file_mb: number | null;
   disk_mb: number | null;
 }
 
@@ -56,7 +62,7 @@ export async function engineState(qdrant: QdrantClient, collection: string, engi
     points: info.points_count ?? 0,
     indexed_vectors: info.indexed_vectors_count ?? 0,
     status: info.status,
-    rss_mb: engine ? round(await residentMb(engine.pid), 0) : null,
+    ...(engine ? await rss(engine.pid) : { rss_mb: null, rss_file_mb: null }),
     disk_mb: engine ? round(await diskMb(engine.storage), 0) : null,
   };
 }

@@ -5,7 +5,7 @@
 import { writeFile } from 'node:fs/promises';
 import type { ScaleReport } from './report.ts';
 
-export const PLOT_PATH = new URL('../../../docs/benchmarks/scale.svg', import.meta.url);
+const PLOT_PATH = new URL('../../../docs/benchmarks/scale.svg', import.meta.url);
 
 interface Series {
   label: string;
@@ -56,7 +56,7 @@ function panel(title: string, yLabel: string, series: Series[], sizes: number[],
   return parts.join('\n');
 }
 
-export async function writePlot(report: ScaleReport): Promise<void> {
+export function renderPlot(report: ScaleReport): string {
   const sizes = Object.keys(report.sizes)
     .map(Number)
     .sort((a, b) => a - b);
@@ -81,7 +81,7 @@ export async function writePlot(report: ScaleReport): Promise<void> {
     );
     memory.push({ label: `Qdrant RSS, ${name}`, colour: '#2ca02c', dashed, points: pick(quantized, (f) => f.qdrant_rss_mb) });
   }
-  const svg = [
+  return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH * 2}" height="${HEIGHT}" font-family="sans-serif" font-size="12">`,
     `<rect width="100%" height="100%" fill="white"/>`,
     panel('Search p99 through the bus (ms)', 'ms', latency, sizes, 0),
@@ -89,5 +89,8 @@ export async function writePlot(report: ScaleReport): Promise<void> {
     '</svg>',
     '',
   ].join('\n');
-  await writeFile(PLOT_PATH, svg);
+}
+
+export async function writePlot(report: ScaleReport): Promise<void> {
+  await writeFile(PLOT_PATH, renderPlot(report));
 }

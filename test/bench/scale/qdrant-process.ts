@@ -25,11 +25,18 @@ export async function findQdrantProcess(url: string): Promise<QdrantProcess | nu
   return null;
 }
 
-/** Resident memory of the process, in MiB (VmRSS). */
+/**
+ * Resident memory of the process, in MiB: all of it (VmRSS), and the part that is file pages
+ * (RssFile: memory-mapped segment and payload files, which the kernel can drop and read again).
+ */
 export async function residentMb(pid: number): Promise<number> {
+  return (await memory(pid)).total;
+}
+
+export async function memory(pid: number): Promise<{ total: number; file: number }> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1] ?? NaN);
-  return kb / 1024;
+  const field = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+)\\s+kB`, 'm').exec(status)?.[1] ?? NaN) / 1024;
+  return { total: field('VmRSS'), file: field('RssFile') };
 }
 
 /** Bytes on disk under a directory (allocated blocks, so sparse and preallocated files count as what they occupy), in MiB. */

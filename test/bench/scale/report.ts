@@ -7,6 +7,8 @@ export interface Figures {
   search_ms: { dense: Latency; hybrid: Latency };
   search_errors: number;
   qdrant_rss_mb: number | null;
+  /** The part of qdrant_rss_mb that is file pages (memory-mapped storage). */
+  qdrant_rss_file_mb: number | null;
   qdrant_disk_mb: number | null;
   /** Documents per second through the bus (IngestProducer -> encoder group -> Qdrant), in a burst at this size. */
   write_docs_per_s: number;
@@ -16,6 +18,9 @@ export interface Figures {
   indexed_vectors: number;
   /** From the end of the load until the collection said green with every vector indexed. */
   index_wait_ms: number | null;
+  /** When this size was measured, and the load averages (1, 5, 15 min) then. */
+  measured_at?: string;
+  load?: number[];
 }
 
 export interface ScaleReport {
@@ -32,7 +37,7 @@ export interface ScaleReport {
   notes: string[];
 }
 
-export const REPORT_PATH = new URL('../scale-report.json', import.meta.url);
+const REPORT_PATH = new URL('../scale-report.json', import.meta.url);
 const PAGE = new URL('../../../docs/benchmarks/scale.md', import.meta.url);
 const START = '<!-- scale:report:start -->';
 const END = '<!-- scale:report:end -->';
@@ -50,8 +55,8 @@ function tableRows(report: ScaleReport): string[] {
       if (!f) continue;
       rows.push(
         `| ${fmt(Number(size))} | ${variant} | ${fmt(f.search_ms.dense.p50, 1)} / ${fmt(f.search_ms.dense.p99, 1)} | ` +
-          `${fmt(f.search_ms.hybrid.p50, 1)} / ${fmt(f.search_ms.hybrid.p99, 1)} | ${fmt(f.qdrant_rss_mb)} | ${fmt(f.qdrant_disk_mb)} | ` +
-          `${fmt(f.write_docs_per_s, 1)} | ${fmt(f.loader_points_per_s)} | ${fmt(f.indexed_vectors)} of ${fmt(f.points)} | ${f.index_wait_ms === null ? 'not within 120 s' : fmt(f.index_wait_ms)} | ${f.search_errors} |`,
+          `${fmt(f.search_ms.hybrid.p50, 1)} / ${fmt(f.search_ms.hybrid.p99, 1)} | ${fmt(f.qdrant_rss_mb)} (${fmt(f.qdrant_rss_file_mb)}) | ${fmt(f.qdrant_disk_mb)} | ` +
+          `${fmt(f.write_docs_per_s, 1)} | ${fmt(f.loader_points_per_s)} | ${fmt(f.indexed_vectors)} of ${fmt(f.points)} | ${f.index_wait_ms === null ? 'not within 120 s' : fmt(f.index_wait_ms)} | ${f.search_errors} | ${f.measured_at?.slice(11, 16) ?? '–'}, ${f.load?.[0] ?? '–'} |`,
       );
     }
   }
@@ -99,13 +104,14 @@ function goals(report: ScaleReport): string[] {
 export function renderSection(report: ScaleReport): string {
   return [
     START,
-    `Run of commit \`${report.commit}\` on ${report.date} (${report.machine}), model \`${report.model}\`; load average ` +
-      `${report.load.start.map((x) => x.toFixed(1)).join(' / ')} at the start and ${report.load.end.map((x) => x.toFixed(1)).join(' / ')} at the end (1 / 5 / 15 min). ` +
+    `Written by commit \`${report.commit}\` on ${report.date} (${report.machine}), model \`${report.model}\`; load average ` +
+      `${report.load.start.map((x) => x.toFixed(1)).join(' / ')} at the start of that run and ${report.load.end.map((x) => x.toFixed(1)).join(' / ')} at its end (1 / 5 / 15 min); ` +
+      `each row says when it was measured and the 1-minute load then. ` +
       `${report.searches_per_figure} searches per latency figure (sequential, each filtered to one of 10 tenants); ` +
       `${report.sample_documents} SciFact abstracts through the bus as the sample; bursts of ${report.burst_documents} documents through the bus.`,
     '',
-    '| Points | Quantization | Dense p50 / p99 ms | Hybrid p50 / p99 ms | Qdrant RSS MiB | Qdrant disk MiB | Bus ingest docs/s | Direct loader points/s | Indexed vectors | Index ready after ms | Failed searches |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
+    '| Points | Quantization | Dense p50 / p99 ms | Hybrid p50 / p99 ms | Qdrant RSS MiB (of it file pages) | Qdrant disk MiB | Bus ingest docs/s | Direct loader points/s | Indexed vectors | Index ready after ms | Failed searches | Measured (UTC), load 1 min |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...tableRows(report),
     '',
     '![Search p99 and Qdrant memory by collection size](scale.svg)',
@@ -114,6 +120,12 @@ export function renderSection(report: ScaleReport): string {
     ...(report.notes.length > 0 ? ['', 'Noted by the run:', '', ...report.notes.map((n) => `- ${n}`)] : []),
     END,
   ].join('\n');
+}
+
+/** The report on disk, or null when there is none yet. */
+export async function readReport(): Promise<ScaleReport | null> {
+  const text = await readFile(REPORT_PATH, 'utf8').catch(() => null);
+  return text === null ? null : (JSON.parse(text) as ScaleReport);
 }
 
 export async function writeReport(report: ScaleReport): Promise<void> {
