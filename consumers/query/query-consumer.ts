@@ -174,10 +174,6 @@ export class QueryConsumer {
         topicSpecs(topology, config).find((t) => t.topic === topology.topics.searchRequests)?.numPartitions ?? 1,
       maxWaitMs: config.query.maxWaitMs,
       sessionTimeoutMs: config.query.sessionTimeoutMs,
-      // Searches cannot wait out kafkajs' retries against a killed leader (about 16 s): with
-      // metadata at most a second old, the retries follow leadership as soon as it moves. One small
-      // metadata request a second.
-      metadataMaxAgeMs: 1_000,
       // The reply is out before the commit; waiting for the broker's answer would only hold the
       // next request back (test/bench/bus-overhead.ts). A batch whose commit is lost is answered
       // again, and the client drops the second reply.

@@ -19,6 +19,15 @@ import { retryWithBackoff } from './retry.ts';
 // close() runs every cleanup step even when one throws and reports them together (CleanupError).
 // A crash kafkajs will not restart leaves it 'failed' until close().
 
+/**
+ * How old a consumer's cluster metadata may get before a fetch refreshes it (kafkajs' default is 5
+ * minutes). A fetch to a dead partition leader is retried against the metadata in hand, so only
+ * fresh metadata moves the consumer to the new leader before kafkajs' retries run out and it
+ * restarts the consumer (about 16 s, then a rejoin): searches cannot wait that out, and an encoder
+ * would stall its partitions as long. One small metadata request a second per consumer.
+ */
+const METADATA_MAX_AGE_MS = 1_000;
+
 export interface Decoded<T> {
   value: T;
   topic: string;
@@ -55,12 +64,6 @@ export interface BatchConsumerOptions<T> {
   maxWaitMs: number;
   maxRetryDelayMs: number;
   sessionTimeoutMs?: number;
-  /**
-   * How old the consumer's cluster metadata may get before a fetch refreshes it (kafkajs' default
-   * is 5 minutes). A fetch to a dead partition leader is retried against the metadata in hand, so
-   * only fresh metadata moves the consumer to the new leader before kafkajs' retries run out.
-   */
-  metadataMaxAgeMs?: number;
   /**
    * Partitions handled at once (default 1). Batches of different partitions are independent, so a
    * latency-bound role (queries) need not make one partition's requests wait behind another's.
@@ -115,7 +118,7 @@ export class BatchConsumer<T> {
       sessionTimeout: options.sessionTimeoutMs ?? 30_000,
       heartbeatInterval: heartbeatIntervalMs(options.sessionTimeoutMs),
       maxWaitTimeInMs: options.maxWaitMs,
-      ...(options.metadataMaxAgeMs !== undefined ? { metadataMaxAge: options.metadataMaxAgeMs } : {}),
+      metadataMaxAge: METADATA_MAX_AGE_MS,
       minBytes: 1,
       // kafkajs retries a dead broker (a fetch leader, the coordinator) this many times before the
       // consumer restarts and looks them up again. Backoff capped at 2 s: about 16 s in all,

@@ -22,6 +22,11 @@ import type { QueryStack } from '../support/query-stack.ts';
 const { ConfigResourceTypes } = kafkajs;
 /** Slack on top of the query group's session timeout for the window in which searches may fail after a leader's kill. */
 const FAILURE_WINDOW_SLACK_MS = 2_000;
+/**
+ * Each case's own limit, well above its usual 1-2 minutes: one that hangs fails by name and the
+ * others still run, instead of the whole file being cancelled at the runner's limit.
+ */
+const STEP_TIMEOUT_MS = 300_000;
 
 // A 3-node KRaft cluster (test/support/cluster-stack.ts), every producer on acks=all. The leader of the busiest ingest
 // partition is killed with kill -9 mid-ingest, and later the leader of a request partition
@@ -39,9 +44,12 @@ describe('fault: kill -9 of a partition leader in a 3-broker cluster', () => {
     ({ cluster, h, encoder, stack, partitions } = f);
   });
 
-  after(async () => {
-    await f?.close();
-  });
+  after(
+    async () => {
+      await f?.close();
+    },
+    { timeout: STEP_TIMEOUT_MS },
+  );
 
   /** Waits until the node is back in the in-sync replicas of every partition: full redundancy again. */
   async function restartAndResync(nodeId: number, topics = [h.topology.topics.ingest, h.topology.topics.searchRequests]): Promise<number> {
@@ -80,72 +88,76 @@ describe('fault: kill -9 of a partition leader in a 3-broker cluster', () => {
     }
   });
 
-  it('acknowledges a publish only once every partition has written its messages, across leader kills', async () => {
-    // A send that spans several leaders, one of which dies: kafkajs 2.2.4 may resolve it without
-    // writing the dead leader's messages (see producers/ingest/unacknowledged.ts). Measured with a
-    // plain kafkajs producer in this setting: 8 of 600 records missing in one round of two.
-    let resent = 0;
-    for (let round = 0; round < 3; round++) {
-      const topic = `${h.topology.topics.ingest}.acks-${round}`;
-      // Creating is idempotent; a retry covers metadata that has not reached every broker yet.
-      await waitFor(
-        `${topic} created`,
-        async () => {
-          await h.admin.createTopics({
-            waitForLeaders: true,
-            topics: [{ topic, numPartitions: 3, replicationFactor: 3, configEntries: [{ name: 'min.insync.replicas', value: '2' }] }],
-          });
-          return true;
-        },
-        60_000,
-        250,
-      );
-      const producer = new IngestProducer({ kafka: h.kafka, topic });
-      let killed: number | undefined;
-      try {
-        for (let batch = 0; batch < 20; batch++) {
-          if (batch === 5) {
-            // Metadata of a new topic reaches every broker shortly after creation: wait for it.
-            killed = await waitFor(
-              `the leader of ${topic}[${round % 3}]`,
-              async () => {
-                const leader = (await partitions(topic)).find((p) => p.partitionId === round % 3)?.leader;
-                return leader !== undefined && leader > 0 ? leader : undefined;
-              },
-              60_000,
-              100,
-            );
-            await cluster.node(killed).process.halt('kill');
-          }
-          await producer.upsert(
-            Array.from({ length: 30 }, (_, i) => ({ id: `r${round}-b${batch}-${i}`, text: 'acknowledged means written' })),
-          );
-        }
-        const offsets = await waitFor(`the offsets of ${topic}`, () => h.admin.fetchTopicOffsets(topic), 60_000, 100);
-        assert.equal(
-          offsets.reduce((sum, p) => sum + Number(p.high), 0) >= 600,
-          true,
-          `round ${round}: every acknowledged message is in the topic`,
-        );
-        resent += producer.resentMessages;
-      } finally {
-        await producer.close();
-        if (killed !== undefined) await restartAndResync(killed, [topic]);
+  it(
+    'acknowledges a publish only once every partition has written its messages, across leader kills',
+    { timeout: STEP_TIMEOUT_MS },
+    async () => {
+      // A send that spans several leaders, one of which dies: kafkajs 2.2.4 may resolve it without
+      // writing the dead leader's messages (see producers/ingest/unacknowledged.ts). Measured with a
+      // plain kafkajs producer in this setting: 8 of 600 records missing in one round of two.
+      let resent = 0;
+      for (let round = 0; round < 3; round++) {
+        const topic = `${h.topology.topics.ingest}.acks-${round}`;
+        // Creating is idempotent; a retry covers metadata that has not reached every broker yet.
         await waitFor(
-          `${topic} deleted`,
+          `${topic} created`,
           async () => {
-            await h.admin.deleteTopics({ topics: [topic] });
+            await h.admin.createTopics({
+              waitForLeaders: true,
+              topics: [{ topic, numPartitions: 3, replicationFactor: 3, configEntries: [{ name: 'min.insync.replicas', value: '2' }] }],
+            });
             return true;
           },
           60_000,
           250,
         );
+        const producer = new IngestProducer({ kafka: h.kafka, topic });
+        let killed: number | undefined;
+        try {
+          for (let batch = 0; batch < 20; batch++) {
+            if (batch === 5) {
+              // Metadata of a new topic reaches every broker shortly after creation: wait for it.
+              killed = await waitFor(
+                `the leader of ${topic}[${round % 3}]`,
+                async () => {
+                  const leader = (await partitions(topic)).find((p) => p.partitionId === round % 3)?.leader;
+                  return leader !== undefined && leader > 0 ? leader : undefined;
+                },
+                60_000,
+                100,
+              );
+              await cluster.node(killed).process.halt('kill');
+            }
+            await producer.upsert(
+              Array.from({ length: 30 }, (_, i) => ({ id: `r${round}-b${batch}-${i}`, text: 'acknowledged means written' })),
+            );
+          }
+          const offsets = await waitFor(`the offsets of ${topic}`, () => h.admin.fetchTopicOffsets(topic), 60_000, 100);
+          assert.equal(
+            offsets.reduce((sum, p) => sum + Number(p.high), 0) >= 600,
+            true,
+            `round ${round}: every acknowledged message is in the topic`,
+          );
+          resent += producer.resentMessages;
+        } finally {
+          await producer.close();
+          if (killed !== undefined) await restartAndResync(killed, [topic]);
+          await waitFor(
+            `${topic} deleted`,
+            async () => {
+              await h.admin.deleteTopics({ topics: [topic] });
+              return true;
+            },
+            60_000,
+            250,
+          );
+        }
       }
-    }
-    report('Kafka cluster, publishes across leader kills', { rounds: 3, messagesPerRound: 600, resentMessages: resent });
-  });
+      report('Kafka cluster, publishes across leader kills', { rounds: 3, messagesPerRound: 600, resentMessages: resent });
+    },
+  );
 
-  it('loses nothing when the leader of the busiest ingest partition is killed mid-ingest', async () => {
+  it('loses nothing when the leader of the busiest ingest partition is killed mid-ingest', { timeout: STEP_TIMEOUT_MS }, async () => {
     const docs = faultDocs('kleader', 300);
     const expected = expectedChunks(encoder, docs);
     const producer = new IngestProducer({ kafka: h.kafka, topic: h.topology.topics.ingest });
@@ -193,7 +205,7 @@ describe('fault: kill -9 of a partition leader in a 3-broker cluster', () => {
     await assertSearchableExactlyOnce(h, stack.client, 'kleader', docs, expected);
   });
 
-  it('keeps answering searches when the leader of a request partition is killed mid-search', async () => {
+  it('keeps answering searches when the leader of a request partition is killed mid-search', { timeout: STEP_TIMEOUT_MS }, async () => {
     const load = new SearchLoad(stack.client, { concurrency: 4, timeoutMs: 4_000 });
     await load.answeredMore(20, 'searches answered before the fault');
     const requests = await partitions(h.topology.topics.searchRequests);

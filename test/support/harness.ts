@@ -90,19 +90,33 @@ export async function createHarness(
   };
 }
 
-/** Polls `check` until it returns a value that is not undefined; an explicit readiness wait. */
+/**
+ * Polls `check` until it returns a value that is not undefined; an explicit readiness wait. A check
+ * that itself never settles (a client call stuck on a killed broker) fails the wait at its deadline
+ * too, naming what was awaited, instead of hanging the test file until the runner cancels it.
+ */
 export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 120_000, intervalMs = 200): Promise<T> {
   const deadline = Date.now() + timeoutMs;
+  const timedOut = (last: unknown): Error =>
+    new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
   let last: unknown;
   for (;;) {
+    const remaining = new AbortController();
     try {
-      const value = await check();
+      const value = await Promise.race([
+        check(),
+        delay(Math.max(0, deadline - Date.now()), undefined, { signal: remaining.signal }).then(() => {
+          throw timedOut(new Error('the last check did not settle'));
+        }),
+      ]);
       if (value !== undefined) return value;
     } catch (error) {
+      if (Date.now() > deadline) throw error instanceof Error && error.message.startsWith('timed out after') ? error : timedOut(error);
       last = error;
+    } finally {
+      remaining.abort();
     }
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
+    if (Date.now() > deadline) throw timedOut(last);
     await delay(intervalMs);
   }
 }
