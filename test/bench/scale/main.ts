@@ -3,7 +3,7 @@
 // memory and disk, its vector index, and the write rate; then the same with scalar int8 quantization.
 // Run: npm run bench:scale [-- --sizes 10000,100000,1000000 --sample 1000 --searches 200 --burst 100]
 // Writes test/bench/scale-report.json, docs/benchmarks/scale.svg and the table in docs/benchmarks/scale.md;
-// `node --import tsx test/bench/scale/main.ts --render` only re-renders the last two from the report.
+// `node --import tsx test/bench/scale/render.ts` only re-renders the last two from the report.
 import { execFileSync } from 'node:child_process';
 import { availableParallelism, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -29,18 +29,9 @@ const { values } = parseArgs({
     burst: { type: 'string', default: '100' },
     variants: { type: 'string', default: 'none,int8' },
     merge: { type: 'boolean', default: false },
-    render: { type: 'boolean', default: false },
     dataset: { type: 'string', default: fileURLToPath(new URL('../../../../shared/data/scifact-train/', import.meta.url)) },
   },
 });
-if (values.render) {
-  // Only re-render the page section and the plot from the report on disk (after editing report.ts or plot.ts).
-  const saved = await readReport();
-  if (!saved) throw new Error('test/bench/scale-report.json does not exist yet: run the benchmark first');
-  await writeReport(saved);
-  await writePlot(saved);
-  process.exit(0);
-}
 const SIZES = values.sizes.split(',').map(Number);
 const SAMPLE = Number(values.sample);
 const SEARCHES = Number(values.searches);
