@@ -87,6 +87,8 @@ export interface SearchbusConfig {
   query: {
     maxTopK: number;
     defaultTimeoutMs: number;
+    /** How long the CLI's and the gateway's search client wait for a reply before sending the search once more to another request partition (0: never). */
+    hedgeAfterMs: number;
     /** Requests per handler call: one embedding batch and one Qdrant batch query. */
     maxBatchSize: number;
     /** Longest a fetch waits on an idle topic; a request arriving meanwhile ends the wait at once. */
@@ -219,6 +221,7 @@ export const SETTINGS = {
   maxRetryDelayMs: 'SEARCHBUS_MAX_RETRY_DELAY_MS',
   maxTopK: 'SEARCHBUS_MAX_TOP_K',
   queryTimeoutMs: 'SEARCHBUS_QUERY_TIMEOUT_MS',
+  queryHedgeAfterMs: 'SEARCHBUS_QUERY_HEDGE_AFTER_MS',
   queryMaxBatchSize: 'SEARCHBUS_QUERY_MAX_BATCH_SIZE',
   queryMaxWaitMs: 'SEARCHBUS_QUERY_MAX_WAIT_MS',
   querySessionTimeoutMs: 'SEARCHBUS_QUERY_SESSION_TIMEOUT_MS',
@@ -681,6 +684,7 @@ function querySettings(env: NodeJS.ProcessEnv, aliasCacheTtlMs: number): Searchb
   return {
     maxTopK: int(env, SETTINGS.maxTopK, 100, 1, 1000),
     defaultTimeoutMs: int(env, SETTINGS.queryTimeoutMs, 5_000, 10, 600_000),
+    hedgeAfterMs: int(env, SETTINGS.queryHedgeAfterMs, 1_000, 0, 600_000),
     maxBatchSize: int(env, SETTINGS.queryMaxBatchSize, 32, 1, 1024),
     maxWaitMs: int(env, SETTINGS.queryMaxWaitMs, 20, 0, 10_000),
     // Kafka's own bounds for a group session (group.min/max.session.timeout.ms may narrow them).

@@ -112,7 +112,9 @@ export async function runEval(options: EvalOptions): Promise<EvalReport> {
       metrics: new MetricsRegistry(),
     });
     await queryConsumer.start();
-    client = new SearchClient({ kafka, redis: subscriber, topology, defaultTimeoutMs: options.timeoutMs });
+    // No hedging: the evaluation's own query consumer answers every partition, so a slow reply here
+    // is queueing behind its batch, which a second copy of the search would only lengthen.
+    client = new SearchClient({ kafka, redis: subscriber, topology, defaultTimeoutMs: options.timeoutMs, hedgeAfterMs: 0 });
     await client.connect();
 
     log(`Searching ${split.queries.length} queries of split "${split.split}" (${options.concurrency} at a time)…`);

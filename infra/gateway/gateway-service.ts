@@ -72,6 +72,7 @@ export async function startGatewayService(options: GatewayServiceOptions): Promi
       redis: options.redis,
       topology: options.topology,
       defaultTimeoutMs: config.query.defaultTimeoutMs,
+      hedgeAfterMs: config.query.hedgeAfterMs,
       startTimeoutMs: config.startTimeoutMs,
     });
     cleanups.push({ name: 'close the search client', run: () => client.close() });

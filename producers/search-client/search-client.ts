@@ -27,6 +27,7 @@ import {
   UnavailableError,
   type SearchErrorCode,
 } from '../../topology/index.ts';
+import { HedgePlanner } from './hedge-planner.ts';
 import { LiveLeaderPartitioner } from './live-leader-partitioner.ts';
 
 export interface SearchClientOptions {
@@ -40,6 +41,14 @@ export interface SearchClientOptions {
   /** Names the reply channel; unique per client instance by default. */
   clientId?: string;
   defaultTimeoutMs?: number;
+  /**
+   * A search unanswered this long is sent once more, under the same id, to the request partition
+   * that answered most recently, and the first reply wins (hedge-planner.ts): a query process that
+   * died without leaving costs its searches this delay instead of their timeout. Default 1000; 0
+   * turns hedging off. Searches with `after` are never hedged: they wait for the index by design.
+   * (SEARCHBUS_QUERY_HEDGE_AFTER_MS)
+   */
+  hedgeAfterMs?: number;
   /** The longest connect() may take (SEARCHBUS_START_TIMEOUT_MS); default 60 s. */
   startTimeoutMs?: number;
 }
@@ -86,6 +95,8 @@ export interface SearchClientStats {
   answered: number;
   errorReplies: number;
   timedOut: number;
+  /** Searches sent a second time, to another request partition, after going unanswered for hedgeAfterMs. */
+  hedged: number;
   /** Replies to requests that had already timed out here. */
   lateReplies: number;
   /** Replies naming a request this client never sent (or answered twice after a redelivery). */
@@ -98,9 +109,15 @@ interface Pending {
   reject(error: Error): void;
   startedAt: number;
   timer: NodeJS.Timeout;
+  /** Sends the search again elsewhere, unless answered first. */
+  hedgeTimer?: NodeJS.Timeout;
+  /** The request partition its first send went to, once acknowledged. */
+  partition?: number;
+  hedged?: boolean;
 }
 
 const DEFAULT_TOP_K = 10;
+const DEFAULT_HEDGE_AFTER_MS = 1_000;
 // Long enough to tell a late reply from an unknown one; short enough to bound memory.
 const TIMED_OUT_MEMORY_MS = 5 * 60_000;
 const TIMED_OUT_MEMORY_MAX = 10_000;
@@ -115,12 +132,14 @@ export class SearchClient {
   readonly clientId: string;
   readonly replyChannel: string;
   private readonly producer: Producer;
-  /** A retried send goes to a partition another broker leads (live-leader-partitioner.ts). */
-  private readonly partitioner = new LiveLeaderPartitioner();
+  private readonly hedges = new HedgePlanner();
+  /** A retried send goes to a partition another broker leads (live-leader-partitioner.ts), a new one to a partition not stalled. */
+  private readonly partitioner = new LiveLeaderPartitioner(this.hedges);
   private readonly pending = new Map<string, Pending>();
   private readonly timedOut = new Map<string, number>();
   private readonly statsValue: SearchClientStats = {
     sent: 0,
+    hedged: 0,
     answered: 0,
     errorReplies: 0,
     timedOut: 0,
@@ -255,6 +274,11 @@ export class SearchClient {
       }, timeoutMs);
       this.pending.set(id, { resolve, reject, startedAt, timer });
     });
+    const hedgeAfterMs = this.options.hedgeAfterMs ?? DEFAULT_HEDGE_AFTER_MS;
+    if (hedgeAfterMs > 0 && hedgeAfterMs < timeoutMs && query.after === undefined) {
+      const entry = this.pending.get(id);
+      if (entry) entry.hedgeTimer = setTimeout(() => void this.hedge(id, query, deadline, trace), hedgeAfterMs);
+    }
     // The reply can beat the broker's acknowledgement of the send; until `await result` below,
     // a rejection would otherwise count as unhandled.
     result.catch(() => undefined);
@@ -264,7 +288,11 @@ export class SearchClient {
     options.signal?.addEventListener('abort', onAbort, { once: true });
     // Not awaited: a send that keeps retrying (broker down, leader moving) must not hold the
     // search past its timeout, which `result` enforces.
-    void this.send(id, query, deadline, trace);
+    void this.send(id, query, deadline, trace).then((partition) => {
+      const entry = this.pending.get(id);
+      if (entry && partition !== undefined) entry.partition = partition;
+    });
+    this.hedges.sent();
     try {
       return await result;
     } finally {
@@ -273,14 +301,36 @@ export class SearchClient {
   }
 
   /**
-   * Publishes the request once the reply channel is subscribed, unless the search was settled
-   * meanwhile (timed out, aborted, closed). A failed send fails the search at once.
+   * The search went unanswered for the hedge delay: its partition is taken as stalled, and the
+   * request is sent once more to the partition that answered most recently, budget permitting.
    */
-  private async send(id: string, query: SearchQuery, deadline: number, trace: Record<string, string>): Promise<void> {
+  private async hedge(id: string, query: SearchQuery, deadline: number, trace: Record<string, string>): Promise<void> {
+    const entry = this.pending.get(id);
+    if (!entry || entry.hedged) return;
+    if (entry.partition !== undefined) this.hedges.stalled(entry.partition);
+    const target = this.partitioner.hedgeTarget(entry.partition);
+    if (target === undefined || !this.hedges.spend()) return;
+    entry.hedged = true;
+    this.statsValue.hedged += 1;
+    await this.send(id, query, deadline, trace, target);
+  }
+
+  /**
+   * Publishes the request once the reply channel is subscribed, unless the search was settled
+   * meanwhile (timed out, aborted, closed), and resolves with the partition it went to. A failed
+   * send fails the search at once.
+   */
+  private async send(
+    id: string,
+    query: SearchQuery,
+    deadline: number,
+    trace: Record<string, string>,
+    partition?: number,
+  ): Promise<number | undefined> {
     await this.whenSubscribed();
-    if (!this.pending.has(id)) return;
+    if (!this.pending.has(id)) return undefined;
     try {
-      await this.producer.send({
+      const [written] = await this.producer.send({
         topic: this.options.topology.topics.searchRequests,
         acks: -1,
         messages: [
@@ -300,11 +350,15 @@ export class SearchClient {
             }),
             // Lets the consumer answer even a request whose body it cannot parse.
             headers: { [HEADERS.replyTo]: this.replyChannel, ...trace },
+            ...(partition !== undefined ? { partition } : {}),
           },
         ],
       });
       this.statsValue.sent += 1;
+      return written?.partition;
     } catch (error) {
+      // A hedge that fails leaves the search to its first send.
+      if (partition !== undefined) return undefined;
       this.settle(id, (p) =>
         p.reject(
           new UnavailableError('publish-failed', `publishing search ${id} failed: ${(error as Error).message}`, {
@@ -313,6 +367,7 @@ export class SearchClient {
           }),
         ),
       );
+      return undefined;
     } finally {
       this.partitioner.done(id);
     }
@@ -375,6 +430,8 @@ export class SearchClient {
       return;
     }
     const matched = this.settle(reply.id, (p) => {
+      // Only a search sent to one partition tells which partition answered.
+      if (!p.hedged && p.partition !== undefined) this.hedges.answered(p.partition);
       if (isErrorReply(reply)) {
         this.statsValue.errorReplies += 1;
         p.reject(searchRejected(reply.error.code, reply.error.message, reply.error.lag));
@@ -404,6 +461,7 @@ export class SearchClient {
     if (!pending) return false;
     this.pending.delete(id);
     clearTimeout(pending.timer);
+    clearTimeout(pending.hedgeTimer);
     action(pending);
     return true;
   }

@@ -51,6 +51,7 @@ export async function searchCommand(out: Output, options: SearchCommandOptions):
     redis: createRedis(services.redis, 'searchbus-cli-search'),
     topology,
     defaultTimeoutMs: options.timeoutMs ?? config.query.defaultTimeoutMs,
+    hedgeAfterMs: config.query.hedgeAfterMs,
     startTimeoutMs: config.startTimeoutMs,
   });
   try {
