@@ -1,4 +1,4 @@
-import { homedir, tmpdir } from 'node:os';
+import { homedir, hostname, tmpdir } from 'node:os';
 import { isAbsolute } from 'node:path';
 import { DEFAULT_COLLECTION_SETTINGS, type CollectionSettings } from './collection.ts';
 import { ConfigError } from './errors.ts';
@@ -28,6 +28,11 @@ import { DEFAULT_SPEECH_MODEL_SIZE, SPEECH_MODEL_SIZES, SPEECH_MODELS, type Spee
 
 export interface SearchbusConfig {
   namespace: string;
+  /**
+   * Names this process' place (a host, a pod) across restarts: a query process restarted after a
+   * crash removes its dead predecessor from the query group by it. Default: the host name.
+   */
+  instanceId: string;
   model: ModelSpec;
   /** Sparse (BM25-style) analyzer of new collections; null builds dense-only collections. */
   sparseAnalyzer: AnalyzerSpec | null;
@@ -179,6 +184,7 @@ export const DEFAULT_CODE_DENSE_WEIGHT = 0.5;
 
 export const SETTINGS = {
   namespace: 'SEARCHBUS_NAMESPACE',
+  instanceId: 'SEARCHBUS_INSTANCE_ID',
   model: 'SEARCHBUS_MODEL',
   sparseAnalyzer: 'SEARCHBUS_SPARSE_ANALYZER',
   queryFusion: 'SEARCHBUS_QUERY_FUSION',
@@ -260,6 +266,13 @@ export const SETTINGS = {
   otlpEndpoint: 'OTEL_EXPORTER_OTLP_ENDPOINT',
 } as const;
 
+function instanceId(env: NodeJS.ProcessEnv): string {
+  const raw = env[SETTINGS.instanceId]?.trim() || hostname();
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/.test(raw))
+    throw new ConfigError(SETTINGS.instanceId, `must be letters, digits, dots, dashes and underscores (got "${raw}")`);
+  return raw;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): SearchbusConfig {
   const namespace = env[SETTINGS.namespace]?.trim() || DEFAULT_NAMESPACE;
   if (!isValidNamespace(namespace)) {
@@ -319,6 +332,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SearchbusConfi
   }
   return {
     namespace,
+    instanceId: instanceId(env),
     model,
     sparseAnalyzer,
     ingest: {

@@ -28,6 +28,8 @@ export interface Topology {
   readonly redis: {
     /** Channel the query consumer publishes a reply to; the client subscribes before it asks. */
     replyChannel(clientId: string): string;
+    /** Hash of the members of a consumer group that one instance (host) runs: member id -> its process and when it last said it was alive. */
+    groupMembers(groupId: string, instance: string): string;
     readonly keyPrefix: string;
   };
   readonly queues: {
@@ -82,6 +84,7 @@ export function createTopology(namespace: string = DEFAULT_NAMESPACE): Topology 
     redis: {
       keyPrefix: `${namespace}:`,
       replyChannel: (clientId) => `${namespace}:reply:${clientId}`,
+      groupMembers: (groupId, instance) => `${namespace}:group-members:${groupId}:${instance}`,
     },
     queues: { reindex: `${namespace}-reindex` },
     qdrant: {

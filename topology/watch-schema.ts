@@ -98,6 +98,8 @@ export interface MatchEventV1 {
   id: string;
   /** Cosine similarity of the best chunk (or medium) of the document to the watch. */
   score: number;
+  /** The document's title as indexed, when it has one (so a client can show the match without a lookup). */
+  title?: string;
   /** The ingest record indexed: partition, offset (the version) and the same as a position token. */
   partition: number;
   offset: string;

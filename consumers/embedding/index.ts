@@ -28,6 +28,7 @@ export {
   type MediaEncoder,
   type MediaEncoderOptions,
   type MediaModelFiles,
+  type VideoEmbedding,
 } from './media/media-encoder.ts';
 export { parseProbe, parseShowinfoTimes, probeVideo, sampleFrames, samplingIntervalSeconds } from './media/video-frames.ts';
 export { videoTimeline } from './media/video-timeline.ts';

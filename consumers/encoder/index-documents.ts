@@ -10,6 +10,7 @@ import {
   type DocumentEncoder,
   type MediaEncoder,
   type SparseAnalyzer,
+  type VideoEmbedding,
   type CodeSpan,
   type TextSegment,
   TranscriptionFailure,
@@ -397,7 +398,13 @@ async function readMedium(media: MediaRef, u: Upsert, context: IndexContext): Pr
     return { medium: { payload: { type: media.type, modality: kind, model, ...uri }, points: [] }, text };
   }
   const payload = { type: media.type, modality: kind, model: target!.model.id, ...uri };
-  if (kind === 'video') return { medium: { payload, points: await embedVideo(context.media, context.layout, bytes) }, text: null };
+  if (kind === 'video') {
+    const { points, speech } = await embedVideo(context.media, context.layout, bytes);
+    // What is said on the track joins the text path like a recording's (SEARCHBUS_SPEECH_TO_TEXT).
+    if (speech instanceof TranscriptionFailure) context.transcriptionFailed?.(speech, u.document.id);
+    const text = Array.isArray(speech) && speech.length > 0 ? speech : null;
+    return { medium: { payload, points }, text };
+  }
   if (kind === 'audio') {
     const vector = await context.media.embed(kind, target!.model, bytes);
     // A recording's speech joins the text path, one part per utterance with its times (SEARCHBUS_SPEECH_TO_TEXT).
@@ -442,13 +449,17 @@ async function transcribeOrSkip(context: IndexContext, bytes: Buffer, u: Upsert)
   }
 }
 
-/** A video's moments, in time order, each with the vectors of its frame and/or audio segment. */
-async function embedVideo(media: MediaEncoder, layout: CollectionLayout, bytes: Buffer): Promise<EmbeddedMedium['points']> {
+/** A video's moments, in time order, each with the vectors of its frame and/or audio segment; and its track's speech. */
+async function embedVideo(
+  media: MediaEncoder,
+  layout: CollectionLayout,
+  bytes: Buffer,
+): Promise<{ points: EmbeddedMedium['points']; speech: VideoEmbedding['speech'] }> {
   const image = layout.media?.image;
   const audio = layout.media?.audio ?? null;
   if (!image) throw new ContractError<MediaErrorCode>('media-undecodable', 'the collection has no image vector');
   const video = await media.embedVideo({ image: image.model, audio: audio?.model ?? null }, bytes);
-  return videoTimeline(video.frames, video.audio)
+  const points = videoTimeline(video.frames, video.audio)
     .map((moment) => ({
       at: Math.round(moment.atSeconds * 1000) / 1000,
       vectors: {
@@ -457,6 +468,7 @@ async function embedVideo(media: MediaEncoder, layout: CollectionLayout, bytes: 
       },
     }))
     .filter((moment) => Object.keys(moment.vectors).length > 0);
+  return { points, speech: video.speech };
 }
 
 /** Upserts whose document already has a point written from a later offset (by the other group). */

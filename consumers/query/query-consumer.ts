@@ -47,6 +47,7 @@ import {
   BatchConsumer,
   CollectionResolver,
   describeCollection,
+  GroupMemberRegistry,
   LazyAdmin,
   MetricsRegistry,
   RedisWriteFences,
@@ -174,6 +175,11 @@ export class QueryConsumer {
         topicSpecs(topology, config).find((t) => t.topic === topology.topics.searchRequests)?.numPartitions ?? 1,
       maxWaitMs: config.query.maxWaitMs,
       sessionTimeoutMs: config.query.sessionTimeoutMs,
+      // A query process restarted after a crash answers at once, not after the dead member's session.
+      members: new GroupMemberRegistry({
+        redis: options.redis,
+        key: topology.redis.groupMembers(options.groupId ?? topology.groups.query, config.instanceId),
+      }),
       // The reply is out before the commit; waiting for the broker's answer would only hold the
       // next request back (test/bench/bus-overhead.ts). A batch whose commit is lost is answered
       // again, and the client drops the second reply.

@@ -2,6 +2,8 @@ import { Partitioners, type Consumer, type EachBatchPayload, type Kafka, type Ka
 import { closeAll, ConnectionScope, ContractError, StartDeadline, type LifecycleState } from '../../topology/index.ts';
 import { RewindError, isRetriable } from '../../topology/index.ts';
 import { sendDeadLetters, type DeadLetter } from './dead-letter.ts';
+import { evictGroupMembers } from './evict-members.ts';
+import type { GroupMemberRegistry } from './group-member-registry.ts';
 import { groupCall, RejoinGroupError } from './group-membership.ts';
 import type { Logger } from './logger.ts';
 import { SECONDS_BUCKETS, SIZE_BUCKETS, type MetricsRegistry } from './metrics.ts';
@@ -64,6 +66,12 @@ export interface BatchConsumerOptions<T> {
   maxWaitMs: number;
   maxRetryDelayMs: number;
   sessionTimeoutMs?: number;
+  /**
+   * Where this instance records its members of the group: before joining, members it ran whose
+   * process has died are removed from the group, so their partitions need not wait out the dead
+   * member's session (a process restarted after kill -9 reads them at once).
+   */
+  members?: GroupMemberRegistry;
   /**
    * Partitions handled at once (default 1). Batches of different partitions are independent, so a
    * latency-bound role (queries) need not make one partition's requests wait behind another's.
@@ -147,6 +155,8 @@ export class BatchConsumer<T> {
       'topic',
       'partition',
     ]);
+    const { members } = options;
+    if (members) this.consumer.on(this.consumer.events.GROUP_JOIN, (event) => members.joined(event.payload.memberId));
     this.consumer.on(this.consumer.events.CRASH, (event) => {
       if (this.closeRequested) return;
       if (!event.payload.restart) this.stateValue = 'failed';
@@ -205,6 +215,19 @@ export class BatchConsumer<T> {
       () => this.consumer.subscribe({ topic, fromBeginning: this.options.fromBeginning }),
       'does the topic exist (searchbus topology apply)?',
     );
+    const { members } = this.options;
+    if (members) {
+      await deadline.step(
+        `remove dead members of group ${groupId}`,
+        async () => {
+          const dead = await members.deadMembers();
+          const removed = await evictGroupMembers(this.options.kafka, groupId, dead);
+          if (removed.length > 0) this.options.logger.info('removed dead members from the group', { groupId, members: removed });
+          await members.forget(dead);
+        },
+        'check that Redis and the group coordinator answer',
+      );
+    }
     const offs: Array<() => void> = [];
     // run() resolves once joined, but also when the join crashed (kafkajs then restarts it), so
     // the join is what is awaited; a crash kafkajs will not retry fails the start at once.
@@ -264,6 +287,8 @@ export class BatchConsumer<T> {
           { name: 'stop fetching and finish the batch in hand', run: () => this.consumer.stop() },
           { name: 'disconnect the consumer', run: () => this.consumer.disconnect() },
           { name: 'disconnect the dead-letter producer', run: () => this.producer.disconnect() },
+          // After leaving: a member that left needs no eviction by the next process.
+          { name: 'forget this member', run: () => this.options.members?.close() ?? Promise.resolve() },
         ]);
       } finally {
         clearTimeout(giveUp);

@@ -10,3 +10,4 @@ export { RedisWriteFences, leaseLapsed, passesFence, rewindAction, type WriteFen
 export { groupPosition, handoverOffsets } from './group-position.ts';
 export { BatchTrace } from './tracing.ts';
 export { LazyAdmin } from './lazy-admin.ts';
+export { GroupMemberRegistry } from './group-member-registry.ts';

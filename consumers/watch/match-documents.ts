@@ -5,6 +5,8 @@ import { passesFilter } from './metadata-filter.ts';
 export interface DocumentPoint {
   vectors: Record<string, number[]>;
   metadata: Record<string, unknown>;
+  /** The payload's title ('' or absent: none). */
+  title?: string;
 }
 
 /** One reverse search: a document vector against the watches' vector of the same name, within a tenant. */
@@ -86,6 +88,7 @@ export async function matchIndexed(events: readonly IndexedEventV1[], deps: Matc
   const matchedAt = deps.now().toISOString();
   group.forEach((event, d) => {
     const metadata = documents[d]![0]?.metadata ?? {};
+    const title = documents[d]![0]?.title;
     const found = [...best[d]!.values()]
       .filter((c) => c.score >= c.threshold && passesFilter(c.filter, metadata))
       .sort((a, b) => b.score - a.score)
@@ -97,6 +100,7 @@ export async function matchIndexed(events: readonly IndexedEventV1[], deps: Matc
         tenant: event.tenant,
         id: event.id,
         score: c.score,
+        ...(title ? { title } : {}),
         partition: event.partition,
         offset: event.offset,
         position: event.position,

@@ -160,14 +160,15 @@ function toRecord(match: MatchEventV1): { key: string; value: string } {
 }
 
 async function readDocument(qdrant: QdrantClient, collection: string, ids: string[]): Promise<DocumentPoint[]> {
-  const points = await qdrant.retrieve(collection, { ids, with_payload: ['metadata'], with_vector: true });
+  const points = await qdrant.retrieve(collection, { ids, with_payload: ['metadata', 'title'], with_vector: true });
   return points.map((p) => {
     const vectors: Record<string, number[]> = {};
     const raw = p.vector;
     if (raw && !Array.isArray(raw))
       for (const [name, v] of Object.entries(raw)) if (Array.isArray(v) && typeof v[0] === 'number') vectors[name] = v as number[];
     if (Array.isArray(raw) && typeof raw[0] === 'number') vectors.text = raw as number[];
-    return { vectors, metadata: (p.payload as { metadata?: Record<string, unknown> } | null)?.metadata ?? {} };
+    const payload = p.payload as { metadata?: Record<string, unknown>; title?: unknown } | null;
+    return { vectors, metadata: payload?.metadata ?? {}, ...(typeof payload?.title === 'string' ? { title: payload.title } : {}) };
   });
 }
 

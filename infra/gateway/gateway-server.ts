@@ -31,6 +31,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const page = await loadSearchPage({
     uploadMaxBytes: uploadLimit(limits),
     credentialRequired: (options.authenticator ?? openAuthenticator) !== openAuthenticator,
+    watches: options.watches !== undefined,
   });
   const gateway: GatewayContext = { options, limits, limiter: new RateLimiter(), page };
   const server = createServer({ requestTimeout: REQUEST_TIMEOUT_MS }, (request, response) => {

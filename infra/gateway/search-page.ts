@@ -1,8 +1,10 @@
 import { readFile } from 'node:fs/promises';
+import { DEFAULT_WATCH_THRESHOLD } from '../../topology/index.ts';
 
 // The search page the gateway serves at `/`: three static files from ./page/ (copied beside the
 // compiled module by the build), read once at start-up. The HTML is given the gateway's upload
-// limit and whether searches need a credential, so the page can say so before the first search.
+// limit and whether searches need a credential, so the page can say so before the first search, and
+// whether it serves /watches (and a watch's default threshold), so the page offers "watch this search" only then.
 
 export interface PageAsset {
   body: Buffer;
@@ -18,6 +20,8 @@ export interface SearchPageSettings {
   uploadMaxBytes: number;
   /** Whether the gateway authenticates callers (API keys or JWTs). */
   credentialRequired: boolean;
+  /** Whether the gateway serves /watches; default false. */
+  watches?: boolean;
 }
 
 const PAGE_DIR = new URL('./page/', import.meta.url);
@@ -47,6 +51,8 @@ export function withSettings(html: string, settings: SearchPageSettings): string
   const values: Record<string, string> = {
     uploadMaxBytes: String(settings.uploadMaxBytes),
     credential: settings.credentialRequired ? 'required' : 'none',
+    watches: settings.watches === true ? 'on' : 'off',
+    watchThreshold: String(DEFAULT_WATCH_THRESHOLD),
   };
   return html.replace(/\{\{(\w+)\}\}/g, (placeholder, name: string) => values[name] ?? placeholder);
 }

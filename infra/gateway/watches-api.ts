@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { parseFilterArgs } from '../../producers/search-client/index.ts';
 import { ContractError, type WatchErrorCode } from '../../topology/index.ts';
 import type { GatewayWatches } from './gateway-options.ts';
 import { chooseTenant, type Principal } from './authenticator.ts';
@@ -19,7 +20,22 @@ function watchError(error: unknown): GatewayError {
 }
 
 /**
- * POST /watches (JSON `{ query, tenant?, filter?, threshold? }`), GET /watches, DELETE /watches/<id>,
+ * A watch as posted, its tenant the one chosen, and a filter given as `key=value` lines (as /search
+ * takes them, and as the search page sends its filter box) turned into a filter object.
+ */
+function postedSpec(body: unknown, tenant: string | undefined): unknown {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return body;
+  const { filter } = body as { filter?: unknown };
+  const lines = Array.isArray(filter) && filter.length > 0 && filter.every((f): f is string => typeof f === 'string') ? filter : null;
+  return {
+    ...body,
+    ...(tenant !== undefined ? { tenant } : {}),
+    ...(lines ? { filter: parseFilterArgs(lines) ?? null } : {}),
+  };
+}
+
+/**
+ * POST /watches (JSON `{ query, tenant?, filter?, threshold? }`; `filter` an object or `key=value` lines), GET /watches, DELETE /watches/<id>,
  * GET /watches/<id>/events (Server-Sent Events, one `match` event per match). The tenant is chosen
  * as for /search: a credential limited to tenants may only name those, and reaches only their watches.
  */
@@ -52,13 +68,7 @@ export async function handleWatches(
       message: tenant.message,
     });
   try {
-    if (method === 'POST') {
-      const spec =
-        typeof body === 'object' && body !== null && !Array.isArray(body)
-          ? { ...body, ...(tenant.tenant !== undefined ? { tenant: tenant.tenant } : {}) }
-          : body;
-      return send(response, 201, await watches.add(spec));
-    }
+    if (method === 'POST') return send(response, 201, await watches.add(postedSpec(body, tenant.tenant)));
     if (parts.length === 0) return send(response, 200, { watches: await watches.list(tenant.tenant) });
     if (method === 'DELETE') {
       await watches.remove(id!, tenant.tenant);

@@ -7,7 +7,7 @@
 //        [--peak <docs/s>] [--peak-docs 200] [--dataset <beir-dir>] [--concurrency 8]
 //        [--sample-seconds 10] [--warmup-seconds 60] [--json]
 // Exits 1 when a document is lost or duplicated or a search failed.
-import { createWriteStream, readFileSync } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +23,7 @@ import { SearchClient } from '../../producers/search-client/index.ts';
 import { allPoints, createHarness, waitFor } from '../support/harness.ts';
 import { readScifact, readScifactQueries, SCIFACT_DIR } from '../support/corpus.ts';
 import { startRoleProcess } from '../support/role-process.ts';
+import { rssBytes } from './process-memory.ts';
 
 const { values } = parseArgs({
   options: {
@@ -64,11 +65,6 @@ async function freePort(): Promise<number> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   if (typeof address !== 'object' || address === null) throw new Error('no port');
   return address.port;
-}
-
-function rssBytes(pid: number): number {
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return match ? Number(match[1]) * 1024 : NaN;
 }
 
 interface Role {

@@ -5,6 +5,9 @@
 // The watches: a few real ones ("volcanic eruptions" and others, through WatchRegistry) among
 // `--watches` synthetic ones of the same tenant (random unit vectors, threshold 0.9: they cost a
 // reverse search as real ones do, and match next to nothing), written to the watch collection in bulk.
+// Memory of the watch collection: Qdrant's collection info, its folder on disk, and the resident set
+// of the local Qdrant process before the watches, after writing them, and after the latency phase
+// (which searched the whole collection once per sample); not measured for a Qdrant searchbus did not start.
 import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
@@ -13,6 +16,7 @@ import { queryEncoder } from '../../consumers/query/index.ts';
 import { MetricsRegistry } from '../../consumers/runtime/index.ts';
 import { WatchMatcher, WatchRegistry } from '../../consumers/watch/index.ts';
 import { startEncoderStack } from './encoder-stack.ts';
+import { collectionDiskBytes, localQdrant, rssBytes } from './process-memory.ts';
 import { percentile } from '../../infra/eval/index.ts';
 import { createRedis } from '../../infra/index.ts';
 import { IngestProducer } from '../../producers/ingest/index.ts';
@@ -44,6 +48,11 @@ await matcher.start();
 const registry = new WatchRegistry({ qdrant, topology, config, embedQueries });
 const client = new WatchClient({ kafka, topology, registry });
 const producer = new IngestProducer({ kafka, topic: topology.topics.ingest });
+
+const qdrantProcess = await localQdrant(services.qdrant.url);
+const mib = (bytes: number): number => Math.round((bytes / 2 ** 20) * 10) / 10;
+const qdrantRss = (): number | null => (qdrantProcess ? mib(rssBytes(qdrantProcess.pid)) : null);
+const rssBefore = qdrantRss();
 
 const TENANT = 'bench';
 const topics = ['volcanic eruptions', 'baking bread', 'football results', 'stock markets', 'rain forecast'];
@@ -78,6 +87,7 @@ for (let done = 0; done < WATCHES;) {
   if (done % 20_000 === 0 || done === WATCHES) log(`  ${done} synthetic watches written`);
 }
 const loadSeconds = (performance.now() - loadStarted) / 1000;
+const rssAfterWrite = qdrantRss();
 
 // Latency: one lava document at a time, publish -> its match event on the tail.
 const arrived = new Map<string, number>();
@@ -104,6 +114,9 @@ for (let i = 0; i < LATENCY_SAMPLES; i++) {
   if (await waitFor(() => arrived.has(id), 30_000)) latencies.push(arrived.get(id)! - started);
   else missed++;
 }
+const rssAfterLatency = qdrantRss();
+const info = await qdrant.getCollection(collection);
+const diskBytes = qdrantProcess?.storage ? await collectionDiskBytes(qdrantProcess.storage, collection) : null;
 const volcanoScores = allMatches.filter((m) => m.watchId === volcano.id).map((m) => m.score);
 
 // Throughput: DOCUMENTS documents at once; how long the encoders take to put them on the feed, and
@@ -141,6 +154,15 @@ const report = {
   load: loadavg().map((l) => Math.round(l * 100) / 100),
   watches: WATCHES + real.length,
   watchLoadSeconds: Math.round(loadSeconds * 10) / 10,
+  watchCollection: {
+    name: collection,
+    points: info.points_count,
+    indexedVectors: info.indexed_vectors_count,
+    segments: info.segments_count,
+    vectors: info.config.params.vectors,
+    diskMiB: diskBytes === null ? null : mib(diskBytes),
+    qdrantRssMiB: { beforeWatches: rssBefore, afterWriting: rssAfterWrite, afterLatencyPhase: rssAfterLatency },
+  },
   latency: {
     samples: latencies.length,
     missed,

@@ -10,11 +10,12 @@ import { startRoleProcess } from '../support/role-process.ts';
 
 /** Slack on top of the query group's session timeout: by then the dead member has left and the survivor reads every partition. */
 const FAILURE_WINDOW_SLACK_MS = 2_000;
+const LONG_SESSION_MS = 30_000;
 
 // Query processes (`searchbus run query`) killed with kill -9, as a crash or an OOM kill does: the
-// dead member leaves its group only when its session times out (SEARCHBUS_QUERY_SESSION_TIMEOUT_MS),
-// and its request partitions wait until then. One process killed and restarted at once: how soon
-// the new one answers. Two processes, one killed: no search fails, since the search client sends
+// dead member would leave its group only when its session times out (SEARCHBUS_QUERY_SESSION_TIMEOUT_MS).
+// One process killed and restarted at once: the new one removes its dead predecessor from the group
+// (GroupMemberRegistry, evictGroupMembers) and answers before that session would have ended. Two processes, one killed: no search fails, since the search client sends
 // a search unanswered for a second once more to the partition that answered last (hedge-planner.ts).
 describe('fault: a query process killed with kill -9', () => {
   let h: Harness;
@@ -37,8 +38,8 @@ describe('fault: a query process killed with kill -9', () => {
     await h?.close().catch(() => undefined);
   });
 
-  const queryProcess = (): ChildProcess => {
-    const child = startRoleProcess(h, 'query');
+  const queryProcess = (env: Record<string, string> = {}): ChildProcess => {
+    const child = startRoleProcess(h, 'query', env);
     children.push(child);
     return child;
   };
@@ -50,11 +51,14 @@ describe('fault: a query process killed with kill -9', () => {
   };
 
   it('answers again after a lone query process is killed and restarted at once', async () => {
-    const first = queryProcess();
+    // A long session, so that waiting it out (at least 27 s: heartbeats go every 3 s at most) cannot
+    // pass for the dead member's removal (a process start, a few seconds).
+    const env = { SEARCHBUS_QUERY_SESSION_TIMEOUT_MS: String(LONG_SESSION_MS) };
+    const first = queryProcess(env);
     const load = new SearchLoad(client, { concurrency: 2, timeoutMs: h.config.query.defaultTimeoutMs, perSecond: 20 });
     await load.answeredMore(20, 'searches answered by the first query process');
     await kill(first);
-    queryProcess();
+    queryProcess(env);
     const restartedAt = performance.now();
     await load.answeredMore(1, 'a search answered after the restart', 120_000);
     const firstAnswerMs = Math.round(performance.now() - restartedAt);
@@ -62,12 +66,13 @@ describe('fault: a query process killed with kill -9', () => {
     const outcomes = await load.close();
     report('query process killed and restarted', {
       firstAnswerMsAfterRestart: firstAnswerMs,
-      querySessionTimeoutMs: h.config.query.sessionTimeoutMs,
+      querySessionTimeoutMs: LONG_SESSION_MS,
       searches: outcomes,
     });
+    // Without removing the dead member, the new one's join waits for the dead one's session to end.
     assert.ok(
-      firstAnswerMs < h.config.query.sessionTimeoutMs + 10_000,
-      `answers within the session timeout and a process start of the restart (${firstAnswerMs} ms)`,
+      firstAnswerMs < LONG_SESSION_MS / 2,
+      `the restarted process removed its dead predecessor and answered long before its session ended (${firstAnswerMs} ms)`,
     );
     assert.equal(outcomes.overdue, 0, 'no search outlived its deadline');
     assertTypedFailures(outcomes);

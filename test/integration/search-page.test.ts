@@ -2,10 +2,16 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type { Redis } from 'ioredis';
 import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
+import { queryEncoder } from '../../consumers/query/index.ts';
+import { WatchMatcher, WatchRegistry } from '../../consumers/watch/index.ts';
 import { ApiKeyStore, createApiKey, credentialAuthenticator, startGateway, type RunningGateway } from '../../infra/gateway/index.ts';
+import { createRedis } from '../../infra/index.ts';
 import type { DocumentInput } from '../../producers/ingest/index.ts';
+import { WatchClient } from '../../producers/watch-client/index.ts';
+import { DEFAULT_WATCH_THRESHOLD } from '../../topology/index.ts';
 import { artifactsDir, launchChromium } from '../support/browser.ts';
 import { createHarness, waitFor, type Harness } from '../support/harness.ts';
 import { startMediaStack, type MediaStack } from '../support/media-stack.ts';
@@ -13,7 +19,8 @@ import type { QueryStack } from '../support/query-stack.ts';
 
 // The gateway's search page in a real browser (Debian's headless Chromium through playwright-core)
 // against real Kafka, Redis, the Qdrant engine and the real models: the demo corpus and six photos
-// of one tenant, behind API-key authentication. Screenshots of real searches are kept as artefacts.
+// of one tenant, behind API-key authentication, with the watch matcher running (started once the
+// corpus is indexed, at the end of the feed). Screenshots of real searches are kept as artefacts.
 // What runs inside the page is given as source text: the project's types are Node's, not the DOM's.
 const PHOTOS = new URL('../fixtures/media/photos/', import.meta.url);
 const PHOTO_NAMES = ['dogs', 'ladybird', 'mountain', 'paintbrushes', 'stream', 'yellow-flower'];
@@ -30,6 +37,9 @@ describe('search page', () => {
   let base: string;
   let apiKey: string;
   let corpus: DocumentInput[];
+  let watchRedis: Redis;
+  let matcher: WatchMatcher;
+  const matcherGroup = (): string => `${h.namespace}.page-watch-matcher`;
   /** Errors the page logged (a script error, a request the CSP refused): there must be none. */
   const pageErrors: string[] = [];
 
@@ -65,6 +75,17 @@ describe('search page', () => {
       500,
     );
 
+    // "Watch this search" from the page: the matcher on the feed, the gateway's /watches on the registry.
+    watchRedis = createRedis(h.services.redis, `test-${h.namespace}-page-watch`);
+    const embedQueries = (): Promise<(texts: string[]) => Promise<Float32Array[]>> => {
+      const encoder = queryEncoder(mediaStack.text);
+      return Promise.resolve((texts) => encoder.embedQueries(texts));
+    };
+    const watchDeps = { qdrant: h.qdrant, topology: h.topology, config: h.config, embedQueries, media: mediaStack.media };
+    matcher = new WatchMatcher({ ...watchDeps, kafka: h.kafka, redis: watchRedis, groupId: matcherGroup() });
+    await matcher.start();
+    const watches = new WatchClient({ kafka: h.kafka, topology: h.topology, registry: new WatchRegistry(watchDeps) });
+
     const key = await createApiKey({ tenants: [TENANT], label: 'search-page test' });
     apiKey = key.key;
     gateway = await startGateway({
@@ -74,6 +95,7 @@ describe('search page', () => {
       timeoutMs: 60_000,
       authenticator: credentialAuthenticator({ apiKeys: new ApiKeyStore([key.entry]), jwt: null }),
       limits: { maxBodyBytes: 64 * 1024, maxUrlBytes: 8 * 1024, maxUploadBytes: h.config.media.inlineMaxBytes },
+      watches,
     });
     base = `http://127.0.0.1:${gateway.port}/`;
 
@@ -93,6 +115,8 @@ describe('search page', () => {
   after(async () => {
     await browser?.close();
     await gateway?.close();
+    await matcher?.close();
+    await watchRedis?.quit();
     try {
       await mediaStack?.close();
     } finally {
@@ -220,15 +244,29 @@ describe('search page', () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.goto(`${base}?q=${encodeURIComponent('how does a database survive a sudden power cut')}`);
     await page.locator('#hits li').first().waitFor();
-    const layout = await inPage<{ scrollWidth: number; inputFont: number; button: number; result: number }>(`({
+    const layout = await inPage<{
+      scrollWidth: number;
+      inputFont: number;
+      button: number;
+      result: number;
+      thresholdFont: number;
+      threshold: number;
+      watchButton: number;
+    }>(`({
       scrollWidth: document.documentElement.scrollWidth,
       inputFont: parseFloat(getComputedStyle(document.getElementById('q')).fontSize),
       button: document.querySelector('button[type="submit"]').getBoundingClientRect().height,
       result: document.querySelector('#hits .hit-title').getBoundingClientRect().height,
+      thresholdFont: parseFloat(getComputedStyle(document.getElementById('watch-threshold')).fontSize),
+      threshold: document.getElementById('watch-threshold').getBoundingClientRect().height,
+      watchButton: document.getElementById('watch-start').getBoundingClientRect().height,
     })`);
     assert.ok(layout.scrollWidth <= 390, `no horizontal scrolling: ${layout.scrollWidth}px wide`);
-    assert.ok(layout.inputFont >= 16, `inputs at 16 px or more: ${layout.inputFont}`);
-    assert.ok(layout.button >= 44 && layout.result >= 44, `touch targets: ${JSON.stringify(layout)}`);
+    assert.ok(layout.inputFont >= 16 && layout.thresholdFont >= 16, `inputs at 16 px or more: ${JSON.stringify(layout)}`);
+    assert.ok(
+      layout.button >= 44 && layout.result >= 44 && layout.watchButton >= 44 && layout.threshold >= 44,
+      `touch targets: ${JSON.stringify(layout)}`,
+    );
     await screenshot('search-page-phone.png');
     await page.setViewportSize({ width: 1100, height: 900 });
   });
@@ -268,6 +306,76 @@ describe('search page', () => {
     assert.equal(ok.status, 200);
     assert.equal(result.hits[0]?.docId, 'photos/paintbrushes.jpg');
     assert.match(result.hits[0]?.media?.thumbnail ?? '', /^data:image\/webp;base64,/);
+  });
+
+  it('watches a search: a lava document appears live in the list, a baking one never does; stopping removes the watch', async () => {
+    const authorized = { authorization: `Bearer ${apiKey}` };
+    const listed = async (): Promise<string[]> =>
+      ((await (await fetch(`${base}watches`, { headers: authorized })).json()) as { watches: Array<{ id: string }> }).watches.map(
+        (w) => w.id,
+      );
+    const topicEnd = async (topic: string): Promise<Map<number, bigint>> =>
+      new Map((await h.admin.fetchTopicOffsets(topic)).map((p) => [p.partition, BigInt(p.high)]));
+    const sum = (offsets: Map<number, bigint>): bigint => [...offsets.values()].reduce((a, b) => a + b, 0n);
+
+    await page.goto(base);
+    await page.locator('html[data-ready="true"]').waitFor();
+    assert.equal(await page.locator('#watch').isHidden(), true, 'nothing to watch before a search');
+    await page.locator('#q').fill('volcanic eruptions');
+    await page.locator('#q').press('Enter');
+    await page.locator('#status', { hasText: 'for volcanic eruptions' }).waitFor();
+    assert.equal(await page.locator('#watch-threshold').inputValue(), String(DEFAULT_WATCH_THRESHOLD), "the watches' default threshold");
+    // all-MiniLM-L6-v2 scores the lava paragraph about 0.61 against these words (docs/watches.md): 0.5 leaves room.
+    await page.locator('#watch-threshold').fill('0.5');
+    // By keyboard: the button follows the threshold field.
+    await page.keyboard.press('Tab');
+    assert.equal(await focusedId(), 'watch-start');
+    await page.keyboard.press('Enter');
+    await page.locator('#watch-status', { hasText: 'new matches appear below' }).waitFor();
+    const watchId = (await page.locator('#watch').getAttribute('data-watch-id')) ?? '';
+    assert.match((await page.locator('#watch-status').textContent()) ?? '', new RegExp(`watch ${watchId}`), 'the page shows the watch id');
+    assert.deepEqual(await listed(), [watchId]);
+    const matchesBefore = sum(await topicEnd(h.topology.topics.matches));
+
+    await mediaStack.producer.upsert([
+      { id: 'lava', tenant: TENANT, title: 'Lava flows', text: 'Molten lava poured down the slopes of the volcano after the eruption.' },
+    ]);
+    await page.locator('#watch-matches li').first().waitFor();
+    const shown = (): Promise<string[]> => page.locator('#watch-matches .hit-title').allTextContents();
+    assert.match((await shown())[0] ?? '', /^new: Lava flows score 0\.\d\d$/);
+
+    // The baking document: on the feed, and every feed event handled (its matches published) by the matcher.
+    const feedBefore = await topicEnd(h.topology.topics.indexed);
+    await mediaStack.producer.upsert([
+      { id: 'bread', tenant: TENANT, title: 'Baking bread', text: 'Knead the dough, let it rise, and bake the loaf in a hot oven.' },
+    ]);
+    // The partitions the feed grew on since (the baking document's, at least); the matcher commits
+    // only partitions it read from, so the others (the corpus, before it joined) have no offset.
+    const grown = await waitFor('the baking document on the feed', async () => {
+      const end = [...(await topicEnd(h.topology.topics.indexed))].filter(
+        ([partition, offset]) => offset > (feedBefore.get(partition) ?? 0n),
+      );
+      return end.length > 0 ? end : undefined;
+    });
+    await waitFor('the matcher past the feed events since', async () => {
+      const [committed] = await h.admin.fetchOffsets({ groupId: matcherGroup(), topics: [h.topology.topics.indexed] });
+      const at = new Map((committed?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
+      if (grown.every(([partition, end]) => (at.get(partition) ?? -1n) >= end)) return true;
+      // Thrown, so a timeout says where the matcher stood.
+      throw new Error(`feed ends ${String(grown)}, committed ${String([...at])}`);
+    });
+    // One match event in all: the page, which only shows what is on the matches topic, holds exactly the lava one.
+    assert.equal(sum(await topicEnd(h.topology.topics.matches)) - matchesBefore, 1n);
+    assert.equal((await shown()).length, 1, JSON.stringify(await shown()));
+    assert.match((await shown())[0] ?? '', /^new: Lava flows /);
+    await page.locator('#watch-matches .hit-title').first().click();
+    assert.match((await page.locator('#watch-matches dl.details').textContent()) ?? '', /documentlava/);
+    await screenshot('search-page-watch.png');
+
+    await page.locator('#watch-stop').click();
+    await page.locator('#watch-status', { hasText: `Stopped watching: watch ${watchId} removed.` }).waitFor();
+    assert.equal(await focusedId(), 'watch-start');
+    assert.deepEqual(await listed(), [], 'GET /watches no longer lists it');
   });
 
   it('logged no script error and broke no content security rule', () => {

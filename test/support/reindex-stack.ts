@@ -10,8 +10,8 @@ import { closeAll, type CleanupStep } from '../../topology/index.ts';
 import { waitFor, type Harness } from './harness.ts';
 import { startQueryStack, type QueryStack } from './query-stack.ts';
 
-// What every re-index test runs on one namespace: a live encoder writing through the write fences a
-// rebuild closes, a reindex worker (with query encoders, so gates can run), the queue that asks it
+// What every re-index test runs on one namespace: a live encoder (text and media, in one group)
+// writing through the write fences a rebuild closes, a reindex worker (with query encoders, so gates can run), the queue that asks it
 // for rebuilds, and the query path. The encoders are the test's: it loads and closes them.
 
 export interface ReindexStack {
@@ -42,6 +42,9 @@ export async function startReindexStack(
   // Every step runs even when one throws; the failures are reported together.
   const close = (): Promise<void> => closeAll('the re-index test stack', steps.splice(0).reverse());
   try {
+    // Loaded on first use: a test that indexes no media never loads a media model.
+    const media = cachedMediaEncoder(mediaEncoderSettings(h.config.media));
+    steps.push({ name: 'close the media models', run: () => media.close() });
     let live: EncoderConsumer | null = null;
     if (options.live !== false) {
       const consumer = new EncoderConsumer({
@@ -50,20 +53,18 @@ export async function startReindexStack(
         topology: h.topology,
         config: h.config,
         encoder: async (id) => documentEncoder(await encoderOf(id)),
+        media,
         fences: new RedisWriteFences(redis, h.topology),
       });
       steps.push({ name: 'close the live encoder', run: () => consumer.close() });
       await consumer.start();
       live = consumer;
     }
-    const query = await startQueryStack(
-      h,
-      [...encoders],
-      options.queryTimeoutMs !== undefined ? { timeoutMs: options.queryTimeoutMs } : {},
-    );
+    const query = await startQueryStack(h, [...encoders], {
+      media,
+      ...(options.queryTimeoutMs !== undefined ? { timeoutMs: options.queryTimeoutMs } : {}),
+    });
     steps.push({ name: 'close the query stack', run: () => query.close() });
-    const media = cachedMediaEncoder(mediaEncoderSettings(h.config.media));
-    steps.push({ name: 'close the media models', run: () => media.close() });
     const worker = new ReindexWorker({
       media,
       connection: redis,

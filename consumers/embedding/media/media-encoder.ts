@@ -1,7 +1,7 @@
 // One vector per medium, by modality: images through EfficientNet-Lite0, audio through the speech
 // embedding (pooled over the whole clip); a video gives one image vector per sampled frame and one
 // audio vector per segment of its audio track, each with its time. Document files give text instead
-// (extracted per page), and images may give OCR text too, recordings their transcribed speech. The
+// (extracted per page), and images may give OCR text too, recordings and videos their transcribed speech. The
 // models and the OCR engine load on first use, so a process that never sees a medium never loads them.
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,7 +15,7 @@ import {
   type SearchbusConfig,
 } from '../../../topology/index.ts';
 import type { SpeechModelSpec } from '../../../topology/media-models.ts';
-import { SpeechTranscriber, type SpeechModelPaths } from './speech-transcriber.ts';
+import { SpeechTranscriber, TranscriptionFailure, type SpeechModelPaths } from './speech-transcriber.ts';
 import { AudioEmbedder, type AudioModelPaths } from './audio-embedder.ts';
 import { ImageEmbedder } from './image-embedder.ts';
 import { imageLabels, type ImageLabel, type ImageLabelOptions } from './image-labels.ts';
@@ -37,6 +37,12 @@ export interface VideoEmbedding {
   readonly frames: readonly TimedVector[];
   /** One audio vector per segment of the audio track (at its start); none without a track or an audio model. */
   readonly audio: readonly TimedVector[];
+  /**
+   * What is said on the audio track, one segment per utterance with its times; absent without a
+   * track or with speech to text off. A TranscriptionFailure when the speech model failed on it: the
+   * frames stand, and the caller indexes the video without a transcript.
+   */
+  readonly speech?: TextSegment[] | TranscriptionFailure;
 }
 
 export interface MediaEncoder {
@@ -44,7 +50,7 @@ export interface MediaEncoder {
   embed(modality: Modality, model: MediaModel, bytes: Buffer): Promise<Float32Array>;
   /** An image's embedding and what is in it: its confident ImageNet classes (none when labels are off). */
   embedImage(model: MediaModel, bytes: Buffer): Promise<{ vector: Float32Array; labels: ImageLabel[] }>;
-  /** A video's sampled frames through the image model and its audio track through the audio model (null: frames only). */
+  /** A video's sampled frames through the image model, its audio track through the audio model (null: no audio vectors) and the speech model. */
   embedVideo(models: { readonly image: MediaModel; readonly audio: MediaModel | null }, bytes: Buffer): Promise<VideoEmbedding>;
   /** The medium's bytes: inline, or read from its uri. */
   read(media: MediaRef): Promise<Buffer>;
@@ -149,6 +155,21 @@ export function mediaEncoder(options: MediaEncoderOptions): MediaEncoder {
     return transcriber;
   };
   const sampling = options.video ?? DEFAULT_FRAME_SAMPLING;
+  const transcribe = async (input: Buffer | string): Promise<TextSegment[] | null> => {
+    if (!options.speech) return null;
+    const transcript = await (await loadTranscriber(options.speech)).transcribe(input);
+    return transcript.segments.map((s) => ({ text: s.text, startMs: s.startMs, endMs: s.endMs, source: 'transcript' as const }));
+  };
+  // The track is read from the video's file (its index may sit at its end); a failure that would
+  // recur is handed back so the frames already embedded still get indexed.
+  const transcribeTrack = async (path: string): Promise<TextSegment[] | TranscriptionFailure | null> => {
+    try {
+      return await transcribe(path);
+    } catch (error) {
+      if (error instanceof TranscriptionFailure) return error;
+      throw error;
+    }
+  };
   return {
     async embed(modality, model, bytes) {
       if (modality === 'image') {
@@ -172,12 +193,14 @@ export function mediaEncoder(options: MediaEncoderOptions): MediaEncoder {
         const sampled = await sampleFrames(path, join(dir, 'frames'), probe, sampling, options.tools);
         const embedded = await (await imageEmbedder(models.image)).embed(sampled.map((f) => f.path));
         const frames = sampled.map((f, i) => ({ atSeconds: f.atSeconds, vector: embedded[i]!.vector }));
-        if (!probe.hasAudio || !models.audio) return { durationSeconds: probe.durationSeconds, frames, audio: [] };
-        const track = await (await audioEmbedder(models.audio)).embed(path);
+        if (!probe.hasAudio) return { durationSeconds: probe.durationSeconds, frames, audio: [] };
+        const track = models.audio ? await (await audioEmbedder(models.audio)).embed(path) : null;
+        const speech = await transcribeTrack(path);
         return {
           durationSeconds: probe.durationSeconds,
           frames,
-          audio: track.segments.map((s) => ({ atSeconds: s.startSeconds, vector: s.vector })),
+          audio: track ? track.segments.map((s) => ({ atSeconds: s.startSeconds, vector: s.vector })) : [],
+          ...(speech ? { speech } : {}),
         };
       } finally {
         await rm(dir, { recursive: true, force: true });
@@ -187,11 +210,7 @@ export function mediaEncoder(options: MediaEncoderOptions): MediaEncoder {
     // Scanned PDF pages are OCR'd when OCR is on.
     extract: (type, bytes) => extractDocument(type, bytes, ocr ? { ocr: async (png) => (await ocr.recognize(png)).text } : {}),
     ocr: async (bytes) => (ocr ? ocr.recognize(bytes) : null),
-    async transcribe(bytes) {
-      if (!options.speech) return null;
-      const transcript = await (await loadTranscriber(options.speech)).transcribe(bytes);
-      return transcript.segments.map((s) => ({ text: s.text, startMs: s.startMs, endMs: s.endMs, source: 'transcript' as const }));
-    },
+    transcribe,
     async close() {
       const loaded = await Promise.allSettled([image, audio, transcriber]);
       const results = await Promise.allSettled([

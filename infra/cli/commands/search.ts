@@ -77,10 +77,9 @@ export async function searchCommand(out: Output, options: SearchCommandOptions):
           .join(', ');
         out.result(`${String(i + 1).padStart(3)}. ${hit.score.toFixed(4)}  ${hit.docId}${where ? ` (${where})` : ''}${title}`);
         if (hit.snippet) out.result(`     ${hit.snippet}`);
-        if (hit.media)
-          out.result(
-            `     [${hit.media.modality} ${hit.media.type}${hit.media.uri ? ` ${hit.media.uri}` : ''}${hit.media.at !== undefined ? ` at ${hit.media.at} s` : ''}]`,
-          );
+        // A video's transcript hit is at the time of what was said, which matchedBy prints, not of the frame on its point.
+        const at = hit.media?.at !== undefined && hit.textSource !== 'transcript' ? ` at ${hit.media.at} s` : '';
+        if (hit.media) out.result(`     [${hit.media.modality} ${hit.media.type}${hit.media.uri ? ` ${hit.media.uri}` : ''}${at}]`);
       });
       out.info(
         `${result.hits.length} hits in ${result.latencyMs.toFixed(1)} ms (model ${result.model}${result.mode ? `, ${result.mode}` : ''}, ${result.tookMs} ms in the query consumer)`,

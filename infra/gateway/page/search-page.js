@@ -1,7 +1,9 @@
 // The search page's script (plain ES module, no build step). Every search is a POST /search with a
 // multipart form: `q` or `file`, plus k, mode, filter lines and tenant, with the credential the user
 // gave (kept in sessionStorage). Results are built with textContent only: nothing a document holds
-// is ever parsed as HTML.
+// is ever parsed as HTML. "Watch this search" makes the last search a watch (POST /watches) and
+// follows its matches (GET /watches/<id>/events, Server-Sent Events read through fetch, so the
+// credential travels in the Authorization header as for /search, never in the address).
 
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 const form = /** @type {HTMLFormElement} */ ($('search'));
@@ -16,6 +18,7 @@ const tenantInput = /** @type {HTMLInputElement} */ ($('tenant'));
 
 const uploadMaxBytes = Number(document.querySelector('meta[name="searchbus-upload-max-bytes"]')?.getAttribute('content')) || 512 * 1024;
 const credentialRequired = document.querySelector('meta[name="searchbus-credential"]')?.getAttribute('content') === 'required';
+const watchesServed = document.querySelector('meta[name="searchbus-watches"]')?.getAttribute('content') === 'on';
 const IMAGE_TYPES = ['image/jpeg', 'image/png', 'image/webp'];
 const AUDIO_TYPES = ['audio/wav', 'audio/x-wav', 'audio/wave', 'audio/mpeg', 'audio/ogg', 'audio/flac', 'audio/x-flac'];
 const EXTENSIONS = {
@@ -33,6 +36,8 @@ const EXTENSIONS = {
 let queryFile = /** @type {File | null} */ (null);
 let inFlight = /** @type {AbortController | null} */ (null);
 let previewUrl = '';
+/** The last search that answered: what "Watch this search" watches. */
+let lastSearch = /** @type {{ label: string, text: string, file: File | null, filters: string[] } | null} */ (null);
 
 // --- access: the credential and tenant stay in this tab ---------------------------------------
 keyInput.value = sessionStorage.getItem('searchbus.key') ?? '';
@@ -170,14 +175,12 @@ async function search() {
   if (k !== '') body.append('k', k);
   const mode = /** @type {HTMLSelectElement} */ ($('mode')).value;
   if (mode !== '' && !queryFile) body.append('mode', mode);
-  for (const line of /** @type {HTMLTextAreaElement} */ ($('filters')).value.split('\n')) {
-    if (line.trim() !== '') body.append('filter', line.trim());
-  }
+  const filters = filterLines();
+  for (const line of filters) body.append('filter', line);
   const tenant = tenantInput.value.trim();
   if (tenant !== '') body.append('tenant', tenant);
-  const headers = {};
-  const key = keyInput.value.trim();
-  if (key !== '') headers.authorization = `Bearer ${key}`;
+  const headers = credentialHeaders();
+  const asked = { label: queryFile ? queryFile.name : text, text, file: queryFile, filters };
 
   inFlight?.abort();
   const controller = new AbortController();
@@ -195,7 +198,9 @@ async function search() {
       failed(response.status, answer.error ?? { code: 'error', message: `HTTP ${response.status}` });
       return;
     }
-    render(answer, queryFile ? queryFile.name : text);
+    render(answer, asked.label);
+    lastSearch = asked;
+    offerWatch();
     // A text search goes into the address, to share; a file cannot, so its address is the page's.
     history.replaceState(null, '', queryFile ? location.pathname : `?q=${encodeURIComponent(text)}`);
   } catch (error) {
@@ -212,9 +217,11 @@ async function search() {
   }
 }
 
-function failed(status, error) {
-  statusLine.textContent = '';
-  hitsList.replaceChildren();
+function failed(status, error, clearResults = true) {
+  if (clearResults) {
+    statusLine.textContent = '';
+    hitsList.replaceChildren();
+  }
   showError(`${error.message} (${error.code}${status ? `, HTTP ${status}` : ''})`);
   if (status === 401 || status === 403 || (status === 400 && /tenant/.test(error.message))) {
     const access = /** @type {HTMLDetailsElement} */ ($('access'));
@@ -278,7 +285,8 @@ function renderHit(hit, index) {
     `score ${Number(hit.score).toFixed(3)}`,
     media ? media.modality : null,
     page !== undefined && page !== null ? `page ${page}` : null,
-    typeof media?.at === 'number' ? `at ${clock(media.at)}` : null,
+    // A transcript hit's moment is what was said (matchedBy), not the frame stored beside it.
+    typeof media?.at === 'number' && hit.textSource !== 'transcript' ? `at ${clock(media.at)}` : null,
     matchedBy(hit),
     hit.docId,
   ]
@@ -293,8 +301,8 @@ function renderHit(hit, index) {
     snippet.textContent = text;
     body.append(snippet);
   }
-  if (media?.modality === 'audio' && typeof media.uri === 'string' && /^https?:\/\//.test(media.uri)) {
-    const player = document.createElement('audio');
+  if ((media?.modality === 'audio' || media?.modality === 'video') && typeof media.uri === 'string' && /^https?:\/\//.test(media.uri)) {
+    const player = document.createElement(media.modality);
     player.controls = true;
     player.preload = 'none';
     // A transcript hit plays from what was said (a media fragment: the browser seeks before playing).
@@ -330,6 +338,212 @@ function renderHit(hit, index) {
   return item;
 }
 
+// --- watch this search ---------------------------------------------------------------------------
+const watchSection = $('watch');
+const watchStart = /** @type {HTMLButtonElement} */ ($('watch-start'));
+const watchStop = /** @type {HTMLButtonElement} */ ($('watch-stop'));
+const watchThreshold = /** @type {HTMLInputElement} */ ($('watch-threshold'));
+const watchStatus = $('watch-status');
+const watchList = $('watch-matches');
+/** The watch this page follows: its id and tenant, and the controller that ends its stream. */
+let watching = /** @type {{ id: string, tenant: string, label: string, stream: AbortController } | null} */ (null);
+const RECONNECT_MS = 3000;
+
+function offerWatch() {
+  if (!watchesServed) return;
+  watchSection.hidden = false;
+}
+
+/** The watch's query: the words, or the example file inline (base64), as POST /watches takes it. */
+async function watchQuery(search) {
+  if (!search.file) return { text: search.text };
+  const bytes = new Uint8Array(await search.file.arrayBuffer());
+  let binary = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  const example = { type: search.file.type, data: btoa(binary) };
+  return search.file.type.startsWith('image/') ? { image: example } : { audio: example };
+}
+
+async function startWatch() {
+  if (!lastSearch || watching) return;
+  const threshold = Number(watchThreshold.value);
+  if (watchThreshold.value.trim() === '' || !Number.isFinite(threshold) || threshold < -1 || threshold > 1) {
+    showError('The lowest score is a number from -1 to 1.');
+    watchThreshold.focus();
+    return;
+  }
+  clearError();
+  const search = lastSearch;
+  const tenant = tenantInput.value.trim();
+  const body = {
+    query: await watchQuery(search),
+    threshold,
+    ...(search.filters.length > 0 ? { filter: search.filters } : {}),
+    ...(tenant !== '' ? { tenant } : {}),
+  };
+  watchStart.disabled = true;
+  watchStatus.textContent = 'Creating the watch…';
+  try {
+    const response = await fetch('/watches', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...credentialHeaders() },
+      body: JSON.stringify(body),
+    });
+    const answer = await response.json().catch(() => ({}));
+    if (response.status !== 201 || typeof answer.id !== 'string') {
+      watchStatus.textContent = '';
+      failed(response.status, answer.error ?? { code: 'error', message: `HTTP ${response.status}` }, false);
+      return;
+    }
+    watching = { id: answer.id, tenant: answer.tenant, label: search.label, stream: new AbortController() };
+    watchList.replaceChildren();
+    watchStart.hidden = true;
+    watchStop.hidden = false;
+    watchSection.dataset.watchId = answer.id;
+    watchStatus.textContent = `Watch ${answer.id} created for ${search.label} (score ${answer.threshold} or more); connecting…`;
+    watchStop.focus();
+    void follow(watching);
+  } catch (error) {
+    watchStatus.textContent = '';
+    failed(
+      0,
+      { code: 'unavailable', message: `the gateway cannot be reached (${error instanceof Error ? error.message : String(error)})` },
+      false,
+    );
+  } finally {
+    watchStart.disabled = false;
+  }
+}
+
+/** Reads the watch's event stream until it is stopped; reconnects after a break (matches during the break are not replayed). */
+async function follow(watch) {
+  const path = `/watches/${encodeURIComponent(watch.id)}/events?tenant=${encodeURIComponent(watch.tenant)}`;
+  // This loop's own signal: a retry after a failed stop gives the watch a new controller and a new loop.
+  const signal = watch.stream.signal;
+  while (watching === watch && !signal.aborted) {
+    try {
+      const response = await fetch(path, { headers: credentialHeaders(), signal });
+      if (response.status === 404) {
+        ended(watch, `Watch ${watch.id} no longer exists; not watching.`);
+        return;
+      }
+      if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
+      await readEvents(response.body, watch);
+      if (watching === watch) watchStatus.textContent = `The live stream of watch ${watch.id} ended; reconnecting…`;
+    } catch (error) {
+      if (signal.aborted) return;
+      watchStatus.textContent = `The live stream of watch ${watch.id} broke (${error instanceof Error ? error.message : String(error)}); reconnecting…`;
+    }
+    await new Promise((resolve) => setTimeout(resolve, RECONNECT_MS));
+  }
+}
+
+/** Server-Sent Events: blocks separated by a blank line; `event:` names one, `data:` lines carry it, `:` starts a comment. */
+async function readEvents(stream, watch) {
+  const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
+  let buffered = '';
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    buffered += value;
+    const blocks = buffered.split(/\r?\n\r?\n/);
+    buffered = blocks.pop() ?? '';
+    for (const block of blocks) {
+      const lines = block.split(/\r?\n/);
+      if (lines.some((line) => line.startsWith(': following')))
+        watchStatus.textContent = `Watching ${watch.label} (watch ${watch.id}): new matches appear below.`;
+      const event =
+        lines
+          .find((line) => line.startsWith('event:'))
+          ?.slice(6)
+          .trim() ?? 'message';
+      const data = lines
+        .filter((line) => line.startsWith('data:'))
+        .map((line) => line.slice(5).trimStart())
+        .join('\n');
+      if (event === 'match' && data !== '') showMatch(JSON.parse(data));
+    }
+  }
+}
+
+function showMatch(match) {
+  const item = document.createElement('li');
+  item.className = 'match';
+  const open = document.createElement('button');
+  open.type = 'button';
+  open.className = 'hit-title';
+  open.textContent = `new: ${match.title || match.id} score ${Number(match.score).toFixed(2)}`;
+  const detailsId = `match-details-${watchList.childElementCount}`;
+  open.setAttribute('aria-expanded', 'false');
+  open.setAttribute('aria-controls', detailsId);
+  const details = document.createElement('dl');
+  details.className = 'details';
+  details.id = detailsId;
+  details.hidden = true;
+  for (const [name, value] of [
+    ['document', match.id],
+    ['score', Number(match.score).toFixed(3)],
+    ['version', `partition ${match.partition}, offset ${match.offset}`],
+    ['matched at', new Date(match.matchedAt).toLocaleString()],
+  ]) {
+    const term = document.createElement('dt');
+    term.textContent = name;
+    const description = document.createElement('dd');
+    description.textContent = value;
+    details.append(term, description);
+  }
+  open.addEventListener('click', () => {
+    const expanded = open.getAttribute('aria-expanded') === 'true';
+    open.setAttribute('aria-expanded', String(!expanded));
+    details.hidden = expanded;
+  });
+  item.append(open, details);
+  watchList.prepend(item);
+}
+
+function ended(watch, message) {
+  if (watching !== watch) return;
+  watch.stream.abort();
+  watching = null;
+  delete watchSection.dataset.watchId;
+  watchStop.hidden = true;
+  watchStart.hidden = false;
+  watchStatus.textContent = message;
+}
+
+async function stopWatch() {
+  const watch = watching;
+  if (!watch) return;
+  // The stream first: no match arrives after "stop".
+  watch.stream.abort();
+  watchStop.disabled = true;
+  try {
+    const response = await fetch(`/watches/${encodeURIComponent(watch.id)}?tenant=${encodeURIComponent(watch.tenant)}`, {
+      method: 'DELETE',
+      headers: credentialHeaders(),
+    });
+    if (response.ok || response.status === 404) {
+      ended(watch, `Stopped watching: watch ${watch.id} removed.`);
+      watchStart.focus();
+    } else {
+      const answer = await response.json().catch(() => ({}));
+      failed(response.status, answer.error ?? { code: 'error', message: `HTTP ${response.status}` }, false);
+      // Still stored: follow it again, so the page and the gateway agree.
+      watch.stream = new AbortController();
+      void follow(watch);
+    }
+  } catch (error) {
+    showError(`the watch could not be removed: ${error instanceof Error ? error.message : String(error)}`);
+    watch.stream = new AbortController();
+    void follow(watch);
+  } finally {
+    watchStop.disabled = false;
+  }
+}
+
+watchStart.addEventListener('click', () => void startWatch());
+watchStop.addEventListener('click', () => void stopWatch());
+
 // --- keyboard -----------------------------------------------------------------------------------
 function resultButtons() {
   return [...hitsList.querySelectorAll('button.hit-title')];
@@ -359,6 +573,18 @@ document.addEventListener('keydown', (event) => {
 });
 
 // --- helpers ------------------------------------------------------------------------------------
+function filterLines() {
+  return /** @type {HTMLTextAreaElement} */ ($('filters')).value
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
+}
+
+function credentialHeaders() {
+  const key = keyInput.value.trim();
+  return key !== '' ? { authorization: `Bearer ${key}` } : {};
+}
+
 function showError(message) {
   errorLine.textContent = message;
   errorLine.hidden = false;

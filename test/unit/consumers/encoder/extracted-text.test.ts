@@ -10,6 +10,7 @@ import {
   type ImageLabel,
   type MediaEncoder,
   type TextSegment,
+  type VideoEmbedding,
   TranscriptionFailure,
 } from '../../../../consumers/embedding/index.ts';
 import { ContractError, UnavailableError, layoutFor, type ChunkPayload, type IngestMessage } from '../../../../topology/index.ts';
@@ -25,7 +26,7 @@ interface Written {
   payload: ChunkPayload;
 }
 
-function fakes(options: { ocrText?: string; labels?: ImageLabel[]; speech?: TextSegment[] | Error } = {}) {
+function fakes(options: { ocrText?: string; labels?: ImageLabel[]; speech?: TextSegment[] | Error; video?: VideoEmbedding } = {}) {
   const written: Written[] = [];
   const qdrant = {
     retrieve: () => Promise.resolve([]),
@@ -52,7 +53,7 @@ function fakes(options: { ocrText?: string; labels?: ImageLabel[]; speech?: Text
     read: (ref) => Promise.resolve(Buffer.from(ref.data ?? '', 'base64')),
     embed: () => Promise.resolve(new Float32Array([7])),
     embedImage: () => Promise.resolve({ vector: new Float32Array([7]), labels: options.labels ?? [] }),
-    embedVideo: () => Promise.reject(new Error('no video here')),
+    embedVideo: () => (options.video ? Promise.resolve(options.video) : Promise.reject(new Error('no video here'))),
     extract: extractDocument,
     ocr: () => Promise.resolve(options.ocrText === undefined ? null : { text: options.ocrText, lines: 1, kept: 1 }),
     transcribe: () => (options.speech instanceof Error ? Promise.reject(options.speech) : Promise.resolve(options.speech ?? null)),
@@ -234,6 +235,49 @@ describe('indexDocuments with document files, OCR and transcribed speech', () =>
       errorOf(UnavailableError, 'encoder-failed'),
     );
     assert.deepEqual(transient.written, []);
+  });
+
+  it("gives a video its soundtrack's speech as text chunks with their times, beside its frames; a speech failure keeps the frames", async () => {
+    const frames = [0, 1, 2].map((at) => ({ atSeconds: at, vector: new Float32Array([10 + at]) }));
+    const speech = [
+      { text: 'Ferries leave at dawn.', startMs: 2040, endMs: 3800, source: 'transcript' as const },
+      { text: 'Dogs travel free.', startMs: 5300, endMs: 6900, source: 'transcript' as const },
+    ];
+    const clip = { type: 'video/mp4', uri: 'file:///talks/harbour.mp4' };
+    const f = fakes({ video: { durationSeconds: 8, frames, audio: [], speech } });
+    await indexDocuments([upsert('harbour.mp4', { title: 'Harbour', media: clip })], {
+      qdrant: f.qdrant,
+      collection: 'c',
+      encoder: f.encoder,
+      media: f.media,
+      layout: layoutFor(null),
+    });
+    assert.deepEqual(f.encoded, ['Harbour\n\nFerries leave at dawn.', 'Dogs travel free.']);
+    assert.deepEqual(
+      f.written.map((p) => [Object.keys(p.vector).sort().join('+'), p.payload.text_source, p.payload.start_ms, p.payload.media?.at]),
+      [
+        ['image+text', 'transcript', 2040, 0],
+        ['image+text', 'transcript', 5300, 1],
+        ['image', undefined, undefined, 2],
+      ],
+    );
+
+    // The speech model failed on the track: the video is indexed from its title and frames, and the failure is told.
+    const failure = new TranscriptionFailure('encoder-error', 'moonshine-tiny-en: the speech encoder failed: a shape', new Error('ort'));
+    const failed = fakes({ video: { durationSeconds: 8, frames, audio: [], speech: failure } });
+    const told: Array<[string, string]> = [];
+    await indexDocuments([upsert('harbour.mp4', { title: 'Harbour', media: clip })], {
+      qdrant: failed.qdrant,
+      collection: 'c',
+      encoder: failed.encoder,
+      media: failed.media,
+      layout: layoutFor(null),
+      transcriptionFailed: (error, id) => told.push([error.reason, id]),
+    });
+    assert.deepEqual(failed.encoded, ['Harbour']);
+    assert.equal(failed.written.length, 3);
+    assert.ok(failed.written.every((p) => p.payload.start_ms === undefined));
+    assert.deepEqual(told, [['encoder-error', 'harbour.mp4']]);
   });
 
   it('fails with the typed error of a document without text, naming the document, and writes nothing of it', async () => {

@@ -31,19 +31,25 @@ interface Watch {
 }
 
 /** Fakes: each document chunk has a `text` vector [k]; a watch scores each k as its table says. */
-function deps(watches: Watch[], documents: Record<string, { ks: number[]; metadata?: Record<string, unknown> }>) {
+function deps(watches: Watch[], documents: Record<string, { ks: number[]; metadata?: Record<string, unknown>; title?: string }>) {
   const calls = { read: 0, search: 0, queries: 0 };
-  const byPoint = new Map<string, { k: number; metadata: Record<string, unknown> }>();
+  const byPoint = new Map<string, { k: number; metadata: Record<string, unknown>; title?: string }>();
   for (const [key, doc] of Object.entries(documents)) {
     const [tenant, id] = key.split('/') as [string, string];
-    doc.ks.forEach((k, i) => byPoint.set(pointId(tenant, id, i), { k, metadata: doc.metadata ?? {} }));
+    const title = doc.title !== undefined ? { title: doc.title } : {};
+    doc.ks.forEach((k, i) => byPoint.set(pointId(tenant, id, i), { k, metadata: doc.metadata ?? {}, ...title }));
   }
   const d: MatchDependencies = {
     collections: () => Promise.resolve({ documents: 'docs', watches: 'watches', vectorNames: ['text', 'image'] }),
     readDocument: (_collection, ids) => {
       calls.read++;
       return Promise.resolve(
-        ids.flatMap((id) => (byPoint.has(id) ? [{ vectors: { text: [byPoint.get(id)!.k] }, metadata: byPoint.get(id)!.metadata }] : [])),
+        ids.flatMap((id) => {
+          const point = byPoint.get(id);
+          return point
+            ? [{ vectors: { text: [point.k] }, metadata: point.metadata, ...(point.title !== undefined ? { title: point.title } : {}) }]
+            : [];
+        }),
       );
     },
     searchWatches: (_collection, queries) => {
@@ -79,6 +85,19 @@ describe('matchIndexed', () => {
     );
     assert.equal(calls.search, 1, 'one batch of reverse searches');
     assert.equal(calls.queries, 2, 'one query per chunk vector');
+  });
+
+  it("carries the document's title when it has one, and no title field when it has none", async () => {
+    const { d } = deps([volcano], { 'acme/lava': { ks: [2], title: 'Lava flows' }, 'acme/untitled': { ks: [2], title: '' } });
+    const matches = await matchIndexed([event('lava', { chunks: 1 }), event('untitled', { chunks: 1, offset: '6' })], d);
+    assert.deepEqual(
+      matches.map((m) => [m.id, m.title]),
+      [
+        ['lava', 'Lava flows'],
+        ['untitled', undefined],
+      ],
+    );
+    assert.equal('title' in matches[1]!, false);
   });
 
   it("never matches another tenant's watch", async () => {

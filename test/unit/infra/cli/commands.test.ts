@@ -10,6 +10,7 @@ import { command as infra } from '../../../../infra/cli/commands/infra.ts';
 import { command as reindex } from '../../../../infra/cli/commands/reindex.ts';
 import { command as run } from '../../../../infra/cli/commands/run.ts';
 import { command as search } from '../../../../infra/cli/commands/search.ts';
+import { command as topologyCommand } from '../../../../infra/cli/commands/topology.ts';
 import { command as watch } from '../../../../infra/cli/commands/watch.ts';
 import { hasErrorCode } from '../../../../topology/index.ts';
 
@@ -166,6 +167,16 @@ describe('command lines', () => {
     assert.throws(
       () => watch.parse(['watch']),
       usage('watch needs add "<text>" | --image <file> | --audio <file>, list, remove <id> or tail [<id>]'),
+    );
+  });
+
+  it('topology describe: the media group beside the text encoder and query groups (its lag is in `searchbus status`)', async () => {
+    const { context, results } = captured();
+    assert.equal(await topologyCommand.execute(['describe'], context), 0);
+    const described = JSON.parse(results.join('\n')) as { namespace: string; groups: Record<string, string> };
+    assert.deepEqual(
+      [described.groups.encoder, described.groups.mediaEncoder, described.groups.query],
+      [`${described.namespace}.encoder`, `${described.namespace}.encoder.media`, `${described.namespace}.query`],
     );
   });
 
