@@ -121,20 +121,21 @@ export class EncoderConsumer {
       ['role'],
     );
     const role = options.role ?? 'encoder';
+    const modality = options.modality ?? 'all';
+    const groupId = options.groupId ?? (modality === 'media' ? topology.groups.mediaEncoder : topology.groups.encoder);
     const gate =
       options.collection === undefined && options.fences
-        ? new FenceGate(options.fences, async (collection, groupId) =>
-            handoverOffsets(await this.admin.get(), groupId || topology.groups.reindex(collection), topology.topics.ingest),
+        ? new FenceGate(options.fences, groupId, async (collection, rebuildGroup) =>
+            handoverOffsets(await this.admin.get(), rebuildGroup || topology.groups.reindex(collection), topology.topics.ingest),
           )
         : null;
-    const modality = options.modality ?? 'all';
     const feed = options.indexedFeed ?? options.collection === undefined;
     this.feedTopic = topology.topics.indexed;
     const applies = (m: IngestMessage | null): m is IngestMessage =>
       m !== null && (modality === 'all' || m.kind === 'delete' || (modality === 'media') === (m.document.media !== undefined));
     this.runtime = new BatchConsumer<IngestMessage | null>({
       kafka: options.kafka,
-      groupId: options.groupId ?? (modality === 'media' ? topology.groups.mediaEncoder : topology.groups.encoder),
+      groupId,
       topic: topology.topics.ingest,
       fromBeginning: options.fromBeginning ?? true,
       decode: (message) => {

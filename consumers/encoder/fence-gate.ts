@@ -19,6 +19,8 @@ export class FenceGate {
 
   constructor(
     private readonly fences: WriteFences,
+    /** The live group this gate admits batches for: each group rewinds on its own. */
+    private readonly group: string,
     /** The committed offsets of a rebuild group (the collection names it when the lease does not). */
     private readonly offsetsOf: (collection: string, groupId: string) => Promise<Record<string, string>>,
   ) {}
@@ -31,7 +33,7 @@ export class FenceGate {
     if (fence?.state === 'closed')
       throw new UnavailableError('fence-closed', `writes to ${collection} wait for the re-index hand-over to finish`);
     const key = `${collection}/${batch.partition}`;
-    const rewind = rewindAction(fence, batch.partition, batch.firstOffset, this.sought.get(key));
+    const rewind = rewindAction(fence, this.group, batch.partition, batch.firstOffset, this.sought.get(key));
     if (rewind && 'seek' in rewind) {
       this.sought.set(key, rewind.seek);
       throw new RewindError(
@@ -39,13 +41,13 @@ export class FenceGate {
         `${collection} was taken over from a rebuild that stopped at offset ${rewind.seek} of partition ${batch.partition}`,
       );
     }
-    if (rewind && 'clear' in rewind) await this.fences.clearRewind?.(collection, batch.partition, rewind.clear);
+    if (rewind && 'clear' in rewind) await this.fences.clearRewind?.(collection, this.group, batch.partition, rewind.clear);
     return {
       fence,
       written: async () => {
         if (!rewind || !('replay' in rewind)) return;
         // Only after the write: a crash before it leaves the rewind to be done again.
-        await this.fences.markCaught?.(collection, batch.partition, rewind.replay, (BigInt(batch.lastOffset) + 1n).toString());
+        await this.fences.markCaught?.(collection, this.group, batch.partition, rewind.replay, (BigInt(batch.lastOffset) + 1n).toString());
         this.sought.delete(key);
       },
     };

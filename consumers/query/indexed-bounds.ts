@@ -1,5 +1,5 @@
 import type { IndexedBounds } from '../../topology/index.ts';
-import type { WriteFence } from '../runtime/index.ts';
+import { rewindPending, type WriteFence } from '../runtime/index.ts';
 
 /** A consumer group of the ingest topic as read from Kafka: its committed offsets, and whether it has members. */
 export interface GroupOffsets {
@@ -24,7 +24,9 @@ export interface GroupOffsets {
  *   rebuild (which drained the topic after the last live write to the previous collection).
  * - Open with a rewind pending on a partition (a dead rebuild was taken over): live groups may have
  *   committed past messages they wrote to the previous collection and have yet to write again here,
- *   so the bound is the rewind offset, where the rebuild group stopped, until the rewind is over.
+ *   so a group's offset counts only up to the rewind offset, where the rebuild group stopped, until
+ *   that group's own rewind is over (text and media groups rewind each on their own: one group done
+ *   says nothing of the other's records).
  */
 export function indexedBounds(
   fence: WriteFence | null,
@@ -40,11 +42,11 @@ export function indexedBounds(
   for (const partition of partitions) {
     let bound: bigint | undefined;
     for (const group of running) {
-      const at = group.committed.get(partition) ?? 0n;
+      let at = group.committed.get(partition) ?? 0n;
+      const rewind = rewindPending(fence, group.groupId, partition);
+      if (rewind !== undefined && BigInt(rewind) < at) at = BigInt(rewind);
       bound = bound === undefined || at < bound ? at : bound;
     }
-    const rewind = fence?.rewind?.[String(partition)];
-    if (rewind !== undefined && BigInt(rewind) < bound!) bound = BigInt(rewind);
     bounds.set(partition, bound!);
   }
   return bounds;

@@ -5,6 +5,7 @@ import { parseCollectionName, type Topology } from '../../topology/index.ts';
 import type { Logger, RedisWriteFences } from '../runtime/index.ts';
 import { isOrphanGroup, isPartialCollection, planFence } from './reconcile-plan.ts';
 import { abandonRebuild, discardTarget } from './rebuild/index.ts';
+import { orphanWatchCollections } from './retire-watches.ts';
 import { JOB_NAMES, type DropCollectionJobData, type ReindexJobData } from './reindex-types.ts';
 
 export interface ReconcileContext {
@@ -111,6 +112,13 @@ export async function reconcile(context: ReconcileContext): Promise<ReconcileRep
     await discardTarget(context, collection, groupId, alias);
     report.push(`discarded ${collection}: no alias serves it, no job owns it, no drop is pending`);
     gone.add(groupId);
+  }
+
+  for (const collection of await orphanWatchCollections(qdrant, topology)) {
+    if (owners.drops.has(collection)) continue;
+    // Its rebuild's drop job never ran to the end: the watches move to the live model's collection, then it goes.
+    await context.scheduleDrop(collection);
+    report.push(`scheduled the drop of ${collection}, the watches of a model no collection uses, once they are embedded again`);
   }
 
   for (const { groupId } of groups) {

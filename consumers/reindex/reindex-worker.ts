@@ -18,6 +18,7 @@ import {
   ConnectionScope,
   ContractError,
   hasErrorCode,
+  parseCollectionName,
   StartDeadline,
   type LifecycleState,
   type SearchbusConfig,
@@ -27,8 +28,10 @@ import type { DocumentEncoder, MediaEncoder } from '../embedding/index.ts';
 import { EvalSetStore, ShadowBoard } from '../quality/index.ts';
 import { hybridFusion, type QueryEncoder } from '../query/index.ts';
 import { RedisWriteFences, silentLogger, type Logger, type MetricsRegistry } from '../runtime/index.ts';
+import { WatchStore } from '../watch/index.ts';
 import { abandonRebuild, runRebuild } from './rebuild/index.ts';
 import { reconcile } from './reconcile.ts';
+import { retireWatches, type RetireWatchesContext } from './retire-watches.ts';
 import { cancelKey, ReindexQueue } from './reindex-queue.ts';
 import { JOB_NAMES, type DropCollectionJobData, type ReindexJobData, type ReindexResult } from './reindex-types.ts';
 
@@ -277,6 +280,11 @@ export class ReindexWorker {
     };
   }
 
+  private retireContext(): RetireWatchesContext {
+    const { qdrant, topology, queryEncoder } = this.options;
+    return { qdrant, topology, media: this.media, ...(queryEncoder ? { queryEncoder } : {}) };
+  }
+
   private async process(
     job: Job<ReindexJobData | DropCollectionJobData, ReindexResult | string>,
     token: string | undefined,
@@ -287,9 +295,15 @@ export class ReindexWorker {
       const { aliases } = await qdrant.getAliases();
       // A later rebuild may have swapped back to it; never drop what an alias serves.
       if (aliases.some((a) => a.collection_name === collection)) return `kept ${collection}: an alias points at it`;
-      await qdrant.deleteCollection(collection);
+      const watchesOf = new WatchStore(qdrant, this.options.topology).modelOf(collection);
+      // A watch collection left behind (start-up reconciliation scheduled it): its watches move first.
+      if (watchesOf !== null) return retireWatches(this.retireContext(), watchesOf);
+      // A retry after the watches failed to move finds the collection gone already.
+      if ((await qdrant.collectionExists(collection)).exists) await qdrant.deleteCollection(collection);
       await this.fences.remove(collection);
-      return `dropped ${collection} (previously behind ${alias})`;
+      const model = parseCollectionName(collection)?.modelId;
+      const watches = model ? `; ${await retireWatches(this.retireContext(), model)}` : '';
+      return `dropped ${collection} (previously behind ${alias})${watches}`;
     }
 
     const data = job.data as ReindexJobData;

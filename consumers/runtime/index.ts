@@ -6,7 +6,15 @@ export { jsonLogger, serialiseError, silentLogger, type Logger } from './logger.
 export { MetricsRegistry, Counter, Histogram, FRESHNESS_BUCKETS, SECONDS_BUCKETS } from './metrics.ts';
 export { startHealthServer } from './health-server.ts';
 export { CollectionResolver, describeCollection, type ResolvedCollection } from './collection-resolver.ts';
-export { RedisWriteFences, leaseLapsed, passesFence, rewindAction, type WriteFence, type WriteFences } from './write-fence.ts';
+export {
+  RedisWriteFences,
+  leaseLapsed,
+  passesFence,
+  rewindAction,
+  rewindPending,
+  type WriteFence,
+  type WriteFences,
+} from './write-fence.ts';
 export { groupPosition, handoverOffsets } from './group-position.ts';
 export { BatchTrace } from './tracing.ts';
 export { LazyAdmin } from './lazy-admin.ts';

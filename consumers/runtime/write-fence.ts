@@ -32,15 +32,20 @@ export type WriteFence =
        * Set when the fence was reopened without the rebuild's final drain (it died, or its job
        * failed): live encoders may already have consumed, into the previous collection, messages
        * past where the rebuild group stopped. A live encoder whose partition is further than its
-       * `rewind` offset seeks back there once, so those messages reach this collection too.
+       * `rewind` offset seeks back there once, so those messages reach this collection too. Each
+       * live group (text and media, when split) rewinds on its own: it stays until the next fence.
        */
       rewind?: Record<string, string>;
       /**
-       * Per partition with a rewind: the offset after the last batch a live encoder wrote from the
-       * rewind point. A batch starting exactly there proves that batch was committed, so the rewind
-       * is over; a batch starting anywhere else past the rewind point must seek back again.
+       * Per `<group>/<partition>` with a rewind under way: the offset after the last batch that
+       * group wrote from the rewind point. A batch starting exactly there proves that batch was
+       * committed, so the group's rewind is over; a batch starting anywhere else past the rewind
+       * point must seek back again. (Keyed by partition alone before groups were split: such an
+       * entry names no group, and a group replays once more.)
        */
       caught?: Record<string, string>;
+      /** `<group>/<partition>` whose rewind is over: that group wrote everything from the rewind point here. */
+      rewound?: string[];
     };
 
 export type AcquireResult = { outcome: 'acquired'; lease: FenceLease } | { outcome: 'held'; lease: FenceLease } | { outcome: 'open' };
@@ -54,10 +59,10 @@ export interface WriteFences {
    * fence in force afterwards.
    */
   takeOverLapsed?(collection: string, offsetsOf: (groupId: string) => Promise<Record<string, string>>): Promise<WriteFence | null>;
-  /** Records that a batch from the rewind point of `partition` was written up to `next`. */
-  markCaught?(collection: string, partition: number, rewind: string, next: string): Promise<void>;
-  /** The rewind of `partition` to `rewind` is over; atomic, idempotent. */
-  clearRewind?(collection: string, partition: number, rewind: string): Promise<void>;
+  /** Records that `group` wrote a batch from the rewind point of `partition` up to `next`. */
+  markCaught?(collection: string, group: string, partition: number, rewind: string, next: string): Promise<void>;
+  /** `group`'s rewind of `partition` to `rewind` is over; atomic, idempotent. */
+  clearRewind?(collection: string, group: string, partition: number, rewind: string): Promise<void>;
 }
 
 /** Whether a closed fence may be taken over at `nowMs` (server time): no lease, or an expired one. */
@@ -123,22 +128,28 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[4])
 return 1`;
 
 /**
- * ARGV collection, partition, rewind offset, caught offset ('' to clear). Sets caught[partition],
- * or drops rewind[partition] and caught[partition], if rewind[partition] still is that offset.
+ * ARGV collection, partition, rewind offset, caught offset ('' to clear), group. With K =
+ * `<group>/<partition>`: sets caught[K], or drops caught[K] and adds K to rewound, if
+ * rewind[partition] still is that offset. The rewind itself stays: another live group (text and
+ * media groups each read every partition) may not have rewound yet, and ending it for all when one
+ * group is done would leave the other's records in the previous collection only.
  */
 const UPDATE_REWIND = `
 local raw = redis.call('HGET', KEYS[1], ARGV[1])
 if not raw then return 0 end
 local f = cjson.decode(raw)
 if f.state ~= 'open' or type(f.rewind) ~= 'table' or f.rewind[ARGV[2]] ~= ARGV[3] then return 0 end
+local key = ARGV[5] .. '/' .. ARGV[2]
 if type(f.caught) ~= 'table' then f.caught = {} end
 if ARGV[4] == '' then
-  f.rewind[ARGV[2]] = nil
-  f.caught[ARGV[2]] = nil
+  f.caught[key] = nil
+  if type(f.rewound) ~= 'table' then f.rewound = {} end
+  local seen = false
+  for _, k in ipairs(f.rewound) do if k == key then seen = true end end
+  if not seen then table.insert(f.rewound, key) end
 else
-  f.caught[ARGV[2]] = ARGV[4]
+  f.caught[key] = ARGV[4]
 end
-if next(f.rewind) == nil then f.rewind = nil end
 if next(f.caught) == nil then f.caught = nil end
 if next(f.offsets) == nil then f.offsets = cjson.decode('{}') end
 redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(f))
@@ -235,12 +246,12 @@ export class RedisWriteFences implements WriteFences {
     return this.get(collection);
   }
 
-  async markCaught(collection: string, partition: number, rewind: string, next: string): Promise<void> {
-    await this.redis.eval(UPDATE_REWIND, 1, this.key, collection, String(partition), rewind, next);
+  async markCaught(collection: string, group: string, partition: number, rewind: string, next: string): Promise<void> {
+    await this.redis.eval(UPDATE_REWIND, 1, this.key, collection, String(partition), rewind, next, group);
   }
 
-  async clearRewind(collection: string, partition: number, rewind: string): Promise<void> {
-    await this.redis.eval(UPDATE_REWIND, 1, this.key, collection, String(partition), rewind, '');
+  async clearRewind(collection: string, group: string, partition: number, rewind: string): Promise<void> {
+    await this.redis.eval(UPDATE_REWIND, 1, this.key, collection, String(partition), rewind, '', group);
   }
 
   async remove(collection: string): Promise<void> {
@@ -255,9 +266,16 @@ function parseFence(raw: string): WriteFence {
   return fence;
 }
 
+/** Whether `group` still owes the rewind of `partition` (its records past the rewind point may be in the previous collection only). */
+export function rewindPending(fence: WriteFence | null, group: string, partition: number): string | undefined {
+  if (fence?.state !== 'open') return undefined;
+  const to = fence.rewind?.[String(partition)];
+  return to !== undefined && !fence.rewound?.includes(`${group}/${partition}`) ? to : undefined;
+}
+
 /**
- * What a live encoder does with a batch of `partition` starting at `firstOffset` under an open
- * fence with a rewind pending (null: nothing to do):
+ * What a live encoder of `group` does with a batch of `partition` starting at `firstOffset` under
+ * an open fence with a rewind pending for that group (null: nothing to do):
  * - `clear`: the batch starts right after the last one written from the rewind point, so that one
  *   was committed: the rewind is over;
  * - `replay`: the batch starts at or before the rewind point, or is the first one after this
@@ -267,15 +285,14 @@ function parseFence(raw: string): WriteFence {
  */
 export function rewindAction(
   fence: WriteFence | null,
+  group: string,
   partition: number,
   firstOffset: string,
   sought?: string,
 ): { seek: string } | { replay: string } | { clear: string } | null {
-  if (fence?.state !== 'open') return null;
-  const key = String(partition);
-  const to = fence.rewind?.[key];
-  if (to === undefined) return null;
-  if (fence.caught?.[key] === firstOffset) return { clear: to };
+  const to = rewindPending(fence, group, partition);
+  if (fence?.state !== 'open' || to === undefined) return null;
+  if (fence.caught?.[`${group}/${partition}`] === firstOffset) return { clear: to };
   if (BigInt(firstOffset) <= BigInt(to) || sought === to) return { replay: to };
   return { seek: to };
 }

@@ -47,13 +47,19 @@ export interface WatchMatcherOptions {
   /** Embeds texts as queries with a model (to re-embed watches after a swap to another model). */
   embedQueries: (modelId: string) => Promise<(texts: string[]) => Promise<Float32Array[]>>;
   media?: Pick<MediaEncoder, 'embed'>;
-  /** Default false: a new matcher group starts at the end of the feed, not a week back. */
+  /**
+   * Default false: a new matcher group (no committed offsets) starts at the feed records of the time
+   * the oldest watch was added (see placeNewGroup); true starts it at the earliest record in retention.
+   */
   fromBeginning?: boolean;
   /** Default: the namespace's matcher group; a benchmark replays the feed in a group of its own. */
   groupId?: string;
   logger?: Logger;
   metrics?: MetricsRegistry;
 }
+
+/** How far a watch's clock (its `createdAt`) and an encoder's (the feed record's time) may disagree. */
+const FEED_CLOCK_SKEW_MS = 5_000;
 
 export class WatchMatcher {
   private readonly runtime: BatchConsumer<IndexedEventV1>;
@@ -145,8 +151,54 @@ export class WatchMatcher {
     return this.runtime.stalled;
   }
 
-  start(): Promise<void> {
+  async start(): Promise<void> {
+    if (!this.options.fromBeginning) await this.placeNewGroup();
     return this.runtime.start();
+  }
+
+  /**
+   * A standing query promises every document indexed after it was added, whether or not a matcher
+   * ran then (the first `searchbus up`, a matcher group deleted, a new namespace's backlog). So a
+   * group with no committed offsets starts at the feed records of the time the oldest watch was
+   * added (less FEED_CLOCK_SKEW_MS, as the watch's time and the record's come from different
+   * hosts' clocks), not at the end of the feed; documents indexed before every watch match nothing,
+   * as a week of retention replayed against a new watch would flood it. With no watch yet it starts at the end: nothing
+   * could match what came before. A group that has committed offsets goes on from them.
+   */
+  private async placeNewGroup(): Promise<void> {
+    const { kafka, topology } = this.options;
+    const groupId = this.options.groupId ?? topology.groups.watchMatcher;
+    const topic = topology.topics.indexed;
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+      if ((committed?.partitions ?? []).some((p) => Number(p.offset) >= 0)) return;
+      const oldest = await this.oldestWatchMs();
+      if (oldest === null) return;
+      const offsets = await admin.fetchTopicOffsetsByTimestamp(topic, oldest - FEED_CLOCK_SKEW_MS);
+      await admin.setOffsets({ groupId, topic, partitions: offsets.map((o) => ({ partition: o.partition, offset: o.offset })) });
+      (this.options.logger ?? silentLogger).info('a new matcher group starts at the time of the oldest watch', {
+        groupId,
+        since: new Date(oldest).toISOString(),
+      });
+    } catch (error) {
+      // Another replica of the group joined first and placed it: go on from where it is.
+      if ((error as { type?: unknown }).type !== 'UNKNOWN_MEMBER_ID' && !/running instances/i.test((error as Error).message)) throw error;
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  /** When the oldest watch of any model's collection was added; null when there is none. */
+  private async oldestWatchMs(): Promise<number | null> {
+    let oldest: number | null = null;
+    for (const collection of await this.store.collections())
+      for (const watch of await this.store.list(collection)) {
+        const at = Date.parse(watch.createdAt);
+        if (oldest === null || at < oldest) oldest = at;
+      }
+    return oldest;
   }
 
   /** Idempotent (see BatchConsumer.close). */

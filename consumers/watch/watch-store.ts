@@ -7,6 +7,7 @@ import {
   type Watch,
   type WatchQuery,
   type SearchFilter,
+  UnavailableError,
 } from '../../topology/index.ts';
 
 // Watches are points in a collection of their own per model (`<namespace>-watches__<model>`): the
@@ -103,6 +104,12 @@ export class WatchStore {
     return watches.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   }
 
+  /** The model a watch collection of this namespace was embedded with; null for any other name. */
+  modelOf(collection: string): string | null {
+    const prefix = this.collectionOf('');
+    return collection.startsWith(prefix) && collection.length > prefix.length ? collection.slice(prefix.length) : null;
+  }
+
   /** The namespace's watch collections, one per model watches were ever embedded with. */
   async collections(): Promise<string[]> {
     const prefix = this.collectionOf('');
@@ -141,5 +148,30 @@ export class WatchStore {
         added++;
       }
     return added;
+  }
+
+  /**
+   * Drops `modelId`'s watch collection, which no collection of the alias uses any more (a rebuild
+   * swapped to another model and its old collection was dropped). Every watch it holds is first
+   * embedded again into the collection of the model behind the alias (sync), and it is dropped
+   * only when that collection holds each of them: a worker that dies in between leaves both, and
+   * the next attempt does it again. `live` is the model behind the alias; its own collection is never dropped.
+   */
+  async retire(
+    modelId: string,
+    live: { modelId: string; layout: CollectionLayout },
+    embed: (watch: Watch) => Promise<Record<string, number[]>>,
+  ): Promise<'dropped' | 'absent' | 'live'> {
+    if (modelId === live.modelId) return 'live';
+    const name = this.collectionOf(modelId);
+    if (!(await this.qdrant.collectionExists(name)).exists) return 'absent';
+    await this.sync(live.modelId, live.layout, embed);
+    const held = new Set((await this.list(this.collectionOf(live.modelId))).map((w) => w.id));
+    const missing = (await this.list(name)).filter((w) => !held.has(w.id));
+    if (missing.length > 0)
+      throw new UnavailableError('watches-not-moved', `${missing.length} watches of ${name} are not in ${live.modelId}'s collection yet`);
+    await this.qdrant.deleteCollection(name);
+    this.known.delete(name);
+    return 'dropped';
   }
 }

@@ -4,24 +4,45 @@ import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { documentText } from '../../consumers/encoder/index.ts';
 import { type OnnxEncoder } from '../../consumers/embedding/index.ts';
+import type { Redis } from 'ioredis';
+import type { Consumer } from 'kafkajs';
+import { queryEncoder } from '../../consumers/query/index.ts';
+import { WatchMatcher, WatchRegistry } from '../../consumers/watch/index.ts';
+import { createRedis } from '../../infra/index.ts';
 import { loadEncoder } from '../../infra/models/index.ts';
 import { IngestProducer } from '../../producers/ingest/index.ts';
+import { decodeIndexedEvent, type IndexedEventV1, type MatchEventV1 } from '../../topology/index.ts';
 import { allPoints, createHarness, waitFor, type Harness } from '../support/harness.ts';
 import { readScifact } from '../support/corpus.ts';
 import { startRoleProcess } from '../support/role-process.ts';
 
-// kill -9 an encoder process mid-stream, start another: nothing lost, nothing duplicated.
+// kill -9 an encoder process mid-stream, start another: nothing lost, nothing duplicated; the index
+// change feed announces every document at least once, and the watch matcher matches each once.
 describe('encoder crash', () => {
   let h: Harness;
   let encoder: OnnxEncoder;
+  let redis: Redis;
+  let matcher: WatchMatcher;
+  let registry: WatchRegistry;
   const children: ChildProcess[] = [];
+  const consumers: Consumer[] = [];
 
   before(async () => {
     h = await createHarness();
     encoder = await loadEncoder(h.config.model);
+    redis = createRedis(h.services.redis, `test-${h.namespace}-crash-matcher`);
+    const embedQueries = (): Promise<(texts: string[]) => Promise<Float32Array[]>> => {
+      const q = queryEncoder(encoder);
+      return Promise.resolve((texts) => q.embedQueries(texts));
+    };
+    registry = new WatchRegistry({ qdrant: h.qdrant, topology: h.topology, config: h.config, embedQueries });
+    matcher = new WatchMatcher({ kafka: h.kafka, qdrant: h.qdrant, redis, topology: h.topology, config: h.config, embedQueries });
   });
   after(async () => {
     for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    for (const consumer of consumers) await consumer.disconnect();
+    await matcher?.close();
+    await redis?.quit();
     await encoder?.close();
     await h?.close();
   });
@@ -32,10 +53,38 @@ describe('encoder crash', () => {
     return child;
   }
 
-  it('loses no document and duplicates no point after kill -9 and restart', async () => {
-    const docs = await readScifact(200);
+  /** Every record of a topic from its start, decoded, as it arrives. */
+  async function follow<T>(topic: string, decode: (value: Buffer | null) => T): Promise<T[]> {
+    const seen: T[] = [];
+    const consumer = h.kafka.consumer({ groupId: `${h.namespace}.test-follow-${consumers.length}` });
+    consumers.push(consumer);
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({ eachMessage: ({ message }) => Promise.resolve(void seen.push(decode(message.value))) });
+    return seen;
+  }
+
+  /** Moves a group back to the start of a topic once its dead member left (its session timed out). */
+  async function rewindGroup(groupId: string, topic: string): Promise<void> {
+    await waitFor(
+      `group ${groupId} to have no member`,
+      async () => ((await h.admin.describeGroups([groupId])).groups[0]?.members.length === 0 ? true : undefined),
+      120_000,
+      250,
+    );
+    await h.admin.resetOffsets({ groupId, topic, earliest: true });
+  }
+
+  it('loses no document, duplicates no point, misses no feed event and no match after kill -9 and restart', async () => {
+    const docs = await readScifact(400);
     const expected = new Map(docs.map((d) => [d.id, encoder.chunk(documentText(d)).length]));
     const total = [...expected.values()].reduce((a, b) => a + b, 0);
+    // Every document matches the first watch (threshold -1, the lowest cosine), none the second.
+    const everything = await registry.add({ query: { text: 'a scientific claim' }, threshold: -1 });
+    const nothing = await registry.add({ query: { text: 'a scientific claim' }, threshold: 1 });
+    const feed = await follow<IndexedEventV1>(h.topology.topics.indexed, decodeIndexedEvent);
+    const matches = await follow<MatchEventV1>(h.topology.topics.matches, (v) => JSON.parse(v?.toString() ?? '') as MatchEventV1);
+    await matcher.start();
     const producer = new IngestProducer({ kafka: h.kafka, topic: h.topology.topics.ingest });
     await producer.upsert(docs);
     await producer.close();
@@ -56,6 +105,11 @@ describe('encoder crash', () => {
     const atKill = (await h.qdrant.count(alias, { exact: true })).count;
     process.stderr.write(`killed the encoder with ${atKill}/${total} points written (first seen ${partial})\n`);
     assert.ok(atKill < total, 'the kill must land mid-stream for this test to mean anything');
+    // A kill lands between a batch's Qdrant write (and feed events) and its commit only by chance:
+    // make that window certain by moving the group back to the start, as if the crash had come
+    // before any commit, so the restart indexes and announces again what was already announced.
+    const announcedAtKill = feed.length;
+    await rewindGroup(h.topology.groups.encoder, h.topology.topics.ingest);
 
     startEncoderProcess();
     await waitFor(
@@ -81,6 +135,44 @@ describe('encoder crash', () => {
         `chunks of ${id}`,
       );
     }
+
+    // At least once on the feed: every indexed document announced, a redelivered batch announced again.
+    await waitFor(
+      'a feed event for every document',
+      () => Promise.resolve(new Set(feed.map((e) => e.id)).size >= docs.length ? true : undefined),
+      120_000,
+      100,
+    );
+    const announced = new Map<string, number>();
+    for (const e of feed) announced.set(e.id, (announced.get(e.id) ?? 0) + 1);
+    assert.deepEqual([...announced.keys()].sort(), [...expected.keys()].sort(), 'one feed event or more per document, none for another');
+    const repeated = [...announced.values()].filter((n) => n > 1).length;
+    // Exactly once on the matches topic, whatever the feed repeated.
+    await waitFor(
+      'a match for every document',
+      () => Promise.resolve(new Set(matches.map((m) => m.id)).size >= docs.length ? true : undefined),
+      120_000,
+      100,
+    );
+    await waitFor(
+      'the matcher to handle the whole feed',
+      async () => {
+        const [group] = await h.admin.fetchOffsets({ groupId: h.topology.groups.watchMatcher, topics: [h.topology.topics.indexed] });
+        const ends = await h.admin.fetchTopicOffsets(h.topology.topics.indexed);
+        const done = new Map((group?.partitions ?? []).map((p) => [p.partition, p.offset]));
+        return ends.every((e) => e.high === '0' || done.get(e.partition) === e.high) ? true : undefined;
+      },
+      120_000,
+      100,
+    );
+    process.stderr.write(
+      `feed: ${feed.length} events for ${docs.length} documents (${announcedAtKill} before the kill, ${repeated} announced again); ${matches.length} match events\n`,
+    );
+    assert.ok(repeated > 0, 'the restart redelivered documents already announced, so the matcher had repeats to drop');
+    assert.equal(matches.filter((m) => m.watchId === nothing.id).length, 0, 'no match below the threshold');
+    const ofWatch = matches.filter((m) => m.watchId === everything.id).map((m) => m.id);
+    assert.equal(ofWatch.length, docs.length, 'one match event per document, no duplicate after the redelivery');
+    assert.deepEqual([...new Set(ofWatch)].sort(), [...expected.keys()].sort());
   });
 
   it('stops gracefully on SIGTERM: finishes its batch, commits, exits 0', async () => {

@@ -101,7 +101,7 @@ describe('write fence leases (Redis)', () => {
     assert.equal(groups.length, 0);
   });
 
-  it('takes a lapsed fence over at the offsets of the group named in its lease, and tracks and ends rewinds one partition at a time', async () => {
+  it('takes a lapsed fence over at the offsets of the group named in its lease, and tracks and ends rewinds one group and partition at a time', async () => {
     const c = `${h.namespace}-c`;
     await fences.acquire(c, { owner: 'tok-9', jobId: '9', groupId: 'g-c' }, 100, true);
     await lapse(c);
@@ -109,19 +109,24 @@ describe('write fence leases (Redis)', () => {
     const fence = await fences.takeOverLapsed(c, (g) => Promise.resolve((asked.push(g), { '0': '10', '1': '20' })));
     assert.deepEqual(asked, ['g-c']);
     assert.deepEqual(fence, { state: 'open', offsets: { '0': '10', '1': '20' }, rewind: { '0': '10', '1': '20' } });
-    await fences.clearRewind(c, 0, '11');
-    await fences.markCaught(c, 0, '11', '30');
+    const rewind = { '0': '10', '1': '20' };
+    await fences.clearRewind(c, 'g-text', 0, '11');
+    await fences.markCaught(c, 'g-text', 0, '11', '30');
+    assert.deepEqual(await fences.get(c), { state: 'open', offsets: rewind, rewind }, 'stale updates change nothing');
+    await fences.markCaught(c, 'g-text', 0, '10', '30');
+    await fences.markCaught(c, 'g-media', 0, '10', '25');
+    assert.deepEqual(((await fences.get(c)) as Extract<WriteFence, { state: 'open' }>).caught, { 'g-text/0': '30', 'g-media/0': '25' });
+    await fences.clearRewind(c, 'g-text', 0, '10');
+    // The text group is done with partition 0; the media group still owes its rewind there.
+    assert.deepEqual(await fences.get(c), { state: 'open', offsets: rewind, rewind, caught: { 'g-media/0': '25' }, rewound: ['g-text/0'] });
+    await fences.clearRewind(c, 'g-text', 0, '10');
+    await fences.clearRewind(c, 'g-media', 0, '10');
+    await fences.clearRewind(c, 'g-text', 1, '20');
     assert.deepEqual(
       await fences.get(c),
-      { state: 'open', offsets: { '0': '10', '1': '20' }, rewind: { '0': '10', '1': '20' } },
-      'stale updates change nothing',
+      { state: 'open', offsets: rewind, rewind, rewound: ['g-text/0', 'g-media/0', 'g-text/1'] },
+      'each group ends its own rewind once; the rewind stays for groups that have not',
     );
-    await fences.markCaught(c, 0, '10', '30');
-    assert.deepEqual(((await fences.get(c)) as Extract<WriteFence, { state: 'open' }>).caught, { '0': '30' });
-    await fences.clearRewind(c, 0, '10');
-    assert.deepEqual(await fences.get(c), { state: 'open', offsets: { '0': '10', '1': '20' }, rewind: { '1': '20' } });
-    await fences.clearRewind(c, 1, '20');
-    assert.deepEqual(await fences.get(c), { state: 'open', offsets: { '0': '10', '1': '20' } });
   });
 
   it('counts a closed fence from before leases as lapsed', async () => {

@@ -52,9 +52,17 @@ describe('indexed bounds', () => {
   });
 
   it('a pending rewind caps a partition at the rewind offset until it is over', () => {
-    const fence: WriteFence = { state: 'open', offsets: { '0': '6', '1': '2' }, rewind: { '0': '6' }, caught: { '0': '9' } };
+    const fence: WriteFence = { state: 'open', offsets: { '0': '6', '1': '2' }, rewind: { '0': '6' }, caught: { 't.encoder/0': '9' } };
     assert.deepEqual(plain(indexedBounds(fence, [text({ 0: 20, 1: 8 }), media({ 0: 20, 1: 8 })], none)), { 0: 6, 1: 8 });
     // Below the rewind offset the live groups still decide.
     assert.deepEqual(plain(indexedBounds(fence, [text({ 0: 4, 1: 8 })], none)), { 0: 4, 1: 8 });
+  });
+
+  it('split groups: the text group done rewinding leaves the partition capped while the media group owes its rewind', () => {
+    const fence: WriteFence = { state: 'open', offsets: { '0': '6' }, rewind: { '0': '6' }, rewound: ['t.encoder/0'] };
+    // The media group committed up to 20 into the previous collection: its records 6..19 are not here yet.
+    assert.deepEqual(plain(indexedBounds(fence, [text({ 0: 25 }), media({ 0: 20 })], none)), { 0: 6 });
+    const both: WriteFence = { ...fence, rewound: ['t.encoder/0', 't.encoder.media/0'] };
+    assert.deepEqual(plain(indexedBounds(both, [text({ 0: 25 }), media({ 0: 20 })], none)), { 0: 20 });
   });
 });
