@@ -59,7 +59,7 @@ describe('re-index worker crash', () => {
   }
 
   it('resumes the rebuild after kill -9 without touching the live index', async () => {
-    const docs = await readScifact(400);
+    const docs = await readScifact(200);
     const producer = new IngestProducer({ kafka: h.kafka, topic: h.topology.topics.ingest });
     await producer.upsert(docs);
     await producer.close();
