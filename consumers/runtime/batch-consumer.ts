@@ -215,19 +215,7 @@ export class BatchConsumer<T> {
       () => this.consumer.subscribe({ topic, fromBeginning: this.options.fromBeginning }),
       'does the topic exist (searchbus topology apply)?',
     );
-    const { members } = this.options;
-    if (members) {
-      await deadline.step(
-        `remove dead members of group ${groupId}`,
-        async () => {
-          const dead = await members.deadMembers();
-          const removed = await evictGroupMembers(this.options.kafka, groupId, dead);
-          if (removed.length > 0) this.options.logger.info('removed dead members from the group', { groupId, members: removed });
-          await members.forget(dead);
-        },
-        'check that Redis and the group coordinator answer',
-      );
-    }
+    if (this.options.members) await this.removeDeadMembers(this.options.members);
     const offs: Array<() => void> = [];
     // run() resolves once joined, but also when the join crashed (kafkajs then restarts it), so
     // the join is what is awaited; a crash kafkajs will not retry fails the start at once.
@@ -255,6 +243,23 @@ export class BatchConsumer<T> {
       );
     } finally {
       for (const off of offs) off();
+    }
+  }
+
+  /**
+   * Removes members of this instance whose process died from the group, before joining it. Only
+   * a shortcut: when Redis is not connected yet, or a step fails, the dead members leave at their
+   * session timeout as without it, and the start goes on (a role's own Redis step reports Redis).
+   */
+  private async removeDeadMembers(members: GroupMemberRegistry): Promise<void> {
+    const { groupId, kafka, logger } = this.options;
+    try {
+      const dead = await members.deadMembers();
+      const removed = await evictGroupMembers(kafka, groupId, dead);
+      if (removed.length > 0) logger.info('removed dead members from the group', { groupId, members: removed });
+      await members.forget(dead);
+    } catch (error) {
+      logger.warn('could not remove dead members of the group; they leave at their session timeout', { groupId, error });
     }
   }
 

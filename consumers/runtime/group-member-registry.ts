@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 
@@ -5,6 +6,8 @@ import type { Redis } from 'ioredis';
 const REFRESH_MS = 1_000;
 /** A member on another host that has not said so for this long counts as dead. */
 const STALE_MS = 10_000;
+/** How long a start waits for its Redis connection before it gives up removing dead members. */
+const READY_WAIT_MS = 2_000;
 /** An instance whose members all stopped refreshing is forgotten after this. */
 const KEY_TTL_MS = 24 * 60 * 60_000;
 
@@ -53,8 +56,9 @@ export class GroupMemberRegistry {
     this.isProcessAlive = options.isProcessAlive ?? processAlive;
   }
 
-  /** Member ids recorded for this instance whose process is dead. */
+  /** Member ids recorded for this instance whose process is dead; none when Redis does not connect within 2 s (a command would wait for it). */
   async deadMembers(): Promise<string[]> {
+    if (!(await this.redisReady())) return [];
     const entries = await this.options.redis.hgetall(this.options.key);
     return Object.entries(entries)
       .filter(([id, raw]) => !heldHere.has(id) && this.isDead(parseEntry(raw)))
@@ -63,7 +67,7 @@ export class GroupMemberRegistry {
 
   /** Drops members from the record (evicted from the group, or gone). */
   async forget(memberIds: readonly string[]): Promise<void> {
-    if (memberIds.length > 0) await this.options.redis.hdel(this.options.key, ...memberIds);
+    if (memberIds.length > 0 && this.options.redis.status === 'ready') await this.options.redis.hdel(this.options.key, ...memberIds);
   }
 
   /** This process joined the group as `memberId` (again, after a rebalance): recorded now and every second. */
@@ -100,6 +104,16 @@ export class GroupMemberRegistry {
       .pexpire(this.options.key, KEY_TTL_MS)
       .exec()
       .catch(() => undefined);
+  }
+
+  private async redisReady(): Promise<boolean> {
+    const { redis } = this.options;
+    if (redis.status === 'ready') return true;
+    const signal = AbortSignal.timeout(READY_WAIT_MS);
+    return once(redis, 'ready', { signal }).then(
+      () => true,
+      () => false,
+    );
   }
 
   private isDead(entry: MemberEntry | undefined): boolean {

@@ -7,6 +7,7 @@ import { GroupMemberRegistry } from '../../../../consumers/runtime/group-member-
 function fakeRedis(): { redis: Redis; hash: Map<string, string> } {
   const hash = new Map<string, string>();
   const redis = {
+    status: 'ready',
     hgetall: () => Promise.resolve(Object.fromEntries(hash)),
     hdel: (_key: string, ...fields: string[]) => Promise.resolve(fields.filter((f) => hash.delete(f)).length),
     multi: () => {
