@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DEFAULT_TENANT, pointId, type SearchHit } from '../../topology/index.ts';
 import { createHarness, waitFor, type Harness } from '../support/harness.ts';
-import { payloadsOf } from '../support/speech-fixtures.ts';
+import { payloadsOf, spokenWav } from '../support/speech-fixtures.ts';
 import { startMediaStack, type MediaStack } from '../support/media-stack.ts';
 
 // Recordings found by what is said in them, end to end on real Kafka, Redis, the Qdrant engine, the
@@ -19,36 +18,6 @@ const RECORDINGS = {
   tavern: ['The stale smell of old beer lingers.', 'The juice of lemons makes fine punch.'],
   kitchen: ['Rice is often served in round bowls.', 'The wide road shimmered in the hot sun.'],
 } as const;
-
-function run(command: string, args: string[]): void {
-  const result = spawnSync(command, args);
-  assert.equal(result.status, 0, `${command} failed: ${result.stderr?.toString()}`);
-}
-
-/** The sentences spoken one after another, 1.5 s of silence after each, as 16 kHz mono WAV bytes. */
-function speak(work: string, name: string, sentences: readonly string[]): Buffer {
-  const parts = sentences.map((sentence, i) => {
-    const path = join(work, `${name}-${i}.wav`);
-    run('espeak-ng', ['-v', 'en-us', '-s', '160', '-w', path, sentence]);
-    return path;
-  });
-  const out = join(work, `${name}.wav`);
-  const chain = parts.map((_, i) => `[${i}:a]aresample=16000,apad=pad_dur=1.5[a${i}];`).join('');
-  const concat = `${chain}${parts.map((_, i) => `[a${i}]`).join('')}concat=n=${parts.length}:v=0:a=1[out]`;
-  run('ffmpeg', [
-    '-nostdin',
-    '-loglevel',
-    'error',
-    '-y',
-    ...parts.flatMap((p) => ['-i', p]),
-    '-filter_complex',
-    concat,
-    '-map',
-    '[out]',
-    out,
-  ]);
-  return readFileSync(out);
-}
 
 describe('speech to text: recordings found by what is said in them', () => {
   let h: Harness;
@@ -69,7 +38,7 @@ describe('speech to text: recordings found by what is said in them', () => {
     await mediaStack.producer.upsert(
       Object.entries(RECORDINGS).map(([name, sentences]) => ({
         id: id(name),
-        media: { type: 'audio/wav', data: speak(work, name, sentences).toString('base64') },
+        media: { type: 'audio/wav', data: readFileSync(spokenWav(work, name, sentences)).toString('base64') },
       })),
     );
   });

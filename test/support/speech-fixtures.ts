@@ -30,16 +30,19 @@ export async function payloadsOf(h: Harness, docId: string): Promise<Array<Recor
   return (await allPoints(h.qdrant, h.topology.qdrant.alias)).filter((p) => p.payload.doc_id === docId).map((p) => p.payload);
 }
 
-/** The sentences spoken by espeak-ng after `leadSeconds` of silence, 1.5 s apart, as a 16 kHz mono WAV file in `work`. */
-export function spokenWav(work: string, name: string, sentences: readonly string[], leadSeconds: number): string {
+/** The sentences spoken by espeak-ng after `leadSeconds` of silence (none by default), 1.5 s apart, as a 16 kHz mono WAV file in `work`. */
+export function spokenWav(work: string, name: string, sentences: readonly string[], leadSeconds = 0): string {
   const parts = sentences.map((sentence, i) => {
     const path = join(work, `${name}-${i}.wav`);
     runTool('espeak-ng', ['-v', 'en-us', '-s', '160', '-w', path, sentence]);
     return path;
   });
-  const lead = `aevalsrc=0:d=${leadSeconds}:s=16000[lead];`;
   const chain = parts.map((_, i) => `[${i}:a]aresample=16000,apad=pad_dur=1.5[a${i}];`).join('');
-  const graph = `${lead}${chain}[lead]${parts.map((_, i) => `[a${i}]`).join('')}concat=n=${parts.length + 1}:v=0:a=1[out]`;
+  const spoken = parts.map((_, i) => `[a${i}]`).join('');
+  const graph =
+    leadSeconds > 0
+      ? `aevalsrc=0:d=${leadSeconds}:s=16000[lead];${chain}[lead]${spoken}concat=n=${parts.length + 1}:v=0:a=1[out]`
+      : `${chain}${spoken}concat=n=${parts.length}:v=0:a=1[out]`;
   const out = join(work, `${name}.wav`);
   runTool('ffmpeg', [
     '-nostdin',
